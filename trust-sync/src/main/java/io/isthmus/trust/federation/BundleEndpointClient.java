@@ -1,0 +1,113 @@
+package io.isthmus.trust.federation;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.security.GeneralSecurityException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.TrustManager;
+
+import io.isthmus.trust.bundle.BundleCodec;
+import io.isthmus.trust.bundle.BundleFormatException;
+import io.isthmus.trust.bundle.BundleSource;
+import io.isthmus.trust.bundle.ParsedBundle;
+import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.tls.TlsContexts;
+
+/**
+ * Fetches one peer's bundle from its bundle endpoint over {@code https_spiffe}. The response is read up to the
+ * codec's size limit and parsed; validation against federation rules is the caller's. One client per peer,
+ * reused across polls. Thread-safe.
+ */
+public final class BundleEndpointClient {
+    private final PeerConfig peer;
+    private final HttpClient http;
+    private final BundleCodec codec;
+    private final int maxBytes;
+    private final Duration timeout;
+
+    public BundleEndpointClient(PeerConfig peer, FederationRoots roots, BundleSource known, Clock clock, Duration skew,
+            BundleCodec codec, Duration timeout, Executor executor) {
+        this.peer = peer;
+        this.codec = codec;
+        this.maxBytes = codec.maxBytes();
+        this.timeout = timeout;
+        SSLContext tls;
+        try {
+            tls = SSLContext.getInstance("TLS");
+            tls.init(null, new TrustManager[] {new BundleEndpointTrustManager(peer, roots, known, clock, skew)}, null);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot create TLS context for peer " + peer.name(), e);
+        }
+        javax.net.ssl.SSLParameters params = tls.getDefaultSSLParameters();
+        params.setProtocols(TlsContexts.PROTOCOLS);
+        HttpClient.Builder builder = HttpClient.newBuilder().sslContext(tls).sslParameters(params)
+                .connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).version(HttpClient.Version.HTTP_1_1);
+        if (executor != null) {
+            builder.executor(executor);
+        }
+        this.http = builder.build();
+    }
+
+    public PeerConfig peer() {
+        return peer;
+    }
+
+    /** Completes with the parsed bundle, or exceptionally with a {@link BundleRejectedException}. */
+    public CompletableFuture<ParsedBundle> fetch() {
+        HttpRequest request = HttpRequest.newBuilder(peer.bundleEndpoint()).timeout(timeout)
+                .header("Accept", "application/json").GET().build();
+        return http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
+                .handle((response, failure) -> {
+                    if (failure != null) {
+                        throw new CompletionException(describeFailure(unwrap(failure)));
+                    }
+                    try (InputStream body = response.body()) {
+                        if (response.statusCode() != 200) {
+                            throw new CompletionException(new BundleRejectedException(BundleRejection.FETCH_FAILED,
+                                    "bundle endpoint " + peer.bundleEndpoint() + " answered HTTP " + response.statusCode()));
+                        }
+                        byte[] bytes = body.readNBytes(maxBytes + 1);
+                        return codec.parse(peer.trustDomain(), bytes, "from " + peer.bundleEndpoint());
+                    } catch (BundleFormatException e) {
+                        throw new CompletionException(new BundleRejectedException(BundleRejection.MALFORMED,
+                                e.getMessage(), e));
+                    } catch (IOException e) {
+                        throw new CompletionException(new BundleRejectedException(BundleRejection.FETCH_FAILED,
+                                "reading bundle from " + peer.bundleEndpoint() + ": " + e, e));
+                    }
+                });
+    }
+
+    private BundleRejectedException describeFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof io.isthmus.trust.tls.SvidCertificateException svid) {
+                return new BundleRejectedException(BundleRejection.ENDPOINT_NOT_AUTHENTICATED, "bundle endpoint "
+                        + peer.bundleEndpoint() + " of " + peer.trustDomain() + " failed authentication: "
+                        + svid.getMessage(), t);
+            }
+        }
+        if (t instanceof SSLHandshakeException) {
+            return new BundleRejectedException(BundleRejection.ENDPOINT_NOT_AUTHENTICATED, "TLS handshake with "
+                    + peer.bundleEndpoint() + " failed: " + t.getMessage(), t);
+        }
+        return new BundleRejectedException(BundleRejection.FETCH_FAILED, "cannot fetch bundle of " + peer.trustDomain()
+                + " from " + peer.bundleEndpoint() + ": " + t, t);
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+}

@@ -1,0 +1,106 @@
+package io.isthmus.trust.federation;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+
+import org.jboss.logging.Logger;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
+import com.sun.net.httpserver.HttpsServer;
+
+import io.isthmus.trust.bundle.BundleCodec;
+import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.tls.SvidSource;
+import io.isthmus.trust.tls.TlsContexts;
+
+/**
+ * The SPIFFE bundle endpoint ({@code https_spiffe} profile): {@code GET /} returns this trust domain's bundle
+ * as JSON, over TLS with this gateway's current SVID. No client authentication: bundles are public, and peers
+ * authenticate the server, not the other way round. The JDK's HTTPS server is enough for a few polls a minute.
+ */
+public final class BundleEndpointServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(BundleEndpointServer.class);
+
+    private final HttpsServer server;
+    private final ExecutorService executor;
+
+    private BundleEndpointServer(HttpsServer server, ExecutorService executor) {
+        this.server = server;
+        this.executor = executor;
+    }
+
+    /** Binds and starts serving. Port 0 picks a free port; see {@link #address()}. */
+    public static BundleEndpointServer start(InetSocketAddress bind, SvidSource svids, Supplier<TrustBundle> bundle,
+            BundleCodec codec) throws IOException {
+        SSLContext tls = TlsContexts.create(svids, null);
+        HttpsServer server = HttpsServer.create(bind, 16);
+        server.setHttpsConfigurator(new HttpsConfigurator(tls) {
+            @Override
+            public void configure(HttpsParameters params) {
+                SSLParameters p = tls.getDefaultSSLParameters();
+                p.setProtocols(TlsContexts.PROTOCOLS);
+                p.setNeedClientAuth(false);
+                p.setWantClientAuth(false);
+                params.setSSLParameters(p);
+            }
+        });
+        server.createContext("/", exchange -> handle(exchange, bundle, codec));
+        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "isthmus-bundle-endpoint");
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(executor);
+        server.start();
+        LOG.infof("SPIFFE bundle endpoint listening on https://%s:%d/", bind.getHostString(), server.getAddress().getPort());
+        return new BundleEndpointServer(server, executor);
+    }
+
+    public InetSocketAddress address() {
+        return server.getAddress();
+    }
+
+    private static void handle(HttpExchange exchange, Supplier<TrustBundle> bundle, BundleCodec codec) throws IOException {
+        try (exchange) {
+            String path = exchange.getRequestURI().getPath();
+            if (!"/".equals(path)) {
+                reply(exchange, 404, "{\"error\":\"not-found\",\"detail\":\"the bundle is served at /\"}");
+                return;
+            }
+            if (!"GET".equals(exchange.getRequestMethod())) {
+                exchange.getResponseHeaders().add("Allow", "GET");
+                reply(exchange, 405, "{\"error\":\"method-not-allowed\",\"detail\":\"use GET\"}");
+                return;
+            }
+            reply(exchange, 200, codec.toJson(bundle.get()));
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "bundle endpoint failed to answer");
+        }
+    }
+
+    private static void reply(HttpExchange exchange, int status, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.getResponseHeaders().add("Cache-Control", "no-store");
+        exchange.sendResponseHeaders(status, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+    }
+}

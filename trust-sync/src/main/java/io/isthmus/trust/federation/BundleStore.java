@@ -1,0 +1,118 @@
+package io.isthmus.trust.federation;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.trust.bundle.BundleCodec;
+import io.isthmus.trust.bundle.BundleSet;
+import io.isthmus.trust.bundle.BundleSource;
+import io.isthmus.trust.bundle.ParsedBundle;
+import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.spiffe.TrustDomain;
+
+/**
+ * The bundles of every federated trust domain, the local one included, as one immutable {@link BundleSet}
+ * behind an atomic reference. Each accepted bundle is written to {@code <dir>/<trust domain>.json} (SPIFFE
+ * bundle format, atomic rename) before it is swapped in, so that a restart or a peer outage loses nothing.
+ *
+ * <p>Listeners run after the swap, on the thread that called {@link #put}; they must not block.
+ */
+public final class BundleStore implements BundleSource {
+    private static final Logger LOG = Logger.getLogger(BundleStore.class);
+
+    private final Path dir;
+    private final BundleCodec codec;
+    private final AtomicReference<BundleSet> bundles = new AtomicReference<>(BundleSet.empty());
+    private final List<Consumer<BundleSet>> listeners = new CopyOnWriteArrayList<>();
+
+    /** @param dir where bundles are persisted; null keeps them in memory only */
+    public BundleStore(Path dir, BundleCodec codec) {
+        this.dir = dir;
+        this.codec = codec;
+    }
+
+    public BundleSet snapshot() {
+        return bundles.get();
+    }
+
+    @Override
+    public Optional<TrustBundle> bundleFor(TrustDomain trustDomain) {
+        return bundles.get().bundleFor(trustDomain);
+    }
+
+    public void addListener(Consumer<BundleSet> listener) {
+        listeners.add(listener);
+    }
+
+    /**
+     * Persists and installs {@code bundle}. A failure to write is logged and rethrown after the in-memory swap:
+     * a newer bundle (possibly a revocation) must take effect even when the disk is full.
+     */
+    public void put(TrustBundle bundle) throws IOException {
+        IOException writeFailure = null;
+        if (dir != null) {
+            try {
+                write(bundle);
+            } catch (IOException e) {
+                writeFailure = e;
+                LOG.errorf("could not persist the bundle of %s, sequence %d, to %s: %s (it is in force in memory)",
+                        bundle.trustDomain(), bundle.sequence(), dir, e);
+            }
+        }
+        BundleSet updated = bundles.updateAndGet(set -> set.with(bundle));
+        for (Consumer<BundleSet> listener : listeners) {
+            try {
+                listener.accept(updated);
+            } catch (RuntimeException e) {
+                LOG.warnf(e, "bundle listener failed");
+            }
+        }
+        if (writeFailure != null) {
+            throw writeFailure;
+        }
+    }
+
+    /** Reads the persisted bundle of {@code td}, if there is one. The caller validates it before use. */
+    public Optional<ParsedBundle> readPersisted(TrustDomain td) throws IOException {
+        if (dir == null) {
+            return Optional.empty();
+        }
+        Path file = fileOf(td);
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        return Optional.of(codec.parse(td, Files.readAllBytes(file), file.toString()));
+    }
+
+    public Path fileOf(TrustDomain td) {
+        return dir.resolve(td.name() + ".json");
+    }
+
+    private void write(TrustBundle bundle) throws IOException {
+        Files.createDirectories(dir);
+        Path target = fileOf(bundle.trustDomain());
+        Path tmp = dir.resolve("." + bundle.trustDomain().name() + ".json.tmp");
+        try (var channel = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            channel.write(java.nio.ByteBuffer.wrap(codec.toJson(bundle).getBytes(StandardCharsets.UTF_8)));
+            channel.force(true);
+        }
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+}

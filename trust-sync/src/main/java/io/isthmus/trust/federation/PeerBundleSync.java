@@ -1,0 +1,242 @@
+package io.isthmus.trust.federation;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.trust.bundle.BundleCodec;
+import io.isthmus.trust.bundle.ParsedBundle;
+import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.federation.PeerBundleValidator.Decision;
+import io.isthmus.trust.spiffe.TrustDomain;
+
+/**
+ * Keeps every peer's bundle current: loads the last good bundle of each peer from disk at start, then polls
+ * each peer's bundle endpoint at its refresh hint, validates what arrives ({@link PeerBundleValidator}) and
+ * installs it in the {@link BundleStore}. A failed or refused poll changes nothing: the last good bundle stays
+ * in force, and the poll is retried with backoff.
+ *
+ * <p>One scheduler thread; fetches are asynchronous, so a slow peer does not delay the others.
+ */
+public final class PeerBundleSync implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(PeerBundleSync.class);
+
+    private final Map<TrustDomain, Peer> peers = new LinkedHashMap<>();
+    private final BundleStore store;
+    private final PeerBundleValidator validator;
+    private final SyncSettings settings;
+    private final Clock clock;
+    private final SyncListener listener;
+    private final ScheduledExecutorService scheduler;
+    private final ExecutorService httpExecutor;
+
+    public PeerBundleSync(List<PeerConfig> configs, FederationRoots roots, BundleStore store,
+            PeerBundleValidator validator, BundleCodec codec, SyncSettings settings, Duration skew, Clock clock,
+            SyncListener listener) {
+        this.store = store;
+        this.validator = validator;
+        this.settings = settings;
+        this.clock = clock;
+        this.listener = listener;
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "isthmus-bundle-sync"));
+        this.httpExecutor = Executors.newCachedThreadPool(r -> daemon(r, "isthmus-bundle-fetch"));
+        for (PeerConfig config : configs) {
+            if (peers.containsKey(config.trustDomain())) {
+                throw new IllegalArgumentException("two peers configured for trust domain " + config.trustDomain());
+            }
+            BundleEndpointClient client = new BundleEndpointClient(config, roots, store, clock, skew, codec,
+                    settings.fetchTimeout(), httpExecutor);
+            peers.put(config.trustDomain(), new Peer(config, client));
+        }
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /** Loads persisted bundles (validated again: roots may have changed while we were down), then starts polling. */
+    public void start() {
+        for (Peer peer : peers.values()) {
+            loadPersisted(peer);
+            schedule(peer, Duration.ZERO);
+        }
+    }
+
+    private void loadPersisted(Peer peer) {
+        TrustDomain td = peer.config.trustDomain();
+        try {
+            Optional<ParsedBundle> persisted = store.readPersisted(td);
+            if (persisted.isEmpty()) {
+                return;
+            }
+            Decision decision = validator.decide(td, persisted.get().bundle(), Optional.empty());
+            if (decision instanceof Decision.Accept accept) {
+                store.put(accept.bundle());
+                // Fresh as of when it was written, not as of now: a week-old file is a week-old bundle.
+                peer.loaded(java.nio.file.Files.getLastModifiedTime(store.fileOf(td)).toInstant());
+                LOG.infof("peer %s (%s): loaded persisted bundle, sequence %d", peer.config.name(), td,
+                        accept.bundle().sequence());
+            }
+        } catch (BundleRejectedException | IllegalArgumentException | IOException e) {
+            LOG.warnf("peer %s (%s): persisted bundle not usable, will fetch afresh: %s", peer.config.name(), td,
+                    e.getMessage());
+        }
+    }
+
+    /** Polls one peer now, outside its schedule (admin "refresh", tests). */
+    public CompletableFuture<PeerSyncStatus> refreshNow(TrustDomain td) {
+        Peer peer = peers.get(td);
+        if (peer == null) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("no peer with trust domain " + td));
+        }
+        return poll(peer).thenApply(ignored -> status(peer));
+    }
+
+    private void schedule(Peer peer, Duration delay) {
+        if (scheduler.isShutdown()) {
+            return;
+        }
+        synchronized (peer) {
+            if (peer.next != null) {
+                peer.next.cancel(false);
+            }
+            peer.next = scheduler.schedule(() -> poll(peer), delay.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private CompletableFuture<Void> poll(Peer peer) {
+        TrustDomain td = peer.config.trustDomain();
+        peer.lastAttempt = clock.instant();
+        return peer.client.fetch()
+                .thenAcceptAsync(parsed -> apply(peer, parsed), httpExecutor)
+                .handleAsync((ok, failure) -> {
+                    Duration interval = peer.interval(settings, store);
+                    if (failure == null) {
+                        peer.failures = 0;
+                        schedule(peer, interval);
+                        return null;
+                    }
+                    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                            ? failure.getCause() : failure;
+                    BundleRejection reason = cause instanceof BundleRejectedException r ? r.reason()
+                            : BundleRejection.FETCH_FAILED;
+                    peer.failed(reason, cause.getMessage());
+                    listener.rejected(td, reason, cause.getMessage());
+                    LOG.warnf("peer %s (%s): %s: %s", peer.config.name(), td, reason.label(), cause.getMessage());
+                    schedule(peer, backoff(peer.failures, interval));
+                    return null;
+                }, httpExecutor);
+    }
+
+    private void apply(Peer peer, ParsedBundle parsed) {
+        TrustDomain td = peer.config.trustDomain();
+        parsed.warnings().forEach(w -> LOG.warnf("peer %s (%s): %s", peer.config.name(), td, w));
+        try {
+            Decision decision = validator.decide(td, parsed.bundle(), store.bundleFor(td));
+            if (decision instanceof Decision.Accept accept) {
+                accept.warnings().forEach(w -> LOG.warnf("peer %s (%s): %s", peer.config.name(), td, w));
+                try {
+                    store.put(accept.bundle());
+                } catch (IOException e) {
+                    // In force in memory; the store logged the write failure. Keep going.
+                }
+                LOG.infof("peer %s (%s): accepted bundle sequence %d", peer.config.name(), td, accept.bundle().sequence());
+                listener.accepted(td, accept.bundle());
+            }
+            peer.succeeded(clock.instant());
+        } catch (BundleRejectedException e) {
+            throw new CompletionException(e);
+        }
+    }
+
+    private Duration backoff(int failures, Duration interval) {
+        long base = settings.initialBackoff().toMillis() << Math.min(failures - 1, 16);
+        long capped = Math.min(base, interval.toMillis());
+        long jitter = ThreadLocalRandom.current().nextLong(capped / 5 + 1);
+        return Duration.ofMillis(capped - jitter);
+    }
+
+    public Map<TrustDomain, PeerSyncStatus> status() {
+        Map<TrustDomain, PeerSyncStatus> out = new LinkedHashMap<>();
+        peers.forEach((td, peer) -> out.put(td, status(peer)));
+        return out;
+    }
+
+    private PeerSyncStatus status(Peer peer) {
+        TrustDomain td = peer.config.trustDomain();
+        Optional<TrustBundle> bundle = store.bundleFor(td);
+        Duration interval = peer.interval(settings, store);
+        Instant now = clock.instant();
+        boolean stale = bundle.isEmpty() || peer.lastSuccess == null
+                || Duration.between(peer.lastSuccess, now).compareTo(interval.multipliedBy(settings.staleFactor())) > 0;
+        return new PeerSyncStatus(peer.config.name(), td, bundle.map(TrustBundle::sequence),
+                Optional.ofNullable(peer.lastSuccess), Optional.ofNullable(peer.lastAttempt),
+                Optional.ofNullable(peer.lastError), Optional.ofNullable(peer.lastRejection), interval,
+                peer.fromDisk, stale);
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+        httpExecutor.shutdownNow();
+    }
+
+    /** Mutable per-peer bookkeeping; fields are written by the poll's completion and read by status(). */
+    private static final class Peer {
+        final PeerConfig config;
+        final BundleEndpointClient client;
+        ScheduledFuture<?> next;
+        volatile Instant lastSuccess;
+        volatile Instant lastAttempt;
+        volatile String lastError;
+        volatile BundleRejection lastRejection;
+        volatile boolean fromDisk;
+        volatile int failures;
+
+        Peer(PeerConfig config, BundleEndpointClient client) {
+            this.config = config;
+            this.client = client;
+        }
+
+        Duration interval(SyncSettings settings, BundleStore store) {
+            return settings.interval(store.bundleFor(config.trustDomain()).flatMap(TrustBundle::refreshHint));
+        }
+
+        void loaded(Instant writtenAt) {
+            lastSuccess = writtenAt;
+            fromDisk = true;
+        }
+
+        void succeeded(Instant now) {
+            lastSuccess = now;
+            fromDisk = false;
+            lastError = null;
+            lastRejection = null;
+        }
+
+        void failed(BundleRejection reason, String message) {
+            failures++;
+            lastRejection = reason;
+            lastError = message;
+        }
+    }
+}

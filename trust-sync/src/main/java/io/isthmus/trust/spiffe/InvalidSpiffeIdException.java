@@ -1,0 +1,31 @@
+package io.isthmus.trust.spiffe;
+
+/** A SPIFFE ID or trust domain name broke one rule of the specification; {@link #error()} says which. */
+public final class InvalidSpiffeIdException extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+    private static final int MAX_QUOTED = 120;
+
+    private final SpiffeIdError error;
+    private final String input;
+
+    public InvalidSpiffeIdException(SpiffeIdError error, String input) {
+        super("SPIFFE ID '" + abbreviate(input) + "' " + error.rule());
+        this.error = error;
+        this.input = input;
+    }
+
+    public SpiffeIdError error() {
+        return error;
+    }
+
+    public String input() {
+        return input;
+    }
+
+    private static String abbreviate(String s) {
+        if (s == null) {
+            return "";
+        }
+        return s.length() <= MAX_QUOTED ? s : s.substring(0, MAX_QUOTED) + "…(" + s.length() + " chars)";
+    }
+}
