@@ -142,7 +142,15 @@ public final class Pem {
 
     /** The private key as PKCS#8 "PRIVATE KEY", the form openssl and most tools read. */
     public static String writePrivateKey(PrivateKey key) {
-        return write(PrivateKeyInfo.getInstance(key.getEncoded()));
+        // Written as the PKCS#8 bytes themselves: letting the PEM writer re-encode an EC key as SEC1 drops the
+        // curve parameters that SunEC leaves out of the inner structure, and the key becomes unreadable.
+        StringWriter out = new StringWriter();
+        try (org.bouncycastle.util.io.pem.PemWriter writer = new org.bouncycastle.util.io.pem.PemWriter(out)) {
+            writer.writeObject(new org.bouncycastle.util.io.pem.PemObject("PRIVATE KEY", key.getEncoded()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString();
     }
 
     public static X509Certificate toX509(byte[] der, String source) {

@@ -1,0 +1,54 @@
+package io.isthmus.gateway.cli;
+
+import java.time.Duration;
+import java.util.Locale;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The operator CLI: {@code isthmus ca init-root}, {@code isthmus ca issue-intermediate}, {@code isthmus bundle show}.
+ * Runs without the gateway: it only reads and writes files and, for {@code bundle show --url}, polls a bundle
+ * endpoint once. Exit codes: 0 success, 1 the operation failed (message on stderr), 2 wrong usage.
+ */
+@Command(name = "isthmus", mixinStandardHelpOptions = true, version = "isthmus 0.1.0",
+        description = "Build and inspect an Isthmus federation by hand.",
+        subcommands = {CaCommand.class, BundleCommand.class, CommandLine.HelpCommand.class})
+public final class IsthmusCli {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns its exit code (tests call this instead of main). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new IsthmusCli());
+        cli.registerConverter(Duration.class, IsthmusCli::parseDuration);
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("isthmus: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    /** {@code 90d}, {@code 12h}, {@code 30m}, {@code 45s}, or ISO-8601 ({@code PT1H}). */
+    static Duration parseDuration(String text) {
+        String t = text.trim().toLowerCase(Locale.ROOT);
+        try {
+            if (t.startsWith("p")) {
+                return Duration.parse(text.trim().toUpperCase(Locale.ROOT));
+            }
+            long n = Long.parseLong(t.substring(0, t.length() - 1));
+            return switch (t.charAt(t.length() - 1)) {
+                case 'd' -> Duration.ofDays(n);
+                case 'h' -> Duration.ofHours(n);
+                case 'm' -> Duration.ofMinutes(n);
+                case 's' -> Duration.ofSeconds(n);
+                default -> throw new IllegalArgumentException();
+            };
+        } catch (RuntimeException e) {
+            throw new CommandLine.TypeConversionException("'" + text
+                    + "' is not a duration; use e.g. 3650d, 12h, 30m or PT1H");
+        }
+    }
+}
