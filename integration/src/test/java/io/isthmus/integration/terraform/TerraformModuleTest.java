@@ -1,0 +1,259 @@
+package io.isthmus.integration.terraform;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.trust.TrustSettingsFactory;
+import io.isthmus.integration.support.Repo;
+import io.isthmus.integration.support.Terraform;
+import io.isthmus.trust.ca.AuthorityValidator;
+import io.isthmus.trust.ca.CaCredential;
+import io.isthmus.trust.runtime.TrustSettings;
+import io.isthmus.trust.testing.TestCa;
+import io.isthmus.trust.x509.Pem;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+
+/**
+ * The Terraform modules, checked offline (no provider can be downloaded here): formatting; the objects the
+ * cluster-gateway module renders, checked against what the gateway actually reads (config keys through the
+ * gateway's own @ConfigMapping, ports, file paths, the CA Secret loaded by the gateway's own loader); and the
+ * rendered manifests applied to a Kubernetes mock API server in CRUD mode.
+ */
+class TerraformModuleTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** quarkus.* keys the module may set: the ones the gateway's application.properties relies on. */
+    private static final Set<String> QUARKUS_KEYS = Set.of("quarkus.http.port", "quarkus.management.port");
+
+    @TempDir
+    static Path scratch;
+
+    private static JsonNode outputs;
+    private static Map<String, String> properties;
+
+    @BeforeAll
+    static void render() throws Exception {
+        Terraform.requireInstalled();
+        TestCa pki = TestCa.create();
+        CaCredential intermediate = pki.intermediate("aws-east.acme.internal");
+        Path fixture = Repo.root().resolve("terraform/test/render");
+        Terraform tf = new Terraform(fixture, scratch);
+        ObjectNode vars = JSON.createObjectNode()
+                .put("root_certificate_pem", Pem.write(pki.rootCertificate()))
+                .put("intermediate_certificate_pem", Pem.write(intermediate.certificate()))
+                .put("intermediate_private_key_pem", Pem.writePrivateKey(intermediate.key()));
+        Path varFile = tf.varFile(JSON.writeValueAsString(vars));
+        Terraform.Result init = tf.run("init", "-input=false", "-no-color", "-backend=false");
+        assertThat(init.exit()).as(init.output()).isZero();
+        Terraform.Result apply = tf.run("apply", "-auto-approve", "-input=false", "-no-color",
+                "-state=" + tf.statePath(), "-var-file=" + varFile);
+        assertThat(apply.exit()).as(apply.output()).isZero();
+        Terraform.Result out = tf.run("output", "-json", "-state=" + tf.statePath());
+        assertThat(out.exit()).as(out.output()).isZero();
+        JsonNode all = JSON.readTree(out.output());
+        ObjectNode values = JSON.createObjectNode();
+        all.fields().forEachRemaining(e -> values.set(e.getKey(), e.getValue().get("value")));
+        outputs = values;
+        properties = parseProperties(outputs.get("application_properties").asText());
+    }
+
+    private static Map<String, String> parseProperties(String text) throws IOException {
+        Properties p = new Properties();
+        p.load(new StringReader(text));
+        Map<String, String> map = new TreeMap<>();
+        p.forEach((k, v) -> map.put((String) k, (String) v));
+        return map;
+    }
+
+    private static SmallRyeConfig gatewayConfig(Map<String, String> props) {
+        Map<String, String> isthmus = new HashMap<>();
+        props.forEach((k, v) -> {
+            if (k.startsWith("isthmus.")) {
+                isthmus.put(k, v);
+            }
+        });
+        // Quarkus' own Duration converter, so "5m" means what it means in the running gateway.
+        return new SmallRyeConfigBuilder().withMapping(GatewayConfig.class).withValidateUnknown(true)
+                .withConverter(java.time.Duration.class, 200, new io.quarkus.runtime.configuration.DurationConverter())
+                .withSources(new PropertiesConfigSource(isthmus, "terraform", 500)).build();
+    }
+
+    private static JsonNode object(String role) {
+        JsonNode o = outputs.get("objects").get(role);
+        assertThat(o).as("rendered object %s", role).isNotNull();
+        return o;
+    }
+
+    @Test
+    void modulesAreFormatted() throws Exception {
+        Terraform.Result fmt = new Terraform(Repo.root().resolve("terraform"), scratch).run("fmt", "-check",
+                "-recursive", "-no-color");
+        assertThat(fmt.exit()).as("terraform fmt -check -recursive found unformatted files:%n%s", fmt.output()).isZero();
+    }
+
+    @Test
+    void everyConfigKeyTheModuleSetsIsOneTheGatewayReads() {
+        List<String> unknownQuarkus = properties.keySet().stream()
+                .filter(k -> k.startsWith("quarkus.") && !QUARKUS_KEYS.contains(k)).toList();
+        assertThat(unknownQuarkus).as("quarkus.* keys the gateway does not rely on").isEmpty();
+        assertThat(properties.keySet()).allMatch(k -> k.startsWith("isthmus.") || k.startsWith("quarkus."));
+        GatewayConfig config = gatewayConfig(properties).getConfigMapping(GatewayConfig.class);
+        assertThat(config.trustDomain()).isEqualTo("aws-east.acme.internal");
+        assertThat(config.clusterName()).contains("aws-east");
+        assertThat(config.peers()).containsOnlyKeys("gcp-west", "onprem");
+        assertThat(config.peers().get("onprem").endpointSpiffeId())
+                .contains("spiffe://onprem.acme.internal/ns/isthmus-system/sa/isthmus-gateway");
+    }
+
+    @Test
+    void aRenamedKeyIsCaughtByTheSameCheck() {
+        // The check above is only worth something if a drift fails it: rename one key as a refactoring might.
+        Map<String, String> drifted = new LinkedHashMap<>(properties);
+        drifted.put("isthmus.bundle-endpoint.listen-port", drifted.remove("isthmus.bundle-endpoint.port"));
+        assertThatThrownBy(() -> gatewayConfig(drifted).getConfigMapping(GatewayConfig.class))
+                .hasMessageContaining("isthmus.bundle-endpoint.listen-port");
+    }
+
+    @Test
+    void portsTheObjectsExposeAreThePortsTheConfigSets() {
+        GatewayConfig config = gatewayConfig(properties).getConfigMapping(GatewayConfig.class);
+        Map<String, Integer> containerPorts = new HashMap<>();
+        JsonNode container = object("deployment").at("/spec/template/spec/containers/0");
+        container.get("ports").forEach(p -> containerPorts.put(p.get("name").asText(), p.get("containerPort").asInt()));
+        assertThat(containerPorts.get("bundle")).isEqualTo(config.bundleEndpoint().port());
+        assertThat(containerPorts.get("admin")).isEqualTo(Integer.parseInt(properties.get("quarkus.http.port")));
+        assertThat(containerPorts.get("management")).isEqualTo(Integer.parseInt(properties.get("quarkus.management.port")));
+        assertThat(container.at("/readinessProbe/httpGet/port").asText()).isEqualTo("management");
+        assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/q/health/ready");
+        assertThat(container.at("/livenessProbe/httpGet/path").asText()).isEqualTo("/q/health/live");
+        // Every Service port targets a named container port that exists.
+        for (String service : List.of("public_service", "egress_service", "replicas_service")) {
+            object(service).at("/spec/ports").forEach(p -> assertThat(containerPorts)
+                    .as("%s targets container port %s", service, p.get("targetPort").asText())
+                    .containsKey(p.get("targetPort").asText()));
+        }
+        assertThat(object("public_service").at("/spec/type").asText()).isEqualTo("LoadBalancer");
+        assertThat(object("egress_service").at("/spec/type").asText()).isEqualTo("ClusterIP");
+        assertThat(object("deployment").at("/spec/replicas").asInt()).isEqualTo(2);
+        assertThat(object("pod_disruption_budget").at("/spec/minAvailable").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void theCaSecretAndConfigLoadThroughTheGatewaysOwnLoader() throws Exception {
+        // Materialise the Secret and the ConfigMap as the Deployment mounts them, under a temp root.
+        JsonNode secret = object("ca_secret").get("stringData");
+        JsonNode mounts = object("deployment").at("/spec/template/spec/containers/0/volumeMounts");
+        String caMount = null;
+        for (JsonNode m : mounts) {
+            if (m.get("name").asText().equals("ca")) {
+                caMount = m.get("mountPath").asText();
+            }
+        }
+        assertThat(caMount).isNotNull();
+        Path fakeRoot = scratch.resolve("pod");
+        Path caDir = fakeRoot.resolve(caMount.substring(1));
+        Files.createDirectories(caDir);
+        for (var it = secret.fields(); it.hasNext();) {
+            var e = it.next();
+            Files.writeString(caDir.resolve(e.getKey()), e.getValue().asText());
+        }
+        Map<String, String> relocated = new HashMap<>();
+        properties.forEach((k, v) -> relocated.put(k, v.startsWith("/etc/isthmus/") || v.startsWith("/var/lib/isthmus")
+                ? fakeRoot + v : v));
+        GatewayConfig config = gatewayConfig(relocated).getConfigMapping(GatewayConfig.class);
+        TrustSettings settings = TrustSettingsFactory.from(config, Clock.systemUTC());
+        assertThat(settings.peers()).hasSize(2);
+        assertThat(settings.gatewayId().toString())
+                .isEqualTo("spiffe://aws-east.acme.internal/ns/isthmus-system/sa/isthmus-gateway");
+        new AuthorityValidator(settings.roots(), Duration.ofSeconds(30)).validate(settings.intermediate().certificate(),
+                settings.trustDomain(), Clock.systemUTC().instant());
+    }
+
+    @Test
+    void renderedManifestsApplyToAKubernetesApiServer() throws Exception {
+        KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                new KubernetesCrudDispatcher(), false);
+        server.init(InetAddress.getLoopbackAddress(), 0);
+        try (KubernetesClient client = server.createClient()) {
+            List<String> applied = new ArrayList<>();
+            for (JsonNode crd : outputs.get("crds")) {
+                applied.add(apply(client, crd));
+            }
+            applied.add(apply(client, object("namespace")));
+            for (var it = outputs.get("objects").fields(); it.hasNext();) {
+                var e = it.next();
+                if (!e.getKey().equals("namespace")) {
+                    applied.add(apply(client, e.getValue()));
+                }
+            }
+            assertThat(applied).contains("CustomResourceDefinition/serviceexports.multicluster.x-k8s.io",
+                    "CustomResourceDefinition/serviceimports.multicluster.x-k8s.io", "Namespace/isthmus-system",
+                    "Deployment/isthmus-gateway", "Secret/isthmus-gateway-ca", "ConfigMap/isthmus-gateway-config",
+                    "Service/isthmus-gateway-public", "Service/isthmus-gateway-egress", "PodDisruptionBudget/isthmus-gateway",
+                    "ClusterRole/isthmus-system-isthmus-gateway", "ServiceAccount/isthmus-gateway");
+            var deployment = client.apps().deployments().inNamespace("isthmus-system").withName("isthmus-gateway").get();
+            assertThat(deployment.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo("isthmus-gateway");
+            // The MCS CRDs it installs accept a ServiceExport.
+            ResourceDefinitionContext exports = new ResourceDefinitionContext.Builder().withGroup("multicluster.x-k8s.io")
+                    .withVersion("v1alpha1").withPlural("serviceexports").withKind("ServiceExport").withNamespaced(true).build();
+            GenericKubernetesResource export = new GenericKubernetesResource();
+            export.setApiVersion("multicluster.x-k8s.io/v1alpha1");
+            export.setKind("ServiceExport");
+            export.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("payments")
+                    .withNamespace("billing").build());
+            client.genericKubernetesResources(exports).inNamespace("billing").resource(export).create();
+            assertThat(client.genericKubernetesResources(exports).inNamespace("billing").withName("payments").get())
+                    .isNotNull();
+        } finally {
+            server.destroy();
+        }
+    }
+
+    private static String apply(KubernetesClient client, JsonNode manifest) throws IOException {
+        GenericKubernetesResource resource = JSON.treeToValue(manifest, GenericKubernetesResource.class);
+        GenericKubernetesResource created = client.resource(resource).create();
+        assertThat(created.getMetadata().getName()).isEqualTo(resource.getMetadata().getName());
+        return created.getKind() + "/" + created.getMetadata().getName();
+    }
+
+    @AfterAll
+    static void noLeftoversInTheRepository() {
+        Path fixture = Repo.root().resolve("terraform/test/render");
+        assertThat(fixture.resolve(".terraform")).doesNotExist();
+        assertThat(fixture.resolve("terraform.tfstate")).doesNotExist();
+    }
+}
