@@ -72,7 +72,8 @@ public final class LocalBundle {
         }
         TrustBundle next = new TrustBundle(trustDomain, cas, base.jwtAuthorities(), base.sequence(), Optional.of(refreshHint));
         if (!next.sameKeysAs(base) || base.sequence() == 0 || !base.refreshHint().equals(next.refreshHint())) {
-            next = new TrustBundle(trustDomain, cas, base.jwtAuthorities(), base.sequence() + 1, Optional.of(refreshHint));
+            next = new TrustBundle(trustDomain, cas, base.jwtAuthorities(), nextSequence(base.sequence()),
+                    Optional.of(refreshHint));
         }
         store.put(next);
         LOG.infof("bundle of %s: sequence %d, CAs %s", trustDomain, next.sequence(),
@@ -93,7 +94,8 @@ public final class LocalBundle {
         }
         List<X509Certificate> cas = new ArrayList<>(current.x509Authorities());
         cas.add(ca);
-        return replace(current.withX509Authorities(cas, current.sequence() + 1), "published CA " + Certificates.describe(ca));
+        return replace(current.withX509Authorities(cas, nextSequence(current.sequence())),
+                "published CA " + Certificates.describe(ca));
     }
 
     /** Makes {@code ca} the active signer's certificate; it must be published already or is published now. */
@@ -120,7 +122,17 @@ public final class LocalBundle {
         }
         List<X509Certificate> cas = new ArrayList<>(current.x509Authorities());
         cas.remove(ca);
-        return replace(current.withX509Authorities(cas, current.sequence() + 1), "withdrew CA " + Certificates.describe(ca));
+        return replace(current.withX509Authorities(cas, nextSequence(current.sequence())),
+                "withdrew CA " + Certificates.describe(ca));
+    }
+
+    /**
+     * At least one more than {@code previous}, and never below the clock's epoch second: a cluster whose gateways
+     * all lost their state (new pods, wiped disks) starts again above what its peers hold, instead of at 1, which
+     * they would refuse as going backwards.
+     */
+    private long nextSequence(long previous) {
+        return Math.max(previous + 1, clock.instant().getEpochSecond());
     }
 
     private TrustBundle replace(TrustBundle next, String what) throws IOException {
