@@ -60,10 +60,23 @@ public class EnrolmentStores {
                 throw new ConfigException("isthmus.enrolment.cluster.initial-members", e.getMessage(), e);
             }
         }
-        if (members.isEmpty() && bind.getPort() != 0) {
+        if (bind.getPort() == 0) {
+            // JGroups' static discovery needs a fixed port; a lone replica (tests, development) takes a free one.
+            bind = new InetSocketAddress(bind.getAddress(), freePort(bind));
+        }
+        if (members.isEmpty()) {
             members.add(bind);
         }
         return new EnrolmentCluster.Membership(c.name(), null, bind, members);
+    }
+
+    private static int freePort(InetSocketAddress bind) {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, bind.getAddress())) {
+            return s.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new ConfigException("isthmus.enrolment.cluster.bind-port", "no free port on " + bind.getAddress()
+                    + ": " + e.getMessage(), e);
+        }
     }
 
     public JoinTokenStore tokens() {
