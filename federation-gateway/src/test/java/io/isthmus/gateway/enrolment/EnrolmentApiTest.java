@@ -286,6 +286,50 @@ class EnrolmentApiTest {
     }
 
     @Test
+    void cliCreatesListsAndRevokesTokensThroughTheAdminApi() {
+        String gateway = https.toString();
+        String[] conn = {"--gateway", gateway, "--admin-token-file", "target/test-admin-token", "--root-ca",
+            "target/test-data/dev-ca/root.pem"};
+        CliRun created = cli(concat(new String[] {"token", "create"}, conn, new String[] {"--namespace", "shop",
+            "--service-account", "cli-vm", "--ttl", "15m"}));
+        assertThat(created.exit()).as(created.err()).isZero();
+        String token = created.out().lines().findFirst().orElseThrow();
+        assertThat(JoinTokenSecrets.parse(token)).isPresent();
+        assertThat(created.err()).contains("spiffe://" + TD + "/ns/shop/sa/cli-vm").contains("shown only once");
+        String id = JoinTokenSecrets.parse(token).orElseThrow().id();
+        CliRun listed = cli(concat(new String[] {"token", "list"}, conn));
+        assertThat(listed.out()).contains(id).doesNotContain(JoinTokenSecrets.parse(token).orElseThrow().secret());
+        assertThat(cli(concat(new String[] {"token", "revoke", "--id", id}, conn)).exit()).isZero();
+        Reply r = post(anonymous, uri("/v1/enrol"), enrolBody(token, csrPem(Crypto.generateEcP256(), null)), null);
+        assertThat(r.code()).isEqualTo("token-revoked");
+        CliRun wrongDomain = cli(concat(new String[] {"token", "list", "--trust-domain", "other.example"}, conn));
+        assertThat(wrongDomain.exit()).isEqualTo(1);
+    }
+
+    private record CliRun(int exit, String out, String err) {
+    }
+
+    private static String[] concat(String[]... parts) {
+        return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream).toArray(String[]::new);
+    }
+
+    private static CliRun cli(String... args) {
+        java.io.PrintStream oldOut = System.out;
+        java.io.PrintStream oldErr = System.err;
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        try {
+            System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = io.isthmus.gateway.cli.IsthmusCli.run(args);
+            return new CliRun(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
     void plainHttpIsRefused() {
         HttpClient plain = HttpClient.newHttpClient();
         Reply r = post(plain, URI.create(http.toString().replaceAll("/$", "") + "/v1/enrol"),
