@@ -44,6 +44,14 @@ public final class EnrolmentCluster {
 
     /** A started cache manager joined to {@code membership.clusterName()}. */
     public static EmbeddedCacheManager start(Membership membership) {
+        return start(membership, null);
+    }
+
+    /**
+     * @param storeDir where this replica persists the caches (so a lone replica keeps its tokens and revocations
+     *     across a restart); null keeps them in memory only
+     */
+    public static EmbeddedCacheManager start(Membership membership, java.nio.file.Path storeDir) {
         JChannel channel;
         try {
             TCP tcp = new TCP();
@@ -67,17 +75,25 @@ public final class EnrolmentCluster {
         }
         global.jmx().disable();
         DefaultCacheManager manager = new DefaultCacheManager(global.build(), true);
-        defineCaches(manager);
+        defineCaches(manager, storeDir);
         return manager;
     }
 
     /** Defines the two replicated caches on {@code manager} (idempotent). */
-    public static void defineCaches(EmbeddedCacheManager manager) {
-        Configuration repl = new ConfigurationBuilder().clustering().cacheMode(CacheMode.REPL_SYNC).build();
+    public static void defineCaches(EmbeddedCacheManager manager, java.nio.file.Path storeDir) {
         for (String name : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE)) {
-            if (manager.getCacheConfiguration(name) == null) {
-                manager.defineConfiguration(name, repl);
+            if (manager.getCacheConfiguration(name) != null) {
+                continue;
             }
+            ConfigurationBuilder b = new ConfigurationBuilder();
+            b.clustering().cacheMode(CacheMode.REPL_SYNC);
+            if (storeDir != null) {
+                java.nio.file.Path dir = storeDir.toAbsolutePath().resolve(name);
+                b.persistence().addSoftIndexFileStore().preload(true)
+                        .dataLocation(dir.resolve("data").toString()).indexLocation(dir.resolve("index").toString());
+            }
+            Configuration config = b.build();
+            manager.defineConfiguration(name, config);
         }
     }
 

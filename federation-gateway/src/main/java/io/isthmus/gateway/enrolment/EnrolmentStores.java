@@ -13,6 +13,7 @@ import org.infinispan.manager.EmbeddedCacheManager;
 import org.jboss.logging.Logger;
 
 import io.isthmus.gateway.config.ConfigException;
+import io.isthmus.gateway.config.GatewayConfig;
 
 /**
  * The replicated enrolment stores. If the application has an {@link EmbeddedCacheManager} bean (the registry's,
@@ -29,13 +30,14 @@ public class EnrolmentStores {
     private final VmIdentityStore identities;
 
     @Inject
-    public EnrolmentStores(EnrolmentConfig config, Instance<EmbeddedCacheManager> shared) {
+    public EnrolmentStores(EnrolmentConfig config, GatewayConfig gateway, Instance<EmbeddedCacheManager> shared) {
+        java.nio.file.Path storeDir = config.cluster().persistent() ? gateway.dataDir().resolve("enrolment") : null;
         if (shared.isResolvable()) {
             this.manager = shared.get();
             this.owned = false;
-            EnrolmentCluster.defineCaches(manager);
+            EnrolmentCluster.defineCaches(manager, storeDir);
         } else {
-            this.manager = EnrolmentCluster.start(membership(config.cluster()));
+            this.manager = EnrolmentCluster.start(membership(config.cluster()), storeDir);
             this.owned = true;
         }
         this.tokens = new InfinispanJoinTokenStore(manager.getCache(InfinispanJoinTokenStore.CACHE));
