@@ -18,9 +18,11 @@ import io.isthmus.gateway.config.GatewayConfig;
 /**
  * The replicated enrolment stores. If the application has an {@link EmbeddedCacheManager} bean (the registry's,
  * once it exists), the caches are defined on it; until then this bean starts its own clustered manager from
- * {@code isthmus.enrolment.cluster.*} and stops it on shutdown.
+ * {@code isthmus.enrolment.cluster.*} and stops it on shutdown. Started eagerly: joining the JGroups cluster takes
+ * seconds, which belongs in startup (before readiness), not in the first enrolment.
  */
 @ApplicationScoped
+@io.quarkus.runtime.Startup
 public class EnrolmentStores {
     private static final Logger LOG = Logger.getLogger(EnrolmentStores.class);
 

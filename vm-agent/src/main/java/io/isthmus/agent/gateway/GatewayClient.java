@@ -113,7 +113,8 @@ public final class GatewayClient {
         try {
             r = client.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new GatewayException("unreachable", 0, "gateway " + gateway + " unreachable: " + e.getMessage(), e);
+            throw new GatewayException("unreachable", 0, "gateway " + gateway + " unreachable: "
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new GatewayException("unreachable", 0, "interrupted", e);
