@@ -72,7 +72,9 @@ class CrossSiteReplicationTest {
 
         // C goes away; A changes in every way while C is gone: a new export, an update, an unexport.
         ExportedService audit = a.registry().export(spec("cluster-a", "audit", 1));
-        await().atMost(DEADLINE).until(() -> seen(c, audit.key()).isPresent());
+        // catalog does not change while C is away: C, restarting empty, can only get it by state transfer.
+        ExportedService catalog = a.registry().export(spec("cluster-a", "catalog", 1));
+        await().atMost(DEADLINE).until(() -> seen(c, audit.key()).isPresent() && seen(c, catalog.key()).isPresent());
         federation.stop("cluster-c");
         await().atMost(DEADLINE).until(() -> !a.node().sitesView().contains("cluster-c"));
         ExportedService invoices = a.registry().export(spec("cluster-a", "invoices", 3));
@@ -83,6 +85,7 @@ class CrossSiteReplicationTest {
 
         Site c2 = federation.start("cluster-c");
         await().atMost(DEADLINE).untilAsserted(() -> {
+            assertThat(seen(c2, catalog.key())).contains(catalog);
             assertThat(seen(c2, invoices.key())).contains(invoices);
             assertThat(seen(c2, paymentsV2.key())).contains(paymentsV2);
             assertThat(seen(c2, fromB.key())).contains(fromB);
@@ -90,7 +93,7 @@ class CrossSiteReplicationTest {
             assertThat(seen(c2, ledger.key())).isEmpty();
         });
         assertThat(c2.registry().list(io.isthmus.registry.RegistryQuery.ALL)).extracting(e -> e.key().toString())
-                .containsExactly("cluster-a/billing/invoices", "cluster-a/billing/payments", "cluster-b/billing/search");
+                .containsExactly("cluster-a/billing/catalog", "cluster-a/billing/invoices", "cluster-a/billing/payments", "cluster-b/billing/search");
         assertThat(c2.registry().lastUpdateByCluster()).containsKeys("cluster-a", "cluster-b");
     }
 
