@@ -18,7 +18,7 @@ import io.isthmus.trust.spiffe.TrustDomain;
  * @param localPort TCP port of the local cluster transport (0 picks a free one, for tests)
  * @param localMembers the local cluster's replicas (host:port of their local transports), for discovery;
  *                     may be empty for a single replica
- * @param bridgePort TCP port of the TLS cross-site bridge (default 7900)
+ * @param bridgePort TCP port of the TLS cross-site bridge (default 7900; 0 picks a free one, for a site without peers)
  * @param peers the other sites by name
  */
 public record SiteSettings(String site, TrustDomain trustDomain, String bindHost, int localPort,
@@ -34,8 +34,8 @@ public record SiteSettings(String site, TrustDomain trustDomain, String bindHost
         if (localPort < 0 || localPort > 65535) {
             throw new IllegalArgumentException("local cluster port " + localPort + " is outside 0-65535");
         }
-        if (bridgePort < 1 || bridgePort > 65535) {
-            throw new IllegalArgumentException("bridge port " + bridgePort + " is outside 1-65535");
+        if (bridgePort < 0 || bridgePort > 65535) {
+            throw new IllegalArgumentException("bridge port " + bridgePort + " is outside 0-65535");
         }
         if (peers.containsKey(site)) {
             throw new IllegalArgumentException("site '" + site + "' lists itself as a peer; peers are the other sites");
