@@ -3,7 +3,6 @@ package io.isthmus.proxy.egress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -221,6 +220,13 @@ final class EgressHandler extends ProxyHandlerBase {
                 }
                 response.addListener(r -> {
                     timeout.cancel(false);
+                    if (r.cause() instanceof Exchange.UpstreamClosedException closed && closed.handshakeRefused()) {
+                        metrics.connectFailure("egress");
+                        failures.add(ingress + ": refused our gateway certificate: "
+                                + HandshakeFailure.message(closed.getCause()));
+                        attempt(ctx, request, candidates, index + 1, failures, keepAlive, caller, destination, start);
+                        return;
+                    }
                     request.release();
                     if (r.isSuccess()) {
                         FullHttpResponse answer = response.getNow();
@@ -242,9 +248,5 @@ final class EgressHandler extends ProxyHandlerBase {
                 });
             });
         });
-    }
-
-    static Optional<String> describe(SpiffeId id) {
-        return Optional.ofNullable(id).map(SpiffeId::toString);
     }
 }

@@ -16,13 +16,27 @@ import io.netty.util.concurrent.Promise;
  */
 public final class Exchange extends ChannelInboundHandlerAdapter {
     private Promise<FullHttpResponse> pending;
+    /** Whether a response has ever arrived on this connection (the peer accepted our handshake). */
+    private boolean answeredBefore;
 
     /** Thrown when an upstream closes or breaks a connection before the whole response arrived. */
     public static final class UpstreamClosedException extends IOException {
         private static final long serialVersionUID = 1L;
+        private final boolean handshakeRefused;
 
-        UpstreamClosedException(String message, Throwable cause) {
+        UpstreamClosedException(String message, Throwable cause, boolean handshakeRefused) {
             super(message, cause);
+            this.handshakeRefused = handshakeRefused;
+        }
+
+        /**
+         * With TLS 1.3 the client's handshake completes before the server has checked the client certificate;
+         * a server that refuses it answers the first request with an alert. True when that happened on a new
+         * connection: the peer never accepted the connection, so it cannot have processed the request, and it is
+         * as safe to retry elsewhere as a refused connect.
+         */
+        public boolean handshakeRefused() {
+            return handshakeRefused;
         }
     }
 
@@ -40,7 +54,7 @@ public final class Exchange extends ChannelInboundHandlerAdapter {
                 written.trySuccess(null);
             } else {
                 written.tryFailure(f.cause());
-                exchange.fail(new UpstreamClosedException("writing the request failed", f.cause()));
+                exchange.fail(new UpstreamClosedException("writing the request failed", f.cause(), false));
                 channel.close();
             }
         });
@@ -52,6 +66,7 @@ public final class Exchange extends ChannelInboundHandlerAdapter {
         if (msg instanceof FullHttpResponse response && pending != null) {
             Promise<FullHttpResponse> p = pending;
             pending = null;
+            answeredBefore = true;
             if (!p.trySuccess(response)) {
                 response.release();
             }
@@ -64,14 +79,24 @@ public final class Exchange extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         fail(new UpstreamClosedException("upstream " + ctx.channel().remoteAddress()
-                + " closed the connection before the response was complete", null));
+                + " closed the connection before the response was complete", null, false));
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        boolean refused = !answeredBefore && isTls(cause);
         fail(new UpstreamClosedException("upstream " + ctx.channel().remoteAddress() + " failed: " + cause.getMessage(),
-                cause));
+                cause, refused));
         ctx.close();
+    }
+
+    private static boolean isTls(Throwable cause) {
+        for (Throwable t = cause; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof javax.net.ssl.SSLException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void fail(Throwable cause) {
