@@ -11,7 +11,8 @@ import io.isthmus.registry.MeshName;
  * @param meshSuffix       the DNS suffix of mesh names ({@code svc.clusterset.local})
  * @param connectTimeout   TCP connect plus TLS handshake to an upstream (peer ingress or local backend); a peer
  *                         that does not answer within it counts as down and the next cluster is tried
- * @param idleTimeout      a downstream connection with no bytes in either direction for this long is closed;
+ * @param idleTimeout      a downstream connection from which no byte arrives for this long is closed (reading
+ *                         only: tracking writes would cost a listener on every write);
  *                         pooled upstream connections idle for half of it are not reused
  * @param headerTimeout    the request line and headers of each request must arrive within this time from the
  *                         request's first byte (slowloris); answered with 408 and closed

@@ -168,4 +168,31 @@ class EastWestEndToEndTest {
                     .contains("127.0.0.1:" + fed.exports.get(1).ingress().port());
         }
     }
+
+    @Test
+    void tcpTunnelThroughConnectReachesTheBackendAuthorizedPerConnection() throws Exception {
+        String connect = "CONNECT " + PAYMENTS + ":80 HTTP/1.1\r\nHost: " + PAYMENTS + ":80\r\n";
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            RawHttp.Response opened = http.exchange(connect + "Proxy-Authorization: Bearer checkout\r\n\r\n");
+            assertThat(opened.status()).isEqualTo(200);
+            // From here on the bytes are the caller's own: any TCP protocol; here, plain HTTP to the backend.
+            RawHttp.Response inner = http.exchange(RawHttp.get("/tunnelled", "backend"));
+            assertThat(inner.status()).isEqualTo(200);
+            assertThat(inner.body()).contains("cluster=b").contains("path=/tunnelled").contains("xfcc=null");
+        }
+        assertThat(fed.asked).anySatisfy(a -> {
+            assertThat(a.source().toString()).isEqualTo(Federation.CHECKOUT);
+            assertThat(a.method()).isEmpty();
+            assertThat(a.port()).isEqualTo(80);
+        });
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            RawHttp.Response denied = http.exchange(connect + "Proxy-Authorization: Bearer cart\r\n\r\n");
+            assertThat(denied.status()).isEqualTo(403);
+            assertThat(denied.reason()).isEqualTo("no-matching-allow");
+            assertThat(http.closedWithoutResponse()).isTrue();
+        }
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            assertThat(http.exchange(connect + "\r\n").status()).isEqualTo(407);
+        }
+    }
 }

@@ -72,20 +72,19 @@ final class EgressHandler extends ProxyHandlerBase {
     @Override
     protected void handle(ChannelHandlerContext ctx, FullHttpRequest request, long start) {
         EgressTarget target;
+        boolean connect = request.method().equals(HttpMethod.CONNECT);
+        if (connect) {
+            // What follows the CONNECT is the tunnel's bytes, not HTTP: read nothing more until it is set up.
+            ctx.channel().config().setAutoRead(false);
+        }
         try {
-            target = EgressTarget.parse(request.uri(), request.headers().get(HttpHeaderNames.HOST),
-                    server.settings().meshSuffix());
+            target = connect ? EgressTarget.parseConnect(request.uri(), server.settings().meshSuffix())
+                    : EgressTarget.parse(request.uri(), request.headers().get(HttpHeaderNames.HOST),
+                            server.settings().meshSuffix());
         } catch (EgressTarget.NotAMeshName e) {
             request.release();
-            respond(ctx, keepAlive(request), Responses.error(ctx.alloc(), HttpResponseStatus.NOT_FOUND,
+            respond(ctx, keepAlive(request) && !connect, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_FOUND,
                     "not-a-mesh-name", e.getMessage()), "unauthenticated", "-", start);
-            return;
-        }
-        if (request.method().equals(HttpMethod.CONNECT)) {
-            request.release();
-            respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.METHOD_NOT_ALLOWED,
-                    "connect-unsupported", "TCP tunnels (CONNECT) are not implemented yet"), "unauthenticated",
-                    target.name().host(), start);
             return;
         }
         if (tlsCaller != null) {
@@ -103,17 +102,27 @@ final class EgressHandler extends ProxyHandlerBase {
                     "this gateway has no token authenticator; present your SVID over TLS", start);
             return;
         }
-        server.tokens().authenticate(token).whenComplete((result, error) -> ctx.executor().execute(() -> {
-            if (error != null) {
-                refuse(ctx, request, target, AuthnFailure.TOKEN_REVIEW_UNAVAILABLE, String.valueOf(error.getMessage()),
-                        start);
-            } else if (result instanceof AuthnResult.Refused refused) {
-                refuse(ctx, request, target, refused.reason(), refused.detail(), start);
+        server.tokens().authenticate(token).whenComplete((result, error) -> {
+            // A cached answer completes at once, on this event loop: no need to queue a task.
+            if (ctx.executor().inEventLoop()) {
+                authenticated(ctx, request, target, result, error, start);
             } else {
-                request.headers().remove(HttpHeaderNames.AUTHORIZATION);
-                route(ctx, request, target, ((AuthnResult.Authenticated) result).id(), start);
+                ctx.executor().execute(() -> authenticated(ctx, request, target, result, error, start));
             }
-        }));
+        });
+    }
+
+    private void authenticated(ChannelHandlerContext ctx, FullHttpRequest request, EgressTarget target,
+            AuthnResult result, Throwable error, long start) {
+        if (error != null) {
+            refuse(ctx, request, target, AuthnFailure.TOKEN_REVIEW_UNAVAILABLE, String.valueOf(error.getMessage()),
+                    start);
+        } else if (result instanceof AuthnResult.Refused refused) {
+            refuse(ctx, request, target, refused.reason(), refused.detail(), start);
+        } else {
+            request.headers().remove(HttpHeaderNames.AUTHORIZATION);
+            route(ctx, request, target, ((AuthnResult.Authenticated) result).id(), start);
+        }
     }
 
     private static String bearer(FullHttpRequest request) {
@@ -129,7 +138,7 @@ final class EgressHandler extends ProxyHandlerBase {
 
     private void refuse(ChannelHandlerContext ctx, FullHttpRequest request, EgressTarget target, AuthnFailure reason,
             String detail, long start) {
-        boolean keepAlive = keepAlive(request);
+        boolean keepAlive = keepAlive(request) && !request.method().equals(HttpMethod.CONNECT);
         request.release();
         HttpResponseStatus status = reason == AuthnFailure.TOKEN_REVIEW_UNAVAILABLE
                 ? HttpResponseStatus.SERVICE_UNAVAILABLE
@@ -163,12 +172,52 @@ final class EgressHandler extends ProxyHandlerBase {
                     caller.toString(), destination, start);
             return;
         }
+        if (request.method().equals(HttpMethod.CONNECT)) {
+            request.release();
+            tunnel(ctx, target, candidates, 0, new ArrayList<>(), caller.toString(), destination, start);
+            return;
+        }
         HopByHop.strip(request.headers());
         IdentityHeaders.strip(request.headers());
         request.headers().set(IdentityHeaders.CALLER, caller.toString());
         request.headers().set(HttpHeaderNames.HOST, target.authority(port));
         request.setUri(target.path());
         attempt(ctx, request, candidates, 0, new ArrayList<>(), keepAlive, caller.toString(), destination, start);
+    }
+
+    /**
+     * CONNECT: a fresh mTLS connection to the nearest reachable peer ingress, which opens the TCP stream to its
+     * backend; then bytes are relayed. Connect and handshake failures move on to the next cluster; a refusal by
+     * the peer (403, 404, 502) is passed back to the caller.
+     */
+    private void tunnel(ChannelHandlerContext ctx, EgressTarget target, List<IngressAddress> candidates, int index,
+            List<String> failures, String caller, String destination, long start) {
+        if (index >= candidates.size() || !ctx.channel().isActive()) {
+            respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "no-cluster-reachable",
+                    "every cluster exporting " + destination + " failed: " + String.join("; ", failures)), caller,
+                    destination, start);
+            return;
+        }
+        IngressAddress ingress = candidates.get(index);
+        server.tunnels().connectThroughIngress(ctx.channel().eventLoop(),
+                InetSocketAddress.createUnresolved(ingress.host(), ingress.port()), server.tls().upstream(),
+                target.authority(target.port()), IdentityHeaders.CALLER.toString(), caller).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        metrics.connectFailure("egress");
+                        failures.add(ingress + ": " + HandshakeFailure.message(f.cause()));
+                        tunnel(ctx, target, candidates, index + 1, failures, caller, destination, start);
+                        return;
+                    }
+                    io.isthmus.proxy.tunnel.Tunnels.Opened opened = (io.isthmus.proxy.tunnel.Tunnels.Opened) f.getNow();
+                    if (opened.response().status().code() != 200) {
+                        opened.channel().close();
+                        respond(ctx, false, opened.response(), caller, destination, start);
+                        return;
+                    }
+                    opened.response().release();
+                    metrics.request(direction, caller, destination, 200, start);
+                    io.isthmus.proxy.tunnel.Tunnels.establish(ctx, "egress", opened.channel());
+                });
     }
 
     private static int choosePort(EgressTarget target, List<ExportedService> exports) {

@@ -36,7 +36,8 @@ import io.netty.util.concurrent.GlobalEventExecutor;
  * only); otherwise it must send {@code Authorization: Bearer <projected service-account token>} (or
  * {@code Proxy-Authorization}), checked by the {@link TokenAuthenticator}. Requests name a mesh service
  * (absolute URI or Host header), are resolved through the {@link ServiceResolver} nearest first and sent over
- * pooled mTLS connections to the peer ingress, carrying the caller's identity.
+ * pooled mTLS connections to the peer ingress, carrying the caller's identity. {@code CONNECT <mesh name>:<port>}
+ * opens a TCP tunnel through the peer ingress to the service (L4).
  */
 public final class EgressServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(EgressServer.class);
@@ -49,6 +50,7 @@ public final class EgressServer implements AutoCloseable {
     private final TokenAuthenticator tokens;
     private final ProxyMetrics metrics;
     private final UpstreamPool peers;
+    private final io.isthmus.proxy.tunnel.Tunnels tunnels;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel listener;
 
@@ -65,6 +67,7 @@ public final class EgressServer implements AutoCloseable {
         this.tokens = tokens;
         this.metrics = metrics;
         this.peers = new UpstreamPool(transport, tls.upstream(), settings);
+        this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
     }
 
     public InetSocketAddress start(InetSocketAddress bind) {
@@ -76,7 +79,7 @@ public final class EgressServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
                         HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
-                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, settings.idleTimeout().toNanos(),
+                        ch.pipeline().addLast("idle", new IdleStateHandler(settings.idleTimeout().toNanos(), 0, 0,
                                 TimeUnit.NANOSECONDS))
                                 .addLast("tls", new OptionalSslHandler(tls.egress()) {
                                     @Override
@@ -121,6 +124,14 @@ public final class EgressServer implements AutoCloseable {
 
     ProxyMetrics metrics() {
         return metrics;
+    }
+
+    io.isthmus.proxy.tunnel.Tunnels tunnels() {
+        return tunnels;
+    }
+
+    ProxyTls tls() {
+        return tls;
     }
 
     UpstreamPool peers() {

@@ -68,6 +68,15 @@ public record EgressTarget(MeshName name, int port, String path, boolean proxySt
         return new EgressTarget(name.get(), port, path, proxyStyle);
     }
 
+    /** A {@code CONNECT} target: {@code <mesh name>:<port>}, the port required. */
+    public static EgressTarget parseConnect(String authority, String suffix) throws NotAMeshName {
+        EgressTarget t = parse("/", authority, suffix);
+        if (t.port() < 0) {
+            throw new NotAMeshName("CONNECT " + authority + ": name the port, e.g. " + authority + ":5432");
+        }
+        return new EgressTarget(t.name(), t.port(), authority, true);
+    }
+
     /** The Host header sent on: the mesh name, with the port when one was chosen. */
     public String authority(int chosenPort) {
         return chosenPort == 80 ? name.host() : name.host() + ":" + chosenPort;

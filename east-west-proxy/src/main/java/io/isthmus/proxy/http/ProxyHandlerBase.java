@@ -20,8 +20,8 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * What the ingress and egress handlers share: one request at a time per connection (reading pauses while a
- * request is being served: back-pressure, and no pipelining to reorder), malformed and oversized requests
+ * What the ingress and egress handlers share: one request at a time per connection (a pipelined request is held
+ * and reading pauses until the current one is answered: back-pressure, and responses stay in order), malformed and oversized requests
  * answered and closed, idle connections closed, and every answer counted. Event loop only; one per connection.
  */
 public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
@@ -46,10 +46,15 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        ctx.channel().config().setAutoRead(false);
         if (busy) {
+            // A pipelined request: hold it and stop reading until the current one is answered. Only here is
+            // autoRead switched off, because each switch costs an epoll_ctl system call.
+            ctx.channel().config().setAutoRead(false);
             if (queued != null) {
-                queued.release();
+                // Cannot happen with reading off; refuse rather than queue without bound.
+                request.release();
+                ctx.close();
+                return;
             }
             queued = request;
             return;
@@ -126,7 +131,7 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
                     FullHttpRequest next = queued;
                     queued = null;
                     serve(ctx, next);
-                } else {
+                } else if (!ctx.channel().config().isAutoRead()) {
                     ctx.channel().config().setAutoRead(true);
                 }
             });

@@ -78,7 +78,8 @@ final class IngressHandler extends ProxyHandlerBase {
             ctx.close();
             return;
         }
-        String host = request.headers().get(HttpHeaderNames.HOST);
+        boolean connect = request.method().equals(HttpMethod.CONNECT);
+        String host = connect ? request.uri() : request.headers().get(HttpHeaderNames.HOST);
         Optional<MeshName> name = MeshName.parseHost(host, server.settings().meshSuffix());
         if (name.isEmpty()) {
             request.release();
@@ -89,13 +90,6 @@ final class IngressHandler extends ProxyHandlerBase {
         }
         String destination = name.get().host();
         int port = port(host);
-        if (request.method().equals(HttpMethod.CONNECT)) {
-            request.release();
-            respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.METHOD_NOT_ALLOWED,
-                    "connect-unsupported", "TCP tunnels through the ingress are not implemented yet"),
-                    peer.toString(), destination, start);
-            return;
-        }
         String asserted = request.headers().get(IdentityHeaders.CALLER);
         if (asserted == null) {
             deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, "missing-caller-identity",
@@ -126,8 +120,9 @@ final class IngressHandler extends ProxyHandlerBase {
         }
         String path = request.uri();
         int query = path.indexOf('?');
-        AccessRequest access = AccessRequest.http(callerId, name.get(), port, request.method().name(),
-                query < 0 ? path : path.substring(0, query));
+        AccessRequest access = connect ? AccessRequest.tcp(callerId, name.get(), port)
+                : AccessRequest.http(callerId, name.get(), port, request.method().name(),
+                        query < 0 ? path : path.substring(0, query));
         Decision decision;
         try {
             decision = server.authorizer().authorize(access);
@@ -142,13 +137,35 @@ final class IngressHandler extends ProxyHandlerBase {
             LOG.warnf(e, "ingress: the decision log failed for %s", access);
         }
         if (decision instanceof Decision.Denied denied) {
-            String detail = denied.detail().isEmpty() ? callerId + " may not " + access.method().orElse("") + " "
-                    + access.path().orElse("") + " on " + destination : denied.detail();
+            String detail = denied.detail().isEmpty() ? callerId + " may not " + access.method().orElse("connect to")
+                    + " " + access.path().orElse("port " + port) + " on " + destination : denied.detail();
             deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, denied.reason().code(), detail,
                     callerId.toString(), destination, start);
             return;
         }
-        forward(ctx, request, keepAlive, backend.get(), callerId, destination, start);
+        if (connect) {
+            request.release();
+            tunnel(ctx, backend.get(), callerId, destination, start);
+        } else {
+            forward(ctx, request, keepAlive, backend.get(), callerId, destination, start);
+        }
+    }
+
+    /** CONNECT: a TCP stream to the backend, relayed byte for byte once the policy allowed it. */
+    private void tunnel(ChannelHandlerContext ctx, InetSocketAddress backend, SpiffeId caller, String destination,
+            long start) {
+        ctx.channel().config().setAutoRead(false);
+        server.tunnels().connectPlain(ctx.channel().eventLoop(), backend).addListener(f -> {
+            if (!f.isSuccess()) {
+                metrics.connectFailure("ingress");
+                respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY,
+                        "backend-unavailable", "cannot connect to the backend of " + destination + " at " + backend
+                                + ": " + f.cause().getMessage()), caller.toString(), destination, start);
+                return;
+            }
+            metrics.request(direction, caller.toString(), destination, 200, start);
+            io.isthmus.proxy.tunnel.Tunnels.establish(ctx, "ingress", (Channel) f.getNow());
+        });
     }
 
     private void deny(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive, HttpResponseStatus status,

@@ -28,7 +28,8 @@ import io.netty.handler.timeout.IdleStateHandler;
 /**
  * The east-west ingress: accepts only mutual TLS from peer gateways (plaintext, one-way TLS and unverifiable
  * SVIDs are refused in the handshake and counted by reason), then routes HTTP/1.1 requests by their Host mesh name
- * to local backends, after checking the vouched-for caller and the destination's {@link Authorizer}.
+ * to local backends, after checking the vouched-for caller and the destination's {@link Authorizer}. A
+ * {@code CONNECT <mesh name>:<port>} opens a TCP tunnel to the backend (L4), authorized per connection.
  */
 public final class IngressServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(IngressServer.class);
@@ -41,6 +42,7 @@ public final class IngressServer implements AutoCloseable {
     private final DecisionLog decisionLog;
     private final ProxyMetrics metrics;
     private final UpstreamPool backendPool;
+    private final io.isthmus.proxy.tunnel.Tunnels tunnels;
     private final NettyTransport transport;
     private final io.netty.channel.group.ChannelGroup connections =
             new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
@@ -61,6 +63,7 @@ public final class IngressServer implements AutoCloseable {
         this.decisionLog = decisionLog;
         this.metrics = metrics;
         this.backendPool = new UpstreamPool(transport, null, settings);
+        this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
     }
 
     /** Binds and starts accepting; returns the bound address (port 0 picks a free port). */
@@ -75,7 +78,7 @@ public final class IngressServer implements AutoCloseable {
                         SslHandler ssl = tls.ingress().newHandler(ch.alloc());
                         ssl.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                         HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
-                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, settings.idleTimeout().toNanos(),
+                        ch.pipeline().addLast("idle", new IdleStateHandler(settings.idleTimeout().toNanos(), 0, 0,
                                 TimeUnit.NANOSECONDS))
                                 .addLast("tls", ssl)
                                 .addLast("bytes", new HeaderDeadline.ByteWatch(deadline))
@@ -117,6 +120,10 @@ public final class IngressServer implements AutoCloseable {
 
     UpstreamPool backendPool() {
         return backendPool;
+    }
+
+    io.isthmus.proxy.tunnel.Tunnels tunnels() {
+        return tunnels;
     }
 
     SpiffeId localId() {
