@@ -46,7 +46,12 @@ public record ClusterSpec(String name, TrustDomain trustDomain, String host, Por
         return "http://" + host + ":" + ports.management() + path;
     }
 
+    /** The gateway's API (bundles, services, enrolment, admin): TLS with the gateway's SVID. */
     public String apiUrl(String path) {
-        return "http://" + host + ":" + ports.api() + path;
+        return "https://" + host + ":" + ports.api() + path;
+    }
+
+    public String ingressAddress() {
+        return host + ":" + ports.ingress();
     }
 }

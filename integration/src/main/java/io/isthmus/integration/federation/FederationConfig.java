@@ -45,7 +45,22 @@ public final class FederationConfig {
         p.put("isthmus.bundle-sync.initial-backoff", "500ms");
         p.put("isthmus.bundle-sync.min-refresh", "500ms");
         p.put("quarkus.http.host", self.host());
-        p.put("quarkus.http.port", Integer.toString(self.ports().api()));
+        p.put("quarkus.http.ssl-port", Integer.toString(self.ports().api()));
+        p.put("quarkus.http.port", "0");
+        // Registry: this cluster is one Infinispan site; every other cluster a peer site over the TLS bridge.
+        p.put("isthmus.registry.site", self.name());
+        p.put("isthmus.registry.bind-host", self.host());
+        p.put("isthmus.registry.xsite-port", Integer.toString(self.ports().xsite()));
+        p.put("isthmus.registry.local-port", Integer.toString(self.ports().local()));
+        p.put("isthmus.registry.ingress-address", self.ingressAddress());
+        p.put("isthmus.registry.heartbeat-interval", "1s");
+        p.put("isthmus.registry.lease-ttl", "5s");
+        // Data plane.
+        p.put("isthmus.proxy.ingress.host", self.host());
+        p.put("isthmus.proxy.ingress.port", Integer.toString(self.ports().ingress()));
+        p.put("isthmus.proxy.egress.host", self.host());
+        p.put("isthmus.proxy.egress.port", Integer.toString(self.ports().egress()));
+        p.put("isthmus.proxy.connect-timeout", "1s");
         p.put("quarkus.management.host", self.host());
         p.put("quarkus.management.port", Integer.toString(self.ports().management()));
         for (ClusterSpec peer : clusters) {
@@ -54,6 +69,8 @@ public final class FederationConfig {
             }
             p.put("isthmus.peers." + peer.name() + ".trust-domain", peer.trustDomain().name());
             p.put("isthmus.peers." + peer.name() + ".bundle-endpoint-url", peer.bundleEndpointUrl());
+            p.put("isthmus.registry.peers." + peer.name() + ".trust-domain", peer.trustDomain().name());
+            p.put("isthmus.registry.peers." + peer.name() + ".bridge-addresses", peer.host() + ":" + peer.ports().xsite());
         }
         return p;
     }

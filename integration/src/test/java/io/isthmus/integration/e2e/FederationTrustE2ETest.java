@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.isthmus.integration.federation.ClusterSpec;
 import io.isthmus.integration.federation.Federation;
+import io.isthmus.integration.federation.GatewayClient;
 import io.isthmus.integration.federation.GatewayProcess;
 
 /**
@@ -36,11 +37,12 @@ class FederationTrustE2ETest {
         try (Federation federation = Federation.prepare(dir, Clusters.appJar(), clusters, Duration.ofSeconds(1),
                 (c, p) -> { }, Map.of())) {
             federation.start(Duration.ofSeconds(90));
+            GatewayClient api = new GatewayClient(federation.pki().rootCertificate());
 
             // Federation forms: every gateway's peers group is UP and its bundle API lists all three domains.
             for (GatewayProcess g : federation.gateways()) {
                 g.awaitHealth("/q/health/group/peers", Duration.ofSeconds(30));
-                assertThat(get(g.cluster().apiUrl("/v1/bundles")))
+                assertThat(api.get(g.cluster().apiUrl("/v1/bundles")).body())
                         .contains("alpha.acme.internal", "beta.acme.internal", "gamma.acme.internal");
             }
 
@@ -63,7 +65,7 @@ class FederationTrustE2ETest {
             }
             alpha.start();
             alpha.awaitReady(Duration.ofSeconds(60));
-            String bundles = get(alpha.cluster().apiUrl("/v1/bundles"));
+            String bundles = api.get(alpha.cluster().apiUrl("/v1/bundles")).body();
             assertThat(bundles).contains("beta.acme.internal", "gamma.acme.internal");
         }
     }
