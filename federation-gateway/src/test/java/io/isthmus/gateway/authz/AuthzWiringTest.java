@@ -61,7 +61,7 @@ class AuthzWiringTest {
         Path file = service.config().policyFile().orElseThrow();
         Files.createDirectories(file.toAbsolutePath().getParent());
         write(file, "");
-        await().atMost(Duration.ofSeconds(10)).until(() -> !authorizer.authorize(CHECKOUT).allowed()
+        await().atMost(Duration.ofSeconds(30)).until(() -> !authorizer.authorize(CHECKOUT).allowed()
                 && service.statuses().get("file") != null && !service.statuses().get("file").degraded());
 
         write(file, """
@@ -72,18 +72,18 @@ class AuthzWiringTest {
                   rules:
                   - from: [{source: {principals: ["*/sa/checkout"]}}]
                 """);
-        await().atMost(Duration.ofSeconds(10)).until(() -> authorizer.authorize(CHECKOUT).allowed());
+        await().atMost(Duration.ofSeconds(30)).until(() -> authorizer.authorize(CHECKOUT).allowed());
 
         write(file, "apiVersion: security.isthmus.io/v1alpha1\nkind: AuthorizationPolicy\nmetadata: "
                 + "{name: x, namespace: billing}\nspec: {action: PERMIT}\n");
-        await().atMost(Duration.ofSeconds(10)).until(() -> service.statuses().get("file").degraded());
+        await().atMost(Duration.ofSeconds(30)).until(() -> service.statuses().get("file").degraded());
         assertThat(authorizer.authorize(CHECKOUT).allowed()).as("previous policies kept").isTrue();
 
         Path audit = service.config().auditLog().path().orElseThrow();
         long before = Files.exists(audit) ? Files.readAllLines(audit).size() : 0;
         Decision d = authorizer.authorize(CHECKOUT);
         decisionLog.record(CHECKOUT, d);
-        await().atMost(Duration.ofSeconds(10)).until(() -> Files.readAllLines(audit).size() > before);
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readAllLines(audit).size() > before);
         List<String> lines = Files.readAllLines(audit);
         JsonNode last = new ObjectMapper().readTree(lines.get(lines.size() - 1));
         assertThat(last.get("decision").asText()).isEqualTo("allow");

@@ -80,27 +80,27 @@ class PolicyCrdSourceTest {
         PolicyStore store = new PolicyStore("isthmus-system");
         source = new PolicyCrdSource(client, store, Clock.systemUTC(), true, events::add);
         source.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> !events.isEmpty());
+        await().atMost(Duration.ofSeconds(30)).until(() -> !events.isEmpty());
         assertThat(allowed(store, CHECKOUT)).as("no resource: default deny").isFalse();
 
         resources().resource(cr(policy("allow-checkout", "ALLOW", "*/sa/checkout"))).create();
-        await().atMost(Duration.ofSeconds(10)).until(() -> allowed(store, CHECKOUT));
+        await().atMost(Duration.ofSeconds(30)).until(() -> allowed(store, CHECKOUT));
         assertThat(store.authorizer().authorize(CHECKOUT)).isInstanceOfSatisfying(Decision.Allowed.class,
                 a -> assertThat(a.policy()).isEqualTo("billing/allow-checkout"));
         assertThat(allowed(store, CART)).isFalse();
 
         resources().resource(cr(policy("allow-checkout", "ALLOW", "*/sa/cart"))).update();
-        await().atMost(Duration.ofSeconds(10)).until(() -> allowed(store, CART) && !allowed(store, CHECKOUT));
+        await().atMost(Duration.ofSeconds(30)).until(() -> allowed(store, CART) && !allowed(store, CHECKOUT));
 
         resources().resource(cr(policy("deny-cart", "DENY", "*/sa/cart"))).create();
-        await().atMost(Duration.ofSeconds(10)).until(() -> !allowed(store, CART));
+        await().atMost(Duration.ofSeconds(30)).until(() -> !allowed(store, CART));
         assertThat(store.authorizer().authorize(CART)).isInstanceOfSatisfying(Decision.Denied.class,
                 d -> assertThat(d.policy()).isEqualTo("billing/deny-cart"));
 
         resources().withName("deny-cart").delete();
-        await().atMost(Duration.ofSeconds(10)).until(() -> allowed(store, CART));
+        await().atMost(Duration.ofSeconds(30)).until(() -> allowed(store, CART));
         resources().withName("allow-checkout").delete();
-        await().atMost(Duration.ofSeconds(10)).until(() -> !allowed(store, CART));
+        await().atMost(Duration.ofSeconds(30)).until(() -> !allowed(store, CART));
     }
 
     @Test
@@ -109,12 +109,12 @@ class PolicyCrdSourceTest {
         source = new PolicyCrdSource(client, store, Clock.systemUTC(), true, events::add);
         source.start();
         resources().resource(cr(policy("allow-checkout", "ALLOW", "*/sa/checkout"))).create();
-        await().atMost(Duration.ofSeconds(10)).until(() -> allowed(store, CHECKOUT));
+        await().atMost(Duration.ofSeconds(30)).until(() -> allowed(store, CHECKOUT));
 
         // The mock API server does not enforce the CRD schema, like a cluster where the CRD is outdated.
         resources().resource(cr(policy("bad", "ALLOW", "spiffe://a/*/x"))).create();
         resources().resource(cr(policy("bad-action", "PERMIT", "*/sa/cart"))).create();
-        await().atMost(Duration.ofSeconds(10)).until(() -> source.rejected().size() == 2);
+        await().atMost(Duration.ofSeconds(30)).until(() -> source.rejected().size() == 2);
         assertThat(allowed(store, CHECKOUT)).as("valid policy unaffected").isTrue();
         assertThat(allowed(store, CART)).isFalse();
         Map<String, List<PolicyViolation>> rejected = source.rejected();
@@ -128,20 +128,20 @@ class PolicyCrdSourceTest {
         assertThat(source.status().lastErrors()).hasSize(2);
 
         // The refusal is reported on the resource itself.
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
             Object status = resources().withName("bad-action").get().getAdditionalProperties().get("status");
             assertThat(status).isInstanceOfSatisfying(Map.class, m -> {
                 assertThat(m.get("accepted")).isEqualTo(false);
                 assertThat((String) m.get("reason")).startsWith("spec.action: \"PERMIT\" is not an action");
             });
         });
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
                 resources().withName("allow-checkout").get().getAdditionalProperties().get("status"))
                 .isInstanceOfSatisfying(Map.class, m -> assertThat(m.get("accepted")).isEqualTo(true)));
 
         // Fixing it brings it into force.
         resources().resource(cr(policy("bad-action", "ALLOW", "*/sa/cart"))).update();
-        await().atMost(Duration.ofSeconds(10)).until(() -> allowed(store, CART));
+        await().atMost(Duration.ofSeconds(30)).until(() -> allowed(store, CART));
         assertThat(source.rejected()).containsOnlyKeys("billing/bad");
     }
 
@@ -152,10 +152,10 @@ class PolicyCrdSourceTest {
         source = new PolicyCrdSource(client, store, Clock.systemUTC(), false, events::add);
         source.start();
         resources().resource(cr(policy("from-crd", "ALLOW", "*/sa/cart"))).create();
-        await().atMost(Duration.ofSeconds(10)).until(() -> allowed(store, CART));
+        await().atMost(Duration.ofSeconds(30)).until(() -> allowed(store, CART));
         assertThat(allowed(store, CHECKOUT)).isTrue();
         // A DENY from either source wins.
         resources().resource(cr(policy("deny-checkout", "DENY", "*/sa/checkout"))).create();
-        await().atMost(Duration.ofSeconds(10)).until(() -> !allowed(store, CHECKOUT));
+        await().atMost(Duration.ofSeconds(30)).until(() -> !allowed(store, CHECKOUT));
     }
 }
