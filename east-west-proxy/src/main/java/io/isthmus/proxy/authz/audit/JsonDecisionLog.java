@@ -38,7 +38,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  *  "rule":"rules[0]","caller":"spiffe://a.acme.internal/ns/shop/sa/cart","caller_trust_domain":"a.acme.internal",
  *  "peer_gateway":"spiffe://a.acme.internal/ns/isthmus-system/sa/isthmus-gateway",
  *  "destination":"payments.billing.svc.clusterset.local","service":"payments","namespace":"billing","port":8080,
- *  "method":"GET","path":"/v1/pay","audit_matches":["isthmus-system/audit-all"],"detail":"..."}
+ *  "method":"GET","path":"/v1/pay","audited":true,"audit_matches":["isthmus-system/audit-all"],"detail":"..."}
  * </pre>
  *
  * The path is logged without its query string (it may carry secrets; policies never match on it). Allowed
@@ -143,6 +143,7 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
             if (r.path().isPresent()) {
                 g.writeStringField("path", withoutQuery(r.path().get()));
             }
+            g.writeBooleanField("audited", !d.auditMatches().isEmpty());
             g.writeArrayFieldStart("audit_matches");
             for (String m : d.auditMatches()) {
                 g.writeString(m);

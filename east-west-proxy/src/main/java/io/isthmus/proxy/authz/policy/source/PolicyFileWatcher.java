@@ -29,6 +29,9 @@ import io.isthmus.proxy.authz.policy.PolicyViolation;
  * watches on the file miss; a poll compares the content's SHA-256, so an editor's in-place rewrite, an atomic
  * rename and a symlink swap all count, and a touch without change does not.
  *
+ * <p>A changed file is applied only once two reads a moment apart agree, so a file caught mid-write is not
+ * applied. Writing it atomically (to a temporary file, then renamed) is still best.
+ *
  * <p>A file that is missing, unreadable or invalid leaves the previous good policies in force; the failure is
  * logged with every field path, counted and reported through {@link #status()} and the listener. At startup
  * with no good file yet, the source contributes no policy, so everything is denied by default.
@@ -115,6 +118,11 @@ public final class PolicyFileWatcher implements AutoCloseable {
         if (Arrays.equals(digest, lastDigest)) {
             return false;
         }
+        if (!settled(digest)) {
+            // Caught mid-write (an editor truncates, then writes): an empty or half file must not become the
+            // policy, not even for one interval. The next poll sees the finished file.
+            return false;
+        }
         lastDigest = digest;
         try {
             List<AuthorizationPolicy> policies = PolicyYaml.parse(new String(content, StandardCharsets.UTF_8),
@@ -129,6 +137,19 @@ public final class PolicyFileWatcher implements AutoCloseable {
         }
         listener.accept(status);
         return true;
+    }
+
+    /** Reads the file again a moment later: true when it still has the same content. */
+    private boolean settled(byte[] digest) {
+        try {
+            Thread.sleep(Math.min(100, Math.max(1, interval.toMillis() / 4)));
+            return Arrays.equals(digest, sha256(Files.readAllBytes(file)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private boolean fail(byte[] digest, List<PolicyViolation> errors) {

@@ -20,7 +20,7 @@ public record ReloadStatus(String source, int policies, Optional<Instant> lastSu
         lastErrors = List.copyOf(lastErrors);
     }
 
-    static ReloadStatus initial(String source) {
+    public static ReloadStatus initial(String source) {
         return new ReloadStatus(source, 0, Optional.empty(), 0, 0, Optional.empty(), List.of());
     }
 
@@ -31,6 +31,16 @@ public record ReloadStatus(String source, int policies, Optional<Instant> lastSu
 
     ReloadStatus succeeded(int count, Instant at) {
         return new ReloadStatus(source, count, Optional.of(at), successes + 1, failures, lastFailure, List.of());
+    }
+
+    /**
+     * A load that put {@code count} policies in force while refusing some documents (sources that accept valid
+     * documents individually, such as custom resources); {@code refused} lists why.
+     */
+    public ReloadStatus succeededWith(int count, Instant at, List<PolicyViolation> refused) {
+        return new ReloadStatus(source, count, Optional.of(at), successes + 1,
+                refused.isEmpty() ? failures : failures + 1, refused.isEmpty() ? lastFailure : Optional.of(at),
+                refused);
     }
 
     ReloadStatus failed(List<PolicyViolation> errors, Instant at) {

@@ -143,7 +143,7 @@ class PolicyFileWatcherTest {
             Path tmp = dir.resolve("policies.yaml.tmp");
             Files.writeString(tmp, allow("cart", "*/sa/cart"));
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            await().atMost(Duration.ofSeconds(5))
+            await().atMost(Duration.ofSeconds(20))
                     .until(() -> store.authorizer().authorize(CART_PAYS).allowed());
         }
     }
