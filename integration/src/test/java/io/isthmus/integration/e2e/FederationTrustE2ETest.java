@@ -13,6 +13,7 @@ import java.util.Map;
 
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.isthmus.integration.federation.ClusterSpec;
@@ -28,7 +29,7 @@ import io.isthmus.integration.federation.GatewayProcess;
 class FederationTrustE2ETest {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-    @TempDir
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     Path dir;
 
     @Test
