@@ -1,0 +1,135 @@
+package io.isthmus.bench.proxy;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+
+import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.authn.AuthnFailure;
+import io.isthmus.proxy.authn.AuthnResult;
+import io.isthmus.proxy.authz.Decision;
+import io.isthmus.proxy.egress.EgressServer;
+import io.isthmus.proxy.ingress.IngressServer;
+import io.isthmus.proxy.ingress.StaticBackends;
+import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.tls.ProxyTls;
+import io.isthmus.proxy.transport.NettyTransport;
+import io.isthmus.registry.ExportedService;
+import io.isthmus.registry.IngressAddress;
+import io.isthmus.registry.Locality;
+import io.isthmus.registry.MeshName;
+import io.isthmus.registry.Protocol;
+import io.isthmus.registry.ServiceKey;
+import io.isthmus.registry.ServicePort;
+import io.isthmus.trust.bundle.BundleSet;
+import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.ca.CaCredential;
+import io.isthmus.trust.ca.CaFactory;
+import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.ca.SvidIssuer;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.svid.X509SvidVerifier;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.x509.Pem;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/**
+ * The Isthmus side of the proxy benchmark (benchmarks/proxy/run.sh): one federation root, clusters a and b, a's
+ * egress and b's ingress in this JVM (like one HAProxy process with both frontends), b's backend outside. Writes
+ * the PKI as PEM files so that HAProxy and openssl use the very same certificates, then prints READY.
+ *
+ * <p>Usage: {@code ProxyBenchServer <out-dir> <egress-port> <ingress-port> <backend-port> <io-threads>}
+ */
+public final class ProxyBenchServer {
+    private ProxyBenchServer() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path out = Path.of(args[0]);
+        int egressPort = Integer.parseInt(args[1]);
+        int ingressPort = Integer.parseInt(args[2]);
+        int backendPort = Integer.parseInt(args[3]);
+        int threads = Integer.parseInt(args[4]);
+        Files.createDirectories(out);
+
+        Clock clock = Clock.systemUTC();
+        CaFactory cas = new CaFactory(clock);
+        CaCredential root = cas.createRoot("Isthmus bench root", Duration.ofDays(2));
+        TrustDomain a = new TrustDomain("a.acme.internal");
+        TrustDomain b = new TrustDomain("b.acme.internal");
+        CaCredential caA = cas.issueIntermediate(root, a, Duration.ofDays(1));
+        CaCredential caB = cas.issueIntermediate(root, b, Duration.ofDays(1));
+        SvidIssuer issuer = new SvidIssuer(clock);
+        X509Svid gwA = issuer.issue(caA, SpiffeId.parse("spiffe://a.acme.internal/ns/isthmus-system/sa/isthmus-gateway"),
+                Duration.ofHours(12));
+        X509Svid gwB = issuer.issue(caB, SpiffeId.parse("spiffe://b.acme.internal/ns/isthmus-system/sa/isthmus-gateway"),
+                Duration.ofHours(12));
+        write(out.resolve("root.pem"), Pem.write(root.certificate()));
+        writeSvid(out, "a-gw", gwA);
+        writeSvid(out, "b-gw", gwB);
+
+        BundleSet bundles = BundleSet.of(List.of(
+                new TrustBundle(a, List.of(caA.certificate()), List.of(), 1, Optional.empty()),
+                new TrustBundle(b, List.of(caB.certificate()), List.of(), 1, Optional.empty())));
+        X509SvidVerifier verifier = new X509SvidVerifier(FederationRoots.of(root.certificate()), bundles, clock,
+                X509SvidVerifier.DEFAULT_SKEW);
+        MeshName payments = MeshName.of("payments", "billing");
+        ProxySettings settings = ProxySettings.defaults();
+        NettyTransport transport = NettyTransport.create(threads, "bench");
+        ProxyMetrics metrics = new ProxyMetrics(new SimpleMeterRegistry());
+
+        ProxyTls tlsB = ProxyTls.create(() -> gwB, verifier, b);
+        IngressServer ingress = new IngressServer(transport, settings, tlsB, () -> gwB,
+                new StaticBackends(Map.of(payments.host(), new InetSocketAddress("127.0.0.1", backendPort)), false),
+                request -> new Decision.Allowed("bench", "allow-all", List.of()), (request, decision) -> {
+                }, metrics);
+        ingress.start(new InetSocketAddress("127.0.0.1", ingressPort));
+
+        ProxyTls tlsA = ProxyTls.create(() -> gwA, verifier, a);
+        ExportedService export = new ExportedService(new ServiceKey("b", "billing", "payments"),
+                List.of(new ServicePort("http", 80, Protocol.HTTP)), List.of(),
+                new IngressAddress("127.0.0.1", ingressPort), Locality.UNKNOWN, 1, 1, Instant.now(), Duration.ofDays(1));
+        AuthnResult caller = new AuthnResult.Authenticated(SpiffeId.parse("spiffe://a.acme.internal/ns/bench/sa/wrk"));
+        CompletableFuture<AuthnResult> ok = CompletableFuture.completedFuture(caller);
+        CompletableFuture<AuthnResult> refused = CompletableFuture.completedFuture(
+                new AuthnResult.Refused(AuthnFailure.TOKEN_REJECTED, "not the bench token"));
+        EgressServer egress = new EgressServer(transport, settings, tlsA,
+                (name, from) -> name.equals(payments) ? List.of(export) : List.of(), Locality.UNKNOWN,
+                token -> token.equals("bench") ? ok : refused, metrics);
+        egress.start(new InetSocketAddress("127.0.0.1", egressPort));
+
+        System.out.println("READY provider=" + tlsA.provider() + " epoll=" + transport.epoll() + " threads=" + threads);
+        System.out.flush();
+        CountDownLatch forever = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            egress.close();
+            ingress.close();
+            transport.close();
+            forever.countDown();
+        }));
+        forever.await();
+    }
+
+    private static void writeSvid(Path out, String name, X509Svid svid) throws IOException {
+        String chain = Pem.write(svid.chain());
+        String key = Pem.writePrivateKey(svid.key());
+        write(out.resolve(name + ".crt"), chain);
+        write(out.resolve(name + ".key"), key);
+        // HAProxy wants certificate chain and key in one file.
+        write(out.resolve(name + ".pem"), chain + key);
+    }
+
+    private static void write(Path file, String text) throws IOException {
+        Files.writeString(file, text);
+    }
+}

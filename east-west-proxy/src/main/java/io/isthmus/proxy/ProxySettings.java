@@ -1,0 +1,60 @@
+package io.isthmus.proxy;
+
+import java.time.Duration;
+import java.util.Objects;
+
+import io.isthmus.registry.MeshName;
+
+/**
+ * Limits and timeouts shared by the ingress and the egress listeners.
+ *
+ * @param meshSuffix       the DNS suffix of mesh names ({@code svc.clusterset.local})
+ * @param connectTimeout   TCP connect plus TLS handshake to an upstream (peer ingress or local backend); a peer
+ *                         that does not answer within it counts as down and the next cluster is tried
+ * @param idleTimeout      a downstream connection from which no byte arrives for this long is closed (reading
+ *                         only: tracking writes would cost a listener on every write);
+ *                         pooled upstream connections idle for half of it are not reused
+ * @param headerTimeout    the request line and headers of each request must arrive within this time from the
+ *                         request's first byte (slowloris); answered with 408 and closed
+ * @param requestTimeout   from forwarding a request to its complete response; answered with 504
+ * @param maxHeaderSize    the request line plus all headers, in bytes; larger requests get 431
+ * @param maxBodySize      request and response bodies are buffered whole up to this size; larger ones get 413
+ */
+public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration idleTimeout, Duration headerTimeout,
+        Duration requestTimeout, int maxHeaderSize, int maxBodySize) {
+
+    public ProxySettings {
+        Objects.requireNonNull(meshSuffix, "meshSuffix");
+        positive(connectTimeout, "connectTimeout");
+        positive(idleTimeout, "idleTimeout");
+        positive(headerTimeout, "headerTimeout");
+        positive(requestTimeout, "requestTimeout");
+        if (maxHeaderSize < 256) {
+            throw new IllegalArgumentException("maxHeaderSize " + maxHeaderSize + " is below 256 bytes");
+        }
+        if (maxBodySize < 0) {
+            throw new IllegalArgumentException("maxBodySize must not be negative");
+        }
+    }
+
+    public static ProxySettings defaults() {
+        return new ProxySettings(MeshName.DEFAULT_SUFFIX, Duration.ofSeconds(2), Duration.ofSeconds(60),
+                Duration.ofSeconds(10), Duration.ofSeconds(30), 16 * 1024, 16 * 1024 * 1024);
+    }
+
+    public ProxySettings withTimeouts(Duration connect, Duration idle, Duration header) {
+        return new ProxySettings(meshSuffix, connect, idle, header, requestTimeout, maxHeaderSize, maxBodySize);
+    }
+
+    public ProxySettings withMaxHeaderSize(int bytes) {
+        return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, bytes,
+                maxBodySize);
+    }
+
+    private static void positive(Duration d, String name) {
+        Objects.requireNonNull(d, name);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive, was " + d);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package io.isthmus.proxy.http;
+
+import java.util.List;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+
+/** Hop-by-hop headers (RFC 9110 section 7.6.1) are meaningful on one connection only and are not forwarded. */
+public final class HopByHop {
+    private static final List<CharSequence> FIXED = List.of(HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE,
+            HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.PROXY_AUTHORIZATION, HttpHeaderNames.PROXY_AUTHENTICATE,
+            HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE);
+
+    private HopByHop() {
+    }
+
+    public static void strip(HttpHeaders headers) {
+        for (String listed : headers.getAll(HttpHeaderNames.CONNECTION)) {
+            for (String name : listed.split(",")) {
+                String n = name.trim();
+                if (!n.isEmpty()) {
+                    headers.remove(n);
+                }
+            }
+        }
+        for (CharSequence name : FIXED) {
+            headers.remove(name);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package io.isthmus.proxy.http;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * What the ingress and egress handlers share: one request at a time per connection (a pipelined request is held
+ * and reading pauses until the current one is answered: back-pressure, and responses stay in order), malformed and oversized requests
+ * answered and closed, idle connections closed, and every answer counted. Event loop only; one per connection.
+ */
+public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = Logger.getLogger(ProxyHandlerBase.class);
+
+    protected final ProxyMetrics metrics;
+    protected final String direction;
+    private final HeaderDeadline deadline;
+    private boolean busy;
+    /** A pipelined request that arrived while the previous one was being served (at most one: reading is off). */
+    private FullHttpRequest queued;
+
+    protected ProxyHandlerBase(ProxyMetrics metrics, String direction, HeaderDeadline deadline) {
+        this.metrics = metrics;
+        this.direction = direction;
+        this.deadline = deadline;
+    }
+
+    @Override
+    public final void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof FullHttpRequest request)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (busy) {
+            // A pipelined request: hold it and stop reading until the current one is answered. Only here is
+            // autoRead switched off, because each switch costs an epoll_ctl system call.
+            ctx.channel().config().setAutoRead(false);
+            if (queued != null) {
+                // Cannot happen with reading off; refuse rather than queue without bound.
+                request.release();
+                ctx.close();
+                return;
+            }
+            queued = request;
+            return;
+        }
+        serve(ctx, request);
+    }
+
+    private void serve(ChannelHandlerContext ctx, FullHttpRequest request) {
+        busy = true;
+        long start = System.nanoTime();
+        DecoderResult result = request.decoderResult();
+        if (!result.isSuccess()) {
+            request.release();
+            Throwable cause = result.cause();
+            FullHttpResponse refusal;
+            if (cause instanceof TooLongHttpHeaderException) {
+                refusal = Responses.error(ctx.alloc(), HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        "header-too-large", cause.getMessage());
+            } else if (cause instanceof TooLongHttpLineException) {
+                refusal = Responses.error(ctx.alloc(), HttpResponseStatus.REQUEST_URI_TOO_LONG, "request-line-too-long",
+                        cause.getMessage());
+            } else {
+                refusal = Responses.error(ctx.alloc(), HttpResponseStatus.BAD_REQUEST, "malformed-request",
+                        String.valueOf(cause.getMessage()));
+            }
+            respond(ctx, false, refusal, "unauthenticated", "-", start);
+            return;
+        }
+        try {
+            handle(ctx, request, start);
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "%s: unexpected failure serving %s %s", direction, request.method(), request.uri());
+            ReferenceCountUtil.safeRelease(request);
+            respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal-error",
+                    e.toString()), "unauthenticated", "-", start);
+        }
+    }
+
+    /** Serves one complete request (ownership passes) and eventually calls {@link #respond} exactly once. */
+    protected abstract void handle(ChannelHandlerContext ctx, FullHttpRequest request, long startNanos);
+
+    /** Called once the TLS handshake completes (successfully or not); the default does nothing. */
+    protected void handshakeDone(ChannelHandlerContext ctx, SslHandshakeCompletionEvent event) {
+    }
+
+    /**
+     * Writes the answer to the current request, counts it, and resumes reading (or closes when either side
+     * does not keep the connection alive).
+     */
+    protected final void respond(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse response,
+            String source, String destination, long startNanos) {
+        HopByHop.strip(response.headers());
+        boolean keep = keepAlive && ctx.channel().isActive();
+        if (keep) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        } else {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            HttpUtil.setContentLength(response, response.content().readableBytes());
+        }
+        metrics.request(direction, source, destination, response.status().code(), startNanos);
+        deadline.requestDone();
+        if (!ctx.channel().isActive()) {
+            response.release();
+            return;
+        }
+        if (keep) {
+            ctx.writeAndFlush(response).addListener(f -> {
+                busy = false;
+                if (!f.isSuccess()) {
+                    ctx.close();
+                } else if (queued != null) {
+                    FullHttpRequest next = queued;
+                    queued = null;
+                    serve(ctx, next);
+                } else if (!ctx.channel().config().isAutoRead()) {
+                    ctx.channel().config().setAutoRead(true);
+                }
+            });
+        } else {
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (queued != null) {
+            queued.release();
+            queued = null;
+        }
+        super.channelInactive(ctx);
+    }
+
+    protected static boolean keepAlive(FullHttpRequest request) {
+        return HttpUtil.isKeepAlive(request);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent) {
+            ctx.close();
+        } else if (evt instanceof SslHandshakeCompletionEvent handshake) {
+            handshakeDone(ctx, handshake);
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // Handshake failures are counted in handshakeDone; anything else here is a broken connection.
+        LOG.debugf("%s: closing %s: %s", direction, ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+}

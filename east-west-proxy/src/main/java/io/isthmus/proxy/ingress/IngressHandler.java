@@ -1,0 +1,237 @@
+package io.isthmus.proxy.ingress;
+
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import javax.net.ssl.SSLSession;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.proxy.authz.AccessRequest;
+import io.isthmus.proxy.authz.Decision;
+import io.isthmus.proxy.http.HeaderDeadline;
+import io.isthmus.proxy.http.HopByHop;
+import io.isthmus.proxy.http.IdentityHeaders;
+import io.isthmus.proxy.http.ProxyHandlerBase;
+import io.isthmus.proxy.http.Responses;
+import io.isthmus.proxy.tls.HandshakeFailure;
+import io.isthmus.registry.MeshName;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.tls.TlsContexts;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+
+/**
+ * Serves one mTLS connection from a peer gateway: the peer's SVID was verified in the handshake; each request's
+ * asserted caller must belong to the peer's trust domain ("a gateway may vouch only for identities of its own
+ * trust domain"), then the destination's policy decides, then the request goes to the local backend with the
+ * verified caller in {@code x-forwarded-client-cert}.
+ */
+final class IngressHandler extends ProxyHandlerBase {
+    private static final Logger LOG = Logger.getLogger(IngressHandler.class);
+
+    private final IngressServer server;
+    private SpiffeId peer;
+
+    IngressHandler(IngressServer server, HeaderDeadline deadline) {
+        super(server.metrics(), "ingress", deadline);
+        this.server = server;
+    }
+
+    @Override
+    protected void handshakeDone(ChannelHandlerContext ctx, SslHandshakeCompletionEvent event) {
+        if (!event.isSuccess()) {
+            String reason = HandshakeFailure.reason(event.cause());
+            metrics.handshakeFailure("ingress", reason);
+            LOG.debugf("ingress: refused TLS from %s: %s (%s)", ctx.channel().remoteAddress(), reason,
+                    HandshakeFailure.message(event.cause()));
+            ctx.close();
+            return;
+        }
+        SSLSession session = ctx.pipeline().get(SslHandler.class).engine().getSession();
+        Optional<SpiffeId> id = TlsContexts.peerId(session);
+        if (id.isEmpty()) {
+            // Cannot happen with ClientAuth.REQUIRE and the SPIFFE trust manager; refuse rather than trust.
+            metrics.handshakeFailure("ingress", HandshakeFailure.NO_CLIENT_CERTIFICATE);
+            ctx.close();
+            return;
+        }
+        peer = id.get();
+    }
+
+    @Override
+    protected void handle(ChannelHandlerContext ctx, FullHttpRequest request, long start) {
+        boolean keepAlive = keepAlive(request);
+        if (peer == null) {
+            request.release();
+            ctx.close();
+            return;
+        }
+        boolean connect = request.method().equals(HttpMethod.CONNECT);
+        String host = connect ? request.uri() : request.headers().get(HttpHeaderNames.HOST);
+        Optional<MeshName> name = MeshName.parseHost(host, server.settings().meshSuffix());
+        if (name.isEmpty()) {
+            request.release();
+            respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "not-a-mesh-name",
+                    "Host '" + host + "' is not <service>.<namespace>." + server.settings().meshSuffix()),
+                    peer.toString(), "-", start);
+            return;
+        }
+        String destination = name.get().host();
+        int port = port(host);
+        String asserted = request.headers().get(IdentityHeaders.CALLER);
+        if (asserted == null) {
+            deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, "missing-caller-identity",
+                    "peer gateway " + peer + " sent no " + IdentityHeaders.CALLER + " header", peer.toString(),
+                    destination, start);
+            return;
+        }
+        Optional<SpiffeId> caller = SpiffeId.tryParse(asserted.trim());
+        if (caller.isEmpty()) {
+            deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, "invalid-caller-identity",
+                    "peer gateway " + peer + " asserted '" + asserted + "', which is not a SPIFFE ID",
+                    peer.toString(), destination, start);
+            return;
+        }
+        SpiffeId callerId = caller.get();
+        if (!callerId.memberOf(peer.trustDomain())) {
+            deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, "caller-outside-peer-trust-domain",
+                    "gateway " + peer + " may vouch only for identities of " + peer.trustDomain() + ", not "
+                            + callerId, callerId.toString(), destination, start);
+            return;
+        }
+        Optional<InetSocketAddress> backend = server.backends().resolve(name.get(), port);
+        if (backend.isEmpty()) {
+            request.release();
+            respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "unknown-service",
+                    "this cluster serves no backend for " + destination), callerId.toString(), destination, start);
+            return;
+        }
+        String path = request.uri();
+        int query = path.indexOf('?');
+        AccessRequest access = connect ? AccessRequest.tcp(callerId, name.get(), port)
+                : AccessRequest.http(callerId, name.get(), port, request.method().name(),
+                        query < 0 ? path : path.substring(0, query));
+        Decision decision;
+        try {
+            decision = server.authorizer().authorize(access);
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "ingress: the authorizer failed for %s; denying", access);
+            decision = new Decision.Denied(io.isthmus.proxy.authz.DenyReason.NO_MATCHING_ALLOW, "", "",
+                    "the authorizer failed: " + e, java.util.List.of());
+        }
+        try {
+            server.decisionLog().record(access, decision);
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "ingress: the decision log failed for %s", access);
+        }
+        if (decision instanceof Decision.Denied denied) {
+            String detail = denied.detail().isEmpty() ? callerId + " may not " + access.method().orElse("connect to")
+                    + " " + access.path().orElse("port " + port) + " on " + destination : denied.detail();
+            deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, denied.reason().code(), detail,
+                    callerId.toString(), destination, start);
+            return;
+        }
+        if (connect) {
+            request.release();
+            tunnel(ctx, backend.get(), callerId, destination, start);
+        } else {
+            forward(ctx, request, keepAlive, backend.get(), callerId, destination, start);
+        }
+    }
+
+    /** CONNECT: a TCP stream to the backend, relayed byte for byte once the policy allowed it. */
+    private void tunnel(ChannelHandlerContext ctx, InetSocketAddress backend, SpiffeId caller, String destination,
+            long start) {
+        ctx.channel().config().setAutoRead(false);
+        server.tunnels().connectPlain(ctx.channel().eventLoop(), backend).addListener(f -> {
+            if (!f.isSuccess()) {
+                metrics.connectFailure("ingress");
+                respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY,
+                        "backend-unavailable", "cannot connect to the backend of " + destination + " at " + backend
+                                + ": " + f.cause().getMessage()), caller.toString(), destination, start);
+                return;
+            }
+            metrics.request(direction, caller.toString(), destination, 200, start);
+            io.isthmus.proxy.tunnel.Tunnels.establish(ctx, "ingress", (Channel) f.getNow());
+        });
+    }
+
+    private void deny(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive, HttpResponseStatus status,
+            String reason, String detail, String source, String destination, long start) {
+        request.release();
+        metrics.authzDenial(reason);
+        LOG.debugf("ingress: denied %s -> %s: %s (%s)", source, destination, reason, detail);
+        respond(ctx, keepAlive, Responses.error(ctx.alloc(), status, reason, detail), source, destination, start);
+    }
+
+    private void forward(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive,
+            InetSocketAddress backend, SpiffeId caller, String destination, long start) {
+        HopByHop.strip(request.headers());
+        IdentityHeaders.strip(request.headers());
+        request.headers().set(IdentityHeaders.XFCC, "By=" + server.localId() + ";URI=" + caller);
+        Channel downstream = ctx.channel();
+        Future<Channel> acquired = server.backendPool().acquire(downstream.eventLoop(), backend);
+        acquired.addListener(f -> {
+            if (!f.isSuccess()) {
+                request.release();
+                metrics.connectFailure("ingress");
+                respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY,
+                        "backend-unavailable", "cannot connect to the backend of " + destination + " at " + backend
+                                + ": " + f.cause().getMessage()), caller.toString(), destination, start);
+                return;
+            }
+            Channel upstream = acquired.getNow();
+            Promise<Void> written = upstream.eventLoop().newPromise();
+            Promise<FullHttpResponse> response = io.isthmus.proxy.upstream.Exchange.send(upstream, request, written);
+            ScheduledFuture<?> timeout = upstream.eventLoop().schedule(() -> {
+                if (response.tryFailure(new java.util.concurrent.TimeoutException())) {
+                    upstream.close();
+                }
+            }, server.settings().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            response.addListener(r -> {
+                timeout.cancel(false);
+                if (r.isSuccess()) {
+                    FullHttpResponse answer = response.getNow();
+                    boolean upstreamKeepAlive = io.netty.handler.codec.http.HttpUtil.isKeepAlive(answer);
+                    if (upstreamKeepAlive) {
+                        server.backendPool().release(upstream);
+                    } else {
+                        upstream.close();
+                    }
+                    respond(ctx, keepAlive, answer, caller.toString(), destination, start);
+                } else if (r.cause() instanceof java.util.concurrent.TimeoutException) {
+                    respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.GATEWAY_TIMEOUT,
+                            "backend-timeout", "the backend of " + destination + " did not answer within "
+                                    + server.settings().requestTimeout()), caller.toString(), destination, start);
+                } else {
+                    respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "backend-failed",
+                            String.valueOf(r.cause().getMessage())), caller.toString(), destination, start);
+                }
+            });
+        });
+    }
+
+    static int port(String host) {
+        int colon = host.lastIndexOf(':');
+        if (colon > 0 && host.indexOf(']') < colon) {
+            try {
+                return Integer.parseInt(host.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                return 80;
+            }
+        }
+        return 80;
+    }
+}

@@ -1,0 +1,142 @@
+package io.isthmus.proxy.ingress;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.authz.Authorizer;
+import io.isthmus.proxy.authz.DecisionLog;
+import io.isthmus.proxy.http.HeaderDeadline;
+import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.tls.ProxyTls;
+import io.isthmus.proxy.transport.NettyTransport;
+import io.isthmus.proxy.upstream.UpstreamPool;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.tls.SvidSource;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+
+/**
+ * The east-west ingress: accepts only mutual TLS from peer gateways (plaintext, one-way TLS and unverifiable
+ * SVIDs are refused in the handshake and counted by reason), then routes HTTP/1.1 requests by their Host mesh name
+ * to local backends, after checking the vouched-for caller and the destination's {@link Authorizer}. A
+ * {@code CONNECT <mesh name>:<port>} opens a TCP tunnel to the backend (L4), authorized per connection.
+ */
+public final class IngressServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(IngressServer.class);
+
+    private final ProxySettings settings;
+    private final ProxyTls tls;
+    private final SvidSource svid;
+    private final LocalBackends backends;
+    private final Authorizer authorizer;
+    private final DecisionLog decisionLog;
+    private final ProxyMetrics metrics;
+    private final UpstreamPool backendPool;
+    private final io.isthmus.proxy.tunnel.Tunnels tunnels;
+    private final NettyTransport transport;
+    private final io.netty.channel.group.ChannelGroup connections =
+            new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
+    private Channel listener;
+
+    /**
+     * @param authorizer  the destination's policy, called for every request (default deny is its job)
+     * @param decisionLog told about every decision
+     */
+    public IngressServer(NettyTransport transport, ProxySettings settings, ProxyTls tls, SvidSource svid,
+            LocalBackends backends, Authorizer authorizer, DecisionLog decisionLog, ProxyMetrics metrics) {
+        this.transport = transport;
+        this.settings = settings;
+        this.tls = tls;
+        this.svid = svid;
+        this.backends = backends;
+        this.authorizer = authorizer;
+        this.decisionLog = decisionLog;
+        this.metrics = metrics;
+        this.backendPool = new UpstreamPool(transport, null, settings);
+        this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
+    }
+
+    /** Binds and starts accepting; returns the bound address (port 0 picks a free port). */
+    public InetSocketAddress start(InetSocketAddress bind) {
+        ServerBootstrap b = new ServerBootstrap().group(transport.boss(), transport.workers())
+                .channel(transport.serverChannel()).option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
+                        SslHandler ssl = tls.ingress().newHandler(ch.alloc());
+                        ssl.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                        HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
+                        ch.pipeline().addLast("idle", new IdleStateHandler(settings.idleTimeout().toNanos(), 0, 0,
+                                TimeUnit.NANOSECONDS))
+                                .addLast("tls", ssl)
+                                .addLast("bytes", new HeaderDeadline.ByteWatch(deadline))
+                                .addLast("http", new HttpServerCodec(4096, settings.maxHeaderSize(), 8192))
+                                .addLast("deadline", deadline)
+                                .addLast("aggregate", new HttpObjectAggregator(settings.maxBodySize()))
+                                .addLast("ingress", new IngressHandler(IngressServer.this, deadline));
+                    }
+                });
+        listener = b.bind(bind).syncUninterruptibly().channel();
+        InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
+        LOG.infof("east-west ingress (mTLS, %s) listening on %s", tls.provider(), bound);
+        return bound;
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    ProxySettings settings() {
+        return settings;
+    }
+
+    LocalBackends backends() {
+        return backends;
+    }
+
+    Authorizer authorizer() {
+        return authorizer;
+    }
+
+    DecisionLog decisionLog() {
+        return decisionLog;
+    }
+
+    ProxyMetrics metrics() {
+        return metrics;
+    }
+
+    UpstreamPool backendPool() {
+        return backendPool;
+    }
+
+    io.isthmus.proxy.tunnel.Tunnels tunnels() {
+        return tunnels;
+    }
+
+    SpiffeId localId() {
+        return svid.current().id();
+    }
+
+    /** Stops accepting and closes every open connection. */
+    @Override
+    public void close() {
+        if (listener != null) {
+            listener.close().syncUninterruptibly();
+        }
+        connections.close().awaitUninterruptibly();
+        backendPool.close();
+    }
+}

@@ -1,0 +1,75 @@
+package io.isthmus.proxy.metrics;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+/**
+ * The data plane's Prometheus metrics. Meters are looked up once per label combination and cached, so the hot
+ * path does one map lookup and an atomic add. Thread-safe.
+ *
+ * <ul>
+ * <li>{@code isthmus_requests_total{direction,source_principal,destination_service,code}}: requests answered by
+ * the ingress ({@code direction="ingress"}) or the egress ({@code "egress"}); {@code source_principal} is the
+ * caller's SPIFFE ID, or {@code unauthenticated};</li>
+ * <li>{@code isthmus_request_duration_seconds{direction}}: from the complete request to the response written;</li>
+ * <li>{@code isthmus_tls_handshake_failures_total{listener,reason}}: {@code reason} is an SVID rejection label
+ * ({@code signer-not-in-bundle}) or {@code not-tls}, {@code no-client-certificate}, ...;</li>
+ * <li>{@code isthmus_authz_denials_total{reason}}: denials by the destination's policy and identity checks;</li>
+ * <li>{@code isthmus_upstream_connect_failures_total{direction}}: failed connects/handshakes to upstreams.</li>
+ * </ul>
+ */
+public final class ProxyMetrics {
+    private final MeterRegistry registry;
+    private final ConcurrentMap<RequestKey, Counter> requests = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Counter> handshakeFailures = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Counter> denials = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Counter> connectFailures = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Timer> latency = new ConcurrentHashMap<>();
+
+    private record RequestKey(String direction, String source, String destination, int code) {
+    }
+
+    public ProxyMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    public void request(String direction, String source, String destination, int code, long startNanos) {
+        requests.computeIfAbsent(new RequestKey(direction, source, destination, code),
+                k -> Counter.builder("isthmus_requests_total").description("Requests answered by the data plane")
+                        .tag("direction", k.direction()).tag("source_principal", k.source())
+                        .tag("destination_service", k.destination()).tag("code", Integer.toString(k.code()))
+                        .register(registry))
+                .increment();
+        latency.computeIfAbsent(direction, d -> Timer.builder("isthmus_request_duration_seconds")
+                .description("From the complete request to its response").tag("direction", d)
+                .register(registry))
+                .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    }
+
+    public void handshakeFailure(String listener, String reason) {
+        handshakeFailures.computeIfAbsent(listener + "\u0000" + reason, k -> Counter
+                .builder("isthmus_tls_handshake_failures_total").description("Refused or failed TLS handshakes")
+                .tag("listener", listener).tag("reason", reason).register(registry)).increment();
+    }
+
+    public void authzDenial(String reason) {
+        denials.computeIfAbsent(reason, r -> Counter.builder("isthmus_authz_denials_total")
+                .description("Requests refused by the destination's identity checks or policy").tag("reason", r)
+                .register(registry)).increment();
+    }
+
+    public void connectFailure(String direction) {
+        connectFailures.computeIfAbsent(direction, d -> Counter.builder("isthmus_upstream_connect_failures_total")
+                .description("Failed connects or TLS handshakes to upstreams").tag("direction", d)
+                .register(registry)).increment();
+    }
+}

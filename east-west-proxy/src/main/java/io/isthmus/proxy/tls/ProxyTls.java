@@ -1,0 +1,126 @@
+package io.isthmus.proxy.tls;
+
+import java.security.KeyStore;
+
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.ManagerFactoryParameters;
+import javax.net.ssl.SSLException;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.svid.X509SvidVerifier;
+import io.isthmus.trust.tls.PeerPolicy;
+import io.isthmus.trust.tls.SpiffeTrustManager;
+import io.isthmus.trust.tls.SvidKeyManager;
+import io.isthmus.trust.tls.SvidSource;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.SimpleKeyManagerFactory;
+
+/**
+ * The three TLS contexts of a gateway's data plane, all presenting the gateway's current SVID (rotation needs no
+ * rebuild: the key manager asks the {@link SvidSource} on every handshake) and all authenticating peers with the
+ * federation's {@link X509SvidVerifier} (root, name constraints, live bundle allowlist):
+ * <ul>
+ * <li>{@link #ingress()}: server side of gateway-to-gateway traffic; a client certificate is required and must be
+ * an SVID of any federated trust domain;</li>
+ * <li>{@link #upstream()}: client side towards peer ingresses;</li>
+ * <li>{@link #egress()}: server side for local callers; a client certificate is optional (callers without one
+ * must present a bearer token) and, when sent, must be an SVID of the local trust domain.</li>
+ * </ul>
+ * BoringSSL (netty-tcnative) is used when it loads, the JDK's TLS otherwise.
+ */
+public final class ProxyTls {
+    private static final Logger LOG = Logger.getLogger(ProxyTls.class);
+    private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+
+    private final SslContext ingress;
+    private final SslContext upstream;
+    private final SslContext egress;
+    private final SslProvider provider;
+
+    private ProxyTls(SslContext ingress, SslContext upstream, SslContext egress, SslProvider provider) {
+        this.ingress = ingress;
+        this.upstream = upstream;
+        this.egress = egress;
+        this.provider = provider;
+    }
+
+    /**
+     * @param svid     the gateway's own SVID, read on every handshake
+     * @param verifier the federation's SVID verifier (reads the live bundles)
+     * @param local    this gateway's trust domain: local callers on the egress must belong to it
+     */
+    public static ProxyTls create(SvidSource svid, X509SvidVerifier verifier, TrustDomain local) {
+        SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+        if (provider == SslProvider.JDK) {
+            LOG.warnf("BoringSSL (netty-tcnative) is unavailable (%s); using the JDK's TLS, expect slower handshakes",
+                    OpenSsl.unavailabilityCause());
+        }
+        SpiffeTrustManager anyFederated = new SpiffeTrustManager(verifier, PeerPolicy.anyFederated());
+        SpiffeTrustManager localOnly = new SpiffeTrustManager(verifier, PeerPolicy.memberOf(local));
+        try {
+            SslContext ingress = SslContextBuilder.forServer(keyManagers(svid, provider)).sslProvider(provider)
+                    .protocols(PROTOCOLS).clientAuth(ClientAuth.REQUIRE).trustManager(anyFederated).build();
+            SslContext upstream = SslContextBuilder.forClient().keyManager(keyManagers(svid, provider))
+                    .sslProvider(provider).protocols(PROTOCOLS).trustManager(anyFederated)
+                    .endpointIdentificationAlgorithm(null).build();
+            SslContext egress = SslContextBuilder.forServer(keyManagers(svid, provider)).sslProvider(provider)
+                    .protocols(PROTOCOLS).clientAuth(ClientAuth.OPTIONAL).trustManager(localOnly).build();
+            return new ProxyTls(ingress, upstream, egress, provider);
+        } catch (SSLException e) {
+            throw new IllegalStateException("cannot build the data plane's TLS contexts: " + e.getMessage(), e);
+        }
+    }
+
+    public SslContext ingress() {
+        return ingress;
+    }
+
+    public SslContext upstream() {
+        return upstream;
+    }
+
+    public SslContext egress() {
+        return egress;
+    }
+
+    public SslProvider provider() {
+        return provider;
+    }
+
+    /**
+     * With BoringSSL the key material of each alias is converted to native form once and cached: the alias names
+     * the SVID's serial, so a rotated SVID gets a new cache entry instead of a stale hit.
+     */
+    private static javax.net.ssl.KeyManagerFactory keyManagers(SvidSource svid, SslProvider provider) {
+        javax.net.ssl.KeyManagerFactory plain = new FixedKeyManagerFactory(new SvidKeyManager(svid));
+        return provider == SslProvider.JDK ? plain : new OpenSslCachingX509KeyManagerFactory(plain);
+    }
+
+    private static final class FixedKeyManagerFactory extends SimpleKeyManagerFactory {
+        private final KeyManager[] managers;
+
+        FixedKeyManagerFactory(KeyManager manager) {
+            this.managers = new KeyManager[] {manager};
+        }
+
+        @Override
+        protected void engineInit(KeyStore keyStore, char[] password) {
+        }
+
+        @Override
+        protected void engineInit(ManagerFactoryParameters params) {
+        }
+
+        @Override
+        protected KeyManager[] engineGetKeyManagers() {
+            return managers.clone();
+        }
+    }
+}

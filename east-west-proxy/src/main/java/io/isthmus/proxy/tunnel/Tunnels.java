@@ -1,0 +1,188 @@
+package io.isthmus.proxy.tunnel;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.transport.NettyTransport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+
+/**
+ * TCP tunnels (HTTP CONNECT): connecting the far end, and turning an HTTP connection that has just answered a
+ * CONNECT into a byte relay. Tunnels are not pooled: one TCP stream per connection.
+ */
+public final class Tunnels {
+    private static final List<String> HTTP_HANDLERS = List.of("bytes", "http", "deadline", "aggregate");
+
+    private final NettyTransport transport;
+    private final ProxySettings settings;
+
+    public Tunnels(NettyTransport transport, ProxySettings settings) {
+        this.transport = transport;
+        this.settings = settings;
+    }
+
+    /** A plain TCP connection on {@code loop} (ingress side: to the local backend), not yet reading. */
+    public Future<Channel> connectPlain(EventLoop loop, InetSocketAddress address) {
+        Promise<Channel> ready = loop.newPromise();
+        ChannelFuture f = bootstrap(loop, new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                ch.config().setAutoRead(false);
+            }
+        }).connect(address);
+        f.addListener(c -> {
+            if (c.isSuccess()) {
+                ready.trySuccess(f.channel());
+            } else {
+                ready.tryFailure(c.cause());
+            }
+        });
+        return ready;
+    }
+
+    /**
+     * An mTLS connection to a peer ingress that has sent {@code CONNECT authority} with the caller asserted and
+     * received the answer. Success carries the channel (HTTP handlers removed, not reading) and the peer's
+     * response; a connect or handshake failure fails the future (nothing was sent: safe to try another cluster).
+     */
+    public Future<Opened> connectThroughIngress(EventLoop loop, InetSocketAddress ingress, SslContext tls,
+            String authority, String callerHeader, String caller) {
+        Promise<Opened> result = loop.newPromise();
+        Promise<FullHttpResponse> answer = loop.newPromise();
+        ChannelFuture f = bootstrap(loop, new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                SslHandler ssl = tls.newHandler(ch.alloc());
+                ssl.setHandshakeTimeout(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                ch.pipeline().addLast("tls", ssl).addLast("http", new HttpClientCodec())
+                        .addLast("aggregate", new HttpObjectAggregator(64 * 1024))
+                        .addLast("answer", new AnswerHandler(answer));
+            }
+        }).connect(ingress);
+        f.addListener(c -> {
+            if (!c.isSuccess()) {
+                result.tryFailure(c.cause());
+                return;
+            }
+            Channel ch = f.channel();
+            ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+                if (!h.isSuccess()) {
+                    ch.close();
+                    result.tryFailure(h.cause());
+                    return;
+                }
+                var request = new io.netty.handler.codec.http.DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
+                        io.netty.handler.codec.http.HttpMethod.CONNECT, authority, Unpooled.EMPTY_BUFFER);
+                request.headers().set(io.netty.handler.codec.http.HttpHeaderNames.HOST, authority)
+                        .set(callerHeader, caller);
+                ch.writeAndFlush(request);
+                ch.read();
+            });
+        });
+        answer.addListener(a -> {
+            Channel ch = f.channel();
+            if (a.isSuccess()) {
+                FullHttpResponse response = answer.getNow();
+                if (response.status().code() == 200) {
+                    ChannelPipeline p = ch.pipeline();
+                    p.remove("answer");
+                    p.remove("aggregate");
+                    p.remove("http");
+                }
+                result.trySuccess(new Opened(ch, response));
+            } else {
+                ch.close();
+                result.tryFailure(a.cause());
+            }
+        });
+        return result;
+    }
+
+    /** The far end of a tunnel and how the peer ingress answered the CONNECT (200, or a refusal to relay). */
+    public record Opened(Channel channel, FullHttpResponse response) {
+    }
+
+    /**
+     * Answers a CONNECT on {@code ctx}'s channel with 200, strips its HTTP handlers and relays bytes to
+     * {@code far}. {@code handlerName} is the HTTP handler to remove (the caller itself).
+     */
+    public static void establish(ChannelHandlerContext ctx, String handlerName, Channel far) {
+        Channel near = ctx.channel();
+        near.config().setAutoRead(false);
+        FullHttpResponse ok = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                new HttpResponseStatus(200, "Connection Established"), Unpooled.EMPTY_BUFFER);
+        ctx.writeAndFlush(ok).addListener(w -> {
+            if (!w.isSuccess()) {
+                near.close();
+                far.close();
+                return;
+            }
+            ChannelPipeline p = near.pipeline();
+            for (String name : HTTP_HANDLERS) {
+                if (p.get(name) != null) {
+                    p.remove(name);
+                }
+            }
+            p.remove(handlerName);
+            Relay.splice(near, far);
+        });
+    }
+
+    private Bootstrap bootstrap(EventLoop loop, ChannelHandler init) {
+        return new Bootstrap().group(loop).channel(transport.clientChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
+                .option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.AUTO_READ, false).handler(init);
+    }
+
+    private static final class AnswerHandler extends ChannelInboundHandlerAdapter {
+        private final Promise<FullHttpResponse> answer;
+
+        AnswerHandler(Promise<FullHttpResponse> answer) {
+            this.answer = answer;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof FullHttpResponse r && !answer.isDone()) {
+                answer.trySuccess(r);
+            } else {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            answer.tryFailure(new java.io.IOException("the peer ingress closed the tunnel before answering CONNECT"));
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            answer.tryFailure(cause);
+            ctx.close();
+        }
+    }
+}

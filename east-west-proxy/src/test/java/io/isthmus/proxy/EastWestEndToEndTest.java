@@ -1,0 +1,198 @@
+package io.isthmus.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.isthmus.proxy.authz.Decision;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.testing.TestCa;
+
+/**
+ * Three clusters on loopback: a caller in a calls payments.billing, exported by b (nearer) and c, through a's egress
+ * and b's ingress, over real mTLS with SVIDs from one test root. Proves that the backend learns the verified
+ * caller identity, that the destination's policy decides, that a gateway cannot vouch for another trust domain,
+ * and that calls fail over to c when b's gateway stops.
+ */
+class EastWestEndToEndTest {
+    private static final String PAYMENTS = "payments.billing.svc.clusterset.local";
+    private Federation fed;
+
+    @BeforeEach
+    void start() throws Exception {
+        fed = Federation.start(ProxySettings.defaults().withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(5),
+                Duration.ofSeconds(1)).withMaxHeaderSize(8192));
+    }
+
+    @AfterEach
+    void stop() {
+        fed.close();
+    }
+
+    private InetSocketAddress egressA() {
+        return fed.cluster("a").egress.address();
+    }
+
+    @Test
+    void callerInAReachesPaymentsInBAndBackendSeesVerifiedCaller() throws Exception {
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/charge?amount=5", PAYMENTS, "Authorization: Bearer checkout"));
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).contains("cluster=b")
+                    .contains("xfcc=By=spiffe://b.acme.internal/ns/isthmus-system/sa/isthmus-gateway;URI="
+                            + Federation.CHECKOUT)
+                    .contains("caller-header=null").contains("path=/charge?amount=5");
+            // Same connection, HTTP proxy style (absolute URI): keep-alive works and the route is the same.
+            RawHttp.Response again = http.exchange("GET http://" + PAYMENTS + "/refund HTTP/1.1\r\nHost: " + PAYMENTS
+                    + "\r\nProxy-Authorization: Bearer checkout\r\n\r\n");
+            assertThat(again.status()).isEqualTo(200);
+            assertThat(again.body()).contains("cluster=b").contains("path=/refund");
+        }
+        assertThat(fed.asked).anySatisfy(a -> {
+            assertThat(a.source().toString()).isEqualTo(Federation.CHECKOUT);
+            assertThat(a.destination().host()).isEqualTo(PAYMENTS);
+            assertThat(a.method()).contains("GET");
+            assertThat(a.path()).contains("/charge");
+            assertThat(a.port()).isEqualTo(80);
+        });
+        assertThat(fed.logged).hasSize(2).allMatch(Decision::allowed);
+        assertThat(fed.cluster("b").counter("isthmus_requests_total", "direction", "ingress", "source_principal",
+                Federation.CHECKOUT, "destination_service", PAYMENTS, "code", "200")).isEqualTo(2);
+    }
+
+    @Test
+    void callerAuthenticatedByItsOwnSvidOverTls() throws Exception {
+        X509Svid checkout = TestCa.svid(fed.cluster("a").ca, Federation.CHECKOUT);
+        try (RawHttp http = RawHttp.tls(egressA(), fed.cluster("a").clientContext(checkout))) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS));
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).contains("URI=" + Federation.CHECKOUT);
+        }
+    }
+
+    @Test
+    void identityHeadersFromTheCallerAreReplaced() throws Exception {
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS, "Authorization: Bearer checkout",
+                    "x-isthmus-caller: spiffe://a.acme.internal/ns/kube-system/sa/admin",
+                    "x-forwarded-client-cert: By=x;URI=spiffe://a.acme.internal/ns/kube-system/sa/admin"));
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).contains("URI=" + Federation.CHECKOUT).doesNotContain("admin");
+        }
+    }
+
+    @Test
+    void callerWithoutPermissionGets403WithReason() throws Exception {
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/charge", PAYMENTS, "Authorization: Bearer cart"));
+            assertThat(r.status()).isEqualTo(403);
+            assertThat(r.reason()).isEqualTo("no-matching-allow");
+            assertThat(r.body()).contains("\"reason\":\"no-matching-allow\"").contains(Federation.CART);
+            // The refusal does not cost the caller its connection.
+            RawHttp.Response ok = http.exchange(RawHttp.get("/", PAYMENTS, "Authorization: Bearer checkout"));
+            assertThat(ok.status()).isEqualTo(200);
+        }
+        assertThat(fed.cluster("b").backendSawXfcc).noneMatch(x -> x.contains(Federation.CART));
+        assertThat(fed.logged).anyMatch(d -> !d.allowed());
+        assertThat(fed.cluster("b").counter("isthmus_authz_denials_total", "reason", "no-matching-allow")).isEqualTo(1);
+    }
+
+    @Test
+    void destinationRefusesAnIdentityOfAnotherTrustDomainEvenIfThePeerGatewayAssertsIt() throws Exception {
+        // a's genuine gateway SVID, asserting a caller of trust domain c: a may vouch only for a's identities.
+        Federation.Cluster a = fed.cluster("a");
+        try (RawHttp http = RawHttp.tls(fed.cluster("b").ingress.address(), a.clientContext(a.gateway))) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS,
+                    "x-isthmus-caller: spiffe://c.acme.internal/ns/shop/sa/checkout"));
+            assertThat(r.status()).isEqualTo(403);
+            assertThat(r.reason()).isEqualTo("caller-outside-peer-trust-domain");
+            assertThat(r.body()).contains("may vouch only for identities of a.acme.internal");
+            // The same gateway vouching for its own trust domain is accepted on the same connection.
+            RawHttp.Response ok = http.exchange(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT));
+            assertThat(ok.status()).isEqualTo(200);
+        }
+        assertThat(fed.asked).noneMatch(req -> req.source().toString().startsWith("spiffe://c."));
+        assertThat(fed.cluster("b").backendSawXfcc).noneMatch(x -> x.contains("spiffe://c."));
+    }
+
+    @Test
+    void ingressRequiresAVouchedCaller() throws Exception {
+        Federation.Cluster a = fed.cluster("a");
+        try (RawHttp http = RawHttp.tls(fed.cluster("b").ingress.address(), a.clientContext(a.gateway))) {
+            assertThat(http.exchange(RawHttp.get("/", PAYMENTS)).reason()).isEqualTo("missing-caller-identity");
+            assertThat(http.exchange(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: root")).reason())
+                    .isEqualTo("invalid-caller-identity");
+        }
+    }
+
+    @Test
+    void callsFailOverToCWithinBoundedTimeWhenBsGatewayStops() throws Exception {
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            assertThat(http.exchange(RawHttp.get("/", PAYMENTS, "Authorization: Bearer checkout")).body())
+                    .contains("cluster=b");
+        }
+        fed.cluster("b").stopGateway();
+        long t0 = System.nanoTime();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            try (RawHttp http = RawHttp.plain(egressA())) {
+                RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS, "Authorization: Bearer checkout"));
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).contains("cluster=c").contains("By=spiffe://c.acme.internal/");
+            }
+        });
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+        // Every later call goes to c directly: b's connection refusal costs no request.
+        for (int i = 0; i < 5; i++) {
+            try (RawHttp http = RawHttp.plain(egressA())) {
+                assertThat(http.exchange(RawHttp.get("/", PAYMENTS, "Authorization: Bearer checkout")).status())
+                        .isEqualTo(200);
+            }
+        }
+    }
+
+    @Test
+    void noReachableClusterIs502WithEveryAttemptNamed() throws Exception {
+        fed.cluster("b").stopGateway();
+        fed.cluster("c").stopGateway();
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS, "Authorization: Bearer checkout"));
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.reason()).isEqualTo("no-cluster-reachable");
+            assertThat(r.body()).contains("127.0.0.1:" + fed.exports.get(0).ingress().port())
+                    .contains("127.0.0.1:" + fed.exports.get(1).ingress().port());
+        }
+    }
+
+    @Test
+    void tcpTunnelThroughConnectReachesTheBackendAuthorizedPerConnection() throws Exception {
+        String connect = "CONNECT " + PAYMENTS + ":80 HTTP/1.1\r\nHost: " + PAYMENTS + ":80\r\n";
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            RawHttp.Response opened = http.exchange(connect + "Proxy-Authorization: Bearer checkout\r\n\r\n");
+            assertThat(opened.status()).isEqualTo(200);
+            // From here on the bytes are the caller's own: any TCP protocol; here, plain HTTP to the backend.
+            RawHttp.Response inner = http.exchange(RawHttp.get("/tunnelled", "backend"));
+            assertThat(inner.status()).isEqualTo(200);
+            assertThat(inner.body()).contains("cluster=b").contains("path=/tunnelled").contains("xfcc=null");
+        }
+        assertThat(fed.asked).anySatisfy(a -> {
+            assertThat(a.source().toString()).isEqualTo(Federation.CHECKOUT);
+            assertThat(a.method()).isEmpty();
+            assertThat(a.port()).isEqualTo(80);
+        });
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            RawHttp.Response denied = http.exchange(connect + "Proxy-Authorization: Bearer cart\r\n\r\n");
+            assertThat(denied.status()).isEqualTo(403);
+            assertThat(denied.reason()).isEqualTo("no-matching-allow");
+            assertThat(http.closedWithoutResponse()).isTrue();
+        }
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            assertThat(http.exchange(connect + "\r\n").status()).isEqualTo(407);
+        }
+    }
+}

@@ -1,0 +1,206 @@
+package io.isthmus.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.isthmus.trust.ca.CaCredential;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.testing.TestCa;
+
+/**
+ * Bad input at both listeners: each is refused with a precise reason, and a well-behaved request right after (or
+ * during) it still succeeds.
+ */
+class EastWestRefusalsTest {
+    private static final String PAYMENTS = "payments.billing.svc.clusterset.local";
+    private static final String CHECKOUT_TOKEN = "Authorization: Bearer checkout";
+    private Federation fed;
+
+    @BeforeEach
+    void start() throws Exception {
+        fed = Federation.start(ProxySettings.defaults().withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(5),
+                Duration.ofMillis(800)).withMaxHeaderSize(8192));
+    }
+
+    @AfterEach
+    void stop() {
+        fed.close();
+    }
+
+    private void normalCallStillWorks() throws IOException {
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS, CHECKOUT_TOKEN));
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).contains("URI=" + Federation.CHECKOUT);
+        }
+    }
+
+    private double ingressHandshakeFailures(String reason) {
+        return fed.cluster("b").counter("isthmus_tls_handshake_failures_total", "listener", "ingress", "reason", reason);
+    }
+
+    @Test
+    void ingressRefusesPlaintext() throws Exception {
+        try (RawHttp http = RawHttp.plain(fed.cluster("b").ingress.address())) {
+            http.send(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT));
+            assertThat(http.closedWithoutResponse()).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(2)).until(() -> ingressHandshakeFailures("not-tls") == 1);
+        normalCallStillWorks();
+    }
+
+    @Test
+    void ingressRefusesOneWayTls() {
+        Federation.Cluster a = fed.cluster("a");
+        assertThatThrownBy(() -> {
+            try (RawHttp http = RawHttp.tls(fed.cluster("b").ingress.address(), a.clientContext(null))) {
+                http.exchange(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT));
+            }
+        }).isInstanceOf(IOException.class);
+        await().atMost(Duration.ofSeconds(2)).until(() -> ingressHandshakeFailures("no-client-certificate") == 1);
+    }
+
+    @Test
+    void ingressRefusesOneWayTlsPerOpensslSClient() throws Exception {
+        int port = fed.cluster("b").ingress.address().getPort();
+        Process p = new ProcessBuilder("openssl", "s_client", "-connect", "127.0.0.1:" + port, "-quiet",
+                "-no_ign_eof").redirectErrorStream(true).start();
+        p.getOutputStream().write(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT)
+                .getBytes(StandardCharsets.ISO_8859_1));
+        p.getOutputStream().flush();
+        assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(out).doesNotContain("HTTP/1.1").containsIgnoringCase("alert");
+        await().atMost(Duration.ofSeconds(2)).until(() -> ingressHandshakeFailures("no-client-certificate") == 1);
+    }
+
+    @Test
+    void ingressRefusesACertificateFromAnotherRoot() {
+        TestCa rogue = TestCa.create();
+        X509Svid impostor = TestCa.svid(rogue.intermediate("a.acme.internal"),
+                "spiffe://a.acme.internal/ns/isthmus-system/sa/isthmus-gateway");
+        assertThatThrownBy(() -> {
+            try (RawHttp http = RawHttp.tls(fed.cluster("b").ingress.address(),
+                    fed.cluster("a").clientContext(impostor))) {
+                http.exchange(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT));
+            }
+        }).isInstanceOf(IOException.class);
+        await().atMost(Duration.ofSeconds(2)).until(() -> ingressHandshakeFailures("unknown-root") == 1);
+    }
+
+    @Test
+    void revokedIntermediateIsRefusedEverywhere() throws Exception {
+        // a's gateway SVID was signed by a's intermediate; removing it from a's bundle revokes the gateway.
+        fed.revoke(fed.cluster("a"));
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS, CHECKOUT_TOKEN));
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.reason()).isEqualTo("no-cluster-reachable");
+        }
+        await().atMost(Duration.ofSeconds(2)).until(() -> ingressHandshakeFailures("signer-not-in-bundle") >= 1);
+        assertThat(fed.cluster("b").backendSawXfcc).isEmpty();
+        assertThat(fed.cluster("c").backendSawXfcc).isEmpty();
+    }
+
+    @Test
+    void egressRefusesOversizedHeaders() throws Exception {
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS, CHECKOUT_TOKEN, "x-big: " + "x".repeat(10_000)));
+            assertThat(r.status()).isEqualTo(431);
+            assertThat(r.reason()).isEqualTo("header-too-large");
+            assertThat(http.closedWithoutResponse()).isTrue();
+        }
+        normalCallStillWorks();
+    }
+
+    @Test
+    void slowHeadersAreCutOffWhileOthersAreServed() throws Exception {
+        Federation.Cluster a = fed.cluster("a");
+        try (RawHttp slow = RawHttp.plain(a.egress.address())) {
+            long t0 = System.nanoTime();
+            String request = RawHttp.get("/", PAYMENTS, CHECKOUT_TOKEN);
+            RawHttp.Response r = null;
+            for (int i = 0; i < request.length() - 2 && r == null; i++) {
+                try {
+                    slow.send(request.substring(i, i + 1));
+                } catch (IOException closed) {
+                    break;
+                }
+                Thread.sleep(100);
+                if (i % 3 == 0) {
+                    normalCallStillWorks();
+                }
+                if (slow.socket.getInputStream().available() > 0) {
+                    r = slow.read();
+                }
+            }
+            if (r == null) {
+                r = slow.read();
+            }
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(r.reason()).isEqualTo("header-timeout");
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
+        }
+    }
+
+    @Test
+    void unknownServiceAndNonMeshHostsAre404WithReason() throws Exception {
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response unknown = http.exchange(RawHttp.get("/", "nosuch.billing.svc.clusterset.local",
+                    CHECKOUT_TOKEN));
+            assertThat(unknown.status()).isEqualTo(404);
+            assertThat(unknown.reason()).isEqualTo("unknown-service");
+            RawHttp.Response foreign = http.exchange(RawHttp.get("/", "example.com", CHECKOUT_TOKEN));
+            assertThat(foreign.status()).isEqualTo(404);
+            assertThat(foreign.reason()).isEqualTo("not-a-mesh-name");
+            assertThat(http.exchange(RawHttp.get("/", PAYMENTS, CHECKOUT_TOKEN)).status()).isEqualTo(200);
+        }
+        // The ingress too: b serves no backend for a name it does not export.
+        Federation.Cluster a = fed.cluster("a");
+        try (RawHttp http = RawHttp.tls(fed.cluster("b").ingress.address(), a.clientContext(a.gateway))) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", "orders.shop.svc.clusterset.local",
+                    "x-isthmus-caller: " + Federation.CHECKOUT));
+            assertThat(r.status()).isEqualTo(404);
+            assertThat(r.reason()).isEqualTo("unknown-service");
+        }
+    }
+
+    @Test
+    void unauthenticatedCallersAreRefused() throws Exception {
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response none = http.exchange(RawHttp.get("/", PAYMENTS));
+            assertThat(none.status()).isEqualTo(401);
+            assertThat(none.reason()).isEqualTo("no-credential");
+            assertThat(none.header("www-authenticate")).isEqualTo("Bearer");
+            RawHttp.Response proxyStyle = http.exchange(RawHttp.get("http://" + PAYMENTS + "/", PAYMENTS));
+            assertThat(proxyStyle.status()).isEqualTo(407);
+            RawHttp.Response bad = http.exchange(RawHttp.get("/", PAYMENTS, "Authorization: Bearer forged"));
+            assertThat(bad.status()).isEqualTo(401);
+            assertThat(bad.reason()).isEqualTo("token-rejected");
+        }
+        assertThat(fed.asked).isEmpty();
+    }
+
+    @Test
+    void egressRefusesACallerSvidOfAnotherTrustDomain() {
+        CaCredential caB = fed.cluster("b").ca;
+        X509Svid foreign = TestCa.svid(caB, "spiffe://b.acme.internal/ns/shop/sa/checkout");
+        assertThatThrownBy(() -> {
+            try (RawHttp http = RawHttp.tls(fed.cluster("a").egress.address(), fed.cluster("a").clientContext(foreign))) {
+                http.exchange(RawHttp.get("/", PAYMENTS));
+            }
+        }).isInstanceOf(IOException.class);
+        await().atMost(Duration.ofSeconds(2)).until(() -> fed.cluster("a").counter(
+                "isthmus_tls_handshake_failures_total", "listener", "egress", "reason", "unexpected-id") == 1);
+    }
+}

@@ -1,0 +1,126 @@
+package io.isthmus.gateway.proxy;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+/**
+ * The east-west data plane, prefix {@code isthmus.proxy}: the mTLS ingress for peer gateways and the egress for
+ * local workloads. Immutable; bad values fail startup naming the key.
+ */
+@ConfigMapping(prefix = "isthmus.proxy")
+public interface ProxyConfig {
+
+    /** The ingress peer gateways call, mutual TLS only. */
+    Listener ingress();
+
+    /** The egress local workloads call (plaintext with a bearer token, or TLS with their SVID, on one port). */
+    @WithName("egress")
+    EgressListener egress();
+
+    /** DNS suffix of mesh names: {@code <service>.<namespace>.<suffix>}. */
+    @WithName("mesh-suffix")
+    @WithDefault("svc.clusterset.local")
+    String meshSuffix();
+
+    /** TCP connect plus TLS handshake to a peer ingress or a local backend; past it the next cluster is tried. */
+    @WithName("connect-timeout")
+    @WithDefault("2s")
+    Duration connectTimeout();
+
+    /** Connections without traffic for this long are closed; pooled upstreams idle half of it are not reused. */
+    @WithName("idle-timeout")
+    @WithDefault("60s")
+    Duration idleTimeout();
+
+    /** The request line and headers must arrive within this time of a request's first byte (slowloris): 408. */
+    @WithName("header-timeout")
+    @WithDefault("10s")
+    Duration headerTimeout();
+
+    /** From forwarding a request to its complete response: 504 after it. */
+    @WithName("request-timeout")
+    @WithDefault("30s")
+    Duration requestTimeout();
+
+    /** Request line plus headers, in bytes; larger requests get 431. */
+    @WithName("max-header-size")
+    @WithDefault("16384")
+    int maxHeaderSize();
+
+    /** Request and response bodies are buffered up to this many bytes; larger ones get 413. */
+    @WithName("max-body-size")
+    @WithDefault("16777216")
+    int maxBodySize();
+
+    /** Event loop threads shared by ingress and egress; 0 means twice the cores. */
+    @WithName("io-threads")
+    @WithDefault("0")
+    int ioThreads();
+
+    /**
+     * Local backends of exported services by mesh host name, as {@code host:port}, e.g.
+     * {@code isthmus.proxy.backends."payments.billing.svc.clusterset.local"=10.0.3.7:8080}. Applies whatever port
+     * the caller used.
+     */
+    Map<String, String> backends();
+
+    /**
+     * Services without a {@code backends} entry go to the in-cluster Service {@code <svc>.<ns>.svc.cluster.local}
+     * on the port the caller used (for gateways running in Kubernetes).
+     */
+    @WithName("kubernetes-backends")
+    @WithDefault("false")
+    boolean kubernetesBackends();
+
+    /**
+     * Static routes used only when no registry {@code ServiceResolver} is available: mesh host name to the peer
+     * ingresses that serve it, nearest first, e.g.
+     * {@code isthmus.proxy.routes."payments.billing.svc.clusterset.local"=gw-b.example:15443,gw-c.example:15443}.
+     */
+    Map<String, List<String>> routes();
+
+    /** This cluster's locality, used to prefer the nearest cluster exporting a service. */
+    Locality locality();
+
+    interface Listener {
+        /** Whether to run this listener. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Address to bind. */
+        @WithDefault("0.0.0.0")
+        String host();
+
+        /** Port to bind; 0 picks a free one (tests). */
+        @WithDefault("15443")
+        int port();
+    }
+
+    interface EgressListener {
+        /** Whether to run the egress. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Address to bind; the egress serves local workloads only, keep it cluster-internal. */
+        @WithDefault("0.0.0.0")
+        String host();
+
+        /** Port to bind; 0 picks a free one (tests). */
+        @WithDefault("15001")
+        int port();
+    }
+
+    interface Locality {
+        /** Region, as the Kubernetes label {@code topology.kubernetes.io/region} names it. */
+        Optional<String> region();
+
+        /** Zone, as {@code topology.kubernetes.io/zone} names it. */
+        Optional<String> zone();
+    }
+}

@@ -1,0 +1,157 @@
+package io.isthmus.gateway.proxy;
+
+import java.net.InetSocketAddress;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.gateway.config.ConfigException;
+import io.isthmus.gateway.trust.TrustService;
+import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.authn.TokenAuthenticator;
+import io.isthmus.proxy.authz.Authorizer;
+import io.isthmus.proxy.authz.Decision;
+import io.isthmus.proxy.authz.DecisionLog;
+import io.isthmus.proxy.authz.DenyReason;
+import io.isthmus.proxy.egress.EgressServer;
+import io.isthmus.proxy.ingress.IngressServer;
+import io.isthmus.proxy.ingress.StaticBackends;
+import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.tls.ProxyTls;
+import io.isthmus.proxy.transport.NettyTransport;
+import io.isthmus.registry.Locality;
+import io.isthmus.registry.MeshName;
+import io.isthmus.registry.ServiceResolver;
+import io.isthmus.trust.runtime.TrustRuntime;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Startup;
+
+/**
+ * Runs the east-west data plane inside the gateway: the ingress (mTLS from peer gateways) and the egress (local
+ * callers), both presenting the gateway SVID of the {@link TrustService} (renewals apply to the next handshake, no
+ * restart) and verifying peers against its live bundles (a bundle change applies to the next handshake).
+ *
+ * <p>Collaborators come from other parts of the gateway and are optional here: the destination policy
+ * ({@link Authorizer}, {@link DecisionLog}), the registry ({@link ServiceResolver}) and the service-account token
+ * check ({@link TokenAuthenticator}). Without an authorizer every federated request is denied (default deny);
+ * without a resolver {@code isthmus.proxy.routes} is used; without a token authenticator only SVID callers pass.
+ */
+@ApplicationScoped
+@Startup
+public class ProxyService {
+    private static final Logger LOG = Logger.getLogger(ProxyService.class);
+
+    private final NettyTransport transport;
+    private final IngressServer ingress;
+    private final EgressServer egress;
+
+    @Inject
+    public ProxyService(ProxyConfig config, TrustService trust, MeterRegistry meters, Instance<Authorizer> authorizers,
+            Instance<DecisionLog> decisionLogs, Instance<ServiceResolver> resolvers,
+            Instance<TokenAuthenticator> tokenAuthenticators) {
+        ProxySettings settings = settings(config);
+        TrustRuntime runtime = trust.runtime();
+        ProxyMetrics metrics = new ProxyMetrics(meters);
+        ProxyTls tls = ProxyTls.create(runtime, runtime.verifier(), runtime.trustDomain());
+        this.transport = NettyTransport.create(config.ioThreads(), "isthmus-proxy");
+        try {
+            if (config.ingress().enabled()) {
+                Authorizer authorizer = authorizer(authorizers);
+                DecisionLog log = decisionLogs.isResolvable() ? decisionLogs.get() : (request, decision) -> {
+                };
+                ingress = new IngressServer(transport, settings, tls, runtime, backends(config), authorizer, log,
+                        metrics);
+                ingress.start(new InetSocketAddress(config.ingress().host(), config.ingress().port()));
+            } else {
+                ingress = null;
+            }
+            if (config.egress().enabled()) {
+                ServiceResolver resolver;
+                if (resolvers.isResolvable()) {
+                    resolver = resolvers.get();
+                } else {
+                    LOG.infof("no registry resolver deployed: the egress routes by isthmus.proxy.routes (%d names)",
+                            config.routes().size());
+                    resolver = new StaticRoutes(config.routes(), config.meshSuffix());
+                }
+                TokenAuthenticator tokens = tokenAuthenticators.isResolvable() ? tokenAuthenticators.get() : null;
+                if (tokens == null) {
+                    LOG.warn("no service-account token authenticator deployed: the egress accepts SVID callers only");
+                }
+                egress = new EgressServer(transport, settings, tls, resolver, locality(config), tokens, metrics);
+                egress.start(new InetSocketAddress(config.egress().host(), config.egress().port()));
+            } else {
+                egress = null;
+            }
+        } catch (RuntimeException e) {
+            transport.close();
+            throw e;
+        }
+    }
+
+    private static Authorizer authorizer(Instance<Authorizer> authorizers) {
+        if (authorizers.isResolvable()) {
+            return authorizers.get();
+        }
+        LOG.warn("no authorization policy engine deployed: the ingress denies every federated request");
+        return request -> new Decision.Denied(DenyReason.NO_MATCHING_ALLOW, "", "",
+                "no authorization policy engine is deployed on this gateway (default deny)", List.of());
+    }
+
+    static ProxySettings settings(ProxyConfig c) {
+        try {
+            return new ProxySettings(c.meshSuffix(), c.connectTimeout(), c.idleTimeout(), c.headerTimeout(),
+                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("isthmus.proxy", e.getMessage(), e);
+        }
+    }
+
+    private static StaticBackends backends(ProxyConfig config) {
+        Map<String, InetSocketAddress> map = new HashMap<>();
+        config.backends().forEach((host, target) -> {
+            String key = "isthmus.proxy.backends.\"" + host + "\"";
+            MeshName name = MeshName.parseHost(host, config.meshSuffix()).orElseThrow(() -> new ConfigException(key,
+                    "not a mesh name <service>.<namespace>." + config.meshSuffix()));
+            try {
+                map.put(name.host(), StaticBackends.parseAddress(target.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key, e.getMessage());
+            }
+        });
+        return new StaticBackends(map, config.kubernetesBackends());
+    }
+
+    private static Locality locality(ProxyConfig config) {
+        return new Locality(config.locality().region().orElse(""), config.locality().zone().orElse(""));
+    }
+
+    /** The bound ingress address (tests bind port 0), or empty when the ingress is disabled. */
+    public Optional<InetSocketAddress> ingressAddress() {
+        return Optional.ofNullable(ingress).map(IngressServer::address);
+    }
+
+    /** The bound egress address, or empty when the egress is disabled. */
+    public Optional<InetSocketAddress> egressAddress() {
+        return Optional.ofNullable(egress).map(EgressServer::address);
+    }
+
+    @PreDestroy
+    void stop() {
+        if (egress != null) {
+            egress.close();
+        }
+        if (ingress != null) {
+            ingress.close();
+        }
+        transport.close();
+    }
+}
