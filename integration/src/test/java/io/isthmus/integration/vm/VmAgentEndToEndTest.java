@@ -78,16 +78,21 @@ class VmAgentEndToEndTest {
         Path adminToken = dir.resolve("admin-token");
         Files.writeString(adminToken, "e2e-bootstrap-admin-token-0123456789abcdef\n");
         int api = FreePorts.next();
+        int mgmt = FreePorts.next();
         List<String> gatewayCommand = List.of(java(), "-Dquarkus.http.host=127.0.0.1",
-                "-Dquarkus.http.port=" + FreePorts.next(), "-Dquarkus.http.ssl-port=" + api,
-                "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=" + FreePorts.next(),
+                "-Dquarkus.http.port=0", "-Dquarkus.http.ssl-port=" + api,
+                "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=" + mgmt,
                 "-Disthmus.trust-domain=" + TD, "-Disthmus.dev.generate-ca=true",
                 "-Disthmus.data-dir=" + dir.resolve("gateway"), "-Disthmus.bundle-endpoint.host=127.0.0.1",
                 "-Disthmus.bundle-endpoint.port=" + FreePorts.next(), "-Disthmus.enrolment.svid-ttl=40s",
                 "-Disthmus.enrolment.cluster.bind-port=" + FreePorts.next(),
+                // Every other listener of the gateway on a free loopback port too (registry, data plane).
+                "-Disthmus.registry.bind-host=127.0.0.1", "-Disthmus.registry.local-port=" + FreePorts.next(),
+                "-Disthmus.registry.xsite-port=" + FreePorts.next(), "-Disthmus.proxy.ingress.host=127.0.0.1",
+                "-Disthmus.proxy.ingress.port=" + FreePorts.next(), "-Disthmus.proxy.egress.host=127.0.0.1",
+                "-Disthmus.proxy.egress.port=" + FreePorts.next(),
                 "-Disthmus.admin.bootstrap-token-file=" + adminToken, "-jar", gatewayJar.toString());
         URI gatewayUri = URI.create("https://127.0.0.1:" + api);
-        int mgmt = Integer.parseInt(gatewayCommand.get(5).substring("-Dquarkus.management.port=".length()));
         gateway = startGateway(gatewayCommand, mgmt, "gateway-1.log");
         Path root = dir.resolve("gateway/dev-ca/root.pem");
         FederationRoots roots = new FederationRoots(Pem.readCertificates(root));
