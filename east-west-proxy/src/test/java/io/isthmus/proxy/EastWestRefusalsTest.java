@@ -203,4 +203,25 @@ class EastWestRefusalsTest {
         await().atMost(Duration.ofSeconds(2)).until(() -> fed.cluster("a").counter(
                 "isthmus_tls_handshake_failures_total", "listener", "egress", "reason", "unexpected-id") == 1);
     }
+
+    @Test
+    void revocationClosesConnectionsMadeBeforeIt() throws Exception {
+        // A pooled a->b connection exists and works...
+        normalCallStillWorks();
+        assertThat(fed.cluster("b").backendSawXfcc).hasSize(1);
+        // ...then a's intermediate is withdrawn from a's bundle and the gateways are told (bundle change event).
+        fed.revoke(fed.cluster("a"));
+        fed.clusters.values().forEach(c -> {
+            c.ingress.revalidate();
+            c.egress.revalidate();
+        });
+        await().atMost(Duration.ofSeconds(2)).until(() -> fed.cluster("b").counter("isthmus_connections_revoked_total",
+                "listener", "ingress", "reason", "signer-not-in-bundle") == 1);
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS, CHECKOUT_TOKEN));
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.reason()).isEqualTo("no-cluster-reachable");
+        }
+        assertThat(fed.cluster("b").backendSawXfcc).hasSize(1);
+    }
 }
