@@ -224,4 +224,20 @@ class EastWestRefusalsTest {
         }
         assertThat(fed.cluster("b").backendSawXfcc).hasSize(1);
     }
+
+    @Test
+    void aRememberedPeerIsVerifiedAgainOnceItsBundleChanges() throws Exception {
+        // The first call verifies a's gateway at b and c and remembers the verdict; new connections would reuse it.
+        normalCallStillWorks();
+        fed.revoke(fed.cluster("a"));
+        // Fresh connections (no pooled ones: revalidation closes them) must be refused despite the remembered verdict.
+        fed.clusters.values().forEach(c -> c.egress.revalidate());
+        Federation.Cluster a = fed.cluster("a");
+        assertThatThrownBy(() -> {
+            try (RawHttp http = RawHttp.tls(fed.cluster("b").ingress.address(), a.clientContext(a.gateway))) {
+                http.exchange(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT));
+            }
+        }).isInstanceOf(IOException.class);
+        await().atMost(Duration.ofSeconds(2)).until(() -> ingressHandshakeFailures("signer-not-in-bundle") >= 1);
+    }
 }

@@ -1,6 +1,7 @@
 package io.isthmus.proxy.tls;
 
 import java.security.KeyStore;
+import java.time.Clock;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,9 +9,11 @@ import java.util.List;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.ManagerFactoryParameters;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509SvidVerifier;
@@ -65,13 +68,26 @@ public final class ProxyTls {
      * @param local    this gateway's trust domain: local callers on the egress must belong to it
      */
     public static ProxyTls create(SvidSource svid, X509SvidVerifier verifier, TrustDomain local) {
+        return create(svid, verifier, null, local);
+    }
+
+    /**
+     * @param bundles the live bundles the verifier reads: when given, verified peer SVIDs are remembered while
+     *                their trust domain's bundle stays the same ({@link CachingSvidTrustManager}); null verifies
+     *                every handshake in full
+     */
+    public static ProxyTls create(SvidSource svid, X509SvidVerifier verifier, BundleSource bundles, TrustDomain local) {
         SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
         if (provider == SslProvider.JDK) {
             LOG.warnf("BoringSSL (netty-tcnative) is unavailable (%s); using the JDK's TLS, expect slower handshakes",
                     OpenSsl.unavailabilityCause());
         }
-        SpiffeTrustManager anyFederated = new SpiffeTrustManager(verifier, PeerPolicy.anyFederated());
-        SpiffeTrustManager localOnly = new SpiffeTrustManager(verifier, PeerPolicy.memberOf(local));
+        X509ExtendedTrustManager anyFederated = bundles == null
+                ? new SpiffeTrustManager(verifier, PeerPolicy.anyFederated())
+                : new CachingSvidTrustManager(verifier, bundles, PeerPolicy.anyFederated(), Clock.systemUTC());
+        X509ExtendedTrustManager localOnly = bundles == null
+                ? new SpiffeTrustManager(verifier, PeerPolicy.memberOf(local))
+                : new CachingSvidTrustManager(verifier, bundles, PeerPolicy.memberOf(local), Clock.systemUTC());
         try {
             SslContext ingress = SslContextBuilder.forServer(keyManagers(svid, provider)).sslProvider(provider)
                     .protocols(PROTOCOLS).clientAuth(ClientAuth.REQUIRE).trustManager(anyFederated).build();

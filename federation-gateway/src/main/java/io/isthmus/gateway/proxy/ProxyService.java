@@ -65,7 +65,7 @@ public class ProxyService {
         TrustRuntime runtime = trust.runtime();
         this.lastBundles = runtime.snapshot().bundles();
         ProxyMetrics metrics = new ProxyMetrics(meters);
-        ProxyTls tls = ProxyTls.create(runtime, runtime.verifier(), runtime.trustDomain());
+        ProxyTls tls = ProxyTls.create(runtime, runtime.verifier(), runtime, runtime.trustDomain());
         this.transport = NettyTransport.create(config.ioThreads(), "isthmus-proxy");
         try {
             if (config.ingress().enabled()) {
