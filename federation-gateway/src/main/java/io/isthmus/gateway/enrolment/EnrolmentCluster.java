@@ -12,19 +12,6 @@ import org.infinispan.configuration.global.GlobalConfigurationBuilder;
 import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
-import org.jgroups.JChannel;
-import org.jgroups.protocols.FD_ALL3;
-import org.jgroups.protocols.FRAG4;
-import org.jgroups.protocols.MERGE3;
-import org.jgroups.protocols.MFC;
-import org.jgroups.protocols.TCP;
-import org.jgroups.protocols.TCPPING;
-import org.jgroups.protocols.UFC;
-import org.jgroups.protocols.UNICAST3;
-import org.jgroups.protocols.VERIFY_SUSPECT2;
-import org.jgroups.protocols.pbcast.GMS;
-import org.jgroups.protocols.pbcast.NAKACK2;
-import org.jgroups.protocols.pbcast.STABLE;
 
 /**
  * Builds the replicated caches the enrolment state lives in, on an embedded Infinispan whose replicas find each
@@ -44,41 +31,71 @@ public final class EnrolmentCluster {
 
     /** A started cache manager joined to {@code membership.clusterName()}. */
     public static EmbeddedCacheManager start(Membership membership) {
-        JChannel channel;
-        try {
-            TCP tcp = new TCP();
-            tcp.setBindAddress(membership.bind().getAddress());
-            tcp.setBindPort(membership.bind().getPort());
-            tcp.setPortRange(0);
-            TCPPING ping = new TCPPING();
-            ping.setInitialHosts(membership.members());
-            ping.setPortRange(0);
-            GMS gms = new GMS();
-            gms.setJoinTimeout(2000);
-            channel = new JChannel(tcp, ping, new MERGE3(), new FD_ALL3(), new VERIFY_SUSPECT2(), new NAKACK2(),
-                    new UNICAST3(), new STABLE(), gms, new UFC(), new MFC(), new FRAG4());
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot build the JGroups stack for " + membership + ": " + e.getMessage(), e);
-        }
+        return start(membership, null);
+    }
+
+    /**
+     * @param storeDir where this replica persists the caches (so a lone replica keeps its tokens and revocations
+     *     across a restart); null keeps them in memory only
+     */
+    public static EmbeddedCacheManager start(Membership membership, java.nio.file.Path storeDir) {
         GlobalConfigurationBuilder global = GlobalConfigurationBuilder.defaultClusteredBuilder();
-        global.transport().clusterName(membership.clusterName()).transport(new JGroupsTransport(channel));
+        // The stack goes in as XML: Infinispan 16 ignores a JGroupsTransport built around our own JChannel and
+        // would fall back to its default UDP multicast stack.
+        global.transport().clusterName(membership.clusterName())
+                .addProperty(JGroupsTransport.CONFIGURATION_XML, stackXml(membership));
         if (membership.nodeName() != null) {
             global.transport().nodeName(membership.nodeName());
         }
         global.jmx().disable();
         DefaultCacheManager manager = new DefaultCacheManager(global.build(), true);
-        defineCaches(manager);
+        defineCaches(manager, storeDir);
         return manager;
     }
 
     /** Defines the two replicated caches on {@code manager} (idempotent). */
-    public static void defineCaches(EmbeddedCacheManager manager) {
-        Configuration repl = new ConfigurationBuilder().clustering().cacheMode(CacheMode.REPL_SYNC).build();
+    public static void defineCaches(EmbeddedCacheManager manager, java.nio.file.Path storeDir) {
         for (String name : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE)) {
-            if (manager.getCacheConfiguration(name) == null) {
-                manager.defineConfiguration(name, repl);
+            if (manager.getCacheConfiguration(name) != null) {
+                continue;
             }
+            ConfigurationBuilder b = new ConfigurationBuilder();
+            b.clustering().cacheMode(CacheMode.REPL_SYNC);
+            if (storeDir != null) {
+                java.nio.file.Path dir = storeDir.toAbsolutePath().resolve(name);
+                b.persistence().addSoftIndexFileStore().preload(true)
+                        .dataLocation(dir.resolve("data").toString()).indexLocation(dir.resolve("index").toString());
+            }
+            Configuration config = b.build();
+            manager.defineConfiguration(name, config);
         }
+    }
+
+    /** TCP transport, static discovery (TCPPING) over the configured members, no multicast anywhere. */
+    static String stackXml(Membership m) {
+        StringBuilder hosts = new StringBuilder();
+        for (InetSocketAddress a : m.members()) {
+            if (hosts.length() > 0) {
+                hosts.append(',');
+            }
+            hosts.append(a.getAddress().getHostAddress()).append('[').append(a.getPort()).append(']');
+        }
+        return """
+                <config xmlns="urn:org:jgroups">
+                  <TCP bind_addr="%s" bind_port="%d" port_range="0" diag.enabled="false" thread_naming_pattern="pl"/>
+                  <TCPPING initial_hosts="%s" port_range="0"/>
+                  <MERGE3 min_interval="10s" max_interval="30s"/>
+                  <FD_ALL3/>
+                  <VERIFY_SUSPECT2 timeout="1s"/>
+                  <pbcast.NAKACK2 use_mcast_xmit="false" xmit_interval="200ms"/>
+                  <UNICAST3 xmit_interval="200ms"/>
+                  <pbcast.STABLE desired_avg_gossip="5s" max_bytes="1M"/>
+                  <pbcast.GMS print_local_addr="false" join_timeout="2s"/>
+                  <UFC max_credits="4m" min_threshold="0.40"/>
+                  <MFC max_credits="4m" min_threshold="0.40"/>
+                  <FRAG4 frag_size="60k"/>
+                </config>
+                """.formatted(m.bind().getAddress().getHostAddress(), m.bind().getPort(), hosts);
     }
 
     static InetSocketAddress parseHostPort(String key, String text) {

@@ -68,6 +68,13 @@ public interface EnrolmentConfig {
         @WithDefault("7800")
         int bindPort();
 
+        /**
+         * Persist tokens and VM identities under {@code <data-dir>/enrolment} on each replica, so that revocations
+         * and enrolled identities survive a restart of every replica at once (or of a lone replica).
+         */
+        @WithDefault("true")
+        boolean persistent();
+
         /** The replicas to contact first, {@code host:port} each (e.g. the StatefulSet's pod DNS names). */
         @WithName("initial-members")
         Optional<List<String>> initialMembers();

@@ -13,13 +13,16 @@ import org.infinispan.manager.EmbeddedCacheManager;
 import org.jboss.logging.Logger;
 
 import io.isthmus.gateway.config.ConfigException;
+import io.isthmus.gateway.config.GatewayConfig;
 
 /**
  * The replicated enrolment stores. If the application has an {@link EmbeddedCacheManager} bean (the registry's,
  * once it exists), the caches are defined on it; until then this bean starts its own clustered manager from
- * {@code isthmus.enrolment.cluster.*} and stops it on shutdown.
+ * {@code isthmus.enrolment.cluster.*} and stops it on shutdown. Started eagerly: joining the JGroups cluster takes
+ * seconds, which belongs in startup (before readiness), not in the first enrolment.
  */
 @ApplicationScoped
+@io.quarkus.runtime.Startup
 public class EnrolmentStores {
     private static final Logger LOG = Logger.getLogger(EnrolmentStores.class);
 
@@ -29,13 +32,14 @@ public class EnrolmentStores {
     private final VmIdentityStore identities;
 
     @Inject
-    public EnrolmentStores(EnrolmentConfig config, Instance<EmbeddedCacheManager> shared) {
+    public EnrolmentStores(EnrolmentConfig config, GatewayConfig gateway, Instance<EmbeddedCacheManager> shared) {
+        java.nio.file.Path storeDir = config.cluster().persistent() ? gateway.dataDir().resolve("enrolment") : null;
         if (shared.isResolvable()) {
             this.manager = shared.get();
             this.owned = false;
-            EnrolmentCluster.defineCaches(manager);
+            EnrolmentCluster.defineCaches(manager, storeDir);
         } else {
-            this.manager = EnrolmentCluster.start(membership(config.cluster()));
+            this.manager = EnrolmentCluster.start(membership(config.cluster()), storeDir);
             this.owned = true;
         }
         this.tokens = new InfinispanJoinTokenStore(manager.getCache(InfinispanJoinTokenStore.CACHE));

@@ -39,6 +39,9 @@ class ReplicatedJoinTokenStoreTest {
         nodeA = EnrolmentCluster.start(new EnrolmentCluster.Membership(cluster, "a", a, List.of(a, b)));
         nodeB = EnrolmentCluster.start(new EnrolmentCluster.Membership(cluster, "b", b, List.of(a, b)));
         await().atMost(Duration.ofSeconds(20)).until(() -> nodeA.getMembers().size() == 2 && nodeB.getMembers().size() == 2);
+        // Our TCP stack on loopback, not Infinispan's default UDP multicast one.
+        assertThat(nodeA.getCacheManagerInfo().getPhysicalAddresses()).contains("127.0.0.1:" + a.getPort());
+        assertThat(nodeB.getCacheManagerInfo().getPhysicalAddresses()).contains("127.0.0.1:" + b.getPort());
     }
 
     @AfterAll
