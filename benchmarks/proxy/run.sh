@@ -48,8 +48,10 @@ frontend backend
 CFG
 haproxy -f "$WORK/backend.cfg" -db > "$WORK/backend.log" 2>&1 & PIDS+=($!)
 
-"$JAVA_HOME/bin/java" -Xms256m -Xmx256m -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
+"$JAVA_HOME/bin/java" -Xms256m -Xmx256m --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+  -Dio.netty.leakDetection.level=disabled -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
   "$WORK/pki" "$ISTHMUS_EGRESS" "$ISTHMUS_INGRESS" "$BACKEND" "$THREADS" > "$WORK/isthmus.log" 2>&1 & PIDS+=($!)
+ISTHMUS_PID=$!
 for _ in $(seq 1 100); do grep -q READY "$WORK/isthmus.log" && break; sleep 0.2; done
 grep READY "$WORK/isthmus.log" || { cat "$WORK/isthmus.log"; exit 1; }
 
@@ -86,6 +88,8 @@ backend backend_b
   server backend 127.0.0.1:$BACKEND
 CFG
 haproxy -f "$WORK/haproxy.cfg" -db > "$WORK/haproxy.log" 2>&1 & PIDS+=($!)
+HAPROXY_PID=$!
+BACKEND_PID=${PIDS[0]}
 sleep 1
 
 check() {
@@ -95,24 +99,33 @@ check() {
 }
 check "$BACKEND"; check "$ISTHMUS_EGRESS"; check "$HAPROXY_EGRESS"
 
-run_wrk() { # name port concurrency
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+run_wrk() { # name port concurrency pid-of-the-proxy-process
   local threads=$(( $3 < THREADS ? $3 : THREADS ))
-  local out
+  local out before after
+  before=$(cpu_ticks "$4")
   out=$(wrk -t"$threads" -c"$3" -d"$DURATION" --latency -H "Host: $HOST" -H "Authorization: Bearer bench" \
     "http://127.0.0.1:$2/")
-  local rps p50 p99 errors
+  after=$(cpu_ticks "$4")
+  local rps p50 p99 errors total cpu_us
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  total=$(awk '/requests in/ {print $1}' <<<"$out")
+  # CPU the proxy process (both hops) spent per request: comparable even when the machine is shared.
+  cpu_us=$(awk -v t=$((after - before)) -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
   errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr '\n' ' ' || true)
-  printf "%-10s c=%-3s %10s req/s  p50 %-9s p99 %-9s %s\n" "$1" "$3" "$rps" "$p50" "$p99" "$errors"
+  printf "%-10s c=%-3s %10s req/s  p50 %-9s p99 %-9s cpu/req %5s us  %s\n" "$1" "$3" "$rps" "$p50" "$p99" "$cpu_us" "$errors"
 }
 
-echo "== wrk keep-alive, $DURATION per run, proxies with $THREADS threads ($(nproc) cores)"
+echo "== wrk keep-alive, $DURATION per run, proxies with $THREADS threads ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+# Warm-up (JIT) before measuring.
+wrk -t2 -c16 -d5s -H "Host: $HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$ISTHMUS_EGRESS/" > /dev/null
 for c in $CONCURRENCY; do
-  run_wrk direct "$BACKEND" "$c"
-  run_wrk isthmus "$ISTHMUS_EGRESS" "$c"
-  run_wrk haproxy "$HAPROXY_EGRESS" "$c"
+  run_wrk direct "$BACKEND" "$c" "$BACKEND_PID"
+  run_wrk isthmus "$ISTHMUS_EGRESS" "$c" "$ISTHMUS_PID"
+  run_wrk haproxy "$HAPROXY_EGRESS" "$c" "$HAPROXY_PID"
 done
 
 echo "== full mTLS handshakes on the ingress (openssl s_time -new, one client, ${HANDSHAKE_SECONDS}s; A's gateway SVID)"
@@ -122,4 +135,4 @@ for target in isthmus:$ISTHMUS_INGRESS haproxy:$HAPROXY_INGRESS; do
     -new -time "$HANDSHAKE_SECONDS" 2>/dev/null | grep -E "connections/user sec|connections in" | tr '\n' ' ')
   printf "%-10s %s\n" "$name" "$line"
 done
-echo "(work dir: $WORK)"
+echo "(work dir: $WORK; load $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -203,4 +203,41 @@ class EastWestRefusalsTest {
         await().atMost(Duration.ofSeconds(2)).until(() -> fed.cluster("a").counter(
                 "isthmus_tls_handshake_failures_total", "listener", "egress", "reason", "unexpected-id") == 1);
     }
+
+    @Test
+    void revocationClosesConnectionsMadeBeforeIt() throws Exception {
+        // A pooled a->b connection exists and works...
+        normalCallStillWorks();
+        assertThat(fed.cluster("b").backendSawXfcc).hasSize(1);
+        // ...then a's intermediate is withdrawn from a's bundle and the gateways are told (bundle change event).
+        fed.revoke(fed.cluster("a"));
+        fed.clusters.values().forEach(c -> {
+            c.ingress.revalidate();
+            c.egress.revalidate();
+        });
+        await().atMost(Duration.ofSeconds(2)).until(() -> fed.cluster("b").counter("isthmus_connections_revoked_total",
+                "listener", "ingress", "reason", "signer-not-in-bundle") == 1);
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS, CHECKOUT_TOKEN));
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.reason()).isEqualTo("no-cluster-reachable");
+        }
+        assertThat(fed.cluster("b").backendSawXfcc).hasSize(1);
+    }
+
+    @Test
+    void aRememberedPeerIsVerifiedAgainOnceItsBundleChanges() throws Exception {
+        // The first call verifies a's gateway at b and c and remembers the verdict; new connections would reuse it.
+        normalCallStillWorks();
+        fed.revoke(fed.cluster("a"));
+        // Fresh connections (no pooled ones: revalidation closes them) must be refused despite the remembered verdict.
+        fed.clusters.values().forEach(c -> c.egress.revalidate());
+        Federation.Cluster a = fed.cluster("a");
+        assertThatThrownBy(() -> {
+            try (RawHttp http = RawHttp.tls(fed.cluster("b").ingress.address(), a.clientContext(a.gateway))) {
+                http.exchange(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT));
+            }
+        }).isInstanceOf(IOException.class);
+        await().atMost(Duration.ofSeconds(2)).until(() -> ingressHandshakeFailures("signer-not-in-bundle") >= 1);
+    }
 }

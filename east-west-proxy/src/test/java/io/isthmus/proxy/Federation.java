@@ -129,7 +129,7 @@ final class Federation implements AutoCloseable {
         }
 
         void start(Authorizer authorizer) {
-            ProxyTls tls = ProxyTls.create(() -> gateway, verifier(), td);
+            ProxyTls tls = ProxyTls.create(() -> gateway, verifier(), t -> bundles.get().bundleFor(t), td);
             ProxyMetrics metrics = new ProxyMetrics(meters);
             StaticBackends local = new StaticBackends(Map.of(PAYMENTS.host(), backend.getAddress()), false);
             ingress = new IngressServer(transport, settings, tls, () -> gateway, local, authorizer,

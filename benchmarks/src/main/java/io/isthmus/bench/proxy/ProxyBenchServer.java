@@ -88,14 +88,17 @@ public final class ProxyBenchServer {
         NettyTransport transport = NettyTransport.create(threads, "bench");
         ProxyMetrics metrics = new ProxyMetrics(new SimpleMeterRegistry());
 
-        ProxyTls tlsB = ProxyTls.create(() -> gwB, verifier, b);
+        // -Disthmus.bench.verdict-cache=false verifies every peer SVID in full (no reuse of verified verdicts).
+        io.isthmus.trust.bundle.BundleSource cache = Boolean.parseBoolean(
+                System.getProperty("isthmus.bench.verdict-cache", "true")) ? bundles : null;
+        ProxyTls tlsB = ProxyTls.create(() -> gwB, verifier, cache, b);
         IngressServer ingress = new IngressServer(transport, settings, tlsB, () -> gwB,
                 new StaticBackends(Map.of(payments.host(), new InetSocketAddress("127.0.0.1", backendPort)), false),
                 request -> new Decision.Allowed("bench", "allow-all", List.of()), (request, decision) -> {
                 }, metrics);
         ingress.start(new InetSocketAddress("127.0.0.1", ingressPort));
 
-        ProxyTls tlsA = ProxyTls.create(() -> gwA, verifier, a);
+        ProxyTls tlsA = ProxyTls.create(() -> gwA, verifier, cache, a);
         ExportedService export = new ExportedService(new ServiceKey("b", "billing", "payments"),
                 List.of(new ServicePort("http", 80, Protocol.HTTP)), List.of(),
                 new IngressAddress("127.0.0.1", ingressPort), Locality.UNKNOWN, 1, 1, Instant.now(), Duration.ofDays(1));
@@ -108,7 +111,8 @@ public final class ProxyBenchServer {
                 token -> token.equals("bench") ? ok : refused, metrics);
         egress.start(new InetSocketAddress("127.0.0.1", egressPort));
 
-        System.out.println("READY provider=" + tlsA.provider() + " epoll=" + transport.epoll() + " threads=" + threads);
+        System.out.println("READY provider=" + tlsA.provider() + " epoll=" + transport.epoll() + " threads=" + threads
+                + " verdict-cache=" + (cache != null));
         System.out.flush();
         CountDownLatch forever = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

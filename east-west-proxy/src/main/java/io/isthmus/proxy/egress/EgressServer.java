@@ -138,6 +138,15 @@ public final class EgressServer implements AutoCloseable {
         return peers;
     }
 
+    /**
+     * Re-verifies the SVIDs of TLS callers and of the peer ingresses of pooled connections against the current
+     * bundles, closing connections that fail. Call after each bundle change; returns at once.
+     */
+    public void revalidate() {
+        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "egress");
+        io.isthmus.proxy.tls.Revalidation.recheck(peers.connections(), tls, metrics, "upstream");
+    }
+
     @Override
     public void close() {
         if (listener != null) {

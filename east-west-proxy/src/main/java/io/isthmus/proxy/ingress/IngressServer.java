@@ -130,6 +130,14 @@ public final class IngressServer implements AutoCloseable {
         return svid.current().id();
     }
 
+    /**
+     * Re-verifies the peer gateway of every open connection against the current bundles and closes those that
+     * fail (a revoked intermediate). Call after each bundle change; returns at once.
+     */
+    public void revalidate() {
+        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "ingress");
+    }
+
     /** Stops accepting and closes every open connection. */
     @Override
     public void close() {

@@ -20,7 +20,9 @@ import io.micrometer.core.instrument.Timer;
  * <li>{@code isthmus_tls_handshake_failures_total{listener,reason}}: {@code reason} is an SVID rejection label
  * ({@code signer-not-in-bundle}) or {@code not-tls}, {@code no-client-certificate}, ...;</li>
  * <li>{@code isthmus_authz_denials_total{reason}}: denials by the destination's policy and identity checks;</li>
- * <li>{@code isthmus_upstream_connect_failures_total{direction}}: failed connects/handshakes to upstreams.</li>
+ * <li>{@code isthmus_upstream_connect_failures_total{direction}}: failed connects/handshakes to upstreams;</li>
+ * <li>{@code isthmus_connections_revoked_total{listener,reason}}: established connections closed after a bundle
+ * change because their peer no longer verifies.</li>
  * </ul>
  */
 public final class ProxyMetrics {
@@ -65,6 +67,14 @@ public final class ProxyMetrics {
         denials.computeIfAbsent(reason, r -> Counter.builder("isthmus_authz_denials_total")
                 .description("Requests refused by the destination's identity checks or policy").tag("reason", r)
                 .register(registry)).increment();
+    }
+
+    /** An established connection closed because its peer's SVID no longer verifies (bundle change). */
+    public void revoked(String listener, String reason) {
+        handshakeFailures.computeIfAbsent("revoked\u0000" + listener + "\u0000" + reason, k -> Counter
+                .builder("isthmus_connections_revoked_total")
+                .description("Established connections closed because the peer no longer verifies")
+                .tag("listener", listener).tag("reason", reason).register(registry)).increment();
     }
 
     public void connectFailure(String direction) {

@@ -1,14 +1,21 @@
 package io.isthmus.proxy.tls;
 
 import java.security.KeyStore;
+import java.time.Clock;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.ManagerFactoryParameters;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509SvidVerifier;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.SpiffeTrustManager;
@@ -19,6 +26,7 @@ import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.SimpleKeyManagerFactory;
 
@@ -43,8 +51,11 @@ public final class ProxyTls {
     private final SslContext upstream;
     private final SslContext egress;
     private final SslProvider provider;
+    private final X509SvidVerifier verifier;
 
-    private ProxyTls(SslContext ingress, SslContext upstream, SslContext egress, SslProvider provider) {
+    private ProxyTls(SslContext ingress, SslContext upstream, SslContext egress, SslProvider provider,
+            X509SvidVerifier verifier) {
+        this.verifier = verifier;
         this.ingress = ingress;
         this.upstream = upstream;
         this.egress = egress;
@@ -57,13 +68,26 @@ public final class ProxyTls {
      * @param local    this gateway's trust domain: local callers on the egress must belong to it
      */
     public static ProxyTls create(SvidSource svid, X509SvidVerifier verifier, TrustDomain local) {
+        return create(svid, verifier, null, local);
+    }
+
+    /**
+     * @param bundles the live bundles the verifier reads: when given, verified peer SVIDs are remembered while
+     *                their trust domain's bundle stays the same ({@link CachingSvidTrustManager}); null verifies
+     *                every handshake in full
+     */
+    public static ProxyTls create(SvidSource svid, X509SvidVerifier verifier, BundleSource bundles, TrustDomain local) {
         SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
         if (provider == SslProvider.JDK) {
             LOG.warnf("BoringSSL (netty-tcnative) is unavailable (%s); using the JDK's TLS, expect slower handshakes",
                     OpenSsl.unavailabilityCause());
         }
-        SpiffeTrustManager anyFederated = new SpiffeTrustManager(verifier, PeerPolicy.anyFederated());
-        SpiffeTrustManager localOnly = new SpiffeTrustManager(verifier, PeerPolicy.memberOf(local));
+        X509ExtendedTrustManager anyFederated = bundles == null
+                ? new SpiffeTrustManager(verifier, PeerPolicy.anyFederated())
+                : new CachingSvidTrustManager(verifier, bundles, PeerPolicy.anyFederated(), Clock.systemUTC());
+        X509ExtendedTrustManager localOnly = bundles == null
+                ? new SpiffeTrustManager(verifier, PeerPolicy.memberOf(local))
+                : new CachingSvidTrustManager(verifier, bundles, PeerPolicy.memberOf(local), Clock.systemUTC());
         try {
             SslContext ingress = SslContextBuilder.forServer(keyManagers(svid, provider)).sslProvider(provider)
                     .protocols(PROTOCOLS).clientAuth(ClientAuth.REQUIRE).trustManager(anyFederated).build();
@@ -72,7 +96,7 @@ public final class ProxyTls {
                     .endpointIdentificationAlgorithm(null).build();
             SslContext egress = SslContextBuilder.forServer(keyManagers(svid, provider)).sslProvider(provider)
                     .protocols(PROTOCOLS).clientAuth(ClientAuth.OPTIONAL).trustManager(localOnly).build();
-            return new ProxyTls(ingress, upstream, egress, provider);
+            return new ProxyTls(ingress, upstream, egress, provider, verifier);
         } catch (SSLException e) {
             throw new IllegalStateException("cannot build the data plane's TLS contexts: " + e.getMessage(), e);
         }
@@ -92,6 +116,31 @@ public final class ProxyTls {
 
     public SslProvider provider() {
         return provider;
+    }
+
+    /**
+     * Verifies the peer of an established TLS connection again, against the bundles as they are now: a
+     * connection made before its peer's intermediate was removed from a bundle must not outlive the revocation.
+     *
+     * @return the rejection (label and message), or null when the peer is still valid or the connection has no
+     *         verified peer certificate (plaintext, or a TLS caller without one)
+     */
+    public SvidVerdict.Rejected recheck(io.netty.channel.Channel channel) {
+        SslHandler ssl = channel.pipeline().get(SslHandler.class);
+        if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
+            return null;
+        }
+        java.security.cert.Certificate[] certs;
+        try {
+            certs = ssl.engine().getSession().getPeerCertificates();
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return null;
+        }
+        List<X509Certificate> chain = new ArrayList<>(certs.length);
+        for (java.security.cert.Certificate c : certs) {
+            chain.add((X509Certificate) c);
+        }
+        return verifier.verify(chain) instanceof SvidVerdict.Rejected rejected ? rejected : null;
     }
 
     /**

@@ -42,6 +42,8 @@ public final class UpstreamPool implements AutoCloseable {
     private final long maxIdleNanos;
     private final ConcurrentMap<EventLoop, Map<InetSocketAddress, ArrayDeque<Idle>>> idle = new ConcurrentHashMap<>();
     private final ConcurrentMap<EventLoop, Bootstrap> bootstraps = new ConcurrentHashMap<>();
+    private final io.netty.channel.group.ChannelGroup all =
+            new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
 
     private record Idle(Channel channel, long since) {
     }
@@ -78,6 +80,7 @@ public final class UpstreamPool implements AutoCloseable {
             }
             Channel ch = connect.channel();
             ch.attr(POOL_KEY).set(address);
+            all.add(ch);
             SslHandler ssl = ch.pipeline().get(SslHandler.class);
             if (ssl == null) {
                 ready.trySuccess(ch);
@@ -127,6 +130,11 @@ public final class UpstreamPool implements AutoCloseable {
                         ch.pipeline().addLast("exchange", new Exchange());
                     }
                 }));
+    }
+
+    /** Every open connection of this pool, idle or busy (for revalidation after a bundle change). */
+    public Iterable<Channel> connections() {
+        return all;
     }
 
     @Override

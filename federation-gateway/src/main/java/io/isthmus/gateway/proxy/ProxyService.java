@@ -8,6 +8,7 @@ import java.util.Optional;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 
@@ -30,7 +31,9 @@ import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
 import io.isthmus.registry.ServiceResolver;
+import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.runtime.TrustRuntime;
+import io.isthmus.trust.runtime.TrustSnapshot;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
 
@@ -52,6 +55,7 @@ public class ProxyService {
     private final NettyTransport transport;
     private final IngressServer ingress;
     private final EgressServer egress;
+    private volatile BundleSet lastBundles;
 
     @Inject
     public ProxyService(ProxyConfig config, TrustService trust, MeterRegistry meters, Instance<Authorizer> authorizers,
@@ -59,8 +63,9 @@ public class ProxyService {
             Instance<TokenAuthenticator> tokenAuthenticators) {
         ProxySettings settings = settings(config);
         TrustRuntime runtime = trust.runtime();
+        this.lastBundles = runtime.snapshot().bundles();
         ProxyMetrics metrics = new ProxyMetrics(meters);
-        ProxyTls tls = ProxyTls.create(runtime, runtime.verifier(), runtime.trustDomain());
+        ProxyTls tls = ProxyTls.create(runtime, runtime.verifier(), runtime, runtime.trustDomain());
         this.transport = NettyTransport.create(config.ioThreads(), "isthmus-proxy");
         try {
             if (config.ingress().enabled()) {
@@ -142,6 +147,23 @@ public class ProxyService {
     /** The bound egress address, or empty when the egress is disabled. */
     public Optional<InetSocketAddress> egressAddress() {
         return Optional.ofNullable(egress).map(EgressServer::address);
+    }
+
+    /**
+     * After the bundles changed (fired on the bundle-sync or renewal thread), re-verify the peers of open
+     * connections so that a revoked intermediate also ends connections made before its removal. Non-blocking.
+     */
+    void trustChanged(@Observes TrustSnapshot snapshot) {
+        if (snapshot.bundles().equals(lastBundles)) {
+            return;
+        }
+        lastBundles = snapshot.bundles();
+        if (ingress != null) {
+            ingress.revalidate();
+        }
+        if (egress != null) {
+            egress.revalidate();
+        }
     }
 
     @PreDestroy
