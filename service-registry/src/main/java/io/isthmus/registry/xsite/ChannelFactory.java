@@ -7,6 +7,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
@@ -29,13 +31,16 @@ import org.jgroups.protocols.relay.config.RelayConfig;
 import org.jgroups.stack.Protocol;
 import org.jgroups.util.DefaultSocketFactory;
 
+import io.isthmus.trust.spiffe.TrustDomain;
+
 /**
  * Builds the JGroups channels of one gateway programmatically (no XML, no system properties):
  * <ul>
  * <li>the <b>local</b> channel: TCP + TCPPING over this cluster's replicas, topped by RELAY2 naming this site;</li>
  * <li>the <b>bridge</b> channel that RELAY2 opens on the site master: TCP whose sockets are TLS 1.3 with client
  * authentication required, presenting this gateway's SVID and checking peers with {@link BridgeTrustManager};
- * TCPPING over every peer site's bridge addresses.</li>
+ * TCPPING over every peer site's bridge addresses; every received message must name a site whose trust domain
+ * is the one proven on its connection ({@link BridgeTcp}).</li>
  * </ul>
  * A fresh protocol stack is built each time a channel is created, because a site master that loses and regains
  * its role creates its bridge again.
@@ -48,6 +53,7 @@ public final class ChannelFactory {
     private final SiteSettings settings;
     private final SSLContext bridgeTls;
     private final Timing timing;
+    private final AtomicLong droppedMessages = new AtomicLong();
 
     /** Failure detection and discovery timings; {@link #DEFAULT} suits production, tests may shorten them. */
     public record Timing(long failureTimeoutMillis, long failureIntervalMillis, long joinTimeoutMillis,
@@ -60,6 +66,19 @@ public final class ChannelFactory {
         this.settings = settings;
         this.bridgeTls = bridgeTls;
         this.timing = timing;
+    }
+
+    /** Bridge messages dropped because their site's trust domain differs from their connection's. */
+    public long droppedBridgeMessages() {
+        return droppedMessages.get();
+    }
+
+    private TrustDomain trustDomainOfSite(String site) {
+        if (settings.site().equals(site)) {
+            return settings.trustDomain();
+        }
+        PeerSite peer = settings.peers().get(site);
+        return peer == null ? null : peer.trustDomain();
     }
 
     public JChannel createLocalChannel() throws Exception {
@@ -88,7 +107,7 @@ public final class ChannelFactory {
     }
 
     private List<Protocol> stack(int port, List<InetSocketAddress> initialHosts, SSLContext tls) throws Exception {
-        TCP tcp = new TCP();
+        TCP tcp = tls == null ? new TCP() : new BridgeTcp(this::trustDomainOfSite, droppedMessages);
         tcp.setBindAddress(InetAddress.getByName(settings.bindHost()));
         tcp.setBindPort(port);
         tcp.setPortRange(0);

@@ -35,11 +35,14 @@ public final class RegistryNode implements AutoCloseable {
     private final SiteSettings settings;
     private final BridgeTrustManager bridgeTrust;
     private final DefaultCacheManager cacheManager;
+    private final ChannelFactory channels;
 
-    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, DefaultCacheManager cacheManager) {
+    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, DefaultCacheManager cacheManager,
+            ChannelFactory channels) {
         this.settings = settings;
         this.bridgeTrust = bridgeTrust;
         this.cacheManager = cacheManager;
+        this.channels = channels;
     }
 
     /**
@@ -77,7 +80,7 @@ public final class RegistryNode implements AutoCloseable {
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(settings, trust, cm);
+        return new RegistryNode(settings, trust, cm, channels);
     }
 
     /**
@@ -121,6 +124,11 @@ public final class RegistryNode implements AutoCloseable {
     /** TLS handshakes the bridge refused (certificate or site binding). */
     public long refusedBridgeHandshakes() {
         return bridgeTrust.refusedHandshakes();
+    }
+
+    /** Bridge messages dropped because the site they claimed is not the one their TLS connection proved. */
+    public long droppedBridgeMessages() {
+        return channels.droppedBridgeMessages();
     }
 
     @Override
