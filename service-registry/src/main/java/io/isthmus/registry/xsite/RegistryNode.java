@@ -19,8 +19,11 @@ import org.infinispan.remoting.transport.Transport;
 import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
 
 import io.isthmus.trust.svid.X509SvidVerifier;
+import io.isthmus.trust.tls.PeerPolicy;
+import io.isthmus.trust.tls.SpiffeTrustManager;
 import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.tls.SvidSource;
+import io.isthmus.trust.tls.TlsContexts;
 
 /**
  * One gateway's embedded Infinispan: a cache manager whose transport is the local cluster channel with RELAY2
@@ -62,7 +65,9 @@ public final class RegistryNode implements AutoCloseable {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot create the TLS context of the cross-site bridge", e);
         }
-        ChannelFactory channels = new ChannelFactory(settings, tls, timing);
+        SSLContext localTls = TlsContexts.create(svids,
+                new SpiffeTrustManager(verifier, PeerPolicy.memberOf(settings.trustDomain())));
+        ChannelFactory channels = new ChannelFactory(settings, tls, localTls, timing);
         GlobalConfigurationBuilder global = new GlobalConfigurationBuilder();
         global.transport().defaultTransport().clusterName("isthmus-" + settings.site())
                 .nodeName(settings.site() + "-" + settings.bindHost() + "-" + settings.localPort())
