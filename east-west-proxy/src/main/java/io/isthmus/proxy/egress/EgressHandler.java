@@ -49,6 +49,9 @@ final class EgressHandler extends ProxyHandlerBase {
 
     private final EgressServer server;
     private SpiffeId tlsCaller;
+    /** Memo: the same caller sends many requests on one connection; SpiffeId.toString() builds a new string. */
+    private SpiffeId lastCaller;
+    private String lastCallerText;
 
     EgressHandler(EgressServer server, HeaderDeadline deadline) {
         super(server.metrics(), "egress", deadline);
@@ -156,6 +159,11 @@ final class EgressHandler extends ProxyHandlerBase {
             long start) {
         boolean keepAlive = keepAlive(request);
         String destination = target.name().host();
+        if (!caller.equals(lastCaller)) {
+            lastCaller = caller;
+            lastCallerText = caller.toString();
+        }
+        String callerText = lastCallerText;
         List<ExportedService> exports = server.resolver().resolve(target.name(), server.locality());
         int port = choosePort(target, exports);
         List<IngressAddress> candidates = new ArrayList<>(exports.size());
@@ -169,20 +177,20 @@ final class EgressHandler extends ProxyHandlerBase {
             respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "unknown-service",
                     exports.isEmpty() ? "no healthy, non-stale cluster exports " + destination
                             : "no cluster exports port " + port + " of " + destination),
-                    caller.toString(), destination, start);
+                    callerText, destination, start);
             return;
         }
         if (request.method().equals(HttpMethod.CONNECT)) {
             request.release();
-            tunnel(ctx, target, candidates, 0, new ArrayList<>(), caller.toString(), destination, start);
+            tunnel(ctx, target, candidates, 0, new ArrayList<>(), callerText, destination, start);
             return;
         }
         HopByHop.strip(request.headers());
         IdentityHeaders.strip(request.headers());
-        request.headers().set(IdentityHeaders.CALLER, caller.toString());
+        request.headers().set(IdentityHeaders.CALLER, callerText);
         request.headers().set(HttpHeaderNames.HOST, target.authority(port));
         request.setUri(target.path());
-        attempt(ctx, request, candidates, 0, new ArrayList<>(), keepAlive, caller.toString(), destination, start);
+        attempt(ctx, request, candidates, 0, new ArrayList<>(), keepAlive, callerText, destination, start);
     }
 
     /**
