@@ -240,4 +240,19 @@ class EastWestRefusalsTest {
         }).isInstanceOf(IOException.class);
         await().atMost(Duration.ofSeconds(2)).until(() -> ingressHandshakeFailures("signer-not-in-bundle") >= 1);
     }
+
+    @Test
+    void aSilentBackendIs504() throws Exception {
+        fed.close();
+        fed = Federation.start(new ProxySettings("svc.clusterset.local", Duration.ofSeconds(1), Duration.ofSeconds(5),
+                Duration.ofSeconds(1), Duration.ofMillis(700), 8192, 1 << 20));
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            long t0 = System.nanoTime();
+            RawHttp.Response r = http.exchange(RawHttp.get("/slow", PAYMENTS, CHECKOUT_TOKEN));
+            assertThat(r.status()).isEqualTo(504);
+            assertThat(r.reason()).isIn("backend-timeout", "upstream-timeout");
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(2_400));
+        }
+        normalCallStillWorks();
+    }
 }

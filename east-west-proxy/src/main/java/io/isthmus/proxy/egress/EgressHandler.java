@@ -3,7 +3,6 @@ package io.isthmus.proxy.egress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import org.jboss.logging.Logger;
@@ -34,7 +33,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import io.netty.util.concurrent.ScheduledFuture;
 
 /**
  * Serves one local caller's connection: authenticates the caller (SVID from the TLS handshake, else a bearer
@@ -262,21 +260,14 @@ final class EgressHandler extends ProxyHandlerBase {
             Channel upstream = acquired.getNow();
             Promise<Void> written = upstream.eventLoop().newPromise();
             Promise<FullHttpResponse> response = Exchange.send(upstream, request.retainedDuplicate(), written);
-            ScheduledFuture<?> timeout = upstream.eventLoop().schedule(() -> {
-                if (response.tryFailure(new TimeoutException())) {
-                    upstream.close();
-                }
-            }, server.settings().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
             written.addListener(w -> {
                 if (!w.isSuccess()) {
                     // Nothing reached the peer: safe to try the next cluster.
-                    timeout.cancel(false);
                     failures.add(ingress + ": " + w.cause());
                     attempt(ctx, request, candidates, index + 1, failures, keepAlive, caller, destination, start);
                     return;
                 }
                 response.addListener(r -> {
-                    timeout.cancel(false);
                     if (r.cause() instanceof Exchange.UpstreamClosedException closed && closed.handshakeRefused()) {
                         metrics.connectFailure("egress");
                         failures.add(ingress + ": refused our gateway certificate: "

@@ -2,7 +2,6 @@ package io.isthmus.proxy.ingress;
 
 import java.net.InetSocketAddress;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLSession;
 
@@ -30,7 +29,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import io.netty.util.concurrent.ScheduledFuture;
 
 /**
  * Serves one mTLS connection from a peer gateway: the peer's SVID was verified in the handshake; each request's
@@ -223,13 +221,7 @@ final class IngressHandler extends ProxyHandlerBase {
             Channel upstream = acquired.getNow();
             Promise<Void> written = upstream.eventLoop().newPromise();
             Promise<FullHttpResponse> response = io.isthmus.proxy.upstream.Exchange.send(upstream, request, written);
-            ScheduledFuture<?> timeout = upstream.eventLoop().schedule(() -> {
-                if (response.tryFailure(new java.util.concurrent.TimeoutException())) {
-                    upstream.close();
-                }
-            }, server.settings().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
             response.addListener(r -> {
-                timeout.cancel(false);
                 if (r.isSuccess()) {
                     FullHttpResponse answer = response.getNow();
                     boolean upstreamKeepAlive = io.netty.handler.codec.http.HttpUtil.isKeepAlive(answer);
