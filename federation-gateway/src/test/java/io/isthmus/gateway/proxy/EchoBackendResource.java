@@ -36,9 +36,13 @@ public class EchoBackendResource implements QuarkusTestResourceLifecycleManager 
         });
         backend.start();
         int ingress = FreePorts.next();
+        // The registry routes the egress: echo is a static export of this cluster, reached through its own ingress.
         return Map.of("isthmus.proxy.ingress.port", Integer.toString(ingress),
                 "isthmus.proxy.backends.\"" + ECHO + "\"", "127.0.0.1:" + backend.getAddress().getPort(),
-                "isthmus.proxy.routes.\"" + ECHO + "\"", "127.0.0.1:" + ingress);
+                "isthmus.proxy.routes.\"" + ECHO + "\"", "127.0.0.1:" + ingress,
+                "isthmus.registry.ingress-address", "127.0.0.1:" + ingress,
+                "isthmus.registry.static-exports.echo.namespace", "demo",
+                "isthmus.registry.static-exports.echo.ports", "http:80");
     }
 
     @Override

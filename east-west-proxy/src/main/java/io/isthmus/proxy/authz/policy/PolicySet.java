@@ -1,0 +1,247 @@
+package io.isthmus.proxy.authz.policy;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+import io.isthmus.proxy.authz.AccessRequest;
+import io.isthmus.proxy.authz.Decision;
+import io.isthmus.proxy.authz.DenyReason;
+
+/**
+ * An immutable snapshot of the destination cluster's policies and the pure function that decides a request.
+ *
+ * <p>Evaluation, as Istio's: (1) if any DENY policy that applies to the destination matches, deny
+ * ({@code explicit-deny}, naming that policy); (2) if ALLOW policies apply and one matches, allow, naming it;
+ * (3) otherwise deny ({@code no-matching-allow}). <b>Unlike Istio, a service that no ALLOW policy applies to is
+ * denied: federated traffic is default deny.</b> AUDIT policies never change the outcome; every matching one is
+ * listed in {@link Decision#auditMatches()}.
+ *
+ * <p>Attributes a request does not have (method and path of L4 traffic, the namespace of a SPIFFE ID not shaped
+ * {@code /ns/<ns>/...}) fail closed, as Istio does for HTTP-only fields on TCP: in an ALLOW rule a condition on
+ * them does not match; in a DENY (and AUDIT) rule it does.
+ *
+ * <p>Policies are evaluated in {@code namespace/name} order, so the naming of the deciding policy is
+ * deterministic. Thread-safe (immutable).
+ */
+public final class PolicySet {
+    private static final String SPIFFE_SCHEME = "spiffe://";
+
+    private final String rootNamespace;
+    private final List<AuthorizationPolicy> policies;
+    private final Map<String, List<AuthorizationPolicy>> byNamespace;
+
+    private PolicySet(String rootNamespace, Collection<AuthorizationPolicy> policies) {
+        this.rootNamespace = Objects.requireNonNull(rootNamespace, "rootNamespace");
+        List<AuthorizationPolicy> sorted = new ArrayList<>(policies);
+        sorted.sort(Comparator.comparing(AuthorizationPolicy::id).thenComparing(AuthorizationPolicy::origin));
+        this.policies = List.copyOf(sorted);
+        Map<String, List<AuthorizationPolicy>> index = new HashMap<>();
+        for (AuthorizationPolicy p : this.policies) {
+            index.computeIfAbsent(p.id().namespace(), k -> new ArrayList<>()).add(p);
+        }
+        index.replaceAll((k, v) -> List.copyOf(v));
+        this.byNamespace = Map.copyOf(index);
+    }
+
+    public static PolicySet empty(String rootNamespace) {
+        return new PolicySet(rootNamespace, List.of());
+    }
+
+    public static PolicySet of(String rootNamespace, Collection<AuthorizationPolicy> policies) {
+        return new PolicySet(rootNamespace, policies);
+    }
+
+    public String rootNamespace() {
+        return rootNamespace;
+    }
+
+    /** All policies, sorted by {@code namespace/name}. */
+    public List<AuthorizationPolicy> policies() {
+        return policies;
+    }
+
+    public int size() {
+        return policies.size();
+    }
+
+    /** Decides {@code request}. Pure and non-blocking. */
+    public Decision decide(AccessRequest request) {
+        String ns = request.destination().namespace();
+        String svc = request.destination().service();
+        List<AuthorizationPolicy> candidates = applicable(ns, svc);
+        Attributes attrs = Attributes.of(request);
+
+        List<String> audits = new ArrayList<>(0);
+        for (AuthorizationPolicy p : candidates) {
+            if (p.action() == PolicyAction.AUDIT && matchingRule(p, attrs) >= 0) {
+                audits.add(p.id().toString());
+            }
+        }
+        for (AuthorizationPolicy p : candidates) {
+            if (p.action() != PolicyAction.DENY) {
+                continue;
+            }
+            int rule = matchingRule(p, attrs);
+            if (rule >= 0) {
+                return new Decision.Denied(DenyReason.EXPLICIT_DENY, p.id().toString(), ruleName(rule),
+                        "DENY policy " + p.id() + " " + ruleName(rule) + " matched " + attrs.describe(), audits);
+            }
+        }
+        int allowPolicies = 0;
+        for (AuthorizationPolicy p : candidates) {
+            if (p.action() != PolicyAction.ALLOW) {
+                continue;
+            }
+            allowPolicies++;
+            int rule = matchingRule(p, attrs);
+            if (rule >= 0) {
+                return new Decision.Allowed(p.id().toString(), ruleName(rule), audits);
+            }
+        }
+        String detail = allowPolicies == 0
+                ? "no ALLOW policy applies to " + svc + "." + ns + " (federated traffic is denied by default); "
+                        + "request " + attrs.describe()
+                : "none of the " + allowPolicies + " ALLOW policies for " + svc + "." + ns + " matched "
+                        + attrs.describe();
+        return new Decision.Denied(DenyReason.NO_MATCHING_ALLOW, "", "", detail, audits);
+    }
+
+    private List<AuthorizationPolicy> applicable(String ns, String svc) {
+        List<AuthorizationPolicy> result = new ArrayList<>();
+        addApplicable(byNamespace.get(rootNamespace), ns, svc, result);
+        if (!ns.equals(rootNamespace)) {
+            addApplicable(byNamespace.get(ns), ns, svc, result);
+        }
+        return result;
+    }
+
+    private void addApplicable(List<AuthorizationPolicy> list, String ns, String svc,
+            List<AuthorizationPolicy> out) {
+        if (list != null) {
+            for (AuthorizationPolicy p : list) {
+                if (p.appliesTo(ns, svc, rootNamespace)) {
+                    out.add(p);
+                }
+            }
+        }
+    }
+
+    static String ruleName(int index) {
+        return "rules[" + index + "]";
+    }
+
+    /** Index of the first rule of {@code p} that matches, or -1. */
+    private static int matchingRule(AuthorizationPolicy p, Attributes a) {
+        boolean unknownMatches = p.action() != PolicyAction.ALLOW;
+        List<Rule> rules = p.rules();
+        for (int i = 0; i < rules.size(); i++) {
+            if (matches(rules.get(i), a, unknownMatches)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean matches(Rule rule, Attributes a, boolean unknownMatches) {
+        if (!rule.from().isEmpty() && rule.from().stream().noneMatch(s -> matches(s, a, unknownMatches))) {
+            return false;
+        }
+        return rule.to().isEmpty() || rule.to().stream().anyMatch(o -> matches(o, a, unknownMatches));
+    }
+
+    private static boolean matches(Source s, Attributes a, boolean unknownMatches) {
+        return principals(s.principals(), a, true) && principals(s.notPrincipals(), a, false)
+                && field(s.trustDomains(), s.notTrustDomains(), Optional.of(a.trustDomain), unknownMatches)
+                && field(s.namespaces(), s.notNamespaces(), a.namespace, unknownMatches);
+    }
+
+    private static boolean matches(Operation o, Attributes a, boolean unknownMatches) {
+        return field(o.methods(), o.notMethods(), a.method, unknownMatches)
+                && field(o.paths(), o.notPaths(), a.path, unknownMatches)
+                && ports(o.ports(), o.notPorts(), a.port)
+                && field(o.hosts(), o.notHosts(), Optional.of(a.host), unknownMatches);
+    }
+
+    /** {@code positive}: the list is {@code principals} (any must match); else {@code notPrincipals} (none). */
+    private static boolean principals(List<StringMatch> patterns, Attributes a, boolean positive) {
+        if (patterns.isEmpty()) {
+            return true;
+        }
+        boolean any = false;
+        for (StringMatch m : patterns) {
+            String subject = m.kind() != StringMatch.Kind.SUFFIX && m.value().startsWith(SPIFFE_SCHEME)
+                    ? a.principal : a.barePrincipal;
+            if (m.matches(subject)) {
+                any = true;
+                break;
+            }
+        }
+        return positive == any;
+    }
+
+    private static boolean field(List<StringMatch> values, List<StringMatch> notValues, Optional<String> attr,
+            boolean unknownMatches) {
+        if (!values.isEmpty()) {
+            if (attr.isEmpty()) {
+                if (!unknownMatches) {
+                    return false;
+                }
+            } else if (values.stream().noneMatch(m -> m.matches(attr.get()))) {
+                return false;
+            }
+        }
+        if (!notValues.isEmpty()) {
+            if (attr.isEmpty()) {
+                return unknownMatches;
+            }
+            return notValues.stream().noneMatch(m -> m.matches(attr.get()));
+        }
+        return true;
+    }
+
+    private static boolean ports(Set<Integer> ports, Set<Integer> notPorts, int port) {
+        return (ports.isEmpty() || ports.contains(port)) && !notPorts.contains(port);
+    }
+
+    /** The request as the matcher sees it, computed once per decision. */
+    private record Attributes(String principal, String barePrincipal, String trustDomain, Optional<String> namespace,
+            Optional<String> method, Optional<String> path, int port, String host) {
+
+        static Attributes of(AccessRequest r) {
+            String principal = r.source().toString();
+            return new Attributes(principal, principal.substring(SPIFFE_SCHEME.length()),
+                    r.source().trustDomain().name(), namespaceOf(r.source().path()), r.method(),
+                    r.path().map(Attributes::stripQuery), r.port(), r.destination().host());
+        }
+
+        static Optional<String> namespaceOf(String idPath) {
+            if (!idPath.startsWith("/ns/")) {
+                return Optional.empty();
+            }
+            int end = idPath.indexOf('/', 4);
+            String ns = end < 0 ? idPath.substring(4) : idPath.substring(4, end);
+            return ns.isEmpty() ? Optional.empty() : Optional.of(ns);
+        }
+
+        static String stripQuery(String path) {
+            int q = path.indexOf('?');
+            int h = path.indexOf('#');
+            int cut = q < 0 ? h : (h < 0 ? q : Math.min(q, h));
+            return cut < 0 ? path : path.substring(0, cut);
+        }
+
+        String describe() {
+            StringBuilder b = new StringBuilder(principal).append(" -> ").append(host).append(':').append(port);
+            method.ifPresent(m -> b.append(' ').append(m));
+            path.ifPresent(p -> b.append(' ').append(p));
+            return b.toString();
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package io.isthmus.proxy.authz.policy.source;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+
+import io.isthmus.proxy.authz.policy.AuthorizationPolicy;
+import io.isthmus.proxy.authz.policy.InvalidPolicyException;
+import io.isthmus.proxy.authz.policy.PolicyParser;
+import io.isthmus.proxy.authz.policy.PolicyViolation;
+
+/**
+ * Parses a multi-document YAML text ({@code ---} separated) into policies, all or nothing: if any document is
+ * invalid the whole text is rejected with every violation of every document, so a half-applied file never
+ * changes what is allowed. Empty documents are skipped. Thread-safe.
+ */
+public final class PolicyYaml {
+    private static final YAMLMapper YAML = new YAMLMapper();
+
+    private PolicyYaml() {
+    }
+
+    /**
+     * @param name the file name, used in origins ({@code name#<document number>}) and error paths
+     * @throws InvalidPolicyException naming the document and field of each violation
+     */
+    public static List<AuthorizationPolicy> parse(String text, String name) {
+        List<AuthorizationPolicy> policies = new ArrayList<>();
+        List<PolicyViolation> violations = new ArrayList<>();
+        int doc = 0;
+        try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(text)) {
+            while (it.hasNextValue()) {
+                doc++;
+                JsonNode node = it.nextValue();
+                if (node == null || node.isNull() || node.isMissingNode()) {
+                    continue;
+                }
+                try {
+                    policies.add(PolicyParser.parse(node, name + "#" + doc));
+                } catch (InvalidPolicyException e) {
+                    for (PolicyViolation v : e.violations()) {
+                        violations.add(new PolicyViolation(e.source() + " " + v.path(), v.message()));
+                    }
+                }
+            }
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            violations.add(new PolicyViolation(name + "#" + (doc + 1), "not valid YAML" + where + ": "
+                    + e.getOriginalMessage().replaceAll("\\s+", " ").trim()));
+        } catch (IOException e) {
+            violations.add(new PolicyViolation(name, "could not be read: " + e.getMessage()));
+        } catch (RuntimeException e) {
+            // SnakeYAML reports some syntax errors as unchecked exceptions wrapped by Jackson.
+            violations.add(new PolicyViolation(name + "#" + (doc + 1), "not valid YAML: " + e.getMessage()));
+        }
+        if (!violations.isEmpty()) {
+            throw new InvalidPolicyException(name, violations);
+        }
+        checkUnique(policies, name);
+        return List.copyOf(policies);
+    }
+
+    private static void checkUnique(List<AuthorizationPolicy> policies, String name) {
+        List<PolicyViolation> dups = new ArrayList<>();
+        for (int i = 0; i < policies.size(); i++) {
+            for (int j = 0; j < i; j++) {
+                if (policies.get(i).id().equals(policies.get(j).id())) {
+                    dups.add(new PolicyViolation(policies.get(i).origin() + " metadata", "policy "
+                            + policies.get(i).id() + " is already defined by " + policies.get(j).origin()));
+                }
+            }
+        }
+        if (!dups.isEmpty()) {
+            throw new InvalidPolicyException(name, dups);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package io.isthmus.proxy.authz.policy;
+
+import static io.isthmus.proxy.authz.policy.TestPolicies.node;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Validation: each rejected document names the field path and what is wrong there. */
+class PolicyParserTest {
+
+    static String doc(String spec) {
+        return """
+                apiVersion: security.isthmus.io/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {name: p, namespace: billing}
+                spec:
+                %s""".formatted(spec.indent(2));
+    }
+
+    static Stream<Arguments> rejections() {
+        return Stream.of(
+                Arguments.of(doc("rules:\n- to:\n  - operation: {methods: [GET, FETCH]}\n"),
+                        "spec.rules[0].to[0].operation.methods[1]: \"FETCH\" is not an HTTP method (expected one of "
+                                + "GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH, or *)"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {methods: [get]}\n"),
+                        "spec.rules[0].to[0].operation.methods[0]: \"get\" is not an HTTP method (methods are upper "
+                                + "case: \"GET\")"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {principals: [\"spiffe://a/*/x\"]}\n"),
+                        "spec.rules[0].from[0].source.principals[0]: \"spiffe://a/*/x\": '*' is allowed only as the "
+                                + "whole value, at the start (suffix match, \"*/sa/checkout\") or at the end (prefix "
+                                + "match, \"spiffe://td/ns/shop/*\")"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {principals: [\"*a*\"]}\n"),
+                        "spec.rules[0].from[0].source.principals[0]: \"*a*\": '*' is allowed only"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {principals: [\"https://a/ns/x/sa/y\"]}\n"),
+                        "spec.rules[0].from[0].source.principals[0]: \"https://a/ns/x/sa/y\" is not a SPIFFE ID "
+                                + "pattern"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {principals: [\"spiffe://A_B/ns/x\"]}\n"),
+                        "spec.rules[0].from[0].source.principals[0]: \"spiffe://A_B/ns/x\" is not a valid principal"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {principals: [\"spiffe://BAD/ns/*\"]}\n"),
+                        "spec.rules[0].from[0].source.principals[0]: \"spiffe://BAD/ns/*\" is not a valid principal"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {principals: [\"\"]}\n"),
+                        "spec.rules[0].from[0].source.principals[0]: \"\": must not be empty"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {trustDomains: [\"Not A Domain\"]}\n"),
+                        "spec.rules[0].from[0].source.trustDomains[0]: \"Not A Domain\" is not a trust domain"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {namespaces: [\"Shop\"]}\n"),
+                        "spec.rules[0].from[0].source.namespaces[0]: \"Shop\" is not a namespace name"),
+                Arguments.of(doc("action: PERMIT\n"),
+                        "spec.action: \"PERMIT\" is not an action (expected ALLOW, DENY or AUDIT)"),
+                Arguments.of(doc("action: CUSTOM\n"), "spec.action: \"CUSTOM\" is not supported by Isthmus"),
+                Arguments.of(doc("action: [ALLOW]\n"), "spec.action: expected ALLOW, DENY or AUDIT, got a list"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {notPrincipal: [x/y]}\n"),
+                        "spec.rules[0].from[0].source.notPrincipal: unknown field (expected one of namespaces, "
+                                + "notNamespaces, notPrincipals, notTrustDomains, principals, trustDomains)"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {ipBlocks: [10.0.0.0/8]}\n"),
+                        "spec.rules[0].from[0].source.ipBlocks: Isthmus authorizes by identity, never by address"),
+                Arguments.of(doc("rules:\n- when:\n  - {key: \"request.headers[x]\", values: [y]}\n"),
+                        "spec.rules[0].when: conditions ('when') are not supported by Isthmus"),
+                Arguments.of(doc("actions: ALLOW\n"),
+                        "spec.actions: unknown field (expected one of action, rules, selector)"),
+                Arguments.of(doc("rules:\n- from:\n  - source: {}\n"),
+                        "spec.rules[0].from[0].source: must set at least one of"),
+                Arguments.of(doc("rules:\n- to:\n  - {}\n"), "spec.rules[0].to[0].operation: is required"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {ports: [0]}\n"),
+                        "spec.rules[0].to[0].operation.ports[0]: 0 is not a port number (1-65535)"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {ports: [\"http\"]}\n"),
+                        "spec.rules[0].to[0].operation.ports[0]: \"http\" is not a port number"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {paths: [\"admin\"]}\n"),
+                        "spec.rules[0].to[0].operation.paths[0]: \"admin\" must start with '/'"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {paths: [\"/a?b=c\"]}\n"),
+                        "spec.rules[0].to[0].operation.paths[0]: \"/a?b=c\": paths are matched without the query"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {paths: [\"/a/*/b\"]}\n"),
+                        "spec.rules[0].to[0].operation.paths[0]: \"/a/*/b\": '*' is allowed only"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {methods: GET}\n"),
+                        "spec.rules[0].to[0].operation.methods: expected a list, got a string"),
+                Arguments.of(doc("rules: {from: []}\n"), "spec.rules: expected a list, got an object"),
+                Arguments.of(doc("selector: {matchLabels: {app: x}}\n"),
+                        "spec.selector.matchLabels: unknown field (expected one of services)"),
+                Arguments.of(doc("selector: {services: [\"Payments\"]}\n"),
+                        "spec.selector.services[0]: \"Payments\" is not a service name"),
+                Arguments.of("""
+                        apiVersion: security.istio.io/v1
+                        kind: AuthorizationPolicy
+                        metadata: {name: p, namespace: billing}
+                        """, "apiVersion: \"security.istio.io/v1\" is not supported (expected "
+                        + "\"security.isthmus.io/v1alpha1\")"),
+                Arguments.of("""
+                        apiVersion: security.isthmus.io/v1alpha1
+                        kind: PeerAuthentication
+                        metadata: {name: p, namespace: billing}
+                        """, "kind: \"PeerAuthentication\" is not \"AuthorizationPolicy\""),
+                Arguments.of("""
+                        apiVersion: security.isthmus.io/v1alpha1
+                        kind: AuthorizationPolicy
+                        metadata: {name: p}
+                        """, "metadata.namespace: is required"),
+                Arguments.of("""
+                        apiVersion: security.isthmus.io/v1alpha1
+                        kind: AuthorizationPolicy
+                        metadata: {name: p, namespace: billing}
+                        specs: {}
+                        """, "specs: unknown field (expected one of apiVersion, kind, metadata, spec, status)"),
+                Arguments.of("- a\n- b\n", "(document): expected an object, got a list"));
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("rejections")
+    void rejectsNamingTheField(String yaml, String expected) {
+        InvalidPolicyException e = catchThrowableOfType(InvalidPolicyException.class,
+                () -> PolicyParser.parse(node(yaml), "t.yaml#1"));
+        assertThat(e).as("should be rejected: %s", yaml).isNotNull();
+        assertThat(e.violations()).map(PolicyViolation::toString).anySatisfy(v -> assertThat(v).startsWith(expected));
+        assertThat(e.getMessage()).startsWith("invalid AuthorizationPolicy t.yaml#1").contains(expected);
+    }
+
+    @Test
+    void collectsEveryViolationOfOneDocument() {
+        InvalidPolicyException e = catchThrowableOfType(InvalidPolicyException.class, () -> PolicyParser.parse(node(
+                doc("action: NOPE\nrules:\n- to:\n  - operation: {methods: [FETCH], ports: [70000]}\n")), "f#3"));
+        assertThat(e.violations()).map(PolicyViolation::path).containsExactly("spec.action",
+                "spec.rules[0].to[0].operation.methods[0]", "spec.rules[0].to[0].operation.ports[0]");
+        assertThat(e.source()).isEqualTo("f#3 (billing/p)");
+    }
+
+    @Test
+    void acceptsTheFullGrammar() {
+        AuthorizationPolicy p = PolicyParser.parse(node(doc("""
+                action: DENY
+                selector: {services: [payments]}
+                rules:
+                - from:
+                  - source:
+                      principals: ["spiffe://a.acme.internal/ns/shop/sa/checkout", "spiffe://a.acme.internal/ns/shop/*",
+                                   "*/sa/checkout", "*", "cluster.local/ns/default/sa/sleep"]
+                      notPrincipals: ["spiffe://a.acme.internal/ns/shop/sa/legacy"]
+                      trustDomains: ["a.acme.internal", "spiffe://b.acme.internal"]
+                      notTrustDomains: ["*.evil.example"]
+                      namespaces: ["shop", "team-*"]
+                      notNamespaces: ["kube-system"]
+                  to:
+                  - operation:
+                      methods: ["GET", "POST", "*"]
+                      notMethods: ["DELETE"]
+                      paths: ["/v1/*", "*.json", "/healthz"]
+                      notPaths: ["/v1/admin*"]
+                      ports: [8080, "9090"]
+                      notPorts: [9901]
+                      hosts: ["payments.billing.svc.clusterset.local"]
+                      notHosts: ["*.internal"]
+                """)), "t#1");
+        assertThat(p.id()).hasToString("billing/p");
+        assertThat(p.action()).isEqualTo(PolicyAction.DENY);
+        assertThat(p.selectorServices()).containsExactly("payments");
+        Source s = p.rules().get(0).from().get(0);
+        assertThat(s.principals()).map(StringMatch::toString).containsExactly(
+                "spiffe://a.acme.internal/ns/shop/sa/checkout", "spiffe://a.acme.internal/ns/shop/*",
+                "*/sa/checkout", "*", "cluster.local/ns/default/sa/sleep");
+        assertThat(s.trustDomains()).map(StringMatch::toString).containsExactly("a.acme.internal", "b.acme.internal");
+        Operation o = p.rules().get(0).to().get(0);
+        assertThat(o.ports()).containsExactlyInAnyOrder(8080, 9090);
+        assertThat(o.notPorts()).containsExactly(9901);
+        assertThat(o.paths()).map(StringMatch::kind).containsExactly(StringMatch.Kind.PREFIX,
+                StringMatch.Kind.SUFFIX, StringMatch.Kind.EXACT);
+    }
+
+    @Test
+    void missingSpecIsAllowNothingAndActionDefaultsToAllow() {
+        AuthorizationPolicy p = PolicyParser.parse(node("""
+                apiVersion: security.isthmus.io/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {name: p, namespace: billing, labels: {a: b}, resourceVersion: "7"}
+                """), "t#1");
+        assertThat(p.action()).isEqualTo(PolicyAction.ALLOW);
+        assertThat(p.rules()).isEqualTo(List.of());
+    }
+
+    @Test
+    void starSweepInPatterns() {
+        for (String ok : List.of("*", "*x", "x*", "spiffe://a/ns/*", "*/sa/y")) {
+            assertThat(StringMatch.patternError(ok)).as(ok).isNull();
+        }
+        for (String bad : List.of("**", "a*b", "*a*", "a**", "*a/*", "")) {
+            assertThat(StringMatch.patternError(bad)).as(bad).isNotNull();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package io.isthmus.gateway.enrolment;
+
+import java.time.Duration;
+import java.util.Optional;
+
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.vertx.core.http.HttpServerRequest;
+
+/**
+ * Admin API for VM enrolment: {@code POST/GET /v1/admin/join-tokens}, {@code DELETE /v1/admin/join-tokens/{id}},
+ * {@code POST /v1/admin/identities/revoke}, {@code GET /v1/admin/identities}. Authenticated by {@link AdminAuth}.
+ */
+@Path("/v1/admin")
+@Consumes(MediaType.WILDCARD)
+@Produces(MediaType.APPLICATION_JSON)
+public class AdminResource {
+
+    @Inject
+    EnrolmentService service;
+
+    @Inject
+    AdminAuth auth;
+
+    @Context
+    HttpServerRequest request;
+
+    /** A token as listed: never its secret. */
+    public record TokenView(String id, String spiffeId, String createdAt, String expiresAt, int maxUses, int uses,
+            boolean revoked) {
+        static TokenView of(JoinToken t) {
+            return new TokenView(t.id(), t.identity().toString(), t.createdAt().toString(), t.expiresAt().toString(),
+                    t.maxUses(), t.uses(), t.revoked());
+        }
+    }
+
+    /** The one answer that contains the token text. */
+    public record CreatedTokenView(String token, TokenView details) {
+    }
+
+    public record IdentityView(String spiffeId, String state, String enrolledAt, String revokedAt, String reason) {
+        static IdentityView of(VmIdentity v) {
+            return new IdentityView(v.id().toString(), v.state().name().toLowerCase(java.util.Locale.ROOT),
+                    v.enrolledAt().map(Object::toString).orElse(null), v.revokedAt().map(Object::toString).orElse(null),
+                    v.revokeReason().orElse(null));
+        }
+    }
+
+    @POST
+    @Path("/join-tokens")
+    public Response createToken(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, String body) {
+        return admin("token.create", authorization, principal -> {
+            JsonNode json = EnrolmentResource.parseBody(body);
+            Optional<Duration> ttl = Optional.ofNullable(EnrolmentResource.text(json, "ttl")).map(AdminResource::duration);
+            Optional<Integer> maxUses = json.hasNonNull("maxUses") ? Optional.of(integer(json.get("maxUses"))) : Optional.empty();
+            EnrolmentService.CreatedToken created = service.createToken(principal,
+                    EnrolmentResource.text(json, "namespace"), EnrolmentResource.text(json, "serviceAccount"), ttl, maxUses);
+            return Response.status(201).entity(new CreatedTokenView(created.text(), TokenView.of(created.token()))).build();
+        });
+    }
+
+    @GET
+    @Path("/join-tokens")
+    public Response listTokens(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
+        return admin("token.list", authorization,
+                principal -> Response.ok(service.listTokens().stream().map(TokenView::of).toList()).build());
+    }
+
+    @DELETE
+    @Path("/join-tokens/{id}")
+    public Response revokeToken(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, @PathParam("id") String id) {
+        return admin("token.revoke", authorization,
+                principal -> Response.ok(TokenView.of(service.revokeToken(principal, id))).build());
+    }
+
+    @POST
+    @Path("/identities/revoke")
+    public Response revokeIdentity(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, String body) {
+        return admin("identity.revoke", authorization, principal -> {
+            JsonNode json = EnrolmentResource.parseBody(body);
+            return Response.ok(IdentityView.of(service.revokeIdentity(principal, EnrolmentResource.text(json, "spiffeId"),
+                    EnrolmentResource.text(json, "reason")))).build();
+        });
+    }
+
+    @GET
+    @Path("/identities")
+    public Response listIdentities(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
+        return admin("identity.list", authorization,
+                principal -> Response.ok(service.listIdentities().stream().map(IdentityView::of).toList()).build());
+    }
+
+    private interface Call {
+        Response run(String principal);
+    }
+
+    private Response admin(String action, String authorization, Call call) {
+        HttpPeer peer = HttpPeer.of(request);
+        String principal;
+        try {
+            principal = auth.authenticate(peer, authorization);
+        } catch (EnrolmentException e) {
+            service.adminDeny(action, peer.address(), e);
+            return EnrolmentResource.error(e);
+        }
+        try {
+            return call.run(principal);
+        } catch (EnrolmentException e) {
+            return EnrolmentResource.error(e);
+        }
+    }
+
+    static Duration duration(String text) {
+        try {
+            String t = text.trim();
+            if (t.startsWith("P") || t.startsWith("p")) {
+                return Duration.parse(t.toUpperCase(java.util.Locale.ROOT));
+            }
+            long n = Long.parseLong(t.substring(0, t.length() - 1));
+            return switch (t.charAt(t.length() - 1)) {
+                case 'h' -> Duration.ofHours(n);
+                case 'm' -> Duration.ofMinutes(n);
+                case 's' -> Duration.ofSeconds(n);
+                default -> throw new NumberFormatException();
+            };
+        } catch (RuntimeException e) {
+            throw new EnrolmentException(EnrolmentError.INVALID_REQUEST, "ttl '" + text
+                    + "' is not a duration; use e.g. 15m, 1h, 90s or PT15M");
+        }
+    }
+
+    private static int integer(JsonNode n) {
+        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
+            throw new EnrolmentException(EnrolmentError.INVALID_REQUEST, "maxUses must be an integer");
+        }
+        return n.asInt();
+    }
+}

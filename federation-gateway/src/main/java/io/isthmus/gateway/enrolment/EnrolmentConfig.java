@@ -1,0 +1,82 @@
+package io.isthmus.gateway.enrolment;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+/** VM enrolment and renewal on the gateway's TLS port (15012), prefix {@code isthmus.enrolment}. */
+@ConfigMapping(prefix = "isthmus.enrolment")
+public interface EnrolmentConfig {
+
+    /** Lifetime of a join token when the admin does not give one. */
+    @WithName("token-ttl")
+    @WithDefault("15m")
+    Duration tokenTtl();
+
+    /** Longest lifetime an admin may give a join token. */
+    @WithName("max-token-ttl")
+    @WithDefault("24h")
+    Duration maxTokenTtl();
+
+    /** How many enrolments one join token allows when the admin does not say. */
+    @WithName("token-max-uses")
+    @WithDefault("1")
+    int tokenMaxUses();
+
+    /** Lifetime of the SVIDs issued to VMs; defaults to {@code isthmus.ca.svid-ttl}. Agents renew at half life. */
+    @WithName("svid-ttl")
+    Optional<Duration> svidTtl();
+
+    /** Namespaces VM identities may be issued in; empty means any namespace except the gateway's own. */
+    @WithName("allowed-namespaces")
+    Optional<List<String>> allowedNamespaces();
+
+    /** Rate limit on enrolment attempts (successful or not) per source address. */
+    @WithName("rate-limit")
+    RateLimit rateLimit();
+
+    /** The embedded Infinispan cluster that replicates tokens and identities to the other gateway replicas. */
+    Cluster cluster();
+
+    interface RateLimit {
+        /** Attempts a source may make in a burst. */
+        @WithDefault("10")
+        int burst();
+
+        /** Attempts per minute a source regains after its burst is spent. */
+        @WithName("per-minute")
+        @WithDefault("10")
+        int perMinute();
+    }
+
+    interface Cluster {
+        /** JGroups cluster name; the gateway replicas of one cluster share it. */
+        @WithDefault("isthmus-enrolment")
+        String name();
+
+        /** Address this replica's JGroups TCP transport binds to. */
+        @WithName("bind-address")
+        @WithDefault("127.0.0.1")
+        String bindAddress();
+
+        /** Port of this replica's JGroups TCP transport; 0 picks a free one (a single replica). */
+        @WithName("bind-port")
+        @WithDefault("7800")
+        int bindPort();
+
+        /**
+         * Persist tokens and VM identities under {@code <data-dir>/enrolment} on each replica, so that revocations
+         * and enrolled identities survive a restart of every replica at once (or of a lone replica).
+         */
+        @WithDefault("true")
+        boolean persistent();
+
+        /** The replicas to contact first, {@code host:port} each (e.g. the StatefulSet's pod DNS names). */
+        @WithName("initial-members")
+        Optional<List<String>> initialMembers();
+    }
+}

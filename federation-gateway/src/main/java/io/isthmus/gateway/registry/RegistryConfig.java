@@ -1,0 +1,131 @@
+package io.isthmus.gateway.registry;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+/**
+ * The service registry, prefix {@code isthmus.registry}: how this gateway joins the replicated registry (its
+ * local Infinispan cluster and the TLS cross-site bridge to the other clusters), what it stamps on its exports,
+ * and where exports come from. Immutable; bad values fail startup naming the key.
+ */
+@ConfigMapping(prefix = "isthmus.registry")
+public interface RegistryConfig {
+
+    /**
+     * Replicate the registry. When false the registry is local to this process (no local cluster, no bridge):
+     * useful for a single gateway in development.
+     */
+    @WithDefault("true")
+    boolean enabled();
+
+    /** This cluster's site name on the bridge and the first part of its registry keys. Default: {@code isthmus.cluster-name}. */
+    Optional<String> site();
+
+    /** Address the local-cluster and bridge transports bind to and advertise: the pod IP in Kubernetes. */
+    @WithName("bind-host")
+    @WithDefault("127.0.0.1")
+    String bindHost();
+
+    /** Port of the TLS cross-site bridge (JGroups RELAY2). Peers dial it; it must be reachable from them. */
+    @WithName("xsite-port")
+    @WithDefault("7900")
+    int xsitePort();
+
+    /** Port of the local cluster transport (this gateway's replicas). 0 picks a free port (tests). */
+    @WithName("local-port")
+    @WithDefault("7800")
+    int localPort();
+
+    /** The replicas of this gateway as {@code host:port} of their local transports, for discovery. Empty: one replica. */
+    @WithName("local-members")
+    Optional<List<String>> localMembers();
+
+    /**
+     * The other clusters' sites by site name, e.g. {@code isthmus.registry.peers.gcp-west.bridge-addresses=10.0.0.7:7900}
+     * and {@code isthmus.registry.peers.gcp-west.trust-domain=gcp-west.acme.internal}.
+     */
+    Map<String, PeerSiteConfig> peers();
+
+    /** Where this cluster runs; the resolver prefers exports in the same zone, then region. */
+    Locality locality();
+
+    /** How long an export stays routable without a heartbeat from its owner. */
+    @WithName("lease-ttl")
+    @WithDefault("30s")
+    Duration leaseTtl();
+
+    /** How often this gateway renews the leases of its own exports; well below {@code lease-ttl}. */
+    @WithName("heartbeat-interval")
+    @WithDefault("10s")
+    Duration heartbeatInterval();
+
+    /** Suffix of mesh names, {@code <service>.<namespace>.<suffix>}. */
+    @WithName("mesh-suffix")
+    @WithDefault("svc.clusterset.local")
+    String meshSuffix();
+
+    /** Public {@code host:port} of this cluster's east-west ingress, advertised in every export. Default: bind-host:15443. */
+    @WithName("ingress-address")
+    Optional<String> ingressAddress();
+
+    /**
+     * Services exported from configuration (no Kubernetes), by service name, e.g.
+     * {@code isthmus.registry.static-exports.payments.namespace=billing},
+     * {@code isthmus.registry.static-exports.payments.ports=http:8080,grpc:9090}.
+     */
+    @WithName("static-exports")
+    Map<String, StaticExport> staticExports();
+
+    /** The Kubernetes source of exports. */
+    Kubernetes kubernetes();
+
+    interface PeerSiteConfig {
+        /** {@code host:port} of the peer's bridge, one per gateway replica that can become its site master. */
+        @WithName("bridge-addresses")
+        List<String> bridgeAddresses();
+
+        /** The peer's trust domain: its bridge must present a gateway SVID of exactly this trust domain. */
+        @WithName("trust-domain")
+        String trustDomain();
+    }
+
+    interface Locality {
+        /** Region, e.g. {@code eu-west-1}; empty when unknown. */
+        Optional<String> region();
+
+        /** Zone, e.g. {@code eu-west-1a}; empty when unknown. */
+        Optional<String> zone();
+    }
+
+    interface StaticExport {
+        /** The namespace of the service. */
+        @WithDefault("default")
+        String namespace();
+
+        /** Ports as {@code name:port} (protocol from the name prefix) or {@code name:port:protocol}; protocol is http, http2, grpc or tcp. */
+        List<String> ports();
+
+        /** SPIFFE IDs that serve the service. */
+        Optional<List<String>> identities();
+
+        /** Ready endpoint count to advertise. */
+        @WithName("ready-endpoints")
+        @WithDefault("1")
+        int readyEndpoints();
+    }
+
+    interface Kubernetes {
+        /**
+         * Watch {@code ServiceExport}, {@code Service} and {@code EndpointSlice} objects and write
+         * {@code ServiceImport}s. Off by default: enable it where the gateway runs in Kubernetes.
+         */
+        @WithDefault("false")
+        boolean enabled();
+    }
+}

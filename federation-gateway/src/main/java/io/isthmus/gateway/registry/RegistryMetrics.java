@@ -1,0 +1,41 @@
+package io.isthmus.gateway.registry;
+
+import java.time.Clock;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import io.isthmus.registry.RegistryQuery;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.StartupEvent;
+
+/** Registry gauges: entries by kind, sites the bridge sees, refused bridge handshakes. */
+@ApplicationScoped
+public class RegistryMetrics {
+    @Inject
+    RegistryService service;
+
+    @Inject
+    MeterRegistry meters;
+
+    @Inject
+    Clock clock;
+
+    void bind(@Observes StartupEvent start) {
+        Gauge.builder("isthmus_registry_entries", service, s -> s.registry().list(RegistryQuery.ALL).size())
+                .description("Registry entries of every cluster").register(meters);
+        Gauge.builder("isthmus_registry_own_entries", service,
+                s -> s.registry().list(RegistryQuery.cluster(s.site())).size())
+                .description("Registry entries this cluster exports").register(meters);
+        Gauge.builder("isthmus_registry_stale_entries", service, s -> s.leases().staleEntries())
+                .description("Entries whose lease lapsed (kept, not routed to)").register(meters);
+        Gauge.builder("isthmus_registry_sites_connected", service,
+                s -> s.node().map(n -> n.sitesView().size()).orElse(0))
+                .description("Sites in the cross-site view, this one included").register(meters);
+        Gauge.builder("isthmus_registry_bridge_refused_handshakes", service,
+                s -> s.node().map(n -> n.refusedBridgeHandshakes()).orElse(0L))
+                .description("Bridge TLS handshakes refused (certificate or site/trust-domain binding)").register(meters);
+    }
+}

@@ -1,0 +1,212 @@
+package io.isthmus.gateway.registry;
+
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Inject;
+
+import org.infinispan.Cache;
+import org.infinispan.configuration.cache.ConfigurationBuilder;
+import org.infinispan.configuration.global.GlobalConfigurationBuilder;
+import org.infinispan.manager.DefaultCacheManager;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.jboss.logging.Logger;
+
+import io.isthmus.gateway.config.ConfigException;
+import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.trust.TrustService;
+import io.isthmus.registry.ClusterIdentity;
+import io.isthmus.registry.ExportSpec;
+import io.isthmus.registry.IngressAddress;
+import io.isthmus.registry.LeaseKeeper;
+import io.isthmus.registry.Locality;
+import io.isthmus.registry.PortProtocols;
+import io.isthmus.registry.Registry;
+import io.isthmus.registry.RegistryResolver;
+import io.isthmus.registry.ServiceKey;
+import io.isthmus.registry.ServiceResolver;
+import io.isthmus.registry.store.InfinispanRegistry;
+import io.isthmus.registry.xsite.ChannelFactory;
+import io.isthmus.registry.xsite.PeerSite;
+import io.isthmus.registry.xsite.RegistryNode;
+import io.isthmus.registry.xsite.SiteSettings;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.quarkus.runtime.Startup;
+
+/**
+ * Starts and owns this gateway's embedded Infinispan and the registry on it, after the trust plane (the bridge
+ * presents the gateway SVID and verifies peers with the trust plane's verifier). Produces the
+ * {@link EmbeddedCacheManager} (other features define their own caches on it; see
+ * {@link RegistryNode#replicatedAcrossSites()}), the {@link Registry} and the {@link ServiceResolver}.
+ * Static exports from configuration are written at start and kept alive by the lease keeper.
+ */
+@ApplicationScoped
+@Startup
+public class RegistryService {
+    private static final Logger LOG = Logger.getLogger(RegistryService.class);
+
+    private final RegistryConfig config;
+    private final Optional<RegistryNode> node;
+    private final EmbeddedCacheManager cacheManager;
+    private final InfinispanRegistry registry;
+    private final LeaseKeeper leases;
+    private final RegistryResolver resolver;
+    private final String site;
+
+    @Inject
+    public RegistryService(RegistryConfig config, GatewayConfig gateway, TrustService trust, Clock clock) {
+        this.config = config;
+        this.site = config.site().or(gateway::clusterName).orElseGet(() -> gateway.trustDomain().split("\\.")[0]);
+        ClusterIdentity identity = identity(config, site);
+        if (config.enabled()) {
+            SiteSettings settings = siteSettings(config, site, trust.runtime().trustDomain());
+            RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(), ChannelFactory.Timing.DEFAULT);
+            this.node = Optional.of(n);
+            this.cacheManager = n.cacheManager();
+            this.registry = new InfinispanRegistry(n.registryCache(), identity, clock);
+            LOG.infof("registry: site %s, bridge on %s:%d, peers %s", site, settings.bindHost(), settings.bridgePort(),
+                    settings.peers().keySet());
+        } else {
+            GlobalConfigurationBuilder global = new GlobalConfigurationBuilder().nonClusteredDefault();
+            global.jmx().disable();
+            DefaultCacheManager local = new DefaultCacheManager(global.build());
+            local.defineConfiguration(RegistryNode.REGISTRY_CACHE, new ConfigurationBuilder().build());
+            Cache<String, String> cache = local.getCache(RegistryNode.REGISTRY_CACHE);
+            this.node = Optional.empty();
+            this.cacheManager = local;
+            this.registry = new InfinispanRegistry(cache, identity, clock);
+            LOG.warnf("registry: replication disabled (isthmus.registry.enabled=false); exports stay in this process");
+        }
+        this.resolver = new RegistryResolver(registry, clock);
+        this.leases = new LeaseKeeper(registry, clock);
+        exportStatic(config);
+        leases.start(config.heartbeatInterval());
+    }
+
+    static ClusterIdentity identity(RegistryConfig config, String site) {
+        IngressAddress ingress;
+        try {
+            ingress = config.ingressAddress().map(a -> {
+                InetSocketAddress s = hostPort(a, "isthmus.registry.ingress-address");
+                return new IngressAddress(s.getHostString(), s.getPort());
+            }).orElseGet(() -> new IngressAddress(config.bindHost(), 15443));
+            return new ClusterIdentity(site, ingress, new Locality(config.locality().region().orElse(""),
+                    config.locality().zone().orElse("")), config.leaseTtl(), config.meshSuffix());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("isthmus.registry", e.getMessage());
+        }
+    }
+
+    static SiteSettings siteSettings(RegistryConfig config, String site, TrustDomain trustDomain) {
+        Map<String, PeerSite> peers = new LinkedHashMap<>();
+        config.peers().forEach((name, p) -> {
+            String key = "isthmus.registry.peers." + name;
+            List<InetSocketAddress> addresses = new ArrayList<>();
+            for (String a : p.bridgeAddresses()) {
+                addresses.add(hostPort(a, key + ".bridge-addresses"));
+            }
+            try {
+                peers.put(name, new PeerSite(name, addresses, TrustDomain.parse(p.trustDomain())));
+            } catch (RuntimeException e) {
+                throw new ConfigException(key, e.getMessage());
+            }
+        });
+        List<InetSocketAddress> members = new ArrayList<>();
+        for (String m : config.localMembers().orElse(List.of())) {
+            members.add(hostPort(m, "isthmus.registry.local-members"));
+        }
+        try {
+            return new SiteSettings(site, trustDomain, config.bindHost(), config.localPort(), members, config.xsitePort(), peers);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("isthmus.registry", e.getMessage());
+        }
+    }
+
+    static InetSocketAddress hostPort(String text, String key) {
+        int colon = text.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new ConfigException(key, "'" + text + "' is not host:port");
+        }
+        try {
+            int port = Integer.parseInt(text.substring(colon + 1));
+            if (port < 1 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return new InetSocketAddress(text.substring(0, colon), port);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(key, "'" + text + "' has no port in 1-65535 after the ':'");
+        }
+    }
+
+    private void exportStatic(RegistryConfig config) {
+        config.staticExports().forEach((name, e) -> {
+            String key = "isthmus.registry.static-exports." + name;
+            try {
+                registry.export(new ExportSpec(new ServiceKey(site, e.namespace(), name),
+                        e.ports().stream().map(PortProtocols::parse).toList(),
+                        e.identities().orElse(List.of()).stream().map(SpiffeId::parse).toList(), e.readyEndpoints()));
+            } catch (RuntimeException ex) {
+                throw new ConfigException(key, ex.getMessage());
+            }
+        });
+    }
+
+    public String site() {
+        return site;
+    }
+
+    public RegistryConfig config() {
+        return config;
+    }
+
+    /** The replicating node; empty when replication is disabled. */
+    public Optional<RegistryNode> node() {
+        return node;
+    }
+
+    public InfinispanRegistry registry() {
+        return registry;
+    }
+
+    public LeaseKeeper leases() {
+        return leases;
+    }
+
+    @Produces
+    @ApplicationScoped
+    EmbeddedCacheManager cacheManager() {
+        return cacheManager;
+    }
+
+    @Produces
+    @ApplicationScoped
+    Registry registryBean() {
+        return registry;
+    }
+
+    @Produces
+    @ApplicationScoped
+    ServiceResolver resolver() {
+        return resolver;
+    }
+
+    @PreDestroy
+    void stop() {
+        leases.close();
+        registry.close();
+        if (node.isPresent()) {
+            node.get().close();
+        } else {
+            cacheManager.stop();
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package io.isthmus.gateway.enrolment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.testing.FreePorts;
+
+/** Two gateway replicas (embedded Infinispan nodes over JGroups TCP on loopback) share join tokens and identities. */
+class ReplicatedJoinTokenStoreTest {
+    private static final SpiffeId VM = SpiffeId.ofServiceAccount(new TrustDomain("a.test"), "shop", "billing-vm");
+    private static EmbeddedCacheManager nodeA;
+    private static EmbeddedCacheManager nodeB;
+
+    @BeforeAll
+    static void startTwoReplicas() throws Exception {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        InetSocketAddress a = new InetSocketAddress(lo, FreePorts.next());
+        InetSocketAddress b = new InetSocketAddress(lo, FreePorts.next());
+        String cluster = "enrolment-test-" + a.getPort();
+        nodeA = EnrolmentCluster.start(new EnrolmentCluster.Membership(cluster, "a", a, List.of(a, b)));
+        nodeB = EnrolmentCluster.start(new EnrolmentCluster.Membership(cluster, "b", b, List.of(a, b)));
+        await().atMost(Duration.ofSeconds(20)).until(() -> nodeA.getMembers().size() == 2 && nodeB.getMembers().size() == 2);
+        // Our TCP stack on loopback, not Infinispan's default UDP multicast one.
+        assertThat(nodeA.getCacheManagerInfo().getPhysicalAddresses()).contains("127.0.0.1:" + a.getPort());
+        assertThat(nodeB.getCacheManagerInfo().getPhysicalAddresses()).contains("127.0.0.1:" + b.getPort());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (nodeB != null) {
+            nodeB.stop();
+        }
+        if (nodeA != null) {
+            nodeA.stop();
+        }
+    }
+
+    private static JoinTokenStore store(EmbeddedCacheManager node) {
+        return new InfinispanJoinTokenStore(node.getCache(InfinispanJoinTokenStore.CACHE));
+    }
+
+    private static JoinToken newToken(JoinTokenSecrets.Minted m, int maxUses) {
+        Instant now = Instant.now();
+        return new JoinToken(m.id(), VM, m.hash(), now, now.plus(Duration.ofMinutes(15)), maxUses, 0, false);
+    }
+
+    @Test
+    void aTokenCreatedOnOneReplicaIsUsableAndRevocableOnTheOther() {
+        JoinTokenSecrets.Minted m = JoinTokenSecrets.mint();
+        store(nodeA).create(newToken(m, 2));
+        assertThat(store(nodeB).find(m.id())).hasValueSatisfying(t -> assertThat(t.identity()).isEqualTo(VM));
+        assertThat(store(nodeB).consume(m.id(), m.secret(), Instant.now())).isInstanceOf(TokenVerdict.Accepted.class);
+        store(nodeB).revoke(m.id());
+        TokenVerdict second = store(nodeA).consume(m.id(), m.secret(), Instant.now());
+        assertThat(second).isInstanceOfSatisfying(TokenVerdict.Rejected.class,
+                r -> assertThat(r.reason()).isEqualTo(TokenRejection.REVOKED));
+        assertThat(store(nodeA).list()).extracting(JoinToken::id).contains(m.id());
+    }
+
+    @Test
+    void concurrentUsesOfAOneUseTokenOnBothReplicasYieldExactlyOneAcceptance() throws Exception {
+        int rounds = 20;
+        int threadsPerNode = 4;
+        ExecutorService pool = Executors.newFixedThreadPool(threadsPerNode * 2);
+        try {
+            for (int round = 0; round < rounds; round++) {
+                JoinTokenSecrets.Minted m = JoinTokenSecrets.mint();
+                store(nodeA).create(newToken(m, 1));
+                await().atMost(Duration.ofSeconds(5)).until(() -> store(nodeB).find(m.id()).isPresent());
+                CountDownLatch start = new CountDownLatch(1);
+                List<Future<TokenVerdict>> results = new ArrayList<>();
+                for (int i = 0; i < threadsPerNode * 2; i++) {
+                    JoinTokenStore s = store(i % 2 == 0 ? nodeA : nodeB);
+                    Callable<TokenVerdict> use = () -> {
+                        start.await();
+                        return s.consume(m.id(), m.secret(), Instant.now());
+                    };
+                    results.add(pool.submit(use));
+                }
+                start.countDown();
+                int accepted = 0;
+                for (Future<TokenVerdict> f : results) {
+                    TokenVerdict v = f.get();
+                    if (v instanceof TokenVerdict.Accepted) {
+                        accepted++;
+                    } else {
+                        assertThat(((TokenVerdict.Rejected) v).reason()).isEqualTo(TokenRejection.USED);
+                    }
+                }
+                assertThat(accepted).as("acceptances in round " + round).isEqualTo(1);
+                assertThat(store(nodeB).find(m.id()).orElseThrow().uses()).isEqualTo(1);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void revokedIdentitiesReplicateAndStayRevoked() {
+        VmIdentityStore a = new InfinispanVmIdentityStore(nodeA.getCache(InfinispanVmIdentityStore.CACHE));
+        VmIdentityStore b = new InfinispanVmIdentityStore(nodeB.getCache(InfinispanVmIdentityStore.CACHE));
+        SpiffeId id = SpiffeId.ofServiceAccount(new TrustDomain("a.test"), "shop", "revoked-vm");
+        a.enrolled(id, Instant.now());
+        assertThat(b.find(id)).hasValueSatisfying(v -> assertThat(v.revoked()).isFalse());
+        b.revoke(id, "decommissioned", Instant.now());
+        a.enrolled(id, Instant.now());
+        assertThat(a.find(id)).hasValueSatisfying(v -> {
+            assertThat(v.revoked()).isTrue();
+            assertThat(v.revokeReason()).contains("decommissioned");
+        });
+    }
+}

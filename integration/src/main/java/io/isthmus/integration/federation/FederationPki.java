@@ -1,0 +1,76 @@
+package io.isthmus.integration.federation;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+
+import io.isthmus.trust.ca.CaCredential;
+import io.isthmus.trust.ca.CaFactory;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.x509.Pem;
+
+/**
+ * Writes a throwaway federation PKI for a local federation: one root and, per cluster, an intermediate
+ * name-constrained to that cluster's trust domain, in the files the gateway's {@code isthmus.ca.*} keys read.
+ * The root key is written too (0600), so the launcher can issue more; a real federation keeps it offline.
+ */
+public final class FederationPki {
+    private final Path dir;
+    private final CaFactory factory;
+    private final CaCredential root;
+
+    private FederationPki(Path dir, CaFactory factory, CaCredential root) {
+        this.dir = dir;
+        this.factory = factory;
+        this.root = root;
+    }
+
+    public static FederationPki create(Path dir, Clock clock) throws IOException {
+        Files.createDirectories(dir);
+        CaFactory factory = new CaFactory(clock);
+        CaCredential root = factory.createRoot("Isthmus local federation root (development only)", Duration.ofDays(30));
+        writePrivate(dir.resolve("root.key"), Pem.writePrivateKey(root.key()));
+        Files.writeString(dir.resolve("root.pem"), Pem.write(root.certificate()));
+        return new FederationPki(dir, factory, root);
+    }
+
+    public Path rootCertificate() {
+        return dir.resolve("root.pem");
+    }
+
+    public Path rootKey() {
+        return dir.resolve("root.key");
+    }
+
+    public CaCredential root() {
+        return root;
+    }
+
+    /** Issues (once) the intermediate of {@code trustDomain}; returns its key and chain files. */
+    public Intermediate intermediate(TrustDomain trustDomain) throws IOException {
+        Path key = dir.resolve(trustDomain.name() + ".key");
+        Path chain = dir.resolve(trustDomain.name() + ".pem");
+        if (!Files.exists(chain)) {
+            CaCredential intermediate = factory.issueIntermediate(root, trustDomain, Duration.ofDays(7));
+            writePrivate(key, Pem.writePrivateKey(intermediate.key()));
+            Files.writeString(chain, Pem.write(intermediate.certificate()));
+        }
+        return new Intermediate(key, chain);
+    }
+
+    public record Intermediate(Path key, Path chain) {
+        public List<Path> files() {
+            return List.of(key, chain);
+        }
+    }
+
+    private static void writePrivate(Path file, String pem) throws IOException {
+        Files.deleteIfExists(file);
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(file, pem);
+    }
+}

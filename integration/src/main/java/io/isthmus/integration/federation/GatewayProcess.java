@@ -1,0 +1,143 @@
+package io.isthmus.integration.federation;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * One gateway as a separate operating-system process running the packaged Quarkus application, so that
+ * fault tests can {@code kill -9} it and restart it on the same data directory. Optionally runs inside a
+ * network namespace ({@code ip netns exec}). Not thread-safe: one owner drives its lifecycle.
+ */
+public final class GatewayProcess implements AutoCloseable {
+    private final ClusterSpec cluster;
+    private final Path appJar;
+    private final Map<String, String> properties;
+    private final Optional<String> netns;
+    private Process process;
+
+    public GatewayProcess(ClusterSpec cluster, Path appJar, Map<String, String> properties, Optional<String> netns) {
+        if (!Files.isRegularFile(appJar)) {
+            throw new IllegalStateException("gateway application " + appJar
+                    + " is missing: package it first (./mvnw -pl federation-gateway -am package -DskipTests)");
+        }
+        this.cluster = cluster;
+        this.appJar = appJar;
+        this.properties = new TreeMap<>(properties);
+        this.netns = netns;
+    }
+
+    public ClusterSpec cluster() {
+        return cluster;
+    }
+
+    /** Starts the process; its output is appended to the cluster's log file. */
+    public synchronized void start() throws IOException {
+        if (process != null && process.isAlive()) {
+            throw new IllegalStateException("gateway of " + cluster.name() + " is already running");
+        }
+        Files.createDirectories(cluster.dir());
+        List<String> command = new ArrayList<>();
+        netns.ifPresent(ns -> command.addAll(List.of("ip", "netns", "exec", ns)));
+        command.add(javaBinary());
+        command.add("-Xmx384m");
+        command.add("-XX:TieredStopAtLevel=1");
+        properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
+        command.add("-jar");
+        command.add(appJar.toString());
+        Files.writeString(cluster.logFile(), "=== start " + Instant.now() + "\n",
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        process = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(cluster.logFile().toFile()))
+                .start();
+    }
+
+    /** Waits until {@code /q/health/ready} answers 200, or fails with the end of the gateway's log. */
+    public void awaitReady(Duration timeout) throws IOException, InterruptedException {
+        awaitHealth("/q/health/ready", timeout);
+    }
+
+    public void awaitHealth(String path, Duration timeout) throws IOException, InterruptedException {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        Instant deadline = Instant.now().plus(timeout);
+        String last = "no answer yet";
+        while (Instant.now().isBefore(deadline)) {
+            if (!isAlive()) {
+                throw new IllegalStateException("gateway of " + cluster.name() + " exited with "
+                        + process.exitValue() + "; log tail:\n" + logTail(40));
+            }
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cluster.managementUrl(path)))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+                last = r.statusCode() + " " + r.body();
+            } catch (IOException e) {
+                last = e.toString();
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("gateway of " + cluster.name() + " not healthy at " + path + " within "
+                + timeout + " (last: " + last + "); log tail:\n" + logTail(40));
+    }
+
+    public boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** SIGKILL: no shutdown hooks, no goodbye to peers, as a crashed node or a lost machine. */
+    public void kill() throws InterruptedException {
+        if (process != null) {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+    }
+
+    /** SIGTERM and wait for a graceful stop (escalates to SIGKILL after 20 s). */
+    public void stop() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor();
+            }
+        }
+    }
+
+    public String logTail(int lines) {
+        try {
+            List<String> all = Files.readAllLines(cluster.logFile());
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop();
+    }
+
+    private static String javaBinary() {
+        return ProcessHandle.current().info().command()
+                .filter(c -> c.endsWith("/java"))
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+}

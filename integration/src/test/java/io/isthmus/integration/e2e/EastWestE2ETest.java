@@ -1,0 +1,165 @@
+package io.isthmus.integration.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.isthmus.integration.federation.ClusterSpec;
+import io.isthmus.integration.federation.Federation;
+import io.isthmus.integration.federation.GatewayClient;
+import io.isthmus.integration.federation.GatewayProcess;
+import io.isthmus.integration.federation.SampleService;
+
+/**
+ * Three clusters as three gateway processes on loopback. payments.billing is exported by beta (same region as
+ * alpha) and gamma (another region); a workload in alpha calls it by mesh name through alpha's egress. Proves,
+ * over real processes: the registry replicates the exports to alpha; the call lands in beta, whose backend sees
+ * the caller's verified SPIFFE ID; beta's policy denies a caller it does not allow (403 + reason) and an identity
+ * of another trust domain that alpha's gateway tries to vouch for; after kill -9 of beta under traffic, calls fail
+ * over to gamma within a bound, and when beta returns its export and its traffic come back.
+ */
+class EastWestE2ETest {
+    static final String PAYMENTS = "payments.billing.svc.clusterset.local";
+    static final String CHECKOUT = "spiffe://alpha.acme.internal/ns/shop/sa/checkout";
+    static final String INTRUDER = "spiffe://alpha.acme.internal/ns/shop/sa/intruder";
+
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
+    Path dir;
+
+    private final Map<String, SampleService> backends = new HashMap<>();
+
+    @AfterEach
+    void stopBackends() {
+        backends.values().forEach(SampleService::close);
+    }
+
+    @Test
+    void callByMeshNameIsAuthorizedByIdentityAndFailsOverWhenTheNearestGatewayDies() throws Exception {
+        List<ClusterSpec> clusters = Clusters.onLoopback(dir, "alpha", "beta", "gamma");
+        for (ClusterSpec c : clusters.subList(1, 3)) {
+            backends.put(c.name(), SampleService.start(c.host(), c.ports().sample(), c.name(), "payments"));
+        }
+        try (Federation federation = Federation.prepare(dir, Clusters.appJar(), clusters, Duration.ofSeconds(2),
+                this::configure, Map.of())) {
+            federation.start(Duration.ofSeconds(120));
+            GatewayClient api = new GatewayClient(federation.pki().rootCertificate());
+            ClusterSpec alpha = federation.config().cluster("alpha");
+            String egress = alpha.host() + ":" + alpha.ports().egress();
+
+            // The registry carried beta's and gamma's exports to alpha, nearest (beta) first.
+            Awaitility.await("alpha's registry holds both exports").atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> api.get(alpha.apiUrl("/v1/services/" + PAYMENTS)).body(),
+                            b -> b.contains("\"cluster\":\"beta\"") && b.contains("\"cluster\":\"gamma\""));
+
+            Workload checkout = Workload.issue(federation.pki(), CHECKOUT);
+            Workload intruder = Workload.issue(federation.pki(), INTRUDER);
+            Workload.Response ok = Awaitility.await("first call").atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(300))
+                    .until(() -> checkout.get(egress, PAYMENTS, "/charge?amount=5"), r -> r.status() == 200);
+            assertThat(ok.body()).contains("\"cluster\":\"beta\"").contains("\"caller\":\"" + CHECKOUT + "\"")
+                    .contains("\"path\":\"/charge\"");
+
+            Workload.Response denied = intruder.get(egress, PAYMENTS, "/charge");
+            assertThat(denied.status()).as("%s", denied).isEqualTo(403);
+            assertThat(denied.header("x-isthmus-reason")).contains("no-matching-allow");
+
+            // alpha's own gateway certificate, asserting an identity of gamma's trust domain straight to beta.
+            Workload alphaGateway = Workload.issue(federation.pki(),
+                    "spiffe://alpha.acme.internal/ns/isthmus-system/sa/isthmus-gateway");
+            ClusterSpec beta = federation.config().cluster("beta");
+            Workload.Response forged = alphaGateway.call(beta.ingressAddress(), "GET /charge HTTP/1.1\r\nHost: "
+                    + PAYMENTS + "\r\nx-isthmus-caller: spiffe://gamma.acme.internal/ns/shop/sa/checkout\r\n"
+                    + "Connection: close\r\n\r\n");
+            assertThat(forged.status()).as("%s", forged).isEqualTo(403);
+            assertThat(backends.get("beta").lastClientCert()).hasValueSatisfying(x -> assertThat(x).contains(CHECKOUT));
+
+            // kill -9 beta under traffic: calls move to gamma within a bound.
+            ConcurrentLinkedQueue<long[]> log = new ConcurrentLinkedQueue<>(); // {nanoTime, status, servedByGamma}
+            AtomicBoolean running = new AtomicBoolean(true);
+            Thread traffic = Thread.ofVirtual().start(() -> {
+                while (running.get()) {
+                    Workload.Response r = checkout.get(egress, PAYMENTS, "/charge");
+                    log.add(new long[] {System.nanoTime(), r.status(), r.body().contains("\"cluster\":\"gamma\"") ? 1 : 0});
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            try {
+                Thread.sleep(500);
+                GatewayProcess betaGateway = federation.gateway("beta");
+                long killedAt = System.nanoTime();
+                betaGateway.kill();
+                Awaitility.await("calls fail over to gamma").atMost(Duration.ofSeconds(15))
+                        .pollInterval(Duration.ofMillis(100))
+                        .until(() -> log.stream().anyMatch(e -> e[0] > killedAt && e[1] == 200 && e[2] == 1));
+                long firstGamma = log.stream().filter(e -> e[0] > killedAt && e[1] == 200 && e[2] == 1)
+                        .mapToLong(e -> e[0]).min().orElseThrow();
+                long failed = log.stream().filter(e -> e[0] > killedAt && e[1] != 200).count();
+                System.out.printf("failover: first success from gamma %d ms after kill -9 of beta; %d failed calls%n",
+                        (firstGamma - killedAt) / 1_000_000, failed);
+                assertThat(Duration.ofNanos(firstGamma - killedAt)).isLessThan(Duration.ofSeconds(10));
+
+                // beta returns: its export is re-announced and alpha routes to the nearer cluster again.
+                betaGateway.start();
+                betaGateway.awaitReady(Duration.ofSeconds(90));
+                Awaitility.await("traffic returns to beta").atMost(Duration.ofSeconds(60))
+                        .pollInterval(Duration.ofMillis(500))
+                        .until(() -> checkout.get(egress, PAYMENTS, "/charge").body(), b -> b.contains("\"cluster\":\"beta\""));
+            } finally {
+                running.set(false);
+                traffic.join();
+            }
+        }
+    }
+
+    private void configure(ClusterSpec c, Map<String, String> p) {
+        String region = c.name().equals("gamma") ? "us-east" : "eu-west";
+        p.put("isthmus.registry.locality.region", region);
+        p.put("isthmus.proxy.locality.region", region);
+        if (c.name().equals("alpha")) {
+            return;
+        }
+        p.put("isthmus.registry.static-exports.payments.namespace", "billing");
+        p.put("isthmus.registry.static-exports.payments.ports", "http:80");
+        p.put("isthmus.registry.static-exports.payments.identities",
+                "spiffe://" + c.trustDomain().name() + "/ns/billing/sa/payments");
+        p.put("isthmus.proxy.backends.\"" + PAYMENTS + "\"", c.host() + ":" + c.ports().sample());
+        Path policy = c.dir().resolve("policies.yaml");
+        try {
+            Files.createDirectories(c.dir());
+            Files.writeString(policy, """
+                    apiVersion: security.isthmus.io/v1alpha1
+                    kind: AuthorizationPolicy
+                    metadata: {name: payments-from-checkout, namespace: billing}
+                    spec:
+                      action: ALLOW
+                      selector: {services: [payments]}
+                      rules:
+                      - from:
+                        - source: {principals: ["%s"]}
+                        to:
+                        - operation: {methods: ["GET", "POST"], paths: ["/charge*"]}
+                    """.formatted(CHECKOUT));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        p.put("isthmus.authz.policy-file", policy.toString());
+    }
+}

@@ -1,0 +1,110 @@
+package io.isthmus.integration.e2e;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import java.security.GeneralSecurityException;
+
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.SSLSocket;
+
+import io.isthmus.integration.federation.FederationPki;
+import io.isthmus.trust.ca.CaCredential;
+import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.ca.SvidIssuer;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.tls.PeerPolicy;
+import io.isthmus.trust.tls.RootAnchoredTrustManager;
+import io.isthmus.trust.tls.SvidKeyManager;
+import io.isthmus.trust.x509.Pem;
+
+/**
+ * A workload of one cluster holding an SVID issued by that cluster's intermediate, as a mesh sidecar or SPIFFE
+ * client would: it calls its gateway's egress over TLS with that SVID and speaks raw HTTP/1.1, so the test sees
+ * exactly what goes over the wire.
+ */
+final class Workload {
+    private final SpiffeId id;
+    private final SSLContext tls;
+
+    private Workload(SpiffeId id, SSLContext tls) {
+        this.id = id;
+        this.tls = tls;
+    }
+
+    static Workload issue(FederationPki pki, String spiffeId) throws IOException {
+        SpiffeId id = SpiffeId.parse(spiffeId);
+        FederationPki.Intermediate files = pki.intermediate(id.trustDomain());
+        CaCredential ca = new CaCredential(Pem.readPrivateKey(files.key()), Pem.readCertificates(files.chain()));
+        X509Svid svid = new SvidIssuer(Clock.systemUTC()).issue(ca, id, Duration.ofMinutes(30));
+        RootAnchoredTrustManager trust = new RootAnchoredTrustManager(null, PeerPolicy.anyFederated(),
+                new FederationRoots(Pem.readCertificates(pki.rootCertificate())), td -> Optional.empty(),
+                Clock.systemUTC(), Duration.ofSeconds(30));
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(new KeyManager[] {new SvidKeyManager(() -> svid)}, new TrustManager[] {trust}, null);
+            return new Workload(id, ctx);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    SpiffeId id() {
+        return id;
+    }
+
+    /** One request over a fresh TLS connection; {@code status -1} with the error when the call failed. */
+    Response call(String hostPort, String requestHead) {
+        String[] hp = hostPort.split(":");
+        try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket()) {
+            s.connect(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), 3000);
+            s.setSoTimeout(10_000);
+            s.startHandshake();
+            OutputStream out = s.getOutputStream();
+            out.write(requestHead.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            InputStream in = s.getInputStream();
+            return Response.parse(new String(in.readAllBytes(), StandardCharsets.ISO_8859_1));
+        } catch (IOException | RuntimeException e) {
+            return new Response(-1, List.of(), e.toString());
+        }
+    }
+
+    Response get(String egress, String host, String path) {
+        return call(egress, "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    }
+
+    record Response(int status, List<String> headers, String body) {
+        static Response parse(String raw) {
+            int end = raw.indexOf("\r\n\r\n");
+            if (!raw.startsWith("HTTP/1.1 ") || end < 0) {
+                return new Response(-1, List.of(), "not an HTTP response: " + raw);
+            }
+            String[] lines = raw.substring(0, end).split("\r\n");
+            List<String> headers = new ArrayList<>(List.of(lines).subList(1, lines.length));
+            return new Response(Integer.parseInt(lines[0].substring(9, 12)), headers, raw.substring(end + 4));
+        }
+
+        Optional<String> header(String name) {
+            return headers.stream().filter(h -> h.regionMatches(true, 0, name + ":", 0, name.length() + 1))
+                    .map(h -> h.substring(name.length() + 1).trim()).findFirst();
+        }
+
+        @Override
+        public String toString() {
+            return status + " " + headers + " " + body;
+        }
+    }
+
+}

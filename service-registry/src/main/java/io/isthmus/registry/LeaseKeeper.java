@@ -1,0 +1,78 @@
+package io.isthmus.registry;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.jboss.logging.Logger;
+
+/**
+ * Keeps this cluster's leases: every {@code interval} it renews the heartbeat of all own exports and counts the
+ * entries (of any cluster) whose lease lapsed. A lapsed entry is not removed: it stays visible as stale and is not
+ * routed to until its owner heartbeats or unexports it. {@link #tick()} does one round and may be called directly
+ * (tests drive it with a controlled {@link Clock}).
+ */
+public final class LeaseKeeper implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(LeaseKeeper.class);
+
+    private final Registry registry;
+    private final Clock clock;
+    private final AtomicInteger stale = new AtomicInteger();
+    private final AtomicReference<Instant> lastHeartbeat = new AtomicReference<>();
+    private ScheduledExecutorService scheduler;
+
+    public LeaseKeeper(Registry registry, Clock clock) {
+        this.registry = registry;
+        this.clock = clock;
+    }
+
+    public synchronized void start(Duration interval) {
+        if (scheduler != null) {
+            return;
+        }
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "isthmus-registry-lease");
+            t.setDaemon(true);
+            return t;
+        });
+        scheduler.scheduleWithFixedDelay(this::safeTick, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void safeTick() {
+        try {
+            tick();
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "registry heartbeat failed; leases of cluster %s will lapse if this persists", registry.cluster());
+        }
+    }
+
+    /** One round: renew own leases, count stale entries. */
+    public void tick() {
+        registry.heartbeat();
+        lastHeartbeat.set(clock.instant());
+        Instant now = clock.instant();
+        stale.set((int) registry.list(RegistryQuery.ALL).stream().filter(e -> e.stale(now)).count());
+    }
+
+    /** Entries whose lease had lapsed at the last round. */
+    public int staleEntries() {
+        return stale.get();
+    }
+
+    public Instant lastHeartbeat() {
+        return lastHeartbeat.get();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+            scheduler = null;
+        }
+    }
+}

@@ -1,0 +1,256 @@
+package io.isthmus.registry.store;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.infinispan.Cache;
+import org.infinispan.notifications.Listener;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryCreated;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryModified;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryRemoved;
+import org.infinispan.notifications.cachelistener.event.CacheEntryCreatedEvent;
+import org.infinispan.notifications.cachelistener.event.CacheEntryModifiedEvent;
+import org.infinispan.notifications.cachelistener.event.CacheEntryRemovedEvent;
+import org.jboss.logging.Logger;
+
+import io.isthmus.registry.ClusterIdentity;
+import io.isthmus.registry.ExportSpec;
+import io.isthmus.registry.ExportedService;
+import io.isthmus.registry.MeshName;
+import io.isthmus.registry.NotOwnerException;
+import io.isthmus.registry.Registry;
+import io.isthmus.registry.RegistryListener;
+import io.isthmus.registry.RegistryQuery;
+import io.isthmus.registry.ServiceKey;
+
+/**
+ * The registry on an Infinispan cache of JSON strings (see {@link EntryCodec}). A cache listener keeps a decoded
+ * index by mesh name, so resolution never decodes or scans; it also records, per remote cluster, when an update
+ * from it last arrived.
+ */
+public final class InfinispanRegistry implements Registry, AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(InfinispanRegistry.class);
+    private static final Comparator<ExportedService> ORDER = Comparator.comparing((ExportedService e) -> e.key().cluster())
+            .thenComparing(e -> e.key().namespace()).thenComparing(e -> e.key().name());
+
+    private final Cache<String, String> cache;
+    private final ClusterIdentity identity;
+    private final Clock clock;
+    /** namespace/name → cluster → entry. */
+    private final Map<String, Map<String, ExportedService>> byName = new ConcurrentHashMap<>();
+    private final Map<String, Instant> lastUpdateFrom = new ConcurrentHashMap<>();
+    private final List<RegistryListener> listeners = new CopyOnWriteArrayList<>();
+    private final IndexListener indexListener = new IndexListener();
+
+    public InfinispanRegistry(Cache<String, String> cache, ClusterIdentity identity, Clock clock) {
+        this.cache = cache;
+        this.identity = identity;
+        this.clock = clock;
+        cache.addListener(indexListener);
+        for (Map.Entry<String, String> e : cache.entrySet()) {
+            decode(e.getValue()).ifPresent(this::index);
+        }
+    }
+
+    @Override
+    public String cluster() {
+        return identity.cluster();
+    }
+
+    @Override
+    public String meshSuffix() {
+        return identity.meshSuffix();
+    }
+
+    private void requireOwner(ServiceKey key) {
+        if (!identity.cluster().equals(key.cluster())) {
+            throw new NotOwnerException(key, identity.cluster());
+        }
+    }
+
+    @Override
+    public ExportedService export(ExportSpec spec) {
+        requireOwner(spec.key());
+        Instant now = clock.instant();
+        String k = EntryCodec.key(spec.key());
+        String json = cache.compute(k, (key, old) -> {
+            ExportedService previous = old == null ? null : decode(old).orElse(null);
+            ExportedService next = build(spec, previous == null ? 1 : previous.revision(), now);
+            if (previous != null && !sameContent(previous, next)) {
+                next = build(spec, previous.revision() + 1, now);
+            }
+            return EntryCodec.encode(next);
+        });
+        return EntryCodec.decode(json);
+    }
+
+    private ExportedService build(ExportSpec spec, long revision, Instant now) {
+        return new ExportedService(spec.key(), spec.ports(), spec.identities(), identity.ingress(), identity.locality(),
+                spec.readyEndpoints(), revision, now, identity.lease());
+    }
+
+    private static boolean sameContent(ExportedService a, ExportedService b) {
+        return a.ports().equals(b.ports()) && a.identities().equals(b.identities()) && a.ingress().equals(b.ingress())
+                && a.locality().equals(b.locality()) && a.readyEndpoints() == b.readyEndpoints()
+                && a.lease().equals(b.lease());
+    }
+
+    @Override
+    public boolean unexport(ServiceKey key) {
+        requireOwner(key);
+        return cache.remove(EntryCodec.key(key)) != null;
+    }
+
+    @Override
+    public int heartbeat() {
+        Instant now = clock.instant();
+        int renewed = 0;
+        for (ExportedService e : list(RegistryQuery.cluster(identity.cluster()))) {
+            String k = EntryCodec.key(e.key());
+            String updated = cache.computeIfPresent(k, (key, old) -> decode(old)
+                    .map(prev -> EntryCodec.encode(new ExportedService(prev.key(), prev.ports(), prev.identities(),
+                            prev.ingress(), prev.locality(), prev.readyEndpoints(), prev.revision(), now, prev.lease())))
+                    .orElse(old));
+            if (updated != null) {
+                renewed++;
+            }
+        }
+        return renewed;
+    }
+
+    @Override
+    public List<ExportedService> list(RegistryQuery query) {
+        Instant now = clock.instant();
+        List<ExportedService> out = new ArrayList<>();
+        for (Map<String, ExportedService> perCluster : byName.values()) {
+            for (ExportedService e : perCluster.values()) {
+                if (query.matches(e, now)) {
+                    out.add(e);
+                }
+            }
+        }
+        out.sort(ORDER);
+        return out;
+    }
+
+    @Override
+    public Optional<ExportedService> get(ServiceKey key) {
+        Map<String, ExportedService> perCluster = byName.get(key.namespace() + "/" + key.name());
+        return Optional.ofNullable(perCluster == null ? null : perCluster.get(key.cluster()));
+    }
+
+    @Override
+    public List<ExportedService> exportsOf(MeshName name) {
+        Map<String, ExportedService> perCluster = byName.get(name.namespace() + "/" + name.service());
+        if (perCluster == null) {
+            return List.of();
+        }
+        List<ExportedService> out = new ArrayList<>(perCluster.values());
+        out.sort(ORDER);
+        return out;
+    }
+
+    /** When an update from {@code cluster} last reached this gateway (replicated or state-transferred). */
+    public Map<String, Instant> lastUpdateByCluster() {
+        return Map.copyOf(lastUpdateFrom);
+    }
+
+    @Override
+    public void addListener(RegistryListener listener) {
+        listeners.add(Objects.requireNonNull(listener));
+    }
+
+    @Override
+    public void removeListener(RegistryListener listener) {
+        listeners.remove(listener);
+    }
+
+    @Override
+    public void close() {
+        cache.removeListener(indexListener);
+    }
+
+    private ExportedService index(ExportedService e) {
+        if (!e.key().cluster().equals(identity.cluster())) {
+            lastUpdateFrom.put(e.key().cluster(), clock.instant());
+        }
+        return byName.computeIfAbsent(e.key().namespace() + "/" + e.key().name(), k -> new ConcurrentHashMap<>())
+                .put(e.key().cluster(), e);
+    }
+
+    private ExportedService unindex(ServiceKey key) {
+        Map<String, ExportedService> perCluster = byName.get(key.namespace() + "/" + key.name());
+        if (perCluster == null) {
+            return null;
+        }
+        ExportedService removed = perCluster.remove(key.cluster());
+        byName.computeIfPresent(key.namespace() + "/" + key.name(), (k, m) -> m.isEmpty() ? null : m);
+        if (!key.cluster().equals(identity.cluster())) {
+            lastUpdateFrom.put(key.cluster(), clock.instant());
+        }
+        return removed;
+    }
+
+    private static Optional<ExportedService> decode(String json) {
+        try {
+            return Optional.of(EntryCodec.decode(json));
+        } catch (RuntimeException e) {
+            LOG.warnf("ignoring a registry entry that cannot be read (%s); a newer or broken writer?", e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private void changed(String value) {
+        decode(value).ifPresent(e -> {
+            ExportedService previous = index(e);
+            for (RegistryListener l : listeners) {
+                try {
+                    l.exported(e, previous);
+                } catch (RuntimeException ex) {
+                    LOG.warnf(ex, "registry listener %s failed on %s", l, e.key());
+                }
+            }
+        });
+    }
+
+    @Listener(observation = Listener.Observation.POST)
+    public final class IndexListener {
+        @CacheEntryCreated
+        public void created(CacheEntryCreatedEvent<String, String> event) {
+            changed(event.getValue());
+        }
+
+        @CacheEntryModified
+        public void modified(CacheEntryModifiedEvent<String, String> event) {
+            changed(event.getNewValue());
+        }
+
+        @CacheEntryRemoved
+        public void removed(CacheEntryRemovedEvent<String, String> event) {
+            ServiceKey key;
+            try {
+                key = EntryCodec.parseKey(event.getKey());
+            } catch (RuntimeException e) {
+                return;
+            }
+            ExportedService previous = unindex(key);
+            if (previous != null) {
+                for (RegistryListener l : listeners) {
+                    try {
+                        l.unexported(previous);
+                    } catch (RuntimeException ex) {
+                        LOG.warnf(ex, "registry listener %s failed on removal of %s", l, key);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package io.isthmus.registry.xsite;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.UnknownHostException;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.svid.SvidRejection;
+import io.isthmus.trust.svid.SvidVerdict;
+import io.isthmus.trust.svid.X509SvidVerifier;
+import io.isthmus.trust.tls.SvidCertificateException;
+
+/**
+ * Authenticates cross-site bridge peers. JGroups' TLS only asks the JDK to validate a chain and checks no name,
+ * so this trust manager does all of it:
+ * <ol>
+ * <li>the peer's chain is an X.509-SVID that {@link X509SvidVerifier} accepts: it chains to the federation root
+ * through a CA that is in the current bundle of the SVID's trust domain and whose name constraints permit it;</li>
+ * <li>the SVID's trust domain is the one configured for the site at the other end of the socket
+ * ({@link PeerSite#trustDomain()}), which binds site name to trust domain:
+ * <ul>
+ * <li>when we dial (client side), the remote {@code host:port} must be one of the site's configured bridge
+ * addresses and the SVID must be of exactly that site's trust domain;</li>
+ * <li>when a peer dials us (server side), its source port is ephemeral, so the remote IP must be a configured
+ * bridge host of a site whose trust domain is the SVID's.</li>
+ * </ul>
+ * Our own trust domain is accepted only from our own bind host or local members (another replica of this site).</li>
+ * </ol>
+ * Thread-safe; no I/O beyond the one-time resolution of configured host names.
+ */
+public final class BridgeTrustManager extends X509ExtendedTrustManager {
+    private static final Logger LOG = Logger.getLogger(BridgeTrustManager.class);
+    private static final X509Certificate[] NO_ISSUERS = new X509Certificate[0];
+
+    private final SiteSettings settings;
+    private final X509SvidVerifier verifier;
+    private final AtomicLong refused = new AtomicLong();
+
+    public BridgeTrustManager(SiteSettings settings, X509SvidVerifier verifier) {
+        this.settings = settings;
+        this.verifier = verifier;
+    }
+
+    /** Handshakes refused so far, for metrics. */
+    public long refusedHandshakes() {
+        return refused.get();
+    }
+
+    /**
+     * Verifies {@code chain} presented by the peer at {@code remote}. {@code dialed} is true when we opened the
+     * connection (so {@code remote} is the peer's listening address), false when the peer did.
+     */
+    public SpiffeId check(X509Certificate[] chain, InetSocketAddress remote, boolean dialed) throws SvidCertificateException {
+        try {
+            return verify(chain, remote, dialed);
+        } catch (SvidCertificateException e) {
+            refused.incrementAndGet();
+            LOG.warnf("site %s refused a cross-site bridge peer at %s: %s", settings.site(), remote, e.getMessage());
+            throw e;
+        }
+    }
+
+    private SpiffeId verify(X509Certificate[] chain, InetSocketAddress remote, boolean dialed) throws SvidCertificateException {
+        SvidVerdict verdict = verifier.verify(chain == null ? null : Arrays.asList(chain));
+        if (verdict instanceof SvidVerdict.Rejected rejected) {
+            throw new SvidCertificateException(rejected.reason(), "bridge peer at " + remote + ": " + rejected.message());
+        }
+        SpiffeId id = ((SvidVerdict.Verified) verdict).id();
+        TrustDomain td = id.trustDomain();
+        if (remote == null) {
+            throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge peer " + id
+                    + " has no known remote address, so its site cannot be bound to a trust domain");
+        }
+        if (dialed) {
+            for (PeerSite peer : settings.peers().values()) {
+                if (matchesAddress(peer.bridgeAddresses(), remote)) {
+                    if (peer.trustDomain().equals(td)) {
+                        return id;
+                    }
+                    throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge peer at " + remote
+                            + " is configured as site '" + peer.site() + "' of trust domain " + peer.trustDomain()
+                            + " but presented " + id);
+                }
+            }
+            if (td.equals(settings.trustDomain()) && matchesHost(localHosts(), remote.getAddress())) {
+                return id;
+            }
+            throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge address " + remote
+                    + " is not a configured bridge address of any peer site (presented " + id + ")");
+        }
+        if (td.equals(settings.trustDomain()) && matchesHost(localHosts(), remote.getAddress())) {
+            return id;
+        }
+        for (PeerSite peer : settings.peers().values()) {
+            if (peer.trustDomain().equals(td) && matchesHost(hostsOf(peer.bridgeAddresses()), remote.getAddress())) {
+                return id;
+            }
+        }
+        throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge peer " + id + " connecting from "
+                + remote.getAddress() + " is not a configured peer site of trust domain " + td
+                + " at that address (configured: " + describePeers() + ")");
+    }
+
+    private String describePeers() {
+        StringBuilder sb = new StringBuilder();
+        settings.peers().values().forEach(p -> sb.append(p.site()).append('=').append(p.trustDomain())
+                .append('@').append(p.bridgeAddresses()).append(' '));
+        return sb.toString().trim();
+    }
+
+    private List<InetSocketAddress> localHosts() {
+        List<InetSocketAddress> hosts = new java.util.ArrayList<>(settings.localMembers());
+        hosts.add(new InetSocketAddress(settings.bindHost(), 0));
+        return hosts;
+    }
+
+    private static Set<InetSocketAddress> hostsOf(List<InetSocketAddress> addresses) {
+        return new HashSet<>(addresses);
+    }
+
+    private static boolean matchesAddress(List<InetSocketAddress> configured, InetSocketAddress remote) {
+        for (InetSocketAddress a : configured) {
+            if (a.getPort() == remote.getPort() && sameHost(a, remote.getAddress())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean matchesHost(java.util.Collection<InetSocketAddress> configured, InetAddress remote) {
+        for (InetSocketAddress a : configured) {
+            if (sameHost(a, remote)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean sameHost(InetSocketAddress configured, InetAddress remote) {
+        if (remote == null) {
+            return false;
+        }
+        InetAddress resolved = configured.getAddress();
+        if (resolved == null) {
+            try {
+                resolved = InetAddress.getByName(configured.getHostString());
+            } catch (UnknownHostException e) {
+                return false;
+            }
+        }
+        return resolved.equals(remote);
+    }
+
+    private static InetSocketAddress remoteOf(Socket socket) {
+        return socket == null || socket.getInetAddress() == null ? null
+                : new InetSocketAddress(socket.getInetAddress(), socket.getPort());
+    }
+
+    private static InetSocketAddress remoteOf(SSLEngine engine) {
+        return engine == null || engine.getPeerHost() == null ? null
+                : new InetSocketAddress(engine.getPeerHost(), engine.getPeerPort());
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        check(chain, remoteOf(socket), false);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        check(chain, remoteOf(socket), true);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        check(chain, remoteOf(engine), false);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        check(chain, remoteOf(engine), true);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        check(chain, null, false);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        check(chain, null, true);
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+        return NO_ISSUERS;
+    }
+}

@@ -1,0 +1,153 @@
+package io.isthmus.registry.xsite;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLServerSocket;
+
+import org.jgroups.JChannel;
+import org.jgroups.protocols.FD_ALL3;
+import org.jgroups.protocols.FRAG4;
+import org.jgroups.protocols.MERGE3;
+import org.jgroups.protocols.MFC;
+import org.jgroups.protocols.TCP;
+import org.jgroups.protocols.TCPPING;
+import org.jgroups.protocols.UFC;
+import org.jgroups.protocols.UNICAST3;
+import org.jgroups.protocols.VERIFY_SUSPECT2;
+import org.jgroups.protocols.pbcast.GMS;
+import org.jgroups.protocols.pbcast.NAKACK2;
+import org.jgroups.protocols.pbcast.STABLE;
+import org.jgroups.protocols.relay.RELAY2;
+import org.jgroups.protocols.relay.config.RelayConfig;
+import org.jgroups.stack.Protocol;
+import org.jgroups.util.DefaultSocketFactory;
+
+/**
+ * Builds the JGroups channels of one gateway programmatically (no XML, no system properties):
+ * <ul>
+ * <li>the <b>local</b> channel: TCP + TCPPING over this cluster's replicas, topped by RELAY2 naming this site;</li>
+ * <li>the <b>bridge</b> channel that RELAY2 opens on the site master: TCP whose sockets are TLS 1.3 with client
+ * authentication required, presenting this gateway's SVID and checking peers with {@link BridgeTrustManager};
+ * TCPPING over every peer site's bridge addresses.</li>
+ * </ul>
+ * A fresh protocol stack is built each time a channel is created, because a site master that loses and regains
+ * its role creates its bridge again.
+ */
+public final class ChannelFactory {
+    /** Cluster name of the bridge channel; every site must use the same. */
+    public static final String BRIDGE_CLUSTER = "isthmus-bridge";
+    private static final String[] TLS_PROTOCOLS = {"TLSv1.3"};
+
+    private final SiteSettings settings;
+    private final SSLContext bridgeTls;
+    private final Timing timing;
+
+    /** Failure detection and discovery timings; {@link #DEFAULT} suits production, tests may shorten them. */
+    public record Timing(long failureTimeoutMillis, long failureIntervalMillis, long joinTimeoutMillis,
+            long mergeMinMillis, long mergeMaxMillis) {
+        public static final Timing DEFAULT = new Timing(20_000, 4_000, 2_000, 5_000, 15_000);
+        public static final Timing FAST = new Timing(4_000, 1_000, 500, 1_000, 3_000);
+    }
+
+    public ChannelFactory(SiteSettings settings, SSLContext bridgeTls, Timing timing) {
+        this.settings = settings;
+        this.bridgeTls = bridgeTls;
+        this.timing = timing;
+    }
+
+    public JChannel createLocalChannel() throws Exception {
+        RELAY2 relay = new RELAY2().site(settings.site());
+        relay.asyncRelayCreation(true);
+        Set<String> sites = new LinkedHashSet<>();
+        sites.add(settings.site());
+        sites.addAll(settings.peers().keySet());
+        for (String site : sites) {
+            relay.addSite(site, new RelayConfig.SiteConfig(site).addBridge(new BridgeChannel()));
+        }
+        List<InetSocketAddress> members = new ArrayList<>(settings.localMembers());
+        List<Protocol> stack = stack(settings.localPort(), members, null);
+        stack.add(relay);
+        JChannel ch = new JChannel(stack);
+        ch.name(settings.site() + "-" + (settings.localPort() == 0 ? "node" : String.valueOf(settings.localPort())));
+        return ch;
+    }
+
+    JChannel createBridgeChannel() throws Exception {
+        List<InetSocketAddress> peers = new ArrayList<>();
+        settings.peers().values().forEach(p -> peers.addAll(p.bridgeAddresses()));
+        JChannel ch = new JChannel(stack(settings.bridgePort(), peers, bridgeTls));
+        ch.name("_" + settings.site() + "-" + settings.bridgePort());
+        return ch;
+    }
+
+    private List<Protocol> stack(int port, List<InetSocketAddress> initialHosts, SSLContext tls) throws Exception {
+        TCP tcp = new TCP();
+        tcp.setBindAddress(InetAddress.getByName(settings.bindHost()));
+        tcp.setBindPort(port);
+        tcp.setPortRange(0);
+        if (tls != null) {
+            DefaultSocketFactory sockets = new DefaultSocketFactory(tls);
+            sockets.setServerSocketConfigurator(s -> {
+                SSLServerSocket server = (SSLServerSocket) s;
+                SSLParameters params = server.getSSLParameters();
+                params.setProtocols(TLS_PROTOCOLS);
+                params.setNeedClientAuth(true);
+                server.setSSLParameters(params);
+            });
+            sockets.setSocketConfigurator(s -> {
+                if (s instanceof javax.net.ssl.SSLSocket ssl) {
+                    SSLParameters params = ssl.getSSLParameters();
+                    params.setProtocols(TLS_PROTOCOLS);
+                    ssl.setSSLParameters(params);
+                }
+            });
+            tcp.setSocketFactory(sockets);
+        }
+        TCPPING ping = new TCPPING();
+        ping.setPortRange(0);
+        ping.setInitialHosts(initialHosts);
+        ping.breakOnCoordResponse(true);
+        MERGE3 merge = new MERGE3();
+        merge.setMinInterval(timing.mergeMinMillis());
+        merge.setMaxInterval(timing.mergeMaxMillis());
+        FD_ALL3 fd = new FD_ALL3();
+        fd.setTimeout(timing.failureTimeoutMillis());
+        fd.setInterval(timing.failureIntervalMillis());
+        GMS gms = new GMS();
+        gms.setJoinTimeout(timing.joinTimeoutMillis());
+        gms.printLocalAddress(false);
+        List<Protocol> stack = new ArrayList<>();
+        stack.add(tcp);
+        stack.add(ping);
+        stack.add(merge);
+        stack.add(fd);
+        stack.add(new VERIFY_SUSPECT2());
+        stack.add(new NAKACK2().useMcastXmit(false));
+        stack.add(new UNICAST3());
+        stack.add(new STABLE());
+        stack.add(gms);
+        stack.add(new UFC());
+        stack.add(new MFC());
+        stack.add(new FRAG4());
+        return stack;
+    }
+
+    /** Creates the bridge channel afresh each time RELAY2 asks. */
+    private final class BridgeChannel extends RelayConfig.BridgeConfig {
+        BridgeChannel() {
+            super(BRIDGE_CLUSTER);
+        }
+
+        @Override
+        public JChannel createChannel() throws Exception {
+            return createBridgeChannel();
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package io.isthmus.registry.xsite;
+
+import java.security.GeneralSecurityException;
+import java.util.Set;
+
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+
+import org.infinispan.Cache;
+import org.infinispan.configuration.cache.BackupConfiguration;
+import org.infinispan.configuration.cache.CacheMode;
+import org.infinispan.configuration.cache.ConfigurationBuilder;
+import org.infinispan.configuration.cache.XSiteStateTransferMode;
+import org.infinispan.configuration.global.GlobalConfigurationBuilder;
+import org.infinispan.manager.DefaultCacheManager;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.remoting.transport.Transport;
+import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
+
+import io.isthmus.trust.svid.X509SvidVerifier;
+import io.isthmus.trust.tls.SvidKeyManager;
+import io.isthmus.trust.tls.SvidSource;
+
+/**
+ * One gateway's embedded Infinispan: a cache manager whose transport is the local cluster channel with RELAY2
+ * and a TLS bridge to the peer sites (see {@link ChannelFactory}). Owns the cache manager; {@link #close()} stops
+ * it. Other features define their own caches on {@link #cacheManager()}, using {@link #replicatedAcrossSites()}
+ * when they want them replicated to every site.
+ */
+public final class RegistryNode implements AutoCloseable {
+    /** Name of the registry cache. */
+    public static final String REGISTRY_CACHE = "isthmus-registry";
+
+    private final SiteSettings settings;
+    private final BridgeTrustManager bridgeTrust;
+    private final DefaultCacheManager cacheManager;
+
+    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, DefaultCacheManager cacheManager) {
+        this.settings = settings;
+        this.bridgeTrust = bridgeTrust;
+        this.cacheManager = cacheManager;
+    }
+
+    /**
+     * Starts the cache manager (joins the local cluster; the bridge forms in the background on the site master)
+     * and the registry cache.
+     *
+     * @param svids this gateway's SVID, presented on the bridge; its trust domain must be {@code settings.trustDomain()}
+     * @param verifier verifies bridge peers' SVIDs against the federation root and current bundles
+     */
+    public static RegistryNode start(SiteSettings settings, SvidSource svids, X509SvidVerifier verifier,
+            ChannelFactory.Timing timing) {
+        BridgeTrustManager trust = new BridgeTrustManager(settings, verifier);
+        SSLContext tls;
+        try {
+            tls = SSLContext.getInstance("TLS");
+            tls.init(new KeyManager[] {new SvidKeyManager(svids)}, new TrustManager[] {trust}, null);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot create the TLS context of the cross-site bridge", e);
+        }
+        ChannelFactory channels = new ChannelFactory(settings, tls, timing);
+        GlobalConfigurationBuilder global = new GlobalConfigurationBuilder();
+        global.transport().defaultTransport().clusterName("isthmus-" + settings.site())
+                .nodeName(settings.site() + "-" + settings.bindHost() + "-" + settings.localPort())
+                .addProperty(JGroupsTransport.CHANNEL_CONFIGURATOR,
+                        new ProgrammaticChannelConfigurator(channels, "isthmus-" + settings.site()));
+        global.jmx().disable();
+        global.cacheContainer().statistics(false);
+        DefaultCacheManager cm = new DefaultCacheManager(global.build(), false);
+        try {
+            cm.start();
+            cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings).build());
+            cm.getCache(REGISTRY_CACHE);
+        } catch (RuntimeException e) {
+            cm.stop();
+            throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
+                    + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
+        }
+        return new RegistryNode(settings, trust, cm);
+    }
+
+    /**
+     * A configuration for a cache replicated synchronously among this site's replicas and asynchronously to
+     * every peer site, with automatic cross-site state transfer: a site that comes back receives the whole
+     * state from the others, so nothing changed while it was away is lost.
+     */
+    public static ConfigurationBuilder replicatedAcrossSites(SiteSettings settings) {
+        ConfigurationBuilder c = new ConfigurationBuilder();
+        c.clustering().cacheMode(CacheMode.REPL_SYNC);
+        for (String peer : settings.peers().keySet()) {
+            c.sites().addBackup().site(peer).strategy(BackupConfiguration.BackupStrategy.ASYNC)
+                    .stateTransfer().mode(XSiteStateTransferMode.AUTO).chunkSize(512);
+        }
+        return c;
+    }
+
+    public ConfigurationBuilder replicatedAcrossSites() {
+        return replicatedAcrossSites(settings);
+    }
+
+    public EmbeddedCacheManager cacheManager() {
+        return cacheManager;
+    }
+
+    public Cache<String, String> registryCache() {
+        return cacheManager.getCache(REGISTRY_CACHE);
+    }
+
+    public SiteSettings settings() {
+        return settings;
+    }
+
+    /** Sites this node currently sees over the bridge, its own included; empty when cross-site is not up. */
+    public Set<String> sitesView() {
+        Transport t = org.infinispan.factories.GlobalComponentRegistry.componentOf(cacheManager, Transport.class);
+        Set<String> view = t == null ? null : t.getSitesView();
+        return view == null ? Set.of() : Set.copyOf(view);
+    }
+
+    /** TLS handshakes the bridge refused (certificate or site binding). */
+    public long refusedBridgeHandshakes() {
+        return bridgeTrust.refusedHandshakes();
+    }
+
+    @Override
+    public void close() {
+        cacheManager.stop();
+    }
+}

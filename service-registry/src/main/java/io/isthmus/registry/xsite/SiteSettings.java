@@ -1,0 +1,57 @@
+package io.isthmus.registry.xsite;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+import io.isthmus.trust.spiffe.TrustDomain;
+
+/**
+ * How this gateway joins the registry's replication: the local Infinispan cluster of its replicas
+ * ({@code localPort}, {@code localMembers}) and the cross-site bridge ({@code bridgePort}, {@code peers}).
+ *
+ * @param site this cluster's site name (by default the cluster name); sites replicate to every peer
+ * @param trustDomain this cluster's trust domain; this gateway's own SVID must belong to it
+ * @param bindHost the address both the local and the bridge transport bind to
+ * @param localPort TCP port of the local cluster transport (0 picks a free one, for tests)
+ * @param localMembers the local cluster's replicas (host:port of their local transports), for discovery;
+ *                     may be empty for a single replica
+ * @param bridgePort TCP port of the TLS cross-site bridge (default 7900; 0 picks a free one, for a site without peers)
+ * @param peers the other sites by name
+ */
+public record SiteSettings(String site, TrustDomain trustDomain, String bindHost, int localPort,
+        List<InetSocketAddress> localMembers, int bridgePort, Map<String, PeerSite> peers) {
+    private static final Pattern SITE = Pattern.compile("[A-Za-z0-9][-A-Za-z0-9_.]{0,62}");
+
+    public SiteSettings {
+        requireSiteName(site);
+        Objects.requireNonNull(trustDomain, "trustDomain");
+        Objects.requireNonNull(bindHost, "bindHost");
+        localMembers = List.copyOf(localMembers);
+        peers = Map.copyOf(peers);
+        if (localPort < 0 || localPort > 65535) {
+            throw new IllegalArgumentException("local cluster port " + localPort + " is outside 0-65535");
+        }
+        if (bridgePort < 0 || bridgePort > 65535) {
+            throw new IllegalArgumentException("bridge port " + bridgePort + " is outside 0-65535");
+        }
+        if (peers.containsKey(site)) {
+            throw new IllegalArgumentException("site '" + site + "' lists itself as a peer; peers are the other sites");
+        }
+        peers.forEach((name, peer) -> {
+            if (!name.equals(peer.site())) {
+                throw new IllegalArgumentException("peer entry '" + name + "' describes site '" + peer.site() + "'");
+            }
+        });
+    }
+
+    static String requireSiteName(String site) {
+        if (site == null || !SITE.matcher(site).matches()) {
+            throw new IllegalArgumentException("site name '" + site + "' must be 1-63 letters, digits, '-', '_' or '.'"
+                    + ", starting with a letter or digit");
+        }
+        return site;
+    }
+}

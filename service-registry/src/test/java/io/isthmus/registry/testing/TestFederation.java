@@ -1,0 +1,123 @@
+package io.isthmus.registry.testing;
+
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.isthmus.registry.ClusterIdentity;
+import io.isthmus.registry.IngressAddress;
+import io.isthmus.registry.Locality;
+import io.isthmus.registry.MeshName;
+import io.isthmus.registry.store.InfinispanRegistry;
+import io.isthmus.registry.xsite.ChannelFactory;
+import io.isthmus.registry.xsite.PeerSite;
+import io.isthmus.registry.xsite.RegistryNode;
+import io.isthmus.registry.xsite.SiteSettings;
+import io.isthmus.trust.bundle.BundleSet;
+import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.ca.CaCredential;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.svid.X509SvidVerifier;
+import io.isthmus.trust.testing.FreePorts;
+import io.isthmus.trust.testing.TestCa;
+
+/**
+ * N clusters of one federation on loopback, each a registry site with a fresh PKI (one root, one constrained
+ * intermediate per trust domain, one gateway SVID per site) and fixed free ports, so a site can be stopped and
+ * started again at the same addresses. Close it to stop every site.
+ */
+public final class TestFederation implements AutoCloseable {
+    public static final String HOST = "127.0.0.1";
+
+    private final TestCa pki = TestCa.create();
+    private final Clock clock;
+    private final Map<String, SiteSettings> settings = new LinkedHashMap<>();
+    private final Map<String, CaCredential> intermediates = new LinkedHashMap<>();
+    private final Map<String, Site> running = new LinkedHashMap<>();
+    private final X509SvidVerifier verifier;
+
+    /** One running site: its node (cache manager) and registry. */
+    public record Site(String name, RegistryNode node, InfinispanRegistry registry) {
+    }
+
+    public TestFederation(Clock clock, String... sites) {
+        this.clock = clock;
+        Map<String, int[]> ports = new LinkedHashMap<>();
+        for (String s : sites) {
+            ports.put(s, new int[] {FreePorts.next(), FreePorts.next()});
+            intermediates.put(s, pki.intermediate(trustDomain(s).name()));
+        }
+        for (String s : sites) {
+            Map<String, PeerSite> peers = new LinkedHashMap<>();
+            for (String p : sites) {
+                if (!p.equals(s)) {
+                    peers.put(p, new PeerSite(p, List.of(new InetSocketAddress(HOST, ports.get(p)[1])), trustDomain(p)));
+                }
+            }
+            settings.put(s, new SiteSettings(s, trustDomain(s), HOST, ports.get(s)[0], List.of(), ports.get(s)[1], peers));
+        }
+        List<TrustBundle> bundles = new ArrayList<>();
+        intermediates.forEach((s, ca) -> bundles.add(new TrustBundle(trustDomain(s), List.of(ca.certificate()), List.of(), 1,
+                Optional.empty())));
+        BundleSet set = BundleSet.of(bundles);
+        verifier = new X509SvidVerifier(pki.roots(), set::bundleFor, Clock.systemUTC(), Duration.ofSeconds(30));
+    }
+
+    public static TrustDomain trustDomain(String site) {
+        return new TrustDomain(site + ".acme.internal");
+    }
+
+    public static X509Svid gatewaySvid(CaCredential ca, String site) {
+        return TestCa.svid(ca, "spiffe://" + trustDomain(site).name() + "/ns/isthmus-system/sa/gateway");
+    }
+
+    public SiteSettings settings(String site) {
+        return settings.get(site);
+    }
+
+    public X509SvidVerifier verifier() {
+        return verifier;
+    }
+
+    public ClusterIdentity identity(String site) {
+        return new ClusterIdentity(site, new IngressAddress(site + ".gw.example", 15443), new Locality("region-" + site, "zone-" + site),
+                Duration.ofSeconds(30), MeshName.DEFAULT_SUFFIX);
+    }
+
+    /** A fresh gateway SVID of {@code site}, issued by its intermediate under this federation's root. */
+    public X509Svid svidOf(String site) {
+        return gatewaySvid(intermediates.get(site), site);
+    }
+
+    public Site start(String site) {
+        X509Svid svid = svidOf(site);
+        return start(site, settings.get(site), svid);
+    }
+
+    /** Starts a node with the given settings and SVID under the name {@code handle} (for impostors). */
+    public Site start(String handle, SiteSettings siteSettings, X509Svid svid) {
+        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, verifier, ChannelFactory.Timing.FAST);
+        Site s = new Site(handle, node, new InfinispanRegistry(node.registryCache(), identity(siteSettings.site()), clock));
+        running.put(handle, s);
+        return s;
+    }
+
+    public void stop(String handle) {
+        Site s = running.remove(handle);
+        if (s != null) {
+            s.registry().close();
+            s.node().close();
+        }
+    }
+
+    @Override
+    public void close() {
+        new ArrayList<>(running.keySet()).reversed().forEach(this::stop);
+    }
+}

@@ -1,0 +1,68 @@
+package io.isthmus.registry.xsite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.isthmus.registry.ExportSpec;
+import io.isthmus.registry.ExportedService;
+import io.isthmus.registry.Protocol;
+import io.isthmus.registry.ServiceKey;
+import io.isthmus.registry.ServicePort;
+import io.isthmus.registry.testing.TestFederation;
+import io.isthmus.registry.testing.TestFederation.Site;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.testing.TestCa;
+
+/**
+ * The cross-site bridge admits only sites whose SVID chains to the federation root. An impostor runs at
+ * cluster-c's configured bridge address under cluster-c's site name and trust domain, with a certificate from
+ * another root, while A and B run for real. (The site-name/trust-domain binding is tested in
+ * {@link BridgeTrustManagerTest}.)
+ */
+class BridgeAuthenticationTest {
+    private final TestFederation federation = new TestFederation(Clock.systemUTC(), "cluster-a", "cluster-b", "cluster-c");
+
+    @AfterEach
+    void close() {
+        federation.close();
+    }
+
+    private static ExportSpec spec(String cluster, String name) {
+        return new ExportSpec(new ServiceKey(cluster, "billing", name), List.of(new ServicePort("grpc", 9090, Protocol.GRPC)),
+                List.of(), 1);
+    }
+
+    private void assertImpostorIsShutOut(Site a, Site b, Site impostor) {
+        ExportedService fromA = a.registry().export(spec("cluster-a", "payments"));
+        ExportedService fromImpostor = impostor.registry().export(spec("cluster-c", "payments"));
+        // B proves the bridge works and the export has propagated; the impostor must have received nothing.
+        await().atMost(Duration.ofSeconds(30)).until(() -> b.registry().get(fromA.key()).isPresent());
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.node().refusedBridgeHandshakes() > 0);
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(impostor.registry().get(fromA.key())).isEmpty();
+            assertThat(a.registry().get(fromImpostor.key())).isEmpty();
+            assertThat(b.registry().get(fromImpostor.key())).isEmpty();
+            assertThat(a.node().sitesView()).doesNotContain("cluster-c");
+            assertThat(b.node().sitesView()).doesNotContain("cluster-c");
+        });
+    }
+
+    @Test
+    void refusesASiteWhoseCertificateChainsToAnotherRoot() {
+        Site a = federation.start("cluster-a");
+        Site b = federation.start("cluster-b");
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.node().sitesView().contains("cluster-b"));
+        TestCa otherRoot = TestCa.create();
+        X509Svid foreign = TestFederation.gatewaySvid(otherRoot.intermediate(TestFederation.trustDomain("cluster-c").name()),
+                "cluster-c");
+        Site impostor = federation.start("impostor", federation.settings("cluster-c"), foreign);
+        assertImpostorIsShutOut(a, b, impostor);
+    }
+}

@@ -1,0 +1,69 @@
+package io.isthmus.registry.xsite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import io.isthmus.registry.testing.TestFederation;
+import io.isthmus.trust.svid.SvidRejection;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.testing.TestCa;
+import io.isthmus.trust.tls.SvidCertificateException;
+
+/** Site-name to trust-domain binding on the bridge, checked on exact addresses (no sockets needed). */
+class BridgeTrustManagerTest {
+    private final TestFederation federation = new TestFederation(Clock.systemUTC(), "cluster-a", "cluster-b", "cluster-c");
+    private final SiteSettings a = withHosts(federation.settings("cluster-a"));
+    private final BridgeTrustManager trust = new BridgeTrustManager(a, federation.verifier());
+
+    /** Gives B and C distinct hosts so the inbound (IP) binding can be shown; A stays on 127.0.0.1. */
+    private static SiteSettings withHosts(SiteSettings s) {
+        PeerSite b = s.peers().get("cluster-b");
+        PeerSite c = s.peers().get("cluster-c");
+        return new SiteSettings(s.site(), s.trustDomain(), s.bindHost(), s.localPort(), s.localMembers(), s.bridgePort(),
+                java.util.Map.of(
+                        "cluster-b", new PeerSite("cluster-b", List.of(new InetSocketAddress("127.0.0.2", 7900)), b.trustDomain()),
+                        "cluster-c", new PeerSite("cluster-c", List.of(new InetSocketAddress("127.0.0.3", 7900)), c.trustDomain())));
+    }
+
+    private static X509Certificate[] chain(X509Svid svid) {
+        return svid.chain().toArray(X509Certificate[]::new);
+    }
+
+    @Test
+    void acceptsEachSiteOnlyWithItsOwnTrustDomainWhenDialing() throws Exception {
+        assertThat(trust.check(chain(federation.svidOf("cluster-b")), new InetSocketAddress("127.0.0.2", 7900), true))
+                .hasToString("spiffe://cluster-b.acme.internal/ns/isthmus-system/sa/gateway");
+        assertThatThrownBy(() -> trust.check(chain(federation.svidOf("cluster-b")), new InetSocketAddress("127.0.0.3", 7900), true))
+                .isInstanceOf(SvidCertificateException.class)
+                .hasMessageContaining("configured as site 'cluster-c' of trust domain cluster-c.acme.internal but presented "
+                        + "spiffe://cluster-b.acme.internal/");
+        assertThatThrownBy(() -> trust.check(chain(federation.svidOf("cluster-b")), new InetSocketAddress("127.0.0.2", 7901), true))
+                .hasMessageContaining("is not a configured bridge address of any peer site");
+    }
+
+    @Test
+    void acceptsInboundPeersOnlyFromTheHostsOfTheirTrustDomainsSite() throws Exception {
+        assertThat(trust.check(chain(federation.svidOf("cluster-c")), new InetSocketAddress("127.0.0.3", 40000), false))
+                .hasToString("spiffe://cluster-c.acme.internal/ns/isthmus-system/sa/gateway");
+        assertThatThrownBy(() -> trust.check(chain(federation.svidOf("cluster-b")), new InetSocketAddress("127.0.0.3", 40000), false))
+                .isInstanceOf(SvidCertificateException.class)
+                .hasMessageContaining("is not a configured peer site of trust domain cluster-b.acme.internal at that address");
+        assertThat(trust.refusedHandshakes()).isEqualTo(1);
+    }
+
+    @Test
+    void refusesCertificatesOfAnotherRootWithTheVerifiersReason() {
+        X509Svid foreign = TestFederation.gatewaySvid(TestCa.create().intermediate("cluster-b.acme.internal"), "cluster-b");
+        assertThatThrownBy(() -> trust.check(chain(foreign), new InetSocketAddress("127.0.0.2", 7900), true))
+                .isInstanceOfSatisfying(SvidCertificateException.class,
+                        e -> assertThat(e.reason()).isEqualTo(SvidRejection.UNKNOWN_ROOT))
+                .hasMessageContaining("does not chain to a federation root");
+    }
+}

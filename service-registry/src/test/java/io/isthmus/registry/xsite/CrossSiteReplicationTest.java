@@ -1,0 +1,110 @@
+package io.isthmus.registry.xsite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.isthmus.registry.ExportSpec;
+import io.isthmus.registry.ExportedService;
+import io.isthmus.registry.NotOwnerException;
+import io.isthmus.registry.Protocol;
+import io.isthmus.registry.Registry;
+import io.isthmus.registry.ServiceKey;
+import io.isthmus.registry.ServicePort;
+import io.isthmus.registry.testing.TestFederation;
+import io.isthmus.registry.testing.TestFederation.Site;
+
+/**
+ * Three clusters as three Infinispan sites in one JVM. Each site has its own local JGroups cluster and cache
+ * manager; they exchange data only through RELAY2 bridges over real TCP sockets with TLS 1.3 and mutual SVID
+ * authentication on 127.0.0.1, so every assertion on B or C proves real cross-site traffic.
+ */
+class CrossSiteReplicationTest {
+    private static final Duration DEADLINE = Duration.ofSeconds(30);
+    private final TestFederation federation = new TestFederation(Clock.systemUTC(), "cluster-a", "cluster-b", "cluster-c");
+
+    @AfterEach
+    void close() {
+        federation.close();
+    }
+
+    private static ExportSpec spec(String cluster, String name, int ready) {
+        return new ExportSpec(new ServiceKey(cluster, "billing", name), List.of(new ServicePort("http", 8080, Protocol.HTTP)),
+                List.of(TestFederation.trustDomain(cluster).workload("/ns/billing/sa/" + name)), ready);
+    }
+
+    private static Optional<ExportedService> seen(Site site, ServiceKey key) {
+        return site.registry().get(key);
+    }
+
+    @Test
+    void exportsReachEverySiteUnexportsVanishEverywhereAndARestartedSiteCatchesUp() {
+        Site a = federation.start("cluster-a");
+        Site b = federation.start("cluster-b");
+        Site c = federation.start("cluster-c");
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            assertThat(a.node().sitesView()).containsExactlyInAnyOrder("cluster-a", "cluster-b", "cluster-c");
+            assertThat(b.node().sitesView()).containsExactlyInAnyOrder("cluster-a", "cluster-b", "cluster-c");
+            assertThat(c.node().sitesView()).containsExactlyInAnyOrder("cluster-a", "cluster-b", "cluster-c");
+        });
+
+        ExportedService payments = a.registry().export(spec("cluster-a", "payments", 2));
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            assertThat(seen(b, payments.key())).contains(payments);
+            assertThat(seen(c, payments.key())).contains(payments);
+        });
+
+        ExportedService ledger = a.registry().export(spec("cluster-a", "ledger", 1));
+        await().atMost(DEADLINE).until(() -> seen(c, ledger.key()).isPresent() && seen(b, ledger.key()).isPresent());
+        assertThat(a.registry().unexport(ledger.key())).isTrue();
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            assertThat(seen(b, ledger.key())).isEmpty();
+            assertThat(seen(c, ledger.key())).isEmpty();
+        });
+
+        // C goes away; A changes in every way while C is gone: a new export, an update, an unexport.
+        ExportedService audit = a.registry().export(spec("cluster-a", "audit", 1));
+        // catalog does not change while C is away: C, restarting empty, can only get it by state transfer.
+        ExportedService catalog = a.registry().export(spec("cluster-a", "catalog", 1));
+        await().atMost(DEADLINE).until(() -> seen(c, audit.key()).isPresent() && seen(c, catalog.key()).isPresent());
+        federation.stop("cluster-c");
+        await().atMost(DEADLINE).until(() -> !a.node().sitesView().contains("cluster-c"));
+        ExportedService invoices = a.registry().export(spec("cluster-a", "invoices", 3));
+        ExportedService paymentsV2 = a.registry().export(spec("cluster-a", "payments", 5));
+        assertThat(paymentsV2.revision()).isEqualTo(payments.revision() + 1);
+        a.registry().unexport(audit.key());
+        ExportedService fromB = b.registry().export(spec("cluster-b", "search", 1));
+
+        Site c2 = federation.start("cluster-c");
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            assertThat(seen(c2, catalog.key())).contains(catalog);
+            assertThat(seen(c2, invoices.key())).contains(invoices);
+            assertThat(seen(c2, paymentsV2.key())).contains(paymentsV2);
+            assertThat(seen(c2, fromB.key())).contains(fromB);
+            assertThat(seen(c2, audit.key())).isEmpty();
+            assertThat(seen(c2, ledger.key())).isEmpty();
+        });
+        assertThat(c2.registry().list(io.isthmus.registry.RegistryQuery.ALL)).extracting(e -> e.key().toString())
+                .containsExactly("cluster-a/billing/catalog", "cluster-a/billing/invoices", "cluster-a/billing/payments", "cluster-b/billing/search");
+        assertThat(c2.registry().lastUpdateByCluster()).containsKeys("cluster-a", "cluster-b");
+    }
+
+    @Test
+    void refusesWritesToAnotherClustersKeys() {
+        Site a = federation.start("cluster-a");
+        Registry registry = a.registry();
+        assertThatThrownBy(() -> registry.export(spec("cluster-b", "payments", 1)))
+                .isInstanceOf(NotOwnerException.class)
+                .hasMessageContaining("cluster 'cluster-a' may not write cluster-b/billing/payments");
+        assertThatThrownBy(() -> registry.unexport(new ServiceKey("cluster-b", "billing", "payments")))
+                .isInstanceOf(NotOwnerException.class);
+    }
+}

@@ -1,0 +1,149 @@
+package io.isthmus.agent;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import org.jboss.logging.Logger;
+
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import io.isthmus.agent.gateway.GatewayClient;
+import io.isthmus.agent.gateway.GatewayException;
+import io.isthmus.agent.state.AgentState;
+import io.isthmus.agent.state.StateDir;
+import io.isthmus.agent.workload.WorkloadApiServer;
+import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.x509.Certificates;
+import io.isthmus.trust.x509.Pem;
+
+/**
+ * {@code isthmus-agent join} (enrol with a join token, then run) and {@code isthmus-agent run} (restart from the
+ * state directory). Exit codes: 0 stopped normally, 1 failed (message on stderr), 2 wrong usage.
+ */
+@Command(name = "isthmus-agent", mixinStandardHelpOptions = true, version = "isthmus-agent 0.1.0",
+        description = "Joins this VM to an Isthmus federation and serves the SPIFFE Workload API.",
+        subcommands = {AgentCli.Join.class, AgentCli.Run.class, CommandLine.HelpCommand.class})
+public final class AgentCli {
+    private static final Logger LOG = Logger.getLogger(AgentCli.class);
+    static final String ROOT_FILE = "root.pem";
+
+    public static void main(String[] args) {
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tTZ %4$s [%3$s] %5$s%6$s%n");
+        }
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new AgentCli());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("isthmus-agent: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    static class Serving {
+        @Option(names = "--state-dir", defaultValue = "/var/lib/isthmus-agent",
+                description = "Where the key (0600), SVID chain and bundles are kept (default: ${DEFAULT-VALUE}).")
+        Path stateDir;
+
+        @Option(names = "--socket", defaultValue = "/run/isthmus-agent/workload.sock",
+                description = "Unix socket of the SPIFFE Workload API (default: ${DEFAULT-VALUE}).")
+        Path socket;
+    }
+
+    @Command(name = "join", description = "Enrol with a one-use join token, store the SVID, then keep it renewed and serve it.")
+    static final class Join extends Serving implements Callable<Integer> {
+        @Option(names = "--gateway", required = true, description = "The cluster gateway, https://host:15012")
+        java.net.URI gateway;
+
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        TokenSource token;
+
+        static final class TokenSource {
+            @Option(names = "--token", description = "The join token printed by 'isthmus token create'.")
+            String text;
+
+            @Option(names = "--token-file", description = "File holding the join token (keeps it out of ps output).")
+            Path file;
+        }
+
+        @Option(names = "--root-ca", required = true, description = "Federation root certificate(s), PEM.")
+        Path rootCa;
+
+        @Option(names = "--trust-domain", description = "The cluster's trust domain (default: the one the gateway's "
+                + "SVID names; its ID must still be the gateway's and its CA constrained to that domain).")
+        String trustDomain;
+
+        @Option(names = "--exit-after-join", description = "Enrol, store the state and exit (start 'run' later).")
+        boolean exitAfterJoin;
+
+        @Override
+        public Integer call() throws Exception {
+            FederationRoots roots = new FederationRoots(Pem.readCertificates(rootCa));
+            TrustDomain td = trustDomain == null ? null : TrustDomain.parse(trustDomain);
+            String tokenText = token.text != null ? token.text
+                    : Files.readString(token.file, StandardCharsets.UTF_8).trim();
+            GatewayClient.Issued issued;
+            try {
+                issued = new GatewayClient(gateway, roots, td, Clock.systemUTC()).enrol(tokenText);
+            } catch (GatewayException e) {
+                throw new IllegalStateException("enrolment failed: " + e.getMessage(), e);
+            }
+            AgentState state = new AgentState(gateway, issued.svid().id().trustDomain(), issued.svid(), issued.bundles());
+            StateDir dir = new StateDir(stateDir);
+            dir.save(state);
+            Files.copy(rootCa, stateDir.resolve(ROOT_FILE), StandardCopyOption.REPLACE_EXISTING);
+            LOG.infof("enrolled as %s (SVID serial %s, valid until %s); state in %s", state.svid().id(),
+                    Certificates.serialHex(state.svid().leaf()), state.svid().notAfter(), stateDir);
+            if (exitAfterJoin) {
+                return 0;
+            }
+            return serve(state, dir, roots, socket);
+        }
+    }
+
+    @Command(name = "run", description = "Run from the state a previous 'join' left: renew, refresh bundles, serve.")
+    static final class Run extends Serving implements Callable<Integer> {
+        @Option(names = "--root-ca", description = "Federation root certificate(s) (default: the copy in the state dir).")
+        Path rootCa;
+
+        @Override
+        public Integer call() throws Exception {
+            StateDir dir = new StateDir(stateDir);
+            if (!dir.exists()) {
+                throw new IllegalStateException("no agent state in " + stateDir + "; run 'isthmus-agent join' first");
+            }
+            AgentState state = dir.load();
+            FederationRoots roots = new FederationRoots(Pem.readCertificates(rootCa != null ? rootCa
+                    : stateDir.resolve(ROOT_FILE)));
+            LOG.infof("restarting as %s (SVID serial %s, valid until %s)", state.svid().id(),
+                    Certificates.serialHex(state.svid().leaf()), state.svid().notAfter());
+            return serve(state, dir, roots, socket);
+        }
+    }
+
+    static int serve(AgentState state, StateDir dir, FederationRoots roots, Path socket) throws Exception {
+        GatewayClient client = new GatewayClient(state.gateway(), roots, state.trustDomain(), Clock.systemUTC());
+        CountDownLatch stopped = new CountDownLatch(1);
+        try (AgentRuntime runtime = new AgentRuntime(state, dir, client, Clock.systemUTC(), AgentRuntime.defaultBackoff());
+                WorkloadApiServer api = WorkloadApiServer.start(socket, runtime::current)) {
+            runtime.addListener(api::publish);
+            runtime.start();
+            LOG.infof("serving the SPIFFE Workload API on unix:%s", socket.toAbsolutePath());
+            Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "isthmus-agent-shutdown"));
+            stopped.await();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,164 @@
+package io.isthmus.agent.gateway;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.isthmus.trust.bundle.BundleCodec;
+import io.isthmus.trust.bundle.BundleSet;
+import io.isthmus.trust.bundle.BundleSource;
+import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.tls.PeerPolicy;
+import io.isthmus.trust.tls.RootAnchoredTrustManager;
+import io.isthmus.trust.tls.SvidKeyManager;
+import io.isthmus.trust.tls.SvidSource;
+import io.isthmus.trust.x509.Crypto;
+import io.isthmus.trust.x509.Pem;
+
+/**
+ * Talks to the gateway's enrolment API. The gateway is authenticated by its SVID: before the agent holds a
+ * bundle, from the federation root (intermediate constrained to the trust domain); after, against the bundle.
+ * Its SPIFFE ID must be the gateway's ({@code spiffe://<td>/ns/isthmus-system/sa/isthmus-gateway} by default).
+ * Private keys never leave this class except inside the returned SVID.
+ */
+public final class GatewayClient {
+    public static final String GATEWAY_PATH = "/ns/isthmus-system/sa/isthmus-gateway";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration TIMEOUT = Duration.ofSeconds(15);
+
+    private final URI gateway;
+    private final FederationRoots roots;
+    private final TrustDomain trustDomain;
+    private final Clock clock;
+    private final BundleCodec codec = new BundleCodec();
+
+    /**
+     * @param trustDomain the gateway's trust domain; null on first contact to accept the one its SVID names (the ID
+     *     must still be a gateway's, and its intermediate must chain to the root and be constrained to that domain)
+     */
+    public GatewayClient(URI gateway, FederationRoots roots, TrustDomain trustDomain, Clock clock) {
+        this.gateway = gateway;
+        this.roots = roots;
+        this.trustDomain = trustDomain;
+        this.clock = clock;
+    }
+
+    /** Enrols: creates the key here, sends only the CSR, returns the SVID over that key and the bundles. */
+    public Issued enrol(String token) throws GatewayException {
+        KeyPair keys = Crypto.generateEcP256();
+        String body = JSON.createObjectNode().put("token", token).put("csr", csr(keys)).toString();
+        return issued(post("/v1/enrol", body, null, ignored -> java.util.Optional.empty()), keys);
+    }
+
+    /** Renews with the current SVID as TLS client certificate and a CSR over a fresh key. */
+    public Issued renew(X509Svid current, BundleSet bundles) throws GatewayException {
+        KeyPair keys = Crypto.generateEcP256();
+        String body = JSON.createObjectNode().put("csr", csr(keys)).toString();
+        return issued(post("/v1/renew", body, () -> current, bundles), keys);
+    }
+
+    /** An SVID and the bundles of every federated trust domain, as the gateway answered. */
+    public record Issued(X509Svid svid, BundleSet bundles) {
+    }
+
+    private Issued issued(JsonNode reply, KeyPair keys) throws GatewayException {
+        try {
+            List<X509Certificate> chain = Pem.readCertificates(reply.path("svidChain").asText(), "gateway reply");
+            X509Svid svid = new X509Svid(SpiffeId.parseWorkload(reply.path("spiffeId").asText()), keys.getPrivate(), chain);
+            List<TrustBundle> bundles = new ArrayList<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = reply.path("bundles").fields(); it.hasNext();) {
+                Map.Entry<String, JsonNode> e = it.next();
+                TrustDomain td = TrustDomain.parse(e.getKey());
+                bundles.add(codec.parse(td, e.getValue().toString().getBytes(StandardCharsets.UTF_8),
+                        gateway + " bundle of " + td).bundle());
+            }
+            return new Issued(svid, BundleSet.of(bundles));
+        } catch (RuntimeException e) {
+            throw new GatewayException("bad-reply", 0, "the gateway's reply is not a usable SVID: " + e.getMessage(), e);
+        }
+    }
+
+    private JsonNode post(String path, String body, SvidSource clientSvid, BundleSource known) throws GatewayException {
+        HttpClient client = client(clientSvid, known);
+        HttpRequest request = HttpRequest.newBuilder(gateway.resolve(path)).timeout(TIMEOUT)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        HttpResponse<String> r;
+        try {
+            r = client.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new GatewayException("unreachable", 0, "gateway " + gateway + " unreachable: "
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GatewayException("unreachable", 0, "interrupted", e);
+        } finally {
+            client.close();
+        }
+        JsonNode json;
+        try {
+            json = JSON.readTree(r.body());
+        } catch (IOException e) {
+            throw new GatewayException("bad-reply", r.statusCode(), "gateway answered " + r.statusCode()
+                    + " with a body that is not JSON", e);
+        }
+        if (r.statusCode() != 200) {
+            throw new GatewayException(json.path("code").asText("http-" + r.statusCode()), r.statusCode(),
+                    "gateway refused " + path + " (" + r.statusCode() + " " + json.path("code").asText() + "): "
+                            + json.path("detail").asText(), null);
+        }
+        return json;
+    }
+
+    private HttpClient client(SvidSource clientSvid, BundleSource known) {
+        PeerPolicy policy = id -> id.path().equals(GATEWAY_PATH) && (trustDomain == null || id.memberOf(trustDomain))
+                ? null : "the gateway of " + (trustDomain == null ? "the enrolling trust domain" : trustDomain)
+                        + " (path " + GATEWAY_PATH + ")";
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(clientSvid == null ? null : new KeyManager[] {new SvidKeyManager(clientSvid)},
+                    new TrustManager[] {new RootAnchoredTrustManager(trustDomain, policy, roots, known, clock,
+                            Duration.ofSeconds(30))}, null);
+            return HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(5)).build();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
+        }
+    }
+
+    static String csr(KeyPair keys) {
+        try {
+            // The subject is irrelevant: the gateway takes the identity from the token or the current SVID.
+            return Pem.write(new JcaPKCS10CertificationRequestBuilder(new X500Name("O=isthmus-agent"), keys.getPublic())
+                    .build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(Crypto.BC).build(keys.getPrivate())));
+        } catch (org.bouncycastle.operator.OperatorCreationException e) {
+            throw new IllegalStateException("cannot sign a CSR: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package io.isthmus.agent.workload;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.isthmus.agent.state.AgentState;
+
+/**
+ * The SPIFFE Workload API (X.509 part) on a unix domain socket, served by plain grpc-java on Netty's epoll
+ * transport. Unmodified SPIFFE clients (go-spiffe, java-spiffe, Envoy via SDS adapters) connect with
+ * {@code unix:<socket>}. Linux only.
+ */
+public final class WorkloadApiServer implements AutoCloseable {
+    private final Server server;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final WorkloadApiService service;
+    private final Path socket;
+
+    private WorkloadApiServer(Server server, EventLoopGroup boss, EventLoopGroup workers, WorkloadApiService service,
+            Path socket) {
+        this.server = server;
+        this.boss = boss;
+        this.workers = workers;
+        this.service = service;
+        this.socket = socket;
+    }
+
+    /** Binds {@code socket} (a stale socket file from a previous run is replaced) and starts serving. */
+    public static WorkloadApiServer start(Path socket, Supplier<AgentState> current) throws IOException {
+        Path parent = socket.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Files.deleteIfExists(socket);
+        EventLoopGroup boss = new EpollEventLoopGroup(1);
+        EventLoopGroup workers = new EpollEventLoopGroup(1);
+        WorkloadApiService service = new WorkloadApiService(current);
+        Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
+                .addService(ServerInterceptors.intercept(service, new SecurityHeaderInterceptor()))
+                .build();
+        try {
+            server.start();
+        } catch (IOException e) {
+            boss.shutdownGracefully();
+            workers.shutdownGracefully();
+            throw new IOException("cannot serve the Workload API on " + socket + ": " + e.getMessage(), e);
+        }
+        return new WorkloadApiServer(server, boss, workers, service, socket);
+    }
+
+    /** Pushes {@code state} to every open FetchX509SVID and FetchX509Bundles stream. */
+    public void publish(AgentState state) {
+        service.publish(state);
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    @Override
+    public void close() {
+        service.closeStreams();
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.shutdownNow();
+        }
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        try {
+            Files.deleteIfExists(socket);
+        } catch (IOException e) {
+            // Left behind: the next start replaces it.
+        }
+    }
+}

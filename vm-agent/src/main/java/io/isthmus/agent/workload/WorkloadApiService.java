@@ -1,0 +1,135 @@
+package io.isthmus.agent.workload;
+
+import java.io.ByteArrayOutputStream;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import org.jboss.logging.Logger;
+
+import com.google.protobuf.ByteString;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.isthmus.agent.state.AgentState;
+import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.svid.X509Svid;
+import io.spiffe.workloadapi.grpc.SpiffeWorkloadAPIGrpc;
+import io.spiffe.workloadapi.grpc.Workload;
+
+/**
+ * FetchX509SVID and FetchX509Bundles: each stream gets the current state at once and again after every change.
+ * The JWT methods stay UNIMPLEMENTED (the federation issues no JWT-SVIDs yet).
+ */
+final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase {
+    private static final Logger LOG = Logger.getLogger(WorkloadApiService.class);
+
+    private final Supplier<AgentState> current;
+    private final List<Stream<?>> streams = new CopyOnWriteArrayList<>();
+
+    WorkloadApiService(Supplier<AgentState> current) {
+        this.current = current;
+    }
+
+    /** One open server stream and how to render a state for it. Sends are serialized per stream. */
+    private final class Stream<T> {
+        private final ServerCallStreamObserver<T> observer;
+        private final Function<AgentState, T> render;
+
+        Stream(StreamObserver<T> observer, Function<AgentState, T> render) {
+            this.observer = (ServerCallStreamObserver<T>) observer;
+            this.render = render;
+        }
+
+        synchronized void send(AgentState state) {
+            if (observer.isCancelled()) {
+                streams.remove(this);
+                return;
+            }
+            try {
+                observer.onNext(render.apply(state));
+            } catch (RuntimeException e) {
+                LOG.debugf("dropping a Workload API stream: %s", e.getMessage());
+                streams.remove(this);
+            }
+        }
+
+        synchronized void complete() {
+            try {
+                observer.onCompleted();
+            } catch (RuntimeException e) {
+                // Already gone.
+            }
+        }
+    }
+
+    @Override
+    public void fetchX509SVID(Workload.X509SVIDRequest request, StreamObserver<Workload.X509SVIDResponse> observer) {
+        open(observer, WorkloadApiService::svidResponse);
+    }
+
+    @Override
+    public void fetchX509Bundles(Workload.X509BundlesRequest request,
+            StreamObserver<Workload.X509BundlesResponse> observer) {
+        open(observer, WorkloadApiService::bundlesResponse);
+    }
+
+    private <T> void open(StreamObserver<T> observer, Function<AgentState, T> render) {
+        Stream<T> stream = new Stream<>(observer, render);
+        stream.observer.setOnCancelHandler(() -> streams.remove(stream));
+        streams.add(stream);
+        stream.send(current.get());
+    }
+
+    void publish(AgentState state) {
+        for (Stream<?> s : streams) {
+            s.send(state);
+        }
+    }
+
+    void closeStreams() {
+        for (Stream<?> s : streams) {
+            s.complete();
+        }
+        streams.clear();
+    }
+
+    static Workload.X509SVIDResponse svidResponse(AgentState state) {
+        X509Svid svid = state.svid();
+        Workload.X509SVID.Builder entry = Workload.X509SVID.newBuilder().setSpiffeId(svid.id().toString())
+                .setX509Svid(der(svid.chain())).setX509SvidKey(ByteString.copyFrom(svid.key().getEncoded()));
+        state.bundles().bundleFor(state.trustDomain()).ifPresent(b -> entry.setBundle(der(b.x509Authorities())));
+        Map<String, ByteString> federated = new LinkedHashMap<>();
+        for (TrustBundle b : state.bundles().bundles().values()) {
+            if (!b.trustDomain().equals(state.trustDomain())) {
+                federated.put(b.trustDomain().id().toString(), der(b.x509Authorities()));
+            }
+        }
+        return Workload.X509SVIDResponse.newBuilder().addSvids(entry).putAllFederatedBundles(federated).build();
+    }
+
+    static Workload.X509BundlesResponse bundlesResponse(AgentState state) {
+        Workload.X509BundlesResponse.Builder b = Workload.X509BundlesResponse.newBuilder();
+        for (TrustBundle bundle : state.bundles().bundles().values()) {
+            b.putBundles(bundle.trustDomain().id().toString(), der(bundle.x509Authorities()));
+        }
+        return b.build();
+    }
+
+    private static ByteString der(List<X509Certificate> certs) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (X509Certificate c : certs) {
+            try {
+                out.writeBytes(c.getEncoded());
+            } catch (CertificateEncodingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return ByteString.copyFrom(out.toByteArray());
+    }
+}
