@@ -66,6 +66,12 @@ final class EgressHandler extends ProxyHandlerBase {
             ctx.close();
             return;
         }
+        io.isthmus.trust.tls.SvidCertificateException refused = server.tls().admit(ctx.channel(), true);
+        if (refused != null) {
+            metrics.handshakeFailure("egress", refused.reason().label());
+            ctx.close();
+            return;
+        }
         SslHandler ssl = ctx.pipeline().get(SslHandler.class);
         tlsCaller = TlsContexts.peerId(ssl.engine().getSession()).orElse(null);
     }

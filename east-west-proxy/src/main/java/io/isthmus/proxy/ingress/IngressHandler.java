@@ -67,6 +67,13 @@ final class IngressHandler extends ProxyHandlerBase {
             ctx.close();
             return;
         }
+        io.isthmus.trust.tls.SvidCertificateException refused = server.tls().admit(ctx.channel(), false);
+        if (refused != null) {
+            metrics.handshakeFailure("ingress", refused.reason().label());
+            LOG.debugf("ingress: refused %s after the handshake: %s", ctx.channel().remoteAddress(), refused.getMessage());
+            ctx.close();
+            return;
+        }
         SSLSession session = ctx.pipeline().get(SslHandler.class).engine().getSession();
         Optional<SpiffeId> id = TlsContexts.peerId(session);
         if (id.isEmpty()) {
