@@ -9,7 +9,9 @@
 # Requests/s and p50/p99 with wrk at concurrency 1, 16, 64 (keep-alive); full mTLS handshakes/s on each ingress
 # with `openssl s_time -new`.
 #
-# Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" SKIP_BUILD=1 to tune)
+# Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" SKIP_BUILD=1 to tune;
+#        VERDICT_CACHE=false verifies every peer SVID in full instead of reusing verdicts while bundles are unchanged;
+#        CONCURRENCY="" measures handshakes only)
 # Needs: haproxy, wrk, openssl (apt-get install -y haproxy wrk).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +20,7 @@ isthmus_select_jdk
 
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
-CONCURRENCY=${CONCURRENCY:-"1 16 64"}
+CONCURRENCY=${CONCURRENCY-"1 16 64"}
 HANDSHAKE_SECONDS=${HANDSHAKE_SECONDS:-10}
 WORK=$(mktemp -d /tmp/isthmus-proxy-bench.XXXXXX)
 BACKEND=27080 ISTHMUS_EGRESS=25001 ISTHMUS_INGRESS=25443 HAPROXY_EGRESS=26001 HAPROXY_INGRESS=26443
@@ -49,7 +51,7 @@ CFG
 haproxy -f "$WORK/backend.cfg" -db > "$WORK/backend.log" 2>&1 & PIDS+=($!)
 
 "$JAVA_HOME/bin/java" -Xms256m -Xmx256m --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
-  -Dio.netty.leakDetection.level=disabled -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
+  -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache="${VERDICT_CACHE:-true}" -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
   "$WORK/pki" "$ISTHMUS_EGRESS" "$ISTHMUS_INGRESS" "$BACKEND" "$THREADS" > "$WORK/isthmus.log" 2>&1 & PIDS+=($!)
 ISTHMUS_PID=$!
 for _ in $(seq 1 100); do grep -q READY "$WORK/isthmus.log" && break; sleep 0.2; done

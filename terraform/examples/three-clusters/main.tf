@@ -13,9 +13,10 @@ locals {
   peers = {
     for name in keys(local.clusters) : name => {
       for other, c in local.clusters : other => {
-        trust_domain        = c.trust_domain
-        bundle_endpoint_url = "https://${c.public_host}:8443/"
-        endpoint_spiffe_id  = "spiffe://${c.trust_domain}/ns/isthmus-system/sa/isthmus-gateway"
+        trust_domain         = c.trust_domain
+        bundle_endpoint_url  = "https://${c.public_host}:8443/"
+        endpoint_spiffe_id   = "spiffe://${c.trust_domain}/ns/isthmus-system/sa/isthmus-gateway"
+        cross_site_addresses = ["${c.public_host}:7900"]
       } if other != name
     }
   }
@@ -33,6 +34,7 @@ module "aws_east" {
   intermediate_private_key_pem = var.clusters["aws-east"].intermediate_private_key_pem
   locality                     = { region = local.clusters["aws-east"].region, zone = local.clusters["aws-east"].zone }
   peers                        = local.peers["aws-east"]
+  public_address               = local.clusters["aws-east"].public_host
   load_balancer_annotations    = { "service.beta.kubernetes.io/aws-load-balancer-type" = "nlb" }
 }
 
@@ -48,6 +50,7 @@ module "gcp_west" {
   intermediate_private_key_pem = var.clusters["gcp-west"].intermediate_private_key_pem
   locality                     = { region = local.clusters["gcp-west"].region, zone = local.clusters["gcp-west"].zone }
   peers                        = local.peers["gcp-west"]
+  public_address               = local.clusters["gcp-west"].public_host
 }
 
 module "onprem" {
@@ -62,5 +65,6 @@ module "onprem" {
   intermediate_private_key_pem = var.clusters["onprem"].intermediate_private_key_pem
   locality                     = { region = local.clusters["onprem"].region, zone = local.clusters["onprem"].zone }
   peers                        = local.peers["onprem"]
+  public_address               = local.clusters["onprem"].public_host
   load_balancer_annotations    = { "metallb.universe.tf/address-pool" = "isthmus" }
 }

@@ -21,6 +21,9 @@ module "manifests" {
   extra_config                 = var.extra_config
   load_balancer_annotations    = var.load_balancer_annotations
   resources                    = var.resources
+  public_address               = var.public_address
+  admin_token                  = var.admin_token
+  admin_spiffe_ids             = var.admin_spiffe_ids
 }
 
 resource "kubernetes_manifest" "crd" {

@@ -31,11 +31,15 @@ module "gateway" {
   peers = {
     gcp-west = { trust_domain = "gcp-west.acme.internal", bundle_endpoint_url = "https://gw.gcp-west.example:8443/" }
     onprem = {
-      trust_domain        = "onprem.acme.internal"
-      bundle_endpoint_url = "https://gw.onprem.example:8443/"
-      endpoint_spiffe_id  = "spiffe://onprem.acme.internal/ns/isthmus-system/sa/isthmus-gateway"
+      trust_domain         = "onprem.acme.internal"
+      bundle_endpoint_url  = "https://gw.onprem.example:8443/"
+      endpoint_spiffe_id   = "spiffe://onprem.acme.internal/ns/isthmus-system/sa/isthmus-gateway"
+      cross_site_addresses = ["gw.onprem.example:7900"]
     }
   }
+  public_address   = "gw.aws-east.example"
+  admin_token      = "test-admin-token"
+  admin_spiffe_ids = ["spiffe://aws-east.acme.internal/ns/ops/sa/admin"]
 }
 
 output "crds" {

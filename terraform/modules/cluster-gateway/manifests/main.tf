@@ -25,6 +25,7 @@ locals {
   }
 
   ca_dir     = "/etc/isthmus/ca"
+  admin_dir  = "/etc/isthmus/admin"
   config_dir = "/etc/isthmus/config"
   data_dir   = "/var/lib/isthmus"
 
@@ -38,9 +39,31 @@ locals {
       },
       peer.endpoint_spiffe_id == null ? {} : {
         "isthmus.peers.${peer_name}.endpoint-spiffe-id" = peer.endpoint_spiffe_id
+      },
+      # The peer's registry site: its TLS bridge must present a gateway SVID of exactly this trust domain.
+      length(coalesce(peer.cross_site_addresses, [])) == 0 ? {} : {
+        "isthmus.registry.peers.${peer_name}.trust-domain"     = peer.trust_domain
+        "isthmus.registry.peers.${peer_name}.bridge-addresses" = join(",", peer.cross_site_addresses)
       }
     )
   ]...)
+
+  locality_config = merge(
+    var.locality.region == "" ? {} : {
+      "isthmus.registry.locality.region" = var.locality.region
+      "isthmus.proxy.locality.region"    = var.locality.region
+    },
+    var.locality.zone == "" ? {} : {
+      "isthmus.registry.locality.zone" = var.locality.zone
+      "isthmus.proxy.locality.zone"    = var.locality.zone
+    },
+  )
+
+  admin_config = merge(
+    # Whether a token is set is not secret; the token itself only goes to the Secret.
+    nonsensitive(var.admin_token == null) ? {} : { "isthmus.admin.bootstrap-token-file" = "${local.admin_dir}/admin.token" },
+    length(var.admin_spiffe_ids) == 0 ? {} : { "isthmus.admin.spiffe-ids" = join(",", var.admin_spiffe_ids) },
+  )
 
   config = merge({
     "isthmus.trust-domain"                 = var.trust_domain
@@ -55,8 +78,21 @@ locals {
     "isthmus.bundle-endpoint.port"         = tostring(local.ports.bundle_endpoint)
     "isthmus.bundle-endpoint.refresh-hint" = var.bundle_refresh_hint
     "quarkus.http.port"                    = tostring(local.ports.admin)
+    "quarkus.http.ssl-port"                = tostring(local.ports.admin)
     "quarkus.management.port"              = tostring(local.ports.management)
-  }, local.peer_config, var.extra_config)
+    # Registry: this cluster is one Infinispan site; its bridge listens on the cross-site port of the pod.
+    "isthmus.registry.site"               = var.cluster_name
+    "isthmus.registry.bind-host"          = "$${POD_IP}"
+    "isthmus.registry.xsite-port"         = tostring(local.ports.cross_site)
+    "isthmus.registry.kubernetes.enabled" = "true"
+    # Data plane: ingress from peers, egress for local workloads, backends are the in-cluster Services.
+    "isthmus.proxy.ingress.port"        = tostring(local.ports.ingress)
+    "isthmus.proxy.egress.port"         = tostring(local.ports.egress)
+    "isthmus.proxy.kubernetes-backends" = "true"
+    "isthmus.authz.source"              = "kubernetes"
+    }, var.public_address == "" ? {} : {
+    "isthmus.registry.ingress-address" = "${var.public_address}:${local.ports.ingress}"
+  }, local.peer_config, local.locality_config, local.admin_config, var.extra_config)
 
   application_properties = join("\n", concat(
     ["# Rendered by terraform/modules/cluster-gateway. Keys: GatewayConfig and the other isthmus.* mappings."],
@@ -97,6 +133,8 @@ locals {
         { apiGroups = ["authentication.k8s.io"], resources = ["tokenreviews"], verbs = ["create"] },
         # Federated authorization policies (our CRD).
         { apiGroups = ["security.isthmus.io"], resources = ["authorizationpolicies"], verbs = ["get", "list", "watch"] },
+        # An invalid policy is marked status.accepted=false with the reason.
+        { apiGroups = ["security.isthmus.io"], resources = ["authorizationpolicies/status"], verbs = ["get", "update", "patch"] },
       ]
     }
 
@@ -118,6 +156,14 @@ locals {
         "intermediate.pem" = var.intermediate_certificate_pem
         "intermediate.key" = var.intermediate_private_key_pem
       }
+    }
+
+    admin_secret = {
+      apiVersion = "v1"
+      kind       = "Secret"
+      type       = "Opaque"
+      metadata   = { name = "${var.name}-admin", namespace = var.namespace, labels = local.labels }
+      stringData = var.admin_token == null ? {} : { "admin.token" = var.admin_token }
     }
 
     config = {
@@ -178,6 +224,7 @@ locals {
               }
               volumeMounts = [
                 { name = "ca", mountPath = local.ca_dir, readOnly = true },
+                { name = "admin", mountPath = local.admin_dir, readOnly = true },
                 { name = "config", mountPath = local.config_dir, readOnly = true },
                 { name = "data", mountPath = local.data_dir },
                 { name = "tmp", mountPath = "/tmp" },
@@ -185,6 +232,7 @@ locals {
             }]
             volumes = [
               { name = "ca", secret = { secretName = "${var.name}-ca", defaultMode = 256 } },
+              { name = "admin", secret = { secretName = "${var.name}-admin", defaultMode = 256 } },
               { name = "config", configMap = { name = "${var.name}-config" } },
               { name = "data", emptyDir = {} },
               { name = "tmp", emptyDir = {} },

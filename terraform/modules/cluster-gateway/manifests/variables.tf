@@ -63,11 +63,12 @@ variable "intermediate_private_key_pem" {
 }
 
 variable "peers" {
-  description = "Federated peers by name: each peer's trust domain and SPIFFE bundle endpoint URL (https://host:8443/), optionally the exact SPIFFE ID its endpoint must present."
+  description = "Federated peers by name (the name is also the peer's registry site): each peer's trust domain, SPIFFE bundle endpoint URL (https://host:8443/), optionally the exact SPIFFE ID its endpoint must present, and the host:port addresses of its cross-site registry bridge (its public Service, port 7900)."
   type = map(object({
-    trust_domain        = string
-    bundle_endpoint_url = string
-    endpoint_spiffe_id  = optional(string)
+    trust_domain         = string
+    bundle_endpoint_url  = string
+    endpoint_spiffe_id   = optional(string)
+    cross_site_addresses = optional(list(string), [])
   }))
   default = {}
 }
@@ -125,4 +126,23 @@ variable "resources" {
     limits   = optional(map(string), { memory = "1536Mi" })
   })
   default = {}
+}
+
+variable "public_address" {
+  description = "Host name or IP under which other clusters reach this gateway's public Service (the LoadBalancer's address); advertised in the registry as this cluster's ingress. Empty: the registry advertises the pod address (single-network setups only)."
+  type        = string
+  default     = ""
+}
+
+variable "admin_token" {
+  description = "Bootstrap admin token for the admin API on the admin port (join tokens for VM enrolment, identity revocation); stored in a Secret and mounted as a file. Null: admin only by mutual TLS with an admin SVID (admin_spiffe_ids)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "admin_spiffe_ids" {
+  description = "SPIFFE IDs allowed to use the admin API by mutual TLS."
+  type        = list(string)
+  default     = []
 }

@@ -16,7 +16,8 @@ import io.isthmus.registry.MeshName;
  *                         pooled upstream connections idle for half of it are not reused
  * @param headerTimeout    the request line and headers of each request must arrive within this time from the
  *                         request's first byte (slowloris); answered with 408 and closed
- * @param requestTimeout   from forwarding a request to its complete response; answered with 504
+ * @param requestTimeout   longest silence of an upstream while a response is awaited (and longest idle time of a
+ *                         pooled upstream connection); answered with 504
  * @param maxHeaderSize    the request line plus all headers, in bytes; larger requests get 431
  * @param maxBodySize      request and response bodies are buffered whole up to this size; larger ones get 413
  */

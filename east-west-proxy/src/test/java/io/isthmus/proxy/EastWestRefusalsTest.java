@@ -229,6 +229,13 @@ class EastWestRefusalsTest {
     void aRememberedPeerIsVerifiedAgainOnceItsBundleChanges() throws Exception {
         // The first call verifies a's gateway at b and c and remembers the verdict; new connections would reuse it.
         normalCallStillWorks();
+        // A JDK client that already has a session with b (it would resume it if b let it).
+        Federation.Cluster a0 = fed.cluster("a");
+        javax.net.ssl.SSLContext resuming = a0.clientContext(a0.gateway);
+        try (RawHttp http = RawHttp.tls(fed.cluster("b").ingress.address(), resuming)) {
+            assertThat(http.exchange(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT)).status())
+                    .isEqualTo(200);
+        }
         fed.revoke(fed.cluster("a"));
         // Fresh connections (no pooled ones: revalidation closes them) must be refused despite the remembered verdict.
         fed.clusters.values().forEach(c -> c.egress.revalidate());
@@ -238,6 +245,26 @@ class EastWestRefusalsTest {
                 http.exchange(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT));
             }
         }).isInstanceOf(IOException.class);
-        await().atMost(Duration.ofSeconds(2)).until(() -> ingressHandshakeFailures("signer-not-in-bundle") >= 1);
+        assertThatThrownBy(() -> {
+            try (RawHttp http = RawHttp.tls(fed.cluster("b").ingress.address(), resuming)) {
+                http.exchange(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT));
+            }
+        }).isInstanceOf(IOException.class);
+        await().atMost(Duration.ofSeconds(2)).until(() -> ingressHandshakeFailures("signer-not-in-bundle") >= 2);
+    }
+
+    @Test
+    void aSilentBackendIs504() throws Exception {
+        fed.close();
+        fed = Federation.start(new ProxySettings("svc.clusterset.local", Duration.ofSeconds(1), Duration.ofSeconds(5),
+                Duration.ofSeconds(1), Duration.ofMillis(700), 8192, 1 << 20));
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            long t0 = System.nanoTime();
+            RawHttp.Response r = http.exchange(RawHttp.get("/slow", PAYMENTS, CHECKOUT_TOKEN));
+            assertThat(r.status()).isEqualTo(504);
+            assertThat(r.reason()).isIn("backend-timeout", "upstream-timeout");
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(2_400));
+        }
+        normalCallStillWorks();
     }
 }

@@ -96,6 +96,7 @@ final class Federation implements AutoCloseable {
         final NettyTransport transport;
         final SimpleMeterRegistry meters = new SimpleMeterRegistry();
         final HttpServer backend;
+        final java.util.concurrent.ExecutorService backendThreads;
         final List<String> backendSawXfcc = new CopyOnWriteArrayList<>();
         IngressServer ingress;
         EgressServer egress;
@@ -108,6 +109,15 @@ final class Federation implements AutoCloseable {
             this.gateway = TestCa.svid(ca, "spiffe://" + td.name() + "/ns/isthmus-system/sa/isthmus-gateway");
             this.transport = NettyTransport.create(1, "gw-" + name);
             this.backend = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            backend.createContext("/slow", exchange -> {
+                try {
+                    Thread.sleep(2_500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                exchange.sendResponseHeaders(200, -1);
+                exchange.close();
+            });
             backend.createContext("/", exchange -> {
                 String xfcc = exchange.getRequestHeaders().getFirst("x-forwarded-client-cert");
                 backendSawXfcc.add(String.valueOf(xfcc));
@@ -119,6 +129,8 @@ final class Federation implements AutoCloseable {
                     out.write(body);
                 }
             });
+            backendThreads = java.util.concurrent.Executors.newFixedThreadPool(4);
+            backend.setExecutor(backendThreads);
             backend.start();
             this.ingressAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
         }
@@ -162,6 +174,7 @@ final class Federation implements AutoCloseable {
             }
             transport.close();
             backend.stop(0);
+            backendThreads.shutdownNow();
         }
     }
 

@@ -3,7 +3,6 @@ package io.isthmus.proxy.egress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import org.jboss.logging.Logger;
@@ -34,7 +33,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import io.netty.util.concurrent.ScheduledFuture;
 
 /**
  * Serves one local caller's connection: authenticates the caller (SVID from the TLS handshake, else a bearer
@@ -49,6 +47,9 @@ final class EgressHandler extends ProxyHandlerBase {
 
     private final EgressServer server;
     private SpiffeId tlsCaller;
+    /** Memo: the same caller sends many requests on one connection; SpiffeId.toString() builds a new string. */
+    private SpiffeId lastCaller;
+    private String lastCallerText;
 
     EgressHandler(EgressServer server, HeaderDeadline deadline) {
         super(server.metrics(), "egress", deadline);
@@ -62,6 +63,12 @@ final class EgressHandler extends ProxyHandlerBase {
             metrics.handshakeFailure("egress", reason);
             LOG.debugf("egress: refused TLS from %s: %s (%s)", ctx.channel().remoteAddress(), reason,
                     HandshakeFailure.message(event.cause()));
+            ctx.close();
+            return;
+        }
+        io.isthmus.trust.tls.SvidCertificateException refused = server.tls().admit(ctx.channel(), true);
+        if (refused != null) {
+            metrics.handshakeFailure("egress", refused.reason().label());
             ctx.close();
             return;
         }
@@ -156,6 +163,11 @@ final class EgressHandler extends ProxyHandlerBase {
             long start) {
         boolean keepAlive = keepAlive(request);
         String destination = target.name().host();
+        if (!caller.equals(lastCaller)) {
+            lastCaller = caller;
+            lastCallerText = caller.toString();
+        }
+        String callerText = lastCallerText;
         List<ExportedService> exports = server.resolver().resolve(target.name(), server.locality());
         int port = choosePort(target, exports);
         List<IngressAddress> candidates = new ArrayList<>(exports.size());
@@ -169,20 +181,20 @@ final class EgressHandler extends ProxyHandlerBase {
             respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "unknown-service",
                     exports.isEmpty() ? "no healthy, non-stale cluster exports " + destination
                             : "no cluster exports port " + port + " of " + destination),
-                    caller.toString(), destination, start);
+                    callerText, destination, start);
             return;
         }
         if (request.method().equals(HttpMethod.CONNECT)) {
             request.release();
-            tunnel(ctx, target, candidates, 0, new ArrayList<>(), caller.toString(), destination, start);
+            tunnel(ctx, target, candidates, 0, new ArrayList<>(), callerText, destination, start);
             return;
         }
         HopByHop.strip(request.headers());
         IdentityHeaders.strip(request.headers());
-        request.headers().set(IdentityHeaders.CALLER, caller.toString());
+        request.headers().set(IdentityHeaders.CALLER, callerText);
         request.headers().set(HttpHeaderNames.HOST, target.authority(port));
         request.setUri(target.path());
-        attempt(ctx, request, candidates, 0, new ArrayList<>(), keepAlive, caller.toString(), destination, start);
+        attempt(ctx, request, candidates, 0, new ArrayList<>(), keepAlive, callerText, destination, start);
     }
 
     /**
@@ -254,21 +266,14 @@ final class EgressHandler extends ProxyHandlerBase {
             Channel upstream = acquired.getNow();
             Promise<Void> written = upstream.eventLoop().newPromise();
             Promise<FullHttpResponse> response = Exchange.send(upstream, request.retainedDuplicate(), written);
-            ScheduledFuture<?> timeout = upstream.eventLoop().schedule(() -> {
-                if (response.tryFailure(new TimeoutException())) {
-                    upstream.close();
-                }
-            }, server.settings().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
             written.addListener(w -> {
                 if (!w.isSuccess()) {
                     // Nothing reached the peer: safe to try the next cluster.
-                    timeout.cancel(false);
                     failures.add(ingress + ": " + w.cause());
                     attempt(ctx, request, candidates, index + 1, failures, keepAlive, caller, destination, start);
                     return;
                 }
                 response.addListener(r -> {
-                    timeout.cancel(false);
                     if (r.cause() instanceof Exchange.UpstreamClosedException closed && closed.handshakeRefused()) {
                         metrics.connectFailure("egress");
                         failures.add(ingress + ": refused our gateway certificate: "

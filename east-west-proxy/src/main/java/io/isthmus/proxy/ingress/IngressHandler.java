@@ -2,7 +2,6 @@ package io.isthmus.proxy.ingress;
 
 import java.net.InetSocketAddress;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLSession;
 
@@ -30,7 +29,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import io.netty.util.concurrent.ScheduledFuture;
 
 /**
  * Serves one mTLS connection from a peer gateway: the peer's SVID was verified in the handshake; each request's
@@ -43,6 +41,16 @@ final class IngressHandler extends ProxyHandlerBase {
 
     private final IngressServer server;
     private SpiffeId peer;
+    // Per-connection memos: a peer gateway's connection carries the same few hosts and callers over and over.
+    private String lastHost;
+    private Optional<MeshName> lastName = Optional.empty();
+    private String lastDestination;
+    private String lastAsserted;
+    private Optional<SpiffeId> lastCaller = Optional.empty();
+    private String lastCallerText;
+    private String lastXfcc;
+    private SpiffeId lastXfccBy;
+    private SpiffeId lastXfccCaller;
 
     IngressHandler(IngressServer server, HeaderDeadline deadline) {
         super(server.metrics(), "ingress", deadline);
@@ -56,6 +64,13 @@ final class IngressHandler extends ProxyHandlerBase {
             metrics.handshakeFailure("ingress", reason);
             LOG.debugf("ingress: refused TLS from %s: %s (%s)", ctx.channel().remoteAddress(), reason,
                     HandshakeFailure.message(event.cause()));
+            ctx.close();
+            return;
+        }
+        io.isthmus.trust.tls.SvidCertificateException refused = server.tls().admit(ctx.channel(), false);
+        if (refused != null) {
+            metrics.handshakeFailure("ingress", refused.reason().label());
+            LOG.debugf("ingress: refused %s after the handshake: %s", ctx.channel().remoteAddress(), refused.getMessage());
             ctx.close();
             return;
         }
@@ -80,7 +95,12 @@ final class IngressHandler extends ProxyHandlerBase {
         }
         boolean connect = request.method().equals(HttpMethod.CONNECT);
         String host = connect ? request.uri() : request.headers().get(HttpHeaderNames.HOST);
-        Optional<MeshName> name = MeshName.parseHost(host, server.settings().meshSuffix());
+        if (host == null || !host.equals(lastHost)) {
+            lastHost = host;
+            lastName = MeshName.parseHost(host, server.settings().meshSuffix());
+            lastDestination = lastName.map(MeshName::host).orElse(null);
+        }
+        Optional<MeshName> name = lastName;
         if (name.isEmpty()) {
             request.release();
             respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "not-a-mesh-name",
@@ -88,7 +108,7 @@ final class IngressHandler extends ProxyHandlerBase {
                     peer.toString(), "-", start);
             return;
         }
-        String destination = name.get().host();
+        String destination = lastDestination;
         int port = port(host);
         String asserted = request.headers().get(IdentityHeaders.CALLER);
         if (asserted == null) {
@@ -97,7 +117,12 @@ final class IngressHandler extends ProxyHandlerBase {
                     destination, start);
             return;
         }
-        Optional<SpiffeId> caller = SpiffeId.tryParse(asserted.trim());
+        if (!asserted.equals(lastAsserted)) {
+            lastAsserted = asserted;
+            lastCaller = SpiffeId.tryParse(asserted.trim());
+            lastCallerText = lastCaller.map(SpiffeId::toString).orElse(null);
+        }
+        Optional<SpiffeId> caller = lastCaller;
         if (caller.isEmpty()) {
             deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, "invalid-caller-identity",
                     "peer gateway " + peer + " asserted '" + asserted + "', which is not a SPIFFE ID",
@@ -108,14 +133,14 @@ final class IngressHandler extends ProxyHandlerBase {
         if (!callerId.memberOf(peer.trustDomain())) {
             deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, "caller-outside-peer-trust-domain",
                     "gateway " + peer + " may vouch only for identities of " + peer.trustDomain() + ", not "
-                            + callerId, callerId.toString(), destination, start);
+                            + callerId, lastCallerText, destination, start);
             return;
         }
         Optional<InetSocketAddress> backend = server.backends().resolve(name.get(), port);
         if (backend.isEmpty()) {
             request.release();
             respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "unknown-service",
-                    "this cluster serves no backend for " + destination), callerId.toString(), destination, start);
+                    "this cluster serves no backend for " + destination), lastCallerText, destination, start);
             return;
         }
         String path = request.uri();
@@ -140,7 +165,7 @@ final class IngressHandler extends ProxyHandlerBase {
             String detail = denied.detail().isEmpty() ? callerId + " may not " + access.method().orElse("connect to")
                     + " " + access.path().orElse("port " + port) + " on " + destination : denied.detail();
             deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, denied.reason().code(), detail,
-                    callerId.toString(), destination, start);
+                    lastCallerText, destination, start);
             return;
         }
         if (connect) {
@@ -154,16 +179,17 @@ final class IngressHandler extends ProxyHandlerBase {
     /** CONNECT: a TCP stream to the backend, relayed byte for byte once the policy allowed it. */
     private void tunnel(ChannelHandlerContext ctx, InetSocketAddress backend, SpiffeId caller, String destination,
             long start) {
+        String callerText = lastCallerText;
         ctx.channel().config().setAutoRead(false);
         server.tunnels().connectPlain(ctx.channel().eventLoop(), backend).addListener(f -> {
             if (!f.isSuccess()) {
                 metrics.connectFailure("ingress");
                 respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY,
                         "backend-unavailable", "cannot connect to the backend of " + destination + " at " + backend
-                                + ": " + f.cause().getMessage()), caller.toString(), destination, start);
+                                + ": " + f.cause().getMessage()), callerText, destination, start);
                 return;
             }
-            metrics.request(direction, caller.toString(), destination, 200, start);
+            metrics.request(direction, callerText, destination, 200, start);
             io.isthmus.proxy.tunnel.Tunnels.establish(ctx, "ingress", (Channel) f.getNow());
         });
     }
@@ -178,9 +204,16 @@ final class IngressHandler extends ProxyHandlerBase {
 
     private void forward(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive,
             InetSocketAddress backend, SpiffeId caller, String destination, long start) {
+        String callerText = lastCallerText;
         HopByHop.strip(request.headers());
         IdentityHeaders.strip(request.headers());
-        request.headers().set(IdentityHeaders.XFCC, "By=" + server.localId() + ";URI=" + caller);
+        SpiffeId by = server.localId();
+        if (!by.equals(lastXfccBy) || !caller.equals(lastXfccCaller)) {
+            lastXfccBy = by;
+            lastXfccCaller = caller;
+            lastXfcc = "By=" + by + ";URI=" + caller;
+        }
+        request.headers().set(IdentityHeaders.XFCC, lastXfcc);
         Channel downstream = ctx.channel();
         Future<Channel> acquired = server.backendPool().acquire(downstream.eventLoop(), backend);
         acquired.addListener(f -> {
@@ -189,19 +222,13 @@ final class IngressHandler extends ProxyHandlerBase {
                 metrics.connectFailure("ingress");
                 respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY,
                         "backend-unavailable", "cannot connect to the backend of " + destination + " at " + backend
-                                + ": " + f.cause().getMessage()), caller.toString(), destination, start);
+                                + ": " + f.cause().getMessage()), callerText, destination, start);
                 return;
             }
             Channel upstream = acquired.getNow();
             Promise<Void> written = upstream.eventLoop().newPromise();
             Promise<FullHttpResponse> response = io.isthmus.proxy.upstream.Exchange.send(upstream, request, written);
-            ScheduledFuture<?> timeout = upstream.eventLoop().schedule(() -> {
-                if (response.tryFailure(new java.util.concurrent.TimeoutException())) {
-                    upstream.close();
-                }
-            }, server.settings().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
             response.addListener(r -> {
-                timeout.cancel(false);
                 if (r.isSuccess()) {
                     FullHttpResponse answer = response.getNow();
                     boolean upstreamKeepAlive = io.netty.handler.codec.http.HttpUtil.isKeepAlive(answer);
@@ -210,14 +237,14 @@ final class IngressHandler extends ProxyHandlerBase {
                     } else {
                         upstream.close();
                     }
-                    respond(ctx, keepAlive, answer, caller.toString(), destination, start);
+                    respond(ctx, keepAlive, answer, callerText, destination, start);
                 } else if (r.cause() instanceof java.util.concurrent.TimeoutException) {
                     respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.GATEWAY_TIMEOUT,
                             "backend-timeout", "the backend of " + destination + " did not answer within "
-                                    + server.settings().requestTimeout()), caller.toString(), destination, start);
+                                    + server.settings().requestTimeout()), callerText, destination, start);
                 } else {
                     respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "backend-failed",
-                            String.valueOf(r.cause().getMessage())), caller.toString(), destination, start);
+                            String.valueOf(r.cause().getMessage())), callerText, destination, start);
                 }
             });
         });

@@ -122,6 +122,10 @@ public final class IngressServer implements AutoCloseable {
         return backendPool;
     }
 
+    ProxyTls tls() {
+        return tls;
+    }
+
     io.isthmus.proxy.tunnel.Tunnels tunnels() {
         return tunnels;
     }

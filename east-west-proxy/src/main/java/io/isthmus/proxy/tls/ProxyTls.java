@@ -19,6 +19,7 @@ import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509SvidVerifier;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.SpiffeTrustManager;
+import io.isthmus.trust.tls.SvidCertificateException;
 import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.tls.SvidSource;
 import io.netty.handler.ssl.ClientAuth;
@@ -52,10 +53,14 @@ public final class ProxyTls {
     private final SslContext egress;
     private final SslProvider provider;
     private final X509SvidVerifier verifier;
+    private final X509ExtendedTrustManager peers;
+    private final X509ExtendedTrustManager localCallers;
 
     private ProxyTls(SslContext ingress, SslContext upstream, SslContext egress, SslProvider provider,
-            X509SvidVerifier verifier) {
+            X509SvidVerifier verifier, X509ExtendedTrustManager peers, X509ExtendedTrustManager localCallers) {
         this.verifier = verifier;
+        this.peers = peers;
+        this.localCallers = localCallers;
         this.ingress = ingress;
         this.upstream = upstream;
         this.egress = egress;
@@ -96,9 +101,25 @@ public final class ProxyTls {
                     .endpointIdentificationAlgorithm(null).build();
             SslContext egress = SslContextBuilder.forServer(keyManagers(svid, provider)).sslProvider(provider)
                     .protocols(PROTOCOLS).clientAuth(ClientAuth.OPTIONAL).trustManager(localOnly).build();
-            return new ProxyTls(ingress, upstream, egress, provider, verifier);
+            noResumption(ingress);
+            noResumption(egress);
+            return new ProxyTls(ingress, upstream, egress, provider, verifier, anyFederated, localOnly);
         } catch (SSLException e) {
             throw new IllegalStateException("cannot build the data plane's TLS contexts: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A resumed session skips the trust manager: a peer whose intermediate was revoked could resume a session from
+     * before the revocation. Servers keep no session cache; and because a ticket-based resumption cannot be ruled
+     * out for every provider, {@link #admit} checks each new connection's peer again after the handshake.
+     */
+    private static void noResumption(SslContext ctx) {
+        if (ctx.sessionContext() instanceof io.netty.handler.ssl.OpenSslSessionContext openssl) {
+            openssl.setSessionCacheEnabled(false);
+        } else {
+            ctx.sessionContext().setSessionCacheSize(1);
+            ctx.sessionContext().setSessionTimeout(1);
         }
     }
 
@@ -119,13 +140,29 @@ public final class ProxyTls {
     }
 
     /**
-     * Verifies the peer of an established TLS connection again, against the bundles as they are now: a
-     * connection made before its peer's intermediate was removed from a bundle must not outlive the revocation.
+     * Checks the peer of a connection whose handshake just completed with the listener's trust manager (a cache
+     * hit after a full handshake, so nearly free), which also catches a resumed session of a since-revoked peer.
      *
-     * @return the rejection (label and message), or null when the peer is still valid or the connection has no
-     *         verified peer certificate (plaintext, or a TLS caller without one)
+     * @param localCaller true on the egress (peer must be of the local trust domain), false on the ingress
+     * @return the refusal, or null when admitted or the connection carries no peer certificate
      */
-    public SvidVerdict.Rejected recheck(io.netty.channel.Channel channel) {
+    public SvidCertificateException admit(io.netty.channel.Channel channel, boolean localCaller) {
+        List<X509Certificate> chain = peerChain(channel);
+        if (chain == null) {
+            return null;
+        }
+        X509ExtendedTrustManager tm = localCaller ? localCallers : peers;
+        try {
+            tm.checkClientTrusted(chain.toArray(X509Certificate[]::new), "UNKNOWN");
+            return null;
+        } catch (SvidCertificateException e) {
+            return e;
+        } catch (java.security.cert.CertificateException e) {
+            return new SvidCertificateException(io.isthmus.trust.svid.SvidRejection.EMPTY_CHAIN, e.getMessage());
+        }
+    }
+
+    private static List<X509Certificate> peerChain(io.netty.channel.Channel channel) {
         SslHandler ssl = channel.pipeline().get(SslHandler.class);
         if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
             return null;
@@ -139,6 +176,21 @@ public final class ProxyTls {
         List<X509Certificate> chain = new ArrayList<>(certs.length);
         for (java.security.cert.Certificate c : certs) {
             chain.add((X509Certificate) c);
+        }
+        return chain;
+    }
+
+    /**
+     * Verifies the peer of an established TLS connection again, against the bundles as they are now: a
+     * connection made before its peer's intermediate was removed from a bundle must not outlive the revocation.
+     *
+     * @return the rejection (label and message), or null when the peer is still valid or the connection has no
+     *         verified peer certificate (plaintext, or a TLS caller without one)
+     */
+    public SvidVerdict.Rejected recheck(io.netty.channel.Channel channel) {
+        List<X509Certificate> chain = peerChain(channel);
+        if (chain == null) {
+            return null;
         }
         return verifier.verify(chain) instanceof SvidVerdict.Rejected rejected ? rejected : null;
     }

@@ -49,6 +49,11 @@ public final class Exchange extends ChannelInboundHandlerAdapter {
         Exchange exchange = channel.pipeline().get(Exchange.class);
         Promise<FullHttpResponse> response = channel.eventLoop().newPromise();
         exchange.pending = response;
+        io.netty.handler.timeout.IdleStateHandler timer = channel.pipeline()
+                .get(io.netty.handler.timeout.IdleStateHandler.class);
+        if (timer != null) {
+            timer.resetReadTimeout();
+        }
         channel.writeAndFlush(request).addListener(f -> {
             if (f.isSuccess()) {
                 written.trySuccess(null);
@@ -72,6 +77,15 @@ public final class Exchange extends ChannelInboundHandlerAdapter {
             }
         } else {
             ReferenceCountUtil.release(msg);
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
+            fail(new java.util.concurrent.TimeoutException("upstream " + ctx.channel().remoteAddress()
+                    + " sent nothing within the request timeout"));
             ctx.close();
         }
     }

@@ -120,6 +120,10 @@ public final class UpstreamPool implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        // No byte from the upstream for requestTimeout: the exchange in flight fails (504), an idle
+                        // pooled connection is closed. Exchange.send restarts the clock.
+                        ch.pipeline().addLast("timeout", new io.netty.handler.timeout.IdleStateHandler(
+                                settings.requestTimeout().toNanos(), 0, 0, TimeUnit.NANOSECONDS));
                         if (tls != null) {
                             SslHandler ssl = tls.newHandler(ch.alloc());
                             ssl.setHandshakeTimeout(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);

@@ -128,7 +128,7 @@ public class AuthzService {
         ((ThreadPoolExecutor) tokenExecutor).allowCoreThreadTimeOut(true);
         return new TokenReviewAuthenticator(kubernetes.get(), new TrustDomain(gateway.trustDomain()),
                 tr.audiences().orElse(List.of()), tr.cacheTtl(), tr.negativeCacheTtl(), tr.cacheSize(), tr.timeout(),
-                clock, tokenExecutor);
+                clock, tokenExecutor, meters);
     }
 
     private void gauge(String source) {

@@ -35,6 +35,8 @@ import io.isthmus.proxy.authn.TokenAuthenticator;
 import io.isthmus.trust.spiffe.InvalidSpiffeIdException;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * {@link TokenAuthenticator} backed by the Kubernetes TokenReview API ({@code authentication.k8s.io/v1}).
@@ -48,6 +50,9 @@ import io.isthmus.trust.spiffe.TrustDomain;
  * {@code cacheTtl}, but never past the token's own {@code exp}; refused tokens for {@code negativeTtl};
  * unavailability is not cached. Concurrent requests with the same token share one API call. The cache is an LRU
  * bounded to {@code maxEntries}.
+ *
+ * <p>Metrics: {@code isthmus_authn_token_reviews_total{result}} (API calls by outcome),
+ * {@code isthmus_authn_token_cache_total{result=hit|miss}}.
  *
  * <p>{@link #authenticate} never blocks: a cache hit completes at once; a miss runs the review on
  * {@code executor}.
@@ -68,13 +73,16 @@ public final class TokenReviewAuthenticator implements TokenAuthenticator {
     private final Clock clock;
     private final ExecutorService executor;
     private final Map<ByteBuffer, Cached> cache;
+    private final MeterRegistry meters;
+    private final Counter cacheHits;
+    private final Counter cacheMisses;
 
     private record Cached(CompletableFuture<AuthnResult> result, Instant expires) {
     }
 
     public TokenReviewAuthenticator(KubernetesClient client, TrustDomain trustDomain, List<String> audiences,
             Duration cacheTtl, Duration negativeTtl, int maxEntries, Duration timeout, Clock clock,
-            ExecutorService executor) {
+            ExecutorService executor, MeterRegistry meters) {
         this.client = Objects.requireNonNull(client, "client");
         this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
         this.audiences = List.copyOf(audiences);
@@ -83,6 +91,12 @@ public final class TokenReviewAuthenticator implements TokenAuthenticator {
         this.timeout = Objects.requireNonNull(timeout, "timeout");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.executor = Objects.requireNonNull(executor, "executor");
+        this.meters = Objects.requireNonNull(meters, "meters");
+        this.cacheHits = Counter.builder("isthmus.authn.token.cache").tag("result", "hit")
+                .description("Token authentications answered from the cache (or joined to a review in flight)")
+                .register(meters);
+        this.cacheMisses = Counter.builder("isthmus.authn.token.cache").tag("result", "miss")
+                .description("Token authentications that needed a TokenReview").register(meters);
         if (maxEntries < 1) {
             throw new IllegalArgumentException("token cache size must be at least 1, got " + maxEntries);
         }
@@ -112,8 +126,10 @@ public final class TokenReviewAuthenticator implements TokenAuthenticator {
         synchronized (cache) {
             Cached e = cache.get(key);
             if (e != null && (e.expires == null || now.isBefore(e.expires))) {
+                cacheHits.increment();
                 return e.result;
             }
+            cacheMisses.increment();
             pending = new CompletableFuture<>();
             // expires == null while the review runs: concurrent callers join this call.
             cache.put(key, new Cached(pending, null));
@@ -127,6 +143,8 @@ public final class TokenReviewAuthenticator implements TokenAuthenticator {
         call.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
                 .exceptionally(t -> unavailable(t))
                 .thenAccept(result -> {
+                    Counter.builder("isthmus.authn.token.reviews").tag("result", outcome(result))
+                            .description("TokenReview calls by outcome").register(meters).increment();
                     Instant expires = expiry(result, bearerToken);
                     synchronized (cache) {
                         Cached current = cache.get(key);
@@ -141,6 +159,13 @@ public final class TokenReviewAuthenticator implements TokenAuthenticator {
                     pending.complete(result);
                 });
         return pending;
+    }
+
+    private static String outcome(AuthnResult r) {
+        return switch (r) {
+            case AuthnResult.Authenticated a -> "authenticated";
+            case AuthnResult.Refused x -> x.reason().code();
+        };
     }
 
     /** Number of cached entries (tests, metrics). */

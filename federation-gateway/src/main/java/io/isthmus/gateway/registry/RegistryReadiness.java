@@ -46,6 +46,7 @@ public class RegistryReadiness implements HealthCheck {
             Map<String, Instant> lastSync = service.registry().lastUpdateByCluster();
             b.withData("sites-connected", String.join(",", view.stream().sorted().toList()));
             b.withData("bridge-refused-handshakes", node.refusedBridgeHandshakes());
+            b.withData("bridge-dropped-messages", node.droppedBridgeMessages());
             for (String peer : node.settings().peers().keySet()) {
                 Instant last = lastSync.get(peer);
                 b.withData("site." + peer, (view.contains(peer) ? "connected" : "disconnected") + ", last update "

@@ -56,6 +56,9 @@ class AuthzWiringTest {
     @TestHTTPResource(value = "/metrics", management = true)
     URL metrics;
 
+    @TestHTTPResource(value = "/health/group/authz", management = true)
+    URL health;
+
     @Test
     void authorizerFollowsThePolicyFileAndDecisionsAreAudited() throws IOException {
         Path file = service.config().policyFile().orElseThrow();
@@ -90,6 +93,8 @@ class AuthzWiringTest {
         assertThat(last.get("policy").asText()).isEqualTo("billing/allow-checkout");
         assertThat(last.get("peer_gateway").asText()).endsWith("/sa/isthmus-gateway");
 
+        given().when().get(health).then().statusCode(503)
+                .body(containsString("spec.action: \\\"PERMIT\\\" is not an action"));
         given().when().get(metrics).then().statusCode(200)
                 .body(containsString("isthmus_authz_decisions_total{decision=\"allow\",reason=\"allowed\"}"))
                 .body(containsString("isthmus_authz_policies{source=\"file\"} 1.0"))

@@ -30,6 +30,7 @@ import io.isthmus.proxy.authn.AuthnResult;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.testing.MutableClock;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /** TokenReview against the fabric8 mock API server in expectations mode: each answer is set by the test. */
 @EnableKubernetesMockClient
@@ -40,6 +41,7 @@ class TokenReviewAuthenticatorTest {
     KubernetesMockServer server;
     KubernetesClient client;
 
+    final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     final MutableClock clock = new MutableClock(Instant.parse("2026-11-23T10:00:00Z"));
     ExecutorService executor;
 
@@ -55,7 +57,7 @@ class TokenReviewAuthenticatorTest {
 
     TokenReviewAuthenticator authenticator(List<String> audiences) {
         return new TokenReviewAuthenticator(client, TD, audiences, Duration.ofMinutes(5), Duration.ofSeconds(10),
-                100, Duration.ofSeconds(5), clock, executor);
+                100, Duration.ofSeconds(5), clock, executor, meters);
     }
 
     static TokenReview answer(boolean authenticated, String username, List<String> audiences, String error) {
@@ -89,6 +91,9 @@ class TokenReviewAuthenticatorTest {
         // Served from the cache: the mock would answer 404 to a second call.
         assertThat(await(authn.authenticate(token))).isInstanceOf(AuthnResult.Authenticated.class);
         assertThat(server.getRequestCount()).isEqualTo(before);
+        assertThat(meters.get("isthmus.authn.token.reviews").tag("result", "authenticated").counter().count())
+                .isEqualTo(1);
+        assertThat(meters.get("isthmus.authn.token.cache").tag("result", "hit").counter().count()).isEqualTo(1);
 
         RecordedRequest sent = server.getLastRequest();
         JsonNode body = new ObjectMapper().readTree(sent.getBody().readUtf8());
@@ -192,7 +197,7 @@ class TokenReviewAuthenticatorTest {
                         .withRequestRetryBackoffLimit(0).withConnectionTimeout(500).build()).build();
         try {
             TokenReviewAuthenticator authn = new TokenReviewAuthenticator(dead, TD, List.of(), Duration.ofMinutes(1),
-                    Duration.ofSeconds(1), 10, Duration.ofSeconds(5), clock, executor);
+                    Duration.ofSeconds(1), 10, Duration.ofSeconds(5), clock, executor, meters);
             assertThat(await(authn.authenticate("t"))).isInstanceOfSatisfying(AuthnResult.Refused.class,
                     r -> assertThat(r.reason()).isEqualTo(AuthnFailure.TOKEN_REVIEW_UNAVAILABLE));
         } finally {

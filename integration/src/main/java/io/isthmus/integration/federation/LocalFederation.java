@@ -58,6 +58,7 @@ public final class LocalFederation implements Callable<Integer> {
         List<SampleService> samples = new ArrayList<>();
         Federation federation = Federation.prepare(dir.toAbsolutePath(), app.toAbsolutePath(), clusters,
                 Duration.ofSeconds(5), LocalFederation::customize, Map.of());
+        DemoFiles demo = DemoFiles.write(federation);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("\nstopping the federation...");
@@ -73,28 +74,64 @@ public final class LocalFederation implements Callable<Integer> {
         for (ClusterSpec c : clusters) {
             federation.gateway(c.name()).awaitHealth("/q/health/group/peers", Duration.ofSeconds(60));
         }
-        System.out.println(banner(federation));
+        System.out.println(banner(federation, demo));
         stopped.await();
         return 0;
     }
 
-    /** Feature keys of a launched cluster beyond the trust plane. */
-    static void customize(ClusterSpec cluster, Map<String, String> properties) {
-        properties.putAll(new LinkedHashMap<>(Map.of()));
+    /**
+     * Each cluster exports {@code hello.demo} (every cluster: locality and failover) and {@code hello-<cluster>.demo}
+     * (only there: a cross-cluster call), both served by its sample service, and allows the demo client of any
+     * trust domain to call them; the admin API takes a bootstrap token from a file for VM enrolment.
+     */
+    static void customize(ClusterSpec c, Map<String, String> p) {
+        String backend = c.host() + ":" + c.ports().sample();
+        for (String service : List.of("hello", "hello-" + c.name())) {
+            p.put("isthmus.registry.static-exports." + service + ".namespace", "demo");
+            p.put("isthmus.registry.static-exports." + service + ".ports", "http:80");
+            p.put("isthmus.registry.static-exports." + service + ".identities",
+                    "spiffe://" + c.trustDomain().name() + "/ns/demo/sa/hello");
+            p.put("isthmus.proxy.backends.\"" + service + ".demo.svc.clusterset.local\"", backend);
+        }
+        p.put("isthmus.authz.policy-file", c.dir().resolve("policies.yaml").toString());
+        p.put("isthmus.admin.bootstrap-token-file", c.dir().resolve("admin.token").toString());
     }
 
-    static String banner(Federation federation) {
+    static String banner(Federation federation, DemoFiles demo) {
         StringBuilder b = new StringBuilder();
         b.append("\nIsthmus local federation is up (DEVELOPMENT ONLY: throwaway root in ")
                 .append(federation.pki().rootCertificate()).append(")\n\n");
         for (ClusterSpec c : federation.config().clusters()) {
-            b.append(String.format("  %-7s %-22s bundle %s  health %s  API %s%n", c.name(), c.trustDomain().name(),
-                    c.bundleEndpointUrl(), c.managementUrl("/q/health"), c.apiUrl("/v1/bundles")));
+            b.append(String.format("  %-7s %-22s egress %s:%d  ingress %s  API %s  health %s%n", c.name(),
+                    c.trustDomain().name(), c.host(), c.ports().egress(), c.ingressAddress(), c.apiUrl("/"),
+                    c.managementUrl("/q/health")));
         }
-        ClusterSpec first = federation.config().clusters().get(0);
-        b.append("\nTry:\n");
-        b.append("  curl -s ").append(first.apiUrl("/v1/bundles")).append('\n');
-        b.append("  curl -s ").append(first.managementUrl("/q/health/group/peers")).append('\n');
+        List<ClusterSpec> clusters = federation.config().clusters();
+        ClusterSpec from = clusters.get(0);
+        ClusterSpec to = clusters.get(clusters.size() > 1 ? 1 : 0);
+        String root = federation.pki().rootCertificate().toString();
+        b.append("\nCall ").append(to.name()).append("'s service from ").append(from.name())
+                .append(" by mesh name, as the workload spiffe://").append(from.trustDomain().name())
+                .append("/ns/demo/sa/client (its SVID is in ").append(demo.dir()).append("; -k because the egress presents")
+                .append(" an SVID, whose only name is a SPIFFE ID):\n");
+        b.append("  curl -sk --cert ").append(demo.client(from)).append(".pem --key ").append(demo.client(from))
+                .append(".key -H 'Host: hello-").append(to.name()).append(".demo.svc.clusterset.local' https://")
+                .append(from.host()).append(':').append(from.ports().egress()).append("/hello\n");
+        b.append("The same as spiffe://").append(from.trustDomain().name())
+                .append("/ns/demo/sa/intruder is denied by ").append(to.name()).append("'s policy (403):\n");
+        b.append("  curl -sk --cert ").append(demo.intruder(from)).append(".pem --key ").append(demo.intruder(from))
+                .append(".key -H 'Host: hello-").append(to.name()).append(".demo.svc.clusterset.local' https://")
+                .append(from.host()).append(':').append(from.ports().egress()).append("/hello\n");
+        b.append("Where each service is exported, and the routing order from ").append(from.name()).append(":\n");
+        b.append("  curl -sk ").append(from.apiUrl("/v1/services/hello.demo.svc.clusterset.local"))
+                .append('\n');
+        b.append("Enrol a VM into ").append(from.name()).append(":\n");
+        b.append("  bin/isthmus token create --gateway ").append(from.apiUrl("").replaceAll("/$", ""))
+                .append(" --admin-token-file ").append(from.dir().resolve("admin.token")).append(" --root-ca ").append(root)
+                .append(" --namespace demo --service-account vm\n");
+        b.append("  bin/isthmus-agent join --gateway ").append(from.apiUrl("").replaceAll("/$", ""))
+                .append(" --token <token> --root-ca ").append(root).append(" --state-dir ").append(demo.dir().resolve("vm"))
+                .append(" --socket ").append(demo.dir().resolve("vm/workload.sock")).append('\n');
         b.append("\nCtrl-C stops everything.\n");
         return b.toString();
     }

@@ -56,6 +56,17 @@ public final class SampleService implements AutoCloseable {
         }
     }
 
+    /** Runs one sample service until killed: {@code SampleService <host> <port> <cluster> <service>}. */
+    public static void main(String[] args) throws Exception {
+        if (args.length != 4) {
+            System.err.println("usage: SampleService <host> <port> <cluster> <service>");
+            System.exit(2);
+        }
+        start(args[0], Integer.parseInt(args[1]), args[2], args[3]);
+        System.out.println("sample service " + args[3] + " of " + args[2] + " on " + args[0] + ":" + args[1]);
+        Thread.currentThread().join();
+    }
+
     /** The {@code URI=} element of an Envoy-style {@code x-forwarded-client-cert} header. */
     public static Optional<String> callerOf(String xfcc) {
         if (xfcc == null) {

@@ -23,8 +23,9 @@ import io.isthmus.integration.federation.GatewayProcess;
 
 /**
  * Three gateways as three operating-system processes on loopback: the federation forms (every gateway holds every
- * peer's bundle), a gateway killed with SIGKILL comes back and catches up, and a gateway restarted while all its
- * peers are down still trusts them from the bundles it persisted.
+ * peer's bundle), a gateway killed with SIGKILL comes back and catches up, a gateway restarted while all its
+ * peers are down still trusts them from the bundles it persisted, and a restart of every gateway re-forms the
+ * federation.
  */
 class FederationTrustE2ETest {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -68,6 +69,15 @@ class FederationTrustE2ETest {
             alpha.awaitReady(Duration.ofSeconds(60));
             String bundles = api.get(alpha.cluster().apiUrl("/v1/bundles")).body();
             assertThat(bundles).contains("beta.acme.internal", "gamma.acme.internal");
+            assertThat(get(alpha.cluster().managementUrl("/q/health/group/peers"))).contains("loaded from disk");
+
+            // The others return too: the whole federation is back, every peer fresh again.
+            federation.gateway("beta").start();
+            federation.gateway("gamma").start();
+            for (GatewayProcess g : federation.gateways()) {
+                g.awaitReady(Duration.ofSeconds(90));
+                g.awaitHealth("/q/health/group/peers", Duration.ofSeconds(60));
+            }
         }
     }
 

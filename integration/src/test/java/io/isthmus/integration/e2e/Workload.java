@@ -60,6 +60,16 @@ final class Workload {
         }
     }
 
+    /** Writes an SVID of {@code spiffeId} as {@code <base>.pem} (chain) and {@code <base>.key}, for curl. */
+    static void writeFiles(FederationPki pki, String spiffeId, java.nio.file.Path base) throws IOException {
+        SpiffeId id = SpiffeId.parse(spiffeId);
+        FederationPki.Intermediate files = pki.intermediate(id.trustDomain());
+        CaCredential ca = new CaCredential(Pem.readPrivateKey(files.key()), Pem.readCertificates(files.chain()));
+        X509Svid svid = new SvidIssuer(Clock.systemUTC()).issue(ca, id, Duration.ofMinutes(30));
+        java.nio.file.Files.writeString(java.nio.file.Path.of(base + ".pem"), Pem.write(svid.chain().toArray()));
+        java.nio.file.Files.writeString(java.nio.file.Path.of(base + ".key"), Pem.writePrivateKey(svid.key()));
+    }
+
     SpiffeId id() {
         return id;
     }

@@ -14,25 +14,27 @@ import java.util.concurrent.TimeUnit;
  * Needs root (CAP_NET_ADMIN); {@link #available()} tells whether this machine allows it.
  */
 public final class NetworkNamespaces implements AutoCloseable {
-    private static final String PREFIX = "isth";
+    /** Names carry the creating JVM's PID, so concurrent runs never collide and a sweep can tell dead leftovers. */
+    private static final long PID = ProcessHandle.current().pid();
+    private static final String NS_PREFIX = "isth" + PID + "-";
+    private static final String LINK_PREFIX = "i" + Long.toHexString(PID);
     private final String bridge;
-    private final String subnet;
     private final Map<String, String> addresses = new LinkedHashMap<>();
+    private final Map<String, String> hostVeths = new LinkedHashMap<>();
     private final List<String> namespaces = new ArrayList<>();
 
-    private NetworkNamespaces(String bridge, String subnet) {
+    private NetworkNamespaces(String bridge) {
         this.bridge = bridge;
-        this.subnet = subnet;
     }
 
     /** Whether namespaces, veth pairs and bridges can be created here (tries, then removes a probe). */
     public static boolean available() {
-        String probe = PREFIX + "-probe";
+        String probe = NS_PREFIX + "probe";
         try {
             run("ip", "netns", "add", probe);
             run("ip", "netns", "del", probe);
-            run("ip", "link", "add", probe + "b", "type", "bridge");
-            run("ip", "link", "del", probe + "b");
+            run("ip", "link", "add", LINK_PREFIX + "p", "type", "bridge");
+            run("ip", "link", "del", LINK_PREFIX + "p");
             return true;
         } catch (IOException | RuntimeException e) {
             return false;
@@ -40,21 +42,26 @@ public final class NetworkNamespaces implements AutoCloseable {
     }
 
     /**
-     * Creates a bridge with {@code 10.<octet>.0.1/24} and, per cluster, a namespace {@code isth-<cluster>} with
-     * {@code 10.<octet>.0.(10+i)} on its {@code eth0}.
+     * Creates a bridge with {@code 10.<n>.0.1/24} (the first {@code n} from 64 not in use here) and, per cluster, a
+     * namespace with {@code 10.<n>.0.(10+i)} on its {@code eth0}.
      */
-    public static NetworkNamespaces create(int octet, List<String> clusters) throws IOException {
+    public static NetworkNamespaces create(List<String> clusters) throws IOException {
         sweep();
+        String inUse = output("ip", "-o", "addr", "show");
+        int octet = 64;
+        while (inUse.contains(" 10." + octet + ".")) {
+            octet++;
+        }
         String subnet = "10." + octet + ".0.";
-        NetworkNamespaces n = new NetworkNamespaces(PREFIX + "-br" + octet, subnet);
+        NetworkNamespaces n = new NetworkNamespaces(LINK_PREFIX + "b");
         try {
             run("ip", "link", "add", n.bridge, "type", "bridge");
             run("ip", "addr", "add", subnet + "1/24", "dev", n.bridge);
             run("ip", "link", "set", n.bridge, "up");
             int i = 0;
             for (String cluster : clusters) {
-                String ns = namespaceOf(cluster);
-                String host = hostVeth(cluster);
+                String ns = NS_PREFIX + cluster;
+                String host = LINK_PREFIX + "v" + i;
                 String address = subnet + (10 + i++);
                 run("ip", "netns", "add", ns);
                 n.namespaces.add(ns);
@@ -65,6 +72,7 @@ public final class NetworkNamespaces implements AutoCloseable {
                 run("ip", "-n", ns, "link", "set", "eth0", "up");
                 run("ip", "-n", ns, "link", "set", "lo", "up");
                 n.addresses.put(cluster, address);
+                n.hostVeths.put(cluster, host);
             }
             return n;
         } catch (IOException | RuntimeException e) {
@@ -73,12 +81,14 @@ public final class NetworkNamespaces implements AutoCloseable {
         }
     }
 
-    public static String namespaceOf(String cluster) {
-        return PREFIX + "-" + cluster;
+    public String namespaceOf(String cluster) {
+        return NS_PREFIX + cluster;
     }
 
-    private static String hostVeth(String cluster) {
-        return PREFIX + "-" + cluster + "-h";
+    /** The address of the bridge in the root namespace, which every cluster reaches while connected. */
+    public String bridgeAddress() {
+        String any = addresses.values().iterator().next();
+        return any.substring(0, any.lastIndexOf('.') + 1) + "1";
     }
 
     public String address(String cluster) {
@@ -93,34 +103,43 @@ public final class NetworkNamespaces implements AutoCloseable {
 
     /** Cuts {@code cluster} off from every other cluster and from the root namespace. */
     public void partition(String cluster) throws IOException {
-        run("ip", "link", "set", hostVeth(cluster), "down");
+        run("ip", "link", "set", hostVeths.get(cluster), "down");
     }
 
     public void heal(String cluster) throws IOException {
-        run("ip", "link", "set", hostVeth(cluster), "up");
+        run("ip", "link", "set", hostVeths.get(cluster), "up");
     }
 
     @Override
     public void close() {
         for (String ns : namespaces) {
+            killProcessesIn(ns);
             runQuietly("ip", "netns", "del", ns);
         }
         runQuietly("ip", "link", "del", bridge);
     }
 
-    /** Removes namespaces and bridges a crashed earlier run left behind. */
+    /** Removes namespaces (and what runs in them) that a crashed earlier run left behind: their JVM is gone. */
     private static void sweep() throws IOException {
         for (String line : output("ip", "netns", "list").split("\n")) {
             String name = line.split(" ")[0];
-            if (name.startsWith(PREFIX + "-")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("isth(\\d+)-.*").matcher(name);
+            if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+                killProcessesIn(name);
                 runQuietly("ip", "netns", "del", name);
             }
         }
-        for (String line : output("ip", "-o", "link", "show", "type", "bridge").split("\n")) {
-            String[] parts = line.split(": ");
-            if (parts.length > 1 && parts[1].startsWith(PREFIX + "-br")) {
-                runQuietly("ip", "link", "del", parts[1].split("@")[0]);
+    }
+
+    private static void killProcessesIn(String ns) {
+        try {
+            for (String pid : output("ip", "netns", "pids", ns).split("\\s+")) {
+                if (!pid.isBlank() && !pid.startsWith("!")) {
+                    ProcessHandle.of(Long.parseLong(pid.trim())).ifPresent(ProcessHandle::destroyForcibly);
+                }
             }
+        } catch (IOException | RuntimeException ignored) {
+            // best effort
         }
     }
 

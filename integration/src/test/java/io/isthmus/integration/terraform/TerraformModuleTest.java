@@ -35,7 +35,12 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import io.isthmus.gateway.authz.AuthzConfig;
 import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.enrolment.AdminConfig;
+import io.isthmus.gateway.enrolment.EnrolmentConfig;
+import io.isthmus.gateway.proxy.ProxyConfig;
+import io.isthmus.gateway.registry.RegistryConfig;
 import io.isthmus.gateway.trust.TrustSettingsFactory;
 import io.isthmus.integration.support.Repo;
 import io.isthmus.integration.support.Terraform;
@@ -57,7 +62,11 @@ import io.smallrye.config.SmallRyeConfigBuilder;
 class TerraformModuleTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** quarkus.* keys the module may set: the ones the gateway's application.properties relies on. */
-    private static final Set<String> QUARKUS_KEYS = Set.of("quarkus.http.port", "quarkus.management.port");
+    private static final Set<String> QUARKUS_KEYS = Set.of("quarkus.http.port", "quarkus.http.ssl-port",
+            "quarkus.management.port");
+    /** Every @ConfigMapping of the gateway: together they must consume every isthmus.* key the module writes. */
+    private static final List<Class<?>> MAPPINGS = List.of(GatewayConfig.class, RegistryConfig.class, ProxyConfig.class,
+            AuthzConfig.class, EnrolmentConfig.class, AdminConfig.class);
 
     @TempDir
     static Path scratch;
@@ -106,10 +115,14 @@ class TerraformModuleTest {
                 isthmus.put(k, v);
             }
         });
-        // Quarkus' own Duration converter, so "5m" means what it means in the running gateway.
-        return new SmallRyeConfigBuilder().withMapping(GatewayConfig.class).withValidateUnknown(true)
+        // Quarkus' own Duration converter, so "5m" means what it means in the running gateway. POD_IP is what the
+        // Deployment's downward API sets.
+        SmallRyeConfigBuilder builder = new SmallRyeConfigBuilder().addDefaultInterceptors().withValidateUnknown(true)
                 .withConverter(java.time.Duration.class, 200, new io.quarkus.runtime.configuration.DurationConverter())
-                .withSources(new PropertiesConfigSource(isthmus, "terraform", 500)).build();
+                .withSources(new PropertiesConfigSource(isthmus, "terraform", 500))
+                .withSources(new PropertiesConfigSource(Map.of("POD_IP", "10.4.0.7"), "downward-api", 100));
+        MAPPINGS.forEach(builder::withMapping);
+        return builder.build();
     }
 
     private static JsonNode object(String role) {
@@ -137,6 +150,29 @@ class TerraformModuleTest {
         assertThat(config.peers()).containsOnlyKeys("gcp-west", "onprem");
         assertThat(config.peers().get("onprem").endpointSpiffeId())
                 .contains("spiffe://onprem.acme.internal/ns/isthmus-system/sa/isthmus-gateway");
+        SmallRyeConfig all = gatewayConfig(properties);
+        RegistryConfig registry = all.getConfigMapping(RegistryConfig.class);
+        assertThat(registry.site()).contains("aws-east");
+        assertThat(registry.bindHost()).isEqualTo("10.4.0.7");
+        assertThat(registry.peers()).containsOnlyKeys("onprem");
+        assertThat(registry.peers().get("onprem").trustDomain()).isEqualTo("onprem.acme.internal");
+        assertThat(registry.peers().get("onprem").bridgeAddresses()).containsExactly("gw.onprem.example:7900");
+        assertThat(registry.ingressAddress()).contains("gw.aws-east.example:15443");
+        assertThat(registry.locality().region()).contains("us-east-1");
+        assertThat(registry.kubernetes().enabled()).isTrue();
+        ProxyConfig proxy = all.getConfigMapping(ProxyConfig.class);
+        assertThat(proxy.locality().zone()).contains("us-east-1a");
+        assertThat(proxy.kubernetesBackends()).isTrue();
+        assertThat(all.getConfigMapping(AuthzConfig.class).source().toString()).isEqualToIgnoringCase("kubernetes");
+        assertThat(all.getConfigMapping(AdminConfig.class).spiffeIds())
+                .contains(List.of("spiffe://aws-east.acme.internal/ns/ops/sa/admin"));
+    }
+
+    @Test
+    void aRenamedFeatureKeyIsCaughtToo() {
+        Map<String, String> drifted = new LinkedHashMap<>(properties);
+        drifted.put("isthmus.proxy.ingress.listen-port", drifted.remove("isthmus.proxy.ingress.port"));
+        assertThatThrownBy(() -> gatewayConfig(drifted)).hasMessageContaining("isthmus.proxy.ingress.listen-port");
     }
 
     @Test
@@ -155,7 +191,12 @@ class TerraformModuleTest {
         JsonNode container = object("deployment").at("/spec/template/spec/containers/0");
         container.get("ports").forEach(p -> containerPorts.put(p.get("name").asText(), p.get("containerPort").asInt()));
         assertThat(containerPorts.get("bundle")).isEqualTo(config.bundleEndpoint().port());
-        assertThat(containerPorts.get("admin")).isEqualTo(Integer.parseInt(properties.get("quarkus.http.port")));
+        assertThat(containerPorts.get("admin")).isEqualTo(Integer.parseInt(properties.get("quarkus.http.ssl-port")));
+        SmallRyeConfig all = gatewayConfig(properties);
+        ProxyConfig proxy = all.getConfigMapping(ProxyConfig.class);
+        assertThat(containerPorts.get("ingress")).isEqualTo(proxy.ingress().port());
+        assertThat(containerPorts.get("egress")).isEqualTo(proxy.egress().port());
+        assertThat(containerPorts.get("xsite")).isEqualTo(all.getConfigMapping(RegistryConfig.class).xsitePort());
         assertThat(containerPorts.get("management")).isEqualTo(Integer.parseInt(properties.get("quarkus.management.port")));
         assertThat(container.at("/readinessProbe/httpGet/port").asText()).isEqualTo("management");
         assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/q/health/ready");
@@ -194,7 +235,13 @@ class TerraformModuleTest {
         Map<String, String> relocated = new HashMap<>();
         properties.forEach((k, v) -> relocated.put(k, v.startsWith("/etc/isthmus/") || v.startsWith("/var/lib/isthmus")
                 ? fakeRoot + v : v));
-        GatewayConfig config = gatewayConfig(relocated).getConfigMapping(GatewayConfig.class);
+        SmallRyeConfig relocatedConfig = gatewayConfig(relocated);
+        GatewayConfig config = relocatedConfig.getConfigMapping(GatewayConfig.class);
+        // The admin token file the config names is the one the admin Secret mounts.
+        Path adminToken = relocatedConfig.getConfigMapping(AdminConfig.class).bootstrapTokenFile().orElseThrow();
+        assertThat(adminToken.toString()).isEqualTo(fakeRoot + "/etc/isthmus/admin/admin.token");
+        assertThat(object("admin_secret").at("/stringData/admin.token").asText()).isEqualTo("test-admin-token");
+        assertThat(mounts.findValuesAsText("mountPath")).contains("/etc/isthmus/admin");
         TrustSettings settings = TrustSettingsFactory.from(config, Clock.systemUTC());
         assertThat(settings.peers()).hasSize(2);
         assertThat(settings.gatewayId().toString())

@@ -81,15 +81,20 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         requireOwner(spec.key());
         Instant now = clock.instant();
         String k = EntryCodec.key(spec.key());
-        String json = cache.compute(k, (key, old) -> {
+        // Compare-and-set rather than cache.compute(): a compute function runs on the key's primary owner, which
+        // may be another replica, and would have to be marshalled there.
+        while (true) {
+            String old = cache.get(k);
             ExportedService previous = old == null ? null : decode(old).orElse(null);
             ExportedService next = build(spec, previous == null ? 1 : previous.revision(), now);
             if (previous != null && !sameContent(previous, next)) {
                 next = build(spec, previous.revision() + 1, now);
             }
-            return EntryCodec.encode(next);
-        });
-        return EntryCodec.decode(json);
+            String json = EntryCodec.encode(next);
+            if (old == null ? cache.putIfAbsent(k, json) == null : cache.replace(k, old, json)) {
+                return next;
+            }
+        }
     }
 
     private ExportedService build(ExportSpec spec, long revision, Instant now) {
@@ -115,12 +120,18 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         int renewed = 0;
         for (ExportedService e : list(RegistryQuery.cluster(identity.cluster()))) {
             String k = EntryCodec.key(e.key());
-            String updated = cache.computeIfPresent(k, (key, old) -> decode(old)
-                    .map(prev -> EntryCodec.encode(new ExportedService(prev.key(), prev.ports(), prev.identities(),
-                            prev.ingress(), prev.locality(), prev.readyEndpoints(), prev.revision(), now, prev.lease())))
-                    .orElse(old));
-            if (updated != null) {
-                renewed++;
+            while (true) {
+                String old = cache.get(k);
+                ExportedService prev = old == null ? null : decode(old).orElse(null);
+                if (prev == null) {
+                    break;
+                }
+                String next = EntryCodec.encode(new ExportedService(prev.key(), prev.ports(), prev.identities(),
+                        prev.ingress(), prev.locality(), prev.readyEndpoints(), prev.revision(), now, prev.lease()));
+                if (cache.replace(k, old, next)) {
+                    renewed++;
+                    break;
+                }
             }
         }
         return renewed;

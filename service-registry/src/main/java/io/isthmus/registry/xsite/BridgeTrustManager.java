@@ -7,9 +7,7 @@ import java.net.UnknownHostException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 import javax.net.ssl.SSLEngine;
@@ -26,21 +24,18 @@ import io.isthmus.trust.tls.SvidCertificateException;
 
 /**
  * Authenticates cross-site bridge peers. JGroups' TLS only asks the JDK to validate a chain and checks no name,
- * so this trust manager does all of it:
+ * so this trust manager does it:
  * <ol>
  * <li>the peer's chain is an X.509-SVID that {@link X509SvidVerifier} accepts: it chains to the federation root
  * through a CA that is in the current bundle of the SVID's trust domain and whose name constraints permit it;</li>
- * <li>the SVID's trust domain is the one configured for the site at the other end of the socket
- * ({@link PeerSite#trustDomain()}), which binds site name to trust domain:
- * <ul>
- * <li>when we dial (client side), the remote {@code host:port} must be one of the site's configured bridge
- * addresses and the SVID must be of exactly that site's trust domain;</li>
- * <li>when a peer dials us (server side), its source port is ephemeral, so the remote IP must be a configured
- * bridge host of a site whose trust domain is the SVID's.</li>
- * </ul>
- * Our own trust domain is accepted only from our own bind host or local members (another replica of this site).</li>
+ * <li>when we dial (client side), the remote {@code host:port} must be one of a peer site's configured bridge
+ * addresses and the SVID must be of exactly that site's trust domain ({@link PeerSite#trustDomain()});</li>
+ * <li>when a peer dials us (server side) its source address says nothing (ephemeral port, possibly NAT), so the
+ * SVID's trust domain must be that of a configured peer site or our own. Which site the peer may then speak for
+ * is enforced per message by {@link BridgeTcp}: the site named in each message must have the trust domain proven
+ * on the connection.</li>
  * </ol>
- * Thread-safe; no I/O beyond the one-time resolution of configured host names.
+ * Thread-safe; no I/O beyond resolving configured host names.
  */
 public final class BridgeTrustManager extends X509ExtendedTrustManager {
     private static final Logger LOG = Logger.getLogger(BridgeTrustManager.class);
@@ -102,17 +97,17 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
             throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge address " + remote
                     + " is not a configured bridge address of any peer site (presented " + id + ")");
         }
-        if (td.equals(settings.trustDomain()) && matchesHost(localHosts(), remote.getAddress())) {
+        if (td.equals(settings.trustDomain())) {
             return id;
         }
         for (PeerSite peer : settings.peers().values()) {
-            if (peer.trustDomain().equals(td) && matchesHost(hostsOf(peer.bridgeAddresses()), remote.getAddress())) {
+            if (peer.trustDomain().equals(td)) {
                 return id;
             }
         }
         throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge peer " + id + " connecting from "
-                + remote.getAddress() + " is not a configured peer site of trust domain " + td
-                + " at that address (configured: " + describePeers() + ")");
+                + remote.getAddress() + " is not of the trust domain of any configured peer site (configured: "
+                + describePeers() + ")");
     }
 
     private String describePeers() {
@@ -126,10 +121,6 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
         List<InetSocketAddress> hosts = new java.util.ArrayList<>(settings.localMembers());
         hosts.add(new InetSocketAddress(settings.bindHost(), 0));
         return hosts;
-    }
-
-    private static Set<InetSocketAddress> hostsOf(List<InetSocketAddress> addresses) {
-        return new HashSet<>(addresses);
     }
 
     private static boolean matchesAddress(List<InetSocketAddress> configured, InetSocketAddress remote) {

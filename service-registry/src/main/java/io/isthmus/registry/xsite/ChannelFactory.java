@@ -7,6 +7,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
@@ -29,13 +31,17 @@ import org.jgroups.protocols.relay.config.RelayConfig;
 import org.jgroups.stack.Protocol;
 import org.jgroups.util.DefaultSocketFactory;
 
+import io.isthmus.trust.spiffe.TrustDomain;
+
 /**
  * Builds the JGroups channels of one gateway programmatically (no XML, no system properties):
  * <ul>
- * <li>the <b>local</b> channel: TCP + TCPPING over this cluster's replicas, topped by RELAY2 naming this site;</li>
+ * <li>the <b>local</b> channel: TCP + TCPPING over this cluster's replicas, topped by RELAY2 naming this site; its
+ * sockets are TLS 1.3 too, and accept only SVIDs of this site's own trust domain (another replica);</li>
  * <li>the <b>bridge</b> channel that RELAY2 opens on the site master: TCP whose sockets are TLS 1.3 with client
  * authentication required, presenting this gateway's SVID and checking peers with {@link BridgeTrustManager};
- * TCPPING over every peer site's bridge addresses.</li>
+ * TCPPING over every peer site's bridge addresses; every received message must name a site whose trust domain
+ * is the one proven on its connection ({@link BridgeTcp}).</li>
  * </ul>
  * A fresh protocol stack is built each time a channel is created, because a site master that loses and regains
  * its role creates its bridge again.
@@ -47,7 +53,9 @@ public final class ChannelFactory {
 
     private final SiteSettings settings;
     private final SSLContext bridgeTls;
+    private final SSLContext localTls;
     private final Timing timing;
+    private final AtomicLong droppedMessages = new AtomicLong();
 
     /** Failure detection and discovery timings; {@link #DEFAULT} suits production, tests may shorten them. */
     public record Timing(long failureTimeoutMillis, long failureIntervalMillis, long joinTimeoutMillis,
@@ -56,10 +64,28 @@ public final class ChannelFactory {
         public static final Timing FAST = new Timing(4_000, 1_000, 500, 1_000, 3_000);
     }
 
-    public ChannelFactory(SiteSettings settings, SSLContext bridgeTls, Timing timing) {
+    /**
+     * @param bridgeTls presents this gateway's SVID and authenticates peer sites ({@link BridgeTrustManager})
+     * @param localTls presents this gateway's SVID and accepts only SVIDs of this site's own trust domain
+     */
+    public ChannelFactory(SiteSettings settings, SSLContext bridgeTls, SSLContext localTls, Timing timing) {
         this.settings = settings;
         this.bridgeTls = bridgeTls;
+        this.localTls = localTls;
         this.timing = timing;
+    }
+
+    /** Bridge messages dropped because their site's trust domain differs from their connection's. */
+    public long droppedBridgeMessages() {
+        return droppedMessages.get();
+    }
+
+    private TrustDomain trustDomainOfSite(String site) {
+        if (settings.site().equals(site)) {
+            return settings.trustDomain();
+        }
+        PeerSite peer = settings.peers().get(site);
+        return peer == null ? null : peer.trustDomain();
     }
 
     public JChannel createLocalChannel() throws Exception {
@@ -72,7 +98,7 @@ public final class ChannelFactory {
             relay.addSite(site, new RelayConfig.SiteConfig(site).addBridge(new BridgeChannel()));
         }
         List<InetSocketAddress> members = new ArrayList<>(settings.localMembers());
-        List<Protocol> stack = stack(settings.localPort(), members, null);
+        List<Protocol> stack = stack(settings.localPort(), members, localTls, false);
         stack.add(relay);
         JChannel ch = new JChannel(stack);
         ch.name(settings.site() + "-" + (settings.localPort() == 0 ? "node" : String.valueOf(settings.localPort())));
@@ -82,13 +108,14 @@ public final class ChannelFactory {
     JChannel createBridgeChannel() throws Exception {
         List<InetSocketAddress> peers = new ArrayList<>();
         settings.peers().values().forEach(p -> peers.addAll(p.bridgeAddresses()));
-        JChannel ch = new JChannel(stack(settings.bridgePort(), peers, bridgeTls));
+        JChannel ch = new JChannel(stack(settings.bridgePort(), peers, bridgeTls, true));
         ch.name("_" + settings.site() + "-" + settings.bridgePort());
         return ch;
     }
 
-    private List<Protocol> stack(int port, List<InetSocketAddress> initialHosts, SSLContext tls) throws Exception {
-        TCP tcp = new TCP();
+    private List<Protocol> stack(int port, List<InetSocketAddress> initialHosts, SSLContext tls, boolean bridge)
+            throws Exception {
+        TCP tcp = bridge ? new BridgeTcp(this::trustDomainOfSite, droppedMessages) : new TCP();
         tcp.setBindAddress(InetAddress.getByName(settings.bindHost()));
         tcp.setBindPort(port);
         tcp.setPortRange(0);

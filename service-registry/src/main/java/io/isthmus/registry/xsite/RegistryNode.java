@@ -19,8 +19,11 @@ import org.infinispan.remoting.transport.Transport;
 import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
 
 import io.isthmus.trust.svid.X509SvidVerifier;
+import io.isthmus.trust.tls.PeerPolicy;
+import io.isthmus.trust.tls.SpiffeTrustManager;
 import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.tls.SvidSource;
+import io.isthmus.trust.tls.TlsContexts;
 
 /**
  * One gateway's embedded Infinispan: a cache manager whose transport is the local cluster channel with RELAY2
@@ -35,11 +38,14 @@ public final class RegistryNode implements AutoCloseable {
     private final SiteSettings settings;
     private final BridgeTrustManager bridgeTrust;
     private final DefaultCacheManager cacheManager;
+    private final ChannelFactory channels;
 
-    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, DefaultCacheManager cacheManager) {
+    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, DefaultCacheManager cacheManager,
+            ChannelFactory channels) {
         this.settings = settings;
         this.bridgeTrust = bridgeTrust;
         this.cacheManager = cacheManager;
+        this.channels = channels;
     }
 
     /**
@@ -59,7 +65,9 @@ public final class RegistryNode implements AutoCloseable {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot create the TLS context of the cross-site bridge", e);
         }
-        ChannelFactory channels = new ChannelFactory(settings, tls, timing);
+        SSLContext localTls = TlsContexts.create(svids,
+                new SpiffeTrustManager(verifier, PeerPolicy.memberOf(settings.trustDomain())));
+        ChannelFactory channels = new ChannelFactory(settings, tls, localTls, timing);
         GlobalConfigurationBuilder global = new GlobalConfigurationBuilder();
         global.transport().defaultTransport().clusterName("isthmus-" + settings.site())
                 .nodeName(settings.site() + "-" + settings.bindHost() + "-" + settings.localPort())
@@ -77,7 +85,7 @@ public final class RegistryNode implements AutoCloseable {
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(settings, trust, cm);
+        return new RegistryNode(settings, trust, cm, channels);
     }
 
     /**
@@ -121,6 +129,11 @@ public final class RegistryNode implements AutoCloseable {
     /** TLS handshakes the bridge refused (certificate or site binding). */
     public long refusedBridgeHandshakes() {
         return bridgeTrust.refusedHandshakes();
+    }
+
+    /** Bridge messages dropped because the site they claimed is not the one their TLS connection proved. */
+    public long droppedBridgeMessages() {
+        return channels.droppedBridgeMessages();
     }
 
     @Override

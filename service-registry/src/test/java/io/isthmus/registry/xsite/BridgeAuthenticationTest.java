@@ -21,10 +21,10 @@ import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.testing.TestCa;
 
 /**
- * The cross-site bridge admits only sites whose SVID chains to the federation root. An impostor runs at
- * cluster-c's configured bridge address under cluster-c's site name and trust domain, with a certificate from
- * another root, while A and B run for real. (The site-name/trust-domain binding is tested in
- * {@link BridgeTrustManagerTest}.)
+ * The cross-site bridge admits a site only with an SVID of the trust domain configured for it. An impostor runs
+ * at cluster-c's configured bridge address under cluster-c's site name, with a certificate from
+ * another root (refused in the TLS handshake), or with a valid SVID of cluster-b (its messages claim site
+ * cluster-c, whose trust domain is not the one its connection proved: dropped), while A and B run for real.
  */
 class BridgeAuthenticationTest {
     private final TestFederation federation = new TestFederation(Clock.systemUTC(), "cluster-a", "cluster-b", "cluster-c");
@@ -44,7 +44,7 @@ class BridgeAuthenticationTest {
         ExportedService fromImpostor = impostor.registry().export(spec("cluster-c", "payments"));
         // B proves the bridge works and the export has propagated; the impostor must have received nothing.
         await().atMost(Duration.ofSeconds(30)).until(() -> b.registry().get(fromA.key()).isPresent());
-        await().atMost(Duration.ofSeconds(30)).until(() -> a.node().refusedBridgeHandshakes() > 0);
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.node().refusedBridgeHandshakes() + a.node().droppedBridgeMessages() > 0);
         await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(impostor.registry().get(fromA.key())).isEmpty();
             assertThat(a.registry().get(fromImpostor.key())).isEmpty();
@@ -64,5 +64,17 @@ class BridgeAuthenticationTest {
                 "cluster-c");
         Site impostor = federation.start("impostor", federation.settings("cluster-c"), foreign);
         assertImpostorIsShutOut(a, b, impostor);
+    }
+
+    @Test
+    void refusesAFederationMemberPosingAsAnotherSite() {
+        Site a = federation.start("cluster-a");
+        Site b = federation.start("cluster-b");
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.node().sitesView().contains("cluster-b"));
+        // A valid SVID of cluster-b (chains to the federation root, in b's bundle), used by a node that calls itself
+        // cluster-c at cluster-c's address: dialing it fails the site binding, and what it sends is dropped.
+        Site impostor = federation.start("impostor", federation.settings("cluster-c"), federation.svidOf("cluster-b"));
+        assertImpostorIsShutOut(a, b, impostor);
+        assertThat(a.node().droppedBridgeMessages() + b.node().droppedBridgeMessages()).isPositive();
     }
 }

@@ -21,6 +21,8 @@ import io.isthmus.trust.bundle.BundleFormatException;
 import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.bundle.ParsedBundle;
 import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.tls.PeerPolicy;
+import io.isthmus.trust.tls.RootAnchoredTrustManager;
 import io.isthmus.trust.tls.TlsContexts;
 
 /**
@@ -44,7 +46,13 @@ public final class BundleEndpointClient {
         SSLContext tls;
         try {
             tls = SSLContext.getInstance("TLS");
-            tls.init(null, new TrustManager[] {new BundleEndpointTrustManager(peer, roots, known, clock, skew)}, null);
+            // Once we hold a bundle of the peer, its endpoint's SVID must verify against it (a CA the peer withdrew
+            // cannot serve a forged bundle that re-admits itself); before that, the endpoint is bootstrapped from
+            // the federation root: its intermediate must chain to the root and be constrained to the peer's domain.
+            PeerPolicy policy = peer.endpointId().map(PeerPolicy::exactly)
+                    .orElseGet(() -> PeerPolicy.memberOf(peer.trustDomain()));
+            tls.init(null, new TrustManager[] {new RootAnchoredTrustManager(peer.trustDomain(), policy, roots, known,
+                    clock, skew)}, null);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot create TLS context for peer " + peer.name(), e);
         }

@@ -139,8 +139,9 @@ class FederationSyncTest {
             }
             assertThat(revokedAfterMillis).containsOnlyKeys("b", "c");
         });
-        // One refresh interval plus the fetch itself; the bound above (3 intervals) is the hard limit.
-        assertThat(revokedAfterMillis.values()).allSatisfy(ms -> assertThat(ms).isLessThan(REFRESH.toMillis() + 1000));
+        // One refresh interval plus the fetch itself (a TLS handshake and a verification, which take over a second
+        // on a loaded 2-core CI machine); a second missed poll would need two intervals plus two fetches.
+        assertThat(revokedAfterMillis.values()).allSatisfy(ms -> assertThat(ms).isLessThan(REFRESH.toMillis() + 1800));
         // SVIDs of a's current intermediate still verify everywhere.
         X509Svid current = a.ca().issue(SpiffeId.parse("spiffe://a.acme.internal/ns/shop/sa/cart"), Duration.ofMinutes(5));
         assertThat(gateways.get("b").verifier().verify(current.chain()).verified()).isTrue();

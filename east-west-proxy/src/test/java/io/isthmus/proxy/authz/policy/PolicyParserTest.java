@@ -180,6 +180,37 @@ class PolicyParserTest {
         assertThat(p.rules()).isEqualTo(List.of());
     }
 
+    /** Every ASCII character in a principal, a path and a method: accepted, or refused naming the field. */
+    @Test
+    void characterSweepNeverEscapesAsAnotherException() {
+        for (char c = 0; c < 128; c++) {
+            String ch = String.valueOf(c);
+            for (String[] field : new String[][] {
+                    {"from", "source", "principals", "spiffe://a.acme.internal/ns/x" + ch + "y"},
+                    {"to", "operation", "paths", "/a" + ch + "b"},
+                    {"to", "operation", "methods", "GE" + ch}}) {
+                com.fasterxml.jackson.databind.node.ObjectNode d = (com.fasterxml.jackson.databind.node.ObjectNode)
+                        node(doc("rules: []\n"));
+                com.fasterxml.jackson.databind.node.ObjectNode leaf = d.with("spec").withArray("rules").addObject()
+                        .withArray(field[0]).addObject().with(field[1]);
+                leaf.withArray(field[2]).add(field[3]);
+                String path = "spec.rules[0]." + field[0] + "[0]." + field[1] + "." + field[2] + "[0]";
+                try {
+                    PolicyParser.parse(d, "sweep");
+                } catch (InvalidPolicyException e) {
+                    assertThat(e.violations()).as("char %d in %s", (int) c, field[2])
+                            .allSatisfy(v -> assertThat(v.path()).isEqualTo(path));
+                }
+            }
+        }
+        // Spot checks of the sweep's outcomes.
+        assertThat(catchThrowableOfType(InvalidPolicyException.class, () -> PolicyParser.parse(node(
+                doc("rules:\n- to:\n  - operation: {paths: [\"/a b\"]}\n")), "t"))).isNotNull();
+        assertThat(catchThrowableOfType(InvalidPolicyException.class, () -> PolicyParser.parse(node(
+                doc("rules:\n- from:\n  - source: {principals: [\"spiffe://a.acme.internal/ns/x?y\"]}\n")), "t")))
+                .isNotNull();
+    }
+
     @Test
     void starSweepInPatterns() {
         for (String ok : List.of("*", "*x", "x*", "spiffe://a/ns/*", "*/sa/y")) {
