@@ -23,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.agent.state.AgentState;
@@ -68,17 +67,10 @@ class VmAgentEndToEndTest {
         }
     }
 
-    /** The full story including a gateway restart (about 70 s on a loaded 2-core machine): run with -Dslow. */
+    /** The full story the issue asks for, including a gateway restart (about 70 s on a loaded 2-core machine). */
     @Test
-    @Tag("slow")
     void vmEnrolsRenewsAcrossAGatewayRestartAndServesTheRotatedSvidToSpiffeClients() throws Exception {
         scenario(true);
-    }
-
-    /** The same without the restart (one gateway start): enrol, verify, renew, rotation seen by java-spiffe. */
-    @Test
-    void vmEnrolsRenewsAndServesTheRotatedSvidToSpiffeClients() throws Exception {
-        scenario(false);
     }
 
     private void scenario(boolean restartGateway) throws Exception {
