@@ -149,6 +149,14 @@ public final class ChannelFactory {
         // host and every other JGroups and Infinispan virtual thread starves: no discovery, no merge, no
         // cross-site backup until the sockets close (seen in thread dumps of LocalClusterTest's failover).
         tcp.setBundlerType("transfer-queue");
+        // That bundler is one thread for every destination, so a blocking socket write to a member whose link
+        // went silent (a partitioned site: no RST, the send buffer fills) would stall the sends to every other
+        // member too, heartbeats included (seen in PartitionE2ETest: alpha and beta stopped replicating while
+        // gamma was cut off). Non-blocking sends give each connection its own bounded queue and writer thread;
+        // a full queue drops, and NAKACK2/UNICAST3 retransmit. Connecting to a silent peer gives up after 1 s.
+        tcp.nonBlockingSends(true);
+        tcp.maxSendQueue(4096);
+        tcp.setSockConnTimeout(1000);
         if (tls != null) {
             DefaultSocketFactory sockets = new DefaultSocketFactory(tls);
             sockets.setServerSocketConfigurator(s -> {
