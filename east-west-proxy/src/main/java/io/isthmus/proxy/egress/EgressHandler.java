@@ -74,6 +74,19 @@ final class EgressHandler extends ProxyHandlerBase {
         }
         SslHandler ssl = ctx.pipeline().get(SslHandler.class);
         tlsCaller = TlsContexts.peerId(ssl.engine().getSession()).orElse(null);
+        ctx.channel().attr(io.isthmus.proxy.http.Http2Support.PEER).set(tlsCaller);
+        if (io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
+            io.isthmus.proxy.http.Http2Support.switchToHttp2(ctx.pipeline(), "egress",
+                    server.settings().maxHeaderSize(), server.settings().maxBodySize(), server::streamHandler);
+        }
+    }
+
+    /** On an HTTP/2 stream the TLS handshake (if any) happened on the parent connection, which knows the caller. */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (io.isthmus.proxy.http.Http2Support.isStream(ctx.channel())) {
+            tlsCaller = (SpiffeId) ctx.channel().parent().attr(io.isthmus.proxy.http.Http2Support.PEER).get();
+        }
     }
 
     @Override

@@ -89,6 +89,8 @@ public final class EgressServer implements AutoCloseable {
                                         return h;
                                     }
                                 })
+                                .addLast("h2c", new io.isthmus.proxy.http.Http2Support.PriorKnowledge("egress",
+                                        settings.maxHeaderSize(), settings.maxBodySize(), EgressServer.this::streamHandler))
                                 .addLast("bytes", new HeaderDeadline.ByteWatch(deadline))
                                 .addLast("http", new HttpServerCodec(4096, settings.maxHeaderSize(), 8192))
                                 .addLast("deadline", deadline)
@@ -104,6 +106,11 @@ public final class EgressServer implements AutoCloseable {
 
     public InetSocketAddress address() {
         return (InetSocketAddress) listener.localAddress();
+    }
+
+    /** The handler of one HTTP/2 stream (a child channel of an h2 or h2c connection). */
+    EgressHandler streamHandler() {
+        return new EgressHandler(this, new HeaderDeadline(settings.headerTimeout().toNanos()));
     }
 
     ProxySettings settings() {

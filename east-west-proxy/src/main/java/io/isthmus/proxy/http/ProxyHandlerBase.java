@@ -83,6 +83,15 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
             respond(ctx, false, refusal, "unauthenticated", "-", start);
             return;
         }
+        if (Http2Support.isStream(ctx.channel())
+                && request.method().equals(io.netty.handler.codec.http.HttpMethod.CONNECT)) {
+            // A tunnel needs the connection's raw bytes; an HTTP/2 stream carries frames. Use HTTP/1.1 CONNECT.
+            request.release();
+            respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_IMPLEMENTED,
+                    "connect-over-http2-unsupported", "open TCP tunnels with an HTTP/1.1 CONNECT"), "unauthenticated",
+                    "-", start);
+            return;
+        }
         try {
             handle(ctx, request, start);
         } catch (RuntimeException e) {

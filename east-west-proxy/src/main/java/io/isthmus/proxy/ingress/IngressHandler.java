@@ -83,6 +83,20 @@ final class IngressHandler extends ProxyHandlerBase {
             return;
         }
         peer = id.get();
+        ctx.channel().attr(io.isthmus.proxy.http.Http2Support.PEER).set(peer);
+        if (io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(
+                ctx.pipeline().get(SslHandler.class).applicationProtocol())) {
+            io.isthmus.proxy.http.Http2Support.switchToHttp2(ctx.pipeline(), "ingress",
+                    server.settings().maxHeaderSize(), server.settings().maxBodySize(), server::streamHandler);
+        }
+    }
+
+    /** On an HTTP/2 stream the handshake happened on the parent connection, which knows the peer. */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (io.isthmus.proxy.http.Http2Support.isStream(ctx.channel())) {
+            peer = (SpiffeId) ctx.channel().parent().attr(io.isthmus.proxy.http.Http2Support.PEER).get();
+        }
     }
 
     @Override

@@ -98,6 +98,11 @@ public final class IngressServer implements AutoCloseable {
         return (InetSocketAddress) listener.localAddress();
     }
 
+    /** The handler of one HTTP/2 stream (a child channel of an h2 connection; no header deadline: the codec has whole frames). */
+    IngressHandler streamHandler() {
+        return new IngressHandler(this, new HeaderDeadline(settings.headerTimeout().toNanos()));
+    }
+
     ProxySettings settings() {
         return settings;
     }

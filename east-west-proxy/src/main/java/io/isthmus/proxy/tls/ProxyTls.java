@@ -95,12 +95,14 @@ public final class ProxyTls {
                 : new CachingSvidTrustManager(verifier, bundles, PeerPolicy.memberOf(local), Clock.systemUTC());
         try {
             SslContext ingress = SslContextBuilder.forServer(keyManagers(svid, provider)).sslProvider(provider)
-                    .protocols(PROTOCOLS).clientAuth(ClientAuth.REQUIRE).trustManager(anyFederated).build();
+                    .protocols(PROTOCOLS).clientAuth(ClientAuth.REQUIRE).trustManager(anyFederated)
+                    .applicationProtocolConfig(io.isthmus.proxy.http.Http2Support.SERVER_ALPN).build();
             SslContext upstream = SslContextBuilder.forClient().keyManager(keyManagers(svid, provider))
                     .sslProvider(provider).protocols(PROTOCOLS).trustManager(anyFederated)
                     .endpointIdentificationAlgorithm(null).build();
             SslContext egress = SslContextBuilder.forServer(keyManagers(svid, provider)).sslProvider(provider)
-                    .protocols(PROTOCOLS).clientAuth(ClientAuth.OPTIONAL).trustManager(localOnly).build();
+                    .protocols(PROTOCOLS).clientAuth(ClientAuth.OPTIONAL).trustManager(localOnly)
+                    .applicationProtocolConfig(io.isthmus.proxy.http.Http2Support.SERVER_ALPN).build();
             noResumption(ingress);
             noResumption(egress);
             return new ProxyTls(ingress, upstream, egress, provider, verifier, anyFederated, localOnly);
@@ -163,7 +165,7 @@ public final class ProxyTls {
     }
 
     private static List<X509Certificate> peerChain(io.netty.channel.Channel channel) {
-        SslHandler ssl = channel.pipeline().get(SslHandler.class);
+        SslHandler ssl = io.isthmus.proxy.http.Http2Support.connection(channel).pipeline().get(SslHandler.class);
         if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
             return null;
         }
