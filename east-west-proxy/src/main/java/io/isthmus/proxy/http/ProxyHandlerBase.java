@@ -122,7 +122,14 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
         } else {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
-        if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+        if (!response.trailingHeaders().isEmpty()) {
+            // Trailers (gRPC's grpc-status) survive an HTTP/1.1 hop only in chunked encoding; on an HTTP/2 stream
+            // the codec sends them as a trailing HEADERS frame.
+            response.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+            if (!Http2Support.isStream(ctx.channel())) {
+                HttpUtil.setTransferEncodingChunked(response, true);
+            }
+        } else if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
             HttpUtil.setContentLength(response, response.content().readableBytes());
         }
         metrics.request(direction, source, destination, response.status().code(), startNanos);

@@ -42,6 +42,7 @@ public final class IngressServer implements AutoCloseable {
     private final DecisionLog decisionLog;
     private final ProxyMetrics metrics;
     private final UpstreamPool backendPool;
+    private final io.isthmus.proxy.upstream.H2cPool h2cBackends;
     private final io.isthmus.proxy.tunnel.Tunnels tunnels;
     private final NettyTransport transport;
     private final io.netty.channel.group.ChannelGroup connections =
@@ -63,6 +64,7 @@ public final class IngressServer implements AutoCloseable {
         this.decisionLog = decisionLog;
         this.metrics = metrics;
         this.backendPool = new UpstreamPool(transport, null, settings);
+        this.h2cBackends = new io.isthmus.proxy.upstream.H2cPool(transport, settings);
         this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
     }
 
@@ -127,6 +129,11 @@ public final class IngressServer implements AutoCloseable {
         return backendPool;
     }
 
+    /** h2c (prior knowledge) connections to backends that speak only HTTP/2: gRPC requests go there. */
+    io.isthmus.proxy.upstream.H2cPool h2cBackends() {
+        return h2cBackends;
+    }
+
     ProxyTls tls() {
         return tls;
     }
@@ -155,5 +162,6 @@ public final class IngressServer implements AutoCloseable {
         }
         connections.close().awaitUninterruptibly();
         backendPool.close();
+        h2cBackends.close();
     }
 }
