@@ -177,11 +177,31 @@ class GrpcEndToEndTest {
                     .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                         // The ingress answers HTTP 403 (reason in x-isthmus-reason); grpc-java maps it.
                         assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-                        assertThat(e.getStatus().getDescription()).contains("403");
+                        assertThat(e.getStatus().getDescription()).contains("HTTP status code 403")
+                                .contains("x-isthmus-reason=no-matching-allow");
                     });
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
         assertThat(backendSawXfcc).isEmpty();
+    }
+
+    @Test
+    void plaintextH2cCallerWithBearerToken() throws Exception {
+        InetSocketAddress egress = fed.cluster("a").egress.address();
+        Metadata token = new Metadata();
+        token.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer checkout");
+        ManagedChannel channel = NettyChannelBuilder.forAddress(egress.getHostString(), egress.getPort())
+                .overrideAuthority(AUTHORITY).usePlaintext()
+                .intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(token)).build();
+        try {
+            byte[] answer = ClientCalls.blockingUnaryCall(channel, CHARGE,
+                    io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+                    "h2c".getBytes(StandardCharsets.UTF_8));
+            assertThat(new String(answer, StandardCharsets.UTF_8)).isEqualTo("charged h2c");
+            assertThat(backendSawXfcc).singleElement().asString().endsWith("URI=" + Federation.CHECKOUT);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
     }
 }

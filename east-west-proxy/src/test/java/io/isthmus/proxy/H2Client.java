@@ -97,6 +97,10 @@ final class H2Client implements AutoCloseable {
         return new H2Client(to, null);
     }
 
+    boolean isOpen() {
+        return channel.isActive();
+    }
+
     String negotiated() {
         return alpn;
     }

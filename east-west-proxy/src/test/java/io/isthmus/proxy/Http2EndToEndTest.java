@@ -105,4 +105,31 @@ class Http2EndToEndTest {
             }
         }).isInstanceOf(Exception.class);
     }
+
+    @Test
+    void unknownServiceAndNonMeshHostOverH2Get404AndTheConnectionStays() throws Exception {
+        X509Svid checkout = TestCa.svid(fed.cluster("a").ca, Federation.CHECKOUT);
+        try (H2Client h2 = H2Client.tls(fed.cluster("a").egress.address(), checkout, trust())) {
+            H2Client.Response unknown = h2.get("/", "nothing.nowhere.svc.clusterset.local");
+            assertThat(unknown.status()).isEqualTo(404);
+            assertThat(unknown.reason()).isEqualTo("unknown-service");
+            H2Client.Response notMesh = h2.get("/", "example.com");
+            assertThat(notMesh.status()).isEqualTo(404);
+            assertThat(notMesh.reason()).isEqualTo("not-a-mesh-name");
+            assertThat(h2.get("/fine", PAYMENTS).status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void revokedPeerLosesItsOpenH2Connection() throws Exception {
+        Federation.Cluster a = fed.cluster("a");
+        Federation.Cluster b = fed.cluster("b");
+        try (H2Client h2 = H2Client.tls(b.ingress.address(), a.gateway, trust())) {
+            assertThat(h2.get("/before", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT).status())
+                    .isEqualTo(200);
+            fed.revoke(a);
+            b.ingress.revalidate();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !h2.isOpen());
+        }
+    }
 }

@@ -43,6 +43,9 @@ public final class Http2Support {
             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2,
             ApplicationProtocolNames.HTTP_1_1);
 
+    /** Streams one connection may have open at once (HTTP/2 leaves it unbounded unless the server says so). */
+    public static final int MAX_CONCURRENT_STREAMS = 256;
+
     /** The HTTP/1.1 handlers of a listener's pipeline that an HTTP/2 connection does not use. */
     private static final List<String> HTTP1_HANDLERS = List.of("h2c", "bytes", "http", "deadline", "aggregate");
 
@@ -80,7 +83,8 @@ public final class Http2Support {
             }
         }
         ChannelHandler codec = Http2FrameCodecBuilder.forServer()
-                .initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(maxHeaderSize))
+                .initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(maxHeaderSize)
+                        .maxConcurrentStreams(MAX_CONCURRENT_STREAMS))
                 .validateHeaders(true).build();
         ChannelHandler mux = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
