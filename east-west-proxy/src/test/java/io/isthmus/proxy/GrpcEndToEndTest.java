@@ -49,8 +49,8 @@ import io.isthmus.trust.tls.SpiffeTrustManager;
 
 /**
  * Unary gRPC end to end: a grpc-java client in a, authenticated by its SVID over TLS (h2 by ALPN), calls
- * {@code ledger.billing.svc.clusterset.local} through a's egress; a's gateway sends it to b's ingress (HTTP/1.1, the
- * grpc-status trailer in chunked encoding), b's ingress calls the grpc-java backend over h2c. The backend sees the
+ * {@code ledger.billing.svc.clusterset.local} through a's egress; a's gateway sends it to b's ingress over a
+ * multiplexed h2 mTLS connection, b's ingress calls the grpc-java backend over h2c. The backend sees the
  * verified caller; a caller the policy denies gets HTTP 403, which the gRPC client reports as PERMISSION_DENIED.
  */
 class GrpcEndToEndTest {
@@ -158,6 +158,8 @@ class GrpcEndToEndTest {
                         io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
                         ("#" + i).getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8)).isEqualTo("charged #" + i);
             }
+            // The gateway hop was HTTP/2 too: all 7 calls shared one multiplexed mTLS connection from a to b.
+            assertThat(fed.cluster("a").egress.openH2PeerConnections()).isEqualTo(1);
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }

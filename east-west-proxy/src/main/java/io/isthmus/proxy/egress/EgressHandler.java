@@ -268,7 +268,10 @@ final class EgressHandler extends ProxyHandlerBase {
         IngressAddress ingress = candidates.get(index);
         InetSocketAddress address = InetSocketAddress.createUnresolved(ingress.host(), ingress.port());
         Channel downstream = ctx.channel();
-        Future<Channel> acquired = server.peers().acquire(downstream.eventLoop(), address);
+        // gRPC goes to the peer over a multiplexed h2 mTLS connection (one stream per call), end to end HTTP/2.
+        boolean h2 = io.isthmus.proxy.ingress.Grpc.isGrpc(request);
+        Future<Channel> acquired = h2 ? server.h2Peers().acquireStream(downstream.eventLoop(), address)
+                : server.peers().acquire(downstream.eventLoop(), address);
         acquired.addListener(f -> {
             if (!f.isSuccess()) {
                 metrics.connectFailure("egress");
@@ -297,7 +300,9 @@ final class EgressHandler extends ProxyHandlerBase {
                     request.release();
                     if (r.isSuccess()) {
                         FullHttpResponse answer = response.getNow();
-                        if (HttpUtil.isKeepAlive(answer)) {
+                        if (h2) {
+                            upstream.close();
+                        } else if (HttpUtil.isKeepAlive(answer)) {
                             server.peers().release(upstream);
                         } else {
                             upstream.close();

@@ -231,7 +231,7 @@ final class IngressHandler extends ProxyHandlerBase {
         Channel downstream = ctx.channel();
         // gRPC needs HTTP/2 end to end on the backend hop (and its trailers): h2c with prior knowledge, one stream
         // per request. Everything else keeps pooled HTTP/1.1 connections.
-        boolean h2c = isGrpc(request);
+        boolean h2c = Grpc.isGrpc(request);
         if (h2c) {
             request.headers().set(io.netty.handler.codec.http.HttpHeaderNames.TE,
                     io.netty.handler.codec.http.HttpHeaderValues.TRAILERS);
@@ -273,12 +273,6 @@ final class IngressHandler extends ProxyHandlerBase {
                 }
             });
         });
-    }
-
-    /** A gRPC call ({@code content-type: application/grpc[+proto|...]}): its backend speaks HTTP/2 only. */
-    static boolean isGrpc(FullHttpRequest request) {
-        String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
-        return type != null && type.regionMatches(true, 0, "application/grpc", 0, 16);
     }
 
     static int port(String host) {

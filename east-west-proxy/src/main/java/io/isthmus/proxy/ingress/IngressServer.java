@@ -42,7 +42,7 @@ public final class IngressServer implements AutoCloseable {
     private final DecisionLog decisionLog;
     private final ProxyMetrics metrics;
     private final UpstreamPool backendPool;
-    private final io.isthmus.proxy.upstream.H2cPool h2cBackends;
+    private final io.isthmus.proxy.upstream.H2Pool h2cBackends;
     private final io.isthmus.proxy.tunnel.Tunnels tunnels;
     private final NettyTransport transport;
     private final io.netty.channel.group.ChannelGroup connections =
@@ -64,7 +64,7 @@ public final class IngressServer implements AutoCloseable {
         this.decisionLog = decisionLog;
         this.metrics = metrics;
         this.backendPool = new UpstreamPool(transport, null, settings);
-        this.h2cBackends = new io.isthmus.proxy.upstream.H2cPool(transport, settings);
+        this.h2cBackends = new io.isthmus.proxy.upstream.H2Pool(transport, null, settings);
         this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
     }
 
@@ -130,7 +130,7 @@ public final class IngressServer implements AutoCloseable {
     }
 
     /** h2c (prior knowledge) connections to backends that speak only HTTP/2: gRPC requests go there. */
-    io.isthmus.proxy.upstream.H2cPool h2cBackends() {
+    io.isthmus.proxy.upstream.H2Pool h2cBackends() {
         return h2cBackends;
     }
 

@@ -27,21 +27,25 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 
 /**
- * Plaintext HTTP/2 (h2c, prior knowledge) to local backends that speak only HTTP/2, such as gRPC servers: one
+ * HTTP/2 to upstreams, for gRPC: h2c (prior knowledge) to local backends that speak only HTTP/2, or h2 over mTLS
+ * (ALPN) to peer ingresses. One
  * multiplexed connection per event loop and backend address, one stream per request. A stream's pipeline ends in an
  * {@link Exchange}, so a request is sent with {@link Exchange#send} exactly as on an HTTP/1.1 connection; the stream
  * closes itself when the response ends. {@link #acquireStream} must be called on {@code loop}.
  */
-public final class H2cPool implements AutoCloseable {
+public final class H2Pool implements AutoCloseable {
     private final NettyTransport transport;
+    private final io.netty.handler.ssl.SslContext tls;
     private final ProxySettings settings;
     private final ConcurrentMap<EventLoop, Map<InetSocketAddress, Future<Channel>>> connections =
             new ConcurrentHashMap<>();
     private final io.netty.channel.group.ChannelGroup all =
             new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
 
-    public H2cPool(NettyTransport transport, ProxySettings settings) {
+    /** @param tls a client context negotiating {@code h2} by ALPN (peer ingresses), or null for h2c (backends) */
+    public H2Pool(NettyTransport transport, io.netty.handler.ssl.SslContext tls, ProxySettings settings) {
         this.transport = transport;
+        this.tls = tls;
         this.settings = settings;
     }
 
@@ -92,6 +96,11 @@ public final class H2cPool implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (tls != null) {
+                            io.netty.handler.ssl.SslHandler ssl = tls.newHandler(ch.alloc());
+                            ssl.setHandshakeTimeout(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                            ch.pipeline().addLast("tls", ssl);
+                        }
                         ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient()
                                 .initialSettings(io.netty.handler.codec.http2.Http2Settings.defaultSettings()
                                         .maxHeaderListSize(settings.maxHeaderSize()))
@@ -110,16 +119,39 @@ public final class H2cPool implements AutoCloseable {
                 }).connect(address);
         connect.addListener(f -> {
             if (f.isSuccess()) {
-                all.add(connect.channel());
-                // The connect promise completes before channelActive, where the codec sends the connection preface:
-                // a stream opened now would write its HEADERS before the preface. Hand the connection out after it.
-                loop.execute(() -> ready.trySuccess(connect.channel()));
+                Channel ch = connect.channel();
+                all.add(ch);
+                io.netty.handler.ssl.SslHandler ssl = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+                if (ssl == null) {
+                    // The connect promise completes before channelActive, where the codec sends the connection
+                    // preface: a stream opened now would write HEADERS before it. Hand the connection out after.
+                    loop.execute(() -> ready.trySuccess(ch));
+                    return;
+                }
+                ssl.handshakeFuture().addListener(h -> {
+                    if (!h.isSuccess()) {
+                        byAddress.remove(address, ready);
+                        ch.close();
+                        ready.tryFailure(h.cause());
+                    } else if (!io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
+                        byAddress.remove(address, ready);
+                        ch.close();
+                        ready.tryFailure(new javax.net.ssl.SSLException(address + " did not negotiate h2 by ALPN"));
+                    } else {
+                        ready.trySuccess(ch);
+                    }
+                });
             } else {
                 byAddress.remove(address, ready);
                 ready.tryFailure(f.cause());
             }
         });
         return ready;
+    }
+
+    /** Every open connection (for revalidation after a bundle change). */
+    public Iterable<Channel> connections() {
+        return all;
     }
 
     @Override
