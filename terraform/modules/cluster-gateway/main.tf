@@ -6,6 +6,7 @@ module "manifests" {
 
   name                         = var.name
   namespace                    = var.namespace
+  cluster_domain               = var.cluster_domain
   image                        = var.image
   replicas                     = var.replicas
   cluster_name                 = var.cluster_name

@@ -22,7 +22,13 @@ locals {
     bundle_endpoint = coalesce(var.ports.bundle_endpoint, 8443)
     management      = coalesce(var.ports.management, 8080)
     cross_site      = coalesce(var.ports.cross_site, 7900)
+    local_cluster   = coalesce(var.ports.local_cluster, 7800)
   }
+
+  # The headless Service whose A records are the replicas' pod IPs (ready or not): the registry's local cluster
+  # discovers its members through it (JGroups DNS_PING), since a Deployment's pod IPs are not known in advance.
+  replicas_service_name = "${var.name}-replicas"
+  replicas_dns_name     = "${local.replicas_service_name}.${var.namespace}.svc.${var.cluster_domain}"
 
   ca_dir     = "/etc/isthmus/ca"
   admin_dir  = "/etc/isthmus/admin"
@@ -81,9 +87,12 @@ locals {
     "quarkus.http.ssl-port"                = tostring(local.ports.admin)
     "quarkus.management.port"              = tostring(local.ports.management)
     # Registry: this cluster is one Infinispan site; its bridge listens on the cross-site port of the pod.
-    "isthmus.registry.site"               = var.cluster_name
-    "isthmus.registry.bind-host"          = "$${POD_IP}"
-    "isthmus.registry.xsite-port"         = tostring(local.ports.cross_site)
+    "isthmus.registry.site"       = var.cluster_name
+    "isthmus.registry.bind-host"  = "$${POD_IP}"
+    "isthmus.registry.xsite-port" = tostring(local.ports.cross_site)
+    # The replicas form one local cluster on the local port, found by DNS through the headless replicas Service.
+    "isthmus.registry.local-port"         = tostring(local.ports.local_cluster)
+    "isthmus.registry.local-dns-query"    = local.replicas_dns_name
     "isthmus.registry.kubernetes.enabled" = "true"
     # Data plane: ingress from peers, egress for local workloads, backends are the in-cluster Services.
     "isthmus.proxy.ingress.port"        = tostring(local.ports.ingress)
@@ -212,6 +221,7 @@ locals {
                 { name = "bundle", containerPort = local.ports.bundle_endpoint, protocol = "TCP" },
                 { name = "management", containerPort = local.ports.management, protocol = "TCP" },
                 { name = "xsite", containerPort = local.ports.cross_site, protocol = "TCP" },
+                { name = "local-cluster", containerPort = local.ports.local_cluster, protocol = "TCP" },
               ]
               startupProbe   = { httpGet = { path = "/q/health/started", port = "management" }, periodSeconds = 2, failureThreshold = 60 }
               livenessProbe  = { httpGet = { path = "/q/health/live", port = "management" }, periodSeconds = 10, failureThreshold = 3 }
@@ -279,16 +289,18 @@ locals {
       }
     }
 
-    # Lets the replicas find each other (one local Infinispan cluster) by DNS.
+    # Lets the replicas find each other (one local Infinispan cluster) by DNS: isthmus.registry.local-dns-query
+    # is this Service's name; its A records list every replica, ready or not (a replica becomes ready only
+    # after it has joined), and each is dialled at the local-cluster port.
     replicas_service = {
       apiVersion = "v1"
       kind       = "Service"
-      metadata   = { name = "${var.name}-replicas", namespace = var.namespace, labels = local.labels }
+      metadata   = { name = local.replicas_service_name, namespace = var.namespace, labels = local.labels }
       spec = {
         clusterIP                = "None"
         publishNotReadyAddresses = true
         selector                 = local.selector
-        ports                    = [{ name = "xsite", port = local.ports.cross_site, targetPort = "xsite", protocol = "TCP" }]
+        ports                    = [{ name = "local-cluster", port = local.ports.local_cluster, targetPort = "local-cluster", protocol = "TCP" }]
       }
     }
   }

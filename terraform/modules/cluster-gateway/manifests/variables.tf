@@ -10,6 +10,12 @@ variable "namespace" {
   default     = "isthmus-system"
 }
 
+variable "cluster_domain" {
+  description = "DNS domain of the Kubernetes cluster (kubelet --cluster-domain); the replicas find each other through the headless Service's fully qualified name under it."
+  type        = string
+  default     = "cluster.local"
+}
+
 variable "image" {
   description = "Container image of the federation gateway (the federation-gateway Quarkus app)."
   type        = string
@@ -74,7 +80,7 @@ variable "peers" {
 }
 
 variable "ports" {
-  description = "Gateway ports: east-west ingress (public, mTLS), egress (cluster-internal), admin/enrolment API (TLS), SPIFFE bundle endpoint (public), management (health, metrics; cluster-internal), Infinispan cross-site bridge (public, TLS)."
+  description = "Gateway ports: east-west ingress (public, mTLS), egress (cluster-internal), admin/enrolment API (TLS), SPIFFE bundle endpoint (public), management (health, metrics; cluster-internal), Infinispan cross-site bridge (public, TLS), local Infinispan cluster of the replicas (pod to pod, TLS; the same on every replica, since DNS discovery dials each pod at it)."
   type = object({
     ingress         = optional(number, 15443)
     egress          = optional(number, 15001)
@@ -82,6 +88,7 @@ variable "ports" {
     bundle_endpoint = optional(number, 8443)
     management      = optional(number, 8080)
     cross_site      = optional(number, 7900)
+    local_cluster   = optional(number, 7800)
   })
   default = {}
 }

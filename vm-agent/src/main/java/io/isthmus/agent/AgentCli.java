@@ -44,6 +44,7 @@ public final class AgentCli {
     }
 
     public static int run(String... args) {
+        io.isthmus.agent.egress.LocalEgress.allowHostHeader();
         CommandLine cli = new CommandLine(new AgentCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("isthmus-agent: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
@@ -60,6 +61,66 @@ public final class AgentCli {
         @Option(names = "--socket", defaultValue = "/run/isthmus-agent/workload.sock",
                 description = "Unix socket of the SPIFFE Workload API (default: ${DEFAULT-VALUE}).")
         Path socket;
+
+        @Option(names = "--services", description = "Properties file of this VM's services to register with the "
+                + "gateway (<name>.namespace, <name>.backend-port, optional <name>.port, <name>.protocol).")
+        Path services;
+
+        @Option(names = "--heartbeat-interval", defaultValue = "10s", converter = DurationConverter.class,
+                description = "How often the services are registered again (a third of the gateway's lease; default: ${DEFAULT-VALUE}).")
+        java.time.Duration heartbeatInterval;
+
+        @Option(names = "--gateway-egress", description = "host:port of the cluster gateway's egress; enables the local egress.")
+        String gatewayEgress;
+
+        @Option(names = "--egress-port", defaultValue = "15001",
+                description = "Loopback port of the local egress for apps on this VM (default: ${DEFAULT-VALUE}; 0 picks one).")
+        int egressPort;
+
+        Extras extras() throws java.io.IOException {
+            return new Extras(services == null ? java.util.List.of() : io.isthmus.agent.services.ServicesFile.read(services),
+                    heartbeatInterval, gatewayEgress == null ? null
+                            : hostPort(gatewayEgress), egressPort);
+        }
+    }
+
+    static java.net.InetSocketAddress hostPort(String text) {
+        int colon = text.lastIndexOf(':');
+        try {
+            if (colon <= 0) {
+                throw new NumberFormatException();
+            }
+            int port = Integer.parseInt(text.substring(colon + 1));
+            if (port < 1 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return java.net.InetSocketAddress.createUnresolved(text.substring(0, colon), port);
+        } catch (NumberFormatException e) {
+            throw new CommandLine.ParameterException(new CommandLine(new AgentCli()),
+                    "--gateway-egress '" + text + "' is not host:port with a port in 1-65535");
+        }
+    }
+
+    /** Service registration and local egress settings (both optional). */
+    record Extras(java.util.List<io.isthmus.agent.services.AgentService> services, java.time.Duration heartbeatInterval,
+            java.net.InetSocketAddress gatewayEgress, int egressPort) {
+    }
+
+    static final class DurationConverter implements CommandLine.ITypeConverter<java.time.Duration> {
+        @Override
+        public java.time.Duration convert(String value) {
+            String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+            if (v.endsWith("ms")) {
+                return java.time.Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+            }
+            if (v.endsWith("s")) {
+                return java.time.Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
+            }
+            if (v.endsWith("m")) {
+                return java.time.Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+            }
+            return java.time.Duration.parse(value);
+        }
     }
 
     @Command(name = "join", description = "Enrol with a one-use join token, store the SVID, then keep it renewed and serve it.")
@@ -109,7 +170,7 @@ public final class AgentCli {
             if (exitAfterJoin) {
                 return 0;
             }
-            return serve(state, dir, roots, socket);
+            return serve(state, dir, roots, socket, extras());
         }
     }
 
@@ -129,20 +190,38 @@ public final class AgentCli {
                     : stateDir.resolve(ROOT_FILE)));
             LOG.infof("restarting as %s (SVID serial %s, valid until %s)", state.svid().id(),
                     Certificates.serialHex(state.svid().leaf()), state.svid().notAfter());
-            return serve(state, dir, roots, socket);
+            return serve(state, dir, roots, socket, extras());
         }
     }
 
-    static int serve(AgentState state, StateDir dir, FederationRoots roots, Path socket) throws Exception {
+    static int serve(AgentState state, StateDir dir, FederationRoots roots, Path socket, Extras extras) throws Exception {
         GatewayClient client = new GatewayClient(state.gateway(), roots, state.trustDomain(), Clock.systemUTC());
         CountDownLatch stopped = new CountDownLatch(1);
+        java.util.List<AutoCloseable> closeables = new java.util.ArrayList<>();
         try (AgentRuntime runtime = new AgentRuntime(state, dir, client, Clock.systemUTC(), AgentRuntime.defaultBackoff());
                 WorkloadApiServer api = WorkloadApiServer.start(socket, runtime::current)) {
             runtime.addListener(api::publish);
             runtime.start();
+            io.isthmus.trust.tls.SvidSource svid = () -> runtime.current().svid();
+            io.isthmus.trust.bundle.BundleSource bundles = td -> runtime.current().bundles().bundleFor(td);
+            if (!extras.services().isEmpty()) {
+                io.isthmus.agent.services.ServiceRegistrar registrar = new io.isthmus.agent.services.ServiceRegistrar(
+                        state.gateway(), client.httpClient(svid, bundles), extras.services(), extras.heartbeatInterval(),
+                        AgentRuntime.defaultBackoff());
+                closeables.add(registrar);
+                registrar.start();
+            }
+            if (extras.gatewayEgress() != null) {
+                closeables.add(io.isthmus.agent.egress.LocalEgress.start(new java.net.InetSocketAddress("127.0.0.1",
+                        extras.egressPort()), extras.gatewayEgress(), client.httpClient(svid, bundles)));
+            }
             LOG.infof("serving the SPIFFE Workload API on unix:%s", socket.toAbsolutePath());
             Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "isthmus-agent-shutdown"));
             stopped.await();
+        } finally {
+            for (AutoCloseable c : closeables.reversed()) {
+                c.close();
+            }
         }
         return 0;
     }

@@ -53,14 +53,16 @@ public final class EnrolmentCluster {
         return manager;
     }
 
-    /** Defines the two replicated caches on {@code manager} (idempotent). */
+    /** Defines the two caches on {@code manager}: replicated when it is clustered (idempotent). */
     public static void defineCaches(EmbeddedCacheManager manager, java.nio.file.Path storeDir) {
         for (String name : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE)) {
             if (manager.getCacheConfiguration(name) != null) {
                 continue;
             }
             ConfigurationBuilder b = new ConfigurationBuilder();
-            b.clustering().cacheMode(CacheMode.REPL_SYNC);
+            // A shared manager without transport (registry disabled: a lone gateway) gets local caches.
+            boolean clustered = manager.getCacheManagerConfiguration().isClustered();
+            b.clustering().cacheMode(clustered ? CacheMode.REPL_SYNC : CacheMode.LOCAL);
             if (storeDir != null) {
                 java.nio.file.Path dir = storeDir.toAbsolutePath().resolve(name);
                 b.persistence().addSoftIndexFileStore().preload(true)

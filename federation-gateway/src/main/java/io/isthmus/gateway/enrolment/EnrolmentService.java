@@ -156,6 +156,26 @@ public class EnrolmentService {
         }
     }
 
+    /**
+     * The enrolled, unrevoked VM identity proven by {@code peerChain} (its current SVID as TLS client certificate),
+     * checked exactly as renewal checks it. Used by other VM-agent calls (service registration).
+     *
+     * @throws EnrolmentException with the same codes renewal uses
+     */
+    public SpiffeId authenticateEnrolledVm(List<X509Certificate> peerChain) {
+        SpiffeId identity = authenticateVm(peerChain);
+        Optional<VmIdentity> known = stores.identities().find(identity);
+        if (known.isEmpty()) {
+            throw new EnrolmentException(EnrolmentError.IDENTITY_NOT_ENROLLED, identity
+                    + " never enrolled as a VM in this cluster");
+        }
+        if (known.get().revoked()) {
+            throw new EnrolmentException(EnrolmentError.IDENTITY_REVOKED, identity + " was revoked at "
+                    + known.get().revokedAt().orElseThrow());
+        }
+        return identity;
+    }
+
     private SpiffeId authenticateVm(List<X509Certificate> peerChain) {
         if (peerChain == null || peerChain.isEmpty()) {
             throw new EnrolmentException(EnrolmentError.CLIENT_CERTIFICATE_REQUIRED,

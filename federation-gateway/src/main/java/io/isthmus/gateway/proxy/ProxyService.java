@@ -24,6 +24,7 @@ import io.isthmus.proxy.authz.DecisionLog;
 import io.isthmus.proxy.authz.DenyReason;
 import io.isthmus.proxy.egress.EgressServer;
 import io.isthmus.proxy.ingress.IngressServer;
+import io.isthmus.proxy.ingress.LocalBackends;
 import io.isthmus.proxy.ingress.StaticBackends;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.tls.ProxyTls;
@@ -60,7 +61,7 @@ public class ProxyService {
     @Inject
     public ProxyService(ProxyConfig config, TrustService trust, MeterRegistry meters, Instance<Authorizer> authorizers,
             Instance<DecisionLog> decisionLogs, Instance<ServiceResolver> resolvers,
-            Instance<TokenAuthenticator> tokenAuthenticators) {
+            Instance<TokenAuthenticator> tokenAuthenticators, Instance<LocalBackends> dynamicBackends) {
         ProxySettings settings = settings(config);
         TrustRuntime runtime = trust.runtime();
         this.lastBundles = runtime.snapshot().bundles();
@@ -72,7 +73,7 @@ public class ProxyService {
                 Authorizer authorizer = authorizer(authorizers);
                 DecisionLog log = decisionLogs.isResolvable() ? decisionLogs.get() : (request, decision) -> {
                 };
-                ingress = new IngressServer(transport, settings, tls, runtime, backends(config), authorizer, log,
+                ingress = new IngressServer(transport, settings, tls, runtime, backends(config, dynamicBackends), authorizer, log,
                         metrics);
                 ingress.start(new InetSocketAddress(config.ingress().host(), config.ingress().port()));
             } else {
@@ -133,6 +134,16 @@ public class ProxyService {
             }
         });
         return new StaticBackends(map, config.kubernetesBackends());
+    }
+
+    /** Dynamic backends (VM services registered by agents), when deployed, first; then the configured ones. */
+    private static LocalBackends backends(ProxyConfig config, Instance<LocalBackends> dynamic) {
+        StaticBackends configured = backends(config);
+        if (!dynamic.isResolvable()) {
+            return configured;
+        }
+        LocalBackends first = dynamic.get();
+        return (name, port) -> first.resolve(name, port).or(() -> configured.resolve(name, port));
     }
 
     private static Locality locality(ProxyConfig config) {

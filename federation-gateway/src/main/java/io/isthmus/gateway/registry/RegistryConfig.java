@@ -42,9 +42,23 @@ public interface RegistryConfig {
     @WithDefault("7800")
     int localPort();
 
-    /** The replicas of this gateway as {@code host:port} of their local transports, for discovery. Empty: one replica. */
+    /**
+     * The replicas of this gateway as {@code host:port} of their local transports, for static discovery (JGroups
+     * TCPPING). Empty, with no {@code local-dns-query}: one replica. Exclusive with {@code local-dns-query}.
+     */
     @WithName("local-members")
     Optional<List<String>> localMembers();
+
+    /**
+     * A DNS name whose A records are this gateway's replicas, for discovery with JGroups DNS_PING instead of
+     * {@code local-members}; in Kubernetes, the fully qualified name of a headless Service selecting the gateway's
+     * pods with {@code publishNotReadyAddresses: true}, e.g.
+     * {@code isthmus-gateway-replicas.isthmus-system.svc.cluster.local}. Each address is dialled at
+     * {@code local-port}, so every replica must use the same {@code local-port} (not 0). Exclusive with
+     * {@code local-members}.
+     */
+    @WithName("local-dns-query")
+    Optional<String> localDnsQuery();
 
     /**
      * The other clusters' sites by site name, e.g. {@code isthmus.registry.peers.gcp-west.bridge-addresses=10.0.0.7:7900}

@@ -73,8 +73,9 @@ public class RegistryService {
             this.node = Optional.of(n);
             this.cacheManager = n.cacheManager();
             this.registry = new InfinispanRegistry(n.registryCache(), identity, clock);
-            LOG.infof("registry: site %s, bridge on %s:%d, peers %s", site, settings.bindHost(), settings.bridgePort(),
-                    settings.peers().keySet());
+            LOG.infof("registry: site %s, bridge on %s:%d, peers %s, replicas by %s", site, settings.bindHost(),
+                    settings.bridgePort(), settings.peers().keySet(), settings.localDnsQuery().map(q -> "DNS " + q)
+                            .orElse("static list " + settings.localMembers()));
         } else {
             GlobalConfigurationBuilder global = new GlobalConfigurationBuilder().nonClusteredDefault();
             global.jmx().disable();
@@ -123,6 +124,24 @@ public class RegistryService {
         List<InetSocketAddress> members = new ArrayList<>();
         for (String m : config.localMembers().orElse(List.of())) {
             members.add(hostPort(m, "isthmus.registry.local-members"));
+        }
+        Optional<String> dnsQuery = config.localDnsQuery().map(String::strip);
+        if (dnsQuery.isPresent()) {
+            if (!members.isEmpty()) {
+                throw new ConfigException("isthmus.registry.local-dns-query", "set together with"
+                        + " isthmus.registry.local-members; the replicas are discovered either by DNS or from a static"
+                        + " list: set only one of the two keys");
+            }
+            if (config.localPort() == 0) {
+                throw new ConfigException("isthmus.registry.local-port", "is 0 while isthmus.registry.local-dns-query"
+                        + " is set; DNS discovery dials every replica at the same local port: set a fixed port");
+            }
+            try {
+                return new SiteSettings(site, trustDomain, config.bindHost(), config.localPort(), members,
+                        config.xsitePort(), peers, dnsQuery);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("isthmus.registry.local-dns-query", e.getMessage());
+            }
         }
         try {
             return new SiteSettings(site, trustDomain, config.bindHost(), config.localPort(), members, config.xsitePort(), peers);

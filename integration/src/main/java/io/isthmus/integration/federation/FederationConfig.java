@@ -54,7 +54,7 @@ public final class FederationConfig {
         p.put("isthmus.registry.local-port", Integer.toString(self.ports().local()));
         p.put("isthmus.registry.ingress-address", self.ingressAddress());
         p.put("isthmus.registry.heartbeat-interval", "1s");
-        p.put("isthmus.registry.lease-ttl", "5s");
+        p.put("isthmus.registry.lease-ttl", "15s"); // generous: heartbeats lag on a loaded 2-core CI host
         // Data plane.
         p.put("isthmus.proxy.ingress.host", self.host());
         p.put("isthmus.proxy.ingress.port", Integer.toString(self.ports().ingress()));

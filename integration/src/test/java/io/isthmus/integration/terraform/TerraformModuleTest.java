@@ -44,9 +44,11 @@ import io.isthmus.gateway.registry.RegistryConfig;
 import io.isthmus.gateway.trust.TrustSettingsFactory;
 import io.isthmus.integration.support.Repo;
 import io.isthmus.integration.support.Terraform;
+import io.isthmus.registry.xsite.SiteSettings;
 import io.isthmus.trust.ca.AuthorityValidator;
 import io.isthmus.trust.ca.CaCredential;
 import io.isthmus.trust.runtime.TrustSettings;
+import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.testing.TestCa;
 import io.isthmus.trust.x509.Pem;
 import io.smallrye.config.PropertiesConfigSource;
@@ -160,6 +162,17 @@ class TerraformModuleTest {
         assertThat(registry.ingressAddress()).contains("gw.aws-east.example:15443");
         assertThat(registry.locality().region()).contains("us-east-1");
         assertThat(registry.kubernetes().enabled()).isTrue();
+        // The replicas of a Deployment find each other by DNS through the headless replicas Service, not a static list.
+        JsonNode replicas = object("replicas_service").get("metadata");
+        String replicasFqdn = replicas.get("name").asText() + "." + replicas.get("namespace").asText() + ".svc.cluster.local";
+        assertThat(registry.localDnsQuery()).contains(replicasFqdn);
+        assertThat(registry.localMembers()).isEmpty();
+        assertThat(registry.localPort()).isEqualTo(7800);
+        // ... and the registry accepts them together (a DNS name, a fixed local port, no static members).
+        SiteSettings site = new SiteSettings(registry.site().orElseThrow(), new TrustDomain(config.trustDomain()),
+                registry.bindHost(), registry.localPort(), List.of(), registry.xsitePort(), Map.of(),
+                registry.localDnsQuery());
+        assertThat(site.localDnsQuery()).contains(replicasFqdn);
         ProxyConfig proxy = all.getConfigMapping(ProxyConfig.class);
         assertThat(proxy.locality().zone()).contains("us-east-1a");
         assertThat(proxy.kubernetesBackends()).isTrue();
@@ -196,7 +209,17 @@ class TerraformModuleTest {
         ProxyConfig proxy = all.getConfigMapping(ProxyConfig.class);
         assertThat(containerPorts.get("ingress")).isEqualTo(proxy.ingress().port());
         assertThat(containerPorts.get("egress")).isEqualTo(proxy.egress().port());
-        assertThat(containerPorts.get("xsite")).isEqualTo(all.getConfigMapping(RegistryConfig.class).xsitePort());
+        RegistryConfig registry = all.getConfigMapping(RegistryConfig.class);
+        assertThat(containerPorts.get("xsite")).isEqualTo(registry.xsitePort());
+        // DNS discovery dials each replica's pod IP at local-port: the container must expose exactly that port, and
+        // the headless Service must list replicas before they are ready (they become ready after joining).
+        assertThat(containerPorts.get("local-cluster")).isEqualTo(registry.localPort());
+        JsonNode replicas = object("replicas_service");
+        assertThat(replicas.at("/spec/clusterIP").asText()).isEqualTo("None");
+        assertThat(replicas.at("/spec/publishNotReadyAddresses").asBoolean()).isTrue();
+        assertThat(replicas.at("/spec/ports/0/targetPort").asText()).isEqualTo("local-cluster");
+        assertThat(replicas.at("/spec/ports/0/port").asInt()).isEqualTo(registry.localPort());
+        assertThat(replicas.at("/spec/selector")).isEqualTo(object("deployment").at("/spec/selector/matchLabels"));
         assertThat(containerPorts.get("management")).isEqualTo(Integer.parseInt(properties.get("quarkus.management.port")));
         assertThat(container.at("/readinessProbe/httpGet/port").asText()).isEqualTo("management");
         assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/q/health/ready");

@@ -67,8 +67,13 @@ class VmAgentEndToEndTest {
         }
     }
 
+    /** The full story the issue asks for, including a gateway restart (about 70 s on a loaded 2-core machine). */
     @Test
     void vmEnrolsRenewsAcrossAGatewayRestartAndServesTheRotatedSvidToSpiffeClients() throws Exception {
+        scenario(true);
+    }
+
+    private void scenario(boolean restartGateway) throws Exception {
         Path repo = Repo.root();
         Path gatewayJar = repo.resolve("federation-gateway/target/quarkus-app/quarkus-run.jar");
         Path agentJar = repo.resolve("vm-agent/target/isthmus-agent.jar");
@@ -78,16 +83,21 @@ class VmAgentEndToEndTest {
         Path adminToken = dir.resolve("admin-token");
         Files.writeString(adminToken, "e2e-bootstrap-admin-token-0123456789abcdef\n");
         int api = FreePorts.next();
+        int mgmt = FreePorts.next();
         List<String> gatewayCommand = List.of(java(), "-Dquarkus.http.host=127.0.0.1",
-                "-Dquarkus.http.port=" + FreePorts.next(), "-Dquarkus.http.ssl-port=" + api,
-                "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=" + FreePorts.next(),
+                "-Dquarkus.http.port=0", "-Dquarkus.http.ssl-port=" + api,
+                "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=" + mgmt,
                 "-Disthmus.trust-domain=" + TD, "-Disthmus.dev.generate-ca=true",
                 "-Disthmus.data-dir=" + dir.resolve("gateway"), "-Disthmus.bundle-endpoint.host=127.0.0.1",
-                "-Disthmus.bundle-endpoint.port=" + FreePorts.next(), "-Disthmus.enrolment.svid-ttl=40s",
+                "-Disthmus.bundle-endpoint.port=0", "-Disthmus.enrolment.svid-ttl=40s",
                 "-Disthmus.enrolment.cluster.bind-port=" + FreePorts.next(),
+                // Every other listener of the gateway on a free loopback port too (registry, data plane).
+                "-Disthmus.registry.bind-host=127.0.0.1", "-Disthmus.registry.local-port=" + FreePorts.next(),
+                "-Disthmus.registry.xsite-port=" + FreePorts.next(), "-Disthmus.proxy.ingress.host=127.0.0.1",
+                "-Disthmus.proxy.ingress.port=0", "-Disthmus.proxy.egress.host=127.0.0.1",
+                "-Disthmus.proxy.egress.port=0",
                 "-Disthmus.admin.bootstrap-token-file=" + adminToken, "-jar", gatewayJar.toString());
         URI gatewayUri = URI.create("https://127.0.0.1:" + api);
-        int mgmt = Integer.parseInt(gatewayCommand.get(5).substring("-Dquarkus.management.port=".length()));
         gateway = startGateway(gatewayCommand, mgmt, "gateway-1.log");
         Path root = dir.resolve("gateway/dev-ca/root.pem");
         FederationRoots roots = new FederationRoots(Pem.readCertificates(root));
@@ -116,6 +126,15 @@ class VmAgentEndToEndTest {
         assertThat(Files.readString(state.resolve("svid.key"))).contains("PRIVATE KEY");
         assertThat(Files.getPosixFilePermissions(state.resolve("svid.key")).toString()).isEqualTo("[OWNER_READ, OWNER_WRITE]");
 
+        if (!restartGateway) {
+            BigInteger firstSerial = first.getLeaf().getSerialNumber();
+            await("the java-spiffe client sees a renewed SVID").atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(300))
+                    .until(() -> !source.getX509Svid().getLeaf().getSerialNumber().equals(firstSerial));
+            assertVerifiesUnderTheFederation(source.getX509Svid().getChain(), roots, new StateDir(state).load());
+            assertThat(agent.isAlive()).isTrue();
+            return;
+        }
         // Gateway down: renewals fail, the agent keeps serving a valid SVID.
         gateway.destroy();
         assertThat(gateway.waitFor(20, TimeUnit.SECONDS)).isTrue();

@@ -23,6 +23,7 @@ import org.jgroups.protocols.TCPPING;
 import org.jgroups.protocols.UFC;
 import org.jgroups.protocols.UNICAST3;
 import org.jgroups.protocols.VERIFY_SUSPECT2;
+import org.jgroups.protocols.dns.DNS_PING;
 import org.jgroups.protocols.pbcast.GMS;
 import org.jgroups.protocols.pbcast.NAKACK2;
 import org.jgroups.protocols.pbcast.STABLE;
@@ -36,8 +37,10 @@ import io.isthmus.trust.spiffe.TrustDomain;
 /**
  * Builds the JGroups channels of one gateway programmatically (no XML, no system properties):
  * <ul>
- * <li>the <b>local</b> channel: TCP + TCPPING over this cluster's replicas, topped by RELAY2 naming this site; its
- * sockets are TLS 1.3 too, and accept only SVIDs of this site's own trust domain (another replica);</li>
+ * <li>the <b>local</b> channel: TCP + discovery of this cluster's replicas, topped by RELAY2 naming this site; its
+ * sockets are TLS 1.3 too, and accept only SVIDs of this site's own trust domain (another replica). Discovery is
+ * TCPPING over the static local members, or, when {@link SiteSettings#localDnsQuery()} is set, JGroups'
+ * {@code DNS_PING}: A records of that name, each dialled at the local port (the same on every replica);</li>
  * <li>the <b>bridge</b> channel that RELAY2 opens on the site master: TCP whose sockets are TLS 1.3 with client
  * authentication required, presenting this gateway's SVID and checking peers with {@link BridgeTrustManager};
  * TCPPING over every peer site's bridge addresses; every received message must name a site whose trust domain
@@ -97,8 +100,9 @@ public final class ChannelFactory {
         for (String site : sites) {
             relay.addSite(site, new RelayConfig.SiteConfig(site).addBridge(new BridgeChannel()));
         }
-        List<InetSocketAddress> members = new ArrayList<>(settings.localMembers());
-        List<Protocol> stack = stack(settings.localPort(), members, localTls, false);
+        Protocol discovery = settings.localDnsQuery().<Protocol>map(ChannelFactory::dnsPing)
+                .orElseGet(() -> tcpPing(settings.localMembers()));
+        List<Protocol> stack = stack(settings.localPort(), discovery, localTls, false);
         stack.add(relay);
         JChannel ch = new JChannel(stack);
         ch.name(settings.site() + "-" + (settings.localPort() == 0 ? "node" : String.valueOf(settings.localPort())));
@@ -108,17 +112,43 @@ public final class ChannelFactory {
     JChannel createBridgeChannel() throws Exception {
         List<InetSocketAddress> peers = new ArrayList<>();
         settings.peers().values().forEach(p -> peers.addAll(p.bridgeAddresses()));
-        JChannel ch = new JChannel(stack(settings.bridgePort(), peers, bridgeTls, true));
+        JChannel ch = new JChannel(stack(settings.bridgePort(), tcpPing(peers), bridgeTls, true));
         ch.name("_" + settings.site() + "-" + settings.bridgePort());
         return ch;
     }
 
-    private List<Protocol> stack(int port, List<InetSocketAddress> initialHosts, SSLContext tls, boolean bridge)
-            throws Exception {
+    private static TCPPING tcpPing(List<InetSocketAddress> initialHosts) {
+        TCPPING ping = new TCPPING();
+        ping.setPortRange(0);
+        ping.setInitialHosts(new ArrayList<>(initialHosts));
+        ping.breakOnCoordResponse(true);
+        return ping;
+    }
+
+    /**
+     * A records only carry addresses: DNS_PING dials each at the transport's own bind port (plus its port range,
+     * which is 0 here), so every replica must bind the same local port. The name is resolved with the JVM's
+     * resolver ({@code InetAddress}), which applies its own cache (30 s by default) and the search domains.
+     */
+    private static DNS_PING dnsPing(String query) {
+        DNS_PING ping = new DNS_PING();
+        ping.dnsQuery(query);
+        ping.dnsRecordType("A");
+        ping.breakOnCoordResponse(true);
+        return ping;
+    }
+
+    private List<Protocol> stack(int port, Protocol discovery, SSLContext tls, boolean bridge) throws Exception {
         TCP tcp = bridge ? new BridgeTcp(this::trustDomainOfSite, droppedMessages) : new TCP();
         tcp.setBindAddress(InetAddress.getByName(settings.bindHost()));
         tcp.setBindPort(port);
         tcp.setPortRange(0);
+        // Not JGroups 5.5.1's default per-destination bundler: its count of queued messages can stay above zero
+        // after a member leaves with messages still queued for it, and its loop then never waits again. On
+        // virtual threads (JGroups' default) two such spinning bundlers occupy both carrier threads of a 2-CPU
+        // host and every other JGroups and Infinispan virtual thread starves: no discovery, no merge, no
+        // cross-site backup until the sockets close (seen in thread dumps of LocalClusterTest's failover).
+        tcp.setBundlerType("transfer-queue");
         if (tls != null) {
             DefaultSocketFactory sockets = new DefaultSocketFactory(tls);
             sockets.setServerSocketConfigurator(s -> {
@@ -137,10 +167,6 @@ public final class ChannelFactory {
             });
             tcp.setSocketFactory(sockets);
         }
-        TCPPING ping = new TCPPING();
-        ping.setPortRange(0);
-        ping.setInitialHosts(initialHosts);
-        ping.breakOnCoordResponse(true);
         MERGE3 merge = new MERGE3();
         merge.setMinInterval(timing.mergeMinMillis());
         merge.setMaxInterval(timing.mergeMaxMillis());
@@ -152,7 +178,7 @@ public final class ChannelFactory {
         gms.printLocalAddress(false);
         List<Protocol> stack = new ArrayList<>();
         stack.add(tcp);
-        stack.add(ping);
+        stack.add(discovery);
         stack.add(merge);
         stack.add(fd);
         stack.add(new VERIFY_SUSPECT2());

@@ -4,13 +4,15 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 import io.isthmus.trust.spiffe.TrustDomain;
 
 /**
  * How this gateway joins the registry's replication: the local Infinispan cluster of its replicas
- * ({@code localPort}, {@code localMembers}) and the cross-site bridge ({@code bridgePort}, {@code peers}).
+ * ({@code localPort}, and either {@code localMembers} or {@code localDnsQuery}) and the cross-site bridge
+ * ({@code bridgePort}, {@code peers}).
  *
  * @param site this cluster's site name (by default the cluster name); sites replicate to every peer
  * @param trustDomain this cluster's trust domain; this gateway's own SVID must belong to it
@@ -20,10 +22,18 @@ import io.isthmus.trust.spiffe.TrustDomain;
  *                     may be empty for a single replica
  * @param bridgePort TCP port of the TLS cross-site bridge (default 7900; 0 picks a free one, for a site without peers)
  * @param peers the other sites by name
+ * @param localDnsQuery a DNS name whose A records are the addresses of this site's replicas (in Kubernetes the
+ *                      headless Service of the gateway's pods), for discovery with JGroups {@code DNS_PING}
+ *                      instead of the static {@code localMembers}: every replica is dialled at {@code localPort},
+ *                      so all replicas must use the same, non-zero, local port. Exclusive with {@code localMembers}.
  */
 public record SiteSettings(String site, TrustDomain trustDomain, String bindHost, int localPort,
-        List<InetSocketAddress> localMembers, int bridgePort, Map<String, PeerSite> peers) {
+        List<InetSocketAddress> localMembers, int bridgePort, Map<String, PeerSite> peers,
+        Optional<String> localDnsQuery) {
     private static final Pattern SITE = Pattern.compile("[A-Za-z0-9][-A-Za-z0-9_.]{0,62}");
+    /** A DNS name: dot-separated labels of letters, digits and inner hyphens, optionally fully qualified. */
+    private static final Pattern DNS_NAME = Pattern.compile(
+            "(?=.{1,253}\\.?$)[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\\.?");
 
     public SiteSettings {
         requireSiteName(site);
@@ -31,8 +41,23 @@ public record SiteSettings(String site, TrustDomain trustDomain, String bindHost
         Objects.requireNonNull(bindHost, "bindHost");
         localMembers = List.copyOf(localMembers);
         peers = Map.copyOf(peers);
+        Objects.requireNonNull(localDnsQuery, "localDnsQuery");
         if (localPort < 0 || localPort > 65535) {
             throw new IllegalArgumentException("local cluster port " + localPort + " is outside 0-65535");
+        }
+        if (localDnsQuery.isPresent()) {
+            String query = localDnsQuery.get();
+            if (!DNS_NAME.matcher(query).matches()) {
+                throw new IllegalArgumentException("local DNS query '" + query + "' is not a DNS name");
+            }
+            if (!localMembers.isEmpty()) {
+                throw new IllegalArgumentException("the local cluster is discovered either by DNS ('" + query
+                        + "') or from a static member list (" + localMembers + "), not both");
+            }
+            if (localPort == 0) {
+                throw new IllegalArgumentException("DNS discovery of the local cluster ('" + query + "') dials every"
+                        + " replica at this node's own local port, so the local port cannot be 0");
+            }
         }
         if (bridgePort < 0 || bridgePort > 65535) {
             throw new IllegalArgumentException("bridge port " + bridgePort + " is outside 0-65535");
@@ -45,6 +70,12 @@ public record SiteSettings(String site, TrustDomain trustDomain, String bindHost
                 throw new IllegalArgumentException("peer entry '" + name + "' describes site '" + peer.site() + "'");
             }
         });
+    }
+
+    /** Settings whose local cluster is discovered from the static {@code localMembers} (no DNS query). */
+    public SiteSettings(String site, TrustDomain trustDomain, String bindHost, int localPort,
+            List<InetSocketAddress> localMembers, int bridgePort, Map<String, PeerSite> peers) {
+        this(site, trustDomain, bindHost, localPort, localMembers, bridgePort, peers, Optional.empty());
     }
 
     static String requireSiteName(String site) {

@@ -136,6 +136,20 @@ public final class GatewayClient {
         return json;
     }
 
+    /**
+     * An HTTPS client that authenticates the gateway exactly as enrolment and renewal do, presenting {@code clientSvid}
+     * (read on every handshake, so a renewed SVID is used from the next connection). For the agent's other calls:
+     * service registration and the local egress. The caller closes it.
+     */
+    public HttpClient httpClient(SvidSource clientSvid, BundleSource known) {
+        return client(clientSvid, known);
+    }
+
+    /** The gateway's enrolment URI, {@code https://host:15012}. */
+    public URI gateway() {
+        return gateway;
+    }
+
     private HttpClient client(SvidSource clientSvid, BundleSource known) {
         PeerPolicy policy = id -> id.path().equals(GATEWAY_PATH) && (trustDomain == null || id.memberOf(trustDomain))
                 ? null : "the gateway of " + (trustDomain == null ? "the enrolling trust domain" : trustDomain)

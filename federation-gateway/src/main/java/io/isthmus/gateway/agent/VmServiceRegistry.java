@@ -1,0 +1,161 @@
+package io.isthmus.gateway.agent;
+
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.infinispan.Cache;
+import org.infinispan.configuration.cache.CacheMode;
+import org.infinispan.configuration.cache.ConfigurationBuilder;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.jboss.logging.Logger;
+
+import io.isthmus.proxy.ingress.LocalBackends;
+import io.isthmus.registry.ExportSpec;
+import io.isthmus.registry.MeshName;
+import io.isthmus.registry.Registry;
+import io.isthmus.registry.ServiceKey;
+import io.isthmus.registry.ServicePort;
+import io.quarkus.runtime.Startup;
+
+/**
+ * Services that enrolled VMs registered with this gateway: each is exported into the registry under this cluster
+ * (identity = the VM's SPIFFE ID) and its backend ({@code VM address:backendPort}) is kept in a cache replicated
+ * among this cluster's gateway replicas (a local cache when the registry does not replicate), which the ingress
+ * consults as {@link LocalBackends}. A registration lives for {@link AgentServicesConfig#lease()} after its last
+ * renewal; every replica sweeps expired ones and removes their exports. Thread-safe.
+ */
+@ApplicationScoped
+@Startup
+public class VmServiceRegistry implements LocalBackends {
+    private static final Logger LOG = Logger.getLogger(VmServiceRegistry.class);
+    static final String CACHE = "isthmus-vm-services";
+
+    private final Registry registry;
+    private final Clock clock;
+    private final AgentServicesConfig config;
+    private final Cache<String, String> cache;
+    private final ScheduledExecutorService sweeper;
+
+    @Inject
+    public VmServiceRegistry(Registry registry, EmbeddedCacheManager cacheManager, Clock clock, AgentServicesConfig config) {
+        this.registry = registry;
+        this.clock = clock;
+        this.config = config;
+        if (!cacheManager.cacheExists(CACHE) && cacheManager.getCacheConfiguration(CACHE) == null) {
+            ConfigurationBuilder c = new ConfigurationBuilder();
+            if (cacheManager.getCacheManagerConfiguration().isClustered()) {
+                // Among this cluster's replicas only: another cluster reaches a VM through this cluster's ingress.
+                c.clustering().cacheMode(CacheMode.REPL_SYNC);
+            }
+            cacheManager.defineConfiguration(CACHE, c.build());
+        }
+        this.cache = cacheManager.getCache(CACHE);
+        this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "isthmus-vm-services-sweeper");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(50, config.sweepInterval().toMillis());
+        sweeper.scheduleWithFixedDelay(this::sweepSafely, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** Creates or renews a registration and (re-)exports the service; returns the stored record. */
+    public VmServiceRecord register(VmServiceRecord.Request request) {
+        VmServiceRecord record = new VmServiceRecord(request.namespace(), request.name(), request.port(),
+                request.protocol(), request.backendHost(), request.backendPort(), request.owner(),
+                clock.instant().plus(config.lease()));
+        String previous = cache.get(record.key());
+        if (previous != null) {
+            VmServiceRecord old = VmServiceRecord.decode(previous);
+            if (!old.owner().equals(record.owner()) && !old.expired(clock.instant())) {
+                throw new VmServiceException(VmServiceException.Code.OWNED_BY_ANOTHER_VM, record.namespace() + "/"
+                        + record.name() + " is registered by " + old.owner() + " until " + old.expiresAt());
+            }
+        }
+        registry.export(new ExportSpec(new ServiceKey(registry.cluster(), record.namespace(), record.name()),
+                List.of(new ServicePort(record.protocol().name().toLowerCase(java.util.Locale.ROOT), record.port(),
+                        record.protocol())),
+                List.of(record.owner()), 1));
+        cache.put(record.key(), record.encode());
+        return record;
+    }
+
+    /** Removes a registration of {@code owner}; returns whether it existed. */
+    public boolean unregister(io.isthmus.trust.spiffe.SpiffeId owner, String namespace, String name) {
+        String key = VmServiceRecord.key(namespace, name);
+        String current = cache.get(key);
+        if (current == null) {
+            return false;
+        }
+        VmServiceRecord old = VmServiceRecord.decode(current);
+        if (!old.owner().equals(owner)) {
+            throw new VmServiceException(VmServiceException.Code.OWNED_BY_ANOTHER_VM, key + " is registered by "
+                    + old.owner());
+        }
+        cache.remove(key, current);
+        registry.unexport(new ServiceKey(registry.cluster(), namespace, name));
+        return true;
+    }
+
+    /** Live registrations, sorted by key. */
+    public List<VmServiceRecord> list() {
+        List<VmServiceRecord> out = new ArrayList<>();
+        for (String v : cache.values()) {
+            VmServiceRecord r = VmServiceRecord.decode(v);
+            if (!r.expired(clock.instant())) {
+                out.add(r);
+            }
+        }
+        out.sort(java.util.Comparator.comparing(VmServiceRecord::key));
+        return out;
+    }
+
+    @Override
+    public Optional<InetSocketAddress> resolve(MeshName name, int port) {
+        String v = cache.get(VmServiceRecord.key(name.namespace(), name.service()));
+        if (v == null) {
+            return Optional.empty();
+        }
+        VmServiceRecord r = VmServiceRecord.decode(v);
+        return r.expired(clock.instant()) ? Optional.empty() : Optional.of(r.backend());
+    }
+
+    /** Removes expired registrations and their exports; returns how many. */
+    public int sweep() {
+        int removed = 0;
+        for (Map.Entry<String, String> e : new ArrayList<>(cache.entrySet())) {
+            VmServiceRecord r = VmServiceRecord.decode(e.getValue());
+            if (r.expired(clock.instant()) && cache.remove(e.getKey(), e.getValue())) {
+                registry.unexport(new ServiceKey(registry.cluster(), r.namespace(), r.name()));
+                LOG.infof("VM service %s of %s expired (no heartbeat since %s); export removed", r.key(), r.owner(),
+                        r.expiresAt().minus(config.lease()));
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    private void sweepSafely() {
+        try {
+            sweep();
+        } catch (RuntimeException e) {
+            LOG.warnf("VM service sweep failed: %s", e.toString());
+        }
+    }
+
+    @PreDestroy
+    void stop() {
+        sweeper.shutdownNow();
+    }
+}
