@@ -70,6 +70,8 @@ final class Federation implements AutoCloseable {
     final AtomicReference<BundleSet> bundles = new AtomicReference<>(BundleSet.empty());
     final Map<String, Cluster> clusters = new LinkedHashMap<>();
     final List<ExportedService> exports = new CopyOnWriteArrayList<>();
+    /** More backends every cluster's ingress serves, by mesh host name (tests add gRPC servers here). */
+    final Map<String, InetSocketAddress> extraBackends = new java.util.concurrent.ConcurrentHashMap<>();
     final ProxySettings settings;
 
     /** Who may call payments: checkout only. Records every request it is asked about. */
@@ -144,7 +146,11 @@ final class Federation implements AutoCloseable {
             ProxyTls tls = ProxyTls.create(() -> gateway, verifier(), t -> bundles.get().bundleFor(t), td);
             ProxyMetrics metrics = new ProxyMetrics(meters);
             StaticBackends local = new StaticBackends(Map.of(PAYMENTS.host(), backend.getAddress()), false);
-            ingress = new IngressServer(transport, settings, tls, () -> gateway, local, authorizer,
+            io.isthmus.proxy.ingress.LocalBackends withExtras = (n, port) -> {
+                InetSocketAddress extra = extraBackends.get(n.host());
+                return extra != null ? Optional.of(extra) : local.resolve(n, port);
+            };
+            ingress = new IngressServer(transport, settings, tls, () -> gateway, withExtras, authorizer,
                     (request, decision) -> logged.add(decision), metrics);
             ingress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             egress = new EgressServer(transport, settings, tls, resolver(), new Locality("eu", "eu-1" + name),

@@ -74,6 +74,19 @@ final class EgressHandler extends ProxyHandlerBase {
         }
         SslHandler ssl = ctx.pipeline().get(SslHandler.class);
         tlsCaller = TlsContexts.peerId(ssl.engine().getSession()).orElse(null);
+        ctx.channel().attr(io.isthmus.proxy.http.Http2Support.PEER).set(tlsCaller);
+        if (io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
+            io.isthmus.proxy.http.Http2Support.switchToHttp2(ctx.pipeline(), "egress",
+                    server.settings().maxHeaderSize(), server.settings().maxBodySize(), server::streamHandler);
+        }
+    }
+
+    /** On an HTTP/2 stream the TLS handshake (if any) happened on the parent connection, which knows the caller. */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (io.isthmus.proxy.http.Http2Support.isStream(ctx.channel())) {
+            tlsCaller = (SpiffeId) ctx.channel().parent().attr(io.isthmus.proxy.http.Http2Support.PEER).get();
+        }
     }
 
     @Override
@@ -255,7 +268,10 @@ final class EgressHandler extends ProxyHandlerBase {
         IngressAddress ingress = candidates.get(index);
         InetSocketAddress address = InetSocketAddress.createUnresolved(ingress.host(), ingress.port());
         Channel downstream = ctx.channel();
-        Future<Channel> acquired = server.peers().acquire(downstream.eventLoop(), address);
+        // gRPC goes to the peer over a multiplexed h2 mTLS connection (one stream per call), end to end HTTP/2.
+        boolean h2 = io.isthmus.proxy.ingress.Grpc.isGrpc(request);
+        Future<Channel> acquired = h2 ? server.h2Peers().acquireStream(downstream.eventLoop(), address)
+                : server.peers().acquire(downstream.eventLoop(), address);
         acquired.addListener(f -> {
             if (!f.isSuccess()) {
                 metrics.connectFailure("egress");
@@ -284,7 +300,9 @@ final class EgressHandler extends ProxyHandlerBase {
                     request.release();
                     if (r.isSuccess()) {
                         FullHttpResponse answer = response.getNow();
-                        if (HttpUtil.isKeepAlive(answer)) {
+                        if (h2) {
+                            upstream.close();
+                        } else if (HttpUtil.isKeepAlive(answer)) {
                             server.peers().release(upstream);
                         } else {
                             upstream.close();

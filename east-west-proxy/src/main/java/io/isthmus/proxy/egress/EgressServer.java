@@ -50,6 +50,7 @@ public final class EgressServer implements AutoCloseable {
     private final TokenAuthenticator tokens;
     private final ProxyMetrics metrics;
     private final UpstreamPool peers;
+    private final io.isthmus.proxy.upstream.H2Pool h2Peers;
     private final io.isthmus.proxy.tunnel.Tunnels tunnels;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel listener;
@@ -67,6 +68,7 @@ public final class EgressServer implements AutoCloseable {
         this.tokens = tokens;
         this.metrics = metrics;
         this.peers = new UpstreamPool(transport, tls.upstream(), settings);
+        this.h2Peers = new io.isthmus.proxy.upstream.H2Pool(transport, tls.upstreamH2(), settings);
         this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
     }
 
@@ -89,6 +91,8 @@ public final class EgressServer implements AutoCloseable {
                                         return h;
                                     }
                                 })
+                                .addLast("h2c", new io.isthmus.proxy.http.Http2Support.PriorKnowledge("egress",
+                                        settings.maxHeaderSize(), settings.maxBodySize(), EgressServer.this::streamHandler))
                                 .addLast("bytes", new HeaderDeadline.ByteWatch(deadline))
                                 .addLast("http", new HttpServerCodec(4096, settings.maxHeaderSize(), 8192))
                                 .addLast("deadline", deadline)
@@ -104,6 +108,11 @@ public final class EgressServer implements AutoCloseable {
 
     public InetSocketAddress address() {
         return (InetSocketAddress) listener.localAddress();
+    }
+
+    /** The handler of one HTTP/2 stream (a child channel of an h2 or h2c connection). */
+    EgressHandler streamHandler() {
+        return new EgressHandler(this, new HeaderDeadline(settings.headerTimeout().toNanos()));
     }
 
     ProxySettings settings() {
@@ -134,6 +143,20 @@ public final class EgressServer implements AutoCloseable {
         return tls;
     }
 
+    /** Multiplexed h2 mTLS connections to peer ingresses, for gRPC calls. */
+    io.isthmus.proxy.upstream.H2Pool h2Peers() {
+        return h2Peers;
+    }
+
+    /** How many h2 connections to peer ingresses are open (they carry gRPC calls; for tests and diagnostics). */
+    public int openH2PeerConnections() {
+        int n = 0;
+        for (Channel c : h2Peers.connections()) {
+            n += c.isActive() ? 1 : 0;
+        }
+        return n;
+    }
+
     UpstreamPool peers() {
         return peers;
     }
@@ -145,6 +168,7 @@ public final class EgressServer implements AutoCloseable {
     public void revalidate() {
         io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "egress");
         io.isthmus.proxy.tls.Revalidation.recheck(peers.connections(), tls, metrics, "upstream");
+        io.isthmus.proxy.tls.Revalidation.recheck(h2Peers.connections(), tls, metrics, "upstream");
     }
 
     @Override
@@ -154,5 +178,6 @@ public final class EgressServer implements AutoCloseable {
         }
         connections.close().awaitUninterruptibly();
         peers.close();
+        h2Peers.close();
     }
 }

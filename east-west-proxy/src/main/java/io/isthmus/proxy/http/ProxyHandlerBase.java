@@ -83,6 +83,15 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
             respond(ctx, false, refusal, "unauthenticated", "-", start);
             return;
         }
+        if (Http2Support.isStream(ctx.channel())
+                && request.method().equals(io.netty.handler.codec.http.HttpMethod.CONNECT)) {
+            // A tunnel needs the connection's raw bytes; an HTTP/2 stream carries frames. Use HTTP/1.1 CONNECT.
+            request.release();
+            respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_IMPLEMENTED,
+                    "connect-over-http2-unsupported", "open TCP tunnels with an HTTP/1.1 CONNECT"), "unauthenticated",
+                    "-", start);
+            return;
+        }
         try {
             handle(ctx, request, start);
         } catch (RuntimeException e) {
@@ -113,7 +122,14 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
         } else {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
-        if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+        if (!response.trailingHeaders().isEmpty()) {
+            // Trailers (gRPC's grpc-status) survive an HTTP/1.1 hop only in chunked encoding; on an HTTP/2 stream
+            // the codec sends them as a trailing HEADERS frame.
+            response.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+            if (!Http2Support.isStream(ctx.channel())) {
+                HttpUtil.setTransferEncodingChunked(response, true);
+            }
+        } else if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
             HttpUtil.setContentLength(response, response.content().readableBytes());
         }
         metrics.request(direction, source, destination, response.status().code(), startNanos);

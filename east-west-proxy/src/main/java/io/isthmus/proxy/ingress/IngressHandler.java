@@ -83,6 +83,20 @@ final class IngressHandler extends ProxyHandlerBase {
             return;
         }
         peer = id.get();
+        ctx.channel().attr(io.isthmus.proxy.http.Http2Support.PEER).set(peer);
+        if (io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(
+                ctx.pipeline().get(SslHandler.class).applicationProtocol())) {
+            io.isthmus.proxy.http.Http2Support.switchToHttp2(ctx.pipeline(), "ingress",
+                    server.settings().maxHeaderSize(), server.settings().maxBodySize(), server::streamHandler);
+        }
+    }
+
+    /** On an HTTP/2 stream the handshake happened on the parent connection, which knows the peer. */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (io.isthmus.proxy.http.Http2Support.isStream(ctx.channel())) {
+            peer = (SpiffeId) ctx.channel().parent().attr(io.isthmus.proxy.http.Http2Support.PEER).get();
+        }
     }
 
     @Override
@@ -215,7 +229,15 @@ final class IngressHandler extends ProxyHandlerBase {
         }
         request.headers().set(IdentityHeaders.XFCC, lastXfcc);
         Channel downstream = ctx.channel();
-        Future<Channel> acquired = server.backendPool().acquire(downstream.eventLoop(), backend);
+        // gRPC needs HTTP/2 end to end on the backend hop (and its trailers): h2c with prior knowledge, one stream
+        // per request. Everything else keeps pooled HTTP/1.1 connections.
+        boolean h2c = Grpc.isGrpc(request);
+        if (h2c) {
+            request.headers().set(io.netty.handler.codec.http.HttpHeaderNames.TE,
+                    io.netty.handler.codec.http.HttpHeaderValues.TRAILERS);
+        }
+        Future<Channel> acquired = h2c ? server.h2cBackends().acquireStream(downstream.eventLoop(), backend)
+                : server.backendPool().acquire(downstream.eventLoop(), backend);
         acquired.addListener(f -> {
             if (!f.isSuccess()) {
                 request.release();
@@ -232,13 +254,16 @@ final class IngressHandler extends ProxyHandlerBase {
                 if (r.isSuccess()) {
                     FullHttpResponse answer = response.getNow();
                     boolean upstreamKeepAlive = io.netty.handler.codec.http.HttpUtil.isKeepAlive(answer);
-                    if (upstreamKeepAlive) {
+                    if (h2c) {
+                        upstream.close();
+                    } else if (upstreamKeepAlive) {
                         server.backendPool().release(upstream);
                     } else {
                         upstream.close();
                     }
                     respond(ctx, keepAlive, answer, callerText, destination, start);
                 } else if (r.cause() instanceof java.util.concurrent.TimeoutException) {
+                    upstream.close();
                     respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.GATEWAY_TIMEOUT,
                             "backend-timeout", "the backend of " + destination + " did not answer within "
                                     + server.settings().requestTimeout()), callerText, destination, start);

@@ -42,6 +42,7 @@ public final class IngressServer implements AutoCloseable {
     private final DecisionLog decisionLog;
     private final ProxyMetrics metrics;
     private final UpstreamPool backendPool;
+    private final io.isthmus.proxy.upstream.H2Pool h2cBackends;
     private final io.isthmus.proxy.tunnel.Tunnels tunnels;
     private final NettyTransport transport;
     private final io.netty.channel.group.ChannelGroup connections =
@@ -63,6 +64,7 @@ public final class IngressServer implements AutoCloseable {
         this.decisionLog = decisionLog;
         this.metrics = metrics;
         this.backendPool = new UpstreamPool(transport, null, settings);
+        this.h2cBackends = new io.isthmus.proxy.upstream.H2Pool(transport, null, settings);
         this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
     }
 
@@ -98,6 +100,11 @@ public final class IngressServer implements AutoCloseable {
         return (InetSocketAddress) listener.localAddress();
     }
 
+    /** The handler of one HTTP/2 stream (a child channel of an h2 connection; no header deadline: the codec has whole frames). */
+    IngressHandler streamHandler() {
+        return new IngressHandler(this, new HeaderDeadline(settings.headerTimeout().toNanos()));
+    }
+
     ProxySettings settings() {
         return settings;
     }
@@ -120,6 +127,11 @@ public final class IngressServer implements AutoCloseable {
 
     UpstreamPool backendPool() {
         return backendPool;
+    }
+
+    /** h2c (prior knowledge) connections to backends that speak only HTTP/2: gRPC requests go there. */
+    io.isthmus.proxy.upstream.H2Pool h2cBackends() {
+        return h2cBackends;
     }
 
     ProxyTls tls() {
@@ -150,5 +162,6 @@ public final class IngressServer implements AutoCloseable {
         }
         connections.close().awaitUninterruptibly();
         backendPool.close();
+        h2cBackends.close();
     }
 }

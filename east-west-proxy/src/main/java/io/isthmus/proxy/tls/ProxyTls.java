@@ -50,14 +50,17 @@ public final class ProxyTls {
 
     private final SslContext ingress;
     private final SslContext upstream;
+    private final SslContext upstreamH2;
     private final SslContext egress;
     private final SslProvider provider;
     private final X509SvidVerifier verifier;
     private final X509ExtendedTrustManager peers;
     private final X509ExtendedTrustManager localCallers;
 
-    private ProxyTls(SslContext ingress, SslContext upstream, SslContext egress, SslProvider provider,
-            X509SvidVerifier verifier, X509ExtendedTrustManager peers, X509ExtendedTrustManager localCallers) {
+    private ProxyTls(SslContext ingress, SslContext upstream, SslContext upstreamH2, SslContext egress,
+            SslProvider provider, X509SvidVerifier verifier, X509ExtendedTrustManager peers,
+            X509ExtendedTrustManager localCallers) {
+        this.upstreamH2 = upstreamH2;
         this.verifier = verifier;
         this.peers = peers;
         this.localCallers = localCallers;
@@ -95,15 +98,25 @@ public final class ProxyTls {
                 : new CachingSvidTrustManager(verifier, bundles, PeerPolicy.memberOf(local), Clock.systemUTC());
         try {
             SslContext ingress = SslContextBuilder.forServer(keyManagers(svid, provider)).sslProvider(provider)
-                    .protocols(PROTOCOLS).clientAuth(ClientAuth.REQUIRE).trustManager(anyFederated).build();
+                    .protocols(PROTOCOLS).clientAuth(ClientAuth.REQUIRE).trustManager(anyFederated)
+                    .applicationProtocolConfig(io.isthmus.proxy.http.Http2Support.SERVER_ALPN).build();
             SslContext upstream = SslContextBuilder.forClient().keyManager(keyManagers(svid, provider))
                     .sslProvider(provider).protocols(PROTOCOLS).trustManager(anyFederated)
                     .endpointIdentificationAlgorithm(null).build();
+            SslContext upstreamH2 = SslContextBuilder.forClient().keyManager(keyManagers(svid, provider))
+                    .sslProvider(provider).protocols(PROTOCOLS).trustManager(anyFederated)
+                    .endpointIdentificationAlgorithm(null)
+                    .applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
+                            io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+                            io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                            io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                            io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2)).build();
             SslContext egress = SslContextBuilder.forServer(keyManagers(svid, provider)).sslProvider(provider)
-                    .protocols(PROTOCOLS).clientAuth(ClientAuth.OPTIONAL).trustManager(localOnly).build();
+                    .protocols(PROTOCOLS).clientAuth(ClientAuth.OPTIONAL).trustManager(localOnly)
+                    .applicationProtocolConfig(io.isthmus.proxy.http.Http2Support.SERVER_ALPN).build();
             noResumption(ingress);
             noResumption(egress);
-            return new ProxyTls(ingress, upstream, egress, provider, verifier, anyFederated, localOnly);
+            return new ProxyTls(ingress, upstream, upstreamH2, egress, provider, verifier, anyFederated, localOnly);
         } catch (SSLException e) {
             throw new IllegalStateException("cannot build the data plane's TLS contexts: " + e.getMessage(), e);
         }
@@ -129,6 +142,11 @@ public final class ProxyTls {
 
     public SslContext upstream() {
         return upstream;
+    }
+
+    /** Client side towards peer ingresses for gRPC: like {@link #upstream()}, negotiating {@code h2} by ALPN. */
+    public SslContext upstreamH2() {
+        return upstreamH2;
     }
 
     public SslContext egress() {
@@ -163,7 +181,7 @@ public final class ProxyTls {
     }
 
     private static List<X509Certificate> peerChain(io.netty.channel.Channel channel) {
-        SslHandler ssl = channel.pipeline().get(SslHandler.class);
+        SslHandler ssl = io.isthmus.proxy.http.Http2Support.connection(channel).pipeline().get(SslHandler.class);
         if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
             return null;
         }

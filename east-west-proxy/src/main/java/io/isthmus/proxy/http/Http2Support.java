@@ -1,0 +1,164 @@
+package io.isthmus.proxy.http;
+
+import java.util.List;
+import java.util.function.Supplier;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.util.AttributeKey;
+
+/**
+ * HTTP/2 on the listeners: a connection that negotiated {@code h2} by ALPN (or, on the egress's plaintext side,
+ * opened with the HTTP/2 preface: h2c prior knowledge) has its HTTP/1.1 handlers replaced by Netty's
+ * {@code Http2FrameCodec} + {@code Http2MultiplexHandler}. Every stream becomes a child channel whose pipeline
+ * converts frames to HTTP/1-style objects ({@code Http2StreamFrameToHttpObjectCodec}), aggregates them and hands
+ * them to the same request handler as an HTTP/1.1 connection; that handler finds the TLS session and the peer's
+ * identity on the child's {@link Channel#parent() parent}.
+ */
+public final class Http2Support {
+    /** The peer's verified SPIFFE ID (or the TLS caller's), set on the connection once the handshake is admitted. */
+    public static final AttributeKey<Object> PEER = AttributeKey.valueOf("isthmus.peer");
+
+    /** Server ALPN: h2 preferred, http/1.1 kept; a client offering neither gets http/1.1 (no ALPN answer). */
+    public static final ApplicationProtocolConfig SERVER_ALPN = new ApplicationProtocolConfig(
+            ApplicationProtocolConfig.Protocol.ALPN, ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2,
+            ApplicationProtocolNames.HTTP_1_1);
+
+    /** Streams one connection may have open at once (HTTP/2 leaves it unbounded unless the server says so). */
+    public static final int MAX_CONCURRENT_STREAMS = 256;
+
+    /** The HTTP/1.1 handlers of a listener's pipeline that an HTTP/2 connection does not use. */
+    private static final List<String> HTTP1_HANDLERS = List.of("h2c", "bytes", "http", "deadline", "aggregate");
+
+    private Http2Support() {
+    }
+
+    /** The connection a handler's channel belongs to: the parent of an HTTP/2 stream, else the channel itself. */
+    public static Channel connection(Channel channel) {
+        return channel instanceof Http2StreamChannel stream ? stream.parent() : channel;
+    }
+
+    public static boolean isStream(Channel channel) {
+        return channel instanceof Http2StreamChannel;
+    }
+
+    /**
+     * Called on a TLS connection that negotiated {@code h2}: replaces the HTTP/1.1 handlers (and
+     * {@code handlerName}) of {@code pipeline} with an HTTP/2 server codec, right behind the {@code SslHandler},
+     * whose streams each get {@code streamHandler.get()} behind a frame-to-HTTP/1 converter and an aggregator.
+     */
+    public static void switchToHttp2(ChannelPipeline pipeline, String handlerName, int maxHeaderSize, int maxBodySize,
+            Supplier<ChannelHandler> streamHandler) {
+        String after = pipeline.context(io.netty.handler.ssl.SslHandler.class).name();
+        install(pipeline, after, handlerName, maxHeaderSize, maxBodySize, streamHandler);
+        if (pipeline.get("h2c") != null) {
+            pipeline.remove("h2c");
+        }
+    }
+
+    private static void install(ChannelPipeline pipeline, String after, String handlerName, int maxHeaderSize,
+            int maxBodySize, Supplier<ChannelHandler> streamHandler) {
+        for (String name : HTTP1_HANDLERS) {
+            if (!name.equals(after) && !name.equals("h2c") && pipeline.get(name) != null) {
+                pipeline.remove(name);
+            }
+        }
+        ChannelHandler codec = Http2FrameCodecBuilder.forServer()
+                .initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(maxHeaderSize)
+                        .maxConcurrentStreams(MAX_CONCURRENT_STREAMS))
+                .validateHeaders(true).build();
+        ChannelHandler mux = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel ch) {
+                ch.pipeline().addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(true))
+                        .addLast("aggregate", new HttpObjectAggregator(maxBodySize))
+                        .addLast("extensions", StripExtensions.INSTANCE)
+                        .addLast(handlerName, streamHandler.get());
+            }
+        });
+        pipeline.addAfter(after, "h2", codec);
+        pipeline.addAfter("h2", "h2-mux", mux);
+        if (pipeline.get(handlerName) != null) {
+            pipeline.remove(handlerName);
+        }
+    }
+
+    /**
+     * The {@code x-http2-*} headers the converter adds (stream id, scheme) describe this hop only; they must not
+     * reach the next one.
+     */
+    @ChannelHandler.Sharable
+    static final class StripExtensions extends ChannelInboundHandlerAdapter {
+        static final StripExtensions INSTANCE = new StripExtensions();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof HttpMessage m) {
+                for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
+                    m.headers().remove(n.text());
+                }
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    /**
+     * On a plaintext connection, h2c with prior knowledge: a connection that opens with the HTTP/2 preface is
+     * switched to HTTP/2; anything else stays HTTP/1.1. Removes itself after the first decision; on a TLS connection
+     * (ALPN decides there) it steps aside at once.
+     */
+    public static final class PriorKnowledge extends ByteToMessageDecoder {
+        private final String handlerName;
+        private final int maxHeaderSize;
+        private final int maxBodySize;
+        private final Supplier<ChannelHandler> streamHandler;
+
+        public PriorKnowledge(String handlerName, int maxHeaderSize, int maxBodySize,
+                Supplier<ChannelHandler> streamHandler) {
+            this.handlerName = handlerName;
+            this.maxHeaderSize = maxHeaderSize;
+            this.maxBodySize = maxBodySize;
+            this.streamHandler = streamHandler;
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+            if (ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null) {
+                ctx.pipeline().remove(this);
+                return;
+            }
+            ByteBuf preface = Http2CodecUtil.connectionPrefaceBuf();
+            try {
+                int n = Math.min(in.readableBytes(), preface.readableBytes());
+                if (!ByteBufUtil.equals(in, in.readerIndex(), preface, 0, n)) {
+                    ctx.pipeline().remove(this);
+                } else if (n == preface.readableBytes()) {
+                    // The codec goes right behind this decoder, which then hands it the bytes it holds.
+                    install(ctx.pipeline(), ctx.name(), handlerName, maxHeaderSize, maxBodySize, streamHandler);
+                    ctx.pipeline().remove(this);
+                }
+            } finally {
+                preface.release();
+            }
+        }
+    }
+}
