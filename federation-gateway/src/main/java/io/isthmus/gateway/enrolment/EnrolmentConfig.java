@@ -27,6 +27,20 @@ public interface EnrolmentConfig {
     @WithDefault("1")
     int tokenMaxUses();
 
+    /**
+     * How long a join token is kept after it expired, so that `isthmus token list` and a late enrolment still say
+     * "expired" rather than "unknown"; then it is deleted on every replica. Swept every
+     * {@code token-purge-interval}.
+     */
+    @WithName("token-retention")
+    @WithDefault("24h")
+    Duration tokenRetention();
+
+    /** How often expired join tokens older than {@code token-retention} are deleted. */
+    @WithName("token-purge-interval")
+    @WithDefault("10m")
+    Duration tokenPurgeInterval();
+
     /** Lifetime of the SVIDs issued to VMs; defaults to {@code isthmus.ca.svid-ttl}. Agents renew at half life. */
     @WithName("svid-ttl")
     Optional<Duration> svidTtl();

@@ -81,13 +81,7 @@ public final class InfinispanJoinTokenStore implements JoinTokenStore {
     }
 
     @Override
-    public int purgeExpired(Instant cutoff) {
-        int removed = 0;
-        for (JoinToken t : list()) {
-            if (t.expiresAt().isBefore(cutoff) && cache.remove(t.id(), EnrolmentJson.write(t))) {
-                removed++;
-            }
-        }
-        return removed;
+    public boolean remove(JoinToken seen) {
+        return cache.remove(seen.id(), EnrolmentJson.write(seen));
     }
 }

@@ -23,9 +23,12 @@ public interface JoinTokenStore {
     /** Marks the token revoked; returns the revoked token, or empty when there is no such token. */
     Optional<JoinToken> revoke(String id);
 
-    /** All tokens, including used, expired and revoked ones (they are kept until {@link #purgeExpired}). */
+    /** All tokens, including used, expired and revoked ones (they are kept until {@link JoinTokenPurge} removes them). */
     List<JoinToken> list();
 
-    /** Drops tokens that expired before {@code cutoff}; returns how many. */
-    int purgeExpired(Instant cutoff);
+    /**
+     * Deletes the token if it is still stored exactly as {@code seen} (not used, revoked or replaced since it was
+     * read); returns whether it did.
+     */
+    boolean remove(JoinToken seen);
 }
