@@ -48,7 +48,18 @@ public class VmServiceRegistry implements LocalBackends {
     private final ScheduledExecutorService sweeper;
 
     @Inject
-    public VmServiceRegistry(Registry registry, EmbeddedCacheManager cacheManager, Clock clock, AgentServicesConfig config) {
+    public VmServiceRegistry(Registry registry, EmbeddedCacheManager cacheManager, Clock clock, AgentServicesConfig config,
+            io.isthmus.gateway.config.GatewayConfig gateway) {
+        this(registry, cacheManager, clock, config, gateway.dataDir().resolve("vm-services"));
+    }
+
+    /**
+     * @param storeDir where the registrations are persisted, so that a gateway restarted while its VMs are gone
+     *     still knows which of its exports are VM services and removes them when their lease runs out (the registry
+     *     itself comes back from the other sites and would otherwise keep renewing them); null: not persisted
+     */
+    VmServiceRegistry(Registry registry, EmbeddedCacheManager cacheManager, Clock clock, AgentServicesConfig config,
+            java.nio.file.Path storeDir) {
         this.registry = registry;
         this.clock = clock;
         this.config = config;
@@ -57,6 +68,11 @@ public class VmServiceRegistry implements LocalBackends {
             if (cacheManager.getCacheManagerConfiguration().isClustered()) {
                 // Among this cluster's replicas only: another cluster reaches a VM through this cluster's ingress.
                 c.clustering().cacheMode(CacheMode.REPL_SYNC);
+            }
+            if (storeDir != null) {
+                java.nio.file.Path dir = storeDir.toAbsolutePath();
+                c.persistence().addSoftIndexFileStore().preload(true)
+                        .dataLocation(dir.resolve("data").toString()).indexLocation(dir.resolve("index").toString());
             }
             cacheManager.defineConfiguration(CACHE, c.build());
         }
@@ -106,6 +122,14 @@ public class VmServiceRegistry implements LocalBackends {
         cache.remove(key, current);
         registry.unexport(new ServiceKey(registry.cluster(), namespace, name));
         return true;
+    }
+
+    /**
+     * Whether a VM registered {@code key} of this cluster (live or not yet swept): other sources of this cluster's
+     * exports (the Kubernetes ServiceExport watcher) must leave it alone.
+     */
+    public boolean registered(ServiceKey key) {
+        return key.cluster().equals(registry.cluster()) && cache.containsKey(VmServiceRecord.key(key.namespace(), key.name()));
     }
 
     /** Live registrations, sorted by key. */

@@ -29,6 +29,10 @@ public class KubernetesRegistrySource {
     @Inject
     Instance<KubernetesClient> clients;
 
+    /** Services VMs registered with this gateway: exports the ServiceExport watcher must not remove. */
+    @Inject
+    Instance<io.isthmus.gateway.agent.VmServiceRegistry> vmServices;
+
     private KubernetesExportSource exports;
     private ServiceImportWriter imports;
 
@@ -41,6 +45,9 @@ public class KubernetesRegistrySource {
         exports = new KubernetesExportSource(client, registry.registry());
         registry.config().staticExports().forEach((name, e) ->
                 exports.keepStatic(new ServiceKey(registry.site(), e.namespace(), name)));
+        if (vmServices.isResolvable()) {
+            exports.keep(vmServices.get()::registered);
+        }
         exports.start();
         imports = new ServiceImportWriter(client, registry.registry());
         imports.start();

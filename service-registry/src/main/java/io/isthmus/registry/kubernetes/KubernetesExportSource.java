@@ -129,16 +129,26 @@ public final class KubernetesExportSource implements AutoCloseable {
         }
     }
 
-    /** Static exports from configuration have no ServiceExport: leave those alone. */
+    /** Static exports from configuration and other sources' exports have no ServiceExport: leave those alone. */
     private boolean isKubernetesManaged(ServiceKey key) {
-        return !staticKeys.contains(key);
+        return !staticKeys.contains(key) && otherSources.stream().noneMatch(owned -> owned.test(key));
     }
 
     private final Set<ServiceKey> staticKeys = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final List<java.util.function.Predicate<ServiceKey>> otherSources =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** Keys exported from configuration, which the startup sweep must not remove. */
     public void keepStatic(ServiceKey key) {
         staticKeys.add(key);
+    }
+
+    /**
+     * Another source of this cluster's exports (e.g. services registered by VMs): keys it owns are neither swept at
+     * start nor unexported when a Service of the same name changes without a ServiceExport. Asked at each decision.
+     */
+    public void keep(java.util.function.Predicate<ServiceKey> ownedByAnotherSource) {
+        otherSources.add(ownedByAnotherSource);
     }
 
     void reconcile(String namespace, String name) {
@@ -146,7 +156,7 @@ public final class KubernetesExportSource implements AutoCloseable {
         GenericKubernetesResource export = exports.getStore().getByKey(namespace + "/" + name);
         Service service = services.getStore().getByKey(namespace + "/" + name);
         if (export == null || service == null || export.getMetadata().getDeletionTimestamp() != null) {
-            if (registry.get(key).isPresent() && !staticKeys.contains(key)) {
+            if (registry.get(key).isPresent() && isKubernetesManaged(key)) {
                 registry.unexport(key);
                 LOG.infof("unexported %s (%s)", key, export == null ? "no ServiceExport" : "no Service");
             }

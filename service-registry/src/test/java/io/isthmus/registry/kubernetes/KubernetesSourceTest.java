@@ -145,6 +145,29 @@ class KubernetesSourceTest {
         });
     }
 
+    @Test
+    void exportsOfAnotherSourceSurviveTheSweepAndServiceChanges() {
+        ServiceKey orphan = new ServiceKey("cluster-a", "billing", "removed-while-down");
+        ServiceKey vm = new ServiceKey("cluster-a", "billing", "vm-ledger");
+        for (ServiceKey k : List.of(orphan, vm)) {
+            registry.export(new ExportSpec(k, List.of(new ServicePort("http", 80, Protocol.HTTP)), List.of(), 1));
+        }
+        source.keep(vm::equals);
+        source.start();
+        await().atMost(DEADLINE).until(() -> registry.get(orphan).isEmpty());
+        assertThat(registry.get(vm)).as("registered by a VM, not by a ServiceExport").isPresent();
+
+        // A Service of the same name without a ServiceExport is reconciled (no export wanted) and must not unexport
+        // the VM's service; a marker export queued after it shows the reconcile ran.
+        createService("billing", "vm-ledger");
+        createService("billing", "marker");
+        putSlice("billing", "marker", true);
+        client.genericKubernetesResources(McsResources.SERVICE_EXPORT).inNamespace("billing")
+                .resource(serviceExport("billing", "marker")).create();
+        await().atMost(DEADLINE).until(() -> registry.get(new ServiceKey("cluster-a", "billing", "marker")).isPresent());
+        assertThat(registry.get(vm)).isPresent();
+    }
+
     /** Writes an entry of another cluster into the cache, as cross-site replication would deliver it. */
     private void arriveFromRemote(String cluster, String ns, String name) {
         ExportedService e = new ExportedService(new ServiceKey(cluster, ns, name), List.of(new ServicePort("grpc", 9090, Protocol.GRPC)),
