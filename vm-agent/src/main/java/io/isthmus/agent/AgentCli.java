@@ -197,6 +197,7 @@ public final class AgentCli {
     static int serve(AgentState state, StateDir dir, FederationRoots roots, Path socket, Extras extras) throws Exception {
         GatewayClient client = new GatewayClient(state.gateway(), roots, state.trustDomain(), Clock.systemUTC());
         CountDownLatch stopped = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
         java.util.List<AutoCloseable> closeables = new java.util.ArrayList<>();
         try (AgentRuntime runtime = new AgentRuntime(state, dir, client, Clock.systemUTC(), AgentRuntime.defaultBackoff());
                 WorkloadApiServer api = WorkloadApiServer.start(socket, runtime::current)) {
@@ -216,11 +217,28 @@ public final class AgentCli {
                         extras.egressPort()), extras.gatewayEgress(), client.httpClient(svid, bundles)));
             }
             LOG.infof("serving the SPIFFE Workload API on unix:%s", socket.toAbsolutePath());
-            Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "isthmus-agent-shutdown"));
+            // On SIGTERM the JVM halts as soon as its hooks return: this hook waits (bounded) until the services
+            // are unregistered and the egress closed below.
+            AgentLogManager.holdDuringShutdown();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                stopped.countDown();
+                try {
+                    closed.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    AgentLogManager.release();
+                }
+            }, "isthmus-agent-shutdown"));
             stopped.await();
+            LOG.info("stopping");
         } finally {
-            for (AutoCloseable c : closeables.reversed()) {
-                c.close();
+            try {
+                for (AutoCloseable c : closeables.reversed()) {
+                    c.close();
+                }
+            } finally {
+                closed.countDown();
             }
         }
         return 0;

@@ -137,6 +137,18 @@ class VmServiceE2ETest {
         assertThat(payments.lastClientCert()).hasValueSatisfying(x -> assertThat(x).contains(VM_ID));
         System.out.printf("VM service e2e: both directions within %d ms of starting the gateways%n",
                 (System.nanoTime() - started) / 1_000_000);
+
+        // The agent is stopped (SIGTERM, as systemd does): it unregisters, so the export is gone everywhere well
+        // before its 10 s lease would have run out (the last heartbeat was at most 2 s ago).
+        long stopping = System.nanoTime();
+        agent.destroy();
+        assertThat(agent.waitFor(20, TimeUnit.SECONDS)).as("agent stops on SIGTERM").isTrue();
+        Awaitility.await("the VM's export leaves beta's registry").atMost(Duration.ofSeconds(6))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> api.get(beta.apiUrl("/v1/services/" + VMSVC)).statusCode(), status -> status == 404);
+        assertThat(Files.readString(agentLog)).contains("unregistered vmsvc.demo");
+        System.out.printf("VM service e2e: export gone from beta %d ms after SIGTERM to the agent%n",
+                (System.nanoTime() - stopping) / 1_000_000);
     }
 
     private String createToken(ClusterSpec alpha, String root) {

@@ -103,9 +103,45 @@ public final class ServiceRegistrar implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the heartbeats and, if a registration ever succeeded, unregisters every service
+     * ({@code DELETE /v1/agent/services/{name}?namespace=…}) so that callers stop being routed to a VM that is going
+     * away, instead of until the gateway's lease runs out. Best effort: a gateway that does not answer within
+     * {@link #DEREGISTER_TIMEOUT} leaves it to the lease.
+     */
     @Override
     public void close() {
         timer.shutdownNow();
-        client.close();
+        try {
+            if (successfulRounds.get() > 0) {
+                for (AgentService s : services) {
+                    unregister(s);
+                }
+            }
+        } finally {
+            client.close();
+        }
+    }
+
+    static final Duration DEREGISTER_TIMEOUT = Duration.ofSeconds(2);
+
+    private void unregister(AgentService s) {
+        URI uri = gateway.resolve("/v1/agent/services/" + s.name() + "?namespace="
+                + java.net.URLEncoder.encode(s.namespace(), java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(uri).timeout(DEREGISTER_TIMEOUT).DELETE().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() / 100 == 2 || r.statusCode() == 404) {
+                LOG.info("unregistered " + s.name() + "." + s.namespace() + " from " + gateway);
+            } else {
+                LOG.warn("unregistering " + s.name() + "." + s.namespace() + ": gateway answered " + r.statusCode()
+                        + ": " + r.body() + "; it expires with its lease");
+            }
+        } catch (IOException e) {
+            LOG.warn("unregistering " + s.name() + "." + s.namespace() + " failed (" + e.getMessage()
+                    + "); it expires with its lease");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
