@@ -119,6 +119,20 @@ class EastWestEndToEndTest {
         }
         assertThat(fed.asked).noneMatch(req -> req.source().toString().startsWith("spiffe://c."));
         assertThat(fed.cluster("b").backendSawXfcc).noneMatch(x -> x.contains("spiffe://c."));
+        // The refusal is an audit line like any policy decision: the asserted caller, the gateway that vouched.
+        assertThat(fed.audited).anySatisfy(e -> {
+            assertThat(e.getKey().source().toString()).isEqualTo("spiffe://c.acme.internal/ns/shop/sa/checkout");
+            assertThat(e.getKey().peerGateway()).contains(a.gateway.id());
+            assertThat(e.getKey().path()).contains("/");
+            assertThat(e.getValue()).isInstanceOfSatisfying(Decision.Denied.class, d -> assertThat(d.reason())
+                    .isEqualTo(io.isthmus.proxy.authz.DenyReason.CALLER_OUTSIDE_PEER_TRUST_DOMAIN));
+        });
+        // Allowed calls name their peer gateway too.
+        assertThat(fed.audited).anySatisfy(e -> {
+            assertThat(e.getKey().source().toString()).isEqualTo(Federation.CHECKOUT);
+            assertThat(e.getKey().peerGateway()).contains(a.gateway.id());
+            assertThat(e.getValue().allowed()).isTrue();
+        });
     }
 
     @Test
@@ -129,6 +143,14 @@ class EastWestEndToEndTest {
             assertThat(http.exchange(RawHttp.get("/", PAYMENTS, "x-isthmus-caller: root")).reason())
                     .isEqualTo("invalid-caller-identity");
         }
+        // Audited with the peer gateway as the caller (the only identity there is).
+        assertThat(fed.audited).filteredOn(e -> e.getValue() instanceof Decision.Denied d
+                && (d.reason() == io.isthmus.proxy.authz.DenyReason.MISSING_CALLER_IDENTITY
+                        || d.reason() == io.isthmus.proxy.authz.DenyReason.INVALID_CALLER_IDENTITY))
+                .hasSize(2).allSatisfy(e -> {
+                    assertThat(e.getKey().source()).isEqualTo(a.gateway.id());
+                    assertThat(e.getKey().peerGateway()).contains(a.gateway.id());
+                });
     }
 
     @Test

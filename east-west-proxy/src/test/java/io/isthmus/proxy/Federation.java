@@ -77,6 +77,8 @@ final class Federation implements AutoCloseable {
     /** Who may call payments: checkout only. Records every request it is asked about. */
     final List<AccessRequest> asked = new CopyOnWriteArrayList<>();
     final List<Decision> logged = new CopyOnWriteArrayList<>();
+    /** What the decision log was given, request with decision, in order. */
+    final List<Map.Entry<AccessRequest, Decision>> audited = new CopyOnWriteArrayList<>();
     final Authorizer checkoutOnly = request -> {
         asked.add(request);
         return request.source().toString().equals(CHECKOUT)
@@ -151,7 +153,10 @@ final class Federation implements AutoCloseable {
                 return extra != null ? Optional.of(extra) : local.resolve(n, port);
             };
             ingress = new IngressServer(transport, settings, tls, () -> gateway, withExtras, authorizer,
-                    (request, decision) -> logged.add(decision), metrics);
+                    (request, decision) -> {
+                        logged.add(decision);
+                        audited.add(Map.entry(request, decision));
+                    }, metrics);
             ingress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             egress = new EgressServer(transport, settings, tls, resolver(), new Locality("eu", "eu-1" + name),
                     tokens, metrics);

@@ -7,7 +7,13 @@ public enum DenyReason {
     /** No ALLOW rule matched: federated traffic is denied by default. */
     NO_MATCHING_ALLOW,
     /** A DENY rule matched (DENY wins over ALLOW). */
-    EXPLICIT_DENY;
+    EXPLICIT_DENY,
+    /** The peer gateway vouched for nobody (no caller identity header): refused before any policy. */
+    MISSING_CALLER_IDENTITY,
+    /** The peer gateway's caller identity is not a SPIFFE ID: refused before any policy. */
+    INVALID_CALLER_IDENTITY,
+    /** The peer gateway vouched for an identity outside its own trust domain: refused before any policy. */
+    CALLER_OUTSIDE_PEER_TRUST_DOMAIN;
 
     /** {@code no-matching-allow}, {@code explicit-deny}. */
     public String code() {

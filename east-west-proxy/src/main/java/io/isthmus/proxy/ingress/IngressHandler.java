@@ -9,6 +9,7 @@ import org.jboss.logging.Logger;
 
 import io.isthmus.proxy.authz.AccessRequest;
 import io.isthmus.proxy.authz.Decision;
+import io.isthmus.proxy.authz.DenyReason;
 import io.isthmus.proxy.http.HeaderDeadline;
 import io.isthmus.proxy.http.HopByHop;
 import io.isthmus.proxy.http.IdentityHeaders;
@@ -126,7 +127,7 @@ final class IngressHandler extends ProxyHandlerBase {
         int port = port(host);
         String asserted = request.headers().get(IdentityHeaders.CALLER);
         if (asserted == null) {
-            deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, "missing-caller-identity",
+            refuseVouching(ctx, request, keepAlive, DenyReason.MISSING_CALLER_IDENTITY, peer, name.get(), port, connect,
                     "peer gateway " + peer + " sent no " + IdentityHeaders.CALLER + " header", peer.toString(),
                     destination, start);
             return;
@@ -138,16 +139,16 @@ final class IngressHandler extends ProxyHandlerBase {
         }
         Optional<SpiffeId> caller = lastCaller;
         if (caller.isEmpty()) {
-            deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, "invalid-caller-identity",
+            refuseVouching(ctx, request, keepAlive, DenyReason.INVALID_CALLER_IDENTITY, peer, name.get(), port, connect,
                     "peer gateway " + peer + " asserted '" + asserted + "', which is not a SPIFFE ID",
                     peer.toString(), destination, start);
             return;
         }
         SpiffeId callerId = caller.get();
         if (!callerId.memberOf(peer.trustDomain())) {
-            deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, "caller-outside-peer-trust-domain",
-                    "gateway " + peer + " may vouch only for identities of " + peer.trustDomain() + ", not "
-                            + callerId, lastCallerText, destination, start);
+            refuseVouching(ctx, request, keepAlive, DenyReason.CALLER_OUTSIDE_PEER_TRUST_DOMAIN, callerId, name.get(),
+                    port, connect, "gateway " + peer + " may vouch only for identities of " + peer.trustDomain()
+                            + ", not " + callerId, lastCallerText, destination, start);
             return;
         }
         Optional<InetSocketAddress> backend = server.backends().resolve(name.get(), port);
@@ -159,22 +160,18 @@ final class IngressHandler extends ProxyHandlerBase {
         }
         String path = request.uri();
         int query = path.indexOf('?');
-        AccessRequest access = connect ? AccessRequest.tcp(callerId, name.get(), port)
+        AccessRequest access = (connect ? AccessRequest.tcp(callerId, name.get(), port)
                 : AccessRequest.http(callerId, name.get(), port, request.method().name(),
-                        query < 0 ? path : path.substring(0, query));
+                        query < 0 ? path : path.substring(0, query))).viaGateway(peer);
         Decision decision;
         try {
             decision = server.authorizer().authorize(access);
         } catch (RuntimeException e) {
             LOG.errorf(e, "ingress: the authorizer failed for %s; denying", access);
-            decision = new Decision.Denied(io.isthmus.proxy.authz.DenyReason.NO_MATCHING_ALLOW, "", "",
+            decision = new Decision.Denied(DenyReason.NO_MATCHING_ALLOW, "", "",
                     "the authorizer failed: " + e, java.util.List.of());
         }
-        try {
-            server.decisionLog().record(access, decision);
-        } catch (RuntimeException e) {
-            LOG.warnf(e, "ingress: the decision log failed for %s", access);
-        }
+        audit(access, decision);
         if (decision instanceof Decision.Denied denied) {
             String detail = denied.detail().isEmpty() ? callerId + " may not " + access.method().orElse("connect to")
                     + " " + access.path().orElse("port " + port) + " on " + destination : denied.detail();
@@ -206,6 +203,30 @@ final class IngressHandler extends ProxyHandlerBase {
             metrics.request(direction, callerText, destination, 200, start);
             io.isthmus.proxy.tunnel.Tunnels.establish(ctx, "ingress", (Channel) f.getNow());
         });
+    }
+
+    private void audit(AccessRequest access, Decision decision) {
+        try {
+            server.decisionLog().record(access, decision);
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "ingress: the decision log failed for %s", access);
+        }
+    }
+
+    /**
+     * A peer gateway's vouching is refused before any policy runs: 403, and an audit line whose caller is the
+     * identity it asserted when that is a SPIFFE ID, else the peer gateway itself.
+     */
+    private void refuseVouching(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive,
+            DenyReason reason, SpiffeId auditedCaller, MeshName destinationName, int port, boolean connect,
+            String detail, String source, String destination, long start) {
+        String path = request.uri();
+        int query = path.indexOf('?');
+        AccessRequest access = (connect ? AccessRequest.tcp(auditedCaller, destinationName, port)
+                : AccessRequest.http(auditedCaller, destinationName, port, request.method().name(),
+                        query < 0 ? path : path.substring(0, query))).viaGateway(peer);
+        audit(access, new Decision.Denied(reason, "", "", detail, java.util.List.of()));
+        deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, reason.code(), detail, source, destination, start);
     }
 
     private void deny(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive, HttpResponseStatus status,

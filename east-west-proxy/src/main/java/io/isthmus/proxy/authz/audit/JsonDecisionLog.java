@@ -26,7 +26,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * The audit log: one JSON line per authorization decision, written by one background thread, plus the counters
- * {@code isthmus_authz_decisions_total{decision,reason}} and {@code isthmus_authz_denials_total{reason}}.
+ * {@code isthmus_authz_decisions_total{decision,reason}} (denials by reason are the proxy's
+ * {@code isthmus_authz_denials_total{reason}}: two meters under one Prometheus name would hide one of them).
  *
  * <p>{@link #record} runs on the event loop: it takes the time, bumps the counters and offers a small event to a
  * bounded queue; serialization and I/O happen on the writer thread. When the queue is full (the sink cannot keep
@@ -55,7 +56,6 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
     private final MeterRegistry registry;
     private final BlockingQueue<Event> queue;
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
-    private final Map<String, Counter> denials = new ConcurrentHashMap<>();
     private final Counter dropped;
     private final Counter writeErrors;
     private final Thread writer;
@@ -91,11 +91,6 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
         decisions.computeIfAbsent(outcome + '|' + reason, k -> Counter.builder("isthmus.authz.decisions")
                 .description("Authorization decisions by outcome and reason code")
                 .tag("decision", outcome).tag("reason", reason).register(registry)).increment();
-        if (!decision.allowed()) {
-            denials.computeIfAbsent(reason, k -> Counter.builder("isthmus.authz.denials")
-                    .description("Authorization denials by reason code").tag("reason", reason).register(registry))
-                    .increment();
-        }
         if (closed || !queue.offer(new Event(clock.instant(), request, decision))) {
             dropped.increment();
         }
