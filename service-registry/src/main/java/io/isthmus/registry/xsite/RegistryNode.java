@@ -23,7 +23,6 @@ import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.SpiffeTrustManager;
 import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.tls.SvidSource;
-import io.isthmus.trust.tls.TlsContexts;
 
 /**
  * One gateway's embedded Infinispan: a cache manager whose transport is the local cluster channel with RELAY2
@@ -58,15 +57,9 @@ public final class RegistryNode implements AutoCloseable {
     public static RegistryNode start(SiteSettings settings, SvidSource svids, X509SvidVerifier verifier,
             ChannelFactory.Timing timing) {
         BridgeTrustManager trust = new BridgeTrustManager(settings, verifier);
-        SSLContext tls;
-        try {
-            tls = SSLContext.getInstance("TLS");
-            tls.init(new KeyManager[] {new SvidKeyManager(svids)}, new TrustManager[] {trust}, null);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("cannot create the TLS context of the cross-site bridge", e);
-        }
-        SSLContext localTls = TlsContexts.create(svids,
-                new SpiffeTrustManager(verifier, PeerPolicy.memberOf(settings.trustDomain())));
+        SSLContext tls = tlsContext(svids, trust, "cross-site bridge");
+        SSLContext localTls = tlsContext(svids, new SpiffeTrustManager(verifier, PeerPolicy.memberOf(settings.trustDomain())),
+                "local cluster");
         ChannelFactory channels = new ChannelFactory(settings, tls, localTls, timing);
         GlobalConfigurationBuilder global = new GlobalConfigurationBuilder();
         global.transport().defaultTransport().clusterName("isthmus-" + settings.site())
@@ -86,6 +79,18 @@ public final class RegistryNode implements AutoCloseable {
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
         return new RegistryNode(settings, trust, cm, channels);
+    }
+
+    /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
+    private static SSLContext tlsContext(SvidSource svids, javax.net.ssl.X509ExtendedTrustManager trust, String what) {
+        try {
+            SSLContext tls = SSLContext.getInstance("TLS");
+            tls.init(new KeyManager[] {new SvidKeyManager(svids)}, new TrustManager[] {new FullHandshakeTrustManager(trust)},
+                    null);
+            return tls;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot create the TLS context of the " + what, e);
+        }
     }
 
     /**
