@@ -93,6 +93,30 @@ public final class TestFederation implements AutoCloseable {
         }
     }
 
+    /** A second intermediate of {@code site}'s trust domain, added to every site's bundle of that trust domain. */
+    public CaCredential addIntermediate(String site) {
+        CaCredential extra = pki.intermediate(trustDomain(site).name());
+        bundlesAt.values().forEach(at -> at.updateAndGet(set -> {
+            TrustBundle old = set.bundleFor(trustDomain(site)).orElseThrow();
+            List<java.security.cert.X509Certificate> authorities = new ArrayList<>(old.x509Authorities());
+            authorities.add(extra.certificate());
+            return set.with(old.withX509Authorities(authorities, old.sequence() + 1));
+        }));
+        return extra;
+    }
+
+    /** Removes the intermediate {@code ca} of {@code site}'s trust domain from the bundles of each of {@code atSites}. */
+    public void revoke(String site, CaCredential ca, String... atSites) {
+        for (String at : atSites) {
+            bundlesAt.get(at).updateAndGet(set -> {
+                TrustBundle old = set.bundleFor(trustDomain(site)).orElseThrow();
+                List<java.security.cert.X509Certificate> authorities = new ArrayList<>(old.x509Authorities());
+                authorities.remove(ca.certificate());
+                return set.with(old.withX509Authorities(authorities, old.sequence() + 1));
+            });
+        }
+    }
+
     /** The verifier of {@code site}: its own bundles (see {@link #revoke}). */
     public X509SvidVerifier verifierAt(String site) {
         return verifierAt.get(site);
