@@ -11,7 +11,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
 
-/** Registry gauges: entries by kind, sites the bridge sees, refused bridge handshakes. */
+/** Registry gauges: entries by kind, sites the bridge sees, refused bridge handshakes, connections closed on revocation. */
 @ApplicationScoped
 public class RegistryMetrics {
     @Inject
@@ -40,6 +40,14 @@ public class RegistryMetrics {
         Gauge.builder("isthmus_registry_bridge_dropped_messages", service,
                 s -> s.node().map(n -> n.droppedBridgeMessages()).orElse(0L))
                 .description("Bridge messages dropped: the site they named is not the one their TLS connection proved")
+                .register(meters);
+        Gauge.builder("isthmus_registry_bridge_revoked_connections", service,
+                s -> s.node().map(n -> n.revokedBridgeConnections()).orElse(0L))
+                .description("Open bridge connections closed because their peer no longer verified after a bundle change")
+                .register(meters);
+        Gauge.builder("isthmus_registry_local_revoked_connections", service,
+                s -> s.node().map(n -> n.revokedLocalConnections()).orElse(0L))
+                .description("Open replica connections closed because their peer no longer verified after a bundle change")
                 .register(meters);
     }
 }

@@ -47,6 +47,8 @@ public class RegistryReadiness implements HealthCheck {
             b.withData("sites-connected", String.join(",", view.stream().sorted().toList()));
             b.withData("bridge-refused-handshakes", node.refusedBridgeHandshakes());
             b.withData("bridge-dropped-messages", node.droppedBridgeMessages());
+            b.withData("bridge-revoked-connections", node.revokedBridgeConnections());
+            b.withData("local-revoked-connections", node.revokedLocalConnections());
             for (String peer : node.settings().peers().keySet()) {
                 Instant last = lastSync.get(peer);
                 b.withData("site." + peer, (view.contains(peer) ? "connected" : "disconnected") + ", last update "

@@ -10,6 +10,7 @@ import java.util.Optional;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
 
@@ -38,6 +39,8 @@ import io.isthmus.registry.xsite.ChannelFactory;
 import io.isthmus.registry.xsite.PeerSite;
 import io.isthmus.registry.xsite.RegistryNode;
 import io.isthmus.registry.xsite.SiteSettings;
+import io.isthmus.trust.bundle.BundleSet;
+import io.isthmus.trust.runtime.TrustSnapshot;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.quarkus.runtime.Startup;
@@ -61,6 +64,7 @@ public class RegistryService {
     private final LeaseKeeper leases;
     private final RegistryResolver resolver;
     private final String site;
+    private volatile BundleSet lastBundles;
 
     @Inject
     public RegistryService(RegistryConfig config, GatewayConfig gateway, TrustService trust, Clock clock) {
@@ -69,6 +73,7 @@ public class RegistryService {
         ClusterIdentity identity = identity(config, site);
         if (config.enabled()) {
             SiteSettings settings = siteSettings(config, site, trust.runtime().trustDomain());
+            this.lastBundles = trust.runtime().snapshot().bundles();
             RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(), ChannelFactory.Timing.DEFAULT);
             this.node = Optional.of(n);
             this.cacheManager = n.cacheManager();
@@ -216,6 +221,25 @@ public class RegistryService {
     @ApplicationScoped
     ServiceResolver resolver() {
         return resolver;
+    }
+
+    /**
+     * After the bundles changed (fired on the bundle-sync or SVID-renewal thread), re-verify the peers of the
+     * registry's open bridge and replica connections, so that a CA removed from a bundle also ends connections made
+     * before its removal. Returns at once: the sweep runs on the node's own thread.
+     */
+    void trustChanged(@Observes TrustSnapshot snapshot) {
+        if (node.isEmpty() || snapshot.bundles().equals(lastBundles)) {
+            return;
+        }
+        lastBundles = snapshot.bundles();
+        node.get().revalidatePeers().whenComplete((closed, failure) -> {
+            if (failure != null) {
+                LOG.warnf("registry: re-checking bridge peers after a bundle change failed: %s", failure.getMessage());
+            } else if (!closed.isEmpty()) {
+                LOG.infof("registry: %d connection(s) closed after a bundle change", closed.size());
+            }
+        });
     }
 
     @PreDestroy

@@ -10,11 +10,13 @@ import static org.hamcrest.Matchers.hasSize;
 import java.net.URL;
 import java.util.List;
 
+import jakarta.enterprise.inject.spi.BeanManager;
 import jakarta.inject.Inject;
 
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.junit.jupiter.api.Test;
 
+import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.registry.ExportSpec;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
@@ -24,6 +26,8 @@ import io.isthmus.registry.Registry;
 import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.ServicePort;
 import io.isthmus.registry.ServiceResolver;
+import io.isthmus.trust.bundle.BundleSet;
+import io.isthmus.trust.runtime.TrustSnapshot;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -41,6 +45,12 @@ class ServiceRegistryApiTest {
 
     @Inject
     EmbeddedCacheManager cacheManager;
+
+    @Inject
+    BeanManager beans;
+
+    @Inject
+    TrustService trust;
 
     @TestHTTPResource(value = "/health/ready", management = true)
     URL ready;
@@ -97,9 +107,20 @@ class ServiceRegistryApiTest {
                 .body("checks.find { it.name == 'isthmus-registry' }.status", equalTo("UP"))
                 .body("checks.find { it.name == 'isthmus-registry' }.data.site", equalTo("test-cluster"))
                 .body("checks.find { it.name == 'isthmus-registry' }.data.replicated", equalTo(true))
-                .body("checks.find { it.name == 'isthmus-registry' }.data.'sites-connected'", containsString("test-cluster"));
+                .body("checks.find { it.name == 'isthmus-registry' }.data.'sites-connected'", containsString("test-cluster"))
+                .body("checks.find { it.name == 'isthmus-registry' }.data.'bridge-revoked-connections'", equalTo(0))
+                .body("checks.find { it.name == 'isthmus-registry' }.data.'local-revoked-connections'", equalTo(0));
         given().when().get(metrics).then().statusCode(200)
                 .body(containsString("isthmus_registry_entries"))
-                .body(containsString("isthmus_registry_sites_connected"));
+                .body(containsString("isthmus_registry_sites_connected"))
+                .body(containsString("isthmus_registry_bridge_revoked_connections"))
+                .body(containsString("isthmus_registry_local_revoked_connections"));
+    }
+
+    @Test
+    void reChecksRegistryPeersWhenTheTrustSnapshotChanges() {
+        TrustSnapshot changed = new TrustSnapshot(trust.runtime().snapshot().svid(), BundleSet.empty());
+        assertThat(beans.resolveObserverMethods(changed))
+                .anySatisfy(o -> assertThat(o.getBeanClass()).isEqualTo(RegistryService.class));
     }
 }

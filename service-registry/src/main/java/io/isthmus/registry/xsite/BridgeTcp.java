@@ -1,14 +1,12 @@
 package io.isthmus.registry.xsite;
 
 import java.io.DataInput;
-import java.lang.reflect.Field;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Function;
-
-import javax.net.ssl.SSLSocket;
 
 import org.jboss.logging.Logger;
 import org.jgroups.Address;
@@ -16,8 +14,6 @@ import org.jgroups.Event;
 import org.jgroups.Message;
 import org.jgroups.View;
 import org.jgroups.blocks.cs.Connection;
-import org.jgroups.blocks.cs.TcpConnection;
-import org.jgroups.protocols.TCP;
 import org.jgroups.protocols.relay.SiteAddress;
 import org.jgroups.stack.MessageProcessingPolicy;
 import org.jgroups.util.MaxOneThreadPerSender;
@@ -39,11 +35,10 @@ import io.isthmus.trust.tls.TlsContexts;
  * its site; a message whose site's configured trust domain differs from its connection's is dropped and counted.
  * The check runs on the connection's receiver thread, before the message is handed to the thread pool.
  */
-final class BridgeTcp extends TCP {
+final class BridgeTcp extends TlsTcp {
     private static final Logger LOG = Logger.getLogger(BridgeTcp.class);
     /** Set while a connection's bytes are being decoded: the trust domain proven on that connection (or none). */
     private static final ThreadLocal<Optional<TrustDomain>> RECEIVING_FROM = new ThreadLocal<>();
-    private static final Field SOCKET = socketField();
 
     private record Verified(Connection connection, Optional<TrustDomain> trustDomain) {
     }
@@ -56,8 +51,11 @@ final class BridgeTcp extends TCP {
     /**
      * @param trustDomainOfSite the configured trust domain of a site name, or null for a site we do not know
      * @param dropped counts messages dropped for a site/trust-domain mismatch
+     * @param onStart called once the transport runs, {@code onStop} before it stops (see {@link TlsTcp})
      */
-    BridgeTcp(Function<String, TrustDomain> trustDomainOfSite, AtomicLong dropped) {
+    BridgeTcp(Function<String, TrustDomain> trustDomainOfSite, AtomicLong dropped, Consumer<TlsTcp> onStart,
+            Consumer<TlsTcp> onStop) {
+        super(onStart, onStop);
         this.trustDomainOfSite = trustDomainOfSite;
         this.dropped = dropped;
         msgProcessingPolicy(new SiteBindingPolicy(perSender));
@@ -74,26 +72,8 @@ final class BridgeTcp extends TCP {
         return super.down(evt);
     }
 
-    private static Field socketField() {
-        try {
-            Field f = TcpConnection.class.getDeclaredField("sock");
-            f.setAccessible(true);
-            return f;
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError("JGroups TcpConnection has no 'sock' field: the bridge cannot bind "
-                    + "sites to trust domains with this JGroups version (" + e + ")");
-        }
-    }
-
     private static Optional<TrustDomain> trustDomainOf(Connection conn) {
-        try {
-            if (conn instanceof TcpConnection && SOCKET.get(conn) instanceof SSLSocket ssl) {
-                return TlsContexts.peerId(ssl.getSession()).map(SpiffeId::trustDomain);
-            }
-        } catch (IllegalAccessException e) {
-            LOG.warnf("cannot read the socket of bridge connection %s: %s", conn, e.getMessage());
-        }
-        return Optional.empty();
+        return tlsSocketOf(conn).flatMap(ssl -> TlsContexts.peerId(ssl.getSession())).map(SpiffeId::trustDomain);
     }
 
     @Override

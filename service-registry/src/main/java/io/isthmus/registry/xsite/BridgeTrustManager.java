@@ -61,7 +61,7 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
      */
     public SpiffeId check(X509Certificate[] chain, InetSocketAddress remote, boolean dialed) throws SvidCertificateException {
         try {
-            return verify(chain, remote, dialed);
+            return verify(chain, remote, dialed).id();
         } catch (SvidCertificateException e) {
             refused.incrementAndGet();
             LOG.warnf("site %s refused a cross-site bridge peer at %s: %s", settings.site(), remote, e.getMessage());
@@ -69,12 +69,26 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
         }
     }
 
-    private SpiffeId verify(X509Certificate[] chain, InetSocketAddress remote, boolean dialed) throws SvidCertificateException {
+    /**
+     * The same rules as at the handshake, for a connection that is already open (after the bundles changed); counts
+     * nothing and logs nothing: the caller decides what a rejection means.
+     */
+    public SvidVerdict recheck(X509Certificate[] chain, InetSocketAddress remote, boolean dialed) {
+        try {
+            return verify(chain, remote, dialed);
+        } catch (SvidCertificateException e) {
+            return new SvidVerdict.Rejected(e.reason(), e.getMessage());
+        }
+    }
+
+    private SvidVerdict.Verified verify(X509Certificate[] chain, InetSocketAddress remote, boolean dialed)
+            throws SvidCertificateException {
         SvidVerdict verdict = verifier.verify(chain == null ? null : Arrays.asList(chain));
         if (verdict instanceof SvidVerdict.Rejected rejected) {
             throw new SvidCertificateException(rejected.reason(), "bridge peer at " + remote + ": " + rejected.message());
         }
-        SpiffeId id = ((SvidVerdict.Verified) verdict).id();
+        SvidVerdict.Verified verified = (SvidVerdict.Verified) verdict;
+        SpiffeId id = verified.id();
         TrustDomain td = id.trustDomain();
         if (remote == null) {
             throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge peer " + id
@@ -84,7 +98,7 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
             for (PeerSite peer : settings.peers().values()) {
                 if (matchesAddress(peer.bridgeAddresses(), remote)) {
                     if (peer.trustDomain().equals(td)) {
-                        return id;
+                        return verified;
                     }
                     throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge peer at " + remote
                             + " is configured as site '" + peer.site() + "' of trust domain " + peer.trustDomain()
@@ -92,17 +106,17 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
                 }
             }
             if (td.equals(settings.trustDomain()) && matchesHost(localHosts(), remote.getAddress())) {
-                return id;
+                return verified;
             }
             throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge address " + remote
                     + " is not a configured bridge address of any peer site (presented " + id + ")");
         }
         if (td.equals(settings.trustDomain())) {
-            return id;
+            return verified;
         }
         for (PeerSite peer : settings.peers().values()) {
             if (peer.trustDomain().equals(td)) {
-                return id;
+                return verified;
             }
         }
         throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge peer " + id + " connecting from "

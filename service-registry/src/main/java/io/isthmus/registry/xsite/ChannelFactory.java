@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import javax.net.ssl.SSLContext;
@@ -59,6 +59,9 @@ public final class ChannelFactory {
     private final SSLContext localTls;
     private final Timing timing;
     private final AtomicLong droppedMessages = new AtomicLong();
+    /** Transports of running channels (normally one of each; two briefly while RELAY2 replaces a bridge). */
+    private final Set<TlsTcp> bridgeTransports = ConcurrentHashMap.newKeySet();
+    private final Set<TlsTcp> localTransports = ConcurrentHashMap.newKeySet();
 
     /** Failure detection and discovery timings; {@link #DEFAULT} suits production, tests may shorten them. */
     public record Timing(long failureTimeoutMillis, long failureIntervalMillis, long joinTimeoutMillis,
@@ -81,6 +84,16 @@ public final class ChannelFactory {
     /** Bridge messages dropped because their site's trust domain differs from their connection's. */
     public long droppedBridgeMessages() {
         return droppedMessages.get();
+    }
+
+    /** The transports of the bridge channels running now (none on a replica that is not the site master). */
+    Set<TlsTcp> bridgeTransports() {
+        return Set.copyOf(bridgeTransports);
+    }
+
+    /** The transports of the local channels running now. */
+    Set<TlsTcp> localTransports() {
+        return Set.copyOf(localTransports);
     }
 
     private TrustDomain trustDomainOfSite(String site) {
@@ -139,7 +152,9 @@ public final class ChannelFactory {
     }
 
     private List<Protocol> stack(int port, Protocol discovery, SSLContext tls, boolean bridge) throws Exception {
-        TCP tcp = bridge ? new BridgeTcp(this::trustDomainOfSite, droppedMessages) : new TCP();
+        Set<TlsTcp> live = bridge ? bridgeTransports : localTransports;
+        TCP tcp = bridge ? new BridgeTcp(this::trustDomainOfSite, droppedMessages, live::add, live::remove)
+                : new TlsTcp(live::add, live::remove);
         tcp.setBindAddress(InetAddress.getByName(settings.bindHost()));
         tcp.setBindPort(port);
         tcp.setPortRange(0);

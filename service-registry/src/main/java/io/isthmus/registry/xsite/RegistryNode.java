@@ -1,7 +1,13 @@
 package io.isthmus.registry.xsite;
 
 import java.security.GeneralSecurityException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
@@ -18,12 +24,13 @@ import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.remoting.transport.Transport;
 import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
 
+import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509SvidVerifier;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.SpiffeTrustManager;
+import io.isthmus.trust.tls.SvidCertificateException;
 import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.tls.SvidSource;
-import io.isthmus.trust.tls.TlsContexts;
 
 /**
  * One gateway's embedded Infinispan: a cache manager whose transport is the local cluster channel with RELAY2
@@ -39,13 +46,28 @@ public final class RegistryNode implements AutoCloseable {
     private final BridgeTrustManager bridgeTrust;
     private final DefaultCacheManager cacheManager;
     private final ChannelFactory channels;
+    private final PeerRevalidation bridgeRevalidation;
+    private final PeerRevalidation localRevalidation;
+    /** One thread, so sweeps never overlap and the caller (the bundle-sync thread) never waits for sockets. */
+    private final ExecutorService revalidator;
 
-    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, DefaultCacheManager cacheManager,
-            ChannelFactory channels) {
+    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, SpiffeTrustManager localTrust,
+            DefaultCacheManager cacheManager, ChannelFactory channels) {
         this.settings = settings;
         this.bridgeTrust = bridgeTrust;
         this.cacheManager = cacheManager;
         this.channels = channels;
+        this.bridgeRevalidation = new PeerRevalidation(settings.site(), "bridge", bridgeTrust::recheck);
+        this.localRevalidation = new PeerRevalidation(settings.site(), "local cluster", (chain, remote, dialed) -> {
+            try {
+                localTrust.check(chain);
+                return null;
+            } catch (SvidCertificateException e) {
+                return new SvidVerdict.Rejected(e.reason(), e.getMessage());
+            }
+        });
+        this.revalidator = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon()
+                .name("registry-revalidation-" + settings.site()).factory());
     }
 
     /**
@@ -58,15 +80,9 @@ public final class RegistryNode implements AutoCloseable {
     public static RegistryNode start(SiteSettings settings, SvidSource svids, X509SvidVerifier verifier,
             ChannelFactory.Timing timing) {
         BridgeTrustManager trust = new BridgeTrustManager(settings, verifier);
-        SSLContext tls;
-        try {
-            tls = SSLContext.getInstance("TLS");
-            tls.init(new KeyManager[] {new SvidKeyManager(svids)}, new TrustManager[] {trust}, null);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("cannot create the TLS context of the cross-site bridge", e);
-        }
-        SSLContext localTls = TlsContexts.create(svids,
-                new SpiffeTrustManager(verifier, PeerPolicy.memberOf(settings.trustDomain())));
+        SSLContext tls = tlsContext(svids, trust, "cross-site bridge");
+        SpiffeTrustManager localTrust = new SpiffeTrustManager(verifier, PeerPolicy.memberOf(settings.trustDomain()));
+        SSLContext localTls = tlsContext(svids, localTrust, "local cluster");
         ChannelFactory channels = new ChannelFactory(settings, tls, localTls, timing);
         GlobalConfigurationBuilder global = new GlobalConfigurationBuilder();
         global.transport().defaultTransport().clusterName("isthmus-" + settings.site())
@@ -85,7 +101,19 @@ public final class RegistryNode implements AutoCloseable {
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(settings, trust, cm, channels);
+        return new RegistryNode(settings, trust, localTrust, cm, channels);
+    }
+
+    /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
+    private static SSLContext tlsContext(SvidSource svids, javax.net.ssl.X509ExtendedTrustManager trust, String what) {
+        try {
+            SSLContext tls = SSLContext.getInstance("TLS");
+            tls.init(new KeyManager[] {new SvidKeyManager(svids)}, new TrustManager[] {new FullHandshakeTrustManager(trust)},
+                    null);
+            return tls;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot create the TLS context of the " + what, e);
+        }
     }
 
     /**
@@ -136,8 +164,42 @@ public final class RegistryNode implements AutoCloseable {
         return channels.droppedBridgeMessages();
     }
 
+    /** Bridge connections closed because their peer no longer verified after the bundles changed. */
+    public long revokedBridgeConnections() {
+        return bridgeRevalidation.revoked();
+    }
+
+    /** Local-cluster (replica) connections closed because their peer no longer verified. */
+    public long revokedLocalConnections() {
+        return localRevalidation.revoked();
+    }
+
+    /**
+     * Re-verifies the peer of every open bridge and local-cluster connection against the current bundles (with the
+     * handshake's rules, including the site/trust-domain binding of the bridge) and closes those that fail, each
+     * logged with its peer, SPIFFE ID and reason, and counted. Call it after the bundles changed: a trust manager
+     * only runs at the handshake, so without this a revoked site's open bridge keeps replicating.
+     *
+     * <p>Returns at once; the sweep runs on this node's revalidation thread (never a JGroups thread). A closed
+     * peer's reconnects fail at the handshake ({@link BridgeTrustManager}), paced by JGroups' own sends and
+     * discovery. The future completes with the connections closed; it fails only if the node is closed.
+     */
+    public CompletableFuture<List<RevokedConnection>> revalidatePeers() {
+        try {
+            return CompletableFuture.supplyAsync(() -> {
+                List<RevokedConnection> closed = new ArrayList<>(bridgeRevalidation.sweep(channels.bridgeTransports()));
+                closed.addAll(localRevalidation.sweep(channels.localTransports()));
+                return List.copyOf(closed);
+            }, revalidator);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(new IllegalStateException("the registry node of site "
+                    + settings.site() + " is closed", e));
+        }
+    }
+
     @Override
     public void close() {
+        revalidator.shutdownNow();
         cacheManager.stop();
     }
 }

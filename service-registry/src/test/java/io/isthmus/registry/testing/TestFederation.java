@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.isthmus.registry.ClusterIdentity;
 import io.isthmus.registry.IngressAddress;
@@ -41,6 +42,9 @@ public final class TestFederation implements AutoCloseable {
     private final Map<String, CaCredential> intermediates = new LinkedHashMap<>();
     private final Map<String, Site> running = new LinkedHashMap<>();
     private final X509SvidVerifier verifier;
+    /** Each site's own view of the bundles, so one site can revoke another's intermediate. */
+    private final Map<String, AtomicReference<BundleSet>> bundlesAt = new LinkedHashMap<>();
+    private final Map<String, X509SvidVerifier> verifierAt = new LinkedHashMap<>();
 
     /** One running site: its node (cache manager) and registry. */
     public record Site(String name, RegistryNode node, InfinispanRegistry registry) {
@@ -67,6 +71,55 @@ public final class TestFederation implements AutoCloseable {
                 Optional.empty())));
         BundleSet set = BundleSet.of(bundles);
         verifier = new X509SvidVerifier(pki.roots(), set::bundleFor, Clock.systemUTC(), Duration.ofSeconds(30));
+        for (String s : sites) {
+            AtomicReference<BundleSet> at = new AtomicReference<>(set);
+            bundlesAt.put(s, at);
+            verifierAt.put(s, new X509SvidVerifier(pki.roots(), td -> at.get().bundleFor(td), Clock.systemUTC(),
+                    Duration.ofSeconds(30)));
+        }
+    }
+
+    /**
+     * In the bundles of each of {@code atSites}, replaces {@code site}'s intermediate by a new one (a rotation that
+     * drops the old CA: everything it signed, such as {@code site}'s running gateway SVID, is revoked there).
+     */
+    public void revoke(String site, String... atSites) {
+        CaCredential replacement = pki.intermediate(trustDomain(site).name());
+        for (String at : atSites) {
+            bundlesAt.get(at).updateAndGet(set -> {
+                TrustBundle old = set.bundleFor(trustDomain(site)).orElseThrow();
+                return set.with(old.withX509Authorities(List.of(replacement.certificate()), old.sequence() + 1));
+            });
+        }
+    }
+
+    /** A second intermediate of {@code site}'s trust domain, added to every site's bundle of that trust domain. */
+    public CaCredential addIntermediate(String site) {
+        CaCredential extra = pki.intermediate(trustDomain(site).name());
+        bundlesAt.values().forEach(at -> at.updateAndGet(set -> {
+            TrustBundle old = set.bundleFor(trustDomain(site)).orElseThrow();
+            List<java.security.cert.X509Certificate> authorities = new ArrayList<>(old.x509Authorities());
+            authorities.add(extra.certificate());
+            return set.with(old.withX509Authorities(authorities, old.sequence() + 1));
+        }));
+        return extra;
+    }
+
+    /** Removes the intermediate {@code ca} of {@code site}'s trust domain from the bundles of each of {@code atSites}. */
+    public void revoke(String site, CaCredential ca, String... atSites) {
+        for (String at : atSites) {
+            bundlesAt.get(at).updateAndGet(set -> {
+                TrustBundle old = set.bundleFor(trustDomain(site)).orElseThrow();
+                List<java.security.cert.X509Certificate> authorities = new ArrayList<>(old.x509Authorities());
+                authorities.remove(ca.certificate());
+                return set.with(old.withX509Authorities(authorities, old.sequence() + 1));
+            });
+        }
+    }
+
+    /** The verifier of {@code site}: its own bundles (see {@link #revoke}). */
+    public X509SvidVerifier verifierAt(String site) {
+        return verifierAt.get(site);
     }
 
     public static TrustDomain trustDomain(String site) {
@@ -102,7 +155,8 @@ public final class TestFederation implements AutoCloseable {
 
     /** Starts a node with the given settings and SVID under the name {@code handle} (for impostors). */
     public Site start(String handle, SiteSettings siteSettings, X509Svid svid) {
-        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, verifier, ChannelFactory.Timing.FAST);
+        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, verifierAt.getOrDefault(siteSettings.site(), verifier),
+                ChannelFactory.Timing.FAST);
         Site s = new Site(handle, node, new InfinispanRegistry(node.registryCache(), identity(siteSettings.site()), clock));
         running.put(handle, s);
         return s;

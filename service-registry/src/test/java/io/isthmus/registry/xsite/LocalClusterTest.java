@@ -19,13 +19,15 @@ import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.ServicePort;
 import io.isthmus.registry.testing.TestFederation;
 import io.isthmus.registry.testing.TestFederation.Site;
+import io.isthmus.trust.ca.CaCredential;
+import io.isthmus.trust.svid.SvidRejection;
 import io.isthmus.trust.testing.FreePorts;
 
 /**
  * Two gateway replicas of cluster-a form one local Infinispan cluster (TLS, own trust domain only) and one site;
  * cluster-b is a second site. When the site master of cluster-a stops, the other replica takes over the bridge
  * on its own bridge port and replication to B goes on. A node with cluster-b's SVID cannot join cluster-a's
- * local cluster.
+ * local cluster, and a replica whose intermediate is removed from the bundle is cut off by the other's re-check.
  */
 class LocalClusterTest {
     private static final Duration DEADLINE = Duration.ofSeconds(30);
@@ -98,6 +100,30 @@ class LocalClusterTest {
             assertThat(a1.node().cacheManager().getMembers()).hasSize(1);
             assertThat(intruder.node().cacheManager().getMembers()).hasSize(1);
             assertThat(intruder.registry().get(e.key())).isEmpty();
+        });
+    }
+
+    @Test
+    void aReplicaWhoseIntermediateIsRevokedIsCutOffFromTheLocalCluster() throws Exception {
+        // a2's SVID comes from a second intermediate of cluster-a, which is then removed from the bundle.
+        CaCredential second = federation.addIntermediate("cluster-a");
+        Site a1 = federation.start("a1", replica(local1, federation.settings("cluster-a").bridgePort()), federation.svidOf("cluster-a"));
+        Site a2 = federation.start("a2", replica(local2, bridge2), TestFederation.gatewaySvid(second, "cluster-a"));
+        await().atMost(DEADLINE).until(() -> a1.node().cacheManager().getMembers().size() == 2);
+        assertThat(a1.node().revalidatePeers().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEmpty();
+
+        federation.revoke("cluster-a", second, "cluster-a");
+        List<RevokedConnection> closed = a1.node().revalidatePeers().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(closed).isNotEmpty().allSatisfy(r -> {
+            assertThat(r.channel()).isEqualTo("local cluster");
+            assertThat(r.reason()).isEqualTo(SvidRejection.SIGNER_NOT_IN_BUNDLE);
+        });
+        assertThat(a1.node().revokedLocalConnections()).isEqualTo(closed.size());
+        await().atMost(DEADLINE).until(() -> a1.node().cacheManager().getMembers().size() == 1);
+        ExportedService e = a1.registry().export(spec("after-revocation"));
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(a1.node().cacheManager().getMembers()).hasSize(1);
+            assertThat(a2.registry().get(e.key())).isEmpty();
         });
     }
 }
