@@ -30,7 +30,8 @@ import io.netty.util.AttributeKey;
  * opened with the HTTP/2 preface: h2c prior knowledge) has its HTTP/1.1 handlers replaced by Netty's
  * {@code Http2FrameCodec} + {@code Http2MultiplexHandler}. Every stream becomes a child channel whose pipeline
  * converts frames to HTTP/1-style objects ({@code Http2StreamFrameToHttpObjectCodec}), aggregates them and hands
- * them to the same request handler as an HTTP/1.1 connection; that handler finds the TLS session and the peer's
+ * them to the same request handler as an HTTP/1.1 connection (a gRPC stream's body is not aggregated but relayed:
+ * see {@link io.isthmus.proxy.stream.StreamGate}); that handler finds the TLS session and the peer's
  * identity on the child's {@link Channel#parent() parent}.
  */
 public final class Http2Support {
@@ -89,7 +90,8 @@ public final class Http2Support {
         ChannelHandler mux = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(true))
+                ch.pipeline().addLast("grpc-gate", new io.isthmus.proxy.stream.StreamGate())
+                        .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(true))
                         .addLast("aggregate", new HttpObjectAggregator(maxBodySize))
                         .addLast("extensions", StripExtensions.INSTANCE)
                         .addLast(handlerName, streamHandler.get());
