@@ -48,6 +48,14 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.isthmus.registry.ExportedService;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.isthmus.registry.IngressAddress;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
@@ -122,10 +130,13 @@ class GrpcStreamingTest {
 
     private static final Metadata.Key<String> XFCC = Metadata.Key.of("x-forwarded-client-cert",
             Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization",
+            Metadata.ASCII_STRING_MARSHALLER);
 
     private Federation fed;
     private Server backend;
     private final List<String> backendSawCalls = new CopyOnWriteArrayList<>();
+    private final List<String> backendSawAuthorization = new CopyOnWriteArrayList<>();
     private final CountDownLatch clientSawFirst = new CountDownLatch(1);
     private final AtomicBoolean watchSentLast = new AtomicBoolean();
     private final CountDownLatch endlessCancelled = new CountDownLatch(1);
@@ -280,6 +291,9 @@ class GrpcStreamingTest {
             public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
                     ServerCallHandler<Q, R> next) {
                 backendSawCalls.add(call.getMethodDescriptor().getBareMethodName() + " " + headers.get(XFCC));
+                if (headers.containsKey(AUTHORIZATION)) {
+                    backendSawAuthorization.add(headers.get(AUTHORIZATION));
+                }
                 return next.startCall(call, headers);
             }
         };
@@ -383,6 +397,30 @@ class GrpcStreamingTest {
     }
 
     @Test
+    void plaintextH2cCallerStreamsWithItsBearerToken() throws Exception {
+        InetSocketAddress egress = fed.cluster("a").egress.address();
+        Metadata token = new Metadata();
+        token.put(AUTHORIZATION, "Bearer checkout");
+        ManagedChannel channel = NettyChannelBuilder.forAddress(egress.getHostString(), egress.getPort())
+                .overrideAuthority(AUTHORITY).usePlaintext()
+                .intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(token)).build();
+        try {
+            Iterator<byte[]> items = ClientCalls.blockingServerStreamingCall(channel, WATCH, deadline(), utf8("3"));
+            assertThat(text(items.next())).isEqualTo("item 1");
+            clientSawFirst.countDown();
+            List<String> rest = new java.util.ArrayList<>();
+            items.forEachRemaining(m -> rest.add(text(m)));
+            assertThat(rest).containsExactly("item 2", "item 3");
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        // The token was checked, then dropped: the backend sees the verified caller, not the credential.
+        assertThat(backendSawCalls).containsExactly(
+                "Watch By=spiffe://b.acme.internal/ns/isthmus-system/sa/isthmus-gateway;URI=" + Federation.CHECKOUT);
+        assertThat(backendSawAuthorization).isEmpty();
+    }
+
+    @Test
     void streamLivingLongerThanTheRequestTimeoutStaysOpenWhileItSends() throws Exception {
         ManagedChannel channel = channel(Federation.CHECKOUT);
         try {
@@ -450,7 +488,7 @@ class GrpcStreamingTest {
                 assertThat(e.getStatus().getDescription()).isEqualTo("backend gave up");
             });
 
-            // The backend's application code throws mid-stream: grpc-java resets the stream.
+            // The backend's application code throws mid-stream: grpc-java ends the call with UNKNOWN trailers.
             CompletableFuture<String> exploded = new CompletableFuture<>();
             List<String> echoed = new CopyOnWriteArrayList<>();
             StreamObserver<byte[]> explode = ClientCalls.asyncBidiStreamingCall(
@@ -460,8 +498,7 @@ class GrpcStreamingTest {
             explode.onNext(utf8("two"));
             assertThatThrownBy(() -> exploded.get(WAIT, TimeUnit.SECONDS)).cause()
                     .isInstanceOfSatisfying(StatusRuntimeException.class,
-                            e -> assertThat(e.getStatus().getCode()).isNotEqualTo(Status.Code.OK)
-                                    .isNotEqualTo(Status.Code.DEADLINE_EXCEEDED));
+                            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNKNOWN));
 
             // The same caller connection and the same gateway connection carry the next call.
             Iterator<byte[]> ticks = ClientCalls.blockingServerStreamingCall(channel, TICKS, deadline(),
@@ -473,6 +510,93 @@ class GrpcStreamingTest {
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void backendResetMidStreamResetsTheCallersStream() throws Exception {
+        // A raw HTTP/2 backend: answers one gRPC message, then resets the stream when the test says so.
+        AtomicInteger rawCalls = new AtomicInteger();
+        CompletableFuture<io.netty.channel.Channel> rawStream = new CompletableFuture<>();
+        io.netty.channel.EventLoopGroup rawLoop = new io.netty.channel.nio.NioEventLoopGroup(1);
+        try {
+            io.netty.channel.Channel raw = new io.netty.bootstrap.ServerBootstrap().group(rawLoop)
+                    .channel(io.netty.channel.socket.nio.NioServerSocketChannel.class)
+                    .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel>() {
+                        @Override
+                        protected void initChannel(io.netty.channel.socket.SocketChannel ch) {
+                            ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(),
+                                    new Http2MultiplexHandler(new io.netty.channel.ChannelInitializer<
+                                            io.netty.handler.codec.http2.Http2StreamChannel>() {
+                                        @Override
+                                        protected void initChannel(io.netty.handler.codec.http2.Http2StreamChannel s) {
+                                            s.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                                                @Override
+                                                public void channelRead(io.netty.channel.ChannelHandlerContext ctx,
+                                                        Object msg) {
+                                                    if (msg instanceof Http2HeadersFrame) {
+                                                        rawCalls.incrementAndGet();
+                                                        ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers()
+                                                                .status("200").set("content-type", "application/grpc")));
+                                                        ctx.writeAndFlush(new DefaultHttp2DataFrame(
+                                                                grpcMessage(ctx.alloc(), "before reset")));
+                                                        rawStream.complete(ctx.channel());
+                                                    }
+                                                    io.netty.util.ReferenceCountUtil.release(msg);
+                                                }
+                                            });
+                                        }
+                                    }));
+                        }
+                    }).bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
+            MeshName rst = MeshName.of("rst", "news");
+            fed.extraBackends.put(rst.host(), (InetSocketAddress) raw.localAddress());
+            fed.exports.add(new ExportedService(new ServiceKey("b", "news", "rst"),
+                    List.of(new ServicePort("grpc", 9090, Protocol.GRPC)), List.of(),
+                    new IngressAddress("127.0.0.1", fed.cluster("b").ingress.address().getPort()),
+                    new Locality("eu", "eu-1b"), 1, 1, Instant.now(), Duration.ofMinutes(5)));
+            ManagedChannel channel = channel(Federation.CHECKOUT);
+            ManagedChannel rstChannel = NettyChannelBuilder.forAddress(
+                    fed.cluster("a").egress.address().getHostString(), fed.cluster("a").egress.address().getPort())
+                    .overrideAuthority(rst.host()).usePlaintext()
+                    .intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(bearer("checkout"))).build();
+            try {
+                Iterator<byte[]> items = ClientCalls.blockingServerStreamingCall(rstChannel,
+                        method("Reset", MethodDescriptor.MethodType.SERVER_STREAMING), deadline(), utf8(""));
+                assertThat(text(items.next())).isEqualTo("before reset");
+                io.netty.channel.Channel stream = rawStream.get(WAIT, TimeUnit.SECONDS);
+                stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR));
+                // RST_STREAM INTERNAL_ERROR crossed both hops with its code: grpc-java reports INTERNAL.
+                assertThatThrownBy(items::next).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INTERNAL);
+                    assertThat(e.getStatus().getDescription()).contains("RST_STREAM").contains("INTERNAL_ERROR");
+                });
+                assertThat(rawCalls.get()).isEqualTo(1);
+                // The gateways' connections survived the reset: the next call takes the same gateway connection.
+                Iterator<byte[]> ticks = ClientCalls.blockingServerStreamingCall(channel, TICKS, deadline(),
+                        utf8("2,10"));
+                List<String> got = new java.util.ArrayList<>();
+                ticks.forEachRemaining(m -> got.add(text(m)));
+                assertThat(got).containsExactly("tick 1", "tick 2");
+                assertThat(fed.cluster("a").egress.openH2PeerConnections()).isEqualTo(1);
+            } finally {
+                channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+                rstChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+            raw.close().sync();
+        } finally {
+            rawLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    private static io.netty.buffer.ByteBuf grpcMessage(io.netty.buffer.ByteBufAllocator alloc, String payload) {
+        byte[] bytes = utf8(payload);
+        return alloc.buffer(5 + bytes.length).writeByte(0).writeInt(bytes.length).writeBytes(bytes);
+    }
+
+    private static Metadata bearer(String token) {
+        Metadata metadata = new Metadata();
+        metadata.put(AUTHORIZATION, "Bearer " + token);
+        return metadata;
     }
 
     @Test
