@@ -702,9 +702,18 @@ class GrpcStreamingTest {
             call.sendMessage(new byte[0]);
             call.halfClose();
             assertThat(floodBlocked.await(WAIT, TimeUnit.SECONDS)).as("the backend had to wait").isTrue();
+            // The stalled stream holds its windows on every connection it crosses, but not the connections' windows:
+            // another call on the same connections still gets through, while the stalled one is still open.
+            CompletableFuture<String> chatDone = new CompletableFuture<>();
+            StreamObserver<byte[]> chat = ClientCalls.asyncBidiStreamingCall(channel.newCall(CHAT, deadline()),
+                    observer(chatDone, null));
+            chat.onNext(utf8("meanwhile"));
+            chat.onCompleted();
+            assertThat(chatDone.get(WAIT, TimeUnit.SECONDS)).isEqualTo("pong meanwhile");
+            assertThat(closed).as("the stalled call was still open").isNotDone();
             // While the caller reads one message only, the backend stays blocked: the gateways buffer about one
             // stream window per hop, not the 4.8 MiB the backend wants to send. (Shorter than the 1 s idle timeout.)
-            await().during(Duration.ofMillis(600)).atMost(Duration.ofSeconds(2))
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
                     .until(() -> floodSent.get() < FLOOD_MESSAGES);
             assertThat(received.get()).isEqualTo(1);
             assertThat(floodSent.get()).as("16 KiB messages in flight").isLessThan(64);

@@ -146,7 +146,10 @@ public final class H2Pool implements AutoCloseable {
                 if (ssl == null) {
                     // The connect promise completes before channelActive, where the codec sends the connection
                     // preface: a stream opened now would write HEADERS before it. Hand the connection out after.
-                    loop.execute(() -> ready.trySuccess(ch));
+                    loop.execute(() -> {
+                        io.isthmus.proxy.http.Http2Support.widenConnectionWindow(ch);
+                        ready.trySuccess(ch);
+                    });
                     return;
                 }
                 ssl.handshakeFuture().addListener(h -> {
@@ -159,6 +162,7 @@ public final class H2Pool implements AutoCloseable {
                         ch.close();
                         ready.tryFailure(new javax.net.ssl.SSLException(address + " did not negotiate h2 by ALPN"));
                     } else {
+                        io.isthmus.proxy.http.Http2Support.widenConnectionWindow(ch);
                         ready.trySuccess(ch);
                     }
                 });
