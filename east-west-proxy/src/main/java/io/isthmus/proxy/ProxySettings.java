@@ -17,9 +17,11 @@ import io.isthmus.registry.MeshName;
  * @param headerTimeout    the request line and headers of each request must arrive within this time from the
  *                         request's first byte (slowloris); answered with 408 and closed
  * @param requestTimeout   longest silence of an upstream while a response is awaited (and longest idle time of a
- *                         pooled upstream connection); answered with 504
+ *                         pooled upstream connection); answered with 504. A relayed (streaming) gRPC call has no
+ *                         overall limit: it ends when no frame moved in either direction for this long
  * @param maxHeaderSize    the request line plus all headers, in bytes; larger requests get 431
  * @param maxBodySize      request and response bodies are buffered whole up to this size; larger ones get 413
+ *                         (gRPC calls on HTTP/2 streams are relayed frame by frame, not buffered)
  */
 public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration idleTimeout, Duration headerTimeout,
         Duration requestTimeout, int maxHeaderSize, int maxBodySize) {

@@ -14,6 +14,8 @@ import io.isthmus.proxy.http.HopByHop;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.http.ProxyHandlerBase;
 import io.isthmus.proxy.http.Responses;
+import io.isthmus.proxy.stream.StreamGate;
+import io.isthmus.proxy.stream.StreamRelay;
 import io.isthmus.proxy.tls.HandshakeFailure;
 import io.isthmus.proxy.upstream.Exchange;
 import io.isthmus.registry.ExportedService;
@@ -270,6 +272,11 @@ final class EgressHandler extends ProxyHandlerBase {
         Channel downstream = ctx.channel();
         // gRPC goes to the peer over a multiplexed h2 mTLS connection (one stream per call), end to end HTTP/2.
         boolean h2 = io.isthmus.proxy.ingress.Grpc.isGrpc(request);
+        StreamGate gate = h2 ? StreamGate.holding(downstream) : null;
+        if (gate != null) {
+            relay(ctx, gate, request, candidates, index, failures, keepAlive, caller, destination, start);
+            return;
+        }
         Future<Channel> acquired = h2 ? server.h2Peers().acquireStream(downstream.eventLoop(), address)
                 : server.peers().acquire(downstream.eventLoop(), address);
         acquired.addListener(f -> {
@@ -319,6 +326,40 @@ final class EgressHandler extends ProxyHandlerBase {
                     }
                 });
             });
+        });
+    }
+
+    /**
+     * A gRPC call from an HTTP/2 stream: a new stream on the multiplexed h2 mTLS connection to the peer ingress, the
+     * admitted headers sent, then frames relayed in both directions as they arrive (no aggregation). A peer that
+     * cannot be reached, or whose stream did not take the headers, is skipped for the next cluster: nothing was sent.
+     */
+    private void relay(ChannelHandlerContext ctx, StreamGate gate, FullHttpRequest request,
+            List<IngressAddress> candidates, int index, List<String> failures, boolean keepAlive, String caller,
+            String destination, long start) {
+        IngressAddress ingress = candidates.get(index);
+        InetSocketAddress address = InetSocketAddress.createUnresolved(ingress.host(), ingress.port());
+        server.h2Peers().acquireFrameStream(ctx.channel().eventLoop(), address).addListener(f -> {
+            if (!f.isSuccess()) {
+                metrics.connectFailure("egress");
+                failures.add(ingress + ": " + HandshakeFailure.message(f.cause()));
+                attempt(ctx, request, candidates, index + 1, failures, keepAlive, caller, destination, start);
+                return;
+            }
+            Channel upstream = (Channel) f.getNow();
+            StreamRelay.start(gate, upstream, StreamRelay.requestHeaders(request, upstream),
+                    server.settings().requestTimeout(), (status, grpcStatus) -> {
+                        metrics.request(direction, caller, destination, status, start);
+                        metrics.grpcCall(direction, destination, grpcStatus);
+                    }).addListener(w -> {
+                        if (w.isSuccess()) {
+                            request.release();
+                        } else {
+                            failures.add(ingress + ": " + w.cause());
+                            attempt(ctx, request, candidates, index + 1, failures, keepAlive, caller, destination,
+                                    start);
+                        }
+                    });
         });
     }
 }

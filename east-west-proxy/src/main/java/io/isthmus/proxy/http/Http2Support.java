@@ -15,9 +15,12 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http2.HttpConversionUtil;
@@ -30,7 +33,8 @@ import io.netty.util.AttributeKey;
  * opened with the HTTP/2 preface: h2c prior knowledge) has its HTTP/1.1 handlers replaced by Netty's
  * {@code Http2FrameCodec} + {@code Http2MultiplexHandler}. Every stream becomes a child channel whose pipeline
  * converts frames to HTTP/1-style objects ({@code Http2StreamFrameToHttpObjectCodec}), aggregates them and hands
- * them to the same request handler as an HTTP/1.1 connection; that handler finds the TLS session and the peer's
+ * them to the same request handler as an HTTP/1.1 connection (a gRPC stream's body is not aggregated but relayed:
+ * see {@link io.isthmus.proxy.stream.StreamGate}); that handler finds the TLS session and the peer's
  * identity on the child's {@link Channel#parent() parent}.
  */
 public final class Http2Support {
@@ -46,10 +50,36 @@ public final class Http2Support {
     /** Streams one connection may have open at once (HTTP/2 leaves it unbounded unless the server says so). */
     public static final int MAX_CONCURRENT_STREAMS = 256;
 
+    /**
+     * The connection-level receive window of every HTTP/2 connection the gateway terminates or opens: room for a full
+     * stream window on every stream. A relayed gRPC stream whose receiver is slow holds up to its stream window
+     * (64 KiB) unacknowledged; with HTTP/2's default connection window (also 64 KiB) one such stream would stall
+     * every other stream of the connection.
+     */
+    public static final int CONNECTION_WINDOW = MAX_CONCURRENT_STREAMS * Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+
     /** The HTTP/1.1 handlers of a listener's pipeline that an HTTP/2 connection does not use. */
     private static final List<String> HTTP1_HANDLERS = List.of("h2c", "bytes", "http", "deadline", "aggregate");
 
     private Http2Support() {
+    }
+
+    /**
+     * Raises the connection-level receive window of {@code connection} (active, its {@code Http2FrameCodec} added and
+     * its preface sent) to {@link #CONNECTION_WINDOW}: one WINDOW_UPDATE on stream 0. Event loop only.
+     */
+    public static void widenConnectionWindow(Channel connection) {
+        Http2FrameCodec codec = connection.pipeline().get(Http2FrameCodec.class);
+        Http2Stream whole = codec.connection().connectionStream();
+        int delta = CONNECTION_WINDOW - codec.connection().local().flowController().initialWindowSize(whole);
+        if (delta > 0) {
+            try {
+                codec.connection().local().flowController().incrementWindowSize(whole, delta);
+            } catch (Http2Exception e) {
+                throw new IllegalStateException("cannot widen the HTTP/2 connection window of " + connection, e);
+            }
+            connection.flush();
+        }
     }
 
     /** The connection a handler's channel belongs to: the parent of an HTTP/2 stream, else the channel itself. */
@@ -89,7 +119,8 @@ public final class Http2Support {
         ChannelHandler mux = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(true))
+                ch.pipeline().addLast("grpc-gate", new io.isthmus.proxy.stream.StreamGate())
+                        .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(true))
                         .addLast("aggregate", new HttpObjectAggregator(maxBodySize))
                         .addLast("extensions", StripExtensions.INSTANCE)
                         .addLast(handlerName, streamHandler.get());
@@ -97,6 +128,7 @@ public final class Http2Support {
         });
         pipeline.addAfter(after, "h2", codec);
         pipeline.addAfter("h2", "h2-mux", mux);
+        widenConnectionWindow(pipeline.channel());
         if (pipeline.get(handlerName) != null) {
             pipeline.remove(handlerName);
         }

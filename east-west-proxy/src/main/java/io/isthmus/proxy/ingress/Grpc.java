@@ -10,7 +10,12 @@ public final class Grpc {
 
     /** A gRPC call: {@code content-type: application/grpc} or {@code application/grpc+<codec>}. */
     public static boolean isGrpc(HttpRequest request) {
-        String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
-        return type != null && type.regionMatches(true, 0, "application/grpc", 0, 16);
+        return isGrpc(request.headers().get(HttpHeaderNames.CONTENT_TYPE));
+    }
+
+    /** Whether {@code contentType} (may be null) is {@code application/grpc} or {@code application/grpc+<codec>}. */
+    public static boolean isGrpc(CharSequence contentType) {
+        return contentType != null && contentType.length() >= 16
+                && contentType.toString().regionMatches(true, 0, "application/grpc", 0, 16);
     }
 }

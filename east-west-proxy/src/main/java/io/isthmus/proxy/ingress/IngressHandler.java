@@ -15,6 +15,8 @@ import io.isthmus.proxy.http.HopByHop;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.http.ProxyHandlerBase;
 import io.isthmus.proxy.http.Responses;
+import io.isthmus.proxy.stream.StreamGate;
+import io.isthmus.proxy.stream.StreamRelay;
 import io.isthmus.proxy.tls.HandshakeFailure;
 import io.isthmus.registry.MeshName;
 import io.isthmus.trust.spiffe.SpiffeId;
@@ -257,6 +259,11 @@ final class IngressHandler extends ProxyHandlerBase {
             request.headers().set(io.netty.handler.codec.http.HttpHeaderNames.TE,
                     io.netty.handler.codec.http.HttpHeaderValues.TRAILERS);
         }
+        StreamGate gate = h2c ? StreamGate.holding(downstream) : null;
+        if (gate != null) {
+            relay(ctx, gate, request, keepAlive, backend, callerText, destination, start);
+            return;
+        }
         Future<Channel> acquired = h2c ? server.h2cBackends().acquireStream(downstream.eventLoop(), backend)
                 : server.backendPool().acquire(downstream.eventLoop(), backend);
         acquired.addListener(f -> {
@@ -293,6 +300,37 @@ final class IngressHandler extends ProxyHandlerBase {
                             String.valueOf(r.cause().getMessage())), callerText, destination, start);
                 }
             });
+        });
+    }
+
+    /**
+     * A gRPC call from an HTTP/2 stream: a new stream on the h2c connection to the backend, the admitted headers
+     * (with the verified caller in XFCC) sent, then frames relayed in both directions as they arrive.
+     */
+    private void relay(ChannelHandlerContext ctx, StreamGate gate, FullHttpRequest request, boolean keepAlive,
+            InetSocketAddress backend, String callerText, String destination, long start) {
+        server.h2cBackends().acquireFrameStream(ctx.channel().eventLoop(), backend).addListener(f -> {
+            if (!f.isSuccess()) {
+                request.release();
+                metrics.connectFailure("ingress");
+                respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY,
+                        "backend-unavailable", "cannot connect to the backend of " + destination + " at " + backend
+                                + ": " + f.cause().getMessage()), callerText, destination, start);
+                return;
+            }
+            Channel upstream = (Channel) f.getNow();
+            StreamRelay.start(gate, upstream, StreamRelay.requestHeaders(request, upstream),
+                    server.settings().requestTimeout(), (status, grpcStatus) -> {
+                        metrics.request(direction, callerText, destination, status, start);
+                        metrics.grpcCall(direction, destination, grpcStatus);
+                    }).addListener(w -> {
+                        request.release();
+                        if (!w.isSuccess()) {
+                            respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY,
+                                    "backend-failed", "the backend of " + destination + " did not take the request: "
+                                            + w.cause().getMessage()), callerText, destination, start);
+                        }
+                    });
         });
     }
 

@@ -16,7 +16,11 @@ import io.micrometer.core.instrument.Timer;
  * <li>{@code isthmus_requests_total{direction,source_principal,destination_service,code}}: requests answered by
  * the ingress ({@code direction="ingress"}) or the egress ({@code "egress"}); {@code source_principal} is the
  * caller's SPIFFE ID, or {@code unauthenticated};</li>
- * <li>{@code isthmus_request_duration_seconds{direction}}: from the complete request to the response written;</li>
+ * <li>{@code isthmus_request_duration_seconds{direction}}: from the complete request to the response written (a
+ * relayed gRPC stream: from its headers to its end);</li>
+ * <li>{@code isthmus_grpc_calls_total{direction,destination_service,grpc_status}}: relayed (streaming-path) gRPC
+ * calls by the {@code grpc-status} of their trailers, {@code reset} for a call ended by RST_STREAM, {@code none}
+ * for a response without one (an HTTP refusal by the peer);</li>
  * <li>{@code isthmus_tls_handshake_failures_total{listener,reason}}: {@code reason} is an SVID rejection label
  * ({@code signer-not-in-bundle}) or {@code not-tls}, {@code no-client-certificate}, ...;</li>
  * <li>{@code isthmus_authz_denials_total{reason}}: denials by the destination's policy and identity checks;</li>
@@ -31,6 +35,7 @@ public final class ProxyMetrics {
     private final ConcurrentMap<String, Counter> handshakeFailures = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> denials = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> connectFailures = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Counter> grpcCalls = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Timer> latency = new ConcurrentHashMap<>();
 
     private record RequestKey(String direction, String source, String destination, int code) {
@@ -55,6 +60,14 @@ public final class ProxyMetrics {
                 .description("From the complete request to its response").tag("direction", d)
                 .register(registry))
                 .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** A relayed gRPC call ended with {@code grpcStatus} (a number, {@code reset} or {@code none}). */
+    public void grpcCall(String direction, String destination, String grpcStatus) {
+        grpcCalls.computeIfAbsent(direction + "\u0000" + destination + "\u0000" + grpcStatus, k -> Counter
+                .builder("isthmus_grpc_calls_total").description("Relayed gRPC calls by grpc-status")
+                .tag("direction", direction).tag("destination_service", destination).tag("grpc_status", grpcStatus)
+                .register(registry)).increment();
     }
 
     public void handshakeFailure(String listener, String reason) {

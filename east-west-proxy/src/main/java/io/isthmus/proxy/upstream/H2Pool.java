@@ -29,9 +29,10 @@ import io.netty.util.concurrent.Promise;
 /**
  * HTTP/2 to upstreams, for gRPC: h2c (prior knowledge) to local backends that speak only HTTP/2, or h2 over mTLS
  * (ALPN) to peer ingresses. One
- * multiplexed connection per event loop and backend address, one stream per request. A stream's pipeline ends in an
- * {@link Exchange}, so a request is sent with {@link Exchange#send} exactly as on an HTTP/1.1 connection; the stream
- * closes itself when the response ends. {@link #acquireStream} must be called on {@code loop}.
+ * multiplexed connection per event loop and backend address, one stream per request. A stream from
+ * {@link #acquireStream} ends in an {@link Exchange}, so a request is sent with {@link Exchange#send} exactly as on
+ * an HTTP/1.1 connection; a stream from {@link #acquireFrameStream} carries raw HTTP/2 frames for a relayed call.
+ * Both must be called on {@code loop}.
  */
 public final class H2Pool implements AutoCloseable {
     private final NettyTransport transport;
@@ -54,6 +55,35 @@ public final class H2Pool implements AutoCloseable {
      * sent on a stream that failed here.
      */
     public Future<Channel> acquireStream(EventLoop loop, InetSocketAddress address) {
+        return openStream(loop, address, new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel ch) {
+                ch.pipeline().addLast("timeout", new IdleStateHandler(settings.requestTimeout().toNanos(), 0, 0,
+                        TimeUnit.NANOSECONDS))
+                        .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(false))
+                        .addLast("aggregate", new HttpObjectAggregator(settings.maxBodySize()))
+                        .addLast("exchange", new Exchange());
+            }
+        });
+    }
+
+    /**
+     * A new stream for a relayed (streaming) call on the shared connection to {@code address}: its pipeline has only
+     * an idle-state handler firing when no frame was read or written for the request timeout; the caller adds the
+     * handler for the stream's frames. Fails with the connect error; nothing has been sent then.
+     */
+    public Future<Channel> acquireFrameStream(EventLoop loop, InetSocketAddress address) {
+        return openStream(loop, address, new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel ch) {
+                ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, settings.requestTimeout().toNanos(),
+                        TimeUnit.NANOSECONDS));
+            }
+        });
+    }
+
+    private Future<Channel> openStream(EventLoop loop, InetSocketAddress address,
+            ChannelInitializer<Http2StreamChannel> pipeline) {
         Promise<Channel> stream = loop.newPromise();
         connection(loop, address).addListener(f -> {
             if (!f.isSuccess()) {
@@ -61,16 +91,7 @@ public final class H2Pool implements AutoCloseable {
                 return;
             }
             Channel parent = (Channel) f.getNow();
-            new Http2StreamChannelBootstrap(parent).handler(new ChannelInitializer<Http2StreamChannel>() {
-                @Override
-                protected void initChannel(Http2StreamChannel ch) {
-                    ch.pipeline().addLast("timeout", new IdleStateHandler(settings.requestTimeout().toNanos(), 0, 0,
-                            TimeUnit.NANOSECONDS))
-                            .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(false))
-                            .addLast("aggregate", new HttpObjectAggregator(settings.maxBodySize()))
-                            .addLast("exchange", new Exchange());
-                }
-            }).open().addListener(o -> {
+            new Http2StreamChannelBootstrap(parent).handler(pipeline).open().addListener(o -> {
                 if (o.isSuccess()) {
                     stream.trySuccess((Channel) o.getNow());
                 } else {
@@ -125,7 +146,10 @@ public final class H2Pool implements AutoCloseable {
                 if (ssl == null) {
                     // The connect promise completes before channelActive, where the codec sends the connection
                     // preface: a stream opened now would write HEADERS before it. Hand the connection out after.
-                    loop.execute(() -> ready.trySuccess(ch));
+                    loop.execute(() -> {
+                        io.isthmus.proxy.http.Http2Support.widenConnectionWindow(ch);
+                        ready.trySuccess(ch);
+                    });
                     return;
                 }
                 ssl.handshakeFuture().addListener(h -> {
@@ -138,6 +162,7 @@ public final class H2Pool implements AutoCloseable {
                         ch.close();
                         ready.tryFailure(new javax.net.ssl.SSLException(address + " did not negotiate h2 by ALPN"));
                     } else {
+                        io.isthmus.proxy.http.Http2Support.widenConnectionWindow(ch);
                         ready.trySuccess(ch);
                     }
                 });
