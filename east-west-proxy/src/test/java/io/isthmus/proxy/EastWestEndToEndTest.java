@@ -5,12 +5,15 @@ import static org.awaitility.Awaitility.await;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.proxy.authz.Decision;
+import io.isthmus.registry.ExportedService;
+import io.isthmus.registry.IngressAddress;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.testing.TestCa;
 
@@ -215,6 +218,42 @@ class EastWestEndToEndTest {
         }
         try (RawHttp http = RawHttp.plain(egressA())) {
             assertThat(http.exchange(connect + "\r\n").status()).isEqualTo(407);
+        }
+    }
+
+    @Test
+    void anExportWhoseIngressIsAnotherClustersGatewayGetsNothing() throws Exception {
+        // An entry of cluster b whose ingress address is c's gateway (a stale address, a forged entry, a hijacked
+        // name): c's gateway verifies under the federation, but it is not b's, so nothing is sent to it.
+        ExportedService real = fed.exports.get(0);
+        int cIngress = fed.exports.get(1).ingress().port();
+        fed.exports.clear();
+        fed.exports.add(new ExportedService(real.key(), real.ports(), real.identities(),
+                new IngressAddress("127.0.0.1", cIngress), real.locality(), 1, 1, Instant.now(), Duration.ofMinutes(5)));
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS, "Authorization: Bearer checkout"));
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.reason()).isEqualTo("no-cluster-reachable");
+            assertThat(r.body()).contains("the gateway there is spiffe://c.acme.internal/")
+                    .contains("cluster b's ingress must be served by a gateway of b.acme.internal");
+            String connect = "CONNECT " + PAYMENTS + ":80 HTTP/1.1\r\nHost: " + PAYMENTS + ":80\r\n"
+                    + "Proxy-Authorization: Bearer checkout\r\n\r\n";
+            try (RawHttp tunnel = RawHttp.plain(egressA())) {
+                RawHttp.Response refused = tunnel.exchange(connect);
+                assertThat(refused.status()).isEqualTo(502);
+                assertThat(refused.body()).contains("must be served by a gateway of b.acme.internal");
+            }
+        }
+        assertThat(fed.asked).as("c's ingress was never asked").isEmpty();
+        assertThat(fed.cluster("c").backendSawXfcc).isEmpty();
+        assertThat(fed.cluster("a").counter("isthmus_upstream_connect_failures_total", "direction", "egress"))
+                .isGreaterThanOrEqualTo(2);
+
+        // With b's real entry behind it, the same call fails over to b.
+        fed.exports.add(real);
+        try (RawHttp http = RawHttp.plain(egressA())) {
+            assertThat(http.exchange(RawHttp.get("/", PAYMENTS, "Authorization: Bearer checkout")).body())
+                    .contains("cluster=b");
         }
     }
 }

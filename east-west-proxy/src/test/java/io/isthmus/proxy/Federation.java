@@ -225,8 +225,19 @@ final class Federation implements AutoCloseable {
 
     /** Routable exports of the name, nearest first, as the registry's resolver promises. */
     ServiceResolver resolver() {
-        return (name, from) -> exports.stream().filter(e -> e.meshName(name.suffix()).equals(name))
-                .sorted(java.util.Comparator.comparingInt(e -> from.distanceTo(e.locality()))).toList();
+        return new ServiceResolver() {
+            @Override
+            public List<ExportedService> resolve(io.isthmus.registry.MeshName name, Locality from) {
+                return exports.stream().filter(e -> e.meshName(name.suffix()).equals(name))
+                        .sorted(java.util.Comparator.comparingInt(e -> from.distanceTo(e.locality()))).toList();
+            }
+
+            /** Cluster n is trust domain n.acme.internal, as the registry's resolver knows from its site config. */
+            @Override
+            public Optional<io.isthmus.trust.spiffe.TrustDomain> trustDomainOf(String cluster) {
+                return Optional.ofNullable(clusters.get(cluster)).map(c -> c.td);
+            }
+        };
     }
 
     /** Removes {@code cluster}'s intermediate from its trust domain's bundle: revokes everything it signed. */

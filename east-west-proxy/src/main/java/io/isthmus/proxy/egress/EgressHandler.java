@@ -19,7 +19,6 @@ import io.isthmus.proxy.stream.StreamRelay;
 import io.isthmus.proxy.tls.HandshakeFailure;
 import io.isthmus.proxy.upstream.Exchange;
 import io.isthmus.registry.ExportedService;
-import io.isthmus.registry.IngressAddress;
 import io.isthmus.registry.ServicePort;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.tls.TlsContexts;
@@ -185,10 +184,10 @@ final class EgressHandler extends ProxyHandlerBase {
         String callerText = lastCallerText;
         List<ExportedService> exports = server.resolver().resolve(target.name(), server.locality());
         int port = choosePort(target, exports);
-        List<IngressAddress> candidates = new ArrayList<>(exports.size());
+        List<PeerIngress> candidates = new ArrayList<>(exports.size());
         for (ExportedService e : exports) {
             if (e.ports().isEmpty() || e.ports().stream().anyMatch(p -> p.port() == port)) {
-                candidates.add(e.ingress());
+                candidates.add(PeerIngress.of(e, server.resolver()));
             }
         }
         if (candidates.isEmpty()) {
@@ -217,7 +216,7 @@ final class EgressHandler extends ProxyHandlerBase {
      * backend; then bytes are relayed. Connect and handshake failures move on to the next cluster; a refusal by
      * the peer (403, 404, 502) is passed back to the caller.
      */
-    private void tunnel(ChannelHandlerContext ctx, EgressTarget target, List<IngressAddress> candidates, int index,
+    private void tunnel(ChannelHandlerContext ctx, EgressTarget target, List<PeerIngress> candidates, int index,
             List<String> failures, String caller, String destination, long start) {
         if (index >= candidates.size() || !ctx.channel().isActive()) {
             respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "no-cluster-reachable",
@@ -225,10 +224,10 @@ final class EgressHandler extends ProxyHandlerBase {
                     destination, start);
             return;
         }
-        IngressAddress ingress = candidates.get(index);
-        server.tunnels().connectThroughIngress(ctx.channel().eventLoop(),
-                InetSocketAddress.createUnresolved(ingress.host(), ingress.port()), server.tls().upstream(),
-                target.authority(target.port()), IdentityHeaders.CALLER.toString(), caller).addListener(f -> {
+        PeerIngress ingress = candidates.get(index);
+        server.tunnels().connectThroughIngress(ctx.channel().eventLoop(), ingress.address(), server.tls().upstream(),
+                target.authority(target.port()), IdentityHeaders.CALLER.toString(), caller, ingress::mismatch)
+                .addListener(f -> {
                     if (!f.isSuccess()) {
                         metrics.connectFailure("egress");
                         failures.add(ingress + ": " + HandshakeFailure.message(f.cause()));
@@ -258,7 +257,7 @@ final class EgressHandler extends ProxyHandlerBase {
         return ports.stream().filter(p -> p.protocol().isHttp()).findFirst().orElse(ports.get(0)).port();
     }
 
-    private void attempt(ChannelHandlerContext ctx, FullHttpRequest request, List<IngressAddress> candidates, int index,
+    private void attempt(ChannelHandlerContext ctx, FullHttpRequest request, List<PeerIngress> candidates, int index,
             List<String> failures, boolean keepAlive, String caller, String destination, long start) {
         if (index >= candidates.size() || !ctx.channel().isActive()) {
             request.release();
@@ -267,8 +266,8 @@ final class EgressHandler extends ProxyHandlerBase {
                     destination, start);
             return;
         }
-        IngressAddress ingress = candidates.get(index);
-        InetSocketAddress address = InetSocketAddress.createUnresolved(ingress.host(), ingress.port());
+        PeerIngress ingress = candidates.get(index);
+        InetSocketAddress address = ingress.address();
         Channel downstream = ctx.channel();
         // gRPC goes to the peer over a multiplexed h2 mTLS connection (one stream per call), end to end HTTP/2.
         boolean h2 = io.isthmus.proxy.ingress.Grpc.isGrpc(request);
@@ -287,6 +286,14 @@ final class EgressHandler extends ProxyHandlerBase {
                 return;
             }
             Channel upstream = acquired.getNow();
+            String mismatch = ingress.mismatch(upstream);
+            if (mismatch != null) {
+                metrics.connectFailure("egress");
+                failures.add(ingress + ": " + mismatch);
+                PeerIngress.discard(upstream);
+                attempt(ctx, request, candidates, index + 1, failures, keepAlive, caller, destination, start);
+                return;
+            }
             Promise<Void> written = upstream.eventLoop().newPromise();
             Promise<FullHttpResponse> response = Exchange.send(upstream, request.retainedDuplicate(), written);
             written.addListener(w -> {
@@ -335,11 +342,10 @@ final class EgressHandler extends ProxyHandlerBase {
      * cannot be reached, or whose stream did not take the headers, is skipped for the next cluster: nothing was sent.
      */
     private void relay(ChannelHandlerContext ctx, StreamGate gate, FullHttpRequest request,
-            List<IngressAddress> candidates, int index, List<String> failures, boolean keepAlive, String caller,
+            List<PeerIngress> candidates, int index, List<String> failures, boolean keepAlive, String caller,
             String destination, long start) {
-        IngressAddress ingress = candidates.get(index);
-        InetSocketAddress address = InetSocketAddress.createUnresolved(ingress.host(), ingress.port());
-        server.h2Peers().acquireFrameStream(ctx.channel().eventLoop(), address).addListener(f -> {
+        PeerIngress ingress = candidates.get(index);
+        server.h2Peers().acquireFrameStream(ctx.channel().eventLoop(), ingress.address()).addListener(f -> {
             if (!f.isSuccess()) {
                 metrics.connectFailure("egress");
                 failures.add(ingress + ": " + HandshakeFailure.message(f.cause()));
@@ -347,6 +353,14 @@ final class EgressHandler extends ProxyHandlerBase {
                 return;
             }
             Channel upstream = (Channel) f.getNow();
+            String mismatch = ingress.mismatch(upstream);
+            if (mismatch != null) {
+                metrics.connectFailure("egress");
+                failures.add(ingress + ": " + mismatch);
+                PeerIngress.discard(upstream);
+                attempt(ctx, request, candidates, index + 1, failures, keepAlive, caller, destination, start);
+                return;
+            }
             StreamRelay.start(gate, upstream, StreamRelay.requestHeaders(request, upstream),
                     server.settings().requestTimeout(), (status, grpcStatus) -> {
                         metrics.request(direction, caller, destination, status, start);

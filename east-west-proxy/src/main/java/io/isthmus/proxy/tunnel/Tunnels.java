@@ -68,9 +68,13 @@ public final class Tunnels {
      * An mTLS connection to a peer ingress that has sent {@code CONNECT authority} with the caller asserted and
      * received the answer. Success carries the channel (HTTP handlers removed, not reading) and the peer's
      * response; a connect or handshake failure fails the future (nothing was sent: safe to try another cluster).
+     *
+     * @param peerCheck asked once the handshake is done, before anything is sent: null to go on, or why this peer
+     *     must not get the request (the future then fails with {@link WrongPeerException})
      */
     public Future<Opened> connectThroughIngress(EventLoop loop, InetSocketAddress ingress, SslContext tls,
-            String authority, String callerHeader, String caller) {
+            String authority, String callerHeader, String caller,
+            java.util.function.Function<Channel, String> peerCheck) {
         Promise<Opened> result = loop.newPromise();
         Promise<FullHttpResponse> answer = loop.newPromise();
         ChannelFuture f = bootstrap(loop, new ChannelInitializer<SocketChannel>() {
@@ -93,6 +97,12 @@ public final class Tunnels {
                 if (!h.isSuccess()) {
                     ch.close();
                     result.tryFailure(h.cause());
+                    return;
+                }
+                String wrongPeer = peerCheck.apply(ch);
+                if (wrongPeer != null) {
+                    ch.close();
+                    result.tryFailure(new WrongPeerException(wrongPeer));
                     return;
                 }
                 var request = new io.netty.handler.codec.http.DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
@@ -183,6 +193,13 @@ public final class Tunnels {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             answer.tryFailure(cause);
             ctx.close();
+        }
+    }
+
+    /** The peer ingress verified, but is not the one the request may go to; nothing was sent to it. */
+    public static final class WrongPeerException extends Exception {
+        public WrongPeerException(String message) {
+            super(message, null, false, false);
         }
     }
 }

@@ -3,6 +3,7 @@ package io.isthmus.gateway.registry;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,8 +72,11 @@ public class RegistryService {
         this.config = config;
         this.site = config.site().or(gateway::clusterName).orElseGet(() -> gateway.trustDomain().split("\\.")[0]);
         ClusterIdentity identity = identity(config, site);
+        Map<String, TrustDomain> clusters = new HashMap<>();
+        clusters.put(site, trust.runtime().trustDomain());
         if (config.enabled()) {
             SiteSettings settings = siteSettings(config, site, trust.runtime().trustDomain());
+            settings.peers().forEach((name, peer) -> clusters.put(name, peer.trustDomain()));
             this.lastBundles = trust.runtime().snapshot().bundles();
             RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(), ChannelFactory.Timing.DEFAULT);
             this.node = Optional.of(n);
@@ -92,7 +96,7 @@ public class RegistryService {
             this.registry = new InfinispanRegistry(cache, identity, clock);
             LOG.warnf("registry: replication disabled (isthmus.registry.enabled=false); exports stay in this process");
         }
-        this.resolver = new RegistryResolver(registry, clock);
+        this.resolver = new RegistryResolver(registry, clock, clusters);
         this.leases = new LeaseKeeper(registry, clock);
         exportStatic(config);
         leases.start(config.heartbeatInterval());

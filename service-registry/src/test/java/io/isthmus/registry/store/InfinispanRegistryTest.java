@@ -97,6 +97,22 @@ class InfinispanRegistryTest {
     }
 
     @Test
+    void withTheFederationsClustersOnlyTheirExportsAreOfferedAndEachNamesItsTrustDomain() {
+        registry.export(spec(2));
+        MeshName name = MeshName.of("payments", "billing");
+        RegistryResolver known = new RegistryResolver(registry, clock,
+                java.util.Map.of("cluster-a", new io.isthmus.trust.spiffe.TrustDomain("cluster-a.acme.internal")));
+        assertThat(known.resolve(name, Locality.UNKNOWN)).hasSize(1);
+        assertThat(known.trustDomainOf("cluster-a")).contains(new io.isthmus.trust.spiffe.TrustDomain("cluster-a.acme.internal"));
+        assertThat(known.trustDomainOf("cluster-x")).isEmpty();
+
+        RegistryResolver other = new RegistryResolver(registry, clock,
+                java.util.Map.of("cluster-b", new io.isthmus.trust.spiffe.TrustDomain("cluster-b.acme.internal")));
+        assertThat(other.resolve(name, Locality.UNKNOWN)).as("cluster-a is not a configured cluster").isEmpty();
+        assertThat(new RegistryResolver(registry, clock).trustDomainOf("cluster-a")).as("no pinning").isEmpty();
+    }
+
+    @Test
     void listenersHearExportsUpdatesAndUnexports() {
         List<String> events = new CopyOnWriteArrayList<>();
         registry.addListener(new RegistryListener() {

@@ -1,0 +1,58 @@
+package io.isthmus.proxy.egress;
+
+import java.net.InetSocketAddress;
+import java.util.Optional;
+
+import io.isthmus.registry.ExportedService;
+import io.isthmus.registry.IngressAddress;
+import io.isthmus.registry.ServiceResolver;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.tls.TlsContexts;
+import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslHandler;
+
+/**
+ * One cluster's ingress the egress may send a request to, with the trust domain its gateway must prove: the TLS
+ * handshake already verified the peer's SVID against the federation (root, name constraints, bundles); this adds
+ * that it is the SVID of the cluster that exports the service, not of any other federated gateway that answers at
+ * that address.
+ */
+record PeerIngress(IngressAddress ingress, String cluster, Optional<TrustDomain> trustDomain) {
+
+    static PeerIngress of(ExportedService export, ServiceResolver resolver) {
+        return new PeerIngress(export.ingress(), export.key().cluster(), resolver.trustDomainOf(export.key().cluster()));
+    }
+
+    InetSocketAddress address() {
+        return InetSocketAddress.createUnresolved(ingress.host(), ingress.port());
+    }
+
+    /**
+     * Null when the connection's peer may serve this cluster's exports; otherwise why not. {@code upstream} is a
+     * handshaken TLS connection or an HTTP/2 stream of one.
+     */
+    String mismatch(Channel upstream) {
+        if (trustDomain.isEmpty()) {
+            return null;
+        }
+        Channel connection = upstream.parent() != null ? upstream.parent() : upstream;
+        SslHandler ssl = connection.pipeline().get(SslHandler.class);
+        Optional<SpiffeId> peer = ssl == null ? Optional.empty() : TlsContexts.peerId(ssl.engine().getSession());
+        if (peer.isPresent() && peer.get().memberOf(trustDomain.get())) {
+            return null;
+        }
+        return "the gateway there is " + peer.map(SpiffeId::toString).orElse("not a SPIFFE identity")
+                + ", but cluster " + cluster + "'s ingress must be served by a gateway of " + trustDomain.get();
+    }
+
+    /** Closes a connection that failed {@link #mismatch} (the whole connection, for an HTTP/2 stream). */
+    static void discard(Channel upstream) {
+        (upstream.parent() != null ? upstream.parent() : upstream).close();
+    }
+
+    @Override
+    public String toString() {
+        return ingress.toString();
+    }
+}
