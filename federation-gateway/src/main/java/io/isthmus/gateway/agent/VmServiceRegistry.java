@@ -171,6 +171,9 @@ public class VmServiceRegistry implements LocalBackends {
     }
 
     private void sweepSafely() {
+        if (!cache.getStatus().allowInvocations()) {
+            return; // shutting down: the cache manager may stop before this bean
+        }
         try {
             sweep();
         } catch (RuntimeException e) {
