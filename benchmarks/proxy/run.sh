@@ -10,6 +10,7 @@
 # with `openssl s_time -new`.
 #
 # Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" SKIP_BUILD=1 to tune;
+#        ISTHMUS_JAVA_OPTS="-XX:+UseParallelGC" adds JVM options to the Isthmus process;
 #        VERDICT_CACHE=false verifies every peer SVID in full instead of reusing verdicts while bundles are unchanged;
 #        CONCURRENCY="" measures handshakes only)
 # Needs: haproxy, wrk, openssl (apt-get install -y haproxy wrk).
@@ -50,7 +51,7 @@ frontend backend
 CFG
 haproxy -f "$WORK/backend.cfg" -db > "$WORK/backend.log" 2>&1 & PIDS+=($!)
 
-"$JAVA_HOME/bin/java" -Xms256m -Xmx256m --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+"$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
   -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache="${VERDICT_CACHE:-true}" -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
   "$WORK/pki" "$ISTHMUS_EGRESS" "$ISTHMUS_INGRESS" "$BACKEND" "$THREADS" > "$WORK/isthmus.log" 2>&1 & PIDS+=($!)
 ISTHMUS_PID=$!
