@@ -286,11 +286,7 @@ final class EgressHandler extends ProxyHandlerBase {
                 return;
             }
             Channel upstream = acquired.getNow();
-            String mismatch = ingress.mismatch(upstream);
-            if (mismatch != null) {
-                metrics.connectFailure("egress");
-                failures.add(ingress + ": " + mismatch);
-                PeerIngress.discard(upstream);
+            if (wrongPeer(upstream, ingress, failures)) {
                 attempt(ctx, request, candidates, index + 1, failures, keepAlive, caller, destination, start);
                 return;
             }
@@ -336,6 +332,18 @@ final class EgressHandler extends ProxyHandlerBase {
         });
     }
 
+    /** Whether {@code upstream} is not the exporting cluster's gateway; if so it is closed and the reason noted. */
+    private boolean wrongPeer(Channel upstream, PeerIngress ingress, List<String> failures) {
+        String mismatch = ingress.mismatch(upstream);
+        if (mismatch == null) {
+            return false;
+        }
+        metrics.connectFailure("egress");
+        failures.add(ingress + ": " + mismatch);
+        PeerIngress.discard(upstream);
+        return true;
+    }
+
     /**
      * A gRPC call from an HTTP/2 stream: a new stream on the multiplexed h2 mTLS connection to the peer ingress, the
      * admitted headers sent, then frames relayed in both directions as they arrive (no aggregation). A peer that
@@ -353,11 +361,7 @@ final class EgressHandler extends ProxyHandlerBase {
                 return;
             }
             Channel upstream = (Channel) f.getNow();
-            String mismatch = ingress.mismatch(upstream);
-            if (mismatch != null) {
-                metrics.connectFailure("egress");
-                failures.add(ingress + ": " + mismatch);
-                PeerIngress.discard(upstream);
+            if (wrongPeer(upstream, ingress, failures)) {
                 attempt(ctx, request, candidates, index + 1, failures, keepAlive, caller, destination, start);
                 return;
             }

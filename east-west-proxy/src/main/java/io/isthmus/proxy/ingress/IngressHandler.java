@@ -268,11 +268,7 @@ final class IngressHandler extends ProxyHandlerBase {
                 : server.backendPool().acquire(downstream.eventLoop(), backend);
         acquired.addListener(f -> {
             if (!f.isSuccess()) {
-                request.release();
-                metrics.connectFailure("ingress");
-                respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY,
-                        "backend-unavailable", "cannot connect to the backend of " + destination + " at " + backend
-                                + ": " + f.cause().getMessage()), callerText, destination, start);
+                backendUnavailable(ctx, request, keepAlive, backend, f.cause(), callerText, destination, start);
                 return;
             }
             Channel upstream = acquired.getNow();
@@ -303,6 +299,15 @@ final class IngressHandler extends ProxyHandlerBase {
         });
     }
 
+    private void backendUnavailable(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive,
+            InetSocketAddress backend, Throwable cause, String callerText, String destination, long start) {
+        request.release();
+        metrics.connectFailure("ingress");
+        respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "backend-unavailable",
+                "cannot connect to the backend of " + destination + " at " + backend + ": " + cause.getMessage()),
+                callerText, destination, start);
+    }
+
     /**
      * A gRPC call from an HTTP/2 stream: a new stream on the h2c connection to the backend, the admitted headers
      * (with the verified caller in XFCC) sent, then frames relayed in both directions as they arrive.
@@ -311,11 +316,7 @@ final class IngressHandler extends ProxyHandlerBase {
             InetSocketAddress backend, String callerText, String destination, long start) {
         server.h2cBackends().acquireFrameStream(ctx.channel().eventLoop(), backend).addListener(f -> {
             if (!f.isSuccess()) {
-                request.release();
-                metrics.connectFailure("ingress");
-                respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY,
-                        "backend-unavailable", "cannot connect to the backend of " + destination + " at " + backend
-                                + ": " + f.cause().getMessage()), callerText, destination, start);
+                backendUnavailable(ctx, request, keepAlive, backend, f.cause(), callerText, destination, start);
                 return;
             }
             Channel upstream = (Channel) f.getNow();
