@@ -227,7 +227,7 @@ final class Federation implements AutoCloseable {
     ServiceResolver resolver() {
         return new ServiceResolver() {
             @Override
-            public List<ExportedService> resolve(io.isthmus.registry.MeshName name, Locality from) {
+            public List<ExportedService> resolve(MeshName name, Locality from) {
                 return exports.stream().filter(e -> e.meshName(name.suffix()).equals(name))
                         .sorted(java.util.Comparator.comparingInt(e -> from.distanceTo(e.locality()))).toList();
             }
@@ -238,6 +238,29 @@ final class Federation implements AutoCloseable {
                 return Optional.ofNullable(clusters.get(cluster)).map(c -> c.td);
             }
         };
+    }
+
+    /** Exports {@code name} from cluster b (gRPC port 9090, near a), served by a backend on loopback {@code port}. */
+    void exportGrpcFromB(MeshName name, int port) {
+        Cluster b = cluster("b");
+        extraBackends.put(name.host(), new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        exports.add(new ExportedService(new ServiceKey("b", name.namespace(), name.service()),
+                List.of(new ServicePort("grpc", 9090, Protocol.GRPC)), List.of(),
+                new IngressAddress("127.0.0.1", b.ingress.address().getPort()), new Locality("eu", "eu-1b"), 1, 1,
+                Instant.now(), Duration.ofMinutes(5)));
+    }
+
+    /** A grpc-java channel to a's egress over TLS with {@code caller}'s SVID, calling {@code name}. */
+    io.grpc.ManagedChannel grpcChannel(String caller, MeshName name, int maxInboundMessageSize)
+            throws Exception {
+        Cluster a = cluster("a");
+        X509Svid svid = TestCa.svid(a.ca, caller);
+        var tls = io.grpc.netty.GrpcSslContexts.forClient()
+                .keyManager(svid.key(), svid.chain().toArray(java.security.cert.X509Certificate[]::new))
+                .trustManager(new SpiffeTrustManager(a.verifier(), PeerPolicy.anyFederated())).build();
+        InetSocketAddress egress = a.egress.address();
+        return io.grpc.netty.NettyChannelBuilder.forAddress(egress.getHostString(), egress.getPort())
+                .overrideAuthority(name.host()).sslContext(tls).maxInboundMessageSize(maxInboundMessageSize).build();
     }
 
     /** Removes {@code cluster}'s intermediate from its trust domain's bundle: revokes everything it signed. */

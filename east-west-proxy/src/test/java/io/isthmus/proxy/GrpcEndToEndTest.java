@@ -10,7 +10,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -30,22 +29,12 @@ import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
-import io.isthmus.registry.ExportedService;
-import io.isthmus.registry.IngressAddress;
-import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
-import io.isthmus.registry.Protocol;
-import io.isthmus.registry.ServiceKey;
-import io.isthmus.registry.ServicePort;
 import io.isthmus.trust.svid.X509Svid;
-import io.isthmus.trust.testing.TestCa;
-import io.isthmus.trust.tls.PeerPolicy;
-import io.isthmus.trust.tls.SpiffeTrustManager;
 
 /**
  * Unary gRPC end to end: a grpc-java client in a, authenticated by its SVID over TLS (h2 by ALPN), calls
@@ -108,12 +97,7 @@ class GrpcEndToEndTest {
         };
         backend = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                 .addService(ServerInterceptors.intercept(service, recordXfcc)).build().start();
-        Federation.Cluster b = fed.cluster("b");
-        fed.extraBackends.put(LEDGER.host(), new InetSocketAddress(InetAddress.getLoopbackAddress(), backend.getPort()));
-        fed.exports.add(new ExportedService(new ServiceKey("b", "billing", "ledger"),
-                List.of(new ServicePort("grpc", 9090, Protocol.GRPC)), List.of(),
-                new IngressAddress("127.0.0.1", b.ingress.address().getPort()), new Locality("eu", "eu-1b"), 1, 1,
-                Instant.now(), Duration.ofMinutes(5)));
+        fed.exportGrpcFromB(LEDGER, backend.getPort());
     }
 
     @AfterEach
@@ -125,14 +109,7 @@ class GrpcEndToEndTest {
     }
 
     private ManagedChannel channel(String caller) throws Exception {
-        X509Svid svid = TestCa.svid(fed.cluster("a").ca, caller);
-        var tls = GrpcSslContexts.forClient()
-                .keyManager(svid.key(), svid.chain().toArray(java.security.cert.X509Certificate[]::new))
-                .trustManager(new SpiffeTrustManager(fed.cluster("a").verifier(), PeerPolicy.anyFederated()))
-                .build();
-        InetSocketAddress egress = fed.cluster("a").egress.address();
-        return NettyChannelBuilder.forAddress(egress.getHostString(), egress.getPort()).overrideAuthority(AUTHORITY)
-                .sslContext(tls).build();
+        return fed.grpcChannel(caller, LEDGER, 4 * 1024 * 1024);
     }
 
     @Test

@@ -300,12 +300,7 @@ class GrpcStreamingTest {
         backend = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                 .maxInboundMessageSize(4 * 1024 * 1024)
                 .addService(ServerInterceptors.intercept(service, record)).build().start();
-        Federation.Cluster b = fed.cluster("b");
-        fed.extraBackends.put(FEED.host(), new InetSocketAddress(InetAddress.getLoopbackAddress(), backend.getPort()));
-        fed.exports.add(new ExportedService(new ServiceKey("b", "news", "feed"),
-                List.of(new ServicePort("grpc", 9090, Protocol.GRPC)), List.of(),
-                new IngressAddress("127.0.0.1", b.ingress.address().getPort()), new Locality("eu", "eu-1b"), 1, 1,
-                Instant.now(), Duration.ofMinutes(5)));
+        fed.exportGrpcFromB(FEED, backend.getPort());
     }
 
     @AfterEach
@@ -317,14 +312,7 @@ class GrpcStreamingTest {
     }
 
     private ManagedChannel channel(String caller) throws Exception {
-        X509Svid svid = TestCa.svid(fed.cluster("a").ca, caller);
-        var tls = GrpcSslContexts.forClient()
-                .keyManager(svid.key(), svid.chain().toArray(java.security.cert.X509Certificate[]::new))
-                .trustManager(new SpiffeTrustManager(fed.cluster("a").verifier(), PeerPolicy.anyFederated()))
-                .build();
-        InetSocketAddress egress = fed.cluster("a").egress.address();
-        return NettyChannelBuilder.forAddress(egress.getHostString(), egress.getPort()).overrideAuthority(AUTHORITY)
-                .sslContext(tls).maxInboundMessageSize(4 * 1024 * 1024).build();
+        return fed.grpcChannel(caller, FEED, 4 * 1024 * 1024);
     }
 
     private static CallOptions deadline() {
