@@ -53,7 +53,7 @@ class EastWestE2ETest {
             backends.put(c.name(), SampleService.start(c.host(), c.ports().sample(), c.name(), "payments"));
         }
         try (Federation federation = Federation.prepare(dir, Clusters.appJar(), clusters, Duration.ofSeconds(2),
-                this::configure, Map.of())) {
+                EastWestE2ETest::configure, Map.of())) {
             federation.start(Duration.ofSeconds(120));
             GatewayClient api = new GatewayClient(federation.pki().rootCertificate());
             ClusterSpec alpha = federation.config().cluster("alpha");
@@ -133,7 +133,8 @@ class EastWestE2ETest {
         }
     }
 
-    private void configure(ClusterSpec c, Map<String, String> p) {
+    /** Each cluster's gateway settings: beta and gamma export payments (beta near alpha), policy: checkout only. */
+    static void configure(ClusterSpec c, Map<String, String> p) {
         String region = c.name().equals("gamma") ? "us-east" : "eu-west";
         p.put("isthmus.registry.locality.region", region);
         p.put("isthmus.proxy.locality.region", region);
