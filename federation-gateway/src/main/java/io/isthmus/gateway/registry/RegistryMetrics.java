@@ -37,6 +37,9 @@ public class RegistryMetrics {
         Gauge.builder("isthmus_registry_bridge_refused_handshakes", service,
                 s -> s.node().map(n -> n.refusedBridgeHandshakes()).orElse(0L))
                 .description("Bridge TLS handshakes refused (certificate or site/trust-domain binding)").register(meters);
+        Gauge.builder("isthmus_registry_refused_entries", service, s -> s.registry().refusedEntries())
+                .description("Entries received but not used: their content named another key, or a site wrote "
+                        + "another cluster's entry").register(meters);
         Gauge.builder("isthmus_registry_bridge_dropped_messages", service,
                 s -> s.node().map(n -> n.droppedBridgeMessages()).orElse(0L))
                 .description("Bridge messages dropped: the site they named is not the one their TLS connection proved")

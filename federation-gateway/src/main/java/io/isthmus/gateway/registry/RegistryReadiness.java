@@ -47,6 +47,7 @@ public class RegistryReadiness implements HealthCheck {
             b.withData("sites-connected", String.join(",", view.stream().sorted().toList()));
             b.withData("bridge-refused-handshakes", node.refusedBridgeHandshakes());
             b.withData("bridge-dropped-messages", node.droppedBridgeMessages());
+            b.withData("refused-entries", service.registry().refusedEntries());
             b.withData("bridge-revoked-connections", node.revokedBridgeConnections());
             b.withData("local-revoked-connections", node.revokedLocalConnections());
             for (String peer : node.settings().peers().keySet()) {

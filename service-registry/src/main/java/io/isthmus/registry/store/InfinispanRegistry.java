@@ -49,6 +49,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     private final Map<String, Instant> lastUpdateFrom = new ConcurrentHashMap<>();
     private final List<RegistryListener> listeners = new CopyOnWriteArrayList<>();
     private final IndexListener indexListener = new IndexListener();
+    private final java.util.concurrent.atomic.AtomicLong refusedEntries = new java.util.concurrent.atomic.AtomicLong();
 
     public InfinispanRegistry(Cache<String, String> cache, ClusterIdentity identity, Clock clock) {
         this.cache = cache;
@@ -56,7 +57,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         this.clock = clock;
         cache.addListener(indexListener);
         for (Map.Entry<String, String> e : cache.entrySet()) {
-            decode(e.getValue()).ifPresent(this::index);
+            decode(e.getValue()).filter(x -> admissible(e.getKey(), x)).ifPresent(this::index);
         }
     }
 
@@ -219,8 +220,54 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         }
     }
 
-    private void changed(String value) {
-        decode(value).ifPresent(e -> {
+    /**
+     * Whether an entry that arrived under {@code cacheKey} may be indexed: its content must describe that very key,
+     * and a key of another cluster must have been written by that cluster's site (the site in the entry's
+     * cross-site version, which RELAY2 only accepts from a connection that proved that site's trust domain). So a
+     * peer can neither place an entry under another cluster's name nor overwrite another cluster's entry.
+     */
+    private boolean admissible(String cacheKey, ExportedService e) {
+        if (!EntryCodec.key(e.key()).equals(cacheKey)) {
+            refused(cacheKey, "its content describes " + e.key());
+            return false;
+        }
+        String owner = e.key().cluster();
+        if (owner.equals(identity.cluster())) {
+            return true;
+        }
+        String writer = writerSite(cacheKey);
+        if (writer != null && !writer.equals(owner)) {
+            refused(cacheKey, "it was written by site " + writer);
+            return false;
+        }
+        return true;
+    }
+
+    /** The site that wrote the entry's current version (null when the cache is not replicated across sites). */
+    private String writerSite(String cacheKey) {
+        org.infinispan.container.entries.CacheEntry<String, String> entry = cache.getAdvancedCache()
+                .withFlags(org.infinispan.context.Flag.CACHE_MODE_LOCAL, org.infinispan.context.Flag.SKIP_CACHE_LOAD)
+                .getCacheEntry(cacheKey);
+        if (entry == null || entry.getInternalMetadata() == null || entry.getInternalMetadata().iracMetadata() == null) {
+            return null;
+        }
+        return entry.getInternalMetadata().iracMetadata().getSite();
+    }
+
+    private void refused(String cacheKey, String why) {
+        long n = refusedEntries.incrementAndGet();
+        if (n == 1 || n % 100 == 0) {
+            LOG.warnf("registry: not using the entry under %s: %s (%d refused so far)", cacheKey, why, n);
+        }
+    }
+
+    /** Entries received that were not indexed because they claimed a key or a cluster that was not theirs. */
+    public long refusedEntries() {
+        return refusedEntries.get();
+    }
+
+    private void changed(String cacheKey, String value) {
+        decode(value).filter(e -> admissible(cacheKey, e)).ifPresent(e -> {
             ExportedService previous = index(e);
             for (RegistryListener l : listeners) {
                 try {
@@ -236,12 +283,12 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     public final class IndexListener {
         @CacheEntryCreated
         public void created(CacheEntryCreatedEvent<String, String> event) {
-            changed(event.getValue());
+            changed(event.getKey(), event.getValue());
         }
 
         @CacheEntryModified
         public void modified(CacheEntryModifiedEvent<String, String> event) {
-            changed(event.getNewValue());
+            changed(event.getKey(), event.getNewValue());
         }
 
         @CacheEntryRemoved

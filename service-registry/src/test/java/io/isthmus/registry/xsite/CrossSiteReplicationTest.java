@@ -98,6 +98,41 @@ class CrossSiteReplicationTest {
     }
 
     @Test
+    void aSiteWritingAnotherClustersEntryOrMislabellingItsOwnIsIgnoredElsewhere() {
+        Site a = federation.start("cluster-a");
+        Site b = federation.start("cluster-b");
+        Site c = federation.start("cluster-c");
+        await().atMost(DEADLINE).untilAsserted(() ->
+                assertThat(a.node().sitesView()).containsExactlyInAnyOrder("cluster-a", "cluster-b", "cluster-c"));
+        ExportedService genuine = c.registry().export(spec("cluster-c", "ledger", 1));
+        await().atMost(DEADLINE).until(() -> seen(a, genuine.key()).isPresent());
+
+        // B bypasses its own registry and writes the cache directly, as a compromised gateway could: it overwrites
+        // C's ledger to point at B's ingress, invents a C entry, and files a C entry under one of its own keys.
+        ExportedService hijack = new ExportedService(genuine.key(), genuine.ports(), genuine.identities(),
+                b.registry().export(spec("cluster-b", "decoy", 1)).ingress(), genuine.locality(), 1,
+                genuine.revision() + 1, java.time.Instant.now(), genuine.lease());
+        ExportedService invented = new ExportedService(new ServiceKey("cluster-c", "billing", "invented"),
+                hijack.ports(), List.of(), hijack.ingress(), hijack.locality(), 1, 1, hijack.heartbeat(), hijack.lease());
+        var cache = b.node().registryCache();
+        cache.put(io.isthmus.registry.store.EntryCodec.key(hijack.key()), io.isthmus.registry.store.EntryCodec.encode(hijack));
+        cache.put(io.isthmus.registry.store.EntryCodec.key(invented.key()), io.isthmus.registry.store.EntryCodec.encode(invented));
+        cache.put("cluster-b/billing/mislabelled", io.isthmus.registry.store.EntryCodec.encode(invented));
+        ExportedService marker = b.registry().export(spec("cluster-b", "marker", 1));
+
+        await().atMost(DEADLINE).until(() -> seen(a, marker.key()).isPresent());
+        assertThat(seen(a, genuine.key())).as("C's own entry stays as C wrote it").contains(genuine);
+        assertThat(seen(a, invented.key())).isEmpty();
+        assertThat(a.registry().list(io.isthmus.registry.RegistryQuery.ALL)).extracting(e -> e.key().toString())
+                .containsExactlyInAnyOrder("cluster-b/billing/decoy", "cluster-b/billing/marker", "cluster-c/billing/ledger");
+        assertThat(a.registry().refusedEntries()).isEqualTo(3);
+
+        // C's next write of its own entry is taken as usual.
+        ExportedService renewed = c.registry().export(spec("cluster-c", "ledger", 2));
+        await().atMost(DEADLINE).until(() -> seen(a, genuine.key()).equals(Optional.of(renewed)));
+    }
+
+    @Test
     void refusesWritesToAnotherClustersKeys() {
         Site a = federation.start("cluster-a");
         Registry registry = a.registry();
