@@ -1,6 +1,5 @@
 package io.isthmus.proxy.tls;
 
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
@@ -13,8 +12,6 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.bundle.TrustBundle;
@@ -34,10 +31,9 @@ import io.isthmus.trust.tls.SvidCertificateException;
  * (a revoked intermediate) therefore misses the cache and is verified in full; rejections are never cached.
  * The peer policy is checked on every handshake. Thread-safe, no I/O.
  */
-final class CachingSvidTrustManager extends X509ExtendedTrustManager {
+final class CachingSvidTrustManager extends io.isthmus.trust.tls.ChainCheckingTrustManager {
     static final Duration TTL = Duration.ofSeconds(60);
     private static final int MAX_ENTRIES = 10_000;
-    private static final X509Certificate[] NO_ISSUERS = new X509Certificate[0];
 
     private final X509SvidVerifier verifier;
     private final BundleSource bundles;
@@ -55,7 +51,8 @@ final class CachingSvidTrustManager extends X509ExtendedTrustManager {
         this.clock = clock;
     }
 
-    void check(X509Certificate[] chain) throws CertificateException {
+    @Override
+    public void check(X509Certificate[] chain) throws CertificateException {
         if (chain == null || chain.length == 0) {
             throw new SvidCertificateException(SvidRejection.EMPTY_CHAIN, "no certificate presented");
         }
@@ -111,42 +108,5 @@ final class CachingSvidTrustManager extends X509ExtendedTrustManager {
     private static Instant min(Instant a, Instant b, Instant c) {
         Instant m = a.isBefore(b) ? a : b;
         return m.isBefore(c) ? m : c;
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-            throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-            throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-        return NO_ISSUERS;
     }
 }

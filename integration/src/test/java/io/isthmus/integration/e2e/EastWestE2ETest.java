@@ -48,12 +48,7 @@ class EastWestE2ETest {
 
     @Test
     void callByMeshNameIsAuthorizedByIdentityAndFailsOverWhenTheNearestGatewayDies() throws Exception {
-        List<ClusterSpec> clusters = Clusters.onLoopback(dir, "alpha", "beta", "gamma");
-        for (ClusterSpec c : clusters.subList(1, 3)) {
-            backends.put(c.name(), SampleService.start(c.host(), c.ports().sample(), c.name(), "payments"));
-        }
-        try (Federation federation = Federation.prepare(dir, Clusters.appJar(), clusters, Duration.ofSeconds(2),
-                EastWestE2ETest::configure, Map.of())) {
+        try (Federation federation = EastWestE2ETest.prepare(dir, backends)) {
             federation.start(Duration.ofSeconds(120));
             GatewayClient api = new GatewayClient(federation.pki().rootCertificate());
             ClusterSpec alpha = federation.config().cluster("alpha");
@@ -131,6 +126,19 @@ class EastWestE2ETest {
                 traffic.join();
             }
         }
+    }
+
+    /**
+     * alpha, beta and gamma on loopback, not started yet: beta and gamma export payments, each served by a sample
+     * backend put into {@code backends}; the gateways are configured by {@link #configure}.
+     */
+    static Federation prepare(Path dir, Map<String, SampleService> backends) throws Exception {
+        List<ClusterSpec> clusters = Clusters.onLoopback(dir, "alpha", "beta", "gamma");
+        for (ClusterSpec c : clusters.subList(1, 3)) {
+            backends.put(c.name(), SampleService.start(c.host(), c.ports().sample(), c.name(), "payments"));
+        }
+        return Federation.prepare(dir, Clusters.appJar(), clusters, Duration.ofSeconds(2), EastWestE2ETest::configure,
+                Map.of());
     }
 
     /** Each cluster's gateway settings: beta and gamma export payments (beta near alpha), policy: checkout only. */

@@ -46,12 +46,7 @@ class FailoverSoakE2ETest {
 
     @Test
     void repeatedKillsOfTheNearestGatewayUnderTrafficLoseAtMostTheCallInFlight() throws Exception {
-        List<ClusterSpec> clusters = Clusters.onLoopback(dir, "alpha", "beta", "gamma");
-        for (ClusterSpec c : clusters.subList(1, 3)) {
-            backends.put(c.name(), SampleService.start(c.host(), c.ports().sample(), c.name(), "payments"));
-        }
-        try (Federation federation = Federation.prepare(dir, Clusters.appJar(), clusters, Duration.ofSeconds(2),
-                EastWestE2ETest::configure, Map.of())) {
+        try (Federation federation = EastWestE2ETest.prepare(dir, backends)) {
             federation.start(Duration.ofSeconds(120));
             GatewayClient api = new GatewayClient(federation.pki().rootCertificate());
             ClusterSpec alpha = federation.config().cluster("alpha");

@@ -1,12 +1,8 @@
 package io.isthmus.trust.tls;
 
-import java.net.Socket;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
 
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 import io.isthmus.trust.svid.SvidRejection;
 import io.isthmus.trust.svid.SvidVerdict;
@@ -14,11 +10,10 @@ import io.isthmus.trust.svid.X509SvidVerifier;
 
 /**
  * Authenticates TLS peers by their X.509-SVID with {@link X509SvidVerifier}, then checks the ID against a
- * {@link PeerPolicy}. Host names play no part: being an {@link X509ExtendedTrustManager}, it replaces the JDK's
+ * {@link PeerPolicy}. Host names play no part: being a {@link ChainCheckingTrustManager}, it replaces the JDK's
  * endpoint identification, which is what SPIFFE authentication requires.
  */
-public final class SpiffeTrustManager extends X509ExtendedTrustManager {
-    private static final X509Certificate[] NO_ISSUERS = new X509Certificate[0];
+public final class SpiffeTrustManager extends ChainCheckingTrustManager {
 
     private final X509SvidVerifier verifier;
     private final PeerPolicy policy;
@@ -29,6 +24,7 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
     }
 
     /** Verifies {@code chain}; on success returns quietly, otherwise throws with the typed reason. */
+    @Override
     public void check(X509Certificate[] chain) throws SvidCertificateException {
         SvidVerdict verdict = verifier.verify(chain == null ? null : Arrays.asList(chain));
         if (verdict instanceof SvidVerdict.Rejected rejected) {
@@ -40,40 +36,5 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
             throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID,
                     "peer " + verified.id() + " is not " + expected);
         }
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        check(chain);
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-        return NO_ISSUERS;
     }
 }
