@@ -11,6 +11,8 @@ import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.tls.TlsContexts;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.Attribute;
+import io.netty.util.AttributeKey;
 
 /**
  * One cluster's ingress the egress may send a request to, with the trust domain its gateway must prove: the TLS
@@ -19,6 +21,7 @@ import io.netty.handler.ssl.SslHandler;
  * that address.
  */
 record PeerIngress(IngressAddress ingress, String cluster, Optional<TrustDomain> trustDomain) {
+    private static final AttributeKey<Optional<SpiffeId>> PEER = AttributeKey.valueOf("isthmus.upstream-peer");
 
     static PeerIngress of(ExportedService export, ServiceResolver resolver) {
         return new PeerIngress(export.ingress(), export.key().cluster(), resolver.trustDomainOf(export.key().cluster()));
@@ -36,14 +39,24 @@ record PeerIngress(IngressAddress ingress, String cluster, Optional<TrustDomain>
         if (trustDomain.isEmpty()) {
             return null;
         }
-        Channel connection = upstream.parent() != null ? upstream.parent() : upstream;
-        SslHandler ssl = connection.pipeline().get(SslHandler.class);
-        Optional<SpiffeId> peer = ssl == null ? Optional.empty() : TlsContexts.peerId(ssl.engine().getSession());
+        Optional<SpiffeId> peer = peerOf(upstream.parent() != null ? upstream.parent() : upstream);
         if (peer.isPresent() && peer.get().memberOf(trustDomain.get())) {
             return null;
         }
         return "the gateway there is " + peer.map(SpiffeId::toString).orElse("not a SPIFFE identity")
                 + ", but cluster " + cluster + "'s ingress must be served by a gateway of " + trustDomain.get();
+    }
+
+    /** The verified peer of a pooled connection, read from its TLS session once and kept on the channel. */
+    private static Optional<SpiffeId> peerOf(Channel connection) {
+        Attribute<Optional<SpiffeId>> known = connection.attr(PEER);
+        Optional<SpiffeId> peer = known.get();
+        if (peer == null) {
+            SslHandler ssl = connection.pipeline().get(SslHandler.class);
+            peer = ssl == null ? Optional.empty() : TlsContexts.peerId(ssl.engine().getSession());
+            known.set(peer);
+        }
+        return peer;
     }
 
     /** Closes a connection that failed {@link #mismatch} (the whole connection, for an HTTP/2 stream). */
