@@ -3,44 +3,44 @@ package io.isthmus.build;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.util.Properties;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
 class BuildInfoTest {
-    private static Properties props(String... kv) {
-        Properties p = new Properties();
-        for (int i = 0; i < kv.length; i += 2) {
-            p.setProperty(kv[i], kv[i + 1]);
-        }
-        return p;
-    }
-
     @Test
-    void theBuildWroteThisModulesVersionAndItsCommit() {
+    void theBuildWroteThisModulesVersionAndTheCheckedOutCommit() throws Exception {
         BuildInfo build = BuildInfo.current();
         // The surefire JVM gets the POM's version: the resource must agree with it.
         assertThat(build.version()).isEqualTo(System.getProperty("isthmus.expected.version"));
-        assertThat(build.commit()).matches("[0-9a-f]{7,40}|" + BuildInfo.UNKNOWN);
+        // ... and the commit is this checkout's HEAD (a linked worktree's own, not its main checkout's).
+        Process git = new ProcessBuilder("git", "rev-parse", "--short=7", "HEAD").directory(Path.of("").toAbsolutePath().toFile())
+                .redirectErrorStream(true).start();
+        String head = new String(git.getInputStream().readAllBytes()).strip();
+        assertThat(git.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(build.commit()).isEqualTo(git.exitValue() == 0 ? head : BuildInfo.UNKNOWN);
     }
 
     @Test
     void describesVersionCommitAndUncommittedChanges() {
-        assertThat(BuildInfo.from(props("git.build.version", "1.2.0", "git.commit.id.abbrev", "8277983",
-                "git.dirty", "false")).describe()).isEqualTo("1.2.0 (commit 8277983)");
-        assertThat(BuildInfo.from(props("git.build.version", "1.2.0", "git.commit.id.abbrev", "8277983",
-                "git.dirty", "true")).describe()).isEqualTo("1.2.0 (commit 8277983, with uncommitted changes)");
+        assertThat(BuildInfo.of("1.2.0", "8277983\n").describe()).isEqualTo("1.2.0 (commit 8277983)");
+        assertThat(BuildInfo.of("1.2.0", "8277983-dirty\n").describe())
+                .isEqualTo("1.2.0 (commit 8277983, with uncommitted changes)");
     }
 
     @Test
-    void aBuildWithoutGitReportsAnUnknownCommit() {
-        assertThat(BuildInfo.from(props("git.build.version", "1.2.0")).commit()).isEqualTo(BuildInfo.UNKNOWN);
+    void aBuildOutsideAGitCheckoutReportsAnUnknownCommit() {
+        assertThat(BuildInfo.of("1.2.0", "").commit()).isEqualTo(BuildInfo.UNKNOWN);
+        assertThat(BuildInfo.of("1.2.0", "fatal: not a git repository (or any of the parent directories): .git")
+                .commit()).isEqualTo(BuildInfo.UNKNOWN);
     }
 
     @Test
-    void refusesAResourceWithoutVersion() {
-        assertThatThrownBy(() -> BuildInfo.from(props("git.commit.id.abbrev", "8277983")))
-                .hasMessageContaining("git.build.version");
+    void refusesAnUnfilteredOrMissingVersion() {
+        assertThatThrownBy(() -> BuildInfo.of("${project.version}", "8277983"))
+                .hasMessageContaining("'${project.version}'").hasMessageContaining("not filtered");
+        assertThatThrownBy(() -> BuildInfo.of("", "8277983")).hasMessageContaining("has no version");
         assertThatThrownBy(() -> new BuildInfo(" ", "abc", false)).hasMessageContaining("version ' '");
     }
 }
