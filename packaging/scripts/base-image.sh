@@ -29,7 +29,11 @@ for p in "${packages[@]}"; do
   ls "$work/debs/${p}"_*.deb >/dev/null 2>&1 || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  (cd "$work/debs" && apt-get download -q "${missing[@]}")
+  (cd "$work/debs" && apt-get download -q "${missing[@]}") || {
+    echo "base-image.sh: apt-get download ${missing[*]} failed; the package lists may be stale (apt-get update), or" \
+      "build against a registry base: -Disthmus.image.base=docker.io/library/eclipse-temurin:25-jre" >&2
+    exit 1
+  }
 fi
 
 rm -rf "$work/os" "$work/java" "$work/image"
