@@ -45,12 +45,14 @@ class DebianPackagesIT {
             "/etc/systemd/system/multi-user.target.wants/isthmus-agent.service",
             "/usr/share/doc/isthmus-gateway", "/usr/share/doc/isthmus-agent");
     private static final List<String> PACKAGES = List.of("isthmus-gateway", "isthmus-agent");
+    private static final String EDITED = "# edited by the operator (DebianPackagesIT)\n";
     private static final List<String> ACCOUNTS = List.of("passwd isthmus", "passwd isthmus-agent", "group isthmus",
             "group isthmus-agent", "group isthmus-workload");
 
     @TempDir
     static Path scratch;
 
+    /** Set once this run has touched the machine: from then on everything in FOOTPRINT and ACCOUNTS is ours. */
     private static boolean installedByUs;
 
     @BeforeAll
@@ -138,9 +140,10 @@ class DebianPackagesIT {
     @Test
     @Order(4)
     void anUpgradeKeepsConfigurationAndState() throws Exception {
-        Files.writeString(Path.of("/etc/isthmus/application.properties"), "isthmus.trust-domain=onprem.acme.internal\n",
-                java.nio.file.StandardOpenOption.APPEND);
-        Files.writeString(Path.of("/etc/isthmus-agent/agent.env"), "ISTHMUS_GATEWAY=https://gw.onprem.example:15012\n");
+        // An operator's edit of each conffile, a line no package version contains.
+        Files.writeString(Path.of("/etc/isthmus/application.properties"), EDITED, java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(Path.of("/etc/isthmus-agent/agent.env"), "ISTHMUS_GATEWAY=https://gw.onprem.example:15012\n"
+                + EDITED);
         Files.writeString(Path.of("/etc/isthmus/ca/root.pem"), "operator's root\n");
         Files.writeString(Path.of("/var/lib/isthmus/peer-bundles.json"), "state\n");
         Files.writeString(Path.of("/var/lib/isthmus-agent/agent.properties"), "enrolled\n");
@@ -150,9 +153,8 @@ class DebianPackagesIT {
         for (String pkg : PACKAGES) {
             assertThat(Commands.run("dpkg-query", "-W", "-f=${Version}", pkg).ok()).endsWith("+upgrade1");
         }
-        assertThat(Files.readString(Path.of("/etc/isthmus/application.properties")))
-                .contains("isthmus.trust-domain=onprem.acme.internal");
-        assertThat(Files.readString(Path.of("/etc/isthmus-agent/agent.env"))).contains("gw.onprem.example");
+        assertThat(Files.readString(Path.of("/etc/isthmus/application.properties"))).endsWith(EDITED);
+        assertThat(Files.readString(Path.of("/etc/isthmus-agent/agent.env"))).endsWith(EDITED);
         assertThat(Files.readString(Path.of("/etc/isthmus/ca/root.pem"))).isEqualTo("operator's root\n");
         assertThat(Files.readString(Path.of("/var/lib/isthmus/peer-bundles.json"))).isEqualTo("state\n");
         assertThat(Files.readString(Path.of("/var/lib/isthmus-agent/agent.properties"))).isEqualTo("enrolled\n");
@@ -194,7 +196,6 @@ class DebianPackagesIT {
     @Order(6)
     void purgeLeavesNothingBehind() throws Exception {
         dpkg("--purge", "isthmus-gateway", "isthmus-agent");
-        installedByUs = false;
         assertThat(FOOTPRINT.stream().filter(p -> Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS)))
                 .as("files left after purge").isEmpty();
         for (String account : ACCOUNTS) {
@@ -211,10 +212,28 @@ class DebianPackagesIT {
         assertThat(leftovers.output().lines().toList()).as("paths named *isthmus* after purge").isEmpty();
     }
 
+    /**
+     * Whatever failed, leaves the machine as it was: purge, then remove what a faulty purge might have left (none of
+     * it existed before the run, {@link #refuseToClobberARealInstallation()} checked).
+     */
     @AfterAll
     static void purgeWhatWeInstalled() throws Exception {
-        if (installedByUs) {
-            Commands.run("dpkg", "--purge", "isthmus-gateway", "isthmus-agent");
+        if (!installedByUs) {
+            return;
         }
+        Commands.run("dpkg", "--purge", "isthmus-gateway", "isthmus-agent");
+        for (String p : FOOTPRINT) {
+            if (Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS)) {
+                Commands.run("rm", "-rf", p);
+            }
+        }
+        for (String account : ACCOUNTS) {
+            String[] db = account.split(" ");
+            if (Commands.run("getent", db[0], db[1]).exit() == 0) {
+                Commands.run(db[0].equals("passwd") ? "userdel" : "groupdel", db[1]);
+            }
+        }
+        // A purge that failed half-way leaves the packages in dpkg's database; with their leftovers gone it succeeds.
+        Commands.run("dpkg", "--purge", "isthmus-gateway", "isthmus-agent");
     }
 }

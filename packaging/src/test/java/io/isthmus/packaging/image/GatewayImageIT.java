@@ -126,6 +126,7 @@ class GatewayImageIT {
             File log = scratch.resolve("gateway.log").toFile();
             Process runc = new ProcessBuilder("runc", "run", "--bundle", bundle.toString(), CONTAINER)
                     .redirectErrorStream(true).redirectOutput(log).start();
+            boolean stopped;
             try {
                 HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
                 JsonNode c = pod.container();
@@ -161,9 +162,9 @@ class GatewayImageIT {
                 assertThat(heap / pod.memoryLimitBytes()).as("max heap / the Deployment's memory limit (G1)")
                         .isCloseTo(0.75, within(0.02));
             } finally {
-                Commands.run("runc", "kill", CONTAINER, "TERM");
-                assertThat(runc.waitFor(60, TimeUnit.SECONDS)).as("the gateway stops within 60 s of SIGTERM").isTrue();
+                stopped = stop(runc);
             }
+            assertThat(stopped).as("the gateway stops within 60 s of SIGTERM").isTrue();
             // The module's peers do not exist here, so this start is also "a peer not up yet". Known defect, left to
             // the registry: JGroups' RELAY2 logs JGRP000290 "no route ... to SiteMaster(<peer>)" at ERROR while a
             // peer site is down (readiness already reports it as disconnected). Every other ERROR fails the test.
@@ -177,6 +178,21 @@ class GatewayImageIT {
         } finally {
             Commands.run("runc", "delete", "--force", CONTAINER);
         }
+    }
+
+    /** SIGTERM, as the kubelet sends it (again until runc has the container), then KILL after 60 s. */
+    private static boolean stop(Process runc) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (runc.isAlive() && System.nanoTime() < deadline) {
+            Commands.run("runc", "kill", CONTAINER, "TERM");
+            runc.waitFor(2, TimeUnit.SECONDS);
+        }
+        if (runc.isAlive()) {
+            Commands.run("runc", "kill", CONTAINER, "KILL");
+            runc.waitFor(10, TimeUnit.SECONDS);
+            return false;
+        }
+        return true;
     }
 
     private static URI probe(String podIp, JsonNode probe) {
