@@ -17,6 +17,7 @@ import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.Test;
 
+import io.isthmus.build.BuildInfo;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.ParsedBundle;
@@ -59,6 +60,13 @@ class GatewayTrustTest {
                 .body(containsString("isthmus_cert_expiry_seconds{kind=\"intermediate\"}"))
                 .body(containsString("isthmus_cert_expiry_seconds{kind=\"gateway-svid\"}"))
                 .body(containsString("isthmus_bundle_sequence{trust_domain=\"test.isthmus.local\"}"));
+    }
+
+    @Test
+    void metricsNameTheRunningBuild() {
+        BuildInfo build = BuildInfo.current();
+        given().when().get(metrics).then().statusCode(200).body(containsString(
+                "isthmus_build_info{commit=\"" + build.commit() + "\",version=\"" + build.version() + "\"} 1.0"));
     }
 
     @Test

@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import io.isthmus.agent.gateway.GatewayClient;
+import io.isthmus.build.BuildInfo;
 import io.isthmus.agent.gateway.GatewayException;
 import io.isthmus.agent.state.AgentState;
 import io.isthmus.agent.state.StateDir;
@@ -29,7 +30,7 @@ import io.isthmus.trust.x509.Pem;
  * {@code isthmus-agent join} (enrol with a join token, then run) and {@code isthmus-agent run} (restart from the
  * state directory). Exit codes: 0 stopped normally, 1 failed (message on stderr), 2 wrong usage.
  */
-@Command(name = "isthmus-agent", mixinStandardHelpOptions = true, version = "isthmus-agent 0.1.0",
+@Command(name = "isthmus-agent", mixinStandardHelpOptions = true, versionProvider = AgentCli.Version.class,
         description = "Joins this VM to an Isthmus federation and serves the SPIFFE Workload API.",
         subcommands = {AgentCli.Join.class, AgentCli.Run.class, CommandLine.HelpCommand.class})
 public final class AgentCli {
@@ -41,6 +42,14 @@ public final class AgentCli {
             System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tTZ %4$s [%3$s] %5$s%6$s%n");
         }
         System.exit(run(args));
+    }
+
+    /** {@code isthmus-agent 0.1.0 (commit 8277983)}. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"isthmus-agent " + BuildInfo.current().describe()};
+        }
     }
 
     public static int run(String... args) {

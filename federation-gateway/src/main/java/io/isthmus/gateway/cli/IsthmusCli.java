@@ -6,13 +6,15 @@ import java.util.Locale;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import io.isthmus.build.BuildInfo;
+
 /**
  * The operator CLI: {@code isthmus ca init-root}, {@code isthmus ca issue-intermediate}, {@code isthmus bundle show},
  * {@code isthmus token create|list|revoke}, {@code isthmus authz check}.
  * Runs without the gateway: it only reads and writes files and, for {@code bundle show --url}, polls a bundle
  * endpoint once. Exit codes: 0 success, 1 the operation failed (message on stderr), 2 wrong usage.
  */
-@Command(name = "isthmus", mixinStandardHelpOptions = true, version = "isthmus 0.1.0",
+@Command(name = "isthmus", mixinStandardHelpOptions = true, versionProvider = IsthmusCli.Version.class,
         description = "Build and inspect an Isthmus federation by hand.",
         subcommands = {CaCommand.class, BundleCommand.class, TokenCommand.class, AuthzCommand.class,
                 CommandLine.HelpCommand.class})
@@ -20,6 +22,14 @@ public final class IsthmusCli {
 
     public static void main(String[] args) {
         System.exit(run(args));
+    }
+
+    /** {@code isthmus 0.1.0 (commit 8277983)}: the build this CLI is, as the gateway's isthmus_build_info says. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"isthmus " + BuildInfo.current().describe()};
+        }
     }
 
     /** Runs the CLI and returns its exit code (tests call this instead of main). */

@@ -15,6 +15,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.isthmus.build.BuildInfo;
 import io.isthmus.trust.ca.CaCredential;
 import io.isthmus.trust.federation.SyncSettings;
 import io.isthmus.trust.runtime.TrustRuntime;
@@ -46,6 +47,14 @@ class IsthmusCliTest {
             System.setOut(oldOut);
             System.setErr(oldErr);
         }
+    }
+
+    @Test
+    void versionNamesTheBuildAndItsCommit() {
+        Run version = run("--version");
+        assertThat(version.exit()).isZero();
+        assertThat(version.out().strip()).isEqualTo("isthmus " + BuildInfo.current().describe())
+                .matches("isthmus \\S+ \\(commit ([0-9a-f]{7,}|unknown)(, with uncommitted changes)?\\)");
     }
 
     @Test

@@ -26,7 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -42,15 +41,13 @@ import io.isthmus.gateway.enrolment.EnrolmentConfig;
 import io.isthmus.gateway.proxy.ProxyConfig;
 import io.isthmus.gateway.registry.RegistryConfig;
 import io.isthmus.gateway.trust.TrustSettingsFactory;
+import io.isthmus.integration.support.RenderedGateway;
 import io.isthmus.integration.support.Repo;
 import io.isthmus.integration.support.Terraform;
 import io.isthmus.registry.xsite.SiteSettings;
 import io.isthmus.trust.ca.AuthorityValidator;
-import io.isthmus.trust.ca.CaCredential;
 import io.isthmus.trust.runtime.TrustSettings;
 import io.isthmus.trust.spiffe.TrustDomain;
-import io.isthmus.trust.testing.TestCa;
-import io.isthmus.trust.x509.Pem;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
@@ -78,27 +75,7 @@ class TerraformModuleTest {
 
     @BeforeAll
     static void render() throws Exception {
-        Terraform.requireInstalled();
-        TestCa pki = TestCa.create();
-        CaCredential intermediate = pki.intermediate("aws-east.acme.internal");
-        Path fixture = Repo.root().resolve("terraform/test/render");
-        Terraform tf = new Terraform(fixture, scratch);
-        ObjectNode vars = JSON.createObjectNode()
-                .put("root_certificate_pem", Pem.write(pki.rootCertificate()))
-                .put("intermediate_certificate_pem", Pem.write(intermediate.certificate()))
-                .put("intermediate_private_key_pem", Pem.writePrivateKey(intermediate.key()));
-        Path varFile = tf.varFile(JSON.writeValueAsString(vars));
-        Terraform.Result init = tf.run("init", "-input=false", "-no-color", "-backend=false");
-        assertThat(init.exit()).as(init.output()).isZero();
-        Terraform.Result apply = tf.run("apply", "-auto-approve", "-input=false", "-no-color",
-                "-state=" + tf.statePath(), "-var-file=" + varFile);
-        assertThat(apply.exit()).as(apply.output()).isZero();
-        Terraform.Result out = tf.run("output", "-json", "-state=" + tf.statePath());
-        assertThat(out.exit()).as(out.output()).isZero();
-        JsonNode all = JSON.readTree(out.output());
-        ObjectNode values = JSON.createObjectNode();
-        all.fields().forEachRemaining(e -> values.set(e.getKey(), e.getValue().get("value")));
-        outputs = values;
+        outputs = RenderedGateway.render(scratch);
         properties = parseProperties(outputs.get("application_properties").asText());
     }
 

@@ -1,0 +1,243 @@
+package io.isthmus.packaging.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.isthmus.build.BuildInfo;
+import io.isthmus.integration.support.MockKubernetes;
+import io.isthmus.integration.support.NetworkNamespaces;
+import io.isthmus.integration.support.RenderedGateway;
+import io.isthmus.packaging.Commands;
+
+/**
+ * The gateway's container image, held to the Deployment that the cluster-gateway Terraform module renders (user,
+ * ports, writable paths), then run the way a kubelet would run it: unpacked with umoci, started by runc as the pod's
+ * user with the pod's read-only root, dropped capabilities, volumes, environment and memory limit, in its own network
+ * namespace, against a Kubernetes API (fabric8 mock, CRUD). It must pass the Deployment's own probes, size its heap
+ * from the memory limit, and stop cleanly on SIGTERM. Root, runc and umoci are needed (.ci/run installs the tools).
+ */
+class GatewayImageIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String CONTAINER = "isthmus-pkg-" + ProcessHandle.current().pid();
+
+    @TempDir
+    static Path scratch;
+
+    private static JsonNode objects;
+    private static JsonNode crds;
+    private static JsonNode deployment;
+    private static PodRuntime pod;
+    private static OciImage image;
+
+    @BeforeAll
+    static void renderAndOpen() throws Exception {
+        JsonNode all = RenderedGateway.render(scratch);
+        objects = all.get("objects");
+        crds = all.get("crds");
+        deployment = objects.get("deployment");
+        pod = new PodRuntime(deployment, objects);
+        image = OciImage.open(Path.of(System.getProperty("isthmus.image.tarball")), scratch.resolve("oci"));
+    }
+
+    private static JsonNode podSecurity() {
+        return deployment.at("/spec/template/spec/securityContext");
+    }
+
+    @Test
+    void theImageRunsAsTheDeploymentsNonRootUserAndGroup() {
+        assertThat(podSecurity().get("runAsNonRoot").asBoolean()).isTrue();
+        assertThat(image.uid()).as("image user %s vs the Deployment's runAsUser", image.user())
+                .isEqualTo(podSecurity().get("runAsUser").asInt()).isNotZero();
+        // No runAsGroup: the primary group is the image's; the volumes belong to fsGroup.
+        assertThat(podSecurity().has("runAsGroup")).isFalse();
+        assertThat(image.gid()).as("image group vs the Deployment's fsGroup").isEqualTo(podSecurity().get("fsGroup").asInt());
+    }
+
+    @Test
+    void theImageExposesExactlyTheDeploymentsContainerPorts() {
+        Set<Integer> containerPorts = new HashSet<>();
+        pod.container().get("ports").forEach(p -> containerPorts.add(p.get("containerPort").asInt()));
+        assertThat(image.exposedTcpPorts()).containsExactlyInAnyOrderElementsOf(containerPorts);
+    }
+
+    @Test
+    void theImagesWritablePathsAreTheDeploymentsEmptyDirMounts() {
+        // Under a read-only root only mounted volumes are writable: the image declares the same paths as volumes
+        // (for Docker), and the Deployment mounts an emptyDir on each.
+        Set<String> emptyDirs = new HashSet<>();
+        Map<String, JsonNode> volumes = new LinkedHashMap<>();
+        deployment.at("/spec/template/spec/volumes").forEach(v -> volumes.put(v.get("name").asText(), v));
+        pod.container().get("volumeMounts").forEach(m -> {
+            if (volumes.get(m.get("name").asText()).has("emptyDir")) {
+                emptyDirs.add(m.get("mountPath").asText());
+            }
+        });
+        assertThat(image.volumes()).containsExactlyInAnyOrderElementsOf(emptyDirs);
+        assertThat(pod.container().at("/securityContext/readOnlyRootFilesystem").asBoolean()).isTrue();
+    }
+
+    @Test
+    void theGatewayFromTheImagePassesTheDeploymentsProbesUnderThePodsConstraints() throws Exception {
+        Assumptions.assumeTrue(Commands.isRoot(), "runc needs root to run the image (bin/test runs as root in CI)");
+        for (String tool : List.of("runc", "umoci", "ip")) {
+            assertThat(Commands.onPath(tool)).as("%s must be installed (.ci/run installs it)", tool).isTrue();
+        }
+        Path bundle = image.unpack(scratch.resolve("bundle"));
+        try (NetworkNamespaces net = NetworkNamespaces.create(List.of("gw"));
+                MockKubernetes api = MockKubernetes.start(net.bridgeAddress())) {
+            for (JsonNode crd : crds) {
+                api.client().resource(JSON.treeToValue(crd, GenericKubernetesResource.class)).create();
+            }
+            String podIp = net.address("gw");
+            Map<String, String> cluster = new LinkedHashMap<>();
+            api.gatewayProperties().forEach((k, v) -> {
+                if (k.startsWith("quarkus.kubernetes-client.") && !k.endsWith(".namespace")) {
+                    cluster.put(k.toUpperCase().replace('.', '_').replace('-', '_'), v);
+                }
+            });
+            pod.apply(bundle, scratch.resolve("volumes"),
+                    Map.of("metadata.name", "isthmus-gateway-7d9f-abcde", "status.podIP", podIp), cluster,
+                    net.namespaceOf("gw"));
+            File log = scratch.resolve("gateway.log").toFile();
+            Process runc = new ProcessBuilder("runc", "run", "--bundle", bundle.toString(), CONTAINER)
+                    .redirectErrorStream(true).redirectOutput(log).start();
+            boolean stopped;
+            try {
+                HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+                JsonNode c = pod.container();
+                URI started = probe(podIp, c.get("startupProbe"));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(c.at("/startupProbe/periodSeconds").asInt()
+                        * (long) c.at("/startupProbe/failureThreshold").asInt());
+                int status = -1;
+                while (status != 200 && System.nanoTime() < deadline && runc.isAlive()) {
+                    status = get(http, started).statusCode();
+                    Thread.sleep(500);
+                }
+                assertThat(status).as("startup probe %s within the Deployment's budget; log:%n%s", started,
+                        tail(log)).isEqualTo(200);
+                Reply ready = awaitOk(http, probe(podIp, c.get("readinessProbe")), Duration.ofSeconds(60));
+                assertThat(JSON.readTree(ready.body()).get("status").asText()).isEqualTo("UP");
+                assertThat(get(http, probe(podIp, c.get("livenessProbe"))).statusCode()).isEqualTo(200);
+
+                long pid = JSON.readTree(Commands.run("runc", "state", CONTAINER).ok()).get("pid").asLong();
+                String proc = Files.readString(Path.of("/proc/" + pid + "/status"));
+                int uid = podSecurity().get("runAsUser").asInt();
+                assertThat(proc).as("the gateway's process").containsPattern("(?m)^Uid:\\s+" + uid + "\\s+" + uid)
+                        .containsPattern("(?m)^CapEff:\\s+0+$").containsPattern("(?m)^NoNewPrivs:\\s+1$");
+                assertThat(Files.readAllLines(Path.of("/proc/" + pid + "/mountinfo")).stream()
+                        .filter(l -> l.split(" ")[4].equals("/")).findFirst().orElseThrow())
+                        .as("the container's root mount").containsPattern(" ro[, ]");
+
+                String metrics = get(http, URI.create("http://" + podIp + ":" + pod.containerPort(
+                        c.at("/readinessProbe/httpGet/port")) + "/q/metrics")).body();
+                BuildInfo build = BuildInfo.current();
+                assertThat(metrics).contains("isthmus_build_info{commit=\"" + build.commit() + "\",version=\""
+                        + build.version() + "\"} 1.0");
+                double heap = metric(metrics, "jvm_memory_max_bytes{area=\"heap\",id=\"G1 Old Gen\"}");
+                assertThat(heap / pod.memoryLimitBytes()).as("max heap / the Deployment's memory limit (G1)")
+                        .isCloseTo(0.75, within(0.02));
+            } finally {
+                stopped = stop(runc);
+            }
+            assertThat(stopped).as("the gateway stops within 60 s of SIGTERM").isTrue();
+            // The module's peers do not exist here, so this start is also "a peer not up yet". Known defect, left to
+            // the registry: JGroups' RELAY2 logs JGRP000290 "no route ... to SiteMaster(<peer>)" at ERROR while a
+            // peer site is down (readiness already reports it as disconnected). Every other ERROR fails the test.
+            String output = Files.readString(log.toPath()).lines()
+                    .filter(l -> !l.contains("ERROR [org.jgr.pro.rel.RELAY2] JGRP000290: "))
+                    .collect(java.util.stream.Collectors.joining("\n"));
+            assertThat(output).as("a normal start and a clean stop log no ERROR and no stack trace")
+                    .doesNotContain(" ERROR ").doesNotContainPattern("(?m)^\\s+at [a-z]")
+                    .contains("federation-gateway stopped");
+            assertThat(runc.exitValue()).as("exit status after SIGTERM").isIn(0, 143);
+        } finally {
+            Commands.run("runc", "delete", "--force", CONTAINER);
+        }
+    }
+
+    /** SIGTERM, as the kubelet sends it (again until runc has the container), then KILL after 60 s. */
+    private static boolean stop(Process runc) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (runc.isAlive() && System.nanoTime() < deadline) {
+            Commands.run("runc", "kill", CONTAINER, "TERM");
+            runc.waitFor(2, TimeUnit.SECONDS);
+        }
+        if (runc.isAlive()) {
+            Commands.run("runc", "kill", CONTAINER, "KILL");
+            runc.waitFor(10, TimeUnit.SECONDS);
+            return false;
+        }
+        return true;
+    }
+
+    private static URI probe(String podIp, JsonNode probe) {
+        JsonNode get = probe.get("httpGet");
+        return URI.create("http://" + podIp + ":" + pod.containerPort(get.get("port")) + get.get("path").asText());
+    }
+
+    /** A probe's answer; status -1 while nothing listens yet (the kubelet counts that as a failure too). */
+    private record Reply(int statusCode, String body) {
+    }
+
+    private static Reply get(HttpClient http, URI uri) throws InterruptedException {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return new Reply(r.statusCode(), r.body());
+        } catch (java.io.IOException notListeningYet) {
+            return new Reply(-1, notListeningYet.toString());
+        }
+    }
+
+    private static Reply awaitOk(HttpClient http, URI uri, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Reply r = get(http, uri);
+        while (r.statusCode() != 200 && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+            r = get(http, uri);
+        }
+        assertThat(r.statusCode()).as("%s: %s", uri, r.body()).isEqualTo(200);
+        return r;
+    }
+
+    private static double metric(String exposition, String series) {
+        return exposition.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+                .map(l -> Double.parseDouble(l.substring(series.length() + 1).strip()))
+                .orElseThrow(() -> new AssertionError("no " + series + " in /q/metrics"));
+    }
+
+    private static String tail(File log) throws java.io.IOException {
+        List<String> lines = Files.readAllLines(log.toPath());
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+    }
+
+    @AfterAll
+    static void noContainerLeftBehind() throws Exception {
+        Commands.run("runc", "delete", "--force", CONTAINER);
+    }
+}
