@@ -538,10 +538,7 @@ class GrpcStreamingTest {
                     }).bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
             MeshName rst = MeshName.of("rst", "news");
             fed.extraBackends.put(rst.host(), (InetSocketAddress) raw.localAddress());
-            fed.exports.add(new ExportedService(new ServiceKey("b", "news", "rst"),
-                    List.of(new ServicePort("grpc", 9090, Protocol.GRPC)), List.of(),
-                    new IngressAddress("127.0.0.1", fed.cluster("b").ingress.address().getPort()),
-                    new Locality("eu", "eu-1b"), 1, 1, Instant.now(), Duration.ofMinutes(5)));
+            fed.export(fed.cluster("b"), rst, new ServicePort("grpc", 9090, Protocol.GRPC));
             ManagedChannel channel = channel(Federation.CHECKOUT);
             ManagedChannel rstChannel = NettyChannelBuilder.forAddress(
                     fed.cluster("a").egress.address().getHostString(), fed.cluster("a").egress.address().getPort())
@@ -720,10 +717,9 @@ class GrpcStreamingTest {
             closedPort = probe.getLocalPort();
         }
         // Same zone as a: the nearest export, but nothing listens there.
-        fed.exports.add(new ExportedService(new ServiceKey("dead", "news", "feed"),
-                List.of(new ServicePort("grpc", 9090, Protocol.GRPC)), List.of(),
-                new IngressAddress("127.0.0.1", closedPort), new Locality("eu", "eu-1a"), 1, 1, Instant.now(),
-                Duration.ofMinutes(5)));
+        fed.exportAs(Federation.DEAD, closedPort, new Locality("eu", "eu-1a"), FEED,
+                new ServicePort("grpc", 9090, Protocol.GRPC));
+        assertThat(fed.exportsOf(FEED)).first().satisfies(e -> assertThat(e.key().cluster()).isEqualTo(Federation.DEAD));
         ManagedChannel channel = channel(Federation.CHECKOUT);
         try {
             CompletableFuture<String> done = new CompletableFuture<>();

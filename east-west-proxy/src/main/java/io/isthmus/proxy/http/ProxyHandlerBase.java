@@ -2,6 +2,8 @@ package io.isthmus.proxy.http;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.proxy.http.validate.DecoderFailures;
+import io.isthmus.proxy.http.validate.RequestVerdict;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -13,8 +15,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -68,19 +68,12 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
         DecoderResult result = request.decoderResult();
         if (!result.isSuccess()) {
             request.release();
-            Throwable cause = result.cause();
-            FullHttpResponse refusal;
-            if (cause instanceof TooLongHttpHeaderException) {
-                refusal = Responses.error(ctx.alloc(), HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        "header-too-large", cause.getMessage());
-            } else if (cause instanceof TooLongHttpLineException) {
-                refusal = Responses.error(ctx.alloc(), HttpResponseStatus.REQUEST_URI_TOO_LONG, "request-line-too-long",
-                        cause.getMessage());
-            } else {
-                refusal = Responses.error(ctx.alloc(), HttpResponseStatus.BAD_REQUEST, "malformed-request",
-                        String.valueOf(cause.getMessage()));
-            }
-            respond(ctx, false, refusal, "unauthenticated", "-", start);
+            RequestVerdict.Invalid refusal = DecoderFailures.classify(result.cause());
+            metrics.requestRefused(direction, refusal.reason().code());
+            LOG.debugf("%s: refused a request from %s: %s (%s)", direction, ctx.channel().remoteAddress(),
+                    refusal.reason().code(), refusal.detail());
+            respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.valueOf(refusal.reason().status()),
+                    refusal.reason().code(), refusal.detail()), "unauthenticated", "-", start);
             return;
         }
         if (Http2Support.isStream(ctx.channel())
