@@ -163,9 +163,11 @@ final class Federation implements AutoCloseable {
             backend.createContext("/", exchange -> {
                 String xfcc = exchange.getRequestHeaders().getFirst("x-forwarded-client-cert");
                 backendSawXfcc.add(String.valueOf(xfcc));
+                // path: the request target as received; view: the path this server routes on (decoded, as is).
                 byte[] body = ("cluster=" + name + "\nxfcc=" + xfcc + "\ncaller-header="
                         + exchange.getRequestHeaders().getFirst("x-isthmus-caller") + "\npath="
-                        + exchange.getRequestURI() + "\n").getBytes(StandardCharsets.UTF_8);
+                        + exchange.getRequestURI() + "\nview=" + exchange.getRequestURI().getPath() + "\n")
+                        .getBytes(StandardCharsets.UTF_8);
                 exchange.sendResponseHeaders(200, body.length);
                 try (OutputStream out = exchange.getResponseBody()) {
                     out.write(body);
