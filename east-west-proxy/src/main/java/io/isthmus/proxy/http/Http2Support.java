@@ -120,9 +120,9 @@ public final class Http2Support {
         ChannelHandler mux = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("grpc-gate", new io.isthmus.proxy.stream.StreamGate())
+                ch.pipeline().addLast("validate", new Http2RequestValidation())
+                        .addLast("grpc-gate", new io.isthmus.proxy.stream.StreamGate())
                         .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(true))
-                        .addLast("validate", new RequestValidation(null))
                         .addLast("aggregate", new HttpObjectAggregator(maxBodySize))
                         .addLast("extensions", StripExtensions.INSTANCE)
                         .addLast(handlerName, streamHandler.get());

@@ -15,6 +15,8 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -174,8 +176,28 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Http2Exception streamError = Http2Support.isStream(ctx.channel()) ? http2Cause(cause) : null;
+        if (streamError != null) {
+            // A malformed stream (say, a body longer than its content-length): reset it with the error the codec
+            // named, so the client learns why; the connection and its other streams go on.
+            String reason = "http2-" + streamError.error().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+            metrics.requestRefused(direction, reason);
+            LOG.debugf("%s: resetting a stream from %s: %s", direction, ctx.channel().parent().remoteAddress(),
+                    streamError.getMessage());
+            ctx.writeAndFlush(new DefaultHttp2ResetFrame(streamError.error())).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
         // Handshake failures are counted in handshakeDone; anything else here is a broken connection.
         LOG.debugf("%s: closing %s: %s", direction, ctx.channel().remoteAddress(), cause.toString());
         ctx.close();
+    }
+
+    private static Http2Exception http2Cause(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof Http2Exception e) {
+                return e;
+            }
+        }
+        return null;
     }
 }

@@ -13,16 +13,17 @@ import io.netty.util.ReferenceCountUtil;
 /**
  * Asks {@link RequestValidator} about each request head as soon as it is decoded, before aggregation (which would
  * rewrite the framing headers). A refused request goes on with a failed decoder result, which the request handler
- * answers with the refusal's status and code; on an HTTP/1 connection nothing after it is read as a request (the
- * handler closes the connection once it answered). Event loop only; one per connection or HTTP/2 stream.
+ * answers with the refusal's status and code; nothing after it on the connection is read as a request (the
+ * handler closes the connection once it answered). HTTP/1 only: see {@link Http2RequestValidation}. Event loop
+ * only; one per connection.
  */
 public final class RequestValidation extends ChannelInboundHandlerAdapter {
     private final StrictRequestDecoder decoder;
     private boolean refused;
 
-    /** @param decoder the connection's HTTP/1 decoder, or null on an HTTP/2 stream */
+    /** @param decoder the connection's HTTP/1 decoder (it tells of folded header lines) */
     public RequestValidation(StrictRequestDecoder decoder) {
-        this.decoder = decoder;
+        this.decoder = java.util.Objects.requireNonNull(decoder, "decoder");
     }
 
     @Override
@@ -32,11 +33,11 @@ public final class RequestValidation extends ChannelInboundHandlerAdapter {
             return;
         }
         if (msg instanceof HttpRequest r && r.decoderResult().isSuccess()) {
-            RequestVerdict verdict = RequestValidator.check(new RequestHead(r.method().name(), r.uri(),
-                    r.protocolVersion().text(), r.headers(), decoder != null && decoder.takeObsFold(), decoder == null));
+            RequestVerdict verdict = RequestValidator.check(RequestHead.http1(r.method().name(), r.uri(),
+                    r.protocolVersion().text(), r.headers(), decoder.takeObsFold()));
             if (verdict instanceof RequestVerdict.Invalid invalid) {
                 r.setDecoderResult(DecoderResult.failure(new InvalidRequestException(invalid)));
-                refused = decoder != null;
+                refused = true;
             }
         }
         ctx.fireChannelRead(msg);

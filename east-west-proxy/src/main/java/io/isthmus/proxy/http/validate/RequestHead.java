@@ -13,14 +13,23 @@ import java.util.Objects;
  * @param headers   every header field, in order
  * @param obsFolded whether the decoder saw a header line folded onto the next (it unfolds them, so the headers
  *                  alone no longer show it)
- * @param http2     whether the request came on an HTTP/2 stream ({@code :authority} was read into {@code Host})
+ * @param http2     whether the request came on an HTTP/2 stream: {@code :authority} is given as the first
+ *                  {@code host} header, a missing {@code :method} or {@code :path} as an empty method or target
+ * @param scheme    the HTTP/2 {@code :scheme}, empty when absent (and on HTTP/1)
  */
 public record RequestHead(String method, String target, String version, Iterable<Map.Entry<String, String>> headers,
-        boolean obsFolded, boolean http2) {
+        boolean obsFolded, boolean http2, String scheme) {
     public RequestHead {
+        Objects.requireNonNull(scheme, "scheme");
         Objects.requireNonNull(method, "method");
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(version, "version");
         Objects.requireNonNull(headers, "headers");
+    }
+
+    /** An HTTP/1 request head. */
+    public static RequestHead http1(String method, String target, String version,
+            Iterable<Map.Entry<String, String>> headers, boolean obsFolded) {
+        return new RequestHead(method, target, version, headers, obsFolded, false, "");
     }
 }

@@ -38,6 +38,10 @@ public enum RequestRefusal {
     INVALID_REQUEST_TARGET(400),
     /** A request line that is not {@code method SP target SP HTTP/x.y}. */
     MALFORMED_REQUEST_LINE(400),
+    /** An HTTP/2 request without {@code :method}, or without {@code :scheme} or {@code :path} (unless CONNECT). */
+    MISSING_PSEUDO_HEADER(400),
+    /** An HTTP/2 {@code :scheme} other than http and https. */
+    INVALID_SCHEME(400),
     /** An HTTP version other than 1.0 and 1.1 on an HTTP/1 connection. */
     UNSUPPORTED_HTTP_VERSION(505),
     /** A line ended by LF without CR. */

@@ -38,6 +38,12 @@ public final class RequestValidator {
             return invalid(RequestRefusal.UNSUPPORTED_HTTP_VERSION, "version '" + Ascii.printable(head.version())
                     + "' on an HTTP/1 connection; send HTTP/1.1 (HTTP/2 is negotiated by ALPN or prior knowledge)");
         }
+        if (head.http2()) {
+            RequestVerdict bad = checkPseudoHeaders(head);
+            if (bad != null) {
+                return bad;
+            }
+        }
         String target = head.target();
         for (int i = 0; i < target.length(); i++) {
             char c = target.charAt(i);
@@ -128,6 +134,25 @@ public final class RequestValidator {
             }
         }
         return RequestVerdict.VALID;
+    }
+
+    /** RFC 9113 section 8.3.1; Netty's codec already refused unknown, repeated and misplaced pseudo-headers. */
+    private static RequestVerdict checkPseudoHeaders(RequestHead head) {
+        if (head.method().isEmpty()) {
+            return invalid(RequestRefusal.MISSING_PSEUDO_HEADER, "the request has no :method");
+        }
+        if (head.method().equals("CONNECT")) {
+            return null;
+        }
+        if (head.scheme().isEmpty() || head.target().isEmpty()) {
+            return invalid(RequestRefusal.MISSING_PSEUDO_HEADER, "a " + head.method() + " request needs "
+                    + (head.scheme().isEmpty() ? ":scheme" : ":path"));
+        }
+        if (!head.scheme().equals("http") && !head.scheme().equals("https")) {
+            return invalid(RequestRefusal.INVALID_SCHEME, ":scheme '" + Ascii.printable(head.scheme())
+                    + "' is neither http nor https");
+        }
+        return null;
     }
 
     private static RequestVerdict checkName(String name) {

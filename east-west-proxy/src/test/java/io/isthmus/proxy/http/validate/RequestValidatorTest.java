@@ -99,46 +99,56 @@ class RequestValidatorTest {
                 row("space in the target (h2 :path)", "GET", "/a b", "HTTP/1.1", "invalid-request-target", true, H),
                 row("non-ASCII in the target", "GET", "/\u00ff", "HTTP/1.1", "invalid-request-target", H),
                 row("HTTP/2.0 on an HTTP/1 connection", "GET", "/", "HTTP/2.0", "unsupported-http-version", H),
-                row("HTTP/1.2", "GET", "/", "HTTP/1.2", "unsupported-http-version", H));
+                row("HTTP/1.2", "GET", "/", "HTTP/1.2", "unsupported-http-version", H),
+                // HTTP/2 pseudo-headers (what Netty's codec lets through).
+                row("h2: no :method", "", "/", "HTTP/2.0", "missing-pseudo-header", true, H),
+                row("h2: no :scheme", "GET", "/", "HTTP/2.0", "missing-pseudo-header", true, "scheme=", H),
+                row("h2: no :path", "GET", "", "HTTP/2.0", "missing-pseudo-header", true, H),
+                row("h2: :scheme ftp", "GET", "/", "HTTP/2.0", "invalid-scheme", true, "scheme=ftp", H),
+                row("h2: CONNECT needs neither :scheme nor :path", "CONNECT", "db.data:5432", "HTTP/2.0", "valid", true,
+                        "scheme=", "Host: db.data:5432"),
+                row("h2: http scheme", "GET", "/", "HTTP/2.0", "valid", true, "scheme=http", H));
     }
 
     private static Arguments row(String name, String method, String target, String version, String expected,
             Object... rest) {
         boolean http2 = rest.length > 0 && rest[0] instanceof Boolean b && b;
+        String scheme = http2 ? "https" : "";
         List<String> headers = new ArrayList<>();
         for (Object o : rest) {
-            if (o instanceof String s) {
+            if (o instanceof String s && s.startsWith("scheme=")) {
+                scheme = s.substring("scheme=".length());
+            } else if (o instanceof String s) {
                 headers.add(s);
             }
         }
-        return Arguments.of(name, method, target, version, headers, http2, expected);
+        return Arguments.of(name, method, target, version, headers, http2, scheme, expected);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("table")
     void validates(String name, String method, String target, String version, List<String> headers, boolean http2,
-            String expected) {
+            String scheme, String expected) {
         RequestVerdict v = RequestValidator.check(new RequestHead(method, target, version, entries(headers), false,
-                http2));
+                http2, scheme));
         assertThat(v instanceof RequestVerdict.Invalid i ? i.reason().code() : "valid").isEqualTo(expected);
     }
 
     @Test
     void aFoldedHeaderIsRefusedWhateverTheHeadersSay() {
-        RequestVerdict v = RequestValidator.check(new RequestHead("GET", "/", "HTTP/1.1", entries(List.of(H)), true,
-                false));
+        RequestVerdict v = RequestValidator.check(RequestHead.http1("GET", "/", "HTTP/1.1", entries(List.of(H)), true));
         assertThat(v).isEqualTo(new RequestVerdict.Invalid(RequestRefusal.OBS_FOLD,
                 "a header line continues on the next line (obs-fold); send each header on one line"));
     }
 
     @Test
     void refusalsQuoteTheInputEscapedAndSayWhatIsExpected() {
-        RequestVerdict.Invalid v = (RequestVerdict.Invalid) RequestValidator.check(new RequestHead("POST", "/",
-                "HTTP/1.1", entries(List.of(H, "Content-Length: 3", "Transfer-Encoding: chunked")), false, false));
+        RequestVerdict.Invalid v = (RequestVerdict.Invalid) RequestValidator.check(RequestHead.http1("POST", "/",
+                "HTTP/1.1", entries(List.of(H, "Content-Length: 3", "Transfer-Encoding: chunked")), false));
         assertThat(v.detail()).isEqualTo("Content-Length 3 and Transfer-Encoding 'chunked' both frame the body;"
                 + " send one");
-        RequestVerdict.Invalid ctl = (RequestVerdict.Invalid) RequestValidator.check(new RequestHead("GET", "/",
-                "HTTP/1.1", entries(List.of(H, "X-A: a\r\nb")), false, false));
+        RequestVerdict.Invalid ctl = (RequestVerdict.Invalid) RequestValidator.check(RequestHead.http1("GET", "/",
+                "HTTP/1.1", entries(List.of(H, "X-A: a\r\nb")), false));
         assertThat(ctl.detail()).isEqualTo("header 'X-A' holds the byte 0x0D at offset 1 of its value");
         assertThat(RequestRefusal.REQUEST_LINE_TOO_LONG.status()).isEqualTo(414);
         assertThat(RequestRefusal.HEADER_TOO_LARGE.status()).isEqualTo(431);
