@@ -99,13 +99,15 @@ final class IngressHandler extends ProxyHandlerBase {
 
     @Override
     protected void handle(ChannelHandlerContext ctx, FullHttpRequest request, long start) {
-        boolean keepAlive = keepAlive(request);
         if (peer == null) {
             request.release();
             ctx.close();
             return;
         }
         boolean connect = request.method().equals(HttpMethod.CONNECT);
+        // After a CONNECT the client sends tunnel bytes, not HTTP: a refused CONNECT closes the connection, so that
+        // none of those bytes is read as a request.
+        boolean keepAlive = keepAlive(request) && !connect;
         String host = connect ? request.uri() : request.headers().get(HttpHeaderNames.HOST);
         Optional<MeshName> name = MeshName.parseHost(host, server.settings().meshSuffix());
         if (name.isEmpty()) {
