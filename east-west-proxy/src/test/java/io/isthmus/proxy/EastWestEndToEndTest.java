@@ -162,7 +162,7 @@ class EastWestEndToEndTest {
                     .contains("cluster=b");
         }
         fed.cluster("b").stopGateway();
-        long t0 = System.nanoTime();
+        // The bound is the await's: b's closed port costs one refused connect (1 s connect timeout at most).
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
             try (RawHttp http = RawHttp.plain(egressA())) {
                 RawHttp.Response r = http.exchange(RawHttp.get("/", PAYMENTS, "Authorization: Bearer checkout"));
@@ -170,7 +170,6 @@ class EastWestEndToEndTest {
                 assertThat(r.body()).contains("cluster=c").contains("By=spiffe://c.acme.internal/");
             }
         });
-        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
         // Every later call goes to c directly: b's connection refusal costs no request.
         for (int i = 0; i < 5; i++) {
             try (RawHttp http = RawHttp.plain(egressA())) {

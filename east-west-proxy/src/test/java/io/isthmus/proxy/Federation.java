@@ -153,7 +153,7 @@ final class Federation implements AutoCloseable {
             this.backend = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             backend.createContext("/slow", exchange -> {
                 try {
-                    Thread.sleep(2_500);
+                    Thread.sleep(8_000); // a backend that answers only after every timeout of the tests
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
