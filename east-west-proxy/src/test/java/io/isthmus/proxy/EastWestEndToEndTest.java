@@ -28,7 +28,7 @@ class EastWestEndToEndTest {
 
     @BeforeEach
     void start() throws Exception {
-        fed = Federation.start(ProxySettings.defaults().withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(5),
+        fed = Federation.start(ProxySettings.defaults().withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(30),
                 Duration.ofSeconds(1)).withMaxHeaderSize(8192));
     }
 

@@ -87,7 +87,8 @@ final class RawHttp implements AutoCloseable {
 
     /**
      * True when the peer closed (FIN) or reset the connection without sending anything more. A peer that keeps the
-     * connection open and silent for the socket timeout (10 s) did not close it: false, as is a byte more.
+     * connection open and silent for the socket timeout (10 s) did not close it: false, as is a byte more. Run the
+     * gateway with an idle timeout above 10 s, or its idle close would pass for the close under test.
      */
     boolean closedWithoutResponse() throws IOException {
         try {
