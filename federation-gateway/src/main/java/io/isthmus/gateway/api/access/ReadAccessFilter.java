@@ -13,6 +13,7 @@ import io.isthmus.gateway.api.ApiError;
 import io.isthmus.gateway.enrolment.BootstrapToken;
 import io.isthmus.gateway.enrolment.HttpPeer;
 import io.isthmus.gateway.trust.TrustService;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.http.HttpServerRequest;
 
@@ -41,7 +42,8 @@ public class ReadAccessFilter {
                 Optional.ofNullable(request.getHeader(HttpHeaders.AUTHORIZATION)), peer.chain()), token.read(),
                 trust.runtime().verifier());
         if (verdict instanceof ReadVerdict.Refused r) {
-            meters.counter("isthmus_api_read_refusals_total", "reason", r.reason().code()).increment();
+            Counter.builder("isthmus_api_read_refusals").tag("reason", r.reason().code())
+                    .description("Reads of the API port refused, by reason").register(meters).increment();
             return Optional.of(ApiError.response(r.reason().status(), r.reason().code(), r.detail()));
         }
         return Optional.empty();

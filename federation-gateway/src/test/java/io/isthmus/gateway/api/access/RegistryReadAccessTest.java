@@ -72,6 +72,9 @@ class RegistryReadAccessTest {
     @TestHTTPResource("/")
     URL http;
 
+    @TestHTTPResource(value = "/metrics", management = true)
+    URL metrics;
+
     record Reply(int status, JsonNode body) {
         String code() {
             return body.path("code").asText(null);
@@ -123,6 +126,10 @@ class RegistryReadAccessTest {
                         "read-token-rejected");
             }
         }
+        String counted = HttpClient.newHttpClient().send(HttpRequest.newBuilder(metrics.toURI()).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        assertThat(counted).contains("isthmus_api_read_refusals_total{reason=\"read-unauthenticated\"}")
+                .contains("isthmus_api_read_refusals_total{reason=\"read-token-rejected\"}");
     }
 
     @Test
