@@ -39,7 +39,10 @@ class JoinTokenFuzzTest {
             assertThat(text).isEqualTo(GENUINE);
         } else {
             assertThat(rejected.reason()).isEqualTo(TokenRejection.UNKNOWN);
-            assertThat(rejected.message()).doesNotContain(p.secret());
+            // The refusal names the presented id (not a credential), never the presented secret. Only an id that
+            // itself contains the secret text, which its presenter chose, may bring it along (seed
+            // found-id-containing-the-secret, the campaign's first finding: an oracle too strict, not a leak).
+            assertThat(rejected.message().replace(p.id(), "<id>")).doesNotContain(p.secret());
         }
     }
 }
