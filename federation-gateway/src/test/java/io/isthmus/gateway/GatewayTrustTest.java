@@ -17,7 +17,11 @@ import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.Test;
 
+<<<<<<< HEAD
 import io.isthmus.build.BuildInfo;
+=======
+import io.isthmus.gateway.api.ApiReads;
+>>>>>>> fuzz
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.ParsedBundle;
@@ -38,6 +42,9 @@ class GatewayTrustTest {
     TrustService trust;
 
     // Management URLs are relative to the management root path (/q).
+    @TestHTTPResource(value = "/", tls = true)
+    URL https;
+
     @TestHTTPResource(value = "/health/ready", management = true)
     URL ready;
 
@@ -84,7 +91,7 @@ class GatewayTrustTest {
 
     @Test
     void adminApiListsBundlesAndRefusesBadTrustDomains() {
-        given().when().get("/v1/bundles").then().statusCode(200)
+        ApiReads.asAdmin(https).when().get("/v1/bundles").then().statusCode(200)
                 .body("trustDomain", hasItem(TD.name()));
         given().when().get("/v1/bundles/" + TD.name()).then().statusCode(200)
                 .body("keys[0].use", equalTo("x509-svid"));

@@ -16,6 +16,7 @@ import jakarta.inject.Inject;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.junit.jupiter.api.Test;
 
+import io.isthmus.gateway.api.ApiReads;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.registry.ExportSpec;
 import io.isthmus.registry.Locality;
@@ -30,6 +31,7 @@ import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.runtime.TrustSnapshot;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.specification.RequestSpecification;
 
 /**
  * The gateway runs a replicating registry node (site test-cluster, no peers) with one static export from
@@ -52,36 +54,43 @@ class ServiceRegistryApiTest {
     @Inject
     TrustService trust;
 
+    @TestHTTPResource(value = "/", tls = true)
+    URL https;
+
     @TestHTTPResource(value = "/health/ready", management = true)
     URL ready;
 
     @TestHTTPResource(value = "/metrics", management = true)
     URL metrics;
 
+    private RequestSpecification reads() {
+        return ApiReads.asAdmin(https);
+    }
+
     @Test
     void listsTheStaticExportWithPortsProtocolsAndLocality() {
-        given().when().get("/v1/services").then().statusCode(200)
+        reads().when().get("/v1/services").then().statusCode(200)
                 .body("find { it.name == 'payments' }.cluster", equalTo("test-cluster"))
                 .body("find { it.name == 'payments' }.meshName", equalTo("payments.billing.svc.clusterset.local"))
                 .body("find { it.name == 'payments' }.ports.protocol", equalTo(List.of("http", "grpc")))
                 .body("find { it.name == 'payments' }.readyEndpoints", equalTo(2))
                 .body("find { it.name == 'payments' }.region", equalTo("eu-west"))
                 .body("find { it.name == 'payments' }.routable", equalTo(true));
-        given().queryParam("namespace", "nope").when().get("/v1/services").then().statusCode(200).body("$", hasSize(0));
-        given().queryParam("stale", "true").when().get("/v1/services").then().statusCode(200).body("$", hasSize(0));
-        given().queryParam("stale", "maybe").when().get("/v1/services").then().statusCode(400)
+        reads().queryParam("namespace", "nope").when().get("/v1/services").then().statusCode(200).body("$", hasSize(0));
+        reads().queryParam("stale", "true").when().get("/v1/services").then().statusCode(200).body("$", hasSize(0));
+        reads().queryParam("stale", "maybe").when().get("/v1/services").then().statusCode(400)
                 .body("code", equalTo("invalid-stale-filter"));
     }
 
     @Test
     void getsOneMeshNameOr404() {
-        given().when().get("/v1/services/payments.billing.svc.clusterset.local").then().statusCode(200)
+        reads().when().get("/v1/services/payments.billing.svc.clusterset.local").then().statusCode(200)
                 .body("exports.cluster", hasItem("test-cluster"))
                 .body("routingOrder", equalTo(List.of("test-cluster")));
-        given().when().get("/v1/services/ghost.billing.svc.clusterset.local").then().statusCode(404)
+        reads().when().get("/v1/services/ghost.billing.svc.clusterset.local").then().statusCode(404)
                 .body("code", equalTo("unknown-service"))
                 .body("detail", containsString("ghost.billing.svc.clusterset.local"));
-        given().when().get("/v1/services/not-a-mesh-name").then().statusCode(400).body("code", equalTo("invalid-mesh-name"));
+        reads().when().get("/v1/services/not-a-mesh-name").then().statusCode(400).body("code", equalTo("invalid-mesh-name"));
     }
 
     @Test
@@ -90,7 +99,7 @@ class ServiceRegistryApiTest {
                 List.of(new ServicePort("http", 8080, Protocol.HTTP)), List.of(), 1));
         assertThat(resolver.resolve(MeshName.of("cart", "shop"), Locality.UNKNOWN)).singleElement()
                 .satisfies(e -> assertThat(e.key().cluster()).isEqualTo("test-cluster"));
-        given().queryParam("namespace", "shop").when().get("/v1/services").then().statusCode(200).body("name", hasItem("cart"));
+        reads().queryParam("namespace", "shop").when().get("/v1/services").then().statusCode(200).body("name", hasItem("cart"));
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> registry.export(new ExportSpec(
                 new ServiceKey("other", "shop", "cart"), List.of(), List.of(), 0))).isInstanceOf(NotOwnerException.class);
         registry.unexport(new ServiceKey("test-cluster", "shop", "cart"));

@@ -88,12 +88,13 @@ class PartitionE2ETest {
                 alphaApi.export("shop", "orders", 8080, 1, "spiffe://alpha.acme.internal/ns/shop/sa/orders");
                 Awaitility.await("beta sees orders").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
                         .until(() -> RegistryE2ETest.export(api, beta, "alpha", "shop", "orders").isPresent());
-                assertThat(inGamma(net, gamma, gamma.apiUrl("/v1/services?cluster=alpha")))
+                Path gammaClient = writeWorkload(federation, "spiffe://gamma.acme.internal/ns/demo/sa/client");
+                assertThat(inGamma(net, gamma, "--cert", gammaClient + ".pem", "--key", gammaClient + ".key",
+                        gamma.apiUrl("/v1/services?cluster=alpha")))
                         .as("gamma's registry, asked inside its namespace").startsWith("[").doesNotContain("\"orders\"");
 
                 // Both sides keep serving: alpha -> beta across the majority side; gamma's workload -> gamma.
                 assertThat(alphaClient.get(alphaEgress, LEDGER, "/").body()).contains("\"cluster\":\"beta\"");
-                Path gammaClient = writeWorkload(federation, "spiffe://gamma.acme.internal/ns/demo/sa/client");
                 String local = inGamma(net, gamma, "--cert", gammaClient + ".pem", "--key", gammaClient + ".key",
                         "-H", "Host: " + LOCAL, "https://" + gamma.host() + ":" + gamma.ports().egress() + "/");
                 assertThat(local).contains("\"cluster\":\"gamma\"").contains("spiffe://gamma.acme.internal/ns/demo/sa/client");
