@@ -17,11 +17,8 @@ import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.Test;
 
-<<<<<<< HEAD
 import io.isthmus.build.BuildInfo;
-=======
 import io.isthmus.gateway.api.ApiReads;
->>>>>>> fuzz
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.ParsedBundle;

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.isthmus.integration.federation.ClusterSpec;
-import io.isthmus.integration.support.Repo;
+import io.isthmus.integration.support.PackagedJars;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.testing.FreePorts;
 
@@ -25,7 +25,8 @@ final class Clusters {
         return specs;
     }
 
+    /** The packaged gateway; fails when it is missing or older than its modules' sources ({@link PackagedJars}). */
     static Path appJar() {
-        return Repo.root().resolve("federation-gateway/target/quarkus-app/quarkus-run.jar");
+        return PackagedJars.gateway();
     }
 }

@@ -5,13 +5,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * One network namespace per cluster, joined by veth pairs to a bridge in the root namespace, so that a test can
  * cut one cluster off the network (its veth goes down) and heal it, as a real partition. The test that creates
  * them removes them ({@link #close()}); names carry the test's prefix so leftovers of a crashed run are swept.
- * Needs root (CAP_NET_ADMIN); {@link #available()} tells whether this machine allows it.
+ * Needs root (CAP_NET_ADMIN); {@link #assumeAvailable()} skips or fails a test where this machine does not allow it.
  */
 public final class NetworkNamespaces implements AutoCloseable {
     /** Names carry the creating JVM's PID, so concurrent runs never collide and a sweep can tell dead leftovers. */
@@ -27,17 +30,34 @@ public final class NetworkNamespaces implements AutoCloseable {
         this.bridge = bridge;
     }
 
-    /** Whether namespaces, veth pairs and bridges can be created here (tries, then removes a probe). */
-    public static boolean available() {
+    /** Set to 1 where the tests that need namespaces must run (CI: {@code .ci/run}): they fail instead of skipping. */
+    public static final String REQUIRE_ENV = "ISTHMUS_REQUIRE_NETNS";
+
+    /**
+     * Skips the calling test when namespaces, veth pairs and bridges cannot be created here, or fails it when
+     * {@value #REQUIRE_ENV}{@code =1}, so that the only partition proof cannot disappear silently where it must run.
+     */
+    public static void assumeAvailable() {
+        Optional<String> why = unavailableReason();
+        if (why.isPresent() && "1".equals(System.getenv(REQUIRE_ENV))) {
+            throw new AssertionError("network namespaces are required here (" + REQUIRE_ENV + "=1) but cannot be"
+                    + " created: " + why.get() + "; run as root (CAP_NET_ADMIN) with iproute2 installed");
+        }
+        Assumptions.assumeTrue(why.isEmpty(), () -> "network namespaces need root (CAP_NET_ADMIN) and iproute2: "
+                + why.orElse("") + " (set " + REQUIRE_ENV + "=1 to fail instead of skipping)");
+    }
+
+    /** Why namespaces, veth pairs and bridges cannot be created here (tries, then removes a probe); empty if they can. */
+    static Optional<String> unavailableReason() {
         String probe = NS_PREFIX + "probe";
         try {
             run("ip", "netns", "add", probe);
             run("ip", "netns", "del", probe);
             run("ip", "link", "add", LINK_PREFIX + "p", "type", "bridge");
             run("ip", "link", "del", LINK_PREFIX + "p");
-            return true;
+            return Optional.empty();
         } catch (IOException | RuntimeException e) {
-            return false;
+            return Optional.of(e.getMessage());
         }
     }
 
