@@ -17,6 +17,21 @@ public enum DenyReason {
     /** A peer that is not a gateway of its trust domain (a VM, a workload) asserted a caller: refused before any policy. */
     VOUCHING_BY_NON_GATEWAY;
 
+    /** Whether this refusal is made before any policy is asked (who the caller is), not by a policy. */
+    public boolean beforePolicy() {
+        return this != NO_MATCHING_ALLOW && this != EXPLICIT_DENY;
+    }
+
+    /** The reason with this {@link #code()}, if any. */
+    public static java.util.Optional<DenyReason> ofCode(String code) {
+        for (DenyReason r : values()) {
+            if (r.code().equals(code)) {
+                return java.util.Optional.of(r);
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
     /** {@code no-matching-allow}, {@code explicit-deny}. */
     public String code() {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');

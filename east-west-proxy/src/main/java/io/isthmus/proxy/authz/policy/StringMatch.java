@@ -6,11 +6,12 @@ import java.util.Optional;
 
 /**
  * One value of a policy field, Istio style: {@code *} matches anything, {@code abc*} is a prefix match,
- * {@code *abc} a suffix match, anything else an exact match. A {@code *} anywhere else is invalid.
+ * {@code *abc} a suffix match, anything else an exact match. A {@code *} anywhere else is invalid, except in a
+ * {@link PathTemplate} ({@code /orders/{*}/items}), which only paths may use.
  */
 public record StringMatch(Kind kind, String value, boolean ignoreCase) {
 
-    public enum Kind { ANY, EXACT, PREFIX, SUFFIX }
+    public enum Kind { ANY, EXACT, PREFIX, SUFFIX, TEMPLATE }
 
     public StringMatch {
         Objects.requireNonNull(kind, "kind");
@@ -18,6 +19,14 @@ public record StringMatch(Kind kind, String value, boolean ignoreCase) {
         if (ignoreCase) {
             value = value.toLowerCase(Locale.ROOT);
         }
+    }
+
+    /** A path template already checked by {@link PathTemplate#error}. */
+    public static StringMatch pathTemplate(String template) {
+        if (PathTemplate.error(template) != null) {
+            throw new IllegalArgumentException(template + ": " + PathTemplate.error(template));
+        }
+        return new StringMatch(Kind.TEMPLATE, template, false);
     }
 
     /**
@@ -67,6 +76,7 @@ public record StringMatch(Kind kind, String value, boolean ignoreCase) {
             case EXACT -> s.equals(value);
             case PREFIX -> s.startsWith(value);
             case SUFFIX -> s.endsWith(value);
+            case TEMPLATE -> PathTemplate.matches(value, s);
         };
     }
 
@@ -77,6 +87,7 @@ public record StringMatch(Kind kind, String value, boolean ignoreCase) {
             case EXACT -> value;
             case PREFIX -> value + "*";
             case SUFFIX -> "*" + value;
+            case TEMPLATE -> value;
         };
     }
 }
