@@ -1,7 +1,6 @@
 package io.isthmus.proxy.authz.audit;
 
 import java.io.BufferedWriter;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.OutputStreamWriter;
@@ -21,7 +20,7 @@ import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
- * Appends JSON lines to a file (created with its directories) and rotates it by size and age: before a batch is
+ * Appends JSON lines to a file (created with its directories) and rotates it by size and age: before a line is
  * written, a file that has reached {@link Rotation#maxBytes()} or is older than {@link Rotation#maxAge()} is
  * renamed to {@code <file>.<UTC time>} ({@link DecisionLogFormat#rotatedName}) and a new one begun; only the
  * newest {@link Rotation#maxFiles()} rotated files are kept. A file's age counts from its creation, so a restart
@@ -53,8 +52,8 @@ public final class FileAuditSink implements AuditSink {
     private final Path file;
     private final Rotation rotation;
     private final Clock clock;
-    private Counting counter;
     private BufferedWriter out;
+    private long size;
     private Instant created;
 
     public FileAuditSink(Path file) throws IOException {
@@ -76,10 +75,10 @@ public final class FileAuditSink implements AuditSink {
         OutputStream raw = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
                 StandardOpenOption.WRITE);
         BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
-        counter = new Counting(raw, attrs.size());
+        size = attrs.size();
         // An empty file was (re)made now, whatever the file system reports for a name it reuses.
-        created = attrs.size() == 0 ? clock.instant() : attrs.creationTime().toInstant();
-        out = new BufferedWriter(new OutputStreamWriter(counter, StandardCharsets.UTF_8), 1 << 16);
+        created = size == 0 ? clock.instant() : attrs.creationTime().toInstant();
+        out = new BufferedWriter(new OutputStreamWriter(raw, StandardCharsets.UTF_8), 1 << 16);
     }
 
     public Path file() {
@@ -88,15 +87,28 @@ public final class FileAuditSink implements AuditSink {
 
     @Override
     public void write(List<String> lines) throws IOException {
-        out.flush();
-        if (counter.count > 0 && (counter.count >= rotation.maxBytes()
-                || Duration.between(created, clock.instant()).compareTo(rotation.maxAge()) >= 0)) {
-            rotate();
-        }
+        boolean old = Duration.between(created, clock.instant()).compareTo(rotation.maxAge()) >= 0;
         for (String line : lines) {
+            if (size > 0 && (old || size >= rotation.maxBytes())) {
+                rotate();
+                old = false;
+            }
             out.write(line);
             out.write('\n');
+            size += utf8Length(line) + 1;
         }
+    }
+
+    private static long utf8Length(String s) {
+        long n = s.length();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                // Two bytes up to U+07FF, three above; a surrogate pair is four, two per half.
+                n += c < 0x800 || Character.isSurrogate(c) ? 1 : 2;
+            }
+        }
+        return n;
     }
 
     private void rotate() throws IOException {
@@ -134,27 +146,5 @@ public final class FileAuditSink implements AuditSink {
     @Override
     public void close() throws IOException {
         out.close();
-    }
-
-    /** Counts the bytes written, so rotation by size needs no stat per batch. */
-    private static final class Counting extends FilterOutputStream {
-        long count;
-
-        Counting(OutputStream out, long initial) {
-            super(out);
-            this.count = initial;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            count += len;
-        }
     }
 }

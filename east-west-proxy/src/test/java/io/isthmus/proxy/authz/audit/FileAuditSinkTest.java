@@ -35,12 +35,29 @@ class FileAuditSinkTest {
         List<Path> rotated = rotated("audit.jsonl");
         assertThat(rotated).as("only the newest 2 rotated files are kept").hasSize(2);
         assertThat(rotated.get(0).getFileName().toString()).matches("audit\\.jsonl\\.20261123T1000\\d\\d\\.000Z");
-        // Lines are about 60 bytes: a file takes two before it reaches 100 bytes, and a batch is never split.
+        // Lines are 59 bytes: a file takes two before it reaches 100 bytes.
         assertThat(Files.readAllLines(file)).hasSize(2).first().asString().startsWith("{\"n\":8,");
         for (Path p : rotated) {
             assertThat(Files.readAllLines(p)).hasSize(2);
         }
         assertThat(Files.readAllLines(rotated.get(1)).get(0)).startsWith("{\"n\":6,");
+    }
+
+    /** One batch of the writer can hold 512 lines: the size bound holds inside it, counted in UTF-8 bytes. */
+    @Test
+    void rotatesInsideABatchCountingBytesNotCharacters() throws IOException {
+        Path file = dir.resolve("audit.jsonl");
+        String line = "\u00e9".repeat(30); // 60 bytes, 30 characters
+        try (FileAuditSink sink = new FileAuditSink(file, new FileAuditSink.Rotation(100, Duration.ofDays(1), 10),
+                clock)) {
+            sink.write(List.of(line, line, line, line, line, line));
+        }
+        List<Path> rotated = rotated("audit.jsonl");
+        assertThat(rotated).hasSize(2);
+        assertThat(rotated.get(1).getFileName().toString()).endsWith("Z-1");
+        for (Path p : List.of(rotated.get(0), rotated.get(1), file)) {
+            assertThat(Files.readAllLines(p)).containsExactly(line, line);
+        }
     }
 
     @Test
