@@ -79,6 +79,13 @@ class ObserveAndDryRunTest {
                         policy("isthmus-system", "observe-mesh", "mode: OBSERVE\n")
                                 + policy("billing", "enforce", "mode: ENFORCE\n"), pay, "deny no-matching-allow", "-",
                         "-"),
+                row("a service's OBSERVE overrides its namespace's ENFORCE",
+                        policy("billing", "enforce", "mode: ENFORCE\n") + policy("billing", "observe-payments",
+                                "mode: OBSERVE\nselector: {services: [payments]}\n"), pay,
+                        "allow billing/observe-payments spec.mode", "deny no-matching-allow", "-"),
+                row("a namespace's OBSERVE overrides the mesh's ENFORCE",
+                        policy("isthmus-system", "enforce-mesh", "mode: ENFORCE\n") + OBSERVE_BILLING, pay,
+                        "allow billing/observe spec.mode", "deny no-matching-allow", "-"),
                 row("the mesh's OBSERVE applies where nothing more specific is said",
                         policy("isthmus-system", "observe-mesh", "mode: OBSERVE\n"), pay,
                         "allow isthmus-system/observe-mesh spec.mode", "deny no-matching-allow", "-"),
