@@ -1,6 +1,7 @@
 package io.isthmus.proxy.authz;
 
 import java.util.Locale;
+import java.util.Optional;
 
 /** Stable reason codes of a denial: in the 403 body, metric labels and the audit log. */
 public enum DenyReason {
@@ -23,13 +24,13 @@ public enum DenyReason {
     }
 
     /** The reason with this {@link #code()}, if any. */
-    public static java.util.Optional<DenyReason> ofCode(String code) {
+    public static Optional<DenyReason> ofCode(String code) {
         for (DenyReason r : values()) {
             if (r.code().equals(code)) {
-                return java.util.Optional.of(r);
+                return Optional.of(r);
             }
         }
-        return java.util.Optional.empty();
+        return Optional.empty();
     }
 
     /** {@code no-matching-allow}, {@code explicit-deny}. */
