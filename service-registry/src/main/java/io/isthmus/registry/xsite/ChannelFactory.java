@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -76,6 +77,13 @@ public final class ChannelFactory {
     private final Set<TlsTcp> bridgeTransports = ConcurrentHashMap.newKeySet();
     private final Set<TlsTcp> localTransports = ConcurrentHashMap.newKeySet();
     private final AtomicReference<JChannel> localChannel = new AtomicReference<>();
+    /**
+     * Opened once this node's cross-site cache runs. A bridge up before that receives the other sites' backups for a
+     * cache that does not exist here yet; they answer "invalid cache configuration" by taking this site offline, and
+     * nothing brings it back while the cross-site view stays the same (seen as ISPN000606 when a loaded host started
+     * the cache seconds after the channel).
+     */
+    private final CountDownLatch cachesStarted = new CountDownLatch(1);
     private volatile boolean closed;
 
     /** Failure detection and discovery timings; {@link #DEFAULT} suits production, tests may shorten them. */
@@ -139,6 +147,13 @@ public final class ChannelFactory {
     }
 
     JChannel createBridgeChannel() throws Exception {
+        // RELAY2 creates the bridge on its own thread (asyncRelayCreation), so waiting here holds up nothing else.
+        while (!cachesStarted.await(1, TimeUnit.SECONDS)) {
+            if (closed) {
+                throw new IllegalStateException("the registry node of site " + settings.site() + " closed before its"
+                        + " caches ran; no bridge");
+            }
+        }
         List<InetSocketAddress> peers = new ArrayList<>();
         settings.peers().values().forEach(p -> peers.addAll(p.bridgeAddresses()));
         Optional<AdvertisedBridge> advertised = settings.advertisedBridge();
@@ -199,6 +214,11 @@ public final class ChannelFactory {
             return Optional.of(new InetSocketAddress(ip.getIpAddress(), advertised.get().masterPort()));
         }
         return Optional.empty();
+    }
+
+    /** Lets the bridge form: this node's cross-site caches run (see {@link #cachesStarted}). */
+    void cachesRunning() {
+        cachesStarted.countDown();
     }
 
     /** Stops waiting for anything (a bridge address that does not resolve); channels are closed by their owner. */

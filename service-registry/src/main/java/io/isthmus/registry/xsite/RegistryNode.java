@@ -108,6 +108,7 @@ public final class RegistryNode implements AutoCloseable {
             cm.start();
             cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings).build());
             cm.getCache(REGISTRY_CACHE);
+            channels.cachesRunning();
         } catch (IOException | RuntimeException e) {
             channels.close();
             relay.ifPresent(BridgeRelay::close);
