@@ -42,6 +42,12 @@ variable "cluster_domain" {
   default     = "cluster.local"
 }
 
+variable "namespace" {
+  description = "The gateway's namespace."
+  type        = string
+  default     = "isthmus-system"
+}
+
 variable "create_namespace" {
   description = "Whether the module creates the namespace."
   type        = bool
@@ -62,6 +68,7 @@ module "gateway" {
   cluster_name                 = "aws-east"
   trust_domain                 = "aws-east.acme.internal"
   cluster_domain               = var.cluster_domain
+  namespace                    = var.namespace
   create_namespace             = var.create_namespace
   install_crds                 = { mcs = var.install_mcs_crds }
   root_certificate_pem         = var.root_certificate_pem

@@ -92,7 +92,10 @@ class TerraformModuleTest {
     private static Rendered otherCa;
     /** ... with one more peer (a configuration change). */
     private static Rendered newPeer;
-    /** ... with the intermediate in an existing Secret, another cluster domain, no namespace and no MCS CRDs. */
+    /**
+     * ... with the intermediate in an existing Secret, another cluster domain, its own namespace (not created by the
+     * module) and no MCS CRDs.
+     */
     private static Rendered fromSecret;
 
     /** One render of the fixture: its outputs, the config it sets, and the state file it left. */
@@ -137,7 +140,8 @@ class TerraformModuleTest {
         peer.putObject("extra_peers").putObject("dc-west").put("trust_domain", "dc-west.acme.internal")
                 .put("bundle_endpoint_url", "https://gw.dc-west.example:8443/");
         ObjectNode secret = JSON.createObjectNode().put("root_certificate_pem", Pem.write(pki.rootCertificate()))
-                .put("cluster_domain", "corp.internal").put("create_namespace", false).put("install_mcs_crds", false);
+                .put("cluster_domain", "corp.internal").put("namespace", "mesh-gateway").put("create_namespace", false)
+                .put("install_mcs_crds", false);
         secret.putObject("intermediate_secret").put("name", "aws-east-intermediate");
         // Four independent renders: run them side by side.
         var a = CompletableFuture.supplyAsync(() -> renderFixture("baseline", inline));
@@ -350,14 +354,14 @@ class TerraformModuleTest {
         assertThat(decode(baseline.secret("admin_secret").at("/data/admin.token")))
                 .isEqualTo("test-admin-token-0123456789abcdef0123456789");
         assertThat(baseline.container().get("volumeMounts").findValuesAsText("mountPath")).contains("/etc/isthmus/admin");
-        assertLoads(relocatedConfig.getConfigMapping(GatewayConfig.class));
+        assertLoads(relocatedConfig.getConfigMapping(GatewayConfig.class), "isthmus-system");
     }
 
-    private static void assertLoads(GatewayConfig config) throws Exception {
+    private static void assertLoads(GatewayConfig config, String namespace) throws Exception {
         TrustSettings settings = TrustSettingsFactory.from(config, Clock.systemUTC());
         assertThat(settings.peers()).hasSize(2);
         assertThat(settings.gatewayId().toString())
-                .isEqualTo("spiffe://aws-east.acme.internal/ns/isthmus-system/sa/isthmus-gateway");
+                .isEqualTo("spiffe://aws-east.acme.internal/ns/" + namespace + "/sa/isthmus-gateway");
         new AuthorityValidator(settings.roots(), Duration.ofSeconds(30)).validate(settings.intermediate().certificate(),
                 settings.trustDomain(), Clock.systemUTC().instant());
     }
@@ -560,11 +564,11 @@ class TerraformModuleTest {
     @Test
     void theIntermediateFromAnExistingSecretNeverEntersTheStateAndLoadsInThePod() throws Exception {
         // 5: the key stays in a Secret made outside Terraform; the module maps its keys to the files the gateway reads.
+        assertThat(iterable(fromSecret.secret("ca_secret").get("data").fieldNames())).containsExactly("root.pem");
         String keyAsStored = Base64.getEncoder().encodeToString(Pem.writePrivateKey(intermediate.key()).getBytes(StandardCharsets.UTF_8));
         assertThat(Files.readString(fromSecret.state())).doesNotContain(keyAsStored).doesNotContain("PRIVATE KEY");
         assertThat(Files.readString(baseline.state())).as("control: given inline, the key is in the state")
                 .contains(keyAsStored);
-        assertThat(fromSecret.secret("ca_secret").get("data").fieldNames()).toIterable().containsExactly("root.pem");
         Map<String, String> secrets = new HashMap<>();
         secrets.put("root.pem", Pem.write(pki.rootCertificate()));
         // The existing Secret, as `kubectl create secret tls` makes it.
@@ -573,7 +577,8 @@ class TerraformModuleTest {
         Path fakeRoot = scratch.resolve("pod-from-secret");
         Path caDir = materialiseCaVolume(fromSecret, fakeRoot, secrets);
         assertThat(caDir.resolve("intermediate.key")).exists();
-        assertLoads(gatewayConfig(relocate(fromSecret.properties(), fakeRoot)).getConfigMapping(GatewayConfig.class));
+        assertLoads(gatewayConfig(relocate(fromSecret.properties(), fakeRoot)).getConfigMapping(GatewayConfig.class),
+                "mesh-gateway");
     }
 
     @Test
@@ -726,7 +731,7 @@ class TerraformModuleTest {
     void endpointsOtherModulesNeedAreOutputsUnderTheClusterDomain() {
         // 14
         JsonNode endpoints = fromSecret.outputs().get("endpoints");
-        assertThat(endpoints.get("egress_service").asText()).isEqualTo("isthmus-gateway-egress.isthmus-system.svc.corp.internal:15001");
+        assertThat(endpoints.get("egress_service").asText()).isEqualTo("isthmus-gateway-egress.mesh-gateway.svc.corp.internal:15001");
         assertThat(endpoints.get("bundle_endpoint_url").asText()).isEqualTo("https://gw.aws-east.example:8443/");
         assertThat(endpoints.get("cross_site_address").asText()).isEqualTo("gw.aws-east.example:7900");
         assertThat(baseline.object("public_service").at("/metadata/annotations/external-dns.alpha.kubernetes.io~1hostname").asText())
@@ -770,8 +775,11 @@ class TerraformModuleTest {
     @Test
     void policiesInTheModulesOwnNamespaceApplyMeshWide() {
         // 21
+        // The fixture's variant runs in namespace mesh-gateway: the default root namespace would be isthmus-system,
+        // which anyone allowed to create namespaces could claim.
         AuthzConfig authz = gatewayConfig(fromSecret.properties()).getConfigMapping(AuthzConfig.class);
-        assertThat(authz.rootNamespace()).isEqualTo(fromSecret.object("service_account").at("/metadata/namespace").asText());
+        assertThat(fromSecret.object("service_account").at("/metadata/namespace").asText()).isEqualTo("mesh-gateway");
+        assertThat(authz.rootNamespace()).isEqualTo("mesh-gateway");
     }
 
     @Test
