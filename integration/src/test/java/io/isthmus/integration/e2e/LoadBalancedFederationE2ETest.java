@@ -159,6 +159,13 @@ class LoadBalancedFederationE2ETest {
             // replica takes over the bridge behind the same public address, and replication goes on both ways.
             GatewayProcess master = siteMaster(gateways.subList(0, 2));
             GatewayProcess survivor = gateways.get(gateways.indexOf(master) == 0 ? 1 : 0);
+            // SIGTERM: for quarkus.shutdown.delay the replica reports not ready (its load balancer takes it out) while
+            // its process still runs; then it stops.
+            ProcessHandle.of(master.pid()).ifPresent(ProcessHandle::destroy);
+            Awaitility.await("the stopping site master reports not ready while it drains").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> FederationTrustE2ETest.status(master.cluster().managementUrl("/q/health/ready")) == 503);
+            assertThat(master.isAlive()).as("still running during the drain delay").isTrue();
             master.stop();
             alphaApi.unexport("shop", SERVICE.get("alpha"));
             for (String at : List.of("beta", "gamma")) {
@@ -198,6 +205,7 @@ class LoadBalancedFederationE2ETest {
                 net.replicaAddresses().stream().map(a -> a + ":" + PORTS.local()).toList()));
         p.put("isthmus.registry.advertised-bridge-address", net.publicAddress() + ":" + PORTS.xsite());
         p.put("isthmus.registry.xsite-master-port", Integer.toString(MASTER_PORT));
+        p.put("quarkus.shutdown.delay", "3s");
         String cluster = replica.name();
         String service = SERVICE.get(cluster);
         if (api != null) {
