@@ -468,7 +468,7 @@ locals {
             },
           ],
           # A rule without 'from' admits everyone, so no management rule at all unless namespaces are named (the
-          # kubelet's probes come from the node, which NetworkPolicy implementations admit).
+          # kubelet's probes come from the pod's own node, whose traffic NetworkPolicy always admits).
           length(var.network_policy.management_namespaces) == 0 ? [] : [{
             ports = [{ port = local.ports.management, protocol = "TCP" }]
             from  = local.from_namespaces.management
