@@ -1,8 +1,11 @@
 package io.isthmus.registry.xsite;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -48,12 +51,15 @@ public final class RegistryNode implements AutoCloseable {
     private final ChannelFactory channels;
     private final PeerRevalidation bridgeRevalidation;
     private final PeerRevalidation localRevalidation;
+    /** Relays bridge connections to the site master when the site has an advertised bridge address. */
+    private final Optional<BridgeRelay> relay;
     /** One thread, so sweeps never overlap and the caller (the bundle-sync thread) never waits for sockets. */
     private final ExecutorService revalidator;
 
     private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, SpiffeTrustManager localTrust,
-            DefaultCacheManager cacheManager, ChannelFactory channels) {
+            DefaultCacheManager cacheManager, ChannelFactory channels, Optional<BridgeRelay> relay) {
         this.settings = settings;
+        this.relay = relay;
         this.bridgeTrust = bridgeTrust;
         this.cacheManager = cacheManager;
         this.channels = channels;
@@ -92,16 +98,25 @@ public final class RegistryNode implements AutoCloseable {
         global.jmx().disable();
         global.cacheContainer().statistics(false);
         DefaultCacheManager cm = new DefaultCacheManager(global.build(), false);
+        Optional<BridgeRelay> relay = Optional.empty();
         try {
+            if (settings.advertisedBridge().isPresent()) {
+                // Before the channel starts, so a peer that dials as soon as we become site master finds the relay.
+                relay = Optional.of(BridgeRelay.start(settings.site(),
+                        new InetSocketAddress(settings.bindHost(), settings.bridgePort()), channels::siteMasterBridge));
+            }
             cm.start();
             cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings).build());
             cm.getCache(REGISTRY_CACHE);
-        } catch (RuntimeException e) {
+            channels.cachesRunning();
+        } catch (IOException | RuntimeException e) {
+            channels.close();
+            relay.ifPresent(BridgeRelay::close);
             cm.stop();
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(settings, trust, localTrust, cm, channels);
+        return new RegistryNode(settings, trust, localTrust, cm, channels, relay);
     }
 
     /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
@@ -172,6 +187,16 @@ public final class RegistryNode implements AutoCloseable {
         return channels.droppedBridgeMessages();
     }
 
+    /** Bridge connections this replica relayed to its site master (0 without an advertised bridge). */
+    public long relayedBridgeConnections() {
+        return relay.map(BridgeRelay::relayed).orElse(0L);
+    }
+
+    /** Bridge connections this replica closed because no site master was known or reachable. */
+    public long refusedBridgeRelays() {
+        return relay.map(BridgeRelay::refused).orElse(0L);
+    }
+
     /** Bridge connections closed because their peer no longer verified after the bundles changed. */
     public long revokedBridgeConnections() {
         return bridgeRevalidation.revoked();
@@ -208,6 +233,10 @@ public final class RegistryNode implements AutoCloseable {
     @Override
     public void close() {
         revalidator.shutdownNow();
+        channels.close();
+        // After the cache manager has left the cluster: connections relayed through this replica to another site
+        // master keep flowing until then.
         cacheManager.stop();
+        relay.ifPresent(BridgeRelay::close);
     }
 }
