@@ -47,6 +47,7 @@ import io.isthmus.gateway.proxy.ProxyConfig;
 import io.isthmus.gateway.registry.RegistryConfig;
 import io.isthmus.gateway.trust.TrustSettingsFactory;
 import io.isthmus.integration.support.ApiServerSemantics;
+import io.isthmus.integration.support.RenderedGateway;
 import io.isthmus.integration.support.Repo;
 import io.isthmus.integration.support.StrictSchema;
 import io.isthmus.integration.support.Terraform;
@@ -165,35 +166,12 @@ class TerraformModuleTest {
     private static Rendered renderFixture(String name, ObjectNode vars) {
         try {
             Path dir = Files.createDirectories(scratch.resolve(name));
-            JsonNode outputs = apply(new Terraform(TERRAFORM.resolve("test/render"), dir), vars);
+            JsonNode outputs = RenderedGateway.apply(new Terraform(TERRAFORM.resolve("test/render"), dir), vars);
             return new Rendered(outputs, parseProperties(outputs.get("application_properties").asText()),
                     dir.resolve("terraform.tfstate"));
         } catch (Exception e) {
             throw new IllegalStateException("rendering " + name + " failed: " + e.getMessage(), e);
         }
-    }
-
-    /** init + apply + output of a provider-free configuration; the outputs' values by name. */
-    private static JsonNode apply(Terraform tf, ObjectNode vars) throws Exception {
-        Path varFile = tf.varFile(JSON.writeValueAsString(vars));
-        Terraform.Result init = tf.run("init", "-input=false", "-no-color", "-backend=false");
-        assertThat(init.exit()).as(init.output()).isZero();
-        Terraform.Result apply = tf.run("apply", "-auto-approve", "-input=false", "-no-color",
-                "-state=" + tf.statePath(), "-var-file=" + varFile);
-        assertThat(apply.exit()).as(apply.output()).isZero();
-        Terraform.Result out = tf.run("output", "-json", "-state=" + tf.statePath());
-        assertThat(out.exit()).as(out.output()).isZero();
-        JsonNode all = JSON.readTree(out.output());
-        ObjectNode values = JSON.createObjectNode();
-        all.fields().forEachRemaining(e -> values.set(e.getKey(), e.getValue().get("value")));
-        values.set("_sensitive", sensitivity(all));
-        return values;
-    }
-
-    private static ObjectNode sensitivity(JsonNode outputJson) {
-        ObjectNode flags = JSON.createObjectNode();
-        outputJson.fields().forEachRemaining(e -> flags.put(e.getKey(), e.getValue().path("sensitive").asBoolean()));
-        return flags;
     }
 
     private static Map<String, String> parseProperties(String text) throws IOException {
@@ -547,7 +525,7 @@ class TerraformModuleTest {
         Terraform tf = new Terraform(TERRAFORM.resolve("modules/federation-root"), dir);
         ObjectNode vars = JSON.createObjectNode();
         vars.putArray("root_certificates_pem").add(Pem.write(pki.rootCertificate()));
-        JsonNode out = apply(tf, vars);
+        JsonNode out = RenderedGateway.apply(tf, vars);
         assertThat(out.get("root_certificate_pem").asText()).isEqualTo(Pem.write(pki.rootCertificate()));
         assertThat(Files.readString(tf.statePath())).doesNotContain("PRIVATE KEY");
         // A key handed to it is refused before anything is stored.
@@ -594,7 +572,7 @@ class TerraformModuleTest {
         assertThat(Files.readString(example.resolve("cluster/main.tf"))).contains("intermediate_secret")
                 .doesNotContain("intermediate_private_key_pem");
         Path dir = Files.createDirectories(scratch.resolve("example-federation"));
-        JsonNode out = apply(new Terraform(example.resolve("federation"), dir), JSON.createObjectNode());
+        JsonNode out = RenderedGateway.apply(new Terraform(example.resolve("federation"), dir), JSON.createObjectNode());
         JsonNode peersOfOnprem = out.at("/peers/onprem");
         assertThat(iterable(peersOfOnprem.fieldNames())).containsExactlyInAnyOrder("aws-east", "gcp-west");
         assertThat(peersOfOnprem.at("/aws-east/cross_site_addresses/0").asText()).isEqualTo("gw.aws-east.acme.example:7900");
