@@ -196,11 +196,16 @@ final class PodRuntime {
         Map<String, String> files = new LinkedHashMap<>();
         String mode;
         if (volume.has("secret")) {
-            JsonNode secret = object("Secret/" + volume.at("/secret/secretName").asText());
-            secret.path("data").fields().forEachRemaining(f -> files.put(f.getKey(),
-                    new String(Base64.getDecoder().decode(f.getValue().asText()),
-                            StandardCharsets.UTF_8)));
+            secretFiles(object("Secret/" + volume.at("/secret/secretName").asText()), volume.at("/secret/items"), files);
             mode = Integer.toOctalString(volume.at("/secret/defaultMode").asInt(0644) | (fsGroup > 0 ? 0440 : 0));
+        } else if (volume.has("projected")) {
+            for (JsonNode source : volume.at("/projected/sources")) {
+                if (!source.has("secret")) {
+                    throw new AssertionError("projected source type not handled by the test: " + source);
+                }
+                secretFiles(object("Secret/" + source.at("/secret/name").asText()), source.at("/secret/items"), files);
+            }
+            mode = Integer.toOctalString(volume.at("/projected/defaultMode").asInt(0644) | (fsGroup > 0 ? 0440 : 0));
         } else if (volume.has("configMap")) {
             JsonNode map = object("ConfigMap/" + volume.at("/configMap/name").asText());
             map.path("data").fields().forEachRemaining(f -> files.put(f.getKey(), f.getValue().asText()));
@@ -215,6 +220,20 @@ final class PodRuntime {
             Commands.run("chmod", mode, file.toString()).ok();
         }
         Commands.run(chown.toArray(String[]::new)).ok();
+    }
+
+    /** A Secret's keys as files (base64 {@code data}), all of them or only the {@code items} listed (key to path). */
+    private static void secretFiles(JsonNode secret, JsonNode items, Map<String, String> files) {
+        Map<String, String> paths = new LinkedHashMap<>();
+        if (items.isArray() && !items.isEmpty()) {
+            items.forEach(i -> paths.put(i.get("key").asText(), i.get("path").asText()));
+        }
+        secret.path("data").fields().forEachRemaining(f -> {
+            if (paths.isEmpty() || paths.containsKey(f.getKey())) {
+                files.put(paths.getOrDefault(f.getKey(), f.getKey()),
+                        new String(Base64.getDecoder().decode(f.getValue().asText()), StandardCharsets.UTF_8));
+            }
+        });
     }
 
     private JsonNode object(String kindAndName) {

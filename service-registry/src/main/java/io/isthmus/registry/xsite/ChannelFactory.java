@@ -27,6 +27,8 @@ import org.jgroups.protocols.FD_ALL3;
 import org.jgroups.protocols.FRAG4;
 import org.jgroups.protocols.MERGE3;
 import org.jgroups.protocols.MFC;
+import org.jgroups.protocols.SHARED_LOOPBACK;
+import org.jgroups.protocols.SHARED_LOOPBACK_PING;
 import org.jgroups.protocols.TCP;
 import org.jgroups.protocols.TCPPING;
 import org.jgroups.protocols.UFC;
@@ -148,11 +150,14 @@ public final class ChannelFactory {
 
     JChannel createBridgeChannel() throws Exception {
         // RELAY2 creates the bridge on its own thread (asyncRelayCreation), so waiting here holds up nothing else.
-        while (!cachesStarted.await(1, TimeUnit.SECONDS)) {
-            if (closed) {
-                throw new IllegalStateException("the registry node of site " + settings.site() + " closed before its"
-                        + " caches ran; no bridge");
+        try {
+            while (!cachesStarted.await(1, TimeUnit.SECONDS)) {
+                if (closed) {
+                    return closingBridge();
+                }
             }
+        } catch (InterruptedException stopping) {
+            return closingBridge();
         }
         List<InetSocketAddress> peers = new ArrayList<>();
         settings.peers().values().forEach(p -> peers.addAll(p.bridgeAddresses()));
@@ -162,8 +167,12 @@ public final class ChannelFactory {
         if (advertised.isPresent()) {
             // Peers learn this address from discovery and dial it for every later connection: it must be the load
             // balancer's, not this pod's, which no other network can route to.
+            Optional<InetAddress> external = resolve(advertised.get().host());
+            if (external.isEmpty()) {
+                return closingBridge();
+            }
             TCP tcp = (TCP) stack.get(0);
-            tcp.setExternalAddr(resolve(advertised.get().host()));
+            tcp.setExternalAddr(external.get());
             tcp.setExternalPort(advertised.get().port());
         }
         JChannel ch = new JChannel(stack);
@@ -176,14 +185,14 @@ public final class ChannelFactory {
      * minutes after the gateway started (external-dns), and RELAY2 does not retry a bridge it failed to create. Runs
      * on RELAY2's relay-creation thread, never a JGroups receiver.
      */
-    private InetAddress resolve(String host) throws UnknownHostException, InterruptedException {
+    private Optional<InetAddress> resolve(String host) {
         long warnedAt = 0;
         while (true) {
             try {
-                return InetAddress.getByName(host);
+                return Optional.of(InetAddress.getByName(host));
             } catch (UnknownHostException e) {
                 if (closed) {
-                    throw e;
+                    return Optional.empty();
                 }
                 long now = System.nanoTime();
                 if (warnedAt == 0 || now - warnedAt > TimeUnit.MINUTES.toNanos(1)) {
@@ -192,9 +201,26 @@ public final class ChannelFactory {
                             + "advertised-bridge-address); the bridge forms once it resolves. Check the load balancer's "
                             + "DNS record.", settings.site(), host);
                 }
-                Thread.sleep(RESOLVE_RETRY_MILLIS);
+                try {
+                    Thread.sleep(RESOLVE_RETRY_MILLIS);
+                } catch (InterruptedException stopping) {
+                    // RELAY2 interrupts its relay-creation thread when the node closes.
+                    return Optional.empty();
+                }
             }
         }
+    }
+
+    /**
+     * What the bridge becomes when the node closes before the bridge could be made (its caches never ran, or its
+     * advertised address never resolved): a channel that never leaves this JVM. RELAY2 treats any exception from
+     * bridge creation as an error with a stack trace, and logs one on a normal stop; given this channel it connects
+     * and stops it quietly, which is all that is left to do.
+     */
+    private JChannel closingBridge() throws Exception {
+        LOG.debugf("registry: site %s closed before its bridge was made", settings.site());
+        return new JChannel(new SHARED_LOOPBACK(), new SHARED_LOOPBACK_PING(), new NAKACK2(), new UNICAST3(),
+                new STABLE(), new GMS().setJoinTimeout(100)).name("_" + settings.site() + "-closing");
     }
 
     /**
