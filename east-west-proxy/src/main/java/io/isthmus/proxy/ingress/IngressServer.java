@@ -151,7 +151,7 @@ public final class IngressServer implements AutoCloseable {
      * fail (a revoked intermediate). Call after each bundle change; returns at once.
      */
     public void revalidate() {
-        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "ingress");
+        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "ingress", settings.drainTimeout());
     }
 
     /** Stops accepting and closes every open connection. */
