@@ -84,7 +84,7 @@ public final class AgentRuntime implements AutoCloseable {
     }
 
     public void start() {
-        scheduler.execute(() -> scheduleRenewal(state.get().svid().halfLife()));
+        scheduler.execute(() -> scheduleRenewal(state.get().svid().renewalDue(clock.instant())));
         scheduler.schedule(this::refreshTrust, ThreadLocalRandom.current().nextLong(1000), TimeUnit.MILLISECONDS);
     }
 
@@ -123,7 +123,7 @@ public final class AgentRuntime implements AutoCloseable {
             LOG.infof("renewed SVID %s serial %s (signer %s) valid until %s", svid.id(), Certificates.serialHex(svid.leaf()),
                     signerOf(svid), svid.notAfter());
             notifyListeners(next);
-            scheduleRenewal(svid.halfLife());
+            scheduleRenewal(svid.renewalDue(clock.instant()));
         } catch (GatewayException | IOException | RuntimeException e) {
             Duration delay = backoff.delay(failures++);
             Instant expiry = now.svid().notAfter();

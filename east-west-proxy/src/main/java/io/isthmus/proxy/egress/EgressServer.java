@@ -86,7 +86,7 @@ public final class EgressServer implements AutoCloseable {
                                 .addLast("tls", new OptionalSslHandler(tls.egress()) {
                                     @Override
                                     protected SslHandler newSslHandler(ChannelHandlerContext ctx, SslContext ssl) {
-                                        SslHandler h = super.newSslHandler(ctx, ssl);
+                                        SslHandler h = ProxyTls.fullHandshakes(super.newSslHandler(ctx, ssl));
                                         h.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                                         return h;
                                     }

@@ -77,7 +77,7 @@ public final class IngressServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
-                        SslHandler ssl = tls.ingress().newHandler(ch.alloc());
+                        SslHandler ssl = ProxyTls.fullHandshakes(tls.ingress().newHandler(ch.alloc()));
                         ssl.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                         HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
                         ch.pipeline().addLast("idle", new IdleStateHandler(settings.idleTimeout().toNanos(), 0, 0,

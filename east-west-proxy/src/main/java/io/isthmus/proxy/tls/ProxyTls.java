@@ -140,6 +140,22 @@ public final class ProxyTls {
         return ingress;
     }
 
+    /**
+     * A server-side handler of {@code ctx} that never resumes a session: with BoringSSL, Netty enables TLS 1.3 session
+     * tickets on every server engine, and a client resuming one skips the trust manager: it would present a session
+     * whose certificate may have expired since (seen with JDK clients that resume: their renewed SVIDs were never
+     * looked at, and {@link #admit} then refused the old one) or whose signer was revoked. With tickets off, every
+     * connection is a full handshake that checks the certificate the client holds now.
+     */
+    public static SslHandler fullHandshakes(SslHandler handler) {
+        if (handler.engine() instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine openssl) {
+            synchronized (openssl) {
+                io.netty.internal.tcnative.SSL.setOptions(openssl.sslPointer(), io.netty.internal.tcnative.SSL.SSL_OP_NO_TICKET);
+            }
+        }
+        return handler;
+    }
+
     public SslContext upstream() {
         return upstream;
     }

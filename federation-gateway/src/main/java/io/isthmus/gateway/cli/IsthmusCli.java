@@ -34,12 +34,15 @@ public final class IsthmusCli {
         return cli.execute(args);
     }
 
-    /** {@code 90d}, {@code 12h}, {@code 30m}, {@code 45s}, or ISO-8601 ({@code PT1H}). */
+    /** {@code 90d}, {@code 12h}, {@code 30m}, {@code 45s}, {@code 500ms}, or ISO-8601 ({@code PT1H}). */
     static Duration parseDuration(String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
         try {
             if (t.startsWith("p")) {
                 return Duration.parse(text.trim().toUpperCase(Locale.ROOT));
+            }
+            if (t.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
             }
             long n = Long.parseLong(t.substring(0, t.length() - 1));
             return switch (t.charAt(t.length() - 1)) {
@@ -51,7 +54,7 @@ public final class IsthmusCli {
             };
         } catch (RuntimeException e) {
             throw new CommandLine.TypeConversionException("'" + text
-                    + "' is not a duration; use e.g. 3650d, 12h, 30m or PT1H");
+                    + "' is not a duration; use e.g. 3650d, 12h, 30m, 500ms or PT1H");
         }
     }
 }

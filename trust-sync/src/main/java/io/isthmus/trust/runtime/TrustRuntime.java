@@ -169,7 +169,7 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
     }
 
     private void scheduleRenewal(X509Svid svid) {
-        Duration delay = Duration.between(clock.instant(), svid.halfLife());
+        Duration delay = Duration.between(clock.instant(), svid.renewalDue(clock.instant()));
         renewer.schedule(this::renew, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
     }
 
