@@ -25,7 +25,16 @@ public final class IsthmusCli {
 
     /** Runs the CLI and returns its exit code (tests call this instead of main). */
     public static int run(String... args) {
+        return run(null, args);
+    }
+
+    /** Runs the CLI with its output (stdout and stderr) going to {@code out}, e.g. from several threads at once. */
+    public static int run(java.io.PrintWriter out, String... args) {
         CommandLine cli = new CommandLine(new IsthmusCli());
+        if (out != null) {
+            cli.setOut(out);
+            cli.setErr(out);
+        }
         cli.registerConverter(Duration.class, IsthmusCli::parseDuration);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("isthmus: " + (e.getMessage() == null ? e.toString() : e.getMessage()));

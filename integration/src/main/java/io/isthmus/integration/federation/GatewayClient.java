@@ -29,8 +29,9 @@ public final class GatewayClient {
     public GatewayClient(Path rootCertificate) {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
+            // The root file is read on every handshake: it changes while a root rotates.
             ctx.init(null, new TrustManager[] {new RootAnchoredTrustManager(null, PeerPolicy.anyFederated(),
-                    new FederationRoots(Pem.readCertificates(rootCertificate)), td -> Optional.empty(),
+                    () -> new FederationRoots(Pem.readCertificates(rootCertificate)), td -> Optional.empty(),
                     Clock.systemUTC(), Duration.ofSeconds(30))}, null);
             http = HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(3)).build();

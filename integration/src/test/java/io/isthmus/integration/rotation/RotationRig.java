@@ -2,17 +2,13 @@ package io.isthmus.integration.rotation;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -194,22 +190,14 @@ final class RotationRig implements AutoCloseable {
     record CliRun(int exit, String output) {
     }
 
-    /** Runs the operator CLI in this JVM (stdout and stderr captured together). */
-    static synchronized CliRun cliRun(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
+    /** Runs the operator CLI in this JVM (stdout and stderr captured together); several may run at once. */
+    static CliRun cliRun(String... args) {
+        java.io.StringWriter out = new java.io.StringWriter();
         int exit;
-        try {
-            PrintStream capture = new PrintStream(out, true, StandardCharsets.UTF_8);
-            System.setOut(capture);
-            System.setErr(capture);
-            exit = IsthmusCli.run(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
+        try (java.io.PrintWriter w = new java.io.PrintWriter(out, true)) {
+            exit = IsthmusCli.run(w, args);
         }
-        return new CliRun(exit, out.toString(StandardCharsets.UTF_8));
+        return new CliRun(exit, out.toString());
     }
 
     /** {@code GET /v1/admin/rotation} of {@code cluster}: its rotation, its status and every peer's. */
@@ -249,13 +237,6 @@ final class RotationRig implements AutoCloseable {
 
     void closeLater(AutoCloseable c) {
         closeables.add(c);
-    }
-
-    /** Copies a file atomically (tmp + rename), e.g. to stage a root file. */
-    static void copy(Path from, Path to) throws IOException {
-        Path tmp = to.resolveSibling("." + to.getFileName() + ".tmp");
-        Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
-        Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     @Override
