@@ -102,6 +102,7 @@ final class Federation implements AutoCloseable {
         final HttpServer backend;
         final java.util.concurrent.ExecutorService backendThreads;
         final List<String> backendSawXfcc = new CopyOnWriteArrayList<>();
+        final java.util.concurrent.atomic.AtomicInteger slowCallsStarted = new java.util.concurrent.atomic.AtomicInteger();
         IngressServer ingress;
         EgressServer egress;
         final InetSocketAddress ingressAddress;
@@ -114,6 +115,7 @@ final class Federation implements AutoCloseable {
             this.transport = NettyTransport.create(1, "gw-" + name);
             this.backend = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             backend.createContext("/slow", exchange -> {
+                slowCallsStarted.incrementAndGet();
                 try {
                     Thread.sleep(2_500);
                 } catch (InterruptedException e) {

@@ -62,7 +62,10 @@ class IntermediateRotationE2ETest {
             TestWorkload eastClient = rig.workload("east", "client");
             String originalSerial = rig.rotation("east").path("cluster").path("active").path("serial").asText();
 
-            // 1. Traffic both ways, then the rotation of east's intermediate through every phase.
+            // 1. Once each cluster's registry knows the other's export: traffic both ways, then the rotation of
+            // east's intermediate through every phase.
+            awaitReachable(westClient, rig.egress("west"), "east");
+            awaitReachable(eastClient, rig.egress("east"), "west");
             try (Traffic toEast = Traffic.start("west->east", () -> call(westClient, rig.egress("west"), "east"), 100);
                     Traffic toWest = Traffic.start("east->west", () -> call(eastClient, rig.egress("east"), "west"), 100)) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> toEast.calls() > 5 && toWest.calls() > 5
@@ -165,7 +168,13 @@ class IntermediateRotationE2ETest {
         }
     }
 
-    private static Traffic.Outcome call(TestWorkload caller, String egress, String target) {
+    /** Waits until {@code target}'s service answers through {@code egress} (its export has reached the registry). */
+    static void awaitReachable(TestWorkload caller, String egress, String target) {
+        await(target + " reachable through " + egress).atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
+                .until(() -> call(caller, egress, target).ok());
+    }
+
+    static Traffic.Outcome call(TestWorkload caller, String egress, String target) {
         TestWorkload.Call c = caller.get(egress, "hello-" + target + ".demo.svc.clusterset.local", "/hello");
         boolean ok = c.status() == 200 && c.body().contains("\"cluster\":\"" + target + "\"");
         return new Traffic.Outcome(ok, c.status() + " after " + c.millis() + " ms: " + c.body());

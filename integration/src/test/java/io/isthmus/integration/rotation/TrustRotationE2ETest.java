@@ -44,8 +44,8 @@ import io.spiffe.workloadapi.X509Source;
 /**
  * The whole story on real processes: three clusters (east, west, onprem) and a VM agent enrolled in east. Traffic runs
  * the whole time: HTTP/1.1 calls across clusters (workloads whose SVIDs come from their gateways), one long-lived gRPC
- * bidi stream from west to a service in east, and an app on the VM calling west's service through the agent's local
- * egress. East's intermediate is rotated through every phase; then the federation root: a new root added to every
+ * bidi stream from west to a service in east, an app on the VM calling west's service through the agent's local
+ * egress, and west calling the service the VM registered with east (its registration heartbeats keep going). East's intermediate is rotated through every phase; then the federation root: a new root added to every
  * root file (gateways, agent, workloads pick it up hot), every cluster's intermediate rotated onto it, the old root
  * removed. Result: no failed call, the stream never reset, java-spiffe on the VM saw the new SVIDs and bundles, no
  * gateway process restarted (same PIDs). The time of every phase is printed.
@@ -53,6 +53,7 @@ import io.spiffe.workloadapi.X509Source;
 @Tag("slow")
 class TrustRotationE2ETest {
     private static final String CHAT = "chat.demo.svc.clusterset.local";
+    private static final String VMSVC = "vmsvc.demo.svc.clusterset.local";
 
     @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     Path dir;
@@ -78,9 +79,14 @@ class TrustRotationE2ETest {
             TestWorkload eastClient = rig.workload("east", "client");
             TestWorkload onpremClient = rig.workload("onprem", "client");
             int vmEgress = FreePorts.next();
+            SampleService vmService = SampleService.start("127.0.0.1", FreePorts.next(), "vm", "vmsvc");
+            rig.closeLater(vmService);
+            Path services = Files.writeString(dir.resolve("services.properties"), "vmsvc.namespace=demo\n"
+                    + "vmsvc.port=80\nvmsvc.backend-port=" + vmService.port() + "\n");
             Path agentLog = dir.resolve("agent.log");
             Process agent = rig.startAgent("east", "vm", agentLog, "--gateway-egress", rig.egress("east"),
-                    "--egress-port", Integer.toString(vmEgress));
+                    "--egress-port", Integer.toString(vmEgress), "--services", services.toString(),
+                    "--heartbeat-interval", "2s");
             await("the agent serves the Workload API").atMost(Duration.ofSeconds(30))
                     .until(() -> Files.exists(dir.resolve("workload.sock")));
             X509Source vm = DefaultX509Source.newSource(DefaultX509Source.X509SourceOptions.builder()
@@ -90,11 +96,24 @@ class TrustRotationE2ETest {
             HttpClient vmApp = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                     .proxy(java.net.ProxySelector.of(new java.net.InetSocketAddress("127.0.0.1", vmEgress))).build();
 
+            IntermediateRotationE2ETest.awaitReachable(westClient, rig.egress("west"), "east");
+            IntermediateRotationE2ETest.awaitReachable(eastClient, rig.egress("east"), "onprem");
+            IntermediateRotationE2ETest.awaitReachable(onpremClient, rig.egress("onprem"), "west");
             List<Traffic> traffic = new ArrayList<>();
-            traffic.add(Traffic.start("west->east", () -> http(westClient, rig.egress("west"), "east"), 150));
-            traffic.add(Traffic.start("east->onprem", () -> http(eastClient, rig.egress("east"), "onprem"), 150));
-            traffic.add(Traffic.start("onprem->west", () -> http(onpremClient, rig.egress("onprem"), "west"), 150));
-            traffic.add(Traffic.start("vm->west", () -> {
+            traffic.add(Traffic.start("west->east",
+                    () -> IntermediateRotationE2ETest.call(westClient, rig.egress("west"), "east"), 150));
+            traffic.add(Traffic.start("east->onprem",
+                    () -> IntermediateRotationE2ETest.call(eastClient, rig.egress("east"), "onprem"), 150));
+            traffic.add(Traffic.start("onprem->west",
+                    () -> IntermediateRotationE2ETest.call(onpremClient, rig.egress("onprem"), "west"), 150));
+            await("west reaches the VM's service").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> westClient.get(rig.egress("west"), VMSVC, "/").status() == 200);
+            traffic.add(Traffic.start("west->vm", () -> {
+                TestWorkload.Call c = westClient.get(rig.egress("west"), VMSVC, "/to-vm");
+                return new Traffic.Outcome(c.status() == 200 && c.body().contains("\"cluster\":\"vm\""),
+                        c.status() + " after " + c.millis() + " ms: " + c.body());
+            }, 150));
+            java.util.function.Supplier<Traffic.Outcome> vmCall = () -> {
                 String signer = Certificates.serialHex(vm.getX509Svid().getChain().get(1));
                 if (vmSigners.isEmpty() || !vmSigners.getLast().equals(signer)) {
                     vmSigners.add(signer);
@@ -108,7 +127,10 @@ class TrustRotationE2ETest {
                 } catch (Exception e) {
                     return new Traffic.Outcome(false, e.toString());
                 }
-            }, 150));
+            };
+            await("the VM reaches west's service").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> vmCall.get().ok());
+            traffic.add(Traffic.start("vm->west", vmCall, 150));
             await("traffic flows").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
                     .until(() -> traffic.stream().allMatch(t -> t.calls() > 5 && t.failures().isEmpty()));
             chat.open(westClient, west.host(), west.ports().egress(), CHAT, 250);
@@ -232,12 +254,6 @@ class TrustRotationE2ETest {
             }
         }
         return true;
-    }
-
-    private static Traffic.Outcome http(TestWorkload caller, String egress, String target) {
-        TestWorkload.Call c = caller.get(egress, "hello-" + target + ".demo.svc.clusterset.local", "/hello");
-        return new Traffic.Outcome(c.status() == 200 && c.body().contains("\"cluster\":\"" + target + "\""),
-                c.status() + " after " + c.millis() + " ms: " + c.body());
     }
 
     /** East exports chat.demo (gRPC), served by the echo backend on loopback. */

@@ -166,12 +166,12 @@ public final class GatewayClient {
     }
 
     /**
-     * An HTTPS client that authenticates the gateway exactly as enrolment and renewal do, presenting {@code clientSvid}
-     * (read on every handshake, so a renewed SVID is used from the next connection). For the agent's other calls:
-     * service registration and the local egress. The caller closes it.
+     * An HTTPS client that authenticates the gateway exactly as enrolment and renewal do, presenting {@code clientSvid}:
+     * a renewed SVID gets new connections ({@link SvidBoundHttpClient}). For the agent's other calls: service
+     * registration and the local egress. The caller closes it.
      */
     public HttpClient httpClient(SvidSource clientSvid, BundleSource known) {
-        return client(clientSvid, known);
+        return new SvidBoundHttpClient(clientSvid, () -> client(clientSvid, known));
     }
 
     /** The gateway's enrolment URI, {@code https://host:15012}. */
@@ -188,6 +188,8 @@ public final class GatewayClient {
             ctx.init(clientSvid == null ? null : new KeyManager[] {new SvidKeyManager(clientSvid)},
                     new TrustManager[] {new RootAnchoredTrustManager(trustDomain, policy, roots, known, clock,
                             Duration.ofSeconds(30))}, null);
+            // No session resumption either: a resumed session shows the gateway the SVID of its first handshake.
+            ctx.getClientSessionContext().setSessionTimeout(1);
             return HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(5)).build();
         } catch (GeneralSecurityException e) {
