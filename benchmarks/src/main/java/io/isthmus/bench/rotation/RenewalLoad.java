@@ -65,7 +65,8 @@ import io.isthmus.trust.x509.Pem;
  */
 public final class RenewalLoad {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int USES_PER_TOKEN = 1000;
+    /** Small enough that the enrolling threads rarely share a token (its use count is updated optimistically). */
+    private static final int USES_PER_TOKEN = 50;
 
     private record Agent(X509Svid svid) {
     }
@@ -99,10 +100,19 @@ public final class RenewalLoad {
         long enrolStart = System.nanoTime();
         parallel(threads, agents, i -> {
             KeyPair keys = Crypto.generateEcP256();
-            JsonNode r = call(gateway, roots, null, "POST", "/v1/enrol", null, JSON.createObjectNode()
-                    .put("token", tokens.get(i / USES_PER_TOKEN)).put("csr", Csrs.create(keys, new X500Name("O=bench")))
-                    .toString());
-            fleet[i] = new Agent(svidOf(r, keys));
+            String body = JSON.createObjectNode().put("token", tokens.get(i % tokens.size()))
+                    .put("csr", Csrs.create(keys, new X500Name("O=bench"))).toString();
+            for (int attempt = 1;; attempt++) {
+                try {
+                    fleet[i] = new Agent(svidOf(call(gateway, roots, null, "POST", "/v1/enrol", null, body), keys));
+                    return;
+                } catch (IllegalStateException e) {
+                    // 503 store-unavailable: two enrolments raced for one token's use count; the gateway says retry.
+                    if (attempt >= 5 || !e.getMessage().contains(" 503")) {
+                        throw e;
+                    }
+                }
+            }
         });
         System.out.printf("%d agents enrolled in %.1f s%n", agents, (System.nanoTime() - enrolStart) / 1e9);
         TrustDomain td = fleet[0].svid().id().trustDomain();

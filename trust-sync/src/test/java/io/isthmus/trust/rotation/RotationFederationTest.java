@@ -230,17 +230,18 @@ class RotationFederationTest {
             g.rotation().sign(signed(next.root(), name));
             g.rotation().publish();
         }
+        TrustRuntime a = gateways.get("a");
+        FederationRoots onlyNew = new FederationRoots(List.of(next.rootCertificate()));
         for (String name : NAMES) {
             awaitEveryPeerHoldsTheNewCa(name);
             gateways.get(name).rotation().activate(false);
-        }
-        // 3. The old root cannot go while a's old intermediate (under it) is still in a's bundle...
-        TrustRuntime a = gateways.get("a");
-        FederationRoots onlyNew = new FederationRoots(List.of(next.rootCertificate()));
-        if (a.rotation().state().phase() == RotationPhase.ACTIVATED) {
-            assertThatThrownBy(() -> a.replaceRoots(onlyNew)).isInstanceOfSatisfying(RotationException.class,
-                    e -> assertThat(e.refusal()).isEqualTo(RotationRefusal.ROOT_STILL_NEEDED));
-            assertThat(a.roots().certificates()).hasSize(2);
+            if (name.equals("a")) {
+                // 3. The old root cannot go while a's old intermediate (under it) is still in a's bundle (it retires
+                // RETIRE_AFTER + skew after activation)...
+                assertThatThrownBy(() -> a.replaceRoots(onlyNew)).isInstanceOfSatisfying(RotationException.class,
+                        e -> assertThat(e.refusal()).isEqualTo(RotationRefusal.ROOT_STILL_NEEDED));
+                assertThat(a.roots().certificates()).hasSize(2);
+            }
         }
         // ... and goes once every rotation retired its old intermediate.
         await().atMost(Duration.ofSeconds(10)).until(() -> gateways.values().stream()
@@ -261,5 +262,24 @@ class RotationFederationTest {
         }
         X509Svid underOldRoot = TestCa.svid(pki.intermediate(td("a").name()), "spiffe://a.acme.internal/ns/x/sa/y");
         assertThat(gateways.get("b").verifier().verify(underOldRoot.chain()).verified()).isFalse();
+    }
+
+    /** The hook a membership change uses: roots and peers in one step; a removed peer's SVIDs stop verifying. */
+    @Test
+    void aMembershipChangeRemovesAPeerInOneStep() throws Exception {
+        startAll();
+        TrustRuntime a = gateways.get("a");
+        X509Svid ofC = workload("c");
+        assertThat(a.verifier().verify(ofC.chain()).verified()).isTrue();
+        List<io.isthmus.trust.runtime.TrustSnapshot> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        a.addListener(seen::add);
+        List<PeerConfig> withoutC = settings("a", configured.get("a")).peers().stream()
+                .filter(p -> !p.trustDomain().equals(td("c"))).toList();
+        a.applyMembership(pki.roots(), withoutC);
+        assertThat(a.verifier().verify(ofC.chain())).isInstanceOfSatisfying(SvidVerdict.Rejected.class,
+                r -> assertThat(r.reason()).isEqualTo(SvidRejection.NO_BUNDLE_FOR_TRUST_DOMAIN));
+        assertThat(a.sync().status()).doesNotContainKey(td("c"));
+        assertThat(seen).last().satisfies(s -> assertThat(s.bundles().bundleFor(td("c"))).isEmpty());
+        assertThat(a.verifier().verify(workload("b").chain()).verified()).isTrue();
     }
 }
