@@ -62,8 +62,7 @@ import io.isthmus.trust.x509.Certificates;
  * rebuild: every handshake reads the snapshot in force.
  *
  * <p>Run-time changes of the federation's shape go through two methods: {@link #replaceRoots} (a root added or
- * removed: the watched root file, or a membership change) and {@link #applyMembership} (roots and peers together,
- * one snapshot).
+ * removed: the watched root file, or a membership change) and {@link #applyMembership} (roots and peers together).
  */
 public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSource, RootsSource {
     private static final Logger LOG = Logger.getLogger(TrustRuntime.class);
@@ -261,8 +260,9 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
     }
 
     /**
-     * A membership change: the roots and the set of peers, applied together; removed peers' bundles leave the store,
-     * so their SVIDs stop verifying. Listeners see one snapshot with the new roots and bundles.
+     * A membership change: the roots and the set of peers, applied together under one lock (no other trust change
+     * interleaves); removed peers' bundles leave the store, so their SVIDs stop verifying. Listeners see the new roots,
+     * then the new bundles (two consecutive snapshots when both change); new peers are polled at once.
      *
      * @throws RotationException when the roots may not change (see {@link #replaceRoots})
      */
