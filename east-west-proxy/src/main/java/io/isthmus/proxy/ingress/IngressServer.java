@@ -77,7 +77,7 @@ public final class IngressServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
-                        SslHandler ssl = tls.ingress().newHandler(ch.alloc());
+                        SslHandler ssl = ProxyTls.fullHandshakes(tls.ingress().newHandler(ch.alloc()));
                         ssl.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                         HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
                         ch.pipeline().addLast("idle", new IdleStateHandler(settings.idleTimeout().toNanos(), 0, 0,
@@ -151,7 +151,7 @@ public final class IngressServer implements AutoCloseable {
      * fail (a revoked intermediate). Call after each bundle change; returns at once.
      */
     public void revalidate() {
-        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "ingress");
+        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "ingress", settings.drainTimeout());
     }
 
     /** Stops accepting and closes every open connection. */

@@ -32,7 +32,6 @@ import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
 import io.isthmus.registry.ServiceResolver;
-import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.runtime.TrustRuntime;
 import io.isthmus.trust.runtime.TrustSnapshot;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -56,7 +55,7 @@ public class ProxyService {
     private final NettyTransport transport;
     private final IngressServer ingress;
     private final EgressServer egress;
-    private volatile BundleSet lastBundles;
+    private volatile TrustSnapshot lastTrust;
 
     @Inject
     public ProxyService(ProxyConfig config, TrustService trust, MeterRegistry meters, Instance<Authorizer> authorizers,
@@ -64,7 +63,7 @@ public class ProxyService {
             Instance<TokenAuthenticator> tokenAuthenticators, Instance<LocalBackends> dynamicBackends) {
         ProxySettings settings = settings(config);
         TrustRuntime runtime = trust.runtime();
-        this.lastBundles = runtime.snapshot().bundles();
+        this.lastTrust = runtime.snapshot();
         ProxyMetrics metrics = new ProxyMetrics(meters);
         ProxyTls tls = ProxyTls.create(runtime, runtime.verifier(), runtime, runtime.trustDomain());
         this.transport = NettyTransport.create(config.ioThreads(), "isthmus-proxy");
@@ -115,7 +114,7 @@ public class ProxyService {
     static ProxySettings settings(ProxyConfig c) {
         try {
             return new ProxySettings(c.meshSuffix(), c.connectTimeout(), c.idleTimeout(), c.headerTimeout(),
-                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize());
+                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize(), c.drainTimeout());
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus.proxy", e.getMessage(), e);
         }
@@ -161,14 +160,15 @@ public class ProxyService {
     }
 
     /**
-     * After the bundles changed (fired on the bundle-sync or renewal thread), re-verify the peers of open
-     * connections so that a revoked intermediate also ends connections made before its removal. Non-blocking.
+     * After the bundles or the roots changed (fired on the thread that swapped the snapshot), re-verify the peers of
+     * open connections: a revoked intermediate also ends connections made before its removal, a retired one drains
+     * them. Non-blocking.
      */
     void trustChanged(@Observes TrustSnapshot snapshot) {
-        if (snapshot.bundles().equals(lastBundles)) {
+        if (snapshot.sameTrustAs(lastTrust)) {
             return;
         }
-        lastBundles = snapshot.bundles();
+        lastTrust = snapshot;
         if (ingress != null) {
             ingress.revalidate();
         }

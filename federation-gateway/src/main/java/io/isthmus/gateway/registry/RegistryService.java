@@ -40,7 +40,6 @@ import io.isthmus.registry.xsite.ChannelFactory;
 import io.isthmus.registry.xsite.PeerSite;
 import io.isthmus.registry.xsite.RegistryNode;
 import io.isthmus.registry.xsite.SiteSettings;
-import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.runtime.TrustSnapshot;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
@@ -65,7 +64,7 @@ public class RegistryService {
     private final LeaseKeeper leases;
     private final RegistryResolver resolver;
     private final String site;
-    private volatile BundleSet lastBundles;
+    private volatile TrustSnapshot lastTrust;
 
     @Inject
     public RegistryService(RegistryConfig config, GatewayConfig gateway, TrustService trust, Clock clock) {
@@ -77,7 +76,7 @@ public class RegistryService {
         if (config.enabled()) {
             SiteSettings settings = siteSettings(config, site, trust.runtime().trustDomain());
             settings.peers().forEach((name, peer) -> clusters.put(name, peer.trustDomain()));
-            this.lastBundles = trust.runtime().snapshot().bundles();
+            this.lastTrust = trust.runtime().snapshot();
             RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(), ChannelFactory.Timing.DEFAULT);
             this.node = Optional.of(n);
             this.cacheManager = n.cacheManager();
@@ -228,15 +227,15 @@ public class RegistryService {
     }
 
     /**
-     * After the bundles changed (fired on the bundle-sync or SVID-renewal thread), re-verify the peers of the
+     * After the bundles or roots changed (fired on the thread that swapped the snapshot), re-verify the peers of the
      * registry's open bridge and replica connections, so that a CA removed from a bundle also ends connections made
      * before its removal. Returns at once: the sweep runs on the node's own thread.
      */
     void trustChanged(@Observes TrustSnapshot snapshot) {
-        if (node.isEmpty() || snapshot.bundles().equals(lastBundles)) {
+        if (node.isEmpty() || snapshot.sameTrustAs(lastTrust)) {
             return;
         }
-        lastBundles = snapshot.bundles();
+        lastTrust = snapshot;
         node.get().revalidatePeers().whenComplete((closed, failure) -> {
             if (failure != null) {
                 LOG.warnf("registry: re-checking bridge peers after a bundle change failed: %s", failure.getMessage());

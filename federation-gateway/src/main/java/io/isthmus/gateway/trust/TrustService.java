@@ -3,6 +3,7 @@ package io.isthmus.gateway.trust;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.time.Duration;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -14,6 +15,7 @@ import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
 
 import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.enrolment.EnrolmentConfig;
 import io.isthmus.trust.federation.BundleRejection;
 import io.isthmus.trust.federation.SyncListener;
 import io.isthmus.trust.runtime.TrustRuntime;
@@ -35,10 +37,14 @@ public class TrustService {
     private final TrustRuntime runtime;
 
     @Inject
-    public TrustService(GatewayConfig config, Clock clock, MeterRegistry meters, Event<TrustSnapshot> changes) {
+    public TrustService(GatewayConfig config, EnrolmentConfig enrolment, Clock clock, MeterRegistry meters,
+            Event<TrustSnapshot> changes) {
         TrustMetrics metrics = new TrustMetrics(meters);
+        Duration vmTtl = enrolment.svidTtl().orElse(config.ca().svidTtl());
+        Duration longestTtl = vmTtl.compareTo(config.ca().svidTtl()) > 0 ? vmTtl : config.ca().svidTtl();
         try {
-            this.runtime = TrustRuntime.start(TrustSettingsFactory.from(config, clock), clock, new SyncListener() {
+            this.runtime = TrustRuntime.start(TrustSettingsFactory.from(config, clock, longestTtl), clock,
+                    new SyncListener() {
                 @Override
                 public void accepted(TrustDomain peer, TrustBundle bundle) {
                     metrics.syncOutcome(peer, "accepted");

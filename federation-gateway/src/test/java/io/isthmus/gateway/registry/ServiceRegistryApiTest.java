@@ -119,7 +119,8 @@ class ServiceRegistryApiTest {
 
     @Test
     void reChecksRegistryPeersWhenTheTrustSnapshotChanges() {
-        TrustSnapshot changed = new TrustSnapshot(trust.runtime().snapshot().svid(), BundleSet.empty());
+        TrustSnapshot changed = new TrustSnapshot(trust.runtime().roots(), trust.runtime().snapshot().svid(),
+                BundleSet.empty());
         assertThat(beans.resolveObserverMethods(changed))
                 .anySatisfy(o -> assertThat(o.getBeanClass()).isEqualTo(RegistryService.class));
     }

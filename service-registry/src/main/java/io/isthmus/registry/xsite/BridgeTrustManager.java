@@ -61,7 +61,7 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
      */
     public SpiffeId check(X509Certificate[] chain, InetSocketAddress remote, boolean dialed) throws SvidCertificateException {
         try {
-            return verify(chain, remote, dialed).id();
+            return verify(chain, remote, dialed, false).id();
         } catch (SvidCertificateException e) {
             refused.incrementAndGet();
             LOG.warnf("site %s refused a cross-site bridge peer at %s: %s", settings.site(), remote, e.getMessage());
@@ -70,20 +70,22 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
     }
 
     /**
-     * The same rules as at the handshake, for a connection that is already open (after the bundles changed); counts
-     * nothing and logs nothing: the caller decides what a rejection means.
+     * The same rules as at the handshake, for a connection that is already open (after the trust changed), except
+     * that the leaf's own expiry since the handshake is not held against it ({@link X509SvidVerifier#verifyEstablished});
+     * counts nothing and logs nothing: the caller decides what a rejection means.
      */
     public SvidVerdict recheck(X509Certificate[] chain, InetSocketAddress remote, boolean dialed) {
         try {
-            return verify(chain, remote, dialed);
+            return verify(chain, remote, dialed, true);
         } catch (SvidCertificateException e) {
             return new SvidVerdict.Rejected(e.reason(), e.getMessage());
         }
     }
 
-    private SvidVerdict.Verified verify(X509Certificate[] chain, InetSocketAddress remote, boolean dialed)
-            throws SvidCertificateException {
-        SvidVerdict verdict = verifier.verify(chain == null ? null : Arrays.asList(chain));
+    private SvidVerdict.Verified verify(X509Certificate[] chain, InetSocketAddress remote, boolean dialed,
+            boolean established) throws SvidCertificateException {
+        List<X509Certificate> presented = chain == null ? null : Arrays.asList(chain);
+        SvidVerdict verdict = established ? verifier.verifyEstablished(presented) : verifier.verify(presented);
         if (verdict instanceof SvidVerdict.Rejected rejected) {
             throw new SvidCertificateException(rejected.reason(), "bridge peer at " + remote + ": " + rejected.message());
         }

@@ -28,7 +28,6 @@ import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509SvidVerifier;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.SpiffeTrustManager;
-import io.isthmus.trust.tls.SvidCertificateException;
 import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.tls.SvidSource;
 
@@ -51,7 +50,7 @@ public final class RegistryNode implements AutoCloseable {
     /** One thread, so sweeps never overlap and the caller (the bundle-sync thread) never waits for sockets. */
     private final ExecutorService revalidator;
 
-    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, SpiffeTrustManager localTrust,
+    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, X509SvidVerifier verifier,
             DefaultCacheManager cacheManager, ChannelFactory channels) {
         this.settings = settings;
         this.bridgeTrust = bridgeTrust;
@@ -59,12 +58,12 @@ public final class RegistryNode implements AutoCloseable {
         this.channels = channels;
         this.bridgeRevalidation = new PeerRevalidation(settings.site(), "bridge", bridgeTrust::recheck);
         this.localRevalidation = new PeerRevalidation(settings.site(), "local cluster", (chain, remote, dialed) -> {
-            try {
-                localTrust.check(chain);
-                return null;
-            } catch (SvidCertificateException e) {
-                return new SvidVerdict.Rejected(e.reason(), e.getMessage());
+            SvidVerdict verdict = verifier.verifyEstablished(chain == null ? null : java.util.Arrays.asList(chain));
+            if (verdict instanceof SvidVerdict.Verified v && !v.id().memberOf(settings.trustDomain())) {
+                return new SvidVerdict.Rejected(io.isthmus.trust.svid.SvidRejection.UNEXPECTED_ID,
+                        "replica peer " + v.id() + " is not a member of " + settings.trustDomain());
             }
+            return verdict;
         });
         this.revalidator = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon()
                 .name("registry-revalidation-" + settings.site()).factory());
@@ -101,7 +100,7 @@ public final class RegistryNode implements AutoCloseable {
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(settings, trust, localTrust, cm, channels);
+        return new RegistryNode(settings, trust, verifier, cm, channels);
     }
 
     /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
