@@ -17,6 +17,8 @@ locals {
         bundle_endpoint_url  = "https://${c.public_host}:8443/"
         endpoint_spiffe_id   = "spiffe://${c.trust_domain}/ns/isthmus-system/sa/isthmus-gateway"
         cross_site_addresses = ["${c.public_host}:7900"]
+        # Who may vouch for callers at this cluster's ingress (the default, spelled out).
+        gateway_ids = ["spiffe://${c.trust_domain}/ns/isthmus-system/sa/isthmus-gateway"]
       } if other != name
     }
   }

@@ -46,6 +46,10 @@ locals {
       peer.endpoint_spiffe_id == null ? {} : {
         "isthmus.peers.${peer_name}.endpoint-spiffe-id" = peer.endpoint_spiffe_id
       },
+      # Only these identities of the peer may vouch for callers at this ingress; without them, the gateway's default.
+      length(coalesce(peer.gateway_ids, [])) == 0 ? {} : {
+        "isthmus.peers.${peer_name}.gateway-ids" = join(",", peer.gateway_ids)
+      },
       # The peer's registry site: its TLS bridge must present a gateway SVID of exactly this trust domain.
       length(coalesce(peer.cross_site_addresses, [])) == 0 ? {} : {
         "isthmus.registry.peers.${peer_name}.trust-domain"     = peer.trust_domain

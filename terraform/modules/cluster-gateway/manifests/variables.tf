@@ -69,12 +69,13 @@ variable "intermediate_private_key_pem" {
 }
 
 variable "peers" {
-  description = "Federated peers by name (the name is also the peer's registry site): each peer's trust domain, SPIFFE bundle endpoint URL (https://host:8443/), optionally the exact SPIFFE ID its endpoint must present, and the host:port addresses of its cross-site registry bridge (its public Service, port 7900)."
+  description = "Federated peers by name (the name is also the peer's registry site): each peer's trust domain, SPIFFE bundle endpoint URL (https://host:8443/), optionally the exact SPIFFE ID its endpoint must present, the host:port addresses of its cross-site registry bridge (its public Service, port 7900), and optionally the SPIFFE IDs of its gateways: the only identities of its trust domain whose vouching for a caller this gateway's ingress accepts (default spiffe://<trust domain>/ns/isthmus-system/sa/isthmus-gateway)."
   type = map(object({
     trust_domain         = string
     bundle_endpoint_url  = string
     endpoint_spiffe_id   = optional(string)
     cross_site_addresses = optional(list(string), [])
+    gateway_ids          = optional(list(string), [])
   }))
   default = {}
 }

@@ -7,7 +7,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +18,9 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import javax.net.ssl.SSLContext;
 
+import org.infinispan.configuration.cache.ConfigurationBuilder;
+import org.infinispan.manager.DefaultCacheManager;
+
 import com.sun.net.httpserver.HttpServer;
 
 import io.isthmus.proxy.authn.AuthnFailure;
@@ -27,21 +29,29 @@ import io.isthmus.proxy.authn.TokenAuthenticator;
 import io.isthmus.proxy.authz.AccessRequest;
 import io.isthmus.proxy.authz.Authorizer;
 import io.isthmus.proxy.authz.Decision;
-import io.isthmus.proxy.authz.DenyReason;
+import io.isthmus.proxy.authz.policy.PolicyAuthorizer;
+import io.isthmus.proxy.authz.policy.TestPolicies;
+import io.isthmus.proxy.authz.vouch.GatewayIdentities;
 import io.isthmus.proxy.egress.EgressServer;
+import io.isthmus.proxy.http.path.PathNormalization;
+import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.StaticBackends;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
+import io.isthmus.registry.ClusterIdentity;
+import io.isthmus.registry.ExportSpec;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.IngressAddress;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
 import io.isthmus.registry.Protocol;
+import io.isthmus.registry.RegistryResolver;
 import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.ServicePort;
 import io.isthmus.registry.ServiceResolver;
+import io.isthmus.registry.store.InfinispanRegistry;
 import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.bundle.TrustBundle;
 import io.isthmus.trust.ca.CaCredential;
@@ -58,35 +68,61 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 /**
  * Three clusters a, b, c on loopback under one test root, each with its own intermediate, gateway SVID, ingress,
  * egress and a tiny JDK HTTP backend for payments.billing that answers with its cluster's name and the
- * {@code x-forwarded-client-cert} it received. b and c both export payments (b nearer to a); the registry is a
- * hand-written in-memory resolver. Every gateway's verifier reads one shared, mutable bundle set.
+ * {@code x-forwarded-client-cert} it received. b and c both export payments (b nearer to a). The components are the
+ * real ones: the registry is {@link InfinispanRegistry} over one local Infinispan cache that every cluster writes its
+ * own exports to, read by the {@link RegistryResolver} the egress uses; the ingress asks a {@link PolicyAuthorizer}
+ * over policy YAML ({@link #CHECKOUT_ONLY} unless a test {@link #usePolicies replaces} it). Every gateway's verifier
+ * reads one shared, mutable bundle set.
  */
 final class Federation implements AutoCloseable {
     static final MeshName PAYMENTS = MeshName.of("payments", "billing");
     static final String CHECKOUT = "spiffe://a.acme.internal/ns/shop/sa/checkout";
     static final String CART = "spiffe://a.acme.internal/ns/shop/sa/cart";
+    /** Mesh-wide (the root namespace): a's checkout may call anything, nobody else anything. */
+    static final String CHECKOUT_ONLY = """
+            apiVersion: security.isthmus.io/v1alpha1
+            kind: AuthorizationPolicy
+            metadata: {name: checkout-only, namespace: isthmus-system}
+            spec:
+              action: ALLOW
+              rules:
+              - from:
+                - source: {principals: ["%s"]}
+            """.formatted(CHECKOUT);
+    /** A cluster of the federation whose gateway never runs (its exports point at a closed port). */
+    static final String DEAD = "d";
 
     final TestCa pki = TestCa.create();
     final AtomicReference<BundleSet> bundles = new AtomicReference<>(BundleSet.empty());
     final Map<String, Cluster> clusters = new LinkedHashMap<>();
-    final List<ExportedService> exports = new CopyOnWriteArrayList<>();
     /** More backends every cluster's ingress serves, by mesh host name (tests add gRPC servers here). */
     final Map<String, InetSocketAddress> extraBackends = new java.util.concurrent.ConcurrentHashMap<>();
     final ProxySettings settings;
+    final PathNormalization pathNormalization;
 
-    /** Who may call payments: checkout only. Records every request it is asked about. */
+    /** One local cache stands for the replicated registry: each cluster writes only its own keys, as across sites. */
+    private final DefaultCacheManager registryCaches = new DefaultCacheManager();
+    private final Map<ClusterIdentity, InfinispanRegistry> writers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final InfinispanRegistry registryOfA;
+
+    /** The destination policy of every cluster's ingress; {@link #usePolicies} replaces it. */
+    final PolicyAuthorizer policy = new PolicyAuthorizer(TestPolicies.set(CHECKOUT_ONLY));
+    /** Every request the policy was asked about, in order. */
     final List<AccessRequest> asked = new CopyOnWriteArrayList<>();
     final List<Decision> logged = new CopyOnWriteArrayList<>();
     /** What the decision log was given, request with decision, in order. */
     final List<Map.Entry<AccessRequest, Decision>> audited = new CopyOnWriteArrayList<>();
-    final Authorizer checkoutOnly = request -> {
+    private final Authorizer recordingPolicy = request -> {
         asked.add(request);
-        return request.source().toString().equals(CHECKOUT)
-                ? new Decision.Allowed("payments-policy", "allow-checkout", List.of())
-                : new Decision.Denied(DenyReason.NO_MATCHING_ALLOW, "", "", "", List.of());
+        return policy.authorize(request);
     };
 
-    /** Bearer tokens of local callers in cluster a: the token is the service account name. */
+    /**
+     * Bearer tokens of local callers in cluster a: the token is the service account name. A stand-in for
+     * federation-gateway's {@code TokenReviewAuthenticator}, which this module cannot depend on (the gateway depends
+     * on it); that one is tested against a fabric8 mock API server in {@code TokenReviewAuthenticatorTest}. Here only
+     * the {@link TokenAuthenticator} contract matters: an identity or a typed refusal.
+     */
     final TokenAuthenticator tokens = token -> CompletableFuture.completedFuture(
             token.equals("checkout") || token.equals("cart")
                     ? new AuthnResult.Authenticated(SpiffeId.parse("spiffe://a.acme.internal/ns/shop/sa/" + token))
@@ -104,10 +140,12 @@ final class Federation implements AutoCloseable {
         final List<String> backendSawXfcc = new CopyOnWriteArrayList<>();
         IngressServer ingress;
         EgressServer egress;
-        final InetSocketAddress ingressAddress;
+        /** a and b in one region (b nearer to a), c in another. */
+        final Locality locality;
 
         Cluster(String name) throws IOException {
             this.name = name;
+            this.locality = name.equals("c") ? new Locality("us", "us-1c") : new Locality("eu", "eu-1" + name);
             this.td = new TrustDomain(name + ".acme.internal");
             this.ca = pki.intermediate(td.name());
             this.gateway = TestCa.svid(ca, "spiffe://" + td.name() + "/ns/isthmus-system/sa/isthmus-gateway");
@@ -115,7 +153,7 @@ final class Federation implements AutoCloseable {
             this.backend = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             backend.createContext("/slow", exchange -> {
                 try {
-                    Thread.sleep(2_500);
+                    Thread.sleep(8_000); // a backend that answers only after every timeout of the tests
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -125,9 +163,11 @@ final class Federation implements AutoCloseable {
             backend.createContext("/", exchange -> {
                 String xfcc = exchange.getRequestHeaders().getFirst("x-forwarded-client-cert");
                 backendSawXfcc.add(String.valueOf(xfcc));
+                // path: the request target as received; view: the path this server routes on (decoded, as is).
                 byte[] body = ("cluster=" + name + "\nxfcc=" + xfcc + "\ncaller-header="
                         + exchange.getRequestHeaders().getFirst("x-isthmus-caller") + "\npath="
-                        + exchange.getRequestURI() + "\n").getBytes(StandardCharsets.UTF_8);
+                        + exchange.getRequestURI() + "\nview=" + exchange.getRequestURI().getPath() + "\n")
+                        .getBytes(StandardCharsets.UTF_8);
                 exchange.sendResponseHeaders(200, body.length);
                 try (OutputStream out = exchange.getResponseBody()) {
                     out.write(body);
@@ -136,7 +176,6 @@ final class Federation implements AutoCloseable {
             backendThreads = java.util.concurrent.Executors.newFixedThreadPool(4);
             backend.setExecutor(backendThreads);
             backend.start();
-            this.ingressAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
         }
 
         X509SvidVerifier verifier() {
@@ -144,7 +183,7 @@ final class Federation implements AutoCloseable {
                     Duration.ofSeconds(30));
         }
 
-        void start(Authorizer authorizer) {
+        void start() {
             ProxyTls tls = ProxyTls.create(() -> gateway, verifier(), t -> bundles.get().bundleFor(t), td);
             ProxyMetrics metrics = new ProxyMetrics(meters);
             StaticBackends local = new StaticBackends(Map.of(PAYMENTS.host(), backend.getAddress()), false);
@@ -152,14 +191,14 @@ final class Federation implements AutoCloseable {
                 InetSocketAddress extra = extraBackends.get(n.host());
                 return extra != null ? Optional.of(extra) : local.resolve(n, port);
             };
-            ingress = new IngressServer(transport, settings, tls, () -> gateway, withExtras, authorizer,
+            ingress = new IngressServer(transport, settings, tls, () -> gateway, withExtras, recordingPolicy,
                     (request, decision) -> {
                         logged.add(decision);
                         audited.add(Map.entry(request, decision));
-                    }, metrics);
+                    }, metrics, GatewayIdentities.conventional(clusters.values().stream().map(c -> c.td).toList()),
+                    new PathNormalizer(pathNormalization));
             ingress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            egress = new EgressServer(transport, settings, tls, resolver(), new Locality("eu", "eu-1" + name),
-                    tokens, metrics);
+            egress = new EgressServer(transport, settings, tls, resolver(), locality, tokens, metrics);
             egress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         }
 
@@ -189,12 +228,21 @@ final class Federation implements AutoCloseable {
         }
     }
 
-    Federation(ProxySettings settings) {
+    Federation(ProxySettings settings, PathNormalization pathNormalization) {
         this.settings = settings;
+        this.pathNormalization = pathNormalization;
+        registryCaches.defineConfiguration("registry", new ConfigurationBuilder().build());
+        // a only reads the registry here (it exports nothing), so the ingress it would announce is never used.
+        registryOfA = new InfinispanRegistry(registryCache(), identity("a", 15443, new Locality("eu", "eu-1a")),
+                Clock.systemUTC());
     }
 
     static Federation start(ProxySettings settings) throws IOException {
-        Federation f = new Federation(settings);
+        return start(settings, PathNormalization.DEFAULT);
+    }
+
+    static Federation start(ProxySettings settings, PathNormalization pathNormalization) throws IOException {
+        Federation f = new Federation(settings, pathNormalization);
         for (String n : List.of("a", "b", "c")) {
             f.clusters.put(n, f.new Cluster(n));
         }
@@ -204,11 +252,11 @@ final class Federation implements AutoCloseable {
         }
         f.bundles.set(BundleSet.of(list));
         for (Cluster c : f.clusters.values()) {
-            c.start(f.checkoutOnly);
+            c.start();
         }
         // payments is exported by b (same region as a: nearer) and c (elsewhere).
-        f.exports.add(f.export(f.cluster("b"), new Locality("eu", "eu-1b")));
-        f.exports.add(f.export(f.cluster("c"), new Locality("us", "us-1c")));
+        f.export(f.cluster("b"), PAYMENTS, new ServicePort("http", 80, Protocol.HTTP));
+        f.export(f.cluster("c"), PAYMENTS, new ServicePort("http", 80, Protocol.HTTP));
         return f;
     }
 
@@ -216,38 +264,54 @@ final class Federation implements AutoCloseable {
         return clusters.get(name);
     }
 
-    private ExportedService export(Cluster c, Locality locality) {
-        InetSocketAddress in = c.ingress.address();
-        return new ExportedService(new ServiceKey(c.name, "billing", "payments"),
-                List.of(new ServicePort("http", 80, Protocol.HTTP)), List.of(), new IngressAddress("127.0.0.1",
-                        in.getPort()), locality, 1, 1, Instant.now(), Duration.ofMinutes(5));
+    private org.infinispan.Cache<String, String> registryCache() {
+        return registryCaches.getCache("registry");
     }
 
-    /** Routable exports of the name, nearest first, as the registry's resolver promises. */
-    ServiceResolver resolver() {
-        return new ServiceResolver() {
-            @Override
-            public List<ExportedService> resolve(MeshName name, Locality from) {
-                return exports.stream().filter(e -> e.meshName(name.suffix()).equals(name))
-                        .sorted(java.util.Comparator.comparingInt(e -> from.distanceTo(e.locality()))).toList();
-            }
+    private ClusterIdentity identity(String cluster, int ingressPort, Locality locality) {
+        return new ClusterIdentity(cluster, new IngressAddress("127.0.0.1", ingressPort), locality,
+                Duration.ofMinutes(5), MeshName.DEFAULT_SUFFIX);
+    }
 
-            /** Cluster n is trust domain n.acme.internal, as the registry's resolver knows from its site config. */
-            @Override
-            public Optional<io.isthmus.trust.spiffe.TrustDomain> trustDomainOf(String cluster) {
-                return Optional.ofNullable(clusters.get(cluster)).map(c -> c.td);
-            }
-        };
+    /** {@code cluster} exports {@code name} (one ready endpoint), with its real ingress address and locality. */
+    ExportedService export(Cluster cluster, MeshName name, ServicePort... ports) {
+        return exportAs(cluster.name, cluster.ingress.address().getPort(), cluster.locality, name, ports);
+    }
+
+    /**
+     * Cluster {@code cluster} writes an export of {@code name} that announces {@code ingressPort} on loopback and
+     * {@code locality}: for entries whose address is stale or points elsewhere, and for clusters whose gateway is down.
+     */
+    ExportedService exportAs(String cluster, int ingressPort, Locality locality, MeshName name, ServicePort... ports) {
+        InfinispanRegistry writer = writers.computeIfAbsent(identity(cluster, ingressPort, locality),
+                id -> new InfinispanRegistry(registryCache(), id, Clock.systemUTC()));
+        return writer.export(new ExportSpec(new ServiceKey(cluster, name.namespace(), name.service()), List.of(ports),
+                List.of(), 1));
+    }
+
+    /** Routable exports of the name, nearest first: what a's egress sees. */
+    List<ExportedService> exportsOf(MeshName name) {
+        return resolver().resolve(name, cluster("a").locality);
+    }
+
+    /** The registry's resolver over a's view of the registry: clusters a, b, c, d and their trust domains. */
+    ServiceResolver resolver() {
+        Map<String, TrustDomain> tds = new LinkedHashMap<>();
+        for (String n : List.of("a", "b", "c", DEAD)) {
+            tds.put(n, new TrustDomain(n + ".acme.internal"));
+        }
+        return new RegistryResolver(registryOfA, Clock.systemUTC(), tds);
+    }
+
+    /** Every cluster's ingress decides with the policies of {@code yaml} from now on. */
+    void usePolicies(String yaml) {
+        policy.replace(TestPolicies.set(yaml));
     }
 
     /** Exports {@code name} from cluster b (gRPC port 9090, near a), served by a backend on loopback {@code port}. */
     void exportGrpcFromB(MeshName name, int port) {
-        Cluster b = cluster("b");
         extraBackends.put(name.host(), new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        exports.add(new ExportedService(new ServiceKey("b", name.namespace(), name.service()),
-                List.of(new ServicePort("grpc", 9090, Protocol.GRPC)), List.of(),
-                new IngressAddress("127.0.0.1", b.ingress.address().getPort()), new Locality("eu", "eu-1b"), 1, 1,
-                Instant.now(), Duration.ofMinutes(5)));
+        export(cluster("b"), name, new ServicePort("grpc", 9090, Protocol.GRPC));
     }
 
     /** A grpc-java channel to a's egress over TLS with {@code caller}'s SVID, calling {@code name}. */
@@ -271,5 +335,6 @@ final class Federation implements AutoCloseable {
     @Override
     public void close() {
         clusters.values().forEach(Cluster::close);
+        registryCaches.stop();
     }
 }

@@ -46,21 +46,7 @@ class GrpcEndToEndTest {
     private static final MeshName LEDGER = MeshName.of("ledger", "billing");
     private static final String AUTHORITY = "ledger.billing.svc.clusterset.local";
 
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    };
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = GrpcBytes.MARSHALLER;
     private static final MethodDescriptor<byte[], byte[]> CHARGE = MethodDescriptor.<byte[], byte[]>newBuilder()
             .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName("isthmus.test.Ledger/Charge")
             .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();

@@ -69,31 +69,19 @@ import io.isthmus.trust.tls.SpiffeTrustManager;
 
 /**
  * Streaming gRPC through both hops (caller --h2/TLS--> a's egress --h2/mTLS--> b's ingress --h2c--> grpc-java
- * backend): frames are relayed as they arrive, not aggregated. The gateways run with a 1 s request timeout and a
- * 64 KiB body limit, both of which a streaming call must outlive or exceed.
+ * backend): frames are relayed as they arrive, not aggregated. The gateways run with a 64 KiB body limit, which a
+ * streaming call must exceed, and a 5 s request (stream idle) timeout, far above any pause the tests make; the two
+ * tests about the idle cut-off run gateways with a short one.
  */
 class GrpcStreamingTest {
     private static final MeshName FEED = MeshName.of("feed", "news");
     private static final String AUTHORITY = "feed.news.svc.clusterset.local";
-    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(1);
+    /** Longer than any pause of the tests, so that a stalled machine does not end their streams. */
+    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
     private static final int MAX_BODY = 64 * 1024;
     private static final long WAIT = 10;
 
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    };
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = GrpcBytes.MARSHALLER;
 
     private static MethodDescriptor<byte[], byte[]> method(String name, MethodDescriptor.MethodType type) {
         return MethodDescriptor.<byte[], byte[]>newBuilder().setType(type)
@@ -145,8 +133,6 @@ class GrpcStreamingTest {
 
     @BeforeEach
     void start() throws Exception {
-        fed = Federation.start(new ProxySettings(MeshName.DEFAULT_SUFFIX, Duration.ofSeconds(1),
-                Duration.ofSeconds(5), Duration.ofSeconds(1), REQUEST_TIMEOUT, 8192, MAX_BODY));
         ServerServiceDefinition service = ServerServiceDefinition.builder("isthmus.test.Feed")
                 .addMethod(WATCH, ServerCalls.asyncServerStreamingCall((request, out) -> {
                     int n = Integer.parseInt(text(request));
@@ -300,6 +286,16 @@ class GrpcStreamingTest {
         backend = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                 .maxInboundMessageSize(4 * 1024 * 1024)
                 .addService(ServerInterceptors.intercept(service, record)).build().start();
+        startGateways(REQUEST_TIMEOUT);
+    }
+
+    /** (Re)starts the federation with gateways whose streams end after {@code requestTimeout} without frames. */
+    private void startGateways(Duration requestTimeout) throws Exception {
+        if (fed != null) {
+            fed.close();
+        }
+        fed = Federation.start(new ProxySettings(MeshName.DEFAULT_SUFFIX, Duration.ofSeconds(1),
+                Duration.ofSeconds(10), Duration.ofSeconds(1), requestTimeout, 8192, MAX_BODY));
         fed.exportGrpcFromB(FEED, backend.getPort());
     }
 
@@ -410,16 +406,19 @@ class GrpcStreamingTest {
 
     @Test
     void streamLivingLongerThanTheRequestTimeoutStaysOpenWhileItSends() throws Exception {
+        Duration idle = Duration.ofSeconds(2);
+        startGateways(idle);
         ManagedChannel channel = channel(Federation.CHECKOUT);
         try {
             long started = System.nanoTime();
-            // 8 ticks 400 ms apart: 3.2 s in all, more than 3x the gateways' 1 s request timeout.
+            // 10 ticks 250 ms apart: 2.5 s in all, longer than the gateways' 2 s limit, which only a pause of
+            // 1.75 s between two ticks would reach.
             Iterator<byte[]> ticks = ClientCalls.blockingServerStreamingCall(channel, TICKS, deadline(),
-                    utf8("8,400"));
+                    utf8("10,250"));
             List<String> got = new java.util.ArrayList<>();
             ticks.forEachRemaining(m -> got.add(text(m)));
-            assertThat(got).hasSize(8).endsWith("tick 8");
-            assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThan(REQUEST_TIMEOUT.multipliedBy(3));
+            assertThat(got).hasSize(10).endsWith("tick 10");
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThan(idle);
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
@@ -427,11 +426,12 @@ class GrpcStreamingTest {
 
     @Test
     void silentStreamIsEndedAfterTheIdleTimeout() throws Exception {
+        startGateways(Duration.ofSeconds(1));
         ManagedChannel channel = channel(Federation.CHECKOUT);
         try {
-            // The first tick comes after 3 s of silence: the gateways give up after 1 s without frames.
+            // The first tick comes after 6 s of silence: the gateways give up after 1 s without frames.
             Iterator<byte[]> ticks = ClientCalls.blockingServerStreamingCall(channel, TICKS, deadline(),
-                    utf8("1,3000"));
+                    utf8("1,6000"));
             assertThatThrownBy(ticks::next).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                 assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
                 assertThat(e.getStatus().getDescription()).contains("isthmus gateway").contains("no frames");
@@ -538,10 +538,7 @@ class GrpcStreamingTest {
                     }).bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
             MeshName rst = MeshName.of("rst", "news");
             fed.extraBackends.put(rst.host(), (InetSocketAddress) raw.localAddress());
-            fed.exports.add(new ExportedService(new ServiceKey("b", "news", "rst"),
-                    List.of(new ServicePort("grpc", 9090, Protocol.GRPC)), List.of(),
-                    new IngressAddress("127.0.0.1", fed.cluster("b").ingress.address().getPort()),
-                    new Locality("eu", "eu-1b"), 1, 1, Instant.now(), Duration.ofMinutes(5)));
+            fed.export(fed.cluster("b"), rst, new ServicePort("grpc", 9090, Protocol.GRPC));
             ManagedChannel channel = channel(Federation.CHECKOUT);
             ManagedChannel rstChannel = NettyChannelBuilder.forAddress(
                     fed.cluster("a").egress.address().getHostString(), fed.cluster("a").egress.address().getPort())
@@ -700,7 +697,8 @@ class GrpcStreamingTest {
             assertThat(chatDone.get(WAIT, TimeUnit.SECONDS)).isEqualTo("pong meanwhile");
             assertThat(closed).as("the stalled call was still open").isNotDone();
             // While the caller reads one message only, the backend stays blocked: the gateways buffer about one
-            // stream window per hop, not the 4.8 MiB the backend wants to send. (Shorter than the 1 s idle timeout.)
+            // stream window per hop, not the 4.8 MiB the backend wants to send. (Far shorter than the 5 s idle
+            // timeout, which ends a stream only after 5 s without a frame.)
             await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
                     .until(() -> floodSent.get() < FLOOD_MESSAGES);
             assertThat(received.get()).isEqualTo(1);
@@ -720,10 +718,9 @@ class GrpcStreamingTest {
             closedPort = probe.getLocalPort();
         }
         // Same zone as a: the nearest export, but nothing listens there.
-        fed.exports.add(new ExportedService(new ServiceKey("dead", "news", "feed"),
-                List.of(new ServicePort("grpc", 9090, Protocol.GRPC)), List.of(),
-                new IngressAddress("127.0.0.1", closedPort), new Locality("eu", "eu-1a"), 1, 1, Instant.now(),
-                Duration.ofMinutes(5)));
+        fed.exportAs(Federation.DEAD, closedPort, new Locality("eu", "eu-1a"), FEED,
+                new ServicePort("grpc", 9090, Protocol.GRPC));
+        assertThat(fed.exportsOf(FEED)).first().satisfies(e -> assertThat(e.key().cluster()).isEqualTo(Federation.DEAD));
         ManagedChannel channel = channel(Federation.CHECKOUT);
         try {
             CompletableFuture<String> done = new CompletableFuture<>();

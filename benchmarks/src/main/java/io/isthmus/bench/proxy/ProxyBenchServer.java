@@ -95,7 +95,9 @@ public final class ProxyBenchServer {
         IngressServer ingress = new IngressServer(transport, settings, tlsB, () -> gwB,
                 new StaticBackends(Map.of(payments.host(), new InetSocketAddress("127.0.0.1", backendPort)), false),
                 request -> new Decision.Allowed("bench", "allow-all", List.of()), (request, decision) -> {
-                }, metrics);
+                }, metrics, io.isthmus.proxy.authz.vouch.GatewayIdentities.conventional(List.of(a, b)),
+                new io.isthmus.proxy.http.path.PathNormalizer(io.isthmus.proxy.http.path.PathNormalization.parse(
+                        System.getProperty("isthmus.bench.path-normalization", "merge-slashes"))));
         ingress.start(new InetSocketAddress("127.0.0.1", ingressPort));
 
         ProxyTls tlsA = ProxyTls.create(() -> gwA, verifier, cache, a);

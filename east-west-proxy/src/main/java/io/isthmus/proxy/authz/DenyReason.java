@@ -13,7 +13,9 @@ public enum DenyReason {
     /** The peer gateway's caller identity is not a SPIFFE ID: refused before any policy. */
     INVALID_CALLER_IDENTITY,
     /** The peer gateway vouched for an identity outside its own trust domain: refused before any policy. */
-    CALLER_OUTSIDE_PEER_TRUST_DOMAIN;
+    CALLER_OUTSIDE_PEER_TRUST_DOMAIN,
+    /** A peer that is not a gateway of its trust domain (a VM, a workload) asserted a caller: refused before any policy. */
+    VOUCHING_BY_NON_GATEWAY;
 
     /** {@code no-matching-allow}, {@code explicit-deny}. */
     public String code() {

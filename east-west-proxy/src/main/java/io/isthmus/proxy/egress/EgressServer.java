@@ -8,6 +8,7 @@ import org.jboss.logging.Logger;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.TokenAuthenticator;
 import io.isthmus.proxy.http.HeaderDeadline;
+import io.isthmus.proxy.http.Http1Pipeline;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
@@ -22,8 +23,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -92,12 +91,9 @@ public final class EgressServer implements AutoCloseable {
                                     }
                                 })
                                 .addLast("h2c", new io.isthmus.proxy.http.Http2Support.PriorKnowledge("egress",
-                                        settings.maxHeaderSize(), settings.maxBodySize(), EgressServer.this::streamHandler))
-                                .addLast("bytes", new HeaderDeadline.ByteWatch(deadline))
-                                .addLast("http", new HttpServerCodec(4096, settings.maxHeaderSize(), 8192))
-                                .addLast("deadline", deadline)
-                                .addLast("aggregate", new HttpObjectAggregator(settings.maxBodySize()))
-                                .addLast("egress", new EgressHandler(EgressServer.this, deadline));
+                                        settings.maxHeaderSize(), settings.maxBodySize(), EgressServer.this::streamHandler));
+                        Http1Pipeline.addLast(ch.pipeline(), deadline, settings.maxHeaderSize(), settings.maxBodySize());
+                        ch.pipeline().addLast("egress", new EgressHandler(EgressServer.this, deadline));
                     }
                 });
         listener = b.bind(bind).syncUninterruptibly().channel();

@@ -59,7 +59,8 @@ public final class Http2Support {
     public static final int CONNECTION_WINDOW = MAX_CONCURRENT_STREAMS * Http2CodecUtil.DEFAULT_WINDOW_SIZE;
 
     /** The HTTP/1.1 handlers of a listener's pipeline that an HTTP/2 connection does not use. */
-    private static final List<String> HTTP1_HANDLERS = List.of("h2c", "bytes", "http", "deadline", "aggregate");
+    private static final List<String> HTTP1_HANDLERS = java.util.stream.Stream.concat(java.util.stream.Stream.of("h2c"),
+            Http1Pipeline.NAMES.stream()).toList();
 
     private Http2Support() {
     }
@@ -119,7 +120,8 @@ public final class Http2Support {
         ChannelHandler mux = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("grpc-gate", new io.isthmus.proxy.stream.StreamGate())
+                ch.pipeline().addLast("validate", new Http2RequestValidation())
+                        .addLast("grpc-gate", new io.isthmus.proxy.stream.StreamGate())
                         .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(true))
                         .addLast("aggregate", new HttpObjectAggregator(maxBodySize))
                         .addLast("extensions", StripExtensions.INSTANCE)

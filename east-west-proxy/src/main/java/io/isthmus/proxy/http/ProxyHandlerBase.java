@@ -2,6 +2,8 @@ package io.isthmus.proxy.http;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.proxy.http.validate.DecoderFailures;
+import io.isthmus.proxy.http.validate.RequestVerdict;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -13,8 +15,8 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -68,19 +70,12 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
         DecoderResult result = request.decoderResult();
         if (!result.isSuccess()) {
             request.release();
-            Throwable cause = result.cause();
-            FullHttpResponse refusal;
-            if (cause instanceof TooLongHttpHeaderException) {
-                refusal = Responses.error(ctx.alloc(), HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        "header-too-large", cause.getMessage());
-            } else if (cause instanceof TooLongHttpLineException) {
-                refusal = Responses.error(ctx.alloc(), HttpResponseStatus.REQUEST_URI_TOO_LONG, "request-line-too-long",
-                        cause.getMessage());
-            } else {
-                refusal = Responses.error(ctx.alloc(), HttpResponseStatus.BAD_REQUEST, "malformed-request",
-                        String.valueOf(cause.getMessage()));
-            }
-            respond(ctx, false, refusal, "unauthenticated", "-", start);
+            RequestVerdict.Invalid refusal = DecoderFailures.classify(result.cause());
+            metrics.requestRefused(direction, refusal.reason().code());
+            LOG.debugf("%s: refused a request from %s: %s (%s)", direction, ctx.channel().remoteAddress(),
+                    refusal.reason().code(), refusal.detail());
+            respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.valueOf(refusal.reason().status()),
+                    refusal.reason().code(), refusal.detail()), "unauthenticated", "-", start);
             return;
         }
         if (Http2Support.isStream(ctx.channel())
@@ -183,8 +178,28 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Http2Exception streamError = Http2Support.isStream(ctx.channel()) ? http2Cause(cause) : null;
+        if (streamError != null) {
+            // A malformed stream (say, a body longer than its content-length): reset it with the error the codec
+            // named, so the client learns why; the connection and its other streams go on.
+            String reason = "http2-" + streamError.error().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+            metrics.requestRefused(direction, reason);
+            LOG.debugf("%s: resetting a stream from %s: %s", direction, ctx.channel().parent().remoteAddress(),
+                    streamError.getMessage());
+            ctx.writeAndFlush(new DefaultHttp2ResetFrame(streamError.error())).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
         // Handshake failures are counted in handshakeDone; anything else here is a broken connection.
         LOG.debugf("%s: closing %s: %s", direction, ctx.channel().remoteAddress(), cause.toString());
         ctx.close();
+    }
+
+    private static Http2Exception http2Cause(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof Http2Exception e) {
+                return e;
+            }
+        }
+        return null;
     }
 }

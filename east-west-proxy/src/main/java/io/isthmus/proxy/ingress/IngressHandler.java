@@ -1,6 +1,7 @@
 package io.isthmus.proxy.ingress;
 
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Optional;
 
 import javax.net.ssl.SSLSession;
@@ -10,11 +11,14 @@ import org.jboss.logging.Logger;
 import io.isthmus.proxy.authz.AccessRequest;
 import io.isthmus.proxy.authz.Decision;
 import io.isthmus.proxy.authz.DenyReason;
+import io.isthmus.proxy.authz.vouch.CallerResolution;
+import io.isthmus.proxy.authz.vouch.VouchingDecision;
 import io.isthmus.proxy.http.HeaderDeadline;
 import io.isthmus.proxy.http.HopByHop;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.http.ProxyHandlerBase;
 import io.isthmus.proxy.http.Responses;
+import io.isthmus.proxy.http.path.PathVerdict;
 import io.isthmus.proxy.stream.StreamGate;
 import io.isthmus.proxy.stream.StreamRelay;
 import io.isthmus.proxy.tls.HandshakeFailure;
@@ -34,26 +38,17 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 
 /**
- * Serves one mTLS connection from a peer gateway: the peer's SVID was verified in the handshake; each request's
- * asserted caller must belong to the peer's trust domain ("a gateway may vouch only for identities of its own
- * trust domain"), then the destination's policy decides, then the request goes to the local backend with the
- * verified caller in {@code x-forwarded-client-cert}.
+ * Serves one mTLS connection to the ingress: the peer's SVID was verified in the handshake. For each request,
+ * {@link VouchingDecision} says who the caller is (a caller a gateway of its trust domain vouched for, or the peer
+ * itself), the {@link io.isthmus.proxy.http.path.PathNormalizer} says which path policy and backend will see, the
+ * destination's policy decides, and the request goes to the local backend with the caller in
+ * {@code x-forwarded-client-cert}. This class only does the I/O around those decisions.
  */
 final class IngressHandler extends ProxyHandlerBase {
     private static final Logger LOG = Logger.getLogger(IngressHandler.class);
 
     private final IngressServer server;
     private SpiffeId peer;
-    // Per-connection memos: a peer gateway's connection carries the same few hosts and callers over and over.
-    private String lastHost;
-    private Optional<MeshName> lastName = Optional.empty();
-    private String lastDestination;
-    private String lastAsserted;
-    private Optional<SpiffeId> lastCaller = Optional.empty();
-    private String lastCallerText;
-    private String lastXfcc;
-    private SpiffeId lastXfccBy;
-    private SpiffeId lastXfccCaller;
 
     IngressHandler(IngressServer server, HeaderDeadline deadline) {
         super(server.metrics(), "ingress", deadline);
@@ -104,20 +99,17 @@ final class IngressHandler extends ProxyHandlerBase {
 
     @Override
     protected void handle(ChannelHandlerContext ctx, FullHttpRequest request, long start) {
-        boolean keepAlive = keepAlive(request);
         if (peer == null) {
             request.release();
             ctx.close();
             return;
         }
         boolean connect = request.method().equals(HttpMethod.CONNECT);
+        // After a CONNECT the client sends tunnel bytes, not HTTP: a refused CONNECT closes the connection, so that
+        // none of those bytes is read as a request.
+        boolean keepAlive = keepAlive(request) && !connect;
         String host = connect ? request.uri() : request.headers().get(HttpHeaderNames.HOST);
-        if (host == null || !host.equals(lastHost)) {
-            lastHost = host;
-            lastName = MeshName.parseHost(host, server.settings().meshSuffix());
-            lastDestination = lastName.map(MeshName::host).orElse(null);
-        }
-        Optional<MeshName> name = lastName;
+        Optional<MeshName> name = MeshName.parseHost(host, server.settings().meshSuffix());
         if (name.isEmpty()) {
             request.release();
             respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "not-a-mesh-name",
@@ -125,74 +117,81 @@ final class IngressHandler extends ProxyHandlerBase {
                     peer.toString(), "-", start);
             return;
         }
-        String destination = lastDestination;
+        String destination = name.get().host();
         int port = port(host);
-        String asserted = request.headers().get(IdentityHeaders.CALLER);
-        if (asserted == null) {
-            refuseVouching(ctx, request, keepAlive, DenyReason.MISSING_CALLER_IDENTITY, peer, name.get(), port, connect,
-                    "peer gateway " + peer + " sent no " + IdentityHeaders.CALLER + " header", peer.toString(),
+        CallerResolution who = VouchingDecision.resolve(peer, request.headers().getAll(IdentityHeaders.CALLER),
+                server.gateways());
+        if (who instanceof CallerResolution.Refused refused) {
+            AccessRequest access = access(refused.auditedCaller(), name.get(), port, request, connect);
+            audit(access.viaGateway(peer), new Decision.Denied(refused.reason(), "", "", refused.detail(), List.of()));
+            deny(ctx, request, keepAlive, refused.reason().code(), refused.detail(), refused.auditedCaller().toString(),
                     destination, start);
             return;
         }
-        if (!asserted.equals(lastAsserted)) {
-            lastAsserted = asserted;
-            lastCaller = SpiffeId.tryParse(asserted.trim());
-            lastCallerText = lastCaller.map(SpiffeId::toString).orElse(null);
-        }
-        Optional<SpiffeId> caller = lastCaller;
-        if (caller.isEmpty()) {
-            refuseVouching(ctx, request, keepAlive, DenyReason.INVALID_CALLER_IDENTITY, peer, name.get(), port, connect,
-                    "peer gateway " + peer + " asserted '" + asserted + "', which is not a SPIFFE ID",
-                    peer.toString(), destination, start);
-            return;
-        }
-        SpiffeId callerId = caller.get();
-        if (!callerId.memberOf(peer.trustDomain())) {
-            refuseVouching(ctx, request, keepAlive, DenyReason.CALLER_OUTSIDE_PEER_TRUST_DOMAIN, callerId, name.get(),
-                    port, connect, "gateway " + peer + " may vouch only for identities of " + peer.trustDomain()
-                            + ", not " + callerId, lastCallerText, destination, start);
-            return;
+        SpiffeId caller = who instanceof CallerResolution.Vouched v ? v.caller() : ((CallerResolution.Direct) who).caller();
+        String callerText = caller.toString();
+        if (!connect) {
+            PathVerdict path = server.paths().normalize(request.uri());
+            if (path instanceof PathVerdict.Refused bad) {
+                request.release();
+                metrics.requestRefused(direction, bad.reason().code());
+                LOG.debugf("ingress: refused the path of %s -> %s: %s", callerText, destination, bad.detail());
+                respond(ctx, false, Responses.error(ctx.alloc(), HttpResponseStatus.BAD_REQUEST, bad.reason().code(),
+                        bad.detail()), callerText, destination, start);
+                return;
+            }
+            // What policy matches is what is forwarded: the backend never sees another spelling of the path.
+            request.setUri(((PathVerdict.Normalized) path).target());
         }
         Optional<InetSocketAddress> backend = server.backends().resolve(name.get(), port);
         if (backend.isEmpty()) {
             request.release();
             respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.NOT_FOUND, "unknown-service",
-                    "this cluster serves no backend for " + destination), lastCallerText, destination, start);
+                    "this cluster serves no backend for " + destination), callerText, destination, start);
             return;
         }
-        String path = request.uri();
-        int query = path.indexOf('?');
-        AccessRequest access = (connect ? AccessRequest.tcp(callerId, name.get(), port)
-                : AccessRequest.http(callerId, name.get(), port, request.method().name(),
-                        query < 0 ? path : path.substring(0, query))).viaGateway(peer);
+        AccessRequest access = access(caller, name.get(), port, request, connect);
+        if (who instanceof CallerResolution.Vouched v) {
+            access = access.viaGateway(v.gateway());
+        }
         Decision decision;
         try {
             decision = server.authorizer().authorize(access);
         } catch (RuntimeException e) {
             LOG.errorf(e, "ingress: the authorizer failed for %s; denying", access);
-            decision = new Decision.Denied(DenyReason.NO_MATCHING_ALLOW, "", "",
-                    "the authorizer failed: " + e, java.util.List.of());
+            decision = new Decision.Denied(DenyReason.NO_MATCHING_ALLOW, "", "", "the authorizer failed: " + e,
+                    List.of());
         }
         audit(access, decision);
         if (decision instanceof Decision.Denied denied) {
-            String detail = denied.detail().isEmpty() ? callerId + " may not " + access.method().orElse("connect to")
+            String detail = denied.detail().isEmpty() ? caller + " may not " + access.method().orElse("connect to")
                     + " " + access.path().orElse("port " + port) + " on " + destination : denied.detail();
-            deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, denied.reason().code(), detail,
-                    lastCallerText, destination, start);
+            deny(ctx, request, keepAlive, denied.reason().code(), detail, callerText, destination, start);
             return;
         }
         if (connect) {
             request.release();
-            tunnel(ctx, backend.get(), callerId, destination, start);
+            tunnel(ctx, backend.get(), callerText, destination, start);
         } else {
-            forward(ctx, request, keepAlive, backend.get(), callerId, destination, start);
+            forward(ctx, request, keepAlive, backend.get(), callerText, destination, start);
         }
     }
 
+    /** What policy is asked: the path is the request's (already normalized) path without its query. */
+    private static AccessRequest access(SpiffeId caller, MeshName destination, int port, FullHttpRequest request,
+            boolean connect) {
+        if (connect) {
+            return AccessRequest.tcp(caller, destination, port);
+        }
+        String uri = request.uri();
+        int query = uri.indexOf('?');
+        return AccessRequest.http(caller, destination, port, request.method().name(),
+                query < 0 ? uri : uri.substring(0, query));
+    }
+
     /** CONNECT: a TCP stream to the backend, relayed byte for byte once the policy allowed it. */
-    private void tunnel(ChannelHandlerContext ctx, InetSocketAddress backend, SpiffeId caller, String destination,
+    private void tunnel(ChannelHandlerContext ctx, InetSocketAddress backend, String callerText, String destination,
             long start) {
-        String callerText = lastCallerText;
         ctx.channel().config().setAutoRead(false);
         server.tunnels().connectPlain(ctx.channel().eventLoop(), backend).addListener(f -> {
             if (!f.isSuccess()) {
@@ -215,42 +214,20 @@ final class IngressHandler extends ProxyHandlerBase {
         }
     }
 
-    /**
-     * A peer gateway's vouching is refused before any policy runs: 403, and an audit line whose caller is the
-     * identity it asserted when that is a SPIFFE ID, else the peer gateway itself.
-     */
-    private void refuseVouching(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive,
-            DenyReason reason, SpiffeId auditedCaller, MeshName destinationName, int port, boolean connect,
+    private void deny(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive, String reason,
             String detail, String source, String destination, long start) {
-        String path = request.uri();
-        int query = path.indexOf('?');
-        AccessRequest access = (connect ? AccessRequest.tcp(auditedCaller, destinationName, port)
-                : AccessRequest.http(auditedCaller, destinationName, port, request.method().name(),
-                        query < 0 ? path : path.substring(0, query))).viaGateway(peer);
-        audit(access, new Decision.Denied(reason, "", "", detail, java.util.List.of()));
-        deny(ctx, request, keepAlive, HttpResponseStatus.FORBIDDEN, reason.code(), detail, source, destination, start);
-    }
-
-    private void deny(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive, HttpResponseStatus status,
-            String reason, String detail, String source, String destination, long start) {
         request.release();
         metrics.authzDenial(reason);
         LOG.debugf("ingress: denied %s -> %s: %s (%s)", source, destination, reason, detail);
-        respond(ctx, keepAlive, Responses.error(ctx.alloc(), status, reason, detail), source, destination, start);
+        respond(ctx, keepAlive, Responses.error(ctx.alloc(), HttpResponseStatus.FORBIDDEN, reason, detail), source,
+                destination, start);
     }
 
     private void forward(ChannelHandlerContext ctx, FullHttpRequest request, boolean keepAlive,
-            InetSocketAddress backend, SpiffeId caller, String destination, long start) {
-        String callerText = lastCallerText;
+            InetSocketAddress backend, String callerText, String destination, long start) {
         HopByHop.strip(request.headers());
         IdentityHeaders.strip(request.headers());
-        SpiffeId by = server.localId();
-        if (!by.equals(lastXfccBy) || !caller.equals(lastXfccCaller)) {
-            lastXfccBy = by;
-            lastXfccCaller = caller;
-            lastXfcc = "By=" + by + ";URI=" + caller;
-        }
-        request.headers().set(IdentityHeaders.XFCC, lastXfcc);
+        request.headers().set(IdentityHeaders.XFCC, "By=" + server.localId() + ";URI=" + callerText);
         Channel downstream = ctx.channel();
         // gRPC needs HTTP/2 end to end on the backend hop (and its trailers): h2c with prior knowledge, one stream
         // per request. Everything else keeps pooled HTTP/1.1 connections.

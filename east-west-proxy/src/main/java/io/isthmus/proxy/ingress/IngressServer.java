@@ -8,7 +8,10 @@ import org.jboss.logging.Logger;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authz.Authorizer;
 import io.isthmus.proxy.authz.DecisionLog;
+import io.isthmus.proxy.authz.vouch.GatewayIdentities;
 import io.isthmus.proxy.http.HeaderDeadline;
+import io.isthmus.proxy.http.Http1Pipeline;
+import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
@@ -20,15 +23,14 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 
 /**
- * The east-west ingress: accepts only mutual TLS from peer gateways (plaintext, one-way TLS and unverifiable
- * SVIDs are refused in the handshake and counted by reason), then routes HTTP/1.1 requests by their Host mesh name
- * to local backends, after checking the vouched-for caller and the destination's {@link Authorizer}. A
+ * The east-west ingress: accepts only mutual TLS (plaintext, one-way TLS and unverifiable SVIDs are refused in the
+ * handshake and counted by reason), then routes requests by their Host mesh name to local backends, after deciding
+ * who the caller is (vouched for by a peer gateway, or the mTLS peer itself), normalizing the path and asking the
+ * destination's {@link Authorizer}. A
  * {@code CONNECT <mesh name>:<port>} opens a TCP tunnel to the backend (L4), authorized per connection.
  */
 public final class IngressServer implements AutoCloseable {
@@ -41,6 +43,8 @@ public final class IngressServer implements AutoCloseable {
     private final Authorizer authorizer;
     private final DecisionLog decisionLog;
     private final ProxyMetrics metrics;
+    private final GatewayIdentities gateways;
+    private final PathNormalizer paths;
     private final UpstreamPool backendPool;
     private final io.isthmus.proxy.upstream.H2Pool h2cBackends;
     private final io.isthmus.proxy.tunnel.Tunnels tunnels;
@@ -52,9 +56,12 @@ public final class IngressServer implements AutoCloseable {
     /**
      * @param authorizer  the destination's policy, called for every request (default deny is its job)
      * @param decisionLog told about every decision
+     * @param gateways    which peers may vouch for a caller: the gateway identities of each federated trust domain
+     * @param paths       how request paths are normalized before policy sees them (and forwarded as normalized)
      */
     public IngressServer(NettyTransport transport, ProxySettings settings, ProxyTls tls, SvidSource svid,
-            LocalBackends backends, Authorizer authorizer, DecisionLog decisionLog, ProxyMetrics metrics) {
+            LocalBackends backends, Authorizer authorizer, DecisionLog decisionLog, ProxyMetrics metrics,
+            GatewayIdentities gateways, PathNormalizer paths) {
         this.transport = transport;
         this.settings = settings;
         this.tls = tls;
@@ -63,6 +70,8 @@ public final class IngressServer implements AutoCloseable {
         this.authorizer = authorizer;
         this.decisionLog = decisionLog;
         this.metrics = metrics;
+        this.gateways = java.util.Objects.requireNonNull(gateways, "gateways");
+        this.paths = java.util.Objects.requireNonNull(paths, "paths");
         this.backendPool = new UpstreamPool(transport, null, settings);
         this.h2cBackends = new io.isthmus.proxy.upstream.H2Pool(transport, null, settings);
         this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
@@ -82,12 +91,9 @@ public final class IngressServer implements AutoCloseable {
                         HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
                         ch.pipeline().addLast("idle", new IdleStateHandler(settings.idleTimeout().toNanos(), 0, 0,
                                 TimeUnit.NANOSECONDS))
-                                .addLast("tls", ssl)
-                                .addLast("bytes", new HeaderDeadline.ByteWatch(deadline))
-                                .addLast("http", new HttpServerCodec(4096, settings.maxHeaderSize(), 8192))
-                                .addLast("deadline", deadline)
-                                .addLast("aggregate", new HttpObjectAggregator(settings.maxBodySize()))
-                                .addLast("ingress", new IngressHandler(IngressServer.this, deadline));
+                                .addLast("tls", ssl);
+                        Http1Pipeline.addLast(ch.pipeline(), deadline, settings.maxHeaderSize(), settings.maxBodySize());
+                        ch.pipeline().addLast("ingress", new IngressHandler(IngressServer.this, deadline));
                     }
                 });
         listener = b.bind(bind).syncUninterruptibly().channel();
@@ -119,6 +125,14 @@ public final class IngressServer implements AutoCloseable {
 
     DecisionLog decisionLog() {
         return decisionLog;
+    }
+
+    GatewayIdentities gateways() {
+        return gateways;
+    }
+
+    PathNormalizer paths() {
+        return paths;
     }
 
     ProxyMetrics metrics() {

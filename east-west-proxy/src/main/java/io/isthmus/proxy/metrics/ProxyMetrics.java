@@ -106,4 +106,15 @@ public final class ProxyMetrics {
                 .description("Failed connects or TLS handshakes to upstreams").tag("direction", d)
                 .register(registry)).increment();
     }
+
+    /**
+     * A request refused before it was served because it was malformed or ambiguous (a smuggling attempt, a path
+     * backends read differently), or an HTTP/2 stream the codec reset; {@code reason} is the refusal's code.
+     */
+    public void requestRefused(String listener, String reason) {
+        handshakeFailures.computeIfAbsent("refused\u0000" + listener + "\u0000" + reason, k -> Counter
+                .builder("isthmus_requests_refused_total")
+                .description("Malformed or ambiguous requests refused before they were served")
+                .tag("listener", listener).tag("reason", reason).register(registry)).increment();
+    }
 }

@@ -35,7 +35,7 @@ import io.netty.util.concurrent.Promise;
  * CONNECT into a byte relay. Tunnels are not pooled: one TCP stream per connection.
  */
 public final class Tunnels {
-    private static final List<String> HTTP_HANDLERS = List.of("bytes", "http", "deadline", "aggregate");
+    private static final List<String> HTTP_HANDLERS = io.isthmus.proxy.http.Http1Pipeline.NAMES;
 
     private final NettyTransport transport;
     private final ProxySettings settings;

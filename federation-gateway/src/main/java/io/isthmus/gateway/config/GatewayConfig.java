@@ -3,6 +3,7 @@ package io.isthmus.gateway.config;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -192,6 +193,15 @@ public interface GatewayConfig {
         /** When set, the bundle endpoint must present exactly this SPIFFE ID; otherwise any ID of the peer's domain. */
         @WithName("endpoint-spiffe-id")
         Optional<String> endpointSpiffeId();
+
+        /**
+         * The SPIFFE IDs the peer's gateways present, comma-separated: the only identities of its trust domain whose
+         * vouching for a caller ({@code x-isthmus-caller}) this gateway's ingress accepts. Any other SVID of the
+         * peer's trust domain that calls the ingress is itself the caller. Each must be in the peer's trust domain.
+         * Default: {@code spiffe://<trust-domain>/ns/isthmus-system/sa/isthmus-gateway}.
+         */
+        @WithName("gateway-ids")
+        Optional<List<String>> gatewayIds();
     }
 
     interface Dev {

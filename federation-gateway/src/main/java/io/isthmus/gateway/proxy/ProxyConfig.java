@@ -66,6 +66,16 @@ public interface ProxyConfig {
     @WithName("drain-timeout")
     @WithDefault("10m")
     Duration drainTimeout();
+     * How the ingress normalizes request paths before policy matches them (the normalized path is also what the
+     * backend gets), as Istio's {@code pathNormalization}: {@code none} (unsafe: policy sees raw paths),
+     * {@code base} (RFC 3986: unreserved characters decoded, dot segments removed), {@code merge-slashes}
+     * ({@code base} plus {@code //} merged), {@code decode-and-merge-slashes} ({@code %2F}, {@code %5C} and a
+     * backslash become {@code /}). Except with {@code none}, {@code %2F}, {@code %5C} and backslashes (unless
+     * decoded), {@code ;} parameters and fragments are refused with 400.
+     */
+    @WithName("path-normalization")
+    @WithDefault("merge-slashes")
+    String pathNormalization();
 
     /** Event loop threads shared by ingress and egress; 0 means twice the cores. */
     @WithName("io-threads")

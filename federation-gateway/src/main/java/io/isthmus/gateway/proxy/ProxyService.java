@@ -2,9 +2,12 @@ package io.isthmus.gateway.proxy;
 
 import java.net.InetSocketAddress;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -15,6 +18,7 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import io.isthmus.gateway.config.ConfigException;
+import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.TokenAuthenticator;
@@ -22,7 +26,10 @@ import io.isthmus.proxy.authz.Authorizer;
 import io.isthmus.proxy.authz.Decision;
 import io.isthmus.proxy.authz.DecisionLog;
 import io.isthmus.proxy.authz.DenyReason;
+import io.isthmus.proxy.authz.vouch.GatewayIdentities;
 import io.isthmus.proxy.egress.EgressServer;
+import io.isthmus.proxy.http.path.PathNormalization;
+import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.LocalBackends;
 import io.isthmus.proxy.ingress.StaticBackends;
@@ -34,6 +41,8 @@ import io.isthmus.registry.MeshName;
 import io.isthmus.registry.ServiceResolver;
 import io.isthmus.trust.runtime.TrustRuntime;
 import io.isthmus.trust.runtime.TrustSnapshot;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
 
@@ -58,7 +67,8 @@ public class ProxyService {
     private volatile TrustSnapshot lastTrust;
 
     @Inject
-    public ProxyService(ProxyConfig config, TrustService trust, MeterRegistry meters, Instance<Authorizer> authorizers,
+    public ProxyService(ProxyConfig config, GatewayConfig gateway, TrustService trust, MeterRegistry meters,
+            Instance<Authorizer> authorizers,
             Instance<DecisionLog> decisionLogs, Instance<ServiceResolver> resolvers,
             Instance<TokenAuthenticator> tokenAuthenticators, Instance<LocalBackends> dynamicBackends) {
         ProxySettings settings = settings(config);
@@ -72,8 +82,8 @@ public class ProxyService {
                 Authorizer authorizer = authorizer(authorizers);
                 DecisionLog log = decisionLogs.isResolvable() ? decisionLogs.get() : (request, decision) -> {
                 };
-                ingress = new IngressServer(transport, settings, tls, runtime, backends(config, dynamicBackends), authorizer, log,
-                        metrics);
+                ingress = new IngressServer(transport, settings, tls, runtime, backends(config, dynamicBackends),
+                        authorizer, log, metrics, gateways(gateway), paths(config));
                 ingress.start(new InetSocketAddress(config.ingress().host(), config.ingress().port()));
             } else {
                 ingress = null;
@@ -109,6 +119,50 @@ public class ProxyService {
         LOG.warn("no authorization policy engine deployed: the ingress denies every federated request");
         return request -> new Decision.Denied(DenyReason.NO_MATCHING_ALLOW, "", "",
                 "no authorization policy engine is deployed on this gateway (default deny)", List.of());
+    }
+
+    /**
+     * Who may vouch for callers at the ingress: this cluster's own gateway identity, and each peer's
+     * {@code gateway-ids} (by default its conventional gateway identity). Fails startup naming the key of a bad ID.
+     */
+    static GatewayIdentities gateways(GatewayConfig config) {
+        Map<TrustDomain, Set<SpiffeId>> ids = new LinkedHashMap<>();
+        TrustDomain own;
+        try {
+            own = TrustDomain.parse(config.trustDomain());
+            ids.put(own, new HashSet<>(Set.of(SpiffeId.ofServiceAccount(own, config.identity().namespace(),
+                    config.identity().serviceAccount()))));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("isthmus.identity", e.getMessage(), e);
+        }
+        config.peers().forEach((name, peer) -> {
+            String key = "isthmus.peers." + name + ".gateway-ids";
+            try {
+                TrustDomain td = TrustDomain.parse(peer.trustDomain());
+                Set<SpiffeId> peerIds = new HashSet<>();
+                for (String id : peer.gatewayIds().orElse(List.of(GatewayIdentities.conventional(td).toString()))) {
+                    SpiffeId parsed = SpiffeId.parse(id.trim());
+                    if (!parsed.memberOf(td)) {
+                        throw new IllegalArgumentException("'" + id + "' is not in the peer's trust domain " + td
+                                + "; list the SPIFFE IDs of " + name + "'s gateways, e.g. "
+                                + GatewayIdentities.conventional(td));
+                    }
+                    peerIds.add(parsed);
+                }
+                ids.computeIfAbsent(td, t -> new HashSet<>()).addAll(peerIds);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key, e.getMessage(), e);
+            }
+        });
+        return new GatewayIdentities(ids);
+    }
+
+    static PathNormalizer paths(ProxyConfig config) {
+        try {
+            return new PathNormalizer(PathNormalization.parse(config.pathNormalization()));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("isthmus.proxy.path-normalization", e.getMessage(), e);
+        }
     }
 
     static ProxySettings settings(ProxyConfig c) {

@@ -47,17 +47,41 @@ final class Workload {
         SpiffeId id = SpiffeId.parse(spiffeId);
         FederationPki.Intermediate files = pki.intermediate(id.trustDomain());
         CaCredential ca = new CaCredential(Pem.readPrivateKey(files.key()), Pem.readCertificates(files.chain()));
-        X509Svid svid = new SvidIssuer(Clock.systemUTC()).issue(ca, id, Duration.ofMinutes(30));
-        RootAnchoredTrustManager trust = new RootAnchoredTrustManager(null, PeerPolicy.anyFederated(),
-                new FederationRoots(Pem.readCertificates(pki.rootCertificate())), td -> Optional.empty(),
-                Clock.systemUTC(), Duration.ofSeconds(30));
+        return holding(new SvidIssuer(Clock.systemUTC()).issue(ca, id, Duration.ofMinutes(30)), pki.rootCertificate());
+    }
+
+    /** A peer presenting {@code svid} (say, one a gateway issued to an enrolled VM), trusting the federation root. */
+    static Workload holding(X509Svid svid, java.nio.file.Path rootCertificate) throws IOException {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(new KeyManager[] {new SvidKeyManager(() -> svid)}, new TrustManager[] {trust}, null);
-            return new Workload(id, ctx);
+            ctx.init(new KeyManager[] {new SvidKeyManager(() -> svid)}, new TrustManager[] {rootTrust(rootCertificate)},
+                    null);
+            return new Workload(svid.id(), ctx);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** A TLS context without a client certificate that trusts servers under the federation root (no host names). */
+    static SSLContext trustingRoot(java.nio.file.Path rootCertificate) throws IOException {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, new TrustManager[] {rootTrust(rootCertificate)}, null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static RootAnchoredTrustManager rootTrust(java.nio.file.Path rootCertificate) throws IOException {
+        return new RootAnchoredTrustManager(null, PeerPolicy.anyFederated(),
+                new FederationRoots(Pem.readCertificates(rootCertificate)), td -> Optional.empty(), Clock.systemUTC(),
+                Duration.ofSeconds(30));
+    }
+
+    /** Its TLS context (its SVID as client certificate), for clients other than the raw one here. */
+    SSLContext tls() {
+        return tls;
     }
 
     /** Writes an SVID of {@code spiffeId} as {@code <base>.pem} (chain) and {@code <base>.key}, for curl. */

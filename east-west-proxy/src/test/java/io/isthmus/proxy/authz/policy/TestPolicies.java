@@ -14,7 +14,7 @@ import io.isthmus.registry.MeshName;
 import io.isthmus.trust.spiffe.SpiffeId;
 
 /** Builds policies and requests for tests from YAML text. */
-final class TestPolicies {
+public final class TestPolicies {
     static final String ROOT = "isthmus-system";
     private static final YAMLMapper YAML = new YAMLMapper();
 
@@ -46,7 +46,7 @@ final class TestPolicies {
         return out;
     }
 
-    static PolicySet set(String yaml) {
+    public static PolicySet set(String yaml) {
         return PolicySet.of(ROOT, parseAll(yaml));
     }
 
