@@ -66,6 +66,8 @@ public interface ProxyConfig {
     @WithName("drain-timeout")
     @WithDefault("10m")
     Duration drainTimeout();
+
+    /**
      * How the ingress normalizes request paths before policy matches them (the normalized path is also what the
      * backend gets), as Istio's {@code pathNormalization}: {@code none} (unsafe: policy sees raw paths),
      * {@code base} (RFC 3986: unreserved characters decoded, dot segments removed), {@code merge-slashes}
