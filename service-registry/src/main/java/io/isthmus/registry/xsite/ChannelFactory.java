@@ -54,7 +54,8 @@ public final class ChannelFactory {
     public static final String BRIDGE_CLUSTER = "isthmus-bridge";
     private static final String[] TLS_PROTOCOLS = {"TLSv1.3"};
 
-    private final SiteSettings settings;
+    /** The settings in force: the peer sites change with the federation's membership ({@link #peersChanged}). */
+    private final java.util.function.Supplier<SiteSettings> live;
     private final SSLContext bridgeTls;
     private final SSLContext localTls;
     private final Timing timing;
@@ -62,6 +63,8 @@ public final class ChannelFactory {
     /** Transports of running channels (normally one of each; two briefly while RELAY2 replaces a bridge). */
     private final Set<TlsTcp> bridgeTransports = ConcurrentHashMap.newKeySet();
     private final Set<TlsTcp> localTransports = ConcurrentHashMap.newKeySet();
+    /** Discovery of the latest bridge channel (RELAY2 makes a new one when this node becomes site master again). */
+    private volatile TCPPING bridgePing;
 
     /** Failure detection and discovery timings; {@link #DEFAULT} suits production, tests may shorten them. */
     public record Timing(long failureTimeoutMillis, long failureIntervalMillis, long joinTimeoutMillis,
@@ -75,7 +78,13 @@ public final class ChannelFactory {
      * @param localTls presents this gateway's SVID and accepts only SVIDs of this site's own trust domain
      */
     public ChannelFactory(SiteSettings settings, SSLContext bridgeTls, SSLContext localTls, Timing timing) {
-        this.settings = settings;
+        this(() -> settings, bridgeTls, localTls, timing);
+    }
+
+    /** @param live the settings in force, read whenever a channel is built or a bridge message is checked */
+    public ChannelFactory(java.util.function.Supplier<SiteSettings> live, SSLContext bridgeTls, SSLContext localTls,
+            Timing timing) {
+        this.live = live;
         this.bridgeTls = bridgeTls;
         this.localTls = localTls;
         this.timing = timing;
@@ -96,7 +105,29 @@ public final class ChannelFactory {
         return Set.copyOf(localTransports);
     }
 
+    /**
+     * The peer sites changed: the running bridge channel's discovery asks the new set of bridge addresses from its
+     * next round on (a new site is found by the next discovery or merge; a removed one is no longer asked), and
+     * addresses it learned from removed sites are forgotten. RELAY2 itself needs no change: it routes to the sites
+     * the bridge view shows, and which site a connection may speak for is checked per message ({@link BridgeTcp}).
+     */
+    public void peersChanged() {
+        TCPPING ping = bridgePing;
+        if (ping != null) {
+            ping.setInitialHosts(bridgeAddresses(live.get()));
+            ping.clearDynamicHostList();
+        }
+    }
+
+    private static List<InetSocketAddress> bridgeAddresses(SiteSettings settings) {
+        List<InetSocketAddress> peers = new ArrayList<>();
+        settings.peers().values().forEach(p -> p.bridgeAddresses().forEach(a -> peers.add(
+                a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a)));
+        return peers;
+    }
+
     private TrustDomain trustDomainOfSite(String site) {
+        SiteSettings settings = live.get();
         if (settings.site().equals(site)) {
             return settings.trustDomain();
         }
@@ -105,6 +136,7 @@ public final class ChannelFactory {
     }
 
     public JChannel createLocalChannel() throws Exception {
+        SiteSettings settings = live.get();
         RELAY2 relay = new RELAY2().site(settings.site());
         relay.asyncRelayCreation(true);
         Set<String> sites = new LinkedHashSet<>();
@@ -123,9 +155,10 @@ public final class ChannelFactory {
     }
 
     JChannel createBridgeChannel() throws Exception {
-        List<InetSocketAddress> peers = new ArrayList<>();
-        settings.peers().values().forEach(p -> peers.addAll(p.bridgeAddresses()));
-        JChannel ch = new JChannel(stack(settings.bridgePort(), tcpPing(peers), bridgeTls, true));
+        SiteSettings settings = live.get();
+        TCPPING ping = tcpPing(bridgeAddresses(settings));
+        bridgePing = ping;
+        JChannel ch = new JChannel(stack(settings.bridgePort(), ping, bridgeTls, true));
         ch.name("_" + settings.site() + "-" + settings.bridgePort());
         return ch;
     }
@@ -152,6 +185,7 @@ public final class ChannelFactory {
     }
 
     private List<Protocol> stack(int port, Protocol discovery, SSLContext tls, boolean bridge) throws Exception {
+        SiteSettings settings = live.get();
         Set<TlsTcp> live = bridge ? bridgeTransports : localTransports;
         TCP tcp = bridge ? new BridgeTcp(this::trustDomainOfSite, droppedMessages, live::add, live::remove)
                 : new TlsTcp(live::add, live::remove);

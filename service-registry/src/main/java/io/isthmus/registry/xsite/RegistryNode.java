@@ -3,6 +3,8 @@ package io.isthmus.registry.xsite;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -41,6 +43,8 @@ public final class RegistryNode implements AutoCloseable {
     /** Name of the registry cache. */
     public static final String REGISTRY_CACHE = "isthmus-registry";
 
+    /** The settings in force; the peer sites change with the federation's membership ({@link #reconfigure}). */
+    private final AtomicReference<SiteSettings> live;
     private final SiteSettings settings;
     private final BridgeTrustManager bridgeTrust;
     private final DefaultCacheManager cacheManager;
@@ -50,9 +54,10 @@ public final class RegistryNode implements AutoCloseable {
     /** One thread, so sweeps never overlap and the caller (the bundle-sync thread) never waits for sockets. */
     private final ExecutorService revalidator;
 
-    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, X509SvidVerifier verifier,
+    private RegistryNode(AtomicReference<SiteSettings> live, BridgeTrustManager bridgeTrust, X509SvidVerifier verifier,
             DefaultCacheManager cacheManager, ChannelFactory channels) {
-        this.settings = settings;
+        this.live = live;
+        this.settings = live.get();
         this.bridgeTrust = bridgeTrust;
         this.cacheManager = cacheManager;
         this.channels = channels;
@@ -78,11 +83,12 @@ public final class RegistryNode implements AutoCloseable {
      */
     public static RegistryNode start(SiteSettings settings, SvidSource svids, X509SvidVerifier verifier,
             ChannelFactory.Timing timing) {
-        BridgeTrustManager trust = new BridgeTrustManager(settings, verifier);
+        AtomicReference<SiteSettings> live = new AtomicReference<>(settings);
+        BridgeTrustManager trust = new BridgeTrustManager(live::get, verifier);
         SSLContext tls = tlsContext(svids, trust, "cross-site bridge");
         SpiffeTrustManager localTrust = new SpiffeTrustManager(verifier, PeerPolicy.memberOf(settings.trustDomain()));
         SSLContext localTls = tlsContext(svids, localTrust, "local cluster");
-        ChannelFactory channels = new ChannelFactory(settings, tls, localTls, timing);
+        ChannelFactory channels = new ChannelFactory(live::get, tls, localTls, timing);
         GlobalConfigurationBuilder global = new GlobalConfigurationBuilder();
         global.transport().defaultTransport().clusterName("isthmus-" + settings.site())
                 .nodeName(settings.site() + "-" + settings.bindHost() + "-" + settings.localPort())
@@ -100,7 +106,7 @@ public final class RegistryNode implements AutoCloseable {
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(settings, trust, verifier, cm, channels);
+        return new RegistryNode(live, trust, verifier, cm, channels);
     }
 
     /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
@@ -139,7 +145,34 @@ public final class RegistryNode implements AutoCloseable {
     }
 
     public ConfigurationBuilder replicatedAcrossSites() {
-        return replicatedAcrossSites(settings);
+        return replicatedAcrossSites(live.get());
+    }
+
+    /**
+     * Puts a new set of peer sites in force (a membership change), without restarting the node: from now on the
+     * bridge authenticates and binds sites by the new set, and its discovery asks the new bridge addresses. Returns
+     * whether the set of site names changed, in which case the caller must move the registry cache to the new backup
+     * sites ({@link #restartRegistryCache}): Infinispan fixes a cache's backup sites when the cache starts.
+     */
+    public synchronized boolean reconfigure(Map<String, PeerSite> peers) {
+        SiteSettings before = live.get();
+        SiteSettings next = before.withPeers(peers);
+        live.set(next);
+        channels.peersChanged();
+        return !before.peers().keySet().equals(next.peers().keySet());
+    }
+
+    /**
+     * Stops {@code running} (the registry cache) on this node only and starts it again with the backup sites of the
+     * settings in force. The other replicas of this site keep theirs until they apply the change themselves; the
+     * cache manager, its transport and the bridge stay up, so the other sites and caches notice nothing. What the
+     * cache held is the caller's to put back (see {@code InfinispanRegistry.restartCache}).
+     */
+    public synchronized Cache<String, String> restartRegistryCache(Cache<String, String> running) {
+        cacheManager.stopCache(REGISTRY_CACHE);
+        cacheManager.undefineConfiguration(REGISTRY_CACHE);
+        cacheManager.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(live.get()).build());
+        return cacheManager.getCache(REGISTRY_CACHE);
     }
 
     public EmbeddedCacheManager cacheManager() {
@@ -150,8 +183,9 @@ public final class RegistryNode implements AutoCloseable {
         return cacheManager.getCache(REGISTRY_CACHE);
     }
 
+    /** The settings in force (the peer sites change with the membership). */
     public SiteSettings settings() {
-        return settings;
+        return live.get();
     }
 
     /** Sites this node currently sees over the bridge, its own included; empty when cross-site is not up. */
