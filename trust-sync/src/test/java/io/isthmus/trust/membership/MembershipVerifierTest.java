@@ -23,6 +23,7 @@ import io.isthmus.trust.ca.FederationRoots;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.testing.SignedDocuments;
 import io.isthmus.trust.testing.TestCa;
 
 /** The membership document rules, row by row: what is taken, and each refusal with its named reason. */
@@ -52,26 +53,7 @@ class MembershipVerifierTest {
 
     /** A JWS over {@code payloadJson} signed by the root, for payloads the record types would not let us build. */
     static String rawSigned(String payloadJson) {
-        String header = "{\"alg\":\"ES256\",\"typ\":\"isthmus-membership+jws\",\"x5c\":[\""
-                + Base64.getEncoder().encodeToString(encoded(PKI.rootCertificate())) + "\"]}";
-        String input = B64.encodeToString(header.getBytes(StandardCharsets.UTF_8)) + "."
-                + B64.encodeToString(payloadJson.getBytes(StandardCharsets.UTF_8));
-        try {
-            java.security.Signature s = java.security.Signature.getInstance("SHA256withECDSAinP1363Format");
-            s.initSign(PKI.root().key());
-            s.update(input.getBytes(StandardCharsets.US_ASCII));
-            return input + "." + B64.encodeToString(s.sign());
-        } catch (java.security.GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static byte[] encoded(java.security.cert.X509Certificate c) {
-        try {
-            return c.getEncoded();
-        } catch (java.security.cert.CertificateEncodingException e) {
-            throw new IllegalStateException(e);
-        }
+        return SignedDocuments.sign(payloadJson, PKI.root().key(), PKI.rootCertificate());
     }
 
     static String payloadOf(Membership m) {
