@@ -44,7 +44,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "federation", description = "Add or remove a cluster: one root-signed change that every member applies"
         + " without a restart.", subcommands = {FederationCommand.Add.class, FederationCommand.Remove.class,
-                FederationCommand.Push.class, FederationCommand.Show.class, FederationCommand.Status.class})
+                FederationCommand.Sign.class, FederationCommand.Push.class, FederationCommand.Show.class,
+                FederationCommand.Status.class})
 final class FederationCommand {
     static final String BASE = "/v1/admin/federation";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -66,15 +67,38 @@ final class FederationCommand {
                 + " 'isthmus federation push --document').")
         Path out;
 
-        @ArgGroup(exclusive = false, multiplicity = "0..1")
-        TokenCommand.Connection gateway;
+        @Option(names = "--gateway", description = "Read the current version from this gateway's admin API "
+                + "(https://host:15012) and push the new one to it; it spreads to every member.")
+        URI gatewayUrl;
+
+        @Option(names = "--admin-token-file", description = "With --gateway: file with the bootstrap admin token.")
+        Path adminTokenFile;
+
+        private TokenCommand.Connection gateway;
+
+        /** The gateway to read from and push to (authenticated from --root-cert), if --gateway was given. */
+        TokenCommand.Connection gateway() {
+            if (gatewayUrl == null) {
+                return null;
+            }
+            if (adminTokenFile == null) {
+                throw new IllegalArgumentException("--gateway needs --admin-token-file");
+            }
+            if (gateway == null) {
+                gateway = new TokenCommand.Connection();
+                gateway.gateway = gatewayUrl;
+                gateway.adminTokenFile = adminTokenFile;
+                gateway.rootCa = rootCert;
+            }
+            return gateway;
+        }
 
         Optional<SignedMembership> current(FederationRoots roots) throws Exception {
             String compact = null;
             if (current != null) {
                 compact = Files.readString(current, StandardCharsets.UTF_8).strip();
-            } else if (gateway != null) {
-                JsonNode held = gateway.call("GET", BASE + "/membership", null);
+            } else if (gateway() != null) {
+                JsonNode held = gateway().call("GET", BASE + "/membership", null);
                 compact = held.hasNonNull("document") ? held.get("document").asText() : null;
             }
             if (compact == null) {
@@ -97,9 +121,9 @@ final class FederationCommand {
                 Files.writeString(this.out, signed + "\n", StandardCharsets.UTF_8);
                 out.printf("  signed document written to %s%n", this.out);
             }
-            if (gateway != null) {
-                JsonNode applied = gateway.call("PUT", BASE + "/membership", JSON.createObjectNode().put("document", signed));
-                out.printf("  taken by %s (version %d); it spreads to every member%n", gateway.gateway,
+            if (gateway() != null) {
+                JsonNode applied = gateway().call("PUT", BASE + "/membership", JSON.createObjectNode().put("document", signed));
+                out.printf("  taken by %s (version %d); it spreads to every member%n", gatewayUrl,
                         applied.path("version").asLong());
                 applied.path("warnings").forEach(w -> out.printf("  warning: %s%n", w.asText()));
             } else if (this.out == null) {
@@ -189,6 +213,35 @@ final class FederationCommand {
     static final class SigningMixin {
         @ArgGroup(exclusive = false, multiplicity = "1")
         Signing signing;
+    }
+
+    @Command(name = "sign", description = "Sign a membership payload written elsewhere (the federation-root Terraform"
+            + " module's membership_json output) with the root key.")
+    static final class Sign implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        SigningMixin signing;
+
+        @Option(names = "--payload", required = true, description = "The membership JSON: version, issuedAt, members.")
+        Path payload;
+
+        @Override
+        public Integer call() throws Exception {
+            Signing s = signing.signing;
+            Membership rendered = new io.isthmus.trust.membership.MembershipCodec()
+                    .parse(Files.readString(payload, StandardCharsets.UTF_8));
+            Membership next = rendered.issuedAt().equals(io.isthmus.trust.membership.MembershipCodec.NOT_STATED)
+                    ? new Membership(rendered.version(), Instant.now(), rendered.members()) : rendered;
+            Optional<SignedMembership> current = s.current(new FederationRoots(Pem.readCertificates(s.rootCert)));
+            if (current.isPresent() && next.version() <= current.get().version()) {
+                throw new IllegalArgumentException("the payload's version " + next.version() + " is not newer than the"
+                        + " version " + current.get().version() + " in force; every member would refuse it"
+                        + " (version-not-newer): raise membership_version to " + (current.get().version() + 1));
+            }
+            return s.write(spec.commandLine().getOut(), next);
+        }
     }
 
     @Command(name = "push", description = "Hand a signed document (from add/remove --out) to one member; it spreads"

@@ -65,6 +65,8 @@ public final class ChannelFactory {
     private final Set<TlsTcp> localTransports = ConcurrentHashMap.newKeySet();
     /** Discovery of the latest bridge channel (RELAY2 makes a new one when this node becomes site master again). */
     private volatile TCPPING bridgePing;
+    /** Merging of the latest bridge channel. */
+    private volatile MERGE3 bridgeMerge;
 
     /** Failure detection and discovery timings; {@link #DEFAULT} suits production, tests may shorten them. */
     public record Timing(long failureTimeoutMillis, long failureIntervalMillis, long joinTimeoutMillis,
@@ -117,6 +119,22 @@ public final class ChannelFactory {
             ping.setInitialHosts(bridgeAddresses(live.get()));
             ping.clearDynamicHostList();
         }
+    }
+
+    /**
+     * Asks the bridge's peers now, rather than at MERGE3's next round (7.5-22 s apart with the default timing, and a
+     * merge needs a round on both sides plus a consistency check): a site that joins a running federation starts as
+     * a bridge of its own and is merged in once the coordinators see each other. Sends this node's view info to every
+     * discovered bridge member ({@code send}) and then checks the views it collected ({@code check}, a moment later),
+     * so that a coordinator that sees another view merges at once.
+     */
+    public void hurryBridgeMerge(java.util.concurrent.Executor send, java.util.concurrent.Executor check) {
+        MERGE3 merge = bridgeMerge;
+        if (merge == null) {
+            return;
+        }
+        send.execute(merge::sendInfo);
+        check.execute(merge::checkInconsistencies);
     }
 
     private static List<InetSocketAddress> bridgeAddresses(SiteSettings settings) {
@@ -227,6 +245,9 @@ public final class ChannelFactory {
         MERGE3 merge = new MERGE3();
         merge.setMinInterval(timing.mergeMinMillis());
         merge.setMaxInterval(timing.mergeMaxMillis());
+        if (bridge) {
+            bridgeMerge = merge;
+        }
         FD_ALL3 fd = new FD_ALL3();
         fd.setTimeout(timing.failureTimeoutMillis());
         fd.setInterval(timing.failureIntervalMillis());

@@ -4,12 +4,13 @@ import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
@@ -53,9 +54,14 @@ public final class RegistryNode implements AutoCloseable {
     private final PeerRevalidation localRevalidation;
     /** One thread, so sweeps never overlap and the caller (the bundle-sync thread) never waits for sockets. */
     private final ExecutorService revalidator;
+    private final IracPacing iracPacing;
+    private final java.util.concurrent.ScheduledExecutorService delayer;
 
     private RegistryNode(AtomicReference<SiteSettings> live, BridgeTrustManager bridgeTrust, X509SvidVerifier verifier,
-            DefaultCacheManager cacheManager, ChannelFactory channels) {
+            DefaultCacheManager cacheManager, ChannelFactory channels, java.util.concurrent.ScheduledExecutorService delayer,
+            IracPacing iracPacing) {
+        this.delayer = delayer;
+        this.iracPacing = iracPacing;
         this.live = live;
         this.settings = live.get();
         this.bridgeTrust = bridgeTrust;
@@ -97,16 +103,21 @@ public final class RegistryNode implements AutoCloseable {
         global.jmx().disable();
         global.cacheContainer().statistics(false);
         DefaultCacheManager cm = new DefaultCacheManager(global.build(), false);
+        java.util.concurrent.ScheduledExecutorService delayer = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("registry-irac-backoff-" + settings.site()).factory());
+        IracPacing pacing = new IracPacing(delayer);
         try {
             cm.start();
+            cm.addListener(pacing.sitesUp());
             cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings).build());
-            cm.getCache(REGISTRY_CACHE);
+            pacing.install(cm.getCache(REGISTRY_CACHE));
         } catch (RuntimeException e) {
+            delayer.shutdownNow();
             cm.stop();
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(live, trust, verifier, cm, channels);
+        return new RegistryNode(live, trust, verifier, cm, channels, delayer, pacing);
     }
 
     /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
@@ -159,6 +170,11 @@ public final class RegistryNode implements AutoCloseable {
         SiteSettings next = before.withPeers(peers);
         live.set(next);
         channels.peersChanged();
+        // Each member applies the change on its own clock: ask a few times, so that the last to apply is seen soon.
+        for (long at : new long[] {500, 3_000, 8_000}) {
+            channels.hurryBridgeMerge(CompletableFuture.delayedExecutor(at, TimeUnit.MILLISECONDS, revalidator),
+                    CompletableFuture.delayedExecutor(at + 1_000, TimeUnit.MILLISECONDS, revalidator));
+        }
         return !before.peers().keySet().equals(next.peers().keySet());
     }
 
@@ -172,7 +188,9 @@ public final class RegistryNode implements AutoCloseable {
         cacheManager.stopCache(REGISTRY_CACHE);
         cacheManager.undefineConfiguration(REGISTRY_CACHE);
         cacheManager.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(live.get()).build());
-        return cacheManager.getCache(REGISTRY_CACHE);
+        Cache<String, String> next = cacheManager.getCache(REGISTRY_CACHE);
+        iracPacing.install(next);
+        return next;
     }
 
     public EmbeddedCacheManager cacheManager() {
@@ -241,6 +259,7 @@ public final class RegistryNode implements AutoCloseable {
     @Override
     public void close() {
         revalidator.shutdownNow();
+        delayer.shutdownNow();
         cacheManager.stop();
     }
 }
