@@ -41,6 +41,7 @@ import io.isthmus.registry.RegistryResolver;
 import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.ServiceResolver;
 import io.isthmus.registry.store.InfinispanRegistry;
+import io.isthmus.registry.xsite.AdvertisedBridge;
 import io.isthmus.registry.xsite.ChannelFactory;
 import io.isthmus.registry.xsite.PeerSite;
 import io.isthmus.registry.xsite.RegistryNode;
@@ -96,8 +97,9 @@ public class RegistryService {
             this.node = Optional.of(n);
             this.cacheManager = n.cacheManager();
             this.registry = new InfinispanRegistry(n.registryCache(), identity, clock);
-            LOG.infof("registry: site %s, bridge on %s:%d, peers %s, replicas by %s", site, settings.bindHost(),
-                    settings.bridgePort(), settings.peers().keySet(), settings.localDnsQuery().map(q -> "DNS " + q)
+            LOG.infof("registry: site %s, bridge on %s:%d%s, peers %s, replicas by %s", site, settings.bindHost(),
+                    settings.bridgePort(), settings.advertisedBridge().map(a -> " advertised as " + a).orElse(""),
+                    settings.peers().keySet(), settings.localDnsQuery().map(q -> "DNS " + q)
                             .orElse("static list " + settings.localMembers()));
         } else {
             GlobalConfigurationBuilder global = new GlobalConfigurationBuilder().nonClusteredDefault();
@@ -181,6 +183,7 @@ public class RegistryService {
         for (String m : config.localMembers().orElse(List.of())) {
             members.add(hostPort(m, "isthmus.registry.local-members"));
         }
+        Optional<AdvertisedBridge> advertised = advertisedBridge(config);
         Optional<String> dnsQuery = config.localDnsQuery().map(String::strip);
         if (dnsQuery.isPresent()) {
             if (!members.isEmpty()) {
@@ -194,16 +197,36 @@ public class RegistryService {
             }
             try {
                 return new SiteSettings(site, trustDomain, config.bindHost(), config.localPort(), members,
-                        config.xsitePort(), peers, dnsQuery);
+                        config.xsitePort(), peers, dnsQuery, advertised);
             } catch (IllegalArgumentException e) {
                 throw new ConfigException("isthmus.registry.local-dns-query", e.getMessage());
             }
         }
         try {
-            return new SiteSettings(site, trustDomain, config.bindHost(), config.localPort(), members, config.xsitePort(), peers);
+            return new SiteSettings(site, trustDomain, config.bindHost(), config.localPort(), members, config.xsitePort(),
+                    peers, Optional.empty(), advertised);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus.registry", e.getMessage());
         }
+    }
+
+    private static Optional<AdvertisedBridge> advertisedBridge(RegistryConfig config) {
+        String key = "isthmus.registry.advertised-bridge-address";
+        return config.advertisedBridgeAddress().map(String::strip).map(text -> {
+            InetSocketAddress at = hostPort(text, key);
+            int master = config.xsiteMasterPort();
+            if (master == config.xsitePort() || master == config.localPort() || config.xsitePort() == 0) {
+                throw new ConfigException("isthmus.registry.xsite-master-port", "is " + master + "; with " + key + " set,"
+                        + " every replica relays isthmus.registry.xsite-port (" + config.xsitePort() + ", must not be 0) to"
+                        + " the site master's bridge on this port, so it must differ from it and from"
+                        + " isthmus.registry.local-port (" + config.localPort() + ")");
+            }
+            try {
+                return new AdvertisedBridge(at.getHostString(), at.getPort(), config.xsiteMasterPort());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key, e.getMessage());
+            }
+        });
     }
 
     static InetSocketAddress hostPort(String text, String key) {

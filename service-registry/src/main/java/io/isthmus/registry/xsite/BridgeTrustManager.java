@@ -163,19 +163,23 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
         return false;
     }
 
+    /**
+     * Whether {@code remote} is one of the configured host's addresses now. A load balancer's name often has several
+     * (an AWS NLB: one per zone), and the peer advertises the one it resolved, so every address of the name counts,
+     * resolved again here (the JVM caches answers briefly) rather than once at startup.
+     */
     private static boolean sameHost(InetSocketAddress configured, InetAddress remote) {
         if (remote == null) {
             return false;
         }
-        InetAddress resolved = configured.getAddress();
-        if (resolved == null) {
-            try {
-                resolved = InetAddress.getByName(configured.getHostString());
-            } catch (UnknownHostException e) {
-                return false;
-            }
+        if (remote.equals(configured.getAddress())) {
+            return true;
         }
-        return resolved.equals(remote);
+        try {
+            return Arrays.asList(InetAddress.getAllByName(configured.getHostString())).contains(remote);
+        } catch (UnknownHostException e) {
+            return false;
+        }
     }
 
     private static InetSocketAddress remoteOf(Socket socket) {

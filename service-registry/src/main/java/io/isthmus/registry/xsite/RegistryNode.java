@@ -1,14 +1,18 @@
 package io.isthmus.registry.xsite;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -17,11 +21,13 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 
 import org.infinispan.Cache;
+import org.infinispan.configuration.ConfigurationManager;
 import org.infinispan.configuration.cache.BackupConfiguration;
 import org.infinispan.configuration.cache.CacheMode;
 import org.infinispan.configuration.cache.ConfigurationBuilder;
 import org.infinispan.configuration.cache.XSiteStateTransferMode;
 import org.infinispan.configuration.global.GlobalConfigurationBuilder;
+import org.infinispan.factories.GlobalComponentRegistry;
 import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.remoting.transport.Transport;
@@ -31,6 +37,7 @@ import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509SvidVerifier;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.SpiffeTrustManager;
+import io.isthmus.trust.tls.SvidCertificateException;
 import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.tls.SvidSource;
 
@@ -46,35 +53,39 @@ public final class RegistryNode implements AutoCloseable {
 
     /** The settings in force; the peer sites change with the federation's membership ({@link #reconfigure}). */
     private final AtomicReference<SiteSettings> live;
+    /** What does not change while the node runs: its site, trust domain, addresses and ports. */
     private final SiteSettings settings;
     private final BridgeTrustManager bridgeTrust;
     private final DefaultCacheManager cacheManager;
     private final ChannelFactory channels;
     private final PeerRevalidation bridgeRevalidation;
     private final PeerRevalidation localRevalidation;
+    /** Relays bridge connections to the site master when the site has an advertised bridge address. */
+    private final Optional<BridgeRelay> relay;
     /** One thread, so sweeps never overlap and the caller (the bundle-sync thread) never waits for sockets. */
     private final ExecutorService revalidator;
     private final IracPacing iracPacing;
-    private final java.util.concurrent.ScheduledExecutorService delayer;
+    private final ScheduledExecutorService delayer;
 
-    private RegistryNode(AtomicReference<SiteSettings> live, BridgeTrustManager bridgeTrust, X509SvidVerifier verifier,
-            DefaultCacheManager cacheManager, ChannelFactory channels, java.util.concurrent.ScheduledExecutorService delayer,
-            IracPacing iracPacing) {
-        this.delayer = delayer;
-        this.iracPacing = iracPacing;
+    private RegistryNode(AtomicReference<SiteSettings> live, BridgeTrustManager bridgeTrust, SpiffeTrustManager localTrust,
+            DefaultCacheManager cacheManager, ChannelFactory channels, Optional<BridgeRelay> relay,
+            ScheduledExecutorService delayer, IracPacing iracPacing) {
         this.live = live;
         this.settings = live.get();
+        this.delayer = delayer;
+        this.iracPacing = iracPacing;
+        this.relay = relay;
         this.bridgeTrust = bridgeTrust;
         this.cacheManager = cacheManager;
         this.channels = channels;
         this.bridgeRevalidation = new PeerRevalidation(settings.site(), "bridge", bridgeTrust::recheck);
         this.localRevalidation = new PeerRevalidation(settings.site(), "local cluster", (chain, remote, dialed) -> {
-            SvidVerdict verdict = verifier.verifyEstablished(chain == null ? null : java.util.Arrays.asList(chain));
-            if (verdict instanceof SvidVerdict.Verified v && !v.id().memberOf(settings.trustDomain())) {
-                return new SvidVerdict.Rejected(io.isthmus.trust.svid.SvidRejection.UNEXPECTED_ID,
-                        "replica peer " + v.id() + " is not a member of " + settings.trustDomain());
+            try {
+                localTrust.check(chain);
+                return null;
+            } catch (SvidCertificateException e) {
+                return new SvidVerdict.Rejected(e.reason(), e.getMessage());
             }
-            return verdict;
         });
         this.revalidator = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon()
                 .name("registry-revalidation-" + settings.site()).factory());
@@ -103,21 +114,30 @@ public final class RegistryNode implements AutoCloseable {
         global.jmx().disable();
         global.cacheContainer().statistics(false);
         DefaultCacheManager cm = new DefaultCacheManager(global.build(), false);
-        java.util.concurrent.ScheduledExecutorService delayer = Executors.newSingleThreadScheduledExecutor(
+        Optional<BridgeRelay> relay = Optional.empty();
+        ScheduledExecutorService delayer = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("registry-irac-backoff-" + settings.site()).factory());
         IracPacing pacing = new IracPacing(delayer);
         try {
+            if (settings.advertisedBridge().isPresent()) {
+                // Before the channel starts, so a peer that dials as soon as we become site master finds the relay.
+                relay = Optional.of(BridgeRelay.start(settings.site(),
+                        new InetSocketAddress(settings.bindHost(), settings.bridgePort()), channels::siteMasterBridge));
+            }
             cm.start();
             cm.addListener(pacing.sitesUp());
             cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings).build());
             pacing.install(cm.getCache(REGISTRY_CACHE));
-        } catch (RuntimeException e) {
+            channels.cachesRunning();
+        } catch (IOException | RuntimeException e) {
             delayer.shutdownNow();
+            channels.close();
+            relay.ifPresent(BridgeRelay::close);
             cm.stop();
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(live, trust, verifier, cm, channels, delayer, pacing);
+        return new RegistryNode(live, trust, localTrust, cm, channels, relay, delayer, pacing);
     }
 
     /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
@@ -183,11 +203,19 @@ public final class RegistryNode implements AutoCloseable {
      * settings in force. The other replicas of this site keep theirs until they apply the change themselves; the
      * cache manager, its transport and the bridge stay up, so the other sites and caches notice nothing. What the
      * cache held is the caller's to put back (see {@code InfinispanRegistry.restartCache}).
+     *
+     * <p>The configuration is replaced in place rather than undefined and defined again: a cross-site request that
+     * finds no configuration of its cache answers "cache not found", and the sending site then takes this site offline
+     * for good (Infinispan's {@code XSiteCacheRequest}), whereas one that finds the cache stopped or starting answers
+     * "not started", which the sender retries.
      */
     public synchronized Cache<String, String> restartRegistryCache(Cache<String, String> running) {
+        GlobalComponentRegistry global = GlobalComponentRegistry.of(cacheManager);
         cacheManager.stopCache(REGISTRY_CACHE);
-        cacheManager.undefineConfiguration(REGISTRY_CACHE);
-        cacheManager.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(live.get()).build());
+        global.getComponent(ConfigurationManager.class).putConfiguration(REGISTRY_CACHE,
+                replicatedAcrossSites(live.get()));
+        // Forget the stopped instance, so that the next getCache starts one with the configuration now in force.
+        global.removeCache(REGISTRY_CACHE);
         Cache<String, String> next = cacheManager.getCache(REGISTRY_CACHE);
         iracPacing.install(next);
         return next;
@@ -221,6 +249,16 @@ public final class RegistryNode implements AutoCloseable {
     /** Bridge messages dropped because the site they claimed is not the one their TLS connection proved. */
     public long droppedBridgeMessages() {
         return channels.droppedBridgeMessages();
+    }
+
+    /** Bridge connections this replica relayed to its site master (0 without an advertised bridge). */
+    public long relayedBridgeConnections() {
+        return relay.map(BridgeRelay::relayed).orElse(0L);
+    }
+
+    /** Bridge connections this replica closed because no site master was known or reachable. */
+    public long refusedBridgeRelays() {
+        return relay.map(BridgeRelay::refused).orElse(0L);
     }
 
     /** Bridge connections closed because their peer no longer verified after the bundles changed. */
@@ -260,6 +298,10 @@ public final class RegistryNode implements AutoCloseable {
     public void close() {
         revalidator.shutdownNow();
         delayer.shutdownNow();
+        channels.close();
+        // After the cache manager has left the cluster: connections relayed through this replica to another site
+        // master keep flowing until then.
         cacheManager.stop();
+        relay.ifPresent(BridgeRelay::close);
     }
 }
