@@ -224,21 +224,31 @@ final class FederationCommand {
         @Mixin
         SigningMixin signing;
 
-        @Option(names = "--payload", required = true, description = "The membership JSON: version, issuedAt, members.")
+        @Option(names = "--payload", required = true, description = "The membership JSON: members, and optionally version"
+                + " and issuedAt (without them, the version after the one in force and the time of signing).")
         Path payload;
 
         @Override
         public Integer call() throws Exception {
             Signing s = signing.signing;
-            Membership rendered = new io.isthmus.trust.membership.MembershipCodec()
-                    .parse(Files.readString(payload, StandardCharsets.UTF_8));
-            Membership next = rendered.issuedAt().equals(io.isthmus.trust.membership.MembershipCodec.NOT_STATED)
-                    ? new Membership(rendered.version(), Instant.now(), rendered.members()) : rendered;
             Optional<SignedMembership> current = s.current(new FederationRoots(Pem.readCertificates(s.rootCert)));
+            JsonNode rendered = JSON.readTree(Files.readString(payload, StandardCharsets.UTF_8));
+            if (rendered == null || !rendered.isObject()) {
+                throw new IllegalArgumentException(payload + " is not a JSON object with members");
+            }
+            com.fasterxml.jackson.databind.node.ObjectNode filled = ((com.fasterxml.jackson.databind.node.ObjectNode) rendered)
+                    .deepCopy();
+            if (!filled.has("version")) {
+                filled.put("version", current.map(c -> c.version() + 1).orElse(1L));
+            }
+            if (!filled.has("issuedAt")) {
+                filled.put("issuedAt", Instant.now().toString());
+            }
+            Membership next = new io.isthmus.trust.membership.MembershipCodec().parse(filled.toString());
             if (current.isPresent() && next.version() <= current.get().version()) {
                 throw new IllegalArgumentException("the payload's version " + next.version() + " is not newer than the"
                         + " version " + current.get().version() + " in force; every member would refuse it"
-                        + " (version-not-newer): raise membership_version to " + (current.get().version() + 1));
+                        + " (version-not-newer): leave the version out, or set it to " + (current.get().version() + 1));
             }
             return s.write(spec.commandLine().getOut(), next);
         }

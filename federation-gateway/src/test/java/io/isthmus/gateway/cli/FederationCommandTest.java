@@ -93,7 +93,13 @@ class FederationCommandTest {
 
         CliRun again = run(concat(new String[] {"federation", "sign", "--payload", payload.toString()}, signing("v3.jws", "again.jws")));
         assertThat(again.exit()).isEqualTo(1);
-        assertThat(again.err()).contains("not newer than the version 3 in force", "raise membership_version to 4");
+        assertThat(again.err()).contains("not newer than the version 3 in force", "set it to 4");
+
+        // Without version and time (as Terraform renders it): the version after the one in force, stamped now.
+        Files.writeString(payload, Files.readString(payload).replace("\"version\": 3, \"issuedAt\": \"2026-12-04T22:00:00Z\", ", ""));
+        CliRun next = run(concat(new String[] {"federation", "sign", "--payload", payload.toString()}, signing("v3.jws", "v4.jws")));
+        assertThat(next.exit()).as(next.err()).isZero();
+        assertThat(verify(dir.resolve("v4.jws")).document().version()).isEqualTo(4);
 
         Files.writeString(payload, Files.readString(payload).replace("\"gw-east:7900\"", "\"gw-east\""));
         CliRun bad = run(concat(new String[] {"federation", "sign", "--payload", payload.toString()}, signing(null, "bad.jws")));

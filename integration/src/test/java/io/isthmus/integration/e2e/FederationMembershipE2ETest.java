@@ -173,6 +173,10 @@ class FederationMembershipE2ETest {
                 .contains("\"caller\":\"spiffe://alpha.acme.internal/ns/demo/sa/client\"");
         assertThat(call(clients, "delta", "gamma").body()).contains("\"caller\":\"spiffe://delta.acme.internal/ns/demo/sa/client\"");
         awaitVersion(List.of("alpha", "beta", "gamma", "delta"), 2, Duration.ofSeconds(10));
+        // What `isthmus federation status` shows: each member's own answer, asked by the member the operator talks to.
+        JsonNode status = JSON.readTree(admin("gamma", "/v1/admin/federation/status").body());
+        assertThat(status.path("members").findValuesAsText("name")).containsExactlyInAnyOrder("alpha", "beta", "gamma", "delta");
+        status.path("members").forEach(m -> assertThat(m.path("version").asLong()).as(m.toString()).isEqualTo(2));
         running.set(false);
         traffic.join();
         System.out.printf("membership e2e: join of delta after version 2 was handed to beta: %s ms (total %d ms);"
@@ -302,11 +306,15 @@ class FederationMembershipE2ETest {
         return r;
     }
 
+    private HttpResponse<String> admin(String at, String path) throws IOException, InterruptedException {
+        ClusterSpec c = federation.config().cluster(at);
+        return api.send(HttpRequest.newBuilder(URI.create(c.apiUrl(path))).timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + ADMIN_TOKEN).GET().build());
+    }
+
     private long versionAt(String cluster) {
         try {
-            ClusterSpec c = federation.config().cluster(cluster);
-            HttpResponse<String> r = api.send(HttpRequest.newBuilder(URI.create(c.apiUrl("/v1/admin/federation/membership")))
-                    .timeout(Duration.ofSeconds(5)).header("Authorization", "Bearer " + ADMIN_TOKEN).GET().build());
+            HttpResponse<String> r = admin(cluster, "/v1/admin/federation/membership");
             return r.statusCode() == 200 ? JSON.readTree(r.body()).path("version").asLong(0) : -1;
         } catch (IOException | InterruptedException e) {
             return -1;

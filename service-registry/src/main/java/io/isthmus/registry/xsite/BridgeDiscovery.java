@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 
 import org.jgroups.PhysicalAddress;
+import org.jgroups.conf.ClassConfigurator;
 import org.jgroups.protocols.TCPPING;
 import org.jgroups.util.Util;
 
@@ -18,6 +19,9 @@ import org.jgroups.util.Util;
  */
 final class BridgeDiscovery extends TCPPING {
     BridgeDiscovery(List<InetSocketAddress> peers) {
+        // JGroups tags each protocol's headers with the id registered for its class, and a subclass has none (0): its
+        // discovery requests would be dropped as unknown. It speaks TCPPING's protocol, so it takes TCPPING's id.
+        setId(ClassConfigurator.getProtocolId(TCPPING.class));
         setPortRange(0);
         setValue("initial_hosts_str", text(peers));
         breakOnCoordResponse(true);

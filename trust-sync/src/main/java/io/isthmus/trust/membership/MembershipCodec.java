@@ -32,11 +32,6 @@ import io.isthmus.trust.spiffe.TrustDomain;
  * Pure; thread-safe.
  */
 public final class MembershipCodec {
-    /**
-     * The {@code issuedAt} of a payload that states none (one rendered by Terraform, where a timestamp would change
-     * every plan): {@code isthmus federation sign} stamps the time of signing instead.
-     */
-    public static final Instant NOT_STATED = Instant.EPOCH;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> TOP = Set.of("version", "issuedAt", "members");
     private static final Set<String> MEMBER = Set.of("name", "trustDomain", "bundleEndpoint", "bridgeAddresses",
@@ -82,14 +77,12 @@ public final class MembershipCodec {
         }
         onlyKnown(root, TOP, "the document");
         long version = requiredLong(root, "version");
-        Instant issuedAt = NOT_STATED;
-        if (root.hasNonNull("issuedAt")) {
-            try {
-                issuedAt = Instant.parse(requiredText(root, "issuedAt", "the document"));
-            } catch (DateTimeParseException e) {
-                throw malformed("issuedAt '" + root.get("issuedAt").asText() + "' is not an ISO-8601 instant such as"
-                        + " 2026-12-04T22:00:00Z");
-            }
+        Instant issuedAt;
+        try {
+            issuedAt = Instant.parse(requiredText(root, "issuedAt", "the document"));
+        } catch (DateTimeParseException e) {
+            throw malformed("issuedAt '" + root.get("issuedAt").asText() + "' is not an ISO-8601 instant such as"
+                    + " 2026-12-04T22:00:00Z");
         }
         JsonNode members = root.get("members");
         if (members == null || !members.isArray()) {
