@@ -124,7 +124,8 @@ class MembershipTerraformTest {
         ObjectNode vars = JSON.createObjectNode();
         vars.putArray("root_certificates_pem").add(Files.readString(scratch.resolve("fed/root.pem")));
         JsonNode none = apply(module, "root-only", vars);
-        assertThat(none.get("membership_json").isNull()).as("no clusters listed: no membership").isTrue();
+        assertThat(none.path("membership_json").isMissingNode() || none.get("membership_json").isNull())
+                .as("no clusters listed: no membership (a null output is left out)").isTrue();
 
         ObjectNode clusters = vars.putObject("clusters");
         clusters.putObject("east").put("trust_domain", "east.acme.internal")
