@@ -8,3 +8,10 @@ locals {
   # Two certificates while the root rotates: the new one next to the old one until nothing the old one signed is valid.
   root_certificate_pem = join("", [for pem in var.root_certificates_pem : endswith(pem, "\n") ? pem : "${pem}\n"])
 }
+
+# The membership document's payload, when the clusters are listed here (see ./membership and docs/membership.md).
+module "membership" {
+  source   = "./membership"
+  count    = length(var.clusters) > 0 ? 1 : 0
+  clusters = var.clusters
+}

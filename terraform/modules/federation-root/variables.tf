@@ -13,3 +13,17 @@ variable "root_certificates_pem" {
     error_message = "Each entry of root_certificates_pem must be exactly one PEM certificate (-----BEGIN CERTIFICATE-----) and no private key: the root key stays offline."
   }
 }
+
+variable "clusters" {
+  description = "Every cluster of the federation, to render the membership document's payload from (see ./membership for the fields). Empty: no membership is rendered (peers are then configured statically on each cluster-gateway)."
+  type = map(object({
+    trust_domain        = string
+    bundle_endpoint_url = string
+    bridge_addresses    = list(string)
+    ingress_address     = string
+    gateway_ids         = optional(list(string), [])
+    region              = optional(string, "")
+    zone                = optional(string, "")
+  }))
+  default = {}
+}

@@ -52,3 +52,20 @@ locals {
     }
   }
 }
+
+# The same clusters as the membership document's payload: sign it offline and hand it to any one gateway, and every
+# gateway federates with exactly these clusters, without an apply or a restart anywhere (../README.md, step 5).
+module "membership" {
+  source = "../../../modules/federation-root/membership"
+  clusters = {
+    for name, c in var.clusters : name => {
+      trust_domain        = c.trust_domain
+      bundle_endpoint_url = "https://${c.public_host}:${var.ports.bundle_endpoint}/"
+      bridge_addresses    = ["${c.public_host}:${var.ports.cross_site}"]
+      ingress_address     = "${c.public_host}:${var.ports.ingress}"
+      gateway_ids         = ["spiffe://${c.trust_domain}/ns/${local.namespace}/sa/${local.name}"]
+      region              = c.region
+      zone                = c.zone
+    }
+  }
+}

@@ -24,3 +24,8 @@ output "gateway" {
   description = "The gateway's namespace and name in every cluster."
   value       = { namespace = local.namespace, name = local.name }
 }
+
+output "membership_json" {
+  description = "The federation's membership payload: sign it where the root key is kept (isthmus federation sign --payload) and push it to any gateway."
+  value       = module.membership.membership_json
+}

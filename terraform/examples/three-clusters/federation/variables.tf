@@ -46,6 +46,7 @@ variable "ports" {
   type = object({
     bundle_endpoint = optional(number, 8443)
     cross_site      = optional(number, 7900)
+    ingress         = optional(number, 15443)
   })
   default = {}
 }

@@ -11,14 +11,14 @@ import io.isthmus.build.BuildInfo;
 /**
  * The operator CLI: {@code isthmus ca init-root}, {@code isthmus ca issue-intermediate}, {@code isthmus bundle show},
  * {@code isthmus token create|list|revoke}, {@code isthmus authz check}, {@code isthmus rotate intermediate|status|abort},
- * {@code isthmus ca sign-csr}.
+ * {@code isthmus ca sign-csr}, {@code isthmus federation add|remove|show|status}.
  * Runs without the gateway: it only reads and writes files and, for {@code bundle show --url}, polls a bundle
  * endpoint once. Exit codes: 0 success, 1 the operation failed (message on stderr), 2 wrong usage.
  */
 @Command(name = "isthmus", mixinStandardHelpOptions = true, versionProvider = IsthmusCli.Version.class,
         description = "Build and inspect an Isthmus federation by hand.",
         subcommands = {CaCommand.class, BundleCommand.class, TokenCommand.class, AuthzCommand.class, RotateCommand.class,
-                CommandLine.HelpCommand.class})
+                FederationCommand.class, CommandLine.HelpCommand.class})
 public final class IsthmusCli {
 
     public static void main(String[] args) {

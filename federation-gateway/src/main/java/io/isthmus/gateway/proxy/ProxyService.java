@@ -19,6 +19,7 @@ import org.jboss.logging.Logger;
 
 import io.isthmus.gateway.config.ConfigException;
 import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.membership.MembershipView;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.TokenAuthenticator;
@@ -82,8 +83,13 @@ public class ProxyService {
                 Authorizer authorizer = authorizer(authorizers);
                 DecisionLog log = decisionLogs.isResolvable() ? decisionLogs.get() : (request, decision) -> {
                 };
+                GatewayIdentities vouchers = trust.membership().current().map(h -> MembershipView.gateways(
+                        h.membership(), trust.membership().selfName(), runtime.current().id())).orElseGet(() -> gateways(gateway));
                 ingress = new IngressServer(transport, settings, tls, runtime, backends(config, dynamicBackends),
-                        authorizer, log, metrics, gateways(gateway), paths(config));
+                        authorizer, log, metrics, vouchers, paths(config));
+                // Membership decides who may vouch once a document is held (static gateway-ids are then not used).
+                trust.membership().addListener(change -> ingress.gateways(MembershipView.gateways(
+                        change.next().membership(), change.self(), runtime.current().id())));
                 ingress.start(new InetSocketAddress(config.ingress().host(), config.ingress().port()));
             } else {
                 ingress = null;

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -22,7 +23,11 @@ import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.jboss.logging.Logger;
 
+import io.isthmus.gateway.config.ClusterName;
 import io.isthmus.gateway.config.ConfigException;
+import io.isthmus.gateway.membership.MembershipView;
+import io.isthmus.trust.membership.MembershipChange;
+import io.isthmus.trust.membership.SignedMembership;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.registry.ClusterIdentity;
@@ -65,17 +70,27 @@ public class RegistryService {
     private final LeaseKeeper leases;
     private final RegistryResolver resolver;
     private final String site;
+    private final TrustDomain trustDomain;
     private volatile TrustSnapshot lastTrust;
 
     @Inject
     public RegistryService(RegistryConfig config, GatewayConfig gateway, TrustService trust, Clock clock) {
         this.config = config;
-        this.site = config.site().or(gateway::clusterName).orElseGet(() -> gateway.trustDomain().split("\\.")[0]);
+        this.site = ClusterName.of(gateway, config);
+        this.trustDomain = trust.runtime().trustDomain();
         ClusterIdentity identity = identity(config, site);
         Map<String, TrustDomain> clusters = new HashMap<>();
         clusters.put(site, trust.runtime().trustDomain());
+        Optional<SignedMembership> held = trust.membership().current();
         if (config.enabled()) {
             SiteSettings settings = siteSettings(config, site, trust.runtime().trustDomain());
+            if (held.isPresent()) {
+                if (!config.peers().isEmpty()) {
+                    LOG.infof("membership version %d is in force: the %d static isthmus.registry.peers.* entries are"
+                            + " not used", held.get().version(), config.peers().size());
+                }
+                settings = settings.withPeers(MembershipView.sites(held.get().membership(), site));
+            }
             settings.peers().forEach((name, peer) -> clusters.put(name, peer.trustDomain()));
             this.lastTrust = trust.runtime().snapshot();
             RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(), ChannelFactory.Timing.DEFAULT);
@@ -97,10 +112,43 @@ public class RegistryService {
             this.registry = new InfinispanRegistry(cache, identity, clock);
             LOG.warnf("registry: replication disabled (isthmus.registry.enabled=false); exports stay in this process");
         }
+        held.ifPresent(h -> clusters.putAll(MembershipView.clusters(h.membership(), site, trustDomain)));
         this.resolver = new RegistryResolver(registry, clock, clusters);
         this.leases = new LeaseKeeper(registry, clock);
         exportStatic(config);
         leases.start(config.heartbeatInterval());
+        trust.membership().addListener(this::applyMembership);
+    }
+
+    /**
+     * The registry side of a membership change, after the trust side (the new members' bundles are in force, the
+     * removed ones' are gone and their bridge connections are being closed): the egress routes to the new set of
+     * clusters at once; the bridge takes the new peer sites (their trust, site binding, discovery); the registry
+     * cache moves to the new backup sites (see {@link InfinispanRegistry#restartCache}); a removed cluster's entries
+     * are purged here.
+     */
+    private void applyMembership(MembershipChange change) {
+        Map<String, TrustDomain> clusters = MembershipView.clusters(change.next().membership(), site, trustDomain);
+        resolver.clusters(clusters);
+        if (node.isEmpty()) {
+            return;
+        }
+        RegistryNode n = node.get();
+        Set<String> before = Set.copyOf(n.settings().peers().keySet());
+        Map<String, PeerSite> sites = MembershipView.sites(change.next().membership(), site);
+        long started = System.nanoTime();
+        if (n.reconfigure(sites)) {
+            registry.restartCache(n::restartRegistryCache);
+        }
+        for (String gone : before) {
+            if (!sites.containsKey(gone)) {
+                int purged = registry.purge(gone);
+                LOG.infof("registry: site %s left the federation (membership version %d); %d of its entries purged",
+                        gone, change.next().version(), purged);
+            }
+        }
+        LOG.infof("registry: membership version %d applied in %d ms: peer sites %s", change.next().version(),
+                (System.nanoTime() - started) / 1_000_000, sites.keySet());
     }
 
     static ClusterIdentity identity(RegistryConfig config, String site) {

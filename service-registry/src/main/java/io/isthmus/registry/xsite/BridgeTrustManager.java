@@ -41,11 +41,17 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
     private static final Logger LOG = Logger.getLogger(BridgeTrustManager.class);
     private static final X509Certificate[] NO_ISSUERS = new X509Certificate[0];
 
-    private final SiteSettings settings;
+    /** Read on every check: the peer sites change with the federation's membership. */
+    private final java.util.function.Supplier<SiteSettings> settings;
     private final X509SvidVerifier verifier;
     private final AtomicLong refused = new AtomicLong();
 
     public BridgeTrustManager(SiteSettings settings, X509SvidVerifier verifier) {
+        this(() -> settings, verifier);
+    }
+
+    /** @param settings the settings in force, read at every handshake and re-check */
+    public BridgeTrustManager(java.util.function.Supplier<SiteSettings> settings, X509SvidVerifier verifier) {
         this.settings = settings;
         this.verifier = verifier;
     }
@@ -64,7 +70,7 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
             return verify(chain, remote, dialed, false).id();
         } catch (SvidCertificateException e) {
             refused.incrementAndGet();
-            LOG.warnf("site %s refused a cross-site bridge peer at %s: %s", settings.site(), remote, e.getMessage());
+            LOG.warnf("site %s refused a cross-site bridge peer at %s: %s", settings.get().site(), remote, e.getMessage());
             throw e;
         }
     }
@@ -97,7 +103,7 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
                     + " has no known remote address, so its site cannot be bound to a trust domain");
         }
         if (dialed) {
-            for (PeerSite peer : settings.peers().values()) {
+            for (PeerSite peer : settings.get().peers().values()) {
                 if (matchesAddress(peer.bridgeAddresses(), remote)) {
                     if (peer.trustDomain().equals(td)) {
                         return verified;
@@ -107,16 +113,16 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
                             + " but presented " + id);
                 }
             }
-            if (td.equals(settings.trustDomain()) && matchesHost(localHosts(), remote.getAddress())) {
+            if (td.equals(settings.get().trustDomain()) && matchesHost(localHosts(), remote.getAddress())) {
                 return verified;
             }
             throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge address " + remote
                     + " is not a configured bridge address of any peer site (presented " + id + ")");
         }
-        if (td.equals(settings.trustDomain())) {
+        if (td.equals(settings.get().trustDomain())) {
             return verified;
         }
-        for (PeerSite peer : settings.peers().values()) {
+        for (PeerSite peer : settings.get().peers().values()) {
             if (peer.trustDomain().equals(td)) {
                 return verified;
             }
@@ -128,14 +134,14 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
 
     private String describePeers() {
         StringBuilder sb = new StringBuilder();
-        settings.peers().values().forEach(p -> sb.append(p.site()).append('=').append(p.trustDomain())
+        settings.get().peers().values().forEach(p -> sb.append(p.site()).append('=').append(p.trustDomain())
                 .append('@').append(p.bridgeAddresses()).append(' '));
         return sb.toString().trim();
     }
 
     private List<InetSocketAddress> localHosts() {
-        List<InetSocketAddress> hosts = new java.util.ArrayList<>(settings.localMembers());
-        hosts.add(new InetSocketAddress(settings.bindHost(), 0));
+        List<InetSocketAddress> hosts = new java.util.ArrayList<>(settings.get().localMembers());
+        hosts.add(new InetSocketAddress(settings.get().bindHost(), 0));
         return hosts;
     }
 

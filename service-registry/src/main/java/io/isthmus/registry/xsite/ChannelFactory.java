@@ -70,7 +70,10 @@ public final class ChannelFactory {
     private static final String[] TLS_PROTOCOLS = {"TLSv1.3"};
     private static final long RESOLVE_RETRY_MILLIS = 2_000;
 
+    /** What does not change while the node runs: its site, trust domain, addresses and ports. */
     private final SiteSettings settings;
+    /** The settings in force: the peer sites change with the federation's membership ({@link #peersChanged}). */
+    private final java.util.function.Supplier<SiteSettings> live;
     private final SSLContext bridgeTls;
     private final SSLContext localTls;
     private final Timing timing;
@@ -86,6 +89,10 @@ public final class ChannelFactory {
      * the cache seconds after the channel).
      */
     private final CountDownLatch cachesStarted = new CountDownLatch(1);
+    /** Discovery of the latest bridge channel (RELAY2 makes a new one when this node becomes site master again). */
+    private volatile BridgeDiscovery bridgeDiscovery;
+    /** Merging of the latest bridge channel. */
+    private volatile MERGE3 bridgeMerge;
     private volatile boolean closed;
 
     /** Failure detection and discovery timings; {@link #DEFAULT} suits production, tests may shorten them. */
@@ -100,7 +107,14 @@ public final class ChannelFactory {
      * @param localTls presents this gateway's SVID and accepts only SVIDs of this site's own trust domain
      */
     public ChannelFactory(SiteSettings settings, SSLContext bridgeTls, SSLContext localTls, Timing timing) {
-        this.settings = settings;
+        this(() -> settings, bridgeTls, localTls, timing);
+    }
+
+    /** @param live the settings in force, whose peer sites are read whenever a bridge is built or a message checked */
+    public ChannelFactory(java.util.function.Supplier<SiteSettings> live, SSLContext bridgeTls, SSLContext localTls,
+            Timing timing) {
+        this.live = live;
+        this.settings = live.get();
         this.bridgeTls = bridgeTls;
         this.localTls = localTls;
         this.timing = timing;
@@ -121,11 +135,46 @@ public final class ChannelFactory {
         return Set.copyOf(localTransports);
     }
 
+    /**
+     * The peer sites changed: the running bridge's discovery asks the new set of bridge addresses from its next round
+     * on (a new site is found by the next discovery or merge; a removed one is no longer asked), and addresses it learned
+     * from removed sites are forgotten. RELAY2 itself needs no change: it routes to the sites the bridge view shows, and
+     * which site a connection may speak for is checked per message ({@link BridgeTcp}).
+     */
+    public void peersChanged() {
+        BridgeDiscovery discovery = bridgeDiscovery;
+        if (discovery != null) {
+            discovery.replaceHosts(peerBridges(live.get()));
+        }
+    }
+
+    /**
+     * Asks the bridge's peers now, rather than at MERGE3's next rounds (7.5-22 s apart with the default timing, and a
+     * merge needs a round on both sides plus a consistency check): a site that joins a running federation starts as a
+     * bridge of its own and is merged in once the coordinators see each other. Sends this node's view info to every
+     * discovered bridge member ({@code send}), then checks the views it collected ({@code check}, a moment later), so
+     * that a coordinator that sees another view merges at once.
+     */
+    public void hurryBridgeMerge(java.util.concurrent.Executor send, java.util.concurrent.Executor check) {
+        MERGE3 merge = bridgeMerge;
+        if (merge == null) {
+            return;
+        }
+        send.execute(merge::sendInfo);
+        check.execute(merge::checkInconsistencies);
+    }
+
+    private static List<InetSocketAddress> peerBridges(SiteSettings settings) {
+        List<InetSocketAddress> peers = new ArrayList<>();
+        settings.peers().values().forEach(p -> peers.addAll(p.bridgeAddresses()));
+        return peers;
+    }
+
     private TrustDomain trustDomainOfSite(String site) {
         if (settings.site().equals(site)) {
             return settings.trustDomain();
         }
-        PeerSite peer = settings.peers().get(site);
+        PeerSite peer = live.get().peers().get(site);
         return peer == null ? null : peer.trustDomain();
     }
 
@@ -159,11 +208,11 @@ public final class ChannelFactory {
         } catch (InterruptedException stopping) {
             return closingBridge();
         }
-        List<InetSocketAddress> peers = new ArrayList<>();
-        settings.peers().values().forEach(p -> peers.addAll(p.bridgeAddresses()));
         Optional<AdvertisedBridge> advertised = settings.advertisedBridge();
         int port = advertised.map(AdvertisedBridge::masterPort).orElse(settings.bridgePort());
-        List<Protocol> stack = stack(port, tcpPingByName(peers), bridgeTls, true);
+        BridgeDiscovery discovery = new BridgeDiscovery(peerBridges(live.get()));
+        bridgeDiscovery = discovery;
+        List<Protocol> stack = stack(port, discovery, bridgeTls, true);
         if (advertised.isPresent()) {
             // Peers learn this address from discovery and dial it for every later connection: it must be the load
             // balancer's, not this pod's, which no other network can route to.
@@ -261,20 +310,6 @@ public final class ChannelFactory {
     }
 
     /**
-     * Peer sites by the names they were configured with, handed to TCPPING as text: it resolves them when the
-     * bridge starts and again at each discovery round for a name that did not resolve then (a peer's load balancer
-     * name published later), where addresses given programmatically would be resolved once, at startup, for good.
-     */
-    private static TCPPING tcpPingByName(List<InetSocketAddress> initialHosts) {
-        TCPPING ping = new TCPPING();
-        ping.setPortRange(0);
-        ping.setValue("initial_hosts_str", String.join(",", initialHosts.stream()
-                .map(a -> a.getHostString() + "[" + a.getPort() + "]").toList()));
-        ping.breakOnCoordResponse(true);
-        return ping;
-    }
-
-    /**
      * A records only carry addresses: DNS_PING dials each at the transport's own bind port (plus its port range,
      * which is 0 here), so every replica must bind the same local port. The name is resolved with the JVM's
      * resolver ({@code InetAddress}), which applies its own cache (30 s by default) and the search domains.
@@ -329,6 +364,9 @@ public final class ChannelFactory {
         MERGE3 merge = new MERGE3();
         merge.setMinInterval(timing.mergeMinMillis());
         merge.setMaxInterval(timing.mergeMaxMillis());
+        if (bridge) {
+            bridgeMerge = merge;
+        }
         FD_ALL3 fd = new FD_ALL3();
         fd.setTimeout(timing.failureTimeoutMillis());
         fd.setInterval(timing.failureIntervalMillis());

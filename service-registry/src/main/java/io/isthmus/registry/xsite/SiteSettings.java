@@ -101,6 +101,12 @@ public record SiteSettings(String site, TrustDomain trustDomain, String bindHost
         this(site, trustDomain, bindHost, localPort, localMembers, bridgePort, peers, Optional.empty(), Optional.empty());
     }
 
+    /** The same settings with another set of peer sites (a membership change). */
+    public SiteSettings withPeers(Map<String, PeerSite> nextPeers) {
+        return new SiteSettings(site, trustDomain, bindHost, localPort, localMembers, bridgePort, nextPeers, localDnsQuery,
+                advertisedBridge);
+    }
+
     static String requireSiteName(String site) {
         if (site == null || !SITE.matcher(site).matches()) {
             throw new IllegalArgumentException("site name '" + site + "' must be 1-63 letters, digits, '-', '_' or '.'"

@@ -80,6 +80,11 @@ public final class BundleEndpointServer implements AutoCloseable {
         return server.getAddress();
     }
 
+    /** Serves {@code handler} at {@code path} too (e.g. the membership document), on the same TLS and threads. */
+    public void serve(String path, com.sun.net.httpserver.HttpHandler handler) {
+        server.createContext(path, handler);
+    }
+
     private static void handle(HttpExchange exchange, Supplier<TrustBundle> bundle, BundleCodec codec,
             Supplier<String> status) throws IOException {
         try (exchange) {

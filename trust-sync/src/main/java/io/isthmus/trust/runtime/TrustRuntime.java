@@ -396,6 +396,11 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
         return rotation;
     }
 
+    /** Serves {@code handler} at {@code path} on the bundle endpoint's host and port (the membership document). */
+    public void serveOnBundleEndpoint(String path, com.sun.net.httpserver.HttpHandler handler) {
+        endpoint.serve(path, handler);
+    }
+
     public InetSocketAddress bundleEndpointAddress() {
         return endpoint.address();
     }
