@@ -39,6 +39,14 @@ final class ObserveScopes {
                 throw new ConfigException(KEY, "'" + raw + "' is not a scope: expected '*' (the whole mesh), "
                         + "'<namespace>' or '<namespace>/<service>' (DNS labels), e.g. 'billing/payments'");
             }
+            if (parts[0].equals(rootNamespace)) {
+                // A mode policy of the root namespace governs every namespace (its selector, that service name in
+                // every namespace): an operator who meant the gateway's own namespace would silently stop
+                // enforcing the whole mesh.
+                throw new ConfigException(KEY, "'" + raw + "' names the root namespace '" + rootNamespace
+                        + "', whose policies apply to every namespace: write '*' to observe the whole mesh, or "
+                        + "name the namespace of the services to observe");
+            }
             out.add(AuthorizationPolicy.mode(new PolicyId(parts[0], KEY),
                     parts.length == 2 ? Set.of(parts[1]) : Set.of(), PolicyMode.OBSERVE, origin));
         }

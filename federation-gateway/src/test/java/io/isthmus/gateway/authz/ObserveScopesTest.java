@@ -70,6 +70,16 @@ class ObserveScopesTest {
     }
 
     @Test
+    void theRootNamespaceIsNotAScopeItWouldObserveEveryNamespace() {
+        for (String root : List.of("isthmus-system", "isthmus-system/payments")) {
+            assertThatThrownBy(() -> ObserveScopes.policies(List.of("billing", root), "isthmus-system"))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("'" + root + "' names the root namespace 'isthmus-system'")
+                    .hasMessageContaining("write '*' to observe the whole mesh");
+        }
+    }
+
+    @Test
     void customResourcesCarryModeAndDryRun() throws IOException {
         GenericKubernetesResource mode = new YAMLMapper().readValue("""
                 apiVersion: security.isthmus.io/v1alpha1

@@ -7,7 +7,14 @@ package io.isthmus.proxy.authz.policy;
  * {@code *}. {@code /orders/{*}/items} matches {@code /orders/42/items}, not {@code /orders/42/7/items} nor
  * {@code /orders//items}; a plain {@code /orders/*} stays a prefix match and would match both.
  *
- * <p>Pure and allocation-free when matching; thread-safe.
+ * <p>A template counts segments, so it must count them as the backend will. The ingress normalizes every path
+ * before policy (dot segments removed, encoded and back slashes refused or decoded), except with path normalization
+ * {@code none}; a path that still holds something a backend could read as other segments is {@link #ambiguous}, and
+ * {@link PolicySet} then treats a template as it treats a field the request lacks: an ALLOW rule's template does not
+ * match it, a DENY rule's does. Otherwise {@code /orders/{*}} would allow {@code /orders/..} (served as {@code /})
+ * and {@code /orders/a%2Fb} (served as {@code /orders/a/b} by a backend that decodes it).
+ *
+ * <p>Pure and allocation-free; thread-safe.
  */
 public final class PathTemplate {
     public static final String ONE = "{*}";
@@ -82,5 +89,52 @@ public final class PathTemplate {
             t = tEnd + 1;
             p = pEnd + 1;
         }
+    }
+
+    /**
+     * Whether a backend could split {@code path} into other segments than {@link #matches} does: it has a dot
+     * segment ({@code .} or {@code ..}, also percent-encoded, also followed by {@code ;params} as Tomcat reads
+     * {@code ..;}), an encoded slash or backslash ({@code %2F}, {@code %5C}, any case) or a backslash. Never true
+     * for a path the ingress normalized.
+     */
+    public static boolean ambiguous(String path) {
+        int dots = 0;
+        boolean onlyDots = true;
+        for (int i = 0; i <= path.length(); i++) {
+            char c = i < path.length() ? path.charAt(i) : '/';
+            if (c == '/' || c == ';') {
+                if (onlyDots && (dots == 1 || dots == 2)) {
+                    return true;
+                }
+                if (c == ';') {
+                    // the rest of the segment is a parameter: skip to the next segment
+                    int next = path.indexOf('/', i);
+                    i = (next < 0 ? path.length() : next) - 1;
+                    onlyDots = false;
+                    continue;
+                }
+                dots = 0;
+                onlyDots = true;
+            } else if (c == '\\') {
+                return true;
+            } else if (c == '.') {
+                dots++;
+            } else if (c == '%' && i + 2 < path.length()) {
+                char hi = path.charAt(i + 1);
+                char lo = Character.toUpperCase(path.charAt(i + 2));
+                if ((hi == '2' && lo == 'F') || (hi == '5' && lo == 'C')) {
+                    return true;
+                }
+                if (hi == '2' && lo == 'E') {
+                    dots++;
+                    i += 2;
+                } else {
+                    onlyDots = false;
+                }
+            } else {
+                onlyDots = false;
+            }
+        }
+        return false;
     }
 }

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 
 import io.isthmus.proxy.authz.AccessRequest;
 import io.isthmus.proxy.authz.Decision;
@@ -25,7 +26,8 @@ import io.isthmus.proxy.authz.DenyReason;
  *
  * <p>Attributes a request does not have (method and path of L4 traffic, the namespace of a SPIFFE ID not shaped
  * {@code /ns/<ns>/...}) fail closed, as Istio does for HTTP-only fields on TCP: in an ALLOW rule a condition on
- * them does not match; in a DENY (and AUDIT) rule it does.
+ * them does not match; in a DENY (and AUDIT) rule it does. So does a path template against a path a backend could
+ * split into other segments ({@link PathTemplate#ambiguous}, only possible with path normalization {@code none}).
  *
  * <p>Policies are evaluated in {@code namespace/name} order, so the naming of the deciding policy is
  * deterministic. Thread-safe (immutable).
@@ -119,7 +121,7 @@ public final class PolicySet {
 
     /** The decision of the policies {@code use} selects, as enforcement makes it. */
     private static Decision evaluate(List<AuthorizationPolicy> candidates,
-            java.util.function.Predicate<AuthorizationPolicy> use, Attributes attrs, String ns, String svc) {
+            Predicate<AuthorizationPolicy> use, Attributes attrs, String ns, String svc) {
         List<String> audits = new ArrayList<>(0);
         for (AuthorizationPolicy p : candidates) {
             if (use.test(p) && p.action() == PolicyAction.AUDIT && matchingRule(p, attrs) >= 0) {
@@ -150,7 +152,7 @@ public final class PolicySet {
     }
 
     private static Decision firstDeny(List<AuthorizationPolicy> candidates,
-            java.util.function.Predicate<AuthorizationPolicy> use, Attributes attrs, List<String> audits) {
+            Predicate<AuthorizationPolicy> use, Attributes attrs, List<String> audits) {
         for (AuthorizationPolicy p : candidates) {
             if (!use.test(p) || p.action() != PolicyAction.DENY) {
                 continue;
@@ -259,7 +261,7 @@ public final class PolicySet {
                 if (!unknownMatches) {
                     return false;
                 }
-            } else if (values.stream().noneMatch(m -> m.matches(attr.get()))) {
+            } else if (values.stream().noneMatch(m -> matches(m, attr.get(), unknownMatches))) {
                 return false;
             }
         }
@@ -267,9 +269,18 @@ public final class PolicySet {
             if (attr.isEmpty()) {
                 return unknownMatches;
             }
-            return notValues.stream().noneMatch(m -> m.matches(attr.get()));
+            return notValues.stream().noneMatch(m -> matches(m, attr.get(), !unknownMatches));
         }
         return true;
+    }
+
+    /**
+     * {@code m} against {@code value}, or {@code ifUndecidable} when the answer cannot be trusted (a path template
+     * against a path a backend could split differently): as for a missing attribute, an ALLOW rule then does not
+     * match and a DENY rule does.
+     */
+    private static boolean matches(StringMatch m, String value, boolean ifUndecidable) {
+        return m.decidable(value) ? m.matches(value) : ifUndecidable;
     }
 
     private static boolean ports(Set<Integer> ports, Set<Integer> notPorts, int port) {

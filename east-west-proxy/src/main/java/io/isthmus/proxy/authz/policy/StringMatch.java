@@ -69,6 +69,14 @@ public record StringMatch(Kind kind, String value, boolean ignoreCase) {
         return null;
     }
 
+    /**
+     * Whether {@link #matches} gives a trustworthy answer for {@code subject}: false only for a path template and a
+     * path that is {@link PathTemplate#ambiguous}, which policy must then treat as unknown (fail closed).
+     */
+    public boolean decidable(String subject) {
+        return kind != Kind.TEMPLATE || !PathTemplate.ambiguous(subject);
+    }
+
     public boolean matches(String subject) {
         String s = ignoreCase ? subject.toLowerCase(Locale.ROOT) : subject;
         return switch (kind) {
