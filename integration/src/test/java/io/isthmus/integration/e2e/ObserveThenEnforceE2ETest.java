@@ -299,6 +299,16 @@ class ObserveThenEnforceE2ETest {
         assertThat(delete.header("x-isthmus-reason")).contains("no-matching-allow");
         Workload.Response deeper = new Call(checkout, alphaEgress, "GET", ORDERS, "/orders/1000/cancel").send();
         assertThat(deeper.status()).as("a path never seen: %s", deeper).isEqualTo(403);
+        // The attacker's rows for the suggested template /orders/{*}: a dot segment climbs out of it after
+        // normalization (policy sees /admin, as the backend would), an encoded slash would add a segment.
+        for (String escape : List.of("/orders/..", "/orders/%2e%2e", "/orders/%2E.", "/orders/1000/../../admin")) {
+            Workload.Response r = new Call(checkout, alphaEgress, "GET", ORDERS, escape).send();
+            assertThat(r.status()).as("%s climbs out of /orders/{*}: %s", escape, r).isEqualTo(403);
+            assertThat(r.header("x-isthmus-reason")).contains("no-matching-allow");
+        }
+        Workload.Response slash = new Call(checkout, alphaEgress, "GET", ORDERS, "/orders/1000%2Fadmin").send();
+        assertThat(slash.status()).as("an encoded slash in an id: %s", slash).isEqualTo(400);
+        assertThat(slash.header("x-isthmus-reason")).contains("path-encoded-slash");
         Workload.Response l4 = new Call(checkout, alphaEgress, "CONNECT", LEDGER, "5432").send();
         assertThat(l4.status()).as("an L4 caller never seen: %s", l4).isEqualTo(403);
         assertThat(ledger.connections()).as("the refused tunnel never reached the ledger").isEqualTo(6);
