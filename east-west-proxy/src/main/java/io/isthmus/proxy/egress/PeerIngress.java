@@ -27,6 +27,11 @@ record PeerIngress(IngressAddress ingress, String cluster, Optional<TrustDomain>
         return new PeerIngress(export.ingress(), export.key().cluster(), resolver.trustDomainOf(export.key().cluster()));
     }
 
+    /** What the outlier detector tracks: the cluster at its announced ingress. */
+    String key() {
+        return cluster + "@" + ingress;
+    }
+
     InetSocketAddress address() {
         return InetSocketAddress.createUnresolved(ingress.host(), ingress.port());
     }

@@ -1,8 +1,6 @@
 package io.isthmus.proxy.tunnel;
 
 import java.net.InetSocketAddress;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.transport.NettyTransport;
@@ -18,11 +16,9 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -31,12 +27,11 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 
 /**
- * TCP tunnels (HTTP CONNECT): connecting the far end, and turning an HTTP connection that has just answered a
- * CONNECT into a byte relay. Tunnels are not pooled: one TCP stream per connection.
+ * TCP tunnels (HTTP CONNECT): connecting the far end (the caller's side becomes a byte relay with
+ * {@link io.isthmus.proxy.exchange.Splice}). Tunnels are not pooled: one TCP stream per connection. Host names are
+ * resolved by the transport's asynchronous resolver.
  */
 public final class Tunnels {
-    private static final List<String> HTTP_HANDLERS = io.isthmus.proxy.http.Http1Pipeline.NAMES;
-
     private final NettyTransport transport;
     private final ProxySettings settings;
 
@@ -80,9 +75,8 @@ public final class Tunnels {
         ChannelFuture f = bootstrap(loop, new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
-                SslHandler ssl = tls.newHandler(ch.alloc());
-                ssl.setHandshakeTimeout(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                ch.pipeline().addLast("tls", ssl).addLast("http", new HttpClientCodec())
+                ch.pipeline().addLast("tls", io.isthmus.proxy.tls.ProxyTls.clientHandler(tls, ch, settings.connectTimeout()))
+                        .addLast("http", new HttpClientCodec())
                         .addLast("aggregate", new HttpObjectAggregator(64 * 1024))
                         .addLast("answer", new AnswerHandler(answer));
             }
@@ -136,36 +130,8 @@ public final class Tunnels {
     public record Opened(Channel channel, FullHttpResponse response) {
     }
 
-    /**
-     * Answers a CONNECT on {@code ctx}'s channel with 200, strips its HTTP handlers and relays bytes to
-     * {@code far}. {@code handlerName} is the HTTP handler to remove (the caller itself).
-     */
-    public static void establish(ChannelHandlerContext ctx, String handlerName, Channel far) {
-        Channel near = ctx.channel();
-        near.config().setAutoRead(false);
-        FullHttpResponse ok = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                new HttpResponseStatus(200, "Connection Established"), Unpooled.EMPTY_BUFFER);
-        ctx.writeAndFlush(ok).addListener(w -> {
-            if (!w.isSuccess()) {
-                near.close();
-                far.close();
-                return;
-            }
-            ChannelPipeline p = near.pipeline();
-            for (String name : HTTP_HANDLERS) {
-                if (p.get(name) != null) {
-                    p.remove(name);
-                }
-            }
-            p.remove(handlerName);
-            Relay.splice(near, far);
-        });
-    }
-
     private Bootstrap bootstrap(EventLoop loop, ChannelHandler init) {
-        return new Bootstrap().group(loop).channel(transport.clientChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
-                .option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.AUTO_READ, false).handler(init);
+        return transport.client(loop, settings.connectTimeout()).option(ChannelOption.AUTO_READ, false).handler(init);
     }
 
     private static final class AnswerHandler extends ChannelInboundHandlerAdapter {

@@ -34,6 +34,7 @@ import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.LocalBackends;
 import io.isthmus.proxy.ingress.StaticBackends;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.outlier.OutlierPolicy;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.registry.Locality;
@@ -167,12 +168,34 @@ public class ProxyService {
     }
 
     static ProxySettings settings(ProxyConfig c) {
+        OutlierPolicy outliers = outliers(c.outlier());
+        if (c.maxBodySize() < 0) {
+            throw new ConfigException("isthmus.proxy.max-body-size", "must not be negative (0 means no limit), was "
+                    + c.maxBodySize());
+        }
         try {
             return new ProxySettings(c.meshSuffix(), c.connectTimeout(), c.idleTimeout(), c.headerTimeout(),
-                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize());
+                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize(), outliers);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus.proxy", e.getMessage(), e);
         }
+    }
+
+    /** The outlier policy; a bad value fails startup naming its key. */
+    static OutlierPolicy outliers(ProxyConfig.Outlier o) {
+        String prefix = "isthmus.proxy.outlier.";
+        if (o.consecutiveFailures() < 1) {
+            throw new ConfigException(prefix + "consecutive-failures", "must be at least 1 (a cluster is skipped after "
+                    + "that many failed connects in a row), was " + o.consecutiveFailures());
+        }
+        if (o.baseEjection().isNegative() || o.baseEjection().isZero()) {
+            throw new ConfigException(prefix + "base-ejection", "must be positive, was " + o.baseEjection());
+        }
+        if (o.maxEjection().compareTo(o.baseEjection()) < 0) {
+            throw new ConfigException(prefix + "max-ejection", o.maxEjection() + " is shorter than "
+                    + prefix + "base-ejection " + o.baseEjection());
+        }
+        return new OutlierPolicy(o.consecutiveFailures(), o.baseEjection(), o.maxEjection());
     }
 
     private static StaticBackends backends(ProxyConfig config) {
