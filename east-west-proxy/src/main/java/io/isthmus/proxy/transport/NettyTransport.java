@@ -56,9 +56,13 @@ public final class NettyTransport implements AutoCloseable {
             workers = new NioEventLoopGroup(threads, new DefaultThreadFactory(name + "-io", true));
         }
         Class<? extends DatagramChannel> udp = epoll ? EpollDatagramChannel.class : NioDatagramChannel.class;
-        resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder().datagramChannelType(udp)
+        DnsNameResolverBuilder dns = new DnsNameResolverBuilder().datagramChannelType(udp)
                 .socketChannelType(clientChannel()).nameServerProvider(nameServers)
-                .queryTimeoutMillis(queryTimeout.toMillis()));
+                .queryTimeoutMillis(queryTimeout.toMillis());
+        if (nameServers != DnsServerAddressStreamProviders.platformDefault()) {
+            dns.searchDomains(java.util.List.of());
+        }
+        resolver = new DnsAddressResolverGroup(dns);
         LOG.debugf("%s: %d %s event loops", name, threads, epoll ? "epoll" : "NIO");
     }
 
@@ -69,8 +73,8 @@ public final class NettyTransport implements AutoCloseable {
     }
 
     /**
-     * Like {@link #create(int, String)}, asking the given name servers instead of those of
-     * {@code /etc/resolv.conf} (tests run their own), each query given up after {@code queryTimeout}.
+     * Like {@link #create(int, String)}, asking only the given name servers, with no search domains, instead of
+     * what {@code /etc/resolv.conf} says (tests run their own), each query given up after {@code queryTimeout}.
      */
     public static NettyTransport create(int threads, String name, DnsServerAddressStreamProvider nameServers,
             java.time.Duration queryTimeout) {
