@@ -23,16 +23,16 @@ import com.sun.net.httpserver.HttpServer;
  * offset (so either end can check what arrived without a copy), a JDK HttpServer backend with a sink and a source, and
  * a raw HTTP/1.1 client that streams an upload and reads a download (chunked or with a length) byte for byte.
  */
-final class Bulk {
+public final class Bulk {
     private Bulk() {
     }
 
     /** The pattern byte at {@code offset}. */
-    static byte at(long offset) {
+    public static byte at(long offset) {
         return (byte) (offset * 31 + (offset >>> 13) + (offset >>> 27));
     }
 
-    static void fill(byte[] block, long offset, int length) {
+    public static void fill(byte[] block, long offset, int length) {
         for (int i = 0; i < length; i++) {
             block[i] = at(offset + i);
         }
@@ -44,16 +44,21 @@ final class Bulk {
      * {@code length} asks for a Content-Length. {@link #sourceWritten} counts what the source got written so far:
      * a writer blocks when nobody drains, so it shows how much a stalled reader let through.
      */
-    static final class Backend implements AutoCloseable {
+    public static final class Backend implements AutoCloseable {
         final HttpServer server;
         private final ExecutorService threads = Executors.newCachedThreadPool();
-        final AtomicLong sourceWritten = new AtomicLong();
-        final AtomicLong sinkRead = new AtomicLong();
+        public final AtomicLong sourceWritten = new AtomicLong();
+        public final AtomicLong sinkRead = new AtomicLong();
         /** Pause between 64 KiB reads of the sink, in ms (a slow consumer); 0 reads at full speed. */
         volatile long sinkPauseMillis;
 
-        Backend() throws IOException {
-            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        /** On loopback, a free port. */
+        public Backend() throws IOException {
+            this(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        }
+
+        public Backend(InetSocketAddress bind) throws IOException {
+            server = HttpServer.create(bind, 0);
             server.createContext("/sink", exchange -> {
                 long n = 0;
                 boolean intact = true;
@@ -102,7 +107,7 @@ final class Bulk {
             server.start();
         }
 
-        InetSocketAddress address() {
+        public InetSocketAddress address() {
             return server.getAddress();
         }
 
@@ -114,26 +119,31 @@ final class Bulk {
     }
 
     /** A response head and (for small answers) body, from the raw client. */
-    record Response(int status, Map<String, String> headers, String body) {
+    public record Response(int status, Map<String, String> headers, String body) {
     }
 
     /** A raw HTTP/1.1 connection to the egress. */
-    static final class Client implements AutoCloseable {
+    public static final class Client implements AutoCloseable {
         private final Socket socket;
         private final InputStream in;
         private final OutputStream out;
         /** Body bytes of the current upload handed to the socket so far. */
         final AtomicLong uploaded = new AtomicLong();
 
-        Client(InetSocketAddress to) throws IOException {
-            socket = new Socket(to.getAddress(), to.getPort());
+        public Client(InetSocketAddress to) throws IOException {
+            this(new Socket(to.getAddress(), to.getPort()));
+        }
+
+        /** Over a connected socket (a TLS one, say). */
+        public Client(Socket socket) throws IOException {
+            this.socket = socket;
             socket.setSoTimeout(30_000);
             in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
             out = socket.getOutputStream();
         }
 
         /** Uploads {@code bytes} pattern bytes, with a Content-Length or chunked, and reads the (small) answer. */
-        Response upload(String host, String path, long bytes, boolean chunked, String... headers) throws IOException {
+        public Response upload(String host, String path, long bytes, boolean chunked, String... headers) throws IOException {
             StringBuilder head = new StringBuilder("POST ").append(path).append(" HTTP/1.1\r\nHost: ").append(host)
                     .append("\r\n").append(chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: " + bytes + "\r\n");
             for (String h : headers) {
@@ -162,7 +172,7 @@ final class Bulk {
         }
 
         /** Sends a GET; the response head is returned, its body is then read with {@link #readBody}. */
-        Response get(String host, String path, String... headers) throws IOException {
+        public Response get(String host, String path, String... headers) throws IOException {
             StringBuilder head = new StringBuilder("GET ").append(path).append(" HTTP/1.1\r\nHost: ").append(host)
                     .append("\r\n");
             for (String h : headers) {
@@ -177,7 +187,7 @@ final class Bulk {
          * Reads the body of {@code head} (chunked or with a length), checking every byte against the pattern; returns
          * how many bytes arrived, or throws when one differs.
          */
-        long readBody(Response head) throws IOException {
+        public long readBody(Response head) throws IOException {
             long n = 0;
             byte[] buf = new byte[64 * 1024];
             if ("chunked".equalsIgnoreCase(head.headers().get("transfer-encoding"))) {
@@ -194,13 +204,13 @@ final class Bulk {
         }
 
         /** Writes raw bytes (a request head, a body part) as they are. */
-        void send(String raw) throws IOException {
+        public void send(String raw) throws IOException {
             out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
         }
 
         /** Reads a chunked body as text and its trailers (lower-case names). */
-        Response readChunked(Response head) throws IOException {
+        public Response readChunked(Response head) throws IOException {
             ByteArrayOutputStream body = new ByteArrayOutputStream();
             for (long size = chunkSize(); size > 0; size = chunkSize()) {
                 body.write(in.readNBytes((int) size));
@@ -242,7 +252,7 @@ final class Bulk {
             return Long.parseLong((semi < 0 ? l : l.substring(0, semi)).trim(), 16);
         }
 
-        Response readHead() throws IOException {
+        public Response readHead() throws IOException {
             String status = line();
             Map<String, String> headers = new LinkedHashMap<>();
             for (String l = line(); !l.isEmpty(); l = line()) {

@@ -39,17 +39,22 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
  * body straight back and returns its trailers (and answers {@code Expect: 100-continue} with a real interim response),
  * and a WebSocket echo. Each records the request heads it saw.
  */
-final class NettyBackends implements AutoCloseable {
+public final class NettyBackends implements AutoCloseable {
     private final EventLoopGroup group = new NioEventLoopGroup(2);
     /** "METHOD path" plus the headers the tests look at, one line per request or handshake. */
-    final List<String> seen = new CopyOnWriteArrayList<>();
+    public final List<String> seen = new CopyOnWriteArrayList<>();
 
     /**
      * Streams every request body back in a chunked 200 as it arrives; the response trailers are the request's trailers
      * plus {@code x-echo-bytes} (how many body bytes came).
      */
-    InetSocketAddress echo() throws InterruptedException {
-        return start(new ChannelInitializer<SocketChannel>() {
+    public InetSocketAddress echo() throws InterruptedException {
+        return echo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    }
+
+    /** {@link #echo()} on {@code bind}. */
+    public InetSocketAddress echo(InetSocketAddress bind) throws InterruptedException {
+        return start(bind, new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
                 // The request head is recorded before Netty's handler answers (and removes) Expect: 100-continue.
@@ -94,8 +99,13 @@ final class NettyBackends implements AutoCloseable {
     }
 
     /** A WebSocket echo on {@code /ws}: every text frame comes back as "echo: <text>". */
-    InetSocketAddress webSocket() throws InterruptedException {
-        return start(new ChannelInitializer<SocketChannel>() {
+    public InetSocketAddress webSocket() throws InterruptedException {
+        return webSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    }
+
+    /** {@link #webSocket()} on {@code bind}. */
+    public InetSocketAddress webSocket(InetSocketAddress bind) throws InterruptedException {
+        return start(bind, new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
                 ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024),
@@ -124,9 +134,10 @@ final class NettyBackends implements AutoCloseable {
         });
     }
 
-    private InetSocketAddress start(ChannelInitializer<SocketChannel> init) throws InterruptedException {
+    private InetSocketAddress start(InetSocketAddress bind, ChannelInitializer<SocketChannel> init)
+            throws InterruptedException {
         Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class).childHandler(init)
-                .bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
+                .bind(bind).sync().channel();
         return (InetSocketAddress) server.localAddress();
     }
 
