@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -48,6 +49,12 @@ final class RawHttp implements AutoCloseable {
         SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(to.getAddress(), to.getPort());
         s.startHandshake();
         return new RawHttp(s);
+    }
+
+    /** How long a read may wait for the next byte (10 s unless set). */
+    RawHttp readTimeout(Duration timeout) throws IOException {
+        socket.setSoTimeout((int) timeout.toMillis());
+        return this;
     }
 
     void send(String raw) throws IOException {

@@ -82,7 +82,7 @@ public final class EgressServer implements AutoCloseable {
         ch.pipeline().addLast("tls", new OptionalSslHandler(tls.egress()) {
             @Override
             protected SslHandler newSslHandler(ChannelHandlerContext ctx, SslContext ssl) {
-                SslHandler h = super.newSslHandler(ctx, ssl);
+                SslHandler h = ProxyTls.fullHandshakes(super.newSslHandler(ctx, ssl));
                 h.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                 return h;
             }
@@ -162,8 +162,8 @@ public final class EgressServer implements AutoCloseable {
      */
     public void revalidate() {
         listener.revalidate(tls, metrics);
-        Revalidation.recheck(h2Peers.connections(), tls, metrics, "upstream");
-        Revalidation.recheck(upgrades.connections(), tls, metrics, "upstream");
+        Revalidation.recheck(h2Peers.connections(), tls, metrics, "upstream", settings.drainTimeout());
+        Revalidation.recheck(upgrades.connections(), tls, metrics, "upstream", settings.drainTimeout());
     }
 
     @Override

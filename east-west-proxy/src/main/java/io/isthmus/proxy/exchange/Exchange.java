@@ -21,6 +21,7 @@ import io.isthmus.proxy.http.Responses;
 import io.isthmus.proxy.http.validate.DecoderFailures;
 import io.isthmus.proxy.http.validate.RequestVerdict;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.tls.ConnectionDrain;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -524,7 +525,7 @@ public abstract class Exchange {
             if (grpc) {
                 noteGrpcStatus(response.headers());
             }
-            Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), keepAliveRequested,
+            Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), keepAlive(),
                     request.protocolVersion().equals(HttpVersion.HTTP_1_1));
             ChannelFuture written = ctx.write(msg);
             if (msg instanceof LastHttpContent) {
@@ -629,8 +630,17 @@ public abstract class Exchange {
         cancelDeadline();
         count(status, grpcStatus == null ? "none" : grpcStatus);
         detachUpstream(requestEnded && upstreamKeepAlive);
-        owner.exchangeDone(this, keepAliveRequested && requestEnded, lastWrite);
+        owner.exchangeDone(this, keepAlive() && requestEnded, lastWrite);
         responded(status);
+    }
+
+    /**
+     * Whether the caller's HTTP/1.1 connection may carry another exchange after this one: the caller asked for it,
+     * and the connection is not draining (its peer's signer was retired: this exchange is its last). Asked when the
+     * response goes out, since a drain may begin while the exchange runs.
+     */
+    private boolean keepAlive() {
+        return keepAliveRequested && !ConnectionDrain.isDraining(ctx.channel());
     }
 
     /** Told once the response has reached its end (for the subclass's bookkeeping); does nothing by default. */
@@ -727,7 +737,7 @@ public abstract class Exchange {
         cancelDeadline();
         dropPending();
         releaseRequest();
-        boolean keepAlive = keep && keepAliveRequested && requestEnded && !switchesProtocol();
+        boolean keepAlive = keep && keepAlive() && requestEnded && !switchesProtocol();
         status = response.status().code();
         Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), keepAlive,
                 request.protocolVersion().equals(HttpVersion.HTTP_1_1));

@@ -15,6 +15,7 @@ import javax.net.ssl.SSLException;
 
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.http.Http2Support;
+import io.isthmus.proxy.tls.ConnectionDrain;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.netty.channel.Channel;
@@ -131,7 +132,10 @@ public final class H2Pool implements AutoCloseable {
         }
 
         boolean hasRoom() {
-            return !closed && !draining && streams + waiting.size() < limit;
+            // A draining connection (GOAWAY received, or sent because its peer's signer was retired) finishes its
+            // streams; new ones go on another connection.
+            return !closed && !draining && !(channel != null && ConnectionDrain.isDraining(channel))
+                    && streams + waiting.size() < limit;
         }
 
         void submit(Waiter w) {
