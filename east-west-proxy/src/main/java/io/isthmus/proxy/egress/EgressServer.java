@@ -3,8 +3,6 @@ package io.isthmus.proxy.egress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
-import org.jboss.logging.Logger;
-
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.TokenAuthenticator;
 import io.isthmus.proxy.http.HeaderDeadline;
@@ -15,19 +13,13 @@ import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.proxy.upstream.UpstreamPool;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.ServiceResolver;
-import io.netty.bootstrap.ServerBootstrap;
+import io.isthmus.proxy.listener.Listener;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.util.concurrent.GlobalEventExecutor;
 
 /**
  * The east-west egress for local callers, on one port for both kinds of caller: the first bytes tell TLS from
@@ -39,8 +31,6 @@ import io.netty.util.concurrent.GlobalEventExecutor;
  * opens a TCP tunnel through the peer ingress to the service (L4).
  */
 public final class EgressServer implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(EgressServer.class);
-
     private final NettyTransport transport;
     private final ProxySettings settings;
     private final ProxyTls tls;
@@ -51,8 +41,7 @@ public final class EgressServer implements AutoCloseable {
     private final UpstreamPool peers;
     private final io.isthmus.proxy.upstream.H2Pool h2Peers;
     private final io.isthmus.proxy.tunnel.Tunnels tunnels;
-    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-    private Channel listener;
+    private final Listener listener;
 
     /**
      * @param tokens checks bearer tokens; null when only SVID callers are accepted
@@ -69,41 +58,34 @@ public final class EgressServer implements AutoCloseable {
         this.peers = new UpstreamPool(transport, tls.upstream(), settings);
         this.h2Peers = new io.isthmus.proxy.upstream.H2Pool(transport, tls.upstreamH2(), settings);
         this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
+        this.listener = new Listener("egress", transport, settings, this::accepted);
+    }
+
+    /**
+     * Pipeline of an accepted connection: {@code idle}, {@code tls} (steps aside for plaintext), {@code h2c} (prior
+     * knowledge), the HTTP/1.1 handlers, {@code egress}.
+     */
+    private void accepted(SocketChannel ch) {
+        HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
+        ch.pipeline().addLast("tls", new OptionalSslHandler(tls.egress()) {
+            @Override
+            protected SslHandler newSslHandler(ChannelHandlerContext ctx, SslContext ssl) {
+                SslHandler h = super.newSslHandler(ctx, ssl);
+                h.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                return h;
+            }
+        }).addLast("h2c", new io.isthmus.proxy.http.Http2Support.PriorKnowledge("egress", settings.maxHeaderSize(),
+                settings.maxBodySize(), this::streamHandler));
+        Http1Pipeline.addLast(ch.pipeline(), deadline, settings.maxHeaderSize(), settings.maxBodySize());
+        ch.pipeline().addLast("egress", new EgressHandler(this, deadline));
     }
 
     public InetSocketAddress start(InetSocketAddress bind) {
-        ServerBootstrap b = new ServerBootstrap().group(transport.boss(), transport.workers())
-                .channel(transport.serverChannel()).option(ChannelOption.SO_BACKLOG, 1024)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        connections.add(ch);
-                        HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
-                        ch.pipeline().addLast("idle", new IdleStateHandler(settings.idleTimeout().toNanos(), 0, 0,
-                                TimeUnit.NANOSECONDS))
-                                .addLast("tls", new OptionalSslHandler(tls.egress()) {
-                                    @Override
-                                    protected SslHandler newSslHandler(ChannelHandlerContext ctx, SslContext ssl) {
-                                        SslHandler h = super.newSslHandler(ctx, ssl);
-                                        h.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                                        return h;
-                                    }
-                                })
-                                .addLast("h2c", new io.isthmus.proxy.http.Http2Support.PriorKnowledge("egress",
-                                        settings.maxHeaderSize(), settings.maxBodySize(), EgressServer.this::streamHandler));
-                        Http1Pipeline.addLast(ch.pipeline(), deadline, settings.maxHeaderSize(), settings.maxBodySize());
-                        ch.pipeline().addLast("egress", new EgressHandler(EgressServer.this, deadline));
-                    }
-                });
-        listener = b.bind(bind).syncUninterruptibly().channel();
-        InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
-        LOG.infof("east-west egress (plaintext + TLS on one port, %s) listening on %s", tls.provider(), bound);
-        return bound;
+        return listener.start(bind, "plaintext + TLS on one port, " + tls.provider());
     }
 
     public InetSocketAddress address() {
-        return (InetSocketAddress) listener.localAddress();
+        return listener.address();
     }
 
     /** The handler of one HTTP/2 stream (a child channel of an h2 or h2c connection). */
@@ -162,17 +144,14 @@ public final class EgressServer implements AutoCloseable {
      * bundles, closing connections that fail. Call after each bundle change; returns at once.
      */
     public void revalidate() {
-        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "egress");
+        listener.revalidate(tls, metrics);
         io.isthmus.proxy.tls.Revalidation.recheck(peers.connections(), tls, metrics, "upstream");
         io.isthmus.proxy.tls.Revalidation.recheck(h2Peers.connections(), tls, metrics, "upstream");
     }
 
     @Override
     public void close() {
-        if (listener != null) {
-            listener.close().syncUninterruptibly();
-        }
-        connections.close().awaitUninterruptibly();
+        listener.close();
         peers.close();
         h2Peers.close();
     }
