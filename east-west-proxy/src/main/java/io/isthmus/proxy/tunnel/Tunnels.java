@@ -75,12 +75,23 @@ public final class Tunnels {
     public Future<Opened> connectThroughIngress(EventLoop loop, InetSocketAddress ingress, SslContext tls,
             String authority, String callerHeader, String caller,
             java.util.function.Function<Channel, String> peerCheck) {
+        return connectThroughIngress(loop, ingress, tls, null, authority, callerHeader, caller, peerCheck);
+    }
+
+    /**
+     * The same, sending {@code serverName} as the ClientHello's SNI (null: none), by which the peer ingress routes
+     * the connection before its handshake ({@link io.isthmus.proxy.sni.RouteName}).
+     */
+    public Future<Opened> connectThroughIngress(EventLoop loop, InetSocketAddress ingress, SslContext tls,
+            String serverName, String authority, String callerHeader, String caller,
+            java.util.function.Function<Channel, String> peerCheck) {
         Promise<Opened> result = loop.newPromise();
         Promise<FullHttpResponse> answer = loop.newPromise();
         ChannelFuture f = bootstrap(loop, new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
-                SslHandler ssl = tls.newHandler(ch.alloc());
+                SslHandler ssl = serverName == null ? tls.newHandler(ch.alloc())
+                        : tls.newHandler(ch.alloc(), serverName, ingress.getPort());
                 ssl.setHandshakeTimeout(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
                 ch.pipeline().addLast("tls", ssl).addLast("http", new HttpClientCodec())
                         .addLast("aggregate", new HttpObjectAggregator(64 * 1024))
@@ -118,7 +129,10 @@ public final class Tunnels {
             if (a.isSuccess()) {
                 FullHttpResponse response = answer.getNow();
                 if (response.status().code() == 200) {
+                    // The far end's first bytes may have come with the answer (a server that speaks first): they
+                    // flow out of the HTTP handlers into HeldBytes, which the relay hands on before anything else.
                     ChannelPipeline p = ch.pipeline();
+                    p.addLast(HeldBytes.NAME, new HeldBytes());
                     p.remove("answer");
                     p.remove("aggregate");
                     p.remove("http");
@@ -179,6 +193,9 @@ public final class Tunnels {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof FullHttpResponse r && !answer.isDone()) {
                 answer.trySuccess(r);
+            } else if (msg instanceof io.netty.buffer.ByteBuf && answer.isDone()) {
+                // Tunnel bytes after a 200 (the codec passes them on raw): for HeldBytes behind this handler.
+                ctx.fireChannelRead(msg);
             } else {
                 ReferenceCountUtil.release(msg);
             }
