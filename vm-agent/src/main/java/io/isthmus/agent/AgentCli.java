@@ -82,6 +82,10 @@ public final class AgentCli {
         @Option(names = "--gateway-egress", description = "host:port of the cluster gateway's egress; enables the local egress.")
         String gatewayEgress;
 
+        @Option(names = "--mesh-suffix", defaultValue = "svc.clusterset.local",
+                description = "DNS suffix of mesh names, <service>.<namespace>.<suffix> (default: ${DEFAULT-VALUE}).")
+        String meshSuffix;
+
         @Option(names = "--egress-port", defaultValue = "15001",
                 description = "Loopback port of the local egress for apps on this VM (default: ${DEFAULT-VALUE}; 0 picks one).")
         int egressPort;
@@ -89,7 +93,7 @@ public final class AgentCli {
         Extras extras() throws java.io.IOException {
             return new Extras(services == null ? java.util.List.of() : io.isthmus.agent.services.ServicesFile.read(services),
                     heartbeatInterval, gatewayEgress == null ? null
-                            : hostPort(gatewayEgress), egressPort);
+                            : hostPort(gatewayEgress), egressPort, meshSuffix);
         }
     }
 
@@ -112,7 +116,7 @@ public final class AgentCli {
 
     /** Service registration and local egress settings (both optional). */
     record Extras(java.util.List<io.isthmus.agent.services.AgentService> services, java.time.Duration heartbeatInterval,
-            java.net.InetSocketAddress gatewayEgress, int egressPort) {
+            java.net.InetSocketAddress gatewayEgress, int egressPort, String meshSuffix) {
     }
 
     static final class DurationConverter implements CommandLine.ITypeConverter<java.time.Duration> {
@@ -222,8 +226,12 @@ public final class AgentCli {
                 registrar.start();
             }
             if (extras.gatewayEgress() != null) {
+                // Destinations that accept passthrough are called end to end with the VM's own SVID.
+                io.isthmus.agent.egress.PassthroughRoutes passthrough = new io.isthmus.agent.egress.PassthroughRoutes(
+                        state.gateway(), client.httpClient(svid, bundles), extras.gatewayEgress(), svid, roots, bundles,
+                        extras.meshSuffix(), Clock.systemUTC());
                 closeables.add(io.isthmus.agent.egress.LocalEgress.start(new java.net.InetSocketAddress("127.0.0.1",
-                        extras.egressPort()), extras.gatewayEgress(), client.httpClient(svid, bundles)));
+                        extras.egressPort()), extras.gatewayEgress(), client.httpClient(svid, bundles), passthrough));
             }
             LOG.infof("serving the SPIFFE Workload API on unix:%s", socket.toAbsolutePath());
             // On SIGTERM the JVM halts as soon as its hooks return: this hook waits (bounded) until the services
