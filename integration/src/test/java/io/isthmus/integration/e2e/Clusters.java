@@ -25,6 +25,19 @@ final class Clusters {
         return specs;
     }
 
+    /** Stops a VM agent process, if any (SIGTERM as systemd does, then killed after 10 s), then the rest, last first. */
+    static void stopAll(Process agent, List<AutoCloseable> closeables) throws Exception {
+        if (agent != null) {
+            agent.destroy();
+            if (!agent.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                agent.destroyForcibly();
+            }
+        }
+        for (AutoCloseable c : closeables.reversed()) {
+            c.close();
+        }
+    }
+
     static Path appJar() {
         return Repo.root().resolve("federation-gateway/target/quarkus-app/quarkus-run.jar");
     }
