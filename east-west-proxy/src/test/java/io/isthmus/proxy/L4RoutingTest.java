@@ -87,7 +87,7 @@ class L4RoutingTest {
         fed.export(b, LEGACY, new ServicePort("legacy", 9443, Protocol.MTLS), new ServicePort("http", 80, Protocol.HTTP));
         var gateways = io.isthmus.proxy.authz.vouch.GatewayIdentities.conventional(List.of(a.td));
         listeners = new TcpListeners(a.transport, fed.settings, a.tls, fed.resolver(), a.locality,
-                new io.isthmus.proxy.metrics.ProxyMetrics(a.meters));
+                new io.isthmus.proxy.metrics.ProxyMetrics(a.meters), a.egress.outliers());
         bound = new java.util.HashMap<>();
         for (TcpListeners.Bound l : listeners.start(List.of(
                 TcpListenerSpec.parse("db-checkout", DB.host(), 5432, "127.0.0.1:0", Optional.of(Federation.CHECKOUT),
@@ -164,6 +164,19 @@ class L4RoutingTest {
             assertThat(s.getInputStream().read()).isEqualTo(-1);
         } catch (IOException refusedInHandshake) {
             // TLS 1.3: the close may surface as a handshake error
+        }
+    }
+
+    @Test
+    void connectThroughTheEgressKeepsTheGreetingOfAServerThatSpeaksFirst() throws Exception {
+        // The greeting reaches the egress together with the peer ingress's 200: it must not be lost in the switch.
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response r = http.exchange("CONNECT db.data.svc.clusterset.local:5432 HTTP/1.1\r\nHost: "
+                    + "db.data.svc.clusterset.local:5432\r\nProxy-Authorization: Bearer checkout\r\n\r\n");
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(http.readLine()).isEqualTo("db hello anonymous");
+            http.send("select 2\n");
+            assertThat(http.readLine()).isEqualTo("db echo select 2");
         }
     }
 

@@ -7,14 +7,19 @@ import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.TokenAuthenticator;
 import io.isthmus.proxy.http.HeaderDeadline;
 import io.isthmus.proxy.http.Http1Pipeline;
+import io.isthmus.proxy.http.Http2Support;
+import io.isthmus.proxy.listener.Listener;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.outlier.OutlierDetector;
 import io.isthmus.proxy.tls.ProxyTls;
+import io.isthmus.proxy.tls.Revalidation;
 import io.isthmus.proxy.transport.NettyTransport;
-import io.isthmus.proxy.upstream.UpstreamPool;
+import io.isthmus.proxy.tunnel.Tunnels;
+import io.isthmus.proxy.upstream.H2Pool;
+import io.isthmus.proxy.upstream.Http1Pool;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.ServiceResolver;
-import io.isthmus.proxy.listener.Listener;
-import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.OptionalSslHandler;
@@ -26,21 +31,27 @@ import io.netty.handler.ssl.SslHandler;
  * plaintext ({@link OptionalSslHandler}). Over TLS a caller may authenticate with its own SVID (local trust domain
  * only); otherwise it must send {@code Authorization: Bearer <projected service-account token>} (or
  * {@code Proxy-Authorization}), checked by the {@link TokenAuthenticator}. Requests name a mesh service
- * (absolute URI or Host header), are resolved through the {@link ServiceResolver} nearest first and sent over
- * pooled mTLS connections to the peer ingress, carrying the caller's identity. {@code CONNECT <mesh name>:<port>}
- * opens a TCP tunnel through the peer ingress to the service (L4).
+ * (absolute URI or Host header), are resolved through the {@link ServiceResolver} nearest first and sent, carrying
+ * the caller's identity, as streams of multiplexed HTTP/2 mTLS connections to the peer ingress (all HTTP, not only
+ * gRPC; an Upgrade takes a dedicated HTTP/1.1 connection, as it becomes a byte stream). {@code CONNECT <mesh
+ * name>:<port>} opens a TCP tunnel through the peer ingress to the service (L4).
+ *
+ * <p>Reading order for one request: {@link EgressServer#accepted} (the pipeline), {@link EgressHandler} (the
+ * connection), {@link EgressExchange} (the request's steps), {@link io.isthmus.proxy.exchange.Exchange} (relaying),
+ * {@link H2Pool} (the gateway hop).
  */
 public final class EgressServer implements AutoCloseable {
-    private final NettyTransport transport;
     private final ProxySettings settings;
     private final ProxyTls tls;
     private final ServiceResolver resolver;
     private final Locality locality;
     private final TokenAuthenticator tokens;
     private final ProxyMetrics metrics;
-    private final UpstreamPool peers;
-    private final io.isthmus.proxy.upstream.H2Pool h2Peers;
-    private final io.isthmus.proxy.tunnel.Tunnels tunnels;
+    private final H2Pool h2Peers;
+    private final Http1Pool upgrades;
+    private final ChannelHandler streams;
+    private final Tunnels tunnels;
+    private final OutlierDetector outliers;
     private final Listener listener;
     private volatile java.util.function.Supplier<io.netty.channel.ChannelHandler> entry;
 
@@ -49,16 +60,17 @@ public final class EgressServer implements AutoCloseable {
      */
     public EgressServer(NettyTransport transport, ProxySettings settings, ProxyTls tls, ServiceResolver resolver,
             Locality locality, TokenAuthenticator tokens, ProxyMetrics metrics) {
-        this.transport = transport;
         this.settings = settings;
         this.tls = tls;
         this.resolver = resolver;
         this.locality = locality;
         this.tokens = tokens;
         this.metrics = metrics;
-        this.peers = new UpstreamPool(transport, tls.upstream(), settings);
-        this.h2Peers = new io.isthmus.proxy.upstream.H2Pool(transport, tls.upstreamH2(), settings);
-        this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
+        this.h2Peers = new H2Pool(transport, tls.upstreamH2(), settings);
+        this.upgrades = new Http1Pool(transport, tls.upstream(), settings);
+        this.streams = Http2Support.exchangeStream(settings);
+        this.tunnels = new Tunnels(transport, settings);
+        this.outliers = new OutlierDetector(settings.outliers());
         this.listener = new Listener("egress", transport, settings, this::accepted);
     }
 
@@ -78,9 +90,8 @@ public final class EgressServer implements AutoCloseable {
                 h.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                 return h;
             }
-        }).addLast("h2c", new io.isthmus.proxy.http.Http2Support.PriorKnowledge("egress", settings.maxHeaderSize(),
-                settings.maxBodySize(), this::streamHandler));
-        Http1Pipeline.addLast(ch.pipeline(), deadline, settings.maxHeaderSize(), settings.maxBodySize());
+        }).addLast("h2c", new Http2Support.PriorKnowledge("egress", settings.maxHeaderSize(), this::streamHandler));
+        Http1Pipeline.addLast(ch.pipeline(), deadline, settings.maxHeaderSize());
         ch.pipeline().addLast("egress", new EgressHandler(this, deadline));
     }
 
@@ -131,7 +142,7 @@ public final class EgressServer implements AutoCloseable {
         return metrics;
     }
 
-    io.isthmus.proxy.tunnel.Tunnels tunnels() {
+    Tunnels tunnels() {
         return tunnels;
     }
 
@@ -139,22 +150,29 @@ public final class EgressServer implements AutoCloseable {
         return tls;
     }
 
-    /** Multiplexed h2 mTLS connections to peer ingresses, for gRPC calls. */
-    io.isthmus.proxy.upstream.H2Pool h2Peers() {
+    /** Multiplexed h2 mTLS connections to peer ingresses: every HTTP request crosses the gateway hop on them. */
+    H2Pool h2Peers() {
         return h2Peers;
     }
 
-    /** How many h2 connections to peer ingresses are open (they carry gRPC calls; for tests and diagnostics). */
-    public int openH2PeerConnections() {
-        int n = 0;
-        for (Channel c : h2Peers.connections()) {
-            n += c.isActive() ? 1 : 0;
-        }
-        return n;
+    /** The pipeline of a stream to a peer ingress. */
+    ChannelHandler streams() {
+        return streams;
     }
 
-    UpstreamPool peers() {
-        return peers;
+    /** Dedicated HTTP/1.1 mTLS connections to peer ingresses, one per Upgrade (WebSocket) request. */
+    Http1Pool upgrades() {
+        return upgrades;
+    }
+
+    /** Which peer clusters failed connects in a row and are skipped for now (also for the egress's TCP listeners). */
+    public OutlierDetector outliers() {
+        return outliers;
+    }
+
+    /** How many h2 connections to peer ingresses are open (they carry the gateway hop; for tests and diagnostics). */
+    public int openH2PeerConnections() {
+        return h2Peers.openConnections();
     }
 
     /**
@@ -163,14 +181,14 @@ public final class EgressServer implements AutoCloseable {
      */
     public void revalidate() {
         listener.revalidate(tls, metrics);
-        io.isthmus.proxy.tls.Revalidation.recheck(peers.connections(), tls, metrics, "upstream");
-        io.isthmus.proxy.tls.Revalidation.recheck(h2Peers.connections(), tls, metrics, "upstream");
+        Revalidation.recheck(h2Peers.connections(), tls, metrics, "upstream");
+        Revalidation.recheck(upgrades.connections(), tls, metrics, "upstream");
     }
 
     @Override
     public void close() {
         listener.close();
-        peers.close();
         h2Peers.close();
+        upgrades.close();
     }
 }

@@ -27,6 +27,11 @@ public record PeerIngress(IngressAddress ingress, String cluster, Optional<Trust
         return new PeerIngress(export.ingress(), export.key().cluster(), resolver.trustDomainOf(export.key().cluster()));
     }
 
+    /** What the outlier detector tracks: the cluster at its announced ingress. */
+    public String key() {
+        return cluster + "@" + ingress;
+    }
+
     public InetSocketAddress address() {
         return InetSocketAddress.createUnresolved(ingress.host(), ingress.port());
     }

@@ -12,7 +12,10 @@ import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
-import io.isthmus.proxy.upstream.UpstreamPool;
+import io.isthmus.proxy.upstream.H2Pool;
+import io.isthmus.proxy.upstream.Http1Pool;
+import io.isthmus.proxy.http.Http2Support;
+import io.netty.channel.ChannelHandler;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.tls.SvidSource;
 import io.isthmus.proxy.listener.Listener;
@@ -30,6 +33,10 @@ import io.netty.channel.socket.SocketChannel;
  * if one is set (the hook for SNI routing before TLS; see its contract), then {@code tls}, the HTTP/1.1 handlers of
  * {@link Http1Pipeline} and {@code ingress} ({@link IngressHandler}), which {@link #terminate} appends. A connection
  * that negotiates h2 by ALPN swaps the HTTP/1.1 handlers for HTTP/2 ones after the handshake.
+ *
+ * <p>Reading order for one request: {@link #terminate} (the pipeline), {@link IngressHandler} (the connection and its
+ * peer), {@link IngressExchange} (the request's decisions and backend), {@link io.isthmus.proxy.exchange.Exchange}
+ * (relaying).
  */
 public final class IngressServer implements AutoCloseable {
     private final ProxySettings settings;
@@ -41,8 +48,9 @@ public final class IngressServer implements AutoCloseable {
     private final ProxyMetrics metrics;
     private final GatewayIdentities gateways;
     private final PathNormalizer paths;
-    private final UpstreamPool backendPool;
-    private final io.isthmus.proxy.upstream.H2Pool h2cBackends;
+    private final Http1Pool backendPool;
+    private final H2Pool h2cBackends;
+    private final ChannelHandler streams;
     private final io.isthmus.proxy.tunnel.Tunnels tunnels;
     private final Listener listener;
     private volatile IngressEntry entry;
@@ -65,8 +73,9 @@ public final class IngressServer implements AutoCloseable {
         this.metrics = metrics;
         this.gateways = java.util.Objects.requireNonNull(gateways, "gateways");
         this.paths = java.util.Objects.requireNonNull(paths, "paths");
-        this.backendPool = new UpstreamPool(transport, null, settings);
-        this.h2cBackends = new io.isthmus.proxy.upstream.H2Pool(transport, null, settings);
+        this.backendPool = new Http1Pool(transport, null, settings);
+        this.h2cBackends = new H2Pool(transport, null, settings);
+        this.streams = Http2Support.exchangeStream(settings);
         this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
         this.listener = new Listener("ingress", transport, settings, this::accepted);
     }
@@ -94,7 +103,7 @@ public final class IngressServer implements AutoCloseable {
         SocketChannel ch = (SocketChannel) pipeline.channel();
         HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
         pipeline.addLast("tls", listener.tls(tls.ingress(), ch));
-        Http1Pipeline.addLast(pipeline, deadline, settings.maxHeaderSize(), settings.maxBodySize());
+        Http1Pipeline.addLast(pipeline, deadline, settings.maxHeaderSize());
         pipeline.addLast("ingress", new IngressHandler(this, deadline));
     }
 
@@ -140,13 +149,19 @@ public final class IngressServer implements AutoCloseable {
         return metrics;
     }
 
-    UpstreamPool backendPool() {
+    /** Pooled HTTP/1.1 connections to local backends (and dedicated ones for Upgrades). */
+    Http1Pool backendPool() {
         return backendPool;
     }
 
     /** h2c (prior knowledge) connections to backends that speak only HTTP/2: gRPC requests go there. */
-    io.isthmus.proxy.upstream.H2Pool h2cBackends() {
+    H2Pool h2cBackends() {
         return h2cBackends;
+    }
+
+    /** The pipeline of a stream to an h2c backend. */
+    ChannelHandler streams() {
+        return streams;
     }
 
     ProxyTls tls() {

@@ -7,10 +7,10 @@ import java.util.Optional;
 import org.jboss.logging.Logger;
 
 import io.isthmus.proxy.egress.PeerIngress;
+import io.isthmus.proxy.exchange.Splice;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.tunnel.HeldBytes;
 import io.isthmus.proxy.tls.HandshakeFailure;
-import io.isthmus.proxy.tunnel.Relay;
 import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.Protocol;
@@ -95,11 +95,15 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
     private void open(ChannelHandlerContext ctx, SpiffeId caller) {
         String destination = spec.route().name().host();
         List<PeerIngress> candidates = new ArrayList<>();
+        List<PeerIngress> ejected = new ArrayList<>(0);
         for (ExportedService e : server.resolver().resolve(spec.route().name(), server.locality())) {
             if (e.ports().stream().anyMatch(p -> p.port() == spec.route().port() && p.protocol() == Protocol.TCP)) {
-                candidates.add(PeerIngress.of(e, server.resolver()));
+                PeerIngress ingress = PeerIngress.of(e, server.resolver());
+                (server.outliers().ejected(ingress.key()) ? ejected : candidates).add(ingress);
             }
         }
+        // As the egress does: clusters ejected for failing connects in a row are tried only when none other is left.
+        candidates.addAll(ejected);
         if (candidates.isEmpty()) {
             refuse(ctx, caller.toString(), 404, "unknown-service", "no healthy, non-stale cluster exports " + spec.route().authority()
                     + " as tcp");
@@ -124,16 +128,20 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
                 spec.route().sni(), spec.route().authority(), IdentityHeaders.CALLER.toString(), caller,
                 ingress::mismatch).addListener(f -> {
                     if (!f.isSuccess()) {
-                        server.metrics().connectFailure(DIRECTION);
+                        server.metrics().connectFailure(DIRECTION, ingress.cluster());
+                        server.outliers().connectFailed(ingress.key())
+                                .ifPresent(e -> server.metrics().outlierEjected(ingress.cluster()));
                         failures.add(ingress + ": " + HandshakeFailure.message(f.cause()));
                         attempt(ctx, caller, candidates, index + 1, failures);
                         return;
                     }
+                    server.outliers().connectSucceeded(ingress.key());
                     Tunnels.Opened opened = (Tunnels.Opened) f.getNow();
                     int status = opened.response().status().code();
                     String reason = opened.response().headers().get(IdentityHeaders.REASON, "");
                     opened.response().release();
                     if (status != 200) {
+                        opened.early().forEach(io.netty.buffer.ByteBuf::release);
                         opened.channel().close();
                         server.metrics().request(DIRECTION, caller, spec.route().name().host(), status, start);
                         LOG.debugf("tcp listener %s: %s refused %s to %s (%d %s)", spec.name(), ingress, caller,
@@ -142,13 +150,14 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
                         return;
                     }
                     if (!near.isActive()) {
+                        opened.early().forEach(io.netty.buffer.ByteBuf::release);
                         opened.channel().close();
                         return;
                     }
                     server.metrics().request(DIRECTION, caller, spec.route().name().host(), 200, start);
                     HeldBytes.release(near, opened.channel());
                     ctx.pipeline().remove(this);
-                    Relay.splice(near, opened.channel());
+                    Splice.join(near, List.of(), opened.channel(), List.of(), opened.early());
                 });
     }
 

@@ -9,6 +9,7 @@ import java.util.Map;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.listener.Listener;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.outlier.OutlierDetector;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.proxy.tunnel.HeldBytes;
@@ -39,10 +40,13 @@ public final class TcpListeners implements AutoCloseable {
     private final Locality locality;
     private final ProxyMetrics metrics;
     private final Tunnels tunnels;
+    private final OutlierDetector outliers;
     private final Map<TcpListenerSpec, Listener> listeners = new LinkedHashMap<>();
 
+    /** @param outliers the egress's outlier detector: clusters it skips are tried last here too */
     public TcpListeners(NettyTransport transport, ProxySettings settings, ProxyTls tls, ServiceResolver resolver,
-            Locality locality, ProxyMetrics metrics) {
+            Locality locality, ProxyMetrics metrics, OutlierDetector outliers) {
+        this.outliers = outliers;
         this.transport = transport;
         this.settings = settings;
         this.tls = tls;
@@ -113,6 +117,10 @@ public final class TcpListeners implements AutoCloseable {
 
     ProxyMetrics metrics() {
         return metrics;
+    }
+
+    OutlierDetector outliers() {
+        return outliers;
     }
 
     Tunnels tunnels() {

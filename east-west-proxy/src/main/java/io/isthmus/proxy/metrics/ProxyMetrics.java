@@ -24,7 +24,10 @@ import io.micrometer.core.instrument.Timer;
  * <li>{@code isthmus_tls_handshake_failures_total{listener,reason}}: {@code reason} is an SVID rejection label
  * ({@code signer-not-in-bundle}) or {@code not-tls}, {@code no-client-certificate}, ...;</li>
  * <li>{@code isthmus_authz_denials_total{reason}}: denials by the destination's policy and identity checks;</li>
- * <li>{@code isthmus_upstream_connect_failures_total{direction}}: failed connects/handshakes to upstreams;</li>
+ * <li>{@code isthmus_upstream_connect_failures_total{direction,cluster}}: failed connects/handshakes to upstreams
+ * ({@code cluster} is the peer cluster on the egress, {@code local} for backends on the ingress);</li>
+ * <li>{@code isthmus_outlier_ejections_total{cluster}}: times a peer cluster was skipped after failing connects in a
+ * row;</li>
  * <li>{@code isthmus_connections_revoked_total{listener,reason}}: established connections closed after a bundle
  * change because their peer no longer verifies.</li>
  * </ul>
@@ -90,9 +93,18 @@ public final class ProxyMetrics {
                 .tag("listener", listener).tag("reason", reason).register(registry)).increment();
     }
 
-    public void connectFailure(String direction) {
-        connectFailures.computeIfAbsent(direction, d -> Counter.builder("isthmus_upstream_connect_failures_total")
-                .description("Failed connects or TLS handshakes to upstreams").tag("direction", d)
+    public void connectFailure(String direction, String cluster) {
+        connectFailures.computeIfAbsent(direction + "\u0000" + cluster, k -> Counter
+                .builder("isthmus_upstream_connect_failures_total")
+                .description("Failed connects or TLS handshakes to upstreams").tag("direction", direction)
+                .tag("cluster", cluster).register(registry)).increment();
+    }
+
+    /** A peer cluster was ejected from routing after failing connects in a row. */
+    public void outlierEjected(String cluster) {
+        connectFailures.computeIfAbsent("ejected\u0000" + cluster, k -> Counter
+                .builder("isthmus_outlier_ejections_total")
+                .description("Times a peer cluster was skipped after failing connects in a row").tag("cluster", cluster)
                 .register(registry)).increment();
     }
 

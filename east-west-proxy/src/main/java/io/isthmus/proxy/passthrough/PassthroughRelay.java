@@ -4,8 +4,8 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.isthmus.proxy.exchange.Splice;
 import io.isthmus.proxy.tunnel.HeldBytes;
-import io.isthmus.proxy.tunnel.Relay;
 import io.isthmus.proxy.tunnel.Tunnels;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -17,7 +17,7 @@ import io.netty.util.concurrent.Promise;
 /**
  * Turns a connection whose first bytes a router only peeked at into a byte relay to the first of its targets that
  * accepts a TCP connection: the router and every handler after it (TLS, HTTP) are removed unused, the peeked bytes
- * are held, then written to the far end before anything else, and both sides are spliced ({@link Relay}). Nothing
+ * are held, then written to the far end before anything else, and both sides are spliced ({@link Splice}). Nothing
  * is decrypted or parsed: the far end gets exactly the bytes the caller sent.
  */
 public final class PassthroughRelay {
@@ -82,7 +82,8 @@ public final class PassthroughRelay {
                 result.tryFailure(new java.io.IOException("the caller closed the connection"));
                 return;
             }
-            Relay.splice(near, far);
+            HeldBytes.release(near, far);
+            Splice.join(near, List.of(), far, List.of(), List.of());
             result.trySuccess(far);
         });
     }

@@ -20,15 +20,10 @@ public final class Relay extends ChannelInboundHandlerAdapter {
         this.peer = peer;
     }
 
-    /**
-     * Joins two channels whose pipelines hold nothing but transport and TLS handlers (and a {@link HeldBytes} each
-     * may have), and starts reading. Bytes either side held go to the other side first.
-     */
+    /** Joins two channels whose pipelines hold nothing but transport and TLS handlers, and starts reading. */
     public static void splice(Channel a, Channel b) {
         a.config().setAutoRead(false);
         b.config().setAutoRead(false);
-        HeldBytes.release(a, b);
-        HeldBytes.release(b, a);
         a.pipeline().addLast("relay", new Relay(b));
         b.pipeline().addLast("relay", new Relay(a));
         a.read();

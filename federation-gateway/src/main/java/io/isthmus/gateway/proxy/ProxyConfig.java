@@ -43,7 +43,11 @@ public interface ProxyConfig {
     @WithDefault("10s")
     Duration headerTimeout();
 
-    /** From forwarding a request to its complete response: 504 after it. */
+    /**
+     * Longest time an exchange may go without a byte or frame in either direction between the gateway and its
+     * upstream, unless the caller is the one holding it up: then 504 (gRPC: DEADLINE_EXCEEDED). A streamed body or a
+     * long-lived stream has no overall limit. Also how long a pooled upstream connection may stay idle.
+     */
     @WithName("request-timeout")
     @WithDefault("30s")
     Duration requestTimeout();
@@ -53,10 +57,16 @@ public interface ProxyConfig {
     @WithDefault("16384")
     int maxHeaderSize();
 
-    /** Request and response bodies are buffered up to this many bytes; larger ones get 413. */
+    /**
+     * The largest request body in bytes, counted as it streams through (413 before the response began, a reset
+     * after); 0 means no limit. gRPC calls are not limited. Bodies are streamed in both directions, never held whole.
+     */
     @WithName("max-body-size")
-    @WithDefault("16777216")
-    int maxBodySize();
+    @WithDefault("0")
+    long maxBodySize();
+
+    /** Passive outlier detection for peer clusters (consecutive failed connects). */
+    Outlier outlier();
 
     /**
      * How the ingress normalizes request paths before policy matches them (the normalized path is also what the
@@ -165,6 +175,23 @@ public interface ProxyConfig {
         /** Port to bind; 0 picks a free one (tests). */
         @WithDefault("15001")
         int port();
+    }
+
+    interface Outlier {
+        /** Failed connects in a row to a cluster's ingress after which callers skip it. */
+        @WithName("consecutive-failures")
+        @WithDefault("3")
+        int consecutiveFailures();
+
+        /** How long a cluster is skipped the first time; each ejection in a row without a success doubles it. */
+        @WithName("base-ejection")
+        @WithDefault("10s")
+        Duration baseEjection();
+
+        /** The longest a cluster is skipped at once. */
+        @WithName("max-ejection")
+        @WithDefault("2m")
+        Duration maxEjection();
     }
 
     interface Locality {

@@ -36,6 +36,7 @@ import io.isthmus.proxy.ingress.StaticBackends;
 import io.isthmus.proxy.l4.TcpListenerSpec;
 import io.isthmus.proxy.l4.TcpListeners;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.outlier.OutlierPolicy;
 import io.isthmus.proxy.sni.EgressSniRouting;
 import io.isthmus.proxy.sni.IngressSniRouting;
 import io.isthmus.proxy.sni.LocalExports;
@@ -125,7 +126,8 @@ public class ProxyService {
                             new Tunnels(transport, settings), routes, settings.headerTimeout())::newHandler);
                 }
                 egress.start(new InetSocketAddress(config.egress().host(), config.egress().port()));
-                tcpListeners = new TcpListeners(transport, settings, tls, resolver, locality(config), metrics);
+                tcpListeners = new TcpListeners(transport, settings, tls, resolver, locality(config), metrics,
+                        egress.outliers());
                 tcpListeners.start(tcpListenerSpecs(config, runtime.trustDomain(), gateways(gateway)));
             } else {
                 egress = null;
@@ -208,12 +210,34 @@ public class ProxyService {
     }
 
     static ProxySettings settings(ProxyConfig c) {
+        OutlierPolicy outliers = outliers(c.outlier());
+        if (c.maxBodySize() < 0) {
+            throw new ConfigException("isthmus.proxy.max-body-size", "must not be negative (0 means no limit), was "
+                    + c.maxBodySize());
+        }
         try {
             return new ProxySettings(c.meshSuffix(), c.connectTimeout(), c.idleTimeout(), c.headerTimeout(),
-                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize());
+                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize(), outliers);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus.proxy", e.getMessage(), e);
         }
+    }
+
+    /** The outlier policy; a bad value fails startup naming its key. */
+    static OutlierPolicy outliers(ProxyConfig.Outlier o) {
+        String prefix = "isthmus.proxy.outlier.";
+        if (o.consecutiveFailures() < 1) {
+            throw new ConfigException(prefix + "consecutive-failures", "must be at least 1 (a cluster is skipped after "
+                    + "that many failed connects in a row), was " + o.consecutiveFailures());
+        }
+        if (o.baseEjection().isNegative() || o.baseEjection().isZero()) {
+            throw new ConfigException(prefix + "base-ejection", "must be positive, was " + o.baseEjection());
+        }
+        if (o.maxEjection().compareTo(o.baseEjection()) < 0) {
+            throw new ConfigException(prefix + "max-ejection", o.maxEjection() + " is shorter than "
+                    + prefix + "base-ejection " + o.baseEjection());
+        }
+        return new OutlierPolicy(o.consecutiveFailures(), o.baseEjection(), o.maxEjection());
     }
 
     private static StaticBackends backends(ProxyConfig config) {
