@@ -174,7 +174,7 @@ public abstract class Exchange {
             this.requestEnded = true;
             this.bodyExpected = full.content().isReadable() || !full.trailingHeaders().isEmpty();
         } else {
-            this.bodyExpected = HttpUtil.isTransferEncodingChunked(request) || declaredLength(request) != 0;
+            this.bodyExpected = HttpUtil.isTransferEncodingChunked(request) || declaredLength(request) > 0;
         }
         this.upgrade = !http2Downstream && isUpgradeRequest(request);
     }
@@ -653,7 +653,9 @@ public abstract class Exchange {
         up.config().setAutoRead(false);
         switchBytes = new ArrayList<>();
         Framing.response(response, false, false, true, true);
-        ctx.writeAndFlush(response).addListener(w -> {
+        // The splice waits for a task of its own: the upstream decoder may still be handing on what it decoded with
+        // the 101 (its empty end), which must not reach the byte relay that replaces it.
+        ctx.writeAndFlush(response).addListener(w -> ctx.executor().execute(() -> {
             up.pipeline().get(UpstreamEnd.class).unbind();
             upstream = null;
             if (!w.isSuccess() || !up.isActive() || !ctx.channel().isActive()) {
@@ -665,7 +667,7 @@ public abstract class Exchange {
             owner.switched(this);
             Splice.join(ctx.channel(), downstreamHttpHandlers(), up, UPSTREAM_HTTP1, switchBytes);
             responded(101);
-        });
+        }));
     }
 
     /** Bytes of the new protocol that came right after a 101. */
@@ -692,7 +694,7 @@ public abstract class Exchange {
         count(200, "none");
         FullHttpResponse ok = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 new HttpResponseStatus(200, "Connection Established"), Unpooled.EMPTY_BUFFER);
-        ctx.writeAndFlush(ok).addListener(w -> {
+        ctx.writeAndFlush(ok).addListener(w -> ctx.executor().execute(() -> {
             if (!w.isSuccess() || !far.isActive()) {
                 early.forEach(ByteBuf::release);
                 far.close();
@@ -701,7 +703,7 @@ public abstract class Exchange {
             }
             owner.switched(this);
             Splice.join(ctx.channel(), downstreamHttpHandlers(), far, List.of(), early);
-        });
+        }));
     }
 
     private List<String> downstreamHttpHandlers() {

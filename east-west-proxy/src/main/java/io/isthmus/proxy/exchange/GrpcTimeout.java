@@ -65,7 +65,7 @@ public final class GrpcTimeout {
         long[] perUnit = {1, 1_000, 1_000_000, 1_000_000_000L, 60_000_000_000L, 3_600_000_000_000L};
         char[] units = {'n', 'u', 'm', 'S', 'M', 'H'};
         for (int i = 0; i < units.length; i++) {
-            long value = (nanos + perUnit[i] - 1) / perUnit[i];
+            long value = nanos / perUnit[i] + (nanos % perUnit[i] == 0 ? 0 : 1);
             if (value <= MAX_VALUE) {
                 return value + String.valueOf(units[i]);
             }

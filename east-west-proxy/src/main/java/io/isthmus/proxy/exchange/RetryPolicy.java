@@ -8,6 +8,7 @@ import java.util.Set;
  *
  * <p>The rule is RFC 9110 section 9.2.2 and RFC 9113 section 8.7, as a proxy must read them:
  * <ul>
+ * <li>Only what the gateway still holds whole can go out again: a request whose body was streamed on is gone.</li>
  * <li>Nothing reached the upstream (the connect or TLS handshake failed, the peer is not the expected gateway, or
  * the peer refused the stream unprocessed: {@code REFUSED_STREAM}, or a GOAWAY that did not cover it): any request
  * may be retried, it cannot have had an effect.</li>
@@ -74,6 +75,9 @@ public final class RetryPolicy {
         if (progress.responseStarted()) {
             return new Verdict.Final("the response had already begun");
         }
+        if (!progress.replayable()) {
+            return new Verdict.Final("the request body was already streamed and is gone");
+        }
         if (!failure.mayHaveBeenProcessed) {
             return new Verdict.Retry("nothing was processed upstream (" + label(failure) + ")");
         }
@@ -85,9 +89,6 @@ public final class RetryPolicy {
         }
         if (!IDEMPOTENT.contains(progress.method())) {
             return new Verdict.Final(progress.method() + " is not idempotent and may have been processed");
-        }
-        if (!progress.replayable()) {
-            return new Verdict.Final("the request body was already streamed and is gone");
         }
         return new Verdict.Retry(progress.method() + " is idempotent and the gateway still holds the whole request");
     }

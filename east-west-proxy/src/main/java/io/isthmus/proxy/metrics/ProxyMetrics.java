@@ -29,7 +29,10 @@ import io.micrometer.core.instrument.Timer;
  * <li>{@code isthmus_outlier_ejections_total{cluster}}: times a peer cluster was skipped after failing connects in a
  * row;</li>
  * <li>{@code isthmus_connections_revoked_total{listener,reason}}: established connections closed after a bundle
- * change because their peer no longer verifies.</li>
+ * change because their peer no longer verifies;</li>
+ * <li>{@code isthmus_proxy_buffers_bytes{memory}}: bytes the data plane's pooled buffers hold right now, direct and
+ * heap ({@code memory="direct"|"heap"}): bodies stream through, so this stays flat however large a transfer and
+ * however slow its reader.</li>
  * </ul>
  */
 public final class ProxyMetrics {
@@ -46,6 +49,14 @@ public final class ProxyMetrics {
 
     public ProxyMetrics(MeterRegistry registry) {
         this.registry = registry;
+        // Pinned: what live buffers hold (not the pool's reserved chunks, which it keeps for reuse).
+        io.netty.buffer.PooledByteBufAllocator buffers = io.netty.buffer.PooledByteBufAllocator.DEFAULT;
+        io.micrometer.core.instrument.Gauge.builder("isthmus_proxy_buffers_bytes", buffers,
+                io.netty.buffer.PooledByteBufAllocator::pinnedDirectMemory)
+                .description("Bytes held by the data plane's pooled buffers").tag("memory", "direct").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("isthmus_proxy_buffers_bytes", buffers,
+                io.netty.buffer.PooledByteBufAllocator::pinnedHeapMemory)
+                .description("Bytes held by the data plane's pooled buffers").tag("memory", "heap").register(registry);
     }
 
     public MeterRegistry registry() {
