@@ -57,6 +57,27 @@ final class RawHttp implements AutoCloseable {
         return this;
     }
 
+    /**
+     * A TLS connection whose ClientHello names {@code serverName} (SNI) and offers {@code alpn} (none when empty),
+     * handshaken before returning.
+     */
+    static RawHttp tls(InetSocketAddress to, SSLContext ctx, String serverName, String... alpn) throws IOException {
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(to.getAddress(), to.getPort());
+        javax.net.ssl.SSLParameters p = s.getSSLParameters();
+        p.setServerNames(java.util.List.of(new javax.net.ssl.SNIHostName(serverName)));
+        if (alpn.length > 0) {
+            p.setApplicationProtocols(alpn);
+        }
+        s.setSSLParameters(p);
+        s.startHandshake();
+        return new RawHttp(s);
+    }
+
+    /** One line of what follows (a tunnel's bytes), without its line end; null at the end of the stream. */
+    String readLine() throws IOException {
+        return line();
+    }
+
     void send(String raw) throws IOException {
         out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
         out.flush();
