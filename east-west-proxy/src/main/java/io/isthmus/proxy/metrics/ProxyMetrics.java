@@ -24,11 +24,17 @@ import io.micrometer.core.instrument.Timer;
  * <li>{@code isthmus_tls_handshake_failures_total{listener,reason}}: {@code reason} is an SVID rejection label
  * ({@code signer-not-in-bundle}) or {@code not-tls}, {@code no-client-certificate}, ...;</li>
  * <li>{@code isthmus_authz_denials_total{reason}}: denials by the destination's policy and identity checks;</li>
- * <li>{@code isthmus_upstream_connect_failures_total{direction}}: failed connects/handshakes to upstreams;</li>
+ * <li>{@code isthmus_upstream_connect_failures_total{direction,cluster}}: failed connects/handshakes to upstreams
+ * ({@code cluster} is the peer cluster on the egress, {@code local} for backends on the ingress);</li>
+ * <li>{@code isthmus_outlier_ejections_total{cluster}}: times a peer cluster was skipped after failing connects in a
+ * row;</li>
  * <li>{@code isthmus_connections_drained_total{listener,reason}}: established connections drained after their peer's
  * signer was retired;</li>
  * <li>{@code isthmus_connections_revoked_total{listener,reason}}: established connections closed after a bundle
- * change because their peer no longer verifies.</li>
+ * change because their peer no longer verifies;</li>
+ * <li>{@code isthmus_proxy_buffers_bytes{memory}}: bytes the data plane's pooled buffers hold right now, direct and
+ * heap ({@code memory="direct"|"heap"}): bodies stream through, so this stays flat however large a transfer and
+ * however slow its reader.</li>
  * </ul>
  */
 public final class ProxyMetrics {
@@ -45,6 +51,14 @@ public final class ProxyMetrics {
 
     public ProxyMetrics(MeterRegistry registry) {
         this.registry = registry;
+        // Pinned: what live buffers hold (not the pool's reserved chunks, which it keeps for reuse).
+        io.netty.buffer.PooledByteBufAllocator buffers = io.netty.buffer.PooledByteBufAllocator.DEFAULT;
+        io.micrometer.core.instrument.Gauge.builder("isthmus_proxy_buffers_bytes", buffers,
+                io.netty.buffer.PooledByteBufAllocator::pinnedDirectMemory)
+                .description("Bytes held by the data plane's pooled buffers").tag("memory", "direct").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("isthmus_proxy_buffers_bytes", buffers,
+                io.netty.buffer.PooledByteBufAllocator::pinnedHeapMemory)
+                .description("Bytes held by the data plane's pooled buffers").tag("memory", "heap").register(registry);
     }
 
     public MeterRegistry registry() {
@@ -101,9 +115,18 @@ public final class ProxyMetrics {
                 .tag("listener", listener).tag("reason", reason).register(registry)).increment();
     }
 
-    public void connectFailure(String direction) {
-        connectFailures.computeIfAbsent(direction, d -> Counter.builder("isthmus_upstream_connect_failures_total")
-                .description("Failed connects or TLS handshakes to upstreams").tag("direction", d)
+    public void connectFailure(String direction, String cluster) {
+        connectFailures.computeIfAbsent(direction + "\u0000" + cluster, k -> Counter
+                .builder("isthmus_upstream_connect_failures_total")
+                .description("Failed connects or TLS handshakes to upstreams").tag("direction", direction)
+                .tag("cluster", cluster).register(registry)).increment();
+    }
+
+    /** A peer cluster was ejected from routing after failing connects in a row. */
+    public void outlierEjected(String cluster) {
+        connectFailures.computeIfAbsent("ejected\u0000" + cluster, k -> Counter
+                .builder("isthmus_outlier_ejections_total")
+                .description("Times a peer cluster was skipped after failing connects in a row").tag("cluster", cluster)
                 .register(registry)).increment();
     }
 

@@ -32,6 +32,12 @@ public final class Relay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof io.netty.buffer.ByteBuf)) {
+            // A decoder removed at the switch may hand on what it had decoded; only bytes belong to the stream.
+            ReferenceCountUtil.release(msg);
+            ctx.channel().read();
+            return;
+        }
         if (!peer.isActive()) {
             ReferenceCountUtil.release(msg);
             ctx.close();
