@@ -2,12 +2,16 @@ package io.isthmus.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -31,6 +35,12 @@ import io.grpc.ServerServiceDefinition;
 import io.isthmus.proxy.authz.Decision;
 import io.isthmus.proxy.authz.DenyReason;
 import io.isthmus.proxy.authz.audit.JsonDecisionLog;
+import io.isthmus.proxy.authz.vouch.GatewayIdentities;
+import io.isthmus.proxy.l4.TcpListenerSpec;
+import io.isthmus.proxy.l4.TcpListeners;
+import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.registry.Protocol;
+import io.isthmus.registry.ServicePort;
 import io.isthmus.registry.MeshName;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.testing.TestCa;
@@ -39,7 +49,8 @@ import io.isthmus.trust.tls.SpiffeTrustManager;
 
 /**
  * Observe mode and dry-run policies at b's ingress, on every listener path (HTTP/1.1, HTTP/2, a gRPC call, a CONNECT
- * tunnel; directly, as a workload with its own SVID, and through a's egress over the gateway hop). In observe mode
+ * tunnel; directly, as a workload with its own SVID, and through a's egress over the gateway hop; a's egress TCP
+ * listener, a TCP route by SNI to b's ingress). In observe mode
  * the intruder's requests are served and each is audited with the denial the policies would have made and the
  * dry-run DENY's would-be denial. The attacker's side: observe mode of other scopes and a dry-run ALLOW never open a
  * service that is enforcing, and observe mode never lifts the refusals before policy (who may vouch).
@@ -48,6 +59,7 @@ import io.isthmus.trust.tls.SpiffeTrustManager;
 class ObserveModeListenersTest {
     static final String PAYMENTS = "payments.billing.svc.clusterset.local";
     static final MeshName LEDGER = MeshName.of("ledger", "billing");
+    static final MeshName DB = MeshName.of("db", "billing");
     static final String INTRUDER = "spiffe://a.acme.internal/ns/shop/sa/intruder";
     static final String FORGED = "x-isthmus-caller: " + Federation.CHECKOUT;
     static final String OBSERVED = Federation.CHECKOUT_ONLY + """
@@ -55,7 +67,7 @@ class ObserveModeListenersTest {
             apiVersion: security.isthmus.io/v1alpha1
             kind: AuthorizationPolicy
             metadata: {name: observe, namespace: billing}
-            spec: {mode: OBSERVE, selector: {services: [payments, ledger]}}
+            spec: {mode: OBSERVE, selector: {services: [payments, ledger, db]}}
             ---
             apiVersion: security.isthmus.io/v1alpha1
             kind: AuthorizationPolicy
@@ -91,6 +103,10 @@ class ObserveModeListenersTest {
     private Federation fed;
     private Server grpcBackend;
     private X509Svid intruder;
+    private TcpBackend db;
+    private TcpListeners listeners;
+    /** a's egress TCP listener for billing's db, whose plaintext clients are the intruder. */
+    private InetSocketAddress dbListener;
 
     @BeforeAll
     void start() throws Exception {
@@ -105,12 +121,23 @@ class ObserveModeListenersTest {
         grpcBackend = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                 .addService(service).build().start();
         fed.exportGrpcFromB(LEDGER, grpcBackend.getPort());
+        Federation.Cluster a = fed.cluster("a");
+        db = TcpBackend.plain("db");
+        fed.extraBackends.put(DB.host(), db.address());
+        fed.export(fed.cluster("b"), DB, new ServicePort("postgres", 5432, Protocol.TCP));
+        listeners = new TcpListeners(a.transport, fed.settings, a.tls, fed.resolver(), a.locality,
+                new ProxyMetrics(a.meters), a.egress.outliers());
+        dbListener = listeners.start(List.of(TcpListenerSpec.parse("db-intruder", DB.host(), 5432, "127.0.0.1:0",
+                Optional.of(INTRUDER), DB.suffix(), a.td, GatewayIdentities.conventional(List.of(a.td))))).get(0)
+                .address();
     }
 
     @AfterAll
     void stop() throws Exception {
         grpcBackend.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        listeners.close();
         fed.close();
+        db.close();
     }
 
     @BeforeEach
@@ -121,8 +148,8 @@ class ObserveModeListenersTest {
     @Test
     void observeModeServesTheIntruderOnEveryListenerAndAuditsWhatWouldHaveBeenDenied() throws Exception {
         fed.usePolicies(OBSERVED);
-        assertThat(everyListener()).containsExactly("200", "200", "OK", "OK", "200");
-        assertThat(fed.audited).hasSize(5).allSatisfy(e -> {
+        assertThat(everyListener()).containsExactly("200", "200", "OK", "OK", "200", "open");
+        assertThat(fed.audited).hasSize(6).allSatisfy(e -> {
             assertThat(e.getKey().source().toString()).isEqualTo(INTRUDER);
             Decision d = e.getValue();
             assertThat(d).isInstanceOfSatisfying(Decision.Allowed.class,
@@ -135,14 +162,15 @@ class ObserveModeListenersTest {
                     "\"dry_run\":{\"decision\":\"deny\",\"reason\":\"explicit-deny\",\"policy\":\"billing/no-intruder\"");
         });
         assertThat(fed.audited).extracting(e -> e.getKey().method().orElse("tcp"))
-                .containsExactlyInAnyOrder("GET", "GET", "POST", "POST", "tcp");
+                .containsExactlyInAnyOrder("GET", "GET", "POST", "POST", "tcp", "tcp");
     }
 
     @Test
     void observeModeElsewhereAndADryRunAllowNeverOpenAnEnforcingService() throws Exception {
         fed.usePolicies(ENFORCING);
-        assertThat(everyListener()).containsExactly("403", "403", "PERMISSION_DENIED", "PERMISSION_DENIED", "403");
-        assertThat(fed.audited).hasSize(5).allSatisfy(e -> {
+        assertThat(everyListener()).containsExactly("403", "403", "PERMISSION_DENIED", "PERMISSION_DENIED", "403",
+                "closed");
+        assertThat(fed.audited).hasSize(6).allSatisfy(e -> {
             assertThat(e.getValue()).isInstanceOfSatisfying(Decision.Denied.class,
                     d -> assertThat(d.reason()).isEqualTo(DenyReason.NO_MATCHING_ALLOW));
             assertThat(e.getValue().observing()).isFalse();
@@ -174,10 +202,29 @@ class ObserveModeListenersTest {
         return fed.cluster("b").ingress.address();
     }
 
-    /** The intruder on each listener path: HTTP/1.1, HTTP/2, gRPC direct, gRPC through a's egress, CONNECT. */
+    /**
+     * The intruder on each listener path: HTTP/1.1, HTTP/2, gRPC direct, gRPC through a's egress, CONNECT, and a's
+     * egress TCP listener (a TCP route by SNI to b's ingress).
+     */
     private List<String> everyListener() throws Exception {
         return List.of(String.valueOf(http1()), String.valueOf(http2()), grpcDirect().name(),
-                grpcThroughEgress().name(), String.valueOf(tunnel()));
+                grpcThroughEgress().name(), String.valueOf(tunnel()), tcpListener());
+    }
+
+    /** "open" when the db's greeting and echo come through, "closed" when the connection ends without a byte. */
+    private String tcpListener() throws Exception {
+        try (Socket s = new Socket(dbListener.getAddress(), dbListener.getPort())) {
+            s.setSoTimeout(10_000);
+            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+            String greeting = in.readLine();
+            if (greeting == null) {
+                return "closed";
+            }
+            assertThat(greeting).isEqualTo("db hello anonymous");
+            s.getOutputStream().write("select 1\n".getBytes(StandardCharsets.UTF_8));
+            assertThat(in.readLine()).isEqualTo("db echo select 1");
+            return "open";
+        }
     }
 
     private int http1() throws Exception {
