@@ -1,6 +1,7 @@
 package io.isthmus.proxy.authz;
 
 import java.util.Locale;
+import java.util.Optional;
 
 /** Stable reason codes of a denial: in the 403 body, metric labels and the audit log. */
 public enum DenyReason {
@@ -16,6 +17,21 @@ public enum DenyReason {
     CALLER_OUTSIDE_PEER_TRUST_DOMAIN,
     /** A peer that is not a gateway of its trust domain (a VM, a workload) asserted a caller: refused before any policy. */
     VOUCHING_BY_NON_GATEWAY;
+
+    /** Whether this refusal is made before any policy is asked (who the caller is), not by a policy. */
+    public boolean beforePolicy() {
+        return this != NO_MATCHING_ALLOW && this != EXPLICIT_DENY;
+    }
+
+    /** The reason with this {@link #code()}, if any. */
+    public static Optional<DenyReason> ofCode(String code) {
+        for (DenyReason r : values()) {
+            if (r.code().equals(code)) {
+                return Optional.of(r);
+            }
+        }
+        return Optional.empty();
+    }
 
     /** {@code no-matching-allow}, {@code explicit-deny}. */
     public String code() {

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
@@ -53,7 +54,16 @@ public interface AuthzConfig {
     @WithDefault("isthmus-system")
     String rootNamespace();
 
-    /** The JSON audit log: one line per authorization decision. */
+    /**
+     * Scopes in observe mode, set by configuration rather than by a mode policy ({@code spec.mode: OBSERVE}):
+     * {@code <namespace>}, {@code <namespace>/<service>}, or {@code *} for the whole mesh. Their requests are allowed
+     * and logged with the decision the policies would have made. An entry acts as a mode policy of the same scope:
+     * a more specific mode policy (say {@code mode: ENFORCE} on one service) overrides it, and at equal scope
+     * ENFORCE wins. Refusals before policy (who may vouch for a caller) always apply.
+     */
+    Optional<List<String>> observe();
+
+    /** The JSON decision log (audit log): one line per authorization decision, format in docs/decision-log.md. */
     @WithName("audit-log")
     AuditLog auditLog();
 
@@ -72,6 +82,29 @@ public interface AuthzConfig {
         @WithName("queue-capacity")
         @WithDefault("65536")
         int queueCapacity();
+
+        /**
+         * Whether the gateway rotates the file itself (by {@code max-size} and {@code max-age}, keeping
+         * {@code max-files}); false leaves it to logrotate ({@code copytruncate}). Rotated files are named
+         * {@code <path>.<UTC time>}; {@code isthmus authz suggest|simulate --log <path>} reads them too.
+         */
+        @WithDefault("true")
+        boolean rotate();
+
+        /** Rotate once the file holds this much. */
+        @WithName("max-size")
+        @WithDefault("100M")
+        MemorySize maxSize();
+
+        /** Rotate once the file is this old (counted from its creation). */
+        @WithName("max-age")
+        @WithDefault("24h")
+        Duration maxAge();
+
+        /** Rotated files kept; older ones are deleted. */
+        @WithName("max-files")
+        @WithDefault("7")
+        int maxFiles();
     }
 
     interface TokenReview {

@@ -3,6 +3,7 @@ package io.isthmus.gateway.authz;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,7 +30,9 @@ import io.isthmus.proxy.authn.AuthnResult;
 import io.isthmus.proxy.authn.TokenAuthenticator;
 import io.isthmus.proxy.authz.Authorizer;
 import io.isthmus.proxy.authz.DecisionLog;
+import io.isthmus.gateway.config.ConfigException;
 import io.isthmus.proxy.authz.audit.AuditSink;
+import io.isthmus.proxy.authz.audit.ClusterNames;
 import io.isthmus.proxy.authz.audit.FileAuditSink;
 import io.isthmus.proxy.authz.audit.JsonDecisionLog;
 import io.isthmus.proxy.authz.audit.LoggerAuditSink;
@@ -71,7 +74,13 @@ public class AuthzService {
         this.config = config;
         this.meters = meters;
         this.store = new PolicyStore(config.rootNamespace());
-        this.decisionLog = new JsonDecisionLog(clock, auditSink(config), meters, config.auditLog().queueCapacity());
+        this.decisionLog = new JsonDecisionLog(clock, auditSink(config, clock), meters,
+                config.auditLog().queueCapacity(), gateway.clusterName(), clusterNames(gateway));
+        if (config.observe().isPresent() && !config.observe().get().isEmpty()) {
+            store.update(ObserveScopes.SOURCE, ObserveScopes.policies(config.observe().get(), config.rootNamespace()));
+            LOG.infof("authorization: observe mode by configuration for %s: requests there are allowed and logged "
+                    + "with what the policies would decide", config.observe().get());
+        }
 
         boolean file = config.source() != AuthzConfig.Source.KUBERNETES;
         boolean crd = config.source() != AuthzConfig.Source.FILE;
@@ -97,12 +106,38 @@ public class AuthzService {
                 config.auditLog().path().map(Object::toString).orElse("category " + LoggerAuditSink.CATEGORY));
     }
 
-    private static AuditSink auditSink(AuthzConfig config) {
+    /** This cluster and each peer by trust domain, for the decision log's source and destination clusters. */
+    static ClusterNames clusterNames(GatewayConfig gateway) {
+        Map<TrustDomain, String> names = new HashMap<>();
+        gateway.peers().forEach((name, peer) -> trustDomain(peer.trustDomain()).ifPresent(td -> names.put(td, name)));
+        gateway.clusterName().ifPresent(own -> trustDomain(gateway.trustDomain()).ifPresent(td -> names.put(td, own)));
+        return ClusterNames.of(names);
+    }
+
+    /** Empty for a malformed one: the trust plane refuses it at startup, naming its key. */
+    private static Optional<TrustDomain> trustDomain(String text) {
+        try {
+            return Optional.of(TrustDomain.parse(text));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static AuditSink auditSink(AuthzConfig config, Clock clock) {
         if (config.auditLog().path().isEmpty()) {
             return new LoggerAuditSink();
         }
+        AuthzConfig.AuditLog log = config.auditLog();
         try {
-            return new FileAuditSink(config.auditLog().path().get());
+            if (log.maxFiles() < 1) {
+                throw new ConfigException("isthmus.authz.audit-log.max-files", log.maxFiles()
+                        + " keeps no rotated file; use 1 or more, or rotate=false to leave rotation to logrotate");
+            }
+            FileAuditSink.Rotation rotation = !log.rotate() ? FileAuditSink.Rotation.NONE
+                    : new FileAuditSink.Rotation(log.maxSize().asLongValue(), log.maxAge(), log.maxFiles());
+            return new FileAuditSink(log.path().get(), rotation, clock);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("isthmus.authz.audit-log", e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("isthmus.authz.audit-log.path: cannot open "
                     + config.auditLog().path().get() + " for appending: " + e.getMessage(), e);

@@ -23,8 +23,12 @@ import io.isthmus.proxy.authz.policy.source.PolicyYaml;
 import io.isthmus.registry.MeshName;
 import io.isthmus.trust.spiffe.SpiffeId;
 
-/** {@code isthmus authz check}: validate an AuthorizationPolicy file and explain what it decides for a request. */
-@Command(name = "authz", description = "Validate and try out AuthorizationPolicies.", subcommands = AuthzCommand.Check.class)
+/**
+ * {@code isthmus authz check}: validate an AuthorizationPolicy file and explain what it decides for a request;
+ * {@code suggest} and {@code simulate} turn decision logs into policies and replay them.
+ */
+@Command(name = "authz", description = "Validate and try out AuthorizationPolicies; suggest them from decision logs.",
+        subcommands = {AuthzCommand.Check.class, AuthzSuggestCommand.class, AuthzSimulateCommand.class})
 final class AuthzCommand {
 
     @Command(name = "check", description = {"Validate a policy file (exit 1 with every error and its field path).",
@@ -93,7 +97,10 @@ final class AuthzCommand {
             AccessRequest request = method == null ? AccessRequest.tcp(source, destination, port)
                     : AccessRequest.http(source, destination, port, method, path);
             Decision d = PolicySet.of(rootNamespace, policies).decide(request);
-            switch (d) {
+            d.observed().ifPresent(o -> out.println("OBSERVE mode (" + d.policy() + "): allowed; the policies would "
+                    + (o.allowed() ? "allow" : "deny") + ":"));
+            Decision shown = d.observed().orElse(d);
+            switch (shown) {
                 case Decision.Allowed a -> out.println("ALLOW by " + a.policy() + " " + a.rule());
                 case Decision.Denied x -> out.println("DENY " + x.reason().code()
                         + (x.policy().isEmpty() ? "" : " by " + x.policy() + " " + x.rule()) + ": " + x.detail());
@@ -101,6 +108,9 @@ final class AuthzCommand {
             if (!d.auditMatches().isEmpty()) {
                 out.println("AUDIT matched: " + String.join(", ", d.auditMatches()));
             }
+            d.dryRun().ifPresent(x -> out.println("DRY-RUN policies would " + (x.allowed() ? "allow" : "deny "
+                    + ((Decision.Denied) x).reason().code()) + (x.policy().isEmpty() ? "" : " by " + x.policy()
+                    + " " + x.rule())));
             return d.allowed() ? 0 : DENIED;
         }
 

@@ -1,5 +1,6 @@
 package io.isthmus.gateway.cli;
 
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
 
@@ -10,8 +11,9 @@ import io.isthmus.build.BuildInfo;
 
 /**
  * The operator CLI: {@code isthmus ca init-root}, {@code isthmus ca issue-intermediate}, {@code isthmus bundle show},
- * {@code isthmus token create|list|revoke}, {@code isthmus authz check}, {@code isthmus rotate intermediate|status|abort},
- * {@code isthmus ca sign-csr}, {@code isthmus federation add|remove|show|status}.
+ * {@code isthmus token create|list|revoke}, {@code isthmus authz check|suggest|simulate},
+ * {@code isthmus rotate intermediate|status|abort}, {@code isthmus ca sign-csr},
+ * {@code isthmus federation add|remove|show|status}.
  * Runs without the gateway: it only reads and writes files and, for {@code bundle show --url}, polls a bundle
  * endpoint once. Exit codes: 0 success, 1 the operation failed (message on stderr), 2 wrong usage.
  */
@@ -35,15 +37,25 @@ public final class IsthmusCli {
 
     /** Runs the CLI and returns its exit code (tests call this instead of main). */
     public static int run(String... args) {
-        return run(null, args);
+        return run(null, null, args);
     }
 
     /** Runs the CLI with its output (stdout and stderr) going to {@code out}, e.g. from several threads at once. */
-    public static int run(java.io.PrintWriter out, String... args) {
+    public static int run(PrintWriter out, String... args) {
+        return run(out, out, args);
+    }
+
+    /**
+     * Runs the CLI with its output going to {@code out} and {@code err} (null: the console), for callers that embed
+     * it, such as end-to-end tests that run {@code isthmus authz suggest} against a gateway's log.
+     */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new IsthmusCli());
         if (out != null) {
             cli.setOut(out);
-            cli.setErr(out);
+        }
+        if (err != null) {
+            cli.setErr(err);
         }
         cli.registerConverter(Duration.class, IsthmusCli::parseDuration);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,7 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.isthmus.proxy.authz.policy.AuthorizationPolicy;
+import io.isthmus.proxy.authz.policy.PolicyMode;
 
 /** The CRD we ship matches what the informer watches and what the parser accepts, and Terraform ships the same file. */
 @EnableKubernetesMockClient(crud = true)
@@ -46,6 +48,9 @@ class AuthorizationPolicyCrdTest {
         JSONSchemaProps spec = v.getSchema().getOpenAPIV3Schema().getProperties().get("spec");
         assertThat(spec.getProperties().get("action").getEnum()).map(n -> n.asText())
                 .containsExactly("ALLOW", "DENY", "AUDIT");
+        assertThat(spec.getProperties().get("mode").getEnum()).map(n -> n.asText())
+                .containsExactly(Arrays.stream(PolicyMode.values())
+                        .map(Enum::name).toArray(String[]::new));
         JSONSchemaProps operation = spec.getProperties().get("rules").getItems().getSchema().getProperties().get("to")
                 .getItems().getSchema().getProperties().get("operation");
         List<String> methods = operation.getProperties().get("methods").getItems().getSchema().getEnum().stream()

@@ -119,6 +119,42 @@ final class Workload {
         }
     }
 
+    /**
+     * An L4 caller: {@code CONNECT authority} through the egress, then {@code payload} over the tunnel. The status is
+     * the CONNECT's; the body is what came back through the tunnel (up to the payload's length), or the refusal.
+     */
+    Response tunnel(String hostPort, String authority, String payload) {
+        String[] hp = hostPort.split(":");
+        try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket()) {
+            s.connect(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), 3000);
+            s.setSoTimeout(10_000);
+            s.startHandshake();
+            OutputStream out = s.getOutputStream();
+            out.write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            InputStream in = s.getInputStream();
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                int b = in.read();
+                if (b < 0) {
+                    break;
+                }
+                head.append((char) b);
+            }
+            Response opened = Response.parse(head.toString());
+            if (opened.status() != 200) {
+                return Response.parse(head + new String(in.readAllBytes(), StandardCharsets.ISO_8859_1));
+            }
+            out.write(payload.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            byte[] echoed = in.readNBytes(payload.length());
+            return new Response(200, opened.headers(), new String(echoed, StandardCharsets.ISO_8859_1));
+        } catch (IOException | RuntimeException e) {
+            return new Response(-1, List.of(), e.toString());
+        }
+    }
+
     Response get(String egress, String host, String path) {
         return call(egress, "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
     }

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,25 +26,35 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
- * The audit log: one JSON line per authorization decision, written by one background thread, plus the counters
- * {@code isthmus_authz_decisions_total{decision,reason}} (denials by reason are the proxy's
- * {@code isthmus_authz_denials_total{reason}}: two meters under one Prometheus name would hide one of them).
+ * The decision log: one JSON line per authorization decision (format version {@value DecisionLogFormat#VERSION},
+ * a documented interface: {@code docs/decision-log.md}, read back by {@link DecisionLogReader}), written by one
+ * background thread, plus the counters {@code isthmus_authz_decisions_total{decision,reason}} (denials by reason
+ * are the proxy's {@code isthmus_authz_denials_total{reason}}: two meters under one Prometheus name would hide one
+ * of them) and the would-be denials of observe mode and dry-run policies,
+ * {@code isthmus_authz_observe_would_deny_total{destination,source_trust_domain,reason}} and
+ * {@code isthmus_authz_dry_run_would_deny_total{destination,source_trust_domain,reason,policy}}. Their labels are
+ * bounded: destinations are this cluster's services (a request for anything else is refused before policy),
+ * source trust domains are federated ones (the TLS handshake refuses the rest), policies are the dry-run policies
+ * an operator wrote.
  *
  * <p>{@link #record} runs on the event loop: it takes the time, bumps the counters and offers a small event to a
  * bounded queue; serialization and I/O happen on the writer thread. When the queue is full (the sink cannot keep
  * up) the line is dropped, never blocking traffic, and counted in {@code isthmus_authz_audit_dropped_total}; the
- * decision counters still count it. Fields of a line:
+ * decision counters still count it. An example line:
  *
  * <pre>
- * {"time":"2026-11-23T10:00:00.123Z","decision":"deny","reason":"explicit-deny","policy":"billing/no-legacy",
- *  "rule":"rules[0]","caller":"spiffe://a.acme.internal/ns/shop/sa/cart","caller_trust_domain":"a.acme.internal",
+ * {"version":1,"time":"2026-11-23T10:00:00.123Z","decision":"allow","reason":"allowed","mode":"observe",
+ *  "policy":"billing/observe","rule":"spec.mode","caller":"spiffe://a.acme.internal/ns/shop/sa/cart",
+ *  "caller_trust_domain":"a.acme.internal","source_cluster":"a",
  *  "peer_gateway":"spiffe://a.acme.internal/ns/isthmus-system/sa/isthmus-gateway",
- *  "destination":"payments.billing.svc.clusterset.local","service":"payments","namespace":"billing","port":8080,
- *  "method":"GET","path":"/v1/pay","audited":true,"audit_matches":["isthmus-system/audit-all"],"detail":"..."}
+ *  "destination":"payments.billing.svc.clusterset.local","service":"payments","namespace":"billing",
+ *  "destination_cluster":"b","port":8080,"protocol":"http","method":"GET","path":"/v1/pay/42",
+ *  "observed":{"decision":"deny","reason":"no-matching-allow","policy":null,"rule":null},
+ *  "audited":false,"audit_matches":[]}
  * </pre>
  *
- * The path is logged without its query string (it may carry secrets; policies never match on it). Allowed
- * decisions have {@code "reason":"allowed"} and no detail. Thread-safe.
+ * The path is the normalized one policy saw, without its query string (it may carry secrets; policies never match
+ * on it). Thread-safe.
  */
 public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(JsonDecisionLog.class);
@@ -54,8 +65,11 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
     private final Clock clock;
     private final AuditSink sink;
     private final MeterRegistry registry;
+    private final Optional<String> localCluster;
+    private final ClusterNames clusters;
     private final BlockingQueue<Event> queue;
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
+    private final Map<String, Counter> wouldDeny = new ConcurrentHashMap<>();
     private final Counter dropped;
     private final Counter writeErrors;
     private final Thread writer;
@@ -68,9 +82,20 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
      * @param capacity lines that may wait for the writer before new ones are dropped
      */
     public JsonDecisionLog(Clock clock, AuditSink sink, MeterRegistry registry, int capacity) {
+        this(clock, sink, registry, capacity, Optional.empty(), ClusterNames.NONE);
+    }
+
+    /**
+     * @param localCluster this gateway's cluster: the destination cluster of every decision it logs
+     * @param clusters     the cluster of a caller's trust domain
+     */
+    public JsonDecisionLog(Clock clock, AuditSink sink, MeterRegistry registry, int capacity,
+            Optional<String> localCluster, ClusterNames clusters) {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.sink = Objects.requireNonNull(sink, "sink");
         this.registry = Objects.requireNonNull(registry, "registry");
+        this.localCluster = Objects.requireNonNull(localCluster, "localCluster");
+        this.clusters = Objects.requireNonNull(clusters, "clusters");
         if (capacity < 1) {
             throw new IllegalArgumentException("audit queue capacity must be at least 1, got " + capacity);
         }
@@ -91,9 +116,30 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
         decisions.computeIfAbsent(outcome + '|' + reason, k -> Counter.builder("isthmus.authz.decisions")
                 .description("Authorization decisions by outcome and reason code")
                 .tag("decision", outcome).tag("reason", reason).register(registry)).increment();
+        decision.observed().filter(d -> !d.allowed()).ifPresent(d -> countWouldDeny("observe", request, d));
+        decision.dryRun().filter(d -> !d.allowed()).ifPresent(d -> countWouldDeny("dry.run", request, d));
         if (closed || !queue.offer(new Event(clock.instant(), request, decision))) {
             dropped.increment();
         }
+    }
+
+    private void countWouldDeny(String kind, AccessRequest request, Decision verdict) {
+        String destination = request.destination().host();
+        String td = request.source().trustDomain().name();
+        String reason = reason(verdict);
+        boolean dry = kind.equals("dry.run");
+        String key = kind + '|' + destination + '|' + td + '|' + reason + '|' + (dry ? verdict.policy() : "");
+        wouldDeny.computeIfAbsent(key, k -> {
+            Counter.Builder b = Counter.builder("isthmus.authz." + kind + ".would.deny")
+                    .tag("destination", destination).tag("source_trust_domain", td).tag("reason", reason);
+            if (dry) {
+                b.description("Requests the dry-run policies would deny (they were not denied), by the policy that "
+                        + "would deny them (empty: no dry-run ALLOW matched)").tag("policy", verdict.policy());
+            } else {
+                b.description("Requests allowed in observe mode that the policies in force would deny");
+            }
+            return b.register(registry);
+        }).increment();
     }
 
     /** The stable reason code: {@code allowed}, or the {@link io.isthmus.proxy.authz.DenyReason} code. */
@@ -104,32 +150,29 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
         };
     }
 
-    /** Serializes one decision as a JSON line (no terminator). */
+    /** Serializes one decision as a JSON line (no terminator) of format {@value DecisionLogFormat#VERSION}. */
     public static String toJson(Instant time, AccessRequest r, Decision d) {
-        StringWriter w = new StringWriter(384);
+        return toJson(time, r, d, Optional.empty(), ClusterNames.NONE);
+    }
+
+    /** Serializes one decision as a JSON line (no terminator), naming the source and destination clusters. */
+    public static String toJson(Instant time, AccessRequest r, Decision d, Optional<String> localCluster,
+            ClusterNames clusters) {
+        StringWriter w = new StringWriter(448);
         try (JsonGenerator g = JSON.createGenerator(w)) {
             g.writeStartObject();
+            g.writeNumberField(DecisionLogFormat.VERSION_FIELD, DecisionLogFormat.VERSION);
             g.writeStringField("time", time.toString());
-            g.writeStringField("decision", d.allowed() ? "allow" : "deny");
-            g.writeStringField("reason", reason(d));
-            String policy = d instanceof Decision.Allowed a ? a.policy() : ((Decision.Denied) d).policy();
-            String rule = d instanceof Decision.Allowed a ? a.rule() : ((Decision.Denied) d).rule();
-            if (policy.isEmpty()) {
-                g.writeNullField("policy");
-            } else {
-                g.writeStringField("policy", policy);
-                g.writeStringField("rule", rule);
-            }
+            verdict(g, d);
+            g.writeStringField("mode", d.observing() ? "observe" : "enforce");
             g.writeStringField("caller", r.source().toString());
             g.writeStringField("caller_trust_domain", r.source().trustDomain().name());
-            if (r.peerGateway().isPresent()) {
-                g.writeStringField("peer_gateway", r.peerGateway().get().toString());
-            } else {
-                g.writeNullField("peer_gateway");
-            }
+            nullable(g, "source_cluster", clusters.of(r.source().trustDomain()));
+            nullable(g, "peer_gateway", r.peerGateway().map(Object::toString));
             g.writeStringField("destination", r.destination().host());
             g.writeStringField("service", r.destination().service());
             g.writeStringField("namespace", r.destination().namespace());
+            nullable(g, "destination_cluster", localCluster);
             g.writeNumberField("port", r.port());
             g.writeStringField("protocol", r.method().isPresent() ? "http" : "tcp");
             if (r.method().isPresent()) {
@@ -138,20 +181,50 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
             if (r.path().isPresent()) {
                 g.writeStringField("path", withoutQuery(r.path().get()));
             }
+            if (d.observed().isPresent()) {
+                g.writeObjectFieldStart("observed");
+                verdict(g, d.observed().get());
+                detail(g, d.observed().get());
+                g.writeEndObject();
+            }
+            if (d.dryRun().isPresent()) {
+                g.writeObjectFieldStart("dry_run");
+                verdict(g, d.dryRun().get());
+                g.writeEndObject();
+            }
             g.writeBooleanField("audited", !d.auditMatches().isEmpty());
             g.writeArrayFieldStart("audit_matches");
             for (String m : d.auditMatches()) {
                 g.writeString(m);
             }
             g.writeEndArray();
-            if (d instanceof Decision.Denied denied) {
-                g.writeStringField("detail", denied.detail());
-            }
+            detail(g, d);
             g.writeEndObject();
         } catch (IOException e) {
             throw new IllegalStateException("writing JSON to a StringWriter cannot fail", e);
         }
         return w.toString();
+    }
+
+    private static void verdict(JsonGenerator g, Decision d) throws IOException {
+        g.writeStringField("decision", d.allowed() ? "allow" : "deny");
+        g.writeStringField("reason", reason(d));
+        nullable(g, "policy", Optional.of(d.policy()).filter(p -> !p.isEmpty()));
+        nullable(g, "rule", Optional.of(d.rule()).filter(p -> !d.policy().isEmpty()));
+    }
+
+    private static void detail(JsonGenerator g, Decision d) throws IOException {
+        if (d instanceof Decision.Denied denied) {
+            g.writeStringField("detail", denied.detail());
+        }
+    }
+
+    private static void nullable(JsonGenerator g, String field, Optional<String> value) throws IOException {
+        if (value.isPresent()) {
+            g.writeStringField(field, value.get());
+        } else {
+            g.writeNullField(field);
+        }
     }
 
     private static String withoutQuery(String path) {
@@ -175,7 +248,7 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
                     if (e == POISON) {
                         stop = true;
                     } else {
-                        lines.add(toJson(e.time(), e.request(), e.decision()));
+                        lines.add(toJson(e.time(), e.request(), e.decision(), localCluster, clusters));
                     }
                 }
                 write(lines, queue.isEmpty() || stop);

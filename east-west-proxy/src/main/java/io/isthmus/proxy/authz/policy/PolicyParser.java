@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BiFunction;
@@ -32,7 +33,7 @@ public final class PolicyParser {
             Pattern.compile("(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
 
     private static final Set<String> TOP_FIELDS = Set.of("apiVersion", "kind", "metadata", "spec", "status");
-    private static final Set<String> SPEC_FIELDS = Set.of("action", "selector", "rules");
+    private static final Set<String> SPEC_FIELDS = Set.of("action", "selector", "rules", "mode");
     private static final Set<String> SELECTOR_FIELDS = Set.of("services");
     private static final Set<String> RULE_FIELDS = Set.of("from", "to");
     private static final Set<String> FROM_FIELDS = Set.of("source");
@@ -54,6 +55,11 @@ public final class PolicyParser {
             "notRemoteIpBlocks", "Isthmus authorizes by identity, never by address: notRemoteIpBlocks is not supported");
 
     private PolicyParser() {
+    }
+
+    /** The HTTP methods a policy may name, in the order they are listed in messages. */
+    public static List<String> httpMethods() {
+        return HTTP_METHODS;
     }
 
     /**
@@ -125,20 +131,82 @@ public final class PolicyParser {
                     errors.add("metadata.namespace", quote(namespace) + " is not a DNS-1123 label");
                 }
             }
+            Boolean dryRun = md != null && md.isObject() ? dryRun(md.get("annotations")) : Boolean.FALSE;
             PolicyAction action = PolicyAction.ALLOW;
             Set<String> services = Set.of();
             List<Rule> rules = List.of();
+            Optional<PolicyMode> mode = Optional.empty();
             JsonNode spec = doc.get("spec");
             if (spec != null && !spec.isNull() && object(spec, "spec")) {
                 fields(spec, "spec", SPEC_FIELDS);
                 action = action(spec.get("action"));
                 services = selector(spec.get("selector"));
                 rules = list(spec.get("rules"), "spec.rules", this::rule);
+                mode = mode(spec);
+                if (mode == null) {
+                    return null;
+                }
             }
-            if (name == null || namespace == null || action == null) {
+            if (Boolean.TRUE.equals(dryRun) && mode.isPresent()) {
+                errors.add(DRY_RUN_PATH, "a mode policy (spec.mode) cannot be dry-run: to try observe mode, "
+                        + "it is the mode itself that changes nothing");
+            } else if (Boolean.TRUE.equals(dryRun) && action == PolicyAction.AUDIT) {
+                errors.add(DRY_RUN_PATH, "an AUDIT policy never decides, so dry-run changes nothing for it; "
+                        + "remove the annotation");
+            }
+            if (name == null || namespace == null || action == null || dryRun == null || !errors.list.isEmpty()) {
                 return null;
             }
-            return new AuthorizationPolicy(new PolicyId(namespace, name), action, services, rules, origin);
+            return new AuthorizationPolicy(new PolicyId(namespace, name), action, services, rules, origin, mode,
+                    dryRun);
+        }
+
+        /** {@code spec.mode}: empty when absent, null when invalid (the error is recorded). */
+        private Optional<PolicyMode> mode(JsonNode spec) {
+            JsonNode node = spec.get("mode");
+            if (node == null || node.isNull()) {
+                return Optional.empty();
+            }
+            if (!node.isTextual()) {
+                errors.add("spec.mode", "expected ENFORCE or OBSERVE, got " + type(node));
+                return null;
+            }
+            PolicyMode mode = null;
+            for (PolicyMode m : PolicyMode.values()) {
+                if (m.name().equals(node.asText())) {
+                    mode = m;
+                }
+            }
+            if (mode == null) {
+                errors.add("spec.mode", quote(node.asText()) + " is not a mode (expected ENFORCE or OBSERVE)");
+                return null;
+            }
+            boolean invalid = false;
+            for (String f : List.of("action", "rules")) {
+                if (spec.has(f) && !spec.get(f).isNull()) {
+                    errors.add("spec." + f, "a mode policy (spec.mode) sets how the policies of its services are "
+                            + "applied and has no " + f + " of its own; put the rules in a policy of their own");
+                    invalid = true;
+                }
+            }
+            return invalid ? null : Optional.of(mode);
+        }
+
+        /** The dry-run annotation: false when absent, null when invalid (the error is recorded). */
+        private Boolean dryRun(JsonNode annotations) {
+            if (annotations == null || annotations.isNull() || !annotations.isObject()) {
+                return Boolean.FALSE;
+            }
+            JsonNode v = annotations.get(AuthorizationPolicy.DRY_RUN_ANNOTATION);
+            if (v == null || v.isNull()) {
+                return Boolean.FALSE;
+            }
+            if (v.isTextual() && (v.asText().equals("true") || v.asText().equals("false"))) {
+                return Boolean.valueOf(v.asText());
+            }
+            errors.add(DRY_RUN_PATH, (v.isTextual() ? quote(v.asText()) : type(v))
+                    + " is not \"true\" or \"false\" (annotation values are strings: quote them)");
+            return null;
         }
 
         private PolicyAction action(JsonNode node) {
@@ -329,10 +397,25 @@ public final class PolicyParser {
 
         private StringMatch httpPath(JsonNode node, String path) {
             String v = text(node, path);
-            if (v == null || !pattern(v, path)) {
+            if (v == null) {
                 return null;
             }
-            StringMatch m = StringMatch.parse(v, false).orElseThrow();
+            if (PathTemplate.isTemplate(v) && (v.indexOf('?') >= 0 || v.indexOf('#') >= 0)) {
+                errors.add(path, quote(v) + ": paths are matched without the query string or fragment; "
+                        + "remove '?'/'#'");
+                return null;
+            }
+            if (PathTemplate.isTemplate(v)) {
+                String e = PathTemplate.error(v);
+                if (e != null) {
+                    errors.add(path, quote(v) + ": " + e);
+                    return null;
+                }
+            } else if (!pattern(v, path)) {
+                return null;
+            }
+            StringMatch m = PathTemplate.isTemplate(v) ? StringMatch.pathTemplate(v)
+                    : StringMatch.parse(v, false).orElseThrow();
             if (v.indexOf('?') >= 0 || v.indexOf('#') >= 0) {
                 errors.add(path, quote(v) + ": paths are matched without the query string or fragment; "
                         + "remove '?'/'#'");
@@ -451,6 +534,9 @@ public final class PolicyParser {
             return node.asText();
         }
     }
+
+    private static final String DRY_RUN_PATH = "metadata.annotations[\"" + AuthorizationPolicy.DRY_RUN_ANNOTATION
+            + "\"]";
 
     static String quote(String s) {
         return "\"" + s + "\"";

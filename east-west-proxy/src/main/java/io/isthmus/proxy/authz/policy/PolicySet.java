@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 
 import io.isthmus.proxy.authz.AccessRequest;
 import io.isthmus.proxy.authz.Decision;
@@ -25,10 +26,16 @@ import io.isthmus.proxy.authz.DenyReason;
  *
  * <p>Attributes a request does not have (method and path of L4 traffic, the namespace of a SPIFFE ID not shaped
  * {@code /ns/<ns>/...}) fail closed, as Istio does for HTTP-only fields on TCP: in an ALLOW rule a condition on
- * them does not match; in a DENY (and AUDIT) rule it does.
+ * them does not match; in a DENY (and AUDIT) rule it does. So does a path template against a path a backend could
+ * split into other segments ({@link PathTemplate#ambiguous}, only possible with path normalization {@code none}).
  *
  * <p>Policies are evaluated in {@code namespace/name} order, so the naming of the deciding policy is
  * deterministic. Thread-safe (immutable).
+ *
+ * <p><b>Observe mode and dry runs.</b> Only enforced policies take part in the above. A destination whose most
+ * specific mode policy says OBSERVE (see {@link #decide}) is allowed, and the decision carries the verdict the
+ * enforced policies would have made ({@link Decision#observed()}). Dry-run policies are evaluated beside them on
+ * every request and their verdict rides along ({@link Decision#dryRun()}); neither ever changes what happens.
  */
 public final class PolicySet {
     private static final String SPIFFE_SCHEME = "spiffe://";
@@ -78,25 +85,56 @@ public final class PolicySet {
         List<AuthorizationPolicy> candidates = applicable(ns, svc);
         Attributes attrs = Attributes.of(request);
 
+        Decision verdict = evaluate(candidates, AuthorizationPolicy::enforced, attrs, ns, svc);
+        Optional<Decision> dryRun = candidates.stream().anyMatch(AuthorizationPolicy::dryRun)
+                ? Optional.of(shadow(candidates, attrs, ns, svc)) : Optional.empty();
+        Optional<AuthorizationPolicy> observing = mode(candidates, ns)
+                .filter(p -> p.mode().orElseThrow() == PolicyMode.OBSERVE);
+        if (observing.isPresent()) {
+            return new Decision.Allowed(observing.get().id().toString(), Decision.OBSERVE_RULE,
+                    verdict.auditMatches(), Optional.of(verdict), dryRun);
+        }
+        return verdict.withDryRun(dryRun);
+    }
+
+    /**
+     * The mode policy that governs the destination: the most specific one (a policy of the destination's namespace
+     * before one of the root namespace, one naming the service in its selector before one without), and at equal
+     * specificity ENFORCE before OBSERVE, so that a conflict fails safe. Empty: enforce.
+     */
+    private Optional<AuthorizationPolicy> mode(List<AuthorizationPolicy> candidates, String ns) {
+        AuthorizationPolicy best = null;
+        int bestRank = -1;
+        for (AuthorizationPolicy p : candidates) {
+            if (p.mode().isEmpty()) {
+                continue;
+            }
+            int rank = (p.id().namespace().equals(ns) ? 4 : 0) + (p.selectorServices().isEmpty() ? 0 : 2)
+                    + (p.mode().get() == PolicyMode.ENFORCE ? 1 : 0);
+            if (rank > bestRank) {
+                best = p;
+                bestRank = rank;
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    /** The decision of the policies {@code use} selects, as enforcement makes it. */
+    private static Decision evaluate(List<AuthorizationPolicy> candidates,
+            Predicate<AuthorizationPolicy> use, Attributes attrs, String ns, String svc) {
         List<String> audits = new ArrayList<>(0);
         for (AuthorizationPolicy p : candidates) {
-            if (p.action() == PolicyAction.AUDIT && matchingRule(p, attrs) >= 0) {
+            if (use.test(p) && p.action() == PolicyAction.AUDIT && matchingRule(p, attrs) >= 0) {
                 audits.add(p.id().toString());
             }
         }
-        for (AuthorizationPolicy p : candidates) {
-            if (p.action() != PolicyAction.DENY) {
-                continue;
-            }
-            int rule = matchingRule(p, attrs);
-            if (rule >= 0) {
-                return new Decision.Denied(DenyReason.EXPLICIT_DENY, p.id().toString(), ruleName(rule),
-                        "DENY policy " + p.id() + " " + ruleName(rule) + " matched " + attrs.describe(), audits);
-            }
+        Decision denied = firstDeny(candidates, use, attrs, audits);
+        if (denied != null) {
+            return denied;
         }
         int allowPolicies = 0;
         for (AuthorizationPolicy p : candidates) {
-            if (p.action() != PolicyAction.ALLOW) {
+            if (!use.test(p) || p.action() != PolicyAction.ALLOW) {
                 continue;
             }
             allowPolicies++;
@@ -111,6 +149,36 @@ public final class PolicySet {
                 : "none of the " + allowPolicies + " ALLOW policies for " + svc + "." + ns + " matched "
                         + attrs.describe();
         return new Decision.Denied(DenyReason.NO_MATCHING_ALLOW, "", "", detail, audits);
+    }
+
+    private static Decision firstDeny(List<AuthorizationPolicy> candidates,
+            Predicate<AuthorizationPolicy> use, Attributes attrs, List<String> audits) {
+        for (AuthorizationPolicy p : candidates) {
+            if (!use.test(p) || p.action() != PolicyAction.DENY) {
+                continue;
+            }
+            int rule = matchingRule(p, attrs);
+            if (rule >= 0) {
+                return new Decision.Denied(DenyReason.EXPLICIT_DENY, p.id().toString(), ruleName(rule),
+                        "DENY policy " + p.id() + " " + ruleName(rule) + " matched " + attrs.describe(), audits);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The dry-run verdict, as Istio's shadow rules: the dry-run policies on their own. A matching dry-run DENY
+     * would deny; otherwise, when dry-run ALLOW policies apply, the request would be allowed only if one matches
+     * (so a tighter ALLOW can be watched next to the broad one in force); with only dry-run DENYs and none
+     * matching, it would be allowed (policy and rule empty).
+     */
+    private static Decision shadow(List<AuthorizationPolicy> candidates, Attributes attrs, String ns, String svc) {
+        boolean dryAllows = candidates.stream().anyMatch(p -> p.dryRun() && p.action() == PolicyAction.ALLOW);
+        if (dryAllows) {
+            return evaluate(candidates, AuthorizationPolicy::dryRun, attrs, ns, svc);
+        }
+        Decision denied = firstDeny(candidates, AuthorizationPolicy::dryRun, attrs, List.of());
+        return denied != null ? denied : new Decision.Allowed("", "", List.of());
     }
 
     private List<AuthorizationPolicy> applicable(String ns, String svc) {
@@ -193,7 +261,7 @@ public final class PolicySet {
                 if (!unknownMatches) {
                     return false;
                 }
-            } else if (values.stream().noneMatch(m -> m.matches(attr.get()))) {
+            } else if (values.stream().noneMatch(m -> matches(m, attr.get(), unknownMatches))) {
                 return false;
             }
         }
@@ -201,9 +269,18 @@ public final class PolicySet {
             if (attr.isEmpty()) {
                 return unknownMatches;
             }
-            return notValues.stream().noneMatch(m -> m.matches(attr.get()));
+            return notValues.stream().noneMatch(m -> matches(m, attr.get(), !unknownMatches));
         }
         return true;
+    }
+
+    /**
+     * {@code m} against {@code value}, or {@code ifUndecidable} when the answer cannot be trusted (a path template
+     * against a path a backend could split differently): as for a missing attribute, an ALLOW rule then does not
+     * match and a DENY rule does.
+     */
+    private static boolean matches(StringMatch m, String value, boolean ifUndecidable) {
+        return m.decidable(value) ? m.matches(value) : ifUndecidable;
     }
 
     private static boolean ports(Set<Integer> ports, Set<Integer> notPorts, int port) {

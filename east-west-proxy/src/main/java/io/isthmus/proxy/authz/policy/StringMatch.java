@@ -6,11 +6,12 @@ import java.util.Optional;
 
 /**
  * One value of a policy field, Istio style: {@code *} matches anything, {@code abc*} is a prefix match,
- * {@code *abc} a suffix match, anything else an exact match. A {@code *} anywhere else is invalid.
+ * {@code *abc} a suffix match, anything else an exact match. A {@code *} anywhere else is invalid, except in a
+ * {@link PathTemplate} ({@code /orders/{*}/items}), which only paths may use.
  */
 public record StringMatch(Kind kind, String value, boolean ignoreCase) {
 
-    public enum Kind { ANY, EXACT, PREFIX, SUFFIX }
+    public enum Kind { ANY, EXACT, PREFIX, SUFFIX, TEMPLATE }
 
     public StringMatch {
         Objects.requireNonNull(kind, "kind");
@@ -18,6 +19,14 @@ public record StringMatch(Kind kind, String value, boolean ignoreCase) {
         if (ignoreCase) {
             value = value.toLowerCase(Locale.ROOT);
         }
+    }
+
+    /** A path template already checked by {@link PathTemplate#error}. */
+    public static StringMatch pathTemplate(String template) {
+        if (PathTemplate.error(template) != null) {
+            throw new IllegalArgumentException(template + ": " + PathTemplate.error(template));
+        }
+        return new StringMatch(Kind.TEMPLATE, template, false);
     }
 
     /**
@@ -60,6 +69,14 @@ public record StringMatch(Kind kind, String value, boolean ignoreCase) {
         return null;
     }
 
+    /**
+     * Whether {@link #matches} gives a trustworthy answer for {@code subject}: false only for a path template and a
+     * path that is {@link PathTemplate#ambiguous}, which policy must then treat as unknown (fail closed).
+     */
+    public boolean decidable(String subject) {
+        return kind != Kind.TEMPLATE || !PathTemplate.ambiguous(subject);
+    }
+
     public boolean matches(String subject) {
         String s = ignoreCase ? subject.toLowerCase(Locale.ROOT) : subject;
         return switch (kind) {
@@ -67,6 +84,7 @@ public record StringMatch(Kind kind, String value, boolean ignoreCase) {
             case EXACT -> s.equals(value);
             case PREFIX -> s.startsWith(value);
             case SUFFIX -> s.endsWith(value);
+            case TEMPLATE -> PathTemplate.matches(value, s);
         };
     }
 
@@ -77,6 +95,7 @@ public record StringMatch(Kind kind, String value, boolean ignoreCase) {
             case EXACT -> value;
             case PREFIX -> value + "*";
             case SUFFIX -> "*" + value;
+            case TEMPLATE -> value;
         };
     }
 }

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 
 import org.junit.jupiter.api.Test;
@@ -21,6 +23,7 @@ import io.isthmus.proxy.authz.Decision;
 import io.isthmus.proxy.authz.DenyReason;
 import io.isthmus.registry.MeshName;
 import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.testing.MutableClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -51,6 +54,8 @@ class JsonDecisionLogTest {
         List<String> lines = Files.readAllLines(file);
         assertThat(lines).hasSize(3);
         JsonNode deny = JSON.readTree(lines.get(0));
+        assertThat(deny.get("version").asInt()).isEqualTo(DecisionLogFormat.VERSION);
+        assertThat(deny.get("mode").asText()).isEqualTo("enforce");
         assertThat(deny.get("time").asText()).isEqualTo("2026-11-23T10:00:00.123Z");
         assertThat(deny.get("decision").asText()).isEqualTo("deny");
         assertThat(deny.get("reason").asText()).isEqualTo("explicit-deny");
@@ -80,6 +85,10 @@ class JsonDecisionLogTest {
 
         JsonNode noAllow = JSON.readTree(lines.get(2));
         assertThat(noAllow.get("policy").isNull()).isTrue();
+        assertThat(noAllow.get("rule").isNull()).isTrue();
+        assertThat(noAllow.get("source_cluster").isNull()).as("no cluster names given").isTrue();
+        assertThat(noAllow.has("observed")).isFalse();
+        assertThat(noAllow.has("dry_run")).isFalse();
         assertThat(noAllow.get("reason").asText()).isEqualTo("no-matching-allow");
 
         assertThat(metrics.get("isthmus.authz.decisions").tags("decision", "deny", "reason", "explicit-deny")
@@ -89,6 +98,51 @@ class JsonDecisionLogTest {
         assertThat(metrics.get("isthmus.authz.decisions").tags("decision", "deny", "reason", "no-matching-allow")
                 .counter().count()).isEqualTo(1);
         assertThat(metrics.find("isthmus.authz.denials").counters()).as("counted by ProxyMetrics only").isEmpty();
+    }
+
+    @Test
+    void namesBothClustersAndTheWouldBeVerdictsAndCountsWouldBeDenials() throws IOException {
+        Path file = dir.resolve("decisions.jsonl");
+        ClusterNames clusters = ClusterNames.of(Map.of(new TrustDomain("a.acme.internal"), "alpha"));
+        Decision observed = new Decision.Allowed("billing/observe", Decision.OBSERVE_RULE, List.of(),
+                Optional.of(new Decision.Denied(DenyReason.NO_MATCHING_ALLOW, "", "", "no ALLOW policy", List.of())),
+                Optional.of(new Decision.Denied(DenyReason.EXPLICIT_DENY, "billing/no-delete", "rules[0]", "x",
+                        List.of())));
+        AccessRequest request = AccessRequest.http(CART, PAYMENTS, 80, "DELETE", "/orders/7").viaGateway(GATEWAY_A);
+        try (JsonDecisionLog log = new JsonDecisionLog(clock, new FileAuditSink(file), metrics, 16,
+                Optional.of("gamma"), clusters)) {
+            log.record(request, observed);
+            log.record(request, observed);
+            log.record(AccessRequest.tcp(SpiffeId.parse("spiffe://z.example/ns/x/sa/y"), PAYMENTS, 5432),
+                    new Decision.Allowed("billing/all", "rules[0]", List.of()));
+        }
+        List<String> lines = Files.readAllLines(file);
+        JsonNode line = JSON.readTree(lines.get(0));
+        assertThat(line.get("mode").asText()).isEqualTo("observe");
+        assertThat(line.get("decision").asText()).isEqualTo("allow");
+        assertThat(line.get("policy").asText()).isEqualTo("billing/observe");
+        assertThat(line.get("rule").asText()).isEqualTo("spec.mode");
+        assertThat(line.get("source_cluster").asText()).isEqualTo("alpha");
+        assertThat(line.get("destination_cluster").asText()).isEqualTo("gamma");
+        assertThat(line.get("path").asText()).isEqualTo("/orders/7");
+        assertThat(line.get("observed").get("decision").asText()).isEqualTo("deny");
+        assertThat(line.get("observed").get("reason").asText()).isEqualTo("no-matching-allow");
+        assertThat(line.get("observed").get("policy").isNull()).isTrue();
+        assertThat(line.get("dry_run").get("decision").asText()).isEqualTo("deny");
+        assertThat(line.get("dry_run").get("policy").asText()).isEqualTo("billing/no-delete");
+        assertThat(line.get("dry_run").get("rule").asText()).isEqualTo("rules[0]");
+        assertThat(JSON.readTree(lines.get(2)).get("source_cluster").isNull()).as("unknown trust domain").isTrue();
+
+        assertThat(metrics.get("isthmus.authz.observe.would.deny").tags("destination", PAYMENTS.host(),
+                "source_trust_domain", "a.acme.internal", "reason", "no-matching-allow").counter().count())
+                .isEqualTo(2);
+        assertThat(metrics.get("isthmus.authz.dry.run.would.deny").tags("destination", PAYMENTS.host(),
+                "source_trust_domain", "a.acme.internal", "reason", "explicit-deny", "policy", "billing/no-delete")
+                .counter().count()).isEqualTo(2);
+        assertThat(metrics.get("isthmus.authz.decisions").tags("decision", "allow").counters())
+                .map(c -> c.count()).containsExactly(3.0);
+        assertThat(metrics.find("isthmus.authz.decisions").tags("decision", "deny").counters())
+                .as("observe mode never denies").isEmpty();
     }
 
     @Test

@@ -63,7 +63,53 @@ class PolicyParserTest {
                 Arguments.of(doc("rules:\n- when:\n  - {key: \"request.headers[x]\", values: [y]}\n"),
                         "spec.rules[0].when: conditions ('when') are not supported by Isthmus"),
                 Arguments.of(doc("actions: ALLOW\n"),
-                        "spec.actions: unknown field (expected one of action, rules, selector)"),
+                        "spec.actions: unknown field (expected one of action, mode, rules, selector)"),
+                Arguments.of(doc("mode: WATCH\n"),
+                        "spec.mode: \"WATCH\" is not a mode (expected ENFORCE or OBSERVE)"),
+                Arguments.of(doc("mode: [OBSERVE]\n"), "spec.mode: expected ENFORCE or OBSERVE, got a list"),
+                Arguments.of(doc("mode: OBSERVE\nrules:\n- {}\n"),
+                        "spec.rules: a mode policy (spec.mode) sets how the policies of its services are applied "
+                                + "and has no rules of its own; put the rules in a policy of their own"),
+                Arguments.of(doc("mode: OBSERVE\naction: DENY\n"), "spec.action: a mode policy (spec.mode)"),
+                Arguments.of("""
+                        apiVersion: security.isthmus.io/v1alpha1
+                        kind: AuthorizationPolicy
+                        metadata: {name: p, namespace: billing, annotations: {security.isthmus.io/dry-run: "yes"}}
+                        spec: {action: DENY, rules: [{}]}
+                        """, "metadata.annotations[\"security.isthmus.io/dry-run\"]: \"yes\" is not \"true\" or "
+                        + "\"false\" (annotation values are strings: quote them)"),
+                Arguments.of("""
+                        apiVersion: security.isthmus.io/v1alpha1
+                        kind: AuthorizationPolicy
+                        metadata: {name: p, namespace: billing, annotations: {security.isthmus.io/dry-run: true}}
+                        spec: {action: DENY, rules: [{}]}
+                        """, "metadata.annotations[\"security.isthmus.io/dry-run\"]: a boolean (true) is not "),
+                Arguments.of("""
+                        apiVersion: security.isthmus.io/v1alpha1
+                        kind: AuthorizationPolicy
+                        metadata: {name: p, namespace: billing, annotations: {security.isthmus.io/dry-run: "true"}}
+                        spec: {mode: OBSERVE}
+                        """, "metadata.annotations[\"security.isthmus.io/dry-run\"]: a mode policy (spec.mode) "
+                        + "cannot be dry-run"),
+                Arguments.of("""
+                        apiVersion: security.isthmus.io/v1alpha1
+                        kind: AuthorizationPolicy
+                        metadata: {name: p, namespace: billing, annotations: {security.isthmus.io/dry-run: "true"}}
+                        spec: {action: AUDIT, rules: [{}]}
+                        """, "metadata.annotations[\"security.isthmus.io/dry-run\"]: an AUDIT policy never decides"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {paths: [\"/a/{**}/b\"]}\n"),
+                        "spec.rules[0].to[0].operation.paths[0]: \"/a/{**}/b\": '{**}' must be the last segment"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {paths: [\"/a/x{*}\"]}\n"),
+                        "spec.rules[0].to[0].operation.paths[0]: \"/a/x{*}\": segment \"x{*}\": '{*}' and '{**}' "
+                                + "must be whole segments"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {paths: [\"/a/{*}/*\"]}\n"),
+                        "spec.rules[0].to[0].operation.paths[0]: \"/a/{*}/*\": segment \"*\""),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {paths: [\"{*}/a\"]}\n"),
+                        "spec.rules[0].to[0].operation.paths[0]: \"{*}/a\": a path template must start with '/'"),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {paths: [\"/a/{}\"]}\n"),
+                        "spec.rules[0].to[0].operation.paths[0]: \"/a/{}\": segment \"{}\""),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {notPaths: [\"/a/{*}?x\"]}\n"),
+                        "spec.rules[0].to[0].operation.notPaths[0]: \"/a/{*}?x\": paths are matched without the query"),
                 Arguments.of(doc("rules:\n- from:\n  - source: {}\n"),
                         "spec.rules[0].from[0].source: must set at least one of"),
                 Arguments.of(doc("rules:\n- to:\n  - {}\n"), "spec.rules[0].to[0].operation: is required"),
@@ -167,6 +213,45 @@ class PolicyParserTest {
         assertThat(o.notPorts()).containsExactly(9901);
         assertThat(o.paths()).map(StringMatch::kind).containsExactly(StringMatch.Kind.PREFIX,
                 StringMatch.Kind.SUFFIX, StringMatch.Kind.EXACT);
+    }
+
+    @Test
+    void readsModePoliciesDryRunAnnotationsAndPathTemplates() {
+        AuthorizationPolicy observe = PolicyParser.parse(node(doc("mode: OBSERVE\nselector: {services: [payments]}\n")),
+                "t#1");
+        assertThat(observe.mode()).contains(PolicyMode.OBSERVE);
+        assertThat(observe.enforced()).isFalse();
+        assertThat(observe.selectorServices()).containsExactly("payments");
+        assertThat(PolicyParser.parse(node(doc("mode: ENFORCE\n")), "t#1").mode()).contains(PolicyMode.ENFORCE);
+
+        AuthorizationPolicy dry = PolicyParser.parse(node("""
+                apiVersion: security.isthmus.io/v1alpha1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: p
+                  namespace: billing
+                  annotations: {security.isthmus.io/dry-run: "true", other.example/x: "y"}
+                spec: {action: DENY, rules: [{to: [{operation: {methods: [DELETE]}}]}]}
+                """), "t#1");
+        assertThat(dry.dryRun()).isTrue();
+        assertThat(dry.enforced()).isFalse();
+        AuthorizationPolicy notDry = PolicyParser.parse(node("""
+                apiVersion: security.isthmus.io/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {name: p, namespace: billing, annotations: {security.isthmus.io/dry-run: "false"}}
+                spec: {action: DENY, rules: [{}]}
+                """), "t#1");
+        assertThat(notDry.dryRun()).isFalse();
+        assertThat(notDry.enforced()).isTrue();
+
+        AuthorizationPolicy templates = PolicyParser.parse(node(doc(
+                "rules:\n- to:\n  - operation: {paths: [\"/orders/{*}/items\", \"/static/{**}\"], "
+                        + "notPaths: [\"/orders/{*}/admin\"]}\n")), "t#1");
+        Operation o = templates.rules().get(0).to().get(0);
+        assertThat(o.paths()).map(StringMatch::kind).containsExactly(StringMatch.Kind.TEMPLATE,
+                StringMatch.Kind.TEMPLATE);
+        assertThat(o.paths()).map(StringMatch::toString).containsExactly("/orders/{*}/items", "/static/{**}");
+        assertThat(o.notPaths()).map(StringMatch::kind).containsExactly(StringMatch.Kind.TEMPLATE);
     }
 
     @Test
