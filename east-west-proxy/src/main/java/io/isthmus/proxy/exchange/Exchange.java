@@ -694,11 +694,6 @@ public abstract class Exchange {
      * handlers, not reading) into one byte stream. Counted as a 200.
      */
     protected final void openTunnel(Channel far) {
-        openTunnel(far, List.of());
-    }
-
-    /** The same, writing {@code early} (bytes the far end sent first, already read) to the caller before anything. */
-    protected final void openTunnel(Channel far, List<ByteBuf> early) {
         over = true;
         status = 200;
         count(200, "none");
@@ -706,13 +701,12 @@ public abstract class Exchange {
                 new HttpResponseStatus(200, "Connection Established"), Unpooled.EMPTY_BUFFER);
         ctx.writeAndFlush(ok).addListener(w -> ctx.executor().execute(() -> {
             if (!w.isSuccess() || !far.isActive()) {
-                early.forEach(ByteBuf::release);
                 far.close();
                 ctx.close();
                 return;
             }
             owner.switched(this);
-            Splice.join(ctx.channel(), downstreamHttpHandlers(), far, List.of(), early);
+            Splice.join(ctx.channel(), downstreamHttpHandlers(), far, List.of(), List.of());
         }));
     }
 

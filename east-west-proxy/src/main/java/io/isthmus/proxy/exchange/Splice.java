@@ -2,6 +2,7 @@ package io.isthmus.proxy.exchange;
 
 import java.util.List;
 
+import io.isthmus.proxy.tunnel.HeldBytes;
 import io.isthmus.proxy.tunnel.Relay;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -22,18 +23,25 @@ public final class Splice {
      * @param nearHttp  the names of its HTTP handlers, in pipeline order (those present are removed, last first)
      * @param far       the upstream connection
      * @param farHttp   its HTTP handler names, in pipeline order
-     * @param early     bytes the far side sent after the switch that were already read; written to {@code near} first
+     * @param early     bytes the far side sent after the switch that were already read; written to {@code near} first,
+     *                  once its HTTP handlers are gone
      */
     public static void join(Channel near, List<String> nearHttp, Channel far, List<String> farHttp, List<ByteBuf> early) {
         near.config().setAutoRead(false);
         far.config().setAutoRead(false);
         near.pipeline().addLast("relay", new Relay(far));
         far.pipeline().addLast("relay", new Relay(near));
+        // Bytes a side read before its relay stood wait in its HeldBytes, in front of the relay (a TLS client's data
+        // with its last handshake flight; a server's greeting after a CONNECT's 200): they go over first.
+        HeldBytes.release(near, far);
+        strip(near.pipeline(), nearHttp);
+        // Only now, with the caller's HTTP encoder gone: it refuses raw bytes after a response (the bytes were lost).
         for (ByteBuf b : early) {
             near.write(b);
         }
+        HeldBytes.release(far, near);
         near.flush();
-        strip(near.pipeline(), nearHttp);
+        // The far decoder's leftovers follow what it had already handed on.
         strip(far.pipeline(), farHttp);
         near.read();
         far.read();

@@ -9,7 +9,6 @@ import org.jboss.logging.Logger;
 import io.isthmus.proxy.egress.PeerIngress;
 import io.isthmus.proxy.exchange.Splice;
 import io.isthmus.proxy.http.IdentityHeaders;
-import io.isthmus.proxy.tunnel.HeldBytes;
 import io.isthmus.proxy.tls.HandshakeFailure;
 import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.ExportedService;
@@ -79,7 +78,8 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
-            // Bytes that come with or after the handshake wait in HeldBytes until the tunnel stands.
+            // Bytes that come with or after the handshake wait in the HeldBytes TcpListeners put in front of this
+            // handler, until Splice.join hands them on.
             ctx.channel().config().setAutoRead(false);
             open(ctx, caller.get());
         }
@@ -141,7 +141,6 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
                     String reason = opened.response().headers().get(IdentityHeaders.REASON, "");
                     opened.response().release();
                     if (status != 200) {
-                        opened.early().forEach(io.netty.buffer.ByteBuf::release);
                         opened.channel().close();
                         server.metrics().request(DIRECTION, caller, spec.route().name().host(), status, start);
                         LOG.debugf("tcp listener %s: %s refused %s to %s (%d %s)", spec.name(), ingress, caller,
@@ -150,14 +149,12 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
                         return;
                     }
                     if (!near.isActive()) {
-                        opened.early().forEach(io.netty.buffer.ByteBuf::release);
                         opened.channel().close();
                         return;
                     }
                     server.metrics().request(DIRECTION, caller, spec.route().name().host(), 200, start);
-                    HeldBytes.release(near, opened.channel());
                     ctx.pipeline().remove(this);
-                    Splice.join(near, List.of(), opened.channel(), List.of(), opened.early());
+                    Splice.join(near, List.of(), opened.channel(), List.of(), List.of());
                 });
     }
 

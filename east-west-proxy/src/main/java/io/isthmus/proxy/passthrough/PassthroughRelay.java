@@ -82,7 +82,6 @@ public final class PassthroughRelay {
                 result.tryFailure(new java.io.IOException("the caller closed the connection"));
                 return;
             }
-            HeldBytes.release(near, far);
             Splice.join(near, List.of(), far, List.of(), List.of());
             result.trySuccess(far);
         });

@@ -1,8 +1,6 @@
 package io.isthmus.proxy.tunnel;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -49,18 +47,6 @@ public final class HeldBytes extends ChannelInboundHandlerAdapter {
         }
         far.flush();
         near.pipeline().remove(self);
-    }
-
-    /** Removes the HeldBytes of {@code channel} (if any) and returns what it held, in order: the caller owns them. */
-    public static List<ByteBuf> take(Channel channel) {
-        HeldBytes self = channel.pipeline().get(HeldBytes.class);
-        if (self == null) {
-            return List.of();
-        }
-        List<ByteBuf> out = new ArrayList<>(self.held);
-        self.held.clear();
-        channel.pipeline().remove(self);
-        return out;
     }
 
     /** Whatever was not handed on (the connection closed first) is freed. */

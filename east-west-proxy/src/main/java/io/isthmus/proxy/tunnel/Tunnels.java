@@ -1,7 +1,6 @@
 package io.isthmus.proxy.tunnel;
 
 import java.net.InetSocketAddress;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.isthmus.proxy.ProxySettings;
@@ -65,7 +64,8 @@ public final class Tunnels {
     /**
      * An mTLS connection to a peer ingress that has sent {@code CONNECT authority} with the caller asserted and
      * received the answer. Success carries the channel (HTTP handlers removed, not reading) and the peer's
-     * response; a connect or handshake failure fails the future (nothing was sent: safe to try another cluster).
+     * response; after a 200, tunnel bytes that came with or after the answer wait in the channel's {@link HeldBytes}
+     * until {@link io.isthmus.proxy.exchange.Splice#join} hands them on; a connect or handshake failure fails the future (nothing was sent: safe to try another cluster).
      *
      * @param peerCheck asked once the handshake is done, before anything is sent: null to go on, or why this peer
      *     must not get the request (the future then fails with {@link WrongPeerException})
@@ -130,18 +130,18 @@ public final class Tunnels {
             Channel ch = f.channel();
             if (a.isSuccess()) {
                 FullHttpResponse response = answer.getNow();
-                List<ByteBuf> early = List.of();
                 if (response.status().code() == 200) {
-                    // The far end's first bytes may have come with the answer (a server that speaks first): they
-                    // flow out of the HTTP handlers into HeldBytes, and go to the caller before anything else.
+                    // The far end's first bytes may come with the answer (a server that speaks first) or before the
+                    // relay stands: they flow out of the HTTP handlers into HeldBytes, which stays until the splice.
+                    // (Taking them here lost bytes: this runs inside the codec's read, which hands its remainder on
+                    // only after returning, and the TLS handler may deliver further records of the same read.)
                     ChannelPipeline p = ch.pipeline();
                     p.addLast(HeldBytes.NAME, new HeldBytes());
                     p.remove("answer");
                     p.remove("aggregate");
                     p.remove("http");
-                    early = HeldBytes.take(ch);
                 }
-                result.trySuccess(new Opened(ch, response, early));
+                result.trySuccess(new Opened(ch, response));
             } else {
                 ch.close();
                 result.tryFailure(a.cause());
@@ -152,10 +152,10 @@ public final class Tunnels {
 
     /**
      * The far end of a tunnel and how the peer ingress answered the CONNECT (200, or a refusal to relay); after a 200,
-     * {@code early} holds the tunnel bytes that came with the answer (a server that speaks first), in order, for the
-     * caller's side before anything else.
+     * the channel's {@link HeldBytes} keeps the tunnel bytes already read (a server that speaks first) for the caller's
+     * side, before anything else.
      */
-    public record Opened(Channel channel, FullHttpResponse response, List<ByteBuf> early) {
+    public record Opened(Channel channel, FullHttpResponse response) {
     }
 
     private Bootstrap bootstrap(EventLoop loop, ChannelHandler init) {

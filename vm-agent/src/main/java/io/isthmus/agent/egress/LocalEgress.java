@@ -155,8 +155,8 @@ public final class LocalEgress implements AutoCloseable {
                 r = via.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
             } catch (IOException e) {
                 reply(exchange, 502, (route instanceof PassthroughChoice.Passthrough end ? "end-to-end TLS to "
-                        + end.serverName() + " via " : "") + "gateway egress " + gatewayEgress + " failed: "
-                        + e.getMessage() + "\n");
+                        + end.serverName() + " via gateway egress " + gatewayEgress + " failed: "
+                        : "gateway egress " + gatewayEgress + " unreachable: ") + e.getMessage() + "\n");
                 return;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
