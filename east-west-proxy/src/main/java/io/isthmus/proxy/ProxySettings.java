@@ -29,9 +29,13 @@ import io.isthmus.registry.MeshName;
  *                         response began); 0 means no limit. gRPC calls are never limited (they are streams of
  *                         messages, not one body). Bodies are streamed, never held whole, limit or not
  * @param outliers         when a peer cluster that keeps failing connects is skipped
+ * @param drainTimeout     how long a connection whose peer's signer was retired may keep serving what is in flight
+ *                         (HTTP/2 streams after a GOAWAY, the current HTTP/1.1 exchange, a tunnel) before it is closed
  */
 public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration idleTimeout, Duration headerTimeout,
-        Duration requestTimeout, int maxHeaderSize, long maxBodySize, OutlierPolicy outliers) {
+        Duration requestTimeout, int maxHeaderSize, long maxBodySize, OutlierPolicy outliers, Duration drainTimeout) {
+
+    public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofMinutes(10);
 
     public ProxySettings {
         Objects.requireNonNull(meshSuffix, "meshSuffix");
@@ -40,6 +44,7 @@ public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration
         positive(idleTimeout, "idleTimeout");
         positive(headerTimeout, "headerTimeout");
         positive(requestTimeout, "requestTimeout");
+        positive(drainTimeout, "drainTimeout");
         if (maxHeaderSize < 256) {
             throw new IllegalArgumentException("maxHeaderSize " + maxHeaderSize + " is below 256 bytes");
         }
@@ -49,11 +54,11 @@ public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration
         }
     }
 
-    /** Settings with the default outlier policy. */
+    /** Settings with the default outlier policy and drain timeout. */
     public ProxySettings(String meshSuffix, Duration connectTimeout, Duration idleTimeout, Duration headerTimeout,
             Duration requestTimeout, int maxHeaderSize, long maxBodySize) {
         this(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize, maxBodySize,
-                OutlierPolicy.defaults());
+                OutlierPolicy.defaults(), DEFAULT_DRAIN_TIMEOUT);
     }
 
     public static ProxySettings defaults() {
@@ -62,27 +67,32 @@ public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration
     }
 
     public ProxySettings withTimeouts(Duration connect, Duration idle, Duration header) {
-        return new ProxySettings(meshSuffix, connect, idle, header, requestTimeout, maxHeaderSize, maxBodySize, outliers);
+        return new ProxySettings(meshSuffix, connect, idle, header, requestTimeout, maxHeaderSize, maxBodySize, outliers, drainTimeout);
     }
 
     public ProxySettings withMaxHeaderSize(int bytes) {
         return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, bytes,
-                maxBodySize, outliers);
+                maxBodySize, outliers, drainTimeout);
     }
 
     public ProxySettings withMaxBodySize(long bytes) {
         return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize,
-                bytes, outliers);
+                bytes, outliers, drainTimeout);
     }
 
     public ProxySettings withRequestTimeout(Duration timeout) {
         return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, timeout, maxHeaderSize,
-                maxBodySize, outliers);
+                maxBodySize, outliers, drainTimeout);
     }
 
     public ProxySettings withOutliers(OutlierPolicy policy) {
         return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize,
-                maxBodySize, policy);
+                maxBodySize, policy, drainTimeout);
+    }
+
+    public ProxySettings withDrainTimeout(Duration timeout) {
+        return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize,
+                maxBodySize, outliers, timeout);
     }
 
     private static void positive(Duration d, String name) {

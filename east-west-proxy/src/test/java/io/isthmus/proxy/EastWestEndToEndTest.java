@@ -64,8 +64,10 @@ class EastWestEndToEndTest {
             assertThat(a.port()).isEqualTo(80);
         });
         assertThat(fed.logged).hasSize(2).allMatch(Decision::allowed);
-        assertThat(fed.cluster("b").counter("isthmus_requests_total", "direction", "ingress", "source_principal",
-                Federation.CHECKOUT, "destination_service", PAYMENTS, "code", "200")).isEqualTo(2);
+        // b counts an exchange once it wrote the response's end, which the caller may read first: await the count.
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(fed.cluster("b").counter(
+                "isthmus_requests_total", "direction", "ingress", "source_principal", Federation.CHECKOUT,
+                "destination_service", PAYMENTS, "code", "200")).isEqualTo(2));
     }
 
     @Test

@@ -140,8 +140,10 @@ final class Federation implements AutoCloseable {
         final HttpServer backend;
         final java.util.concurrent.ExecutorService backendThreads;
         final List<String> backendSawXfcc = new CopyOnWriteArrayList<>();
+        final java.util.concurrent.atomic.AtomicInteger slowCallsStarted = new java.util.concurrent.atomic.AtomicInteger();
         IngressServer ingress;
         EgressServer egress;
+        ProxyTls tls;
         /** a and b in one region (b nearer to a), c in another. */
         final Locality locality;
 
@@ -154,6 +156,7 @@ final class Federation implements AutoCloseable {
             this.transport = transports.apply(name);
             this.backend = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             backend.createContext("/slow", exchange -> {
+                slowCallsStarted.incrementAndGet();
                 try {
                     Thread.sleep(8_000); // a backend that answers only after every timeout of the tests
                 } catch (InterruptedException e) {
@@ -199,9 +202,18 @@ final class Federation implements AutoCloseable {
                         audited.add(Map.entry(request, decision));
                     }, metrics, GatewayIdentities.conventional(clusters.values().stream().map(c -> c.td).toList()),
                     new PathNormalizer(pathNormalization));
+            // Every gateway routes by server name: connections without a route name must see no difference.
+            io.isthmus.proxy.sni.RouteMetrics routes = new io.isthmus.proxy.sni.RouteMetrics(meters);
+            ingress.entry(new io.isthmus.proxy.sni.IngressSniRouting(settings.meshSuffix(),
+                    exportsOf(name), withExtras, new io.isthmus.proxy.tunnel.Tunnels(transport, settings), routes,
+                    settings.headerTimeout(), "ingress"));
             ingress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             egress = new EgressServer(transport, settings, tls, resolver(), locality, tokens, metrics);
+            egress.entry(new io.isthmus.proxy.sni.EgressSniRouting(settings.meshSuffix(), resolver(),
+                    locality, new io.isthmus.proxy.tunnel.Tunnels(transport, settings), routes,
+                    settings.headerTimeout())::newHandler);
             egress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            this.tls = tls;
         }
 
         void stopGateway() {
@@ -317,6 +329,12 @@ final class Federation implements AutoCloseable {
             tds.put(n, new TrustDomain(n + ".acme.internal"));
         }
         return new RegistryResolver(registryOfA, Clock.systemUTC(), tds);
+    }
+
+    /** What {@code cluster} exports, read from the shared registry as its own ingress would. */
+    io.isthmus.proxy.sni.LocalExports exportsOf(String cluster) {
+        return name -> registryOfA.get(new ServiceKey(cluster, name.namespace(), name.service()))
+                .map(ExportedService::ports);
     }
 
     /** Every cluster's ingress decides with the policies of {@code yaml} from now on. */

@@ -18,6 +18,7 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.build.BuildInfo;
+import io.isthmus.gateway.api.ApiReads;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.ParsedBundle;
@@ -38,6 +39,9 @@ class GatewayTrustTest {
     TrustService trust;
 
     // Management URLs are relative to the management root path (/q).
+    @TestHTTPResource(value = "/", tls = true)
+    URL https;
+
     @TestHTTPResource(value = "/health/ready", management = true)
     URL ready;
 
@@ -56,9 +60,20 @@ class GatewayTrustTest {
 
     @Test
     void metricsExposeCertificateExpiry() {
+        String active = io.isthmus.trust.x509.Certificates.serialHex(trust.runtime().ca().current().certificate());
+        String root = io.isthmus.trust.x509.Certificates.serialHex(trust.runtime().roots().certificates().get(0));
+        String svid = io.isthmus.trust.x509.Certificates.serialHex(trust.runtime().current().leaf());
         given().when().get(metrics).then().statusCode(200)
-                .body(containsString("isthmus_cert_expiry_seconds{kind=\"intermediate\"}"))
-                .body(containsString("isthmus_cert_expiry_seconds{kind=\"gateway-svid\"}"))
+                .body(containsString("isthmus_cert_expiry_seconds{kind=\"active-intermediate\",serial=\"" + active
+                        + "\",trust_domain=\"test.isthmus.local\"}"))
+                .body(containsString("isthmus_cert_expiry_seconds{kind=\"intermediate\",serial=\"" + active
+                        + "\",trust_domain=\"test.isthmus.local\"}"))
+                .body(containsString("isthmus_cert_expiry_seconds{kind=\"root\",serial=\"" + root
+                        + "\",trust_domain=\"\"}"))
+                .body(containsString("isthmus_cert_expiry_seconds{kind=\"gateway-svid\",serial=\"" + svid
+                        + "\",trust_domain=\"test.isthmus.local\"}"))
+                .body(containsString("isthmus_intermediate_remaining_ratio"))
+                .body(containsString("isthmus_rotation_phase{phase=\"idle\"} 1.0"))
                 .body(containsString("isthmus_bundle_sequence{trust_domain=\"test.isthmus.local\"}"));
     }
 
@@ -84,7 +99,7 @@ class GatewayTrustTest {
 
     @Test
     void adminApiListsBundlesAndRefusesBadTrustDomains() {
-        given().when().get("/v1/bundles").then().statusCode(200)
+        ApiReads.asAdmin(https).when().get("/v1/bundles").then().statusCode(200)
                 .body("trustDomain", hasItem(TD.name()));
         given().when().get("/v1/bundles/" + TD.name()).then().statusCode(200)
                 .body("keys[0].use", equalTo("x509-svid"));

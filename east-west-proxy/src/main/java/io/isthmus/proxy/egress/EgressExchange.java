@@ -266,12 +266,13 @@ final class EgressExchange extends Exchange {
                     server.outliers().connectSucceeded(ingress.key());
                     Tunnels.Opened opened = (Tunnels.Opened) f.getNow();
                     if (opened.response().status().code() != 200) {
+                        opened.early().forEach(io.netty.buffer.ByteBuf::release);
                         opened.channel().close();
                         answer(opened.response(), false);
                         return;
                     }
                     opened.response().release();
-                    openTunnel(opened.channel());
+                    openTunnel(opened.channel(), opened.early());
                 });
     }
 }

@@ -53,6 +53,7 @@ public final class EgressServer implements AutoCloseable {
     private final Tunnels tunnels;
     private final OutlierDetector outliers;
     private final Listener listener;
+    private volatile java.util.function.Supplier<io.netty.channel.ChannelHandler> entry;
 
     /**
      * @param tokens checks bearer tokens; null when only SVID callers are accepted
@@ -79,16 +80,33 @@ public final class EgressServer implements AutoCloseable {
      */
     private void accepted(SocketChannel ch) {
         HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
+        if (entry != null) {
+            ch.pipeline().addLast(ENTRY, entry.get());
+        }
         ch.pipeline().addLast("tls", new OptionalSslHandler(tls.egress()) {
             @Override
             protected SslHandler newSslHandler(ChannelHandlerContext ctx, SslContext ssl) {
-                SslHandler h = super.newSslHandler(ctx, ssl);
+                SslHandler h = ProxyTls.fullHandshakes(super.newSslHandler(ctx, ssl));
                 h.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                 return h;
             }
         }).addLast("h2c", new Http2Support.PriorKnowledge("egress", settings.maxHeaderSize(), this::streamHandler));
         Http1Pipeline.addLast(ch.pipeline(), deadline, settings.maxHeaderSize());
         ch.pipeline().addLast("egress", new EgressHandler(this, deadline));
+    }
+
+    /** The pipeline name of the entry handler. */
+    public static final String ENTRY = "entry";
+
+    /**
+     * Sets a handler that goes first in every connection accepted from now on, before {@code tls}: it sees the first
+     * bytes and either removes itself (the connection goes on as usual; a {@code ByteToMessageDecoder} hands on the
+     * bytes it holds) or takes the connection over, removing the handlers after it (the SNI routing of end-to-end
+     * passthrough, {@link io.isthmus.proxy.sni.EgressSniRouting}). Call before {@link #start}.
+     */
+    public EgressServer entry(java.util.function.Supplier<io.netty.channel.ChannelHandler> entry) {
+        this.entry = entry;
+        return this;
     }
 
     public InetSocketAddress start(InetSocketAddress bind) {
@@ -147,7 +165,8 @@ public final class EgressServer implements AutoCloseable {
         return upgrades;
     }
 
-    OutlierDetector outliers() {
+    /** Which peer clusters failed connects in a row and are skipped for now (also for the egress's TCP listeners). */
+    public OutlierDetector outliers() {
         return outliers;
     }
 
@@ -162,8 +181,8 @@ public final class EgressServer implements AutoCloseable {
      */
     public void revalidate() {
         listener.revalidate(tls, metrics);
-        Revalidation.recheck(h2Peers.connections(), tls, metrics, "upstream");
-        Revalidation.recheck(upgrades.connections(), tls, metrics, "upstream");
+        Revalidation.recheck(h2Peers.connections(), tls, metrics, "upstream", settings.drainTimeout());
+        Revalidation.recheck(upgrades.connections(), tls, metrics, "upstream", settings.drainTimeout());
     }
 
     @Override

@@ -21,6 +21,7 @@ import io.isthmus.proxy.http.Responses;
 import io.isthmus.proxy.http.validate.DecoderFailures;
 import io.isthmus.proxy.http.validate.RequestVerdict;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.tls.ConnectionDrain;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -531,7 +532,7 @@ public abstract class Exchange {
             if (grpc) {
                 noteGrpcStatus(response.headers());
             }
-            Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), keepAliveRequested,
+            Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), keepAlive(),
                     request.protocolVersion().equals(HttpVersion.HTTP_1_1));
             ChannelFuture written = ctx.write(msg);
             if (msg instanceof LastHttpContent) {
@@ -636,8 +637,17 @@ public abstract class Exchange {
         cancelDeadline();
         count(status, grpcStatus == null ? "none" : grpcStatus);
         detachUpstream(requestEnded && upstreamKeepAlive);
-        owner.exchangeDone(this, keepAliveRequested && requestEnded, lastWrite);
+        owner.exchangeDone(this, keepAlive() && requestEnded, lastWrite);
         responded(status);
+    }
+
+    /**
+     * Whether the caller's HTTP/1.1 connection may carry another exchange after this one: the caller asked for it,
+     * and the connection is not draining (its peer's signer was retired: this exchange is its last). Asked when the
+     * response goes out, since a drain may begin while the exchange runs.
+     */
+    private boolean keepAlive() {
+        return keepAliveRequested && !ConnectionDrain.isDraining(ctx.channel());
     }
 
     /** Told once the response has reached its end (for the subclass's bookkeeping); does nothing by default. */
@@ -691,6 +701,11 @@ public abstract class Exchange {
      * handlers, not reading) into one byte stream. Counted as a 200.
      */
     protected final void openTunnel(Channel far) {
+        openTunnel(far, List.of());
+    }
+
+    /** The same, writing {@code early} (bytes the far end sent first, already read) to the caller before anything. */
+    protected final void openTunnel(Channel far, List<ByteBuf> early) {
         over = true;
         status = 200;
         count(200, "none");
@@ -698,12 +713,13 @@ public abstract class Exchange {
                 new HttpResponseStatus(200, "Connection Established"), Unpooled.EMPTY_BUFFER);
         ctx.writeAndFlush(ok).addListener(w -> ctx.executor().execute(() -> {
             if (!w.isSuccess() || !far.isActive()) {
+                early.forEach(ByteBuf::release);
                 far.close();
                 ctx.close();
                 return;
             }
             owner.switched(this);
-            Splice.join(ctx.channel(), downstreamHttpHandlers(), far, List.of(), List.of());
+            Splice.join(ctx.channel(), downstreamHttpHandlers(), far, List.of(), early);
         }));
     }
 
@@ -734,7 +750,7 @@ public abstract class Exchange {
         cancelDeadline();
         dropPending();
         releaseRequest();
-        boolean keepAlive = keep && keepAliveRequested && requestEnded && !switchesProtocol();
+        boolean keepAlive = keep && keepAlive() && requestEnded && !switchesProtocol();
         status = response.status().code();
         Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), keepAlive,
                 request.protocolVersion().equals(HttpVersion.HTTP_1_1));

@@ -46,7 +46,8 @@ public final class IngressServer implements AutoCloseable {
     private final Authorizer authorizer;
     private final DecisionLog decisionLog;
     private final ProxyMetrics metrics;
-    private final GatewayIdentities gateways;
+    /** Replaced whole when the federation's membership changes ({@link #gateways(GatewayIdentities)}). */
+    private volatile GatewayIdentities gateways;
     private final PathNormalizer paths;
     private final Http1Pool backendPool;
     private final H2Pool h2cBackends;
@@ -139,6 +140,14 @@ public final class IngressServer implements AutoCloseable {
 
     GatewayIdentities gateways() {
         return gateways;
+    }
+
+    /**
+     * Puts new gateway identities in force (a membership change): requests decided from now on accept vouching only
+     * from these; a cluster that left vouches for nobody.
+     */
+    public void gateways(GatewayIdentities next) {
+        this.gateways = java.util.Objects.requireNonNull(next, "gateways");
     }
 
     PathNormalizer paths() {

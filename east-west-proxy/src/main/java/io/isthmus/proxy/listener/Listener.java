@@ -80,9 +80,12 @@ public final class Listener implements AutoCloseable {
         return bound;
     }
 
-    /** A server-side TLS handler for an accepted connection, whose handshake must end within the header timeout. */
+    /**
+     * A server-side TLS handler for an accepted connection, whose handshake must end within the header timeout and is
+     * always a full one ({@link ProxyTls#fullHandshakes}).
+     */
     public SslHandler tls(io.netty.handler.ssl.SslContext context, SocketChannel connection) {
-        SslHandler ssl = context.newHandler(connection.alloc());
+        SslHandler ssl = ProxyTls.fullHandshakes(context.newHandler(connection.alloc()));
         ssl.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
         return ssl;
     }
@@ -97,11 +100,12 @@ public final class Listener implements AutoCloseable {
     }
 
     /**
-     * Re-verifies the SVID of every connection's TLS peer against the current bundles and closes those that fail.
-     * Connections without a verified peer certificate are left alone. Returns at once.
+     * Re-verifies the SVID of every connection's TLS peer against the current roots and bundles: closes those that
+     * fail, drains (within {@link ProxySettings#drainTimeout()}) those whose signer was retired. Connections without
+     * a verified peer certificate are left alone. Returns at once.
      */
     public void revalidate(ProxyTls tls, ProxyMetrics metrics) {
-        Revalidation.recheck(connections, tls, metrics, name);
+        Revalidation.recheck(connections, tls, metrics, name, settings.drainTimeout());
     }
 
     /** Stops accepting and closes every open connection. */

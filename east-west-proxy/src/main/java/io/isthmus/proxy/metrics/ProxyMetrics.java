@@ -28,6 +28,8 @@ import io.micrometer.core.instrument.Timer;
  * ({@code cluster} is the peer cluster on the egress, {@code local} for backends on the ingress);</li>
  * <li>{@code isthmus_outlier_ejections_total{cluster}}: times a peer cluster was skipped after failing connects in a
  * row;</li>
+ * <li>{@code isthmus_connections_drained_total{listener,reason}}: established connections drained after their peer's
+ * signer was retired;</li>
  * <li>{@code isthmus_connections_revoked_total{listener,reason}}: established connections closed after a bundle
  * change because their peer no longer verifies;</li>
  * <li>{@code isthmus_proxy_buffers_bytes{memory}}: bytes the data plane's pooled buffers hold right now, direct and
@@ -101,6 +103,15 @@ public final class ProxyMetrics {
         handshakeFailures.computeIfAbsent("revoked\u0000" + listener + "\u0000" + reason, k -> Counter
                 .builder("isthmus_connections_revoked_total")
                 .description("Established connections closed because the peer no longer verifies")
+                .tag("listener", listener).tag("reason", reason).register(registry)).increment();
+    }
+
+    /** An established connection drained because its peer's signer was retired after its SVID expired. */
+    public void drained(String listener, String reason) {
+        handshakeFailures.computeIfAbsent("drained\u0000" + listener + "\u0000" + reason, k -> Counter
+                .builder("isthmus_connections_drained_total")
+                .description("Established connections drained (no new requests; in-flight ones finish) because the "
+                        + "signer of their peer's expired SVID left its bundle")
                 .tag("listener", listener).tag("reason", reason).register(registry)).increment();
     }
 

@@ -1,10 +1,13 @@
 package io.isthmus.proxy.tunnel;
 
 import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -70,13 +73,29 @@ public final class Tunnels {
     public Future<Opened> connectThroughIngress(EventLoop loop, InetSocketAddress ingress, SslContext tls,
             String authority, String callerHeader, String caller,
             java.util.function.Function<Channel, String> peerCheck) {
+        return connectThroughIngress(loop, ingress, tls, null, authority, callerHeader, caller, peerCheck);
+    }
+
+    /**
+     * The same, sending {@code serverName} as the ClientHello's SNI (null: none), by which the peer ingress routes
+     * the connection before its handshake ({@link io.isthmus.proxy.sni.RouteName}).
+     */
+    public Future<Opened> connectThroughIngress(EventLoop loop, InetSocketAddress ingress, SslContext tls,
+            String serverName, String authority, String callerHeader, String caller,
+            java.util.function.Function<Channel, String> peerCheck) {
         Promise<Opened> result = loop.newPromise();
         Promise<FullHttpResponse> answer = loop.newPromise();
         ChannelFuture f = bootstrap(loop, new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
-                ch.pipeline().addLast("tls", io.isthmus.proxy.tls.ProxyTls.clientHandler(tls, ch, settings.connectTimeout()))
-                        .addLast("http", new HttpClientCodec())
+                SslHandler ssl;
+                if (serverName == null) {
+                    ssl = io.isthmus.proxy.tls.ProxyTls.clientHandler(tls, ch, settings.connectTimeout());
+                } else {
+                    ssl = tls.newHandler(ch.alloc(), serverName, ingress.getPort());
+                    ssl.setHandshakeTimeout(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                }
+                ch.pipeline().addLast("tls", ssl).addLast("http", new HttpClientCodec())
                         .addLast("aggregate", new HttpObjectAggregator(64 * 1024))
                         .addLast("answer", new AnswerHandler(answer));
             }
@@ -111,13 +130,18 @@ public final class Tunnels {
             Channel ch = f.channel();
             if (a.isSuccess()) {
                 FullHttpResponse response = answer.getNow();
+                List<ByteBuf> early = List.of();
                 if (response.status().code() == 200) {
+                    // The far end's first bytes may have come with the answer (a server that speaks first): they
+                    // flow out of the HTTP handlers into HeldBytes, and go to the caller before anything else.
                     ChannelPipeline p = ch.pipeline();
+                    p.addLast(HeldBytes.NAME, new HeldBytes());
                     p.remove("answer");
                     p.remove("aggregate");
                     p.remove("http");
+                    early = HeldBytes.take(ch);
                 }
-                result.trySuccess(new Opened(ch, response));
+                result.trySuccess(new Opened(ch, response, early));
             } else {
                 ch.close();
                 result.tryFailure(a.cause());
@@ -126,8 +150,12 @@ public final class Tunnels {
         return result;
     }
 
-    /** The far end of a tunnel and how the peer ingress answered the CONNECT (200, or a refusal to relay). */
-    public record Opened(Channel channel, FullHttpResponse response) {
+    /**
+     * The far end of a tunnel and how the peer ingress answered the CONNECT (200, or a refusal to relay); after a 200,
+     * {@code early} holds the tunnel bytes that came with the answer (a server that speaks first), in order, for the
+     * caller's side before anything else.
+     */
+    public record Opened(Channel channel, FullHttpResponse response, List<ByteBuf> early) {
     }
 
     private Bootstrap bootstrap(EventLoop loop, ChannelHandler init) {
@@ -145,6 +173,9 @@ public final class Tunnels {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof FullHttpResponse r && !answer.isDone()) {
                 answer.trySuccess(r);
+            } else if (msg instanceof io.netty.buffer.ByteBuf && answer.isDone()) {
+                // Tunnel bytes after a 200 (the codec passes them on raw): for HeldBytes behind this handler.
+                ctx.fireChannelRead(msg);
             } else {
                 ReferenceCountUtil.release(msg);
             }

@@ -15,6 +15,7 @@ import javax.net.ssl.SSLException;
 
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.http.Http2Support;
+import io.isthmus.proxy.tls.ConnectionDrain;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.netty.channel.Channel;
@@ -93,13 +94,17 @@ public final class H2Pool implements AutoCloseable {
     private void dispatch(EventLoop loop, InetSocketAddress address, Waiter waiter) {
         List<Connection> list = connections.computeIfAbsent(loop, l -> new HashMap<>())
                 .computeIfAbsent(address, a -> new ArrayList<>(2));
+        int accepting = 0;
         for (Connection c : list) {
             if (c.hasRoom()) {
                 c.submit(waiter);
                 return;
             }
+            // A draining connection may live on for the drain timeout with a long stream: it takes no new streams,
+            // so it does not count against the limit (or a few drains would leave no connection to open).
+            accepting += c.draining() ? 0 : 1;
         }
-        if (list.size() >= MAX_CONNECTIONS) {
+        if (accepting >= MAX_CONNECTIONS) {
             waiter.promise().tryFailure(new IllegalStateException("all " + MAX_CONNECTIONS + " HTTP/2 connections to "
                     + address + " are at the peer's stream limit"));
             return;
@@ -131,7 +136,15 @@ public final class H2Pool implements AutoCloseable {
         }
 
         boolean hasRoom() {
-            return !closed && !draining && streams + waiting.size() < limit;
+            return !closed && !draining() && streams + waiting.size() < limit;
+        }
+
+        /**
+         * A GOAWAY was received, or sent because the peer's signer was retired ({@link ConnectionDrain}): the
+         * connection finishes its streams, and new ones go on another connection.
+         */
+        boolean draining() {
+            return draining || channel != null && ConnectionDrain.isDraining(channel);
         }
 
         void submit(Waiter w) {

@@ -73,7 +73,8 @@ public final class Http1Pool implements AutoCloseable {
         long now = System.nanoTime();
         while (queue != null && !queue.isEmpty()) {
             Idle candidate = queue.pollLast();
-            if (candidate.channel().isActive() && now - candidate.since() < maxIdleNanos) {
+            if (candidate.channel().isActive() && now - candidate.since() < maxIdleNanos
+                    && !io.isthmus.proxy.tls.ConnectionDrain.isDraining(candidate.channel())) {
                 return loop.newSucceededFuture(candidate.channel());
             }
             candidate.channel().close();
@@ -113,6 +114,11 @@ public final class Http1Pool implements AutoCloseable {
     /** Gives a connection back after an exchange: kept for the next one if {@code reusable}, else closed. */
     public void release(Channel channel, boolean reusable) {
         if (!reusable || !channel.isActive()) {
+            channel.close();
+            return;
+        }
+        if (io.isthmus.proxy.tls.ConnectionDrain.isDraining(channel)) {
+            // Its peer's signer was retired: this exchange was its last.
             channel.close();
             return;
         }

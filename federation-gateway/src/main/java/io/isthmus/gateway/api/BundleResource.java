@@ -10,6 +10,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
+import io.isthmus.gateway.api.access.FederatedRead;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.TrustBundle;
@@ -17,7 +18,12 @@ import io.isthmus.trust.spiffe.InvalidSpiffeIdException;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.x509.Certificates;
 
-/** Read-only view of the bundles in force: {@code GET /v1/bundles}, {@code GET /v1/bundles/{trust-domain}}. */
+/**
+ * Read-only view of the bundles in force. {@code GET /v1/bundles/{trust-domain}} is public, as the SPIFFE bundle
+ * endpoint is: a bundle holds only CA certificates. {@code GET /v1/bundles} lists every federated trust domain, i.e.
+ * the federation's membership, so it is a {@link FederatedRead}; for the same reason an unknown trust domain's 404
+ * does not list the known ones.
+ */
 @Path("/v1/bundles")
 @Produces(MediaType.APPLICATION_JSON)
 public class BundleResource {
@@ -42,6 +48,7 @@ public class BundleResource {
     }
 
     @GET
+    @FederatedRead
     public List<BundleView> list() {
         return trust.runtime().store().snapshot().bundles().values().stream()
                 .sorted(java.util.Comparator.comparing(TrustBundle::trustDomain)).map(BundleView::of).toList();
@@ -59,7 +66,7 @@ public class BundleResource {
         }
         return trust.runtime().bundleFor(td)
                 .map(b -> Response.ok(CODEC.toJson(b)).build())
-                .orElseGet(() -> ApiError.response(404, "unknown-trust-domain",
-                        "no bundle for trust domain " + td + "; known: " + trust.runtime().store().snapshot().trustDomains()));
+                .orElseGet(() -> ApiError.response(404, "unknown-trust-domain", "no bundle for trust domain " + td
+                        + " (not federated with this gateway)"));
     }
 }

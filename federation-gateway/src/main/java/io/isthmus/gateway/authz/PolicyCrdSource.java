@@ -143,9 +143,7 @@ public final class PolicyCrdSource implements AutoCloseable {
         for (GenericKubernetesResource r : resources) {
             String key = key(r);
             try {
-                JsonNode doc = JSON.valueToTree(r);
-                AuthorizationPolicy p = PolicyParser.parse(doc, "crd:" + key);
-                valid.add(p);
+                valid.add(toPolicy(r));
                 report(r, true, "");
             } catch (InvalidPolicyException e) {
                 refused.put(key, e.violations());
@@ -172,8 +170,23 @@ public final class PolicyCrdSource implements AutoCloseable {
         listener.accept(s);
     }
 
+    /**
+     * The policy a custom resource describes, validated as a policy document. What the API server hands over is
+     * outside input (anyone allowed to create the resource writes it): the only exception is
+     * {@link InvalidPolicyException}.
+     */
+    static AuthorizationPolicy toPolicy(GenericKubernetesResource r) {
+        JsonNode doc = JSON.valueToTree(r);
+        return PolicyParser.parse(doc, "crd:" + key(r));
+    }
+
+    /** {@code namespace/name}; {@code ?} for what the resource leaves out (it is then refused by the parser). */
     private static String key(GenericKubernetesResource r) {
-        return r.getMetadata().getNamespace() + "/" + r.getMetadata().getName();
+        if (r.getMetadata() == null) {
+            return "?/?";
+        }
+        return Objects.requireNonNullElse(r.getMetadata().getNamespace(), "?") + "/"
+                + Objects.requireNonNullElse(r.getMetadata().getName(), "?");
     }
 
     /** Writes {@code status.accepted}/{@code status.reason} when they differ from what the resource shows. */

@@ -1,10 +1,5 @@
 package io.isthmus.gateway.enrolment;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Optional;
 
@@ -22,15 +17,20 @@ import io.isthmus.trust.svid.SvidVerdict;
  */
 @ApplicationScoped
 public class AdminAuth {
-    static final int MIN_TOKEN_LENGTH = 32;
-
     private final AdminConfig config;
     private final TrustService trust;
+    private final BootstrapToken token;
 
     @Inject
-    public AdminAuth(AdminConfig config, TrustService trust) {
+    public AdminAuth(AdminConfig config, TrustService trust, BootstrapToken token) {
         this.config = config;
         this.trust = trust;
+        this.token = token;
+    }
+
+    /** Authenticates the admin caller of {@code request}; for admin resources outside this package. */
+    public String authenticate(io.vertx.core.http.HttpServerRequest request, String authorization) {
+        return authenticate(HttpPeer.of(request), authorization);
     }
 
     /** @return the authenticated principal, for the audit log */
@@ -58,46 +58,20 @@ public class AdminAuth {
     }
 
     private String bearer(String authorization) {
-        if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        Optional<String> presented = BootstrapToken.bearer(authorization);
+        if (presented.isEmpty()) {
             throw new EnrolmentException(EnrolmentError.ADMIN_UNAUTHENTICATED, "the Authorization header must be "
                     + "'Bearer <bootstrap admin token>'");
         }
-        Optional<String> expected = bootstrapToken();
-        if (expected.isEmpty()) {
-            throw new EnrolmentException(EnrolmentError.ADMIN_UNAUTHENTICATED, "no bootstrap admin token is configured "
-                    + "(isthmus.admin.bootstrap-token-file); use an admin SVID");
+        BootstrapToken.Setting setting = token.read();
+        if (setting instanceof BootstrapToken.Setting.Absent absent) {
+            throw new EnrolmentException(EnrolmentError.ADMIN_UNAUTHENTICATED, absent.why() + "; use an admin SVID");
         }
-        String presented = authorization.substring(7).trim();
-        if (!MessageDigest.isEqual(sha256(presented), sha256(expected.get()))) {
+        String expected = ((BootstrapToken.Setting.Configured) setting).token();
+        if (!BootstrapToken.matches(presented.get(), Optional.of(expected))) {
             throw new EnrolmentException(EnrolmentError.ADMIN_UNAUTHENTICATED, "the bearer token is not the bootstrap "
                     + "admin token");
         }
         return "bootstrap-admin";
-    }
-
-    private Optional<String> bootstrapToken() {
-        if (config.bootstrapTokenFile().isEmpty()) {
-            return Optional.empty();
-        }
-        try {
-            String t = Files.readString(config.bootstrapTokenFile().get(), StandardCharsets.UTF_8).trim();
-            if (t.length() < MIN_TOKEN_LENGTH) {
-                throw new EnrolmentException(EnrolmentError.ADMIN_UNAUTHENTICATED, "the bootstrap admin token in "
-                        + config.bootstrapTokenFile().get() + " is shorter than " + MIN_TOKEN_LENGTH
-                        + " characters and is not accepted");
-            }
-            return Optional.of(t);
-        } catch (IOException e) {
-            throw new EnrolmentException(EnrolmentError.ADMIN_UNAUTHENTICATED, "cannot read isthmus.admin.bootstrap-token-file "
-                    + config.bootstrapTokenFile().get() + ": " + e.getMessage());
-        }
-    }
-
-    private static byte[] sha256(String s) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -11,9 +11,9 @@ import javax.net.ssl.SSLSession;
 import io.vertx.core.http.HttpServerRequest;
 
 /** Who is on the other end of a request: its address and, when it presented one, its certificate chain. */
-record HttpPeer(String address, boolean tls, List<X509Certificate> chain) {
+public record HttpPeer(String address, boolean tls, List<X509Certificate> chain) {
 
-    static HttpPeer of(HttpServerRequest request) {
+    public static HttpPeer of(HttpServerRequest request) {
         String address = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
         if (!request.isSSL()) {
             return new HttpPeer(address, false, List.of());

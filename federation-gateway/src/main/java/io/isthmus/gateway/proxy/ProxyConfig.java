@@ -80,6 +80,15 @@ public interface ProxyConfig {
     @WithDefault("merge-slashes")
     String pathNormalization();
 
+    /**
+     * After a rotation retired the CA that signed a connection's peer (whose SVID had already expired), how long the
+     * connection may finish what is in flight (HTTP/2 streams after GOAWAY, the current HTTP/1.1 exchange, a tunnel)
+     * before it is closed. A revoked peer's connection is closed at once.
+     */
+    @WithName("drain-timeout")
+    @WithDefault("10m")
+    Duration drainTimeout();
+
     /** Event loop threads shared by ingress and egress; 0 means twice the cores. */
     @WithName("io-threads")
     @WithDefault("0")
@@ -109,6 +118,45 @@ public interface ProxyConfig {
 
     /** This cluster's locality, used to prefer the nearest cluster exporting a service. */
     Locality locality();
+
+    /**
+     * Route connections by the server name (SNI) of their ClientHello before terminating TLS: at the ingress,
+     * {@code <port>.<service>.<namespace>.<mesh suffix>} reaches a port this cluster exports as {@code tcp} (one
+     * CONNECT, authorized at L4) or, undecrypted, one exported as {@code mtls}; at the egress, a ClientHello naming
+     * an {@code mtls} port is relayed undecrypted. Other connections are served as without it.
+     */
+    @WithName("route-by-server-name")
+    @WithDefault("true")
+    boolean routeByServerName();
+
+    /**
+     * TCP services local clients reach without CONNECT, by listener name: the egress listens on {@code bind} and
+     * carries each connection to {@code service}:{@code port} (exported as {@code tcp} by some cluster), e.g.
+     * {@code isthmus.proxy.tcp-listeners.orders-db.service=postgres.data.svc.clusterset.local},
+     * {@code .port=5432}, {@code .bind=0.0.0.0:15432}. The bound addresses are listed by {@code GET /v1/tcp-listeners}.
+     */
+    @WithName("tcp-listeners")
+    Map<String, TcpListener> tcpListeners();
+
+    interface TcpListener {
+        /** The mesh name of the service, {@code <service>.<namespace>.<mesh suffix>}. */
+        String service();
+
+        /** The port the service is exported with (as {@code tcp}). */
+        int port();
+
+        /** {@code host:port} to listen on; port 0 picks a free port (see {@code GET /v1/tcp-listeners}). */
+        @WithDefault("0.0.0.0:0")
+        String bind();
+
+        /**
+         * The SPIFFE ID (of this trust domain, not a gateway's) that plaintext clients of this listener act as. Everyone
+         * who can connect to the listener acts as it: bind it where only that workload can reach it. Unset: the
+         * listener takes only TLS clients presenting their own SVID.
+         */
+        @WithName("plaintext-caller")
+        Optional<String> plaintextCaller();
+    }
 
     interface Listener {
         /** Whether to run this listener. */

@@ -19,6 +19,7 @@ import org.jboss.logging.Logger;
 
 import io.isthmus.gateway.config.ConfigException;
 import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.membership.MembershipView;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.TokenAuthenticator;
@@ -33,14 +34,21 @@ import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.LocalBackends;
 import io.isthmus.proxy.ingress.StaticBackends;
+import io.isthmus.proxy.l4.TcpListenerSpec;
+import io.isthmus.proxy.l4.TcpListeners;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.outlier.OutlierPolicy;
+import io.isthmus.proxy.sni.EgressSniRouting;
+import io.isthmus.proxy.sni.IngressSniRouting;
+import io.isthmus.proxy.sni.LocalExports;
+import io.isthmus.proxy.sni.RouteMetrics;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
+import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
+import io.isthmus.registry.Registry;
 import io.isthmus.registry.ServiceResolver;
-import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.runtime.TrustRuntime;
 import io.isthmus.trust.runtime.TrustSnapshot;
 import io.isthmus.trust.spiffe.SpiffeId;
@@ -66,26 +74,40 @@ public class ProxyService {
     private final NettyTransport transport;
     private final IngressServer ingress;
     private final EgressServer egress;
-    private volatile BundleSet lastBundles;
+    private final TcpListeners tcpListeners;
+    private volatile TrustSnapshot lastTrust;
 
     @Inject
     public ProxyService(ProxyConfig config, GatewayConfig gateway, TrustService trust, MeterRegistry meters,
             Instance<Authorizer> authorizers,
             Instance<DecisionLog> decisionLogs, Instance<ServiceResolver> resolvers,
-            Instance<TokenAuthenticator> tokenAuthenticators, Instance<LocalBackends> dynamicBackends) {
+            Instance<TokenAuthenticator> tokenAuthenticators, Instance<LocalBackends> dynamicBackends,
+            Instance<Registry> registries) {
         ProxySettings settings = settings(config);
         TrustRuntime runtime = trust.runtime();
-        this.lastBundles = runtime.snapshot().bundles();
+        this.lastTrust = runtime.snapshot();
         ProxyMetrics metrics = new ProxyMetrics(meters);
+        RouteMetrics routes = new RouteMetrics(meters);
         ProxyTls tls = ProxyTls.create(runtime, runtime.verifier(), runtime, runtime.trustDomain());
         this.transport = NettyTransport.create(config.ioThreads(), "isthmus-proxy");
         try {
+            // Membership decides who is a gateway once a document is held (static gateway-ids are then not used).
+            GatewayIdentities vouchers = trust.membership().current().map(h -> MembershipView.gateways(h.membership(),
+                    trust.membership().selfName(), runtime.current().id())).orElseGet(() -> gateways(gateway));
             if (config.ingress().enabled()) {
                 Authorizer authorizer = authorizer(authorizers);
                 DecisionLog log = decisionLogs.isResolvable() ? decisionLogs.get() : (request, decision) -> {
                 };
-                ingress = new IngressServer(transport, settings, tls, runtime, backends(config, dynamicBackends),
-                        authorizer, log, metrics, gateways(gateway), paths(config));
+                LocalBackends backends = backends(config, dynamicBackends);
+                ingress = new IngressServer(transport, settings, tls, runtime, backends, authorizer, log, metrics,
+                        vouchers, paths(config));
+                trust.membership().addListener(change -> ingress.gateways(MembershipView.gateways(
+                        change.next().membership(), change.self(), runtime.current().id())));
+                if (config.routeByServerName()) {
+                    ingress.entry(new IngressSniRouting(settings.meshSuffix(), registries.isResolvable()
+                            ? LocalExports.of(registries.get()) : LocalExports.none(), backends,
+                            new Tunnels(transport, settings), routes, settings.headerTimeout(), "ingress"));
+                }
                 ingress.start(new InetSocketAddress(config.ingress().host(), config.ingress().port()));
             } else {
                 ingress = null;
@@ -104,9 +126,20 @@ public class ProxyService {
                     LOG.warn("no service-account token authenticator deployed: the egress accepts SVID callers only");
                 }
                 egress = new EgressServer(transport, settings, tls, resolver, locality(config), tokens, metrics);
+                if (config.routeByServerName()) {
+                    egress.entry(new EgressSniRouting(settings.meshSuffix(), resolver, locality(config),
+                            new Tunnels(transport, settings), routes, settings.headerTimeout())::newHandler);
+                }
                 egress.start(new InetSocketAddress(config.egress().host(), config.egress().port()));
+                tcpListeners = new TcpListeners(transport, settings, tls, resolver, locality(config), metrics,
+                        egress.outliers());
+                tcpListeners.start(tcpListenerSpecs(config, runtime.trustDomain(), vouchers));
             } else {
                 egress = null;
+                tcpListeners = null;
+                if (!config.tcpListeners().isEmpty()) {
+                    LOG.warnf("isthmus.proxy.tcp-listeners are ignored: the egress is disabled");
+                }
             }
         } catch (RuntimeException e) {
             transport.close();
@@ -159,6 +192,20 @@ public class ProxyService {
         return new GatewayIdentities(ids);
     }
 
+    /** The TCP listeners of {@code isthmus.proxy.tcp-listeners}; a bad one fails startup naming its key. */
+    static List<TcpListenerSpec> tcpListenerSpecs(ProxyConfig config, TrustDomain local, GatewayIdentities gateways) {
+        List<TcpListenerSpec> specs = new java.util.ArrayList<>();
+        config.tcpListeners().forEach((name, l) -> {
+            try {
+                specs.add(TcpListenerSpec.parse(name, l.service(), l.port(), l.bind(), l.plaintextCaller(),
+                        config.meshSuffix(), local, gateways));
+            } catch (TcpListenerSpec.InvalidSpecException e) {
+                throw new ConfigException("isthmus.proxy.tcp-listeners." + name + "." + e.field(), e.getMessage(), e);
+            }
+        });
+        return specs;
+    }
+
     static PathNormalizer paths(ProxyConfig config) {
         try {
             return new PathNormalizer(PathNormalization.parse(config.pathNormalization()));
@@ -175,7 +222,7 @@ public class ProxyService {
         }
         try {
             return new ProxySettings(c.meshSuffix(), c.connectTimeout(), c.idleTimeout(), c.headerTimeout(),
-                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize(), outliers);
+                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize(), outliers, c.drainTimeout());
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus.proxy", e.getMessage(), e);
         }
@@ -232,30 +279,40 @@ public class ProxyService {
         return Optional.ofNullable(ingress).map(IngressServer::address);
     }
 
+    /** The egress's TCP listeners and where they are bound (empty when the egress is disabled). */
+    public List<TcpListeners.Bound> tcpListeners() {
+        return tcpListeners == null ? List.of() : tcpListeners.bound();
+    }
+
     /** The bound egress address, or empty when the egress is disabled. */
     public Optional<InetSocketAddress> egressAddress() {
         return Optional.ofNullable(egress).map(EgressServer::address);
     }
 
     /**
-     * After the bundles changed (fired on the bundle-sync or renewal thread), re-verify the peers of open
-     * connections so that a revoked intermediate also ends connections made before its removal. Non-blocking.
+     * After the bundles or the roots changed (fired on the thread that swapped the snapshot), re-verify the peers of
+     * open connections: a revoked intermediate also ends connections made before its removal, a retired one drains
+     * them. Non-blocking.
      */
     void trustChanged(@Observes TrustSnapshot snapshot) {
-        if (snapshot.bundles().equals(lastBundles)) {
+        if (snapshot.sameTrustAs(lastTrust)) {
             return;
         }
-        lastBundles = snapshot.bundles();
+        lastTrust = snapshot;
         if (ingress != null) {
             ingress.revalidate();
         }
         if (egress != null) {
             egress.revalidate();
+            tcpListeners.revalidate();
         }
     }
 
     @PreDestroy
     void stop() {
+        if (tcpListeners != null) {
+            tcpListeners.close();
+        }
         if (egress != null) {
             egress.close();
         }

@@ -15,6 +15,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import io.isthmus.gateway.api.ApiError;
+import io.isthmus.gateway.api.access.FederatedRead;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.LocalityOrder;
 import io.isthmus.registry.MeshName;
@@ -23,8 +24,10 @@ import io.isthmus.registry.RegistryQuery;
 
 /**
  * Read-only view of the federation's registry: {@code GET /v1/services?namespace=&cluster=&stale=} and
- * {@code GET /v1/services/{mesh-name}}.
+ * {@code GET /v1/services/{mesh-name}}. It lists every service, identity and ingress address, so only a workload of
+ * a federated trust domain (its SVID) or an admin (the bootstrap token) may read it: {@link FederatedRead}.
  */
+@FederatedRead
 @Path("/v1/services")
 @Produces(MediaType.APPLICATION_JSON)
 public class ServiceResource {

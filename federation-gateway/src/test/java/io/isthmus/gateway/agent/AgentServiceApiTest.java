@@ -13,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 
 import jakarta.inject.Inject;
@@ -37,7 +38,7 @@ import io.quarkus.test.junit.QuarkusTest;
 /**
  * VM service registration over real TLS: an enrolled VM registers a service in its own namespace with its SVID;
  * the export appears in the registry API and its backend (the VM's address + backendPort) in the ingress's local
- * backends; without heartbeats it expires (test lease 2 s) and the export goes. Wrong namespace and missing
+ * backends; without heartbeats it expires (test lease 6 s) and the export goes. Wrong namespace and missing
  * client certificate are refused with stable codes.
  */
 @QuarkusTest
@@ -123,17 +124,24 @@ class AgentServiceApiTest {
         MeshName name = new MeshName("orders", "vmshop", MeshName.DEFAULT_SUFFIX);
         assertThat(services.resolve(name, 80)).contains(InetSocketAddress.createUnresolved("127.0.0.1", 18080));
 
-        // heartbeats keep it alive past one lease
-        long until = System.nanoTime() + Duration.ofMillis(3000).toNanos();
-        while (System.nanoTime() < until) {
-            assertThat(put(c, "orders", "vmshop", 18080).status()).isEqualTo(200);
+        // Heartbeats keep it alive past one lease: each renews the lease from its own time (the expiry moves on),
+        // and a heartbeat every 0.5 s leaves a stall of up to 5.5 s before the 6 s test lease could lapse.
+        Instant firstExpiry = Instant.parse(r.body().path("expiresAt").asText());
+        Instant lastExpiry = firstExpiry;
+        while (!Instant.now().isAfter(firstExpiry.plusSeconds(1))) {
+            Reply heartbeat = put(c, "orders", "vmshop", 18080);
+            assertThat(heartbeat.status()).as(heartbeat.body().toString()).isEqualTo(200);
+            Instant expiry = Instant.parse(heartbeat.body().path("expiresAt").asText());
+            assertThat(expiry).as("each heartbeat extends the lease").isAfter(lastExpiry);
+            lastExpiry = expiry;
             Thread.sleep(500);
         }
+        assertThat(lastExpiry).isAfter(firstExpiry.plusSeconds(1));
         assertThat(services.resolve(name, 80)).isPresent();
         assertThat(listed(listServices(c, "vmshop"), "orders")).isTrue();
 
-        // no more heartbeats: gone within lease + sweep
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(6)).pollInterval(Duration.ofMillis(100))
+        // no more heartbeats: gone within lease + sweep (the deadline is generous; the lease decides)
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
                 .untilAsserted(() -> {
                     assertThat(services.resolve(name, 80)).isEmpty();
                     assertThat(listed(listServices(c, "vmshop"), "orders")).isFalse();

@@ -158,4 +158,24 @@ class PolicyCrdSourceTest {
         resources().resource(cr(policy("deny-checkout", "DENY", "*/sa/checkout"))).create();
         await().atMost(Duration.ofSeconds(30)).until(() -> !allowed(store, CHECKOUT));
     }
+
+    /** Regression (PolicyCrdFuzzTest, seed invalid-no-metadata.json): key() threw a NullPointerException. */
+    @Test
+    void aResourceWithoutMetadataOrNamesIsRefusedByField() {
+        GenericKubernetesResource none = new GenericKubernetesResource();
+        none.setApiVersion("security.isthmus.io/v1alpha1");
+        none.setKind("AuthorizationPolicy");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PolicyCrdSource.toPolicy(none))
+                .isInstanceOfSatisfying(io.isthmus.proxy.authz.policy.InvalidPolicyException.class, e -> {
+                    assertThat(e.source()).isEqualTo("crd:?/?");
+                    assertThat(e.violations()).extracting(PolicyViolation::path).contains("metadata");
+                });
+        GenericKubernetesResource nameless = new GenericKubernetesResource();
+        nameless.setApiVersion("security.isthmus.io/v1alpha1");
+        nameless.setKind("AuthorizationPolicy");
+        nameless.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withNamespace("shop").build());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PolicyCrdSource.toPolicy(nameless))
+                .isInstanceOfSatisfying(io.isthmus.proxy.authz.policy.InvalidPolicyException.class,
+                        e -> assertThat(e.violations()).extracting(PolicyViolation::path).contains("metadata.name"));
+    }
 }

@@ -2,12 +2,17 @@ package io.isthmus.gateway.proxy;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
 import static org.hamcrest.Matchers.containsString;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -31,13 +36,18 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /**
- * The gateway runs its data plane with its own SVID and bundles: a local workload with an SVID from the gateway's
- * CA calls a mesh name through the egress, the static route leads to the gateway's own ingress over mTLS, and the
- * destination's policy decides. Without a policy engine deployed that decision is deny.
+ * The gateway runs its data plane with its own SVID, bundles and policy file: a local workload with an SVID from the
+ * gateway's CA calls a mesh name through the egress, the static route leads to the gateway's own ingress over mTLS,
+ * and the destination's policy decides. The caller the policy allows reaches the backend, which sees its SPIFFE ID
+ * passed on by the gateway; any other caller is denied with the reason.
  */
 @QuarkusTest
 @QuarkusTestResource(value = EchoBackendResource.class, restrictToAnnotatedClass = true)
 class GatewayProxyTest {
+    private static final String GATEWAY = "spiffe://test.isthmus.local/ns/isthmus-system/sa/isthmus-gateway";
+    private static final String REQUEST = "GET /x HTTP/1.1\r\nHost: " + EchoBackendResource.ECHO
+            + "\r\nConnection: close\r\n\r\n";
+
     @Inject
     ProxyService proxy;
 
@@ -47,7 +57,7 @@ class GatewayProxyTest {
     @TestHTTPResource(value = "/metrics", management = true)
     URL metrics;
 
-    private String call(InetSocketAddress to, SSLContext tls, String request) throws Exception {
+    private static String call(InetSocketAddress to, SSLContext tls, String request) throws IOException {
         try (Socket s = tls == null ? new Socket(to.getAddress(), to.getPort())
                 : tls.getSocketFactory().createSocket(to.getAddress(), to.getPort())) {
             s.setSoTimeout(10_000);
@@ -59,8 +69,6 @@ class GatewayProxyTest {
             out.flush();
             InputStream in = s.getInputStream();
             return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-        } catch (java.io.IOException e) {
-            return "refused: " + e;
         }
     }
 
@@ -71,30 +79,61 @@ class GatewayProxyTest {
     }
 
     @Test
-    void workloadWithSvidReachesTheDestinationPolicyThroughEgressAndIngress() throws Exception {
-        String response = call(proxy.egressAddress().orElseThrow(),
-                workloadTls("spiffe://test.isthmus.local/ns/shop/sa/checkout"),
-                "GET /x HTTP/1.1\r\nHost: " + EchoBackendResource.ECHO + "\r\nConnection: close\r\n\r\n");
-        // No policy engine in this test app: the destination denies by default, with the reason code.
-        assertThat(response).startsWith("HTTP/1.1 403").contains("x-isthmus-reason: no-matching-allow");
+    void allowedWorkloadReachesTheBackendWhichSeesItsIdentityPassedOnByTheGateway() throws Exception {
+        String response = call(proxy.egressAddress().orElseThrow(), workloadTls(EchoBackendResource.CHECKOUT), REQUEST);
+        assertThat(response).startsWith("HTTP/1.1 200")
+                .endsWith("\r\n\r\nxfcc=By=" + GATEWAY + ";URI=" + EchoBackendResource.CHECKOUT + "\n");
+    }
+
+    @Test
+    void workloadThePolicyDoesNotAllowIsDeniedAtTheIngressWithTheReason() throws Exception {
+        String cart = "spiffe://test.isthmus.local/ns/shop/sa/cart";
+        String response = call(proxy.egressAddress().orElseThrow(), workloadTls(cart), REQUEST);
+        assertThat(response).startsWith("HTTP/1.1 403").contains("x-isthmus-reason: no-matching-allow")
+                .doesNotContain("xfcc=");
         given().when().get(metrics).then().statusCode(200)
                 .body(containsString("isthmus_requests_total{code=\"403\",destination_service=\""
-                        + EchoBackendResource.ECHO + "\",direction=\"ingress\","
-                        + "source_principal=\"spiffe://test.isthmus.local/ns/shop/sa/checkout\"}"))
+                        + EchoBackendResource.ECHO + "\",direction=\"ingress\",source_principal=\"" + cart + "\"}"))
                 .body(containsString("isthmus_authz_denials_total{reason=\"no-matching-allow\"}"));
     }
 
     @Test
     void egressRefusesAnUnauthenticatedWorkload() throws Exception {
-        String response = call(proxy.egressAddress().orElseThrow(), null,
-                "GET /x HTTP/1.1\r\nHost: " + EchoBackendResource.ECHO + "\r\nConnection: close\r\n\r\n");
+        String response = call(proxy.egressAddress().orElseThrow(), null, REQUEST);
         assertThat(response).startsWith("HTTP/1.1 401").contains("x-isthmus-reason: no-credential");
     }
 
     @Test
-    void ingressRefusesPlaintext() throws Exception {
-        String response = call(proxy.ingressAddress().orElseThrow(), null,
-                "GET /x HTTP/1.1\r\nHost: " + EchoBackendResource.ECHO + "\r\n\r\n");
-        assertThat(response).doesNotContain("HTTP/1.1");
+    void ingressSpeaksOnlyTls() throws Exception {
+        InetSocketAddress ingress = proxy.ingressAddress().orElseThrow();
+        // Something listens there, and it is the gateway's TLS: a handshake with an SVID of this cluster completes.
+        try (SSLSocket s = (SSLSocket) workloadTls(GATEWAY).getSocketFactory().createSocket(ingress.getAddress(),
+                ingress.getPort())) {
+            s.setSoTimeout(10_000);
+            s.startHandshake();
+            assertThat(TlsContexts.peerId(s.getSession())).hasValueSatisfying(id -> assertThat(id).hasToString(GATEWAY));
+        }
+        // Plaintext HTTP gets no HTTP answer: the connection is closed (or reset), at most after a TLS alert record.
+        byte[] answer = plaintextAnswer(ingress, REQUEST);
+        assertThat(new String(answer, StandardCharsets.ISO_8859_1)).doesNotContain("HTTP/");
+        if (answer.length > 0) {
+            assertThat(answer[0]).as("a TLS alert record (content type 21)").isEqualTo((byte) 0x15);
+        }
+    }
+
+    /** The bytes a plaintext client gets before the connection ends; fails if it stays open and silent. */
+    private static byte[] plaintextAnswer(InetSocketAddress to, String request) throws IOException {
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        try (Socket s = new Socket(to.getAddress(), to.getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            s.getInputStream().transferTo(got);
+        } catch (SocketTimeoutException e) {
+            fail("the ingress kept a plaintext connection open without closing it for 10 s (got %d bytes)", got.size());
+        } catch (SocketException e) {
+            // reset by the ingress: a refusal as well
+        }
+        return got.toByteArray();
     }
 }

@@ -3,6 +3,7 @@ package io.isthmus.gateway.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.HashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -73,5 +74,26 @@ class IngressDecisionConfigTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("configuration isthmus.proxy.path-normalization: path normalization 'strict' is not one of"
                         + " [none, base, merge-slashes, decode-and-merge-slashes]");
+    }
+
+    @Test
+    void tcpListenersAreReadThroughTheMappingAndABadOneNamesItsKey() {
+        Map<String, String> pg = Map.of("isthmus.proxy.tcp-listeners.pg.service", "pg.data.svc.clusterset.local",
+                "isthmus.proxy.tcp-listeners.pg.port", "5432",
+                "isthmus.proxy.tcp-listeners.pg.plaintext-caller", "spiffe://a.acme.internal/ns/reports/sa/reporting");
+        var specs = ProxyService.tcpListenerSpecs(mapping(ProxyConfig.class, pg), A, gateways(Map.of()));
+        assertThat(specs).singleElement().satisfies(s -> {
+            assertThat(s.route().sni()).isEqualTo("5432.pg.data.svc.clusterset.local");
+            assertThat(s.bind().getPort()).isZero();
+            assertThat(s.plaintextCaller()).map(Object::toString)
+                    .contains("spiffe://a.acme.internal/ns/reports/sa/reporting");
+        });
+        Map<String, String> asGateway = new HashMap<>(pg);
+        asGateway.put("isthmus.proxy.tcp-listeners.pg.plaintext-caller",
+                "spiffe://a.acme.internal/ns/isthmus-system/sa/isthmus-gateway");
+        assertThatThrownBy(() -> ProxyService.tcpListenerSpecs(mapping(ProxyConfig.class, asGateway), A,
+                gateways(Map.of()))).isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("configuration isthmus.proxy.tcp-listeners.pg.plaintext-caller: "
+                        + "spiffe://a.acme.internal/ns/isthmus-system/sa/isthmus-gateway is a gateway identity");
     }
 }

@@ -1,9 +1,9 @@
 package io.isthmus.gateway.registry;
 
-import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 
+import java.net.URL;
 import java.time.Duration;
 import java.util.Map;
 
@@ -15,7 +15,9 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.isthmus.gateway.api.ApiReads;
 import io.isthmus.registry.kubernetes.McsResources;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -36,6 +38,9 @@ class KubernetesRegistrySourceTest {
     @Inject
     KubernetesClient client;
 
+    @TestHTTPResource(value = "/", tls = true)
+    URL https;
+
     @Test
     void serviceExportInKubernetesAppearsInTheApi() {
         client.services().inNamespace("shop").resource(new ServiceBuilder().withNewMetadata().withNamespace("shop")
@@ -49,11 +54,11 @@ class KubernetesRegistrySourceTest {
                 new GenericKubernetesResourceBuilder().withApiVersion(McsResources.API_VERSION).withKind("ServiceExport")
                         .withNewMetadata().withNamespace("shop").withName("cart").endMetadata().build()).create();
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                given().when().get("/v1/services/cart.shop.svc.clusterset.local").then().statusCode(200)
+                ApiReads.asAdmin(https).when().get("/v1/services/cart.shop.svc.clusterset.local").then().statusCode(200)
                         .body("exports[0].cluster", equalTo("test-cluster"))
                         .body("exports[0].readyEndpoints", equalTo(1))
                         .body("exports[0].ports[0].protocol", equalTo("http")));
         // The static export from configuration survives the Kubernetes startup sweep.
-        given().when().get("/v1/services/payments.billing.svc.clusterset.local").then().statusCode(200);
+        ApiReads.asAdmin(https).when().get("/v1/services/payments.billing.svc.clusterset.local").then().statusCode(200);
     }
 }

@@ -1,16 +1,21 @@
 package io.isthmus.integration.federation;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.Stream;
 
 import io.isthmus.trust.ca.CaCredential;
 import io.isthmus.trust.ca.CaFactory;
+import io.isthmus.trust.ca.SvidIssuer;
+import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.x509.Pem;
 
 /**
@@ -27,6 +32,13 @@ public final class FederationPki {
         this.dir = dir;
         this.factory = factory;
         this.root = root;
+    }
+
+    /** Reopens a PKI that {@link #create} wrote to {@code dir} (its root key must still be there). */
+    public static FederationPki open(Path dir) {
+        CaCredential root = new CaCredential(Pem.readPrivateKey(dir.resolve("root.key")),
+                Pem.readCertificates(dir.resolve("root.pem")));
+        return new FederationPki(dir, new CaFactory(Clock.systemUTC()), root);
     }
 
     public static FederationPki create(Path dir, Clock clock) throws IOException {
@@ -60,6 +72,25 @@ public final class FederationPki {
             Files.writeString(chain, Pem.write(intermediate.certificate()));
         }
         return new Intermediate(key, chain);
+    }
+
+    /**
+     * An SVID for a test or launcher client of the gateways' APIs ({@code /v1/services} needs a federated SVID):
+     * {@code spiffe://<td>/ns/isthmus-tests/sa/api-reader}, issued for a day by the intermediate of the first trust
+     * domain (by name) that has one here.
+     */
+    public X509Svid apiReader() {
+        try (Stream<Path> files = Files.list(dir)) {
+            Path chain = files.filter(f -> f.getFileName().toString().endsWith(".pem"))
+                    .filter(f -> !f.getFileName().toString().equals("root.pem")).sorted().findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no cluster intermediate in " + dir + " yet"));
+            String td = chain.getFileName().toString().replaceAll("\\.pem$", "");
+            CaCredential ca = new CaCredential(Pem.readPrivateKey(dir.resolve(td + ".key")), Pem.readCertificates(chain));
+            return new SvidIssuer(Clock.systemUTC()).issue(ca, SpiffeId.parse("spiffe://" + td + "/ns/isthmus-tests/sa/api-reader"),
+                    Duration.ofDays(1));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public record Intermediate(Path key, Path chain) {

@@ -11,26 +11,37 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 
 import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.RootAnchoredTrustManager;
+import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.x509.Pem;
 
 /**
  * HTTPS client for gateways' APIs that authenticates each gateway by its SVID under the federation root (the API
- * presents an SVID, whose only name is its SPIFFE ID, so there is no host name to check).
+ * presents an SVID, whose only name is its SPIFFE ID, so there is no host name to check), and itself with a client
+ * SVID of the federation, which registry reads ({@code /v1/services}) require.
  */
 public final class GatewayClient {
     private final HttpClient http;
 
+    /** Reads as {@link FederationPki#apiReader()} of the PKI that {@code rootCertificate} belongs to. */
     public GatewayClient(Path rootCertificate) {
+        this(rootCertificate, FederationPki.open(rootCertificate.getParent()).apiReader());
+    }
+
+    public GatewayClient(Path rootCertificate, X509Svid client) {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, new TrustManager[] {new RootAnchoredTrustManager(null, PeerPolicy.anyFederated(),
-                    new FederationRoots(Pem.readCertificates(rootCertificate)), td -> Optional.empty(),
+            // The root file is read on every handshake: it changes while a root rotates.
+            ctx.init(new KeyManager[] {new SvidKeyManager(() -> client)}, new TrustManager[] {
+                    new RootAnchoredTrustManager(null, PeerPolicy.anyFederated(),
+                    () -> new FederationRoots(Pem.readCertificates(rootCertificate)), td -> Optional.empty(),
                     Clock.systemUTC(), Duration.ofSeconds(30))}, null);
             http = HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(3)).build();

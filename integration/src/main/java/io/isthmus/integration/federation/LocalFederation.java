@@ -122,9 +122,10 @@ public final class LocalFederation implements Callable<Integer> {
         b.append("  curl -sk --cert ").append(demo.intruder(from)).append(".pem --key ").append(demo.intruder(from))
                 .append(".key -H 'Host: hello-").append(to.name()).append(".demo.svc.clusterset.local' https://")
                 .append(from.host()).append(':').append(from.ports().egress()).append("/hello\n");
-        b.append("Where each service is exported, and the routing order from ").append(from.name()).append(":\n");
-        b.append("  curl -sk ").append(from.apiUrl("/v1/services/hello.demo.svc.clusterset.local"))
-                .append('\n');
+        b.append("Where each service is exported, and the routing order from ").append(from.name())
+                .append(" (the registry answers workloads of the federation, by their SVID, and admins):\n");
+        b.append("  curl -sk --cert ").append(demo.client(from)).append(".pem --key ").append(demo.client(from))
+                .append(".key ").append(from.apiUrl("/v1/services/hello.demo.svc.clusterset.local")).append('\n');
         b.append("Enrol a VM into ").append(from.name()).append(":\n");
         b.append("  bin/isthmus token create --gateway ").append(from.apiUrl("").replaceAll("/$", ""))
                 .append(" --admin-token-file ").append(from.dir().resolve("admin.token")).append(" --root-ca ").append(root)

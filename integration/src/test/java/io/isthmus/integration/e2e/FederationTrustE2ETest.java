@@ -54,7 +54,11 @@ class FederationTrustE2ETest {
             GatewayProcess alpha = federation.gateway("alpha");
             Awaitility.await("alpha reports beta stale").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
                     .until(() -> status(alpha.cluster().managementUrl("/q/health/group/peers")) == 503);
-            assertThat(get(alpha.cluster().managementUrl("/q/health/group/peers"))).contains("beta");
+            // The peers group names every peer, fresh or stale: beta's entry must be the stale one, gamma's not.
+            String alphaPeers = get(alpha.cluster().managementUrl("/q/health/group/peers"));
+            assertThat(PartitionE2ETest.entry(alphaPeers, "beta (beta.acme.internal)")).contains("STALE");
+            assertThat(PartitionE2ETest.entry(alphaPeers, "gamma (gamma.acme.internal)")).startsWith("sequence")
+                    .doesNotContain("STALE");
             beta.start();
             beta.awaitReady(Duration.ofSeconds(60));
             for (GatewayProcess g : federation.gateways()) {

@@ -2,6 +2,8 @@ package io.isthmus.integration.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -62,6 +64,7 @@ class RegistryE2ETest {
             alphaApi.export("billing", "ledger", 8080, 2, "spiffe://alpha.acme.internal/ns/billing/sa/ledger");
             for (ClusterSpec c : List.of(beta, gamma)) {
                 Awaitility.await("ledger reaches " + c.name()).atMost(DEADLINE).pollInterval(Duration.ofMillis(300))
+                        .ignoreExceptions()
                         .until(() -> export(api, c, "alpha", "billing", "ledger"),
                                 e -> e.isPresent() && e.get().path("readyEndpoints").asInt() == 2);
             }
@@ -76,6 +79,7 @@ class RegistryE2ETest {
 
             alphaApi.setReadyEndpoints("billing", "ledger", 0);
             Awaitility.await("beta sees ledger not ready").atMost(DEADLINE).pollInterval(Duration.ofMillis(300))
+                    .ignoreExceptions()
                     .until(() -> export(api, beta, "alpha", "billing", "ledger"),
                             e -> e.isPresent() && e.get().path("readyEndpoints").asInt() == 0
                                     && !e.get().path("routable").asBoolean());
@@ -86,11 +90,13 @@ class RegistryE2ETest {
             alphaApi.export("shop", "cart", 9090, 1, "spiffe://alpha.acme.internal/ns/shop/sa/cart");
             alphaApi.unexport("billing", "ledger");
             Awaitility.await("beta sees the changes").atMost(DEADLINE).pollInterval(Duration.ofMillis(300))
+                    .ignoreExceptions()
                     .until(() -> export(api, beta, "alpha", "shop", "cart").isPresent()
                             && export(api, beta, "alpha", "billing", "ledger").isEmpty());
             gammaGateway.start();
             gammaGateway.awaitReady(Duration.ofSeconds(90));
             Awaitility.await("gamma converges after restart").atMost(DEADLINE).pollInterval(Duration.ofMillis(500))
+                    .ignoreExceptions()
                     .until(() -> export(api, gamma, "alpha", "shop", "cart").isPresent()
                             && export(api, gamma, "alpha", "billing", "ledger").isEmpty());
             Awaitility.await("beta removes the ServiceImport of ledger").atMost(DEADLINE)
@@ -98,18 +104,24 @@ class RegistryE2ETest {
         }
     }
 
-    /** The export of {@code cluster}/{@code namespace}/{@code name} as {@code at}'s registry API shows it. */
-    static Optional<JsonNode> export(GatewayClient api, ClusterSpec at, String cluster, String namespace, String name) {
-        try {
-            JsonNode list = JSON.readTree(api.get(at.apiUrl("/v1/services?cluster=" + cluster + "&namespace=" + namespace)).body());
-            for (JsonNode e : list) {
-                if (e.path("name").asText().equals(name)) {
-                    return Optional.of(e);
-                }
-            }
-            return Optional.empty();
-        } catch (Exception e) {
-            return Optional.empty();
+    /**
+     * The export of {@code cluster}/{@code namespace}/{@code name} as {@code at}'s registry API shows it; empty only
+     * when the API listed the namespace (200, a JSON array) without it. Anything else throws, so that an API error,
+     * a TLS failure or a 5xx never counts as "the export is gone": waits poll it with {@code ignoreExceptions()}.
+     */
+    static Optional<JsonNode> export(GatewayClient api, ClusterSpec at, String cluster, String namespace, String name)
+            throws IOException, InterruptedException {
+        HttpResponse<String> r = api.get(at.apiUrl("/v1/services?cluster=" + cluster + "&namespace=" + namespace));
+        JsonNode list = r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
+        if (list == null || !list.isArray()) {
+            throw new IllegalStateException(at.name() + "'s registry API answered " + r.statusCode() + ", not a list: "
+                    + r.body());
         }
+        for (JsonNode e : list) {
+            if (e.path("name").asText().equals(name)) {
+                return Optional.of(e);
+            }
+        }
+        return Optional.empty();
     }
 }

@@ -18,6 +18,9 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.SSLSocket;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import io.isthmus.integration.federation.FederationPki;
 import io.isthmus.trust.ca.CaCredential;
 import io.isthmus.trust.ca.FederationRoots;
@@ -35,6 +38,7 @@ import io.isthmus.trust.x509.Pem;
  * exactly what goes over the wire.
  */
 final class Workload {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final SpiffeId id;
     private final SSLContext tls;
 
@@ -135,9 +139,40 @@ final class Workload {
                     .map(h -> h.substring(name.length() + 1).trim()).findFirst();
         }
 
+        /** What the sample backend reported about this call (a 200 with its JSON body); empty otherwise. */
+        Optional<Served> served() {
+            if (status != 200) {
+                return Optional.empty();
+            }
+            try {
+                JsonNode json = JSON.readTree(body);
+                return Optional.of(new Served(json.path("cluster").asText(), json.path("caller").asText(),
+                        json.path("xfcc").asText()));
+            } catch (IOException e) {
+                return Optional.empty();
+            }
+        }
+
         @Override
         public String toString() {
             return status + " " + headers + " " + body;
+        }
+    }
+
+    /**
+     * Who served a call and as whom its backend saw the caller: the cluster, the caller's SPIFFE ID and the
+     * {@code x-forwarded-client-cert} the serving cluster's ingress gateway set.
+     */
+    record Served(String cluster, String caller, String xfcc) {
+        /** What a backend of {@code cluster} reports when that cluster's gateway verified and passed on {@code caller}. */
+        static Served by(String cluster, String caller) {
+            return new Served(cluster, caller, "By=spiffe://" + cluster + ".acme.internal/ns/isthmus-system/sa/"
+                    + "isthmus-gateway;URI=" + caller);
+        }
+
+        /** Whether the backend saw {@code caller}, passed on by the gateway of the cluster that served the call. */
+        boolean passedOn(String caller) {
+            return equals(by(cluster, caller));
         }
     }
 

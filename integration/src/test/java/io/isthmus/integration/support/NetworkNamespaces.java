@@ -5,13 +5,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * One network namespace per cluster, joined by veth pairs to a bridge in the root namespace, so that a test can
  * cut one cluster off the network (its veth goes down) and heal it, as a real partition. The test that creates
  * them removes them ({@link #close()}); names carry the test's prefix so leftovers of a crashed run are swept.
- * Needs root (CAP_NET_ADMIN); {@link #available()} tells whether this machine allows it.
+ * Needs root (CAP_NET_ADMIN); {@link #assumeAvailable()} skips or fails a test where this machine does not allow it.
  */
 public final class NetworkNamespaces implements AutoCloseable {
     /** Names carry the creating JVM's PID, so concurrent runs never collide and a sweep can tell dead leftovers. */
@@ -27,17 +30,34 @@ public final class NetworkNamespaces implements AutoCloseable {
         this.bridge = bridge;
     }
 
-    /** Whether namespaces, veth pairs and bridges can be created here (tries, then removes a probe). */
-    public static boolean available() {
+    /** Set to 1 where the tests that need namespaces must run (CI: {@code .ci/run}): they fail instead of skipping. */
+    public static final String REQUIRE_ENV = "ISTHMUS_REQUIRE_NETNS";
+
+    /**
+     * Skips the calling test when namespaces, veth pairs and bridges cannot be created here, or fails it when
+     * {@value #REQUIRE_ENV}{@code =1}, so that the only partition proof cannot disappear silently where it must run.
+     */
+    public static void assumeAvailable() {
+        Optional<String> why = unavailableReason();
+        if (why.isPresent() && "1".equals(System.getenv(REQUIRE_ENV))) {
+            throw new AssertionError("network namespaces are required here (" + REQUIRE_ENV + "=1) but cannot be"
+                    + " created: " + why.get() + "; run as root (CAP_NET_ADMIN) with iproute2 installed");
+        }
+        Assumptions.assumeTrue(why.isEmpty(), () -> "network namespaces need root (CAP_NET_ADMIN) and iproute2: "
+                + why.orElse("") + " (set " + REQUIRE_ENV + "=1 to fail instead of skipping)");
+    }
+
+    /** Why namespaces, veth pairs and bridges cannot be created here (tries, then removes a probe); empty if they can. */
+    static Optional<String> unavailableReason() {
         String probe = NS_PREFIX + "probe";
         try {
             run("ip", "netns", "add", probe);
             run("ip", "netns", "del", probe);
             run("ip", "link", "add", LINK_PREFIX + "p", "type", "bridge");
             run("ip", "link", "del", LINK_PREFIX + "p");
-            return true;
+            return Optional.empty();
         } catch (IOException | RuntimeException e) {
-            return false;
+            return Optional.of(e.getMessage());
         }
     }
 
@@ -120,7 +140,7 @@ public final class NetworkNamespaces implements AutoCloseable {
     }
 
     /** Removes namespaces (and what runs in them) that a crashed earlier run left behind: their JVM is gone. */
-    private static void sweep() throws IOException {
+    static void sweep() throws IOException {
         for (String line : output("ip", "netns", "list").split("\n")) {
             String name = line.split(" ")[0];
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("isth(\\d+)-.*").matcher(name);
@@ -131,7 +151,7 @@ public final class NetworkNamespaces implements AutoCloseable {
         }
     }
 
-    private static void killProcessesIn(String ns) {
+    static void killProcessesIn(String ns) {
         try {
             for (String pid : output("ip", "netns", "pids", ns).split("\\s+")) {
                 if (!pid.isBlank() && !pid.startsWith("!")) {
@@ -143,7 +163,7 @@ public final class NetworkNamespaces implements AutoCloseable {
         }
     }
 
-    private static void runQuietly(String... command) {
+    static void runQuietly(String... command) {
         try {
             run(command);
         } catch (IOException | RuntimeException ignored) {
@@ -158,7 +178,7 @@ public final class NetworkNamespaces implements AutoCloseable {
         }
     }
 
-    private static String output(String... command) throws IOException {
+    static String output(String... command) throws IOException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         try {
             String out = new String(p.getInputStream().readAllBytes());

@@ -31,6 +31,7 @@ import io.isthmus.trust.svid.SvidRejection;
 class BridgeRevocationTest {
     private static final Logger LOG = Logger.getLogger(BridgeRevocationTest.class);
     private static final Duration DEADLINE = Duration.ofSeconds(30);
+    private static final Duration RATE_WINDOW = Duration.ofSeconds(5);
     private static final String C_ID = "spiffe://cluster-c.acme.internal/ns/isthmus-system/sa/gateway";
     private final TestFederation federation = new TestFederation(Clock.systemUTC(), "cluster-a", "cluster-b", "cluster-c");
 
@@ -98,18 +99,21 @@ class BridgeRevocationTest {
         });
 
         // Refused reconnects are paced by JGroups (a connection attempt per send to C, discovery every 1-3 s with
-        // the test timings), not a tight loop: count them over a fixed window. About 90 were seen at A and B
-        // together in 10 s; a loop retrying at handshake speed on loopback (a few ms each) would give thousands.
+        // the test timings), not a tight loop: count them over an observation window and bound their rate over the
+        // time that actually passed (a stalled machine lengthens the window, it does not break the bound). About 9
+        // per second were seen at A and B together; a loop retrying at handshake speed on loopback (a few ms each)
+        // would give hundreds per second.
         long refusedBefore = a.node().refusedBridgeHandshakes() + b.node().refusedBridgeHandshakes();
         long cpuBefore = processCpuNanos();
         long start = System.nanoTime();
-        await().pollDelay(Duration.ofSeconds(10)).atMost(Duration.ofSeconds(11)).until(() -> true);
+        Thread.sleep(RATE_WINDOW.toMillis()); // an observation window, not a wait for a condition
         long refusedInWindow = a.node().refusedBridgeHandshakes() + b.node().refusedBridgeHandshakes() - refusedBefore;
         double seconds = (System.nanoTime() - start) / 1e9;
         double cpuSeconds = (processCpuNanos() - cpuBefore) / 1e9;
         LOG.infof("in %.1f s after the revocation settled: %d refused handshakes at A and B, %.2f s of CPU for the JVM",
                 seconds, refusedInWindow, cpuSeconds);
-        assertThat(refusedInWindow).as("refused reconnects in %.1f s", seconds).isLessThan(400);
+        assertThat(refusedInWindow / seconds).as("refused reconnects per second (%d in %.1f s)", refusedInWindow, seconds)
+                .isLessThan(40.0);
 
         // A and B still replicate both ways, and C's write never arrived.
         ExportedService lateFromA = a.registry().export(spec("cluster-a", "late"));

@@ -30,40 +30,52 @@ public final class PolicyYaml {
      * @throws InvalidPolicyException naming the document and field of each violation
      */
     public static List<AuthorizationPolicy> parse(String text, String name) {
-        List<AuthorizationPolicy> policies = new ArrayList<>();
         List<PolicyViolation> violations = new ArrayList<>();
-        int doc = 0;
-        try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(text)) {
-            while (it.hasNextValue()) {
-                doc++;
-                JsonNode node = it.nextValue();
-                if (node == null || node.isNull() || node.isMissingNode()) {
-                    continue;
-                }
-                try {
-                    policies.add(PolicyParser.parse(node, name + "#" + doc));
-                } catch (InvalidPolicyException e) {
-                    for (PolicyViolation v : e.violations()) {
-                        violations.add(new PolicyViolation(e.source() + " " + v.path(), v.message()));
-                    }
+        List<JsonNode> documents = documents(text, name, violations);
+        List<AuthorizationPolicy> policies = new ArrayList<>();
+        for (int i = 0; i < documents.size(); i++) {
+            JsonNode node = documents.get(i);
+            if (node == null || node.isNull() || node.isMissingNode()) {
+                continue;
+            }
+            try {
+                policies.add(PolicyParser.parse(node, name + "#" + (i + 1)));
+            } catch (InvalidPolicyException e) {
+                for (PolicyViolation v : e.violations()) {
+                    violations.add(new PolicyViolation(e.source() + " " + v.path(), v.message()));
                 }
             }
-        } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? ""
-                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            violations.add(new PolicyViolation(name + "#" + (doc + 1), "not valid YAML" + where + ": "
-                    + e.getOriginalMessage().replaceAll("\\s+", " ").trim()));
-        } catch (IOException e) {
-            violations.add(new PolicyViolation(name, "could not be read: " + e.getMessage()));
-        } catch (RuntimeException e) {
-            // SnakeYAML reports some syntax errors as unchecked exceptions wrapped by Jackson.
-            violations.add(new PolicyViolation(name + "#" + (doc + 1), "not valid YAML: " + e.getMessage()));
         }
         if (!violations.isEmpty()) {
             throw new InvalidPolicyException(name, violations);
         }
         checkUnique(policies, name);
         return List.copyOf(policies);
+    }
+
+    /**
+     * The YAML documents of {@code text}, in order (null for an empty one); a syntax error is added to
+     * {@code violations}. Only the YAML reading is guarded against unchecked exceptions: validating the documents
+     * must never throw anything but {@link InvalidPolicyException}, and a bug there must not pass for bad YAML.
+     */
+    private static List<JsonNode> documents(String text, String name, List<PolicyViolation> violations) {
+        List<JsonNode> documents = new ArrayList<>();
+        try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(text)) {
+            while (it.hasNextValue()) {
+                documents.add(it.nextValue());
+            }
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            violations.add(new PolicyViolation(name + "#" + (documents.size() + 1), "not valid YAML" + where + ": "
+                    + e.getOriginalMessage().replaceAll("\\s+", " ").trim()));
+        } catch (IOException e) {
+            violations.add(new PolicyViolation(name, "could not be read: " + e.getMessage()));
+        } catch (RuntimeException e) {
+            // SnakeYAML reports some syntax errors as unchecked exceptions wrapped by Jackson.
+            violations.add(new PolicyViolation(name + "#" + (documents.size() + 1), "not valid YAML: " + e.getMessage()));
+        }
+        return documents;
     }
 
     private static void checkUnique(List<AuthorizationPolicy> policies, String name) {

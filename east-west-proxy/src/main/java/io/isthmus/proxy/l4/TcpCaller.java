@@ -1,0 +1,169 @@
+package io.isthmus.proxy.l4;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.proxy.egress.PeerIngress;
+import io.isthmus.proxy.exchange.Splice;
+import io.isthmus.proxy.http.IdentityHeaders;
+import io.isthmus.proxy.tunnel.HeldBytes;
+import io.isthmus.proxy.tls.HandshakeFailure;
+import io.isthmus.proxy.tunnel.Tunnels;
+import io.isthmus.registry.ExportedService;
+import io.isthmus.registry.Protocol;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.tls.SvidCertificateException;
+import io.isthmus.trust.tls.TlsContexts;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * One client connection of a TCP listener: learns the caller (the SVID of its TLS handshake, or the listener's
+ * plaintext identity), then opens the tunnel to the nearest cluster exporting the port as {@code tcp} (the next one
+ * when a connect or handshake fails, or the gateway there is not that cluster's) and splices the two. A refusal by
+ * the destination (its L4 policy, its vouching rules) closes the client's connection. Event loop only.
+ */
+final class TcpCaller extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = Logger.getLogger(TcpCaller.class);
+    static final String NAME = "tcp-caller";
+    private static final String DIRECTION = "egress";
+
+    private final TcpListenerSpec spec;
+    private final TcpListeners server;
+    private long start;
+
+    TcpCaller(TcpListenerSpec spec, TcpListeners server) {
+        this.spec = spec;
+        this.server = server;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        start = System.nanoTime();
+        if (spec.plaintextCaller().isPresent()) {
+            open(ctx, spec.plaintextCaller().get());
+        }
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent) {
+            ctx.close();
+            return;
+        }
+        if (evt instanceof SslHandshakeCompletionEvent done) {
+            if (!done.isSuccess()) {
+                String reason = HandshakeFailure.reason(done.cause());
+                server.metrics().handshakeFailure(TcpListeners.LISTENER, reason);
+                LOG.debugf("tcp listener %s: refused TLS from %s: %s", spec.name(), ctx.channel().remoteAddress(),
+                        reason);
+                ctx.close();
+                return;
+            }
+            SvidCertificateException refused = server.tls().admit(ctx.channel(), true);
+            Optional<SpiffeId> caller = TlsContexts.peerId(ctx.pipeline().get(SslHandler.class).engine().getSession());
+            if (refused != null || caller.isEmpty()) {
+                String reason = refused != null ? refused.reason().label() : HandshakeFailure.NO_CLIENT_CERTIFICATE;
+                server.metrics().handshakeFailure(TcpListeners.LISTENER, reason);
+                LOG.debugf("tcp listener %s: refused %s: %s", spec.name(), ctx.channel().remoteAddress(),
+                        refused != null ? refused.getMessage() : "no SVID; this listener takes TLS clients with their SVID");
+                ctx.close();
+                return;
+            }
+            // Bytes that come with or after the handshake wait in HeldBytes until the tunnel stands.
+            ctx.channel().config().setAutoRead(false);
+            open(ctx, caller.get());
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        // Only reached before the tunnel stands in plaintext mode, where nothing is read: drop defensively.
+        ReferenceCountUtil.release(msg);
+    }
+
+    private void open(ChannelHandlerContext ctx, SpiffeId caller) {
+        String destination = spec.route().name().host();
+        List<PeerIngress> candidates = new ArrayList<>();
+        List<PeerIngress> ejected = new ArrayList<>(0);
+        for (ExportedService e : server.resolver().resolve(spec.route().name(), server.locality())) {
+            if (e.ports().stream().anyMatch(p -> p.port() == spec.route().port() && p.protocol() == Protocol.TCP)) {
+                PeerIngress ingress = PeerIngress.of(e, server.resolver());
+                (server.outliers().ejected(ingress.key()) ? ejected : candidates).add(ingress);
+            }
+        }
+        // As the egress does: clusters ejected for failing connects in a row are tried only when none other is left.
+        candidates.addAll(ejected);
+        if (candidates.isEmpty()) {
+            refuse(ctx, caller.toString(), 404, "unknown-service", "no healthy, non-stale cluster exports " + spec.route().authority()
+                    + " as tcp");
+            return;
+        }
+        attempt(ctx, caller.toString(), candidates, 0, new ArrayList<>());
+    }
+
+    private void attempt(ChannelHandlerContext ctx, String caller, List<PeerIngress> candidates, int index,
+            List<String> failures) {
+        Channel near = ctx.channel();
+        if (!near.isActive()) {
+            return;
+        }
+        if (index >= candidates.size()) {
+            refuse(ctx, caller, 502, "no-cluster-reachable", "every cluster exporting " + spec.route().authority()
+                    + " failed: " + String.join("; ", failures));
+            return;
+        }
+        PeerIngress ingress = candidates.get(index);
+        server.tunnels().connectThroughIngress(near.eventLoop(), ingress.address(), server.tls().upstream(),
+                spec.route().sni(), spec.route().authority(), IdentityHeaders.CALLER.toString(), caller,
+                ingress::mismatch).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        server.metrics().connectFailure(DIRECTION, ingress.cluster());
+                        server.outliers().connectFailed(ingress.key())
+                                .ifPresent(e -> server.metrics().outlierEjected(ingress.cluster()));
+                        failures.add(ingress + ": " + HandshakeFailure.message(f.cause()));
+                        attempt(ctx, caller, candidates, index + 1, failures);
+                        return;
+                    }
+                    server.outliers().connectSucceeded(ingress.key());
+                    Tunnels.Opened opened = (Tunnels.Opened) f.getNow();
+                    int status = opened.response().status().code();
+                    String reason = opened.response().headers().get(IdentityHeaders.REASON, "");
+                    opened.response().release();
+                    if (status != 200) {
+                        opened.early().forEach(io.netty.buffer.ByteBuf::release);
+                        opened.channel().close();
+                        server.metrics().request(DIRECTION, caller, spec.route().name().host(), status, start);
+                        LOG.debugf("tcp listener %s: %s refused %s to %s (%d %s)", spec.name(), ingress, caller,
+                                spec.route().authority(), status, reason);
+                        near.close();
+                        return;
+                    }
+                    if (!near.isActive()) {
+                        opened.early().forEach(io.netty.buffer.ByteBuf::release);
+                        opened.channel().close();
+                        return;
+                    }
+                    server.metrics().request(DIRECTION, caller, spec.route().name().host(), 200, start);
+                    HeldBytes.release(near, opened.channel());
+                    ctx.pipeline().remove(this);
+                    Splice.join(near, List.of(), opened.channel(), List.of(), opened.early());
+                });
+    }
+
+    private void refuse(ChannelHandlerContext ctx, String caller, int status, String reason, String detail) {
+        server.metrics().request(DIRECTION, caller, spec.route().name().host(), status, start);
+        LOG.debugf("tcp listener %s: closing %s: %s (%s)", spec.name(), ctx.channel().remoteAddress(), reason, detail);
+        ctx.close();
+    }
+}
