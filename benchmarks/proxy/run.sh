@@ -7,13 +7,21 @@
 # Isthmus runs egress A and ingress B in one JVM; HAProxy runs both frontends in one process; both get the same
 # number of threads (THREADS) and the very same certificates (written by io.isthmus.bench.proxy.ProxyBenchServer).
 # Requests/s and p50/p99 with wrk at concurrency 1, 16, 64 (keep-alive); full mTLS handshakes/s on each ingress
-# with `openssl s_time -new`.
+# with `openssl s_time -new`; a 1 GiB streamed download (nginx serves it; throughput, the gateway process's CPU and
+# peak RSS); gRPC unary and server streaming (io.isthmus.bench.proxy.GrpcLoad, a grpc-java client and server, h2c to
+# the egress) through both gateways and direct.
 #
-# Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" SKIP_BUILD=1 to tune;
-#        ISTHMUS_JAVA_OPTS="-XX:+UseParallelGC" adds JVM options to the Isthmus process;
+# Isthmus and HAProxy are measured in the same run, interleaved (round by round, alternating which goes first), each
+# configuration ROUNDS times; the summary gives the median, the spread (min-max) and the ratio Isthmus/HAProxy of the
+# medians. Isthmus carries all HTTP between gateways on multiplexed HTTP/2 (issue 14 item 3); HAProxy uses pooled
+# HTTP/1.1 there (`haproxy`, its best case) and, as a reference, HTTP/2 (`haproxy-h2`, the same protocol as Isthmus).
+#
+# Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" ROUNDS=3 WARMUP=10s WARMUP_MAX=120s
+#        SKIP_BUILD=1 to tune; ISTHMUS_JAVA_OPTS="-XX:+UseParallelGC" adds JVM options to the Isthmus process;
 #        VERDICT_CACHE=false verifies every peer SVID in full instead of reusing verdicts while bundles are unchanged;
-#        CONCURRENCY="" measures handshakes only; PORT_BASE=25000 moves the ports)
-# Needs: haproxy, wrk, openssl (apt-get install -y haproxy wrk).
+#        CONCURRENCY="" skips wrk; BULK=0 skips the 1 GiB transfer; GRPC=0 skips gRPC (GRPC_CONCURRENCY=16 unary
+#        calls in flight, GRPC_STREAMS=4 streams, GRPC_SECONDS=10 after GRPC_WARMUP=5); HANDSHAKE_SECONDS=0 skips handshakes; PORT_BASE=25000 moves ports)
+# Needs: haproxy, wrk, openssl, nginx, curl, python3 (apt-get install -y haproxy wrk nginx-light curl).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . bin/lib/java.sh
@@ -23,12 +31,25 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONCURRENCY=${CONCURRENCY-"1 16 64"}
 HANDSHAKE_SECONDS=${HANDSHAKE_SECONDS:-10}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-10s}
+WARMUP_MAX=${WARMUP_MAX:-120s}
+BULK=${BULK:-1}
+GRPC=${GRPC:-1}
+GRPC_CONCURRENCY=${GRPC_CONCURRENCY:-16}
+GRPC_STREAMS=${GRPC_STREAMS:-4}
+GRPC_SECONDS=${GRPC_SECONDS:-10}
+GRPC_WARMUP=${GRPC_WARMUP:-5}
 WORK=$(mktemp -d /tmp/isthmus-proxy-bench.XXXXXX)
 # PORT_BASE moves every port (several people may run this on one machine).
 PORT_BASE=${PORT_BASE:-25000}
 BACKEND=$((PORT_BASE + 2080)) ISTHMUS_EGRESS=$((PORT_BASE + 1)) ISTHMUS_INGRESS=$((PORT_BASE + 443))
 HAPROXY_EGRESS=$((PORT_BASE + 1001)) HAPROXY_INGRESS=$((PORT_BASE + 1443))
-HOST=payments.billing.svc.clusterset.local
+HAPROXY_EGRESS_H2=$((PORT_BASE + 1002)) HAPROXY_GRPC=$((PORT_BASE + 1003))
+BULK_BACKEND=$((PORT_BASE + 2081)) GRPC_BACKEND=$((PORT_BASE + 2082))
+HOST=payments.billing.svc.clusterset.local BULK_HOST=bulk.billing.svc.clusterset.local
+GRPC_HOST=grpc.billing.svc.clusterset.local
+RESULTS=$WORK/results.tsv
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -54,9 +75,37 @@ frontend backend
 CFG
 haproxy -f "$WORK/backend.cfg" -db > "$WORK/backend.log" 2>&1 & PIDS+=($!)
 
+# The 1 GiB body: a sparse file (zeros from the page cache, no disk), sent by nginx with sendfile.
+mkdir -p "$WORK/www" "$WORK/nginx"
+truncate -s 1G "$WORK/www/1g"
+chmod 755 "$WORK" "$WORK/www" && chmod 644 "$WORK/www/1g"  # nginx's workers do not run as root
+cat > "$WORK/nginx.conf" <<CFG
+worker_processes 1;
+daemon off;
+error_log $WORK/nginx/error.log warn;
+pid $WORK/nginx/nginx.pid;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  sendfile on;
+  server { listen 127.0.0.1:$BULK_BACKEND; root $WORK/www; }
+}
+CFG
+if [[ "$BULK" == 1 ]]; then
+  nginx -p "$WORK/nginx" -c "$WORK/nginx.conf" > "$WORK/nginx.log" 2>&1 & PIDS+=($!)
+fi
+GRPC_JAVA=("$JAVA_HOME/bin/java" -Xmx256m --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED
+  -Dio.netty.leakDetection.level=disabled -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.GrpcLoad)
+if [[ "$GRPC" == 1 ]]; then
+  "${GRPC_JAVA[@]}" server "$GRPC_BACKEND" > "$WORK/grpc-server.log" 2>&1 & PIDS+=($!)
+fi
+
 "$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
   -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache="${VERDICT_CACHE:-true}" -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
-  "$WORK/pki" "$ISTHMUS_EGRESS" "$ISTHMUS_INGRESS" "$BACKEND" "$THREADS" > "$WORK/isthmus.log" 2>&1 & PIDS+=($!)
+  "$WORK/pki" "$ISTHMUS_EGRESS" "$ISTHMUS_INGRESS" "$BACKEND" "$THREADS" "$BULK_BACKEND" "$GRPC_BACKEND" \
+  > "$WORK/isthmus.log" 2>&1 & PIDS+=($!)
 ISTHMUS_PID=$!
 for _ in $(seq 1 100); do grep -q READY "$WORK/isthmus.log" && break; sleep 0.2; done
 grep READY "$WORK/isthmus.log" || { cat "$WORK/isthmus.log"; exit 1; }
@@ -84,14 +133,32 @@ frontend egress_a
 backend ingress_b
   http-reuse always
   server b 127.0.0.1:$HAPROXY_INGRESS ssl crt $P/a-gw.pem ca-file $P/root.pem verify required alpn http/1.1
+# The same egress with HTTP/2 between the gateways (as Isthmus does), and its h2c side for gRPC callers.
+frontend egress_a_h2
+  bind 127.0.0.1:$HAPROXY_EGRESS_H2
+  bind 127.0.0.1:$HAPROXY_GRPC proto h2
+  http-request deny deny_status 401 unless { req.hdr(authorization) -m str "Bearer bench" }
+  http-request del-header authorization
+  http-request del-header x-forwarded-client-cert
+  http-request set-header x-isthmus-caller spiffe://a.acme.internal/ns/bench/sa/wrk
+  default_backend ingress_b_h2
+backend ingress_b_h2
+  http-reuse always
+  server b 127.0.0.1:$HAPROXY_INGRESS ssl crt $P/a-gw.pem ca-file $P/root.pem verify required alpn h2
 # Ingress B: mutual TLS only, client chain verified to the root (the intermediate is name-constrained).
 frontend ingress_b
-  bind 127.0.0.1:$HAPROXY_INGRESS ssl crt $P/b-gw.pem ca-file $P/root.pem verify required alpn http/1.1
+  bind 127.0.0.1:$HAPROXY_INGRESS ssl crt $P/b-gw.pem ca-file $P/root.pem verify required alpn h2,http/1.1
   http-request set-header x-forwarded-client-cert "By=spiffe://b.acme.internal/ns/isthmus-system/sa/isthmus-gateway;URI=%[req.hdr(x-isthmus-caller)]"
+  use_backend backend_grpc if { req.hdr(host) -m beg grpc. }
+  use_backend backend_bulk if { req.hdr(host) -m beg bulk. }
   default_backend backend_b
 backend backend_b
   http-reuse always
   server backend 127.0.0.1:$BACKEND
+backend backend_bulk
+  server bulk 127.0.0.1:$BULK_BACKEND
+backend backend_grpc
+  server grpc 127.0.0.1:$GRPC_BACKEND proto h2
 CFG
 haproxy -f "$WORK/haproxy.cfg" -db > "$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 HAPROXY_PID=$!
@@ -103,7 +170,7 @@ check() {
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$1/")
   [[ "$code" == 200 ]] || { echo "sanity check on port $1 answered $code"; cat "$WORK"/*.log; exit 1; }
 }
-check "$BACKEND"; check "$ISTHMUS_EGRESS"; check "$HAPROXY_EGRESS"
+check "$BACKEND"; check "$ISTHMUS_EGRESS"; check "$HAPROXY_EGRESS"; check "$HAPROXY_EGRESS_H2"
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
@@ -123,22 +190,129 @@ run_wrk() { # name port concurrency pid-of-the-proxy-process
   cpu_us=$(awk -v t=$((after - before)) -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
   errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr '\n' ' ' || true)
   printf "%-10s c=%-3s %10s req/s  p50 %-9s p99 %-9s cpu/req %5s us  %s\n" "$1" "$3" "$rps" "$p50" "$p99" "$cpu_us" "$errors"
+  printf "http c=%s\t%s\t%s\t%s\t%s\t%s\n" "$3" "$1" "$rps" "$p50" "$p99" "$cpu_us" >> "$RESULTS"
 }
 
-echo "== wrk keep-alive, $DURATION per run, proxies with $THREADS threads ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-# Warm-up (JIT) before measuring.
-wrk -t2 -c16 -d5s -H "Host: $HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$ISTHMUS_EGRESS/" > /dev/null
-for c in $CONCURRENCY; do
-  run_wrk direct "$BACKEND" "$c" "$BACKEND_PID"
-  run_wrk isthmus "$ISTHMUS_EGRESS" "$c" "$ISTHMUS_PID"
-  run_wrk haproxy "$HAPROXY_EGRESS" "$c" "$HAPROXY_PID"
-done
+# Runs "$@" once per name in NAMES, the order alternating with ROUND so that neither proxy always goes first.
+interleaved() { # round command-taking-a-name...
+  local round=$1; shift
+  local order=(isthmus haproxy haproxy-h2)
+  (( round % 2 == 0 )) && order=(haproxy-h2 haproxy isthmus)
+  for name in "${order[@]}"; do "$@" "$name"; done
+}
+port_of() { case $1 in isthmus) echo "$ISTHMUS_EGRESS";; haproxy) echo "$HAPROXY_EGRESS";;
+  haproxy-h2) echo "$HAPROXY_EGRESS_H2";; direct) echo "$BACKEND";; esac; }
+pid_of() { case $1 in isthmus) echo "$ISTHMUS_PID";; haproxy|haproxy-h2) echo "$HAPROXY_PID";;
+  direct) echo "$BACKEND_PID";; esac; }
+wrk_named() { run_wrk "$2" "$(port_of "$2")" "$1" "$(pid_of "$2")"; }
 
-echo "== full mTLS handshakes on the ingress (openssl s_time -new, one client, ${HANDSHAKE_SECONDS}s; A's gateway SVID)"
+# One 1 GiB download through $1: throughput, CPU of the serving process per GiB, and that process's peak RSS
+# during the transfer (VmHWM, reset first with clear_refs) next to its RSS before.
+bulk_named() {
+  local name=$1 port pid before after rss_before hwm out
+  case $name in isthmus) port=$ISTHMUS_EGRESS pid=$ISTHMUS_PID;; haproxy) port=$HAPROXY_EGRESS pid=$HAPROXY_PID;;
+    haproxy-h2) port=$HAPROXY_EGRESS_H2 pid=$HAPROXY_PID;; direct) port=$BULK_BACKEND pid=$(pgrep -P "$NGINX_PID" | head -1);; esac
+  echo 5 > "/proc/$pid/clear_refs"
+  rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  before=$(cpu_ticks "$pid")
+  out=$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{speed_download}' -H "Host: $BULK_HOST" \
+    -H "Authorization: Bearer bench" "http://127.0.0.1:$port/1g")
+  after=$(cpu_ticks "$pid")
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  read -r code size speed <<<"$out"
+  [[ "$code" == 200 && "$size" == 1073741824 ]] || echo "!! $name: 1 GiB download answered $code with $size bytes"
+  local mibs cpu_ms
+  mibs=$(awk -v s="$speed" 'BEGIN { printf "%.0f", s / 1048576 }')
+  cpu_ms=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t / hz * 1000 }')
+  printf "%-10s 1 GiB down %6s MiB/s  cpu %5s ms/GiB  RSS %6s MiB before, peak %6s MiB\n" "$name" "$mibs" "$cpu_ms" \
+    $((rss_before / 1024)) $((hwm / 1024))
+  printf "bulk 1GiB\t%s\t%s\t-\t-\t%s\t%s\t%s\n" "$name" "$mibs" "$cpu_ms" $((rss_before / 1024)) $((hwm / 1024)) >> "$RESULTS"
+}
+
+# gRPC through $2 (unary or stream): rate, p50/p99 (unary), CPU of the gateway process per call or message.
+grpc_named() {
+  local mode=$1 name=$2 port pid before after out n
+  case $name in isthmus) port=$ISTHMUS_EGRESS pid=$ISTHMUS_PID;; haproxy|haproxy-h2) port=$HAPROXY_GRPC pid=$HAPROXY_PID;;
+    direct) port=$GRPC_BACKEND pid=$GRPC_PID;; esac
+  [[ "$name" == haproxy-h2 ]] && return 0  # HAProxy's gRPC path is HTTP/2 on every hop already: row "haproxy"
+  n=$GRPC_CONCURRENCY; [[ "$mode" == stream ]] && n=$GRPC_STREAMS
+  before=$(cpu_ticks "$pid")
+  out=$("${GRPC_JAVA[@]}" "$mode" "$port" "$GRPC_HOST" "$n" "$GRPC_WARMUP" "$GRPC_SECONDS" 2>"$WORK/grpc-client.err")
+  after=$(cpu_ticks "$pid")
+  local total cpu_us rate p50 p99
+  total=${out##*total=}
+  cpu_us=$(awk -v t=$((after - before)) -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", n ? t / hz * 1e6 / n : 0 }')
+  rate=$(awk '{print $1}' <<<"$out")
+  if [[ "$mode" == unary ]]; then
+    p50=$(awk '{print $4}' <<<"$out") p99=$(awk '{print $6}' <<<"$out")
+    printf "%-10s grpc unary  c=%-3s %10s calls/s  p50 %-9s p99 %-9s cpu/call %5s us  %s\n" "$name" "$n" "$rate" "$p50" "$p99" "$cpu_us" "${out#*errors}"
+  else
+    p50=- p99=-
+    printf "%-10s grpc stream x%-3s %10s msgs/s (1 KiB)  cpu/msg %5s us  %s\n" "$name" "$n" "$rate" "$cpu_us" "${out#*MiB/s}"
+  fi
+  printf "grpc %s\t%s\t%s\t%s\t%s\t%s\n" "$mode" "$name" "$rate" "$p50" "$p99" "$cpu_us" >> "$RESULTS"
+}
+
+echo "== $(date -u +%FT%TZ) $(nproc) cores; uptime before: $(uptime)"
+# Warm-up. The JIT compiles the request path; a gateway runs for days, and a measurement should not pay for that
+# (on a loaded 2-core machine C2 needed 40 s of load and 7 CPU-seconds). Isthmus is loaded in 5 s steps until its C2
+# compiler threads used under 3% of a core in a step (at least WARMUP, at most WARMUP_MAX); HAProxy gets 5 s each.
+c2_ticks() {
+  local total=0 t s
+  for t in /proc/"$1"/task/*; do
+    [[ $(cat "$t/comm" 2>/dev/null) == C2* ]] || continue
+    s=($(sed 's/.*) //' "$t/stat")); total=$((total + s[11] + s[12]))
+  done
+  echo "$total"
+}
+warm=0 jit=-1
+while :; do
+  before=$(c2_ticks "$ISTHMUS_PID")
+  wrk -t2 -c16 -d5s -H "Host: $HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$ISTHMUS_EGRESS/" > /dev/null
+  warm=$((warm + 5)) jit=$(( $(c2_ticks "$ISTHMUS_PID") - before ))
+  (( warm >= ${WARMUP%s} && jit * 100 < 3 * 5 * $(getconf CLK_TCK) )) && break
+  (( warm >= ${WARMUP_MAX%s} )) && break
+done
+echo "Isthmus warmed up for ${warm}s (C2 in the last 5 s: $jit ticks of $(getconf CLK_TCK)/s)"
+for port in "$HAPROXY_EGRESS" "$HAPROXY_EGRESS_H2"; do
+  wrk -t2 -c16 -d5s -H "Host: $HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$port/" > /dev/null
+done
+if [[ -n "$CONCURRENCY" ]]; then
+  echo "== wrk keep-alive, $DURATION per run, $ROUNDS rounds, proxies with $THREADS threads (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  for c in $CONCURRENCY; do
+    run_wrk direct "$BACKEND" "$c" "$BACKEND_PID"
+    for round in $(seq 1 "$ROUNDS"); do interleaved "$round" wrk_named "$c"; done
+  done
+fi
+if [[ "$BULK" == 1 ]]; then
+  NGINX_PID=$(cat "$WORK/nginx/nginx.pid")
+  echo "== 1 GiB download (curl), $ROUNDS rounds (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  # The streaming path has code of its own for the JIT: one unmeasured transfer through Isthmus first (in the
+  # 2026-12-05 runs, made without it, Isthmus's first transfer cost 6.3 CPU-s/GiB against 2.2-2.9 for the others).
+  curl -s -o /dev/null -H "Host: $BULK_HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$ISTHMUS_EGRESS/1g"
+  bulk_named direct
+  for round in $(seq 1 "$ROUNDS"); do interleaved "$round" bulk_named; done
+fi
+if [[ "$GRPC" == 1 ]]; then
+  GRPC_PID=$(pgrep -f "GrpcLoad server $GRPC_BACKEND" | head -1)
+  echo "== gRPC (grpc-java, h2c to the egress), ${GRPC_SECONDS}s after ${GRPC_WARMUP}s warm-up per run, $ROUNDS rounds (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  # The gRPC path (h2c from the caller, h2c to the backend) has code of its own for the JIT: warm it up first.
+  "${GRPC_JAVA[@]}" unary "$ISTHMUS_EGRESS" "$GRPC_HOST" "$GRPC_CONCURRENCY" 20 1 > /dev/null 2>&1
+  "${GRPC_JAVA[@]}" stream "$ISTHMUS_EGRESS" "$GRPC_HOST" "$GRPC_STREAMS" 10 1 > /dev/null 2>&1
+  grpc_named unary direct
+  for round in $(seq 1 "$ROUNDS"); do interleaved "$round" grpc_named unary; done
+  grpc_named stream direct
+  for round in $(seq 1 "$ROUNDS"); do interleaved "$round" grpc_named stream; done
+fi
+
+[[ "$HANDSHAKE_SECONDS" == 0 ]] || echo "== full mTLS handshakes on the ingress (openssl s_time -new, one client, ${HANDSHAKE_SECONDS}s; A's gateway SVID)"
 for target in isthmus:$ISTHMUS_INGRESS haproxy:$HAPROXY_INGRESS; do
+  [[ "$HANDSHAKE_SECONDS" == 0 ]] && break
   name=${target%%:*} port=${target##*:}
   line=$(openssl s_time -connect "127.0.0.1:$port" -cert "$P/a-gw.crt" -key "$P/a-gw.key" -CAfile "$P/root.pem" \
     -new -time "$HANDSHAKE_SECONDS" 2>/dev/null | grep -E "connections/user sec|connections in" | tr '\n' ' ')
   printf "%-10s %s\n" "$name" "$line"
 done
-echo "(work dir: $WORK; load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "== summary: median of $ROUNDS rounds [min-max]; ratio = Isthmus / HAProxy (HTTP/1.1 between gateways), and / haproxy-h2"
+python3 benchmarks/proxy/summary.py "$RESULTS"
+echo "(work dir: $WORK; uptime after: $(uptime))"

@@ -48,7 +48,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
  * egress and b's ingress in this JVM (like one HAProxy process with both frontends), b's backend outside. Writes
  * the PKI as PEM files so that HAProxy and openssl use the very same certificates, then prints READY.
  *
- * <p>Usage: {@code ProxyBenchServer <out-dir> <egress-port> <ingress-port> <backend-port> <io-threads>}
+ * <p>Usage: {@code ProxyBenchServer <out-dir> <egress-port> <ingress-port> <backend-port> <io-threads>
+ * [<bulk-backend-port> <grpc-backend-port>]}: {@code payments.billing} goes to the backend, {@code bulk.billing} (the
+ * 1 GiB transfer) and {@code grpc.billing} to the optional others.
  */
 public final class ProxyBenchServer {
     private ProxyBenchServer() {
@@ -60,6 +62,8 @@ public final class ProxyBenchServer {
         int ingressPort = Integer.parseInt(args[2]);
         int backendPort = Integer.parseInt(args[3]);
         int threads = Integer.parseInt(args[4]);
+        int bulkPort = args.length > 6 ? Integer.parseInt(args[5]) : backendPort;
+        int grpcPort = args.length > 6 ? Integer.parseInt(args[6]) : backendPort;
         Files.createDirectories(out);
 
         Clock clock = Clock.systemUTC();
@@ -84,6 +88,8 @@ public final class ProxyBenchServer {
         X509SvidVerifier verifier = new X509SvidVerifier(FederationRoots.of(root.certificate()), bundles, clock,
                 X509SvidVerifier.DEFAULT_SKEW);
         MeshName payments = MeshName.of("payments", "billing");
+        MeshName bulk = MeshName.of("bulk", "billing");
+        MeshName grpcName = MeshName.of("grpc", "billing");
         ProxySettings settings = ProxySettings.defaults();
         NettyTransport transport = NettyTransport.create(threads, "bench");
         ProxyMetrics metrics = new ProxyMetrics(new SimpleMeterRegistry());
@@ -93,7 +99,9 @@ public final class ProxyBenchServer {
                 System.getProperty("isthmus.bench.verdict-cache", "true")) ? bundles : null;
         ProxyTls tlsB = ProxyTls.create(() -> gwB, verifier, cache, b);
         IngressServer ingress = new IngressServer(transport, settings, tlsB, () -> gwB,
-                new StaticBackends(Map.of(payments.host(), new InetSocketAddress("127.0.0.1", backendPort)), false),
+                new StaticBackends(Map.of(payments.host(), new InetSocketAddress("127.0.0.1", backendPort),
+                        bulk.host(), new InetSocketAddress("127.0.0.1", bulkPort),
+                        grpcName.host(), new InetSocketAddress("127.0.0.1", grpcPort)), false),
                 request -> new Decision.Allowed("bench", "allow-all", List.of()), (request, decision) -> {
                 }, metrics, io.isthmus.proxy.authz.vouch.GatewayIdentities.conventional(List.of(a, b)),
                 new io.isthmus.proxy.http.path.PathNormalizer(io.isthmus.proxy.http.path.PathNormalization.parse(
@@ -101,15 +109,14 @@ public final class ProxyBenchServer {
         ingress.start(new InetSocketAddress("127.0.0.1", ingressPort));
 
         ProxyTls tlsA = ProxyTls.create(() -> gwA, verifier, cache, a);
-        ExportedService export = new ExportedService(new ServiceKey("b", "billing", "payments"),
-                List.of(new ServicePort("http", 80, Protocol.HTTP)), List.of(),
-                new IngressAddress("127.0.0.1", ingressPort), Locality.UNKNOWN, 1, 1, Instant.now(), Duration.ofDays(1));
+        Map<MeshName, List<ExportedService>> exports = Map.of(payments, List.of(export(payments, ingressPort)),
+                bulk, List.of(export(bulk, ingressPort)), grpcName, List.of(export(grpcName, ingressPort)));
         AuthnResult caller = new AuthnResult.Authenticated(SpiffeId.parse("spiffe://a.acme.internal/ns/bench/sa/wrk"));
         CompletableFuture<AuthnResult> ok = CompletableFuture.completedFuture(caller);
         CompletableFuture<AuthnResult> refused = CompletableFuture.completedFuture(
                 new AuthnResult.Refused(AuthnFailure.TOKEN_REJECTED, "not the bench token"));
         EgressServer egress = new EgressServer(transport, settings, tlsA,
-                (name, from) -> name.equals(payments) ? List.of(export) : List.of(), Locality.UNKNOWN,
+                (name, from) -> exports.getOrDefault(name, List.of()), Locality.UNKNOWN,
                 token -> token.equals("bench") ? ok : refused, metrics);
         egress.start(new InetSocketAddress("127.0.0.1", egressPort));
 
@@ -124,6 +131,12 @@ public final class ProxyBenchServer {
             forever.countDown();
         }));
         forever.await();
+    }
+
+    private static ExportedService export(MeshName name, int ingressPort) {
+        return new ExportedService(new ServiceKey("b", name.namespace(), name.service()),
+                List.of(new ServicePort("http", 80, Protocol.HTTP)), List.of(),
+                new IngressAddress("127.0.0.1", ingressPort), Locality.UNKNOWN, 1, 1, Instant.now(), Duration.ofDays(1));
     }
 
     private static void writeSvid(Path out, String name, X509Svid svid) throws IOException {

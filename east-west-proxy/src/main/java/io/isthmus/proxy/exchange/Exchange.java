@@ -444,6 +444,8 @@ public abstract class Exchange {
         forwarded = true;
         forwardedOnce = true;
         HttpRequest head;
+        // A whole request whose body goes out after its head (null when there is none, or it is already released).
+        FullHttpRequest withBody = null;
         if (!bodyExpected && requestEnded) {
             HttpHeaders trailers = EmptyHttpHeaders.INSTANCE;
             for (HttpContent c = pending.poll(); c != null; c = pending.poll()) {
@@ -456,7 +458,12 @@ public abstract class Exchange {
                     Unpooled.EMPTY_BUFFER, request.headers(), trailers.isEmpty() ? new DefaultHttpHeaders() : trailers);
             releaseRequest();
         } else {
-            head = request instanceof FullHttpRequest ? copyHead() : request;
+            if (request instanceof FullHttpRequest full) {
+                head = copyHead();
+                withBody = full;
+            } else {
+                head = request;
+            }
             replayable = false;
         }
         Framing.request(head, http2, !(head instanceof FullHttpRequest));
@@ -464,8 +471,8 @@ public abstract class Exchange {
             head.headers().set(GRPC_TIMEOUT, GrpcTimeout.format(Duration.ofNanos(deadlineNanos - System.nanoTime())));
         }
         up.write(head).addListener(this::headWritten);
-        if (head != request && request instanceof FullHttpRequest full && full.content().isReadable()) {
-            up.write(new DefaultLastHttpContent(full.content().retain(), full.trailingHeaders()));
+        if (withBody != null && withBody.content().isReadable()) {
+            up.write(new DefaultLastHttpContent(withBody.content().retain(), withBody.trailingHeaders()));
             releaseRequest();
         }
         for (HttpContent c = pending.poll(); c != null; c = pending.poll()) {

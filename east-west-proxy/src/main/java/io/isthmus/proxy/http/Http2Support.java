@@ -127,12 +127,25 @@ public final class Http2Support {
                         .addLast(handlerName, streamHandler.get());
             }
         });
-        pipeline.addAfter(after, "h2", codec);
+        pipeline.addAfter(after, "flush", batchedFlushes());
+        pipeline.addAfter("flush", "h2", codec);
         pipeline.addAfter("h2", "h2-mux", mux);
         widenConnectionWindow(pipeline.channel());
         if (pipeline.get(handlerName) != null) {
             pipeline.remove(handlerName);
         }
+    }
+
+    /**
+     * In front of an HTTP/2 connection's TLS: the flushes of its streams that come in one turn of the event loop
+     * leave as one TLS record and one write. Every stream flushes its connection, and an exchange flushes when it
+     * forwards a request or ends a response, so at concurrency each request cost a record and a system call on the
+     * gateway hop, and a read and a wake-up at the other end. A flush during a read of this connection waits for the
+     * read's end; any other waits for the current turn of the event loop (Netty's FlushConsolidationHandler).
+     */
+    public static ChannelHandler batchedFlushes() {
+        return new io.netty.handler.flush.FlushConsolidationHandler(
+                io.netty.handler.flush.FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);
     }
 
     /**

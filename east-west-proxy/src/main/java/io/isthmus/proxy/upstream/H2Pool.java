@@ -179,7 +179,8 @@ public final class H2Pool implements AutoCloseable {
                             if (tls != null) {
                                 ch.pipeline().addLast("tls", ProxyTls.clientHandler(tls, ch, settings.connectTimeout()));
                             }
-                            ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient()
+                            ch.pipeline().addLast("flush", Http2Support.batchedFlushes())
+                                    .addLast("h2", Http2FrameCodecBuilder.forClient()
                                     .initialSettings(Http2Settings.defaultSettings()
                                             .maxHeaderListSize(settings.maxHeaderSize()))
                                     .build())
