@@ -98,9 +98,16 @@ public final class RegistryPropagation {
                         SpiffeId.parse("spiffe://" + td(s).name() + "/ns/isthmus-system/sa/gateway"), Duration.ofHours(1));
                 RegistryNode node = RegistryNode.start(settings, () -> svid, verifier, ChannelFactory.Timing.DEFAULT);
                 nodes.add(node);
+                // Signed and verified as in a gateway, so the numbers include signing and verification.
+                Map<String, io.isthmus.registry.signing.OwnerTrust> owners = new LinkedHashMap<>();
+                for (String o : SITES) {
+                    owners.put(o, new io.isthmus.registry.signing.OwnerTrust(o, td(o), java.util.Set.of(
+                            SpiffeId.parse("spiffe://" + td(o).name() + "/ns/isthmus-system/sa/gateway"))));
+                }
                 registries.add(new InfinispanRegistry(node.registryCache(), new ClusterIdentity(s,
                         new IngressAddress(s + ".gw.example", 15443), Locality.UNKNOWN, Duration.ofSeconds(30),
-                        MeshName.DEFAULT_SUFFIX), clock));
+                        MeshName.DEFAULT_SUFFIX), clock,
+                        new io.isthmus.registry.signing.SvidEntryTrust(() -> svid, verifier, clock, owners)));
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (nodes.stream().anyMatch(n -> n.sitesView().size() < SITES.length)) {
