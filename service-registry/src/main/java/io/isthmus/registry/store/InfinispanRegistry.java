@@ -583,7 +583,13 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
             refuse(writer, cacheKey, key, EntryRefusal.MALFORMED, "it is not a registry record (" + e.getMessage() + ")");
             return;
         }
-        EntryVerdict verdict = trust.verify(cacheKey, received, writer, Optional.ofNullable(versions.get(cacheKey)));
+        EntryVerdict verdict;
+        try {
+            verdict = trust.verify(cacheKey, received, writer, Optional.ofNullable(versions.get(cacheKey)));
+        } catch (RuntimeException e) {
+            // A listener that throws fails the write that carried the record: a bad record must only be refused.
+            verdict = new EntryVerdict.Refused(EntryRefusal.MALFORMED, "it could not be judged (" + e + ")");
+        }
         if (verdict instanceof EntryVerdict.Refused r) {
             refuse(writer, cacheKey, key, r.reason(), r.message());
             return;
