@@ -5,6 +5,8 @@ import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.Signature;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.isthmus.trust.x509.Crypto;
 
@@ -16,13 +18,35 @@ import io.isthmus.trust.x509.Crypto;
 final class EntrySignatures {
     private static final byte[] CONTEXT = "isthmus registry record v1\n".getBytes(StandardCharsets.US_ASCII);
 
+    /**
+     * Keys in BouncyCastle's own form, by the key they were converted from: converting on every signature, and
+     * recomputing an EC point's multiples for every new key object, cost more than the signature itself. A gateway
+     * signs with one SVID key at a time and verifies a handful of peers' leaves, so these stay small.
+     */
+    private static final Map<Object, Object> BC_KEYS = new ConcurrentHashMap<>();
+    private static final int MAX_KEYS = 256;
+
     private EntrySignatures() {
+    }
+
+    private static <K> K bc(K key, java.util.function.Function<K, K> convert) {
+        @SuppressWarnings("unchecked")
+        K known = (K) BC_KEYS.get(key);
+        if (known != null) {
+            return known;
+        }
+        K converted = convert.apply(key);
+        if (BC_KEYS.size() >= MAX_KEYS) {
+            BC_KEYS.clear();
+        }
+        BC_KEYS.put(key, converted);
+        return converted;
     }
 
     static byte[] sign(PrivateKey key, byte[] record) {
         try {
             Signature s = Signature.getInstance(Crypto.signatureAlgorithm(key), Crypto.BC);
-            s.initSign(Crypto.bcPrivateKey(key));
+            s.initSign(bc(key, Crypto::bcPrivateKey));
             s.update(CONTEXT);
             s.update(record);
             return s.sign();
@@ -42,7 +66,7 @@ final class EntrySignatures {
         }
         try {
             Signature s = Signature.getInstance(algorithm, Crypto.BC);
-            s.initVerify(Crypto.bcPublicKey(key));
+            s.initVerify(bc(key, Crypto::bcPublicKey));
             s.update(CONTEXT);
             s.update(record);
             return s.verify(signature);

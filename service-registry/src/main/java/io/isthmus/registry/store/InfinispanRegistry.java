@@ -82,6 +82,8 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     private final List<RegistryListener> listeners = new CopyOnWriteArrayList<>();
     private final IndexListener indexListener = new IndexListener();
     private final Refusals refusals = new Refusals();
+    /** cache key → the value this registry is writing there right now (see {@link #cas}). */
+    private final Map<String, String> writing = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong purgedRevoked = new java.util.concurrent.atomic.AtomicLong();
     /** Clusters whose entries {@link #purge} is removing here: their vanishing is no forgery. */
     private final Set<String> purging = ConcurrentHashMap.newKeySet();
@@ -177,6 +179,16 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     }
 
     private boolean cas(String k, String old, String value, Duration lifespan) {
+        // The listener sees this write on this thread, before the put returns: it need not judge what we just signed.
+        writing.put(k, value);
+        try {
+            return put(k, old, value, lifespan);
+        } finally {
+            writing.remove(k, value);
+        }
+    }
+
+    private boolean put(String k, String old, String value, Duration lifespan) {
         if (old == null) {
             return (lifespan == null ? cache.putIfAbsent(k, value)
                     : cache.putIfAbsent(k, value, lifespan.toMillis(), TimeUnit.MILLISECONDS)) == null;
@@ -581,6 +593,10 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
             received = EntryCodec.parseValue(value);
         } catch (RuntimeException e) {
             refuse(writer, cacheKey, key, EntryRefusal.MALFORMED, "it is not a registry record (" + e.getMessage() + ")");
+            return;
+        }
+        if (value.equals(writing.get(cacheKey))) {
+            apply(cacheKey, received.record(), notify);
             return;
         }
         EntryVerdict verdict;
