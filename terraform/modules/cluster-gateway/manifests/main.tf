@@ -323,6 +323,8 @@ locals {
         { apiGroups = ["multicluster.x-k8s.io"], resources = ["serviceimports/status"], verbs = ["get", "update", "patch"] },
         # Local callers presenting a projected service-account token are checked with TokenReview.
         { apiGroups = ["authentication.k8s.io"], resources = ["tokenreviews"], verbs = ["create"] },
+        # One writer per cluster: the replicas elect the registry's Kubernetes writer with a Lease in their namespace.
+        { apiGroups = ["coordination.k8s.io"], resources = ["leases"], verbs = ["get", "create", "update"] },
         # Federated authorization policies (our CRD).
         { apiGroups = ["security.isthmus.io"], resources = ["authorizationpolicies"], verbs = ["get", "list", "watch"] },
         # An invalid policy is marked status.accepted=false with the reason.

@@ -98,9 +98,16 @@ public final class RegistryPropagation {
                         SpiffeId.parse("spiffe://" + td(s).name() + "/ns/isthmus-system/sa/gateway"), Duration.ofHours(1));
                 RegistryNode node = RegistryNode.start(settings, () -> svid, verifier, ChannelFactory.Timing.DEFAULT);
                 nodes.add(node);
+                // Signed and verified as in a gateway, so the numbers include signing and verification.
+                Map<String, io.isthmus.registry.signing.OwnerTrust> owners = new LinkedHashMap<>();
+                for (String o : SITES) {
+                    owners.put(o, new io.isthmus.registry.signing.OwnerTrust(o, td(o), java.util.Set.of(
+                            SpiffeId.parse("spiffe://" + td(o).name() + "/ns/isthmus-system/sa/gateway"))));
+                }
                 registries.add(new InfinispanRegistry(node.registryCache(), new ClusterIdentity(s,
                         new IngressAddress(s + ".gw.example", 15443), Locality.UNKNOWN, Duration.ofSeconds(30),
-                        MeshName.DEFAULT_SUFFIX), clock));
+                        MeshName.DEFAULT_SUFFIX), clock,
+                        new io.isthmus.registry.signing.SvidEntryTrust(() -> svid, verifier, clock, owners)));
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (nodes.stream().anyMatch(n -> n.sitesView().size() < SITES.length)) {
@@ -114,7 +121,7 @@ public final class RegistryPropagation {
             long heapEmpty = usedHeapAfterGc();
             System.out.printf("heap of 3 idle sites: %.1f MiB%n", (heapEmpty - heapBeforeStart) / 1048576.0);
             propagation(registries, updates);
-            scale(registries, services, heapEmpty);
+            scale(registries, services, heapEmpty, nodes.get(0).registryCache());
         } finally {
             registries.forEach(InfinispanRegistry::close);
             nodes.reversed().forEach(RegistryNode::close);
@@ -168,7 +175,8 @@ public final class RegistryPropagation {
         };
     }
 
-    private static void scale(List<InfinispanRegistry> r, int services, long heapEmpty) throws Exception {
+    private static void scale(List<InfinispanRegistry> r, int services, long heapEmpty,
+            org.infinispan.Cache<String, String> cacheOfA) throws Exception {
         CountDownLatch atB = new CountDownLatch(services);
         CountDownLatch atC = new CountDownLatch(services);
         r.get(1).addListener(counting("scale", atB));
@@ -188,8 +196,10 @@ public final class RegistryPropagation {
         System.out.printf("heap for %d services on 3 sites (cache JSON + decoded index, 3 copies): %.1f MiB, about %.0f bytes "
                 + "per service per site%n", services, (heapFull - heapEmpty) / 1048576.0,
                 (heapFull - heapEmpty) / 3.0 / services);
-        System.out.printf("entry JSON size: %d bytes%n", io.isthmus.registry.store.EntryCodec.encode(r.get(1).list(
-                io.isthmus.registry.RegistryQuery.cluster("cluster-a")).get(0)).length());
+        io.isthmus.registry.ExportedService sample = r.get(1).list(io.isthmus.registry.RegistryQuery.cluster("cluster-a")).get(0);
+        System.out.printf("entry JSON size: %d bytes; as stored and replicated (signed envelope with the signer's leaf): %d"
+                + " bytes%n", io.isthmus.registry.store.EntryCodec.encode(sample).length(),
+                cacheOfA.get(io.isthmus.registry.store.EntryCodec.key(sample.key())).length());
     }
 
     private static RegistryListener counting(String namespace, CountDownLatch latch) {

@@ -166,5 +166,48 @@ public interface RegistryConfig {
          */
         @WithDefault("false")
         boolean enabled();
+
+        /** One writer per cluster: which replica runs the Kubernetes source. */
+        @WithName("leader-election")
+        LeaderElection leaderElection();
+    }
+
+    interface LeaderElection {
+        /**
+         * Run the Kubernetes source (ServiceExport watcher and ServiceImport writer) only on the replica that holds a
+         * {@code coordination.k8s.io/v1} Lease; the others take over when it lapses. Needs RBAC get, create and
+         * update on {@code leases} in the Lease's namespace. Off only for a single replica.
+         */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** The Lease's name: one per cluster, shared by its replicas. */
+        @WithName("lease-name")
+        @WithDefault("isthmus-registry-writer")
+        String leaseName();
+
+        /** The Lease's namespace. Default: {@code POD_NAMESPACE}, else the client's namespace. */
+        Optional<String> namespace();
+
+        /** This replica's name in the Lease. Default: {@code POD_NAME}, else {@code HOSTNAME}, else host and pid. */
+        Optional<String> identity();
+
+        /**
+         * How long a Lease holds without renewal: a dead leader is replaced this long after its last renewal (plus up
+         * to one retry period). Kubernetes' own controllers use 15 s.
+         */
+        @WithName("lease-duration")
+        @WithDefault("15s")
+        Duration leaseDuration();
+
+        /** A leader that could not renew for this long stops writing; shorter than the lease duration. */
+        @WithName("renew-deadline")
+        @WithDefault("10s")
+        Duration renewDeadline();
+
+        /** How often a leader renews and a follower tries to acquire. */
+        @WithName("retry-period")
+        @WithDefault("2s")
+        Duration retryPeriod();
     }
 }

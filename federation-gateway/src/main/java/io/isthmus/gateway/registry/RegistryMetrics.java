@@ -7,6 +7,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
 import io.isthmus.registry.RegistryQuery;
+import io.isthmus.registry.signing.EntryRefusal;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
@@ -41,8 +42,18 @@ public class RegistryMetrics {
                 s -> s.node().map(n -> n.refusedBridgeHandshakes()).orElse(0L))
                 .description("Bridge TLS handshakes refused (certificate or site/trust-domain binding)").register(meters);
         Gauge.builder("isthmus_registry_refused_entries", service, s -> s.registry().refusedEntries())
-                .description("Entries received but not used: their content named another key, or a site wrote "
-                        + "another cluster's entry").register(meters);
+                .description("Registry records received and not used, all reasons (see isthmus_registry_refused_records)")
+                .register(meters);
+        for (EntryRefusal reason : EntryRefusal.values()) {
+            Gauge.builder("isthmus_registry_refused_records", service, s -> s.registry().refusals(reason))
+                    .tag("reason", reason.label())
+                    .description("Registry records received and not used, by reason: a forged, replayed, unsigned or "
+                            + "foreign-signed export or removal (each also logged as a WARN naming the site and the key)")
+                    .register(meters);
+        }
+        Gauge.builder("isthmus_registry_revoked_purged_entries", service, s -> s.registry().purgedRevoked())
+                .description("Entries purged at once because their signer's trust was revoked (CA out of its bundle, "
+                        + "cluster out of the membership)").register(meters);
         Gauge.builder("isthmus_registry_bridge_dropped_messages", service,
                 s -> s.node().map(n -> n.droppedBridgeMessages()).orElse(0L))
                 .description("Bridge messages dropped: the site they named is not the one their TLS connection proved")

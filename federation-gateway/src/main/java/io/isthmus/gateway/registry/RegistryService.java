@@ -40,6 +40,8 @@ import io.isthmus.registry.Registry;
 import io.isthmus.registry.RegistryResolver;
 import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.ServiceResolver;
+import io.isthmus.proxy.authz.vouch.GatewayIdentities;
+import io.isthmus.registry.signing.SvidEntryTrust;
 import io.isthmus.registry.store.InfinispanRegistry;
 import io.isthmus.registry.xsite.AdvertisedBridge;
 import io.isthmus.registry.xsite.ChannelFactory;
@@ -71,6 +73,18 @@ public class RegistryService {
     private final RegistryResolver resolver;
     private final String site;
     private final TrustDomain trustDomain;
+    private final SpiffeId selfId;
+    /** Gateway identities from configuration, used while no membership document is in force. */
+    private final GatewayIdentities staticGateways;
+    /** Signs this cluster's records and judges every received one against the owners' bundles. */
+    private final SvidEntryTrust entryTrust;
+    /** Re-judges held records after a trust change, off the thread that announced it. */
+    private final java.util.concurrent.ExecutorService revocations = java.util.concurrent.Executors
+            .newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "isthmus-registry-revocation");
+                t.setDaemon(true);
+                return t;
+            });
     private volatile TrustSnapshot lastTrust;
 
     @Inject
@@ -82,6 +96,12 @@ public class RegistryService {
         Map<String, TrustDomain> clusters = new HashMap<>();
         clusters.put(site, trust.runtime().trustDomain());
         Optional<SignedMembership> held = trust.membership().current();
+        this.selfId = trust.runtime().settings().gatewayId();
+        this.staticGateways = staticGateways(gateway, selfId);
+        this.entryTrust = new SvidEntryTrust(trust.runtime(), trust.runtime().verifier(), clock, Map.of());
+        held.ifPresent(h -> clusters.putAll(MembershipView.clusters(h.membership(), site, trustDomain)));
+        GatewayIdentities signers = held.map(h -> MembershipView.gateways(h.membership(), site, selfId))
+                .orElse(staticGateways);
         if (config.enabled()) {
             SiteSettings settings = siteSettings(config, site, trust.runtime().trustDomain());
             if (held.isPresent()) {
@@ -93,10 +113,12 @@ public class RegistryService {
             }
             settings.peers().forEach((name, peer) -> clusters.put(name, peer.trustDomain()));
             this.lastTrust = trust.runtime().snapshot();
+            // Known before the first replicated record can arrive (the node starts receiving at once).
+            entryTrust.owners(EntryOwners.of(clusters, signers));
             RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(), ChannelFactory.Timing.DEFAULT);
             this.node = Optional.of(n);
             this.cacheManager = n.cacheManager();
-            this.registry = new InfinispanRegistry(n.registryCache(), identity, clock);
+            this.registry = new InfinispanRegistry(n.registryCache(), identity, clock, entryTrust);
             LOG.infof("registry: site %s, bridge on %s:%d%s, peers %s, replicas by %s", site, settings.bindHost(),
                     settings.bridgePort(), settings.advertisedBridge().map(a -> " advertised as " + a).orElse(""),
                     settings.peers().keySet(), settings.localDnsQuery().map(q -> "DNS " + q)
@@ -107,12 +129,12 @@ public class RegistryService {
             DefaultCacheManager local = new DefaultCacheManager(global.build());
             local.defineConfiguration(RegistryNode.REGISTRY_CACHE, new ConfigurationBuilder().build());
             Cache<String, String> cache = local.getCache(RegistryNode.REGISTRY_CACHE);
+            entryTrust.owners(EntryOwners.of(clusters, signers));
             this.node = Optional.empty();
             this.cacheManager = local;
-            this.registry = new InfinispanRegistry(cache, identity, clock);
+            this.registry = new InfinispanRegistry(cache, identity, clock, entryTrust);
             LOG.warnf("registry: replication disabled (isthmus.registry.enabled=false); exports stay in this process");
         }
-        held.ifPresent(h -> clusters.putAll(MembershipView.clusters(h.membership(), site, trustDomain)));
         this.resolver = new RegistryResolver(registry, clock, clusters);
         this.leases = new LeaseKeeper(registry, clock);
         exportStatic(config);
@@ -129,7 +151,9 @@ public class RegistryService {
      */
     private void applyMembership(MembershipChange change) {
         Map<String, TrustDomain> clusters = MembershipView.clusters(change.next().membership(), site, trustDomain);
+        entryTrust.owners(EntryOwners.of(clusters, MembershipView.gateways(change.next().membership(), site, selfId)));
         resolver.clusters(clusters);
+        purgeRevokedSoon("membership version " + change.next().version());
         if (node.isEmpty()) {
             return;
         }
@@ -307,6 +331,7 @@ public class RegistryService {
             return;
         }
         lastTrust = snapshot;
+        purgeRevokedSoon("bundle sequence change");
         node.get().revalidatePeers().whenComplete((closed, failure) -> {
             if (failure != null) {
                 LOG.warnf("registry: re-checking bridge peers after a bundle change failed: %s", failure.getMessage());
@@ -316,8 +341,57 @@ public class RegistryService {
         });
     }
 
+    /**
+     * Purges at once, here, the entries whose signer the trust in force no longer vouches for (a cluster's CA left
+     * its bundle, a cluster left the membership): they stop being routed to now, not when their leases lapse.
+     */
+    private void purgeRevokedSoon(String why) {
+        try {
+            revocations.execute(() -> {
+                try {
+                    Map<String, Integer> purged = registry.purgeRevoked();
+                    if (!purged.isEmpty()) {
+                        LOG.infof("registry: after a %s, purged the entries of revoked signers: %s", why, purged);
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warnf("registry: re-checking entries after a %s failed (%s); they are checked again at the"
+                            + " next trust change", why, e.getMessage());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // stopping: nothing left to route
+        }
+    }
+
+    /**
+     * Who signs each cluster's entries while no membership is in force: this gateway's own identity and each static
+     * peer's {@code isthmus.peers.<name>.gateway-ids} (by default its conventional gateway identity) — the same
+     * identities that may vouch at the ingress.
+     */
+    static GatewayIdentities staticGateways(GatewayConfig config, SpiffeId self) {
+        Map<TrustDomain, Set<SpiffeId>> ids = new LinkedHashMap<>();
+        ids.put(self.trustDomain(), new java.util.HashSet<>(Set.of(self)));
+        config.peers().forEach((name, peer) -> {
+            String key = "isthmus.peers." + name + ".gateway-ids";
+            try {
+                TrustDomain td = TrustDomain.parse(peer.trustDomain());
+                for (String id : peer.gatewayIds().orElse(List.of(GatewayIdentities.conventional(td).toString()))) {
+                    ids.computeIfAbsent(td, t -> new java.util.HashSet<>()).add(SpiffeId.parse(id.trim()));
+                }
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key, e.getMessage());
+            }
+        });
+        try {
+            return new GatewayIdentities(ids);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("isthmus.peers", e.getMessage());
+        }
+    }
+
     @PreDestroy
     void stop() {
+        revocations.shutdownNow();
         leases.close();
         registry.close();
         if (node.isPresent()) {

@@ -146,6 +146,34 @@ class ServiceRegistryApiTest {
     }
 
     /**
+     * The signing wiring: the gateway signs its own exports with its SVID, and a record an unsigned writer put into the
+     * cache (a replica of this cluster still running a gateway from before signed entries, during a rolling upgrade)
+     * is refused, counted by reason in the metrics, and never served.
+     */
+    @Test
+    void signsItsExportsAndRefusesAnUnsignedRecordFromAnOlderReplica() {
+        org.infinispan.Cache<String, String> cache = cacheManager.getCache(RegistryNode.REGISTRY_CACHE);
+        io.isthmus.registry.signing.SignedRecord own = io.isthmus.registry.store.EntryCodec.parseValue(
+                cache.get("test-cluster/billing/payments"));
+        assertThat(io.isthmus.trust.x509.Certificates.uriSans(own.signature().orElseThrow().signer()))
+                .containsExactly(trust.runtime().settings().gatewayId().toString());
+
+        long before = registryService.registry().refusals(io.isthmus.registry.signing.EntryRefusal.UNSIGNED);
+        ServiceKey legacy = new ServiceKey("test-cluster", "shop", "legacy");
+        var e = registry.get(new ServiceKey("test-cluster", "billing", "payments")).orElseThrow();
+        cache.put("test-cluster/shop/legacy", io.isthmus.registry.store.EntryCodec.encode(new io.isthmus.registry
+                .ExportedService(legacy, e.ports(), List.of(), e.ingress(), e.locality(), 1, 1, java.time.Instant.now(),
+                e.lease())));
+        assertThat(registry.get(legacy)).isEmpty();
+        assertThat(registryService.registry().refusals(io.isthmus.registry.signing.EntryRefusal.UNSIGNED))
+                .isEqualTo(before + 1);
+        reads().when().get("/v1/services/legacy.shop.svc.clusterset.local").then().statusCode(404);
+        given().when().get(metrics).then().statusCode(200)
+                .body(containsString("isthmus_registry_refused_records{reason=\"unsigned\"} " + (before + 1)));
+        cache.remove("test-cluster/shop/legacy");
+    }
+
+    /**
      * The gateway wiring of revocation, end to end: a second replica of this cluster, whose SVID comes from a second
      * intermediate published in the local bundle (as during a CA rotation), joins the gateway's local cluster over
      * TLS. Withdrawing that intermediate changes the bundles; the trust plane's event reaches the registry, which

@@ -79,8 +79,15 @@ public final class KubernetesExportSource implements AutoCloseable {
             throw new IllegalStateException("the Kubernetes informers for ServiceExport, Service and EndpointSlice did not "
                     + "sync within 30 s; check the API server and the gateway's RBAC (list/watch on these kinds): " + e, e);
         }
+        synced = true;
         worker.submit(this::reconcileAll);
     }
+
+    /**
+     * Whether the three informers are running and synced. Their first events arrive while the others are still being
+     * created; those are left to the full reconciliation that follows the sync, which sees every object anyway.
+     */
+    private volatile boolean synced;
 
     private <T extends HasMetadata> ResourceEventHandler<T> handler(java.util.function.Consumer<T> onChange) {
         return new ResourceEventHandler<>() {
@@ -102,6 +109,9 @@ public final class KubernetesExportSource implements AutoCloseable {
     }
 
     private void enqueue(String namespace, String name) {
+        if (!synced) {
+            return;
+        }
         worker.submit(() -> {
             try {
                 reconcile(namespace, name);

@@ -1,6 +1,14 @@
 package io.isthmus.registry.store;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.Base64;
+import java.util.Optional;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,14 +24,23 @@ import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.IngressAddress;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.Protocol;
+import io.isthmus.registry.RegistryRecord;
 import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.ServicePort;
+import io.isthmus.registry.signing.EntrySignature;
+import io.isthmus.registry.signing.SignedRecord;
 import io.isthmus.trust.spiffe.SpiffeId;
 
 /**
  * The wire form of registry entries: the key is the string {@code cluster/namespace/name}, the value a JSON
  * document. Plain strings need no marshaller registration in Infinispan (ProtoStream carries them natively) and
  * stay readable across versions of this code: unknown JSON fields are ignored, so a newer gateway may add fields.
+ *
+ * <p>Since signed entries the value is an envelope {@code {"record": "<record JSON>", "signer": "<base64 DER of the
+ * gateway SVID leaf>", "signature": "<base64>"}}: the record travels as a string, so the bytes verified are exactly
+ * the bytes signed (no canonical JSON needed). A record is an export (the entry's fields plus {@code signedAt}) or a
+ * removal ({@code removed: true}, the key, {@code revision}, {@code signedAt}). A value written by a gateway from
+ * before signed entries (the entry's fields at the top level) reads as an unsigned record.
  */
 public final class EntryCodec {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -44,6 +61,95 @@ public final class EntryCodec {
     }
 
     public static String encode(ExportedService e) {
+        return write(node(e));
+    }
+
+    private static String write(JsonNode n) {
+        try {
+            return JSON.writeValueAsString(n);
+        } catch (JsonProcessingException ex) {
+            throw new IllegalStateException("cannot encode a registry record", ex);
+        }
+    }
+
+    /** The exact bytes a record is signed as. */
+    public static String encodeRecord(RegistryRecord record) {
+        return switch (record) {
+            case RegistryRecord.Live live -> write(node(live.entry()).put("signedAt", live.signedAt().toString()));
+            case RegistryRecord.Tombstone t -> write(JSON.createObjectNode().put("removed", true)
+                    .put("cluster", t.key().cluster()).put("namespace", t.key().namespace()).put("name", t.key().name())
+                    .put("revision", t.revision()).put("signedAt", t.signedAt().toString()));
+        };
+    }
+
+    /** The cache value: {@code recordJson} (from {@link #encodeRecord}) and its signature, if any. */
+    public static String envelope(String recordJson, Optional<EntrySignature> signature) {
+        ObjectNode n = JSON.createObjectNode().put("record", recordJson);
+        signature.ifPresent(s -> {
+            try {
+                n.put("signer", Base64.getEncoder().encodeToString(s.signer().getEncoded()));
+            } catch (CertificateEncodingException e) {
+                throw new IllegalStateException("cannot encode the signer certificate", e);
+            }
+            n.put("signature", Base64.getEncoder().encodeToString(s.value()));
+        });
+        return write(n);
+    }
+
+    /**
+     * A cache value as received (see the class comment); the signature is not checked here.
+     *
+     * @throws IllegalArgumentException naming what is wrong when the value is not a registry record
+     */
+    public static SignedRecord parseValue(String value) {
+        JsonNode n = tree(value);
+        JsonNode record = n.get("record");
+        if (record == null) {
+            // A gateway from before signed entries: the entry itself, unsigned.
+            ExportedService legacy = decode(n);
+            return new SignedRecord(new RegistryRecord.Live(legacy, legacy.heartbeat()),
+                    value.getBytes(StandardCharsets.UTF_8), Optional.empty());
+        }
+        if (!record.isTextual()) {
+            throw new IllegalArgumentException("registry value's 'record' is not a string");
+        }
+        String body = record.asText();
+        JsonNode r = tree(body);
+        Instant signedAt = Instant.parse(text(r, "signedAt"));
+        RegistryRecord parsed = r.path("removed").asBoolean(false)
+                ? new RegistryRecord.Tombstone(new ServiceKey(text(r, "cluster"), text(r, "namespace"), text(r, "name")),
+                        required(r, "revision").asLong(), signedAt)
+                : new RegistryRecord.Live(decode(r), signedAt);
+        Optional<EntrySignature> signature = Optional.empty();
+        if (n.hasNonNull("signature") || n.hasNonNull("signer")) {
+            signature = Optional.of(new EntrySignature(certificate(text(n, "signer")),
+                    Base64.getDecoder().decode(text(n, "signature"))));
+        }
+        return new SignedRecord(parsed, body.getBytes(StandardCharsets.UTF_8), signature);
+    }
+
+    private static final java.util.Map<String, X509Certificate> SIGNERS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Parsed once per distinct signer (a gateway's SVID signs every entry until it is renewed). */
+    private static X509Certificate certificate(String base64) {
+        X509Certificate known = SIGNERS.get(base64);
+        if (known != null) {
+            return known;
+        }
+        try {
+            X509Certificate parsed = (X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new ByteArrayInputStream(Base64.getDecoder().decode(base64)));
+            if (SIGNERS.size() > 256) {
+                SIGNERS.clear();
+            }
+            SIGNERS.put(base64, parsed);
+            return parsed;
+        } catch (CertificateException e) {
+            throw new IllegalArgumentException("registry value's 'signer' is not an X.509 certificate: " + e.getMessage(), e);
+        }
+    }
+
+    private static ObjectNode node(ExportedService e) {
         ObjectNode n = JSON.createObjectNode();
         n.put("cluster", e.key().cluster());
         n.put("namespace", e.key().namespace());
@@ -62,21 +168,23 @@ public final class EntryCodec {
         n.put("revision", e.revision());
         n.put("heartbeat", e.heartbeat().toString());
         n.put("leaseMillis", e.lease().toMillis());
-        try {
-            return JSON.writeValueAsString(n);
-        } catch (JsonProcessingException ex) {
-            throw new IllegalStateException("cannot encode " + e.key(), ex);
-        }
+        return n;
     }
 
     /** @throws IllegalArgumentException naming the field when the document is not a registry entry */
     public static ExportedService decode(String json) {
-        JsonNode n;
+        return decode(tree(json));
+    }
+
+    private static JsonNode tree(String json) {
         try {
-            n = JSON.readTree(json);
+            return JSON.readTree(json);
         } catch (IOException ex) {
             throw new IllegalArgumentException("registry entry is not JSON: " + ex.getMessage(), ex);
         }
+    }
+
+    private static ExportedService decode(JsonNode n) {
         List<ServicePort> ports = new ArrayList<>();
         for (JsonNode p : required(n, "ports")) {
             ports.add(new ServicePort(text(p, "name"), required(p, "port").asInt(), Protocol.valueOf(text(p, "protocol"))));

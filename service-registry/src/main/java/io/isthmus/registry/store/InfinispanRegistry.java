@@ -1,6 +1,7 @@
 package io.isthmus.registry.store;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -8,8 +9,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 import org.infinispan.Cache;
 import org.infinispan.notifications.Listener;
@@ -22,6 +27,7 @@ import org.infinispan.notifications.cachelistener.event.CacheEntryRemovedEvent;
 import org.jboss.logging.Logger;
 
 import io.isthmus.registry.ClusterIdentity;
+import io.isthmus.registry.EntryVersion;
 import io.isthmus.registry.ExportSpec;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.MeshName;
@@ -29,12 +35,24 @@ import io.isthmus.registry.NotOwnerException;
 import io.isthmus.registry.Registry;
 import io.isthmus.registry.RegistryListener;
 import io.isthmus.registry.RegistryQuery;
+import io.isthmus.registry.RegistryRecord;
 import io.isthmus.registry.ServiceKey;
+import io.isthmus.registry.signing.EntryRefusal;
+import io.isthmus.registry.signing.EntryTrust;
+import io.isthmus.registry.signing.EntryVerdict;
+import io.isthmus.registry.signing.SignedRecord;
 
 /**
  * The registry on an Infinispan cache of JSON strings (see {@link EntryCodec}). A cache listener keeps a decoded
  * index by mesh name, so resolution never decodes or scans; it also records, per remote cluster, when an update
  * from it last arrived.
+ *
+ * <p>Every record is signed by the gateway that wrote it and judged by {@link EntryTrust} before it is indexed,
+ * whoever replicated it here: a record another site forged (an insertion, an overwrite, a replay, a removal) never
+ * reaches the index, is counted by reason ({@link #refusals(EntryRefusal)}) and logged naming the site and the key.
+ * A removal is a signed tombstone ({@link RegistryRecord.Tombstone}); a key that merely vanishes from the cache is a
+ * forged removal, and the index keeps what it held. When the forged record is for one of this cluster's own keys,
+ * this registry writes its own record again, signed, so that every site's cache is repaired.
  */
 public final class InfinispanRegistry implements Registry, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(InfinispanRegistry.class);
@@ -50,20 +68,57 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     private final java.util.concurrent.locks.ReadWriteLock restart = new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final ClusterIdentity identity;
     private final Clock clock;
+    private final EntryTrust trust;
+    /**
+     * How long a removal stays in the cache: replays of the removed export are refused while it is there, and after
+     * that a replayed export is older than that, so its lease lapsed long ago and it is never routed to.
+     */
+    private final Duration tombstoneLifespan;
     /** namespace/name → cluster → entry. */
     private final Map<String, Map<String, ExportedService>> byName = new ConcurrentHashMap<>();
+    /** cache key → the newest version used here (exports and removals): what a replay is judged against. */
+    private final Map<String, EntryVersion> versions = new ConcurrentHashMap<>();
     private final Map<String, Instant> lastUpdateFrom = new ConcurrentHashMap<>();
     private final List<RegistryListener> listeners = new CopyOnWriteArrayList<>();
     private final IndexListener indexListener = new IndexListener();
-    private final java.util.concurrent.atomic.AtomicLong refusedEntries = new java.util.concurrent.atomic.AtomicLong();
+    private final Refusals refusals = new Refusals();
+    /** cache key → the value this registry is writing there right now (see {@link #cas}). */
+    private final Map<String, String> writing = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong purgedRevoked = new java.util.concurrent.atomic.AtomicLong();
+    /** Clusters whose entries {@link #purge} is removing here: their vanishing is no forgery. */
+    private final Set<String> purging = ConcurrentHashMap.newKeySet();
+    /** Rewrites own keys that a forger touched; never on a listener thread (it must not write to the cache). */
+    private final ExecutorService repairs = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "isthmus-registry-repair");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Set<ServiceKey> repairPending = ConcurrentHashMap.newKeySet();
 
+    /**
+     * A registry that signs nothing, for a cache that is not replicated across sites (one process). A cache with
+     * backup sites needs {@link #InfinispanRegistry(Cache, ClusterIdentity, Clock, EntryTrust)}.
+     */
     public InfinispanRegistry(Cache<String, String> cache, ClusterIdentity identity, Clock clock) {
+        this(cache, identity, clock, EntryTrust.unsignedLocal());
+    }
+
+    public InfinispanRegistry(Cache<String, String> cache, ClusterIdentity identity, Clock clock, EntryTrust trust) {
+        if (!trust.signs() && !cache.getCacheConfiguration().sites().allBackups().isEmpty()) {
+            throw new IllegalArgumentException("the registry cache " + cache.getName() + " is replicated to sites "
+                    + cache.getCacheConfiguration().sites().allBackups().stream()
+                            .map(org.infinispan.configuration.cache.BackupConfiguration::site).toList()
+                    + ": its entries must be signed and verified; pass an EntryTrust that signs");
+        }
         this.cache = cache;
         this.identity = identity;
         this.clock = clock;
+        this.trust = trust;
+        this.tombstoneLifespan = Duration.ofHours(1).compareTo(identity.lease().multipliedBy(10)) > 0 ? Duration.ofHours(1)
+                : identity.lease().multipliedBy(10);
         cache.addListener(indexListener);
         for (Map.Entry<String, String> e : cache.entrySet()) {
-            decode(e.getValue()).filter(x -> admissible(e.getKey(), x)).ifPresent(this::index);
+            changed(e.getKey(), e.getValue(), false);
         }
     }
 
@@ -95,22 +150,51 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     }
 
     private ExportedService write(ExportSpec spec) {
-        Instant now = clock.instant();
         String k = EntryCodec.key(spec.key());
         // Compare-and-set rather than cache.compute(): a compute function runs on the key's primary owner, which
-        // may be another replica, and would have to be marshalled there.
+        // may be another replica, and would have to be marshalled there. The revision comes from what this registry
+        // used (never from the cache's raw value, which a forger may have written).
         while (true) {
+            Instant now = clock.instant();
             String old = cache.get(k);
-            ExportedService previous = old == null ? null : decode(old).orElse(null);
-            ExportedService next = build(spec, previous == null ? 1 : previous.revision(), now);
-            if (previous != null && !sameContent(previous, next)) {
-                next = build(spec, previous.revision() + 1, now);
+            ExportedService previous = get(spec.key()).orElse(null);
+            EntryVersion held = versions.get(k);
+            long revision;
+            if (previous != null) {
+                revision = sameContent(previous, build(spec, previous.revision(), now)) ? previous.revision()
+                        : previous.revision() + 1;
+            } else {
+                revision = held == null ? 1 : held.revision() + 1;
             }
-            String json = EntryCodec.encode(next);
-            if (old == null ? cache.putIfAbsent(k, json) == null : cache.replace(k, old, json)) {
+            ExportedService next = build(spec, revision, now);
+            if (cas(k, old, seal(new RegistryRecord.Live(next, now)), null)) {
                 return next;
             }
         }
+    }
+
+    private String seal(RegistryRecord record) {
+        String json = EntryCodec.encodeRecord(record);
+        return EntryCodec.envelope(json, trust.sign(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    private boolean cas(String k, String old, String value, Duration lifespan) {
+        // The listener sees this write on this thread, before the put returns: it need not judge what we just signed.
+        writing.put(k, value);
+        try {
+            return put(k, old, value, lifespan);
+        } finally {
+            writing.remove(k, value);
+        }
+    }
+
+    private boolean put(String k, String old, String value, Duration lifespan) {
+        if (old == null) {
+            return (lifespan == null ? cache.putIfAbsent(k, value)
+                    : cache.putIfAbsent(k, value, lifespan.toMillis(), TimeUnit.MILLISECONDS)) == null;
+        }
+        return lifespan == null ? cache.replace(k, old, value)
+                : cache.replace(k, old, value, lifespan.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private ExportedService build(ExportSpec spec, long revision, Instant now) {
@@ -124,12 +208,24 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                 && a.lease().equals(b.lease());
     }
 
+    /** Writes a signed removal (a tombstone), which replicates like an export; the key then reads as absent. */
     @Override
     public boolean unexport(ServiceKey key) {
         requireOwner(key);
         restart.readLock().lock();
         try {
-            return cache.remove(EntryCodec.key(key)) != null;
+            String k = EntryCodec.key(key);
+            while (true) {
+                ExportedService previous = get(key).orElse(null);
+                if (previous == null) {
+                    return false;
+                }
+                String old = cache.get(k);
+                if (cas(k, old, seal(new RegistryRecord.Tombstone(key, previous.revision() + 1, clock.instant())),
+                        tombstoneLifespan)) {
+                    return true;
+                }
+            }
         } finally {
             restart.readLock().unlock();
         }
@@ -146,25 +242,60 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     }
 
     private int renewAll() {
-        Instant now = clock.instant();
         int renewed = 0;
         for (ExportedService e : list(RegistryQuery.cluster(identity.cluster()))) {
-            String k = EntryCodec.key(e.key());
-            while (true) {
-                String old = cache.get(k);
-                ExportedService prev = old == null ? null : decode(old).orElse(null);
-                if (prev == null) {
-                    break;
-                }
-                String next = EntryCodec.encode(new ExportedService(prev.key(), prev.ports(), prev.identities(),
-                        prev.ingress(), prev.locality(), prev.readyEndpoints(), prev.revision(), now, prev.lease()));
-                if (cache.replace(k, old, next)) {
-                    renewed++;
-                    break;
-                }
+            if (rewrite(e.key())) {
+                renewed++;
             }
         }
         return renewed;
+    }
+
+    /** Writes this cluster's record of {@code key} again, signed now: a heartbeat, or the repair of a forgery. */
+    private boolean rewrite(ServiceKey key) {
+        String k = EntryCodec.key(key);
+        while (true) {
+            Instant now = clock.instant();
+            ExportedService prev = get(key).orElse(null);
+            String old = cache.get(k);
+            if (prev == null) {
+                // Not exported (any more): a forger inserted the key, or undid our removal. Remove it, signed.
+                EntryVersion removed = versions.get(k);
+                long revision = removed == null ? 1 : removed.revision();
+                if (cas(k, old, seal(new RegistryRecord.Tombstone(key, revision, now)), tombstoneLifespan)) {
+                    return false;
+                }
+                continue;
+            }
+            ExportedService next = new ExportedService(prev.key(), prev.ports(), prev.identities(), prev.ingress(),
+                    prev.locality(), prev.readyEndpoints(), prev.revision(), now, prev.lease());
+            if (cas(k, old, seal(new RegistryRecord.Live(next, now)), null)) {
+                return true;
+            }
+        }
+    }
+
+    private void repair(ServiceKey key) {
+        if (!key.cluster().equals(identity.cluster()) || !repairPending.add(key)) {
+            return;
+        }
+        try {
+            repairs.execute(() -> {
+                repairPending.remove(key);
+                restart.readLock().lock();
+                try {
+                    rewrite(key);
+                    LOG.infof("registry: wrote this cluster's own record of %s again after a forged change", key);
+                } catch (RuntimeException e) {
+                    LOG.warnf("registry: could not write %s again after a forged change (%s); the next heartbeat"
+                            + " does", key, e.getMessage());
+                } finally {
+                    restart.readLock().unlock();
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            repairPending.remove(key);
+        }
     }
 
     @Override
@@ -277,28 +408,97 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         }
         restart.readLock().lock();
         try {
-            var local = cache.getAdvancedCache().withFlags(org.infinispan.context.Flag.CACHE_MODE_LOCAL,
-                    org.infinispan.context.Flag.SKIP_XSITE_BACKUP);
-            int purged = 0;
-            for (String key : new ArrayList<>(local.keySet())) {
-                try {
-                    if (EntryCodec.parseKey(key).cluster().equals(cluster) && local.remove(key) != null) {
-                        purged++;
-                    }
-                } catch (RuntimeException e) {
-                    // not a registry key: not ours to judge
-                }
-            }
-            // Entries the index holds without the cache (kept through a restart) go too.
-            for (ExportedService e : list(RegistryQuery.cluster(cluster))) {
-                if (unindex(e.key()) != null) {
-                    listeners.forEach(l -> l.unexported(e));
-                }
-            }
+            int purged = purgeWhere(cluster, key -> true);
             lastUpdateFrom.remove(cluster);
             return purged;
         } finally {
             restart.readLock().unlock();
+        }
+    }
+
+    /**
+     * After the trust changed (a bundle lost a CA, a cluster left the membership, a gateway identity was dropped):
+     * judges every other cluster's record held here again, and purges at once, from this node's copy only, each one
+     * whose signer is no longer trusted. A revoked cluster's exports thus stop being routed to now, not when their
+     * leases lapse. Returns how many entries were purged, by cluster. Call it off the event loop: it checks a
+     * signature per entry.
+     */
+    public Map<String, Integer> purgeRevoked() {
+        restart.readLock().lock();
+        try {
+            Map<String, Map.Entry<EntryRefusal, String>> why = new ConcurrentHashMap<>();
+            var local = cache.getAdvancedCache().withFlags(org.infinispan.context.Flag.CACHE_MODE_LOCAL,
+                    org.infinispan.context.Flag.SKIP_CACHE_LOAD);
+            java.util.Set<ServiceKey> revoked = new java.util.HashSet<>();
+            for (String k : new ArrayList<>(local.keySet())) {
+                ServiceKey key = registryKey(k);
+                String value = local.get(k);
+                if (key == null || value == null || key.cluster().equals(identity.cluster())) {
+                    continue;
+                }
+                EntryVerdict v;
+                try {
+                    v = trust.verify(k, EntryCodec.parseValue(value), Optional.empty(), Optional.empty());
+                } catch (RuntimeException e) {
+                    continue; // unreadable: never indexed in the first place
+                }
+                if (v instanceof EntryVerdict.Refused r && r.reason().trustRevoked()) {
+                    revoked.add(key);
+                    why.putIfAbsent(key.cluster(), Map.entry(r.reason(), r.message()));
+                }
+            }
+            Map<String, Integer> purged = new java.util.TreeMap<>();
+            for (String cluster : why.keySet()) {
+                int n = purgeWhere(cluster, revoked::contains);
+                purgedRevoked.addAndGet(n);
+                purged.put(cluster, n);
+                LOG.warnf("registry: purged %d entries of cluster %s at once: their signer is no longer trusted (%s: %s)",
+                        n, cluster, why.get(cluster).getKey().label(), why.get(cluster).getValue());
+            }
+            return purged;
+        } finally {
+            restart.readLock().unlock();
+        }
+    }
+
+    /** Removes the matching keys of {@code cluster} from this node's copy (not replicated) and from the index. */
+    private int purgeWhere(String cluster, java.util.function.Predicate<ServiceKey> which) {
+        purging.add(cluster);
+        try {
+            var local = cache.getAdvancedCache().withFlags(org.infinispan.context.Flag.CACHE_MODE_LOCAL,
+                    org.infinispan.context.Flag.SKIP_XSITE_BACKUP);
+            int purged = 0;
+            for (String k : new ArrayList<>(local.keySet())) {
+                ServiceKey key = registryKey(k);
+                if (key != null && key.cluster().equals(cluster) && which.test(key)) {
+                    local.remove(k);
+                    versions.remove(k);
+                    ExportedService gone = unindex(key);
+                    if (gone != null) {
+                        purged++;
+                        listeners.forEach(l -> l.unexported(gone));
+                    }
+                }
+            }
+            // Entries the index holds without the cache (kept through a restart) go too.
+            for (ExportedService e : list(RegistryQuery.cluster(cluster))) {
+                if (which.test(e.key()) && unindex(e.key()) != null) {
+                    versions.remove(EntryCodec.key(e.key()));
+                    purged++;
+                    listeners.forEach(l -> l.unexported(e));
+                }
+            }
+            return purged;
+        } finally {
+            purging.remove(cluster);
+        }
+    }
+
+    private static ServiceKey registryKey(String cacheKey) {
+        try {
+            return EntryCodec.parseKey(cacheKey);
+        } catch (RuntimeException e) {
+            return null; // not a registry key: not ours to judge
         }
     }
 
@@ -320,6 +520,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     @Override
     public void close() {
         cache.removeListener(indexListener);
+        repairs.shutdownNow();
     }
 
     private ExportedService index(ExportedService e) {
@@ -343,104 +544,163 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         return removed;
     }
 
-    private static Optional<ExportedService> decode(String json) {
-        try {
-            return Optional.of(EntryCodec.decode(json));
-        } catch (RuntimeException e) {
-            LOG.warnf("ignoring a registry entry that cannot be read (%s); a newer or broken writer?", e.getMessage());
-            return Optional.empty();
-        }
-    }
-
-    /**
-     * Whether an entry that arrived under {@code cacheKey} may be indexed: its content must describe that very key,
-     * and a key of another cluster must have been written by that cluster's site (the site in the entry's
-     * cross-site version, which RELAY2 only accepts from a connection that proved that site's trust domain). So a
-     * peer can neither place an entry under another cluster's name nor overwrite another cluster's entry.
-     */
-    private boolean admissible(String cacheKey, ExportedService e) {
-        if (!EntryCodec.key(e.key()).equals(cacheKey)) {
-            refused(cacheKey, "its content describes " + e.key());
-            return false;
-        }
-        String owner = e.key().cluster();
-        if (owner.equals(identity.cluster())) {
-            return true;
-        }
-        String writer = writerSite(cacheKey);
-        if (writer != null && !writer.equals(owner)) {
-            refused(cacheKey, "it was written by site " + writer);
-            return false;
-        }
-        return true;
-    }
-
-    /** The site that wrote the entry's current version (null when the cache is not replicated across sites). */
-    private String writerSite(String cacheKey) {
+    /** The site that wrote the entry's current version (empty when the cache is not replicated across sites). */
+    private Optional<String> writerSite(String cacheKey) {
         org.infinispan.container.entries.CacheEntry<String, String> entry = cache.getAdvancedCache()
                 .withFlags(org.infinispan.context.Flag.CACHE_MODE_LOCAL, org.infinispan.context.Flag.SKIP_CACHE_LOAD)
                 .getCacheEntry(cacheKey);
         if (entry == null || entry.getInternalMetadata() == null || entry.getInternalMetadata().iracMetadata() == null) {
-            return null;
+            return Optional.empty();
         }
-        return entry.getInternalMetadata().iracMetadata().getSite();
+        return Optional.of(entry.getInternalMetadata().iracMetadata().getSite());
     }
 
-    private void refused(String cacheKey, String why) {
-        long n = refusedEntries.incrementAndGet();
-        if (n == 1 || n % 100 == 0) {
-            LOG.warnf("registry: not using the entry under %s: %s (%d refused so far)", cacheKey, why, n);
+    /** The site that removed {@code cacheKey}, from the cross-site tombstone (empty when not known). */
+    private Optional<String> removerSite(String cacheKey) {
+        try {
+            org.infinispan.container.versioning.irac.IracTombstoneManager tombstones = org.infinispan.factories
+                    .ComponentRegistry.componentOf(cache, org.infinispan.container.versioning.irac.IracTombstoneManager.class);
+            org.infinispan.metadata.impl.IracMetadata m = tombstones == null ? null : tombstones.getTombstone(cacheKey);
+            return Optional.ofNullable(m == null ? null : m.getSite());
+        } catch (RuntimeException e) {
+            return Optional.empty();
         }
     }
 
-    /** Entries received that were not indexed because they claimed a key or a cluster that was not theirs. */
+    /** Records received and not used, of every reason (see {@link #refusals(EntryRefusal)}). */
     public long refusedEntries() {
-        return refusedEntries.get();
+        return refusals.total();
     }
 
-    private void changed(String cacheKey, String value) {
-        decode(value).filter(e -> admissible(cacheKey, e)).ifPresent(e -> {
-            ExportedService previous = index(e);
-            for (RegistryListener l : listeners) {
-                try {
-                    l.exported(e, previous);
-                } catch (RuntimeException ex) {
-                    LOG.warnf(ex, "registry listener %s failed on %s", l, e.key());
-                }
+    /** Entries {@link #purgeRevoked} removed so far. */
+    public long purgedRevoked() {
+        return purgedRevoked.get();
+    }
+
+    /** Records received and not used for {@code reason}. */
+    public long refusals(EntryRefusal reason) {
+        return refusals.count(reason);
+    }
+
+    private void changed(String cacheKey, String value, boolean notify) {
+        ServiceKey key = registryKey(cacheKey);
+        if (key == null || value == null) {
+            return;
+        }
+        Optional<String> writer = writerSite(cacheKey);
+        SignedRecord received;
+        try {
+            received = EntryCodec.parseValue(value);
+        } catch (RuntimeException e) {
+            refuse(writer, cacheKey, key, EntryRefusal.MALFORMED, "it is not a registry record (" + e.getMessage() + ")");
+            return;
+        }
+        if (value.equals(writing.get(cacheKey))) {
+            apply(cacheKey, received.record(), notify);
+            return;
+        }
+        EntryVerdict verdict;
+        try {
+            verdict = trust.verify(cacheKey, received, writer, Optional.ofNullable(versions.get(cacheKey)));
+        } catch (RuntimeException e) {
+            // A listener that throws fails the write that carried the record: a bad record must only be refused.
+            verdict = new EntryVerdict.Refused(EntryRefusal.MALFORMED, "it could not be judged (" + e + ")");
+        }
+        if (verdict instanceof EntryVerdict.Refused r) {
+            refuse(writer, cacheKey, key, r.reason(), r.message());
+            return;
+        }
+        apply(cacheKey, ((EntryVerdict.Accepted) verdict).record(), notify);
+    }
+
+    private void refuse(Optional<String> site, String cacheKey, ServiceKey key, EntryRefusal reason, String message) {
+        boolean own = key.cluster().equals(identity.cluster());
+        // Never repair what this site wrote itself: if this gateway cannot verify its own records (its bundle or
+        // gateway identity is misconfigured), rewriting would only be refused again, in a loop.
+        boolean repair = own && !site.map(identity.cluster()::equals).orElse(false);
+        refusals.refused(site.orElse("unknown"), cacheKey, reason, message, repair
+                ? "this cluster's own record is written again, signed" : own
+                        ? "written by this site itself: check this gateway's own bundle and gateway identity"
+                        : get(key).isPresent() ? "the entry held here stays" : "nothing is used");
+        if (repair) {
+            repair(key);
+        }
+    }
+
+    /** Uses an accepted record, unless a newer one of its key was used meanwhile (replication reorders). */
+    private void apply(String cacheKey, RegistryRecord record, boolean notify) {
+        ExportedService[] previous = new ExportedService[1];
+        boolean[] used = new boolean[1];
+        versions.compute(cacheKey, (k, held) -> {
+            if (held != null && record.version().olderThan(held)) {
+                return held;
             }
+            used[0] = true;
+            previous[0] = switch (record) {
+                case RegistryRecord.Live live -> index(live.entry());
+                case RegistryRecord.Tombstone t -> unindex(t.key());
+            };
+            return record.version();
         });
+        if (!used[0] || !notify) {
+            return;
+        }
+        for (RegistryListener l : listeners) {
+            try {
+                switch (record) {
+                    case RegistryRecord.Live live -> l.exported(live.entry(), previous[0]);
+                    case RegistryRecord.Tombstone t -> {
+                        if (previous[0] != null) {
+                            l.unexported(previous[0]);
+                        }
+                    }
+                }
+            } catch (RuntimeException ex) {
+                LOG.warnf(ex, "registry listener %s failed on %s", l, record.key());
+            }
+        }
+    }
+
+    /**
+     * A key vanished from the cache. Its owner removes with a signed tombstone and never deletes, and a purge marks
+     * its cluster first, so anything else is a forged removal: refused, and the index keeps what it held.
+     */
+    private void removed(String cacheKey, String oldValue) {
+        ServiceKey key = registryKey(cacheKey);
+        if (key == null || purging.contains(key.cluster())) {
+            return;
+        }
+        if (oldValue != null) {
+            try {
+                if (EntryCodec.parseValue(oldValue).record() instanceof RegistryRecord.Tombstone) {
+                    return; // a removal's own record went (its lifespan ended): nothing was exported
+                }
+            } catch (RuntimeException e) {
+                return; // it was never used
+            }
+        }
+        if (get(key).isEmpty()) {
+            return;
+        }
+        refuse(removerSite(cacheKey), cacheKey, key, EntryRefusal.UNSIGNED_REMOVAL,
+                "the key was deleted without a removal signed by cluster '" + key.cluster() + "'");
     }
 
     @Listener(observation = Listener.Observation.POST)
     public final class IndexListener {
         @CacheEntryCreated
         public void created(CacheEntryCreatedEvent<String, String> event) {
-            changed(event.getKey(), event.getValue());
+            changed(event.getKey(), event.getValue(), true);
         }
 
         @CacheEntryModified
         public void modified(CacheEntryModifiedEvent<String, String> event) {
-            changed(event.getKey(), event.getNewValue());
+            changed(event.getKey(), event.getNewValue(), true);
         }
 
         @CacheEntryRemoved
         public void removed(CacheEntryRemovedEvent<String, String> event) {
-            ServiceKey key;
-            try {
-                key = EntryCodec.parseKey(event.getKey());
-            } catch (RuntimeException e) {
-                return;
-            }
-            ExportedService previous = unindex(key);
-            if (previous != null) {
-                for (RegistryListener l : listeners) {
-                    try {
-                        l.unexported(previous);
-                    } catch (RuntimeException ex) {
-                        LOG.warnf(ex, "registry listener %s failed on removal of %s", l, key);
-                    }
-                }
-            }
+            InfinispanRegistry.this.removed(event.getKey(), event.getOldValue());
         }
     }
 }

@@ -179,6 +179,13 @@ class KubernetesSourceTest {
         cache.put(EntryCodec.key(e.key()), EntryCodec.encode(e));
     }
 
+    /** A remote owner's removal as it arrives: a removal record (unsigned: this cache is not replicated). */
+    private void removeFromRemote(String cluster, String ns, String name) {
+        ServiceKey key = new ServiceKey(cluster, ns, name);
+        cache.put(EntryCodec.key(key), EntryCodec.envelope(EntryCodec.encodeRecord(
+                new io.isthmus.registry.RegistryRecord.Tombstone(key, 2, Instant.now())), java.util.Optional.empty()));
+    }
+
     @Test
     void remoteExportsBecomeServiceImportsAndTheirRemovalDeletesThem() {
         GenericKubernetesResource orphan = new GenericKubernetesResourceBuilder().withApiVersion(McsResources.API_VERSION)
@@ -206,8 +213,8 @@ class KubernetesSourceTest {
         });
         assertThat(serviceImport("billing", "local-only")).as("own exports are not imported").isNull();
 
-        cache.remove(EntryCodec.key(new ServiceKey("cluster-b", "billing", "ledger")));
-        cache.remove(EntryCodec.key(new ServiceKey("cluster-c", "shop", "cart")));
+        removeFromRemote("cluster-b", "billing", "ledger");
+        removeFromRemote("cluster-c", "shop", "cart");
         await().atMost(DEADLINE).untilAsserted(() -> {
             assertThat(serviceImport("shop", "cart")).isNull();
             assertThat(serviceImport("billing", "ledger").getMetadata().getAnnotations())

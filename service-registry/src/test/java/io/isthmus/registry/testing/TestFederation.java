@@ -14,6 +14,8 @@ import io.isthmus.registry.ClusterIdentity;
 import io.isthmus.registry.IngressAddress;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
+import io.isthmus.registry.signing.OwnerTrust;
+import io.isthmus.registry.signing.SvidEntryTrust;
 import io.isthmus.registry.store.InfinispanRegistry;
 import io.isthmus.registry.xsite.ChannelFactory;
 import io.isthmus.registry.xsite.PeerSite;
@@ -150,7 +152,30 @@ public final class TestFederation implements AutoCloseable {
     }
 
     public static X509Svid gatewaySvid(CaCredential ca, String site) {
-        return TestCa.svid(ca, "spiffe://" + trustDomain(site).name() + "/ns/isthmus-system/sa/gateway");
+        return TestCa.svid(ca, gatewayId(site).toString());
+    }
+
+    /** Every site of this federation as the owner of its keys: its trust domain and its gateway identity. */
+    public Map<String, OwnerTrust> owners() {
+        Map<String, OwnerTrust> out = new LinkedHashMap<>();
+        for (String s : settings.keySet()) {
+            out.put(s, new OwnerTrust(s, trustDomain(s), java.util.Set.of(gatewayId(s))));
+        }
+        return out;
+    }
+
+    public static io.isthmus.trust.spiffe.SpiffeId gatewayId(String site) {
+        return io.isthmus.trust.spiffe.SpiffeId.parse("spiffe://" + trustDomain(site).name() + "/ns/isthmus-system/sa/gateway");
+    }
+
+    /** The federation's PKI, to mint SVIDs (a workload's, a forger's) in tests. */
+    public TestCa pki() {
+        return pki;
+    }
+
+    /** The intermediate CA of {@code site}. */
+    public CaCredential intermediate(String site) {
+        return intermediates.get(site);
     }
 
     public SiteSettings settings(String site) {
@@ -178,9 +203,10 @@ public final class TestFederation implements AutoCloseable {
 
     /** Starts a node with the given settings and SVID under the name {@code handle} (for impostors). */
     public Site start(String handle, SiteSettings siteSettings, X509Svid svid) {
-        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, verifierAt.getOrDefault(siteSettings.site(), verifier),
-                ChannelFactory.Timing.FAST);
-        Site s = new Site(handle, node, new InfinispanRegistry(node.registryCache(), identity(siteSettings.site()), clock));
+        X509SvidVerifier siteVerifier = verifierAt.getOrDefault(siteSettings.site(), verifier);
+        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, siteVerifier, ChannelFactory.Timing.FAST);
+        Site s = new Site(handle, node, new InfinispanRegistry(node.registryCache(), identity(siteSettings.site()), clock,
+                new SvidEntryTrust(() -> svid, siteVerifier, clock, owners())));
         running.put(handle, s);
         return s;
     }
