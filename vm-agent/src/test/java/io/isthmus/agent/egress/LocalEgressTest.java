@@ -32,7 +32,10 @@ import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authz.policy.PolicyAuthorizer;
 import io.isthmus.proxy.authz.policy.PolicySet;
 import io.isthmus.proxy.authz.policy.source.PolicyYaml;
+import io.isthmus.proxy.authz.vouch.GatewayIdentities;
 import io.isthmus.proxy.egress.EgressServer;
+import io.isthmus.proxy.http.path.PathNormalization;
+import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.StaticBackends;
 import io.isthmus.proxy.metrics.ProxyMetrics;
@@ -116,7 +119,8 @@ class LocalEgressTest {
                 new StaticBackends(Map.of("payments.billing.svc.clusterset.local", backend.getAddress(),
                         "ledger.shop.svc.clusterset.local", backend.getAddress()), false),
                 new PolicyAuthorizer(PolicySet.of("isthmus-system", PolicyYaml.parse(POLICY, "policies.yaml"))),
-                (request, decision) -> { }, new ProxyMetrics(new SimpleMeterRegistry()));
+                (request, decision) -> { }, new ProxyMetrics(new SimpleMeterRegistry()),
+                GatewayIdentities.conventional(List.of(TD)), new PathNormalizer(PathNormalization.DEFAULT));
         InetSocketAddress in = ingress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
 
         // This cluster exports payments (port 80) and ledger (port 8080), both reached through its own ingress.
