@@ -49,21 +49,8 @@ public final class PeerBundleValidator {
             throw new BundleRejectedException(BundleRejection.WRONG_TRUST_DOMAIN, "bundle is for "
                     + candidate.trustDomain() + ", expected " + expected);
         }
-        if (previous.isPresent()) {
-            TrustBundle prev = previous.get();
-            if (candidate.sequence() < prev.sequence()) {
-                throw new BundleRejectedException(BundleRejection.SEQUENCE_WENT_BACKWARDS, "bundle of " + expected
-                        + " has sequence " + candidate.sequence() + ", older than the accepted " + prev.sequence()
-                        + "; keeping " + prev.sequence());
-            }
-            if (candidate.sequence() == prev.sequence()) {
-                if (candidate.sameKeysAs(prev)) {
-                    return new Decision.Unchanged(prev);
-                }
-                throw new BundleRejectedException(BundleRejection.SEQUENCE_REUSED, "bundle of " + expected
-                        + " changed its keys without advancing its sequence " + candidate.sequence());
-            }
-        }
+        // Whose CAs these are comes before whether the sequence advanced: a bundle of another trust domain served at
+        // this peer's endpoint must be reported as that, not as a sequence problem it happens to have as well.
         Instant now = clock.instant();
         List<X509Certificate> kept = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
@@ -83,6 +70,21 @@ public final class PeerBundleValidator {
         if (kept.isEmpty()) {
             throw new BundleRejectedException(BundleRejection.NO_AUTHORITIES, "bundle of " + expected + ", sequence "
                     + candidate.sequence() + " has no valid x509-svid authority" + (warnings.isEmpty() ? "" : " " + warnings));
+        }
+        if (previous.isPresent()) {
+            TrustBundle prev = previous.get();
+            if (candidate.sequence() < prev.sequence()) {
+                throw new BundleRejectedException(BundleRejection.SEQUENCE_WENT_BACKWARDS, "bundle of " + expected
+                        + " has sequence " + candidate.sequence() + ", older than the accepted " + prev.sequence()
+                        + "; keeping " + prev.sequence());
+            }
+            if (candidate.sequence() == prev.sequence()) {
+                if (candidate.sameKeysAs(prev)) {
+                    return new Decision.Unchanged(prev);
+                }
+                throw new BundleRejectedException(BundleRejection.SEQUENCE_REUSED, "bundle of " + expected
+                        + " changed its keys without advancing its sequence " + candidate.sequence());
+            }
         }
         TrustBundle accepted = kept.size() == candidate.x509Authorities().size() ? candidate
                 : candidate.withX509Authorities(kept, candidate.sequence());

@@ -79,7 +79,7 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
                 new PeerBundleValidator(authorities, clock), codec, settings.sync(), settings.clockSkew(), clock,
                 syncListener);
         this.endpoint = BundleEndpointServer.start(settings.bundleEndpoint(), this,
-                () -> store.bundleFor(settings.trustDomain()).orElseThrow(), codec);
+                () -> store.bundleFor(settings.trustDomain()).orElseThrow(), codec, clock);
         sync.start();
     }
 
