@@ -1,5 +1,8 @@
 package io.isthmus.gateway.cli;
 
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
 
@@ -10,14 +13,14 @@ import io.isthmus.build.BuildInfo;
 
 /**
  * The operator CLI: {@code isthmus ca init-root}, {@code isthmus ca issue-intermediate}, {@code isthmus bundle show},
- * {@code isthmus token create|list|revoke}, {@code isthmus authz check}.
+ * {@code isthmus token create|list|revoke}, {@code isthmus authz check|explain}, {@code isthmus check}.
  * Runs without the gateway: it only reads and writes files and, for {@code bundle show --url}, polls a bundle
  * endpoint once. Exit codes: 0 success, 1 the operation failed (message on stderr), 2 wrong usage.
  */
 @Command(name = "isthmus", mixinStandardHelpOptions = true, versionProvider = IsthmusCli.Version.class,
         description = "Build and inspect an Isthmus federation by hand.",
         subcommands = {CaCommand.class, BundleCommand.class, TokenCommand.class, AuthzCommand.class,
-                CommandLine.HelpCommand.class})
+                CheckCommand.class, CommandLine.HelpCommand.class})
 public final class IsthmusCli {
 
     public static void main(String[] args) {
@@ -35,6 +38,9 @@ public final class IsthmusCli {
     /** Runs the CLI and returns its exit code (tests call this instead of main). */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new IsthmusCli());
+        // check prints ✓ and ✗: UTF-8 whatever the platform's default, like every other tool's output here.
+        cli.setOut(new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
+        cli.setErr(new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
         cli.registerConverter(Duration.class, IsthmusCli::parseDuration);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("isthmus: " + (e.getMessage() == null ? e.toString() : e.getMessage()));

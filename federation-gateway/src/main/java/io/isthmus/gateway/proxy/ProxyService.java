@@ -158,7 +158,8 @@ public class ProxyService {
         return new GatewayIdentities(ids);
     }
 
-    static PathNormalizer paths(ProxyConfig config) {
+    /** The ingress's path normalizer as configured; {@code isthmus authz explain} uses the same one. */
+    public static PathNormalizer paths(ProxyConfig config) {
         try {
             return new PathNormalizer(PathNormalization.parse(config.pathNormalization()));
         } catch (IllegalArgumentException e) {
