@@ -120,7 +120,7 @@ class LocalEgressTest {
                         "ledger.shop.svc.clusterset.local", backend.getAddress()), false),
                 new PolicyAuthorizer(PolicySet.of("isthmus-system", PolicyYaml.parse(POLICY, "policies.yaml"))),
                 (request, decision) -> { }, new ProxyMetrics(new SimpleMeterRegistry()),
-                GatewayIdentities.conventional(List.of(TD)), new PathNormalizer(PathNormalization.DEFAULT));
+                GatewayIdentities.conventional(List.of(TD)), new PathNormalizer(PathNormalization.MERGE_SLASHES));
         InetSocketAddress in = ingress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
 
         // This cluster exports payments (port 80) and ledger (port 8080), both reached through its own ingress.
