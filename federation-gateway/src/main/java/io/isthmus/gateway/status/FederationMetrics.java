@@ -31,7 +31,7 @@ import io.quarkus.runtime.StartupEvent;
  * <ul>
  * <li>{@code isthmus_peer_bundle_stale{peer,trust_domain}}: 1 while the peer's bundle is stale;</li>
  * <li>{@code isthmus_peer_bundle_age_seconds{peer,trust_domain}}: since the last successful poll (-1 before one);</li>
- * <li>{@code isthmus_peer_ca_expiry_seconds{peer,trust_domain}}: until the first CA in the peer's bundle expires;</li>
+ * <li>{@code isthmus_peer_ca_expiry_seconds{peer,trust_domain}}: until the last CA in the peer's bundle expires;</li>
  * <li>{@code isthmus_registry_site_connected{site}}: 1 while the bridge's site view holds the peer site;</li>
  * <li>{@code isthmus_services_failing_over}: mesh names whose nearest exporting cluster (by locality, as the egress
  * ranks them) cannot be routed to while a farther one can: calls to them are being served by a fallback.</li>
@@ -67,10 +67,12 @@ public class FederationMetrics {
                     .map(t -> seconds(t, m.clock.instant())).orElse(-1.0))
                     .description("Seconds since the peer's bundle was last fetched successfully, -1 before the first")
                     .tag("peer", name).tag("trust_domain", td.name()).register(meters);
+            // The last CA to expire, not the first: a bundle keeps a retiring CA next to its successor until it lapses.
             Gauge.builder("isthmus_peer_ca_expiry_seconds", this, m -> m.trust.runtime().bundleFor(td)
-                    .flatMap(b -> b.x509Authorities().stream().map(X509Certificate::getNotAfter).min(java.util.Date::compareTo))
+                    .flatMap(b -> b.x509Authorities().stream().map(X509Certificate::getNotAfter).max(java.util.Date::compareTo))
                     .map(t -> seconds(m.clock.instant(), t.toInstant())).orElse(Double.NaN))
-                    .description("Seconds until the first CA in the peer's bundle expires").tag("peer", name)
+                    .description("Seconds until the last CA in the peer's bundle expires (then nothing of it verifies)")
+                    .tag("peer", name)
                     .tag("trust_domain", td.name()).register(meters);
         });
         registry.config().peers().keySet().forEach(site -> Gauge.builder("isthmus_registry_site_connected", this,

@@ -162,6 +162,16 @@ class FederationChecksTest {
     }
 
     @Test
+    void aRetiringPeerCaNextToItsSuccessorIsNoProblem() {
+        List<java.security.cert.X509Certificate> rotating = List.of(
+                PKI.intermediate("beta.acme.internal", Duration.ofDays(2)).certificate(),
+                PKI.intermediate("beta.acme.internal", Duration.ofDays(30)).certificate());
+        CheckInput in = peer(input(healthy()), p -> new PeerView(p.name(), p.trustDomain(), p.bundleEndpointUrl(),
+                p.sync(), StatusFixture.pems(rotating), p.ingress(), p.clock()));
+        assertThat(FederationChecks.run(in)).allSatisfy(r -> assertThat(r.ok()).as("%s", r).isTrue());
+    }
+
+    @Test
     void aClockOffsetWithinTheReadingsUncertaintyIsNotBlamed() {
         CheckInput in = peer(input(healthy()), p -> withClock(p, StatusFixture.clock(6_500, 2_000)));
         assertThat(FederationChecks.run(in)).filteredOn(r -> r.check().equals("clock-skew"))
