@@ -202,12 +202,13 @@ function renderCas(status) {
   for (const c of status.authorities) {
     const days = (Date.parse(c.notAfter) - Date.parse(status.time)) / 86400000;
     row(tbody, [c.owner, c.kind, c.subject, c.serial, c.notAfter,
-      el('td', left(c.notAfter, status.time), days < 7 ? 'bad' : days < 30 ? 'warn' : 'ok')]);
+      el('td', left(c.notAfter, status.time), days < 7 ? 'bad' : days < 14 ? 'warn' : 'ok')]);
   }
 }
 
 async function refresh() {
   const live = document.getElementById('live');
+  const requestedAt = Date.now();
   try {
     const [statusResponse, metricsResponse] = await Promise.all([
       fetch('api/status', {cache: 'no-store'}), fetch('/q/metrics', {cache: 'no-store'})]);
@@ -227,6 +228,8 @@ async function refresh() {
     renderCas(status);
     live.dataset.state = 'live';
     live.dataset.updated = status.time;
+    // When the answer now shown was asked for (browser clock): lets a reader tell which refresh saw what.
+    live.dataset.requestedAt = String(requestedAt);
     live.textContent = 'updated ' + new Date(status.time).toISOString();
   } catch (e) {
     live.dataset.state = 'stale';
