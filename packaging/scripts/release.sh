@@ -20,8 +20,10 @@ mkdir -p "$tree/bin" "$tree/gateway" "$tree/agent" "$tree/terraform" "$tree/sbom
 cp -p "$module/src/release/bin/"* "$tree/bin/"
 cp -a "$repo/federation-gateway/target/quarkus-app/." "$tree/gateway/"
 cp -p "$repo/vm-agent/target/isthmus-agent.jar" "$tree/agent/"
-# The modules and the example, without local Terraform state a developer may have left.
-(cd "$repo/terraform" && tar --exclude=.terraform --exclude='*.tfstate*' --exclude=.terraform.lock.hcl -cf - modules examples) \
+# The modules and the example, without local Terraform state a developer may have left. Symbolic links (files the
+# repository shares between modules) become the files they name (-h): every released file is a regular file that
+# SHA256SUMS covers.
+(cd "$repo/terraform" && tar -h --exclude=.terraform --exclude='*.tfstate*' --exclude=.terraform.lock.hcl -cf - modules examples) \
   | tar -xf - -C "$tree/terraform"
 cp -p "$target/isthmus-sbom.json" "$tree/sbom/isthmus.cdx.json"
 (cd "$tree" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum > SHA256SUMS)

@@ -1,10 +1,9 @@
 output "root_certificate_pem" {
-  description = "The federation root certificate (PEM). Give it to every cluster-gateway module as root_certificate_pem."
-  value       = tls_self_signed_cert.root.cert_pem
+  description = "The federation root certificate(s), PEM, concatenated: give it to every cluster-gateway module as root_certificate_pem."
+  value       = local.root_certificate_pem
 }
 
-output "root_private_key_pem" {
-  description = "The root private key (PEM). Sensitive: export it once to offline storage, sign intermediates with it offline, and keep this module's state in a locked-down backend."
-  value       = tls_private_key.root.private_key_pem
-  sensitive   = true
+output "membership_json" {
+  description = "The membership payload to sign offline with the root key (isthmus federation sign --payload); null when no clusters are listed."
+  value       = length(var.clusters) > 0 ? module.membership[0].membership_json : null
 }

@@ -1,22 +1,29 @@
-variable "common_name" {
-  description = "Subject common name of the federation root CA."
-  type        = string
-  default     = "Isthmus federation root"
-}
-
-variable "organization" {
-  description = "Subject organization of the federation root CA."
-  type        = string
-  default     = "Isthmus"
-}
-
-variable "validity_hours" {
-  description = "Lifetime of the root certificate in hours (default ten years). Rotate well before it ends: publish the new root next to the old one in every gateway's root-certificates."
-  type        = number
-  default     = 87600
+variable "root_certificates_pem" {
+  description = "The federation root certificate(s), PEM, made offline (`bin/isthmus ca init-root --out fed/` writes fed/root.pem). One; two while the root rotates (the new one next to the old one). Certificates only: no key ever enters Terraform here."
+  type        = list(string)
 
   validation {
-    condition     = var.validity_hours >= 24 * 30
-    error_message = "validity_hours must be at least 720 (30 days); a root that short-lived defeats the hierarchy."
+    condition     = length(var.root_certificates_pem) >= 1 && length(var.root_certificates_pem) <= 2
+    error_message = "root_certificates_pem must hold one root certificate, or two while the root rotates."
   }
+
+  validation {
+    condition = alltrue([for pem in var.root_certificates_pem :
+    length(regexall("-----BEGIN CERTIFICATE-----", pem)) == 1 && !strcontains(pem, "PRIVATE KEY")])
+    error_message = "Each entry of root_certificates_pem must be exactly one PEM certificate (-----BEGIN CERTIFICATE-----) and no private key: the root key stays offline."
+  }
+}
+
+variable "clusters" {
+  description = "Every cluster of the federation, to render the membership document's payload from (see ./membership for the fields). Empty: no membership is rendered (peers are then configured statically on each cluster-gateway)."
+  type = map(object({
+    trust_domain        = string
+    bundle_endpoint_url = string
+    bridge_addresses    = list(string)
+    ingress_address     = string
+    gateway_ids         = optional(list(string), [])
+    region              = optional(string, "")
+    zone                = optional(string, "")
+  }))
+  default = {}
 }

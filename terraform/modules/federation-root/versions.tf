@@ -1,9 +1,4 @@
+# Provider-free: the root is made offline, and this module only publishes its certificate(s).
 terraform {
-  required_version = ">= 1.5"
-  required_providers {
-    tls = {
-      source  = "hashicorp/tls"
-      version = ">= 4.0"
-    }
-  }
+  required_version = ">= 1.9"
 }

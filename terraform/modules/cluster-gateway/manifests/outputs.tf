@@ -1,11 +1,16 @@
 output "crds" {
-  description = "CustomResourceDefinitions to apply first: the MCS API (ServiceExport, ServiceImport) and Isthmus' own."
+  description = "CustomResourceDefinitions to apply first (as install_crds selects): the MCS API (ServiceExport, ServiceImport) and Isthmus' own."
   value       = local.crds
 }
 
 output "objects" {
-  description = "The gateway's Kubernetes objects by role (namespace, rbac, ca_secret, config, deployment, services, pdb)."
+  description = "The gateway's Kubernetes objects by role (namespace, rbac, config, stateful_set, services, pdb, network_policy), all but the Secrets: not sensitive, so a plan shows what changes."
   value       = local.objects
+}
+
+output "secrets" {
+  description = "The gateway's two Secrets by role (ca_secret: root certificate and, when given inline, the intermediate; admin_secret: the bootstrap admin token). Sensitive."
+  value       = local.secrets
   sensitive   = true
 }
 
@@ -17,4 +22,16 @@ output "application_properties" {
 output "ports" {
   description = "The ports the gateway listens on, as configured."
   value       = local.ports
+}
+
+output "endpoints" {
+  description = "Where this gateway is reached: by the other clusters (public_address, bundle_endpoint_url, cross_site_address and ingress_address: what their peers input needs), by local workloads (egress_service), and its SPIFFE ID."
+  value = {
+    public_address      = var.public_address
+    bundle_endpoint_url = "https://${var.public_address}:${local.ports.bundle_endpoint}/"
+    cross_site_address  = "${var.public_address}:${local.ports.cross_site}"
+    ingress_address     = "${var.public_address}:${local.ports.ingress}"
+    egress_service      = "${var.name}-egress.${var.namespace}.svc.${var.cluster_domain}:${local.ports.egress}"
+    gateway_spiffe_id   = "spiffe://${var.trust_domain}/ns/${var.namespace}/sa/${var.name}"
+  }
 }

@@ -22,9 +22,13 @@ import io.isthmus.registry.MeshName;
  * @param maxHeaderSize    the request line plus all headers, in bytes; larger requests get 431
  * @param maxBodySize      request and response bodies are buffered whole up to this size; larger ones get 413
  *                         (gRPC calls on HTTP/2 streams are relayed frame by frame, not buffered)
+ * @param drainTimeout     how long a connection whose peer's signer was retired may keep serving what is in flight
+ *                         (HTTP/2 streams after a GOAWAY, the current HTTP/1.1 exchange, a tunnel) before it is closed
  */
 public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration idleTimeout, Duration headerTimeout,
-        Duration requestTimeout, int maxHeaderSize, int maxBodySize) {
+        Duration requestTimeout, int maxHeaderSize, int maxBodySize, Duration drainTimeout) {
+
+    public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofMinutes(10);
 
     public ProxySettings {
         Objects.requireNonNull(meshSuffix, "meshSuffix");
@@ -32,6 +36,7 @@ public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration
         positive(idleTimeout, "idleTimeout");
         positive(headerTimeout, "headerTimeout");
         positive(requestTimeout, "requestTimeout");
+        positive(drainTimeout, "drainTimeout");
         if (maxHeaderSize < 256) {
             throw new IllegalArgumentException("maxHeaderSize " + maxHeaderSize + " is below 256 bytes");
         }
@@ -40,18 +45,25 @@ public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration
         }
     }
 
+    public ProxySettings(String meshSuffix, Duration connectTimeout, Duration idleTimeout, Duration headerTimeout,
+            Duration requestTimeout, int maxHeaderSize, int maxBodySize) {
+        this(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize, maxBodySize,
+                DEFAULT_DRAIN_TIMEOUT);
+    }
+
     public static ProxySettings defaults() {
         return new ProxySettings(MeshName.DEFAULT_SUFFIX, Duration.ofSeconds(2), Duration.ofSeconds(60),
                 Duration.ofSeconds(10), Duration.ofSeconds(30), 16 * 1024, 16 * 1024 * 1024);
     }
 
     public ProxySettings withTimeouts(Duration connect, Duration idle, Duration header) {
-        return new ProxySettings(meshSuffix, connect, idle, header, requestTimeout, maxHeaderSize, maxBodySize);
+        return new ProxySettings(meshSuffix, connect, idle, header, requestTimeout, maxHeaderSize, maxBodySize,
+                drainTimeout);
     }
 
     public ProxySettings withMaxHeaderSize(int bytes) {
         return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, bytes,
-                maxBodySize);
+                maxBodySize, drainTimeout);
     }
 
     private static void positive(Duration d, String name) {

@@ -138,6 +138,7 @@ final class Federation implements AutoCloseable {
         final HttpServer backend;
         final java.util.concurrent.ExecutorService backendThreads;
         final List<String> backendSawXfcc = new CopyOnWriteArrayList<>();
+        final java.util.concurrent.atomic.AtomicInteger slowCallsStarted = new java.util.concurrent.atomic.AtomicInteger();
         IngressServer ingress;
         EgressServer egress;
         /** a and b in one region (b nearer to a), c in another. */
@@ -152,6 +153,7 @@ final class Federation implements AutoCloseable {
             this.transport = NettyTransport.create(1, "gw-" + name);
             this.backend = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             backend.createContext("/slow", exchange -> {
+                slowCallsStarted.incrementAndGet();
                 try {
                     Thread.sleep(8_000); // a backend that answers only after every timeout of the tests
                 } catch (InterruptedException e) {

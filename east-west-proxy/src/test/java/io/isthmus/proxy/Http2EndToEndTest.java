@@ -132,4 +132,39 @@ class Http2EndToEndTest {
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !h2.isOpen());
         }
     }
+
+    /**
+     * A retirement drains instead of cutting: the peer's SVID had expired before its signer left the bundle, so the
+     * connection gets a GOAWAY, the request in flight on it completes, and the connection closes once it is idle.
+     */
+    @Test
+    void retiredPeersConnectionFinishesItsStreamsThenCloses() throws Exception {
+        Federation.Cluster a = fed.cluster("a");
+        Federation.Cluster b = fed.cluster("b");
+        io.isthmus.trust.svid.X509Svid expiring = new io.isthmus.trust.ca.SvidIssuer(java.time.Clock.systemUTC())
+                .issue(a.ca, a.gateway.id(), Duration.ofSeconds(1));
+        try (H2Client h2 = H2Client.tls(b.ingress.address(), expiring, trust())) {
+            assertThat(h2.get("/before", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT).status()).isEqualTo(200);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> java.time.Instant.now().isAfter(expiring.notAfter()));
+            java.util.concurrent.CompletableFuture<H2Client.Response> slow = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> {
+                        try {
+                            return h2.get("/slow", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT);
+                        } catch (Exception e) {
+                            throw new java.util.concurrent.CompletionException(e);
+                        }
+                    });
+            org.awaitility.Awaitility.await("the slow request reached b's backend").atMost(Duration.ofSeconds(5))
+                    .until(() -> b.slowCallsStarted.get() == 1);
+            fed.revoke(a);
+            b.ingress.revalidate();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> b.counter("isthmus_connections_drained_total", "listener", "ingress") == 1);
+            assertThat(slow.get(10, java.util.concurrent.TimeUnit.SECONDS).status())
+                    .as("the request in flight completes").isEqualTo(200);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !h2.isOpen());
+            assertThat(b.counter("isthmus_connections_revoked_total")).isZero();
+        }
+    }
 }

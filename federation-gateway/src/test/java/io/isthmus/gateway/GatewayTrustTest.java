@@ -60,9 +60,20 @@ class GatewayTrustTest {
 
     @Test
     void metricsExposeCertificateExpiry() {
+        String active = io.isthmus.trust.x509.Certificates.serialHex(trust.runtime().ca().current().certificate());
+        String root = io.isthmus.trust.x509.Certificates.serialHex(trust.runtime().roots().certificates().get(0));
+        String svid = io.isthmus.trust.x509.Certificates.serialHex(trust.runtime().current().leaf());
         given().when().get(metrics).then().statusCode(200)
-                .body(containsString("isthmus_cert_expiry_seconds{kind=\"intermediate\"}"))
-                .body(containsString("isthmus_cert_expiry_seconds{kind=\"gateway-svid\"}"))
+                .body(containsString("isthmus_cert_expiry_seconds{kind=\"active-intermediate\",serial=\"" + active
+                        + "\",trust_domain=\"test.isthmus.local\"}"))
+                .body(containsString("isthmus_cert_expiry_seconds{kind=\"intermediate\",serial=\"" + active
+                        + "\",trust_domain=\"test.isthmus.local\"}"))
+                .body(containsString("isthmus_cert_expiry_seconds{kind=\"root\",serial=\"" + root
+                        + "\",trust_domain=\"\"}"))
+                .body(containsString("isthmus_cert_expiry_seconds{kind=\"gateway-svid\",serial=\"" + svid
+                        + "\",trust_domain=\"test.isthmus.local\"}"))
+                .body(containsString("isthmus_intermediate_remaining_ratio"))
+                .body(containsString("isthmus_rotation_phase{phase=\"idle\"} 1.0"))
                 .body(containsString("isthmus_bundle_sequence{trust_domain=\"test.isthmus.local\"}"));
     }
 

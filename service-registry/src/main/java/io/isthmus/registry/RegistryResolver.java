@@ -17,7 +17,8 @@ import io.isthmus.trust.spiffe.TrustDomain;
 public final class RegistryResolver implements ServiceResolver {
     private final Registry registry;
     private final Clock clock;
-    private final Map<String, TrustDomain> clusters;
+    /** Replaced whole when the federation's membership changes ({@link #clusters(Map)}). */
+    private volatile Map<String, TrustDomain> clusters;
 
     /** Without cluster trust domains: every export is offered and the egress pins no peer trust domain. */
     public RegistryResolver(Registry registry, Clock clock) {
@@ -33,8 +34,17 @@ public final class RegistryResolver implements ServiceResolver {
         this.clusters = Map.copyOf(clusters);
     }
 
+    /**
+     * Puts a new set of clusters in force (a membership change): exports of a cluster that left are no longer
+     * offered from the next resolution on, those of one that joined are.
+     */
+    public void clusters(Map<String, TrustDomain> next) {
+        this.clusters = Map.copyOf(next);
+    }
+
     @Override
     public List<ExportedService> resolve(MeshName name, Locality from) {
+        Map<String, TrustDomain> clusters = this.clusters;
         List<ExportedService> ranked = LocalityOrder.rank(registry.exportsOf(name), from, clock.instant());
         if (clusters == null || ranked.stream().allMatch(e -> clusters.containsKey(e.key().cluster()))) {
             return ranked;
@@ -44,6 +54,7 @@ public final class RegistryResolver implements ServiceResolver {
 
     @Override
     public Optional<TrustDomain> trustDomainOf(String cluster) {
+        Map<String, TrustDomain> clusters = this.clusters;
         return clusters == null ? Optional.empty() : Optional.ofNullable(clusters.get(cluster));
     }
 }

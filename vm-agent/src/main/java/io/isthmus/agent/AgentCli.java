@@ -86,10 +86,24 @@ public final class AgentCli {
                 description = "Loopback port of the local egress for apps on this VM (default: ${DEFAULT-VALUE}; 0 picks one).")
         int egressPort;
 
+        @Option(names = "--trust-refresh", converter = DurationConverter.class, description = "Ask the gateway for "
+                + "bundles and its signing CA at least this often (default: as often as the gateway says, 5m).")
+        java.time.Duration trustRefresh;
+
+        @Option(names = "--early-renew-spread", defaultValue = "30s", converter = DurationConverter.class,
+                description = "When the CA that signed this VM's SVID is being retired, renew after a random delay of up "
+                        + "to this (default: ${DEFAULT-VALUE}), so a cluster's VMs do not renew all at once.")
+        java.time.Duration earlyRenewSpread;
+
+        @Option(names = "--root-reload-interval", defaultValue = "10s", converter = DurationConverter.class,
+                description = "How often the root file is looked at for new roots (a root rotation; default: ${DEFAULT-VALUE}).")
+        java.time.Duration rootReload;
+
         Extras extras() throws java.io.IOException {
             return new Extras(services == null ? java.util.List.of() : io.isthmus.agent.services.ServicesFile.read(services),
                     heartbeatInterval, gatewayEgress == null ? null
-                            : hostPort(gatewayEgress), egressPort);
+                            : hostPort(gatewayEgress), egressPort, java.util.Optional.ofNullable(trustRefresh),
+                    earlyRenewSpread, rootReload);
         }
     }
 
@@ -110,9 +124,10 @@ public final class AgentCli {
         }
     }
 
-    /** Service registration and local egress settings (both optional). */
+    /** Service registration and local egress settings (both optional), and how the agent follows trust changes. */
     record Extras(java.util.List<io.isthmus.agent.services.AgentService> services, java.time.Duration heartbeatInterval,
-            java.net.InetSocketAddress gatewayEgress, int egressPort) {
+            java.net.InetSocketAddress gatewayEgress, int egressPort, java.util.Optional<java.time.Duration> trustRefresh,
+            java.time.Duration earlyRenewSpread, java.time.Duration rootReload) {
     }
 
     static final class DurationConverter implements CommandLine.ITypeConverter<java.time.Duration> {
@@ -179,7 +194,7 @@ public final class AgentCli {
             if (exitAfterJoin) {
                 return 0;
             }
-            return serve(state, dir, roots, socket, extras());
+            return serve(state, dir, rootCa, socket, extras());
         }
     }
 
@@ -195,20 +210,39 @@ public final class AgentCli {
                 throw new IllegalStateException("no agent state in " + stateDir + "; run 'isthmus-agent join' first");
             }
             AgentState state = dir.load();
-            FederationRoots roots = new FederationRoots(Pem.readCertificates(rootCa != null ? rootCa
-                    : stateDir.resolve(ROOT_FILE)));
             LOG.infof("restarting as %s (SVID serial %s, valid until %s)", state.svid().id(),
                     Certificates.serialHex(state.svid().leaf()), state.svid().notAfter());
-            return serve(state, dir, roots, socket, extras());
+            return serve(state, dir, rootCa != null ? rootCa : stateDir.resolve(ROOT_FILE), socket, extras());
         }
     }
 
-    static int serve(AgentState state, StateDir dir, FederationRoots roots, Path socket, Extras extras) throws Exception {
-        GatewayClient client = new GatewayClient(state.gateway(), roots, state.trustDomain(), Clock.systemUTC());
+    /**
+     * Runs the agent until SIGTERM. {@code rootFile} is watched: new federation roots (a root rotation) apply to the
+     * next handshake with the gateway, and are copied into the state directory for the next {@code run}.
+     */
+    static int serve(AgentState state, StateDir dir, Path rootFile, Path socket, Extras extras) throws Exception {
+        java.util.concurrent.atomic.AtomicReference<FederationRoots> roots =
+                new java.util.concurrent.atomic.AtomicReference<>(new FederationRoots(Pem.readCertificates(rootFile)));
+        io.isthmus.trust.reload.WatchedFiles rootWatch = new io.isthmus.trust.reload.WatchedFiles("the federation roots",
+                java.util.List.of(rootFile), () -> {
+                    FederationRoots next = new FederationRoots(Pem.readCertificates(rootFile));
+                    roots.set(next);
+                    if (!rootFile.toAbsolutePath().equals(dir.path().resolve(ROOT_FILE).toAbsolutePath())) {
+                        io.isthmus.trust.files.AtomicFiles.write(dir.path().resolve(ROOT_FILE), Files.readString(rootFile));
+                    }
+                    LOG.infof("federation roots now %s", next.certificates().stream().map(Certificates::serialHex).toList());
+                });
+        java.util.concurrent.ScheduledExecutorService watcher = java.util.concurrent.Executors
+                .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("isthmus-agent-roots").factory());
+        watcher.scheduleWithFixedDelay(rootWatch::check, extras.rootReload().toMillis(), extras.rootReload().toMillis(),
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+        GatewayClient client = new GatewayClient(state.gateway(), roots::get, state.trustDomain(), Clock.systemUTC());
         CountDownLatch stopped = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         java.util.List<AutoCloseable> closeables = new java.util.ArrayList<>();
-        try (AgentRuntime runtime = new AgentRuntime(state, dir, client, Clock.systemUTC(), AgentRuntime.defaultBackoff());
+        closeables.add(watcher::shutdownNow);
+        try (AgentRuntime runtime = new AgentRuntime(state, dir, client, Clock.systemUTC(), AgentRuntime.defaultBackoff(),
+                extras.trustRefresh(), extras.earlyRenewSpread());
                 WorkloadApiServer api = WorkloadApiServer.start(socket, runtime::current)) {
             runtime.addListener(api::publish);
             runtime.start();

@@ -85,7 +85,7 @@ public final class EgressServer implements AutoCloseable {
                                 .addLast("tls", new OptionalSslHandler(tls.egress()) {
                                     @Override
                                     protected SslHandler newSslHandler(ChannelHandlerContext ctx, SslContext ssl) {
-                                        SslHandler h = super.newSslHandler(ctx, ssl);
+                                        SslHandler h = ProxyTls.fullHandshakes(super.newSslHandler(ctx, ssl));
                                         h.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                                         return h;
                                     }
@@ -162,9 +162,10 @@ public final class EgressServer implements AutoCloseable {
      * bundles, closing connections that fail. Call after each bundle change; returns at once.
      */
     public void revalidate() {
-        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "egress");
-        io.isthmus.proxy.tls.Revalidation.recheck(peers.connections(), tls, metrics, "upstream");
-        io.isthmus.proxy.tls.Revalidation.recheck(h2Peers.connections(), tls, metrics, "upstream");
+        java.time.Duration drain = settings.drainTimeout();
+        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "egress", drain);
+        io.isthmus.proxy.tls.Revalidation.recheck(peers.connections(), tls, metrics, "upstream", drain);
+        io.isthmus.proxy.tls.Revalidation.recheck(h2Peers.connections(), tls, metrics, "upstream", drain);
     }
 
     @Override

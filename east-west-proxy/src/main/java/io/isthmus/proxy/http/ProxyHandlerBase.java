@@ -111,7 +111,9 @@ public abstract class ProxyHandlerBase extends ChannelInboundHandlerAdapter {
     protected final void respond(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse response,
             String source, String destination, long startNanos) {
         HopByHop.strip(response.headers());
-        boolean keep = keepAlive && ctx.channel().isActive();
+        // A draining connection (its peer's signer was retired) serves this exchange as its last.
+        boolean keep = keepAlive && ctx.channel().isActive()
+                && !io.isthmus.proxy.tls.ConnectionDrain.isDraining(Http2Support.connection(ctx.channel()));
         if (keep) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         } else {

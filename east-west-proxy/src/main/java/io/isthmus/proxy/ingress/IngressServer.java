@@ -43,7 +43,8 @@ public final class IngressServer implements AutoCloseable {
     private final Authorizer authorizer;
     private final DecisionLog decisionLog;
     private final ProxyMetrics metrics;
-    private final GatewayIdentities gateways;
+    /** Replaced whole when the federation's membership changes ({@link #gateways(GatewayIdentities)}). */
+    private volatile GatewayIdentities gateways;
     private final PathNormalizer paths;
     private final UpstreamPool backendPool;
     private final io.isthmus.proxy.upstream.H2Pool h2cBackends;
@@ -86,7 +87,7 @@ public final class IngressServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
-                        SslHandler ssl = tls.ingress().newHandler(ch.alloc());
+                        SslHandler ssl = ProxyTls.fullHandshakes(tls.ingress().newHandler(ch.alloc()));
                         ssl.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                         HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
                         ch.pipeline().addLast("idle", new IdleStateHandler(settings.idleTimeout().toNanos(), 0, 0,
@@ -131,6 +132,14 @@ public final class IngressServer implements AutoCloseable {
         return gateways;
     }
 
+    /**
+     * Puts new gateway identities in force (a membership change): requests decided from now on accept vouching only
+     * from these; a cluster that left vouches for nobody.
+     */
+    public void gateways(GatewayIdentities next) {
+        this.gateways = java.util.Objects.requireNonNull(next, "gateways");
+    }
+
     PathNormalizer paths() {
         return paths;
     }
@@ -165,7 +174,7 @@ public final class IngressServer implements AutoCloseable {
      * fail (a revoked intermediate). Call after each bundle change; returns at once.
      */
     public void revalidate() {
-        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "ingress");
+        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "ingress", settings.drainTimeout());
     }
 
     /** Stops accepting and closes every open connection. */

@@ -25,6 +25,8 @@ import io.micrometer.core.instrument.Timer;
  * ({@code signer-not-in-bundle}) or {@code not-tls}, {@code no-client-certificate}, ...;</li>
  * <li>{@code isthmus_authz_denials_total{reason}}: denials by the destination's policy and identity checks;</li>
  * <li>{@code isthmus_upstream_connect_failures_total{direction}}: failed connects/handshakes to upstreams;</li>
+ * <li>{@code isthmus_connections_drained_total{listener,reason}}: established connections drained after their peer's
+ * signer was retired;</li>
  * <li>{@code isthmus_connections_revoked_total{listener,reason}}: established connections closed after a bundle
  * change because their peer no longer verifies.</li>
  * </ul>
@@ -87,6 +89,15 @@ public final class ProxyMetrics {
         handshakeFailures.computeIfAbsent("revoked\u0000" + listener + "\u0000" + reason, k -> Counter
                 .builder("isthmus_connections_revoked_total")
                 .description("Established connections closed because the peer no longer verifies")
+                .tag("listener", listener).tag("reason", reason).register(registry)).increment();
+    }
+
+    /** An established connection drained because its peer's signer was retired after its SVID expired. */
+    public void drained(String listener, String reason) {
+        handshakeFailures.computeIfAbsent("drained\u0000" + listener + "\u0000" + reason, k -> Counter
+                .builder("isthmus_connections_drained_total")
+                .description("Established connections drained (no new requests; in-flight ones finish) because the "
+                        + "signer of their peer's expired SVID left its bundle")
                 .tag("listener", listener).tag("reason", reason).register(registry)).increment();
     }
 

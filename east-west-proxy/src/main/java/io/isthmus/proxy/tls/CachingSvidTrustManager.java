@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentMap;
 
 import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.ca.FederationRoots;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.svid.SvidRejection;
 import io.isthmus.trust.svid.SvidVerdict;
@@ -26,8 +27,9 @@ import io.isthmus.trust.tls.SvidCertificateException;
 /**
  * {@link SpiffeTrustManager} with a memory: peer gateways reconnect with the same SVID for its whole lifetime, and
  * verifying its signature is three quarters of a handshake's Java time. A positive verdict is reused for the same
- * leaf certificate (byte for byte) only while the bundle of its trust domain is <em>equal</em> to the one it was
- * verified against, for at most {@link #TTL}, and never past the leaf's or its signer's expiry. A changed bundle
+ * leaf certificate (byte for byte) only while the bundle of its trust domain and the federation roots are
+ * <em>equal</em> to those it was verified against, for at most {@link #TTL}, and never past the leaf's or its signer's
+ * expiry. A changed bundle
  * (a revoked intermediate) therefore misses the cache and is verified in full; rejections are never cached.
  * The peer policy is checked on every handshake. Thread-safe, no I/O.
  */
@@ -41,7 +43,7 @@ final class CachingSvidTrustManager extends io.isthmus.trust.tls.ChainCheckingTr
     private final Clock clock;
     private final ConcurrentMap<ByteBuffer, Entry> verified = new ConcurrentHashMap<>();
 
-    private record Entry(SpiffeId id, TrustBundle bundle, Instant until) {
+    private record Entry(SpiffeId id, TrustBundle bundle, FederationRoots roots, Instant until) {
     }
 
     CachingSvidTrustManager(X509SvidVerifier verifier, BundleSource bundles, PeerPolicy policy, Clock clock) {
@@ -85,7 +87,8 @@ final class CachingSvidTrustManager extends io.isthmus.trust.tls.ChainCheckingTr
             return null;
         }
         Optional<TrustBundle> current = bundles.bundleFor(e.id().trustDomain());
-        if (now.isBefore(e.until()) && current.isPresent() && current.get().equals(e.bundle())) {
+        if (now.isBefore(e.until()) && current.isPresent() && current.get().equals(e.bundle())
+                && verifier.roots().equals(e.roots())) {
             return e.id();
         }
         verified.remove(key, e);
@@ -102,7 +105,7 @@ final class CachingSvidTrustManager extends io.isthmus.trust.tls.ChainCheckingTr
         if (verified.size() >= MAX_ENTRIES) {
             verified.clear();
         }
-        verified.put(key, new Entry(ok.id(), bundle.get(), until));
+        verified.put(key, new Entry(ok.id(), bundle.get(), verifier.roots(), until));
     }
 
     private static Instant min(Instant a, Instant b, Instant c) {

@@ -15,7 +15,7 @@ import org.jboss.logging.Logger;
 
 import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.spiffe.TrustDomain;
-import io.isthmus.trust.svid.SvidVerdict;
+import io.isthmus.trust.svid.EstablishedPeer;
 import io.isthmus.trust.svid.X509SvidVerifier;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.SpiffeTrustManager;
@@ -140,6 +140,22 @@ public final class ProxyTls {
         return ingress;
     }
 
+    /**
+     * A server-side handler of {@code ctx} that never resumes a session: with BoringSSL, Netty enables TLS 1.3 session
+     * tickets on every server engine, and a client resuming one skips the trust manager: it would present a session
+     * whose certificate may have expired since (seen with JDK clients that resume: their renewed SVIDs were never
+     * looked at, and {@link #admit} then refused the old one) or whose signer was revoked. With tickets off, every
+     * connection is a full handshake that checks the certificate the client holds now.
+     */
+    public static SslHandler fullHandshakes(SslHandler handler) {
+        if (handler.engine() instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine openssl) {
+            synchronized (openssl) {
+                io.netty.internal.tcnative.SSL.setOptions(openssl.sslPointer(), io.netty.internal.tcnative.SSL.SSL_OP_NO_TICKET);
+            }
+        }
+        return handler;
+    }
+
     public SslContext upstream() {
         return upstream;
     }
@@ -199,18 +215,19 @@ public final class ProxyTls {
     }
 
     /**
-     * Verifies the peer of an established TLS connection again, against the bundles as they are now: a
-     * connection made before its peer's intermediate was removed from a bundle must not outlive the revocation.
+     * Verifies the peer of an established TLS connection again, against the roots and bundles as they are now: a
+     * connection made before its peer's intermediate was removed from a bundle must not outlive the revocation, and
+     * one whose peer's signer was retired is drained ({@link EstablishedPeer}).
      *
-     * @return the rejection (label and message), or null when the peer is still valid or the connection has no
-     *         verified peer certificate (plaintext, or a TLS caller without one)
+     * @return the verdict; {@link EstablishedPeer.Keep} also when the connection has no verified peer certificate
+     *         (plaintext, or a TLS caller without one)
      */
-    public SvidVerdict.Rejected recheck(io.netty.channel.Channel channel) {
+    public EstablishedPeer recheck(io.netty.channel.Channel channel) {
         List<X509Certificate> chain = peerChain(channel);
         if (chain == null) {
-            return null;
+            return new EstablishedPeer.Keep();
         }
-        return verifier.verify(chain) instanceof SvidVerdict.Rejected rejected ? rejected : null;
+        return EstablishedPeer.recheck(verifier, chain, Clock.systemUTC().instant());
     }
 
     /**

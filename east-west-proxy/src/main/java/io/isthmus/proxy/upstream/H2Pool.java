@@ -106,7 +106,9 @@ public final class H2Pool implements AutoCloseable {
         Map<InetSocketAddress, Future<Channel>> byAddress = connections.computeIfAbsent(loop,
                 l -> new java.util.HashMap<>());
         Future<Channel> existing = byAddress.get(address);
-        if (existing != null && (!existing.isDone() || existing.isSuccess() && existing.getNow().isActive())) {
+        if (existing != null && (!existing.isDone() || existing.isSuccess() && existing.getNow().isActive()
+                && !io.isthmus.proxy.tls.ConnectionDrain.isDraining(existing.getNow()))) {
+            // A draining connection (GOAWAY sent or received) finishes its streams; new ones go on a new connection.
             return existing;
         }
         Promise<Channel> ready = loop.newPromise();

@@ -66,7 +66,8 @@ public final class UpstreamPool implements AutoCloseable {
         long now = System.nanoTime();
         while (queue != null && !queue.isEmpty()) {
             Idle candidate = queue.pollLast();
-            if (candidate.channel().isActive() && now - candidate.since() < maxIdleNanos) {
+            if (candidate.channel().isActive() && now - candidate.since() < maxIdleNanos
+                    && !io.isthmus.proxy.tls.ConnectionDrain.isDraining(candidate.channel())) {
                 return loop.newSucceededFuture(candidate.channel());
             }
             candidate.channel().close();
@@ -101,6 +102,11 @@ public final class UpstreamPool implements AutoCloseable {
     /** Returns a connection whose exchange completed cleanly and that may be kept alive. */
     public void release(Channel channel) {
         if (!channel.isActive()) {
+            return;
+        }
+        if (io.isthmus.proxy.tls.ConnectionDrain.isDraining(channel)) {
+            // Its peer's signer was retired: this exchange was its last.
+            channel.close();
             return;
         }
         InetSocketAddress address = channel.attr(POOL_KEY).get();

@@ -60,8 +60,10 @@ final class CaCommand {
         }
     }
 
-    @Command(name = "issue-intermediate",
-            description = "Issue a cluster intermediate CA, name-constrained to its trust domain, signed by the root.")
+    @Command(name = "issue-intermediate", aliases = "sign-csr",
+            description = "Issue a cluster intermediate CA, name-constrained to its trust domain, signed by the root. "
+                    + "As 'sign-csr --csr <file>': sign the CSR a cluster wrote for a rotation (isthmus rotate "
+                    + "intermediate), so the intermediate key never leaves the cluster.")
     static final class IssueIntermediate implements Callable<Integer> {
         @Spec
         CommandSpec spec;

@@ -13,14 +13,15 @@ import io.isthmus.build.BuildInfo;
 
 /**
  * The operator CLI: {@code isthmus ca init-root}, {@code isthmus ca issue-intermediate}, {@code isthmus bundle show},
- * {@code isthmus token create|list|revoke}, {@code isthmus authz check|explain}, {@code isthmus check}.
+ * {@code isthmus token create|list|revoke}, {@code isthmus authz check|explain}, {@code isthmus check},
+ * {@code isthmus rotate intermediate|status|abort}, {@code isthmus ca sign-csr}, {@code isthmus federation add|remove|show|status}.
  * Runs without the gateway: it only reads and writes files and, for {@code bundle show --url}, polls a bundle
  * endpoint once. Exit codes: 0 success, 1 the operation failed (message on stderr), 2 wrong usage.
  */
 @Command(name = "isthmus", mixinStandardHelpOptions = true, versionProvider = IsthmusCli.Version.class,
         description = "Build and inspect an Isthmus federation by hand.",
-        subcommands = {CaCommand.class, BundleCommand.class, TokenCommand.class, AuthzCommand.class,
-                CheckCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {CaCommand.class, BundleCommand.class, TokenCommand.class, AuthzCommand.class, RotateCommand.class,
+                FederationCommand.class, CheckCommand.class, CommandLine.HelpCommand.class})
 public final class IsthmusCli {
 
     public static void main(String[] args) {
@@ -37,10 +38,20 @@ public final class IsthmusCli {
 
     /** Runs the CLI and returns its exit code (tests call this instead of main). */
     public static int run(String... args) {
+        return run(null, args);
+    }
+
+    /** Runs the CLI with its output (stdout and stderr) going to {@code out}, e.g. from several threads at once. */
+    public static int run(PrintWriter out, String... args) {
         CommandLine cli = new CommandLine(new IsthmusCli());
-        // check prints ✓ and ✗: UTF-8 whatever the platform's default, like every other tool's output here.
-        cli.setOut(new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
-        cli.setErr(new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
+        if (out != null) {
+            cli.setOut(out);
+            cli.setErr(out);
+        } else {
+            // check prints ✓ and ✗: UTF-8 whatever the platform's default, like every other tool's output here.
+            cli.setOut(new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
+            cli.setErr(new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
+        }
         cli.registerConverter(Duration.class, IsthmusCli::parseDuration);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("isthmus: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
@@ -49,12 +60,15 @@ public final class IsthmusCli {
         return cli.execute(args);
     }
 
-    /** {@code 90d}, {@code 12h}, {@code 30m}, {@code 45s}, or ISO-8601 ({@code PT1H}). */
+    /** {@code 90d}, {@code 12h}, {@code 30m}, {@code 45s}, {@code 500ms}, or ISO-8601 ({@code PT1H}). */
     static Duration parseDuration(String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
         try {
             if (t.startsWith("p")) {
                 return Duration.parse(text.trim().toUpperCase(Locale.ROOT));
+            }
+            if (t.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
             }
             long n = Long.parseLong(t.substring(0, t.length() - 1));
             return switch (t.charAt(t.length() - 1)) {
@@ -66,7 +80,7 @@ public final class IsthmusCli {
             };
         } catch (RuntimeException e) {
             throw new CommandLine.TypeConversionException("'" + text
-                    + "' is not a duration; use e.g. 3650d, 12h, 30m or PT1H");
+                    + "' is not a duration; use e.g. 3650d, 12h, 30m, 500ms or PT1H");
         }
     }
 }

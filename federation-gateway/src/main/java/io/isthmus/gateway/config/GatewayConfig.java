@@ -75,6 +75,52 @@ public interface GatewayConfig {
         @WithName("clock-skew")
         @WithDefault("30s")
         Duration clockSkew();
+
+        /**
+         * How often the root, intermediate key and chain files are looked at for a new content (a Kubernetes Secret
+         * update or a file replaced atomically), which then applies without a restart.
+         */
+        @WithName("reload-interval")
+        @WithDefault("10s")
+        Duration reloadInterval();
+    }
+
+    /** Rotation of this cluster's intermediate ({@code isthmus rotate intermediate}, the admin API, or a new file). */
+    Rotation rotation();
+
+    interface Rotation {
+        /**
+         * How long after activating a new intermediate the old one leaves the bundle: the longest lifetime of what it
+         * signed. Default: the longest SVID lifetime this gateway issues ({@code isthmus.ca.svid-ttl},
+         * {@code isthmus.enrolment.svid-ttl}); plus the clock skew.
+         */
+        @WithName("retire-after")
+        Optional<Duration> retireAfter();
+
+        /** How often the clock-driven steps run (retirement when due, the steps of a file-driven rotation). */
+        @WithDefault("5s")
+        Duration tick();
+
+        /** How long {@code wait} waits for each peer's trust status answer. */
+        @WithName("peer-status-timeout")
+        @WithDefault("5s")
+        Duration peerStatusTimeout();
+
+        /**
+         * How often VM agents are told to fetch bundles ({@code GET /v1/agent/trust}); a new CA is activated no sooner
+         * than this after it was published, so that agents hold it first.
+         */
+        @WithName("agent-refresh")
+        @WithDefault("5m")
+        Duration agentRefresh();
+
+        /**
+         * Readiness warns (data {@code intermediate-expiry}, health group {@code rotation} DOWN, a log line) when the
+         * active intermediate has less than this fraction of its lifetime left.
+         */
+        @WithName("expiry-warning-fraction")
+        @WithDefault("0.2")
+        double expiryWarningFraction();
     }
 
     interface Identity {

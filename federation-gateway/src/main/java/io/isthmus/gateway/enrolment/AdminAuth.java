@@ -28,6 +28,11 @@ public class AdminAuth {
         this.token = token;
     }
 
+    /** Authenticates the admin caller of {@code request}; for admin resources outside this package. */
+    public String authenticate(io.vertx.core.http.HttpServerRequest request, String authorization) {
+        return authenticate(HttpPeer.of(request), authorization);
+    }
+
     /** @return the authenticated principal, for the audit log */
     public String authenticate(HttpPeer peer, String authorization) {
         peer.requireTls();

@@ -26,7 +26,10 @@ import io.vertx.core.http.HttpServerRequest;
 /**
  * The VM agent's API on the gateway's TLS port: {@code POST /v1/enrol} {token, csr} and {@code POST /v1/renew}
  * {csr} (authenticated by the VM's current SVID as TLS client certificate). Both answer with the SVID chain and
- * the bundles of every federated trust domain, or {@link ApiError} with a stable code.
+ * the bundles of every federated trust domain, or {@link ApiError} with a stable code. {@code GET /v1/agent/trust}
+ * answers the bundles, the serial of the CA that signs now and how often to ask again: an agent whose SVID was
+ * signed by another CA (one a rotation is retiring) renews early. It needs no client certificate: bundles are public,
+ * and the gateway's SVID authenticates the answer.
  */
 @Path("/v1")
 @Consumes(MediaType.WILDCARD)
@@ -72,6 +75,18 @@ public class EnrolmentResource {
         }
     }
 
+    /** What an agent polls between renewals (see the class comment). */
+    public record AgentTrust(String signer, long refreshSeconds, Map<String, JsonNode> bundles) {
+    }
+
+    @jakarta.ws.rs.GET
+    @Path("/agent/trust")
+    public Response agentTrust() {
+        io.isthmus.trust.runtime.TrustRuntime rt = service.trust();
+        return Response.ok(new AgentTrust(io.isthmus.trust.x509.Certificates.serialHex(rt.ca().current().certificate()),
+                rt.settings().rotation().agentRefresh().toSeconds(), bundles(rt.store().snapshot()))).build();
+    }
+
     static JsonNode parseBody(String body) {
         if (body == null || body.isBlank()) {
             throw new EnrolmentException(EnrolmentError.INVALID_REQUEST, "the request body is empty; send a JSON object");
@@ -104,8 +119,16 @@ public class EnrolmentResource {
 
     static Response ok(IssuedSvid issued) {
         X509Certificate leaf = issued.leaf();
+        Map<String, JsonNode> bundles = bundles(issued.bundles());
+        long half = (leaf.getNotAfter().getTime() - leaf.getNotBefore().getTime()) / 2;
+        return Response.ok(new SvidResponse(issued.id().toString(), Pem.write(issued.chain().toArray()),
+                leaf.getNotAfter().toInstant().toString(),
+                java.time.Instant.ofEpochMilli(leaf.getNotBefore().getTime() + half).toString(), bundles)).build();
+    }
+
+    private static Map<String, JsonNode> bundles(io.isthmus.trust.bundle.BundleSet set) {
         Map<String, JsonNode> bundles = new LinkedHashMap<>();
-        for (TrustBundle b : issued.bundles().bundles().values().stream()
+        for (TrustBundle b : set.bundles().values().stream()
                 .sorted(java.util.Comparator.comparing(TrustBundle::trustDomain)).toList()) {
             try {
                 bundles.put(b.trustDomain().name(), MAPPER.readTree(CODEC.toJson(b)));
@@ -113,10 +136,7 @@ public class EnrolmentResource {
                 throw new IllegalStateException(e);
             }
         }
-        long half = (leaf.getNotAfter().getTime() - leaf.getNotBefore().getTime()) / 2;
-        return Response.ok(new SvidResponse(issued.id().toString(), Pem.write(issued.chain().toArray()),
-                leaf.getNotAfter().toInstant().toString(),
-                java.time.Instant.ofEpochMilli(leaf.getNotBefore().getTime() + half).toString(), bundles)).build();
+        return bundles;
     }
 
     static Response error(EnrolmentException e) {

@@ -73,6 +73,11 @@ public class EnrolmentService {
         return (long) (issuedByEnrolment.count() + issuedByRenewal.count());
     }
 
+    /** The trust plane this service issues from (for the agent's trust endpoint). */
+    io.isthmus.trust.runtime.TrustRuntime trust() {
+        return trust.runtime();
+    }
+
     public TrustDomain trustDomain() {
         return trust.runtime().trustDomain();
     }

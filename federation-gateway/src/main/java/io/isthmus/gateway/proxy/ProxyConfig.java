@@ -70,6 +70,15 @@ public interface ProxyConfig {
     @WithDefault("merge-slashes")
     String pathNormalization();
 
+    /**
+     * After a rotation retired the CA that signed a connection's peer (whose SVID had already expired), how long the
+     * connection may finish what is in flight (HTTP/2 streams after GOAWAY, the current HTTP/1.1 exchange, a tunnel)
+     * before it is closed. A revoked peer's connection is closed at once.
+     */
+    @WithName("drain-timeout")
+    @WithDefault("10m")
+    Duration drainTimeout();
+
     /** Event loop threads shared by ingress and egress; 0 means twice the cores. */
     @WithName("io-threads")
     @WithDefault("0")

@@ -19,6 +19,7 @@ import org.jboss.logging.Logger;
 
 import io.isthmus.gateway.config.ConfigException;
 import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.membership.MembershipView;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.TokenAuthenticator;
@@ -39,7 +40,6 @@ import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
 import io.isthmus.registry.ServiceResolver;
-import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.runtime.TrustRuntime;
 import io.isthmus.trust.runtime.TrustSnapshot;
 import io.isthmus.trust.spiffe.SpiffeId;
@@ -65,7 +65,7 @@ public class ProxyService {
     private final NettyTransport transport;
     private final IngressServer ingress;
     private final EgressServer egress;
-    private volatile BundleSet lastBundles;
+    private volatile TrustSnapshot lastTrust;
 
     @Inject
     public ProxyService(ProxyConfig config, GatewayConfig gateway, TrustService trust, MeterRegistry meters,
@@ -74,7 +74,7 @@ public class ProxyService {
             Instance<TokenAuthenticator> tokenAuthenticators, Instance<LocalBackends> dynamicBackends) {
         ProxySettings settings = settings(config);
         TrustRuntime runtime = trust.runtime();
-        this.lastBundles = runtime.snapshot().bundles();
+        this.lastTrust = runtime.snapshot();
         ProxyMetrics metrics = new ProxyMetrics(meters);
         ProxyTls tls = ProxyTls.create(runtime, runtime.verifier(), runtime, runtime.trustDomain());
         this.transport = NettyTransport.create(config.ioThreads(), "isthmus-proxy");
@@ -83,8 +83,13 @@ public class ProxyService {
                 Authorizer authorizer = authorizer(authorizers);
                 DecisionLog log = decisionLogs.isResolvable() ? decisionLogs.get() : (request, decision) -> {
                 };
+                GatewayIdentities vouchers = trust.membership().current().map(h -> MembershipView.gateways(
+                        h.membership(), trust.membership().selfName(), runtime.current().id())).orElseGet(() -> gateways(gateway));
                 ingress = new IngressServer(transport, settings, tls, runtime, backends(config, dynamicBackends),
-                        authorizer, log, metrics, gateways(gateway), paths(config));
+                        authorizer, log, metrics, vouchers, paths(config));
+                // Membership decides who may vouch once a document is held (static gateway-ids are then not used).
+                trust.membership().addListener(change -> ingress.gateways(MembershipView.gateways(
+                        change.next().membership(), change.self(), runtime.current().id())));
                 ingress.start(new InetSocketAddress(config.ingress().host(), config.ingress().port()));
             } else {
                 ingress = null;
@@ -170,7 +175,7 @@ public class ProxyService {
     static ProxySettings settings(ProxyConfig c) {
         try {
             return new ProxySettings(c.meshSuffix(), c.connectTimeout(), c.idleTimeout(), c.headerTimeout(),
-                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize());
+                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize(), c.drainTimeout());
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus.proxy", e.getMessage(), e);
         }
@@ -216,14 +221,15 @@ public class ProxyService {
     }
 
     /**
-     * After the bundles changed (fired on the bundle-sync or renewal thread), re-verify the peers of open
-     * connections so that a revoked intermediate also ends connections made before its removal. Non-blocking.
+     * After the bundles or the roots changed (fired on the thread that swapped the snapshot), re-verify the peers of
+     * open connections: a revoked intermediate also ends connections made before its removal, a retired one drains
+     * them. Non-blocking.
      */
     void trustChanged(@Observes TrustSnapshot snapshot) {
-        if (snapshot.bundles().equals(lastBundles)) {
+        if (snapshot.sameTrustAs(lastTrust)) {
             return;
         }
-        lastBundles = snapshot.bundles();
+        lastTrust = snapshot;
         if (ingress != null) {
             ingress.revalidate();
         }

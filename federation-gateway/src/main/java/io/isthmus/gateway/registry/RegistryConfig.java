@@ -27,7 +27,10 @@ public interface RegistryConfig {
     /** This cluster's site name on the bridge and the first part of its registry keys. Default: {@code isthmus.cluster-name}. */
     Optional<String> site();
 
-    /** Address the local-cluster and bridge transports bind to and advertise: the pod IP in Kubernetes. */
+    /**
+     * Address the local-cluster and bridge transports bind to and advertise (the bridge advertises
+     * {@code advertised-bridge-address} instead when it is set): the pod IP in Kubernetes.
+     */
     @WithName("bind-host")
     @WithDefault("127.0.0.1")
     String bindHost();
@@ -36,6 +39,25 @@ public interface RegistryConfig {
     @WithName("xsite-port")
     @WithDefault("7900")
     int xsitePort();
+
+    /**
+     * {@code host:port} under which the other clusters reach this cluster's bridge, when that is not
+     * {@code bind-host:xsite-port}: a load balancer (or NAT) in front of the replicas, in another network than the
+     * peers. Every replica then listens on {@code xsite-port} and relays each connection to the current site master,
+     * whose bridge listens on {@code xsite-master-port} and advertises this address instead of its pod IP (JGroups
+     * {@code external_addr}), so the balancer may pick any replica. A name is resolved when a bridge forms (and
+     * again until it resolves). In Kubernetes: the public Service's DNS name or IP and its bridge port.
+     */
+    @WithName("advertised-bridge-address")
+    Optional<String> advertisedBridgeAddress();
+
+    /**
+     * Port of the site master's own bridge behind the relay ({@code advertised-bridge-address}); reached by the other
+     * replicas only. Must differ from {@code xsite-port} and {@code local-port}.
+     */
+    @WithName("xsite-master-port")
+    @WithDefault("7901")
+    int xsiteMasterPort();
 
     /** Port of the local cluster transport (this gateway's replicas). 0 picks a free port (tests). */
     @WithName("local-port")
@@ -100,7 +122,10 @@ public interface RegistryConfig {
     Kubernetes kubernetes();
 
     interface PeerSiteConfig {
-        /** {@code host:port} of the peer's bridge, one per gateway replica that can become its site master. */
+        /**
+         * {@code host:port} of the peer's bridge: its {@code advertised-bridge-address} (a load balancer that relays to
+         * its site master) or, without one, one address per gateway replica that can become its site master.
+         */
         @WithName("bridge-addresses")
         List<String> bridgeAddresses();
 

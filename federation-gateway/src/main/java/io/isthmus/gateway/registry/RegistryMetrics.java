@@ -11,7 +11,10 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
 
-/** Registry gauges: entries by kind, sites the bridge sees, refused bridge handshakes, connections closed on revocation. */
+/**
+ * Registry gauges: entries by kind, sites the bridge sees, refused bridge handshakes, connections closed on revocation,
+ * bridge connections relayed to the site master.
+ */
 @ApplicationScoped
 public class RegistryMetrics {
     @Inject
@@ -51,6 +54,14 @@ public class RegistryMetrics {
         Gauge.builder("isthmus_registry_local_revoked_connections", service,
                 s -> s.node().map(n -> n.revokedLocalConnections()).orElse(0L))
                 .description("Open replica connections closed because their peer no longer verified after a bundle change")
+                .register(meters);
+        Gauge.builder("isthmus_registry_bridge_relayed_connections", service,
+                s -> s.node().map(n -> n.relayedBridgeConnections()).orElse(0L))
+                .description("Bridge connections this replica relayed to its site master (isthmus.registry.advertised-bridge-address)")
+                .register(meters);
+        Gauge.builder("isthmus_registry_bridge_refused_relays", service,
+                s -> s.node().map(n -> n.refusedBridgeRelays()).orElse(0L))
+                .description("Bridge connections this replica closed because no site master was known or reachable")
                 .register(meters);
     }
 }

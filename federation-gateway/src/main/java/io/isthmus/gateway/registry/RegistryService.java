@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -22,7 +23,11 @@ import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.jboss.logging.Logger;
 
+import io.isthmus.gateway.config.ClusterName;
 import io.isthmus.gateway.config.ConfigException;
+import io.isthmus.gateway.membership.MembershipView;
+import io.isthmus.trust.membership.MembershipChange;
+import io.isthmus.trust.membership.SignedMembership;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.registry.ClusterIdentity;
@@ -36,11 +41,11 @@ import io.isthmus.registry.RegistryResolver;
 import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.ServiceResolver;
 import io.isthmus.registry.store.InfinispanRegistry;
+import io.isthmus.registry.xsite.AdvertisedBridge;
 import io.isthmus.registry.xsite.ChannelFactory;
 import io.isthmus.registry.xsite.PeerSite;
 import io.isthmus.registry.xsite.RegistryNode;
 import io.isthmus.registry.xsite.SiteSettings;
-import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.runtime.TrustSnapshot;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
@@ -65,25 +70,36 @@ public class RegistryService {
     private final LeaseKeeper leases;
     private final RegistryResolver resolver;
     private final String site;
-    private volatile BundleSet lastBundles;
+    private final TrustDomain trustDomain;
+    private volatile TrustSnapshot lastTrust;
 
     @Inject
     public RegistryService(RegistryConfig config, GatewayConfig gateway, TrustService trust, Clock clock) {
         this.config = config;
-        this.site = config.site().or(gateway::clusterName).orElseGet(() -> gateway.trustDomain().split("\\.")[0]);
+        this.site = ClusterName.of(gateway, config);
+        this.trustDomain = trust.runtime().trustDomain();
         ClusterIdentity identity = identity(config, site);
         Map<String, TrustDomain> clusters = new HashMap<>();
         clusters.put(site, trust.runtime().trustDomain());
+        Optional<SignedMembership> held = trust.membership().current();
         if (config.enabled()) {
             SiteSettings settings = siteSettings(config, site, trust.runtime().trustDomain());
+            if (held.isPresent()) {
+                if (!config.peers().isEmpty()) {
+                    LOG.infof("membership version %d is in force: the %d static isthmus.registry.peers.* entries are"
+                            + " not used", held.get().version(), config.peers().size());
+                }
+                settings = settings.withPeers(MembershipView.sites(held.get().membership(), site));
+            }
             settings.peers().forEach((name, peer) -> clusters.put(name, peer.trustDomain()));
-            this.lastBundles = trust.runtime().snapshot().bundles();
+            this.lastTrust = trust.runtime().snapshot();
             RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(), ChannelFactory.Timing.DEFAULT);
             this.node = Optional.of(n);
             this.cacheManager = n.cacheManager();
             this.registry = new InfinispanRegistry(n.registryCache(), identity, clock);
-            LOG.infof("registry: site %s, bridge on %s:%d, peers %s, replicas by %s", site, settings.bindHost(),
-                    settings.bridgePort(), settings.peers().keySet(), settings.localDnsQuery().map(q -> "DNS " + q)
+            LOG.infof("registry: site %s, bridge on %s:%d%s, peers %s, replicas by %s", site, settings.bindHost(),
+                    settings.bridgePort(), settings.advertisedBridge().map(a -> " advertised as " + a).orElse(""),
+                    settings.peers().keySet(), settings.localDnsQuery().map(q -> "DNS " + q)
                             .orElse("static list " + settings.localMembers()));
         } else {
             GlobalConfigurationBuilder global = new GlobalConfigurationBuilder().nonClusteredDefault();
@@ -96,10 +112,43 @@ public class RegistryService {
             this.registry = new InfinispanRegistry(cache, identity, clock);
             LOG.warnf("registry: replication disabled (isthmus.registry.enabled=false); exports stay in this process");
         }
+        held.ifPresent(h -> clusters.putAll(MembershipView.clusters(h.membership(), site, trustDomain)));
         this.resolver = new RegistryResolver(registry, clock, clusters);
         this.leases = new LeaseKeeper(registry, clock);
         exportStatic(config);
         leases.start(config.heartbeatInterval());
+        trust.membership().addListener(this::applyMembership);
+    }
+
+    /**
+     * The registry side of a membership change, after the trust side (the new members' bundles are in force, the
+     * removed ones' are gone and their bridge connections are being closed): the egress routes to the new set of
+     * clusters at once; the bridge takes the new peer sites (their trust, site binding, discovery); the registry
+     * cache moves to the new backup sites (see {@link InfinispanRegistry#restartCache}); a removed cluster's entries
+     * are purged here.
+     */
+    private void applyMembership(MembershipChange change) {
+        Map<String, TrustDomain> clusters = MembershipView.clusters(change.next().membership(), site, trustDomain);
+        resolver.clusters(clusters);
+        if (node.isEmpty()) {
+            return;
+        }
+        RegistryNode n = node.get();
+        Set<String> before = Set.copyOf(n.settings().peers().keySet());
+        Map<String, PeerSite> sites = MembershipView.sites(change.next().membership(), site);
+        long started = System.nanoTime();
+        if (n.reconfigure(sites)) {
+            registry.restartCache(n::restartRegistryCache);
+        }
+        for (String gone : before) {
+            if (!sites.containsKey(gone)) {
+                int purged = registry.purge(gone);
+                LOG.infof("registry: site %s left the federation (membership version %d); %d of its entries purged",
+                        gone, change.next().version(), purged);
+            }
+        }
+        LOG.infof("registry: membership version %d applied in %d ms: peer sites %s", change.next().version(),
+                (System.nanoTime() - started) / 1_000_000, sites.keySet());
     }
 
     static ClusterIdentity identity(RegistryConfig config, String site) {
@@ -134,6 +183,7 @@ public class RegistryService {
         for (String m : config.localMembers().orElse(List.of())) {
             members.add(hostPort(m, "isthmus.registry.local-members"));
         }
+        Optional<AdvertisedBridge> advertised = advertisedBridge(config);
         Optional<String> dnsQuery = config.localDnsQuery().map(String::strip);
         if (dnsQuery.isPresent()) {
             if (!members.isEmpty()) {
@@ -147,16 +197,36 @@ public class RegistryService {
             }
             try {
                 return new SiteSettings(site, trustDomain, config.bindHost(), config.localPort(), members,
-                        config.xsitePort(), peers, dnsQuery);
+                        config.xsitePort(), peers, dnsQuery, advertised);
             } catch (IllegalArgumentException e) {
                 throw new ConfigException("isthmus.registry.local-dns-query", e.getMessage());
             }
         }
         try {
-            return new SiteSettings(site, trustDomain, config.bindHost(), config.localPort(), members, config.xsitePort(), peers);
+            return new SiteSettings(site, trustDomain, config.bindHost(), config.localPort(), members, config.xsitePort(),
+                    peers, Optional.empty(), advertised);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus.registry", e.getMessage());
         }
+    }
+
+    private static Optional<AdvertisedBridge> advertisedBridge(RegistryConfig config) {
+        String key = "isthmus.registry.advertised-bridge-address";
+        return config.advertisedBridgeAddress().map(String::strip).map(text -> {
+            InetSocketAddress at = hostPort(text, key);
+            int master = config.xsiteMasterPort();
+            if (master == config.xsitePort() || master == config.localPort() || config.xsitePort() == 0) {
+                throw new ConfigException("isthmus.registry.xsite-master-port", "is " + master + "; with " + key + " set,"
+                        + " every replica relays isthmus.registry.xsite-port (" + config.xsitePort() + ", must not be 0) to"
+                        + " the site master's bridge on this port, so it must differ from it and from"
+                        + " isthmus.registry.local-port (" + config.localPort() + ")");
+            }
+            try {
+                return new AdvertisedBridge(at.getHostString(), at.getPort(), config.xsiteMasterPort());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key, e.getMessage());
+            }
+        });
     }
 
     static InetSocketAddress hostPort(String text, String key) {
@@ -240,15 +310,15 @@ public class RegistryService {
     }
 
     /**
-     * After the bundles changed (fired on the bundle-sync or SVID-renewal thread), re-verify the peers of the
+     * After the bundles or roots changed (fired on the thread that swapped the snapshot), re-verify the peers of the
      * registry's open bridge and replica connections, so that a CA removed from a bundle also ends connections made
      * before its removal. Returns at once: the sweep runs on the node's own thread.
      */
     void trustChanged(@Observes TrustSnapshot snapshot) {
-        if (node.isEmpty() || snapshot.bundles().equals(lastBundles)) {
+        if (node.isEmpty() || snapshot.sameTrustAs(lastTrust)) {
             return;
         }
-        lastBundles = snapshot.bundles();
+        lastTrust = snapshot;
         node.get().revalidatePeers().whenComplete((closed, failure) -> {
             if (failure != null) {
                 LOG.warnf("registry: re-checking bridge peers after a bundle change failed: %s", failure.getMessage());

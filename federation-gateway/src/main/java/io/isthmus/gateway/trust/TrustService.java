@@ -3,7 +3,12 @@ package io.isthmus.gateway.trust;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.net.URI;
 import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -14,7 +19,21 @@ import jakarta.inject.Singleton;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.gateway.config.ClusterName;
 import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.membership.FederationConfig;
+import io.isthmus.gateway.membership.MembershipView;
+import io.isthmus.gateway.registry.RegistryConfig;
+import io.isthmus.trust.federation.PeerConfig;
+import io.isthmus.trust.membership.FederationMembership;
+import io.isthmus.trust.membership.MemberCheck;
+import io.isthmus.trust.membership.MemberProbe;
+import io.isthmus.trust.membership.MembershipChange;
+import io.isthmus.trust.membership.MembershipGossip;
+import io.isthmus.trust.membership.MembershipStore;
+import io.isthmus.trust.membership.SignedMembership;
+import io.isthmus.trust.runtime.TrustSettings;
+import io.isthmus.gateway.enrolment.EnrolmentConfig;
 import io.isthmus.trust.federation.BundleRejection;
 import io.isthmus.trust.federation.SyncListener;
 import io.isthmus.trust.runtime.TrustRuntime;
@@ -34,12 +53,31 @@ public class TrustService {
     private static final Logger LOG = Logger.getLogger(TrustService.class);
 
     private final TrustRuntime runtime;
+    private final FederationMembership membership;
 
     @Inject
-    public TrustService(GatewayConfig config, Clock clock, MeterRegistry meters, Event<TrustSnapshot> changes) {
+    public TrustService(GatewayConfig config, EnrolmentConfig enrolment, RegistryConfig registry,
+            FederationConfig federation, Clock clock, MeterRegistry meters, Event<TrustSnapshot> changes) {
         TrustMetrics metrics = new TrustMetrics(meters);
+        Duration vmTtl = enrolment.svidTtl().orElse(config.ca().svidTtl());
+        Duration longestTtl = vmTtl.compareTo(config.ca().svidTtl()) > 0 ? vmTtl : config.ca().svidTtl();
+        String self = ClusterName.of(config, registry);
+        MembershipStore membershipStore = new MembershipStore(config.dataDir().resolve("membership"));
+        Optional<SignedMembership> held;
         try {
-            this.runtime = TrustRuntime.start(TrustSettingsFactory.from(config, clock), clock, new SyncListener() {
+            TrustSettings settings = TrustSettingsFactory.from(config, clock, longestTtl);
+            // A membership document, once held, decides the peers: a cluster removed from it must not come back
+            // through a static peer entry left in some gateway's configuration.
+            held = FederationMembership.loadPersisted(membershipStore, settings.roots());
+            if (held.isPresent()) {
+                if (!config.peers().isEmpty()) {
+                    LOG.infof("membership version %d is in force: the %d static isthmus.peers.* entries are not used",
+                            held.get().version(), config.peers().size());
+                }
+                settings = withPeers(settings, MembershipView.trustPeers(held.get().membership(), self));
+            }
+            this.runtime = TrustRuntime.start(settings, clock,
+                    new SyncListener() {
                 @Override
                 public void accepted(TrustDomain peer, TrustBundle bundle) {
                     metrics.syncOutcome(peer, "accepted");
@@ -56,16 +94,66 @@ public class TrustService {
         metrics.bind(runtime);
         // Fired on the thread that swapped the snapshot (SVID renewal or bundle sync); observers must not block.
         runtime.addListener(changes::fire);
+        this.membership = membership(config, federation, clock, self, membershipStore, held);
+        runtime.serveOnBundleEndpoint(MembershipGossip.PATH, membership);
         LOG.infof("gateway %s: SPIFFE bundle endpoint at https://%s:%d/", runtime.current().id(),
                 runtime.settings().bundleEndpoint().getHostString(), runtime.bundleEndpointAddress().getPort());
+    }
+
+    private FederationMembership membership(GatewayConfig config, FederationConfig federation, Clock clock, String self,
+            MembershipStore store, Optional<SignedMembership> held) {
+        Duration skew = config.ca().clockSkew();
+        Duration timeout = federation.probeTimeout();
+        MemberProbe probe = new MemberProbe(runtime, runtime, clock, skew, timeout, null);
+        MembershipGossip gossip = new MembershipGossip(runtime, runtime, clock, skew, timeout, null);
+        Set<URI> bootstrap = new LinkedHashSet<>();
+        federation.seed().ifPresent(bootstrap::add);
+        config.peers().values().forEach(p -> bootstrap.add(p.bundleEndpointUrl()));
+        FederationMembership m = new FederationMembership(self, runtime.trustDomain(), runtime, store,
+                held, probe::probe, gossip,
+                () -> Set.copyOf(bootstrap), federation.pollInterval(), timeout);
+        m.addListener(this::applyPeers);
+        return m;
+    }
+
+    /**
+     * The trust side of a membership change: the peers whose bundles are synced become the other members (removed
+     * ones' bundles are dropped, so their SVIDs stop verifying), and a new member's bundle, which the document's
+     * probe already fetched and validated, is in force at once rather than at the first poll.
+     */
+    private void applyPeers(MembershipChange change) {
+        try {
+            runtime.applyMembership(runtime.roots(), MembershipView.trustPeers(change.next().membership(), change.self()));
+            for (var entry : change.checks().entrySet()) {
+                if (entry.getValue() instanceof MemberCheck.Verified v
+                        && runtime.sync().status().containsKey(entry.getKey())
+                        && runtime.store().bundleFor(entry.getKey()).isEmpty()) {
+                    runtime.store().put(v.bundle());
+                }
+            }
+        } catch (IOException e) {
+            LOG.errorf("membership version %d: applying the peers' bundles failed: %s", change.next().version(), e);
+        }
+    }
+
+    private static TrustSettings withPeers(TrustSettings s, List<PeerConfig> peers) {
+        return new TrustSettings(s.trustDomain(), s.roots(), s.intermediate(), s.gatewayId(), s.dataDir(),
+                s.bundleEndpoint(), s.bundleRefreshHint(), s.svidTtl(), s.clockSkew(), peers, s.sync(), s.rotation(),
+                s.caFiles());
     }
 
     public TrustRuntime runtime() {
         return runtime;
     }
 
+    /** The federation's membership as this gateway holds it. */
+    public FederationMembership membership() {
+        return membership;
+    }
+
     @PreDestroy
     void stop() {
+        membership.close();
         runtime.close();
     }
 

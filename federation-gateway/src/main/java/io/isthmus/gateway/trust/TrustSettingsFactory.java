@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,8 @@ import io.isthmus.trust.ca.CaCredential;
 import io.isthmus.trust.ca.FederationRoots;
 import io.isthmus.trust.federation.PeerConfig;
 import io.isthmus.trust.federation.SyncSettings;
+import io.isthmus.trust.reload.CaFiles;
+import io.isthmus.trust.rotation.RotationSettings;
 import io.isthmus.trust.runtime.TrustSettings;
 import io.isthmus.trust.spiffe.InvalidSpiffeIdException;
 import io.isthmus.trust.spiffe.SpiffeId;
@@ -31,6 +34,14 @@ public final class TrustSettingsFactory {
     }
 
     public static TrustSettings from(GatewayConfig config, Clock clock) throws IOException {
+        return from(config, clock, config.ca().svidTtl());
+    }
+
+    /**
+     * @param longestSvidTtl the longest lifetime of any SVID this gateway signs (its own, workloads', VMs'): the old
+     *     intermediate of a rotation retires that long after the new one was activated
+     */
+    public static TrustSettings from(GatewayConfig config, Clock clock, Duration longestSvidTtl) throws IOException {
         TrustDomain td = trustDomain("isthmus.trust-domain", config.trustDomain());
         GatewayConfig.Ca ca = config.ca();
         Path rootFile;
@@ -100,11 +111,29 @@ public final class TrustSettingsFactory {
             throw new ConfigException("isthmus.bundle-sync", e.getMessage(), e);
         }
         GatewayConfig.BundleEndpoint be = config.bundleEndpoint();
+        RotationSettings rotation = rotation(config, longestSvidTtl);
+        CaFiles files;
+        try {
+            files = new CaFiles(rootFile, keyFile, chainFile, ca.reloadInterval());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("isthmus.ca.reload-interval", e.getMessage(), e);
+        }
         try {
             return new TrustSettings(td, roots, intermediate, gatewayId, config.dataDir(),
-                    new InetSocketAddress(be.host(), be.port()), be.refreshHint(), ca.svidTtl(), ca.clockSkew(), peers, sync);
+                    new InetSocketAddress(be.host(), be.port()), be.refreshHint(), ca.svidTtl(), ca.clockSkew(), peers,
+                    sync, rotation, Optional.of(files));
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus", e.getMessage(), e);
+        }
+    }
+
+    private static RotationSettings rotation(GatewayConfig config, Duration longestSvidTtl) {
+        GatewayConfig.Rotation r = config.rotation();
+        try {
+            return new RotationSettings(r.retireAfter().orElse(longestSvidTtl), r.tick(), r.peerStatusTimeout(),
+                    r.agentRefresh(), r.expiryWarningFraction());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("isthmus.rotation", e.getMessage(), e);
         }
     }
 

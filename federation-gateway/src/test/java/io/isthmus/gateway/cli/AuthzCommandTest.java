@@ -2,9 +2,6 @@ package io.isthmus.gateway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -16,23 +13,8 @@ class AuthzCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int exit, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = IsthmusCli.run(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     static final String POLICIES = """
@@ -56,14 +38,14 @@ class AuthzCommandTest {
     void explainsDecisions() throws Exception {
         Path file = dir.resolve("p.yaml");
         Files.writeString(file, POLICIES);
-        Run ok = run("authz", "check", "--file", file.toString(), "--caller",
+        CliRun ok = run("authz", "check", "--file", file.toString(), "--caller",
                 "spiffe://a.acme.internal/ns/shop/sa/checkout", "--to", "payments.billing", "--port", "8080",
                 "--method", "POST", "--path", "/v1/pay/1");
         assertThat(ok.exit()).as(ok.err()).isZero();
         assertThat(ok.out()).contains("2 valid AuthorizationPolicies", "ALLOW by billing/allow-checkout rules[0]",
                 "AUDIT matched: isthmus-system/audit-all");
 
-        Run tcp = run("authz", "check", "--file", file.toString(), "--caller",
+        CliRun tcp = run("authz", "check", "--file", file.toString(), "--caller",
                 "spiffe://a.acme.internal/ns/shop/sa/checkout", "--to", "payments.billing.svc.clusterset.local");
         assertThat(tcp.exit()).isEqualTo(3);
         assertThat(tcp.out()).contains("DENY no-matching-allow: none of the 1 ALLOW policies for payments.billing");
@@ -73,7 +55,7 @@ class AuthzCommandTest {
     void reportsEveryErrorWithItsFieldPath() throws Exception {
         Path file = dir.resolve("bad.yaml");
         Files.writeString(file, POLICIES.replace("methods: [POST]", "methods: [FETCH]"));
-        Run bad = run("authz", "check", "--file", file.toString());
+        CliRun bad = run("authz", "check", "--file", file.toString());
         assertThat(bad.exit()).isEqualTo(1);
         assertThat(bad.err()).contains(file + "#1 (billing/allow-checkout) spec.rules[0].to[0].operation.methods[0]: "
                 + "\"FETCH\" is not an HTTP method");

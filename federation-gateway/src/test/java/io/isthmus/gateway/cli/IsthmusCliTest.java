@@ -2,10 +2,7 @@ package io.isthmus.gateway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -30,28 +27,13 @@ class IsthmusCliTest {
     @TempDir
     Path dir;
 
-    private record Run(int exit, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = IsthmusCli.run(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void versionNamesTheBuildAndItsCommit() {
-        Run version = run("--version");
+        CliRun version = run("--version");
         assertThat(version.exit()).isZero();
         assertThat(version.out().strip()).isEqualTo("isthmus " + BuildInfo.current().describe())
                 .matches("isthmus \\S+ \\(commit ([0-9a-f]{7,}|unknown)(, with uncommitted changes)?\\)");
@@ -59,12 +41,12 @@ class IsthmusCliTest {
 
     @Test
     void buildsAFederationByHandWithPrivateKeysOwnerOnly() throws Exception {
-        Run root = run("ca", "init-root", "--out", dir.resolve("root").toString());
+        CliRun root = run("ca", "init-root", "--out", dir.resolve("root").toString());
         assertThat(root.exit()).as(root.err()).isZero();
         assertThat(root.out()).contains("federation root", "keep it offline");
         assertThat(KeyFiles.isOwnerOnly(dir.resolve("root/root.key"))).isTrue();
 
-        Run a = run("ca", "issue-intermediate", "--trust-domain", "a.acme.internal",
+        CliRun a = run("ca", "issue-intermediate", "--trust-domain", "a.acme.internal",
                 "--root-cert", dir.resolve("root/root.pem").toString(), "--root-key", dir.resolve("root/root.key").toString(),
                 "--out", dir.resolve("a").toString(), "--validity", "90d");
         assertThat(a.exit()).as(a.err()).isZero();
@@ -81,7 +63,7 @@ class IsthmusCliTest {
         run("ca", "init-root", "--out", dir.toString());
         var keys = io.isthmus.trust.x509.Crypto.generateEcP256();
         Files.write(dir.resolve("b.csr"), io.isthmus.trust.testing.TestCa.csr(keys, null));
-        Run b = run("ca", "issue-intermediate", "--trust-domain", "b.acme.internal", "--root-cert",
+        CliRun b = run("ca", "issue-intermediate", "--trust-domain", "b.acme.internal", "--root-cert",
                 dir.resolve("root.pem").toString(), "--root-key", dir.resolve("root.key").toString(), "--out",
                 dir.toString(), "--csr", dir.resolve("b.csr").toString());
         assertThat(b.exit()).as(b.err()).isZero();
@@ -93,26 +75,26 @@ class IsthmusCliTest {
     void refusesBadInputWithoutTouchingExistingFiles() throws Exception {
         run("ca", "init-root", "--out", dir.toString());
         String before = Files.readString(dir.resolve("root.key"));
-        Run again = run("ca", "init-root", "--out", dir.toString());
+        CliRun again = run("ca", "init-root", "--out", dir.toString());
         assertThat(again.exit()).isEqualTo(1);
         assertThat(again.err()).contains("refusing to overwrite");
         assertThat(Files.readString(dir.resolve("root.key"))).isEqualTo(before);
 
-        Run badTd = run("ca", "issue-intermediate", "--trust-domain", "Bad_Domain", "--root-cert",
+        CliRun badTd = run("ca", "issue-intermediate", "--trust-domain", "Bad_Domain", "--root-cert",
                 dir.resolve("root.pem").toString(), "--root-key", dir.resolve("root.key").toString(), "--out", dir.toString());
         assertThat(badTd.exit()).isEqualTo(1);
         assertThat(badTd.err()).contains("SPIFFE ID 'Bad_Domain' has uppercase letters in the trust domain");
 
-        Run wrongKey = run("ca", "issue-intermediate", "--trust-domain", "c.acme.internal", "--root-cert",
+        CliRun wrongKey = run("ca", "issue-intermediate", "--trust-domain", "c.acme.internal", "--root-cert",
                 dir.resolve("root.pem").toString(), "--root-key", dir.resolve("root.pem").toString(), "--out", dir.toString());
         assertThat(wrongKey.exit()).isEqualTo(1);
         assertThat(wrongKey.err()).contains("expected an unencrypted PRIVATE KEY, found a CERTIFICATE");
 
-        Run badDuration = run("ca", "init-root", "--out", dir.resolve("x").toString(), "--validity", "ten years");
+        CliRun badDuration = run("ca", "init-root", "--out", dir.resolve("x").toString(), "--validity", "ten years");
         assertThat(badDuration.exit()).isEqualTo(2);
         assertThat(badDuration.err()).contains("is not a duration");
 
-        Run missing = run("ca", "issue-intermediate");
+        CliRun missing = run("ca", "issue-intermediate");
         assertThat(missing.exit()).isEqualTo(2);
         assertThat(missing.err()).contains("Missing required options");
     }
@@ -131,14 +113,14 @@ class IsthmusCliTest {
                 Duration.ofSeconds(30), List.of(), SyncSettings.defaults());
         try (TrustRuntime gateway = TrustRuntime.start(settings, Clock.systemUTC(), new io.isthmus.trust.federation.SyncListener() { })) {
             String url = "https://127.0.0.1:" + gateway.bundleEndpointAddress().getPort() + "/";
-            Run show = run("bundle", "show", "--trust-domain", "a.acme.internal", "--url", url, "--root",
+            CliRun show = run("bundle", "show", "--trust-domain", "a.acme.internal", "--url", url, "--root",
                     dir.resolve("root.pem").toString());
             assertThat(show.exit()).as(show.err()).isZero();
             assertThat(show.out()).contains("sequence:       " + gateway.localBundle().current().sequence(), "refresh hint:   60s",
                     "serial " + Certificates.serialHex(ca.certificate()), "permitted [a.acme.internal]");
 
             // The same endpoint is not b.acme.internal's: authentication fails, exit 1, a precise reason.
-            Run impostor = run("bundle", "show", "--trust-domain", "b.acme.internal", "--url", url, "--root",
+            CliRun impostor = run("bundle", "show", "--trust-domain", "b.acme.internal", "--url", url, "--root",
                     dir.resolve("root.pem").toString());
             assertThat(impostor.exit()).isEqualTo(1);
             assertThat(impostor.err()).contains("failed authentication").contains("b.acme.internal");
@@ -146,11 +128,11 @@ class IsthmusCliTest {
             Files.writeString(dir.resolve("bundle.json"), new io.isthmus.trust.bundle.BundleCodec()
                     .toJson(gateway.localBundle().current()));
         }
-        Run file = run("bundle", "show", "--trust-domain", "a.acme.internal", "--file", dir.resolve("bundle.json").toString());
+        CliRun file = run("bundle", "show", "--trust-domain", "a.acme.internal", "--file", dir.resolve("bundle.json").toString());
         assertThat(file.exit()).as(file.err()).isZero();
         assertThat(file.out()).contains("x509 authorities (1)");
         Files.writeString(dir.resolve("broken.json"), "{\"keys\": 1}");
-        Run broken = run("bundle", "show", "--trust-domain", "a.acme.internal", "--file", dir.resolve("broken.json").toString());
+        CliRun broken = run("bundle", "show", "--trust-domain", "a.acme.internal", "--file", dir.resolve("broken.json").toString());
         assertThat(broken.exit()).isEqualTo(1);
         assertThat(broken.err()).contains("has no 'keys' array");
     }

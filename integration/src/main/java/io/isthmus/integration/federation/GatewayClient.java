@@ -38,9 +38,10 @@ public final class GatewayClient {
     public GatewayClient(Path rootCertificate, X509Svid client) {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
+            // The root file is read on every handshake: it changes while a root rotates.
             ctx.init(new KeyManager[] {new SvidKeyManager(() -> client)}, new TrustManager[] {
                     new RootAnchoredTrustManager(null, PeerPolicy.anyFederated(),
-                    new FederationRoots(Pem.readCertificates(rootCertificate)), td -> Optional.empty(),
+                    () -> new FederationRoots(Pem.readCertificates(rootCertificate)), td -> Optional.empty(),
                     Clock.systemUTC(), Duration.ofSeconds(30))}, null);
             http = HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(3)).build();

@@ -1,5 +1,8 @@
 package io.isthmus.integration.e2e;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +26,31 @@ final class Clusters {
                     dir.resolve(name)));
         }
         return specs;
+    }
+
+    /**
+     * Writes {@code dir/policies.yaml}: a policy in the default authorization root namespace that lets every cluster's
+     * {@code ns/demo/sa/client} call anything (federated traffic is denied otherwise); returns its path, for
+     * {@code isthmus.authz.policy-file}.
+     */
+    static Path allowDemoClients(Path dir) {
+        Path policy = dir.resolve("policies.yaml");
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(policy, """
+                    apiVersion: security.isthmus.io/v1alpha1
+                    kind: AuthorizationPolicy
+                    metadata: {name: demo-clients, namespace: isthmus-system}
+                    spec:
+                      action: ALLOW
+                      rules:
+                      - from:
+                        - source: {principals: ["*/ns/demo/sa/client"]}
+                    """);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return policy;
     }
 
     /** The packaged gateway; fails when it is missing or older than its modules' sources ({@link PackagedJars}). */

@@ -169,7 +169,7 @@ public final class NetworkNamespaces implements AutoCloseable {
     }
 
     /** Removes namespaces (and what runs in them) that a crashed earlier run left behind: their JVM is gone. */
-    private static void sweep() throws IOException {
+    static void sweep() throws IOException {
         for (String line : output("ip", "netns", "list").split("\n")) {
             String name = line.split(" ")[0];
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("isth(\\d+)-.*").matcher(name);
@@ -180,7 +180,7 @@ public final class NetworkNamespaces implements AutoCloseable {
         }
     }
 
-    private static void killProcessesIn(String ns) {
+    static void killProcessesIn(String ns) {
         try {
             for (String pid : output("ip", "netns", "pids", ns).split("\\s+")) {
                 if (!pid.isBlank() && !pid.startsWith("!")) {
@@ -192,7 +192,7 @@ public final class NetworkNamespaces implements AutoCloseable {
         }
     }
 
-    private static void runQuietly(String... command) {
+    static void runQuietly(String... command) {
         try {
             run(command);
         } catch (IOException | RuntimeException ignored) {
@@ -207,7 +207,7 @@ public final class NetworkNamespaces implements AutoCloseable {
         }
     }
 
-    private static String output(String... command) throws IOException {
+    static String output(String... command) throws IOException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         try {
             String out = new String(p.getInputStream().readAllBytes());

@@ -25,18 +25,31 @@ public final class RenderedGateway {
         Terraform.requireInstalled();
         TestCa pki = TestCa.create();
         CaCredential intermediate = pki.intermediate("aws-east.acme.internal");
-        Terraform tf = new Terraform(Repo.root().resolve("terraform/test/render"), scratch);
         ObjectNode vars = JSON.createObjectNode()
                 .put("root_certificate_pem", Pem.write(pki.rootCertificate()))
                 .put("intermediate_certificate_pem", Pem.write(intermediate.certificate()))
                 .put("intermediate_private_key_pem", Pem.writePrivateKey(intermediate.key()));
+        return apply(new Terraform(Repo.root().resolve("terraform/test/render"), scratch), vars);
+    }
+
+    /**
+     * init + apply + output of a provider-free configuration: the outputs' values by name, and under
+     * {@code _sensitive} whether each output is marked sensitive.
+     */
+    public static JsonNode apply(Terraform tf, ObjectNode vars) throws Exception {
         Path varFile = tf.varFile(JSON.writeValueAsString(vars));
         check(tf.run("init", "-input=false", "-no-color", "-backend=false"));
         check(tf.run("apply", "-auto-approve", "-input=false", "-no-color", "-state=" + tf.statePath(),
                 "-var-file=" + varFile));
         Terraform.Result out = check(tf.run("output", "-json", "-state=" + tf.statePath()));
+        JsonNode all = JSON.readTree(out.output());
         ObjectNode values = JSON.createObjectNode();
-        JSON.readTree(out.output()).fields().forEachRemaining(e -> values.set(e.getKey(), e.getValue().get("value")));
+        ObjectNode sensitive = JSON.createObjectNode();
+        all.fields().forEachRemaining(e -> {
+            values.set(e.getKey(), e.getValue().get("value"));
+            sensitive.put(e.getKey(), e.getValue().path("sensitive").asBoolean());
+        });
+        values.set("_sensitive", sensitive);
         return values;
     }
 

@@ -33,8 +33,8 @@ import picocli.CommandLine.Option;
  * Builds the gateway's container image with Jib (no Docker daemon, no Dockerfile): the packaged Quarkus application
  * on top of a base that provides a Java runtime at {@value #JAVA}. The base is a {@code tar://} file (the offline
  * base, scripts/base-image.sh) or a registry image; the result is an OCI image tarball or a push to a registry.
- * What the image promises to the Deployment (user, ports) comes from the packaging POM, and the image test holds it
- * to the Terraform module's Deployment.
+ * What the image promises to the StatefulSet (user, ports) comes from the packaging POM, and the image test holds it
+ * to the Terraform module's StatefulSet.
  */
 @Command(name = "gateway-image", mixinStandardHelpOptions = true)
 public final class GatewayImage implements Callable<Integer> {

@@ -35,10 +35,10 @@ import io.isthmus.integration.support.RenderedGateway;
 import io.isthmus.packaging.Commands;
 
 /**
- * The gateway's container image, held to the Deployment that the cluster-gateway Terraform module renders (user,
+ * The gateway's container image, held to the StatefulSet that the cluster-gateway Terraform module renders (user,
  * ports, writable paths), then run the way a kubelet would run it: unpacked with umoci, started by runc as the pod's
  * user with the pod's read-only root, dropped capabilities, volumes, environment and memory limit, in its own network
- * namespace, against a Kubernetes API (fabric8 mock, CRUD). It must pass the Deployment's own probes, size its heap
+ * namespace, against a Kubernetes API (fabric8 mock, CRUD). It must pass the StatefulSet's own probes, size its heap
  * from the memory limit, and stop cleanly on SIGTERM. Root, runc and umoci are needed (.ci/run installs the tools).
  */
 class GatewayImageIT {
@@ -50,7 +50,7 @@ class GatewayImageIT {
 
     private static JsonNode objects;
     private static JsonNode crds;
-    private static JsonNode deployment;
+    private static JsonNode statefulSet;
     private static PodRuntime pod;
     private static OciImage image;
 
@@ -59,50 +59,42 @@ class GatewayImageIT {
         JsonNode all = RenderedGateway.render(scratch);
         objects = all.get("objects");
         crds = all.get("crds");
-        deployment = objects.get("deployment");
-        pod = new PodRuntime(deployment, objects);
+        statefulSet = objects.get("stateful_set");
+        pod = new PodRuntime(statefulSet, objects, all.get("secrets"));
         image = OciImage.open(Path.of(System.getProperty("isthmus.image.tarball")), scratch.resolve("oci"));
     }
 
     private static JsonNode podSecurity() {
-        return deployment.at("/spec/template/spec/securityContext");
+        return statefulSet.at("/spec/template/spec/securityContext");
     }
 
     @Test
-    void theImageRunsAsTheDeploymentsNonRootUserAndGroup() {
+    void theImageRunsAsTheStatefulSetsNonRootUserAndGroup() {
         assertThat(podSecurity().get("runAsNonRoot").asBoolean()).isTrue();
-        assertThat(image.uid()).as("image user %s vs the Deployment's runAsUser", image.user())
+        assertThat(image.uid()).as("image user %s vs the StatefulSet's runAsUser", image.user())
                 .isEqualTo(podSecurity().get("runAsUser").asInt()).isNotZero();
         // No runAsGroup: the primary group is the image's; the volumes belong to fsGroup.
         assertThat(podSecurity().has("runAsGroup")).isFalse();
-        assertThat(image.gid()).as("image group vs the Deployment's fsGroup").isEqualTo(podSecurity().get("fsGroup").asInt());
+        assertThat(image.gid()).as("image group vs the StatefulSet's fsGroup").isEqualTo(podSecurity().get("fsGroup").asInt());
     }
 
     @Test
-    void theImageExposesExactlyTheDeploymentsContainerPorts() {
+    void theImageExposesExactlyTheStatefulSetsContainerPorts() {
         Set<Integer> containerPorts = new HashSet<>();
         pod.container().get("ports").forEach(p -> containerPorts.add(p.get("containerPort").asInt()));
         assertThat(image.exposedTcpPorts()).containsExactlyInAnyOrderElementsOf(containerPorts);
     }
 
     @Test
-    void theImagesWritablePathsAreTheDeploymentsEmptyDirMounts() {
+    void theImagesWritablePathsAreTheStatefulSetsWritableMounts() {
         // Under a read-only root only mounted volumes are writable: the image declares the same paths as volumes
-        // (for Docker), and the Deployment mounts an emptyDir on each.
-        Set<String> emptyDirs = new HashSet<>();
-        Map<String, JsonNode> volumes = new LinkedHashMap<>();
-        deployment.at("/spec/template/spec/volumes").forEach(v -> volumes.put(v.get("name").asText(), v));
-        pod.container().get("volumeMounts").forEach(m -> {
-            if (volumes.get(m.get("name").asText()).has("emptyDir")) {
-                emptyDirs.add(m.get("mountPath").asText());
-            }
-        });
-        assertThat(image.volumes()).containsExactlyInAnyOrderElementsOf(emptyDirs);
+        // (for Docker), and the StatefulSet mounts an emptyDir or a persistent volume on each.
+        assertThat(image.volumes()).containsExactlyInAnyOrderElementsOf(pod.writableMounts());
         assertThat(pod.container().at("/securityContext/readOnlyRootFilesystem").asBoolean()).isTrue();
     }
 
     @Test
-    void theGatewayFromTheImagePassesTheDeploymentsProbesUnderThePodsConstraints() throws Exception {
+    void theGatewayFromTheImagePassesTheStatefulSetsProbesUnderThePodsConstraints() throws Exception {
         Assumptions.assumeTrue(Commands.isRoot(), "runc needs root to run the image (bin/test runs as root in CI)");
         for (String tool : List.of("runc", "umoci", "ip")) {
             assertThat(Commands.onPath(tool)).as("%s must be installed (.ci/run installs it)", tool).isTrue();
@@ -138,7 +130,7 @@ class GatewayImageIT {
                     status = get(http, started).statusCode();
                     Thread.sleep(500);
                 }
-                assertThat(status).as("startup probe %s within the Deployment's budget; log:%n%s", started,
+                assertThat(status).as("startup probe %s within the StatefulSet's budget; log:%n%s", started,
                         tail(log)).isEqualTo(200);
                 Reply ready = awaitOk(http, probe(podIp, c.get("readinessProbe")), Duration.ofSeconds(60));
                 assertThat(JSON.readTree(ready.body()).get("status").asText()).isEqualTo("UP");
@@ -159,7 +151,7 @@ class GatewayImageIT {
                 assertThat(metrics).contains("isthmus_build_info{commit=\"" + build.commit() + "\",version=\""
                         + build.version() + "\"} 1.0");
                 double heap = metric(metrics, "jvm_memory_max_bytes{area=\"heap\",id=\"G1 Old Gen\"}");
-                assertThat(heap / pod.memoryLimitBytes()).as("max heap / the Deployment's memory limit (G1)")
+                assertThat(heap / pod.memoryLimitBytes()).as("max heap / the StatefulSet's memory limit (G1)")
                         .isCloseTo(0.75, within(0.02));
             } finally {
                 stopped = stop(runc);

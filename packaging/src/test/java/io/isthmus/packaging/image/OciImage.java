@@ -15,7 +15,7 @@ import io.isthmus.packaging.Commands;
 
 /**
  * An OCI image as the build wrote it (an OCI image-layout tarball), read the way a runtime reads it: index, manifest,
- * config. Only what the tests compare against the Deployment is exposed.
+ * config. Only what the tests compare against the StatefulSet is exposed.
  */
 record OciImage(Path layout, String reference, JsonNode config) {
     private static final ObjectMapper JSON = new ObjectMapper();

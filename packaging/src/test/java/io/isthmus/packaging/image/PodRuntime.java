@@ -1,13 +1,17 @@
 package io.isthmus.packaging.image;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -19,10 +23,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.isthmus.packaging.Commands;
 
 /**
- * What a kubelet and its container runtime make of the Deployment's pod template, done with runc on an unpacked
+ * What a kubelet and its container runtime make of the StatefulSet's pod template, done with runc on an unpacked
  * image: the container's user, groups, environment, read-only root, dropped capabilities, no privilege escalation,
- * memory limit, and its volumes (Secrets and the ConfigMap as read-only files with the pod's fsGroup, emptyDirs).
- * Everything comes from the rendered Deployment; the harness adds only what a cluster would (the pod's network
+ * memory limit, and its volumes (Secrets and the ConfigMap as read-only files with the pod's fsGroup, emptyDirs, and
+ * each volume claim template as an empty directory of the fsGroup, as a freshly provisioned volume is).
+ * Everything comes from the rendered StatefulSet; the harness adds only what a cluster would (the pod's network
  * namespace and IP, the API server's address, a resolv.conf).
  */
 final class PodRuntime {
@@ -31,14 +36,41 @@ final class PodRuntime {
 
     private final JsonNode podSpec;
     private final JsonNode container;
-    private final Map<String, JsonNode> objectsByName;
+    private final Map<String, JsonNode> claimTemplates = new LinkedHashMap<>();
+    private final Map<String, JsonNode> objectsByName = new LinkedHashMap<>();
 
-    /** {@code objects} is the module's output: every rendered object, Secrets and ConfigMaps by their names. */
-    PodRuntime(JsonNode deployment, JsonNode objects) {
-        this.podSpec = deployment.at("/spec/template/spec");
+    /**
+     * {@code objects} and {@code secrets} are the module's outputs of those names: every rendered object by role (a
+     * role holds one object or several), found here by kind and name.
+     */
+    PodRuntime(JsonNode statefulSet, JsonNode objects, JsonNode secrets) {
+        this.podSpec = statefulSet.at("/spec/template/spec");
         this.container = podSpec.at("/containers/0");
-        this.objectsByName = new LinkedHashMap<>();
-        objects.forEach(o -> objectsByName.put(o.at("/kind").asText() + "/" + o.at("/metadata/name").asText(), o));
+        statefulSet.at("/spec/volumeClaimTemplates").forEach(t -> claimTemplates.put(t.at("/metadata/name").asText(), t));
+        index(objects);
+        index(secrets);
+    }
+
+    private void index(JsonNode node) {
+        if (node.has("kind") && node.has("metadata")) {
+            objectsByName.put(node.at("/kind").asText() + "/" + node.at("/metadata/name").asText(), node);
+        } else {
+            node.forEach(this::index);
+        }
+    }
+
+    /** The mount paths of the container's writable volumes: emptyDirs and volume claim templates. */
+    Set<String> writableMounts() {
+        Map<String, JsonNode> volumes = new LinkedHashMap<>();
+        podSpec.path("volumes").forEach(v -> volumes.put(v.get("name").asText(), v));
+        Set<String> writable = new HashSet<>();
+        container.get("volumeMounts").forEach(m -> {
+            String name = m.get("name").asText();
+            if (claimTemplates.containsKey(name) || volumes.get(name).has("emptyDir")) {
+                writable.add(m.get("mountPath").asText());
+            }
+        });
+        return writable;
     }
 
     JsonNode container() {
@@ -122,6 +154,9 @@ final class PodRuntime {
         podSpec.get("volumes").forEach(v -> podVolumes.put(v.get("name").asText(), v));
         for (JsonNode m : container.get("volumeMounts")) {
             JsonNode volume = podVolumes.get(m.get("name").asText());
+            if (volume == null && claimTemplates.containsKey(m.get("name").asText())) {
+                volume = JSON.createObjectNode().set("persistentVolumeClaim", claimTemplates.get(m.get("name").asText()));
+            }
             Path source = volumes.resolve(m.get("name").asText());
             materialise(volume, source, pod.path("fsGroup").asInt(0));
             ObjectNode mount = mounts.addObject().put("destination", m.get("mountPath").asText()).put("type", "bind")
@@ -152,12 +187,25 @@ final class PodRuntime {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
             return;
         }
+        if (volume.has("persistentVolumeClaim")) {
+            // A new volume with fsGroup: owned by the group, group-writable, setgid (what the kubelet makes of it).
+            Commands.run("chown", "0:" + fsGroup, dir.toString()).ok();
+            Commands.run("chmod", "2775", dir.toString()).ok();
+            return;
+        }
         Map<String, String> files = new LinkedHashMap<>();
         String mode;
         if (volume.has("secret")) {
-            JsonNode secret = object("Secret/" + volume.at("/secret/secretName").asText());
-            secret.path("stringData").fields().forEachRemaining(f -> files.put(f.getKey(), f.getValue().asText()));
+            secretFiles(object("Secret/" + volume.at("/secret/secretName").asText()), volume.at("/secret/items"), files);
             mode = Integer.toOctalString(volume.at("/secret/defaultMode").asInt(0644) | (fsGroup > 0 ? 0440 : 0));
+        } else if (volume.has("projected")) {
+            for (JsonNode source : volume.at("/projected/sources")) {
+                if (!source.has("secret")) {
+                    throw new AssertionError("projected source type not handled by the test: " + source);
+                }
+                secretFiles(object("Secret/" + source.at("/secret/name").asText()), source.at("/secret/items"), files);
+            }
+            mode = Integer.toOctalString(volume.at("/projected/defaultMode").asInt(0644) | (fsGroup > 0 ? 0440 : 0));
         } else if (volume.has("configMap")) {
             JsonNode map = object("ConfigMap/" + volume.at("/configMap/name").asText());
             map.path("data").fields().forEachRemaining(f -> files.put(f.getKey(), f.getValue().asText()));
@@ -174,10 +222,24 @@ final class PodRuntime {
         Commands.run(chown.toArray(String[]::new)).ok();
     }
 
+    /** A Secret's keys as files (base64 {@code data}), all of them or only the {@code items} listed (key to path). */
+    private static void secretFiles(JsonNode secret, JsonNode items, Map<String, String> files) {
+        Map<String, String> paths = new LinkedHashMap<>();
+        if (items.isArray() && !items.isEmpty()) {
+            items.forEach(i -> paths.put(i.get("key").asText(), i.get("path").asText()));
+        }
+        secret.path("data").fields().forEachRemaining(f -> {
+            if (paths.isEmpty() || paths.containsKey(f.getKey())) {
+                files.put(paths.getOrDefault(f.getKey(), f.getKey()),
+                        new String(Base64.getDecoder().decode(f.getValue().asText()), StandardCharsets.UTF_8));
+            }
+        });
+    }
+
     private JsonNode object(String kindAndName) {
         JsonNode o = objectsByName.get(kindAndName);
         if (o == null) {
-            throw new AssertionError("the Deployment mounts " + kindAndName + ", which the module does not render");
+            throw new AssertionError("the StatefulSet mounts " + kindAndName + ", which the module does not render");
         }
         return o;
     }

@@ -131,10 +131,16 @@ public final class ServiceImportWriter implements RegistryListener, AutoCloseabl
                 .addToAnnotations(McsResources.CLUSTERS_ANNOTATION, String.join(",", clusters))
                 .endMetadata()
                 .addToAdditionalProperties("spec", Map.of("type", "ClusterSetIP", "ports", new ArrayList<>(ports.values())))
-                .addToAdditionalProperties("status", Map.of("clusters", statusClusters))
                 .build();
-        client.genericKubernetesResources(McsResources.SERVICE_IMPORT).inNamespace(namespace).resource(si)
-                .createOr(NonDeletingOperation::update);
+        GenericKubernetesResource written = client.genericKubernetesResources(McsResources.SERVICE_IMPORT)
+                .inNamespace(namespace).resource(si).createOr(NonDeletingOperation::update);
+        // The ServiceImport CRD (upstream mcs-api, and ours) has a status subresource: the API server ignores status
+        // in a create or update of the object, so it is written through /status, unconditionally (no resourceVersion):
+        // every replica writes the same value, so a conflict between them would only be noise.
+        written.setAdditionalProperty("status", Map.of("clusters", statusClusters));
+        written.getMetadata().setResourceVersion(null);
+        client.genericKubernetesResources(McsResources.SERVICE_IMPORT).inNamespace(namespace).resource(written)
+                .updateStatus();
     }
 
     private static Map<String, String> labels(GenericKubernetesResource r) {

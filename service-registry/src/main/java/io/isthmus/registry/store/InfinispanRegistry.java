@@ -41,7 +41,13 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     private static final Comparator<ExportedService> ORDER = Comparator.comparing((ExportedService e) -> e.key().cluster())
             .thenComparing(e -> e.key().namespace()).thenComparing(e -> e.key().name());
 
-    private final Cache<String, String> cache;
+    /** Replaced when the cache restarts with other backup sites ({@link #restartCache}). */
+    private volatile Cache<String, String> cache;
+    /**
+     * Writes share it; a cache restart holds it alone, so no write meets a stopped cache. Reads never take it: they
+     * use the index, which stays whole through a restart, so resolution (routing) never waits for one.
+     */
+    private final java.util.concurrent.locks.ReadWriteLock restart = new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final ClusterIdentity identity;
     private final Clock clock;
     /** namespace/name → cluster → entry. */
@@ -80,6 +86,15 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     @Override
     public ExportedService export(ExportSpec spec) {
         requireOwner(spec.key());
+        restart.readLock().lock();
+        try {
+            return write(spec);
+        } finally {
+            restart.readLock().unlock();
+        }
+    }
+
+    private ExportedService write(ExportSpec spec) {
         Instant now = clock.instant();
         String k = EntryCodec.key(spec.key());
         // Compare-and-set rather than cache.compute(): a compute function runs on the key's primary owner, which
@@ -112,11 +127,25 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     @Override
     public boolean unexport(ServiceKey key) {
         requireOwner(key);
-        return cache.remove(EntryCodec.key(key)) != null;
+        restart.readLock().lock();
+        try {
+            return cache.remove(EntryCodec.key(key)) != null;
+        } finally {
+            restart.readLock().unlock();
+        }
     }
 
     @Override
     public int heartbeat() {
+        restart.readLock().lock();
+        try {
+            return renewAll();
+        } finally {
+            restart.readLock().unlock();
+        }
+    }
+
+    private int renewAll() {
         Instant now = clock.instant();
         int renewed = 0;
         for (ExportedService e : list(RegistryQuery.cluster(identity.cluster()))) {
@@ -168,6 +197,109 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         List<ExportedService> out = new ArrayList<>(perCluster.values());
         out.sort(ORDER);
         return out;
+    }
+
+    /**
+     * Moves the registry to a restarted cache (other backup sites after a membership change), losing nothing:
+     * {@code restarter} stops the running cache and returns the new one (see {@code RegistryNode.restartRegistryCache}).
+     * The index serves reads throughout. Afterwards this cluster's own entries are written again (so they replicate to
+     * every backup site of the new cache, a new site included), and other clusters' entries are put back as they
+     * arrived, with the cross-site version of the site that wrote them, through the cache's own cross-site receiver:
+     * later updates from their owners then win or lose exactly as they would have. Writes wait for the restart.
+     */
+    public void restartCache(java.util.function.UnaryOperator<Cache<String, String>> restarter) {
+        restart.writeLock().lock();
+        try {
+            Cache<String, String> old = cache;
+            List<Captured> captured = capture(old);
+            old.removeListener(indexListener);
+            Cache<String, String> next = restarter.apply(old);
+            next.addListener(indexListener);
+            cache = next;
+            int own = 0;
+            int others = 0;
+            org.infinispan.xsite.BackupReceiver receiver = org.infinispan.factories.ComponentRegistry.componentOf(next,
+                    org.infinispan.xsite.BackupReceiver.class);
+            for (Captured c : captured) {
+                if (next.getAdvancedCache().withFlags(org.infinispan.context.Flag.CACHE_MODE_LOCAL).containsKey(c.key())) {
+                    continue; // another replica of this site already handed it over
+                }
+                if (c.irac() == null || c.owner().equals(identity.cluster())) {
+                    next.put(c.key(), c.value());
+                    own++;
+                } else {
+                    receiver.putKeyValue(c.key(), c.value(), c.metadata(), c.irac()).toCompletableFuture().join();
+                    others++;
+                }
+            }
+            LOG.infof("registry: cache restarted with backup sites %s; %d own and %d other entries carried over",
+                    next.getCacheConfiguration().sites().allBackups().stream()
+                            .map(org.infinispan.configuration.cache.BackupConfiguration::site).toList(), own, others);
+        } finally {
+            restart.writeLock().unlock();
+        }
+    }
+
+    private record Captured(String key, String value, String owner, org.infinispan.metadata.Metadata metadata,
+            org.infinispan.metadata.impl.IracMetadata irac) {
+    }
+
+    private static List<Captured> capture(Cache<String, String> from) {
+        List<Captured> out = new ArrayList<>();
+        var local = from.getAdvancedCache().withFlags(org.infinispan.context.Flag.CACHE_MODE_LOCAL,
+                org.infinispan.context.Flag.SKIP_CACHE_LOAD);
+        for (String key : new ArrayList<>(local.keySet())) {
+            org.infinispan.container.entries.CacheEntry<String, String> e = local.getCacheEntry(key);
+            if (e == null || e.getValue() == null) {
+                continue;
+            }
+            String owner;
+            try {
+                owner = EntryCodec.parseKey(key).cluster();
+            } catch (RuntimeException ex) {
+                continue;
+            }
+            org.infinispan.metadata.impl.IracMetadata irac = e.getInternalMetadata() == null ? null
+                    : e.getInternalMetadata().iracMetadata();
+            out.add(new Captured(key, e.getValue(), owner, e.getMetadata(), irac));
+        }
+        return out;
+    }
+
+    /**
+     * Forgets every entry of {@code cluster} here (it left the federation): removed from this node's copy only, not
+     * replicated, since every member purges for itself when it applies the change and none may delete another's keys.
+     * Listeners see each removal. Returns how many.
+     */
+    public int purge(String cluster) {
+        if (cluster.equals(identity.cluster())) {
+            throw new IllegalArgumentException("cluster " + cluster + " is this registry's own");
+        }
+        restart.readLock().lock();
+        try {
+            var local = cache.getAdvancedCache().withFlags(org.infinispan.context.Flag.CACHE_MODE_LOCAL,
+                    org.infinispan.context.Flag.SKIP_XSITE_BACKUP);
+            int purged = 0;
+            for (String key : new ArrayList<>(local.keySet())) {
+                try {
+                    if (EntryCodec.parseKey(key).cluster().equals(cluster) && local.remove(key) != null) {
+                        purged++;
+                    }
+                } catch (RuntimeException e) {
+                    // not a registry key: not ours to judge
+                }
+            }
+            // Entries the index holds without the cache (kept through a restart) go too.
+            for (ExportedService e : list(RegistryQuery.cluster(cluster))) {
+                if (unindex(e.key()) != null) {
+                    listeners.forEach(l -> l.unexported(e));
+                }
+            }
+            lastUpdateFrom.remove(cluster);
+            return purged;
+        } finally {
+            restart.readLock().unlock();
+        }
     }
 
     /** When an update from {@code cluster} last reached this gateway (replicated or state-transferred). */

@@ -41,11 +41,17 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
     private static final Logger LOG = Logger.getLogger(BridgeTrustManager.class);
     private static final X509Certificate[] NO_ISSUERS = new X509Certificate[0];
 
-    private final SiteSettings settings;
+    /** Read on every check: the peer sites change with the federation's membership. */
+    private final java.util.function.Supplier<SiteSettings> settings;
     private final X509SvidVerifier verifier;
     private final AtomicLong refused = new AtomicLong();
 
     public BridgeTrustManager(SiteSettings settings, X509SvidVerifier verifier) {
+        this(() -> settings, verifier);
+    }
+
+    /** @param settings the settings in force, read at every handshake and re-check */
+    public BridgeTrustManager(java.util.function.Supplier<SiteSettings> settings, X509SvidVerifier verifier) {
         this.settings = settings;
         this.verifier = verifier;
     }
@@ -61,29 +67,31 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
      */
     public SpiffeId check(X509Certificate[] chain, InetSocketAddress remote, boolean dialed) throws SvidCertificateException {
         try {
-            return verify(chain, remote, dialed).id();
+            return verify(chain, remote, dialed, false).id();
         } catch (SvidCertificateException e) {
             refused.incrementAndGet();
-            LOG.warnf("site %s refused a cross-site bridge peer at %s: %s", settings.site(), remote, e.getMessage());
+            LOG.warnf("site %s refused a cross-site bridge peer at %s: %s", settings.get().site(), remote, e.getMessage());
             throw e;
         }
     }
 
     /**
-     * The same rules as at the handshake, for a connection that is already open (after the bundles changed); counts
-     * nothing and logs nothing: the caller decides what a rejection means.
+     * The same rules as at the handshake, for a connection that is already open (after the trust changed), except
+     * that the leaf's own expiry since the handshake is not held against it ({@link X509SvidVerifier#verifyEstablished});
+     * counts nothing and logs nothing: the caller decides what a rejection means.
      */
     public SvidVerdict recheck(X509Certificate[] chain, InetSocketAddress remote, boolean dialed) {
         try {
-            return verify(chain, remote, dialed);
+            return verify(chain, remote, dialed, true);
         } catch (SvidCertificateException e) {
             return new SvidVerdict.Rejected(e.reason(), e.getMessage());
         }
     }
 
-    private SvidVerdict.Verified verify(X509Certificate[] chain, InetSocketAddress remote, boolean dialed)
-            throws SvidCertificateException {
-        SvidVerdict verdict = verifier.verify(chain == null ? null : Arrays.asList(chain));
+    private SvidVerdict.Verified verify(X509Certificate[] chain, InetSocketAddress remote, boolean dialed,
+            boolean established) throws SvidCertificateException {
+        List<X509Certificate> presented = chain == null ? null : Arrays.asList(chain);
+        SvidVerdict verdict = established ? verifier.verifyEstablished(presented) : verifier.verify(presented);
         if (verdict instanceof SvidVerdict.Rejected rejected) {
             throw new SvidCertificateException(rejected.reason(), "bridge peer at " + remote + ": " + rejected.message());
         }
@@ -95,7 +103,7 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
                     + " has no known remote address, so its site cannot be bound to a trust domain");
         }
         if (dialed) {
-            for (PeerSite peer : settings.peers().values()) {
+            for (PeerSite peer : settings.get().peers().values()) {
                 if (matchesAddress(peer.bridgeAddresses(), remote)) {
                     if (peer.trustDomain().equals(td)) {
                         return verified;
@@ -105,16 +113,16 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
                             + " but presented " + id);
                 }
             }
-            if (td.equals(settings.trustDomain()) && matchesHost(localHosts(), remote.getAddress())) {
+            if (td.equals(settings.get().trustDomain()) && matchesHost(localHosts(), remote.getAddress())) {
                 return verified;
             }
             throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge address " + remote
                     + " is not a configured bridge address of any peer site (presented " + id + ")");
         }
-        if (td.equals(settings.trustDomain())) {
+        if (td.equals(settings.get().trustDomain())) {
             return verified;
         }
-        for (PeerSite peer : settings.peers().values()) {
+        for (PeerSite peer : settings.get().peers().values()) {
             if (peer.trustDomain().equals(td)) {
                 return verified;
             }
@@ -126,14 +134,14 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
 
     private String describePeers() {
         StringBuilder sb = new StringBuilder();
-        settings.peers().values().forEach(p -> sb.append(p.site()).append('=').append(p.trustDomain())
+        settings.get().peers().values().forEach(p -> sb.append(p.site()).append('=').append(p.trustDomain())
                 .append('@').append(p.bridgeAddresses()).append(' '));
         return sb.toString().trim();
     }
 
     private List<InetSocketAddress> localHosts() {
-        List<InetSocketAddress> hosts = new java.util.ArrayList<>(settings.localMembers());
-        hosts.add(new InetSocketAddress(settings.bindHost(), 0));
+        List<InetSocketAddress> hosts = new java.util.ArrayList<>(settings.get().localMembers());
+        hosts.add(new InetSocketAddress(settings.get().bindHost(), 0));
         return hosts;
     }
 
@@ -155,19 +163,23 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
         return false;
     }
 
+    /**
+     * Whether {@code remote} is one of the configured host's addresses now. A load balancer's name often has several
+     * (an AWS NLB: one per zone), and the peer advertises the one it resolved, so every address of the name counts,
+     * resolved again here (the JVM caches answers briefly) rather than once at startup.
+     */
     private static boolean sameHost(InetSocketAddress configured, InetAddress remote) {
         if (remote == null) {
             return false;
         }
-        InetAddress resolved = configured.getAddress();
-        if (resolved == null) {
-            try {
-                resolved = InetAddress.getByName(configured.getHostString());
-            } catch (UnknownHostException e) {
-                return false;
-            }
+        if (remote.equals(configured.getAddress())) {
+            return true;
         }
-        return resolved.equals(remote);
+        try {
+            return Arrays.asList(InetAddress.getAllByName(configured.getHostString())).contains(remote);
+        } catch (UnknownHostException e) {
+            return false;
+        }
     }
 
     private static InetSocketAddress remoteOf(Socket socket) {

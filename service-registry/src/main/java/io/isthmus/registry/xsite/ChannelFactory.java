@@ -2,22 +2,33 @@ package io.isthmus.registry.xsite;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
 
+import org.jboss.logging.Logger;
+import org.jgroups.Address;
+import org.jgroups.Event;
 import org.jgroups.JChannel;
+import org.jgroups.View;
 import org.jgroups.protocols.FD_ALL3;
 import org.jgroups.protocols.FRAG4;
 import org.jgroups.protocols.MERGE3;
 import org.jgroups.protocols.MFC;
+import org.jgroups.protocols.SHARED_LOOPBACK;
+import org.jgroups.protocols.SHARED_LOOPBACK_PING;
 import org.jgroups.protocols.TCP;
 import org.jgroups.protocols.TCPPING;
 import org.jgroups.protocols.UFC;
@@ -29,6 +40,7 @@ import org.jgroups.protocols.pbcast.NAKACK2;
 import org.jgroups.protocols.pbcast.STABLE;
 import org.jgroups.protocols.relay.RELAY2;
 import org.jgroups.protocols.relay.config.RelayConfig;
+import org.jgroups.stack.IpAddress;
 import org.jgroups.stack.Protocol;
 import org.jgroups.util.DefaultSocketFactory;
 
@@ -44,7 +56,9 @@ import io.isthmus.trust.spiffe.TrustDomain;
  * <li>the <b>bridge</b> channel that RELAY2 opens on the site master: TCP whose sockets are TLS 1.3 with client
  * authentication required, presenting this gateway's SVID and checking peers with {@link BridgeTrustManager};
  * TCPPING over every peer site's bridge addresses; every received message must name a site whose trust domain
- * is the one proven on its connection ({@link BridgeTcp}).</li>
+ * is the one proven on its connection ({@link BridgeTcp}). With an {@link AdvertisedBridge} it binds the master
+ * port and advertises the load balancer's address (JGroups {@code external_addr}/{@code external_port}), which
+ * every replica relays to it ({@link BridgeRelay}).</li>
  * </ul>
  * A fresh protocol stack is built each time a channel is created, because a site master that loses and regains
  * its role creates its bridge again.
@@ -52,9 +66,14 @@ import io.isthmus.trust.spiffe.TrustDomain;
 public final class ChannelFactory {
     /** Cluster name of the bridge channel; every site must use the same. */
     public static final String BRIDGE_CLUSTER = "isthmus-bridge";
+    private static final Logger LOG = Logger.getLogger(ChannelFactory.class);
     private static final String[] TLS_PROTOCOLS = {"TLSv1.3"};
+    private static final long RESOLVE_RETRY_MILLIS = 2_000;
 
+    /** What does not change while the node runs: its site, trust domain, addresses and ports. */
     private final SiteSettings settings;
+    /** The settings in force: the peer sites change with the federation's membership ({@link #peersChanged}). */
+    private final java.util.function.Supplier<SiteSettings> live;
     private final SSLContext bridgeTls;
     private final SSLContext localTls;
     private final Timing timing;
@@ -62,6 +81,19 @@ public final class ChannelFactory {
     /** Transports of running channels (normally one of each; two briefly while RELAY2 replaces a bridge). */
     private final Set<TlsTcp> bridgeTransports = ConcurrentHashMap.newKeySet();
     private final Set<TlsTcp> localTransports = ConcurrentHashMap.newKeySet();
+    private final AtomicReference<JChannel> localChannel = new AtomicReference<>();
+    /**
+     * Opened once this node's cross-site cache runs. A bridge up before that receives the other sites' backups for a
+     * cache that does not exist here yet; they answer "invalid cache configuration" by taking this site offline, and
+     * nothing brings it back while the cross-site view stays the same (seen as ISPN000606 when a loaded host started
+     * the cache seconds after the channel).
+     */
+    private final CountDownLatch cachesStarted = new CountDownLatch(1);
+    /** Discovery of the latest bridge channel (RELAY2 makes a new one when this node becomes site master again). */
+    private volatile BridgeDiscovery bridgeDiscovery;
+    /** Merging of the latest bridge channel. */
+    private volatile MERGE3 bridgeMerge;
+    private volatile boolean closed;
 
     /** Failure detection and discovery timings; {@link #DEFAULT} suits production, tests may shorten them. */
     public record Timing(long failureTimeoutMillis, long failureIntervalMillis, long joinTimeoutMillis,
@@ -75,7 +107,14 @@ public final class ChannelFactory {
      * @param localTls presents this gateway's SVID and accepts only SVIDs of this site's own trust domain
      */
     public ChannelFactory(SiteSettings settings, SSLContext bridgeTls, SSLContext localTls, Timing timing) {
-        this.settings = settings;
+        this(() -> settings, bridgeTls, localTls, timing);
+    }
+
+    /** @param live the settings in force, whose peer sites are read whenever a bridge is built or a message checked */
+    public ChannelFactory(java.util.function.Supplier<SiteSettings> live, SSLContext bridgeTls, SSLContext localTls,
+            Timing timing) {
+        this.live = live;
+        this.settings = live.get();
         this.bridgeTls = bridgeTls;
         this.localTls = localTls;
         this.timing = timing;
@@ -96,11 +135,46 @@ public final class ChannelFactory {
         return Set.copyOf(localTransports);
     }
 
+    /**
+     * The peer sites changed: the running bridge's discovery asks the new set of bridge addresses from its next round
+     * on (a new site is found by the next discovery or merge; a removed one is no longer asked), and addresses it learned
+     * from removed sites are forgotten. RELAY2 itself needs no change: it routes to the sites the bridge view shows, and
+     * which site a connection may speak for is checked per message ({@link BridgeTcp}).
+     */
+    public void peersChanged() {
+        BridgeDiscovery discovery = bridgeDiscovery;
+        if (discovery != null) {
+            discovery.replaceHosts(peerBridges(live.get()));
+        }
+    }
+
+    /**
+     * Asks the bridge's peers now, rather than at MERGE3's next rounds (7.5-22 s apart with the default timing, and a
+     * merge needs a round on both sides plus a consistency check): a site that joins a running federation starts as a
+     * bridge of its own and is merged in once the coordinators see each other. Sends this node's view info to every
+     * discovered bridge member ({@code send}), then checks the views it collected ({@code check}, a moment later), so
+     * that a coordinator that sees another view merges at once.
+     */
+    public void hurryBridgeMerge(java.util.concurrent.Executor send, java.util.concurrent.Executor check) {
+        MERGE3 merge = bridgeMerge;
+        if (merge == null) {
+            return;
+        }
+        send.execute(merge::sendInfo);
+        check.execute(merge::checkInconsistencies);
+    }
+
+    private static List<InetSocketAddress> peerBridges(SiteSettings settings) {
+        List<InetSocketAddress> peers = new ArrayList<>();
+        settings.peers().values().forEach(p -> peers.addAll(p.bridgeAddresses()));
+        return peers;
+    }
+
     private TrustDomain trustDomainOfSite(String site) {
         if (settings.site().equals(site)) {
             return settings.trustDomain();
         }
-        PeerSite peer = settings.peers().get(site);
+        PeerSite peer = live.get().peers().get(site);
         return peer == null ? null : peer.trustDomain();
     }
 
@@ -119,15 +193,112 @@ public final class ChannelFactory {
         stack.add(relay);
         JChannel ch = new JChannel(stack);
         ch.name(settings.site() + "-" + (settings.localPort() == 0 ? "node" : String.valueOf(settings.localPort())));
+        localChannel.set(ch);
         return ch;
     }
 
     JChannel createBridgeChannel() throws Exception {
-        List<InetSocketAddress> peers = new ArrayList<>();
-        settings.peers().values().forEach(p -> peers.addAll(p.bridgeAddresses()));
-        JChannel ch = new JChannel(stack(settings.bridgePort(), tcpPing(peers), bridgeTls, true));
-        ch.name("_" + settings.site() + "-" + settings.bridgePort());
+        // RELAY2 creates the bridge on its own thread (asyncRelayCreation), so waiting here holds up nothing else.
+        try {
+            while (!cachesStarted.await(1, TimeUnit.SECONDS)) {
+                if (closed) {
+                    return closingBridge();
+                }
+            }
+        } catch (InterruptedException stopping) {
+            return closingBridge();
+        }
+        Optional<AdvertisedBridge> advertised = settings.advertisedBridge();
+        int port = advertised.map(AdvertisedBridge::masterPort).orElse(settings.bridgePort());
+        BridgeDiscovery discovery = new BridgeDiscovery(peerBridges(live.get()));
+        bridgeDiscovery = discovery;
+        List<Protocol> stack = stack(port, discovery, bridgeTls, true);
+        if (advertised.isPresent()) {
+            // Peers learn this address from discovery and dial it for every later connection: it must be the load
+            // balancer's, not this pod's, which no other network can route to.
+            Optional<InetAddress> external = resolve(advertised.get().host());
+            if (external.isEmpty()) {
+                return closingBridge();
+            }
+            TCP tcp = (TCP) stack.get(0);
+            tcp.setExternalAddr(external.get());
+            tcp.setExternalPort(advertised.get().port());
+        }
+        JChannel ch = new JChannel(stack);
+        ch.name("_" + settings.site() + "-" + port);
         return ch;
+    }
+
+    /**
+     * The advertised host's address, waiting while it does not resolve yet: a load balancer's DNS name often appears
+     * minutes after the gateway started (external-dns), and RELAY2 does not retry a bridge it failed to create. Runs
+     * on RELAY2's relay-creation thread, never a JGroups receiver.
+     */
+    private Optional<InetAddress> resolve(String host) {
+        long warnedAt = 0;
+        while (true) {
+            try {
+                return Optional.of(InetAddress.getByName(host));
+            } catch (UnknownHostException e) {
+                if (closed) {
+                    return Optional.empty();
+                }
+                long now = System.nanoTime();
+                if (warnedAt == 0 || now - warnedAt > TimeUnit.MINUTES.toNanos(1)) {
+                    warnedAt = now;
+                    LOG.warnf("registry: site %s cannot resolve its advertised bridge address %s yet (isthmus.registry."
+                            + "advertised-bridge-address); the bridge forms once it resolves. Check the load balancer's "
+                            + "DNS record.", settings.site(), host);
+                }
+                try {
+                    Thread.sleep(RESOLVE_RETRY_MILLIS);
+                } catch (InterruptedException stopping) {
+                    // RELAY2 interrupts its relay-creation thread when the node closes.
+                    return Optional.empty();
+                }
+            }
+        }
+    }
+
+    /**
+     * What the bridge becomes when the node closes before the bridge could be made (its caches never ran, or its
+     * advertised address never resolved): a channel that never leaves this JVM. RELAY2 treats any exception from
+     * bridge creation as an error with a stack trace, and logs one on a normal stop; given this channel it connects
+     * and stops it quietly, which is all that is left to do.
+     */
+    private JChannel closingBridge() throws Exception {
+        LOG.debugf("registry: site %s closed before its bridge was made", settings.site());
+        return new JChannel(new SHARED_LOOPBACK(), new SHARED_LOOPBACK_PING(), new NAKACK2(), new UNICAST3(),
+                new STABLE(), new GMS().setJoinTimeout(100)).name("_" + settings.site() + "-closing");
+    }
+
+    /**
+     * The bridge address of this site's current site master (the local cluster's coordinator: RELAY2 makes the
+     * first member of the view the site master), at the master port; empty before the local channel has a view.
+     */
+    Optional<InetSocketAddress> siteMasterBridge() {
+        JChannel ch = localChannel.get();
+        Optional<AdvertisedBridge> advertised = settings.advertisedBridge();
+        View view = ch == null ? null : ch.getView();
+        if (advertised.isEmpty() || view == null || view.getCoord() == null) {
+            return Optional.empty();
+        }
+        Address coordinator = view.getCoord();
+        Object physical = ch.getProtocolStack().getTransport().down(new Event(Event.GET_PHYSICAL_ADDRESS, coordinator));
+        if (physical instanceof IpAddress ip && ip.getIpAddress() != null) {
+            return Optional.of(new InetSocketAddress(ip.getIpAddress(), advertised.get().masterPort()));
+        }
+        return Optional.empty();
+    }
+
+    /** Lets the bridge form: this node's cross-site caches run (see {@link #cachesStarted}). */
+    void cachesRunning() {
+        cachesStarted.countDown();
+    }
+
+    /** Stops waiting for anything (a bridge address that does not resolve); channels are closed by their owner. */
+    void close() {
+        closed = true;
     }
 
     private static TCPPING tcpPing(List<InetSocketAddress> initialHosts) {
@@ -193,6 +364,9 @@ public final class ChannelFactory {
         MERGE3 merge = new MERGE3();
         merge.setMinInterval(timing.mergeMinMillis());
         merge.setMaxInterval(timing.mergeMaxMillis());
+        if (bridge) {
+            bridgeMerge = merge;
+        }
         FD_ALL3 fd = new FD_ALL3();
         fd.setTimeout(timing.failureTimeoutMillis());
         fd.setInterval(timing.failureIntervalMillis());

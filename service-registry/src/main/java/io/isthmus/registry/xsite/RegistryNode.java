@@ -1,24 +1,33 @@
 package io.isthmus.registry.xsite;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 
 import org.infinispan.Cache;
+import org.infinispan.configuration.ConfigurationManager;
 import org.infinispan.configuration.cache.BackupConfiguration;
 import org.infinispan.configuration.cache.CacheMode;
 import org.infinispan.configuration.cache.ConfigurationBuilder;
 import org.infinispan.configuration.cache.XSiteStateTransferMode;
 import org.infinispan.configuration.global.GlobalConfigurationBuilder;
+import org.infinispan.factories.GlobalComponentRegistry;
 import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.remoting.transport.Transport;
@@ -28,7 +37,6 @@ import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509SvidVerifier;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.SpiffeTrustManager;
-import io.isthmus.trust.tls.SvidCertificateException;
 import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.tls.SvidSource;
 
@@ -42,29 +50,41 @@ public final class RegistryNode implements AutoCloseable {
     /** Name of the registry cache. */
     public static final String REGISTRY_CACHE = "isthmus-registry";
 
+    /** The settings in force; the peer sites change with the federation's membership ({@link #reconfigure}). */
+    private final AtomicReference<SiteSettings> live;
+    /** What does not change while the node runs: its site, trust domain, addresses and ports. */
     private final SiteSettings settings;
     private final BridgeTrustManager bridgeTrust;
     private final DefaultCacheManager cacheManager;
     private final ChannelFactory channels;
     private final PeerRevalidation bridgeRevalidation;
     private final PeerRevalidation localRevalidation;
+    /** Relays bridge connections to the site master when the site has an advertised bridge address. */
+    private final Optional<BridgeRelay> relay;
     /** One thread, so sweeps never overlap and the caller (the bundle-sync thread) never waits for sockets. */
     private final ExecutorService revalidator;
+    private final IracPacing iracPacing;
+    private final ScheduledExecutorService delayer;
 
-    private RegistryNode(SiteSettings settings, BridgeTrustManager bridgeTrust, SpiffeTrustManager localTrust,
-            DefaultCacheManager cacheManager, ChannelFactory channels) {
-        this.settings = settings;
+    private RegistryNode(AtomicReference<SiteSettings> live, BridgeTrustManager bridgeTrust, X509SvidVerifier verifier,
+            DefaultCacheManager cacheManager, ChannelFactory channels, Optional<BridgeRelay> relay,
+            ScheduledExecutorService delayer, IracPacing iracPacing) {
+        this.live = live;
+        this.settings = live.get();
+        this.delayer = delayer;
+        this.iracPacing = iracPacing;
+        this.relay = relay;
         this.bridgeTrust = bridgeTrust;
         this.cacheManager = cacheManager;
         this.channels = channels;
         this.bridgeRevalidation = new PeerRevalidation(settings.site(), "bridge", bridgeTrust::recheck);
         this.localRevalidation = new PeerRevalidation(settings.site(), "local cluster", (chain, remote, dialed) -> {
-            try {
-                localTrust.check(chain);
-                return null;
-            } catch (SvidCertificateException e) {
-                return new SvidVerdict.Rejected(e.reason(), e.getMessage());
+            SvidVerdict verdict = verifier.verifyEstablished(chain == null ? null : java.util.Arrays.asList(chain));
+            if (verdict instanceof SvidVerdict.Verified v && !v.id().memberOf(settings.trustDomain())) {
+                return new SvidVerdict.Rejected(io.isthmus.trust.svid.SvidRejection.UNEXPECTED_ID,
+                        "replica peer " + v.id() + " is not a member of " + settings.trustDomain());
             }
+            return verdict;
         });
         this.revalidator = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon()
                 .name("registry-revalidation-" + settings.site()).factory());
@@ -79,11 +99,12 @@ public final class RegistryNode implements AutoCloseable {
      */
     public static RegistryNode start(SiteSettings settings, SvidSource svids, X509SvidVerifier verifier,
             ChannelFactory.Timing timing) {
-        BridgeTrustManager trust = new BridgeTrustManager(settings, verifier);
+        AtomicReference<SiteSettings> live = new AtomicReference<>(settings);
+        BridgeTrustManager trust = new BridgeTrustManager(live::get, verifier);
         SSLContext tls = tlsContext(svids, trust, "cross-site bridge");
         SpiffeTrustManager localTrust = new SpiffeTrustManager(verifier, PeerPolicy.memberOf(settings.trustDomain()));
         SSLContext localTls = tlsContext(svids, localTrust, "local cluster");
-        ChannelFactory channels = new ChannelFactory(settings, tls, localTls, timing);
+        ChannelFactory channels = new ChannelFactory(live::get, tls, localTls, timing);
         GlobalConfigurationBuilder global = new GlobalConfigurationBuilder();
         global.transport().defaultTransport().clusterName("isthmus-" + settings.site())
                 .nodeName(settings.site() + "-" + settings.bindHost() + "-" + settings.localPort())
@@ -92,16 +113,30 @@ public final class RegistryNode implements AutoCloseable {
         global.jmx().disable();
         global.cacheContainer().statistics(false);
         DefaultCacheManager cm = new DefaultCacheManager(global.build(), false);
+        Optional<BridgeRelay> relay = Optional.empty();
+        ScheduledExecutorService delayer = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("registry-irac-backoff-" + settings.site()).factory());
+        IracPacing pacing = new IracPacing(delayer);
         try {
+            if (settings.advertisedBridge().isPresent()) {
+                // Before the channel starts, so a peer that dials as soon as we become site master finds the relay.
+                relay = Optional.of(BridgeRelay.start(settings.site(),
+                        new InetSocketAddress(settings.bindHost(), settings.bridgePort()), channels::siteMasterBridge));
+            }
             cm.start();
+            cm.addListener(pacing.sitesUp());
             cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings).build());
-            cm.getCache(REGISTRY_CACHE);
-        } catch (RuntimeException e) {
+            pacing.install(cm.getCache(REGISTRY_CACHE));
+            channels.cachesRunning();
+        } catch (IOException | RuntimeException e) {
+            delayer.shutdownNow();
+            channels.close();
+            relay.ifPresent(BridgeRelay::close);
             cm.stop();
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(settings, trust, localTrust, cm, channels);
+        return new RegistryNode(live, trust, verifier, cm, channels, relay, delayer, pacing);
     }
 
     /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
@@ -140,7 +175,49 @@ public final class RegistryNode implements AutoCloseable {
     }
 
     public ConfigurationBuilder replicatedAcrossSites() {
-        return replicatedAcrossSites(settings);
+        return replicatedAcrossSites(live.get());
+    }
+
+    /**
+     * Puts a new set of peer sites in force (a membership change), without restarting the node: from now on the
+     * bridge authenticates and binds sites by the new set, and its discovery asks the new bridge addresses. Returns
+     * whether the set of site names changed, in which case the caller must move the registry cache to the new backup
+     * sites ({@link #restartRegistryCache}): Infinispan fixes a cache's backup sites when the cache starts.
+     */
+    public synchronized boolean reconfigure(Map<String, PeerSite> peers) {
+        SiteSettings before = live.get();
+        SiteSettings next = before.withPeers(peers);
+        live.set(next);
+        channels.peersChanged();
+        // Each member applies the change on its own clock: ask a few times, so that the last to apply is seen soon.
+        for (long at : new long[] {500, 3_000, 8_000}) {
+            channels.hurryBridgeMerge(CompletableFuture.delayedExecutor(at, TimeUnit.MILLISECONDS, revalidator),
+                    CompletableFuture.delayedExecutor(at + 1_000, TimeUnit.MILLISECONDS, revalidator));
+        }
+        return !before.peers().keySet().equals(next.peers().keySet());
+    }
+
+    /**
+     * Stops {@code running} (the registry cache) on this node only and starts it again with the backup sites of the
+     * settings in force. The other replicas of this site keep theirs until they apply the change themselves; the
+     * cache manager, its transport and the bridge stay up, so the other sites and caches notice nothing. What the
+     * cache held is the caller's to put back (see {@code InfinispanRegistry.restartCache}).
+     *
+     * <p>The configuration is replaced in place rather than undefined and defined again: a cross-site request that
+     * finds no configuration of its cache answers "cache not found", and the sending site then takes this site offline
+     * for good (Infinispan's {@code XSiteCacheRequest}), whereas one that finds the cache stopped or starting answers
+     * "not started", which the sender retries.
+     */
+    public synchronized Cache<String, String> restartRegistryCache(Cache<String, String> running) {
+        GlobalComponentRegistry global = GlobalComponentRegistry.of(cacheManager);
+        cacheManager.stopCache(REGISTRY_CACHE);
+        global.getComponent(ConfigurationManager.class).putConfiguration(REGISTRY_CACHE,
+                replicatedAcrossSites(live.get()));
+        // Forget the stopped instance, so that the next getCache starts one with the configuration now in force.
+        global.removeCache(REGISTRY_CACHE);
+        Cache<String, String> next = cacheManager.getCache(REGISTRY_CACHE);
+        iracPacing.install(next);
+        return next;
     }
 
     public EmbeddedCacheManager cacheManager() {
@@ -151,8 +228,9 @@ public final class RegistryNode implements AutoCloseable {
         return cacheManager.getCache(REGISTRY_CACHE);
     }
 
+    /** The settings in force (the peer sites change with the membership). */
     public SiteSettings settings() {
-        return settings;
+        return live.get();
     }
 
     /** Sites this node currently sees over the bridge, its own included; empty when cross-site is not up. */
@@ -170,6 +248,16 @@ public final class RegistryNode implements AutoCloseable {
     /** Bridge messages dropped because the site they claimed is not the one their TLS connection proved. */
     public long droppedBridgeMessages() {
         return channels.droppedBridgeMessages();
+    }
+
+    /** Bridge connections this replica relayed to its site master (0 without an advertised bridge). */
+    public long relayedBridgeConnections() {
+        return relay.map(BridgeRelay::relayed).orElse(0L);
+    }
+
+    /** Bridge connections this replica closed because no site master was known or reachable. */
+    public long refusedBridgeRelays() {
+        return relay.map(BridgeRelay::refused).orElse(0L);
     }
 
     /** Bridge connections closed because their peer no longer verified after the bundles changed. */
@@ -208,6 +296,11 @@ public final class RegistryNode implements AutoCloseable {
     @Override
     public void close() {
         revalidator.shutdownNow();
+        delayer.shutdownNow();
+        channels.close();
+        // After the cache manager has left the cluster: connections relayed through this replica to another site
+        // master keep flowing until then.
         cacheManager.stop();
+        relay.ifPresent(BridgeRelay::close);
     }
 }

@@ -26,10 +26,14 @@ import io.isthmus.trust.spiffe.TrustDomain;
  *                      headless Service of the gateway's pods), for discovery with JGroups {@code DNS_PING}
  *                      instead of the static {@code localMembers}: every replica is dialled at {@code localPort},
  *                      so all replicas must use the same, non-zero, local port. Exclusive with {@code localMembers}.
+ * @param advertisedBridge where peers reach this site's bridge when that is not {@code bindHost:bridgePort} (a load
+ *                         balancer in front of the replicas): every replica then relays {@code bridgePort} to the
+ *                         site master's bridge on {@link AdvertisedBridge#masterPort()}; empty: the site master's
+ *                         bridge listens on {@code bridgePort} itself and advertises {@code bindHost}
  */
 public record SiteSettings(String site, TrustDomain trustDomain, String bindHost, int localPort,
         List<InetSocketAddress> localMembers, int bridgePort, Map<String, PeerSite> peers,
-        Optional<String> localDnsQuery) {
+        Optional<String> localDnsQuery, Optional<AdvertisedBridge> advertisedBridge) {
     private static final Pattern SITE = Pattern.compile("[A-Za-z0-9][-A-Za-z0-9_.]{0,62}");
     /** A DNS name: dot-separated labels of letters, digits and inner hyphens, optionally fully qualified. */
     private static final Pattern DNS_NAME = Pattern.compile(
@@ -70,12 +74,37 @@ public record SiteSettings(String site, TrustDomain trustDomain, String bindHost
                 throw new IllegalArgumentException("peer entry '" + name + "' describes site '" + peer.site() + "'");
             }
         });
+        Objects.requireNonNull(advertisedBridge, "advertisedBridge");
+        if (advertisedBridge.isPresent()) {
+            int master = advertisedBridge.get().masterPort();
+            if (bridgePort == 0) {
+                throw new IllegalArgumentException("with an advertised bridge (" + advertisedBridge.get() + ") every"
+                        + " replica relays a fixed bridge port that the load balancer targets, so the bridge port cannot be 0");
+            }
+            if (master == bridgePort || master == localPort) {
+                throw new IllegalArgumentException("the site master's bridge port " + master + " must differ from the"
+                        + " relayed bridge port " + bridgePort + " and the local cluster port " + localPort);
+            }
+        }
+    }
+
+    /** Settings without an advertised bridge: the site master's bridge listens on {@code bindHost:bridgePort}. */
+    public SiteSettings(String site, TrustDomain trustDomain, String bindHost, int localPort,
+            List<InetSocketAddress> localMembers, int bridgePort, Map<String, PeerSite> peers,
+            Optional<String> localDnsQuery) {
+        this(site, trustDomain, bindHost, localPort, localMembers, bridgePort, peers, localDnsQuery, Optional.empty());
     }
 
     /** Settings whose local cluster is discovered from the static {@code localMembers} (no DNS query). */
     public SiteSettings(String site, TrustDomain trustDomain, String bindHost, int localPort,
             List<InetSocketAddress> localMembers, int bridgePort, Map<String, PeerSite> peers) {
-        this(site, trustDomain, bindHost, localPort, localMembers, bridgePort, peers, Optional.empty());
+        this(site, trustDomain, bindHost, localPort, localMembers, bridgePort, peers, Optional.empty(), Optional.empty());
+    }
+
+    /** The same settings with another set of peer sites (a membership change). */
+    public SiteSettings withPeers(Map<String, PeerSite> nextPeers) {
+        return new SiteSettings(site, trustDomain, bindHost, localPort, localMembers, bridgePort, nextPeers, localDnsQuery,
+                advertisedBridge);
     }
 
     static String requireSiteName(String site) {

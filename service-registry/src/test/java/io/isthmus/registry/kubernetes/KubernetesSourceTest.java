@@ -3,6 +3,8 @@ package io.isthmus.registry.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,6 +24,7 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.isthmus.registry.ClusterIdentity;
@@ -210,5 +213,31 @@ class KubernetesSourceTest {
             assertThat(serviceImport("billing", "ledger").getMetadata().getAnnotations())
                     .containsEntry(McsResources.CLUSTERS_ANNOTATION, "cluster-c");
         });
+    }
+
+    @Test
+    void serviceImportStatusIsWrittenThroughTheStatusSubresourceOfTheInstalledCrd() throws Exception {
+        // The CRD the Terraform module installs declares a status subresource (as upstream mcs-api does): the mock
+        // API server then drops status from creates and updates of the object, as a real API server does.
+        Path crd = Path.of("..", "terraform", "modules", "cluster-gateway", "manifests", "crds",
+                "serviceimports.multicluster.x-k8s.io.yaml");
+        assertThat(crd).exists();
+        try (var in = Files.newInputStream(crd)) {
+            client.apiextensions().v1().customResourceDefinitions().load(in).createOr(NonDeletingOperation::update);
+        }
+        arriveFromRemote("cluster-b", "payments", "api");
+        imports.start();
+        await().atMost(DEADLINE).untilAsserted(() -> assertThat(statusClusters("payments", "api"))
+                .isEqualTo(List.of(Map.of("cluster", "cluster-b"))));
+        arriveFromRemote("cluster-c", "payments", "api");
+        await().atMost(DEADLINE).untilAsserted(() -> assertThat(statusClusters("payments", "api"))
+                .isEqualTo(List.of(Map.of("cluster", "cluster-b"), Map.of("cluster", "cluster-c"))));
+    }
+
+    private Object statusClusters(String ns, String name) {
+        GenericKubernetesResource si = serviceImport(ns, name);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> status = si == null ? null : (Map<String, Object>) si.getAdditionalProperties().get("status");
+        return status == null ? null : status.get("clusters");
     }
 }

@@ -117,6 +117,29 @@ public final class TestFederation implements AutoCloseable {
         }
     }
 
+    /** {@code site}'s settings with only {@code peers} as its peer sites (a membership that lacks the others). */
+    public SiteSettings settingsWithPeers(String site, String... peers) {
+        return settings.get(site).withPeers(peerSites(site, peers));
+    }
+
+    /** {@code peers} as {@code site} would know them (bridge addresses and trust domains of this federation). */
+    public Map<String, PeerSite> peerSites(String site, String... peers) {
+        Map<String, PeerSite> out = new LinkedHashMap<>();
+        for (String p : peers) {
+            PeerSite known = settings.values().stream().filter(x -> !x.site().equals(p))
+                    .map(x -> x.peers().get(p)).filter(java.util.Objects::nonNull).findFirst().orElseThrow();
+            out.put(p, known);
+        }
+        return out;
+    }
+
+    /** Drops {@code site}'s bundle from the bundles of each of {@code atSites} (it left the federation there). */
+    public void forget(String site, String... atSites) {
+        for (String at : atSites) {
+            bundlesAt.get(at).updateAndGet(set -> set.without(trustDomain(site)));
+        }
+    }
+
     /** The verifier of {@code site}: its own bundles (see {@link #revoke}). */
     public X509SvidVerifier verifierAt(String site) {
         return verifierAt.get(site);

@@ -43,6 +43,13 @@ public record BundleSet(Map<TrustDomain, TrustBundle> bundles) implements Bundle
         return new BundleSet(map);
     }
 
+    /** A new set without the bundle of {@code trustDomain}. */
+    public BundleSet without(TrustDomain trustDomain) {
+        Map<TrustDomain, TrustBundle> map = new TreeMap<>(bundles);
+        map.remove(trustDomain);
+        return new BundleSet(map);
+    }
+
     /** Trust domains in name order. */
     public java.util.List<TrustDomain> trustDomains() {
         return bundles.keySet().stream().sorted().toList();

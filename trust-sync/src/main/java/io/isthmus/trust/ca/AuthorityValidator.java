@@ -11,13 +11,15 @@ import io.isthmus.trust.x509.Certificates;
 /**
  * Decides whether a CA certificate may be the signing authority of a trust domain in this federation: a CA,
  * signed by a federation root, name-constrained to exactly that trust domain, and valid now. Used when a
- * cluster installs a new intermediate and when a peer's bundle arrives. Pure; thread-safe.
+ * cluster installs a new intermediate and when a peer's bundle arrives. Pure apart from reading the current roots;
+ * thread-safe.
  */
 public final class AuthorityValidator {
-    private final FederationRoots roots;
+    private final RootsSource roots;
     private final Duration skew;
 
-    public AuthorityValidator(FederationRoots roots, Duration skew) {
+    /** @param roots read on every call: a root added or removed at run time applies at once */
+    public AuthorityValidator(RootsSource roots, Duration skew) {
         this.roots = roots;
         this.skew = skew;
     }
@@ -34,7 +36,7 @@ public final class AuthorityValidator {
         if (usage != null && (usage.length <= 5 || !usage[5])) {
             throw new InvalidAuthorityException(AuthorityError.NO_KEY_CERT_SIGN, ca, td, null);
         }
-        X509Certificate root = roots.issuerOf(ca).orElseThrow(() -> new InvalidAuthorityException(
+        X509Certificate root = roots.roots().issuerOf(ca).orElseThrow(() -> new InvalidAuthorityException(
                 AuthorityError.NOT_FROM_FEDERATION_ROOT, ca, td, "issuer " + ca.getIssuerX500Principal().getName()));
         if (now.isAfter(root.getNotAfter().toInstant().plus(skew))
                 || now.isBefore(root.getNotBefore().toInstant().minus(skew))) {

@@ -56,9 +56,18 @@ final class CertificateTemplates {
         try {
             ContentSigner signer = new JcaContentSignerBuilder(Crypto.signatureAlgorithm(issuerKey))
                     .setProvider(Crypto.BC).build(issuerKey);
-            return CONVERTER.getCertificate(builder.build(signer));
-        } catch (OperatorCreationException | java.security.cert.CertificateException e) {
+            return toX509(builder.build(signer));
+        } catch (OperatorCreationException e) {
             throw new IllegalStateException("cannot sign certificate", e);
+        }
+    }
+
+    /** The signed certificate as the JDK's own object (what TLS and PKIX code expects). */
+    static X509Certificate toX509(org.bouncycastle.cert.X509CertificateHolder holder) {
+        try {
+            return CONVERTER.getCertificate(holder);
+        } catch (java.security.cert.CertificateException e) {
+            throw new IllegalStateException("cannot read back a certificate just signed", e);
         }
     }
 

@@ -10,7 +10,7 @@ import io.isthmus.trust.x509.Certificates;
  * The federation root certificates this gateway trusts. Usually one; two while the root itself rotates
  * (old and new both trusted until the old expires). Only the certificates: the root key stays offline.
  */
-public record FederationRoots(List<X509Certificate> certificates) {
+public record FederationRoots(List<X509Certificate> certificates) implements RootsSource {
 
     public FederationRoots {
         certificates = List.copyOf(certificates);
@@ -26,6 +26,12 @@ public record FederationRoots(List<X509Certificate> certificates) {
                         + " is not self-signed; configure the root itself, not an intermediate");
             }
         }
+    }
+
+    /** A fixed set is its own source. */
+    @Override
+    public FederationRoots roots() {
+        return this;
     }
 
     public static FederationRoots of(X509Certificate... roots) {

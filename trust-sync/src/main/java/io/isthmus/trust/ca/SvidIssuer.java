@@ -1,16 +1,24 @@
 package io.isthmus.trust.ca;
 
 import java.security.KeyPair;
+import java.security.PrivateKey;
 import java.security.PublicKey;
+import java.security.Signature;
 import java.security.cert.X509Certificate;
-import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPublicKey;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
@@ -19,11 +27,12 @@ import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.bc.BcX509ExtensionUtils;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.operator.DefaultAlgorithmNameFinder;
 import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
-import org.bouncycastle.pkcs.PKCSException;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
 
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.svid.X509Svid;
@@ -41,10 +50,10 @@ public final class SvidIssuer {
     public static final Duration DEFAULT_TTL = Duration.ofHours(1);
     public static final Duration MAX_TTL = Duration.ofDays(30);
 
-    private static final java.security.spec.EllipticCurve P256 =
-            ((ECPublicKey) Crypto.generateEcP256().getPublic()).getParams().getCurve();
+    private static final DefaultAlgorithmNameFinder ALGORITHM_NAMES = new DefaultAlgorithmNameFinder();
 
     private final Clock clock;
+    private volatile SigningCa signing;
 
     public SvidIssuer(Clock clock) {
         this.clock = clock;
@@ -65,38 +74,60 @@ public final class SvidIssuer {
      * @throws IssuanceException when {@code ca} may not sign {@code id}
      */
     public List<X509Certificate> issueFromCsr(CaCredential ca, SpiffeId id, byte[] csr, Duration ttl) {
-        PublicKey key = verifiedKey(csr);
-        return chain(ca, issueCertificate(ca, id, key, ttl));
+        VerifiedCsr verified = verify(csr);
+        return chain(ca, issue(ca, id, verified.spki(), ttl));
     }
 
     /** The public key of a request whose self-signature verifies. */
     public static PublicKey verifiedKey(byte[] csrBytes) {
+        return verify(csrBytes).key();
+    }
+
+    /** A request's key, read once: as a key object (to check its signature) and as the structure a certificate holds. */
+    private record VerifiedCsr(PublicKey key, SubjectPublicKeyInfo spki) {
+    }
+
+    /**
+     * Parses the request and checks its self-signature with BouncyCastle. The key is converted from the request once,
+     * to BouncyCastle's own form, and the signed part is encoded once: going through
+     * {@code JcaPKCS10CertificationRequest.getPublicKey()} and then {@code isSignatureValid} converted the key twice.
+     */
+    private static VerifiedCsr verify(byte[] csrBytes) {
         PKCS10CertificationRequest csr;
         try {
             csr = Pem.readCsr(csrBytes);
         } catch (PemException e) {
             throw new CsrException(CsrError.MALFORMED, e.getMessage());
         }
+        SubjectPublicKeyInfo spki = csr.getSubjectPublicKeyInfo();
         PublicKey key;
         try {
-            key = new JcaPKCS10CertificationRequest(csr).setProvider(Crypto.BC).getPublicKey();
-        } catch (java.security.GeneralSecurityException | RuntimeException e) {
+            key = BouncyCastleProvider.getPublicKey(spki);
+            if (key == null) {
+                throw new CsrException(CsrError.UNSUPPORTED_KEY, "key algorithm " + spki.getAlgorithm().getAlgorithm());
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            if (e instanceof CsrException ce) {
+                throw ce;
+            }
             throw new CsrException(CsrError.UNSUPPORTED_KEY, String.valueOf(e.getMessage()));
         }
-        checkKey(key);
+        checkKey(spki, key);
         try {
-            boolean valid = csr.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(Crypto.BC)
-                    .build(csr.getSubjectPublicKeyInfo()));
-            if (!valid) {
+            String algorithm = ALGORITHM_NAMES.getAlgorithmName(csr.getSignatureAlgorithm());
+            Signature signature = Signature.getInstance(algorithm, Crypto.BC);
+            signature.initVerify(key);
+            signature.update(csr.toASN1Structure().getCertificationRequestInfo().getEncoded(ASN1Encoding.DER));
+            if (!signature.verify(csr.getSignature())) {
                 throw new CsrException(CsrError.BAD_SIGNATURE, "");
             }
-        } catch (OperatorCreationException | PKCSException | RuntimeException e) {
+        } catch (java.security.GeneralSecurityException | java.io.IOException | RuntimeException e) {
             if (e instanceof CsrException ce) {
                 throw ce;
             }
             throw new CsrException(CsrError.BAD_SIGNATURE, String.valueOf(e.getMessage()));
         }
-        return key;
+        return new VerifiedCsr(key, spki);
     }
 
     /**
@@ -104,6 +135,12 @@ public final class SvidIssuer {
      * never past the CA's own expiry.
      */
     public X509Certificate issueCertificate(CaCredential ca, SpiffeId id, PublicKey key, Duration ttl) {
+        SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(key.getEncoded());
+        checkKey(spki, key);
+        return issue(ca, id, spki, ttl);
+    }
+
+    private X509Certificate issue(CaCredential ca, SpiffeId id, SubjectPublicKeyInfo key, Duration ttl) {
         if (id.path().isEmpty()) {
             throw new IssuanceException("cannot issue an SVID for " + id
                     + ": a workload SPIFFE ID needs a path (the bare trust domain ID names the CA itself)");
@@ -111,12 +148,11 @@ public final class SvidIssuer {
         if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(MAX_TTL) > 0) {
             throw new IssuanceException("SVID lifetime " + ttl + " is outside (0, " + MAX_TTL + "]");
         }
-        checkKey(key);
+        SigningCa signer = signing(ca);
         X509Certificate caCert = ca.certificate();
-        List<String> permitted = Certificates.permittedUriSubtrees(caCert);
-        if (!permitted.isEmpty() && !permitted.contains(id.trustDomain().name())) {
+        if (!signer.permitted().isEmpty() && !signer.permitted().contains(id.trustDomain().name())) {
             throw new IssuanceException("CA " + Certificates.describe(caCert) + " is constrained to "
-                    + String.join(", ", permitted) + " and may not sign " + id);
+                    + String.join(", ", signer.permitted()) + " and may not sign " + id);
         }
         Instant now = clock.instant();
         Instant caNotAfter = caCert.getNotAfter().toInstant();
@@ -126,17 +162,50 @@ public final class SvidIssuer {
         }
         Instant notBefore = CaFactory.max(now.minus(CaFactory.BACKDATE), caCert.getNotBefore().toInstant());
         Instant notAfter = CaFactory.min(now.plus(ttl), caNotAfter);
-        X500Name subject = CaFactory.name(null, id.trustDomain());
-        X509v3CertificateBuilder b = CertificateTemplates.builder(CertificateTemplates.subjectOf(caCert), subject, key,
-                caCert.getPublicKey(), notBefore, notAfter);
-        CertificateTemplates.add(b, Extension.basicConstraints, true, new BasicConstraints(false));
-        int usage = KeyUsage.digitalSignature | (key instanceof RSAPublicKey ? KeyUsage.keyEncipherment : 0);
-        CertificateTemplates.add(b, Extension.keyUsage, true, new KeyUsage(usage));
-        CertificateTemplates.add(b, Extension.extendedKeyUsage, false,
-                new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
-        CertificateTemplates.add(b, Extension.subjectAlternativeName, false,
-                new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, id.toString())));
-        return CertificateTemplates.sign(b, ca.key());
+        X509v3CertificateBuilder b = new X509v3CertificateBuilder(signer.issuer(), CertificateTemplates.newSerial(),
+                java.util.Date.from(notBefore), java.util.Date.from(notAfter), CaFactory.name(null, id.trustDomain()), key);
+        boolean rsa = PKCSObjectIdentifiers.rsaEncryption.equals(key.getAlgorithm().getAlgorithm());
+        try {
+            b.addExtension(Extension.subjectKeyIdentifier, false, new BcX509ExtensionUtils().createSubjectKeyIdentifier(key));
+            b.addExtension(Extension.authorityKeyIdentifier, false, signer.authorityKeyId());
+            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | (rsa ? KeyUsage.keyEncipherment : 0)));
+            b.addExtension(Extension.extendedKeyUsage, false,
+                    new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+            b.addExtension(Extension.subjectAlternativeName, false,
+                    new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, id.toString())));
+            return CertificateTemplates.toX509(b.build(new JcaContentSignerBuilder(signer.algorithm())
+                    .setProvider(Crypto.BC).build(signer.key())));
+        } catch (org.bouncycastle.cert.CertIOException | OperatorCreationException e) {
+            throw new IllegalStateException("cannot sign an SVID for " + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What signing with {@code ca} needs, worked out once per CA rather than per SVID: its key in BouncyCastle's form
+     * (converting a SunEC key at every signature cost as much as the signature), its subject as the issuer name (it
+     * was re-read from the certificate's encoding each time), its authority key identifier and its name constraints.
+     */
+    private record SigningCa(CaCredential ca, PrivateKey key, String algorithm, X500Name issuer,
+            AuthorityKeyIdentifier authorityKeyId, List<String> permitted) {
+    }
+
+    private SigningCa signing(CaCredential ca) {
+        SigningCa known = signing;
+        if (known != null && known.ca() == ca) {
+            return known;
+        }
+        X509Certificate cert = ca.certificate();
+        try {
+            SigningCa prepared = new SigningCa(ca, Crypto.bcPrivateKey(ca.key()), Crypto.signatureAlgorithm(ca.key()),
+                    CertificateTemplates.subjectOf(cert), new BcX509ExtensionUtils().createAuthorityKeyIdentifier(
+                            SubjectPublicKeyInfo.getInstance(cert.getPublicKey().getEncoded())),
+                    Certificates.permittedUriSubtrees(cert));
+            signing = prepared;
+            return prepared;
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot use CA " + Certificates.describe(cert) + " to sign: " + e.getMessage(), e);
+        }
     }
 
     private static List<X509Certificate> chain(CaCredential ca, X509Certificate leaf) {
@@ -149,11 +218,12 @@ public final class SvidIssuer {
         return List.copyOf(chain);
     }
 
-    private static void checkKey(PublicKey key) {
-        if (key instanceof ECPublicKey ec) {
-            if (!P256.equals(ec.getParams().getCurve())) {
+    private static void checkKey(SubjectPublicKeyInfo spki, PublicKey key) {
+        ASN1ObjectIdentifier algorithm = spki.getAlgorithm().getAlgorithm();
+        if (X9ObjectIdentifiers.id_ecPublicKey.equals(algorithm)) {
+            if (!SECObjectIdentifiers.secp256r1.equals(spki.getAlgorithm().getParameters())) {
                 throw new CsrException(CsrError.UNSUPPORTED_KEY, "EC key on a curve other than P-256 ("
-                        + ec.getParams().getCurve().getField().getFieldSize() + "-bit field)");
+                        + spki.getAlgorithm().getParameters() + ")");
             }
             return;
         }

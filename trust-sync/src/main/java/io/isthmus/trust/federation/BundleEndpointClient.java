@@ -2,6 +2,7 @@ package io.isthmus.trust.federation;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -20,7 +21,9 @@ import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.BundleFormatException;
 import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.bundle.ParsedBundle;
-import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.ca.RootsSource;
+import io.isthmus.trust.status.TrustStatus;
+import io.isthmus.trust.status.TrustStatusCodec;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.RootAnchoredTrustManager;
 import io.isthmus.trust.tls.TlsContexts;
@@ -36,8 +39,9 @@ public final class BundleEndpointClient {
     private final BundleCodec codec;
     private final int maxBytes;
     private final Duration timeout;
+    private final TrustStatusCodec statusCodec = new TrustStatusCodec();
 
-    public BundleEndpointClient(PeerConfig peer, FederationRoots roots, BundleSource known, Clock clock, Duration skew,
+    public BundleEndpointClient(PeerConfig peer, RootsSource roots, BundleSource known, Clock clock, Duration skew,
             BundleCodec codec, Duration timeout, Executor executor) {
         this.peer = peer;
         this.codec = codec;
@@ -68,6 +72,37 @@ public final class BundleEndpointClient {
 
     public PeerConfig peer() {
         return peer;
+    }
+
+    /** Where a gateway serves its {@link TrustStatus}, next to its bundle endpoint. */
+    public static final String STATUS_PATH = "/v1/trust-status";
+
+    /**
+     * Completes with the peer's trust status, read from {@link #STATUS_PATH} on its bundle endpoint's host and port,
+     * over the same TLS (the endpoint's SVID verified against the peer's current bundle, or from the root at first
+     * contact): the answer is the peer's own, not a guess. Fails with a {@link BundleRejectedException} saying why.
+     */
+    public CompletableFuture<TrustStatus> fetchStatus(Duration within) {
+        URI uri = peer.bundleEndpoint().resolve(STATUS_PATH);
+        HttpRequest request = HttpRequest.newBuilder(uri).timeout(within).header("Accept", "application/json").GET()
+                .build();
+        return http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream()).handle((response, failure) -> {
+            if (failure != null) {
+                throw new CompletionException(describeFailure(unwrap(failure)));
+            }
+            try (InputStream body = response.body()) {
+                if (response.statusCode() != 200) {
+                    throw new CompletionException(new BundleRejectedException(BundleRejection.FETCH_FAILED,
+                            "trust status endpoint " + uri + " answered HTTP " + response.statusCode()));
+                }
+                return statusCodec.parse(body.readNBytes(TrustStatusCodec.MAX_BYTES + 1), uri.toString());
+            } catch (IllegalArgumentException e) {
+                throw new CompletionException(new BundleRejectedException(BundleRejection.MALFORMED, e.getMessage(), e));
+            } catch (IOException e) {
+                throw new CompletionException(new BundleRejectedException(BundleRejection.FETCH_FAILED,
+                        "reading the trust status from " + uri + ": " + e, e));
+            }
+        });
     }
 
     /** Completes with the parsed bundle, or exceptionally with a {@link BundleRejectedException}. */

@@ -48,15 +48,20 @@ public final class BundleEndpointServer implements AutoCloseable {
         this.executor = executor;
     }
 
-    /** Binds and starts serving. Port 0 picks a free port; see {@link #address()}. */
+    /** Binds and starts serving the bundle only. Port 0 picks a free port; see {@link #address()}. */
     public static BundleEndpointServer start(InetSocketAddress bind, SvidSource svids, Supplier<TrustBundle> bundle,
             BundleCodec codec) throws IOException {
-        return start(bind, svids, bundle, codec, Clock.systemUTC());
+        return start(bind, svids, bundle, codec, null, Clock.systemUTC());
     }
 
-    /** As {@link #start(InetSocketAddress, SvidSource, Supplier, BundleCodec)}, stating {@code clock}'s time. */
+    /**
+     * Binds and starts serving the bundle at {@code /} and, when {@code status} is given, this gateway's trust status
+     * (JSON) at {@link BundleEndpointClient#STATUS_PATH}: what it holds is public, like the bundle; what makes the
+     * answer trustworthy is the TLS server authentication by this gateway's SVID. Every answer states {@code clock}'s
+     * time in {@link #TIME_HEADER}.
+     */
     public static BundleEndpointServer start(InetSocketAddress bind, SvidSource svids, Supplier<TrustBundle> bundle,
-            BundleCodec codec, Clock clock) throws IOException {
+            BundleCodec codec, Supplier<String> status, Clock clock) throws IOException {
         SSLContext tls = TlsContexts.create(svids, null);
         HttpsServer server = HttpsServer.create(bind, 16);
         server.setHttpsConfigurator(new HttpsConfigurator(tls) {
@@ -71,7 +76,7 @@ public final class BundleEndpointServer implements AutoCloseable {
         });
         server.createContext("/", exchange -> {
             exchange.getResponseHeaders().set(TIME_HEADER, clock.instant().truncatedTo(ChronoUnit.MILLIS).toString());
-            handle(exchange, bundle, codec);
+            handle(exchange, bundle, codec, status);
         });
         ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "isthmus-bundle-endpoint");
@@ -88,10 +93,17 @@ public final class BundleEndpointServer implements AutoCloseable {
         return server.getAddress();
     }
 
-    private static void handle(HttpExchange exchange, Supplier<TrustBundle> bundle, BundleCodec codec) throws IOException {
+    /** Serves {@code handler} at {@code path} too (e.g. the membership document), on the same TLS and threads. */
+    public void serve(String path, com.sun.net.httpserver.HttpHandler handler) {
+        server.createContext(path, handler);
+    }
+
+    private static void handle(HttpExchange exchange, Supplier<TrustBundle> bundle, BundleCodec codec,
+            Supplier<String> status) throws IOException {
         try (exchange) {
             String path = exchange.getRequestURI().getPath();
-            if (!"/".equals(path)) {
+            boolean statusPath = status != null && BundleEndpointClient.STATUS_PATH.equals(path);
+            if (!"/".equals(path) && !statusPath) {
                 reply(exchange, 404, "{\"error\":\"not-found\",\"detail\":\"the bundle is served at /\"}");
                 return;
             }
@@ -100,7 +112,7 @@ public final class BundleEndpointServer implements AutoCloseable {
                 reply(exchange, 405, "{\"error\":\"method-not-allowed\",\"detail\":\"use GET\"}");
                 return;
             }
-            reply(exchange, 200, codec.toJson(bundle.get()));
+            reply(exchange, 200, statusPath ? status.get() : codec.toJson(bundle.get()));
         } catch (RuntimeException e) {
             LOG.errorf(e, "bundle endpoint failed to answer");
         }

@@ -1,12 +1,8 @@
 package io.isthmus.trust.federation;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -20,6 +16,7 @@ import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.bundle.ParsedBundle;
 import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.files.AtomicFiles;
 import io.isthmus.trust.spiffe.TrustDomain;
 
 /**
@@ -71,16 +68,30 @@ public final class BundleStore implements BundleSource {
                         bundle.trustDomain(), bundle.sequence(), dir, e);
             }
         }
-        BundleSet updated = bundles.updateAndGet(set -> set.with(bundle));
+        notifyListeners(bundles.updateAndGet(set -> set.with(bundle)));
+        if (writeFailure != null) {
+            throw writeFailure;
+        }
+    }
+
+    /**
+     * Forgets the bundle of {@code td} (a peer that left the federation): its file is deleted and its SVIDs stop
+     * verifying. Listeners run as for {@link #put}.
+     */
+    public void remove(TrustDomain td) throws IOException {
+        if (dir != null) {
+            Files.deleteIfExists(fileOf(td));
+        }
+        notifyListeners(bundles.updateAndGet(set -> set.without(td)));
+    }
+
+    private void notifyListeners(BundleSet updated) {
         for (Consumer<BundleSet> listener : listeners) {
             try {
                 listener.accept(updated);
             } catch (RuntimeException e) {
                 LOG.warnf(e, "bundle listener failed");
             }
-        }
-        if (writeFailure != null) {
-            throw writeFailure;
         }
     }
 
@@ -101,18 +112,6 @@ public final class BundleStore implements BundleSource {
     }
 
     private void write(TrustBundle bundle) throws IOException {
-        Files.createDirectories(dir);
-        Path target = fileOf(bundle.trustDomain());
-        Path tmp = dir.resolve("." + bundle.trustDomain().name() + ".json.tmp");
-        try (var channel = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            channel.write(java.nio.ByteBuffer.wrap(codec.toJson(bundle).getBytes(StandardCharsets.UTF_8)));
-            channel.force(true);
-        }
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
+        AtomicFiles.write(fileOf(bundle.trustDomain()), codec.toJson(bundle));
     }
 }

@@ -23,9 +23,11 @@ import org.jboss.logging.Logger;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.ParsedBundle;
 import io.isthmus.trust.bundle.TrustBundle;
-import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.ca.RootsSource;
 import io.isthmus.trust.federation.PeerBundleValidator.Decision;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.status.PeerReport;
+import io.isthmus.trust.status.PeerStatusSource;
 
 /**
  * Keeps every peer's bundle current: loads the last good bundle of each peer from disk at start, then polls
@@ -35,10 +37,14 @@ import io.isthmus.trust.spiffe.TrustDomain;
  *
  * <p>One scheduler thread; fetches are asynchronous, so a slow peer does not delay the others.
  */
-public final class PeerBundleSync implements AutoCloseable {
+public final class PeerBundleSync implements AutoCloseable, PeerStatusSource {
     private static final Logger LOG = Logger.getLogger(PeerBundleSync.class);
 
-    private final Map<TrustDomain, Peer> peers = new LinkedHashMap<>();
+    /** Replaced whole when membership changes ({@link #setPeers}); readers iterate a stable copy. */
+    private volatile Map<TrustDomain, Peer> peers = Map.of();
+    private final RootsSource roots;
+    private final BundleCodec codec;
+    private final Duration skew;
     private final BundleStore store;
     private final PeerBundleValidator validator;
     private final SyncSettings settings;
@@ -47,7 +53,7 @@ public final class PeerBundleSync implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final ExecutorService httpExecutor;
 
-    public PeerBundleSync(List<PeerConfig> configs, FederationRoots roots, BundleStore store,
+    public PeerBundleSync(List<PeerConfig> configs, RootsSource roots, BundleStore store,
             PeerBundleValidator validator, BundleCodec codec, SyncSettings settings, Duration skew, Clock clock,
             SyncListener listener) {
         this.store = store;
@@ -57,14 +63,92 @@ public final class PeerBundleSync implements AutoCloseable {
         this.listener = listener;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "isthmus-bundle-sync"));
         this.httpExecutor = Executors.newCachedThreadPool(r -> daemon(r, "isthmus-bundle-fetch"));
+        this.roots = roots;
+        this.codec = codec;
+        this.skew = skew;
+        this.peers = build(configs, Map.of());
+    }
+
+    private Map<TrustDomain, Peer> build(List<PeerConfig> configs, Map<TrustDomain, Peer> existing) {
+        Map<TrustDomain, Peer> next = new LinkedHashMap<>();
         for (PeerConfig config : configs) {
-            if (peers.containsKey(config.trustDomain())) {
+            if (next.containsKey(config.trustDomain())) {
                 throw new IllegalArgumentException("two peers configured for trust domain " + config.trustDomain());
+            }
+            Peer old = existing.get(config.trustDomain());
+            if (old != null && old.config.equals(config)) {
+                next.put(config.trustDomain(), old);
+                continue;
             }
             BundleEndpointClient client = new BundleEndpointClient(config, roots, store, clock, skew, codec,
                     settings.fetchTimeout(), httpExecutor);
-            peers.put(config.trustDomain(), new Peer(config, client));
+            next.put(config.trustDomain(), new Peer(config, client));
         }
+        return next;
+    }
+
+    /**
+     * Changes the set of peers at run time (a membership change): new peers are loaded from disk and polled at once,
+     * removed ones stop being polled. Their bundles are the caller's to remove from the store. Returns the trust
+     * domains that were removed.
+     */
+    public synchronized List<TrustDomain> setPeers(List<PeerConfig> configs) {
+        Map<TrustDomain, Peer> before = peers;
+        Map<TrustDomain, Peer> after = build(configs, before);
+        peers = after;
+        List<TrustDomain> removed = new java.util.ArrayList<>();
+        before.forEach((td, peer) -> {
+            if (after.get(td) != peer) {
+                synchronized (peer) {
+                    peer.removed = true;
+                    if (peer.next != null) {
+                        peer.next.cancel(false);
+                    }
+                }
+                if (!after.containsKey(td)) {
+                    removed.add(td);
+                }
+            }
+        });
+        after.forEach((td, peer) -> {
+            if (before.get(td) != peer) {
+                loadPersisted(peer);
+                schedule(peer, Duration.ZERO);
+            }
+        });
+        return removed;
+    }
+
+    /** Polls every peer now, outside their schedules (e.g. after the roots changed, so a refused bundle is retried). */
+    public void refreshAll() {
+        for (Peer peer : peers.values()) {
+            schedule(peer, Duration.ZERO);
+        }
+    }
+
+    /** Asks every peer for its trust status, in parallel, waiting at most {@code timeout} in all. */
+    @Override
+    public List<PeerReport> fetchAll(Duration timeout) {
+        Map<TrustDomain, Peer> current = peers;
+        List<CompletableFuture<PeerReport>> asks = new java.util.ArrayList<>();
+        for (Peer peer : current.values()) {
+            String name = peer.config.name();
+            TrustDomain td = peer.config.trustDomain();
+            asks.add(peer.client.fetchStatus(timeout)
+                    .<PeerReport>thenApply(status -> new PeerReport.Reported(name, td, status))
+                    .completeOnTimeout(new PeerReport.Unavailable(name, td, "no answer within " + timeout),
+                            timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .exceptionally(failure -> {
+                        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                                ? failure.getCause() : failure;
+                        return new PeerReport.Unavailable(name, td, String.valueOf(cause.getMessage()));
+                    }));
+        }
+        List<PeerReport> reports = new java.util.ArrayList<>();
+        for (CompletableFuture<PeerReport> ask : asks) {
+            reports.add(ask.join());
+        }
+        return reports;
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -116,6 +200,9 @@ public final class PeerBundleSync implements AutoCloseable {
             return;
         }
         synchronized (peer) {
+            if (peer.removed) {
+                return;
+            }
             if (peer.next != null) {
                 peer.next.cancel(false);
             }
@@ -149,6 +236,9 @@ public final class PeerBundleSync implements AutoCloseable {
 
     private void apply(Peer peer, ParsedBundle parsed) {
         TrustDomain td = peer.config.trustDomain();
+        if (peer.removed) {
+            return;
+        }
         parsed.warnings().forEach(w -> LOG.warnf("peer %s (%s): %s", peer.config.name(), td, w));
         try {
             Decision decision = validator.decide(td, parsed.bundle(), store.bundleFor(td));
@@ -205,6 +295,7 @@ public final class PeerBundleSync implements AutoCloseable {
         final PeerConfig config;
         final BundleEndpointClient client;
         ScheduledFuture<?> next;
+        volatile boolean removed;
         volatile Instant lastSuccess;
         volatile Instant lastAttempt;
         volatile String lastError;

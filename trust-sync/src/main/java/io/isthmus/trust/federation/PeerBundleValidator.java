@@ -73,6 +73,12 @@ public final class PeerBundleValidator {
         }
         if (previous.isPresent()) {
             TrustBundle prev = previous.get();
+            // The replicas of one cluster publish the same CAs under sequences of their own (each starts at its start
+            // time), and the load balancer in front of them answers from either: the same keys under an older sequence
+            // are the trust already held, not a rollback. An older sequence with other keys still is one.
+            if (candidate.sequence() < prev.sequence() && candidate.sameKeysAs(prev)) {
+                return new Decision.Unchanged(prev);
+            }
             if (candidate.sequence() < prev.sequence()) {
                 throw new BundleRejectedException(BundleRejection.SEQUENCE_WENT_BACKWARDS, "bundle of " + expected
                         + " has sequence " + candidate.sequence() + ", older than the accepted " + prev.sequence()

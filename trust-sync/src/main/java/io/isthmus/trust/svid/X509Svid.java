@@ -51,6 +51,17 @@ public record X509Svid(SpiffeId id, PrivateKey key, List<X509Certificate> chain)
         return notBefore().plusMillis(half);
     }
 
+    /**
+     * When to renew, seen at {@code now}: at half life, but never sooner than a quarter of the time left. Issuers
+     * backdate {@code notBefore} (30 s against clock skew), so for a lifetime under a minute the half life of a fresh
+     * SVID is already past, and renewing "at half life" would renew again at once, in a loop.
+     */
+    public Instant renewalDue(Instant now) {
+        Instant quarterOfRest = now.plusMillis(Math.max(0, notAfter().toEpochMilli() - now.toEpochMilli()) / 4);
+        Instant half = halfLife();
+        return half.isAfter(quarterOfRest) ? half : quarterOfRest;
+    }
+
     @Override
     public String toString() {
         return "X509Svid[" + id + ", " + Certificates.describe(leaf()) + ", notAfter=" + notAfter() + "]";

@@ -9,10 +9,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.bundle.TrustBundle;
 import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.ca.RootsSource;
 import io.isthmus.trust.spiffe.InvalidSpiffeIdException;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.svid.SvidVerdict.Rejected;
@@ -27,8 +29,9 @@ import io.isthmus.trust.x509.Crypto;
  * is within its validity, allowing {@code skew}. The bundle is read afresh on every call, so removing a CA
  * from a bundle revokes what it signed on the next handshake.
  *
- * <p>Thread-safe. No I/O. The CA-to-root signature check is cached per CA certificate: certificates are
- * immutable and the roots are fixed for the life of a verifier.
+ * <p>Thread-safe. No I/O. The roots are read afresh on every call too (they change at run time while a root
+ * rotates). The CA-to-root signature check is cached per CA certificate for one set of roots: certificates are
+ * immutable, and a new set of roots starts a new cache.
  */
 public final class X509SvidVerifier {
     public static final Duration DEFAULT_SKEW = Duration.ofSeconds(30);
@@ -37,27 +40,65 @@ public final class X509SvidVerifier {
     private static final int KEY_USAGE_CRL_SIGN = 6;
     private static final int MAX_CACHED_SIGNERS = 1024;
 
-    private final FederationRoots roots;
+    private final RootsSource roots;
     private final BundleSource bundles;
     private final Clock clock;
     private final Duration skew;
-    private final Map<X509Certificate, Optional<X509Certificate>> rootOfSigner = new ConcurrentHashMap<>();
+    private final AtomicReference<SignerCache> signers = new AtomicReference<>();
 
-    public X509SvidVerifier(FederationRoots roots, BundleSource bundles, Clock clock, Duration skew) {
+    /** Which root signed each CA seen so far, valid for exactly one set of roots. */
+    private record SignerCache(FederationRoots roots, Map<X509Certificate, Optional<X509Certificate>> rootOf) {
+    }
+
+    /**
+     * What verification needs of a bundle authority, worked out once per CA certificate: its key in BouncyCastle's own
+     * form (converting a foreign key on every signature check, and recomputing its point's multiples, cost more than
+     * half of a verification) and its permitted URI subtrees. Only authorities taken from bundles are kept here, never
+     * a certificate a peer merely presented.
+     */
+    private record Authority(java.security.PublicKey key, List<String> permitted) {
+        static Authority of(X509Certificate ca) {
+            return new Authority(Crypto.bcPublicKey(ca.getPublicKey()), Certificates.permittedUriSubtrees(ca));
+        }
+    }
+
+    private final Map<X509Certificate, Authority> authorities = new ConcurrentHashMap<>();
+
+    /** @param roots and {@code bundles} are read on every verification */
+    public X509SvidVerifier(RootsSource roots, BundleSource bundles, Clock clock, Duration skew) {
         this.roots = roots;
         this.bundles = bundles;
         this.clock = clock;
         this.skew = skew;
     }
 
+    /** The roots in force now. */
     public FederationRoots roots() {
-        return roots;
+        return roots.roots();
+    }
+
+    public Duration skew() {
+        return skew;
     }
 
     /**
      * @param chain as presented by the peer: leaf first, then (optionally) the intermediate that signed it
      */
     public SvidVerdict verify(List<X509Certificate> chain) {
+        return verify(chain, true);
+    }
+
+    /**
+     * The same rules for the peer of a connection that is already established, against the roots and bundles in
+     * force now, except that the leaf's own validity period is not checked again: it was checked at the handshake,
+     * and a certificate that expires during a connection does not end it (as in TLS itself). Its signer must still
+     * be in the bundle and chain to a current root: that is what a revocation or a retirement changes.
+     */
+    public SvidVerdict verifyEstablished(List<X509Certificate> chain) {
+        return verify(chain, false);
+    }
+
+    private SvidVerdict verify(List<X509Certificate> chain, boolean checkLeafValidity) {
         if (chain == null || chain.isEmpty()) {
             return new Rejected(SvidRejection.EMPTY_CHAIN, "no certificate presented");
         }
@@ -94,10 +135,10 @@ public final class X509SvidVerifier {
         Instant now = clock.instant();
         Instant notAfter = leaf.getNotAfter().toInstant();
         Instant notBefore = leaf.getNotBefore().toInstant();
-        if (now.isAfter(notAfter.plus(skew))) {
+        if (checkLeafValidity && now.isAfter(notAfter.plus(skew))) {
             return new Rejected(SvidRejection.EXPIRED, "SVID " + id + " expired at " + notAfter + " (now " + now + ")");
         }
-        if (now.isBefore(notBefore.minus(skew))) {
+        if (checkLeafValidity && now.isBefore(notBefore.minus(skew))) {
             return new Rejected(SvidRejection.NOT_YET_VALID, "SVID " + id + " is not valid before " + notBefore
                     + " (now " + now + "); check the clocks");
         }
@@ -119,7 +160,7 @@ public final class X509SvidVerifier {
     }
 
     private SvidVerdict checkSigner(SpiffeId id, X509Certificate signer, TrustBundle bundle, Instant now) {
-        List<String> permitted = Certificates.permittedUriSubtrees(signer);
+        List<String> permitted = authority(signer).permitted();
         if (!permitted.contains(id.trustDomain().name())) {
             return new Rejected(SvidRejection.OUTSIDE_NAME_CONSTRAINTS, id + " is outside the name constraints of signer "
                     + Certificates.describe(signer) + ", which permit " + (permitted.isEmpty() ? "nothing" : permitted));
@@ -135,7 +176,8 @@ public final class X509SvidVerifier {
         Optional<X509Certificate> root = rootOf(signer);
         if (root.isEmpty()) {
             return new Rejected(SvidRejection.UNKNOWN_ROOT, "signer " + Certificates.describe(signer)
-                    + " in the bundle of " + bundle.trustDomain() + " does not chain to a federation root");
+                    + " in the bundle of " + bundle.trustDomain() + " does not chain to a federation root in force "
+                    + "(issuer " + signer.getIssuerX500Principal().getName() + ")");
         }
         Instant rootNotAfter = root.get().getNotAfter().toInstant();
         if (now.isAfter(rootNotAfter.plus(skew))) {
@@ -173,22 +215,41 @@ public final class X509SvidVerifier {
                 + " (it signed " + id + "; it was removed from the bundle or never published)");
     }
 
-    private X509Certificate findSigner(X509Certificate leaf, List<X509Certificate> authorities) {
-        for (X509Certificate ca : authorities) {
-            if (leaf.getIssuerX500Principal().equals(ca.getSubjectX500Principal()) && verifies(leaf, ca.getPublicKey())) {
+    private X509Certificate findSigner(X509Certificate leaf, List<X509Certificate> bundleAuthorities) {
+        for (X509Certificate ca : bundleAuthorities) {
+            if (leaf.getIssuerX500Principal().equals(ca.getSubjectX500Principal())
+                    && Crypto.signatureVerifies(leaf, authority(ca).key())) {
                 return ca;
             }
         }
         return null;
     }
 
+    private Authority authority(X509Certificate bundleAuthority) {
+        Authority known = authorities.get(bundleAuthority);
+        if (known != null) {
+            return known;
+        }
+        if (authorities.size() > MAX_CACHED_SIGNERS) {
+            authorities.clear();
+        }
+        return authorities.computeIfAbsent(bundleAuthority, Authority::of);
+    }
+
     private Optional<X509Certificate> rootOf(X509Certificate signer) {
+        FederationRoots current = roots.roots();
+        SignerCache cache = signers.get();
+        if (cache == null || cache.roots() != current) {
+            cache = new SignerCache(current, new ConcurrentHashMap<>());
+            signers.set(cache);
+        }
+        Map<X509Certificate, Optional<X509Certificate>> rootOfSigner = cache.rootOf();
         Optional<X509Certificate> cached = rootOfSigner.get(signer);
         if (cached != null) {
             return cached;
         }
         Optional<X509Certificate> root = Optional.empty();
-        for (X509Certificate candidate : roots.certificates()) {
+        for (X509Certificate candidate : current.certificates()) {
             if (signer.getIssuerX500Principal().equals(candidate.getSubjectX500Principal())
                     && verifies(signer, candidate.getPublicKey())) {
                 root = Optional.of(candidate);

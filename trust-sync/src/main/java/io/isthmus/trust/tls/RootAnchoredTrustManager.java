@@ -14,7 +14,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
 import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.bundle.TrustBundle;
 import io.isthmus.trust.ca.AuthorityValidator;
-import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.ca.RootsSource;
 import io.isthmus.trust.ca.InvalidAuthorityException;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.SvidRejection;
@@ -30,7 +30,7 @@ import io.isthmus.trust.svid.X509SvidVerifier;
 public final class RootAnchoredTrustManager extends X509ExtendedTrustManager {
     private final TrustDomain trustDomain;
     private final PeerPolicy policy;
-    private final FederationRoots roots;
+    private final RootsSource roots;
     private final BundleSource known;
     private final Clock clock;
     private final Duration skew;
@@ -41,7 +41,7 @@ public final class RootAnchoredTrustManager extends X509ExtendedTrustManager {
      * @param trustDomain the server's trust domain; null to take the one its leaf names (first contact without
      *     configuration: then {@code policy} alone decides which IDs are acceptable, e.g. a gateway path)
      */
-    public RootAnchoredTrustManager(TrustDomain trustDomain, PeerPolicy policy, FederationRoots roots, BundleSource known,
+    public RootAnchoredTrustManager(TrustDomain trustDomain, PeerPolicy policy, RootsSource roots, BundleSource known,
             Clock clock, Duration skew) {
         this.trustDomain = trustDomain;
         this.policy = policy;

@@ -43,7 +43,7 @@ class BundleEndpointTimeTest {
         Instant skewed = Instant.parse("2031-02-03T04:05:06.789Z");
         TrustBundle bundle = new TrustBundle(td, List.of(ca.certificate()), List.of(), 1, Optional.empty());
         try (BundleEndpointServer server = BundleEndpointServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                () -> svid, () -> bundle, new BundleCodec(), Clock.fixed(skewed, ZoneOffset.UTC))) {
+                () -> svid, () -> bundle, new BundleCodec(), null, Clock.fixed(skewed, ZoneOffset.UTC))) {
             SSLContext tls = SSLContext.getInstance("TLS");
             tls.init(null, new TrustManager[] {new RootAnchoredTrustManager(td, PeerPolicy.memberOf(td), pki.roots(),
                     ignored -> Optional.empty(), Clock.systemUTC(), Duration.ofSeconds(30))}, null);

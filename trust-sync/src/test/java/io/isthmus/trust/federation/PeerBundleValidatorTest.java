@@ -101,6 +101,17 @@ class PeerBundleValidatorTest {
     }
 
     @Test
+    void anOlderSequenceWithTheKeysAlreadyHeldIsTheSameTrustNotARollback() throws Exception {
+        // Two replicas of cluster B behind one load balancer: one started at 42, the other at 40, same CAs.
+        TrustBundle at42 = bundle(B, 42, b1.certificate(), b2.certificate());
+        assertThat(validator.decide(B, bundle(B, 40, b2.certificate(), b1.certificate()), Optional.of(at42)))
+                .isInstanceOfSatisfying(Decision.Unchanged.class, u -> assertThat(u.current().sequence()).isEqualTo(42));
+        // ... but an older sequence that drops or adds a CA is still refused.
+        assertRejected(bundle(B, 40, b1.certificate()), Optional.of(at42), BundleRejection.SEQUENCE_WENT_BACKWARDS,
+                "sequence 40, older than the accepted 42");
+    }
+
+    @Test
     void dropsExpiredCasButRefusesABundleWithNothingLeft() throws Exception {
         CaCredential shortLived = pki.intermediate(B.name(), Duration.ofMinutes(5));
         clock.advance(Duration.ofMinutes(10));

@@ -21,8 +21,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 
 import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -31,7 +29,7 @@ import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.bundle.TrustBundle;
-import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.ca.RootsSource;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.X509Svid;
@@ -40,6 +38,7 @@ import io.isthmus.trust.tls.RootAnchoredTrustManager;
 import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.tls.SvidSource;
 import io.isthmus.trust.x509.Crypto;
+import io.isthmus.trust.x509.Csrs;
 import io.isthmus.trust.x509.Pem;
 
 /**
@@ -54,16 +53,18 @@ public final class GatewayClient {
     private static final Duration TIMEOUT = Duration.ofSeconds(15);
 
     private final URI gateway;
-    private final FederationRoots roots;
+    private final RootsSource roots;
     private final TrustDomain trustDomain;
     private final Clock clock;
     private final BundleCodec codec = new BundleCodec();
 
     /**
+     * @param roots the federation roots, read on every handshake (the agent's root file is watched: a root added
+     *     while the federation rotates its root applies without a restart)
      * @param trustDomain the gateway's trust domain; null on first contact to accept the one its SVID names (the ID
      *     must still be a gateway's, and its intermediate must chain to the root and be constrained to that domain)
      */
-    public GatewayClient(URI gateway, FederationRoots roots, TrustDomain trustDomain, Clock clock) {
+    public GatewayClient(URI gateway, RootsSource roots, TrustDomain trustDomain, Clock clock) {
         this.gateway = gateway;
         this.roots = roots;
         this.trustDomain = trustDomain;
@@ -88,27 +89,55 @@ public final class GatewayClient {
     public record Issued(X509Svid svid, BundleSet bundles) {
     }
 
+    /**
+     * What the gateway says between renewals: the bundles, the serial of the CA that signs now (an SVID signed by
+     * another one is being retired: renew early), and how often to ask again.
+     */
+    public record Trust(String signer, Duration refresh, BundleSet bundles) {
+    }
+
+    /** Asks {@code GET /v1/agent/trust}; no client certificate, the gateway authenticated against {@code known}. */
+    public Trust trust(BundleSet known) throws GatewayException {
+        HttpClient client = client(null, known);
+        HttpRequest request = HttpRequest.newBuilder(gateway.resolve("/v1/agent/trust")).timeout(TIMEOUT).GET().build();
+        JsonNode reply = send(client, request, "/v1/agent/trust");
+        try {
+            return new Trust(reply.path("signer").asText(), Duration.ofSeconds(Math.max(1, reply.path("refreshSeconds")
+                    .asLong(300))), bundles(reply.path("bundles")));
+        } catch (RuntimeException e) {
+            throw new GatewayException("bad-reply", 0, "the gateway's trust answer is not usable: " + e.getMessage(), e);
+        }
+    }
+
     private Issued issued(JsonNode reply, KeyPair keys) throws GatewayException {
         try {
             List<X509Certificate> chain = Pem.readCertificates(reply.path("svidChain").asText(), "gateway reply");
             X509Svid svid = new X509Svid(SpiffeId.parseWorkload(reply.path("spiffeId").asText()), keys.getPrivate(), chain);
-            List<TrustBundle> bundles = new ArrayList<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = reply.path("bundles").fields(); it.hasNext();) {
-                Map.Entry<String, JsonNode> e = it.next();
-                TrustDomain td = TrustDomain.parse(e.getKey());
-                bundles.add(codec.parse(td, e.getValue().toString().getBytes(StandardCharsets.UTF_8),
-                        gateway + " bundle of " + td).bundle());
-            }
-            return new Issued(svid, BundleSet.of(bundles));
+            return new Issued(svid, bundles(reply.path("bundles")));
         } catch (RuntimeException e) {
             throw new GatewayException("bad-reply", 0, "the gateway's reply is not a usable SVID: " + e.getMessage(), e);
         }
+    }
+
+    private BundleSet bundles(JsonNode json) {
+        List<TrustBundle> bundles = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext();) {
+            Map.Entry<String, JsonNode> e = it.next();
+            TrustDomain td = TrustDomain.parse(e.getKey());
+            bundles.add(codec.parse(td, e.getValue().toString().getBytes(StandardCharsets.UTF_8),
+                    gateway + " bundle of " + td).bundle());
+        }
+        return BundleSet.of(bundles);
     }
 
     private JsonNode post(String path, String body, SvidSource clientSvid, BundleSource known) throws GatewayException {
         HttpClient client = client(clientSvid, known);
         HttpRequest request = HttpRequest.newBuilder(gateway.resolve(path)).timeout(TIMEOUT)
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        return send(client, request, path);
+    }
+
+    private JsonNode send(HttpClient client, HttpRequest request, String path) throws GatewayException {
         HttpResponse<String> r;
         try {
             r = client.send(request, HttpResponse.BodyHandlers.ofString());
@@ -137,12 +166,12 @@ public final class GatewayClient {
     }
 
     /**
-     * An HTTPS client that authenticates the gateway exactly as enrolment and renewal do, presenting {@code clientSvid}
-     * (read on every handshake, so a renewed SVID is used from the next connection). For the agent's other calls:
-     * service registration and the local egress. The caller closes it.
+     * An HTTPS client that authenticates the gateway exactly as enrolment and renewal do, presenting {@code clientSvid}:
+     * a renewed SVID gets new connections ({@link SvidBoundHttpClient}). For the agent's other calls: service
+     * registration and the local egress. The caller closes it.
      */
     public HttpClient httpClient(SvidSource clientSvid, BundleSource known) {
-        return client(clientSvid, known);
+        return new SvidBoundHttpClient(clientSvid, () -> client(clientSvid, known));
     }
 
     /** The gateway's enrolment URI, {@code https://host:15012}. */
@@ -159,6 +188,8 @@ public final class GatewayClient {
             ctx.init(clientSvid == null ? null : new KeyManager[] {new SvidKeyManager(clientSvid)},
                     new TrustManager[] {new RootAnchoredTrustManager(trustDomain, policy, roots, known, clock,
                             Duration.ofSeconds(30))}, null);
+            // No session resumption either: a resumed session shows the gateway the SVID of its first handshake.
+            ctx.getClientSessionContext().setSessionTimeout(1);
             return HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(5)).build();
         } catch (GeneralSecurityException e) {
@@ -167,12 +198,7 @@ public final class GatewayClient {
     }
 
     static String csr(KeyPair keys) {
-        try {
-            // The subject is irrelevant: the gateway takes the identity from the token or the current SVID.
-            return Pem.write(new JcaPKCS10CertificationRequestBuilder(new X500Name("O=isthmus-agent"), keys.getPublic())
-                    .build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(Crypto.BC).build(keys.getPrivate())));
-        } catch (org.bouncycastle.operator.OperatorCreationException e) {
-            throw new IllegalStateException("cannot sign a CSR: " + e.getMessage(), e);
-        }
+        // The subject is irrelevant: the gateway takes the identity from the token or the current SVID.
+        return Csrs.create(keys, new X500Name("O=isthmus-agent"));
     }
 }

@@ -1,0 +1,253 @@
+package io.isthmus.integration.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.isthmus.integration.federation.ClusterSpec;
+import io.isthmus.integration.federation.FederationConfig;
+import io.isthmus.integration.federation.FederationPki;
+import io.isthmus.integration.federation.GatewayClient;
+import io.isthmus.integration.federation.GatewayProcess;
+import io.isthmus.integration.federation.SampleService;
+import io.isthmus.integration.support.LoadBalancedNetwork;
+import io.isthmus.integration.support.MockKubernetes;
+import io.isthmus.integration.support.NetworkNamespaces;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.testing.FreePorts;
+
+/**
+ * Three clusters as the Terraform example deploys them: each runs two gateway replicas on a private network of its
+ * own, and the other clusters reach it only through its load balancer (one public address that spreads new
+ * connections over the replicas; {@link LoadBalancedNetwork}). Pod addresses do not route between clusters. Proves
+ * that the cross-site bridge forms anyway (every replica relays the public bridge port to its site master, which
+ * advertises the public address) and replicates in every direction, that bundles are fetched through the load
+ * balancers, that a workload's call by mesh name crosses into each other cluster carrying its SPIFFE ID, and that
+ * replication goes on when a cluster's site master stops and the other replica takes over behind the same address.
+ */
+class LoadBalancedFederationE2ETest {
+    private static final Duration DEADLINE = Duration.ofSeconds(60);
+    private static final List<String> NAMES = List.of("alpha", "beta", "gamma");
+    /** Every replica listens on the same ports, as pods of one StatefulSet do; clusters too (separate networks). */
+    private static final ClusterSpec.Ports PORTS = new ClusterSpec.Ports(15012, 8080, 8443, 15443, 15001, 7900, 7800, 0);
+    private static final int MASTER_PORT = 7901;
+    /** What the module's public LoadBalancer Service forwards: ingress, bundle endpoint, cross-site bridge. */
+    private static final List<Integer> PUBLIC_PORTS = List.of(PORTS.ingress(), PORTS.bundle(), PORTS.xsite());
+    /** The service each cluster offers, and the cluster that calls it: every cluster is crossed into once. */
+    private static final Map<String, String> SERVICE = Map.of("alpha", "payments", "beta", "ledger", "gamma", "orders");
+    private static final Map<String, String> CALLER = Map.of("alpha", "gamma", "beta", "alpha", "gamma", "beta");
+
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
+    Path dir;
+
+    private static String meshName(String cluster) {
+        return SERVICE.get(cluster) + ".shop.svc.clusterset.local";
+    }
+
+    @Test
+    void clustersBehindLoadBalancersFederateReplicateAndCarryCallsByMeshName() throws Exception {
+        NetworkNamespaces.assumeAvailable();
+        boolean iptables = LoadBalancedNetwork.iptablesAvailable();
+        if ("1".equals(System.getenv(NetworkNamespaces.REQUIRE_ENV))) {
+            assertThat(iptables).as(NetworkNamespaces.REQUIRE_ENV + "=1: the load balancers need iptables").isTrue();
+        }
+        Assumptions.assumeTrue(iptables, "the load balancers need iptables");
+        List<SampleService> backends = new ArrayList<>();
+        List<GatewayProcess> gateways = new ArrayList<>();
+        try (LoadBalancedNetwork net = LoadBalancedNetwork.create(NAMES, 2, PUBLIC_PORTS);
+                MockKubernetes alphaApi = MockKubernetes.start(net.rootAddress())) {
+            Map<String, ClusterSpec> publicSpecs = new LinkedHashMap<>();
+            for (String n : NAMES) {
+                publicSpecs.put(n, new ClusterSpec(n, TrustDomain.parse(n + ".acme.internal"),
+                        net.cluster(n).publicAddress(), PORTS, dir.resolve(n)));
+            }
+            FederationPki pki = FederationPki.create(dir.resolve("pki"), Clock.systemUTC());
+            FederationConfig config = new FederationConfig(pki, List.copyOf(publicSpecs.values()), Duration.ofSeconds(1));
+            // Backends live where every replica of their cluster reaches them (through its NAT), one per cluster.
+            Map<String, String> backendOf = new LinkedHashMap<>();
+            for (String n : NAMES) {
+                int port = FreePorts.next();
+                backends.add(SampleService.start(net.rootAddress(), port, n, SERVICE.get(n)));
+                backendOf.put(n, net.rootAddress() + ":" + port);
+            }
+            Map<String, List<ClusterSpec>> replicas = new LinkedHashMap<>();
+            for (String n : NAMES) {
+                LoadBalancedNetwork.Cluster c = net.cluster(n);
+                List<ClusterSpec> specs = new ArrayList<>();
+                for (int k = 0; k < c.replicaAddresses().size(); k++) {
+                    ClusterSpec replica = new ClusterSpec(n, publicSpecs.get(n).trustDomain(), c.replicaAddresses().get(k),
+                            PORTS, dir.resolve(n).resolve("r" + k));
+                    Map<String, String> p = new LinkedHashMap<>(config.propertiesOf(publicSpecs.get(n)));
+                    configureReplica(p, replica, c, backendOf.get(n), n.equals("alpha") ? alphaApi : null);
+                    gateways.add(new GatewayProcess(replica, Clusters.appJar(), p, Optional.of(c.replicaNamespaces().get(k))));
+                    specs.add(replica);
+                }
+                replicas.put(n, specs);
+            }
+            long started = System.nanoTime();
+            for (GatewayProcess g : gateways) {
+                g.start();
+            }
+            for (GatewayProcess g : gateways) {
+                g.awaitReady(Duration.ofSeconds(180));
+            }
+            // Bundles come through the load balancers (either replica answers): every peer fresh everywhere.
+            for (GatewayProcess g : gateways) {
+                g.awaitHealth("/q/health/group/peers", DEADLINE);
+            }
+            System.out.printf("LoadBalancedFederationE2ETest: 6 replicas ready, peers fresh after %d ms%n",
+                    Duration.ofNanos(System.nanoTime() - started).toMillis());
+
+            // Pod addresses do not route between clusters; public addresses do.
+            LoadBalancedNetwork.Cluster alphaNet = net.cluster("alpha");
+            LoadBalancedNetwork.Cluster betaNet = net.cluster("beta");
+            assertThat(canConnect(alphaNet.replicaNamespaces().get(0), betaNet.replicaAddresses().get(0), MASTER_PORT))
+                    .as("a beta pod address from inside alpha").isFalse();
+            assertThat(canConnect(alphaNet.replicaNamespaces().get(0), betaNet.publicAddress(), PORTS.xsite()))
+                    .as("beta's load balancer from inside alpha").isTrue();
+
+            // Replication in every direction: each cluster's export reaches both replicas of the two others.
+            alphaApi.export("shop", SERVICE.get("alpha"), 80, 1, "spiffe://alpha.acme.internal/ns/shop/sa/payments");
+            GatewayClient api = new GatewayClient(pki.rootCertificate());
+            for (String owner : NAMES) {
+                for (String at : NAMES) {
+                    for (ClusterSpec replica : replicas.get(at)) {
+                        Awaitility.await(at + " " + replica.host() + " sees " + owner + "'s export").atMost(DEADLINE)
+                                .pollInterval(Duration.ofMillis(500))
+                                .until(() -> RegistryE2ETest.export(api, replica, owner, "shop", SERVICE.get(owner)).isPresent());
+                    }
+                }
+            }
+            // The bridges came in through the relays: peers dialled the public address, never a pod.
+            for (String n : NAMES) {
+                long relayed = 0;
+                for (ClusterSpec replica : replicas.get(n)) {
+                    relayed += gauge(replica, "isthmus_registry_bridge_relayed_connections");
+                }
+                assertThat(relayed).as("bridge connections relayed to %s's site master", n).isPositive();
+            }
+
+            // A call by mesh name crosses into every cluster, from either replica's egress, with the caller's identity.
+            for (String callee : NAMES) {
+                String caller = CALLER.get(callee);
+                Workload workload = Workload.issue(pki, "spiffe://" + caller + ".acme.internal/ns/demo/sa/client");
+                for (ClusterSpec egress : replicas.get(caller)) {
+                    String at = egress.host() + ":" + PORTS.egress();
+                    Workload.Response r = Awaitility.await(caller + " calls " + meshName(callee) + " via " + at)
+                            .atMost(DEADLINE).pollInterval(Duration.ofMillis(500))
+                            .until(() -> workload.get(at, meshName(callee), "/"), resp -> resp.status() == 200);
+                    assertThat(r.body()).contains("\"cluster\":\"" + callee + "\"").contains(workload.id().toString());
+                }
+            }
+
+            // Alpha's site master (the first member of its local cluster) stops, as in a rolling update. The other
+            // replica takes over the bridge behind the same public address, and replication goes on both ways.
+            GatewayProcess master = siteMaster(gateways.subList(0, 2));
+            GatewayProcess survivor = gateways.get(gateways.indexOf(master) == 0 ? 1 : 0);
+            // SIGTERM: for quarkus.shutdown.delay the replica reports not ready (its load balancer takes it out) while
+            // its process still runs; then it stops.
+            ProcessHandle.of(master.pid()).ifPresent(ProcessHandle::destroy);
+            Awaitility.await("the stopping site master reports not ready while it drains").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> FederationTrustE2ETest.status(master.cluster().managementUrl("/q/health/ready")) == 503);
+            assertThat(master.isAlive()).as("still running during the drain delay").isTrue();
+            master.stop();
+            alphaApi.unexport("shop", SERVICE.get("alpha"));
+            for (String at : List.of("beta", "gamma")) {
+                for (ClusterSpec replica : replicas.get(at)) {
+                    Awaitility.await(at + " " + replica.host() + " sees alpha's unexport after its site master stopped")
+                            .atMost(DEADLINE).pollInterval(Duration.ofMillis(500))
+                            .until(() -> api.get(replica.apiUrl("/v1/services?cluster=alpha")).statusCode() == 200
+                                    && RegistryE2ETest.export(api, replica, "alpha", "shop", SERVICE.get("alpha")).isEmpty());
+                }
+            }
+            Workload alphaClient = Workload.issue(pki, "spiffe://alpha.acme.internal/ns/demo/sa/client");
+            String at = survivor.cluster().host() + ":" + PORTS.egress();
+            Workload.Response r = Awaitility.await("alpha's remaining replica calls beta again").atMost(DEADLINE)
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> alphaClient.get(at, meshName("beta"), "/"), resp -> resp.status() == 200);
+            assertThat(r.body()).contains("\"cluster\":\"beta\"").contains(alphaClient.id().toString());
+        } finally {
+            for (GatewayProcess g : gateways) {
+                g.stop();
+            }
+            backends.forEach(SampleService::close);
+        }
+    }
+
+    private static void configureReplica(Map<String, String> p, ClusterSpec replica, LoadBalancedNetwork.Cluster net,
+            String backend, MockKubernetes api) {
+        String host = replica.host();
+        // Binds on the pod's own address; everything peers are told is the load balancer's.
+        p.put("isthmus.data-dir", replica.dataDir().toString());
+        p.put("isthmus.bundle-endpoint.host", host);
+        p.put("quarkus.http.host", host);
+        p.put("quarkus.management.host", host);
+        p.put("isthmus.proxy.ingress.host", host);
+        p.put("isthmus.proxy.egress.host", host);
+        p.put("isthmus.registry.bind-host", host);
+        p.put("isthmus.registry.local-members", String.join(",",
+                net.replicaAddresses().stream().map(a -> a + ":" + PORTS.local()).toList()));
+        p.put("isthmus.registry.advertised-bridge-address", net.publicAddress() + ":" + PORTS.xsite());
+        p.put("isthmus.registry.xsite-master-port", Integer.toString(MASTER_PORT));
+        p.put("quarkus.shutdown.delay", "3s");
+        String cluster = replica.name();
+        String service = SERVICE.get(cluster);
+        if (api != null) {
+            p.putAll(api.gatewayProperties());
+        } else {
+            p.put("isthmus.registry.static-exports." + service + ".namespace", "shop");
+            p.put("isthmus.registry.static-exports." + service + ".ports", "http:80");
+        }
+        p.put("isthmus.proxy.backends.\"" + meshName(cluster) + "\"", backend);
+        p.put("isthmus.authz.policy-file", Clusters.allowDemoClients(replica.dir()).toString());
+    }
+
+    /** Whether a TCP connection from inside {@code namespace} to {@code host:port} is accepted within 3 s. */
+    private static boolean canConnect(String namespace, String host, int port) {
+        try {
+            LoadBalancedNetwork.inNs(namespace, "timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/" + host + "/" + port);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static long gauge(ClusterSpec replica, String name) throws Exception {
+        Matcher m = Pattern.compile("(?m)^" + name + "(\\{[^}]*\\})? ([0-9.Ee+-]+)$")
+                .matcher(FederationTrustE2ETest.get(replica.managementUrl("/q/metrics")));
+        return m.find() ? (long) Double.parseDouble(m.group(2)) : 0;
+    }
+
+    /** The replica that heads the latest local cluster view in its own log: RELAY2 makes it the site master. */
+    private static GatewayProcess siteMaster(List<GatewayProcess> replicas) {
+        Pattern view = Pattern.compile("new cluster view for channel isthmus-\\w+: \\[([^|\\]]+)\\|");
+        for (GatewayProcess g : replicas) {
+            Matcher m = view.matcher(g.logTail(5000));
+            String coordinator = null;
+            while (m.find()) {
+                coordinator = m.group(1);
+            }
+            if (coordinator != null && coordinator.contains("-" + g.cluster().host() + "-")) {
+                return g;
+            }
+        }
+        throw new AssertionError("no replica heads its local cluster view: " + replicas);
+    }
+}

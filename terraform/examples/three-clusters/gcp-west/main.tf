@@ -1,0 +1,27 @@
+# The gcp-west cluster: its own root configuration and its own state, so that each cluster's apply (and whoever may run
+# it) touches only that cluster, and a leaked state exposes no other trust domain.
+
+terraform {
+  backend "gcs" {
+    # Partial configuration: terraform init -backend-config=backend.hcl (bucket, kms_encryption_key).
+    prefix = "isthmus/gcp-west"
+  }
+}
+
+provider "kubernetes" {
+  config_path    = var.kubeconfig
+  config_context = var.kube_context
+}
+
+module "cluster" {
+  source = "../cluster"
+
+  cluster_name         = "gcp-west"
+  image                = var.image
+  root_certificate_pem = file(var.root_certificate_file)
+}
+
+output "cluster" {
+  description = "This cluster's gateway SPIFFE ID, bundle endpoint and egress Service."
+  value       = module.cluster
+}

@@ -1,0 +1,1 @@
+../root-common/variables.tf

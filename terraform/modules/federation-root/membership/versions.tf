@@ -1,0 +1,4 @@
+# Provider-free: renders JSON only.
+terraform {
+  required_version = ">= 1.9"
+}

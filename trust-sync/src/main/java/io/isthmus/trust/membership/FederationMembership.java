@@ -1,0 +1,351 @@
+package io.isthmus.trust.membership;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import org.jboss.logging.Logger;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+
+import io.isthmus.trust.ca.RootsSource;
+import io.isthmus.trust.spiffe.TrustDomain;
+
+/**
+ * The federation's membership as this gateway holds it, and how it spreads with no central server:
+ * <ul>
+ * <li>an operator offers a signed document to any one member ({@link #offer}, from the admin API);</li>
+ * <li>a member that takes a document pushes it to every member of the old and the new version
+ * ({@link MembershipGossip}), and each of them verifies and takes it the same way, and pushes it on;</li>
+ * <li>every member also asks the others for their document every {@code pollInterval} (and at start), so a member
+ * that was cut off, down, or new (knowing one existing member's address, the seed) catches up.</li>
+ * </ul>
+ * Taking a document: {@link MembershipVerifier#verify}, then the members it adds are probed and
+ * {@link MembershipVerifier#admit} decides; then it is persisted, swapped in, and the listeners apply it (trust
+ * peers, registry sites, gateway identities), in registration order, on the thread that offered it. Offers are
+ * serialized. Thread-safe.
+ */
+public final class FederationMembership implements AutoCloseable, HttpHandler {
+    private static final Logger LOG = Logger.getLogger(FederationMembership.class);
+
+    private final String selfName;
+    private final TrustDomain selfTrustDomain;
+    private final RootsSource roots;
+    private final MembershipStore store;
+    private final Function<Member, CompletableFuture<MemberCheck>> probe;
+    private final MembershipGossip gossip;
+    private final Supplier<Set<URI>> bootstrap;
+    private final Duration pollInterval;
+    private final Duration probeTimeout;
+    private final MembershipVerifier verifier = new MembershipVerifier();
+    private final AtomicReference<SignedMembership> current = new AtomicReference<>();
+    private final List<Consumer<MembershipChange>> listeners = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService worker;
+    private final Object offers = new Object();
+
+    /**
+     * @param held the document in force at start (see {@link #loadPersisted}), if any
+     * @param probe checks a member a document adds ({@link MemberProbe#probe})
+     * @param bootstrap where to ask for the document besides the members of the one held: the seed member, and the
+     *     statically configured peers
+     */
+    public FederationMembership(String selfName, TrustDomain selfTrustDomain, RootsSource roots, MembershipStore store,
+            Optional<SignedMembership> held, Function<Member, CompletableFuture<MemberCheck>> probe,
+            MembershipGossip gossip, Supplier<Set<URI>> bootstrap, Duration pollInterval, Duration probeTimeout) {
+        this.selfName = selfName;
+        this.selfTrustDomain = selfTrustDomain;
+        this.roots = roots;
+        this.store = store;
+        this.probe = probe;
+        this.gossip = gossip;
+        this.bootstrap = bootstrap;
+        this.pollInterval = pollInterval;
+        this.probeTimeout = probeTimeout;
+        held.ifPresent(current::set);
+        this.worker = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
+                .name("isthmus-membership").factory());
+    }
+
+    /**
+     * The persisted document, verified again under {@code roots} (a root removed since it was written refuses it); an
+     * unusable file is logged and ignored: the gateway then starts from its static peers and the seed.
+     */
+    public static Optional<SignedMembership> loadPersisted(MembershipStore store, RootsSource roots) {
+        try {
+            Optional<String> text = store.load();
+            if (text.isEmpty()) {
+                return Optional.empty();
+            }
+            MembershipVerdict v = new MembershipVerifier().verify(text.get(), roots.roots(), OptionalLong.empty());
+            if (v instanceof MembershipVerdict.Accepted a) {
+                LOG.infof("membership: version %d loaded from %s (%d members)", a.document().version(), store.file(),
+                        a.document().membership().members().size());
+                return Optional.of(a.document());
+            }
+            MembershipVerdict.Refused r = (MembershipVerdict.Refused) v;
+            LOG.warnf("membership: the persisted document %s is not usable (%s: %s); starting from the configured"
+                    + " peers", store.file(), r.reason().code(), r.message());
+        } catch (IOException e) {
+            LOG.warnf("membership: cannot read %s (%s); starting from the configured peers", store.file(), e);
+        }
+        return Optional.empty();
+    }
+
+    /** Listeners apply a change (on the offering thread, in order); they must not throw. */
+    public void addListener(Consumer<MembershipChange> listener) {
+        listeners.add(listener);
+    }
+
+    public Optional<SignedMembership> current() {
+        return Optional.ofNullable(current.get());
+    }
+
+    public String selfName() {
+        return selfName;
+    }
+
+    /** Starts asking the other members (and the seed) for their document, now and every poll interval. */
+    public void start() {
+        worker.scheduleWithFixedDelay(this::poll, 0, pollInterval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Verifies {@code compact}, probes the members it adds, and takes it if all holds: persisted, swapped in, applied
+     * by the listeners, pushed on to the other members. Returns the verdict; a refusal changes nothing.
+     *
+     * @param source who offered it, for the log
+     */
+    public MembershipVerdict offer(String compact, String source) {
+        synchronized (offers) {
+            Optional<SignedMembership> held = current();
+            MembershipVerdict verdict = verifier.verify(compact, roots.roots(),
+                    held.map(h -> OptionalLong.of(h.version())).orElse(OptionalLong.empty()));
+            if (verdict instanceof MembershipVerdict.Refused r) {
+                logRefusal(r, source, held);
+                return r;
+            }
+            MembershipVerdict.Accepted accepted = (MembershipVerdict.Accepted) verdict;
+            Membership next = accepted.document().membership();
+            Map<TrustDomain, MemberCheck> checks = probeAdded(held.map(SignedMembership::membership), next);
+            verdict = verifier.admit(accepted, held.map(SignedMembership::membership), selfName, selfTrustDomain, checks);
+            if (verdict instanceof MembershipVerdict.Refused r) {
+                logRefusal(r, source, held);
+                return r;
+            }
+            accepted = (MembershipVerdict.Accepted) verdict;
+            accepted.warnings().forEach(w -> LOG.warnf("membership version %d: %s", next.version(), w));
+            try {
+                store.save(accepted.document());
+            } catch (IOException e) {
+                LOG.errorf("membership: could not persist version %d to %s (%s); it is in force in memory",
+                        next.version(), store.file(), e);
+            }
+            current.set(accepted.document());
+            MembershipChange change = new MembershipChange(held, accepted.document(), selfName, checks);
+            LOG.infof("membership: version %d taken (from %s): members %s%s", next.version(), source,
+                    next.members().stream().map(Member::name).toList(),
+                    change.selfIsMember() ? "" : "; this cluster (" + selfName + ") is not a member: it federates"
+                            + " with nobody");
+            for (Consumer<MembershipChange> l : listeners) {
+                try {
+                    l.accept(change);
+                } catch (RuntimeException e) {
+                    LOG.errorf(e, "membership: applying version %d failed in %s", next.version(), l);
+                }
+            }
+            pushAll(change);
+            return accepted;
+        }
+    }
+
+    private void logRefusal(MembershipVerdict.Refused r, String source, Optional<SignedMembership> held) {
+        String holding = held.map(h -> "version " + h.version()).orElse("no document");
+        if (r.reason() == MembershipRefusal.VERSION_NOT_NEWER) {
+            LOG.debugf("membership: a document from %s is not newer than %s", source, holding);
+        } else {
+            LOG.warnf("membership: refused a document from %s (%s): %s; still holding %s", source, r.reason().code(),
+                    r.message(), holding);
+        }
+    }
+
+    private Map<TrustDomain, MemberCheck> probeAdded(Optional<Membership> held, Membership next) {
+        Map<TrustDomain, CompletableFuture<MemberCheck>> asks = new LinkedHashMap<>();
+        for (Member m : MembershipVerifier.added(held, next)) {
+            if (!m.trustDomain().equals(selfTrustDomain)) {
+                asks.put(m.trustDomain(), probe.apply(m));
+            }
+        }
+        Map<TrustDomain, MemberCheck> out = new LinkedHashMap<>();
+        asks.forEach((td, ask) -> out.put(td, ask.completeOnTimeout(new MemberCheck.Unreachable("no answer within "
+                + probeTimeout), probeTimeout.toMillis(), TimeUnit.MILLISECONDS).exceptionally(t ->
+                        new MemberCheck.Unreachable(String.valueOf(t.getMessage()))).join()));
+        return out;
+    }
+
+    /** Pushes the document just taken to every member of the old and the new version but this one. */
+    private void pushAll(MembershipChange change) {
+        Set<URI> targets = new LinkedHashSet<>();
+        change.previous().ifPresent(p -> p.membership().members().forEach(m -> addTarget(targets, m)));
+        change.next().membership().members().forEach(m -> addTarget(targets, m));
+        for (URI target : targets) {
+            gossip.push(target, change.next().compact()).whenComplete((response, failure) -> {
+                if (failure != null) {
+                    LOG.infof("membership: could not push version %d to %s (%s); it will ask for it", change.next()
+                            .version(), target, failure.getMessage());
+                } else if (response.statusCode() >= 300 && response.statusCode() != 409) {
+                    LOG.infof("membership: %s answered HTTP %d to version %d", target, response.statusCode(),
+                            change.next().version());
+                }
+            });
+        }
+    }
+
+    private void addTarget(Set<URI> targets, Member m) {
+        if (!m.name().equals(selfName)) {
+            targets.add(m.bundleEndpoint());
+        }
+    }
+
+    private void poll() {
+        try {
+            Set<URI> targets = new LinkedHashSet<>();
+            current().ifPresent(c -> c.membership().members().forEach(m -> addTarget(targets, m)));
+            targets.addAll(bootstrap.get());
+            for (URI target : targets) {
+                gossip.fetch(target).whenCompleteAsync((doc, failure) -> {
+                    if (failure != null) {
+                        LOG.debugf("membership: asking %s failed: %s", target, failure.getMessage());
+                    } else if (doc.isPresent() && newer(doc.get())) {
+                        offer(doc.get(), "the document held at " + target);
+                    }
+                }, worker);
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("membership: polling the other members failed: %s", e.toString());
+        }
+    }
+
+    /** Cheap check before the work of an offer: signed by a root, newer than held. */
+    private boolean newer(String compact) {
+        MembershipVerdict v = verifier.verify(compact, roots.roots(),
+                current().map(h -> OptionalLong.of(h.version())).orElse(OptionalLong.empty()));
+        return v instanceof MembershipVerdict.Accepted;
+    }
+
+    /** Asks every member of the document held for the version it holds, in parallel, waiting at most {@code timeout}. */
+    public List<MemberVersion> status(Duration timeout) {
+        Optional<SignedMembership> held = current();
+        if (held.isEmpty()) {
+            return List.of();
+        }
+        List<CompletableFuture<MemberVersion>> asks = new ArrayList<>();
+        for (Member m : held.get().membership().members()) {
+            if (m.name().equals(selfName)) {
+                asks.add(CompletableFuture.completedFuture(new MemberVersion(m.name(), m.trustDomain(),
+                        OptionalLong.of(held.get().version()), Optional.empty())));
+                continue;
+            }
+            asks.add(gossip.fetch(m.bundleEndpoint()).thenApply(doc -> {
+                if (doc.isEmpty()) {
+                    return new MemberVersion(m.name(), m.trustDomain(), OptionalLong.empty(), Optional.of("holds none"));
+                }
+                MembershipVerdict v = verifier.verify(doc.get(), roots.roots(), OptionalLong.empty());
+                return v instanceof MembershipVerdict.Accepted a
+                        ? new MemberVersion(m.name(), m.trustDomain(), OptionalLong.of(a.document().version()), Optional.empty())
+                        : new MemberVersion(m.name(), m.trustDomain(), OptionalLong.empty(),
+                                Optional.of("holds a document refused here: " + ((MembershipVerdict.Refused) v).reason().code()));
+            }).completeOnTimeout(new MemberVersion(m.name(), m.trustDomain(), OptionalLong.empty(),
+                    Optional.of("no answer within " + timeout)), timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .exceptionally(t -> new MemberVersion(m.name(), m.trustDomain(), OptionalLong.empty(),
+                            Optional.of(String.valueOf(t.getMessage())))));
+        }
+        return asks.stream().map(CompletableFuture::join).toList();
+    }
+
+    /**
+     * {@code GET /v1/membership}: the document held (404 when none). {@code POST}: offer one. The answer comes once
+     * the document is verified ({@code 409} with the reason when refused, {@code 202} when it is newer and being
+     * taken); taking it (probes, applying) runs on this component's own thread, so that offers never hold the bundle
+     * endpoint's few threads.
+     */
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            switch (exchange.getRequestMethod()) {
+                case "GET" -> {
+                    Optional<SignedMembership> held = current();
+                    if (held.isEmpty()) {
+                        reply(exchange, 404, "application/json", "{\"error\":\"no-membership\",\"detail\":\"this"
+                                + " gateway holds no membership document\"}");
+                    } else {
+                        reply(exchange, 200, MembershipGossip.CONTENT_TYPE, held.get().compact());
+                    }
+                }
+                case "POST" -> {
+                    String body;
+                    try (InputStream in = exchange.getRequestBody()) {
+                        byte[] bytes = in.readNBytes(MembershipVerifier.MAX_BYTES + 1);
+                        body = new String(bytes, StandardCharsets.UTF_8);
+                    }
+                    String source = "a push from " + exchange.getRemoteAddress().getAddress().getHostAddress();
+                    MembershipVerdict v = verifier.verify(body, roots.roots(),
+                            current().map(h -> OptionalLong.of(h.version())).orElse(OptionalLong.empty()));
+                    if (v instanceof MembershipVerdict.Refused r) {
+                        reply(exchange, 409, "application/json", "{\"error\":\"" + r.reason().code() + "\",\"detail\":"
+                                + quote(r.message()) + "}");
+                        return;
+                    }
+                    worker.execute(() -> offer(body, source));
+                    reply(exchange, 202, "application/json", "{\"version\":"
+                            + ((MembershipVerdict.Accepted) v).document().version() + ",\"result\":\"taking\"}");
+                }
+                default -> {
+                    exchange.getResponseHeaders().add("Allow", "GET, POST");
+                    reply(exchange, 405, "application/json", "{\"error\":\"method-not-allowed\",\"detail\":\"use GET or POST\"}");
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("membership endpoint failed to answer: %s", e.toString());
+        }
+    }
+
+    private static String quote(String s) {
+        return com.fasterxml.jackson.databind.node.TextNode.valueOf(s).toString();
+    }
+
+    private static void reply(HttpExchange exchange, int status, String type, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", type);
+        exchange.getResponseHeaders().add("Cache-Control", "no-store");
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    @Override
+    public void close() {
+        worker.shutdownNow();
+    }
+}

@@ -1,0 +1,89 @@
+package io.isthmus.trust.membership;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.security.GeneralSecurityException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManager;
+
+import io.isthmus.trust.bundle.BundleSource;
+import io.isthmus.trust.ca.RootsSource;
+import io.isthmus.trust.tls.PeerPolicy;
+import io.isthmus.trust.tls.RootAnchoredTrustManager;
+import io.isthmus.trust.tls.TlsContexts;
+
+/**
+ * The wire between members: the membership document is served and taken at {@link #PATH} next to each gateway's
+ * SPIFFE bundle endpoint ({@code GET}: the document held; {@code POST}: offer one). The document is signed by the
+ * root, so the channel adds no authority to it; the server is still authenticated (any gateway of the federation,
+ * its SVID chained to a root under its own trust domain), so that a member does not ask a stranger.
+ */
+public final class MembershipGossip {
+    /** Where the membership document is served and offered, on the bundle endpoint's host and port. */
+    public static final String PATH = "/v1/membership";
+    public static final String CONTENT_TYPE = "application/jose";
+
+    private final HttpClient http;
+    private final Duration timeout;
+
+    public MembershipGossip(RootsSource roots, BundleSource known, Clock clock, Duration skew, Duration timeout,
+            Executor executor) {
+        this.timeout = timeout;
+        SSLContext tls;
+        try {
+            tls = SSLContext.getInstance("TLS");
+            tls.init(null, new TrustManager[] {new RootAnchoredTrustManager(null, PeerPolicy.anyFederated(), roots, known,
+                    clock, skew)}, null);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot create the TLS context of membership gossip", e);
+        }
+        SSLParameters params = tls.getDefaultSSLParameters();
+        params.setProtocols(TlsContexts.PROTOCOLS);
+        HttpClient.Builder b = HttpClient.newBuilder().sslContext(tls).sslParameters(params).connectTimeout(timeout)
+                .followRedirects(HttpClient.Redirect.NEVER).version(HttpClient.Version.HTTP_1_1);
+        if (executor != null) {
+            b.executor(executor);
+        }
+        this.http = b.build();
+    }
+
+    /** The membership endpoint next to {@code bundleEndpoint}. */
+    public static URI endpointOf(URI bundleEndpoint) {
+        return bundleEndpoint.resolve(PATH);
+    }
+
+    /** Completes with the document {@code bundleEndpoint}'s gateway holds (empty when it holds none). */
+    public CompletableFuture<Optional<String>> fetch(URI bundleEndpoint) {
+        HttpRequest request = HttpRequest.newBuilder(endpointOf(bundleEndpoint)).timeout(timeout)
+                .header("Accept", CONTENT_TYPE).GET().build();
+        return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenApply(r -> {
+            if (r.statusCode() == 404) {
+                return Optional.<String>empty();
+            }
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException(request.uri() + " answered HTTP " + r.statusCode());
+            }
+            if (r.body().length() > MembershipVerifier.MAX_BYTES) {
+                throw new IllegalStateException(request.uri() + " answered more than " + MembershipVerifier.MAX_BYTES
+                        + " bytes");
+            }
+            return Optional.of(r.body().strip());
+        });
+    }
+
+    /** Offers {@code compact} to {@code bundleEndpoint}'s gateway; completes with its HTTP status and answer. */
+    public CompletableFuture<HttpResponse<String>> push(URI bundleEndpoint, String compact) {
+        HttpRequest request = HttpRequest.newBuilder(endpointOf(bundleEndpoint)).timeout(timeout)
+                .header("Content-Type", CONTENT_TYPE).POST(HttpRequest.BodyPublishers.ofString(compact)).build();
+        return http.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+    }
+}
