@@ -19,7 +19,7 @@ public interface HopTracer {
      *
      * @param direction  {@code ingress} (a server span: a peer's request) or {@code egress} (a client span: a local
      *                   caller's request leaving the cluster)
-     * @param attributes low-cardinality facts for the span (the {@link RequestLabels} and the method)
+     * @param attributes facts for the span known when it starts
      */
     HopSpan start(String direction, String name, TraceHop hop, Map<String, String> attributes);
 
@@ -32,14 +32,18 @@ public interface HopTracer {
             }
 
             @Override
-            public void end(int status, String reason) {
+            public void end(Map<String, String> attributes, int status, String reason) {
             }
         };
 
         /** This span as a {@code traceparent} (the trace, and this span's ID), for the next hop. */
         Optional<TraceParent> context();
 
-        /** @param reason the refusal code ({@code x-isthmus-reason}) or empty */
-        void end(int status, String reason);
+        /**
+         * @param attributes the request's labels, known only once it was decided (low cardinality, plus the caller)
+         * @param status     the HTTP status sent, 0 for none (a tunnel, a request cut short)
+         * @param reason     the refusal code ({@code x-isthmus-reason}) or empty
+         */
+        void end(Map<String, String> attributes, int status, String reason);
     }
 }

@@ -74,7 +74,8 @@ public final class OtlpHopTracer implements HopTracer, AutoCloseable {
             }
 
             @Override
-            public void end(int status, String reason) {
+            public void end(Map<String, String> attributes, int status, String reason) {
+                attributes.forEach(span::setAttribute);
                 span.setAttribute("http.response.status_code", status);
                 if (!reason.isEmpty()) {
                     span.setAttribute("isthmus.reason", reason);

@@ -49,11 +49,11 @@ class OtlpHopTracerTest {
                 HopTracer.HopSpan span = tracer.start("ingress", "ingress payments.billing",
                         TraceHop.of(List.of(CALLER), List.of()), Map.of("isthmus.source_cluster", "alpha"));
                 outgoing = TraceHop.of(List.of(CALLER), List.of()).outgoing(span.context()).orElseThrow();
-                span.end(200, "");
+                span.end(Map.of("isthmus.destination_cluster", "beta"), 200, "");
                 HopTracer.HopSpan root = tracer.start("egress", "egress x", TraceHop.of(List.of(), List.of()), Map.of());
                 assertThat(root.context()).hasValueSatisfying(t -> assertThat(t.traceId())
                         .isNotEqualTo("4bf92f3577b34da6a3ce929d0e0e4736"));
-                root.end(502, "upstream-connect-failed");
+                root.end(Map.of(), 502, "upstream-connect-failed");
             }
             assertThat(outgoing.traceId()).as("the trace ID reaching the next hop is the caller's")
                     .isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
@@ -67,7 +67,7 @@ class OtlpHopTracerTest {
             assertThat(indexOf(all, HexFormat.of().parseHex(outgoing.parentId()))).as("the hop's own span")
                     .isNotNegative();
             assertThat(new String(all, java.nio.charset.StandardCharsets.ISO_8859_1)).contains("isthmus-gateway")
-                    .contains("beta").contains("ingress payments.billing").contains("upstream-connect-failed");
+                    .contains("beta").contains("isthmus.destination_cluster").contains("ingress payments.billing").contains("upstream-connect-failed");
         } finally {
             collector.stop(0);
         }
