@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.WebDriverWait;
@@ -90,7 +91,7 @@ class FederationPageE2ETest {
                 assertThat(text(browser, "#cluster")).isEqualTo("beta (beta.acme.internal)");
                 assertThat(text(browser, "#denials")).contains(EastWestE2ETest.INTRUDER).contains("GET /charge port 80");
                 assertThat(text(browser, "#cas")).contains("alpha.acme.internal").contains("gamma.acme.internal");
-                assertThat(browser.findElement(By.cssSelector("line[data-edge='alpha']")).getDomAttribute("class"))
+                assertThat(read(() -> browser.findElement(By.cssSelector("line[data-edge='alpha']")).getDomAttribute("class")))
                         .isEqualTo("up");
                 screenshot(browser, "healthy.png");
 
@@ -98,7 +99,7 @@ class FederationPageE2ETest {
                 long killedAt = System.currentTimeMillis();
                 long[] seenDownAt = {0};
                 wait.until(d -> {
-                    long asked = Long.parseLong(d.findElement(By.id("live")).getDomAttribute("data-requested-at"));
+                    long asked = Long.parseLong(read(() -> d.findElement(By.id("live")).getDomAttribute("data-requested-at")));
                     if (asked < killedAt + PROBE_REUSE_MS) {
                         return false;
                     }
@@ -112,8 +113,7 @@ class FederationPageE2ETest {
                         seenDownAt[0] - killedAt, REFRESH_MS);
                 assertThat(seenDownAt[0] - killedAt).as("ms from the kill to the page saying down")
                         .isLessThanOrEqualTo(REFRESH_MS + PROBE_REUSE_MS + 3000);
-                WebElement row = browser.findElement(By.cssSelector("#peers tr[data-peer='gamma']"));
-                assertThat(row.getText()).contains("down").containsPattern("connection refused|no answer");
+                assertThat(text(browser, "#peers tr[data-peer='gamma']")).contains("down").containsPattern("connection refused|no answer");
                 assertThat(state(browser, "alpha")).isEqualTo("up");
                 screenshot(browser, "peer-down.png");
             } finally {
@@ -131,12 +131,34 @@ class FederationPageE2ETest {
         }
     }
 
+    /**
+     * Reads the page, again when a refresh replaced an element between finding and reading it: the page redraws its
+     * tables and graph on every refresh, so a found element can go stale at any moment.
+     */
+    private static <T> T read(java.util.function.Supplier<T> reading) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return reading.get();
+            } catch (StaleElementReferenceException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     private static String state(org.openqa.selenium.WebDriver d, String peer) {
-        List<WebElement> nodes = d.findElements(By.cssSelector("g[data-peer='" + peer + "']"));
-        return nodes.isEmpty() ? "" : nodes.get(0).getDomAttribute("data-state");
+        return read(() -> {
+            List<WebElement> nodes = d.findElements(By.cssSelector("g[data-peer='" + peer + "']"));
+            return nodes.isEmpty() ? "" : nodes.get(0).getDomAttribute("data-state");
+        });
     }
 
     private static double rate(org.openqa.selenium.WebDriver d, String peer) {
+        return read(() -> rateNow(d, peer));
+    }
+
+    private static double rateNow(org.openqa.selenium.WebDriver d, String peer) {
         List<WebElement> rows = d.findElements(By.cssSelector("#peers tr[data-peer='" + peer + "'] td"));
         if (rows.size() < 7) {
             return 0;
@@ -149,7 +171,7 @@ class FederationPageE2ETest {
     }
 
     private static String text(org.openqa.selenium.WebDriver d, String css) {
-        return d.findElement(By.cssSelector(css)).getText();
+        return read(() -> d.findElement(By.cssSelector(css)).getText());
     }
 
     private static void screenshot(ChromeDriver browser, String name) throws IOException {

@@ -26,7 +26,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.isthmus.integration.federation.ClusterSpec;
+import io.isthmus.integration.e2e.Workload;
 import io.isthmus.integration.federation.Federation;
+import io.isthmus.integration.federation.SampleService;
+import io.isthmus.integration.support.OtlpCollector;
 import io.isthmus.integration.support.PackagedJars;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.testing.FreePorts;
@@ -36,6 +39,12 @@ import io.isthmus.trust.testing.FreePorts;
  * file) scrapes two real gateways: both targets are up, every rule of {@code isthmus-rules.yml} evaluates without
  * error against the metrics gateways really expose, and when one gateway is killed the other's metrics turn and the
  * bridge and stale-bundle alerts go pending for the right peer: the rules and the metrics agree on names and labels.
+ *
+ * <p>On the same pair, one cross-cluster call (alpha's workload to beta's payments, with the caller's W3C
+ * {@code traceparent}; both gateways export spans over OTLP to a collector stand-in and write the JSON access log to
+ * a file): the request metrics of both gateways, as Prometheus scraped them, and both access-log lines name both
+ * clusters; the trace ID that reaches beta's backend is the caller's, sent on by beta's span; both gateways exported a
+ * span of that trace.
  */
 class PrometheusScrapeE2ETest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -45,7 +54,7 @@ class PrometheusScrapeE2ETest {
     Path dir;
 
     @Test
-    void prometheusScrapesTheGatewaysEvaluatesTheRulesAndSeesAPeerGo() throws Exception {
+    void prometheusScrapesTheGatewaysSeesOneCallUnderBothClustersEvaluatesTheRulesAndSeesAPeerGo() throws Exception {
         Path prometheus = Path.of("/usr/bin/prometheus");
         if (!Files.isExecutable(prometheus)) {
             throw new AssertionError("Prometheus is not installed (" + prometheus + "): apt-get install prometheus"
@@ -57,8 +66,11 @@ class PrometheusScrapeE2ETest {
                     FreePorts.next(), FreePorts.next(), FreePorts.next(), FreePorts.next(), FreePorts.next(),
                     FreePorts.next(), FreePorts.next(), FreePorts.next()), dir.resolve(n)));
         }
-        try (Federation federation = Federation.prepare(dir, PackagedJars.gateway(), clusters, Duration.ofSeconds(1),
-                (c, p) -> p.put("isthmus.bundle-sync.stale-factor", "2"), Map.of())) {
+        ClusterSpec betaSpec = clusters.get(1);
+        try (OtlpCollector collector = OtlpCollector.start();
+                SampleService payments = SampleService.start("127.0.0.1", betaSpec.ports().sample(), "beta", "payments");
+                Federation federation = Federation.prepare(dir, PackagedJars.gateway(), clusters, Duration.ofSeconds(1),
+                        (c, p) -> configure(c, p, collector), Map.of())) {
             federation.start(Duration.ofSeconds(120));
             int port = FreePorts.next();
             Process server = startPrometheus(prometheus, clusters, port);
@@ -89,6 +101,8 @@ class PrometheusScrapeE2ETest {
                 }
                 assertThat(values(base, "ALERTS")).as("no alert on a healthy pair").isEmpty();
 
+                oneCrossClusterCall(federation, clusters, payments, collector, base, alpha, beta);
+
                 // beta dies: alpha's bridge and bundle gauges turn, and the alerts for beta go pending.
                 federation.gateway("beta").kill();
                 Awaitility.await("alpha's bridge to beta down, bundle stale").atMost(Duration.ofSeconds(90))
@@ -107,6 +121,106 @@ class PrometheusScrapeE2ETest {
                 }
             }
         }
+    }
+
+    private static final String PAYMENTS = "payments.billing.svc.clusterset.local";
+    private static final String CHECKOUT = "spiffe://alpha.acme.internal/ns/shop/sa/checkout";
+    private static final String TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+    private static final String CALLER_SPAN = "00f067aa0ba902b7";
+
+    /** Both gateways trace (OTLP to {@code collector}) and log access to a file; beta exports payments to checkout. */
+    private static void configure(ClusterSpec c, Map<String, String> p, OtlpCollector collector) {
+        p.put("isthmus.bundle-sync.stale-factor", "2");
+        p.put("isthmus.telemetry.otlp.endpoint", collector.url());
+        p.put("isthmus.telemetry.access-log.path", c.dir().resolve("access.jsonl").toString());
+        if (!c.name().equals("beta")) {
+            return;
+        }
+        p.put("isthmus.registry.static-exports.payments.namespace", "billing");
+        p.put("isthmus.registry.static-exports.payments.ports", "http:80");
+        p.put("isthmus.proxy.backends.\"" + PAYMENTS + "\"", "127.0.0.1:" + c.ports().sample());
+        Path policy = c.dir().resolve("policies.yaml");
+        try {
+            Files.createDirectories(c.dir());
+            Files.writeString(policy, """
+                    apiVersion: security.isthmus.io/v1alpha1
+                    kind: AuthorizationPolicy
+                    metadata: {name: payments-from-checkout, namespace: billing}
+                    spec:
+                      action: ALLOW
+                      rules:
+                      - from:
+                        - source: {principals: ["%s"]}
+                    """.formatted(CHECKOUT));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        p.put("isthmus.authz.policy-file", policy.toString());
+    }
+
+    /**
+     * The issue's must-show: the metrics and the access log of one cross-cluster call show both clusters, and the
+     * trace ID survives the hop.
+     */
+    private void oneCrossClusterCall(Federation federation, List<ClusterSpec> clusters, SampleService payments,
+            OtlpCollector collector, String base, String alphaInstance, String betaInstance) throws Exception {
+        ClusterSpec alpha = clusters.get(0);
+        Workload checkout = Workload.issue(federation.pki(), CHECKOUT);
+        String egress = alpha.host() + ":" + alpha.ports().egress();
+        String head = "GET /charge?card=4111111111111111 HTTP/1.1\r\nHost: " + PAYMENTS + "\r\ntraceparent: 00-" + TRACE
+                + "-" + CALLER_SPAN + "-01\r\ntracestate: vendor=caller\r\nConnection: close\r\n\r\n";
+        Workload.Response ok = Awaitility.await("a call from alpha to beta's payments").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(500)).until(() -> checkout.call(egress, head), r -> r.status() == 200);
+        assertThat(ok.body()).contains("\"cluster\":\"beta\"");
+
+        // The trace that reached the backend is the caller's; its parent is beta's span, not the caller's own.
+        String reached = payments.lastTraceparent().orElseThrow(() -> new AssertionError("no traceparent at the backend"));
+        assertThat(reached).startsWith("00-" + TRACE + "-").doesNotContain(CALLER_SPAN);
+
+        // Both gateways count the call under both clusters, as Prometheus scraped them.
+        String series = "isthmus_requests_total{source_cluster=\"alpha\",destination_cluster=\"beta\","
+                + "source_trust_domain=\"alpha.acme.internal\",destination_service=\"" + PAYMENTS + "\",code=\"200\"}";
+        Map<String, Double> counted = Awaitility.await("both gateways' request series scraped")
+                .atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> values(base, series), v -> v.keySet().containsAll(List.of(alphaInstance, betaInstance)));
+        assertThat(counted.values()).allSatisfy(v -> assertThat(v).isGreaterThanOrEqualTo(1.0));
+        assertThat(values(base, "count(isthmus_requests_total{source_principal!=\"\"})")).as("no unbounded label")
+                .isEmpty();
+
+        // One access-log line per gateway for the call, each with both clusters and the caller's trace, no query.
+        for (ClusterSpec c : clusters) {
+            Path log = c.dir().resolve("access.jsonl");
+            JsonNode line = Awaitility.await(c.name() + "'s access-log line").atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(300)).until(() -> accessLine(log), java.util.Optional::isPresent)
+                    .orElseThrow();
+            System.out.println(c.name() + " access log: " + line);
+            assertThat(line.path("direction").asText()).isEqualTo(c.name().equals("alpha") ? "egress" : "ingress");
+            assertThat(line.path("source_cluster").asText()).isEqualTo("alpha");
+            assertThat(line.path("destination_cluster").asText()).isEqualTo("beta");
+            assertThat(line.path("source_trust_domain").asText()).isEqualTo("alpha.acme.internal");
+            assertThat(line.path("caller").asText()).isEqualTo(CHECKOUT);
+            assertThat(line.path("path").asText()).isEqualTo("/charge");
+            assertThat(line.toString()).doesNotContain("4111");
+        }
+
+        // Each gateway exported its span of the caller's trace.
+        Awaitility.await("spans of the caller's trace from alpha and beta").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> collector.clustersWithTrace(TRACE), c -> c.containsAll(List.of("alpha", "beta")));
+    }
+
+    /** The line of the call to payments with the caller's trace ID in {@code file}, once it is there. */
+    private static java.util.Optional<JsonNode> accessLine(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return java.util.Optional.empty();
+        }
+        for (String l : Files.readAllLines(file)) {
+            JsonNode json = JSON.readTree(l);
+            if (json.path("trace_id").asText().equals(TRACE) && json.path("code").asInt() == 200) {
+                return java.util.Optional.of(json);
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     private Process startPrometheus(Path prometheus, List<ClusterSpec> clusters, int port) throws IOException {
