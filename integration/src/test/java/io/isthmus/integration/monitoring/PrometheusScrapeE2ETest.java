@@ -26,6 +26,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.isthmus.integration.federation.ClusterSpec;
+import io.isthmus.integration.e2e.Clusters;
 import io.isthmus.integration.e2e.Workload;
 import io.isthmus.integration.federation.Federation;
 import io.isthmus.integration.federation.SampleService;
@@ -124,11 +125,11 @@ class PrometheusScrapeE2ETest {
     }
 
     private static final String PAYMENTS = "payments.billing.svc.clusterset.local";
-    private static final String CHECKOUT = "spiffe://alpha.acme.internal/ns/shop/sa/checkout";
+    private static final String CHECKOUT = "spiffe://alpha.acme.internal/ns/demo/sa/client";
     private static final String TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
     private static final String CALLER_SPAN = "00f067aa0ba902b7";
 
-    /** Both gateways trace (OTLP to {@code collector}) and log access to a file; beta exports payments to checkout. */
+    /** Both gateways trace (OTLP to {@code collector}) and log access to a file; beta exports payments to demo clients. */
     private static void configure(ClusterSpec c, Map<String, String> p, OtlpCollector collector) {
         p.put("isthmus.bundle-sync.stale-factor", "2");
         p.put("isthmus.telemetry.otlp.endpoint", collector.url());
@@ -139,22 +140,7 @@ class PrometheusScrapeE2ETest {
         p.put("isthmus.registry.static-exports.payments.namespace", "billing");
         p.put("isthmus.registry.static-exports.payments.ports", "http:80");
         p.put("isthmus.proxy.backends.\"" + PAYMENTS + "\"", "127.0.0.1:" + c.ports().sample());
-        Path policy = c.dir().resolve("policies.yaml");
-        try {
-            Files.createDirectories(c.dir());
-            Files.writeString(policy, """
-                    apiVersion: security.isthmus.io/v1alpha1
-                    kind: AuthorizationPolicy
-                    metadata: {name: payments-from-checkout, namespace: billing}
-                    spec:
-                      action: ALLOW
-                      rules:
-                      - from:
-                        - source: {principals: ["%s"]}
-                    """.formatted(CHECKOUT));
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        Path policy = Clusters.allowDemoClients(c.dir());
         p.put("isthmus.authz.policy-file", policy.toString());
     }
 
