@@ -47,3 +47,8 @@ output "application_properties" {
   description = "The rendered gateway configuration."
   value       = module.manifests.application_properties
 }
+
+output "intermediate_generation" {
+  description = "The active intermediate generation and the other one held (intermediate_generations), for comparing with `isthmus rotate status`."
+  value       = module.manifests.intermediate_generation
+}

@@ -4,7 +4,12 @@ variable "root_certificates_pem" {
 
   validation {
     condition     = length(var.root_certificates_pem) >= 1 && length(var.root_certificates_pem) <= 2
-    error_message = "root_certificates_pem must hold one root certificate, or two while the root rotates."
+    error_message = "root_certificates_pem holds ${length(var.root_certificates_pem)} certificates; it must hold one root certificate, or two while the root rotates (the old one and the new one). Finish a root rotation (remove the old root) before starting the next."
+  }
+
+  validation {
+    condition     = length(distinct([for pem in var.root_certificates_pem : trimspace(pem)])) == length(var.root_certificates_pem)
+    error_message = "root_certificates_pem lists the same root certificate twice: a second root is a new one (`bin/isthmus ca init-root --out fed2/`), added next to the old one."
   }
 
   validation {

@@ -29,6 +29,12 @@ locals {
 
   # The key is either given inline (it then passes through Terraform's state) or read from an existing Secret.
   inline_intermediate = var.intermediate_secret == null
+  # Inline, by generation: only the active one goes into the CA Secret, at the same paths, so that a switch changes
+  # that Secret's content and never the pod template (a restarted gateway would sign with the new intermediate at
+  # once, before any peer holds it; the running one publishes it first and activates it once every peer does).
+  active_generation = var.active_intermediate_generation == null ? null : var.intermediate_generations[var.active_intermediate_generation]
+  intermediate_pem  = local.active_generation == null ? var.intermediate_certificate_pem : local.active_generation.certificate_pem
+  intermediate_key  = local.active_generation == null ? var.intermediate_private_key_pem : local.active_generation.private_key_pem
 
   # A DNS name (not an IP) can be published by external-dns from an annotation on the load balancer's Service.
   public_address_is_name = !can(regex("^[0-9.]+$", var.public_address))
@@ -269,8 +275,8 @@ locals {
       data = merge(
         { "root.pem" = base64encode(var.root_certificate_pem) },
         local.inline_intermediate ? {
-          "intermediate.pem" = base64encode(var.intermediate_certificate_pem)
-          "intermediate.key" = base64encode(var.intermediate_private_key_pem)
+          "intermediate.pem" = base64encode(local.intermediate_pem)
+          "intermediate.key" = base64encode(local.intermediate_key)
         } : {},
       )
     }

@@ -35,3 +35,11 @@ output "endpoints" {
     gateway_spiffe_id   = "spiffe://${var.trust_domain}/ns/${var.namespace}/sa/${var.name}"
   }
 }
+
+output "intermediate_generation" {
+  description = "The active intermediate generation (the one in the gateway's CA Secret) and the other one held, if any: what `isthmus rotate status` should show as active and as next or previous. Null with intermediate_secret or the inline pair."
+  value = var.active_intermediate_generation == null ? null : {
+    active = var.active_intermediate_generation
+    other  = one(nonsensitive([for name in keys(var.intermediate_generations) : name if name != var.active_intermediate_generation]))
+  }
+}

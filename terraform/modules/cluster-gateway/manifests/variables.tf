@@ -123,10 +123,12 @@ variable "intermediate_secret" {
   default = null
 
   validation {
-    condition = (var.intermediate_secret != null) != (
-      var.intermediate_certificate_pem != null && var.intermediate_private_key_pem != null
-    )
-    error_message = "Give the intermediate CA one way: intermediate_secret (an existing Secret; the key stays out of Terraform), or both intermediate_certificate_pem and intermediate_private_key_pem, not both and not neither."
+    condition = length([for given in [
+      var.intermediate_secret != null,
+      var.intermediate_certificate_pem != null && var.intermediate_private_key_pem != null,
+      length(var.intermediate_generations) > 0,
+    ] : given if given]) == 1
+    error_message = "Give the intermediate CA one way: intermediate_secret (an existing Secret; the key stays out of Terraform), or both intermediate_certificate_pem and intermediate_private_key_pem, or intermediate_generations (to rotate it with Terraform); exactly one of them."
   }
 
   validation {
@@ -155,6 +157,71 @@ variable "intermediate_private_key_pem" {
   validation {
     condition     = var.intermediate_private_key_pem == null || strcontains(coalesce(var.intermediate_private_key_pem, "-"), "PRIVATE KEY-----")
     error_message = "intermediate_private_key_pem must be a PEM private key."
+  }
+}
+
+variable "intermediate_generations" {
+  description = "This cluster's intermediate CA by generation, to rotate it with Terraform: per generation (a name you choose, e.g. the month it was issued) its certificate (PEM, the intermediate first, as `bin/isthmus ca issue-intermediate` writes it) and its private key. Only the active generation (active_intermediate_generation) is in the gateway's CA Secret; switching it changes that Secret's content and nothing else, so no pod restarts: the running gateway publishes the new intermediate next to the old one, activates it once every peer holds it and retires the old one (README: Rotating the intermediate). At most two generations: the active one and the next (before the switch) or the previous (after it). The keys pass through Terraform's state, as with intermediate_private_key_pem."
+  type = map(object({
+    certificate_pem = string
+    private_key_pem = string
+  }))
+  default   = {}
+  sensitive = true
+
+  validation {
+    condition     = length(var.intermediate_generations) <= 2
+    error_message = "intermediate_generations holds ${length(var.intermediate_generations)} generations (${join(", ", nonsensitive(sort(keys(var.intermediate_generations))))}); at most two at a time: the active one and the next before the switch, or the previous after it. Drop the previous generation once `isthmus rotate status` shows its rotation retired, then add the next."
+  }
+
+  validation {
+    condition     = alltrue(nonsensitive([for g in values(var.intermediate_generations) : can(regex("-----BEGIN CERTIFICATE-----", g.certificate_pem)) && !strcontains(g.certificate_pem, "PRIVATE KEY") && strcontains(g.private_key_pem, "PRIVATE KEY-----")]))
+    error_message = "Each generation of intermediate_generations needs certificate_pem, PEM certificates (-----BEGIN CERTIFICATE-----, no key), and private_key_pem, a PEM private key."
+  }
+
+  validation {
+    # A new generation is a new key and a new certificate: re-listing the active one under another name would
+    # "switch" to the CA already signing, and reusing its key would carry a compromise over into the next generation.
+    condition     = length(distinct(nonsensitive([for g in values(var.intermediate_generations) : trimspace(g.certificate_pem)]))) == length(var.intermediate_generations) && length(distinct(nonsensitive([for g in values(var.intermediate_generations) : trimspace(g.private_key_pem)]))) == length(var.intermediate_generations)
+    error_message = "Two generations of intermediate_generations (${join(", ", nonsensitive(sort(keys(var.intermediate_generations))))}) hold the same certificate or the same key: each generation is a new intermediate with a new key (make the key where it will be used, sign its CSR with `bin/isthmus ca issue-intermediate`)."
+  }
+
+  validation {
+    # Terraform cannot parse X.509, but it can find the name constraint's bytes: this trust domain's intermediate
+    # carries it as a URI GeneralName, DER <0x86> <length> <trust domain>. They are looked for in the certificate's
+    # base64 at each of the three positions base64 can put the length byte in its 3-byte group; where the tag shares
+    # that group, a stand-in with the tag's low bits ("B": ..10, "F": ..0110) fills in for it and the characters that
+    # depend on the unknown bits are skipped. So an intermediate of another trust domain, or of a longer name ending
+    # in this one, is refused at plan time. The gateway checks the chain itself anyway (wrong-trust-domain).
+    condition = alltrue(nonsensitive([for g in values(var.intermediate_generations) : anytrue([for k in [0, 1, 2] :
+      strcontains(
+        replace(regex("-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----", g.certificate_pem)[0], "/\\s/", ""),
+        substr(base64encode("${["", "B", "AF"][k]}${jsondecode(format("\"\\u%04x\"", length(var.trust_domain)))}${var.trust_domain}"),
+        k, 4 * floor((k + 1 + length(var.trust_domain)) / 3) - k)
+      )
+    ]) if can(regex("-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----", g.certificate_pem))]))
+    error_message = "An intermediate in intermediate_generations (${join(", ", nonsensitive(sort(keys(var.intermediate_generations))))}) has no URI name constraint for ${var.trust_domain}: it is another trust domain's intermediate (the gateway would refuse it: wrong-trust-domain). Issue this cluster's with `bin/isthmus ca issue-intermediate --trust-domain ${var.trust_domain}`."
+  }
+}
+
+variable "active_intermediate_generation" {
+  description = "The generation of intermediate_generations the gateway's CA Secret holds: the intermediate the gateway signs with once its rotation is activated. Switch it to a generation added in an earlier apply; keep the old generation until `isthmus rotate status` shows the rotation retired."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.active_intermediate_generation == null || length(var.intermediate_generations) > 0
+    error_message = "active_intermediate_generation is set (\"${coalesce(var.active_intermediate_generation, "-")}\") but intermediate_generations is empty: it names one of intermediate_generations."
+  }
+
+  validation {
+    condition     = length(var.intermediate_generations) == 0 || var.active_intermediate_generation != null
+    error_message = "intermediate_generations is set but active_intermediate_generation is not: name the generation the gateway signs with, one of ${join(", ", nonsensitive(sort(keys(var.intermediate_generations))))}."
+  }
+
+  validation {
+    condition     = var.active_intermediate_generation == null || length(var.intermediate_generations) == 0 || nonsensitive(contains(keys(var.intermediate_generations), coalesce(var.active_intermediate_generation, "-")))
+    error_message = "active_intermediate_generation \"${coalesce(var.active_intermediate_generation, "-")}\" is not one of intermediate_generations (${join(", ", nonsensitive(sort(keys(var.intermediate_generations))))}): add a generation (its certificate and key) before switching to it, and keep the active one until the switch."
   }
 }
 

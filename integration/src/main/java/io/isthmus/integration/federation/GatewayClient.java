@@ -35,11 +35,21 @@ public final class GatewayClient {
         this(rootCertificate, FederationPki.open(rootCertificate.getParent()).apiReader());
     }
 
+    /**
+     * A client that presents no certificate, for admin calls (bearer token): an admin's certificate signed by an
+     * intermediate that has since been retired would fail the handshake, which is right for a certificate presented
+     * but not what an admin test of rotation means to exercise.
+     */
+    public static GatewayClient withoutCertificate(Path rootCertificate) {
+        return new GatewayClient(rootCertificate, null);
+    }
+
+    /** {@code client} null: no client certificate. */
     public GatewayClient(Path rootCertificate, X509Svid client) {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
             // The root file is read on every handshake: it changes while a root rotates.
-            ctx.init(new KeyManager[] {new SvidKeyManager(() -> client)}, new TrustManager[] {
+            ctx.init(client == null ? null : new KeyManager[] {new SvidKeyManager(() -> client)}, new TrustManager[] {
                     new RootAnchoredTrustManager(null, PeerPolicy.anyFederated(),
                     () -> new FederationRoots(Pem.readCertificates(rootCertificate)), td -> Optional.empty(),
                     Clock.systemUTC(), Duration.ofSeconds(30))}, null);

@@ -53,7 +53,8 @@ final class RotationRig implements AutoCloseable {
         this.dir = dir;
         this.federation = federation;
         specs.forEach(c -> clusters.put(c.name(), c));
-        this.api = new GatewayClient(federation.pki().rootCertificate());
+        // Admin calls carry the bearer token; a reader SVID would be signed by the intermediate this rig retires.
+        this.api = GatewayClient.withoutCertificate(federation.pki().rootCertificate());
     }
 
     static Path appJar() {
