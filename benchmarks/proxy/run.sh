@@ -12,7 +12,7 @@
 # Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" SKIP_BUILD=1 to tune;
 #        ISTHMUS_JAVA_OPTS="-XX:+UseParallelGC" adds JVM options to the Isthmus process;
 #        VERDICT_CACHE=false verifies every peer SVID in full instead of reusing verdicts while bundles are unchanged;
-#        CONCURRENCY="" measures handshakes only)
+#        CONCURRENCY="" measures handshakes only; PORT_BASE=25000 moves the ports)
 # Needs: haproxy, wrk, openssl (apt-get install -y haproxy wrk).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,7 +24,10 @@ THREADS=${THREADS:-2}
 CONCURRENCY=${CONCURRENCY-"1 16 64"}
 HANDSHAKE_SECONDS=${HANDSHAKE_SECONDS:-10}
 WORK=$(mktemp -d /tmp/isthmus-proxy-bench.XXXXXX)
-BACKEND=27080 ISTHMUS_EGRESS=25001 ISTHMUS_INGRESS=25443 HAPROXY_EGRESS=26001 HAPROXY_INGRESS=26443
+# PORT_BASE moves every port (several people may run this on one machine).
+PORT_BASE=${PORT_BASE:-25000}
+BACKEND=$((PORT_BASE + 2080)) ISTHMUS_EGRESS=$((PORT_BASE + 1)) ISTHMUS_INGRESS=$((PORT_BASE + 443))
+HAPROXY_EGRESS=$((PORT_BASE + 1001)) HAPROXY_INGRESS=$((PORT_BASE + 1443))
 HOST=payments.billing.svc.clusterset.local
 PIDS=()
 cleanup() {

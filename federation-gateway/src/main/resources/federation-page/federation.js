@@ -71,10 +71,9 @@ function parseMetrics(text) {
   return series;
 }
 
-// Requests on each cross-cluster link of this gateway, keyed by the peer's name. Uses the cluster labels when the
-// metrics carry them, else the caller's trust domain at the ingress (calls from a peer into this cluster).
+// Requests on each cross-cluster link of this gateway, keyed by the peer's name, from the cluster labels that both
+// listeners put on every request.
 function linkTotals(series, status) {
-  const byTd = new Map(status.peers.map(p => [p.trustDomain, p.name]));
   const links = new Map();
   const add = (peer, value, error) => {
     const t = links.get(peer) || {total: 0, errors: 0};
@@ -85,13 +84,8 @@ function linkTotals(series, status) {
   for (const s of series) {
     const l = s.labels;
     const error = Number(l.code) >= 500;
-    if (l.source_cluster !== undefined && l.destination_cluster !== undefined) {
-      if (l.source_cluster === status.cluster && l.destination_cluster !== status.cluster) add(l.destination_cluster, s.value, error);
-      else if (l.destination_cluster === status.cluster && l.source_cluster !== status.cluster) add(l.source_cluster, s.value, error);
-    } else if (l.direction === 'ingress' && l.source_principal && l.source_principal.startsWith('spiffe://')) {
-      const td = l.source_principal.substring(9).split('/')[0];
-      if (byTd.has(td)) add(byTd.get(td), s.value, error);
-    }
+    if (l.source_cluster === status.cluster && l.destination_cluster !== status.cluster) add(l.destination_cluster, s.value, error);
+    else if (l.destination_cluster === status.cluster && l.source_cluster !== status.cluster) add(l.source_cluster, s.value, error);
   }
   return links;
 }

@@ -229,6 +229,39 @@ class EastWestRefusalsTest {
         assertThat(fed.cluster("b").backendSawXfcc).hasSize(1);
     }
 
+    /**
+     * A retirement drains an HTTP/1.1 connection instead of cutting it: the peer's SVID had expired before its signer
+     * left the bundle, so the exchange in flight completes, its response says {@code Connection: close} (it is the
+     * connection's last), and the connection then closes. A revoked peer would have lost the exchange.
+     */
+    @Test
+    void retirementLetsTheExchangeInFlightFinishAsTheHttp1ConnectionsLast() throws Exception {
+        Federation.Cluster a = fed.cluster("a");
+        Federation.Cluster b = fed.cluster("b");
+        X509Svid expiring = new io.isthmus.trust.ca.SvidIssuer(java.time.Clock.systemUTC())
+                .issue(a.ca, a.gateway.id(), Duration.ofSeconds(1));
+        try (RawHttp http = RawHttp.tls(b.ingress.address(), a.clientContext(expiring)).readTimeout(
+                Duration.ofSeconds(30))) {
+            RawHttp.Response before = http.exchange(RawHttp.get("/before", PAYMENTS,
+                    "x-isthmus-caller: " + Federation.CHECKOUT));
+            assertThat(before.status()).isEqualTo(200);
+            assertThat(before.header("connection")).isEqualToIgnoringCase("keep-alive");
+            await().atMost(Duration.ofSeconds(5)).until(() -> java.time.Instant.now().isAfter(expiring.notAfter()));
+            http.send(RawHttp.get("/slow", PAYMENTS, "x-isthmus-caller: " + Federation.CHECKOUT));
+            await("the slow request reached b's backend").atMost(Duration.ofSeconds(5))
+                    .until(() -> b.slowCallsStarted.get() == 1);
+            fed.revoke(a);
+            b.ingress.revalidate();
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> b.counter("isthmus_connections_drained_total", "listener", "ingress") == 1);
+            RawHttp.Response slow = http.read();
+            assertThat(slow.status()).as("the exchange in flight completes").isEqualTo(200);
+            assertThat(slow.header("connection")).as("and is the connection's last").isEqualToIgnoringCase("close");
+            assertThat(http.closedWithoutResponse()).isTrue();
+        }
+        assertThat(b.counter("isthmus_connections_revoked_total")).isZero();
+    }
+
     @Test
     void aRememberedPeerIsVerifiedAgainOnceItsBundleChanges() throws Exception {
         // The first call verifies a's gateway at b and c and remembers the verdict; new connections would reuse it.

@@ -38,6 +38,10 @@ import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.StaticBackends;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.telemetry.ClusterDirectory;
+import io.isthmus.proxy.telemetry.HopTracer;
+import io.isthmus.proxy.telemetry.JsonAccessLog;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.registry.ClusterIdentity;
@@ -99,6 +103,8 @@ final class Federation implements AutoCloseable {
     final Map<String, InetSocketAddress> extraBackends = new java.util.concurrent.ConcurrentHashMap<>();
     final ProxySettings settings;
     final PathNormalization pathNormalization;
+    /** Each cluster's event loops (one thread) and name resolution. */
+    private final java.util.function.Function<String, NettyTransport> transports;
 
     /** One local cache stands for the replicated registry: each cluster writes only its own keys, as across sites. */
     private final DefaultCacheManager registryCaches = new DefaultCacheManager();
@@ -141,6 +147,11 @@ final class Federation implements AutoCloseable {
         final java.util.concurrent.atomic.AtomicInteger slowCallsStarted = new java.util.concurrent.atomic.AtomicInteger();
         IngressServer ingress;
         EgressServer egress;
+        /** The JSON access-log lines of this cluster's gateway (both listeners), as written. */
+        final List<String> accessLog = new CopyOnWriteArrayList<>();
+        /** Labels name a, b and c (the federation's trust domains), lines go to {@link #accessLog}; no spans. */
+        Telemetry telemetry;
+        ProxyTls tls;
         /** a and b in one region (b nearer to a), c in another. */
         final Locality locality;
 
@@ -150,7 +161,7 @@ final class Federation implements AutoCloseable {
             this.td = new TrustDomain(name + ".acme.internal");
             this.ca = pki.intermediate(td.name());
             this.gateway = TestCa.svid(ca, "spiffe://" + td.name() + "/ns/isthmus-system/sa/isthmus-gateway");
-            this.transport = NettyTransport.create(1, "gw-" + name);
+            this.transport = transports.apply(name);
             this.backend = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             backend.createContext("/slow", exchange -> {
                 slowCallsStarted.incrementAndGet();
@@ -188,6 +199,10 @@ final class Federation implements AutoCloseable {
         void start() {
             ProxyTls tls = ProxyTls.create(() -> gateway, verifier(), t -> bundles.get().bundleFor(t), td);
             ProxyMetrics metrics = new ProxyMetrics(meters);
+            Map<TrustDomain, String> names = new LinkedHashMap<>();
+            clusters.values().forEach(c -> names.put(c.td, c.name));
+            telemetry = new Telemetry(new ClusterDirectory(name, names, 500), Optional.of(new JsonAccessLog(
+                    lines -> accessLog.addAll(lines), meters, 10_000)), HopTracer.OFF, Clock.systemUTC());
             StaticBackends local = new StaticBackends(Map.of(PAYMENTS.host(), backend.getAddress()), false);
             io.isthmus.proxy.ingress.LocalBackends withExtras = (n, port) -> {
                 InetSocketAddress extra = extraBackends.get(n.host());
@@ -198,15 +213,25 @@ final class Federation implements AutoCloseable {
                         logged.add(decision);
                         audited.add(Map.entry(request, decision));
                     }, metrics, GatewayIdentities.conventional(clusters.values().stream().map(c -> c.td).toList()),
-                    new PathNormalizer(pathNormalization));
+                    new PathNormalizer(pathNormalization), telemetry);
+            // Every gateway routes by server name: connections without a route name must see no difference.
+            io.isthmus.proxy.sni.RouteMetrics routes = new io.isthmus.proxy.sni.RouteMetrics(meters);
+            ingress.entry(new io.isthmus.proxy.sni.IngressSniRouting(settings.meshSuffix(),
+                    exportsOf(name), withExtras, new io.isthmus.proxy.tunnel.Tunnels(transport, settings), routes,
+                    settings.headerTimeout(), "ingress"));
             ingress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            egress = new EgressServer(transport, settings, tls, resolver(), locality, tokens, metrics);
+            egress = new EgressServer(transport, settings, tls, resolver(), locality, tokens, metrics, telemetry);
+            egress.entry(new io.isthmus.proxy.sni.EgressSniRouting(settings.meshSuffix(), resolver(),
+                    locality, new io.isthmus.proxy.tunnel.Tunnels(transport, settings), routes,
+                    settings.headerTimeout())::newHandler);
             egress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            this.tls = tls;
         }
 
         void stopGateway() {
             ingress.close();
             egress.close();
+            telemetry.accessLog().ifPresent(JsonAccessLog::close);
         }
 
         /** An SVID-holding client context for raw connections (trusts any federated server). */
@@ -230,12 +255,14 @@ final class Federation implements AutoCloseable {
         }
     }
 
-    Federation(ProxySettings settings, PathNormalization pathNormalization) {
+    Federation(ProxySettings settings, PathNormalization pathNormalization,
+            java.util.function.Function<String, NettyTransport> transports) {
         this.settings = settings;
         this.pathNormalization = pathNormalization;
+        this.transports = transports;
         registryCaches.defineConfiguration("registry", new ConfigurationBuilder().build());
         // a only reads the registry here (it exports nothing), so the ingress it would announce is never used.
-        registryOfA = new InfinispanRegistry(registryCache(), identity("a", 15443, new Locality("eu", "eu-1a")),
+        registryOfA = new InfinispanRegistry(registryCache(), identity("a", "127.0.0.1", 15443, new Locality("eu", "eu-1a")),
                 Clock.systemUTC());
     }
 
@@ -244,7 +271,13 @@ final class Federation implements AutoCloseable {
     }
 
     static Federation start(ProxySettings settings, PathNormalization pathNormalization) throws IOException {
-        Federation f = new Federation(settings, pathNormalization);
+        return start(settings, pathNormalization, name -> NettyTransport.create(1, "gw-" + name));
+    }
+
+    /** A federation whose gateways use the transports {@code transports} makes (by cluster name). */
+    static Federation start(ProxySettings settings, PathNormalization pathNormalization,
+            java.util.function.Function<String, NettyTransport> transports) throws IOException {
+        Federation f = new Federation(settings, pathNormalization, transports);
         for (String n : List.of("a", "b", "c")) {
             f.clusters.put(n, f.new Cluster(n));
         }
@@ -270,8 +303,8 @@ final class Federation implements AutoCloseable {
         return registryCaches.getCache("registry");
     }
 
-    private ClusterIdentity identity(String cluster, int ingressPort, Locality locality) {
-        return new ClusterIdentity(cluster, new IngressAddress("127.0.0.1", ingressPort), locality,
+    private ClusterIdentity identity(String cluster, String ingressHost, int ingressPort, Locality locality) {
+        return new ClusterIdentity(cluster, new IngressAddress(ingressHost, ingressPort), locality,
                 Duration.ofMinutes(5), MeshName.DEFAULT_SUFFIX);
     }
 
@@ -285,7 +318,13 @@ final class Federation implements AutoCloseable {
      * {@code locality}: for entries whose address is stale or points elsewhere, and for clusters whose gateway is down.
      */
     ExportedService exportAs(String cluster, int ingressPort, Locality locality, MeshName name, ServicePort... ports) {
-        InfinispanRegistry writer = writers.computeIfAbsent(identity(cluster, ingressPort, locality),
+        return exportAt(cluster, "127.0.0.1", ingressPort, locality, name, ports);
+    }
+
+    /** Like {@link #exportAs}, announcing the ingress by {@code ingressHost} (a name the gateways must resolve). */
+    ExportedService exportAt(String cluster, String ingressHost, int ingressPort, Locality locality, MeshName name,
+            ServicePort... ports) {
+        InfinispanRegistry writer = writers.computeIfAbsent(identity(cluster, ingressHost, ingressPort, locality),
                 id -> new InfinispanRegistry(registryCache(), id, Clock.systemUTC()));
         return writer.export(new ExportSpec(new ServiceKey(cluster, name.namespace(), name.service()), List.of(ports),
                 List.of(), 1));
@@ -303,6 +342,12 @@ final class Federation implements AutoCloseable {
             tds.put(n, new TrustDomain(n + ".acme.internal"));
         }
         return new RegistryResolver(registryOfA, Clock.systemUTC(), tds);
+    }
+
+    /** What {@code cluster} exports, read from the shared registry as its own ingress would. */
+    io.isthmus.proxy.sni.LocalExports exportsOf(String cluster) {
+        return name -> registryOfA.get(new ServiceKey(cluster, name.namespace(), name.service()))
+                .map(ExportedService::ports);
     }
 
     /** Every cluster's ingress decides with the policies of {@code yaml} from now on. */

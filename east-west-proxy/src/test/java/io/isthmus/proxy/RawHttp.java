@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -48,6 +49,33 @@ final class RawHttp implements AutoCloseable {
         SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(to.getAddress(), to.getPort());
         s.startHandshake();
         return new RawHttp(s);
+    }
+
+    /** How long a read may wait for the next byte (10 s unless set). */
+    RawHttp readTimeout(Duration timeout) throws IOException {
+        socket.setSoTimeout((int) timeout.toMillis());
+        return this;
+    }
+
+    /**
+     * A TLS connection whose ClientHello names {@code serverName} (SNI) and offers {@code alpn} (none when empty),
+     * handshaken before returning.
+     */
+    static RawHttp tls(InetSocketAddress to, SSLContext ctx, String serverName, String... alpn) throws IOException {
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(to.getAddress(), to.getPort());
+        javax.net.ssl.SSLParameters p = s.getSSLParameters();
+        p.setServerNames(java.util.List.of(new javax.net.ssl.SNIHostName(serverName)));
+        if (alpn.length > 0) {
+            p.setApplicationProtocols(alpn);
+        }
+        s.setSSLParameters(p);
+        s.startHandshake();
+        return new RawHttp(s);
+    }
+
+    /** One line of what follows (a tunnel's bytes), without its line end; null at the end of the stream. */
+    String readLine() throws IOException {
+        return line();
     }
 
     void send(String raw) throws IOException {

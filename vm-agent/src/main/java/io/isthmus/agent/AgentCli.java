@@ -82,6 +82,10 @@ public final class AgentCli {
         @Option(names = "--gateway-egress", description = "host:port of the cluster gateway's egress; enables the local egress.")
         String gatewayEgress;
 
+        @Option(names = "--mesh-suffix", defaultValue = "svc.clusterset.local",
+                description = "DNS suffix of mesh names, <service>.<namespace>.<suffix> (default: ${DEFAULT-VALUE}).")
+        String meshSuffix;
+
         @Option(names = "--egress-port", defaultValue = "15001",
                 description = "Loopback port of the local egress for apps on this VM (default: ${DEFAULT-VALUE}; 0 picks one).")
         int egressPort;
@@ -102,7 +106,7 @@ public final class AgentCli {
         Extras extras() throws java.io.IOException {
             return new Extras(services == null ? java.util.List.of() : io.isthmus.agent.services.ServicesFile.read(services),
                     heartbeatInterval, gatewayEgress == null ? null
-                            : hostPort(gatewayEgress), egressPort, java.util.Optional.ofNullable(trustRefresh),
+                            : hostPort(gatewayEgress), egressPort, meshSuffix, java.util.Optional.ofNullable(trustRefresh),
                     earlyRenewSpread, rootReload);
         }
     }
@@ -126,8 +130,9 @@ public final class AgentCli {
 
     /** Service registration and local egress settings (both optional), and how the agent follows trust changes. */
     record Extras(java.util.List<io.isthmus.agent.services.AgentService> services, java.time.Duration heartbeatInterval,
-            java.net.InetSocketAddress gatewayEgress, int egressPort, java.util.Optional<java.time.Duration> trustRefresh,
-            java.time.Duration earlyRenewSpread, java.time.Duration rootReload) {
+            java.net.InetSocketAddress gatewayEgress, int egressPort, String meshSuffix,
+            java.util.Optional<java.time.Duration> trustRefresh, java.time.Duration earlyRenewSpread,
+            java.time.Duration rootReload) {
     }
 
     static final class DurationConverter implements CommandLine.ITypeConverter<java.time.Duration> {
@@ -256,8 +261,12 @@ public final class AgentCli {
                 registrar.start();
             }
             if (extras.gatewayEgress() != null) {
+                // Destinations that accept passthrough are called end to end with the VM's own SVID.
+                io.isthmus.agent.egress.PassthroughRoutes passthrough = new io.isthmus.agent.egress.PassthroughRoutes(
+                        state.gateway(), client.httpClient(svid, bundles), extras.gatewayEgress(), svid, roots::get, bundles,
+                        extras.meshSuffix(), Clock.systemUTC());
                 closeables.add(io.isthmus.agent.egress.LocalEgress.start(new java.net.InetSocketAddress("127.0.0.1",
-                        extras.egressPort()), extras.gatewayEgress(), client.httpClient(svid, bundles)));
+                        extras.egressPort()), extras.gatewayEgress(), client.httpClient(svid, bundles), passthrough));
             }
             LOG.infof("serving the SPIFFE Workload API on unix:%s", socket.toAbsolutePath());
             // On SIGTERM the JVM halts as soon as its hooks return: this hook waits (bounded) until the services

@@ -20,14 +20,19 @@ import io.netty.util.AttributeKey;
  * that it is the SVID of the cluster that exports the service, not of any other federated gateway that answers at
  * that address.
  */
-record PeerIngress(IngressAddress ingress, String cluster, Optional<TrustDomain> trustDomain) {
+public record PeerIngress(IngressAddress ingress, String cluster, Optional<TrustDomain> trustDomain) {
     private static final AttributeKey<Optional<SpiffeId>> PEER = AttributeKey.valueOf("isthmus.upstream-peer");
 
-    static PeerIngress of(ExportedService export, ServiceResolver resolver) {
+    public static PeerIngress of(ExportedService export, ServiceResolver resolver) {
         return new PeerIngress(export.ingress(), export.key().cluster(), resolver.trustDomainOf(export.key().cluster()));
     }
 
-    InetSocketAddress address() {
+    /** What the outlier detector tracks: the cluster at its announced ingress. */
+    public String key() {
+        return cluster + "@" + ingress;
+    }
+
+    public InetSocketAddress address() {
         return InetSocketAddress.createUnresolved(ingress.host(), ingress.port());
     }
 
@@ -35,7 +40,7 @@ record PeerIngress(IngressAddress ingress, String cluster, Optional<TrustDomain>
      * Null when the connection's peer may serve this cluster's exports; otherwise why not. {@code upstream} is a
      * handshaken TLS connection or an HTTP/2 stream of one.
      */
-    String mismatch(Channel upstream) {
+    public String mismatch(Channel upstream) {
         if (trustDomain.isEmpty()) {
             return null;
         }

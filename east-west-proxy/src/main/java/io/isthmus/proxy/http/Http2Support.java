@@ -13,7 +13,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.HttpMessage;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -32,10 +31,11 @@ import io.netty.util.AttributeKey;
  * HTTP/2 on the listeners: a connection that negotiated {@code h2} by ALPN (or, on the egress's plaintext side,
  * opened with the HTTP/2 preface: h2c prior knowledge) has its HTTP/1.1 handlers replaced by Netty's
  * {@code Http2FrameCodec} + {@code Http2MultiplexHandler}. Every stream becomes a child channel whose pipeline
- * converts frames to HTTP/1-style objects ({@code Http2StreamFrameToHttpObjectCodec}), aggregates them and hands
- * them to the same request handler as an HTTP/1.1 connection (a gRPC stream's body is not aggregated but relayed:
- * see {@link io.isthmus.proxy.stream.StreamGate}); that handler finds the TLS session and the peer's
- * identity on the child's {@link Channel#parent() parent}.
+ * validates its HEADERS ({@link Http2RequestValidation}), converts frames to HTTP/1-style objects
+ * ({@code Http2StreamFrameToHttpObjectCodec}, never aggregated: bodies stream) and hands them to the same request
+ * handler as an HTTP/1.1 connection; that handler finds the TLS session and the peer's identity on the child's
+ * {@link Channel#parent() parent}. {@link #exchangeStream} is the client-side counterpart, for streams the gateway
+ * opens upstream.
  */
 public final class Http2Support {
     /** The peer's verified SPIFFE ID (or the TLS caller's), set on the connection once the handshake is admitted. */
@@ -95,19 +95,19 @@ public final class Http2Support {
     /**
      * Called on a TLS connection that negotiated {@code h2}: replaces the HTTP/1.1 handlers (and
      * {@code handlerName}) of {@code pipeline} with an HTTP/2 server codec, right behind the {@code SslHandler},
-     * whose streams each get {@code streamHandler.get()} behind a frame-to-HTTP/1 converter and an aggregator.
+     * whose streams each get {@code streamHandler.get()} behind a frame-to-HTTP/1 converter.
      */
-    public static void switchToHttp2(ChannelPipeline pipeline, String handlerName, int maxHeaderSize, int maxBodySize,
+    public static void switchToHttp2(ChannelPipeline pipeline, String handlerName, int maxHeaderSize,
             Supplier<ChannelHandler> streamHandler) {
         String after = pipeline.context(io.netty.handler.ssl.SslHandler.class).name();
-        install(pipeline, after, handlerName, maxHeaderSize, maxBodySize, streamHandler);
+        install(pipeline, after, handlerName, maxHeaderSize, streamHandler);
         if (pipeline.get("h2c") != null) {
             pipeline.remove("h2c");
         }
     }
 
     private static void install(ChannelPipeline pipeline, String after, String handlerName, int maxHeaderSize,
-            int maxBodySize, Supplier<ChannelHandler> streamHandler) {
+            Supplier<ChannelHandler> streamHandler) {
         for (String name : HTTP1_HANDLERS) {
             if (!name.equals(after) && !name.equals("h2c") && pipeline.get(name) != null) {
                 pipeline.remove(name);
@@ -120,10 +120,9 @@ public final class Http2Support {
         ChannelHandler mux = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("validate", new Http2RequestValidation())
-                        .addLast("grpc-gate", new io.isthmus.proxy.stream.StreamGate())
+                ch.pipeline().addLast("window", io.isthmus.proxy.exchange.StreamWindow.setUp(ch))
+                        .addLast("validate", new Http2RequestValidation())
                         .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(true))
-                        .addLast("aggregate", new HttpObjectAggregator(maxBodySize))
                         .addLast("extensions", StripExtensions.INSTANCE)
                         .addLast(handlerName, streamHandler.get());
             }
@@ -137,12 +136,31 @@ public final class Http2Support {
     }
 
     /**
+     * The pipeline of a stream the gateway opens upstream for an exchange: {@code timeout} (an
+     * {@code IdleStateEvent} when no frame moved either way for the request timeout), {@code window} (manual flow
+     * control, {@link io.isthmus.proxy.exchange.StreamWindow}), the client-side frame converter, {@link StripExtensions}, and the exchange's {@link io.isthmus.proxy.exchange.UpstreamEnd}.
+     */
+    public static ChannelHandler exchangeStream(io.isthmus.proxy.ProxySettings settings) {
+        return new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel ch) {
+                ch.pipeline().addLast("timeout", new io.netty.handler.timeout.IdleStateHandler(0, 0,
+                        settings.requestTimeout().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS))
+                        .addLast("window", io.isthmus.proxy.exchange.StreamWindow.setUp(ch))
+                        .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(false))
+                        .addLast("extensions", StripExtensions.INSTANCE)
+                        .addLast(io.isthmus.proxy.exchange.UpstreamEnd.NAME, new io.isthmus.proxy.exchange.UpstreamEnd());
+            }
+        };
+    }
+
+    /**
      * The {@code x-http2-*} headers the converter adds (stream id, scheme) describe this hop only; they must not
      * reach the next one.
      */
     @ChannelHandler.Sharable
-    static final class StripExtensions extends ChannelInboundHandlerAdapter {
-        static final StripExtensions INSTANCE = new StripExtensions();
+    public static final class StripExtensions extends ChannelInboundHandlerAdapter {
+        public static final StripExtensions INSTANCE = new StripExtensions();
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -163,14 +181,11 @@ public final class Http2Support {
     public static final class PriorKnowledge extends ByteToMessageDecoder {
         private final String handlerName;
         private final int maxHeaderSize;
-        private final int maxBodySize;
         private final Supplier<ChannelHandler> streamHandler;
 
-        public PriorKnowledge(String handlerName, int maxHeaderSize, int maxBodySize,
-                Supplier<ChannelHandler> streamHandler) {
+        public PriorKnowledge(String handlerName, int maxHeaderSize, Supplier<ChannelHandler> streamHandler) {
             this.handlerName = handlerName;
             this.maxHeaderSize = maxHeaderSize;
-            this.maxBodySize = maxBodySize;
             this.streamHandler = streamHandler;
         }
 
@@ -187,7 +202,7 @@ public final class Http2Support {
                     ctx.pipeline().remove(this);
                 } else if (n == preface.readableBytes()) {
                     // The codec goes right behind this decoder, which then hands it the bytes it holds.
-                    install(ctx.pipeline(), ctx.name(), handlerName, maxHeaderSize, maxBodySize, streamHandler);
+                    install(ctx.pipeline(), ctx.name(), handlerName, maxHeaderSize, streamHandler);
                     ctx.pipeline().remove(this);
                 }
             } finally {

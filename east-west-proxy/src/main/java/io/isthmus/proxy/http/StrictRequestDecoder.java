@@ -28,7 +28,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
 
     public StrictRequestDecoder(int maxHeaderSize) {
         super(new HttpDecoderConfig().setMaxInitialLineLength(4096).setMaxHeaderSize(maxHeaderSize)
-                .setMaxChunkSize(8192).setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withValidation(false)));
+                .setMaxChunkSize(Http1Pipeline.MAX_CHUNK).setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withValidation(false)));
     }
 
     /** Whether the request just decoded had a folded header line; asking clears it. */

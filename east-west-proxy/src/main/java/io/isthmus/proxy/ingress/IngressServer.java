@@ -1,9 +1,7 @@
 package io.isthmus.proxy.ingress;
 
 import java.net.InetSocketAddress;
-import java.util.concurrent.TimeUnit;
-
-import org.jboss.logging.Logger;
+import java.util.Objects;
 
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authz.Authorizer;
@@ -13,18 +11,18 @@ import io.isthmus.proxy.http.HeaderDeadline;
 import io.isthmus.proxy.http.Http1Pipeline;
 import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
-import io.isthmus.proxy.upstream.UpstreamPool;
+import io.isthmus.proxy.upstream.H2Pool;
+import io.isthmus.proxy.upstream.Http1Pool;
+import io.isthmus.proxy.http.Http2Support;
+import io.netty.channel.ChannelHandler;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.tls.SvidSource;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
+import io.isthmus.proxy.listener.Listener;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 
 /**
  * The east-west ingress: accepts only mutual TLS (plaintext, one-way TLS and unverifiable SVIDs are refused in the
@@ -32,10 +30,17 @@ import io.netty.handler.timeout.IdleStateHandler;
  * who the caller is (vouched for by a peer gateway, or the mTLS peer itself), normalizing the path and asking the
  * destination's {@link Authorizer}. A
  * {@code CONNECT <mesh name>:<port>} opens a TCP tunnel to the backend (L4), authorized per connection.
+ *
+ * <p>Pipeline of an accepted connection, in order: {@code idle} ({@link Listener}), then the {@link IngressEntry}
+ * if one is set (the hook for SNI routing before TLS; see its contract), then {@code tls}, the HTTP/1.1 handlers of
+ * {@link Http1Pipeline} and {@code ingress} ({@link IngressHandler}), which {@link #terminate} appends. A connection
+ * that negotiates h2 by ALPN swaps the HTTP/1.1 handlers for HTTP/2 ones after the handshake.
+ *
+ * <p>Reading order for one request: {@link #terminate} (the pipeline), {@link IngressHandler} (the connection and its
+ * peer), {@link IngressExchange} (the request's decisions and backend), {@link io.isthmus.proxy.exchange.Exchange}
+ * (relaying).
  */
 public final class IngressServer implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(IngressServer.class);
-
     private final ProxySettings settings;
     private final ProxyTls tls;
     private final SvidSource svid;
@@ -43,27 +48,28 @@ public final class IngressServer implements AutoCloseable {
     private final Authorizer authorizer;
     private final DecisionLog decisionLog;
     private final ProxyMetrics metrics;
+    private final Telemetry telemetry;
     /** Replaced whole when the federation's membership changes ({@link #gateways(GatewayIdentities)}). */
     private volatile GatewayIdentities gateways;
     private final PathNormalizer paths;
-    private final UpstreamPool backendPool;
-    private final io.isthmus.proxy.upstream.H2Pool h2cBackends;
+    private final Http1Pool backendPool;
+    private final H2Pool h2cBackends;
+    private final ChannelHandler streams;
     private final io.isthmus.proxy.tunnel.Tunnels tunnels;
-    private final NettyTransport transport;
-    private final io.netty.channel.group.ChannelGroup connections =
-            new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
-    private Channel listener;
+    private final Listener listener;
+    private volatile IngressEntry entry;
 
     /**
      * @param authorizer  the destination's policy, called for every request (default deny is its job)
      * @param decisionLog told about every decision
      * @param gateways    which peers may vouch for a caller: the gateway identities of each federated trust domain
      * @param paths       how request paths are normalized before policy sees them (and forwarded as normalized)
+     * @param telemetry   records each request and tunnel (cluster labels, access log, spans);
+     *                    {@link Telemetry#none()} counts them under {@code unknown} clusters
      */
     public IngressServer(NettyTransport transport, ProxySettings settings, ProxyTls tls, SvidSource svid,
             LocalBackends backends, Authorizer authorizer, DecisionLog decisionLog, ProxyMetrics metrics,
-            GatewayIdentities gateways, PathNormalizer paths) {
-        this.transport = transport;
+            GatewayIdentities gateways, PathNormalizer paths, Telemetry telemetry) {
         this.settings = settings;
         this.tls = tls;
         this.svid = svid;
@@ -71,40 +77,50 @@ public final class IngressServer implements AutoCloseable {
         this.authorizer = authorizer;
         this.decisionLog = decisionLog;
         this.metrics = metrics;
-        this.gateways = java.util.Objects.requireNonNull(gateways, "gateways");
-        this.paths = java.util.Objects.requireNonNull(paths, "paths");
-        this.backendPool = new UpstreamPool(transport, null, settings);
-        this.h2cBackends = new io.isthmus.proxy.upstream.H2Pool(transport, null, settings);
+        this.telemetry = Objects.requireNonNull(telemetry, "telemetry");
+        this.gateways = Objects.requireNonNull(gateways, "gateways");
+        this.paths = Objects.requireNonNull(paths, "paths");
+        this.backendPool = new Http1Pool(transport, null, settings);
+        this.h2cBackends = new H2Pool(transport, null, settings);
+        this.streams = Http2Support.exchangeStream(settings);
         this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
+        this.listener = new Listener("ingress", transport, settings, this::accepted);
+    }
+
+    /**
+     * Sets the first handler of every connection accepted from now on (see {@link IngressEntry}); call before
+     * {@link #start}. Without one, every connection is terminated here.
+     */
+    public IngressServer entry(IngressEntry entry) {
+        this.entry = entry;
+        return this;
+    }
+
+    private void accepted(SocketChannel ch) {
+        IngressEntry first = entry;
+        if (first == null) {
+            terminate(ch.pipeline());
+        } else {
+            ch.pipeline().addLast(IngressEntry.NAME, first.create(ch, this::terminate));
+        }
+    }
+
+    /** TLS termination and HTTP: appends {@code tls}, the HTTP/1.1 handlers and {@code ingress} to {@code pipeline}. */
+    private void terminate(ChannelPipeline pipeline) {
+        SocketChannel ch = (SocketChannel) pipeline.channel();
+        HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
+        pipeline.addLast("tls", listener.tls(tls.ingress(), ch));
+        Http1Pipeline.addLast(pipeline, deadline, settings.maxHeaderSize());
+        pipeline.addLast("ingress", new IngressHandler(this, deadline));
     }
 
     /** Binds and starts accepting; returns the bound address (port 0 picks a free port). */
     public InetSocketAddress start(InetSocketAddress bind) {
-        ServerBootstrap b = new ServerBootstrap().group(transport.boss(), transport.workers())
-                .channel(transport.serverChannel()).option(ChannelOption.SO_BACKLOG, 1024)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        connections.add(ch);
-                        SslHandler ssl = ProxyTls.fullHandshakes(tls.ingress().newHandler(ch.alloc()));
-                        ssl.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                        HeaderDeadline deadline = new HeaderDeadline(settings.headerTimeout().toNanos());
-                        ch.pipeline().addLast("idle", new IdleStateHandler(settings.idleTimeout().toNanos(), 0, 0,
-                                TimeUnit.NANOSECONDS))
-                                .addLast("tls", ssl);
-                        Http1Pipeline.addLast(ch.pipeline(), deadline, settings.maxHeaderSize(), settings.maxBodySize());
-                        ch.pipeline().addLast("ingress", new IngressHandler(IngressServer.this, deadline));
-                    }
-                });
-        listener = b.bind(bind).syncUninterruptibly().channel();
-        InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
-        LOG.infof("east-west ingress (mTLS, %s) listening on %s", tls.provider(), bound);
-        return bound;
+        return listener.start(bind, "mTLS, " + tls.provider());
     }
 
     public InetSocketAddress address() {
-        return (InetSocketAddress) listener.localAddress();
+        return listener.address();
     }
 
     /** The handler of one HTTP/2 stream (a child channel of an h2 connection; no header deadline: the codec has whole frames). */
@@ -137,7 +153,7 @@ public final class IngressServer implements AutoCloseable {
      * from these; a cluster that left vouches for nobody.
      */
     public void gateways(GatewayIdentities next) {
-        this.gateways = java.util.Objects.requireNonNull(next, "gateways");
+        this.gateways = Objects.requireNonNull(next, "gateways");
     }
 
     PathNormalizer paths() {
@@ -148,13 +164,23 @@ public final class IngressServer implements AutoCloseable {
         return metrics;
     }
 
-    UpstreamPool backendPool() {
+    Telemetry telemetry() {
+        return telemetry;
+    }
+
+    /** Pooled HTTP/1.1 connections to local backends (and dedicated ones for Upgrades). */
+    Http1Pool backendPool() {
         return backendPool;
     }
 
     /** h2c (prior knowledge) connections to backends that speak only HTTP/2: gRPC requests go there. */
-    io.isthmus.proxy.upstream.H2Pool h2cBackends() {
+    H2Pool h2cBackends() {
         return h2cBackends;
+    }
+
+    /** The pipeline of a stream to an h2c backend. */
+    ChannelHandler streams() {
+        return streams;
     }
 
     ProxyTls tls() {
@@ -174,16 +200,13 @@ public final class IngressServer implements AutoCloseable {
      * fail (a revoked intermediate). Call after each bundle change; returns at once.
      */
     public void revalidate() {
-        io.isthmus.proxy.tls.Revalidation.recheck(connections, tls, metrics, "ingress", settings.drainTimeout());
+        listener.revalidate(tls, metrics);
     }
 
     /** Stops accepting and closes every open connection. */
     @Override
     public void close() {
-        if (listener != null) {
-            listener.close().syncUninterruptibly();
-        }
-        connections.close().awaitUninterruptibly();
+        listener.close();
         backendPool.close();
         h2cBackends.close();
     }

@@ -44,6 +44,11 @@ public final class ClusterDirectory {
         this.maxServices = maxServices;
     }
 
+    /** Knows no cluster: every label names {@code unknown} (or {@code other}); mesh names are still capped. */
+    public static ClusterDirectory unconfigured() {
+        return new ClusterDirectory(UNKNOWN, Map.of(TrustDomain.parse("unknown.invalid"), UNKNOWN), 500);
+    }
+
     public String ownCluster() {
         return ownCluster;
     }

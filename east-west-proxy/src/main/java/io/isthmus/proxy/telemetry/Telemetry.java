@@ -23,6 +23,14 @@ public record Telemetry(ClusterDirectory directory, Optional<JsonAccessLog> acce
     }
 
     /**
+     * For a listener given no telemetry (tests, the VM agent's local egress): every cluster is {@code unknown}, no
+     * access log, no spans, {@code traceparent} passed on untouched.
+     */
+    public static Telemetry none() {
+        return new Telemetry(ClusterDirectory.unconfigured(), Optional.empty(), HopTracer.OFF, Clock.systemUTC());
+    }
+
+    /**
      * Labels for a listener that knows only its own cluster (tests, the VM agent): peers' callers count as
      * {@code unknown}; no access log, no spans, {@code traceparent} passed on untouched.
      */

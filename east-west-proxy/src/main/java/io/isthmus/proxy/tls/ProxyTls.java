@@ -136,6 +136,14 @@ public final class ProxyTls {
         }
     }
 
+    /** A client-side TLS handler from {@code context} whose handshake must complete within {@code timeout}. */
+    public static SslHandler clientHandler(SslContext context, io.netty.channel.Channel channel,
+            java.time.Duration timeout) {
+        SslHandler ssl = context.newHandler(channel.alloc());
+        ssl.setHandshakeTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        return ssl;
+    }
+
     public SslContext ingress() {
         return ingress;
     }

@@ -15,6 +15,8 @@ import io.netty.util.ReferenceCountUtil;
  */
 public final class Relay extends ChannelInboundHandlerAdapter {
     private final Channel peer;
+    /** Bytes read from this side and handed to the peer; event loop only, read after the channel closed. */
+    private long relayed;
 
     public Relay(Channel peer) {
         this.peer = peer;
@@ -32,6 +34,13 @@ public final class Relay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof io.netty.buffer.ByteBuf)) {
+            // A decoder removed at the switch may hand on what it had decoded; only bytes belong to the stream.
+            ReferenceCountUtil.release(msg);
+            ctx.channel().read();
+            return;
+        }
+        relayed += ((io.netty.buffer.ByteBuf) msg).readableBytes();
         if (!peer.isActive()) {
             ReferenceCountUtil.release(msg);
             ctx.close();
@@ -45,6 +54,11 @@ public final class Relay extends ChannelInboundHandlerAdapter {
                 peer.close();
             }
         });
+    }
+
+    /** Bytes this relay read from its channel. */
+    public long relayed() {
+        return relayed;
     }
 
     @Override

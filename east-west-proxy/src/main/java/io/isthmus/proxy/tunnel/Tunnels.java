@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -18,11 +19,9 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -31,12 +30,11 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 
 /**
- * TCP tunnels (HTTP CONNECT): connecting the far end, and turning an HTTP connection that has just answered a
- * CONNECT into a byte relay. Tunnels are not pooled: one TCP stream per connection.
+ * TCP tunnels (HTTP CONNECT): connecting the far end (the caller's side becomes a byte relay with
+ * {@link io.isthmus.proxy.exchange.Splice}). Tunnels are not pooled: one TCP stream per connection. Host names are
+ * resolved by the transport's asynchronous resolver.
  */
 public final class Tunnels {
-    private static final List<String> HTTP_HANDLERS = io.isthmus.proxy.http.Http1Pipeline.NAMES;
-
     private final NettyTransport transport;
     private final ProxySettings settings;
 
@@ -75,13 +73,28 @@ public final class Tunnels {
     public Future<Opened> connectThroughIngress(EventLoop loop, InetSocketAddress ingress, SslContext tls,
             String authority, String callerHeader, String caller,
             java.util.function.Function<Channel, String> peerCheck) {
+        return connectThroughIngress(loop, ingress, tls, null, authority, callerHeader, caller, peerCheck);
+    }
+
+    /**
+     * The same, sending {@code serverName} as the ClientHello's SNI (null: none), by which the peer ingress routes
+     * the connection before its handshake ({@link io.isthmus.proxy.sni.RouteName}).
+     */
+    public Future<Opened> connectThroughIngress(EventLoop loop, InetSocketAddress ingress, SslContext tls,
+            String serverName, String authority, String callerHeader, String caller,
+            java.util.function.Function<Channel, String> peerCheck) {
         Promise<Opened> result = loop.newPromise();
         Promise<FullHttpResponse> answer = loop.newPromise();
         ChannelFuture f = bootstrap(loop, new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
-                SslHandler ssl = tls.newHandler(ch.alloc());
-                ssl.setHandshakeTimeout(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                SslHandler ssl;
+                if (serverName == null) {
+                    ssl = io.isthmus.proxy.tls.ProxyTls.clientHandler(tls, ch, settings.connectTimeout());
+                } else {
+                    ssl = tls.newHandler(ch.alloc(), serverName, ingress.getPort());
+                    ssl.setHandshakeTimeout(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                }
                 ch.pipeline().addLast("tls", ssl).addLast("http", new HttpClientCodec())
                         .addLast("aggregate", new HttpObjectAggregator(64 * 1024))
                         .addLast("answer", new AnswerHandler(answer));
@@ -117,13 +130,18 @@ public final class Tunnels {
             Channel ch = f.channel();
             if (a.isSuccess()) {
                 FullHttpResponse response = answer.getNow();
+                List<ByteBuf> early = List.of();
                 if (response.status().code() == 200) {
+                    // The far end's first bytes may have come with the answer (a server that speaks first): they
+                    // flow out of the HTTP handlers into HeldBytes, and go to the caller before anything else.
                     ChannelPipeline p = ch.pipeline();
+                    p.addLast(HeldBytes.NAME, new HeldBytes());
                     p.remove("answer");
                     p.remove("aggregate");
                     p.remove("http");
+                    early = HeldBytes.take(ch);
                 }
-                result.trySuccess(new Opened(ch, response));
+                result.trySuccess(new Opened(ch, response, early));
             } else {
                 ch.close();
                 result.tryFailure(a.cause());
@@ -132,40 +150,16 @@ public final class Tunnels {
         return result;
     }
 
-    /** The far end of a tunnel and how the peer ingress answered the CONNECT (200, or a refusal to relay). */
-    public record Opened(Channel channel, FullHttpResponse response) {
-    }
-
     /**
-     * Answers a CONNECT on {@code ctx}'s channel with 200, strips its HTTP handlers and relays bytes to
-     * {@code far}. {@code handlerName} is the HTTP handler to remove (the caller itself).
+     * The far end of a tunnel and how the peer ingress answered the CONNECT (200, or a refusal to relay); after a 200,
+     * {@code early} holds the tunnel bytes that came with the answer (a server that speaks first), in order, for the
+     * caller's side before anything else.
      */
-    public static void establish(ChannelHandlerContext ctx, String handlerName, Channel far) {
-        Channel near = ctx.channel();
-        near.config().setAutoRead(false);
-        FullHttpResponse ok = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                new HttpResponseStatus(200, "Connection Established"), Unpooled.EMPTY_BUFFER);
-        ctx.writeAndFlush(ok).addListener(w -> {
-            if (!w.isSuccess()) {
-                near.close();
-                far.close();
-                return;
-            }
-            ChannelPipeline p = near.pipeline();
-            for (String name : HTTP_HANDLERS) {
-                if (p.get(name) != null) {
-                    p.remove(name);
-                }
-            }
-            p.remove(handlerName);
-            Relay.splice(near, far);
-        });
+    public record Opened(Channel channel, FullHttpResponse response, List<ByteBuf> early) {
     }
 
     private Bootstrap bootstrap(EventLoop loop, ChannelHandler init) {
-        return new Bootstrap().group(loop).channel(transport.clientChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
-                .option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.AUTO_READ, false).handler(init);
+        return transport.client(loop, settings.connectTimeout()).option(ChannelOption.AUTO_READ, false).handler(init);
     }
 
     private static final class AnswerHandler extends ChannelInboundHandlerAdapter {
@@ -179,6 +173,9 @@ public final class Tunnels {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof FullHttpResponse r && !answer.isDone()) {
                 answer.trySuccess(r);
+            } else if (msg instanceof io.netty.buffer.ByteBuf && answer.isDone()) {
+                // Tunnel bytes after a 200 (the codec passes them on raw): for HeldBytes behind this handler.
+                ctx.fireChannelRead(msg);
             } else {
                 ReferenceCountUtil.release(msg);
             }

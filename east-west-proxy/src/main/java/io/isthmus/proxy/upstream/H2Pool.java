@@ -1,184 +1,315 @@
 package io.isthmus.proxy.upstream;
 
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.SSLException;
+
 import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.http.Http2Support;
+import io.isthmus.proxy.tls.ConnectionDrain;
+import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
-import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.Promise;
 
 /**
- * HTTP/2 to upstreams, for gRPC: h2c (prior knowledge) to local backends that speak only HTTP/2, or h2 over mTLS
- * (ALPN) to peer ingresses. One
- * multiplexed connection per event loop and backend address, one stream per request. A stream from
- * {@link #acquireStream} ends in an {@link Exchange}, so a request is sent with {@link Exchange#send} exactly as on
- * an HTTP/1.1 connection; a stream from {@link #acquireFrameStream} carries raw HTTP/2 frames for a relayed call.
- * Both must be called on {@code loop}.
+ * Multiplexed HTTP/2 connections to one kind of upstream: h2 over mTLS (ALPN) to peer ingresses, which carries all
+ * HTTP between gateways, or h2c (prior knowledge) to backends that speak only HTTP/2 (gRPC). Connections are kept per
+ * event loop and address; each request is a new stream ({@link #openStream}) on a connection that has room for it.
+ *
+ * <p>The peer's stream limit is obeyed. A connection is handed out only once the peer's first SETTINGS frame has
+ * arrived, so that its {@code SETTINGS_MAX_CONCURRENT_STREAMS} is known; until then stream requests wait on it. A
+ * connection carries at most that many streams (and at most {@link Http2Support#MAX_CONCURRENT_STREAMS}); when every
+ * connection to an address is full another is opened, up to {@value #MAX_CONNECTIONS} per event loop and address.
+ * (Before, a connection was used as soon as its TLS handshake completed: the first burst of streams went out before
+ * the peer's limit arrived, and the peer enforces its limit only once we acknowledged it, so 300 streams shared one
+ * connection; once the limit was known, streams beyond it failed instead of going to a second connection.) A
+ * connection that received GOAWAY takes no new stream. Host names are resolved by the transport's asynchronous
+ * resolver.
+ *
+ * <p>{@link #openStream} must be called on {@code loop}; the stream it yields belongs to that loop.
  */
 public final class H2Pool implements AutoCloseable {
+    /** Connections per event loop and address, each with up to the peer's stream limit. */
+    public static final int MAX_CONNECTIONS = 16;
+
     private final NettyTransport transport;
-    private final io.netty.handler.ssl.SslContext tls;
+    private final SslContext tls;
     private final ProxySettings settings;
-    private final ConcurrentMap<EventLoop, Map<InetSocketAddress, Future<Channel>>> connections =
+    private final ConcurrentMap<EventLoop, Map<InetSocketAddress, List<Connection>>> connections =
             new ConcurrentHashMap<>();
-    private final io.netty.channel.group.ChannelGroup all =
-            new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
+    private final ChannelGroup all = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
     /** @param tls a client context negotiating {@code h2} by ALPN (peer ingresses), or null for h2c (backends) */
-    public H2Pool(NettyTransport transport, io.netty.handler.ssl.SslContext tls, ProxySettings settings) {
+    public H2Pool(NettyTransport transport, SslContext tls, ProxySettings settings) {
         this.transport = transport;
         this.tls = tls;
         this.settings = settings;
     }
 
     /**
-     * A new stream on the (shared) h2c connection to {@code address}. Fails with the connect error; nothing has been
-     * sent on a stream that failed here.
+     * A new stream to {@code address} whose pipeline {@code init} sets up. Fails with the resolution, connect,
+     * handshake or ALPN error, or when every allowed connection is full; nothing has been sent then.
      */
-    public Future<Channel> acquireStream(EventLoop loop, InetSocketAddress address) {
-        return openStream(loop, address, new ChannelInitializer<Http2StreamChannel>() {
-            @Override
-            protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("timeout", new IdleStateHandler(settings.requestTimeout().toNanos(), 0, 0,
-                        TimeUnit.NANOSECONDS))
-                        .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(false))
-                        .addLast("aggregate", new HttpObjectAggregator(settings.maxBodySize()))
-                        .addLast("exchange", new Exchange());
-            }
-        });
-    }
-
-    /**
-     * A new stream for a relayed (streaming) call on the shared connection to {@code address}: its pipeline has only
-     * an idle-state handler firing when no frame was read or written for the request timeout; the caller adds the
-     * handler for the stream's frames. Fails with the connect error; nothing has been sent then.
-     */
-    public Future<Channel> acquireFrameStream(EventLoop loop, InetSocketAddress address) {
-        return openStream(loop, address, new ChannelInitializer<Http2StreamChannel>() {
-            @Override
-            protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, settings.requestTimeout().toNanos(),
-                        TimeUnit.NANOSECONDS));
-            }
-        });
-    }
-
-    private Future<Channel> openStream(EventLoop loop, InetSocketAddress address,
-            ChannelInitializer<Http2StreamChannel> pipeline) {
-        Promise<Channel> stream = loop.newPromise();
-        connection(loop, address).addListener(f -> {
-            if (!f.isSuccess()) {
-                stream.tryFailure(f.cause());
-                return;
-            }
-            Channel parent = (Channel) f.getNow();
-            new Http2StreamChannelBootstrap(parent).handler(pipeline).open().addListener(o -> {
-                if (o.isSuccess()) {
-                    stream.trySuccess((Channel) o.getNow());
-                } else {
-                    stream.tryFailure(o.cause());
-                }
-            });
-        });
+    public Future<Http2StreamChannel> openStream(EventLoop loop, InetSocketAddress address, ChannelHandler init) {
+        Promise<Http2StreamChannel> stream = loop.newPromise();
+        dispatch(loop, address, new Waiter(stream, init));
         return stream;
     }
 
-    private Future<Channel> connection(EventLoop loop, InetSocketAddress address) {
-        Map<InetSocketAddress, Future<Channel>> byAddress = connections.computeIfAbsent(loop,
-                l -> new java.util.HashMap<>());
-        Future<Channel> existing = byAddress.get(address);
-        if (existing != null && (!existing.isDone() || existing.isSuccess() && existing.getNow().isActive()
-                && !io.isthmus.proxy.tls.ConnectionDrain.isDraining(existing.getNow()))) {
-            // A draining connection (GOAWAY sent or received) finishes its streams; new ones go on a new connection.
-            return existing;
+    private record Waiter(Promise<Http2StreamChannel> promise, ChannelHandler init) {
+    }
+
+    private void dispatch(EventLoop loop, InetSocketAddress address, Waiter waiter) {
+        List<Connection> list = connections.computeIfAbsent(loop, l -> new HashMap<>())
+                .computeIfAbsent(address, a -> new ArrayList<>(2));
+        int accepting = 0;
+        for (Connection c : list) {
+            if (c.hasRoom()) {
+                c.submit(waiter);
+                return;
+            }
+            // A draining connection may live on for the drain timeout with a long stream: it takes no new streams,
+            // so it does not count against the limit (or a few drains would leave no connection to open).
+            accepting += c.draining() ? 0 : 1;
         }
-        Promise<Channel> ready = loop.newPromise();
-        byAddress.put(address, ready);
-        ChannelFuture connect = new Bootstrap().group(loop).channel(transport.clientChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        if (tls != null) {
-                            io.netty.handler.ssl.SslHandler ssl = tls.newHandler(ch.alloc());
-                            ssl.setHandshakeTimeout(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                            ch.pipeline().addLast("tls", ssl);
-                        }
-                        ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient()
-                                .initialSettings(io.netty.handler.codec.http2.Http2Settings.defaultSettings()
-                                        .maxHeaderListSize(settings.maxHeaderSize()))
-                                .build())
-                                .addLast("h2-mux", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()))
-                                .addLast("errors", new ChannelInboundHandlerAdapter() {
-                                    @Override
-                                    public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx,
-                                            Throwable cause) {
-                                        // A broken backend connection: its streams fail their exchanges; the
-                                        // next request opens a new connection.
-                                        ctx.close();
-                                    }
-                                });
+        if (accepting >= MAX_CONNECTIONS) {
+            waiter.promise().tryFailure(new IllegalStateException("all " + MAX_CONNECTIONS + " HTTP/2 connections to "
+                    + address + " are at the peer's stream limit"));
+            return;
+        }
+        Connection c = new Connection(loop, address, list);
+        list.add(c);
+        c.submit(waiter);
+        c.connect();
+    }
+
+    /** One HTTP/2 connection and the streams it carries or will carry. Event loop only. */
+    private final class Connection {
+        private final EventLoop loop;
+        private final InetSocketAddress address;
+        private final List<Connection> siblings;
+        private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
+        private Channel channel;
+        private boolean ready;
+        private boolean closed;
+        private boolean draining;
+        private int limit = Http2Support.MAX_CONCURRENT_STREAMS;
+        private int streams;
+        private ScheduledFuture<?> settingsTimeout;
+
+        Connection(EventLoop loop, InetSocketAddress address, List<Connection> siblings) {
+            this.loop = loop;
+            this.address = address;
+            this.siblings = siblings;
+        }
+
+        boolean hasRoom() {
+            return !closed && !draining() && streams + waiting.size() < limit;
+        }
+
+        /**
+         * A GOAWAY was received, or sent because the peer's signer was retired ({@link ConnectionDrain}): the
+         * connection finishes its streams, and new ones go on another connection.
+         */
+        boolean draining() {
+            return draining || channel != null && ConnectionDrain.isDraining(channel);
+        }
+
+        void submit(Waiter w) {
+            if (ready) {
+                open(w);
+            } else {
+                waiting.add(w);
+            }
+        }
+
+        private void open(Waiter w) {
+            streams++;
+            new Http2StreamChannelBootstrap(channel).handler(w.init()).open().addListener(o -> {
+                if (o.isSuccess()) {
+                    Http2StreamChannel stream = (Http2StreamChannel) o.getNow();
+                    stream.closeFuture().addListener(c -> streams--);
+                    if (!w.promise().trySuccess(stream)) {
+                        stream.close();
                     }
-                }).connect(address);
-        connect.addListener(f -> {
-            if (f.isSuccess()) {
-                Channel ch = connect.channel();
-                all.add(ch);
-                io.netty.handler.ssl.SslHandler ssl = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+                } else {
+                    streams--;
+                    w.promise().tryFailure(o.cause());
+                }
+            });
+        }
+
+        void connect() {
+            ChannelFuture connect = transport.client(loop, settings.connectTimeout())
+                    .handler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            if (tls != null) {
+                                ch.pipeline().addLast("tls", ProxyTls.clientHandler(tls, ch, settings.connectTimeout()));
+                            }
+                            ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient()
+                                    .initialSettings(Http2Settings.defaultSettings()
+                                            .maxHeaderListSize(settings.maxHeaderSize()))
+                                    .build())
+                                    .addLast("h2-mux", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()))
+                                    .addLast("connection", new ConnectionEvents(Connection.this));
+                        }
+                    }).connect(address);
+            channel = connect.channel();
+            connect.addListener(f -> {
+                if (!f.isSuccess()) {
+                    failed(f.cause());
+                    return;
+                }
+                all.add(channel);
+                channel.closeFuture().addListener(c -> closed(new java.io.IOException(
+                        "the HTTP/2 connection to " + address + " closed before it was ready")));
+                SslHandler ssl = channel.pipeline().get(SslHandler.class);
                 if (ssl == null) {
-                    // The connect promise completes before channelActive, where the codec sends the connection
-                    // preface: a stream opened now would write HEADERS before it. Hand the connection out after.
-                    loop.execute(() -> {
-                        io.isthmus.proxy.http.Http2Support.widenConnectionWindow(ch);
-                        ready.trySuccess(ch);
-                    });
+                    awaitSettings();
                     return;
                 }
                 ssl.handshakeFuture().addListener(h -> {
                     if (!h.isSuccess()) {
-                        byAddress.remove(address, ready);
-                        ch.close();
-                        ready.tryFailure(h.cause());
-                    } else if (!io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
-                        byAddress.remove(address, ready);
-                        ch.close();
-                        ready.tryFailure(new javax.net.ssl.SSLException(address + " did not negotiate h2 by ALPN"));
+                        failed(h.cause());
+                    } else if (!ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
+                        failed(new SSLException(address + " did not negotiate h2 by ALPN"));
                     } else {
-                        io.isthmus.proxy.http.Http2Support.widenConnectionWindow(ch);
-                        ready.trySuccess(ch);
+                        awaitSettings();
                     }
                 });
-            } else {
-                byAddress.remove(address, ready);
-                ready.tryFailure(f.cause());
+            });
+        }
+
+        /** The peer's SETTINGS must follow the handshake (or the h2c preface) within the connect timeout. */
+        private void awaitSettings() {
+            if (!ready && !closed) {
+                settingsTimeout = loop.schedule(() -> failed(new java.util.concurrent.TimeoutException(
+                        address + " sent no HTTP/2 SETTINGS within " + settings.connectTimeout())),
+                        settings.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
             }
-        });
-        return ready;
+        }
+
+        /** The peer's SETTINGS arrived: its stream limit is known, the waiting streams go out (or elsewhere). */
+        void settingsReceived(Http2Settings peer) {
+            Long max = peer.maxConcurrentStreams();
+            if (max != null) {
+                limit = (int) Math.min(Http2Support.MAX_CONCURRENT_STREAMS, max);
+            }
+            if (ready || closed) {
+                return;
+            }
+            ready = true;
+            if (settingsTimeout != null) {
+                settingsTimeout.cancel(false);
+            }
+            Http2Support.widenConnectionWindow(channel);
+            List<Waiter> elsewhere = new ArrayList<>();
+            for (Waiter w = waiting.poll(); w != null; w = waiting.poll()) {
+                if (streams < limit) {
+                    open(w);
+                } else {
+                    elsewhere.add(w);
+                }
+            }
+            elsewhere.forEach(w -> dispatch(loop, address, w));
+        }
+
+        void goAway() {
+            draining = true;
+        }
+
+        private void failed(Throwable cause) {
+            if (channel != null) {
+                channel.close();
+            }
+            closed(cause);
+        }
+
+        private void closed(Throwable cause) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            siblings.remove(this);
+            if (settingsTimeout != null) {
+                settingsTimeout.cancel(false);
+            }
+            for (Waiter w = waiting.poll(); w != null; w = waiting.poll()) {
+                w.promise().tryFailure(cause);
+            }
+        }
+    }
+
+    /** The connection's last handler: SETTINGS and GOAWAY from the peer; errors close the connection. */
+    private static final class ConnectionEvents extends ChannelInboundHandlerAdapter {
+        private final Connection connection;
+
+        ConnectionEvents(Connection connection) {
+            this.connection = connection;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof Http2SettingsFrame s) {
+                connection.settingsReceived(s.settings());
+            } else if (msg instanceof Http2GoAwayFrame) {
+                connection.goAway();
+            }
+            ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // A broken connection: its streams fail their exchanges; the next request opens a new connection.
+            ctx.close();
+        }
     }
 
     /** Every open connection (for revalidation after a bundle change). */
     public Iterable<Channel> connections() {
         return all;
+    }
+
+    /** How many connections are open and ready (for tests and diagnostics). */
+    public int openConnections() {
+        int n = 0;
+        for (Channel c : all) {
+            n += c.isActive() ? 1 : 0;
+        }
+        return n;
     }
 
     @Override

@@ -8,6 +8,7 @@ import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
+import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -44,13 +45,13 @@ class ClusterLabelsTest {
         assertThat(beta.egress(Optional.empty(), Optional.of("made-up"), Optional.empty(), 200).destinationCluster())
                 .isEqualTo("unknown");
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        ClusterRequestMetrics metrics = new ClusterRequestMetrics(registry);
+        ProxyMetrics metrics = new ProxyMetrics(registry);
         SpiffeId caller = SpiffeId.parse("spiffe://alpha.acme.internal/ns/shop/sa/checkout");
         for (int i = 0; i < 1000; i++) {
-            metrics.record(beta.ingress(caller, Optional.of("s" + i + ".ns.svc.clusterset.local"), 200), 1000);
+            metrics.request(beta.ingress(caller, Optional.of("s" + i + ".ns.svc.clusterset.local"), 200), System.nanoTime());
         }
-        assertThat(registry.find("isthmus_cluster_requests_total").counters()).as("3 names, then other").hasSize(4);
-        assertThat(registry.find("isthmus_cluster_requests_total").tag("destination_service", "other").counter()
+        assertThat(registry.find("isthmus_requests_total").counters()).as("3 names, then other").hasSize(4);
+        assertThat(registry.find("isthmus_requests_total").tag("destination_service", "other").counter()
                 .count()).isEqualTo(997);
     }
 

@@ -43,7 +43,11 @@ public interface ProxyConfig {
     @WithDefault("10s")
     Duration headerTimeout();
 
-    /** From forwarding a request to its complete response: 504 after it. */
+    /**
+     * Longest time an exchange may go without a byte or frame in either direction between the gateway and its
+     * upstream, unless the caller is the one holding it up: then 504 (gRPC: DEADLINE_EXCEEDED). A streamed body or a
+     * long-lived stream has no overall limit. Also how long a pooled upstream connection may stay idle.
+     */
     @WithName("request-timeout")
     @WithDefault("30s")
     Duration requestTimeout();
@@ -53,10 +57,16 @@ public interface ProxyConfig {
     @WithDefault("16384")
     int maxHeaderSize();
 
-    /** Request and response bodies are buffered up to this many bytes; larger ones get 413. */
+    /**
+     * The largest request body in bytes, counted as it streams through (413 before the response began, a reset
+     * after); 0 means no limit. gRPC calls are not limited. Bodies are streamed in both directions, never held whole.
+     */
     @WithName("max-body-size")
-    @WithDefault("16777216")
-    int maxBodySize();
+    @WithDefault("0")
+    long maxBodySize();
+
+    /** Passive outlier detection for peer clusters (consecutive failed connects). */
+    Outlier outlier();
 
     /**
      * How the ingress normalizes request paths before policy matches them (the normalized path is also what the
@@ -109,6 +119,45 @@ public interface ProxyConfig {
     /** This cluster's locality, used to prefer the nearest cluster exporting a service. */
     Locality locality();
 
+    /**
+     * Route connections by the server name (SNI) of their ClientHello before terminating TLS: at the ingress,
+     * {@code <port>.<service>.<namespace>.<mesh suffix>} reaches a port this cluster exports as {@code tcp} (one
+     * CONNECT, authorized at L4) or, undecrypted, one exported as {@code mtls}; at the egress, a ClientHello naming
+     * an {@code mtls} port is relayed undecrypted. Other connections are served as without it.
+     */
+    @WithName("route-by-server-name")
+    @WithDefault("true")
+    boolean routeByServerName();
+
+    /**
+     * TCP services local clients reach without CONNECT, by listener name: the egress listens on {@code bind} and
+     * carries each connection to {@code service}:{@code port} (exported as {@code tcp} by some cluster), e.g.
+     * {@code isthmus.proxy.tcp-listeners.orders-db.service=postgres.data.svc.clusterset.local},
+     * {@code .port=5432}, {@code .bind=0.0.0.0:15432}. The bound addresses are listed by {@code GET /v1/tcp-listeners}.
+     */
+    @WithName("tcp-listeners")
+    Map<String, TcpListener> tcpListeners();
+
+    interface TcpListener {
+        /** The mesh name of the service, {@code <service>.<namespace>.<mesh suffix>}. */
+        String service();
+
+        /** The port the service is exported with (as {@code tcp}). */
+        int port();
+
+        /** {@code host:port} to listen on; port 0 picks a free port (see {@code GET /v1/tcp-listeners}). */
+        @WithDefault("0.0.0.0:0")
+        String bind();
+
+        /**
+         * The SPIFFE ID (of this trust domain, not a gateway's) that plaintext clients of this listener act as. Everyone
+         * who can connect to the listener acts as it: bind it where only that workload can reach it. Unset: the
+         * listener takes only TLS clients presenting their own SVID.
+         */
+        @WithName("plaintext-caller")
+        Optional<String> plaintextCaller();
+    }
+
     interface Listener {
         /** Whether to run this listener. */
         @WithDefault("true")
@@ -135,6 +184,23 @@ public interface ProxyConfig {
         /** Port to bind; 0 picks a free one (tests). */
         @WithDefault("15001")
         int port();
+    }
+
+    interface Outlier {
+        /** Failed connects in a row to a cluster's ingress after which callers skip it. */
+        @WithName("consecutive-failures")
+        @WithDefault("3")
+        int consecutiveFailures();
+
+        /** How long a cluster is skipped the first time; each ejection in a row without a success doubles it. */
+        @WithName("base-ejection")
+        @WithDefault("10s")
+        Duration baseEjection();
+
+        /** The longest a cluster is skipped at once. */
+        @WithName("max-ejection")
+        @WithDefault("2m")
+        Duration maxEjection();
     }
 
     interface Locality {

@@ -20,6 +20,7 @@ import org.jboss.logging.Logger;
 import io.isthmus.gateway.config.ConfigException;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.membership.MembershipView;
+import io.isthmus.gateway.telemetry.TelemetryService;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.TokenAuthenticator;
@@ -34,11 +35,21 @@ import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.LocalBackends;
 import io.isthmus.proxy.ingress.StaticBackends;
+import io.isthmus.proxy.l4.TcpListenerSpec;
+import io.isthmus.proxy.l4.TcpListeners;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.outlier.OutlierPolicy;
+import io.isthmus.proxy.sni.EgressSniRouting;
+import io.isthmus.proxy.sni.IngressSniRouting;
+import io.isthmus.proxy.sni.LocalExports;
+import io.isthmus.proxy.sni.RouteMetrics;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
+import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
+import io.isthmus.registry.Registry;
 import io.isthmus.registry.ServiceResolver;
 import io.isthmus.trust.runtime.TrustRuntime;
 import io.isthmus.trust.runtime.TrustSnapshot;
@@ -65,31 +76,41 @@ public class ProxyService {
     private final NettyTransport transport;
     private final IngressServer ingress;
     private final EgressServer egress;
+    private final TcpListeners tcpListeners;
     private volatile TrustSnapshot lastTrust;
 
     @Inject
     public ProxyService(ProxyConfig config, GatewayConfig gateway, TrustService trust, MeterRegistry meters,
-            Instance<Authorizer> authorizers,
+            TelemetryService telemetryService, Instance<Authorizer> authorizers,
             Instance<DecisionLog> decisionLogs, Instance<ServiceResolver> resolvers,
-            Instance<TokenAuthenticator> tokenAuthenticators, Instance<LocalBackends> dynamicBackends) {
+            Instance<TokenAuthenticator> tokenAuthenticators, Instance<LocalBackends> dynamicBackends,
+            Instance<Registry> registries) {
         ProxySettings settings = settings(config);
         TrustRuntime runtime = trust.runtime();
         this.lastTrust = runtime.snapshot();
         ProxyMetrics metrics = new ProxyMetrics(meters);
+        Telemetry telemetry = telemetryService.telemetry();
+        RouteMetrics routes = new RouteMetrics(meters);
         ProxyTls tls = ProxyTls.create(runtime, runtime.verifier(), runtime, runtime.trustDomain());
         this.transport = NettyTransport.create(config.ioThreads(), "isthmus-proxy");
         try {
+            // Membership decides who is a gateway once a document is held (static gateway-ids are then not used).
+            GatewayIdentities vouchers = trust.membership().current().map(h -> MembershipView.gateways(h.membership(),
+                    trust.membership().selfName(), runtime.current().id())).orElseGet(() -> gateways(gateway));
             if (config.ingress().enabled()) {
                 Authorizer authorizer = authorizer(authorizers);
                 DecisionLog log = decisionLogs.isResolvable() ? decisionLogs.get() : (request, decision) -> {
                 };
-                GatewayIdentities vouchers = trust.membership().current().map(h -> MembershipView.gateways(
-                        h.membership(), trust.membership().selfName(), runtime.current().id())).orElseGet(() -> gateways(gateway));
-                ingress = new IngressServer(transport, settings, tls, runtime, backends(config, dynamicBackends),
-                        authorizer, log, metrics, vouchers, paths(config));
-                // Membership decides who may vouch once a document is held (static gateway-ids are then not used).
+                LocalBackends backends = backends(config, dynamicBackends);
+                ingress = new IngressServer(transport, settings, tls, runtime, backends, authorizer, log, metrics,
+                        vouchers, paths(config), telemetry);
                 trust.membership().addListener(change -> ingress.gateways(MembershipView.gateways(
                         change.next().membership(), change.self(), runtime.current().id())));
+                if (config.routeByServerName()) {
+                    ingress.entry(new IngressSniRouting(settings.meshSuffix(), registries.isResolvable()
+                            ? LocalExports.of(registries.get()) : LocalExports.none(), backends,
+                            new Tunnels(transport, settings), routes, settings.headerTimeout(), "ingress"));
+                }
                 ingress.start(new InetSocketAddress(config.ingress().host(), config.ingress().port()));
             } else {
                 ingress = null;
@@ -107,10 +128,22 @@ public class ProxyService {
                 if (tokens == null) {
                     LOG.warn("no service-account token authenticator deployed: the egress accepts SVID callers only");
                 }
-                egress = new EgressServer(transport, settings, tls, resolver, locality(config), tokens, metrics);
+                egress = new EgressServer(transport, settings, tls, resolver, locality(config), tokens, metrics,
+                        telemetry);
+                if (config.routeByServerName()) {
+                    egress.entry(new EgressSniRouting(settings.meshSuffix(), resolver, locality(config),
+                            new Tunnels(transport, settings), routes, settings.headerTimeout())::newHandler);
+                }
                 egress.start(new InetSocketAddress(config.egress().host(), config.egress().port()));
+                tcpListeners = new TcpListeners(transport, settings, tls, resolver, locality(config), metrics,
+                        telemetry, egress.outliers());
+                tcpListeners.start(tcpListenerSpecs(config, runtime.trustDomain(), vouchers));
             } else {
                 egress = null;
+                tcpListeners = null;
+                if (!config.tcpListeners().isEmpty()) {
+                    LOG.warnf("isthmus.proxy.tcp-listeners are ignored: the egress is disabled");
+                }
             }
         } catch (RuntimeException e) {
             transport.close();
@@ -163,6 +196,20 @@ public class ProxyService {
         return new GatewayIdentities(ids);
     }
 
+    /** The TCP listeners of {@code isthmus.proxy.tcp-listeners}; a bad one fails startup naming its key. */
+    static List<TcpListenerSpec> tcpListenerSpecs(ProxyConfig config, TrustDomain local, GatewayIdentities gateways) {
+        List<TcpListenerSpec> specs = new java.util.ArrayList<>();
+        config.tcpListeners().forEach((name, l) -> {
+            try {
+                specs.add(TcpListenerSpec.parse(name, l.service(), l.port(), l.bind(), l.plaintextCaller(),
+                        config.meshSuffix(), local, gateways));
+            } catch (TcpListenerSpec.InvalidSpecException e) {
+                throw new ConfigException("isthmus.proxy.tcp-listeners." + name + "." + e.field(), e.getMessage(), e);
+            }
+        });
+        return specs;
+    }
+
     /** The ingress's path normalizer as configured; {@code isthmus authz explain} uses the same one. */
     public static PathNormalizer paths(ProxyConfig config) {
         try {
@@ -173,12 +220,34 @@ public class ProxyService {
     }
 
     static ProxySettings settings(ProxyConfig c) {
+        OutlierPolicy outliers = outliers(c.outlier());
+        if (c.maxBodySize() < 0) {
+            throw new ConfigException("isthmus.proxy.max-body-size", "must not be negative (0 means no limit), was "
+                    + c.maxBodySize());
+        }
         try {
             return new ProxySettings(c.meshSuffix(), c.connectTimeout(), c.idleTimeout(), c.headerTimeout(),
-                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize(), c.drainTimeout());
+                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize(), outliers, c.drainTimeout());
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus.proxy", e.getMessage(), e);
         }
+    }
+
+    /** The outlier policy; a bad value fails startup naming its key. */
+    static OutlierPolicy outliers(ProxyConfig.Outlier o) {
+        String prefix = "isthmus.proxy.outlier.";
+        if (o.consecutiveFailures() < 1) {
+            throw new ConfigException(prefix + "consecutive-failures", "must be at least 1 (a cluster is skipped after "
+                    + "that many failed connects in a row), was " + o.consecutiveFailures());
+        }
+        if (o.baseEjection().isNegative() || o.baseEjection().isZero()) {
+            throw new ConfigException(prefix + "base-ejection", "must be positive, was " + o.baseEjection());
+        }
+        if (o.maxEjection().compareTo(o.baseEjection()) < 0) {
+            throw new ConfigException(prefix + "max-ejection", o.maxEjection() + " is shorter than "
+                    + prefix + "base-ejection " + o.baseEjection());
+        }
+        return new OutlierPolicy(o.consecutiveFailures(), o.baseEjection(), o.maxEjection());
     }
 
     private static StaticBackends backends(ProxyConfig config) {
@@ -215,6 +284,11 @@ public class ProxyService {
         return Optional.ofNullable(ingress).map(IngressServer::address);
     }
 
+    /** The egress's TCP listeners and where they are bound (empty when the egress is disabled). */
+    public List<TcpListeners.Bound> tcpListeners() {
+        return tcpListeners == null ? List.of() : tcpListeners.bound();
+    }
+
     /** The bound egress address, or empty when the egress is disabled. */
     public Optional<InetSocketAddress> egressAddress() {
         return Optional.ofNullable(egress).map(EgressServer::address);
@@ -235,11 +309,15 @@ public class ProxyService {
         }
         if (egress != null) {
             egress.revalidate();
+            tcpListeners.revalidate();
         }
     }
 
     @PreDestroy
     void stop() {
+        if (tcpListeners != null) {
+            tcpListeners.close();
+        }
         if (egress != null) {
             egress.close();
         }

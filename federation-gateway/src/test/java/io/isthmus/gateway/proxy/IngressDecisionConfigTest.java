@@ -3,7 +3,6 @@ package io.isthmus.gateway.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -15,9 +14,6 @@ import io.isthmus.proxy.authz.vouch.GatewayIdentities;
 import io.isthmus.proxy.http.path.PathNormalization;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
-import io.quarkus.runtime.configuration.DurationConverter;
-import io.smallrye.config.PropertiesConfigSource;
-import io.smallrye.config.SmallRyeConfigBuilder;
 
 /**
  * How the gateway's configuration becomes the ingress's decisions: which peers may vouch
@@ -29,14 +25,7 @@ class IngressDecisionConfigTest {
     private static final TrustDomain B = new TrustDomain("b.acme.internal");
 
     private static <T> T mapping(Class<T> type, Map<String, String> extra) {
-        Map<String, String> keys = new HashMap<>(Map.of("isthmus.trust-domain", "a.acme.internal",
-                "isthmus.peers.b.trust-domain", "b.acme.internal",
-                "isthmus.peers.b.bundle-endpoint-url", "https://gw-b.example:8443/"));
-        keys.putAll(extra);
-        return new SmallRyeConfigBuilder().addDefaultInterceptors().withValidateUnknown(false)
-                .withConverter(Duration.class, 200, new DurationConverter())
-                .withSources(new PropertiesConfigSource(keys, "test", 500)).withMapping(type).build()
-                .getConfigMapping(type);
+        return TestConfig.mapping(type, extra);
     }
 
     private static GatewayIdentities gateways(Map<String, String> extra) {
@@ -85,5 +74,26 @@ class IngressDecisionConfigTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("configuration isthmus.proxy.path-normalization: path normalization 'strict' is not one of"
                         + " [none, base, merge-slashes, decode-and-merge-slashes]");
+    }
+
+    @Test
+    void tcpListenersAreReadThroughTheMappingAndABadOneNamesItsKey() {
+        Map<String, String> pg = Map.of("isthmus.proxy.tcp-listeners.pg.service", "pg.data.svc.clusterset.local",
+                "isthmus.proxy.tcp-listeners.pg.port", "5432",
+                "isthmus.proxy.tcp-listeners.pg.plaintext-caller", "spiffe://a.acme.internal/ns/reports/sa/reporting");
+        var specs = ProxyService.tcpListenerSpecs(mapping(ProxyConfig.class, pg), A, gateways(Map.of()));
+        assertThat(specs).singleElement().satisfies(s -> {
+            assertThat(s.route().sni()).isEqualTo("5432.pg.data.svc.clusterset.local");
+            assertThat(s.bind().getPort()).isZero();
+            assertThat(s.plaintextCaller()).map(Object::toString)
+                    .contains("spiffe://a.acme.internal/ns/reports/sa/reporting");
+        });
+        Map<String, String> asGateway = new HashMap<>(pg);
+        asGateway.put("isthmus.proxy.tcp-listeners.pg.plaintext-caller",
+                "spiffe://a.acme.internal/ns/isthmus-system/sa/isthmus-gateway");
+        assertThatThrownBy(() -> ProxyService.tcpListenerSpecs(mapping(ProxyConfig.class, asGateway), A,
+                gateways(Map.of()))).isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("configuration isthmus.proxy.tcp-listeners.pg.plaintext-caller: "
+                        + "spiffe://a.acme.internal/ns/isthmus-system/sa/isthmus-gateway is a gateway identity");
     }
 }

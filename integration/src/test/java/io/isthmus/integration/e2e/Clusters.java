@@ -53,6 +53,19 @@ public final class Clusters {
         return policy;
     }
 
+    /** Stops a VM agent process, if any (SIGTERM as systemd does, then killed after 10 s), then the rest, last first. */
+    static void stopAll(Process agent, List<AutoCloseable> closeables) throws Exception {
+        if (agent != null) {
+            agent.destroy();
+            if (!agent.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                agent.destroyForcibly();
+            }
+        }
+        for (AutoCloseable c : closeables.reversed()) {
+            c.close();
+        }
+    }
+
     /** The packaged gateway; fails when it is missing or older than its modules' sources ({@link PackagedJars}). */
     static Path appJar() {
         return PackagedJars.gateway();

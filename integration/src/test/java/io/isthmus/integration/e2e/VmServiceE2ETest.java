@@ -55,15 +55,7 @@ class VmServiceE2ETest {
 
     @AfterEach
     void stop() throws Exception {
-        if (agent != null) {
-            agent.destroy();
-            if (!agent.waitFor(10, TimeUnit.SECONDS)) {
-                agent.destroyForcibly();
-            }
-        }
-        for (AutoCloseable c : closeables.reversed()) {
-            c.close();
-        }
+        Clusters.stopAll(agent, closeables);
     }
 
     @Test
@@ -85,7 +77,7 @@ class VmServiceE2ETest {
         String root = federation.pki().rootCertificate().toString();
 
         // The VM joins alpha and registers vmsvc.demo, backed by the app on the VM.
-        String token = createToken(alpha, root);
+        String token = createToken(alpha, root, "demo", "vmsvc-vm");
         Path services = Files.writeString(dir.resolve("services.properties"), """
                 vmsvc.namespace=demo
                 vmsvc.port=80
@@ -154,15 +146,16 @@ class VmServiceE2ETest {
                 (System.nanoTime() - stopping) / 1_000_000);
     }
 
-    private String createToken(ClusterSpec alpha, String root) {
+    /** A join token for {@code namespace/serviceAccount} from {@code cluster}'s admin API, by the operator CLI. */
+    static String createToken(ClusterSpec cluster, String root, String namespace, String serviceAccount) {
         PrintStream oldOut = System.out;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int exit;
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            exit = IsthmusCli.run("token", "create", "--gateway", alpha.apiUrl(""), "--admin-token-file",
-                    alpha.dir().resolve("admin.token").toString(), "--root-ca", root, "--namespace", "demo",
-                    "--service-account", "vmsvc-vm", "--ttl", "15m");
+            exit = IsthmusCli.run("token", "create", "--gateway", cluster.apiUrl(""), "--admin-token-file",
+                    cluster.dir().resolve("admin.token").toString(), "--root-ca", root, "--namespace", namespace,
+                    "--service-account", serviceAccount, "--ttl", "15m");
         } finally {
             System.setOut(oldOut);
         }

@@ -90,6 +90,28 @@ public final class IntermediateRotation {
     }
 
     /**
+     * The state to start with. On a gateway's first start the configured intermediate is recorded as the signer
+     * ({@code active.*}, and the state names its serial), so that a later start with other files (a Secret switched
+     * to the next intermediate while this replica was down, or a restart between a switch and its activation) keeps
+     * signing with it and takes the files as a new rotation, activated only once every peer holds the new CA, instead
+     * of signing at once with a CA no peer holds yet. A state from before this record existed is recorded only while
+     * its files still hold the signer it started with.
+     */
+    public static RotationState recordFirstSigner(RotationStore store, RotationState state, CaCredential configured)
+            throws IOException {
+        String serial = Certificates.serialHex(configured.certificate());
+        boolean idle = state.phase() == RotationPhase.IDLE;
+        if (state.activeSerial().isPresent()
+                || !(idle || state.previousSerial().equals(Optional.of(serial)))) {
+            return state;
+        }
+        store.writeActive(configured);
+        RotationState recorded = state.signerRecorded(serial);
+        store.save(recorded);
+        return recorded;
+    }
+
+    /**
      * The signing credential to start with: the one a rotation activated (its {@code active.*} files, when the
      * persisted state names it), else the configured one.
      */

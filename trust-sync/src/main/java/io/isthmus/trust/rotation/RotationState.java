@@ -79,6 +79,12 @@ public record RotationState(RotationPhase phase, Optional<String> nextSerial, Op
                 retireAt, automatic, with(reached, RotationPhase.RETIRED, now), used);
     }
 
+    /** The same state, naming {@code serial} as the signer in force (recorded on a gateway's first start). */
+    RotationState signerRecorded(String serial) {
+        return new RotationState(phase, nextSerial, previousSerial, Optional.of(serial), publishedSequence, retireAt,
+                automatic, reached, usedSerials);
+    }
+
     /** Back to idle without a change of signer (an aborted rotation); the new CA, if signed, is remembered as used. */
     RotationState aborted() {
         List<String> used = new ArrayList<>(usedSerials);

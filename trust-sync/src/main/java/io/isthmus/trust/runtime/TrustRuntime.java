@@ -96,7 +96,8 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
         this.roots = new AtomicReference<>(settings.roots());
         AuthorityValidator authorities = new AuthorityValidator(this, settings.clockSkew());
         RotationStore rotationStore = new RotationStore(settings.dataDir().resolve("rotation").resolve("intermediate"));
-        RotationState rotationState = rotationStore.load();
+        RotationState rotationState = IntermediateRotation.recordFirstSigner(rotationStore, rotationStore.load(),
+                settings.intermediate());
         this.ca = new CertificateAuthority(settings.trustDomain(), authorities,
                 IntermediateRotation.signerAtStart(rotationStore, rotationState, settings.intermediate()), clock);
         BundleCodec codec = new BundleCodec();

@@ -27,7 +27,9 @@ import com.sun.net.httpserver.HttpServer;
  * service by Host header ({@code GET /x}, {@code Host: payments.billing.svc.clusterset.local}) or absolute URI
  * (HTTP proxy style) and is forwarded, unchanged otherwise, to the cluster gateway's egress over TLS presenting
  * the VM's current SVID; the gateway resolves the name and carries the call to the cluster that serves it, with
- * the VM's SPIFFE ID as caller. HTTP only (no CONNECT).
+ * the VM's SPIFFE ID as caller. HTTP only (no CONNECT). A destination whose export declares passthrough
+ * ({@code mtls}) is instead called end to end, TLS with the VM's own SVID to the workload itself
+ * ({@link PassthroughRoutes}): the gateways only route it by server name.
  *
  * <p>The JDK HTTP client sets Host itself unless {@code jdk.httpclient.allowRestrictedHeaders} contains
  * {@code host}; {@link #allowHostHeader()} sets it and must run before the first JDK HTTP client is created.
@@ -43,6 +45,7 @@ public final class LocalEgress implements AutoCloseable {
     private final HttpClient client;
     private final URI gatewayEgress;
     private final ExecutorService workers;
+    private final PassthroughRoutes passthrough;
 
     /** Lets the JDK HTTP client send the caller's Host header (the mesh name). Call before any client exists. */
     public static void allowHostHeader() {
@@ -52,7 +55,9 @@ public final class LocalEgress implements AutoCloseable {
         }
     }
 
-    private LocalEgress(HttpServer server, HttpClient client, URI gatewayEgress, ExecutorService workers) {
+    private LocalEgress(HttpServer server, HttpClient client, URI gatewayEgress, ExecutorService workers,
+            PassthroughRoutes passthrough) {
+        this.passthrough = passthrough;
         this.server = server;
         this.client = client;
         this.gatewayEgress = gatewayEgress;
@@ -66,10 +71,20 @@ public final class LocalEgress implements AutoCloseable {
      */
     public static LocalEgress start(InetSocketAddress bind, InetSocketAddress gatewayEgress, HttpClient client)
             throws IOException {
+        return start(bind, gatewayEgress, client, null);
+    }
+
+    /**
+     * @param passthrough which destinations the VM calls end to end with its own SVID, and how; null: every request
+     *     goes to the gateway egress
+     */
+    public static LocalEgress start(InetSocketAddress bind, InetSocketAddress gatewayEgress, HttpClient client,
+            PassthroughRoutes passthrough) throws IOException {
         HttpServer server = HttpServer.create(bind, 64);
         ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
         LocalEgress egress = new LocalEgress(server, client,
-                URI.create("https://" + gatewayEgress.getHostString() + ":" + gatewayEgress.getPort()), workers);
+                URI.create("https://" + gatewayEgress.getHostString() + ":" + gatewayEgress.getPort()), workers,
+                passthrough);
         server.createContext("/", egress::forward);
         server.setExecutor(workers);
         server.start();
@@ -109,7 +124,21 @@ public final class LocalEgress implements AutoCloseable {
                 reply(exchange, 413, "request body larger than " + MAX_BODY + " bytes\n");
                 return;
             }
-            HttpRequest.Builder b = HttpRequest.newBuilder(gatewayEgress.resolve(pathAndQuery))
+            // A destination whose export declares passthrough is called end to end: TLS with the VM's own SVID,
+            // relayed undecrypted by both gateways; anything else goes to the gateway egress, which vouches for the VM.
+            PassthroughChoice.Choice route = passthrough == null ? new PassthroughChoice.ViaGateway()
+                    : passthrough.choose(host);
+            if (route instanceof PassthroughChoice.Refused refused) {
+                reply(exchange, 502, refused.detail() + "\n");
+                return;
+            }
+            HttpClient via = client;
+            URI base = gatewayEgress;
+            if (route instanceof PassthroughChoice.Passthrough end) {
+                via = passthrough.client(end);
+                base = passthrough.base();
+            }
+            HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(pathAndQuery))
                     .timeout(Duration.ofSeconds(30))
                     .method(exchange.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody()
                             : HttpRequest.BodyPublishers.ofByteArray(body))
@@ -123,9 +152,11 @@ public final class LocalEgress implements AutoCloseable {
             }
             HttpResponse<byte[]> r;
             try {
-                r = client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+                r = via.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
             } catch (IOException e) {
-                reply(exchange, 502, "gateway egress " + gatewayEgress + " unreachable: " + e.getMessage() + "\n");
+                reply(exchange, 502, (route instanceof PassthroughChoice.Passthrough end ? "end-to-end TLS to "
+                        + end.serverName() + " via " : "") + "gateway egress " + gatewayEgress + " failed: "
+                        + e.getMessage() + "\n");
                 return;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -164,5 +195,8 @@ public final class LocalEgress implements AutoCloseable {
         server.stop(0);
         workers.shutdownNow();
         client.close();
+        if (passthrough != null) {
+            passthrough.close();
+        }
     }
 }

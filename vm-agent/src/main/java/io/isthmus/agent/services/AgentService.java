@@ -6,7 +6,8 @@ import java.util.regex.Pattern;
 
 /**
  * One service this VM offers to the federation: mesh name {@code name.namespace}, the mesh port callers use, its
- * protocol ({@code http}, {@code http2}, {@code grpc}, {@code tcp}) and the local port the app listens on. The
+ * protocol ({@code http}, {@code http2}, {@code grpc}, {@code tcp}, or {@code mtls} when the app terminates mutual TLS
+ * itself with an SVID from this agent: callers then reach it end to end) and the local port the app listens on. The
  * namespace must be the VM identity's own (the gateway refuses others).
  */
 public record AgentService(String name, String namespace, int port, String protocol, int backendPort) {
@@ -29,9 +30,9 @@ public record AgentService(String name, String namespace, int port, String proto
             throw new IllegalArgumentException("backend-port " + backendPort + " of service " + name + " is outside 1-65535");
         }
         protocol = protocol.toLowerCase(Locale.ROOT);
-        if (!protocol.matches("http|http2|grpc|tcp")) {
+        if (!protocol.matches("http|http2|grpc|tcp|mtls")) {
             throw new IllegalArgumentException("protocol '" + protocol + "' of service " + name
-                    + " is not one of http, http2, grpc, tcp");
+                    + " is not one of http, http2, grpc, tcp, mtls (the app terminates mutual TLS itself: passthrough)");
         }
     }
 }

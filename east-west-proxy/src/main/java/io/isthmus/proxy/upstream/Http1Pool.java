@@ -9,29 +9,37 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 
 import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.exchange.UpstreamEnd;
+import io.isthmus.proxy.http.Http1Pipeline;
+import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.Promise;
 
 /**
- * Keep-alive HTTP/1.1 connections to upstreams (peer ingresses over mTLS, or local backends in plaintext), pooled
- * per event loop and address: a downstream connection borrows only connections of its own event loop, so no lock
- * is taken and no request crosses threads. A borrowed connection carries one exchange at a time.
- * {@link #acquire} and {@link #release} must be called on {@code loop}.
+ * HTTP/1.1 connections to upstreams (local backends in plaintext; with a TLS context, peer ingresses), kept alive and
+ * pooled per event loop and address: a caller's connection borrows only connections of its own event loop, so no
+ * lock is taken and no exchange crosses threads. A borrowed connection carries one exchange at a time; its pipeline
+ * is {@code timeout} (both directions idle for the request timeout: the exchange fails, or an idle pooled connection
+ * closes), {@code tls}, {@code http} (Netty's client codec, not aggregating: bodies stream) and
+ * {@link UpstreamEnd}. Host names are resolved by the transport's asynchronous resolver. {@link #acquire},
+ * {@link #connect} and {@link #release} must be called on {@code loop}.
  */
-public final class UpstreamPool implements AutoCloseable {
+public final class Http1Pool implements AutoCloseable {
     private static final int MAX_IDLE_PER_ADDRESS = 256;
     /** The address a connection was acquired for (possibly unresolved), under which it is pooled again. */
     private static final AttributeKey<InetSocketAddress> POOL_KEY = AttributeKey.valueOf("isthmus.upstream.key");
@@ -42,14 +50,13 @@ public final class UpstreamPool implements AutoCloseable {
     private final long maxIdleNanos;
     private final ConcurrentMap<EventLoop, Map<InetSocketAddress, ArrayDeque<Idle>>> idle = new ConcurrentHashMap<>();
     private final ConcurrentMap<EventLoop, Bootstrap> bootstraps = new ConcurrentHashMap<>();
-    private final io.netty.channel.group.ChannelGroup all =
-            new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
+    private final ChannelGroup all = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
     private record Idle(Channel channel, long since) {
     }
 
     /** @param tls the client TLS context (peer ingresses), or null for plaintext (local backends) */
-    public UpstreamPool(NettyTransport transport, SslContext tls, ProxySettings settings) {
+    public Http1Pool(NettyTransport transport, SslContext tls, ProxySettings settings) {
         this.transport = transport;
         this.tls = tls;
         this.settings = settings;
@@ -58,7 +65,7 @@ public final class UpstreamPool implements AutoCloseable {
 
     /**
      * A ready connection (TCP connected and, with TLS, handshaken and the peer verified), reused when one is idle.
-     * Fails with the connect or handshake error; nothing has been sent on a connection that failed here.
+     * Fails with the resolution, connect or handshake error; nothing has been sent on a connection that failed here.
      */
     public Future<Channel> acquire(EventLoop loop, InetSocketAddress address) {
         Map<InetSocketAddress, ArrayDeque<Idle>> byAddress = idle.get(loop);
@@ -72,6 +79,11 @@ public final class UpstreamPool implements AutoCloseable {
             }
             candidate.channel().close();
         }
+        return connect(loop, address);
+    }
+
+    /** A new connection that is not taken from the pool (for an Upgrade, which keeps it). */
+    public Future<Channel> connect(EventLoop loop, InetSocketAddress address) {
         Promise<Channel> ready = loop.newPromise();
         ChannelFuture connect = bootstrap(loop).connect(address);
         connect.addListener(f -> {
@@ -99,9 +111,10 @@ public final class UpstreamPool implements AutoCloseable {
         return ready;
     }
 
-    /** Returns a connection whose exchange completed cleanly and that may be kept alive. */
-    public void release(Channel channel) {
-        if (!channel.isActive()) {
+    /** Gives a connection back after an exchange: kept for the next one if {@code reusable}, else closed. */
+    public void release(Channel channel, boolean reusable) {
+        if (!reusable || !channel.isActive()) {
+            channel.close();
             return;
         }
         if (io.isthmus.proxy.tls.ConnectionDrain.isDraining(channel)) {
@@ -120,24 +133,17 @@ public final class UpstreamPool implements AutoCloseable {
     }
 
     private Bootstrap bootstrap(EventLoop loop) {
-        return bootstraps.computeIfAbsent(loop, l -> new Bootstrap().group(l).channel(transport.clientChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
-                .option(ChannelOption.TCP_NODELAY, true)
+        return bootstraps.computeIfAbsent(loop, l -> transport.client(l, settings.connectTimeout())
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        // No byte from the upstream for requestTimeout: the exchange in flight fails (504), an idle
-                        // pooled connection is closed. Exchange.send restarts the clock.
-                        ch.pipeline().addLast("timeout", new io.netty.handler.timeout.IdleStateHandler(
-                                settings.requestTimeout().toNanos(), 0, 0, TimeUnit.NANOSECONDS));
+                        ch.pipeline().addLast("timeout", new IdleStateHandler(0, 0,
+                                settings.requestTimeout().toNanos(), TimeUnit.NANOSECONDS));
                         if (tls != null) {
-                            SslHandler ssl = tls.newHandler(ch.alloc());
-                            ssl.setHandshakeTimeout(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                            ch.pipeline().addLast("tls", ssl);
+                            ch.pipeline().addLast("tls", ProxyTls.clientHandler(tls, ch, settings.connectTimeout()));
                         }
-                        ch.pipeline().addLast("http", new HttpClientCodec(4096, settings.maxHeaderSize(), 8192));
-                        ch.pipeline().addLast("aggregate", new HttpObjectAggregator(settings.maxBodySize()));
-                        ch.pipeline().addLast("exchange", new Exchange());
+                        ch.pipeline().addLast("http", new HttpClientCodec(4096, settings.maxHeaderSize(), Http1Pipeline.MAX_CHUNK))
+                                .addLast(UpstreamEnd.NAME, new UpstreamEnd());
                     }
                 }));
     }
@@ -149,8 +155,6 @@ public final class UpstreamPool implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Map.Entry<EventLoop, Map<InetSocketAddress, ArrayDeque<Idle>>> e : idle.entrySet()) {
-            e.getKey().execute(() -> e.getValue().values().forEach(q -> q.forEach(i -> i.channel().close())));
-        }
+        all.close().awaitUninterruptibly();
     }
 }

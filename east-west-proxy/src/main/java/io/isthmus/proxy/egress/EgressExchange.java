@@ -1,0 +1,295 @@
+package io.isthmus.proxy.egress;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.proxy.authn.AuthnFailure;
+import io.isthmus.proxy.authn.AuthnResult;
+import io.isthmus.proxy.exchange.Exchange;
+import io.isthmus.proxy.exchange.RetryPolicy;
+import io.isthmus.proxy.http.IdentityHeaders;
+import io.isthmus.proxy.http.Responses;
+import io.isthmus.proxy.outlier.OutlierDetector;
+import io.isthmus.proxy.telemetry.ClusterDirectory;
+import io.isthmus.proxy.telemetry.RequestLabels;
+import io.isthmus.proxy.tls.HandshakeFailure;
+import io.isthmus.proxy.tunnel.Tunnels;
+import io.isthmus.registry.ExportedService;
+import io.isthmus.registry.ServicePort;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.concurrent.Future;
+
+/**
+ * One request of a local caller at the egress, whose steps are, in order: {@link #decide} (which mesh name, and who
+ * asks: the caller's SVID, else its bearer token, {@link #authenticated}), {@link #route} (the clusters that export
+ * the name, nearest first, those the {@link OutlierDetector} ejected left out; the caller's identity headers replaced
+ * by the authenticated caller), {@link #attempt} (the next cluster's ingress: a stream on the shared HTTP/2
+ * connection, or for an Upgrade a dedicated HTTP/1.1 connection; the peer must be the exporting cluster's gateway),
+ * then {@link Exchange#forward} relays both ways. A failed attempt goes to the next cluster when
+ * {@link RetryPolicy} allows ({@link #retry}). {@code CONNECT} opens a tunnel through the peer ingress instead
+ * ({@link #tunnel}). Event loop only.
+ */
+final class EgressExchange extends Exchange {
+    private static final Logger LOG = Logger.getLogger(EgressExchange.class);
+    private static final String BEARER = "bearer ";
+
+    private final EgressHandler handler;
+    private final EgressServer server;
+    private EgressTarget target;
+    private List<PeerIngress> candidates;
+    private int next;
+    private PeerIngress current;
+    private SpiffeId caller;
+    private final List<String> failures = new ArrayList<>(2);
+
+    EgressExchange(EgressHandler handler, ChannelHandlerContext ctx, HttpRequest request, long start,
+            EgressServer server) {
+        super(handler, ctx, request, start, server.settings());
+        this.handler = handler;
+        this.server = server;
+    }
+
+    /** Step 1: which mesh name, and who is calling. */
+    @Override
+    protected void decide() {
+        try {
+            target = isConnect() ? EgressTarget.parseConnect(request.uri(), settings.meshSuffix())
+                    : EgressTarget.parse(request.uri(), request.headers().get(HttpHeaderNames.HOST),
+                            settings.meshSuffix());
+        } catch (EgressTarget.NotAMeshName e) {
+            answer(HttpResponseStatus.NOT_FOUND, "not-a-mesh-name", e.getMessage());
+            return;
+        }
+        destination = target.name().host();
+        SpiffeId tlsCaller = handler.tlsCaller();
+        if (tlsCaller != null) {
+            route(tlsCaller);
+            return;
+        }
+        String token = bearer(request);
+        if (token == null) {
+            refuse(AuthnFailure.NO_CREDENTIAL,
+                    "present your SVID over TLS or send 'Authorization: Bearer <service-account token>'");
+        } else if (server.tokens() == null) {
+            refuse(AuthnFailure.TOKEN_REVIEW_UNAVAILABLE,
+                    "this gateway has no token authenticator; present your SVID over TLS");
+        } else {
+            server.tokens().authenticate(token).whenComplete((result, error) -> {
+                // A cached answer completes at once, on this event loop: no need to queue a task.
+                if (ctx.executor().inEventLoop()) {
+                    authenticated(result, error);
+                } else {
+                    ctx.executor().execute(() -> authenticated(result, error));
+                }
+            });
+        }
+    }
+
+    private void authenticated(AuthnResult result, Throwable error) {
+        if (over()) {
+            return;
+        }
+        if (error != null) {
+            refuse(AuthnFailure.TOKEN_REVIEW_UNAVAILABLE, String.valueOf(error.getMessage()));
+        } else if (result instanceof AuthnResult.Refused refused) {
+            refuse(refused.reason(), refused.detail());
+        } else {
+            request.headers().remove(HttpHeaderNames.AUTHORIZATION);
+            route(((AuthnResult.Authenticated) result).id());
+        }
+    }
+
+    private static String bearer(HttpRequest request) {
+        for (CharSequence header : List.of(HttpHeaderNames.AUTHORIZATION, HttpHeaderNames.PROXY_AUTHORIZATION)) {
+            String value = request.headers().get(header);
+            if (value != null && value.length() > BEARER.length()
+                    && value.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+                return value.substring(BEARER.length()).trim();
+            }
+        }
+        return null;
+    }
+
+    private void refuse(AuthnFailure reason, String detail) {
+        HttpResponseStatus status = reason == AuthnFailure.TOKEN_REVIEW_UNAVAILABLE
+                ? HttpResponseStatus.SERVICE_UNAVAILABLE
+                : target.proxyStyle() ? HttpResponseStatus.PROXY_AUTHENTICATION_REQUIRED : HttpResponseStatus.UNAUTHORIZED;
+        FullHttpResponse response = Responses.error(ctx.alloc(), status, reason.code(), detail);
+        if (status == HttpResponseStatus.PROXY_AUTHENTICATION_REQUIRED) {
+            response.headers().set(HttpHeaderNames.PROXY_AUTHENTICATE, "Bearer");
+        } else if (status == HttpResponseStatus.UNAUTHORIZED) {
+            response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
+        answer(response, true);
+    }
+
+    /** Step 2: the clusters that export the name on the port, nearest first; ejected ones only if none is left. */
+    private void route(SpiffeId caller) {
+        this.caller = caller;
+        source = handler.callerText(caller);
+        List<ExportedService> exports = server.resolver().resolve(target.name(), server.locality());
+        int port = choosePort(target, exports);
+        List<PeerIngress> healthy = new ArrayList<>(exports.size());
+        List<PeerIngress> ejected = new ArrayList<>(0);
+        for (ExportedService e : exports) {
+            if (e.ports().isEmpty() || e.ports().stream().anyMatch(p -> p.port() == port)) {
+                PeerIngress ingress = PeerIngress.of(e, server.resolver());
+                (server.outliers().ejected(ingress.key()) ? ejected : healthy).add(ingress);
+            }
+        }
+        candidates = healthy.isEmpty() ? ejected : healthy;
+        if (candidates.isEmpty()) {
+            answer(HttpResponseStatus.NOT_FOUND, "unknown-service", exports.isEmpty()
+                    ? "no healthy, non-stale cluster exports " + destination
+                    : "no cluster exports port " + port + " of " + destination);
+            return;
+        }
+        if (isConnect()) {
+            tunnel();
+            return;
+        }
+        stripHopByHop();
+        IdentityHeaders.strip(request.headers());
+        request.headers().set(IdentityHeaders.CALLER, source);
+        request.headers().set(HttpHeaderNames.HOST, target.authority(port));
+        request.setUri(target.path());
+        attempt();
+    }
+
+    private static int choosePort(EgressTarget target, List<ExportedService> exports) {
+        if (target.port() > 0 || exports.isEmpty()) {
+            return target.port() > 0 ? target.port() : 80;
+        }
+        List<ServicePort> ports = exports.get(0).ports();
+        if (ports.isEmpty() || ports.stream().anyMatch(p -> p.port() == 80)) {
+            return 80;
+        }
+        return ports.stream().filter(p -> p.protocol().isHttp()).findFirst().orElse(ports.get(0)).port();
+    }
+
+    /** Step 3: the next cluster's ingress. */
+    private void attempt() {
+        current = candidates.get(next++);
+        PeerIngress ingress = current;
+        Future<? extends Channel> upstream = isUpgrade()
+                ? server.upgrades().connect(ctx.channel().eventLoop(), ingress.address())
+                : server.h2Peers().openStream(ctx.channel().eventLoop(), ingress.address(), server.streams());
+        upstream.addListener(f -> connected(ingress, f));
+    }
+
+    private void connected(PeerIngress ingress, Future<?> f) {
+        if (!f.isSuccess()) {
+            connectFailed(ingress, HandshakeFailure.message(f.cause()));
+            fail(RetryPolicy.Failure.CONNECT_FAILED, HandshakeFailure.message(f.cause()));
+            return;
+        }
+        Channel up = (Channel) f.getNow();
+        if (over()) {
+            up.close();
+            return;
+        }
+        String mismatch = ingress.mismatch(up);
+        if (mismatch != null) {
+            PeerIngress.discard(up);
+            connectFailed(ingress, mismatch);
+            fail(RetryPolicy.Failure.WRONG_PEER, mismatch);
+            return;
+        }
+        server.outliers().connectSucceeded(ingress.key());
+        forward(up, !isUpgrade(), (channel, reusable) -> {
+            if (!reusable || isUpgrade()) {
+                channel.close();
+            }
+        });
+    }
+
+    /** A connect to {@code ingress} failed: counted, and told to the outlier detector (which may eject it). */
+    private void connectFailed(PeerIngress ingress, String why) {
+        metrics.connectFailure("egress", ingress.cluster());
+        server.outliers().connectFailed(ingress.key()).ifPresent(e -> {
+            metrics.outlierEjected(ingress.cluster());
+            LOG.infof("egress: skipping cluster %s (%s) for %s after %d failed connects in a row%s; last: %s",
+                    ingress.cluster(), ingress, e.duration(), e.consecutiveFailures(),
+                    e.nth() > 1 ? " (ejection " + e.nth() + " in a row)" : "", why);
+        });
+    }
+
+    @Override
+    protected RequestLabels labels(ClusterDirectory directory, int code) {
+        return directory.egress(Optional.ofNullable(caller), Optional.ofNullable(current).map(PeerIngress::cluster),
+                Optional.ofNullable(target).map(t -> t.name().host()), code);
+    }
+
+    @Override
+    protected Optional<String> upstreamName() {
+        return Optional.ofNullable(current).map(PeerIngress::toString);
+    }
+
+    @Override
+    protected boolean retry(RetryPolicy.Failure failure, String why) {
+        failures.add(current + ": " + why);
+        if (next >= candidates.size() || !ctx.channel().isActive()) {
+            return false;
+        }
+        attempt();
+        return true;
+    }
+
+    @Override
+    protected FullHttpResponse failureResponse(RetryPolicy.Failure failure, String why, String notRetried) {
+        if (failure == RetryPolicy.Failure.TIMEOUT) {
+            return Responses.error(ctx.alloc(), HttpResponseStatus.GATEWAY_TIMEOUT, "upstream-timeout",
+                    current + " did not answer: " + why);
+        }
+        if (notRetried != null) {
+            return Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "upstream-failed",
+                    current + ": " + why + "; not retried: " + notRetried);
+        }
+        return Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "no-cluster-reachable",
+                "every cluster exporting " + destination + " failed: " + String.join("; ", failures));
+    }
+
+    /**
+     * CONNECT: a fresh mTLS connection to the nearest reachable peer ingress, which opens the TCP stream to its
+     * backend; then bytes are relayed. Connect and handshake failures move on to the next cluster; a refusal by
+     * the peer (403, 404, 502) is passed back to the caller.
+     */
+    private void tunnel() {
+        if (next >= candidates.size() || !ctx.channel().isActive()) {
+            answer(Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "no-cluster-reachable",
+                    "every cluster exporting " + destination + " failed: " + String.join("; ", failures)), false);
+            return;
+        }
+        PeerIngress ingress = candidates.get(next++);
+        current = ingress;
+        server.tunnels().connectThroughIngress(ctx.channel().eventLoop(), ingress.address(), server.tls().upstream(),
+                target.authority(target.port()), IdentityHeaders.CALLER.toString(), source, ingress::mismatch)
+                .addListener(f -> {
+                    if (!f.isSuccess()) {
+                        connectFailed(ingress, HandshakeFailure.message(f.cause()));
+                        failures.add(ingress + ": " + HandshakeFailure.message(f.cause()));
+                        tunnel();
+                        return;
+                    }
+                    server.outliers().connectSucceeded(ingress.key());
+                    Tunnels.Opened opened = (Tunnels.Opened) f.getNow();
+                    if (opened.response().status().code() != 200) {
+                        opened.early().forEach(io.netty.buffer.ByteBuf::release);
+                        opened.channel().close();
+                        answer(opened.response(), false);
+                        return;
+                    }
+                    opened.response().release();
+                    openTunnel(opened.channel(), opened.early());
+                });
+    }
+}

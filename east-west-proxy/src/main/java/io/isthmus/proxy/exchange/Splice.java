@@ -1,0 +1,66 @@
+package io.isthmus.proxy.exchange;
+
+import java.util.List;
+
+import io.isthmus.proxy.tunnel.Relay;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelPipeline;
+
+/**
+ * Turns two HTTP connections into one byte stream after a protocol switch (a {@code 101 Switching Protocols}, or a
+ * CONNECT answered with 200): the HTTP handlers of both are removed and a {@link Relay} copies bytes each way with
+ * back-pressure. Bytes a decoder held past the switch are not lost: the relays are in place before the decoders are
+ * removed, and a decoder hands what it holds to the next handler on removal. Event loop only.
+ */
+public final class Splice {
+    private Splice() {
+    }
+
+    /**
+     * @param near      the caller's connection
+     * @param nearHttp  the names of its HTTP handlers, in pipeline order (those present are removed, last first)
+     * @param far       the upstream connection
+     * @param farHttp   its HTTP handler names, in pipeline order
+     * @param early     bytes the far side sent after the switch that were already read; written to {@code near} first
+     */
+    public static Spliced join(Channel near, List<String> nearHttp, Channel far, List<String> farHttp,
+            List<ByteBuf> early) {
+        near.config().setAutoRead(false);
+        far.config().setAutoRead(false);
+        Relay fromNear = new Relay(far);
+        Relay fromFar = new Relay(near);
+        near.pipeline().addLast("relay", fromNear);
+        far.pipeline().addLast("relay", fromFar);
+        for (ByteBuf b : early) {
+            near.write(b);
+        }
+        near.flush();
+        strip(near.pipeline(), nearHttp);
+        strip(far.pipeline(), farHttp);
+        near.read();
+        far.read();
+        return new Spliced(fromNear, fromFar);
+    }
+
+    /** The two relays of a spliced pair, which count the bytes each way (for the tunnel's access-log line). */
+    public record Spliced(Relay fromNear, Relay fromFar) {
+        /** Bytes from the caller to the far side so far. */
+        public long fromCaller() {
+            return fromNear.relayed();
+        }
+
+        /** Bytes from the far side to the caller so far, the early ones included. */
+        public long toCaller() {
+            return fromFar.relayed();
+        }
+    }
+
+    private static void strip(ChannelPipeline p, List<String> names) {
+        for (int i = names.size() - 1; i >= 0; i--) {
+            if (p.get(names.get(i)) != null) {
+                p.remove(names.get(i));
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package io.isthmus.proxy.upstream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.tls.ConnectionDrain;
+import io.isthmus.proxy.transport.NettyTransport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * A pooled HTTP/2 connection that drains (its peer's signer was retired: {@link ConnectionDrain}, as revalidation
+ * does it) takes no new stream, finishes the one in flight, then closes; and draining connections, which may live on
+ * for the drain timeout, do not use up the pool's connections to that address. Real sockets against a Netty h2c peer
+ * that answers a stream only when the test says so.
+ */
+class H2PoolDrainTest {
+    private final NioEventLoopGroup serverLoop = new NioEventLoopGroup(1);
+    private final BlockingQueue<ChannelHandlerContext> unanswered = new LinkedBlockingQueue<>();
+    private NettyTransport transport;
+    private H2Pool pool;
+    private InetSocketAddress peer;
+
+    @BeforeEach
+    void start() throws InterruptedException {
+        peer = (InetSocketAddress) new ServerBootstrap().group(serverLoop).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(),
+                                new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+                                    @Override
+                                    protected void initChannel(Http2StreamChannel s) {
+                                        s.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                                            @Override
+                                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                                if (msg instanceof Http2HeadersFrame) {
+                                                    unanswered.add(ctx);
+                                                }
+                                                ReferenceCountUtil.release(msg);
+                                            }
+                                        });
+                                    }
+                                }));
+                    }
+                }).bind(InetAddress.getLoopbackAddress(), 0).sync().channel().localAddress();
+        transport = NettyTransport.create(1, "h2pool-drain-test");
+        pool = new H2Pool(transport, null, ProxySettings.defaults());
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        pool.close();
+        transport.close();
+        serverLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    /** A request on a new stream; completes with the response's {@code :status}. */
+    private record Call(Http2StreamChannel stream, CompletableFuture<String> status) {
+        Channel connection() {
+            return stream.parent();
+        }
+    }
+
+    private Call call() throws Exception {
+        CompletableFuture<String> status = new CompletableFuture<>();
+        Http2StreamChannel stream = pool.openStream(transport.workers().next(), peer,
+                new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        if (msg instanceof Http2HeadersFrame h) {
+                            status.complete(String.valueOf(h.headers().status()));
+                        }
+                        ReferenceCountUtil.release(msg);
+                    }
+
+                    @Override
+                    public void channelInactive(ChannelHandlerContext ctx) {
+                        status.completeExceptionally(new IllegalStateException("stream closed unanswered"));
+                    }
+                }).get(5, TimeUnit.SECONDS);
+        stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("GET").scheme("http")
+                .path("/").authority("peer"), true)).sync();
+        return new Call(stream, status);
+    }
+
+    /** Answers the oldest stream the peer has not answered yet, waiting for it to arrive. */
+    private void answerOne() throws InterruptedException {
+        ChannelHandlerContext ctx = unanswered.poll(5, TimeUnit.SECONDS);
+        assertThat(ctx).as("a stream reached the peer").isNotNull();
+        ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), true));
+    }
+
+    private static void drain(Channel connection) {
+        connection.eventLoop().execute(() -> ConnectionDrain.drain(connection, Duration.ofSeconds(30)));
+    }
+
+    @Test
+    void aDrainingConnectionFinishesItsStreamAndNewStreamsGoOnAnotherConnection() throws Exception {
+        Call inFlight = call();
+        await().atMost(Duration.ofSeconds(5)).until(() -> unanswered.size() == 1);
+        drain(inFlight.connection());
+        await().atMost(Duration.ofSeconds(5)).until(() -> ConnectionDrain.isDraining(inFlight.connection()));
+
+        Call next = call();
+        assertThat(next.connection()).as("a new stream after the drain").isNotSameAs(inFlight.connection());
+        answerOne();
+        answerOne();
+        assertThat(inFlight.status().get(5, TimeUnit.SECONDS)).as("the stream in flight finishes").isEqualTo("200");
+        assertThat(next.status().get(5, TimeUnit.SECONDS)).isEqualTo("200");
+        assertThat(inFlight.connection().closeFuture().await(5, TimeUnit.SECONDS))
+                .as("the drained connection closes once its last stream ended").isTrue();
+        assertThat(next.connection().isActive()).isTrue();
+    }
+
+    @Test
+    void drainingConnectionsDoNotUseUpThePoolsConnectionsToAnAddress() throws Exception {
+        List<Call> held = new ArrayList<>();
+        for (int i = 0; i < H2Pool.MAX_CONNECTIONS + 1; i++) {
+            Call c = call();
+            held.add(c);
+            int reached = i + 1;
+            await().atMost(Duration.ofSeconds(5)).until(() -> unanswered.size() == reached);
+            drain(c.connection());
+            await().atMost(Duration.ofSeconds(5)).until(() -> ConnectionDrain.isDraining(c.connection()));
+        }
+        assertThat(held.stream().map(Call::connection).distinct()).hasSize(H2Pool.MAX_CONNECTIONS + 1);
+        for (int i = 0; i < held.size(); i++) {
+            answerOne();
+        }
+        for (Call c : held) {
+            assertThat(c.status().get(5, TimeUnit.SECONDS)).isEqualTo("200");
+        }
+    }
+}
