@@ -32,7 +32,9 @@ public final class Splice {
         Relay fromFar = new Relay(near);
         near.pipeline().addLast("relay", fromNear);
         far.pipeline().addLast("relay", fromFar);
+        long earlyBytes = 0;
         for (ByteBuf b : early) {
+            earlyBytes += b.readableBytes();
             near.write(b);
         }
         near.flush();
@@ -40,11 +42,11 @@ public final class Splice {
         strip(far.pipeline(), farHttp);
         near.read();
         far.read();
-        return new Spliced(fromNear, fromFar);
+        return new Spliced(fromNear, fromFar, earlyBytes);
     }
 
     /** The two relays of a spliced pair, which count the bytes each way (for the tunnel's access-log line). */
-    public record Spliced(Relay fromNear, Relay fromFar) {
+    public record Spliced(Relay fromNear, Relay fromFar, long earlyBytes) {
         /** Bytes from the caller to the far side so far. */
         public long fromCaller() {
             return fromNear.relayed();
@@ -52,7 +54,7 @@ public final class Splice {
 
         /** Bytes from the far side to the caller so far, the early ones included. */
         public long toCaller() {
-            return fromFar.relayed();
+            return earlyBytes + fromFar.relayed();
         }
     }
 
