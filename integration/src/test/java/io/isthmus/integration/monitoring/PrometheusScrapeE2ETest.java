@@ -102,9 +102,7 @@ class PrometheusScrapeE2ETest {
                 }
                 assertThat(values(base, "ALERTS")).as("no alert on a healthy pair").isEmpty();
 
-                // Not yet: the data plane's handlers do not record telemetry until dp's handlers are on main and
-                // wip/dp-telemetry-wiring.patch is applied; then call oneCrossClusterCall(federation, clusters,
-                // payments, collector, base, alpha, beta) here (it fails today: no cluster labels, no access log).
+                oneCrossClusterCall(federation, clusters, payments, collector, base, alpha, beta);
 
                 // beta dies: alpha's bridge and bundle gauges turn, and the alerts for beta go pending.
                 federation.gateway("beta").kill();
@@ -150,7 +148,6 @@ class PrometheusScrapeE2ETest {
      * The issue's must-show: the metrics and the access log of one cross-cluster call show both clusters, and the
      * trace ID survives the hop.
      */
-    @SuppressWarnings("unused")
     private void oneCrossClusterCall(Federation federation, List<ClusterSpec> clusters, SampleService payments,
             OtlpCollector collector, String base, String alphaInstance, String betaInstance) throws Exception {
         ClusterSpec alpha = clusters.get(0);
