@@ -12,7 +12,8 @@ import java.util.Objects;
  * <li>{@code source_trust_domain}: the caller's trust domain if it is federated, else {@code other};</li>
  * <li>{@code destination_service}: the mesh name, among the first {@code isthmus.telemetry.max-service-labels}
  * distinct names seen (default 500), then {@code other}; {@code unknown} for a request that named none;</li>
- * <li>{@code code}: the HTTP status (1xx-5xx), {@code 0} for a tunnel or a request that got no response.</li>
+ * <li>{@code code}: the HTTP status (1xx-5xx; a CONNECT tunnel or TCP-listener connection that stands is a 200, an
+ * upgrade a 101), {@code 0} for a request that got no response.</li>
  * </ul>
  *
  * Series per gateway are at most directions (2) x clusters^2 x trust domains x services x codes in use, and in
