@@ -65,9 +65,23 @@ class EastWestEndToEndTest {
         });
         assertThat(fed.logged).hasSize(2).allMatch(Decision::allowed);
         // b counts an exchange once it wrote the response's end, which the caller may read first: await the count.
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(fed.cluster("b").counter(
-                "isthmus_requests_total", "direction", "ingress", "source_principal", Federation.CHECKOUT,
-                "destination_service", PAYMENTS, "code", "200")).isEqualTo(2));
+        // Both gateways count them under the cluster pair a -> b (bounded labels; the caller is in the access log).
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            for (String[] at : new String[][] {{"a", "egress"}, {"b", "ingress"}}) {
+                assertThat(fed.cluster(at[0]).counter("isthmus_requests_total", "direction", at[1], "source_cluster",
+                        "a", "destination_cluster", "b", "source_trust_domain", "a.acme.internal",
+                        "destination_service", PAYMENTS, "code", "200")).as(at[1]).isEqualTo(2);
+            }
+            assertThat(fed.cluster("b").accessLog).filteredOn(l -> l.contains("\"path\":\"/refund\""))
+                    .singleElement().satisfies(l -> assertThat(l).contains("\"direction\":\"ingress\"",
+                            "\"source_cluster\":\"a\"", "\"destination_cluster\":\"b\"",
+                            "\"caller\":\"" + Federation.CHECKOUT + "\"",
+                            "\"peer_gateway\":\"spiffe://a.acme.internal/ns/isthmus-system/sa/isthmus-gateway\"",
+                            "\"code\":200"));
+            assertThat(fed.cluster("a").accessLog).filteredOn(l -> l.contains("\"path\":\"/refund\""))
+                    .singleElement().satisfies(l -> assertThat(l).contains("\"direction\":\"egress\"",
+                            "\"source_cluster\":\"a\"", "\"destination_cluster\":\"b\"", "\"code\":200"));
+        });
     }
 
     @Test

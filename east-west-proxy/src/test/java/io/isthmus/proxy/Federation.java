@@ -38,6 +38,10 @@ import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.StaticBackends;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.telemetry.ClusterDirectory;
+import io.isthmus.proxy.telemetry.HopTracer;
+import io.isthmus.proxy.telemetry.JsonAccessLog;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.registry.ClusterIdentity;
@@ -143,6 +147,10 @@ final class Federation implements AutoCloseable {
         final java.util.concurrent.atomic.AtomicInteger slowCallsStarted = new java.util.concurrent.atomic.AtomicInteger();
         IngressServer ingress;
         EgressServer egress;
+        /** The JSON access-log lines of this cluster's gateway (both listeners), as written. */
+        final List<String> accessLog = new CopyOnWriteArrayList<>();
+        /** Labels name a, b and c (the federation's trust domains), lines go to {@link #accessLog}; no spans. */
+        Telemetry telemetry;
         ProxyTls tls;
         /** a and b in one region (b nearer to a), c in another. */
         final Locality locality;
@@ -191,6 +199,10 @@ final class Federation implements AutoCloseable {
         void start() {
             ProxyTls tls = ProxyTls.create(() -> gateway, verifier(), t -> bundles.get().bundleFor(t), td);
             ProxyMetrics metrics = new ProxyMetrics(meters);
+            Map<TrustDomain, String> names = new LinkedHashMap<>();
+            clusters.values().forEach(c -> names.put(c.td, c.name));
+            telemetry = new Telemetry(new ClusterDirectory(name, names, 500), Optional.of(new JsonAccessLog(
+                    lines -> accessLog.addAll(lines), meters, 10_000)), HopTracer.OFF, Clock.systemUTC());
             StaticBackends local = new StaticBackends(Map.of(PAYMENTS.host(), backend.getAddress()), false);
             io.isthmus.proxy.ingress.LocalBackends withExtras = (n, port) -> {
                 InetSocketAddress extra = extraBackends.get(n.host());
@@ -201,14 +213,14 @@ final class Federation implements AutoCloseable {
                         logged.add(decision);
                         audited.add(Map.entry(request, decision));
                     }, metrics, GatewayIdentities.conventional(clusters.values().stream().map(c -> c.td).toList()),
-                    new PathNormalizer(pathNormalization));
+                    new PathNormalizer(pathNormalization), telemetry);
             // Every gateway routes by server name: connections without a route name must see no difference.
             io.isthmus.proxy.sni.RouteMetrics routes = new io.isthmus.proxy.sni.RouteMetrics(meters);
             ingress.entry(new io.isthmus.proxy.sni.IngressSniRouting(settings.meshSuffix(),
                     exportsOf(name), withExtras, new io.isthmus.proxy.tunnel.Tunnels(transport, settings), routes,
                     settings.headerTimeout(), "ingress"));
             ingress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            egress = new EgressServer(transport, settings, tls, resolver(), locality, tokens, metrics);
+            egress = new EgressServer(transport, settings, tls, resolver(), locality, tokens, metrics, telemetry);
             egress.entry(new io.isthmus.proxy.sni.EgressSniRouting(settings.meshSuffix(), resolver(),
                     locality, new io.isthmus.proxy.tunnel.Tunnels(transport, settings), routes,
                     settings.headerTimeout())::newHandler);
@@ -219,6 +231,7 @@ final class Federation implements AutoCloseable {
         void stopGateway() {
             ingress.close();
             egress.close();
+            telemetry.accessLog().ifPresent(JsonAccessLog::close);
         }
 
         /** An SVID-holding client context for raw connections (trusts any federated server). */

@@ -338,7 +338,11 @@ class GrpcStreamingTest {
             assertThat(fed.cluster("b").counter("isthmus_grpc_calls_total", "direction", "ingress", "grpc_status",
                     "0")).isEqualTo(1.0);
             assertThat(fed.cluster("b").counter("isthmus_requests_total", "direction", "ingress", "code", "200",
-                    "source_principal", Federation.CHECKOUT)).isEqualTo(1.0);
+                    "source_cluster", "a", "destination_cluster", "b", "source_trust_domain", "a.acme.internal"))
+                    .isEqualTo(1.0);
+            assertThat(fed.cluster("a").counter("isthmus_requests_total", "direction", "egress", "code", "200",
+                    "source_cluster", "a", "destination_cluster", "b", "source_trust_domain", "a.acme.internal"))
+                    .isEqualTo(1.0);
         });
     }
 

@@ -87,7 +87,7 @@ class L4RoutingTest {
         fed.export(b, LEGACY, new ServicePort("legacy", 9443, Protocol.MTLS), new ServicePort("http", 80, Protocol.HTTP));
         var gateways = io.isthmus.proxy.authz.vouch.GatewayIdentities.conventional(List.of(a.td));
         listeners = new TcpListeners(a.transport, fed.settings, a.tls, fed.resolver(), a.locality,
-                new io.isthmus.proxy.metrics.ProxyMetrics(a.meters), a.egress.outliers());
+                new io.isthmus.proxy.metrics.ProxyMetrics(a.meters), a.telemetry, a.egress.outliers());
         bound = new java.util.HashMap<>();
         for (TcpListeners.Bound l : listeners.start(List.of(
                 TcpListenerSpec.parse("db-checkout", DB.host(), 5432, "127.0.0.1:0", Optional.of(Federation.CHECKOUT),
@@ -129,6 +129,25 @@ class L4RoutingTest {
         assertThat(decision.getKey().method()).isEmpty();
         assertThat(decision.getKey().peerGateway()).contains(fed.cluster("a").gateway.id());
         assertThat(decision.getValue().allowed()).isTrue();
+        // One access-log line per connection at a's TCP listener and per CONNECT tunnel at b's ingress, written when
+        // it closes, naming both clusters; the bytes are the client's 9 and the backend's 19 + 17 (other tests' lines,
+        // some written after they ended, are told apart by those 9 bytes).
+        java.util.function.Predicate<String> thisOne = l -> l.contains(DB.host()) && l.contains("\"bytes_in\":9,");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(fed.cluster("a").accessLog).filteredOn(thisOne).singleElement()
+                    .satisfies(l -> assertThat(l).contains("\"kind\":\"tunnel\"", "\"direction\":\"egress\"",
+                            "\"source_cluster\":\"a\"", "\"destination_cluster\":\"b\"",
+                            "\"destination_service\":\"" + DB.host() + "\"", "\"code\":200",
+                            "\"caller\":\"" + Federation.CHECKOUT + "\"", "\"protocol\":\"tcp\"",
+                            "\"bytes_in\":9,", "\"bytes_out\":36,"));
+            assertThat(fed.cluster("b").accessLog).filteredOn(thisOne).singleElement()
+                    .satisfies(l -> assertThat(l).contains("\"kind\":\"tunnel\"", "\"direction\":\"ingress\"",
+                            "\"source_cluster\":\"a\"", "\"destination_cluster\":\"b\"", "\"code\":200",
+                            "\"method\":\"CONNECT\"", "\"caller\":\"" + Federation.CHECKOUT + "\"",
+                            "\"bytes_in\":9,", "\"bytes_out\":36,"));
+        });
+        assertThat(fed.cluster("a").counter("isthmus_requests_total", "direction", "egress", "source_cluster", "a",
+                "destination_cluster", "b", "destination_service", DB.host(), "code", "200")).isPositive();
     }
 
     @Test
@@ -143,6 +162,13 @@ class L4RoutingTest {
         assertThat(decision.getValue()).isInstanceOfSatisfying(Decision.Denied.class,
                 d -> assertThat(d.reason().code()).isEqualTo("no-matching-allow"));
         assertThat(db.accepted.get()).as("the backend never saw the refused caller").isEqualTo(before);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(fed.cluster("a").accessLog).filteredOn(
+                l -> l.contains(Federation.CART) && l.contains(DB.host())).singleElement().satisfies(l -> assertThat(l).contains(
+                        "\"kind\":\"tunnel\"", "\"destination_cluster\":\"b\"", "\"code\":403",
+                        "\"caller\":\"" + Federation.CART + "\"", "\"reason\":\"no-matching-allow\"",
+                        "\"bytes_in\":0,")));
+        assertThat(fed.cluster("a").counter("isthmus_requests_total", "direction", "egress", "destination_cluster", "b",
+                "destination_service", DB.host(), "code", "403")).isPositive();
     }
 
     @Test

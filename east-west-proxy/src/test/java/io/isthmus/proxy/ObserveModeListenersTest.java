@@ -126,7 +126,7 @@ class ObserveModeListenersTest {
         fed.extraBackends.put(DB.host(), db.address());
         fed.export(fed.cluster("b"), DB, new ServicePort("postgres", 5432, Protocol.TCP));
         listeners = new TcpListeners(a.transport, fed.settings, a.tls, fed.resolver(), a.locality,
-                new ProxyMetrics(a.meters), a.egress.outliers());
+                new ProxyMetrics(a.meters), a.telemetry, a.egress.outliers());
         dbListener = listeners.start(List.of(TcpListenerSpec.parse("db-intruder", DB.host(), 5432, "127.0.0.1:0",
                 Optional.of(INTRUDER), DB.suffix(), a.td, GatewayIdentities.conventional(List.of(a.td))))).get(0)
                 .address();

@@ -41,6 +41,10 @@ import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.X509SvidVerifier;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.x509.Pem;
+import io.isthmus.proxy.telemetry.ClusterDirectory;
+import io.isthmus.proxy.telemetry.HopTracer;
+import io.isthmus.proxy.telemetry.JsonAccessLog;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
@@ -105,7 +109,8 @@ public final class ProxyBenchServer {
                 request -> new Decision.Allowed("bench", "allow-all", List.of()), (request, decision) -> {
                 }, metrics, io.isthmus.proxy.authz.vouch.GatewayIdentities.conventional(List.of(a, b)),
                 new io.isthmus.proxy.http.path.PathNormalizer(io.isthmus.proxy.http.path.PathNormalization.parse(
-                        System.getProperty("isthmus.bench.path-normalization", "merge-slashes"))));
+                        System.getProperty("isthmus.bench.path-normalization", "merge-slashes"))),
+                telemetry(a, b, "b"));
         ingress.start(new InetSocketAddress("127.0.0.1", ingressPort));
 
         ProxyTls tlsA = ProxyTls.create(() -> gwA, verifier, cache, a);
@@ -117,7 +122,7 @@ public final class ProxyBenchServer {
                 new AuthnResult.Refused(AuthnFailure.TOKEN_REJECTED, "not the bench token"));
         EgressServer egress = new EgressServer(transport, settings, tlsA,
                 (name, from) -> exports.getOrDefault(name, List.of()), Locality.UNKNOWN,
-                token -> token.equals("bench") ? ok : refused, metrics);
+                token -> token.equals("bench") ? ok : refused, metrics, telemetry(a, b, "a"));
         egress.start(new InetSocketAddress("127.0.0.1", egressPort));
 
         System.out.println("READY provider=" + tlsA.provider() + " epoll=" + transport.epoll() + " threads=" + threads
@@ -150,5 +155,17 @@ public final class ProxyBenchServer {
 
     private static void write(Path file, String text) throws IOException {
         Files.writeString(file, text);
+    }
+
+    /**
+     * The gateway's default telemetry: cluster labels for a and b, no spans, and the JSON access log (on by default in
+     * the gateway) unless {@code -Disthmus.bench.access-log=false}; its lines are serialized and then discarded.
+     */
+    private static Telemetry telemetry(TrustDomain a, TrustDomain b, String self) {
+        Optional<JsonAccessLog> log = Boolean.parseBoolean(System.getProperty("isthmus.bench.access-log", "true"))
+                ? Optional.of(new JsonAccessLog(lines -> { }, new SimpleMeterRegistry(), 8192))
+                : Optional.empty();
+        return new Telemetry(new ClusterDirectory(self, Map.of(a, "a", b, "b"), 500), log, HopTracer.OFF,
+                Clock.systemUTC());
     }
 }

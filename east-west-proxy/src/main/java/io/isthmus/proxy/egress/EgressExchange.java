@@ -2,6 +2,7 @@ package io.isthmus.proxy.egress;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 import org.jboss.logging.Logger;
 
@@ -12,6 +13,8 @@ import io.isthmus.proxy.exchange.RetryPolicy;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.http.Responses;
 import io.isthmus.proxy.outlier.OutlierDetector;
+import io.isthmus.proxy.telemetry.ClusterDirectory;
+import io.isthmus.proxy.telemetry.RequestLabels;
 import io.isthmus.proxy.tls.HandshakeFailure;
 import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.ExportedService;
@@ -45,6 +48,7 @@ final class EgressExchange extends Exchange {
     private List<PeerIngress> candidates;
     private int next;
     private PeerIngress current;
+    private SpiffeId caller;
     private final List<String> failures = new ArrayList<>(2);
 
     EgressExchange(EgressHandler handler, ChannelHandlerContext ctx, HttpRequest request, long start,
@@ -130,6 +134,7 @@ final class EgressExchange extends Exchange {
 
     /** Step 2: the clusters that export the name on the port, nearest first; ejected ones only if none is left. */
     private void route(SpiffeId caller) {
+        this.caller = caller;
         source = handler.callerText(caller);
         List<ExportedService> exports = server.resolver().resolve(target.name(), server.locality());
         int port = choosePort(target, exports);
@@ -219,6 +224,17 @@ final class EgressExchange extends Exchange {
     }
 
     @Override
+    protected RequestLabels labels(ClusterDirectory directory, int code) {
+        return directory.egress(Optional.ofNullable(caller), Optional.ofNullable(current).map(PeerIngress::cluster),
+                Optional.ofNullable(target).map(t -> t.name().host()), code);
+    }
+
+    @Override
+    protected Optional<String> upstreamName() {
+        return Optional.ofNullable(current).map(PeerIngress::toString);
+    }
+
+    @Override
     protected boolean retry(RetryPolicy.Failure failure, String why) {
         failures.add(current + ": " + why);
         if (next >= candidates.size() || !ctx.channel().isActive()) {
@@ -254,6 +270,7 @@ final class EgressExchange extends Exchange {
             return;
         }
         PeerIngress ingress = candidates.get(next++);
+        current = ingress;
         server.tunnels().connectThroughIngress(ctx.channel().eventLoop(), ingress.address(), server.tls().upstream(),
                 target.authority(target.port()), IdentityHeaders.CALLER.toString(), source, ingress::mismatch)
                 .addListener(f -> {

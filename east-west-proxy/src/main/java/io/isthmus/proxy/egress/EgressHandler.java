@@ -31,7 +31,7 @@ final class EgressHandler extends DownstreamHandler {
     private String lastCallerText;
 
     EgressHandler(EgressServer server, HeaderDeadline deadline) {
-        super(server.metrics(), "egress", deadline);
+        super(server.metrics(), server.telemetry(), "egress", deadline);
         this.server = server;
     }
 

@@ -2,6 +2,7 @@ package io.isthmus.proxy.egress;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.Objects;
 
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.TokenAuthenticator;
@@ -10,6 +11,7 @@ import io.isthmus.proxy.http.Http1Pipeline;
 import io.isthmus.proxy.http.Http2Support;
 import io.isthmus.proxy.listener.Listener;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.outlier.OutlierDetector;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.tls.Revalidation;
@@ -47,6 +49,7 @@ public final class EgressServer implements AutoCloseable {
     private final Locality locality;
     private final TokenAuthenticator tokens;
     private final ProxyMetrics metrics;
+    private final Telemetry telemetry;
     private final H2Pool h2Peers;
     private final Http1Pool upgrades;
     private final ChannelHandler streams;
@@ -56,16 +59,19 @@ public final class EgressServer implements AutoCloseable {
     private volatile java.util.function.Supplier<io.netty.channel.ChannelHandler> entry;
 
     /**
-     * @param tokens checks bearer tokens; null when only SVID callers are accepted
+     * @param tokens    checks bearer tokens; null when only SVID callers are accepted
+     * @param telemetry records each request and tunnel (cluster labels, access log, spans); {@link Telemetry#none()}
+     *                  counts them under {@code unknown} clusters
      */
     public EgressServer(NettyTransport transport, ProxySettings settings, ProxyTls tls, ServiceResolver resolver,
-            Locality locality, TokenAuthenticator tokens, ProxyMetrics metrics) {
+            Locality locality, TokenAuthenticator tokens, ProxyMetrics metrics, Telemetry telemetry) {
         this.settings = settings;
         this.tls = tls;
         this.resolver = resolver;
         this.locality = locality;
         this.tokens = tokens;
         this.metrics = metrics;
+        this.telemetry = Objects.requireNonNull(telemetry, "telemetry");
         this.h2Peers = new H2Pool(transport, tls.upstreamH2(), settings);
         this.upgrades = new Http1Pool(transport, tls.upstream(), settings);
         this.streams = Http2Support.exchangeStream(settings);
@@ -140,6 +146,10 @@ public final class EgressServer implements AutoCloseable {
 
     ProxyMetrics metrics() {
         return metrics;
+    }
+
+    Telemetry telemetry() {
+        return telemetry;
     }
 
     Tunnels tunnels() {

@@ -8,6 +8,7 @@ import org.jboss.logging.Logger;
 import io.isthmus.proxy.http.HeaderDeadline;
 import io.isthmus.proxy.http.Http2Support;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -50,6 +51,7 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
     static final int SWITCHING = 8;
 
     protected final ProxyMetrics metrics;
+    protected final Telemetry telemetry;
     protected final String direction;
     private final HeaderDeadline deadline;
     private ChannelHandlerContext ctx;
@@ -58,8 +60,9 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Object> held = new ArrayDeque<>(2);
     private int pauses;
 
-    protected DownstreamHandler(ProxyMetrics metrics, String direction, HeaderDeadline deadline) {
+    protected DownstreamHandler(ProxyMetrics metrics, Telemetry telemetry, String direction, HeaderDeadline deadline) {
         this.metrics = metrics;
+        this.telemetry = telemetry;
         this.direction = direction;
         this.deadline = deadline;
     }

@@ -20,7 +20,12 @@ import io.isthmus.proxy.http.Http2Support;
 import io.isthmus.proxy.http.Responses;
 import io.isthmus.proxy.http.validate.DecoderFailures;
 import io.isthmus.proxy.http.validate.RequestVerdict;
+import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.telemetry.ClusterDirectory;
+import io.isthmus.proxy.telemetry.HopRecord;
+import io.isthmus.proxy.telemetry.RequestLabels;
+import io.isthmus.proxy.telemetry.TraceParent;
 import io.isthmus.proxy.tls.ConnectionDrain;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -125,6 +130,12 @@ public abstract class Exchange {
     /** Who the caller is and where it goes, as the metrics name them; set by the subclass as it learns them. */
     protected String source = UNAUTHENTICATED;
     protected String destination = "-";
+    /** This hop's trace context, span and access-log line. */
+    protected final HopRecord hop;
+    private long responseBytes;
+    /** The refusal code of the response ({@code x-isthmus-reason}), this gateway's or a peer's, for the access log. */
+    private String reason;
+    private boolean tunnel;
     private final boolean keepAliveRequested;
     private final boolean bodyExpected;
     private final boolean upgrade;
@@ -178,6 +189,8 @@ public abstract class Exchange {
             this.bodyExpected = HttpUtil.isTransferEncodingChunked(request) || declaredLength(request) > 0;
         }
         this.upgrade = !http2Downstream && isUpgradeRequest(request);
+        this.hop = owner.telemetry.begin(direction, request.headers().getAll(TraceParent.HEADER),
+                request.headers().getAll(TraceParent.STATE_HEADER));
     }
 
     /**
@@ -466,6 +479,7 @@ public abstract class Exchange {
             }
             replayable = false;
         }
+        traceHeaders(head.headers());
         Framing.request(head, http2, !(head instanceof FullHttpRequest));
         if (deadlineNanos != 0) {
             head.headers().set(GRPC_TIMEOUT, GrpcTimeout.format(Duration.ofNanos(deadlineNanos - System.nanoTime())));
@@ -486,6 +500,16 @@ public abstract class Exchange {
                 owner.pause(DownstreamHandler.BACKPRESSURE);
             }
         }
+    }
+
+    /** With tracing on, the next hop gets the caller's trace under this hop's span (else the headers pass as sent). */
+    private void traceHeaders(HttpHeaders headers) {
+        if (!hop.rewritesTraceHeaders()) {
+            return;
+        }
+        headers.remove(TraceParent.HEADER).remove(TraceParent.STATE_HEADER);
+        hop.outgoingTraceparent().ifPresent(t -> headers.set(TraceParent.HEADER, t));
+        hop.outgoingTracestate().ifPresent(t -> headers.set(TraceParent.STATE_HEADER, t));
     }
 
     private HttpRequest copyHead() {
@@ -528,6 +552,7 @@ public abstract class Exchange {
                 return;
             }
             status = code;
+            reason = response.headers().get(IdentityHeaders.REASON);
             upstreamKeepAlive = HttpUtil.isKeepAlive(response);
             if (grpc) {
                 noteGrpcStatus(response.headers());
@@ -559,6 +584,7 @@ public abstract class Exchange {
                 noteGrpcStatus(last.trailingHeaders());
             }
             int bytes = part.content().readableBytes();
+            responseBytes += bytes;
             ChannelFuture written = ctx.write(part);
             if (upstreamHttp2 && bytes > 0) {
                 Channel up = upstream;
@@ -665,6 +691,7 @@ public abstract class Exchange {
         }
         status = 101;
         over = true;
+        tunnel = true;
         count(101, "none");
         Channel up = upstream;
         up.config().setAutoRead(false);
@@ -682,7 +709,7 @@ public abstract class Exchange {
                 return;
             }
             owner.switched(this);
-            Splice.join(ctx.channel(), downstreamHttpHandlers(), up, UPSTREAM_HTTP1, switchBytes);
+            tunnelEnds(Splice.join(ctx.channel(), downstreamHttpHandlers(), up, UPSTREAM_HTTP1, switchBytes));
             responded(101);
         }));
     }
@@ -703,6 +730,7 @@ public abstract class Exchange {
     protected final void openTunnel(Channel far) {
         over = true;
         status = 200;
+        tunnel = true;
         count(200, "none");
         FullHttpResponse ok = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 new HttpResponseStatus(200, "Connection Established"), Unpooled.EMPTY_BUFFER);
@@ -713,8 +741,15 @@ public abstract class Exchange {
                 return;
             }
             owner.switched(this);
-            Splice.join(ctx.channel(), downstreamHttpHandlers(), far, List.of(), List.of());
+            tunnelEnds(Splice.join(ctx.channel(), downstreamHttpHandlers(), far, List.of(), List.of()));
         }));
+    }
+
+    /** The access-log line of a tunnel (an upgrade or a CONNECT) is written when the caller's connection closes. */
+    private void tunnelEnds(Splice.Spliced spliced) {
+        RequestLabels labels = labels(hop.directory(), status);
+        ctx.channel().closeFuture().addListener(f -> hop.finish("tunnel", labels,
+                details(spliced.fromCaller(), spliced.toCaller())));
     }
 
     private List<String> downstreamHttpHandlers() {
@@ -746,6 +781,8 @@ public abstract class Exchange {
         releaseRequest();
         boolean keepAlive = keep && keepAlive() && requestEnded && !switchesProtocol();
         status = response.status().code();
+        reason = response.headers().get(IdentityHeaders.REASON);
+        responseBytes += response.content().readableBytes();
         Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), keepAlive,
                 request.protocolVersion().equals(HttpVersion.HTTP_1_1));
         count(status, "none");
@@ -1002,10 +1039,40 @@ public abstract class Exchange {
             return;
         }
         counted = true;
-        metrics.request(direction, source, destination, httpStatus, start);
+        RequestLabels labels = labels(hop.directory(), httpStatus);
+        metrics.request(labels, start);
         if (grpc && forwardedOnce) {
-            metrics.grpcCall(direction, destination, grpcOutcome);
+            metrics.grpcCall(direction, labels.destinationService(), grpcOutcome);
         }
+        if (!tunnel) {
+            if (reason == null && !"none".equals(grpcOutcome) && !grpcOutcome.equals("0")) {
+                reason = grpcOutcome.equals("reset") ? "reset" : "grpc-status-" + grpcOutcome;
+            }
+            hop.finish("request", labels, details(bodyBytes, responseBytes));
+        }
+    }
+
+    private HopRecord.Details details(long in, long out) {
+        Optional<String> path = isConnect() ? Optional.empty() : Optional.of(request.uri());
+        String protocol = isConnect() ? "tcp" : grpc ? "grpc" : http2Downstream ? "h2" : "http/1.1";
+        return new HopRecord.Details(source, peerGateway(), Optional.of(request.method().name()), path, protocol, in,
+                out, upstreamName(), Optional.ofNullable(reason));
+    }
+
+    /**
+     * The request's bounded labels ({@link RequestLabels}) for a response with {@code code}, from what the subclass
+     * learnt: the caller, the mesh name, the destination cluster (all of which may still be unknown).
+     */
+    protected abstract RequestLabels labels(ClusterDirectory directory, int code);
+
+    /** At the ingress: the gateway that vouched for the caller. */
+    protected Optional<String> peerGateway() {
+        return Optional.empty();
+    }
+
+    /** Where the request went: the peer ingress or the backend, once one was chosen. */
+    protected Optional<String> upstreamName() {
+        return Optional.empty();
     }
 
     /** Whether the exchange has ended (answered, failed, relayed to its end, or cancelled by the caller). */

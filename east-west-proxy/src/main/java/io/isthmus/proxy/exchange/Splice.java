@@ -26,17 +26,22 @@ public final class Splice {
      * @param early     bytes the far side sent after the switch that were already read; written to {@code near} first,
      *                  once its HTTP handlers are gone
      */
-    public static void join(Channel near, List<String> nearHttp, Channel far, List<String> farHttp, List<ByteBuf> early) {
+    public static Spliced join(Channel near, List<String> nearHttp, Channel far, List<String> farHttp,
+            List<ByteBuf> early) {
         near.config().setAutoRead(false);
         far.config().setAutoRead(false);
-        near.pipeline().addLast("relay", new Relay(far));
-        far.pipeline().addLast("relay", new Relay(near));
+        Relay fromNear = new Relay(far);
+        Relay fromFar = new Relay(near);
+        near.pipeline().addLast("relay", fromNear);
+        far.pipeline().addLast("relay", fromFar);
         // Bytes a side read before its relay stood wait in its HeldBytes, in front of the relay (a TLS client's data
         // with its last handshake flight; a server's greeting after a CONNECT's 200): they go over first.
         HeldBytes.release(near, far);
         strip(near.pipeline(), nearHttp);
         // Only now, with the caller's HTTP encoder gone: it refuses raw bytes after a response (the bytes were lost).
+        long earlyBytes = 0;
         for (ByteBuf b : early) {
+            earlyBytes += b.readableBytes();
             near.write(b);
         }
         HeldBytes.release(far, near);
@@ -45,6 +50,20 @@ public final class Splice {
         strip(far.pipeline(), farHttp);
         near.read();
         far.read();
+        return new Spliced(fromNear, fromFar, earlyBytes);
+    }
+
+    /** The two relays of a spliced pair, which count the bytes each way (for the tunnel's access-log line). */
+    public record Spliced(Relay fromNear, Relay fromFar, long earlyBytes) {
+        /** Bytes from the caller to the far side so far. */
+        public long fromCaller() {
+            return fromNear.relayed();
+        }
+
+        /** Bytes from the far side to the caller so far, the early ones included. */
+        public long toCaller() {
+            return earlyBytes + fromFar.relayed();
+        }
     }
 
     private static void strip(ChannelPipeline p, List<String> names) {

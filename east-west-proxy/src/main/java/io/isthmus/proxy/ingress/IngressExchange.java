@@ -17,6 +17,8 @@ import io.isthmus.proxy.http.Grpc;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.http.Responses;
 import io.isthmus.proxy.http.path.PathVerdict;
+import io.isthmus.proxy.telemetry.ClusterDirectory;
+import io.isthmus.proxy.telemetry.RequestLabels;
 import io.isthmus.registry.MeshName;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.netty.channel.Channel;
@@ -46,6 +48,10 @@ final class IngressExchange extends Exchange {
     private final IngressServer server;
     private final SpiffeId peer;
     private InetSocketAddress backend;
+    /** What the labels and the access log name, as far as {@link #decide} got. */
+    private SpiffeId caller;
+    private MeshName meshName;
+    private SpiffeId vouchedBy;
     private boolean retried;
 
     IngressExchange(IngressHandler handler, ChannelHandlerContext ctx, HttpRequest request, long start,
@@ -72,6 +78,7 @@ final class IngressExchange extends Exchange {
             return;
         }
         destination = name.get().host();
+        meshName = name.get();
         int port = port(host);
         CallerResolution who = VouchingDecision.resolve(peer, request.headers().getAll(IdentityHeaders.CALLER),
                 server.gateways());
@@ -79,10 +86,15 @@ final class IngressExchange extends Exchange {
             AccessRequest access = access(refused.auditedCaller(), name.get(), port, connect);
             audit(access.viaGateway(peer), new Decision.Denied(refused.reason(), "", "", refused.detail(), List.of()));
             source = refused.auditedCaller().toString();
+            caller = refused.auditedCaller();
             deny(refused.reason().code(), refused.detail());
             return;
         }
         SpiffeId caller = who instanceof CallerResolution.Vouched v ? v.caller() : ((CallerResolution.Direct) who).caller();
+        this.caller = caller;
+        if (who instanceof CallerResolution.Vouched v) {
+            vouchedBy = v.gateway();
+        }
         source = caller.toString();
         if (!connect) {
             PathVerdict path = server.paths().normalize(request.uri());
@@ -132,6 +144,27 @@ final class IngressExchange extends Exchange {
             request.headers().set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
         }
         connectBackend();
+    }
+
+    @Override
+    protected RequestLabels labels(ClusterDirectory directory, int code) {
+        SpiffeId who = caller != null ? caller : peer;
+        Optional<String> service = Optional.ofNullable(meshName).map(MeshName::host);
+        if (who == null) {
+            return new RequestLabels("ingress", ClusterDirectory.UNKNOWN, directory.ownCluster(), ClusterDirectory.OTHER,
+                    ClusterDirectory.UNKNOWN, code);
+        }
+        return directory.ingress(who, service, code);
+    }
+
+    @Override
+    protected Optional<String> peerGateway() {
+        return Optional.ofNullable(vouchedBy).map(SpiffeId::toString);
+    }
+
+    @Override
+    protected Optional<String> upstreamName() {
+        return Optional.ofNullable(backend).map(b -> b.getHostString() + ":" + b.getPort());
     }
 
     /** What policy is asked: the path is the request's (already normalized) path without its query. */

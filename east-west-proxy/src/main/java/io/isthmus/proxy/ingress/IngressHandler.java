@@ -32,7 +32,7 @@ final class IngressHandler extends DownstreamHandler {
     private SpiffeId peer;
 
     IngressHandler(IngressServer server, HeaderDeadline deadline) {
-        super(server.metrics(), "ingress", deadline);
+        super(server.metrics(), server.telemetry(), "ingress", deadline);
         this.server = server;
     }
 

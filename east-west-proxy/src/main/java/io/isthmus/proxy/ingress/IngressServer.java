@@ -1,6 +1,7 @@
 package io.isthmus.proxy.ingress;
 
 import java.net.InetSocketAddress;
+import java.util.Objects;
 
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authz.Authorizer;
@@ -10,6 +11,7 @@ import io.isthmus.proxy.http.HeaderDeadline;
 import io.isthmus.proxy.http.Http1Pipeline;
 import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.proxy.upstream.H2Pool;
@@ -46,6 +48,7 @@ public final class IngressServer implements AutoCloseable {
     private final Authorizer authorizer;
     private final DecisionLog decisionLog;
     private final ProxyMetrics metrics;
+    private final Telemetry telemetry;
     /** Replaced whole when the federation's membership changes ({@link #gateways(GatewayIdentities)}). */
     private volatile GatewayIdentities gateways;
     private final PathNormalizer paths;
@@ -61,10 +64,12 @@ public final class IngressServer implements AutoCloseable {
      * @param decisionLog told about every decision
      * @param gateways    which peers may vouch for a caller: the gateway identities of each federated trust domain
      * @param paths       how request paths are normalized before policy sees them (and forwarded as normalized)
+     * @param telemetry   records each request and tunnel (cluster labels, access log, spans);
+     *                    {@link Telemetry#none()} counts them under {@code unknown} clusters
      */
     public IngressServer(NettyTransport transport, ProxySettings settings, ProxyTls tls, SvidSource svid,
             LocalBackends backends, Authorizer authorizer, DecisionLog decisionLog, ProxyMetrics metrics,
-            GatewayIdentities gateways, PathNormalizer paths) {
+            GatewayIdentities gateways, PathNormalizer paths, Telemetry telemetry) {
         this.settings = settings;
         this.tls = tls;
         this.svid = svid;
@@ -72,8 +77,9 @@ public final class IngressServer implements AutoCloseable {
         this.authorizer = authorizer;
         this.decisionLog = decisionLog;
         this.metrics = metrics;
-        this.gateways = java.util.Objects.requireNonNull(gateways, "gateways");
-        this.paths = java.util.Objects.requireNonNull(paths, "paths");
+        this.telemetry = Objects.requireNonNull(telemetry, "telemetry");
+        this.gateways = Objects.requireNonNull(gateways, "gateways");
+        this.paths = Objects.requireNonNull(paths, "paths");
         this.backendPool = new Http1Pool(transport, null, settings);
         this.h2cBackends = new H2Pool(transport, null, settings);
         this.streams = Http2Support.exchangeStream(settings);
@@ -147,7 +153,7 @@ public final class IngressServer implements AutoCloseable {
      * from these; a cluster that left vouches for nobody.
      */
     public void gateways(GatewayIdentities next) {
-        this.gateways = java.util.Objects.requireNonNull(next, "gateways");
+        this.gateways = Objects.requireNonNull(next, "gateways");
     }
 
     PathNormalizer paths() {
@@ -156,6 +162,10 @@ public final class IngressServer implements AutoCloseable {
 
     ProxyMetrics metrics() {
         return metrics;
+    }
+
+    Telemetry telemetry() {
+        return telemetry;
     }
 
     /** Pooled HTTP/1.1 connections to local backends (and dedicated ones for Upgrades). */

@@ -9,6 +9,8 @@ import org.jboss.logging.Logger;
 import io.isthmus.proxy.egress.PeerIngress;
 import io.isthmus.proxy.exchange.Splice;
 import io.isthmus.proxy.http.IdentityHeaders;
+import io.isthmus.proxy.telemetry.HopRecord;
+import io.isthmus.proxy.telemetry.RequestLabels;
 import io.isthmus.proxy.tls.HandshakeFailure;
 import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.ExportedService;
@@ -16,6 +18,7 @@ import io.isthmus.registry.Protocol;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.tls.SvidCertificateException;
 import io.isthmus.trust.tls.TlsContexts;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -28,7 +31,9 @@ import io.netty.util.ReferenceCountUtil;
  * One client connection of a TCP listener: learns the caller (the SVID of its TLS handshake, or the listener's
  * plaintext identity), then opens the tunnel to the nearest cluster exporting the port as {@code tcp} (the next one
  * when a connect or handshake fails, or the gateway there is not that cluster's) and splices the two. A refusal by
- * the destination (its L4 policy, its vouching rules) closes the client's connection. Event loop only.
+ * the destination (its L4 policy, its vouching rules) closes the client's connection. Each connection is counted
+ * once in {@code isthmus_requests_total} (200 when its tunnel stood, else the refusal's status) and leaves one
+ * access-log line ({@code kind=tunnel}, {@code protocol=tcp}) when it closes. Event loop only.
  */
 final class TcpCaller extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger(TcpCaller.class);
@@ -38,6 +43,7 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
     private final TcpListenerSpec spec;
     private final TcpListeners server;
     private long start;
+    private HopRecord hop;
 
     TcpCaller(TcpListenerSpec spec, TcpListeners server) {
         this.spec = spec;
@@ -47,6 +53,8 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         start = System.nanoTime();
+        // A TCP client sends no trace context: the record carries the labels and the access-log line.
+        hop = server.telemetry().begin(DIRECTION, List.of(), List.of());
         if (spec.plaintextCaller().isPresent()) {
             open(ctx, spec.plaintextCaller().get());
         }
@@ -105,27 +113,27 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
         // As the egress does: clusters ejected for failing connects in a row are tried only when none other is left.
         candidates.addAll(ejected);
         if (candidates.isEmpty()) {
-            refuse(ctx, caller.toString(), 404, "unknown-service", "no healthy, non-stale cluster exports " + spec.route().authority()
-                    + " as tcp");
+            refuse(ctx, caller, Optional.empty(), 404, "unknown-service", "no healthy, non-stale cluster exports "
+                    + spec.route().authority() + " as tcp");
             return;
         }
-        attempt(ctx, caller.toString(), candidates, 0, new ArrayList<>());
+        attempt(ctx, caller, candidates, 0, new ArrayList<>());
     }
 
-    private void attempt(ChannelHandlerContext ctx, String caller, List<PeerIngress> candidates, int index,
+    private void attempt(ChannelHandlerContext ctx, SpiffeId caller, List<PeerIngress> candidates, int index,
             List<String> failures) {
         Channel near = ctx.channel();
         if (!near.isActive()) {
             return;
         }
         if (index >= candidates.size()) {
-            refuse(ctx, caller, 502, "no-cluster-reachable", "every cluster exporting " + spec.route().authority()
-                    + " failed: " + String.join("; ", failures));
+            refuse(ctx, caller, Optional.empty(), 502, "no-cluster-reachable", "every cluster exporting "
+                    + spec.route().authority() + " failed: " + String.join("; ", failures));
             return;
         }
         PeerIngress ingress = candidates.get(index);
         server.tunnels().connectThroughIngress(near.eventLoop(), ingress.address(), server.tls().upstream(),
-                spec.route().sni(), spec.route().authority(), IdentityHeaders.CALLER.toString(), caller,
+                spec.route().sni(), spec.route().authority(), IdentityHeaders.CALLER.toString(), caller.toString(),
                 ingress::mismatch).addListener(f -> {
                     if (!f.isSuccess()) {
                         server.metrics().connectFailure(DIRECTION, ingress.cluster());
@@ -142,25 +150,41 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
                     opened.response().release();
                     if (status != 200) {
                         opened.channel().close();
-                        server.metrics().request(DIRECTION, caller, spec.route().name().host(), status, start);
-                        LOG.debugf("tcp listener %s: %s refused %s to %s (%d %s)", spec.name(), ingress, caller,
-                                spec.route().authority(), status, reason);
-                        near.close();
+                        refuse(ctx, caller, Optional.of(ingress), status, reason.isEmpty() ? "refused" : reason,
+                                ingress + " refused it with " + status);
                         return;
                     }
                     if (!near.isActive()) {
                         opened.channel().close();
                         return;
                     }
-                    server.metrics().request(DIRECTION, caller, spec.route().name().host(), 200, start);
+                    RequestLabels labels = labels(caller, Optional.of(ingress), 200);
+                    server.metrics().request(labels, start);
                     ctx.pipeline().remove(this);
-                    Splice.join(near, List.of(), opened.channel(), List.of(), List.of());
+                    Splice.Spliced spliced = Splice.join(near, List.of(), opened.channel(), List.of(), List.of());
+                    near.closeFuture().addListener(c -> hop.finish("tunnel", labels, details(caller, Optional.of(
+                            ingress), spliced.fromCaller(), spliced.toCaller(), Optional.empty())));
                 });
     }
 
-    private void refuse(ChannelHandlerContext ctx, String caller, int status, String reason, String detail) {
-        server.metrics().request(DIRECTION, caller, spec.route().name().host(), status, start);
-        LOG.debugf("tcp listener %s: closing %s: %s (%s)", spec.name(), ctx.channel().remoteAddress(), reason, detail);
+    private void refuse(ChannelHandlerContext ctx, SpiffeId caller, Optional<PeerIngress> ingress, int status,
+            String reason, String detail) {
+        RequestLabels labels = labels(caller, ingress, status);
+        server.metrics().request(labels, start);
+        hop.finish("tunnel", labels, details(caller, ingress, 0, 0, Optional.of(reason)));
+        LOG.debugf("tcp listener %s: closing %s from %s: %s (%s)", spec.name(), ctx.channel().remoteAddress(), caller,
+                reason, detail);
         ctx.close();
+    }
+
+    private RequestLabels labels(SpiffeId caller, Optional<PeerIngress> ingress, int code) {
+        return hop.directory().egress(Optional.of(caller), ingress.map(PeerIngress::cluster),
+                Optional.of(spec.route().name().host()), code);
+    }
+
+    private static HopRecord.Details details(SpiffeId caller, Optional<PeerIngress> ingress, long in, long out,
+            Optional<String> reason) {
+        return new HopRecord.Details(caller.toString(), Optional.empty(), Optional.empty(), Optional.empty(), "tcp", in,
+                out, ingress.map(PeerIngress::toString), reason);
     }
 }

@@ -5,11 +5,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.listener.Listener;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.outlier.OutlierDetector;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.proxy.tunnel.HeldBytes;
@@ -39,13 +41,17 @@ public final class TcpListeners implements AutoCloseable {
     private final ServiceResolver resolver;
     private final Locality locality;
     private final ProxyMetrics metrics;
+    private final Telemetry telemetry;
     private final Tunnels tunnels;
     private final OutlierDetector outliers;
     private final Map<TcpListenerSpec, Listener> listeners = new LinkedHashMap<>();
 
-    /** @param outliers the egress's outlier detector: clusters it skips are tried last here too */
+    /**
+     * @param outliers  the egress's outlier detector: clusters it skips are tried last here too
+     * @param telemetry the egress's: each connection is counted and gets one access-log line ({@code kind=tunnel})
+     */
     public TcpListeners(NettyTransport transport, ProxySettings settings, ProxyTls tls, ServiceResolver resolver,
-            Locality locality, ProxyMetrics metrics, OutlierDetector outliers) {
+            Locality locality, ProxyMetrics metrics, Telemetry telemetry, OutlierDetector outliers) {
         this.outliers = outliers;
         this.transport = transport;
         this.settings = settings;
@@ -53,6 +59,7 @@ public final class TcpListeners implements AutoCloseable {
         this.resolver = resolver;
         this.locality = locality;
         this.metrics = metrics;
+        this.telemetry = Objects.requireNonNull(telemetry, "telemetry");
         this.tunnels = new Tunnels(transport, settings);
     }
 
@@ -117,6 +124,10 @@ public final class TcpListeners implements AutoCloseable {
 
     ProxyMetrics metrics() {
         return metrics;
+    }
+
+    Telemetry telemetry() {
+        return telemetry;
     }
 
     OutlierDetector outliers() {

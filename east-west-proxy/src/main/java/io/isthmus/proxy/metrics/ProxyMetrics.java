@@ -5,7 +5,9 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.Counter;
+import io.isthmus.proxy.telemetry.RequestLabels;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 
 /**
@@ -13,11 +15,12 @@ import io.micrometer.core.instrument.Timer;
  * path does one map lookup and an atomic add. Thread-safe.
  *
  * <ul>
- * <li>{@code isthmus_requests_total{direction,source_principal,destination_service,code}}: requests answered by
- * the ingress ({@code direction="ingress"}) or the egress ({@code "egress"}); {@code source_principal} is the
- * caller's SPIFFE ID, or {@code unauthenticated};</li>
- * <li>{@code isthmus_request_duration_seconds{direction}}: from the complete request to the response written (a
- * relayed gRPC stream: from its headers to its end);</li>
+ * <li>{@code isthmus_requests_total{direction,source_cluster,destination_cluster,source_trust_domain,
+ * destination_service,code}}: requests answered by the ingress ({@code direction="ingress"}) or the egress
+ * ({@code "egress"}), every label from a bounded set ({@link RequestLabels}; the caller's SPIFFE ID, which is not,
+ * is in the access log);</li>
+ * <li>{@code isthmus_request_duration_seconds{...the same labels}}: from the request's head to the response written
+ * (a relayed gRPC stream: to its end; a tunnel: to its start);</li>
  * <li>{@code isthmus_grpc_calls_total{direction,destination_service,grpc_status}}: relayed (streaming-path) gRPC
  * calls by the {@code grpc-status} of their trailers, {@code reset} for a call ended by RST_STREAM, {@code none}
  * for a response without one (an HTTP refusal by the peer);</li>
@@ -39,14 +42,13 @@ import io.micrometer.core.instrument.Timer;
  */
 public final class ProxyMetrics {
     private final MeterRegistry registry;
-    private final ConcurrentMap<RequestKey, Counter> requests = new ConcurrentHashMap<>();
+    private final ConcurrentMap<RequestLabels, RequestMeters> requests = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> handshakeFailures = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> denials = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> connectFailures = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> grpcCalls = new ConcurrentHashMap<>();
-    private final ConcurrentMap<String, Timer> latency = new ConcurrentHashMap<>();
 
-    private record RequestKey(String direction, String source, String destination, int code) {
+    private record RequestMeters(Counter count, Timer duration) {
     }
 
     public ProxyMetrics(MeterRegistry registry) {
@@ -65,17 +67,19 @@ public final class ProxyMetrics {
         return registry;
     }
 
-    public void request(String direction, String source, String destination, int code, long startNanos) {
-        requests.computeIfAbsent(new RequestKey(direction, source, destination, code),
-                k -> Counter.builder("isthmus_requests_total").description("Requests answered by the data plane")
-                        .tag("direction", k.direction()).tag("source_principal", k.source())
-                        .tag("destination_service", k.destination()).tag("code", Integer.toString(k.code()))
-                        .register(registry))
-                .increment();
-        latency.computeIfAbsent(direction, d -> Timer.builder("isthmus_request_duration_seconds")
-                .description("From the complete request to its response").tag("direction", d)
-                .register(registry))
-                .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    public void request(RequestLabels labels, long startNanos) {
+        RequestMeters m = requests.computeIfAbsent(labels, l -> {
+            Tags tags = Tags.of("direction", l.direction(), "source_cluster", l.sourceCluster(), "destination_cluster",
+                    l.destinationCluster(), "source_trust_domain", l.sourceTrustDomain(), "destination_service",
+                    l.destinationService(), "code", Integer.toString(l.code()));
+            return new RequestMeters(Counter.builder("isthmus_requests_total")
+                    .description("Requests answered by the data plane, by cluster pair, service and status").tags(tags)
+                    .register(registry), Timer.builder("isthmus_request_duration_seconds")
+                    .description("From the request's head to its response, by cluster pair").tags(tags)
+                    .register(registry));
+        });
+        m.count().increment();
+        m.duration().record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
     }
 
     /** A relayed gRPC call ended with {@code grpcStatus} (a number, {@code reset} or {@code none}). */

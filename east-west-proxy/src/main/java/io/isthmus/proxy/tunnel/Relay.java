@@ -15,6 +15,8 @@ import io.netty.util.ReferenceCountUtil;
  */
 public final class Relay extends ChannelInboundHandlerAdapter {
     private final Channel peer;
+    /** Bytes read from this side and handed to the peer; event loop only, read after the channel closed. */
+    private long relayed;
 
     public Relay(Channel peer) {
         this.peer = peer;
@@ -38,6 +40,7 @@ public final class Relay extends ChannelInboundHandlerAdapter {
             ctx.channel().read();
             return;
         }
+        relayed += ((io.netty.buffer.ByteBuf) msg).readableBytes();
         if (!peer.isActive()) {
             ReferenceCountUtil.release(msg);
             ctx.close();
@@ -51,6 +54,11 @@ public final class Relay extends ChannelInboundHandlerAdapter {
                 peer.close();
             }
         });
+    }
+
+    /** Bytes this relay read from its channel. */
+    public long relayed() {
+        return relayed;
     }
 
     @Override

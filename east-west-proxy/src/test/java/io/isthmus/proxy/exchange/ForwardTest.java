@@ -3,11 +3,15 @@ package io.isthmus.proxy.exchange;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import io.isthmus.proxy.telemetry.ClusterDirectory;
+import io.isthmus.proxy.telemetry.RequestLabels;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.http.HeaderDeadline;
 import io.isthmus.proxy.metrics.ProxyMetrics;
@@ -53,7 +57,8 @@ class ForwardTest {
         final EmbeddedChannel upstream;
 
         ForwardingHandler(EmbeddedChannel upstream) {
-            super(new ProxyMetrics(new SimpleMeterRegistry()), "test", new HeaderDeadline(1_000_000_000L));
+            super(new ProxyMetrics(new SimpleMeterRegistry()), Telemetry.none(), "test",
+                    new HeaderDeadline(1_000_000_000L));
             this.upstream = upstream;
         }
 
@@ -69,6 +74,11 @@ class ForwardTest {
                 @Override
                 protected boolean retry(RetryPolicy.Failure failure, String why) {
                     return false;
+                }
+
+                @Override
+                protected RequestLabels labels(ClusterDirectory directory, int code) {
+                    return directory.egress(Optional.empty(), Optional.empty(), Optional.empty(), code);
                 }
             };
         }

@@ -67,11 +67,13 @@ public class AuthzService {
     private PolicyFileWatcher fileWatcher;
     private PolicyCrdSource crdSource;
     private ExecutorService tokenExecutor;
+    private final RecentDenials recentDenials;
 
     @Inject
     public AuthzService(AuthzConfig config, GatewayConfig gateway, Clock clock, MeterRegistry meters,
-            Instance<KubernetesClient> kubernetes) {
+            Instance<KubernetesClient> kubernetes, RecentDenials recentDenials) {
         this.config = config;
+        this.recentDenials = recentDenials;
         this.meters = meters;
         this.store = new PolicyStore(config.rootNamespace());
         this.decisionLog = new JsonDecisionLog(clock, auditSink(config, clock), meters,
@@ -219,7 +221,11 @@ public class AuthzService {
     @Produces
     @ApplicationScoped
     DecisionLog decisionLog() {
-        return decisionLog;
+        // The federation page's recent denials see every decision the audit log sees.
+        return (request, decision) -> {
+            decisionLog.record(request, decision);
+            recentDenials.record(request, decision);
+        };
     }
 
     @Produces

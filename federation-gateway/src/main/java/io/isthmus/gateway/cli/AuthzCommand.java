@@ -9,10 +9,16 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.isthmus.gateway.authz.explain.Explanation;
+import io.isthmus.gateway.status.StatusJson;
 import io.isthmus.proxy.authz.AccessRequest;
 import io.isthmus.proxy.authz.Decision;
 import io.isthmus.proxy.authz.policy.AuthorizationPolicy;
@@ -25,10 +31,12 @@ import io.isthmus.trust.spiffe.SpiffeId;
 
 /**
  * {@code isthmus authz check}: validate an AuthorizationPolicy file and explain what it decides for a request;
- * {@code suggest} and {@code simulate} turn decision logs into policies and replay them.
+ * {@code suggest} and {@code simulate} turn decision logs into policies and replay them; {@code isthmus authz explain}:
+ * what a gateway's live policy decides for a call, asked through its admin API.
  */
 @Command(name = "authz", description = "Validate and try out AuthorizationPolicies; suggest them from decision logs.",
-        subcommands = {AuthzCommand.Check.class, AuthzSuggestCommand.class, AuthzSimulateCommand.class})
+        subcommands = {AuthzCommand.Check.class, AuthzCommand.Explain.class, AuthzSuggestCommand.class,
+                AuthzSimulateCommand.class})
 final class AuthzCommand {
 
     @Command(name = "check", description = {"Validate a policy file (exit 1 with every error and its field path).",
@@ -52,14 +60,8 @@ final class AuthzCommand {
         @Option(names = "--to", description = "Destination: <service>.<namespace>[.svc.clusterset.local].")
         String to;
 
-        @Option(names = "--port", defaultValue = "80", description = "Destination port (default: ${DEFAULT-VALUE}).")
-        int port;
-
-        @Option(names = "--method", description = "HTTP method; omit with --path for TCP traffic.")
-        String method;
-
-        @Option(names = "--path", description = "HTTP path.")
-        String path;
+        @Mixin
+        RequestOptions request;
 
         @Override
         public Integer call() throws Exception {
@@ -84,8 +86,8 @@ final class AuthzCommand {
                 err.println("--caller and --to go together");
                 return 2;
             }
-            if ((method == null) != (path == null)) {
-                err.println("--method and --path go together (omit both for TCP)");
+            if (request.usageError().isPresent()) {
+                err.println(request.usageError().get());
                 return 2;
             }
             SpiffeId source = SpiffeId.parse(caller);
@@ -94,9 +96,9 @@ final class AuthzCommand {
                 err.println("--to '" + to + "' is not <service>.<namespace>[." + MeshName.DEFAULT_SUFFIX + "]");
                 return 2;
             }
-            AccessRequest request = method == null ? AccessRequest.tcp(source, destination, port)
-                    : AccessRequest.http(source, destination, port, method, path);
-            Decision d = PolicySet.of(rootNamespace, policies).decide(request);
+            AccessRequest access = !request.http() ? AccessRequest.tcp(source, destination, request.port)
+                    : AccessRequest.http(source, destination, request.port, request.method, request.path);
+            Decision d = PolicySet.of(rootNamespace, policies).decide(access);
             d.observed().ifPresent(o -> out.println("OBSERVE mode (" + d.policy() + "): allowed; the policies would "
                     + (o.allowed() ? "allow" : "deny") + ":"));
             Decision shown = d.observed().orElse(d);
@@ -118,5 +120,65 @@ final class AuthzCommand {
             String host = text.endsWith("." + MeshName.DEFAULT_SUFFIX) ? text : text + "." + MeshName.DEFAULT_SUFFIX;
             return MeshName.parseHost(host, MeshName.DEFAULT_SUFFIX);
         }
+    }
+
+    @Command(name = "explain", description = {"Ask the destination gateway's live policy what it decides for a call: "
+            + "the rule that decided, the path as its ingress normalizes it, the reason code it would answer with.",
+            "Exit 0 allow, 3 deny or refused, 1 on failure."})
+    static final class Explain implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        TokenCommand.ConnectionMixin connection;
+
+        @Option(names = "--from", required = true, description = "The caller's SPIFFE ID.")
+        String from;
+
+        @Option(names = "--to", required = true, description = "The mesh name called, <service>.<namespace>[.svc.clusterset.local].")
+        String to;
+
+        @Mixin
+        RequestOptions request;
+
+        @Override
+        public Integer call() throws Exception {
+            if (request.usageError().isPresent()) {
+                spec.commandLine().getErr().println(request.usageError().get());
+                return 2;
+            }
+            ObjectNode body = explainBody(from, to, request);
+            JsonNode answer = connection.connection.call("POST", "/v1/admin/authz/explain", body);
+            Explanation e = StatusJson.mapper().treeToValue(answer, Explanation.class);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("%s %s (HTTP %d, x-isthmus-reason: %s)%n", e.outcome().toUpperCase(java.util.Locale.ROOT),
+                    e.policy().isEmpty() ? (e.outcome().equals("refused") ? "before any policy" : "by default deny")
+                            : "by " + e.policy() + " " + e.rule(), e.status(), e.reason());
+            if (request.http()) {
+                out.printf("path:    %s -> %s (isthmus.proxy.path-normalization=%s)%n", request.path,
+                        e.normalizedPath().orElse("refused"), e.pathNormalization());
+            }
+            if (!e.detail().isEmpty()) {
+                out.printf("detail:  %s%n", e.detail());
+            }
+            if (!e.auditMatches().isEmpty()) {
+                out.printf("audit:   %s%n", String.join(", ", e.auditMatches()));
+            }
+            if (!e.servedHere()) {
+                out.printf("note:    %s does not export %s; calls go to the clusters that do%n",
+                        connection.connection.gateway, to);
+            }
+            return e.allowed() ? 0 : Check.DENIED;
+        }
+    }
+
+    /** The body of {@code POST /v1/admin/authz/explain}. */
+    static ObjectNode explainBody(String caller, String to, RequestOptions request) {
+        ObjectNode body = StatusJson.mapper().createObjectNode().put("caller", caller).put("to", to)
+                .put("port", request.port);
+        if (request.http()) {
+            body.put("method", request.method).put("path", request.path);
+        }
+        return body;
     }
 }

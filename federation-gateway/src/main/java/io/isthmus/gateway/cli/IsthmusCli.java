@@ -1,6 +1,8 @@
 package io.isthmus.gateway.cli;
 
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
 
@@ -11,16 +13,15 @@ import io.isthmus.build.BuildInfo;
 
 /**
  * The operator CLI: {@code isthmus ca init-root}, {@code isthmus ca issue-intermediate}, {@code isthmus bundle show},
- * {@code isthmus token create|list|revoke}, {@code isthmus authz check|suggest|simulate},
- * {@code isthmus rotate intermediate|status|abort}, {@code isthmus ca sign-csr},
- * {@code isthmus federation add|remove|show|status}.
+ * {@code isthmus token create|list|revoke}, {@code isthmus authz check|explain|suggest|simulate}, {@code isthmus check},
+ * {@code isthmus rotate intermediate|status|abort}, {@code isthmus ca sign-csr}, {@code isthmus federation add|remove|show|status}.
  * Runs without the gateway: it only reads and writes files and, for {@code bundle show --url}, polls a bundle
  * endpoint once. Exit codes: 0 success, 1 the operation failed (message on stderr), 2 wrong usage.
  */
 @Command(name = "isthmus", mixinStandardHelpOptions = true, versionProvider = IsthmusCli.Version.class,
         description = "Build and inspect an Isthmus federation by hand.",
         subcommands = {CaCommand.class, BundleCommand.class, TokenCommand.class, AuthzCommand.class, RotateCommand.class,
-                FederationCommand.class, CommandLine.HelpCommand.class})
+                FederationCommand.class, CheckCommand.class, CommandLine.HelpCommand.class})
 public final class IsthmusCli {
 
     public static void main(String[] args) {
@@ -46,17 +47,14 @@ public final class IsthmusCli {
     }
 
     /**
-     * Runs the CLI with its output going to {@code out} and {@code err} (null: the console), for callers that embed
-     * it, such as end-to-end tests that run {@code isthmus authz suggest} against a gateway's log.
+     * Runs the CLI with its output going to {@code out} and {@code err} (null: the console, in UTF-8), for callers
+     * that embed it, such as end-to-end tests that run {@code isthmus authz suggest} against a gateway's log.
      */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new IsthmusCli());
-        if (out != null) {
-            cli.setOut(out);
-        }
-        if (err != null) {
-            cli.setErr(err);
-        }
+        // check prints ✓ and ✗: UTF-8 whatever the platform's default, like every other tool's output here.
+        cli.setOut(out != null ? out : new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
+        cli.setErr(err != null ? err : new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
         cli.registerConverter(Duration.class, IsthmusCli::parseDuration);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("isthmus: " + (e.getMessage() == null ? e.toString() : e.getMessage()));

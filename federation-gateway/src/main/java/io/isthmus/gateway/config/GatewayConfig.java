@@ -212,5 +212,14 @@ public interface GatewayConfig {
         @WithName("generate-ca")
         @WithDefault("false")
         boolean generateCa();
+
+        /**
+         * Runs this gateway on a clock that is off by this much (e.g. {@code -20s}): every certificate, lease and
+         * reported time uses it. For testing what clock skew does to a federation and that {@code isthmus check}
+         * finds it; logged as a warning at start. Never set it in production.
+         */
+        @WithName("clock-offset")
+        @WithDefault("0s")
+        Duration clockOffset();
     }
 }

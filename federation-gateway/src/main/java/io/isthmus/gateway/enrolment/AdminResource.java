@@ -19,11 +19,20 @@ import jakarta.ws.rs.core.Response;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.isthmus.gateway.authz.explain.ExplainRequest;
+import io.isthmus.gateway.authz.explain.Explanation;
+import io.isthmus.gateway.authz.explain.PolicyExplainer;
+import io.isthmus.gateway.proxy.ProxyConfig;
+import io.isthmus.gateway.proxy.ProxyService;
+import io.isthmus.gateway.status.StatusJson;
+import io.isthmus.proxy.authz.Authorizer;
+import io.isthmus.registry.Registry;
 import io.vertx.core.http.HttpServerRequest;
 
 /**
  * Admin API for VM enrolment: {@code POST/GET /v1/admin/join-tokens}, {@code DELETE /v1/admin/join-tokens/{id}},
- * {@code POST /v1/admin/identities/revoke}, {@code GET /v1/admin/identities}. Authenticated by {@link AdminAuth}.
+ * {@code POST /v1/admin/identities/revoke}, {@code GET /v1/admin/identities}; and {@code POST
+ * /v1/admin/authz/explain}. Authenticated by {@link AdminAuth}.
  */
 @Path("/v1/admin")
 @Consumes(MediaType.WILDCARD)
@@ -35,6 +44,15 @@ public class AdminResource {
 
     @Inject
     AdminAuth auth;
+
+    @Inject
+    Authorizer authorizer;
+
+    @Inject
+    ProxyConfig proxy;
+
+    @Inject
+    Registry registry;
 
     @Context
     HttpServerRequest request;
@@ -104,6 +122,36 @@ public class AdminResource {
                 principal -> Response.ok(service.listIdentities().stream().map(IdentityView::of).toList()).build());
     }
 
+    /**
+     * {@code POST /v1/admin/authz/explain} {caller, to, port, method, path}: what this gateway's ingress would decide
+     * for that call under the policies in force now, with the path as it normalizes it ({@code isthmus authz
+     * explain}). Admin only: it reveals which rule admits whom.
+     */
+    @POST
+    @Path("/authz/explain")
+    public Response explainAuthz(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, String body) {
+        return admin("authz.explain", authorization, principal -> {
+            JsonNode json = EnrolmentResource.parseBody(body);
+            ExplainRequest r;
+            try {
+                Integer port = json.hasNonNull("port") ? integer(json.get("port"), "port") : null;
+                r = ExplainRequest.parse(EnrolmentResource.text(json, "caller"), EnrolmentResource.text(json, "to"),
+                        port, EnrolmentResource.text(json, "method"), EnrolmentResource.text(json, "path"),
+                        proxy.meshSuffix());
+            } catch (IllegalArgumentException e) {
+                throw new EnrolmentException(EnrolmentError.INVALID_REQUEST, e.getMessage());
+            }
+            boolean servedHere = registry.exportsOf(r.destination()).stream()
+                    .anyMatch(e -> e.key().cluster().equals(registry.cluster()));
+            Explanation explanation = new PolicyExplainer(ProxyService.paths(proxy), authorizer).explain(r, servedHere);
+            try {
+                return Response.ok(StatusJson.mapper().writeValueAsString(explanation)).build();
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException("an explanation cannot fail to serialize", e);
+            }
+        });
+    }
+
     private interface Call {
         Response run(String principal);
     }
@@ -144,8 +192,12 @@ public class AdminResource {
     }
 
     private static int integer(JsonNode n) {
+        return integer(n, "maxUses");
+    }
+
+    private static int integer(JsonNode n, String field) {
         if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-            throw new EnrolmentException(EnrolmentError.INVALID_REQUEST, "maxUses must be an integer");
+            throw new EnrolmentException(EnrolmentError.INVALID_REQUEST, field + " must be an integer");
         }
         return n.asInt();
     }

@@ -20,6 +20,7 @@ import org.jboss.logging.Logger;
 import io.isthmus.gateway.config.ConfigException;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.membership.MembershipView;
+import io.isthmus.gateway.telemetry.TelemetryService;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.TokenAuthenticator;
@@ -42,6 +43,7 @@ import io.isthmus.proxy.sni.EgressSniRouting;
 import io.isthmus.proxy.sni.IngressSniRouting;
 import io.isthmus.proxy.sni.LocalExports;
 import io.isthmus.proxy.sni.RouteMetrics;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.proxy.tunnel.Tunnels;
@@ -79,7 +81,7 @@ public class ProxyService {
 
     @Inject
     public ProxyService(ProxyConfig config, GatewayConfig gateway, TrustService trust, MeterRegistry meters,
-            Instance<Authorizer> authorizers,
+            TelemetryService telemetryService, Instance<Authorizer> authorizers,
             Instance<DecisionLog> decisionLogs, Instance<ServiceResolver> resolvers,
             Instance<TokenAuthenticator> tokenAuthenticators, Instance<LocalBackends> dynamicBackends,
             Instance<Registry> registries) {
@@ -87,6 +89,7 @@ public class ProxyService {
         TrustRuntime runtime = trust.runtime();
         this.lastTrust = runtime.snapshot();
         ProxyMetrics metrics = new ProxyMetrics(meters);
+        Telemetry telemetry = telemetryService.telemetry();
         RouteMetrics routes = new RouteMetrics(meters);
         ProxyTls tls = ProxyTls.create(runtime, runtime.verifier(), runtime, runtime.trustDomain());
         this.transport = NettyTransport.create(config.ioThreads(), "isthmus-proxy");
@@ -100,7 +103,7 @@ public class ProxyService {
                 };
                 LocalBackends backends = backends(config, dynamicBackends);
                 ingress = new IngressServer(transport, settings, tls, runtime, backends, authorizer, log, metrics,
-                        vouchers, paths(config));
+                        vouchers, paths(config), telemetry);
                 trust.membership().addListener(change -> ingress.gateways(MembershipView.gateways(
                         change.next().membership(), change.self(), runtime.current().id())));
                 if (config.routeByServerName()) {
@@ -125,14 +128,15 @@ public class ProxyService {
                 if (tokens == null) {
                     LOG.warn("no service-account token authenticator deployed: the egress accepts SVID callers only");
                 }
-                egress = new EgressServer(transport, settings, tls, resolver, locality(config), tokens, metrics);
+                egress = new EgressServer(transport, settings, tls, resolver, locality(config), tokens, metrics,
+                        telemetry);
                 if (config.routeByServerName()) {
                     egress.entry(new EgressSniRouting(settings.meshSuffix(), resolver, locality(config),
                             new Tunnels(transport, settings), routes, settings.headerTimeout())::newHandler);
                 }
                 egress.start(new InetSocketAddress(config.egress().host(), config.egress().port()));
                 tcpListeners = new TcpListeners(transport, settings, tls, resolver, locality(config), metrics,
-                        egress.outliers());
+                        telemetry, egress.outliers());
                 tcpListeners.start(tcpListenerSpecs(config, runtime.trustDomain(), vouchers));
             } else {
                 egress = null;
@@ -206,7 +210,8 @@ public class ProxyService {
         return specs;
     }
 
-    static PathNormalizer paths(ProxyConfig config) {
+    /** The ingress's path normalizer as configured; {@code isthmus authz explain} uses the same one. */
+    public static PathNormalizer paths(ProxyConfig config) {
         try {
             return new PathNormalizer(PathNormalization.parse(config.pathNormalization()));
         } catch (IllegalArgumentException e) {

@@ -286,6 +286,18 @@ public class RegistryService {
         return site;
     }
 
+    /**
+     * The registry site of the trust peer named {@code peer} ({@code isthmus.peers.<peer>}): the peer site of the same
+     * name, else the one configured with its trust domain; empty when no peer site is either.
+     */
+    public Optional<String> siteOf(String peer, TrustDomain trustDomain) {
+        if (config.peers().containsKey(peer)) {
+            return Optional.of(peer);
+        }
+        return config.peers().entrySet().stream().filter(e -> e.getValue().trustDomain().equals(trustDomain.name()))
+                .map(Map.Entry::getKey).findFirst();
+    }
+
     public RegistryConfig config() {
         return config;
     }

@@ -157,13 +157,22 @@ public class TrustService {
         runtime.close();
     }
 
-    /** The clock every time-dependent component uses; tests replace it. */
+    /**
+     * The clock every time-dependent component uses; tests replace it, and {@code isthmus.dev.clock-offset} skews
+     * it on purpose.
+     */
     @Singleton
     static class Clocks {
         @Produces
         @Singleton
-        Clock clock() {
-            return Clock.systemUTC();
+        Clock clock(GatewayConfig config) {
+            Duration offset = config.dev().clockOffset();
+            if (offset.isZero()) {
+                return Clock.systemUTC();
+            }
+            LOG.warnf("isthmus.dev.clock-offset=%s: this gateway runs on a clock that is deliberately off by %s"
+                    + " (testing only): its certificates, leases and times are skewed against its peers", offset, offset);
+            return Clock.offset(Clock.systemUTC(), offset);
         }
     }
 }

@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.not;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -91,9 +92,14 @@ class GatewayProxyTest {
         String response = call(proxy.egressAddress().orElseThrow(), workloadTls(cart), REQUEST);
         assertThat(response).startsWith("HTTP/1.1 403").contains("x-isthmus-reason: no-matching-allow")
                 .doesNotContain("xfcc=");
+        // Both listeners count it by cluster pair and trust domain (bounded labels): the caller's ID is not a label.
+        String labels = "{code=\"403\",destination_cluster=\"test-cluster\",destination_service=\""
+                + EchoBackendResource.ECHO + "\",direction=\"%s\",source_cluster=\"test-cluster\","
+                + "source_trust_domain=\"test.isthmus.local\"}";
         given().when().get(metrics).then().statusCode(200)
-                .body(containsString("isthmus_requests_total{code=\"403\",destination_service=\""
-                        + EchoBackendResource.ECHO + "\",direction=\"ingress\",source_principal=\"" + cart + "\"}"))
+                .body(containsString("isthmus_requests_total" + labels.formatted("ingress")))
+                .body(containsString("isthmus_requests_total" + labels.formatted("egress")))
+                .body(not(containsString(cart)))
                 .body(containsString("isthmus_authz_denials_total{reason=\"no-matching-allow\"}"));
     }
 

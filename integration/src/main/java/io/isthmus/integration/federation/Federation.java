@@ -68,6 +68,19 @@ public final class Federation implements AutoCloseable {
         return new ArrayList<>(gateways.values());
     }
 
+    /**
+     * Stops the gateway of {@code cluster} (SIGTERM) and replaces it with one configured with {@code overrides} on top
+     * of its properties, on the same data directory; returns the new process, not started. The federation stops it
+     * on {@link #close()}.
+     */
+    public GatewayProcess reconfigure(String cluster, Map<String, String> overrides) throws InterruptedException {
+        GatewayProcess old = gateway(cluster);
+        old.stop();
+        GatewayProcess next = old.reconfigured(overrides);
+        gateways.put(cluster, next);
+        return next;
+    }
+
     /** Starts every gateway, then waits until each is ready. */
     public void start(Duration readyTimeout) throws IOException, InterruptedException {
         for (GatewayProcess g : gateways.values()) {

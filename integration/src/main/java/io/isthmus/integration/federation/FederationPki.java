@@ -44,7 +44,7 @@ public final class FederationPki {
     public static FederationPki create(Path dir, Clock clock) throws IOException {
         Files.createDirectories(dir);
         CaFactory factory = new CaFactory(clock);
-        CaCredential root = factory.createRoot("Isthmus local federation root (development only)", Duration.ofDays(30));
+        CaCredential root = factory.createRoot("Isthmus local federation root (development only)", Duration.ofDays(90));
         writePrivate(dir.resolve("root.key"), Pem.writePrivateKey(root.key()));
         Files.writeString(dir.resolve("root.pem"), Pem.write(root.certificate()));
         return new FederationPki(dir, factory, root);
@@ -62,16 +62,39 @@ public final class FederationPki {
         return root;
     }
 
-    /** Issues (once) the intermediate of {@code trustDomain}; returns its key and chain files. */
+    /**
+     * Issues (once) the intermediate of {@code trustDomain}, valid 30 days (well clear of {@code isthmus check}'s
+     * 7-day warning); returns its key and chain files.
+     */
     public Intermediate intermediate(TrustDomain trustDomain) throws IOException {
         Path key = dir.resolve(trustDomain.name() + ".key");
         Path chain = dir.resolve(trustDomain.name() + ".pem");
         if (!Files.exists(chain)) {
-            CaCredential intermediate = factory.issueIntermediate(root, trustDomain, Duration.ofDays(7));
-            writePrivate(key, Pem.writePrivateKey(intermediate.key()));
-            Files.writeString(chain, Pem.write(intermediate.certificate()));
+            write(factory.issueIntermediate(root, trustDomain, Duration.ofDays(30)), key, chain);
         }
         return new Intermediate(key, chain);
+    }
+
+    /** The intermediate of {@code trustDomain} as a credential, to issue more SVIDs of its trust domain. */
+    public CaCredential credential(TrustDomain trustDomain) throws IOException {
+        Intermediate files = intermediate(trustDomain);
+        return new CaCredential(Pem.readPrivateKey(files.key()), Pem.readCertificates(files.chain()));
+    }
+
+    /**
+     * Issues another intermediate of {@code trustDomain}, valid for {@code validity}, into files named
+     * {@code <td>-<label>.key/.pem} (the first one stays where it is), e.g. one about to expire.
+     */
+    public Intermediate reissue(TrustDomain trustDomain, Duration validity, String label) throws IOException {
+        Path key = dir.resolve(trustDomain.name() + "-" + label + ".key");
+        Path chain = dir.resolve(trustDomain.name() + "-" + label + ".pem");
+        write(factory.issueIntermediate(root, trustDomain, validity), key, chain);
+        return new Intermediate(key, chain);
+    }
+
+    private static void write(CaCredential intermediate, Path key, Path chain) throws IOException {
+        writePrivate(key, Pem.writePrivateKey(intermediate.key()));
+        Files.writeString(chain, Pem.write(intermediate.certificate()));
     }
 
     /**

@@ -42,6 +42,13 @@ public final class GatewayProcess implements AutoCloseable {
         return cluster;
     }
 
+    /** The same gateway (cluster, jar, namespace, data) with {@code overrides} on top of its properties; not started. */
+    public GatewayProcess reconfigured(Map<String, String> overrides) {
+        Map<String, String> merged = new TreeMap<>(properties);
+        merged.putAll(overrides);
+        return new GatewayProcess(cluster, appJar, merged, netns);
+    }
+
     /** Starts the process; its output is appended to the cluster's log file. */
     public synchronized void start() throws IOException {
         if (process != null && process.isAlive()) {

@@ -14,13 +14,15 @@ import com.sun.net.httpserver.HttpServer;
 
 /**
  * A backend service that answers every request with a JSON line naming itself and the caller identity the
- * ingress verified ({@code x-forwarded-client-cert}), so a caller can see who served it and as whom it was seen.
+ * ingress verified ({@code x-forwarded-client-cert}), so a caller can see who served it and as whom it was seen; it
+ * remembers the last request's {@code traceparent}, to show which trace reached it.
  */
 public final class SampleService implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor;
     private final AtomicLong requests = new AtomicLong();
     private volatile String lastClientCert;
+    private volatile String lastTraceparent;
 
     private SampleService(HttpServer server, ExecutorService executor) {
         this.server = server;
@@ -43,6 +45,7 @@ public final class SampleService implements AutoCloseable {
             requests.incrementAndGet();
             String xfcc = exchange.getRequestHeaders().getFirst("x-forwarded-client-cert");
             lastClientCert = xfcc;
+            lastTraceparent = exchange.getRequestHeaders().getFirst("traceparent");
             String body = "{\"cluster\":\"" + cluster + "\",\"service\":\"" + service + "\",\"method\":\""
                     + exchange.getRequestMethod() + "\",\"path\":\"" + json(exchange.getRequestURI().getRawPath())
                     + "\",\"caller\":\"" + json(callerOf(xfcc).orElse("")) + "\",\"xfcc\":\"" + json(xfcc == null ? "" : xfcc)
@@ -91,6 +94,11 @@ public final class SampleService implements AutoCloseable {
 
     public Optional<String> lastClientCert() {
         return Optional.ofNullable(lastClientCert);
+    }
+
+    /** The W3C {@code traceparent} of the last request, as it reached this backend. */
+    public Optional<String> lastTraceparent() {
+        return Optional.ofNullable(lastTraceparent);
     }
 
     private static String json(String s) {

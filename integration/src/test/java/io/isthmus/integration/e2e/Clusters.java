@@ -13,7 +13,7 @@ import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.testing.FreePorts;
 
 /** Cluster specs on loopback with free ports, for end-to-end tests. */
-final class Clusters {
+public final class Clusters {
     private Clusters() {
     }
 
@@ -33,7 +33,7 @@ final class Clusters {
      * {@code ns/demo/sa/client} call anything (federated traffic is denied otherwise); returns its path, for
      * {@code isthmus.authz.policy-file}.
      */
-    static Path allowDemoClients(Path dir) {
+    public static Path allowDemoClients(Path dir) {
         Path policy = dir.resolve("policies.yaml");
         try {
             Files.createDirectories(dir);

@@ -37,7 +37,7 @@ import io.isthmus.trust.x509.Pem;
  * client would: it calls its gateway's egress over TLS with that SVID and speaks raw HTTP/1.1, so the test sees
  * exactly what goes over the wire.
  */
-final class Workload {
+public final class Workload {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final SpiffeId id;
     private final SSLContext tls;
@@ -47,7 +47,7 @@ final class Workload {
         this.tls = tls;
     }
 
-    static Workload issue(FederationPki pki, String spiffeId) throws IOException {
+    public static Workload issue(FederationPki pki, String spiffeId) throws IOException {
         SpiffeId id = SpiffeId.parse(spiffeId);
         FederationPki.Intermediate files = pki.intermediate(id.trustDomain());
         CaCredential ca = new CaCredential(Pem.readPrivateKey(files.key()), Pem.readCertificates(files.chain()));
@@ -103,7 +103,7 @@ final class Workload {
     }
 
     /** One request over a fresh TLS connection; {@code status -1} with the error when the call failed. */
-    Response call(String hostPort, String requestHead) {
+    public Response call(String hostPort, String requestHead) {
         String[] hp = hostPort.split(":");
         try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket()) {
             s.connect(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), 3000);
@@ -159,7 +159,7 @@ final class Workload {
         return call(egress, "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
     }
 
-    record Response(int status, List<String> headers, String body) {
+    public record Response(int status, List<String> headers, String body) {
         static Response parse(String raw) {
             int end = raw.indexOf("\r\n\r\n");
             if (!raw.startsWith("HTTP/1.1 ") || end < 0) {

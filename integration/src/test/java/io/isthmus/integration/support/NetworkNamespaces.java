@@ -47,6 +47,11 @@ public final class NetworkNamespaces implements AutoCloseable {
                 + why.orElse("") + " (set " + REQUIRE_ENV + "=1 to fail instead of skipping)");
     }
 
+    /** Whether namespaces, veth pairs and bridges can be created here (a test that can also run without them asks). */
+    public static boolean available() {
+        return unavailableReason().isEmpty();
+    }
+
     /** Why namespaces, veth pairs and bridges cannot be created here (tries, then removes a probe); empty if they can. */
     static Optional<String> unavailableReason() {
         String probe = NS_PREFIX + "probe";
@@ -128,6 +133,30 @@ public final class NetworkNamespaces implements AutoCloseable {
 
     public void heal(String cluster) throws IOException {
         run("ip", "link", "set", hostVeths.get(cluster), "up");
+    }
+
+    /**
+     * Drops every TCP segment to or from {@code ports} inside {@code cluster}'s namespace, both ways, with nftables:
+     * a partition of just those connections (say, the registry bridge) while the rest of its traffic flows. Dropped,
+     * not refused, as a cut link does: peers only notice by their failure detection.
+     */
+    public void dropTcp(String cluster, List<Integer> ports) throws IOException {
+        String ns = namespaceOf(cluster);
+        String set = ports.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "));
+        run("ip", "netns", "exec", ns, "nft", "add", "table", "inet", "isthmus_test");
+        for (String hook : List.of("input", "output")) {
+            run("ip", "netns", "exec", ns, "nft", "add chain inet isthmus_test " + hook
+                    + " { type filter hook " + hook + " priority 0 ; }");
+            run("ip", "netns", "exec", ns, "nft", "add rule inet isthmus_test " + hook + " tcp dport { " + set
+                    + " } drop");
+            run("ip", "netns", "exec", ns, "nft", "add rule inet isthmus_test " + hook + " tcp sport { " + set
+                    + " } drop");
+        }
+    }
+
+    /** Removes what {@link #dropTcp} added in {@code cluster}'s namespace. */
+    public void undropTcp(String cluster) throws IOException {
+        run("ip", "netns", "exec", namespaceOf(cluster), "nft", "delete", "table", "inet", "isthmus_test");
     }
 
     @Override

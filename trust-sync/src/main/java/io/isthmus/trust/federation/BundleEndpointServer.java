@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.temporal.ChronoUnit;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
@@ -31,6 +33,13 @@ import io.isthmus.trust.tls.TlsContexts;
 public final class BundleEndpointServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(BundleEndpointServer.class);
 
+    /**
+     * Every answer states the serving gateway's time, from the clock it uses for certificates and leases, to the
+     * millisecond (ISO-8601), so that peers can measure clock skew: the JDK server's {@code Date} has whole seconds
+     * from the JVM's clock.
+     */
+    public static final String TIME_HEADER = "Isthmus-Time";
+
     private final HttpsServer server;
     private final ExecutorService executor;
 
@@ -42,16 +51,17 @@ public final class BundleEndpointServer implements AutoCloseable {
     /** Binds and starts serving the bundle only. Port 0 picks a free port; see {@link #address()}. */
     public static BundleEndpointServer start(InetSocketAddress bind, SvidSource svids, Supplier<TrustBundle> bundle,
             BundleCodec codec) throws IOException {
-        return start(bind, svids, bundle, codec, null);
+        return start(bind, svids, bundle, codec, null, Clock.systemUTC());
     }
 
     /**
      * Binds and starts serving the bundle at {@code /} and, when {@code status} is given, this gateway's trust status
      * (JSON) at {@link BundleEndpointClient#STATUS_PATH}: what it holds is public, like the bundle; what makes the
-     * answer trustworthy is the TLS server authentication by this gateway's SVID.
+     * answer trustworthy is the TLS server authentication by this gateway's SVID. Every answer states {@code clock}'s
+     * time in {@link #TIME_HEADER}.
      */
     public static BundleEndpointServer start(InetSocketAddress bind, SvidSource svids, Supplier<TrustBundle> bundle,
-            BundleCodec codec, Supplier<String> status) throws IOException {
+            BundleCodec codec, Supplier<String> status, Clock clock) throws IOException {
         SSLContext tls = TlsContexts.create(svids, null);
         HttpsServer server = HttpsServer.create(bind, 16);
         server.setHttpsConfigurator(new HttpsConfigurator(tls) {
@@ -64,7 +74,10 @@ public final class BundleEndpointServer implements AutoCloseable {
                 params.setSSLParameters(p);
             }
         });
-        server.createContext("/", exchange -> handle(exchange, bundle, codec, status));
+        server.createContext("/", exchange -> {
+            exchange.getResponseHeaders().set(TIME_HEADER, clock.instant().truncatedTo(ChronoUnit.MILLIS).toString());
+            handle(exchange, bundle, codec, status);
+        });
         ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "isthmus-bundle-endpoint");
             t.setDaemon(true);

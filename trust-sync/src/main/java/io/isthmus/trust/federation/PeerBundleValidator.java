@@ -49,6 +49,28 @@ public final class PeerBundleValidator {
             throw new BundleRejectedException(BundleRejection.WRONG_TRUST_DOMAIN, "bundle is for "
                     + candidate.trustDomain() + ", expected " + expected);
         }
+        // Whose CAs these are comes before whether the sequence advanced: a bundle of another trust domain served at
+        // this peer's endpoint must be reported as that, not as a sequence problem it happens to have as well.
+        Instant now = clock.instant();
+        List<X509Certificate> kept = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        for (X509Certificate ca : candidate.x509Authorities()) {
+            try {
+                authorities.validate(ca, expected, now);
+                kept.add(ca);
+            } catch (InvalidAuthorityException e) {
+                if (e.error() == AuthorityError.EXPIRED) {
+                    warnings.add("dropped expired CA " + Certificates.describe(ca));
+                    continue;
+                }
+                throw new BundleRejectedException(BundleRejection.INVALID_AUTHORITY, "bundle of " + expected
+                        + ", sequence " + candidate.sequence() + ": " + e.getMessage(), e);
+            }
+        }
+        if (kept.isEmpty()) {
+            throw new BundleRejectedException(BundleRejection.NO_AUTHORITIES, "bundle of " + expected + ", sequence "
+                    + candidate.sequence() + " has no valid x509-svid authority" + (warnings.isEmpty() ? "" : " " + warnings));
+        }
         if (previous.isPresent()) {
             TrustBundle prev = previous.get();
             // The replicas of one cluster publish the same CAs under sequences of their own (each starts at its start
@@ -69,26 +91,6 @@ public final class PeerBundleValidator {
                 throw new BundleRejectedException(BundleRejection.SEQUENCE_REUSED, "bundle of " + expected
                         + " changed its keys without advancing its sequence " + candidate.sequence());
             }
-        }
-        Instant now = clock.instant();
-        List<X509Certificate> kept = new ArrayList<>();
-        List<String> warnings = new ArrayList<>();
-        for (X509Certificate ca : candidate.x509Authorities()) {
-            try {
-                authorities.validate(ca, expected, now);
-                kept.add(ca);
-            } catch (InvalidAuthorityException e) {
-                if (e.error() == AuthorityError.EXPIRED) {
-                    warnings.add("dropped expired CA " + Certificates.describe(ca));
-                    continue;
-                }
-                throw new BundleRejectedException(BundleRejection.INVALID_AUTHORITY, "bundle of " + expected
-                        + ", sequence " + candidate.sequence() + ": " + e.getMessage(), e);
-            }
-        }
-        if (kept.isEmpty()) {
-            throw new BundleRejectedException(BundleRejection.NO_AUTHORITIES, "bundle of " + expected + ", sequence "
-                    + candidate.sequence() + " has no valid x509-svid authority" + (warnings.isEmpty() ? "" : " " + warnings));
         }
         TrustBundle accepted = kept.size() == candidate.x509Authorities().size() ? candidate
                 : candidate.withX509Authorities(kept, candidate.sequence());

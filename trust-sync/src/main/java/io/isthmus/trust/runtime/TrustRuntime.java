@@ -116,7 +116,7 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
                 authorities, this, sync, this::renewNow, settings.rotation(), settings.clockSkew(), clock);
         this.endpoint = BundleEndpointServer.start(settings.bundleEndpoint(), this,
                 () -> store.bundleFor(settings.trustDomain()).orElseThrow(), codec,
-                () -> statusCodec.toJson(status()));
+                () -> statusCodec.toJson(status()), clock);
         sync.start();
         try {
             adoptConfigured(settings.intermediate(), "isthmus.ca.intermediate-*");

@@ -53,6 +53,18 @@ class PeerBundleValidatorTest {
     }
 
     @Test
+    void anotherTrustDomainsBundleIsReportedAsThatEvenWhenItsSequenceDoesNotAdvance() {
+        // Another domain's bundle served at B's endpoint typically also has an unrelated sequence: the operator must
+        // read "not B's CAs", not a replay, whatever the sequence says.
+        CaCredential a = pki.intermediate("a.acme.internal");
+        TrustBundle held = bundle(B, 7, b1.certificate());
+        assertRejected(bundle(B, 7, a.certificate()), Optional.of(held), BundleRejection.INVALID_AUTHORITY,
+                "permits a.acme.internal");
+        assertRejected(bundle(B, 3, a.certificate()), Optional.of(held), BundleRejection.INVALID_AUTHORITY,
+                "permits a.acme.internal");
+    }
+
+    @Test
     void rejectsAnIntermediateFromAnotherRoot() {
         CaCredential rogue = TestCa.create(clock).intermediate(B.name());
         assertRejected(bundle(B, 2, rogue.certificate()), Optional.empty(), BundleRejection.INVALID_AUTHORITY,

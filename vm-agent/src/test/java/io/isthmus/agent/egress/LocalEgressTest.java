@@ -39,6 +39,7 @@ import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.StaticBackends;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.registry.ClusterIdentity;
@@ -120,7 +121,8 @@ class LocalEgressTest {
                         "ledger.shop.svc.clusterset.local", backend.getAddress()), false),
                 new PolicyAuthorizer(PolicySet.of("isthmus-system", PolicyYaml.parse(POLICY, "policies.yaml"))),
                 (request, decision) -> { }, new ProxyMetrics(new SimpleMeterRegistry()),
-                GatewayIdentities.conventional(List.of(TD)), new PathNormalizer(PathNormalization.MERGE_SLASHES));
+                GatewayIdentities.conventional(List.of(TD)), new PathNormalizer(PathNormalization.MERGE_SLASHES),
+                Telemetry.none());
         InetSocketAddress in = ingress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
 
         // This cluster exports payments (port 80) and ledger (port 8080), both reached through its own ingress.
@@ -151,7 +153,7 @@ class LocalEgressTest {
     /** A gateway egress of this federation presenting {@code svid}, verifying peers against the bundles. */
     private static EgressServer gatewayEgress(X509Svid svid) {
         EgressServer e = new EgressServer(transport, ProxySettings.defaults(), gatewayTls(svid), resolver,
-                Locality.UNKNOWN, null, new ProxyMetrics(new SimpleMeterRegistry()));
+                Locality.UNKNOWN, null, new ProxyMetrics(new SimpleMeterRegistry()), Telemetry.none());
         e.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         return e;
     }

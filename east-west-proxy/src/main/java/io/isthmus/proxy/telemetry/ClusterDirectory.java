@@ -1,0 +1,90 @@
+package io.isthmus.proxy.telemetry;
+
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
+
+/**
+ * Turns what a request carries (a caller's SPIFFE ID, the cluster an egress chose, a mesh name) into
+ * {@link RequestLabels} from bounded sets: clusters and trust domains known from configuration, and at most
+ * {@code maxServices} distinct service labels. Thread-safe; the hot path does map lookups only (and one insertion per
+ * new service name until the cap).
+ */
+public final class ClusterDirectory {
+    public static final String UNKNOWN = "unknown";
+    public static final String OTHER = "other";
+
+    private final String ownCluster;
+    private final Map<TrustDomain, String> clusterByTrustDomain;
+    private final Set<String> clusters;
+    private final int maxServices;
+    private final Set<String> services = ConcurrentHashMap.newKeySet();
+
+    /**
+     * @param clusterByTrustDomain every cluster of the federation (this one included) by its trust domain
+     * @param maxServices          distinct {@code destination_service} values before new ones become {@code other}
+     */
+    public ClusterDirectory(String ownCluster, Map<TrustDomain, String> clusterByTrustDomain, int maxServices) {
+        this.ownCluster = Objects.requireNonNull(ownCluster, "ownCluster");
+        this.clusterByTrustDomain = Map.copyOf(clusterByTrustDomain);
+        this.clusters = Set.copyOf(this.clusterByTrustDomain.values());
+        if (!clusters.contains(ownCluster)) {
+            throw new IllegalArgumentException("this cluster " + ownCluster + " is missing from the trust domain map "
+                    + clusterByTrustDomain);
+        }
+        if (maxServices < 1) {
+            throw new IllegalArgumentException("isthmus.telemetry.max-service-labels must be at least 1, got "
+                    + maxServices);
+        }
+        this.maxServices = maxServices;
+    }
+
+    /** Knows no cluster: every label names {@code unknown} (or {@code other}); mesh names are still capped. */
+    public static ClusterDirectory unconfigured() {
+        return new ClusterDirectory(UNKNOWN, Map.of(TrustDomain.parse("unknown.invalid"), UNKNOWN), 500);
+    }
+
+    public String ownCluster() {
+        return ownCluster;
+    }
+
+    /** At this gateway's ingress: a peer's caller into this cluster. */
+    public RequestLabels ingress(SpiffeId caller, Optional<String> meshName, int code) {
+        TrustDomain td = caller.trustDomain();
+        return new RequestLabels("ingress", clusterByTrustDomain.getOrDefault(td, UNKNOWN), ownCluster,
+                clusterByTrustDomain.containsKey(td) ? td.name() : OTHER, service(meshName), code);
+    }
+
+    /**
+     * At this gateway's egress: a local caller out to {@code destinationCluster} (the export the egress chose; empty
+     * when none was, e.g. an unknown name).
+     */
+    public RequestLabels egress(Optional<SpiffeId> caller, Optional<String> destinationCluster,
+            Optional<String> meshName, int code) {
+        String source = caller.map(SpiffeId::trustDomain).filter(clusterByTrustDomain::containsKey).map(TrustDomain::name)
+                .orElse(OTHER);
+        return new RequestLabels("egress", ownCluster, destinationCluster.filter(clusters::contains).orElse(UNKNOWN),
+                source, service(meshName), code);
+    }
+
+    private String service(Optional<String> meshName) {
+        if (meshName.isEmpty()) {
+            return UNKNOWN;
+        }
+        String name = meshName.get();
+        if (services.contains(name)) {
+            return name;
+        }
+        // The cap may be overshot by a few concurrent first sightings; it still bounds the set.
+        if (services.size() < maxServices) {
+            services.add(name);
+            return name;
+        }
+        return OTHER;
+    }
+}

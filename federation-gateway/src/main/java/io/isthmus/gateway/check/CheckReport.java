@@ -1,0 +1,54 @@
+package io.isthmus.gateway.check;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+
+import io.isthmus.gateway.status.StatusJson;
+
+/**
+ * Renders check results: one line per check, {@code ✓} or {@code ✗}, the check's name and subject, the cause, and for
+ * a failure an indented {@code fix:} line; or, with {@code -o json}, {@code {"gateway", "ok", "checks": [...]}}.
+ */
+public final class CheckReport {
+    private CheckReport() {
+    }
+
+    public static boolean allPassed(List<CheckResult> results) {
+        return results.stream().allMatch(CheckResult::ok);
+    }
+
+    public static String text(String heading, List<CheckResult> results) {
+        int width = results.stream().mapToInt(r -> label(r).length()).max().orElse(0);
+        StringBuilder sb = new StringBuilder(heading).append('\n');
+        for (CheckResult r : results) {
+            sb.append(r.ok() ? "✓ " : "✗ ").append(String.format("%-" + width + "s", label(r))).append("  ")
+                    .append(r.cause()).append('\n');
+            if (!r.ok()) {
+                sb.append("  ").append(" ".repeat(width)).append("  fix: ").append(r.fix()).append('\n');
+            }
+        }
+        long failed = results.stream().filter(r -> !r.ok()).count();
+        sb.append(failed == 0 ? "all " + results.size() + " checks passed" : failed + " of " + results.size()
+                + " checks failed").append('\n');
+        return sb.toString();
+    }
+
+    public static String json(String gateway, List<CheckResult> results) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("gateway", gateway);
+        doc.put("ok", allPassed(results));
+        doc.put("checks", results);
+        try {
+            return StatusJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(doc);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("check results cannot fail to serialize", e);
+        }
+    }
+
+    private static String label(CheckResult r) {
+        return r.subject().isEmpty() ? r.check() : r.check() + " " + r.subject();
+    }
+}
