@@ -131,13 +131,14 @@ class BridgeRelayTest {
         try (Socket a = dial()) {
             assertThat(a.getInputStream().read()).as("closed at once: end of stream").isEqualTo(-1);
         }
-        // A site master that does not accept is no better.
-        first = new SiteMaster("gone");
-        InetSocketAddress gone = first.address();
-        first.close();
-        master.set(Optional.of(gone));
-        try (Socket a = dial()) {
-            assertThat(a.getInputStream().read()).isEqualTo(-1);
+        // A site master that does not accept is no better. The port is held by a bound socket that does not listen
+        // (a closed server's port could be taken by another test's listener meanwhile and accept).
+        try (Socket holder = new Socket()) {
+            holder.bind(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+            master.set(Optional.of((InetSocketAddress) holder.getLocalSocketAddress()));
+            try (Socket a = dial()) {
+                assertThat(a.getInputStream().read()).isEqualTo(-1);
+            }
         }
         assertThat(relay.refused()).isEqualTo(2);
         assertThat(relay.relayed()).isZero();
