@@ -25,6 +25,7 @@ public final class LeaseKeeper implements AutoCloseable {
     private final AtomicInteger stale = new AtomicInteger();
     private final AtomicReference<Instant> lastHeartbeat = new AtomicReference<>();
     private ScheduledExecutorService scheduler;
+    private volatile boolean closed;
 
     public LeaseKeeper(Registry registry, Clock clock) {
         this.registry = registry;
@@ -46,8 +47,17 @@ public final class LeaseKeeper implements AutoCloseable {
     private void safeTick() {
         try {
             tick();
+        } catch (org.infinispan.commons.IllegalLifecycleStateException e) {
+            // The registry's cache is stopping (a normal stop can get there before this keeper is closed).
+            LOG.debugf("registry heartbeat skipped: the registry of cluster %s is stopping (%s)", registry.cluster(),
+                    e.getMessage());
         } catch (RuntimeException e) {
-            LOG.warnf(e, "registry heartbeat failed; leases of cluster %s will lapse if this persists", registry.cluster());
+            if (closed) {
+                return;
+            }
+            LOG.warnf("registry heartbeat failed; leases of cluster %s will lapse if this persists: %s (the gateway's "
+                    + "registry health check shows the cache's state)", registry.cluster(), e.toString());
+            LOG.debug("registry heartbeat failure", e);
         }
     }
 
@@ -70,6 +80,7 @@ public final class LeaseKeeper implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        closed = true;
         if (scheduler != null) {
             scheduler.shutdownNow();
             scheduler = null;

@@ -12,6 +12,7 @@ import java.util.Set;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.event.Reception;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 
@@ -297,9 +298,11 @@ public class ProxyService {
     /**
      * After the bundles or the roots changed (fired on the thread that swapped the snapshot), re-verify the peers of
      * open connections: a revoked intermediate also ends connections made before its removal, a retired one drains
-     * them. Non-blocking.
+     * them. Non-blocking. Only once this bean exists: a peer bundle fetched during start-up fires on a sync thread,
+     * where creating the bean failed (its config's class loader is not that thread's) and the listener logged a
+     * stack trace; a bean created later reads the trust in force anyway.
      */
-    void trustChanged(@Observes TrustSnapshot snapshot) {
+    void trustChanged(@Observes(notifyObserver = Reception.IF_EXISTS) TrustSnapshot snapshot) {
         if (snapshot.sameTrustAs(lastTrust)) {
             return;
         }

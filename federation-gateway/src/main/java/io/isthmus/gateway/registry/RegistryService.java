@@ -13,6 +13,7 @@ import java.util.Set;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.event.Reception;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
 
@@ -338,7 +339,7 @@ public class RegistryService {
      * registry's open bridge and replica connections, so that a CA removed from a bundle also ends connections made
      * before its removal. Returns at once: the sweep runs on the node's own thread.
      */
-    void trustChanged(@Observes TrustSnapshot snapshot) {
+    void trustChanged(@Observes(notifyObserver = Reception.IF_EXISTS) TrustSnapshot snapshot) {
         if (node.isEmpty() || snapshot.sameTrustAs(lastTrust)) {
             return;
         }

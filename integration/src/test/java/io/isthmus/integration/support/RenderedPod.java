@@ -54,10 +54,12 @@ public final class RenderedPod {
                 isthmus.put(k, v);
             }
         });
-        // Quarkus' own Duration converter, so "5m" means what it means in the running gateway. POD_IP is what the
-        // StatefulSet's downward API sets.
+        // Quarkus' own Duration and MemorySize converters, so "5m" and "100M" mean what they mean in the running
+        // gateway. POD_IP is what the StatefulSet's downward API sets.
         SmallRyeConfigBuilder builder = new SmallRyeConfigBuilder().addDefaultInterceptors().withValidateUnknown(true)
                 .withConverter(java.time.Duration.class, 200, new io.quarkus.runtime.configuration.DurationConverter())
+                .withConverter(io.quarkus.runtime.configuration.MemorySize.class, 200,
+                        new io.quarkus.runtime.configuration.MemorySizeConverter())
                 .withSources(new PropertiesConfigSource(isthmus, "terraform", 500))
                 .withSources(new PropertiesConfigSource(Map.of("POD_IP", "10.4.0.7"), "downward-api", 100));
         MAPPINGS.forEach(builder::withMapping);
