@@ -46,6 +46,7 @@ final class EgressExchange extends Exchange {
     private final EgressServer server;
     private EgressTarget target;
     private List<PeerIngress> candidates;
+    private boolean retriedAfterGoAway;
     private int next;
     private PeerIngress current;
     private SpiffeId caller;
@@ -237,7 +238,18 @@ final class EgressExchange extends Exchange {
     @Override
     protected boolean retry(RetryPolicy.Failure failure, String why) {
         failures.add(current + ": " + why);
-        if (next >= candidates.size() || !ctx.channel().isActive()) {
+        if (!ctx.channel().isActive()) {
+            return false;
+        }
+        if (failure == RetryPolicy.Failure.GOAWAY_UNPROCESSED && !retriedAfterGoAway) {
+            // The same cluster once more, on another connection (the pool puts no stream on one going away): a peer
+            // drains its connections when a CA it trusted retires, and must not cost a call that only it can serve.
+            retriedAfterGoAway = true;
+            next--;
+            attempt();
+            return true;
+        }
+        if (next >= candidates.size()) {
             return false;
         }
         attempt();

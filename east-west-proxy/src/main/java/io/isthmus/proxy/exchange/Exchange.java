@@ -913,9 +913,10 @@ public abstract class Exchange {
         fail(RetryPolicy.Failure.RESET, "the upstream reset the stream (" + (error == null ? errorCode : error) + ")");
     }
 
-    void upstreamRefusedUnprocessed(String why) {
+    /** The upstream's connection is going away (GOAWAY) without having processed this exchange's stream. */
+    void upstreamGoingAway(String why) {
         if (!over) {
-            fail(RetryPolicy.Failure.REFUSED_UNPROCESSED, why);
+            fail(RetryPolicy.Failure.GOAWAY_UNPROCESSED, why);
         }
     }
 

@@ -28,8 +28,14 @@ public final class RetryPolicy {
         CONNECT_FAILED(false),
         /** The connection verified, but its peer is not the gateway the request may go to: nothing was sent. */
         WRONG_PEER(false),
-        /** The peer refused the stream without processing it (REFUSED_STREAM, or GOAWAY below our stream). */
+        /** The peer refused the stream without processing it (REFUSED_STREAM, or its TLS refused our certificate). */
         REFUSED_UNPROCESSED(false),
+        /**
+         * The peer's connection is going away (a GOAWAY whose last stream is below ours: a peer draining connections
+         * after a trust change, or stopping) and did not process the stream. The peer itself may take it on a new
+         * connection.
+         */
+        GOAWAY_UNPROCESSED(false),
         /** The request head could not be written: nothing was sent. */
         NOT_WRITTEN(false),
         /** The connection or stream closed or broke after the request went out. */

@@ -76,7 +76,7 @@ public final class UpstreamEnd extends ChannelInboundHandlerAdapter {
             // Fired on the streams above the GOAWAY's last stream id: the peer never processed them.
             goAway.release();
             if (e != null) {
-                e.upstreamRefusedUnprocessed("the peer sent GOAWAY (" + goAway.errorCode() + ") before processing it");
+                e.upstreamGoingAway("the peer sent GOAWAY (" + goAway.errorCode() + ") before processing it");
             }
         } else {
             ReferenceCountUtil.release(evt);

@@ -22,6 +22,8 @@ class RetryPolicyTest {
                 row("PATCH", false, false, false, Failure.NOT_WRITTEN, false, "streamed and is gone"),
                 row("POST", true, false, false, Failure.REFUSED_UNPROCESSED, true, "refused-unprocessed"),
                 row("POST", false, false, false, Failure.REFUSED_UNPROCESSED, false, "streamed and is gone"),
+                row("POST", true, false, false, Failure.GOAWAY_UNPROCESSED, true, "goaway-unprocessed"),
+                row("POST", false, false, false, Failure.GOAWAY_UNPROCESSED, false, "streamed and is gone"),
                 row("GET", true, true, false, Failure.CONNECT_FAILED, true, "nothing was processed"),
                 // Sent, then lost: only an idempotent method the gateway still holds whole.
                 row("GET", true, false, false, Failure.CONNECTION_LOST, true, "idempotent"),
