@@ -40,7 +40,7 @@ public record JwtKeyRing(JwtSigningKey active, Optional<JwtSigningKey> next, Lis
     public JwtKeyRing prepare(JwtSigningKey key) {
         if (next.isPresent()) {
             throw new JwtRotationException("jwt key " + next.get().keyId() + " is already prepared; activate it first "
-                    + "(POST /admin/v1/jwt/activate)");
+                    + "(POST /v1/admin/jwt/activate)");
         }
         return new JwtKeyRing(active, Optional.of(key), retiring);
     }
@@ -51,7 +51,7 @@ public record JwtKeyRing(JwtSigningKey active, Optional<JwtSigningKey> next, Lis
      */
     public JwtKeyRing activate(Instant now, Duration longestTtl) {
         JwtSigningKey key = next.orElseThrow(() -> new JwtRotationException("no jwt key is prepared; prepare one "
-                + "first (POST /admin/v1/jwt/prepare) and let peers refresh the bundle before activating it"));
+                + "first (POST /v1/admin/jwt/prepare) and let peers refresh the bundle before activating it"));
         List<Retiring> r = new ArrayList<>(retiring);
         r.add(new Retiring(active.authority(), now.plus(longestTtl)));
         return new JwtKeyRing(key, Optional.empty(), r);
