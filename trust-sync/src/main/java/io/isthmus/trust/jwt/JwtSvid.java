@@ -17,7 +17,8 @@ public record JwtSvid(SpiffeId id, List<String> audience, Instant expiry, String
         Objects.requireNonNull(expiry, "expiry");
         Objects.requireNonNull(token, "token");
         audience = List.copyOf(audience);
-        claims = Map.copyOf(claims);
+        // Not Map.copyOf: a claim may be JSON null.
+        claims = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(claims));
         if (audience.isEmpty()) {
             throw new IllegalArgumentException("a JWT-SVID needs at least one audience");
         }
