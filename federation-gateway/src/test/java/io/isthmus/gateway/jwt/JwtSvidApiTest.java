@@ -2,15 +2,10 @@ package io.isthmus.gateway.jwt;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URL;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -19,11 +14,10 @@ import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.isthmus.gateway.enrolment.EnrolmentService;
-import io.isthmus.gateway.enrolment.IssuedSvid;
+import io.isthmus.gateway.enrolment.TestClients;
+import io.isthmus.gateway.enrolment.TestClients.Reply;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.JwtAuthority;
@@ -32,10 +26,6 @@ import io.isthmus.trust.jwt.JwtSvidValidator;
 import io.isthmus.trust.jwt.JwtVerdict;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.X509Svid;
-import io.isthmus.trust.tls.PeerPolicy;
-import io.isthmus.trust.tls.SpiffeTrustManager;
-import io.isthmus.trust.tls.TlsContexts;
-import io.isthmus.trust.x509.Crypto;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -46,7 +36,6 @@ import io.quarkus.test.junit.QuarkusTest;
  */
 @QuarkusTest
 class JwtSvidApiTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ADMIN_TOKEN = io.isthmus.gateway.api.ApiReads.ADMIN_TOKEN;
 
     @Inject
@@ -58,41 +47,17 @@ class JwtSvidApiTest {
     @TestHTTPResource(value = "/", tls = true)
     URL https;
 
-    record Reply(int status, JsonNode body) {
-    }
-
     private X509Svid enrolVm(String ns, String sa) {
-        EnrolmentService.CreatedToken token = enrolment.createToken("test", ns, sa, Optional.of(Duration.ofMinutes(5)),
-                Optional.of(1));
-        KeyPair keys = Crypto.generateEcP256();
-        String csr = new String(io.isthmus.trust.testing.TestCa.csr(keys, "spiffe://ignored/x"), StandardCharsets.US_ASCII);
-        IssuedSvid issued = enrolment.enrol("127.0.0.1", token.text(), csr);
-        return new X509Svid(issued.id(), keys.getPrivate(), issued.chain());
+        return TestClients.enrolledVm(enrolment, ns, sa);
     }
 
     private HttpClient client(X509Svid svid) {
-        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .sslContext(TlsContexts.create(svid == null ? null : () -> svid, new SpiffeTrustManager(
-                        trust.runtime().verifier(), PeerPolicy.exactly(trust.runtime().settings().gatewayId()))))
-                .connectTimeout(Duration.ofSeconds(5)).build();
+        return TestClients.client(trust.runtime(), svid);
     }
 
     private Reply post(HttpClient client, String path, String body, String authorization) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(https.toString().replaceAll("/$", "") + path))
-                .timeout(Duration.ofSeconds(20)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body));
-        if (authorization != null) {
-            b.header("Authorization", authorization);
-        }
-        try {
-            HttpResponse<String> r = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
-            return new Reply(r.statusCode(), r.body().isBlank() ? JSON.nullNode() : JSON.readTree(r.body()));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return TestClients.post(client, URI.create(https.toString().replaceAll("/$", "") + path), body,
+                authorization == null ? null : authorization.substring("Bearer ".length()));
     }
 
     private Reply jwt(HttpClient c, String body) {
