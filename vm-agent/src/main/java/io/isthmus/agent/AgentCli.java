@@ -248,7 +248,8 @@ public final class AgentCli {
         closeables.add(watcher::shutdownNow);
         try (AgentRuntime runtime = new AgentRuntime(state, dir, client, Clock.systemUTC(), AgentRuntime.defaultBackoff(),
                 extras.trustRefresh(), extras.earlyRenewSpread());
-                WorkloadApiServer api = WorkloadApiServer.start(socket, runtime::current)) {
+                WorkloadApiServer api = WorkloadApiServer.start(socket, runtime::current,
+                        io.isthmus.agent.jwt.JwtSvidCache.fromGateway(client, runtime::current, Clock.systemUTC()))) {
             runtime.addListener(api::publish);
             runtime.start();
             io.isthmus.trust.tls.SvidSource svid = () -> runtime.current().svid();

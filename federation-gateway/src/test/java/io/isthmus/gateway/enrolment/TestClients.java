@@ -20,19 +20,19 @@ import io.isthmus.trust.tls.SpiffeTrustManager;
 import io.isthmus.trust.tls.TlsContexts;
 
 /** HTTPS clients for the enrolment port that authenticate the gateway by its SVID, with or without a client SVID. */
-final class TestClients {
+public final class TestClients {
     static final ObjectMapper JSON = new ObjectMapper();
 
     private TestClients() {
     }
 
-    record Reply(int status, JsonNode body, HttpResponse<String> raw) {
-        String code() {
+    public record Reply(int status, JsonNode body, HttpResponse<String> raw) {
+        public String code() {
             return body.path("code").asText(null);
         }
     }
 
-    static HttpClient client(TrustRuntime runtime, X509Svid clientSvid) {
+    public static HttpClient client(TrustRuntime runtime, X509Svid clientSvid) {
         SpiffeId gateway = runtime.settings().gatewayId();
         return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .sslContext(TlsContexts.create(clientSvid == null ? null : () -> clientSvid,
@@ -40,7 +40,7 @@ final class TestClients {
                 .connectTimeout(Duration.ofSeconds(5)).build();
     }
 
-    static Reply post(HttpClient client, URI uri, String body, String bearer) {
+    public static Reply post(HttpClient client, URI uri, String body, String bearer) {
         HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
@@ -74,6 +74,15 @@ final class TestClients {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** An enrolled VM's SVID for {@code namespace/serviceAccount}, through the service (no HTTP). */
+    public static X509Svid enrolledVm(EnrolmentService enrolment, String namespace, String serviceAccount) {
+        EnrolmentService.CreatedToken token = enrolment.createToken("test", namespace, serviceAccount,
+                java.util.Optional.of(Duration.ofMinutes(5)), java.util.Optional.of(1));
+        KeyPair keys = io.isthmus.trust.x509.Crypto.generateEcP256();
+        IssuedSvid issued = enrolment.enrol("127.0.0.1", token.text(), csrPem(keys, "spiffe://ignored/x"));
+        return new X509Svid(issued.id(), keys.getPrivate(), issued.chain());
     }
 
     static String enrolBody(String token, String csr) {

@@ -41,6 +41,9 @@ public final class BundleCodec {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(SerializationFeature.INDENT_OUTPUT);
 
+    /** RFC 7518 section 6: the private parameters of EC and RSA keys (and oct's secret). */
+    private static final List<String> PRIVATE_PARAMS = List.of("d", "p", "q", "dp", "dq", "qi", "oth", "k");
+
     private final int maxBytes;
 
     public BundleCodec() {
@@ -138,7 +141,15 @@ public final class BundleCodec {
             }
             switch (use.asText()) {
                 case USE_X509 -> readX509(key, where, source, warnings).ifPresent(cas::add);
-                case USE_JWT -> jwts.add(readJwt(key, kty.asText(), where, source));
+                case USE_JWT -> {
+                    JwtAuthority jwt = readJwt(key, kty.asText(), where, source);
+                    if (jwts.stream().anyMatch(j -> j.keyId().equals(jwt.keyId()))) {
+                        // A validator picks the key by kid: two keys under one kid would let either verify.
+                        throw new BundleFormatException(BundleFormatError.DUPLICATE_KEY_ID, source,
+                                where + ": kid '" + jwt.keyId() + "' is already used by another jwt-svid key");
+                    }
+                    jwts.add(jwt);
+                }
                 default -> warnings.add(where + ": unknown use '" + use.asText() + "' ignored (values are case-sensitive: "
                         + USE_X509 + ", " + USE_JWT + ")");
             }
@@ -178,6 +189,13 @@ public final class BundleCodec {
         String kid = text(key, "kid");
         if (kid == null || kid.isEmpty()) {
             throw new BundleFormatException(BundleFormatError.BAD_JWT_KEY, source, where + ": kid is required");
+        }
+        for (String secret : PRIVATE_PARAMS) {
+            if (key.has(secret)) {
+                // A bundle is public: a private parameter means the publisher leaked its signing key.
+                throw new BundleFormatException(BundleFormatError.PRIVATE_KEY_PUBLISHED, source, where + " (kid '" + kid
+                        + "') has private parameter '" + secret + "'; publish only the public key and replace this one");
+            }
         }
         try {
             PublicKey publicKey = Jwk.toPublicKey(kty, p -> text(key, p));

@@ -14,6 +14,8 @@ public enum BundleFormatError {
     BAD_CERTIFICATE("has an 'x5c' value that is not a base64 DER X.509 certificate"),
     KEY_MISMATCH("has JWK key parameters that differ from the key of its certificate"),
     BAD_JWT_KEY("has a 'jwt-svid' key that cannot be used"),
+    DUPLICATE_KEY_ID("has two 'jwt-svid' keys with the same 'kid'"),
+    PRIVATE_KEY_PUBLISHED("has a key with private key parameters"),
     NO_AUTHORITIES("has no usable 'x509-svid' authority");
 
     private final String rule;

@@ -75,6 +75,9 @@ final class Jwk {
             if (KTY_RSA.equals(kty)) {
                 BigInteger n = new BigInteger(1, decode(param, "n"));
                 BigInteger e = new BigInteger(1, decode(param, "e"));
+                if (n.bitLength() < 2048) {
+                    throw new IllegalArgumentException("RSA modulus is " + n.bitLength() + " bits; at least 2048 required");
+                }
                 return KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(n, e));
             }
         } catch (GeneralSecurityException e) {

@@ -12,6 +12,7 @@ import java.util.Optional;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.bundle.ParsedBundle;
 import io.isthmus.trust.bundle.TrustBundle;
 import io.isthmus.trust.ca.AuthorityValidator;
@@ -124,6 +125,20 @@ public final class LocalBundle {
         cas.remove(ca);
         return replace(current.withX509Authorities(cas, nextSequence(current.sequence())),
                 "withdrew CA " + Certificates.describe(ca));
+    }
+
+    /**
+     * Publishes exactly {@code keys} as this trust domain's JWT authorities ({@code use: jwt-svid}), the set a
+     * {@link io.isthmus.trust.jwt.JwtKeyRing} publishes; unchanged keys leave the bundle and its sequence alone.
+     */
+    public synchronized TrustBundle publishJwtAuthorities(List<JwtAuthority> keys) throws IOException {
+        TrustBundle current = current();
+        TrustBundle next = current.withJwtAuthorities(keys, current.sequence());
+        if (next.sameKeysAs(current)) {
+            return current;
+        }
+        return replace(current.withJwtAuthorities(keys, nextSequence(current.sequence())), "JWT authorities now "
+                + keys.stream().map(JwtAuthority::keyId).toList());
     }
 
     /**

@@ -85,6 +85,32 @@ public final class GatewayClient {
         return issued(post("/v1/renew", body, () -> current, bundles), keys);
     }
 
+    /**
+     * A JWT-SVID for {@code subject} (the agent's own ID or one under its path) and {@code audience}, signed by the
+     * cluster's JWT authority; authenticated by the current SVID as TLS client certificate. The token is not
+     * checked here: the caller validates it against the bundles before serving it.
+     */
+    public JwtSvidReply jwtSvid(X509Svid current, BundleSet bundles, SpiffeId subject, List<String> audience)
+            throws GatewayException {
+        var body = JSON.createObjectNode().put("spiffeId", subject.toString());
+        audience.forEach(body.putArray("audience")::add);
+        JsonNode reply = post("/v1/agent/jwt-svid", body.toString(), () -> current, bundles);
+        try {
+            return new JwtSvidReply(SpiffeId.parseWorkload(reply.path("spiffeId").asText()), reply.path("token").asText(),
+                    java.time.Instant.parse(reply.path("expiresAt").asText()));
+        } catch (RuntimeException e) {
+            throw new GatewayException("bad-reply", 0, "the gateway's JWT-SVID reply is not usable: " + e.getMessage(), e);
+        }
+    }
+
+    /** The gateway's answer to {@link #jwtSvid}. */
+    public record JwtSvidReply(SpiffeId id, String token, java.time.Instant expiresAt) {
+        @Override
+        public String toString() {
+            return "JwtSvidReply[" + id + ", exp " + expiresAt + "]";
+        }
+    }
+
     /** An SVID and the bundles of every federated trust domain, as the gateway answered. */
     public record Issued(X509Svid svid, BundleSet bundles) {
     }

@@ -13,10 +13,11 @@ import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.isthmus.agent.jwt.JwtSvidCache;
 import io.isthmus.agent.state.AgentState;
 
 /**
- * The SPIFFE Workload API (X.509 part) on a unix domain socket, served by plain grpc-java on Netty's epoll
+ * The SPIFFE Workload API (X.509 and JWT profiles) on a unix domain socket, served by plain grpc-java on Netty's epoll
  * transport. Unmodified SPIFFE clients (go-spiffe, java-spiffe, Envoy via SDS adapters) connect with
  * {@code unix:<socket>}. Linux only.
  */
@@ -38,6 +39,12 @@ public final class WorkloadApiServer implements AutoCloseable {
 
     /** Binds {@code socket} (a stale socket file from a previous run is replaced) and starts serving. */
     public static WorkloadApiServer start(Path socket, Supplier<AgentState> current) throws IOException {
+        return start(socket, current, null);
+    }
+
+    /** As {@link #start(Path, Supplier)}, with FetchJWTSVID served from {@code jwtSvids} (null: UNAVAILABLE). */
+    public static WorkloadApiServer start(Path socket, Supplier<AgentState> current, JwtSvidCache jwtSvids)
+            throws IOException {
         Path parent = socket.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
@@ -45,7 +52,7 @@ public final class WorkloadApiServer implements AutoCloseable {
         Files.deleteIfExists(socket);
         EventLoopGroup boss = new EpollEventLoopGroup(1);
         EventLoopGroup workers = new EpollEventLoopGroup(1);
-        WorkloadApiService service = new WorkloadApiService(current);
+        WorkloadApiService service = new WorkloadApiService(current, jwtSvids);
         Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
                 .addService(ServerInterceptors.intercept(service, new SecurityHeaderInterceptor()))
@@ -60,7 +67,7 @@ public final class WorkloadApiServer implements AutoCloseable {
         return new WorkloadApiServer(server, boss, workers, service, socket);
     }
 
-    /** Pushes {@code state} to every open FetchX509SVID and FetchX509Bundles stream. */
+    /** Pushes {@code state} to every open FetchX509SVID, FetchX509Bundles and FetchJWTBundles stream. */
     public void publish(AgentState state) {
         service.publish(state);
     }

@@ -6,6 +6,9 @@ import java.security.cert.X509Certificate;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.time.Instant;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -14,26 +17,45 @@ import org.jboss.logging.Logger;
 
 import com.google.protobuf.ByteString;
 
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.isthmus.agent.gateway.GatewayException;
+import io.isthmus.agent.jwt.JwtSvidCache;
 import io.isthmus.agent.state.AgentState;
+import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.jwt.JwtSvid;
+import io.isthmus.trust.jwt.JwtSvidValidator;
+import io.isthmus.trust.jwt.JwtVerdict;
+import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.svid.X509Svid;
 import io.spiffe.workloadapi.grpc.SpiffeWorkloadAPIGrpc;
 import io.spiffe.workloadapi.grpc.Workload;
 
 /**
- * FetchX509SVID and FetchX509Bundles: each stream gets the current state at once and again after every change.
- * The JWT methods stay UNIMPLEMENTED (the federation issues no JWT-SVIDs yet).
+ * FetchX509SVID, FetchX509Bundles and FetchJWTBundles: each stream gets the current state at once and again after
+ * every change. FetchJWTSVID answers from the agent's {@link JwtSvidCache} (the cluster's gateway signs);
+ * ValidateJWTSVID validates against the bundles the agent holds ({@link JwtSvidValidator}).
  */
 final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase {
     private static final Logger LOG = Logger.getLogger(WorkloadApiService.class);
 
+    private static final BundleCodec CODEC = new BundleCodec();
+
     private final Supplier<AgentState> current;
     private final List<Stream<?>> streams = new CopyOnWriteArrayList<>();
 
+    private final JwtSvidCache jwtSvids;
+
     WorkloadApiService(Supplier<AgentState> current) {
+        this(current, null);
+    }
+
+    /** @param jwtSvids where FetchJWTSVID gets tokens; null answers UNAVAILABLE (no gateway to sign them) */
+    WorkloadApiService(Supplier<AgentState> current, JwtSvidCache jwtSvids) {
         this.current = current;
+        this.jwtSvids = jwtSvids;
     }
 
     /** One open server stream and how to render a state for it. Sends are serialized per stream. */
@@ -97,6 +119,106 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
             s.complete();
         }
         streams.clear();
+    }
+
+    @Override
+    public void fetchJWTSVID(Workload.JWTSVIDRequest request, StreamObserver<Workload.JWTSVIDResponse> observer) {
+        List<String> audience = request.getAudienceList();
+        if (audience.isEmpty() || audience.stream().anyMatch(String::isBlank)) {
+            observer.onError(Status.INVALID_ARGUMENT.withDescription("audience must be specified: at least one "
+                    + "non-blank audience, got " + audience).asRuntimeException());
+            return;
+        }
+        AgentState state = current.get();
+        Set<SpiffeId> entitled = callerIdentities(state);
+        if (entitled.isEmpty()) {
+            observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued to this caller")
+                    .asRuntimeException());
+            return;
+        }
+        Set<SpiffeId> subjects = entitled;
+        if (!request.getSpiffeId().isEmpty()) {
+            Optional<SpiffeId> asked = SpiffeId.tryParse(request.getSpiffeId());
+            if (asked.isEmpty()) {
+                observer.onError(Status.INVALID_ARGUMENT.withDescription("spiffe_id '" + request.getSpiffeId()
+                        + "' is not a SPIFFE ID; expected spiffe://<trust-domain>/<path>, or none").asRuntimeException());
+                return;
+            }
+            if (!entitled.contains(asked.get())) {
+                observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued for " + asked.get()
+                        + "; this caller may have " + entitled).asRuntimeException());
+                return;
+            }
+            subjects = Set.of(asked.get());
+        }
+        if (jwtSvids == null) {
+            observer.onError(Status.UNAVAILABLE.withDescription("this agent has no gateway to sign JWT-SVIDs")
+                    .asRuntimeException());
+            return;
+        }
+        Workload.JWTSVIDResponse.Builder reply = Workload.JWTSVIDResponse.newBuilder();
+        for (SpiffeId id : subjects) {
+            try {
+                JwtSvid svid = jwtSvids.get(id, audience);
+                reply.addSvids(Workload.JWTSVID.newBuilder().setSpiffeId(id.toString()).setSvid(svid.token()));
+            } catch (GatewayException e) {
+                LOG.warnf("FetchJWTSVID for %s %s failed: %s", id, audience, e.getMessage());
+                observer.onError(Status.UNAVAILABLE.withDescription("could not get a JWT-SVID for " + id + ": "
+                        + e.getMessage()).asRuntimeException());
+                return;
+            }
+        }
+        observer.onNext(reply.build());
+        observer.onCompleted();
+    }
+
+    @Override
+    public void fetchJWTBundles(Workload.JWTBundlesRequest request, StreamObserver<Workload.JWTBundlesResponse> observer) {
+        open(observer, WorkloadApiService::jwtBundlesResponse);
+    }
+
+    @Override
+    public void validateJWTSVID(Workload.ValidateJWTSVIDRequest request,
+            StreamObserver<Workload.ValidateJWTSVIDResponse> observer) {
+        if (request.getAudience().isEmpty()) {
+            observer.onError(Status.INVALID_ARGUMENT.withDescription("audience must be specified").asRuntimeException());
+            return;
+        }
+        if (request.getSvid().isEmpty()) {
+            observer.onError(Status.INVALID_ARGUMENT.withDescription("svid must be specified").asRuntimeException());
+            return;
+        }
+        JwtVerdict verdict = JwtSvidValidator.validate(request.getSvid(), request.getAudience(), current.get().bundles(),
+                Instant.now());
+        if (verdict instanceof JwtVerdict.Invalid bad) {
+            observer.onError(Status.INVALID_ARGUMENT.withDescription("invalid JWT-SVID (" + bad.reason().label() + "): "
+                    + bad.message()).asRuntimeException());
+            return;
+        }
+        JwtSvid svid = ((JwtVerdict.Valid) verdict).svid();
+        observer.onNext(Workload.ValidateJWTSVIDResponse.newBuilder().setSpiffeId(svid.id().toString())
+                .setClaims(JwtClaims.toStruct(svid.claims())).build());
+        observer.onCompleted();
+    }
+
+    /**
+     * The SPIFFE IDs this caller may act as. Until workload attestation resolves callers to registration entries,
+     * every caller of the socket acts as the agent itself.
+     */
+    private static Set<SpiffeId> callerIdentities(AgentState state) {
+        return Set.of(state.svid().id());
+    }
+
+    /** Each trust domain's JWT authorities as a JWKS with only its jwt-svid keys, keyed by the trust domain's ID. */
+    static Workload.JWTBundlesResponse jwtBundlesResponse(AgentState state) {
+        Workload.JWTBundlesResponse.Builder b = Workload.JWTBundlesResponse.newBuilder();
+        for (TrustBundle bundle : state.bundles().bundles().values()) {
+            TrustBundle jwtOnly = new TrustBundle(bundle.trustDomain(), List.of(), bundle.jwtAuthorities(),
+                    bundle.sequence(), Optional.empty());
+            b.putBundles(bundle.trustDomain().id().toString(),
+                    ByteString.copyFromUtf8(CODEC.toJson(jwtOnly)));
+        }
+        return b.build();
     }
 
     static Workload.X509SVIDResponse svidResponse(AgentState state) {
