@@ -3,7 +3,10 @@ package io.isthmus.agent.workload;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import io.grpc.Server;
@@ -13,7 +16,10 @@ import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.isthmus.agent.attest.WorkloadAttestation;
 import io.isthmus.agent.state.AgentState;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.svid.X509Svid;
 
 /**
  * The SPIFFE Workload API (X.509 part) on a unix domain socket, served by plain grpc-java on Netty's epoll
@@ -38,6 +44,18 @@ public final class WorkloadApiServer implements AutoCloseable {
 
     /** Binds {@code socket} (a stale socket file from a previous run is replaced) and starts serving. */
     public static WorkloadApiServer start(Path socket, Supplier<AgentState> current) throws IOException {
+        return start(socket, current, WorkloadAttestation.off(), id -> Optional.empty());
+    }
+
+    /**
+     * As {@link #start(Path, Supplier)}, attesting every caller: each call is answered with the SVIDs of the
+     * registration entries its caller matches ({@code workloadSvids} holds those under the VM's ID), or
+     * PERMISSION_DENIED. With attestation on, the socket is made connectable by every local user (0777, as SPIRE's
+     * agent does): attestation, not the file mode, decides who gets what. With it off, the file mode stays the
+     * only gate, as before.
+     */
+    public static WorkloadApiServer start(Path socket, Supplier<AgentState> current, WorkloadAttestation attestation,
+            Function<SpiffeId, Optional<X509Svid>> workloadSvids) throws IOException {
         Path parent = socket.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
@@ -45,10 +63,13 @@ public final class WorkloadApiServer implements AutoCloseable {
         Files.deleteIfExists(socket);
         EventLoopGroup boss = new EpollEventLoopGroup(1);
         EventLoopGroup workers = new EpollEventLoopGroup(1);
-        WorkloadApiService service = new WorkloadApiService(current);
+        WorkloadApiService service = new WorkloadApiService(current, workloadSvids);
+        // Interceptors run last-added first: the security header is checked before the caller is attested.
         Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
-                .addService(ServerInterceptors.intercept(service, new SecurityHeaderInterceptor()))
+                .protocolNegotiator(new PeerCredentialsNegotiator())
+                .addService(ServerInterceptors.intercept(service, new AttestationInterceptor(attestation,
+                        () -> current.get().svid().id()), new SecurityHeaderInterceptor()))
                 .build();
         try {
             server.start();
@@ -56,6 +77,9 @@ public final class WorkloadApiServer implements AutoCloseable {
             boss.shutdownGracefully();
             workers.shutdownGracefully();
             throw new IOException("cannot serve the Workload API on " + socket + ": " + e.getMessage(), e);
+        }
+        if (attestation.enabled()) {
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));
         }
         return new WorkloadApiServer(server, boss, workers, service, socket);
     }
