@@ -32,7 +32,7 @@ import io.isthmus.trust.x509.Pem;
  * gets only its entry's SVID, {@code daemon} only its own, {@code bin} running the JDK's java gets PERMISSION_DENIED
  * for SVIDs and bundles, and {@code bin} running a copy of java with another hash gets the entry that names that
  * hash: two binaries of one user told apart. Each workload SVID is signed by the gateway over real TLS and verifies
- * with {@code openssl verify} under the federation root. Needs root (to switch users); skips otherwise, or fails
+ * with {@code openssl verify} under the federation root, and renewed at half life. Needs root (to switch users); skips otherwise, or fails
  * where {@code ISTHMUS_REQUIRE_NETNS=1} (CI).
  */
 class VmWorkloadAttestationE2ETest {
@@ -58,7 +58,7 @@ class VmWorkloadAttestationE2ETest {
         Path agentJar = PackagedJars.agent();
         dir = Files.createTempDirectory("isthmus-attest-e2e");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        rig = new VmGateway(dir, TD, Duration.ofMinutes(5));
+        rig = new VmGateway(dir, TD, Duration.ofSeconds(40));
         rig.start("gateway.log");
         Path javaCopy = copyOfJava(dir.resolve("jdk-copy"));
         Path entries = Files.writeString(dir.resolve("entries.json"), """
@@ -95,6 +95,11 @@ class VmWorkloadAttestationE2ETest {
         assertThat(tool).contains("svids=" + VM_ID + "/tool\n");
         assertVerifiesUnderTheRoot(tool, VM_ID + "/tool");
 
+        // 40 s SVIDs: each workload's is renewed at half life, like the agent's own.
+        for (String name : List.of("nobody", "daemon", "tool")) {
+            await("the workload SVID of " + name + " is renewed").atMost(Duration.ofSeconds(40))
+                    .until(() -> Files.readString(agentLog).contains("renewed workload SVID " + VM_ID + "/" + name + " "));
+        }
         String log = Files.readString(agentLog);
         assertThat(log).contains("workload attestation is on: 3 registration entries").doesNotContain(" ERROR ");
     }

@@ -27,6 +27,14 @@ import io.isthmus.trust.svid.X509Svid;
  * {@code unix:<socket>}. Linux only.
  */
 public final class WorkloadApiServer implements AutoCloseable {
+    /**
+     * grpc-java sets SO_KEEPALIVE on every accepted channel; a unix socket has no such option, and Netty warns about
+     * it on each connection (one WARNING per Workload API client). Nothing is wrong, so that logger says only SEVERE.
+     * Held here: the JDK keeps loggers weakly.
+     */
+    private static final java.util.logging.Logger BOOTSTRAP_LOG = quiet(
+            "io.grpc.netty.shaded.io.netty.bootstrap.ServerBootstrap");
+
     private final Server server;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -82,6 +90,12 @@ public final class WorkloadApiServer implements AutoCloseable {
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));
         }
         return new WorkloadApiServer(server, boss, workers, service, socket);
+    }
+
+    private static java.util.logging.Logger quiet(String name) {
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
+        logger.setLevel(java.util.logging.Level.SEVERE);
+        return logger;
     }
 
     /** Pushes {@code state} to every open FetchX509SVID and FetchX509Bundles stream. */

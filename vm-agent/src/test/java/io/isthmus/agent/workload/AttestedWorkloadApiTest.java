@@ -67,7 +67,8 @@ class AttestedWorkloadApiTest {
                 new TrustBundle(TD, List.of(ca.certificate()), List.of(), 1, Optional.empty()))));
         workloadSvids = Map.of(SpiffeId.parse(VM + "/me"), TestCa.svid(ca, VM + "/me"),
                 SpiffeId.parse(VM + "/also-me"), TestCa.svid(ca, VM + "/also-me"),
-                SpiffeId.parse(VM + "/other-user"), TestCa.svid(ca, VM + "/other-user"));
+                SpiffeId.parse(VM + "/other-user"), TestCa.svid(ca, VM + "/other-user"),
+                SpiffeId.parse(VM + "/other-binary"), TestCa.svid(ca, VM + "/other-binary"));
         dir = Files.createTempDirectory("isthmus-attest");
     }
 
