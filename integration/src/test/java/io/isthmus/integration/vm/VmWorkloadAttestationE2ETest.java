@@ -50,6 +50,16 @@ class VmWorkloadAttestationE2ETest {
         if (rig != null) {
             rig.close();
         }
+        // The logs stay for a look after a failure; the classpath links and the java copy go.
+        for (String copies : List.of("cp", "jdk-copy")) {
+            if (dir != null && Files.isDirectory(dir.resolve(copies))) {
+                try (var files = Files.walk(dir.resolve(copies))) {
+                    for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.delete(p);
+                    }
+                }
+            }
+        }
     }
 
     @Test
