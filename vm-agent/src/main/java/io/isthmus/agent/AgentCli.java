@@ -99,6 +99,11 @@ public final class AgentCli {
                         + "to this (default: ${DEFAULT-VALUE}), so a cluster's VMs do not renew all at once.")
         java.time.Duration earlyRenewSpread;
 
+        @Option(names = "--registration-entries", description = "JSON file of registration entries: which local callers "
+                + "(SPIRE unix selectors: unix:uid, unix:user, unix:gid, unix:group, unix:path, unix:sha256) get which "
+                + "SPIFFE IDs under this VM's. Without it every local caller gets the VM's own SVID (attestation off).")
+        Path registrationEntries;
+
         @Option(names = "--root-reload-interval", defaultValue = "10s", converter = DurationConverter.class,
                 description = "How often the root file is looked at for new roots (a root rotation; default: ${DEFAULT-VALUE}).")
         java.time.Duration rootReload;
@@ -107,7 +112,7 @@ public final class AgentCli {
             return new Extras(services == null ? java.util.List.of() : io.isthmus.agent.services.ServicesFile.read(services),
                     heartbeatInterval, gatewayEgress == null ? null
                             : hostPort(gatewayEgress), egressPort, meshSuffix, java.util.Optional.ofNullable(trustRefresh),
-                    earlyRenewSpread, rootReload);
+                    earlyRenewSpread, rootReload, java.util.Optional.ofNullable(registrationEntries));
         }
     }
 
@@ -132,7 +137,7 @@ public final class AgentCli {
     record Extras(java.util.List<io.isthmus.agent.services.AgentService> services, java.time.Duration heartbeatInterval,
             java.net.InetSocketAddress gatewayEgress, int egressPort, String meshSuffix,
             java.util.Optional<java.time.Duration> trustRefresh, java.time.Duration earlyRenewSpread,
-            java.time.Duration rootReload) {
+            java.time.Duration rootReload, java.util.Optional<Path> registrationEntries) {
     }
 
     static final class DurationConverter implements CommandLine.ITypeConverter<java.time.Duration> {
@@ -221,6 +226,25 @@ public final class AgentCli {
         }
     }
 
+    /** The registration entries, checked against the VM's ID (a bad file fails the start, naming the entry). */
+    static io.isthmus.agent.attest.WorkloadAttestation attestation(Extras extras, AgentState state)
+            throws java.io.IOException {
+        if (extras.registrationEntries().isEmpty()) {
+            LOG.infof("workload attestation is off (no --registration-entries): every local caller of the Workload API "
+                    + "gets this VM's SVID %s", state.svid().id());
+            return io.isthmus.agent.attest.WorkloadAttestation.off();
+        }
+        java.util.List<io.isthmus.agent.attest.RegistrationEntry> entries = io.isthmus.agent.attest.RegistrationEntries
+                .read(extras.registrationEntries().get(), state.svid().id());
+        if (entries.isEmpty()) {
+            throw new IllegalStateException(extras.registrationEntries().get() + " lists no entries: with attestation on, "
+                    + "every caller would be refused; add entries, or leave --registration-entries out");
+        }
+        LOG.infof("workload attestation is on: %d registration entries from %s", entries.size(),
+                extras.registrationEntries().get());
+        return io.isthmus.agent.attest.WorkloadAttestation.unix(entries);
+    }
+
     /**
      * Runs the agent until SIGTERM. {@code rootFile} is watched: new federation roots (a root rotation) apply to the
      * next handshake with the gateway, and are copied into the state directory for the next {@code run}.
@@ -242,16 +266,23 @@ public final class AgentCli {
         watcher.scheduleWithFixedDelay(rootWatch::check, extras.rootReload().toMillis(), extras.rootReload().toMillis(),
                 java.util.concurrent.TimeUnit.MILLISECONDS);
         GatewayClient client = new GatewayClient(state.gateway(), roots::get, state.trustDomain(), Clock.systemUTC());
+        io.isthmus.agent.attest.WorkloadAttestation attestation = attestation(extras, state);
         CountDownLatch stopped = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         java.util.List<AutoCloseable> closeables = new java.util.ArrayList<>();
         closeables.add(watcher::shutdownNow);
         try (AgentRuntime runtime = new AgentRuntime(state, dir, client, Clock.systemUTC(), AgentRuntime.defaultBackoff(),
                 extras.trustRefresh(), extras.earlyRenewSpread());
-                WorkloadApiServer api = WorkloadApiServer.start(socket, runtime::current,
+                io.isthmus.agent.workloadsvid.WorkloadSvids workloads = new io.isthmus.agent.workloadsvid.WorkloadSvids(
+                        attestation.workloadIds(state.svid().id()), runtime::current, client, Clock.systemUTC(),
+                        AgentRuntime.defaultBackoff());
+                WorkloadApiServer api = WorkloadApiServer.start(socket, runtime::current, attestation, workloads::get,
                         io.isthmus.agent.jwt.JwtSvidCache.fromGateway(client, runtime::current, Clock.systemUTC()))) {
             runtime.addListener(api::publish);
+            runtime.addListener(workloads::agentChanged);
+            workloads.onChange(() -> api.publish(runtime.current()));
             runtime.start();
+            workloads.start();
             io.isthmus.trust.tls.SvidSource svid = () -> runtime.current().svid();
             io.isthmus.trust.bundle.BundleSource bundles = td -> runtime.current().bundles().bundleFor(td);
             if (!extras.services().isEmpty()) {

@@ -1,35 +1,73 @@
 package io.isthmus.gateway.enrolment;
 
+import io.isthmus.trust.spiffe.InvalidSpiffeIdException;
 import io.isthmus.trust.spiffe.SpiffeId;
 
 /**
- * Which SPIFFE IDs a VM agent may obtain SVIDs (X.509 or JWT) for: its own, or one under its own path, in its own
- * trust domain. {@code spiffe://td/vm/web} may have {@code spiffe://td/vm/web/api}, never {@code spiffe://td/vm/webx}
- * (a sibling sharing a prefix) nor {@code spiffe://td/vm} (its parent). Pure; thread-safe.
+ * Which SPIFFE IDs a VM agent may have signed for the workloads on its VM: its own ID, or an ID under its own path
+ * ({@code spiffe://td/ns/shop/sa/db-1} may ask for {@code spiffe://td/ns/shop/sa/db-1/billing}), in its own trust
+ * domain. "Under" is segment-wise: {@code /ns/shop/sa/db-1x} is a sibling, not a child. Dot segments and percent
+ * encoding never reach the comparison: {@link SpiffeId} refuses them, and the text overload reports it. Pure; the
+ * caller has already authenticated the agent as an enrolled, unrevoked VM (that is what makes {@code agent} a VM).
  */
 public final class AgentSubjects {
     private AgentSubjects() {
     }
 
-    /** The decision, with the reason quoted for the caller when it is a refusal. */
-    public sealed interface Verdict {
-        record Allowed() implements Verdict {
+    /** Why a request was refused; the label is the stable code in audits and tests. */
+    public enum Reason {
+        MALFORMED("malformed"),
+        OTHER_TRUST_DOMAIN("other-trust-domain"),
+        NOT_UNDER_AGENT("not-under-agent");
+
+        private final String label;
+
+        Reason(String label) {
+            this.label = label;
         }
 
-        record Denied(String reason) implements Verdict {
+        public String label() {
+            return label;
         }
+    }
+
+    /** The decision: {@link Allowed} carries the parsed ID, {@link Denied} says why and what was expected. */
+    public sealed interface Verdict {
+    }
+
+    public record Allowed(SpiffeId id) implements Verdict {
+    }
+
+    public record Denied(Reason reason, String message) implements Verdict {
     }
 
     public static Verdict mayIssue(SpiffeId agent, SpiffeId requested) {
         if (!requested.trustDomain().equals(agent.trustDomain())) {
-            return new Verdict.Denied(requested + " is not in the agent's trust domain " + agent.trustDomain()
-                    + "; an agent gets SVIDs only for its own trust domain");
+            return new Denied(Reason.OTHER_TRUST_DOMAIN, "'" + requested + "' is in trust domain "
+                    + requested.trustDomain() + "; agent " + agent + " may only ask for IDs in " + agent.trustDomain());
         }
-        if (requested.path().equals(agent.path())
-                || (!agent.path().isEmpty() && requested.path().startsWith(agent.path() + "/"))) {
-            return new Verdict.Allowed();
+        String own = agent.path();
+        String path = requested.path();
+        // Segment-wise: the character after the agent's path must be '/', or the paths are equal.
+        boolean under = path.equals(own) || (path.startsWith(own) && path.length() > own.length()
+                && path.charAt(own.length()) == '/');
+        if (own.isEmpty() || !under) {
+            return new Denied(Reason.NOT_UNDER_AGENT, "'" + requested + "' is not " + agent + " or under it; "
+                    + "an agent may only ask for its own ID or spiffe://" + agent.trustDomain().name() + own + "/<name>");
         }
-        return new Verdict.Denied(requested + " is not " + agent + " nor under its path " + agent.path()
-                + "/; an agent gets SVIDs only for its own identity and the workloads registered under it");
+        return new Allowed(requested);
+    }
+
+    /** As {@link #mayIssue(SpiffeId, SpiffeId)}, for an ID as the agent sent it. */
+    public static Verdict mayIssue(SpiffeId agent, String requested) {
+        SpiffeId id;
+        try {
+            id = SpiffeId.parseWorkload(requested);
+        } catch (InvalidSpiffeIdException | NullPointerException e) {
+            return new Denied(Reason.MALFORMED, "spiffeId " + (requested == null ? "is missing"
+                    : "'" + requested + "' is not a workload SPIFFE ID: " + e.getMessage())
+                    + "; send spiffe://" + agent.trustDomain().name() + agent.path() + "/<name>");
+        }
+        return mayIssue(agent, id);
     }
 }

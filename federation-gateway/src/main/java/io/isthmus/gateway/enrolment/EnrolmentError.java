@@ -18,6 +18,8 @@ public enum EnrolmentError {
     PEER_REJECTED("peer-svid-rejected", 401),
     NOT_A_VM_IDENTITY("not-a-vm-identity", 403),
     IDENTITY_NOT_ENROLLED("identity-not-enrolled", 403),
+    /** An agent asked for a workload SVID outside its own SPIFFE ID path ({@link AgentSubjects}). */
+    WORKLOAD_ID_REFUSED("workload-id-refused", 403),
     ADMIN_UNAUTHENTICATED("admin-unauthenticated", 401),
     ADMIN_FORBIDDEN("admin-forbidden", 403),
     NOT_FOUND("not-found", 404),

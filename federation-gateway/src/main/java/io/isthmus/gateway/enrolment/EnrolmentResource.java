@@ -52,11 +52,15 @@ public class EnrolmentResource {
     @POST
     @Path("/enrol")
     public Response enrol(String body) {
+        return issue(body, (peer, json) -> service.enrol(peer.address(), text(json, "token"), text(json, "csr")));
+    }
+
+    /** Over TLS only: parses the body, issues, and answers the SVID or the refusal. */
+    private Response issue(String body, java.util.function.BiFunction<HttpPeer, JsonNode, IssuedSvid> issuer) {
         HttpPeer peer = HttpPeer.of(request);
         try {
             peer.requireTls();
-            JsonNode json = parseBody(body);
-            return ok(service.enrol(peer.address(), text(json, "token"), text(json, "csr")));
+            return ok(issuer.apply(peer, parseBody(body)));
         } catch (EnrolmentException e) {
             return error(e);
         }
@@ -65,14 +69,18 @@ public class EnrolmentResource {
     @POST
     @Path("/renew")
     public Response renew(String body) {
-        HttpPeer peer = HttpPeer.of(request);
-        try {
-            peer.requireTls();
-            JsonNode json = parseBody(body);
-            return ok(service.renew(peer.address(), peer.chain(), text(json, "csr")));
-        } catch (EnrolmentException e) {
-            return error(e);
-        }
+        return issue(body, (peer, json) -> service.renew(peer.address(), peer.chain(), text(json, "csr")));
+    }
+
+    /**
+     * {@code POST /v1/agent/workload-svid} {spiffeId, csr}: an SVID for a workload on the calling agent's VM (its own
+     * ID or one under its path), authenticated by the agent's current SVID as TLS client certificate.
+     */
+    @POST
+    @Path("/agent/workload-svid")
+    public Response workloadSvid(String body) {
+        return issue(body, (peer, json) -> service.issueForWorkload(peer.address(), peer.chain(), text(json, "spiffeId"),
+                text(json, "csr")));
     }
 
     /** What an agent polls between renewals (see the class comment). */

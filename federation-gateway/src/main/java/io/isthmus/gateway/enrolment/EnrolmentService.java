@@ -47,6 +47,7 @@ public class EnrolmentService {
     private final MeterRegistry meters;
     private final Counter issuedByEnrolment;
     private final Counter issuedByRenewal;
+    private final Counter issuedForWorkloads;
 
     @Inject
     public EnrolmentService(TrustService trust, EnrolmentStores stores, EnrolmentConfig config, GatewayConfig gateway,
@@ -65,6 +66,8 @@ public class EnrolmentService {
         this.issuedByEnrolment = Counter.builder("isthmus_enrolment_svids_issued").tag("kind", "enrol")
                 .description("VM SVIDs issued").register(meters);
         this.issuedByRenewal = Counter.builder("isthmus_enrolment_svids_issued").tag("kind", "renew")
+                .description("VM SVIDs issued").register(meters);
+        this.issuedForWorkloads = Counter.builder("isthmus_enrolment_svids_issued").tag("kind", "workload")
                 .description("VM SVIDs issued").register(meters);
     }
 
@@ -157,6 +160,37 @@ public class EnrolmentService {
         } catch (RuntimeException e) {
             EnrolmentException wrapped = unavailable(e);
             deny("renew", wrapped, source, null, identity, null);
+            throw wrapped;
+        }
+    }
+
+    /**
+     * Signs an SVID for a workload on an agent's VM: the agent authenticates with its own current SVID exactly as
+     * renewal does, and may only ask for its own ID or one under its path ({@link AgentSubjects}). The key is the
+     * workload's, made by the agent; only the CSR comes here. The workload's ID is not an enrolled identity of its
+     * own: revoking the agent's identity stops its workloads' renewals too.
+     */
+    public IssuedSvid issueForWorkload(String source, List<X509Certificate> peerChain, String requested, String csrPem) {
+        SpiffeId agent = null;
+        try {
+            agent = authenticateEnrolledVm(peerChain);
+            AgentSubjects.Verdict verdict = AgentSubjects.mayIssue(agent, requested);
+            if (verdict instanceof AgentSubjects.Denied d) {
+                throw new EnrolmentException(EnrolmentError.WORKLOAD_ID_REFUSED, d.message() + " ("
+                        + d.reason().label() + ")");
+            }
+            SpiffeId id = ((AgentSubjects.Allowed) verdict).id();
+            IssuedSvid issued = issue(id, verifiedKey(csrPem));
+            issuedForWorkloads.increment();
+            audit(new EnrolmentAudit.Entry("workload.issue", true, "issued", source, agent.toString(), id.toString(), null,
+                    Certificates.serialHex(issued.leaf()), null));
+            return issued;
+        } catch (EnrolmentException e) {
+            deny("workload.issue", e, source, agent == null ? null : agent.toString(), null, null);
+            throw e;
+        } catch (RuntimeException e) {
+            EnrolmentException wrapped = unavailable(e);
+            deny("workload.issue", wrapped, source, agent == null ? null : agent.toString(), null, null);
             throw wrapped;
         }
     }

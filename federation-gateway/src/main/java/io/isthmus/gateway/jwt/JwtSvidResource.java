@@ -77,9 +77,9 @@ public class JwtSvidResource {
                     return bad("'spiffeId' " + requested + " is not a workload SPIFFE ID: " + e.getMessage());
                 }
             }
-            if (AgentSubjects.mayIssue(agent, subject) instanceof AgentSubjects.Verdict.Denied d) {
-                LOG.warnf("JWT-SVID refused: agent %s (%s) asked for %s: %s", agent, peer.address(), subject, d.reason());
-                return ApiError.response(403, "subject-not-allowed", d.reason());
+            if (AgentSubjects.mayIssue(agent, subject) instanceof AgentSubjects.Denied d) {
+                LOG.warnf("JWT-SVID refused: agent %s (%s) asked for %s: %s", agent, peer.address(), subject, d.message());
+                return ApiError.response(403, "subject-not-allowed", d.message());
             }
             JwtSvid svid = authority.sign(subject, audience);
             return Response.ok(new Issued(svid.id().toString(), svid.token(), svid.expiry().toString())).build();

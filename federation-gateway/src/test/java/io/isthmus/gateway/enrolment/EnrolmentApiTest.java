@@ -270,6 +270,39 @@ class EnrolmentApiTest {
     }
 
     @Test
+    void signsWorkloadSvidsOnlyUnderTheCallingAgentsPath() {
+        String token = createToken("shop", "db-1", "15m", 1).path("token").asText();
+        KeyPair agentKey = Crypto.generateEcP256();
+        X509Svid agent = svidOf(post(anonymous, uri("/v1/enrol"), enrolBody(token, csrPem(agentKey, null)), null), agentKey);
+        HttpClient asAgent = client(trust.runtime(), agent);
+        KeyPair workloadKey = Crypto.generateEcP256();
+        java.util.function.Function<String, String> body = id -> JSON.createObjectNode().put("spiffeId", id)
+                .put("csr", csrPem(workloadKey, null)).toString();
+
+        String child = "spiffe://" + TD + "/ns/shop/sa/db-1/billing";
+        Reply issued = post(asAgent, uri("/v1/agent/workload-svid"), body.apply(child), null);
+        assertThat(issued.status()).as(issued.body().toString()).isEqualTo(200);
+        X509Svid workload = svidOf(issued, workloadKey);
+        assertThat(Certificates.uriSans(workload.leaf())).containsExactly(child);
+        assertThat(trust.runtime().verifier().verify(workload.chain())).isInstanceOf(SvidVerdict.Verified.class);
+
+        long before = service.issuedCount();
+        for (String attack : List.of("spiffe://" + TD + "/ns/shop/sa/db-2/billing", "spiffe://" + TD + "/ns/shop/sa/db-1x",
+                "spiffe://" + TD + "/ns/isthmus-system/sa/isthmus-gateway", "spiffe://other.example/ns/shop/sa/db-1/x",
+                "spiffe://" + TD + "/ns/shop/sa/db-1/../db-2")) {
+            Reply refused = post(asAgent, uri("/v1/agent/workload-svid"), body.apply(attack), null);
+            assertThat(refused.status()).as(attack).isEqualTo(403);
+            assertThat(refused.code()).as(attack).isEqualTo("workload-id-refused");
+        }
+        // A workload's own SVID cannot ask for more: its ID is not of a VM's form.
+        assertThat(post(client(trust.runtime(), workload), uri("/v1/agent/workload-svid"),
+                body.apply(child + "/deeper"), null).code()).isEqualTo("not-a-vm-identity");
+        assertThat(post(anonymous, uri("/v1/agent/workload-svid"), body.apply(child), null).code())
+                .isEqualTo("client-certificate-required");
+        assertThat(service.issuedCount()).isEqualTo(before);
+    }
+
+    @Test
     void adminNeedsTheBootstrapTokenOrAnAdminSvid() {
         String body = JSON.createObjectNode().put("namespace", "shop").put("serviceAccount", "x").toString();
         assertThat(post(anonymous, uri("/v1/admin/join-tokens"), body, null).code()).isEqualTo("admin-unauthenticated");

@@ -3,21 +3,14 @@ package io.isthmus.integration.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.PrintStream;
 import java.math.BigInteger;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -26,12 +19,10 @@ import org.junit.jupiter.api.Test;
 
 import io.isthmus.agent.state.AgentState;
 import io.isthmus.agent.state.StateDir;
-import io.isthmus.gateway.cli.IsthmusCli;
 import io.isthmus.integration.support.PackagedJars;
 import io.isthmus.trust.ca.FederationRoots;
 import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509SvidVerifier;
-import io.isthmus.trust.testing.FreePorts;
 import io.isthmus.trust.x509.Certificates;
 import io.isthmus.trust.x509.Pem;
 import io.spiffe.workloadapi.DefaultX509Source;
@@ -49,8 +40,8 @@ class VmAgentEndToEndTest {
     private static final String TD = "vm-e2e.isthmus.local";
     private static final String VM_ID = "spiffe://" + TD + "/ns/shop/sa/billing-vm";
 
-    private final List<Process> processes = new ArrayList<>();
     private Path dir;
+    private VmGateway rig;
     private Process gateway;
     private X509Source source;
 
@@ -59,43 +50,23 @@ class VmAgentEndToEndTest {
         if (source != null) {
             source.close();
         }
-        for (Process p : processes) {
-            p.destroy();
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-            }
+        if (rig != null) {
+            rig.close();
         }
     }
 
     /** The full story the issue asks for, including a gateway restart (about 70 s on a loaded 2-core machine). */
     @Test
     void vmEnrolsRenewsAcrossAGatewayRestartAndServesTheRotatedSvidToSpiffeClients() throws Exception {
-        Path gatewayJar = PackagedJars.gateway();
         Path agentJar = PackagedJars.agent();
         dir = Files.createTempDirectory("isthmus-vm-e2e");
-        Path adminToken = dir.resolve("admin-token");
-        Files.writeString(adminToken, "e2e-bootstrap-admin-token-0123456789abcdef\n");
-        int api = FreePorts.next();
-        int mgmt = FreePorts.next();
-        List<String> gatewayCommand = List.of(java(), "-Dquarkus.http.host=127.0.0.1",
-                "-Dquarkus.http.port=0", "-Dquarkus.http.ssl-port=" + api,
-                "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=" + mgmt,
-                "-Disthmus.trust-domain=" + TD, "-Disthmus.dev.generate-ca=true",
-                "-Disthmus.data-dir=" + dir.resolve("gateway"), "-Disthmus.bundle-endpoint.host=127.0.0.1",
-                "-Disthmus.bundle-endpoint.port=0", "-Disthmus.enrolment.svid-ttl=40s",
-                "-Disthmus.enrolment.cluster.bind-port=" + FreePorts.next(),
-                // Every other listener of the gateway on a free loopback port too (registry, data plane).
-                "-Disthmus.registry.bind-host=127.0.0.1", "-Disthmus.registry.local-port=" + FreePorts.next(),
-                "-Disthmus.registry.xsite-port=" + FreePorts.next(), "-Disthmus.proxy.ingress.host=127.0.0.1",
-                "-Disthmus.proxy.ingress.port=0", "-Disthmus.proxy.egress.host=127.0.0.1",
-                "-Disthmus.proxy.egress.port=0",
-                "-Disthmus.admin.bootstrap-token-file=" + adminToken, "-jar", gatewayJar.toString());
-        URI gatewayUri = URI.create("https://127.0.0.1:" + api);
-        gateway = startGateway(gatewayCommand, mgmt, "gateway-1.log");
-        Path root = dir.resolve("gateway/dev-ca/root.pem");
+        rig = new VmGateway(dir, TD, Duration.ofSeconds(40));
+        URI gatewayUri = rig.uri();
+        gateway = rig.start("gateway-1.log");
+        Path root = rig.root();
         FederationRoots roots = new FederationRoots(Pem.readCertificates(root));
 
-        String token = createToken(gatewayUri, adminToken, root);
+        String token = rig.createToken("shop", "billing-vm");
         Path state = dir.resolve("agent");
         Path socket = dir.resolve("workload.sock");
         Path agentLog = dir.resolve("agent.log");
@@ -128,7 +99,7 @@ class VmAgentEndToEndTest {
         assertThat(source.getX509Svid().getLeaf().getNotAfter()).isInTheFuture();
 
         // Gateway back (same data dir: same CA, persisted enrolment state): the next retry renews.
-        gateway = startGateway(gatewayCommand, mgmt, "gateway-2.log");
+        gateway = rig.start("gateway-2.log");
         await("the java-spiffe client sees an SVID renewed after the restart").atMost(Duration.ofSeconds(45))
                 .pollInterval(Duration.ofMillis(500))
                 .until(() -> !source.getX509Svid().getLeaf().getSerialNumber().equals(servedDuringOutage));
@@ -154,51 +125,11 @@ class VmAgentEndToEndTest {
         assertThat(Certificates.uriSans(chain.get(0))).containsExactly(VM_ID);
     }
 
-    private String createToken(URI gatewayUri, Path adminToken, Path root) {
-        PrintStream oldOut = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int exit;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            exit = IsthmusCli.run("token", "create", "--gateway", gatewayUri.toString(), "--admin-token-file",
-                    adminToken.toString(), "--root-ca", root.toString(), "--namespace", "shop", "--service-account",
-                    "billing-vm", "--ttl", "15m");
-        } finally {
-            System.setOut(oldOut);
-        }
-        assertThat(exit).isZero();
-        return out.toString(StandardCharsets.UTF_8).lines().findFirst().orElseThrow();
-    }
-
-    private Process startGateway(List<String> command, int mgmt, String log) {
-        Process p = start(command, dir.resolve(log));
-        HttpClient http = HttpClient.newHttpClient();
-        URI ready = URI.create("http://127.0.0.1:" + mgmt + "/q/health/ready");
-        await(log + ": gateway ready").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).until(() -> {
-            if (!p.isAlive()) {
-                throw new IllegalStateException("gateway exited: " + Files.readString(dir.resolve(log)));
-            }
-            try {
-                return http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding())
-                        .statusCode() == 200;
-            } catch (IOException e) {
-                return false;
-            }
-        });
-        return p;
-    }
-
     private Process start(List<String> command, Path log) {
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            processes.add(p);
-            return p;
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return rig.start(command, log);
     }
 
     private static String java() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return VmGateway.java();
     }
 }

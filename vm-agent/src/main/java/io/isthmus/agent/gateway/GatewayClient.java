@@ -111,6 +111,21 @@ public final class GatewayClient {
         }
     }
 
+    /**
+     * An SVID for a workload on this VM ({@code id} is the VM's own or under it; the gateway refuses others with
+     * {@code workload-id-refused}), authenticated by the agent's current SVID, over a fresh key made here.
+     */
+    public Issued issueWorkload(X509Svid agent, BundleSet bundles, SpiffeId id) throws GatewayException {
+        KeyPair keys = Crypto.generateEcP256();
+        String body = JSON.createObjectNode().put("spiffeId", id.toString()).put("csr", csr(keys)).toString();
+        Issued issued = issued(post("/v1/agent/workload-svid", body, () -> agent, bundles), keys);
+        if (!issued.svid().id().equals(id)) {
+            throw new GatewayException("bad-reply", 0, "asked for an SVID for " + id + ", the gateway signed "
+                    + issued.svid().id(), null);
+        }
+        return issued;
+    }
+
     /** An SVID and the bundles of every federated trust domain, as the gateway answered. */
     public record Issued(X509Svid svid, BundleSet bundles) {
     }

@@ -4,11 +4,13 @@ import java.io.ByteArrayOutputStream;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.time.Instant;
+import java.util.SortedSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -45,16 +47,22 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
 
     private final Supplier<AgentState> current;
     private final List<Stream<?>> streams = new CopyOnWriteArrayList<>();
+    private final Function<SpiffeId, Optional<X509Svid>> workloadSvids;
 
     private final JwtSvidCache jwtSvids;
 
     WorkloadApiService(Supplier<AgentState> current) {
-        this(current, null);
+        this(current, id -> Optional.empty(), null);
     }
 
-    /** @param jwtSvids where FetchJWTSVID gets tokens; null answers UNAVAILABLE (no gateway to sign them) */
-    WorkloadApiService(Supplier<AgentState> current, JwtSvidCache jwtSvids) {
+    /**
+     * @param workloadSvids the SVIDs the agent holds for workload IDs under the VM's (registration entries)
+     * @param jwtSvids where FetchJWTSVID gets tokens; null answers UNAVAILABLE (no gateway to sign them)
+     */
+    WorkloadApiService(Supplier<AgentState> current, Function<SpiffeId, Optional<X509Svid>> workloadSvids,
+            JwtSvidCache jwtSvids) {
         this.current = current;
+        this.workloadSvids = workloadSvids;
         this.jwtSvids = jwtSvids;
     }
 
@@ -74,7 +82,11 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
                 return;
             }
             try {
-                observer.onNext(render.apply(state));
+                T message = render.apply(state);
+                if (message == null) {
+                    return;
+                }
+                observer.onNext(message);
             } catch (RuntimeException e) {
                 LOG.debugf("dropping a Workload API stream: %s", e.getMessage());
                 streams.remove(this);
@@ -92,7 +104,21 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
 
     @Override
     public void fetchX509SVID(Workload.X509SVIDRequest request, StreamObserver<Workload.X509SVIDResponse> observer) {
-        open(observer, WorkloadApiService::svidResponse);
+        SortedSet<SpiffeId> ids = CallerIdentities.current();
+        open(observer, state -> svidResponse(state, svidsFor(state, ids)));
+    }
+
+    /**
+     * The SVIDs of {@code ids} the agent holds, in the order of {@code ids}: the VM's own from the state, the
+     * workloads' from the renewer. Null (send nothing yet) when none is held: a workload SVID not yet signed
+     * (the gateway unreachable at start) arrives with the next publish.
+     */
+    private List<X509Svid> svidsFor(AgentState state, SortedSet<SpiffeId> ids) {
+        List<X509Svid> svids = new ArrayList<>();
+        for (SpiffeId id : ids) {
+            (id.equals(state.svid().id()) ? Optional.of(state.svid()) : workloadSvids.apply(id)).ifPresent(svids::add);
+        }
+        return svids.isEmpty() ? null : svids;
     }
 
     @Override
@@ -202,11 +228,11 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
     }
 
     /**
-     * The SPIFFE IDs this caller may act as. Until workload attestation resolves callers to registration entries,
-     * every caller of the socket acts as the agent itself.
+     * The SPIFFE IDs this caller may act as: the registration entries it matched ({@link AttestationInterceptor}),
+     * or the VM's own ID with attestation off.
      */
     private static Set<SpiffeId> callerIdentities(AgentState state) {
-        return Set.of(state.svid().id());
+        return CallerIdentities.current();
     }
 
     /** Each trust domain's JWT authorities as a JWKS with only its jwt-svid keys, keyed by the trust domain's ID. */
@@ -222,17 +248,28 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
     }
 
     static Workload.X509SVIDResponse svidResponse(AgentState state) {
-        X509Svid svid = state.svid();
-        Workload.X509SVID.Builder entry = Workload.X509SVID.newBuilder().setSpiffeId(svid.id().toString())
-                .setX509Svid(der(svid.chain())).setX509SvidKey(ByteString.copyFrom(svid.key().getEncoded()));
-        state.bundles().bundleFor(state.trustDomain()).ifPresent(b -> entry.setBundle(der(b.x509Authorities())));
+        return svidResponse(state, List.of(state.svid()));
+    }
+
+    /** One response with {@code svids} in order (java-spiffe's default source picks the first). Null when none. */
+    static Workload.X509SVIDResponse svidResponse(AgentState state, List<X509Svid> svids) {
+        if (svids == null) {
+            return null;
+        }
+        Workload.X509SVIDResponse.Builder response = Workload.X509SVIDResponse.newBuilder();
+        for (X509Svid svid : svids) {
+            Workload.X509SVID.Builder entry = Workload.X509SVID.newBuilder().setSpiffeId(svid.id().toString())
+                    .setX509Svid(der(svid.chain())).setX509SvidKey(ByteString.copyFrom(svid.key().getEncoded()));
+            state.bundles().bundleFor(state.trustDomain()).ifPresent(b -> entry.setBundle(der(b.x509Authorities())));
+            response.addSvids(entry);
+        }
         Map<String, ByteString> federated = new LinkedHashMap<>();
         for (TrustBundle b : state.bundles().bundles().values()) {
             if (!b.trustDomain().equals(state.trustDomain())) {
                 federated.put(b.trustDomain().id().toString(), der(b.x509Authorities()));
             }
         }
-        return Workload.X509SVIDResponse.newBuilder().addSvids(entry).putAllFederatedBundles(federated).build();
+        return response.putAllFederatedBundles(federated).build();
     }
 
     static Workload.X509BundlesResponse bundlesResponse(AgentState state) {

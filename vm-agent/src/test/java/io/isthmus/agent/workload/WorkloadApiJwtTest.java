@@ -104,7 +104,8 @@ class WorkloadApiJwtTest {
             return JwtSvidSigner.sign(TD_KEY, subject, audience, Instant.now(), Duration.ofMinutes(5)).token();
         }, td -> current.get().bundles().bundleFor(td), Clock.systemUTC());
         socket = Files.createTempDirectory("isthmus-jwt").resolve("api.sock");
-        server = WorkloadApiServer.start(socket, current::get, cache);
+        server = WorkloadApiServer.start(socket, current::get, io.isthmus.agent.attest.WorkloadAttestation.off(),
+                id -> Optional.empty(), cache);
         group = new EpollEventLoopGroup(1);
         Metadata header = new Metadata();
         header.put(Metadata.Key.of("workload.spiffe.io", Metadata.ASCII_STRING_MARSHALLER), "true");

@@ -1,0 +1,89 @@
+package io.isthmus.agent.attest;
+
+import java.util.List;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+import io.isthmus.trust.spiffe.SpiffeId;
+
+/**
+ * Turns a Workload API caller into the SPIFFE IDs it may act as. With no registration entries, attestation is off
+ * and every local caller gets the VM's own ID (the behaviour before entries existed). With entries, the caller's
+ * selectors must match an entry; none matching means the empty set, which the Workload API answers with
+ * PERMISSION_DENIED. Thread-safe.
+ */
+public final class WorkloadAttestation {
+    private final List<RegistrationEntry> entries;
+    private final Function<Caller, Set<Selector>> attestor;
+
+    /** @param attestor derives a caller's selectors; throws {@link UncheckedAttestation} when it cannot */
+    public WorkloadAttestation(List<RegistrationEntry> entries, Function<Caller, Set<Selector>> attestor) {
+        this.entries = List.copyOf(entries);
+        this.attestor = attestor;
+    }
+
+    public static WorkloadAttestation off() {
+        return new WorkloadAttestation(List.of(), c -> Set.of());
+    }
+
+    public static WorkloadAttestation unix(List<RegistrationEntry> entries) {
+        UnixAttestor unix = new UnixAttestor();
+        return new WorkloadAttestation(entries, c -> {
+            try {
+                return unix.attest(c);
+            } catch (AttestationException e) {
+                throw new UncheckedAttestation(e);
+            }
+        });
+    }
+
+    public boolean enabled() {
+        return !entries.isEmpty();
+    }
+
+    public List<RegistrationEntry> entries() {
+        return entries;
+    }
+
+    /** The workload IDs the entries name, other than the VM's own (those the agent needs SVIDs for). */
+    public SortedSet<SpiffeId> workloadIds(SpiffeId vm) {
+        SortedSet<SpiffeId> ids = new TreeSet<>();
+        entries.forEach(e -> ids.add(e.spiffeId()));
+        ids.remove(vm);
+        return ids;
+    }
+
+    /**
+     * @param caller null when the transport could not tell who called (then nobody is trusted, if attestation is on)
+     * @throws AttestationException when the caller cannot be attested (its process is gone)
+     */
+    public SortedSet<SpiffeId> identitiesFor(Caller caller, SpiffeId vm) throws AttestationException {
+        if (!enabled()) {
+            return new TreeSet<>(Set.of(vm));
+        }
+        if (caller == null) {
+            return new TreeSet<>();
+        }
+        try {
+            return Matching.identities(attestor.apply(caller), entries);
+        } catch (UncheckedAttestation e) {
+            throw e.getCause();
+        }
+    }
+
+    /** The attestor's failure, carried through {@link Function}. */
+    public static final class UncheckedAttestation extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public UncheckedAttestation(AttestationException cause) {
+            super(cause);
+        }
+
+        @Override
+        public synchronized AttestationException getCause() {
+            return (AttestationException) super.getCause();
+        }
+    }
+}

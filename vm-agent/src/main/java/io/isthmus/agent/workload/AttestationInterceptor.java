@@ -1,0 +1,65 @@
+package io.isthmus.agent.workload;
+
+import java.util.SortedSet;
+import java.util.function.Supplier;
+
+import org.jboss.logging.Logger;
+
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.isthmus.agent.attest.AttestationException;
+import io.isthmus.agent.attest.Caller;
+import io.isthmus.agent.attest.WorkloadAttestation;
+import io.isthmus.trust.spiffe.SpiffeId;
+
+/**
+ * Attests each call's caller (from the connection's peer credentials) and puts the IDs it may act as into the
+ * call's context ({@link CallerIdentities}). A caller that matches no entry, or cannot be attested, gets
+ * PERMISSION_DENIED "no identity issued" (SPIRE's answer) on every method, bundles included, and nothing else.
+ * Attestation runs at each call's start, never once per connection: a process that exec()s another binary on the
+ * same connection is attested again.
+ */
+final class AttestationInterceptor implements ServerInterceptor {
+    private static final Logger LOG = Logger.getLogger(AttestationInterceptor.class);
+
+    private final WorkloadAttestation attestation;
+    private final Supplier<SpiffeId> vm;
+
+    AttestationInterceptor(WorkloadAttestation attestation, Supplier<SpiffeId> vm) {
+        this.attestation = attestation;
+        this.vm = vm;
+    }
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+            ServerCallHandler<Q, R> next) {
+        Caller caller = call.getAttributes().get(PeerCredentialsNegotiator.CALLER);
+        String method = call.getMethodDescriptor().getBareMethodName();
+        SortedSet<SpiffeId> ids;
+        try {
+            ids = attestation.identitiesFor(caller, vm.get());
+        } catch (AttestationException e) {
+            LOG.infof("Workload API %s refused: %s", method, e.getMessage());
+            return deny(call);
+        }
+        if (ids.isEmpty()) {
+            LOG.infof("Workload API %s refused: caller %s matches no registration entry", method, caller);
+            return deny(call);
+        }
+        if (attestation.enabled()) {
+            LOG.debugf("Workload API %s: caller %s may act as %s", method, caller, ids);
+        }
+        return Contexts.interceptCall(Context.current().withValue(CallerIdentities.KEY, ids), call, headers, next);
+    }
+
+    private static <Q, R> ServerCall.Listener<Q> deny(ServerCall<Q, R> call) {
+        call.close(Status.PERMISSION_DENIED.withDescription("no identity issued"), new Metadata());
+        return new ServerCall.Listener<>() {
+        };
+    }
+}

@@ -1,0 +1,111 @@
+package io.isthmus.agent.workloadsvid;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import org.jboss.logging.Logger;
+
+import io.isthmus.agent.Backoff;
+import io.isthmus.agent.gateway.GatewayClient;
+import io.isthmus.agent.gateway.GatewayException;
+import io.isthmus.agent.state.AgentState;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.x509.Certificates;
+
+/**
+ * The SVIDs of this VM's workloads (registration entries under the VM's ID), each signed by the gateway on a CSR
+ * the agent makes, authenticated by the agent's own current SVID, and renewed at half life like the agent's own,
+ * with the same backoff while the gateway is unreachable (the SVID in hand is served until it expires). When the
+ * agent's own SVID comes back signed by another CA (a rotation retiring the old one), every workload SVID signed by
+ * the old CA is renewed at once. Held in memory only: a restarted agent asks again. Thread-safe.
+ */
+public final class WorkloadSvids implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(WorkloadSvids.class);
+
+    private final SortedSet<SpiffeId> ids;
+    private final Supplier<AgentState> agent;
+    private final GatewayClient gateway;
+    private final Clock clock;
+    private final Backoff backoff;
+    private volatile Runnable changed = () -> { };
+    private final Map<SpiffeId, X509Svid> svids = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("isthmus-agent-workload-svids").factory());
+
+    public WorkloadSvids(Set<SpiffeId> ids, Supplier<AgentState> agent, GatewayClient gateway, Clock clock,
+            Backoff backoff) {
+        this.ids = new TreeSet<>(ids);
+        this.agent = agent;
+        this.gateway = gateway;
+        this.clock = clock;
+        this.backoff = backoff;
+    }
+
+    /** Runs {@code changed} after every new SVID (before {@link #start}). */
+    public void onChange(Runnable changed) {
+        this.changed = changed;
+    }
+
+    public void start() {
+        ids.forEach(id -> scheduler.execute(() -> fetch(id, 0)));
+    }
+
+    public Optional<X509Svid> get(SpiffeId id) {
+        return Optional.ofNullable(svids.get(id));
+    }
+
+    /** Call after the agent's own SVID changed: workload SVIDs from another signing CA are renewed now. */
+    public void agentChanged(AgentState state) {
+        if (state.svid().chain().size() < 2) {
+            return;
+        }
+        var signer = state.svid().chain().get(1);
+        svids.forEach((id, svid) -> {
+            if (svid.chain().size() < 2 || !svid.chain().get(1).equals(signer)) {
+                scheduler.execute(() -> fetch(id, 0));
+            }
+        });
+    }
+
+    private void fetch(SpiffeId id, int failures) {
+        AgentState now = agent.get();
+        try {
+            X509Svid svid = gateway.issueWorkload(now.svid(), now.bundles(), id).svid();
+            X509Svid previous = svids.put(id, svid);
+            LOG.infof("%s workload SVID %s serial %s valid until %s", previous == null ? "got" : "renewed", id,
+                    Certificates.serialHex(svid.leaf()), svid.notAfter());
+            changed.run();
+            schedule(id, 0, Duration.between(clock.instant(), svid.renewalDue(clock.instant())));
+        } catch (GatewayException | RuntimeException e) {
+            Duration delay = backoff.delay(failures);
+            String kind = e instanceof GatewayException g ? g.code() : e.getClass().getSimpleName();
+            X509Svid held = svids.get(id);
+            LOG.warnf("workload SVID %s: the gateway did not sign it (%s): %s; %s; retrying in %s", id, kind,
+                    e.getMessage(), held == null ? "its workloads get nothing until it does"
+                            : "still serving the one valid until " + held.notAfter(), delay);
+            schedule(id, failures + 1, delay);
+        }
+    }
+
+    private void schedule(SpiffeId id, int failures, Duration delay) {
+        if (!scheduler.isShutdown()) {
+            scheduler.schedule(() -> fetch(id, failures), Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+    }
+}

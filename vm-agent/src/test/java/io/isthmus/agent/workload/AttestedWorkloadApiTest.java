@@ -1,0 +1,153 @@
+package io.isthmus.agent.workload;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.stub.MetadataUtils;
+import io.isthmus.agent.attest.RegistrationEntry;
+import io.isthmus.agent.attest.Selector;
+import io.isthmus.agent.attest.WorkloadAttestation;
+import io.isthmus.agent.state.AgentState;
+import io.isthmus.trust.bundle.BundleSet;
+import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.ca.CaCredential;
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.testing.TestCa;
+import io.spiffe.workloadapi.DefaultWorkloadApiClient;
+import io.spiffe.workloadapi.WorkloadApiClient;
+import io.spiffe.workloadapi.X509Context;
+import io.spiffe.workloadapi.grpc.SpiffeWorkloadAPIGrpc;
+import io.spiffe.workloadapi.grpc.Workload;
+
+/**
+ * Attestation on the real socket, with this test JVM as the caller: its SO_PEERCRED and /proc entries decide. The
+ * caller gets every matching entry's SVID, sorted, and nothing for an entry it does not match; a caller matching
+ * nothing gets PERMISSION_DENIED on SVIDs and bundles alike. (Different users: VmWorkloadAttestationE2ETest.)
+ */
+class AttestedWorkloadApiTest {
+    private static final TrustDomain TD = new TrustDomain("vm.test");
+    private static final String VM = "spiffe://vm.test/ns/shop/sa/vm";
+
+    private Path dir;
+    private CaCredential ca;
+    private AgentState state;
+    private Map<SpiffeId, X509Svid> workloadSvids;
+    private WorkloadApiServer server;
+
+    @BeforeEach
+    void pki() throws Exception {
+        ca = TestCa.create().intermediate(TD.name());
+        state = new AgentState(URI.create("https://127.0.0.1:1"), TD, TestCa.svid(ca, VM), BundleSet.of(List.of(
+                new TrustBundle(TD, List.of(ca.certificate()), List.of(), 1, Optional.empty()))));
+        workloadSvids = Map.of(SpiffeId.parse(VM + "/me"), TestCa.svid(ca, VM + "/me"),
+                SpiffeId.parse(VM + "/also-me"), TestCa.svid(ca, VM + "/also-me"),
+                SpiffeId.parse(VM + "/other-user"), TestCa.svid(ca, VM + "/other-user"),
+                SpiffeId.parse(VM + "/other-binary"), TestCa.svid(ca, VM + "/other-binary"));
+        dir = Files.createTempDirectory("isthmus-attest");
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+        Files.deleteIfExists(dir.resolve("api.sock"));
+        Files.deleteIfExists(dir);
+    }
+
+    private void serve(RegistrationEntry... entries) throws Exception {
+        server = WorkloadApiServer.start(dir.resolve("api.sock"), () -> state, WorkloadAttestation.unix(List.of(entries)),
+                id -> Optional.ofNullable(workloadSvids.get(id)), null);
+    }
+
+    private static RegistrationEntry entry(String id, String... selectors) {
+        TreeSet<Selector> set = new TreeSet<>();
+        for (String s : selectors) {
+            set.add(Selector.parse(s));
+        }
+        return new RegistrationEntry(SpiffeId.parse(id), set);
+    }
+
+    private static String myUid() throws Exception {
+        return Files.getAttribute(Path.of("/proc/self"), "unix:uid").toString();
+    }
+
+    private static String myBinaryHash() throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(
+                Path.of(ProcessHandle.current().info().command().orElseThrow()))));
+    }
+
+    @Test
+    void aCallerGetsTheSvidsOfEveryEntryItMatchesSortedAndNoOther() throws Exception {
+        String exe = Path.of("/proc/self/exe").toRealPath().toString();
+        serve(entry(VM + "/me", "unix:uid:" + myUid(), "unix:sha256:" + myBinaryHash(), "unix:path:" + exe),
+                entry(VM + "/also-me", "unix:uid:" + myUid()),
+                entry(VM + "/other-user", "unix:uid:" + (Integer.parseInt(myUid()) + 4242)),
+                entry(VM + "/other-binary", "unix:uid:" + myUid(), "unix:sha256:" + "0".repeat(64)));
+        try (WorkloadApiClient client = DefaultWorkloadApiClient.newClient(DefaultWorkloadApiClient.ClientOptions.builder()
+                .spiffeSocketPath("unix:" + dir.resolve("api.sock")).build())) {
+            X509Context context = client.fetchX509Context();
+            assertThat(context.getX509Svids()).extracting(s -> s.getSpiffeId().toString())
+                    .containsExactly(VM + "/also-me", VM + "/me");
+            assertThat(context.getX509Svids().get(1).getLeaf()).isEqualTo(workloadSvids.get(SpiffeId.parse(VM + "/me")).leaf());
+        }
+    }
+
+    @Test
+    void aCallerMatchingNothingGetsPermissionDeniedForSvidsAndBundles() throws Exception {
+        serve(entry(VM + "/other-user", "unix:uid:" + (Integer.parseInt(myUid()) + 4242)));
+        EventLoopGroup group = new EpollEventLoopGroup(1);
+        ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(dir.resolve("api.sock").toString()))
+                .channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().build();
+        try {
+            Metadata header = new Metadata();
+            header.put(SecurityHeaderInterceptor.HEADER, "true");
+            var stub = SpiffeWorkloadAPIGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(header));
+            assertDenied(() -> stub.fetchX509SVID(Workload.X509SVIDRequest.getDefaultInstance()).next());
+            assertDenied(() -> stub.fetchX509Bundles(Workload.X509BundlesRequest.getDefaultInstance()).next());
+        } finally {
+            channel.shutdownNow();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void theSocketIsConnectableByEveryLocalUserOnceAttestationDecides() throws Exception {
+        serve(entry(VM + "/me", "unix:uid:" + myUid()));
+        assertThat(Files.getPosixFilePermissions(dir.resolve("api.sock")).toString()).contains("OTHERS_WRITE");
+    }
+
+    private static void assertDenied(org.assertj.core.api.ThrowableAssert.ThrowingCallable call) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+            assertThat(e.getStatus().getDescription()).isEqualTo("no identity issued");
+        });
+    }
+}
