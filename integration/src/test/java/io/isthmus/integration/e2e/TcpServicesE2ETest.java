@@ -32,6 +32,7 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.CleanupMode;
@@ -290,24 +291,35 @@ class TcpServicesE2ETest {
 
     @Test
     void vmStreamsAnUploadAndADownloadLargerThanItsHeapThroughItsLocalEgress() throws Exception {
+        transferThroughTheAgent(TRANSFER);
+    }
+
+    @Test
+    @Tag("slow")
+    void aGibibyteUpAndDownThroughTheAgentWithItsHeapFlat() throws Exception {
+        transferThroughTheAgent(1024L * 1024 * 1024);
+    }
+
+    private void transferThroughTheAgent(long size) throws Exception {
         long rssBefore = rssKib(agent.pid());
         long started = System.nanoTime();
         try (Bulk.Client app = new Bulk.Client(toLocalEgress())) {
-            Bulk.Response up = app.upload(BULK, "/sink", TRANSFER, true);
+            Bulk.Response up = app.upload(BULK, "/sink", size, true);
             assertThat(up.status()).as(up.body()).isEqualTo(200);
-            assertThat(up.body()).contains("bytes=" + TRANSFER + " intact=true");
-            Bulk.Response down = app.get(BULK, "/source?bytes=" + TRANSFER);
+            assertThat(up.body()).contains("bytes=" + size + " intact=true");
+            Bulk.Response down = app.get(BULK, "/source?bytes=" + size);
             assertThat(down.status()).isEqualTo(200);
-            assertThat(app.readBody(down)).isEqualTo(TRANSFER);
+            assertThat(app.readBody(down)).isEqualTo(size);
         }
         long rssAfter = rssKib(agent.pid());
         System.out.printf("agent egress: %d MiB up and %d MiB down in %d ms; agent (%s) RSS %d -> %d MiB%n",
-                TRANSFER >> 20, TRANSFER >> 20, (System.nanoTime() - started) / 1_000_000, AGENT_HEAP, rssBefore >> 10,
+                size >> 20, size >> 20, (System.nanoTime() - started) / 1_000_000, AGENT_HEAP, rssBefore >> 10,
                 rssAfter >> 10);
         assertThat(agent.isAlive()).as("the agent survived (no OutOfMemoryError)").isTrue();
         assertThat(Files.readString(dir.resolve("agent.log"))).doesNotContain("OutOfMemoryError");
-        assertThat(rssAfter - rssBefore).as("agent RSS growth (KiB) while moving %d MiB each way", TRANSFER >> 20)
-                .isLessThan(TRANSFER / 1024 / 2);
+        // Flat: what Netty's pooled buffers and the JIT take, whatever the size (seen: +15 MiB for 80 MiB each way).
+        assertThat(rssAfter - rssBefore).as("agent RSS growth (KiB) while moving %d MiB each way", size >> 20)
+                .isLessThan(48 * 1024);
     }
 
     @Test
