@@ -301,9 +301,16 @@ class TcpServicesE2ETest {
     }
 
     private void transferThroughTheAgent(long size) throws Exception {
-        long rssBefore = rssKib(agent.pid());
-        long started = System.nanoTime();
+        long rssBefore;
+        long started;
         try (Bulk.Client app = new Bulk.Client(toLocalEgress())) {
+            // Warm up first (the JIT, the heap up to -Xmx, Netty's buffer pools), so that what follows shows what the
+            // size costs, and not what a freshly started agent costs.
+            long warmUp = 8L * 1024 * 1024;
+            assertThat(app.upload(BULK, "/sink", warmUp, true).body()).contains("intact=true");
+            assertThat(app.readBody(app.get(BULK, "/source?bytes=" + warmUp))).isEqualTo(warmUp);
+            rssBefore = rssKib(agent.pid());
+            started = System.nanoTime();
             Bulk.Response up = app.upload(BULK, "/sink", size, true);
             assertThat(up.status()).as(up.body()).isEqualTo(200);
             assertThat(up.body()).contains("bytes=" + size + " intact=true");
