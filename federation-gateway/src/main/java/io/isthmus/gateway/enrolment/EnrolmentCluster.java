@@ -53,8 +53,16 @@ public final class EnrolmentCluster {
         return manager;
     }
 
-    /** Defines the two caches on {@code manager}: replicated when it is clustered (idempotent). */
+    /** Defines the enrolment caches on {@code manager}: replicated when it is clustered (idempotent). */
     public static void defineCaches(EmbeddedCacheManager manager, java.nio.file.Path storeDir) {
+        if (manager.getCacheConfiguration(SharedRateLimiter.CACHE) == null) {
+            // Among this cluster's replicas only (no backup sites: each cluster has its own limit), in memory (a
+            // restart of every replica at once forgets the buckets, which is at most one extra burst).
+            ConfigurationBuilder rate = new ConfigurationBuilder();
+            rate.clustering().cacheMode(manager.getCacheManagerConfiguration().isClustered() ? CacheMode.REPL_SYNC
+                    : CacheMode.LOCAL);
+            manager.defineConfiguration(SharedRateLimiter.CACHE, rate.build());
+        }
         for (String name : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE)) {
             if (manager.getCacheConfiguration(name) != null) {
                 continue;

@@ -49,7 +49,10 @@ public interface EnrolmentConfig {
     @WithName("allowed-namespaces")
     Optional<List<String>> allowedNamespaces();
 
-    /** Rate limit on enrolment attempts (successful or not) per source address. */
+    /**
+     * Rate limit on enrolment attempts (successful or not) per source address, shared by all gateway replicas of
+     * this cluster (not by other clusters): two replicas together allow this limit, not twice it.
+     */
     @WithName("rate-limit")
     RateLimit rateLimit();
 

@@ -24,6 +24,7 @@ public enum EnrolmentError {
     ADMIN_FORBIDDEN("admin-forbidden", 403),
     NOT_FOUND("not-found", 404),
     RATE_LIMITED("rate-limited", 429),
+    RATE_LIMIT_UNAVAILABLE("rate-limit-unavailable", 503),
     STORE_UNAVAILABLE("store-unavailable", 503),
     ISSUANCE_FAILED("issuance-failed", 500);
 

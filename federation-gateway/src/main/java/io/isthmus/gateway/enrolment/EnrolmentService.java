@@ -41,7 +41,7 @@ public class EnrolmentService {
     private final Clock clock;
     private final EnrolmentAudit audit;
     private final SvidIssuer issuer;
-    private final RateLimiter limiter;
+    private final SharedRateLimiter limiter;
     private final VmIdentityPolicy policy;
     private final Duration svidTtl;
     private final MeterRegistry meters;
@@ -59,7 +59,8 @@ public class EnrolmentService {
         this.audit = audit;
         this.meters = meters;
         this.issuer = new SvidIssuer(clock);
-        this.limiter = new RateLimiter(config.rateLimit().burst(), config.rateLimit().perMinute(), clock);
+        this.limiter = new SharedRateLimiter(stores.rateBuckets(),
+                new RateLimiter.Limit(config.rateLimit().burst(), config.rateLimit().perMinute()), clock);
         this.policy = new VmIdentityPolicy(trust.runtime().trustDomain(), gateway.identity().namespace(),
                 config.allowedNamespaces());
         this.svidTtl = config.svidTtl().orElse(gateway.ca().svidTtl());
@@ -90,11 +91,16 @@ public class EnrolmentService {
         String tokenId = null;
         SpiffeId identity = null;
         try {
-            RateLimiter.Decision rate = limiter.tryAcquire(source);
-            if (!rate.allowed()) {
+            SharedRateLimiter.Verdict rate = limiter.tryAcquire(source);
+            if (rate instanceof SharedRateLimiter.Limited l) {
                 throw new EnrolmentException(EnrolmentError.RATE_LIMITED, "too many enrolment attempts from " + source
-                        + "; retry after " + Math.max(1, rate.retryAfter().toSeconds()) + "s",
-                        Optional.of(rate.retryAfter()));
+                        + " across this cluster's gateway replicas (isthmus.enrolment.rate-limit); retry after "
+                        + Math.max(1, l.retryAfter().toSeconds()) + "s", Optional.of(l.retryAfter()));
+            }
+            if (rate instanceof SharedRateLimiter.Unavailable u) {
+                throw new EnrolmentException(EnrolmentError.RATE_LIMIT_UNAVAILABLE, "the enrolment rate limit shared by"
+                        + " this cluster's gateway replicas cannot be checked, so the attempt is refused (fail closed): "
+                        + u.detail() + "; retry shortly", Optional.of(Duration.ofSeconds(5)));
             }
             JoinTokenSecrets.Presented presented = JoinTokenSecrets.parse(tokenText).orElseThrow(() ->
                     new EnrolmentException(EnrolmentError.TOKEN_UNKNOWN, "the join token does not have the form "

@@ -30,6 +30,7 @@ public class EnrolmentStores {
     private final boolean owned;
     private final JoinTokenStore tokens;
     private final VmIdentityStore identities;
+    private final org.infinispan.Cache<String, String> rateBuckets;
 
     @Inject
     public EnrolmentStores(EnrolmentConfig config, GatewayConfig gateway, Instance<EmbeddedCacheManager> shared) {
@@ -44,6 +45,7 @@ public class EnrolmentStores {
         }
         this.tokens = new InfinispanJoinTokenStore(manager.getCache(InfinispanJoinTokenStore.CACHE));
         this.identities = new InfinispanVmIdentityStore(manager.getCache(InfinispanVmIdentityStore.CACHE));
+        this.rateBuckets = manager.getCache(SharedRateLimiter.CACHE);
         LOG.infof("enrolment state replicated in cluster %s (%s cache manager, members %s)",
                 manager.getClusterName(), owned ? "own" : "shared", manager.getMembers());
     }
@@ -89,6 +91,11 @@ public class EnrolmentStores {
 
     public VmIdentityStore identities() {
         return identities;
+    }
+
+    /** The enrolment rate buckets, shared by this cluster's replicas ({@link SharedRateLimiter}). */
+    public org.infinispan.Cache<String, String> rateBuckets() {
+        return rateBuckets;
     }
 
     @PreDestroy

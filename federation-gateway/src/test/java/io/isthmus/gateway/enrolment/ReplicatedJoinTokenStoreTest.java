@@ -24,7 +24,10 @@ import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.testing.FreePorts;
 
-/** Two gateway replicas (embedded Infinispan nodes over JGroups TCP on loopback) share join tokens and identities. */
+/**
+ * Two gateway replicas (embedded Infinispan nodes over JGroups TCP on loopback) share join tokens, identities and
+ * the enrolment rate limit.
+ */
 class ReplicatedJoinTokenStoreTest {
     private static final SpiffeId VM = SpiffeId.ofServiceAccount(new TrustDomain("a.test"), "shop", "billing-vm");
     private static EmbeddedCacheManager nodeA;
@@ -127,5 +130,65 @@ class ReplicatedJoinTokenStoreTest {
             assertThat(v.revoked()).isTrue();
             assertThat(v.revokeReason()).contains("decommissioned");
         });
+    }
+
+    @Test
+    void theRateLimitIsSharedAttemptsAlternatingOrRacingOverBothReplicasGetTheBurstOnceInTotal() throws Exception {
+        RateLimiter.Limit limit = new RateLimiter.Limit(5, 1);
+        SharedRateLimiter a = new SharedRateLimiter(nodeA.getCache(SharedRateLimiter.CACHE), limit, java.time.Clock.systemUTC());
+        SharedRateLimiter b = new SharedRateLimiter(nodeB.getCache(SharedRateLimiter.CACHE), limit, java.time.Clock.systemUTC());
+        List<SharedRateLimiter.Verdict> alternating = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            alternating.add((i % 2 == 0 ? a : b).tryAcquire("192.0.2.7"));
+        }
+        assertThat(alternating.subList(0, 5)).allMatch(v -> v instanceof SharedRateLimiter.Allowed);
+        assertThat(alternating.subList(5, 10)).allSatisfy(v -> assertThat(v).isInstanceOfSatisfying(
+                SharedRateLimiter.Limited.class, l -> assertThat(l.retryAfter()).isBetween(Duration.ofSeconds(50),
+                        Duration.ofSeconds(60))));
+
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<SharedRateLimiter.Verdict>> racing = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                SharedRateLimiter via = i % 2 == 0 ? a : b;
+                racing.add(pool.submit(() -> {
+                    start.await();
+                    return via.tryAcquire("192.0.2.8");
+                }));
+            }
+            start.countDown();
+            int allowed = 0;
+            for (Future<SharedRateLimiter.Verdict> f : racing) {
+                SharedRateLimiter.Verdict v = f.get();
+                assertThat(v).isNotInstanceOf(SharedRateLimiter.Unavailable.class);
+                allowed += v instanceof SharedRateLimiter.Allowed ? 1 : 0;
+            }
+            assertThat(allowed).as("attempts allowed out of 16 racing over both replicas").isEqualTo(5);
+        } finally {
+            pool.shutdownNow();
+        }
+        // Another cluster (its own JGroups channel, as each cluster's replicas have) keeps its own limit.
+        InetSocketAddress c = new InetSocketAddress(InetAddress.getLoopbackAddress(), FreePorts.next());
+        EmbeddedCacheManager other = EnrolmentCluster.start(new EnrolmentCluster.Membership("enrolment-other-" + c.getPort(),
+                "c", c, List.of(c)));
+        try {
+            assertThat(new SharedRateLimiter(other.getCache(SharedRateLimiter.CACHE), limit, java.time.Clock.systemUTC())
+                    .tryAcquire("192.0.2.7")).isInstanceOf(SharedRateLimiter.Allowed.class);
+        } finally {
+            other.stop();
+        }
+    }
+
+    @Test
+    void aRateLimitThatCannotBeCheckedRefusesNamingTheCache() {
+        InetSocketAddress c = new InetSocketAddress(InetAddress.getLoopbackAddress(), FreePorts.next());
+        EmbeddedCacheManager stopped = EnrolmentCluster.start(new EnrolmentCluster.Membership("enrolment-stopped-"
+                + c.getPort(), "s", c, List.of(c)));
+        SharedRateLimiter limiter = new SharedRateLimiter(stopped.getCache(SharedRateLimiter.CACHE),
+                new RateLimiter.Limit(5, 1), java.time.Clock.systemUTC());
+        stopped.stop();
+        assertThat(limiter.tryAcquire("192.0.2.9")).isInstanceOfSatisfying(SharedRateLimiter.Unavailable.class,
+                u -> assertThat(u.detail()).contains(SharedRateLimiter.CACHE));
     }
 }

@@ -3,6 +3,11 @@ package io.isthmus.integration.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -20,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.isthmus.agent.gateway.GatewayClient.Issued;
 import io.isthmus.integration.federation.ClusterSpec;
 import io.isthmus.integration.federation.FederationConfig;
 import io.isthmus.integration.federation.FederationPki;
@@ -29,7 +35,9 @@ import io.isthmus.integration.federation.SampleService;
 import io.isthmus.integration.support.LoadBalancedNetwork;
 import io.isthmus.integration.support.MockKubernetes;
 import io.isthmus.integration.support.NetworkNamespaces;
+import io.isthmus.trust.ca.FederationRoots;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.x509.Pem;
 import io.isthmus.trust.testing.FreePorts;
 
 /**
@@ -47,6 +55,8 @@ class LoadBalancedFederationE2ETest {
     /** Every replica listens on the same ports, as pods of one StatefulSet do; clusters too (separate networks). */
     private static final ClusterSpec.Ports PORTS = new ClusterSpec.Ports(15012, 8080, 8443, 15443, 15001, 7900, 7800, 0);
     private static final int MASTER_PORT = 7901;
+    private static final int ENROL_BURST = 4;
+    private static final String ADMIN_TOKEN = "load-balanced-e2e-bootstrap-admin-token-0123456789";
     /** What the module's public LoadBalancer Service forwards: ingress, bundle endpoint, cross-site bridge. */
     private static final List<Integer> PUBLIC_PORTS = List.of(PORTS.ingress(), PORTS.bundle(), PORTS.xsite());
     /** The service each cluster offers, and the cluster that calls it: every cluster is crossed into once. */
@@ -128,8 +138,9 @@ class LoadBalancedFederationE2ETest {
             for (String owner : NAMES) {
                 for (String at : NAMES) {
                     for (ClusterSpec replica : replicas.get(at)) {
+                        // A poll that times out on a loaded host is a miss, not a failure: the deadline decides.
                         Awaitility.await(at + " " + replica.host() + " sees " + owner + "'s export").atMost(DEADLINE)
-                                .pollInterval(Duration.ofMillis(500))
+                                .pollInterval(Duration.ofMillis(500)).ignoreExceptionsInstanceOf(IOException.class)
                                 .until(() -> RegistryE2ETest.export(api, replica, owner, "shop", SERVICE.get(owner)).isPresent());
                     }
                 }
@@ -155,6 +166,8 @@ class LoadBalancedFederationE2ETest {
                     assertThat(r.body()).contains("\"cluster\":\"" + callee + "\"").contains(workload.id().toString());
                 }
             }
+
+            enrolmentRateLimitIsOnePerClusterAcrossItsReplicas(pki, replicas);
 
             // Alpha's site master (the first member of its local cluster) stops, as in a rolling update. The other
             // replica takes over the bridge behind the same public address, and replication goes on both ways.
@@ -217,6 +230,91 @@ class LoadBalancedFederationE2ETest {
         }
         p.put("isthmus.proxy.backends.\"" + meshName(cluster) + "\"", backend);
         p.put("isthmus.authz.policy-file", Clusters.allowDemoClients(replica.dir()).toString());
+        // 4 enrolment attempts per source at once, then one a minute: per cluster, whichever replica is asked.
+        p.put("isthmus.enrolment.rate-limit.burst", Integer.toString(ENROL_BURST));
+        p.put("isthmus.enrolment.rate-limit.per-minute", "1");
+        try {
+            Files.createDirectories(replica.dir());
+            Files.writeString(replica.dir().resolve("admin.token"), ADMIN_TOKEN + "\n");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        p.put("isthmus.admin.bootstrap-token-file", replica.dir().resolve("admin.token").toString());
+    }
+
+    /**
+     * An attacker guessing join tokens alternates between alpha's two replicas (as a load balancer would spread its
+     * connections, or as it would itself to double its budget): after the burst, counted over both replicas, every
+     * attempt is refused with 429 and Retry-After (a valid token too, and without burning it), and each refusal is
+     * audited on the replica that refused it. Beta, another cluster, limits the same source on its own.
+     */
+    private static void enrolmentRateLimitIsOnePerClusterAcrossItsReplicas(FederationPki pki,
+            Map<String, List<ClusterSpec>> replicas) throws Exception {
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3)).build();
+        List<ClusterSpec> alpha = replicas.get("alpha");
+        String good = createToken(http, alpha.get(0));
+        String spare = createToken(http, alpha.get(1));
+        // Attempt 1, at r0: a real enrolment with a valid token.
+        Issued vm = new io.isthmus.agent.gateway.GatewayClient(URI.create(alpha.get(0).apiUrl("")),
+                new FederationRoots(Pem.readCertificates(pki.rootCertificate())), alpha.get(0).trustDomain(),
+                Clock.systemUTC()).enrol(good);
+        assertThat(vm.svid().id().toString()).isEqualTo("spiffe://alpha.acme.internal/ns/demo/sa/rate-vm");
+        // Attempts 2..4 alternate r1, r0, r1 with guessed tokens: refused as unknown, each counted.
+        for (int i = 1; i < ENROL_BURST; i++) {
+            HttpResponse<String> r = enrol(http, alpha.get(i % 2), "ijt1.guess" + i + ".not-the-secret");
+            assertThat(r.statusCode()).as("attempt %d at r%d: %s", i + 1, i % 2, r.body()).isEqualTo(401);
+        }
+        // The burst is spent over both replicas: each refuses, a valid token as well as a guess.
+        String refusedSource = null;
+        for (int i = 0; i < 4; i++) {
+            ClusterSpec at = alpha.get(i % 2);
+            HttpResponse<String> r = enrol(http, at, i == 3 ? spare : "ijt1.guess-late" + i + ".not-the-secret");
+            assertThat(r.statusCode()).as("attempt %d at r%d: %s", ENROL_BURST + i + 1, i % 2, r.body()).isEqualTo(429);
+            assertThat(r.body()).contains("\"code\":\"rate-limited\"").contains("across this cluster's gateway replicas");
+            long retryAfter = Long.parseLong(r.headers().firstValue("Retry-After").orElseThrow());
+            assertThat(retryAfter).as("Retry-After (one attempt a minute)").isBetween(30L, 61L);
+            Matcher m = Pattern.compile("attempts from ([^ ]+) across").matcher(r.body());
+            assertThat(m.find()).as(r.body()).isTrue();
+            refusedSource = m.group(1);
+        }
+        for (ClusterSpec at : alpha) {
+            assertThat(Files.readString(at.logFile())).as("%s's enrolment audit", at.host())
+                    .containsPattern("\"action\":\"enrol\",\"decision\":\"deny\",\"code\":\"rate-limited\","
+                            + "\"source\":\"" + Pattern.quote(refusedSource) + "\"");
+        }
+        HttpResponse<String> tokens = http.send(HttpRequest.newBuilder(URI.create(alpha.get(0).apiUrl("/v1/admin/join-tokens")))
+                .header("authorization", "Bearer " + ADMIN_TOKEN).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(tokens.body()).as("the valid token refused by the limit is still unused")
+                .containsPattern("\"id\":\"" + Pattern.quote(spare.split("\\.")[1]) + "\"[^}]*\"uses\":0");
+        // Beta counts the same source from a full burst of its own.
+        List<ClusterSpec> beta = replicas.get("beta");
+        for (int i = 0; i < ENROL_BURST; i++) {
+            HttpResponse<String> r = enrol(http, beta.get(i % 2), "ijt1.beta-guess" + i + ".not-the-secret");
+            assertThat(r.statusCode()).as("beta attempt %d: %s", i + 1, r.body()).isEqualTo(401);
+        }
+        HttpResponse<String> over = enrol(http, beta.get(0), "ijt1.beta-guess-late.not-the-secret");
+        assertThat(over.statusCode()).as(over.body()).isEqualTo(429);
+        assertThat(over.body()).contains("attempts from " + refusedSource + " across");
+    }
+
+    private static String createToken(HttpClient http, ClusterSpec at) throws Exception {
+        String body = "{\"namespace\":\"demo\",\"serviceAccount\":\"rate-vm\",\"ttl\":\"10m\"}";
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(at.apiUrl("/v1/admin/join-tokens")))
+                .header("authorization", "Bearer " + ADMIN_TOKEN).header("content-type", "application/json")
+                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        Matcher m = Pattern.compile("\"token\":\"([^\"]+)\"").matcher(r.body());
+        assertThat(m.find()).as(r.body()).isTrue();
+        return m.group(1);
+    }
+
+    private static HttpResponse<String> enrol(HttpClient http, ClusterSpec at, String token) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(at.apiUrl("/v1/enrol"))).header("content-type", "application/json")
+                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"" + token
+                        + "\",\"csr\":\"not a csr\"}")).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** Whether a TCP connection from inside {@code namespace} to {@code host:port} is accepted within 3 s. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,6 +32,7 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.CleanupMode;
@@ -50,6 +52,8 @@ import io.isthmus.integration.federation.GatewayClient;
 import io.isthmus.integration.support.Databases;
 import io.isthmus.integration.support.LocalServer;
 import io.isthmus.integration.support.Repo;
+import io.isthmus.proxy.Bulk;
+import io.isthmus.proxy.NettyBackends;
 import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.bundle.TrustBundle;
 import io.isthmus.trust.ca.CaCredential;
@@ -73,6 +77,10 @@ import io.isthmus.trust.x509.Pem;
  * redis-cli, unmodified, reach them by mesh name without CONNECT, and a caller the L4 policy does not allow is
  * refused and audited at beta. A VM enrolled at alpha calls orders through its agent's local egress: end to end
  * TLS with the VM's own certificate, which the workload sees, while beta's ingress sees no request.
+ *
+ * <p>The agent's local egress (issue 16 item 9) over the same processes: the agent runs with a 64 MiB heap and
+ * streams a larger upload and download through it; a CONNECT by mesh name carries raw TCP (an echo at beta); a
+ * chunked request keeps its trailers end to end; CONNECTs that policy or naming refuse get the gateway's clear status.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TcpServicesE2ETest {
@@ -103,6 +111,15 @@ class TcpServicesE2ETest {
     private final int pgIntruderListener = FreePorts.next();
     private final int cacheListener = FreePorts.next();
     private final int ordersPort = FreePorts.next();
+    static final String BULK = "bulk.data.svc.clusterset.local";
+    static final String ECHO = "echo.data.svc.clusterset.local";
+    static final String TCP_ECHO = "tcpecho.data.svc.clusterset.local";
+    /** The agent's heap: smaller than one transfer, so an agent that held a body whole could not pass. */
+    private static final String AGENT_HEAP = "-Xmx64m";
+    private static final long TRANSFER = 80L * 1024 * 1024;
+    private Bulk.Backend bulk;
+    private InetSocketAddress echo;
+    private TcpEcho tcpEcho;
 
     @BeforeAll
     void start() throws Exception {
@@ -113,6 +130,13 @@ class TcpServicesE2ETest {
         closeables.add(postgres);
         redis = Databases.redis(dir.resolve("redis"));
         closeables.add(redis);
+        bulk = new Bulk.Backend(new InetSocketAddress("127.0.0.1", FreePorts.next()));
+        closeables.add(bulk);
+        NettyBackends netty = new NettyBackends();
+        closeables.add(netty);
+        echo = netty.echo(new InetSocketAddress("127.0.0.1", FreePorts.next()));
+        tcpEcho = new TcpEcho();
+        closeables.add(tcpEcho);
         List<ClusterSpec> clusters = Clusters.onLoopback(dir, "alpha", "beta");
         alpha = clusters.get(0);
         beta = clusters.get(1);
@@ -123,7 +147,7 @@ class TcpServicesE2ETest {
         closeables.add(orders);
         federation.start(Duration.ofSeconds(90));
         GatewayClient api = new GatewayClient(federation.pki().rootCertificate());
-        for (String name : List.of(PG, CACHE, ORDERS)) {
+        for (String name : List.of(PG, CACHE, ORDERS, BULK, ECHO, TCP_ECHO)) {
             Awaitility.await(name + " reaches alpha's registry").atMost(Duration.ofSeconds(40))
                     .pollInterval(Duration.ofMillis(500))
                     .until(() -> api.get(alpha.apiUrl("/v1/services/" + name)).body(), b -> b.contains("\"cluster\":\"beta\""));
@@ -132,7 +156,7 @@ class TcpServicesE2ETest {
         String root = federation.pki().rootCertificate().toString();
         String token = VmServiceE2ETest.createToken(alpha, root, "demo", "orders-client");
         localEgress = FreePorts.next();
-        agent = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        agent = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), AGENT_HEAP, "-jar",
                 agentJar.toString(), "join", "--gateway", alpha.apiUrl(""), "--token", token, "--root-ca", root,
                 "--state-dir", dir.resolve("agent").toString(), "--socket", dir.resolve("workload.sock").toString(),
                 "--gateway-egress", alpha.host() + ":" + alpha.ports().egress(), "--egress-port",
@@ -251,6 +275,165 @@ class TcpServicesE2ETest {
         assertThat(Files.readString(alpha.logFile())).doesNotContain("secret-42");
     }
 
+    /** The local egress, once the agent has enrolled and listens. */
+    private Socket toLocalEgress() {
+        return Awaitility.await("the agent's local egress listens").atMost(Duration.ofSeconds(40))
+                .pollInterval(Duration.ofMillis(300)).ignoreExceptionsInstanceOf(java.net.ConnectException.class)
+                .until(() -> {
+                    if (!agent.isAlive()) {
+                        throw new IllegalStateException("agent exited: " + Files.readString(dir.resolve("agent.log")));
+                    }
+                    Socket s = new Socket("127.0.0.1", localEgress);
+                    s.setSoTimeout(30_000);
+                    return s;
+                }, java.util.Objects::nonNull);
+    }
+
+    @Test
+    void vmStreamsAnUploadAndADownloadLargerThanItsHeapThroughItsLocalEgress() throws Exception {
+        transferThroughTheAgent(TRANSFER);
+    }
+
+    @Test
+    @Tag("slow")
+    void aGibibyteUpAndDownThroughTheAgentWithItsHeapFlat() throws Exception {
+        transferThroughTheAgent(1024L * 1024 * 1024);
+    }
+
+    private void transferThroughTheAgent(long size) throws Exception {
+        long rssBefore;
+        long started;
+        try (Bulk.Client app = new Bulk.Client(toLocalEgress())) {
+            // Warm up first (the JIT, the heap up to -Xmx, Netty's buffer pools), so that what follows shows what the
+            // size costs, and not what a freshly started agent costs.
+            long warmUp = 8L * 1024 * 1024;
+            assertThat(app.upload(BULK, "/sink", warmUp, true).body()).contains("intact=true");
+            assertThat(app.readBody(app.get(BULK, "/source?bytes=" + warmUp))).isEqualTo(warmUp);
+            rssBefore = rssKib(agent.pid());
+            started = System.nanoTime();
+            Bulk.Response up = app.upload(BULK, "/sink", size, true);
+            assertThat(up.status()).as(up.body()).isEqualTo(200);
+            assertThat(up.body()).contains("bytes=" + size + " intact=true");
+            Bulk.Response down = app.get(BULK, "/source?bytes=" + size);
+            assertThat(down.status()).isEqualTo(200);
+            assertThat(app.readBody(down)).isEqualTo(size);
+        }
+        long rssAfter = rssKib(agent.pid());
+        System.out.printf("agent egress: %d MiB up and %d MiB down in %d ms; agent (%s) RSS %d -> %d MiB%n",
+                size >> 20, size >> 20, (System.nanoTime() - started) / 1_000_000, AGENT_HEAP, rssBefore >> 10,
+                rssAfter >> 10);
+        assertThat(agent.isAlive()).as("the agent survived (no OutOfMemoryError)").isTrue();
+        assertThat(Files.readString(dir.resolve("agent.log"))).doesNotContain("OutOfMemoryError");
+        // Flat: what Netty's pooled buffers and the JIT take, whatever the size (seen: +15 MiB for 80 MiB each way).
+        assertThat(rssAfter - rssBefore).as("agent RSS growth (KiB) while moving %d MiB each way", size >> 20)
+                .isLessThan(48 * 1024);
+    }
+
+    @Test
+    void aChunkedRequestKeepsItsTrailersThroughTheLocalEgress() throws Exception {
+        try (Bulk.Client app = new Bulk.Client(toLocalEgress())) {
+            app.send("POST http://" + ECHO + "/trailers HTTP/1.1\r\nHost: " + ECHO + "\r\nTransfer-Encoding: chunked\r\n"
+                    + "Trailer: x-checksum\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nx-checksum: sha256=abc\r\n\r\n");
+            Bulk.Response head = app.readHead();
+            assertThat(head.status()).isEqualTo(200);
+            Bulk.Response body = app.readChunked(head);
+            assertThat(body.body()).isEqualTo("hello world");
+            assertThat(body.headers()).containsEntry("x-checksum", "sha256=abc").containsEntry("x-echo-bytes", "11");
+        }
+    }
+
+    @Test
+    void aConnectTunnelByMeshNameCarriesRawTcpToBeta() throws Exception {
+        try (Socket s = toLocalEgress()) {
+            s.getOutputStream().write(("CONNECT " + TCP_ECHO + ":7007 HTTP/1.1\r\nHost: " + TCP_ECHO + ":7007\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            assertThat(readHead(s)).startsWith("HTTP/1.1 200");
+            for (String line : List.of("not http at all\n", "\u0000\u0001 binary too\n")) {
+                s.getOutputStream().write(line.getBytes(StandardCharsets.ISO_8859_1));
+                assertThat(new String(s.getInputStream().readNBytes(line.length()), StandardCharsets.ISO_8859_1))
+                        .isEqualTo(line);
+            }
+        }
+        assertThat(tcpEcho.connections.get()).as("connections the echo at beta accepted").isPositive();
+    }
+
+    @Test
+    void connectsThatPolicyOrNamingRefuseGetTheGatewaysStatus() throws Exception {
+        int before = tcpEcho.connections.get();
+        try (Socket s = toLocalEgress()) {
+            s.getOutputStream().write(("CONNECT " + PG + ":5432 HTTP/1.1\r\nHost: " + PG + ":5432\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            String head = readHead(s);
+            assertThat(head).as("beta's policy lets only reports/reporting use pg").startsWith("HTTP/1.1 403")
+                    .containsIgnoringCase("x-isthmus-reason: no-matching-allow");
+        }
+        try (Socket s = toLocalEgress()) {
+            s.getOutputStream().write("CONNECT 10.0.0.1:22 HTTP/1.1\r\nHost: 10.0.0.1:22\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            String head = readHead(s);
+            assertThat(head).startsWith("HTTP/1.1 404").containsIgnoringCase("x-isthmus-reason: not-a-mesh-name");
+        }
+        assertThat(tcpEcho.connections.get()).isEqualTo(before);
+        Awaitility.await("beta audits the refused tunnel").atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(auditLines()).anySatisfy(l -> assertThat(List.of(l.path("decision").asText(),
+                        l.path("caller").asText(), l.path("destination").asText()))
+                        .containsExactly("deny", VM_ID, PG)));
+    }
+
+    private static String readHead(Socket s) throws IOException {
+        StringBuilder b = new StringBuilder();
+        while (!b.toString().endsWith("\r\n\r\n")) {
+            int c = s.getInputStream().read();
+            if (c < 0) {
+                throw new IOException("closed after '" + b + "'");
+            }
+            b.append((char) c);
+        }
+        return b.toString();
+    }
+
+    /** Resident memory of a process, KiB ({@code VmRSS} in /proc). */
+    private static long rssKib(long pid) throws IOException {
+        return Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream().filter(l -> l.startsWith("VmRSS:"))
+                .map(l -> Long.parseLong(l.replaceAll("[^0-9]", ""))).findFirst().orElseThrow();
+    }
+
+    /** A raw TCP echo (no HTTP anywhere), the far end of the CONNECT tunnel. */
+    static final class TcpEcho implements AutoCloseable {
+        final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.net.ServerSocket server;
+
+        TcpEcho() throws IOException {
+            server = new java.net.ServerSocket(0, 16, java.net.InetAddress.getLoopbackAddress());
+            Thread.ofVirtual().start(() -> {
+                while (!server.isClosed()) {
+                    try {
+                        Socket c = server.accept();
+                        connections.incrementAndGet();
+                        Thread.ofVirtual().start(() -> {
+                            try (c) {
+                                c.getInputStream().transferTo(c.getOutputStream());
+                            } catch (IOException e) {
+                                // the tunnel closed
+                            }
+                        });
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
+    }
+
     private void configure(ClusterSpec c, Map<String, String> p) {
         p.put("isthmus.enrolment.cluster.bind-port", Integer.toString(FreePorts.next()));
         try {
@@ -267,6 +450,10 @@ class TcpServicesE2ETest {
                     postgres.port());
             export(p, "cache", "data", "redis:6379:tcp", "spiffe://beta.acme.internal/ns/data/sa/redis", redis.port());
             export(p, "orders", "shop", "orders:8443:mtls", ORDERS_ID, ordersPort);
+            export(p, "bulk", "data", "http:80:http", "spiffe://beta.acme.internal/ns/data/sa/bulk", bulk.address().getPort());
+            export(p, "echo", "data", "http:80:http", "spiffe://beta.acme.internal/ns/data/sa/echo", echo.getPort());
+            export(p, "tcpecho", "data", "echo:7007:tcp", "spiffe://beta.acme.internal/ns/data/sa/tcpecho",
+                    tcpEcho.port());
             Path policy = Files.writeString(c.dir().resolve("policies.yaml"), """
                     apiVersion: security.isthmus.io/v1alpha1
                     kind: AuthorizationPolicy
@@ -287,7 +474,16 @@ class TcpServicesE2ETest {
                       rules:
                       - from:
                         - source: {principals: ["%s"]}
-                    """.formatted(REPORTING, CHECKOUT));
+                    ---
+                    apiVersion: security.isthmus.io/v1alpha1
+                    kind: AuthorizationPolicy
+                    metadata: {name: vm-uses-bulk-and-echoes, namespace: data}
+                    spec:
+                      selector: {services: [bulk, echo, tcpecho]}
+                      rules:
+                      - from:
+                        - source: {principals: ["%s"]}
+                    """.formatted(REPORTING, CHECKOUT, VM_ID));
             p.put("isthmus.authz.policy-file", policy.toString());
             p.put("isthmus.authz.audit-log.path", c.dir().resolve("audit.log").toString());
             // The ingress's request-level log on, so that "no plaintext request" is something its log could show.

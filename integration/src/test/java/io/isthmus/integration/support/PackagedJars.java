@@ -30,7 +30,7 @@ public final class PackagedJars {
 
     /** The VM agent's shaded jar, built from these modules. */
     public static Path agent() {
-        return fresh("vm-agent/target/isthmus-agent.jar", List.of("trust-sync", "vm-agent"));
+        return fresh("vm-agent/target/isthmus-agent.jar", List.of("trust-sync", "east-west-proxy", "vm-agent"));
     }
 
     static Path fresh(String jarPath, List<String> modules) {

@@ -241,6 +241,44 @@ class LocalEgressTest {
         }
     }
 
+    /**
+     * CONNECT by mesh name: the agent relays it to the gateway egress with the VM's SVID; the gateway authorizes the VM
+     * at the destination's ingress, answers 200, and the tunnel carries the app's bytes (here a plain HTTP request to
+     * the backend, which sees no gateway headers: it is a tunnel). A name that is no mesh name gets the gateway's 404.
+     */
+    @Test
+    void connectOpensATunnelThroughTheGatewayAndANonMeshNameIsRefusedByIt() throws Exception {
+        try (LocalEgress local = localEgress(egress.address());
+                Socket s = new Socket(local.address().getAddress(), local.address().getPort())) {
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write(("CONNECT payments.billing.svc.clusterset.local:80 HTTP/1.1\r\n"
+                    + "Host: payments.billing.svc.clusterset.local:80\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String head = readHead(s);
+            assertThat(head).startsWith("HTTP/1.1 200");
+            s.getOutputStream().write("GET /through-the-tunnel HTTP/1.1\r\nHost: tunnelled\r\nConnection: close\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 200").endsWith("host=tunnelled path=/through-the-tunnel xfcc=null");
+        }
+        try (LocalEgress local = localEgress(egress.address())) {
+            String refused = raw(local.address(), "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+            assertThat(refused).startsWith("HTTP/1.1 404").contains("x-isthmus-reason: not-a-mesh-name")
+                    .contains("example.com");
+        }
+    }
+
+    private static String readHead(Socket s) throws IOException {
+        StringBuilder b = new StringBuilder();
+        while (!b.toString().endsWith("\r\n\r\n")) {
+            int c = s.getInputStream().read();
+            if (c < 0) {
+                throw new IOException("closed after " + b);
+            }
+            b.append((char) c);
+        }
+        return b.toString();
+    }
+
     private static String raw(InetSocketAddress to, String request) throws IOException {
         try (Socket s = new Socket(to.getAddress(), to.getPort())) {
             s.setSoTimeout(30_000);
