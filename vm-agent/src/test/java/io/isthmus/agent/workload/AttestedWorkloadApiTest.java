@@ -53,6 +53,7 @@ import io.spiffe.workloadapi.grpc.Workload;
 class AttestedWorkloadApiTest {
     private static final TrustDomain TD = new TrustDomain("vm.test");
     private static final String VM = "spiffe://vm.test/ns/shop/sa/vm";
+    private static final io.isthmus.trust.jwt.JwtSigningKey JWT_KEY = io.isthmus.trust.jwt.JwtSigningKey.generate();
 
     private Path dir;
     private CaCredential ca;
@@ -64,7 +65,7 @@ class AttestedWorkloadApiTest {
     void pki() throws Exception {
         ca = TestCa.create().intermediate(TD.name());
         state = new AgentState(URI.create("https://127.0.0.1:1"), TD, TestCa.svid(ca, VM), BundleSet.of(List.of(
-                new TrustBundle(TD, List.of(ca.certificate()), List.of(), 1, Optional.empty()))));
+                new TrustBundle(TD, List.of(ca.certificate()), List.of(JWT_KEY.authority()), 1, Optional.empty()))));
         workloadSvids = Map.of(SpiffeId.parse(VM + "/me"), TestCa.svid(ca, VM + "/me"),
                 SpiffeId.parse(VM + "/also-me"), TestCa.svid(ca, VM + "/also-me"),
                 SpiffeId.parse(VM + "/other-user"), TestCa.svid(ca, VM + "/other-user"),
@@ -82,8 +83,40 @@ class AttestedWorkloadApiTest {
     }
 
     private void serve(RegistrationEntry... entries) throws Exception {
+        // The JWT-SVID "gateway" signs whatever subject it is asked for: the agent alone decides whom it asks for.
+        io.isthmus.agent.jwt.JwtSvidCache jwt = new io.isthmus.agent.jwt.JwtSvidCache((subject, audience) ->
+                io.isthmus.trust.jwt.JwtSvidSigner.sign(JWT_KEY, subject, audience, java.time.Instant.now(),
+                        java.time.Duration.ofMinutes(5)).token(),
+                td -> state.bundles().bundleFor(td), java.time.Clock.systemUTC());
         server = WorkloadApiServer.start(dir.resolve("api.sock"), () -> state, WorkloadAttestation.unix(List.of(entries)),
-                id -> Optional.ofNullable(workloadSvids.get(id)), null);
+                id -> Optional.ofNullable(workloadSvids.get(id)), jwt);
+    }
+
+    @Test
+    void jwtSvidsAreIssuedOnlyForTheIdentitiesTheCallerIsAttestedAs() throws Exception {
+        serve(entry(VM + "/me", "unix:uid:" + myUid()),
+                entry(VM + "/other-user", "unix:uid:" + (Integer.parseInt(myUid()) + 4242)));
+        EventLoopGroup group = new EpollEventLoopGroup(1);
+        ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(dir.resolve("api.sock").toString()))
+                .channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().build();
+        try {
+            Metadata header = new Metadata();
+            header.put(SecurityHeaderInterceptor.HEADER, "true");
+            var stub = SpiffeWorkloadAPIGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(header));
+            Workload.JWTSVIDResponse mine = stub.fetchJWTSVID(Workload.JWTSVIDRequest.newBuilder().addAudience("db")
+                    .build());
+            assertThat(mine.getSvidsList()).extracting(Workload.JWTSVID::getSpiffeId).containsExactly(VM + "/me");
+            for (String other : List.of(VM + "/other-user", VM)) {
+                assertThatThrownBy(() -> stub.fetchJWTSVID(Workload.JWTSVIDRequest.newBuilder().addAudience("db")
+                        .setSpiffeId(other).build()))
+                        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                                .isEqualTo(Status.Code.PERMISSION_DENIED));
+            }
+        } finally {
+            channel.shutdownNow();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
     }
 
     private static RegistrationEntry entry(String id, String... selectors) {
@@ -132,6 +165,8 @@ class AttestedWorkloadApiTest {
                     .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(header));
             assertDenied(() -> stub.fetchX509SVID(Workload.X509SVIDRequest.getDefaultInstance()).next());
             assertDenied(() -> stub.fetchX509Bundles(Workload.X509BundlesRequest.getDefaultInstance()).next());
+            assertDenied(() -> stub.fetchJWTSVID(Workload.JWTSVIDRequest.newBuilder().addAudience("db").build()));
+            assertDenied(() -> stub.fetchJWTBundles(Workload.JWTBundlesRequest.getDefaultInstance()).next());
         } finally {
             channel.shutdownNow();
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
