@@ -62,6 +62,10 @@ class FastRejoinE2ETest {
                     // update within REJOIN, never the owner's next heartbeat.
                     p.put("isthmus.registry.heartbeat-interval", "40s");
                     p.put("isthmus.registry.lease-ttl", "120s");
+                    // One replica per cluster: no Lease to wait for. With it, a replica started after kill -9 waits
+                    // out its dead predecessor's Lease (15 s, ExportLeadershipTest) before it writes its exports,
+                    // which is the Kubernetes source's handover, not replication.
+                    p.put("isthmus.registry.kubernetes.leader-election.enabled", "false");
                 }, Map.of())) {
             federation.start(Duration.ofSeconds(120));
             GatewayClient api = new GatewayClient(federation.pki().rootCertificate());

@@ -240,6 +240,7 @@ public final class ChannelFactory {
     public JChannel createLocalChannel() throws Exception {
         RELAY2 relay = new RELAY2().site(settings.site());
         relay.asyncRelayCreation(true);
+        relay.siteMasterPicker(new NewestRoutePicker());
         Set<String> sites = new LinkedHashSet<>();
         sites.add(settings.site());
         sites.addAll(settings.peers().keySet());
