@@ -48,12 +48,15 @@ public final class JvmStartupCache {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare the JVM start-up cache in " + dir, e);
         }
+        // Writing a cache lists, as JVM warnings in the gateway's log, every class it leaves out (dozens, none of them
+        // actionable); errors still show.
         if (feature >= 25) {
             Path cache = dir.resolve("gateway-" + key + ".aot");
-            return Files.isRegularFile(cache) ? List.of("-XX:AOTCache=" + cache)
-                    : List.of("-XX:AOTCacheOutput=" + cache);
+            return List.of(Files.isRegularFile(cache) ? "-XX:AOTCache=" + cache : "-XX:AOTCacheOutput=" + cache,
+                    "-Xlog:aot*=error,cds*=error");
         }
-        return List.of("-XX:SharedArchiveFile=" + dir.resolve("gateway-" + key + ".jsa"), "-XX:+AutoCreateSharedArchive");
+        return List.of("-XX:SharedArchiveFile=" + dir.resolve("gateway-" + key + ".jsa"), "-XX:+AutoCreateSharedArchive",
+                "-Xlog:cds*=error");
     }
 
     /** The JDK's {@code release} file, beside {@code bin/java}. */
