@@ -45,3 +45,16 @@ isthmus_select_jdk() {
   export JAVA_HOME="$best"
   return 0
 }
+
+# Prints the JVM options that keep the selected JDK ($JAVA_HOME) from printing warnings a user cannot act on. JDK 24+
+# warns on the first use of sun.misc.Unsafe's memory-access methods (JEP 471/498), which Netty and JBoss libraries
+# still make; "allow" keeps the behaviour the libraries were tested with and only drops the warning (turning Unsafe
+# off instead, e.g. -Dio.netty.noUnsafe=true, would slow Netty's buffers). JDK 21-23 need nothing (and 21 rejects
+# the option).
+isthmus_quiet_jvm_flags() {
+  local major
+  major=$(isthmus_jdk_major "$JAVA_HOME")
+  if [ -n "$major" ] && [ "$major" -ge 24 ]; then
+    echo "--sun-misc-unsafe-memory-access=allow"
+  fi
+}

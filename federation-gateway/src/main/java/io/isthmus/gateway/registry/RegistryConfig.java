@@ -101,6 +101,46 @@ public interface RegistryConfig {
     @WithDefault("10s")
     Duration heartbeatInterval();
 
+    /**
+     * How long a starting replica looks for its site's running replicas (on the LAN) before it starts the local
+     * cluster alone; a replica configured without other replicas does not wait. See README "Registry timings".
+     */
+    @WithName("local-join-timeout")
+    @WithDefault("500ms")
+    Duration localJoinTimeout();
+
+    /** The same on the cross-site bridge, whose peers are across the WAN; the bridge forms in the background. */
+    @WithName("bridge-join-timeout")
+    @WithDefault("2s")
+    Duration bridgeJoinTimeout();
+
+    /**
+     * How long an update waits for a backup site's answer before it is retried; while it waits, the next update of
+     * the same key to the live sites waits too, so keep it short (a few WAN round trips).
+     */
+    @WithName("backup-timeout")
+    @WithDefault("3s")
+    Duration backupTimeout();
+
+    /** Failure detection of replicas and of peer sites' bridges (JGroups FD_ALL3 and VERIFY_SUSPECT2). */
+    @WithName("failure-detection")
+    FailureDetection failureDetection();
+
+    interface FailureDetection {
+        /** A member with no heartbeat for this long is suspected. */
+        @WithDefault("20s")
+        Duration timeout();
+
+        /** How often members send heartbeats; at most half of {@code timeout}. */
+        @WithDefault("4s")
+        Duration interval();
+
+        /** How long a suspected member has to answer before it is removed. */
+        @WithName("verify-timeout")
+        @WithDefault("1s")
+        Duration verifyTimeout();
+    }
+
     /** Suffix of mesh names, {@code <service>.<namespace>.<suffix>}. */
     @WithName("mesh-suffix")
     @WithDefault("svc.clusterset.local")

@@ -116,7 +116,7 @@ public class RegistryService {
             this.lastTrust = trust.runtime().snapshot();
             // Known before the first replicated record can arrive (the node starts receiving at once).
             entryTrust.owners(EntryOwners.of(clusters, signers));
-            RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(), ChannelFactory.Timing.DEFAULT);
+            RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(), timing(config));
             this.node = Optional.of(n);
             this.cacheManager = n.cacheManager();
             this.registry = new InfinispanRegistry(n.registryCache(), identity, clock, entryTrust);
@@ -174,6 +174,19 @@ public class RegistryService {
         }
         LOG.infof("registry: membership version %d applied in %d ms: peer sites %s", change.next().version(),
                 (System.nanoTime() - started) / 1_000_000, sites.keySet());
+    }
+
+    /** The registry's timings from configuration; a bad value fails start-up naming its key. */
+    static ChannelFactory.Timing timing(RegistryConfig config) {
+        ChannelFactory.Timing d = ChannelFactory.Timing.DEFAULT;
+        RegistryConfig.FailureDetection fd = config.failureDetection();
+        try {
+            return new ChannelFactory.Timing(fd.timeout().toMillis(), fd.interval().toMillis(),
+                    config.localJoinTimeout().toMillis(), config.bridgeJoinTimeout().toMillis(), d.mergeMinMillis(),
+                    d.mergeMaxMillis(), fd.verifyTimeout().toMillis(), config.backupTimeout().toMillis());
+        } catch (ChannelFactory.InvalidTiming e) {
+            throw new ConfigException("isthmus.registry." + e.key(), e.getMessage());
+        }
     }
 
     static ClusterIdentity identity(RegistryConfig config, String site) {

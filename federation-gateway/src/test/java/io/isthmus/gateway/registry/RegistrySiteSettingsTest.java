@@ -76,4 +76,28 @@ class RegistrySiteSettingsTest {
                 .hasMessageContaining("isthmus.registry.local-dns-query")
                 .hasMessageContaining("is not a DNS name");
     }
+
+    @Test
+    void registryTimingsComeFromTheirKeysWithWanDefaults() {
+        io.isthmus.registry.xsite.ChannelFactory.Timing t = RegistryService.timing(config(Map.of(
+                "isthmus.registry.failure-detection.timeout", "30s", "isthmus.registry.backup-timeout", "5s")));
+        assertThat(t.failureTimeoutMillis()).isEqualTo(30_000);
+        assertThat(t.backupTimeoutMillis()).isEqualTo(5_000);
+        assertThat(t.failureIntervalMillis()).isEqualTo(4_000);
+        assertThat(t.localJoinTimeoutMillis()).isEqualTo(500);
+        assertThat(t.bridgeJoinTimeoutMillis()).isEqualTo(2_000);
+        assertThat(t.verifySuspectMillis()).isEqualTo(1_000);
+    }
+
+    @Test
+    void aBadTimingIsRefusedNamingItsKey() {
+        assertThatThrownBy(() -> RegistryService.timing(config(Map.of("isthmus.registry.failure-detection.interval",
+                "15s"))))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("configuration isthmus.registry.failure-detection.interval: ")
+                .hasMessageContaining("(15000 ms) must be at most half of failure-detection.timeout (20000 ms)");
+        assertThatThrownBy(() -> RegistryService.timing(config(Map.of("isthmus.registry.backup-timeout", "0s"))))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("isthmus.registry.backup-timeout: backup-timeout is 0 ms");
+    }
 }

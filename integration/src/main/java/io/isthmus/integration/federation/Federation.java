@@ -81,6 +81,15 @@ public final class Federation implements AutoCloseable {
         return next;
     }
 
+    /**
+     * Every gateway starts from a JVM start-up cache kept under {@code root} once a start wrote one
+     * ({@link GatewayProcess#useStartupCache}).
+     */
+    public Federation useStartupCache(Path root) {
+        gateways.values().forEach(g -> g.useStartupCache(root));
+        return this;
+    }
+
     /** Starts every gateway, then waits until each is ready. */
     public void start(Duration readyTimeout) throws IOException, InterruptedException {
         for (GatewayProcess g : gateways.values()) {

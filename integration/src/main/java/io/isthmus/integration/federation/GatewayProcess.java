@@ -26,6 +26,8 @@ public final class GatewayProcess implements AutoCloseable {
     private final Map<String, String> properties;
     private final Optional<String> netns;
     private Process process;
+    /** Where the JVM keeps its start-up cache ({@link JvmStartupCache}); empty: no cache. */
+    private Optional<Path> startupCache = Optional.empty();
 
     public GatewayProcess(ClusterSpec cluster, Path appJar, Map<String, String> properties, Optional<String> netns) {
         if (!Files.isRegularFile(appJar)) {
@@ -46,7 +48,18 @@ public final class GatewayProcess implements AutoCloseable {
     public GatewayProcess reconfigured(Map<String, String> overrides) {
         Map<String, String> merged = new TreeMap<>(properties);
         merged.putAll(overrides);
-        return new GatewayProcess(cluster, appJar, merged, netns);
+        GatewayProcess next = new GatewayProcess(cluster, appJar, merged, netns);
+        next.startupCache = startupCache;
+        return next;
+    }
+
+    /**
+     * From the next start on, starts the JVM from a cache of the classes earlier starts loaded, kept in
+     * {@code root/<cluster>} (see {@link JvmStartupCache}); a start that finds none writes it when the gateway stops.
+     */
+    public synchronized GatewayProcess useStartupCache(Path root) {
+        startupCache = Optional.of(root.resolve(cluster.name()));
+        return this;
     }
 
     /** Starts the process; its output is appended to the cluster's log file. */
@@ -57,8 +70,10 @@ public final class GatewayProcess implements AutoCloseable {
         Files.createDirectories(cluster.dir());
         List<String> command = new ArrayList<>();
         netns.ifPresent(ns -> command.addAll(List.of("ip", "netns", "exec", ns)));
-        command.add(javaBinary());
+        String javaBin = javaBinary();
+        command.add(javaBin);
         command.add("-Xmx384m");
+        startupCache.ifPresent(dir -> command.addAll(JvmStartupCache.options(Path.of(javaBin), appJar, dir)));
         command.add("-XX:TieredStopAtLevel=1");
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");

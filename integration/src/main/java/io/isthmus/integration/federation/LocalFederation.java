@@ -57,7 +57,9 @@ public final class LocalFederation implements Callable<Integer> {
         }
         List<SampleService> samples = new ArrayList<>();
         Federation federation = Federation.prepare(dir.toAbsolutePath(), app.toAbsolutePath(), clusters,
-                Duration.ofSeconds(5), LocalFederation::customize, Map.of());
+                Duration.ofSeconds(5), LocalFederation::customize, Map.of())
+                // Outside the state directory, which is wiped at every start; the cache outlives it.
+                .useStartupCache(dir.toAbsolutePath().resolveSibling("jvm-cache"));
         DemoFiles demo = DemoFiles.write(federation);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -137,7 +139,7 @@ public final class LocalFederation implements Callable<Integer> {
         return b.toString();
     }
 
-    private static void deleteRecursively(Path path) throws java.io.IOException {
+    static void deleteRecursively(Path path) throws java.io.IOException {
         if (!Files.exists(path)) {
             return;
         }

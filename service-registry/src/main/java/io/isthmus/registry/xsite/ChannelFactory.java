@@ -69,6 +69,7 @@ public final class ChannelFactory {
     private static final Logger LOG = Logger.getLogger(ChannelFactory.class);
     private static final String[] TLS_PROTOCOLS = {"TLSv1.3"};
     private static final long RESOLVE_RETRY_MILLIS = 2_000;
+    private static final long LONE_JOIN_TIMEOUT_MILLIS = 50;
 
     /** What does not change while the node runs: its site, trust domain, addresses and ports. */
     private final SiteSettings settings;
@@ -95,11 +96,69 @@ public final class ChannelFactory {
     private volatile MERGE3 bridgeMerge;
     private volatile boolean closed;
 
-    /** Failure detection and discovery timings; {@link #DEFAULT} suits production, tests may shorten them. */
-    public record Timing(long failureTimeoutMillis, long failureIntervalMillis, long joinTimeoutMillis,
-            long mergeMinMillis, long mergeMaxMillis) {
-        public static final Timing DEFAULT = new Timing(20_000, 4_000, 2_000, 5_000, 15_000);
-        public static final Timing FAST = new Timing(4_000, 1_000, 500, 1_000, 3_000);
+    /**
+     * Failure detection, discovery and cross-site backup timings; {@link #DEFAULT} suits a WAN between sites (the
+     * argument is in the README, "Registry timings"), tests may shorten them. Checked on construction: every value
+     * positive, the heartbeat interval at most half the failure timeout (FD_ALL3 suspects a member after a timeout
+     * with no heartbeat, so a single late heartbeat must not be enough), the merge interval's minimum below its
+     * maximum.
+     *
+     * @param failureTimeoutMillis a member with no heartbeat for this long is suspected (FD_ALL3 timeout)
+     * @param failureIntervalMillis how often heartbeats are sent (FD_ALL3 interval)
+     * @param localJoinTimeoutMillis how long a starting replica looks for its site's running replicas before it
+     *                               starts the local cluster alone (GMS join timeout of the local channel)
+     * @param bridgeJoinTimeoutMillis the same on the bridge, whose peers are across the WAN
+     * @param mergeMinMillis MERGE3's minimum interval between merge checks
+     * @param mergeMaxMillis MERGE3's maximum interval
+     * @param verifySuspectMillis how long a suspected member has to prove it is alive (VERIFY_SUSPECT2 timeout)
+     * @param backupTimeoutMillis how long an update waits for a backup site's answer before it is retried
+     */
+    public record Timing(long failureTimeoutMillis, long failureIntervalMillis, long localJoinTimeoutMillis,
+            long bridgeJoinTimeoutMillis, long mergeMinMillis, long mergeMaxMillis, long verifySuspectMillis,
+            long backupTimeoutMillis) {
+        public static final Timing DEFAULT = new Timing(20_000, 4_000, 500, 2_000, 5_000, 15_000, 1_000, 3_000);
+        public static final Timing FAST = new Timing(4_000, 1_000, 500, 500, 1_000, 3_000, 500, 3_000);
+
+        public Timing {
+            positive("failure-detection.timeout", failureTimeoutMillis);
+            positive("failure-detection.interval", failureIntervalMillis);
+            positive("local-join-timeout", localJoinTimeoutMillis);
+            positive("bridge-join-timeout", bridgeJoinTimeoutMillis);
+            positive("merge-interval.min", mergeMinMillis);
+            positive("merge-interval.max", mergeMaxMillis);
+            positive("failure-detection.verify-timeout", verifySuspectMillis);
+            positive("backup-timeout", backupTimeoutMillis);
+            if (failureIntervalMillis * 2 > failureTimeoutMillis) {
+                throw new InvalidTiming("failure-detection.interval", "failure-detection.interval (" + failureIntervalMillis
+                        + " ms) must be at most half of failure-detection.timeout (" + failureTimeoutMillis + " ms), so"
+                        + " that one late heartbeat does not get a live member suspected; lower the interval or raise"
+                        + " the timeout");
+            }
+            if (mergeMinMillis >= mergeMaxMillis) {
+                throw new InvalidTiming("merge-interval.min", "merge-interval.min (" + mergeMinMillis + " ms) must be"
+                        + " below merge-interval.max (" + mergeMaxMillis + " ms)");
+            }
+        }
+
+        private static void positive(String key, long millis) {
+            if (millis <= 0) {
+                throw new InvalidTiming(key, key + " is " + millis + " ms; it must be a positive duration (e.g. 2s)");
+            }
+        }
+    }
+
+    /** A {@link Timing} value that breaks a rule; {@link #key()} names the setting, relative to the registry's keys. */
+    public static final class InvalidTiming extends IllegalArgumentException {
+        private final String key;
+
+        InvalidTiming(String key, String message) {
+            super(message);
+            this.key = key;
+        }
+
+        public String key() {
+            return key;
+        }
     }
 
     /**
@@ -181,6 +240,7 @@ public final class ChannelFactory {
     public JChannel createLocalChannel() throws Exception {
         RELAY2 relay = new RELAY2().site(settings.site());
         relay.asyncRelayCreation(true);
+        relay.siteMasterPicker(new NewestRoutePicker());
         Set<String> sites = new LinkedHashSet<>();
         sites.add(settings.site());
         sites.addAll(settings.peers().keySet());
@@ -371,14 +431,15 @@ public final class ChannelFactory {
         fd.setTimeout(timing.failureTimeoutMillis());
         fd.setInterval(timing.failureIntervalMillis());
         GMS gms = new GMS();
-        gms.setJoinTimeout(timing.joinTimeoutMillis());
+        gms.setJoinTimeout(bridge ? timing.bridgeJoinTimeoutMillis() : localJoinTimeout());
         gms.printLocalAddress(false);
         List<Protocol> stack = new ArrayList<>();
         stack.add(tcp);
+        stack.add(new RestartedMemberDetection());
         stack.add(discovery);
         stack.add(merge);
         stack.add(fd);
-        stack.add(new VERIFY_SUSPECT2());
+        stack.add(new VERIFY_SUSPECT2().setTimeout(timing.verifySuspectMillis()));
         stack.add(new NAKACK2().useMcastXmit(false));
         stack.add(new UNICAST3());
         stack.add(new STABLE());
@@ -387,6 +448,16 @@ public final class ChannelFactory {
         stack.add(new MFC());
         stack.add(new FRAG4());
         return stack;
+    }
+
+    /**
+     * A replica configured with no other replica (no static members, no DNS query) has nobody to find: waiting the
+     * join timeout for answers would only delay its start. It still runs discovery briefly, and a replica that does
+     * appear later is merged by MERGE3.
+     */
+    private long localJoinTimeout() {
+        boolean alone = settings.localMembers().isEmpty() && settings.localDnsQuery().isEmpty();
+        return alone ? Math.min(LONE_JOIN_TIMEOUT_MILLIS, timing.localJoinTimeoutMillis()) : timing.localJoinTimeoutMillis();
     }
 
     /** Creates the bridge channel afresh each time RELAY2 asks. */

@@ -65,11 +65,13 @@ public final class RegistryNode implements AutoCloseable {
     private final ExecutorService revalidator;
     private final IracPacing iracPacing;
     private final ScheduledExecutorService delayer;
+    private final long backupTimeoutMillis;
 
     private RegistryNode(AtomicReference<SiteSettings> live, BridgeTrustManager bridgeTrust, X509SvidVerifier verifier,
             DefaultCacheManager cacheManager, ChannelFactory channels, Optional<BridgeRelay> relay,
-            ScheduledExecutorService delayer, IracPacing iracPacing) {
+            ScheduledExecutorService delayer, IracPacing iracPacing, long backupTimeoutMillis) {
         this.live = live;
+        this.backupTimeoutMillis = backupTimeoutMillis;
         this.settings = live.get();
         this.delayer = delayer;
         this.iracPacing = iracPacing;
@@ -125,7 +127,7 @@ public final class RegistryNode implements AutoCloseable {
             }
             cm.start();
             cm.addListener(pacing.sitesUp());
-            cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings).build());
+            cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings, timing.backupTimeoutMillis()).build());
             pacing.install(cm.getCache(REGISTRY_CACHE));
             channels.cachesRunning();
         } catch (IOException | RuntimeException e) {
@@ -136,7 +138,7 @@ public final class RegistryNode implements AutoCloseable {
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(live, trust, verifier, cm, channels, relay, delayer, pacing);
+        return new RegistryNode(live, trust, verifier, cm, channels, relay, delayer, pacing, timing.backupTimeoutMillis());
     }
 
     /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
@@ -155,11 +157,10 @@ public final class RegistryNode implements AutoCloseable {
      * A configuration for a cache replicated synchronously among this site's replicas and asynchronously to
      * every peer site, with automatic cross-site state transfer: a site that comes back receives the whole
      * state from the others, so nothing changed while it was away is lost.
+     *
+     * @param backupTimeoutMillis how long an update waits for a backup site's answer before it is retried
      */
-    /** How long an update waits for a backup site's answer before it is retried. */
-    static final long BACKUP_TIMEOUT_MILLIS = 3_000;
-
-    public static ConfigurationBuilder replicatedAcrossSites(SiteSettings settings) {
+    static ConfigurationBuilder replicatedAcrossSites(SiteSettings settings, long backupTimeoutMillis) {
         ConfigurationBuilder c = new ConfigurationBuilder();
         c.clustering().cacheMode(CacheMode.REPL_SYNC);
         for (String peer : settings.peers().keySet()) {
@@ -168,14 +169,14 @@ public final class RegistryNode implements AutoCloseable {
             // sites for the whole timeout: at the default 15 s, heartbeats reached the live sites too late and their
             // leases lapsed (FailoverSoakE2ETest). A short timeout bounds that delay; a timed-out update is retried.
             c.sites().addBackup().site(peer).strategy(BackupConfiguration.BackupStrategy.ASYNC)
-                    .replicationTimeout(BACKUP_TIMEOUT_MILLIS)
+                    .replicationTimeout(backupTimeoutMillis)
                     .stateTransfer().mode(XSiteStateTransferMode.AUTO).chunkSize(512);
         }
         return c;
     }
 
     public ConfigurationBuilder replicatedAcrossSites() {
-        return replicatedAcrossSites(live.get());
+        return replicatedAcrossSites(live.get(), backupTimeoutMillis);
     }
 
     /**
@@ -212,7 +213,7 @@ public final class RegistryNode implements AutoCloseable {
         GlobalComponentRegistry global = GlobalComponentRegistry.of(cacheManager);
         cacheManager.stopCache(REGISTRY_CACHE);
         global.getComponent(ConfigurationManager.class).putConfiguration(REGISTRY_CACHE,
-                replicatedAcrossSites(live.get()));
+                replicatedAcrossSites(live.get(), backupTimeoutMillis));
         // Forget the stopped instance, so that the next getCache starts one with the configuration now in force.
         global.removeCache(REGISTRY_CACHE);
         Cache<String, String> next = cacheManager.getCache(REGISTRY_CACHE);

@@ -1,0 +1,100 @@
+package io.isthmus.integration.federation;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The JVM options that let a gateway start from a cache of the classes its previous start loaded, and write that
+ * cache when there is none yet, chosen by the feature release of the JDK that runs it:
+ * <ul>
+ * <li>25 and later: the AOT cache (JEP 483, one-step creation by JEP 514): {@code -XX:AOTCacheOutput} on the first
+ * start (the JVM writes the cache when it exits), {@code -XX:AOTCache} on later ones;</li>
+ * <li>19 to 24: a dynamic AppCDS archive, {@code -XX:SharedArchiveFile} with {@code -XX:+AutoCreateSharedArchive},
+ * which the JVM creates and refreshes itself;</li>
+ * <li>older, or a JDK whose release cannot be read: nothing (the gateway starts as before).</li>
+ * </ul>
+ * A cache is only valid for the application jar and the JDK that wrote it, and a stale one makes the JVM print a
+ * warning on every start: the file name carries both (the jar's size and modification time, the JDK's version), and
+ * caches of older builds in the directory are deleted. Each gateway needs its own directory: two JVMs writing one
+ * cache at exit would race.
+ */
+public final class JvmStartupCache {
+    private static final Pattern JAVA_VERSION = Pattern.compile("(?m)^JAVA_VERSION=\"([0-9]+)(?:[.+-][^\"]*)?\"");
+    private static final Pattern FULL_VERSION = Pattern.compile("(?m)^JAVA_VERSION=\"([^\"]+)\"");
+
+    private JvmStartupCache() {
+    }
+
+    /** The options for {@code javaBinary} running {@code appJar}, with the cache kept in {@code dir}. */
+    public static List<String> options(Path javaBinary, Path appJar, Path dir) {
+        Optional<String> release = release(javaBinary);
+        int feature = release.flatMap(r -> match(JAVA_VERSION, r)).map(Integer::parseInt).orElse(0);
+        if (feature < 19) {
+            return List.of();
+        }
+        String jdk = release.flatMap(r -> match(FULL_VERSION, r)).orElse(String.valueOf(feature));
+        String key = tag(appJar, jdk);
+        try {
+            Files.createDirectories(dir);
+            deleteOtherCaches(dir, key);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare the JVM start-up cache in " + dir, e);
+        }
+        // Writing a cache lists, as JVM warnings in the gateway's log, every class it leaves out (dozens, none of them
+        // actionable); errors still show.
+        if (feature >= 25) {
+            Path cache = dir.resolve("gateway-" + key + ".aot");
+            return List.of(Files.isRegularFile(cache) ? "-XX:AOTCache=" + cache : "-XX:AOTCacheOutput=" + cache,
+                    "-Xlog:aot*=error,cds*=error");
+        }
+        return List.of("-XX:SharedArchiveFile=" + dir.resolve("gateway-" + key + ".jsa"), "-XX:+AutoCreateSharedArchive",
+                "-Xlog:cds*=error");
+    }
+
+    /** The JDK's {@code release} file, beside {@code bin/java}. */
+    private static Optional<String> release(Path javaBinary) {
+        Path home = javaBinary.toAbsolutePath().getParent().getParent();
+        try {
+            return Optional.of(Files.readString(home.resolve("release")));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<String> match(Pattern p, String text) {
+        Matcher m = p.matcher(text);
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+    }
+
+    private static String tag(Path appJar, String jdk) {
+        try {
+            String id = appJar.toAbsolutePath() + "|" + Files.size(appJar) + "|" + Files.getLastModifiedTime(appJar).toMillis()
+                    + "|" + jdk;
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(id.getBytes(
+                    java.nio.charset.StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + appJar, e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void deleteOtherCaches(Path dir, String key) throws IOException {
+        try (DirectoryStream<Path> caches = Files.newDirectoryStream(dir, "gateway-*.{aot,jsa}")) {
+            for (Path c : caches) {
+                if (!c.getFileName().toString().startsWith("gateway-" + key + ".")) {
+                    Files.deleteIfExists(c);
+                }
+            }
+        }
+    }
+}
