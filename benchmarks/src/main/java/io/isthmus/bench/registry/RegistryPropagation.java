@@ -5,29 +5,47 @@ import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.infinispan.factories.GlobalComponentRegistry;
+import org.infinispan.remoting.transport.Transport;
+import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
+import org.jgroups.JChannel;
+import org.jgroups.protocols.TP;
+import org.jgroups.protocols.relay.RELAY;
 
 import io.isthmus.registry.ClusterIdentity;
 import io.isthmus.registry.ExportSpec;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.IngressAddress;
+import io.isthmus.registry.LeaseKeeper;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
 import io.isthmus.registry.Protocol;
 import io.isthmus.registry.RegistryListener;
 import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.ServicePort;
+import io.isthmus.registry.signing.OwnerTrust;
+import io.isthmus.registry.signing.SvidEntryTrust;
+import io.isthmus.registry.store.EntryCodec;
 import io.isthmus.registry.store.InfinispanRegistry;
 import io.isthmus.registry.xsite.ChannelFactory;
 import io.isthmus.registry.xsite.PeerSite;
@@ -45,188 +63,405 @@ import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.svid.X509SvidVerifier;
 
 /**
- * Registry replication benchmark (a main program, not JMH: it measures one-way propagation between sites, which
- * JMH's per-invocation model does not fit). Three sites in this JVM on 127.0.0.1, each its own Infinispan cache
- * manager and local JGroups cluster, bridged by RELAY2 over TLS 1.3 with SVID mutual authentication.
+ * Registry replication at scale (a main program, not JMH: it measures one-way propagation between sites under load,
+ * which JMH's per-invocation model does not fit). {@code --sites} sites in this JVM on 127.0.0.1, each its own
+ * Infinispan cache manager and local JGroups cluster, bridged by RELAY2 over TLS 1.3 with SVID mutual authentication;
+ * every record signed and verified as in a gateway.
  * <ol>
- * <li>Propagation: {@code updates} sequential updates of one export in A; for each, the time from the write
- * call in A to the update being applied in B and in C (registry listener), reported as p50/p90/p99/max.</li>
- * <li>Scale: A exports {@code services} services; time until B and C hold all of them, and the heap the three
- * sites hold for them (used heap after GC, before vs after).</li>
+ * <li>Load: {@code --services} services, spread evenly over the sites, each exported by its own site; the time until
+ * every site holds all of them, and the heap they take (used heap after GC, before vs after) per service per site.</li>
+ * <li>Churn: for {@code --duration}, the owners update random services of their own at {@code --churn} updates/s in
+ * total (each update a content change), while every site heartbeats its own exports every {@code --heartbeat} as
+ * a gateway does (0 turns that off). Propagation is the time from the update's <em>scheduled</em> instant (so a writer
+ * that falls behind counts against it) to its arrival at each other site's registry listener, after the first
+ * {@code --warmup}. Bridge bytes are the bridge transports' own JGroups counters (the bytes of the messages written
+ * to the bridge sockets, before TLS framing), summed over all sites, per update issued.</li>
  * </ol>
- * Usage: {@code java -cp benchmarks/target/benchmarks.jar io.isthmus.bench.registry.RegistryPropagation [updates] [services]}
+ * The run is bounded: bridges must form within 120 s, the load must replicate within {@code --load-timeout}, arrivals
+ * are awaited 30 s after the churn stops, and a watchdog ends the process if the whole run overruns its budget.
+ * <p>Usage: {@code java -Xmx1g -cp benchmarks/target/benchmarks.jar io.isthmus.bench.registry.RegistryPropagation
+ * --sites 3 --services 10000 --churn 1000 --duration 30 [--heartbeat 10] [--warmup 5] [--load-timeout 300]
+ * [--label text] [--out results.txt]} (durations in seconds).
  */
 public final class RegistryPropagation {
-    private static final String[] SITES = {"cluster-a", "cluster-b", "cluster-c"};
+    private static final String NAMESPACE = "scale";
 
     private RegistryPropagation() {
     }
 
+    record Options(int sites, int services, int churn, int durationSeconds, int heartbeatSeconds, int warmupSeconds,
+            int loadTimeoutSeconds, String label, Optional<Path> out) {
+        static Options parse(String[] args) {
+            Map<String, String> o = new LinkedHashMap<>(Map.of("sites", "3", "services", "10000", "churn", "1000",
+                    "duration", "30", "heartbeat", "10", "warmup", "5", "load-timeout", "300", "label", ""));
+            String out = null;
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (!a.startsWith("--") || i + 1 >= args.length) {
+                    throw new IllegalArgumentException("expected --name value pairs, got '" + a + "'; options: "
+                            + o.keySet() + ", out");
+                }
+                String name = a.substring(2);
+                if (name.equals("out")) {
+                    out = args[++i];
+                } else if (o.containsKey(name)) {
+                    o.put(name, args[++i]);
+                } else {
+                    throw new IllegalArgumentException("unknown option '" + a + "'; options: " + o.keySet() + ", out");
+                }
+            }
+            Options parsed = new Options(Integer.parseInt(o.get("sites")), Integer.parseInt(o.get("services")),
+                    Integer.parseInt(o.get("churn")), Integer.parseInt(o.get("duration")),
+                    Integer.parseInt(o.get("heartbeat")), Integer.parseInt(o.get("warmup")),
+                    Integer.parseInt(o.get("load-timeout")), o.get("label"), Optional.ofNullable(out).map(Path::of));
+            if (parsed.sites < 2 || parsed.sites > 26) {
+                throw new IllegalArgumentException("--sites must be 2..26, got " + parsed.sites);
+            }
+            if (parsed.services < parsed.sites || parsed.churn < 0 || parsed.durationSeconds < 1
+                    || parsed.warmupSeconds >= parsed.durationSeconds) {
+                throw new IllegalArgumentException("need --services >= --sites, --churn >= 0, --duration >= 1 and "
+                        + "--warmup < --duration; got " + parsed);
+            }
+            return parsed;
+        }
+    }
+
     public static void main(String[] args) throws Exception {
-        int updates = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
-        int services = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
+        Options opt = Options.parse(args);
+        long budget = 120 + opt.loadTimeoutSeconds + opt.durationSeconds + 30 + 120;
+        Thread watchdog = Thread.ofPlatform().daemon().name("bench-watchdog").start(() -> {
+            try {
+                Thread.sleep(TimeUnit.SECONDS.toMillis(budget));
+                System.err.printf("RegistryPropagation: the run overran its budget of %d s; stopping%n", budget);
+                Runtime.getRuntime().halt(2);
+            } catch (InterruptedException e) {
+                // finished in time
+            }
+        });
+        int status = 0;
+        try {
+            run(opt);
+        } catch (Exception | OutOfMemoryError e) {
+            System.err.println("RegistryPropagation failed: " + e);
+            status = 1;
+        } finally {
+            watchdog.interrupt();
+        }
+        System.exit(status);
+    }
+
+    private static void run(Options opt) throws Exception {
+        List<String> sites = new ArrayList<>();
+        for (int i = 0; i < opt.sites; i++) {
+            sites.add("cluster-" + (char) ('a' + i));
+        }
         Clock clock = Clock.systemUTC();
         CaFactory cas = new CaFactory(clock);
         CaCredential root = cas.createRoot("bench root", Duration.ofDays(1));
         Map<String, CaCredential> intermediates = new LinkedHashMap<>();
         List<TrustBundle> bundles = new ArrayList<>();
-        for (String s : SITES) {
+        for (String s : sites) {
             CaCredential ca = cas.issueIntermediate(root, td(s), Duration.ofDays(1));
             intermediates.put(s, ca);
             bundles.add(new TrustBundle(td(s), List.of(ca.certificate()), List.of(), 1, Optional.empty()));
         }
         BundleSet bundleSet = BundleSet.of(bundles);
-        X509SvidVerifier verifier = new X509SvidVerifier(FederationRoots.of(root.certificate()), bundleSet::bundleFor, clock,
-                Duration.ofSeconds(30));
+        X509SvidVerifier verifier = new X509SvidVerifier(FederationRoots.of(root.certificate()), bundleSet::bundleFor,
+                clock, Duration.ofSeconds(30));
+        Map<String, OwnerTrust> owners = new LinkedHashMap<>();
+        for (String o : sites) {
+            owners.put(o, new OwnerTrust(o, td(o), Set.of(gateway(o))));
+        }
         Map<String, int[]> ports = new LinkedHashMap<>();
-        for (String s : SITES) {
+        for (String s : sites) {
             ports.put(s, new int[] {freePort(), freePort()});
         }
+        double load = loadAverage();
         long heapBeforeStart = usedHeapAfterGc();
         List<RegistryNode> nodes = new ArrayList<>();
         List<InfinispanRegistry> registries = new ArrayList<>();
+        List<LeaseKeeper> keepers = new ArrayList<>();
+        StringBuilder report = new StringBuilder();
         try {
-            for (String s : SITES) {
+            for (String s : sites) {
                 Map<String, PeerSite> peers = new LinkedHashMap<>();
-                for (String p : SITES) {
+                for (String p : sites) {
                     if (!p.equals(s)) {
                         peers.put(p, new PeerSite(p, List.of(new InetSocketAddress("127.0.0.1", ports.get(p)[1])), td(p)));
                     }
                 }
-                SiteSettings settings = new SiteSettings(s, td(s), "127.0.0.1", ports.get(s)[0], List.of(), ports.get(s)[1], peers);
-                X509Svid svid = new SvidIssuer(clock).issue(intermediates.get(s),
-                        SpiffeId.parse("spiffe://" + td(s).name() + "/ns/isthmus-system/sa/gateway"), Duration.ofHours(1));
+                SiteSettings settings = new SiteSettings(s, td(s), "127.0.0.1", ports.get(s)[0], List.of(), ports.get(s)[1],
+                        peers);
+                X509Svid svid = new SvidIssuer(clock).issue(intermediates.get(s), gateway(s), Duration.ofHours(1));
                 RegistryNode node = RegistryNode.start(settings, () -> svid, verifier, ChannelFactory.Timing.DEFAULT);
                 nodes.add(node);
-                // Signed and verified as in a gateway, so the numbers include signing and verification.
-                Map<String, io.isthmus.registry.signing.OwnerTrust> owners = new LinkedHashMap<>();
-                for (String o : SITES) {
-                    owners.put(o, new io.isthmus.registry.signing.OwnerTrust(o, td(o), java.util.Set.of(
-                            SpiffeId.parse("spiffe://" + td(o).name() + "/ns/isthmus-system/sa/gateway"))));
-                }
                 registries.add(new InfinispanRegistry(node.registryCache(), new ClusterIdentity(s,
                         new IngressAddress(s + ".gw.example", 15443), Locality.UNKNOWN, Duration.ofSeconds(30),
-                        MeshName.DEFAULT_SUFFIX), clock,
-                        new io.isthmus.registry.signing.SvidEntryTrust(() -> svid, verifier, clock, owners)));
+                        MeshName.DEFAULT_SUFFIX), clock, new SvidEntryTrust(() -> svid, verifier, clock, owners)));
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (nodes.stream().anyMatch(n -> n.sitesView().size() < SITES.length)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (nodes.stream().anyMatch(n -> n.sitesView().size() < sites.size())) {
                 if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("bridges did not form within 60 s: "
+                    throw new IllegalStateException("bridges did not form within 120 s: "
                             + nodes.stream().map(RegistryNode::sitesView).toList());
                 }
                 Thread.sleep(50);
             }
-            System.out.printf("sites connected: %s%n", nodes.get(0).sitesView());
+            List<TP> bridges = bridgeTransports(nodes, sites);
             long heapEmpty = usedHeapAfterGc();
-            System.out.printf("heap of 3 idle sites: %.1f MiB%n", (heapEmpty - heapBeforeStart) / 1048576.0);
-            propagation(registries, updates);
-            scale(registries, services, heapEmpty, nodes.get(0).registryCache());
+            line(report, "RegistryPropagation %s: %d sites x %d services, churn %d updates/s for %d s (warm-up %d s), "
+                    + "heartbeat %s; java %s, -Xmx %d MiB, %d CPUs; load average at start %.2f", opt.label, opt.sites,
+                    opt.services, opt.churn, opt.durationSeconds, opt.warmupSeconds,
+                    opt.heartbeatSeconds == 0 ? "off" : opt.heartbeatSeconds + " s", System.getProperty("java.version"),
+                    Runtime.getRuntime().maxMemory() >> 20, Runtime.getRuntime().availableProcessors(), load);
+            line(report, "heap of %d idle sites: %.1f MiB", sites.size(), (heapEmpty - heapBeforeStart) / 1048576.0);
+
+            Map<String, List<ServiceKey>> own = loadPhase(opt, sites, registries,
+                    nodes.stream().map(RegistryNode::registryCache).toList(), heapEmpty, bridges, report);
+            if (opt.heartbeatSeconds > 0) {
+                for (InfinispanRegistry r : registries) {
+                    LeaseKeeper k = new LeaseKeeper(r, clock);
+                    k.start(Duration.ofSeconds(opt.heartbeatSeconds));
+                    keepers.add(k);
+                }
+            }
+            churnPhase(opt, sites, registries, own, bridges, report);
+            line(report, "load average at end %.2f", loadAverage());
         } finally {
+            keepers.forEach(LeaseKeeper::close);
             registries.forEach(InfinispanRegistry::close);
             nodes.reversed().forEach(RegistryNode::close);
         }
-    }
-
-    private static void propagation(List<InfinispanRegistry> r, int updates) throws Exception {
-        ServiceKey key = new ServiceKey("cluster-a", "bench", "latency");
-        Map<Integer, CompletableFuture<Long>> atB = new ConcurrentHashMap<>();
-        Map<Integer, CompletableFuture<Long>> atC = new ConcurrentHashMap<>();
-        r.get(1).addListener(arrivals(key, atB));
-        r.get(2).addListener(arrivals(key, atC));
-        int warmup = Math.max(50, updates / 10);
-        long[] toB = new long[updates];
-        long[] toC = new long[updates];
-        long[] toBoth = new long[updates];
-        for (int i = 1; i <= warmup + updates; i++) {
-            CompletableFuture<Long> b = atB.computeIfAbsent(i, k -> new CompletableFuture<>());
-            CompletableFuture<Long> c = atC.computeIfAbsent(i, k -> new CompletableFuture<>());
-            long t0 = System.nanoTime();
-            r.get(0).export(spec(key, i));
-            long tb = b.get(10, TimeUnit.SECONDS) - t0;
-            long tc = c.get(10, TimeUnit.SECONDS) - t0;
-            atB.remove(i);
-            atC.remove(i);
-            if (i > warmup) {
-                toB[i - warmup - 1] = tb;
-                toC[i - warmup - 1] = tc;
-                toBoth[i - warmup - 1] = Math.max(tb, tc);
-            }
+        if (opt.out.isPresent()) {
+            Files.createDirectories(opt.out.get().toAbsolutePath().getParent());
+            Files.writeString(opt.out.get(), report + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         }
-        System.out.printf("propagation over %d sequential updates (after %d warm-up), write in A -> applied in:%n", updates, warmup);
-        report("  B", toB);
-        report("  C", toC);
-        report("  both", toBoth);
     }
 
-    private static RegistryListener arrivals(ServiceKey key, Map<Integer, CompletableFuture<Long>> futures) {
-        return new RegistryListener() {
-            @Override
-            public void exported(ExportedService current, ExportedService previous) {
-                if (current.key().equals(key)) {
-                    long now = System.nanoTime();
-                    futures.computeIfAbsent(current.readyEndpoints(), k -> new CompletableFuture<>()).complete(now);
+    /** Each site exports its share of the services; waits until every site holds all of them. */
+    private static Map<String, List<ServiceKey>> loadPhase(Options opt, List<String> sites, List<InfinispanRegistry> r,
+            List<org.infinispan.Cache<String, String>> caches, long heapEmpty, List<TP> bridges, StringBuilder report) throws Exception {
+        Map<String, List<ServiceKey>> own = new LinkedHashMap<>();
+        for (String s : sites) {
+            own.put(s, new ArrayList<>());
+        }
+        for (int i = 0; i < opt.services; i++) {
+            String s = sites.get(i % sites.size());
+            own.get(s).add(new ServiceKey(s, NAMESPACE, "svc-" + i));
+        }
+        List<CountDownLatch> held = new ArrayList<>();
+        for (int i = 0; i < sites.size(); i++) {
+            String s = sites.get(i);
+            CountDownLatch latch = new CountDownLatch(opt.services - own.get(s).size());
+            held.add(latch);
+            r.get(i).addListener(new RegistryListener() {
+                @Override
+                public void exported(ExportedService current, ExportedService previous) {
+                    if (previous == null && !current.key().cluster().equals(s) && current.key().namespace().equals(NAMESPACE)) {
+                        latch.countDown();
+                    }
                 }
-            }
 
-            @Override
-            public void unexported(ExportedService previous) {
-            }
-        };
-    }
-
-    private static void scale(List<InfinispanRegistry> r, int services, long heapEmpty,
-            org.infinispan.Cache<String, String> cacheOfA) throws Exception {
-        CountDownLatch atB = new CountDownLatch(services);
-        CountDownLatch atC = new CountDownLatch(services);
-        r.get(1).addListener(counting("scale", atB));
-        r.get(2).addListener(counting("scale", atC));
+                @Override
+                public void unexported(ExportedService previous) {
+                }
+            });
+        }
+        long bytes0 = bytesSent(bridges);
         long t0 = System.nanoTime();
-        for (int i = 0; i < services; i++) {
-            r.get(0).export(spec(new ServiceKey("cluster-a", "scale", "svc-" + i), 1 + i % 5));
+        List<Thread> writers = new ArrayList<>();
+        for (int i = 0; i < sites.size(); i++) {
+            InfinispanRegistry registry = r.get(i);
+            List<ServiceKey> keys = own.get(sites.get(i));
+            writers.add(Thread.ofPlatform().name("bench-load-" + sites.get(i)).start(() -> {
+                for (ServiceKey k : keys) {
+                    registry.export(spec(k, 1));
+                }
+            }));
+        }
+        for (Thread t : writers) {
+            t.join();
         }
         long written = System.nanoTime() - t0;
-        if (!atB.await(300, TimeUnit.SECONDS) || !atC.await(300, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("not replicated within 300 s: B missing " + atB.getCount() + ", C missing " + atC.getCount());
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(opt.loadTimeoutSeconds);
+        for (int i = 0; i < held.size(); i++) {
+            if (!held.get(i).await(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                throw new IllegalStateException("not replicated within " + opt.loadTimeoutSeconds + " s: site "
+                        + sites.get(i) + " misses " + held.get(i).getCount() + " services");
+            }
         }
         long replicated = System.nanoTime() - t0;
+        long loadBytes = bytesSent(bridges) - bytes0;
         long heapFull = usedHeapAfterGc();
-        System.out.printf("%d services exported in A: written in %.2f s (%.0f/s), in B and C after %.2f s%n", services,
-                written / 1e9, services / (written / 1e9), replicated / 1e9);
-        System.out.printf("heap for %d services on 3 sites (cache JSON + decoded index, 3 copies): %.1f MiB, about %.0f bytes "
-                + "per service per site%n", services, (heapFull - heapEmpty) / 1048576.0,
-                (heapFull - heapEmpty) / 3.0 / services);
-        io.isthmus.registry.ExportedService sample = r.get(1).list(io.isthmus.registry.RegistryQuery.cluster("cluster-a")).get(0);
-        System.out.printf("entry JSON size: %d bytes; as stored and replicated (signed envelope with the signer's leaf): %d"
-                + " bytes%n", io.isthmus.registry.store.EntryCodec.encode(sample).length(),
-                cacheOfA.get(io.isthmus.registry.store.EntryCodec.key(sample.key())).length());
+        line(report, "load: %d services written by their owners in %.2f s (%.0f/s), held by every site after %.2f s; "
+                + "bridge bytes %.1f MiB (%.0f per export)", opt.services, written / 1e9, opt.services / (written / 1e9),
+                replicated / 1e9, loadBytes / 1048576.0, (double) loadBytes / opt.services);
+        line(report, "heap: %.1f MiB for %d services on %d sites (cache values + decoded index): %.0f bytes per service "
+                + "per site", (heapFull - heapEmpty) / 1048576.0, opt.services, sites.size(),
+                (heapFull - heapEmpty) / (double) sites.size() / opt.services);
+        ServiceKey sample = own.get(sites.get(0)).get(0);
+        String stored = caches.get(1).get(EntryCodec.key(sample));
+        line(report, "stored value of one export: %d bytes (the entry's own JSON: %d bytes)",
+                stored == null ? -1 : stored.length(), r.get(1).get(sample).map(e -> EntryCodec.encode(e).length()).orElse(-1));
+        return own;
     }
 
-    private static RegistryListener counting(String namespace, CountDownLatch latch) {
-        return new RegistryListener() {
-            @Override
-            public void exported(ExportedService current, ExportedService previous) {
-                if (previous == null && current.key().namespace().equals(namespace)) {
-                    latch.countDown();
+    /** Paced random updates by the owners; arrivals timed at every other site. */
+    private static void churnPhase(Options opt, List<String> sites, List<InfinispanRegistry> r,
+            Map<String, List<ServiceKey>> own, List<TP> bridges, StringBuilder report) throws Exception {
+        int n = sites.size();
+        // sequence number (carried as the ready-endpoint count, a content change) -> scheduled instant (nanoTime)
+        Map<Integer, Long> scheduled = new ConcurrentHashMap<>();
+        AtomicInteger sequence = new AtomicInteger(1_000);
+        long start = System.nanoTime();
+        long measureFrom = start + TimeUnit.SECONDS.toNanos(opt.warmupSeconds);
+        long end = start + TimeUnit.SECONDS.toNanos(opt.durationSeconds);
+        AtomicLong measuredArrivals = new AtomicLong();
+        List<List<Long>> arrivals = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            List<Long> mine = Collections.synchronizedList(new ArrayList<>());
+            arrivals.add(mine);
+            String s = sites.get(i);
+            r.get(i).addListener(new RegistryListener() {
+                @Override
+                public void exported(ExportedService current, ExportedService previous) {
+                    if (current.key().cluster().equals(s) || !current.key().namespace().equals(NAMESPACE)
+                            || previous == null || previous.readyEndpoints() == current.readyEndpoints()) {
+                        return; // own write, another test's key, or a heartbeat of unchanged content
+                    }
+                    long now = System.nanoTime();
+                    Long at = scheduled.get(current.readyEndpoints());
+                    if (at != null && at >= measureFrom) {
+                        mine.add(now - at);
+                        measuredArrivals.incrementAndGet();
+                    }
+                }
+
+                @Override
+                public void unexported(ExportedService previous) {
+                }
+            });
+        }
+        long bytes0 = bytesSent(bridges);
+        long cpu0 = processCpuNanos();
+        AtomicLong issued = new AtomicLong();
+        AtomicLong issuedMeasured = new AtomicLong();
+        List<Thread> writers = new ArrayList<>();
+        double perSiteRate = opt.churn / (double) n;
+        for (int i = 0; i < n && opt.churn > 0; i++) {
+            InfinispanRegistry registry = r.get(i);
+            List<ServiceKey> keys = own.get(sites.get(i));
+            long offset = (long) (i * 1e9 / opt.churn);
+            writers.add(Thread.ofPlatform().name("bench-churn-" + sites.get(i)).start(() -> {
+                long k = 0;
+                while (true) {
+                    long at = start + offset + (long) (k * 1e9 / perSiteRate);
+                    if (at >= end) {
+                        return;
+                    }
+                    long wait = at - System.nanoTime();
+                    if (wait > 0) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                    }
+                    int seq = sequence.incrementAndGet();
+                    scheduled.put(seq, at);
+                    ServiceKey key = keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
+                    registry.export(spec(key, seq));
+                    issued.incrementAndGet();
+                    if (at >= measureFrom) {
+                        issuedMeasured.incrementAndGet();
+                    }
+                    k++;
+                }
+            }));
+        }
+        for (Thread t : writers) {
+            t.join();
+        }
+        // With no churn (heartbeats only) the window still lasts --duration.
+        while (System.nanoTime() < end) {
+            Thread.sleep(Math.max(1, Math.min(200, (end - System.nanoTime()) / 1_000_000)));
+        }
+        long writersDone = System.nanoTime();
+        long expected = issuedMeasured.get() * (n - 1);
+        long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (measuredArrivals.get() < expected && System.nanoTime() < waitUntil) {
+            Thread.sleep(20);
+        }
+        long churnBytes = bytesSent(bridges) - bytes0;
+        long churnCpu = processCpuNanos() - cpu0;
+        long elapsed = System.nanoTime() - start;
+        List<Long> all = new ArrayList<>();
+        arrivals.forEach(a -> {
+            synchronized (a) {
+                all.addAll(a);
+            }
+        });
+        long[] sorted = all.stream().mapToLong(Long::longValue).sorted().toArray();
+        line(report, "churn: %d updates issued in %.1f s (%.0f/s achieved, target %d/s; writers done %.1f s after the "
+                + "end of the schedule)", issued.get(), (writersDone - start) / 1e9,
+                issued.get() / ((writersDone - start) / 1e9), opt.churn, Math.max(0, writersDone - end) / 1e9);
+        if (sorted.length == 0) {
+            line(report, "propagation: no measured arrivals (expected %d)", expected);
+        } else {
+            line(report, "propagation under churn, scheduled update -> applied at each other site (%d arrivals of %d "
+                    + "expected; the rest were overtaken by a newer update of the same key or did not arrive within "
+                    + "30 s): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms", sorted.length, expected,
+                    pct(sorted, 50), pct(sorted, 90), pct(sorted, 99), sorted[sorted.length - 1] / 1e6);
+        }
+        line(report, "bridge bytes during churn (heartbeats included): %.1f MiB in %.1f s = %.0f KiB/s, %.0f bytes per "
+                + "update issued", churnBytes / 1048576.0, elapsed / 1e9, churnBytes / 1024.0 / (elapsed / 1e9),
+                issued.get() == 0 ? 0.0 : (double) churnBytes / issued.get());
+        // CPU time of this whole process (all sites: signing, verifying, replicating, heartbeats) per update: unlike
+        // the latencies, it does not depend on how many other processes share the machine.
+        line(report, "CPU during churn (all %d sites, heartbeats included): %.1f s, %.2f ms per update issued", n,
+                churnCpu / 1e9, issued.get() == 0 ? 0.0 : churnCpu / 1e6 / issued.get());
+        for (int i = 0; i < n; i++) {
+            line(report, "  %s: refused records %d", sites.get(i), r.get(i).refusedEntries());
+        }
+    }
+
+    /** The transport of every distinct bridge channel (one per site master), with its message counters on. */
+    private static List<TP> bridgeTransports(List<RegistryNode> nodes, List<String> sites) {
+        Map<JChannel, Boolean> seen = new IdentityHashMap<>();
+        List<TP> out = new ArrayList<>();
+        for (RegistryNode node : nodes) {
+            Transport transport = GlobalComponentRegistry.of(node.cacheManager()).getComponent(Transport.class);
+            JChannel local = ((JGroupsTransport) transport).getChannel();
+            RELAY relay = local.getProtocolStack().findProtocol(RELAY.class);
+            for (String s : sites) {
+                JChannel bridge = relay == null ? null : relay.getBridge(s);
+                if (bridge != null && seen.put(bridge, Boolean.TRUE) == null) {
+                    TP tp = bridge.getProtocolStack().getTransport();
+                    tp.getMessageStats().enable(true);
+                    out.add(tp);
                 }
             }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalStateException("no bridge channel found: cannot count bridge bytes");
+        }
+        return out;
+    }
 
-            @Override
-            public void unexported(ExportedService previous) {
-            }
-        };
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    private static long bytesSent(List<TP> bridges) {
+        return bridges.stream().mapToLong(tp -> tp.getMessageStats().getNumBytesSent()).sum();
+    }
+
+    private static void line(StringBuilder report, String format, Object... args) {
+        String l = String.format(format, args);
+        System.out.println(l);
+        report.append(l).append('\n');
     }
 
     private static ExportSpec spec(ServiceKey key, int ready) {
-        return new ExportSpec(key, List.of(new ServicePort("http", 8080, Protocol.HTTP), new ServicePort("grpc", 9090, Protocol.GRPC)),
-                List.of(SpiffeId.parse("spiffe://cluster-a.acme.internal/ns/" + key.namespace() + "/sa/" + key.name())), ready);
-    }
-
-    private static void report(String label, long[] nanos) {
-        long[] s = nanos.clone();
-        Arrays.sort(s);
-        System.out.printf("%s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%n", label, pct(s, 50), pct(s, 90), pct(s, 99),
-                s[s.length - 1] / 1e6);
+        return new ExportSpec(key, List.of(new ServicePort("http", 8080, Protocol.HTTP), new ServicePort("grpc", 9090,
+                Protocol.GRPC)), List.of(SpiffeId.parse("spiffe://" + td(key.cluster()).name() + "/ns/" + key.namespace()
+                        + "/sa/" + key.name())), ready);
     }
 
     private static double pct(long[] sorted, double p) {
@@ -240,6 +475,14 @@ public final class RegistryPropagation {
             Thread.sleep(200);
         }
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    private static double loadAverage() {
+        return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    }
+
+    private static SpiffeId gateway(String site) {
+        return SpiffeId.parse("spiffe://" + td(site).name() + "/ns/isthmus-system/sa/gateway");
     }
 
     private static TrustDomain td(String site) {

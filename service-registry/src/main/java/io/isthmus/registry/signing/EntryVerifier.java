@@ -38,7 +38,11 @@ public final class EntryVerifier {
             Optional<String> writerSite, Optional<EntryVersion> held,
             Function<List<X509Certificate>, SvidVerdict> chain, Instant now, Duration skew) {
         RegistryRecord record = entry.record();
-        String what = (record instanceof RegistryRecord.Tombstone ? "the removal of " : "the entry ") + cacheKey;
+        String what = switch (record) {
+            case RegistryRecord.Tombstone t -> "the removal of " + cacheKey;
+            case RegistryRecord.SiteHeartbeat h -> "the heartbeat of cluster '" + h.cluster() + "' (" + cacheKey + ")";
+            case RegistryRecord.Live l -> "the entry " + cacheKey;
+        };
         if (!record.key().toString().equals(cacheKey)) {
             return new Refused(EntryRefusal.KEY_MISMATCH, what + " describes " + record.key()
                     + "; a record must describe the key it is stored under");

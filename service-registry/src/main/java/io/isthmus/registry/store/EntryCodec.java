@@ -79,6 +79,9 @@ public final class EntryCodec {
             case RegistryRecord.Tombstone t -> write(JSON.createObjectNode().put("removed", true)
                     .put("cluster", t.key().cluster()).put("namespace", t.key().namespace()).put("name", t.key().name())
                     .put("revision", t.revision()).put("signedAt", t.signedAt().toString()));
+            case RegistryRecord.SiteHeartbeat h -> write(JSON.createObjectNode().put("heartbeat", true)
+                    .put("cluster", h.cluster()).put("signedAt", h.signedAt().toString())
+                    .put("coversSince", h.coversSince().toString()));
         };
     }
 
@@ -116,10 +119,19 @@ public final class EntryCodec {
         String body = record.asText();
         JsonNode r = tree(body);
         Instant signedAt = Instant.parse(text(r, "signedAt"));
-        RegistryRecord parsed = r.path("removed").asBoolean(false)
-                ? new RegistryRecord.Tombstone(new ServiceKey(text(r, "cluster"), text(r, "namespace"), text(r, "name")),
-                        required(r, "revision").asLong(), signedAt)
-                : new RegistryRecord.Live(decode(r), signedAt);
+        RegistryRecord parsed;
+        if (r.path("heartbeat").asBoolean(false)) {
+            parsed = new RegistryRecord.SiteHeartbeat(text(r, "cluster"), signedAt, Instant.parse(text(r, "coversSince")));
+        } else {
+            parsed = r.path("removed").asBoolean(false)
+                    ? new RegistryRecord.Tombstone(new ServiceKey(text(r, "cluster"), text(r, "namespace"), text(r, "name")),
+                            required(r, "revision").asLong(), signedAt)
+                    : new RegistryRecord.Live(decode(r), signedAt);
+            if (RegistryRecord.reserved(parsed.key())) {
+                throw new IllegalArgumentException("registry record for " + parsed.key() + " is an export or removal in"
+                        + " the registry's own namespace, where only heartbeats are kept");
+            }
+        }
         Optional<EntrySignature> signature = Optional.empty();
         if (n.hasNonNull("signature") || n.hasNonNull("signer")) {
             signature = Optional.of(new EntrySignature(certificate(text(n, "signer")),

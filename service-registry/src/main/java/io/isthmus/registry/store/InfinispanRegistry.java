@@ -94,6 +94,13 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         return t;
     });
     private final Set<ServiceKey> repairPending = ConcurrentHashMap.newKeySet();
+    /** cluster → its newest heartbeat used here: what extends the leases of its entries (see {@link #leaseOf}). */
+    private final Map<String, RegistryRecord.SiteHeartbeat> heartbeats = new ConcurrentHashMap<>();
+    /**
+     * How old an own entry's signature may grow before a heartbeat signs the entry again. Half of the window a site
+     * heartbeat covers: each own entry is re-signed at least that often, whatever the churn.
+     */
+    private final Duration refreshAfter;
 
     /**
      * A registry that signs nothing, for a cache that is not replicated across sites (one process). A cache with
@@ -116,6 +123,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         this.trust = trust;
         this.tombstoneLifespan = Duration.ofHours(1).compareTo(identity.lease().multipliedBy(10)) > 0 ? Duration.ofHours(1)
                 : identity.lease().multipliedBy(10);
+        this.refreshAfter = identity.lease().multipliedBy(5);
         cache.addListener(indexListener);
         for (Map.Entry<String, String> e : cache.entrySet()) {
             changed(e.getKey(), e.getValue(), false);
@@ -141,6 +149,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     @Override
     public ExportedService export(ExportSpec spec) {
         requireOwner(spec.key());
+        RegistryRecord.requireExportable(spec.key());
         restart.readLock().lock();
         try {
             return write(spec);
@@ -241,19 +250,105 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         }
     }
 
+    /**
+     * One signed site heartbeat renews the leases of all own entries; only the entries whose signature is older than
+     * {@link #refreshAfter} are signed again (oldest first, at most a tenth of them per round, so a bulk export does not
+     * come back as a burst). Then the heartbeat says which of them it covers: those signed since the oldest signature
+     * among the entries this cluster holds now. Returns how many own entries the heartbeat covers.
+     */
     private int renewAll() {
-        int renewed = 0;
-        for (ExportedService e : list(RegistryQuery.cluster(identity.cluster()))) {
-            if (rewrite(e.key())) {
-                renewed++;
+        Instant now = clock.instant();
+        List<ExportedService> own = list(RegistryQuery.cluster(identity.cluster()));
+        List<ServiceKey> due = new ArrayList<>();
+        for (ExportedService e : own) {
+            if (signedAt(e.key()).map(at -> at.isBefore(now.minus(refreshAfter))).orElse(true)) {
+                due.add(e.key());
             }
         }
-        return renewed;
+        due.sort(Comparator.comparing((ServiceKey k) -> signedAt(k).orElse(Instant.MIN)));
+        int budget = Math.max(100, own.size() / 10);
+        for (ServiceKey k : due.subList(0, Math.min(due.size(), budget))) {
+            rewrite(k);
+        }
+        writeHeartbeat(oldestOwnSignature(now));
+        return list(RegistryQuery.cluster(identity.cluster())).size();
+    }
+
+    /** The oldest signing instant among the entries this cluster exports now ({@code otherwise} when none). */
+    private Instant oldestOwnSignature(Instant otherwise) {
+        Instant oldest = otherwise;
+        for (ExportedService e : list(RegistryQuery.cluster(identity.cluster()))) {
+            Optional<Instant> at = signedAt(e.key());
+            if (at.isPresent() && at.get().isBefore(oldest)) {
+                oldest = at.get();
+            }
+        }
+        return oldest;
+    }
+
+    private Optional<Instant> signedAt(ServiceKey key) {
+        return Optional.ofNullable(versions.get(EntryCodec.key(key))).map(EntryVersion::signedAt);
+    }
+
+    private void writeHeartbeat(Instant coversSince) {
+        String k = EntryCodec.key(RegistryRecord.heartbeatKey(identity.cluster()));
+        while (true) {
+            Instant now = clock.instant();
+            String old = cache.get(k);
+            Instant covers = coversSince.isAfter(now) ? now : coversSince;
+            if (cas(k, old, seal(new RegistryRecord.SiteHeartbeat(identity.cluster(), now, covers)), null)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * The lease {@code e} runs on here: from its own signing, or from its owner's newest heartbeat when that heartbeat
+     * covers the version of {@code e} held here (signed at or after the heartbeat's {@code coversSince}).
+     */
+    private ExportedService leaseOf(ExportedService e, Instant signed) {
+        RegistryRecord.SiteHeartbeat hb = heartbeats.get(e.key().cluster());
+        if (hb == null || signed.isBefore(hb.coversSince()) || !hb.signedAt().isAfter(e.heartbeat())) {
+            return e;
+        }
+        return new ExportedService(e.key(), e.ports(), e.identities(), e.ingress(), e.locality(), e.readyEndpoints(),
+                e.revision(), hb.signedAt(), e.lease());
+    }
+
+    /** A newer heartbeat of {@code cluster} was used: every entry of it that the heartbeat covers runs on from it. */
+    private void extendLeases(String cluster, boolean notify) {
+        Instant now = clock.instant();
+        for (Map<String, ExportedService> perCluster : byName.values()) {
+            ExportedService e = perCluster.get(cluster);
+            if (e == null) {
+                continue;
+            }
+            Optional<Instant> signed = signedAt(e.key());
+            if (signed.isEmpty()) {
+                continue;
+            }
+            ExportedService extended = leaseOf(e, signed.get());
+            // Only if nothing replaced the entry meanwhile (a newer version is extended by its own apply).
+            if (extended != e && perCluster.replace(cluster, e, extended) && notify && e.stale(now)
+                    && !extended.stale(now)) {
+                for (RegistryListener l : listeners) {
+                    try {
+                        l.exported(extended, e);
+                    } catch (RuntimeException ex) {
+                        LOG.warnf(ex, "registry listener %s failed on %s", l, e.key());
+                    }
+                }
+            }
+        }
     }
 
     /** Writes this cluster's record of {@code key} again, signed now: a heartbeat, or the repair of a forgery. */
     private boolean rewrite(ServiceKey key) {
         String k = EntryCodec.key(key);
+        if (RegistryRecord.reserved(key)) {
+            writeHeartbeat(oldestOwnSignature(clock.instant()));
+            return false;
+        }
         while (true) {
             Instant now = clock.instant();
             ExportedService prev = get(key).orElse(null);
@@ -473,6 +568,9 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                 if (key != null && key.cluster().equals(cluster) && which.test(key)) {
                     local.remove(k);
                     versions.remove(k);
+                    if (RegistryRecord.reserved(key)) {
+                        heartbeats.remove(cluster);
+                    }
                     ExportedService gone = unindex(key);
                     if (gone != null) {
                         purged++;
@@ -577,6 +675,11 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         return purgedRevoked.get();
     }
 
+    /** The latest records refused here, oldest first (at most 1,000): which record, from which site, and why. */
+    public List<RefusedRecord> refusedRecords() {
+        return refusals.recent();
+    }
+
     /** Records received and not used for {@code reason}. */
     public long refusals(EntryRefusal reason) {
         return refusals.count(reason);
@@ -592,7 +695,8 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         try {
             received = EntryCodec.parseValue(value);
         } catch (RuntimeException e) {
-            refuse(writer, cacheKey, key, EntryRefusal.MALFORMED, "it is not a registry record (" + e.getMessage() + ")");
+            refuse(writer, cacheKey, key, Optional.empty(), EntryRefusal.MALFORMED, "it is not a registry record ("
+                    + e.getMessage() + ")");
             return;
         }
         if (value.equals(writing.get(cacheKey))) {
@@ -607,18 +711,19 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
             verdict = new EntryVerdict.Refused(EntryRefusal.MALFORMED, "it could not be judged (" + e + ")");
         }
         if (verdict instanceof EntryVerdict.Refused r) {
-            refuse(writer, cacheKey, key, r.reason(), r.message());
+            refuse(writer, cacheKey, key, Optional.of(received.record().version()), r.reason(), r.message());
             return;
         }
         apply(cacheKey, ((EntryVerdict.Accepted) verdict).record(), notify);
     }
 
-    private void refuse(Optional<String> site, String cacheKey, ServiceKey key, EntryRefusal reason, String message) {
+    private void refuse(Optional<String> site, String cacheKey, ServiceKey key, Optional<EntryVersion> version,
+            EntryRefusal reason, String message) {
         boolean own = key.cluster().equals(identity.cluster());
         // Never repair what this site wrote itself: if this gateway cannot verify its own records (its bundle or
         // gateway identity is misconfigured), rewriting would only be refused again, in a loop.
         boolean repair = own && !site.map(identity.cluster()::equals).orElse(false);
-        refusals.refused(site.orElse("unknown"), cacheKey, reason, message, repair
+        refusals.refused(site.orElse("unknown"), cacheKey, version, reason, message, repair
                 ? "this cluster's own record is written again, signed" : own
                         ? "written by this site itself: check this gateway's own bundle and gateway identity"
                         : get(key).isPresent() ? "the entry held here stays" : "nothing is used");
@@ -637,11 +742,22 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
             }
             used[0] = true;
             previous[0] = switch (record) {
-                case RegistryRecord.Live live -> index(live.entry());
+                case RegistryRecord.Live live -> index(leaseOf(live.entry(), live.signedAt()));
                 case RegistryRecord.Tombstone t -> unindex(t.key());
+                case RegistryRecord.SiteHeartbeat h -> {
+                    heartbeats.put(h.cluster(), h);
+                    yield null;
+                }
             };
             return record.version();
         });
+        if (used[0] && record instanceof RegistryRecord.SiteHeartbeat h) {
+            if (!h.cluster().equals(identity.cluster())) {
+                lastUpdateFrom.put(h.cluster(), clock.instant());
+            }
+            extendLeases(h.cluster(), notify);
+            return;
+        }
         if (!used[0] || !notify) {
             return;
         }
@@ -653,6 +769,9 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                         if (previous[0] != null) {
                             l.unexported(previous[0]);
                         }
+                    }
+                    case RegistryRecord.SiteHeartbeat h -> {
+                        // handled above
                     }
                 }
             } catch (RuntimeException ex) {
@@ -679,10 +798,10 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                 return; // it was never used
             }
         }
-        if (get(key).isEmpty()) {
+        if (RegistryRecord.reserved(key) ? !heartbeats.containsKey(key.cluster()) : get(key).isEmpty()) {
             return;
         }
-        refuse(removerSite(cacheKey), cacheKey, key, EntryRefusal.UNSIGNED_REMOVAL,
+        refuse(removerSite(cacheKey), cacheKey, key, Optional.empty(), EntryRefusal.UNSIGNED_REMOVAL,
                 "the key was deleted without a removal signed by cluster '" + key.cluster() + "'");
     }
 

@@ -22,6 +22,9 @@ final class Refusals {
     private final Map<EntryRefusal, AtomicLong> counts = new EnumMap<>(EntryRefusal.class);
     private final AtomicLong total = new AtomicLong();
     private final Set<String> logged = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.ConcurrentLinkedDeque<RefusedRecord> recent = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private final AtomicLong recentSize = new AtomicLong();
+    private static final int MAX_RECENT = 1_000;
 
     Refusals() {
         for (EntryRefusal r : EntryRefusal.values()) {
@@ -29,14 +32,24 @@ final class Refusals {
         }
     }
 
-    void refused(String site, String cacheKey, EntryRefusal reason, String message, String consequence) {
+    void refused(String site, String cacheKey, java.util.Optional<io.isthmus.registry.EntryVersion> version,
+            EntryRefusal reason, String message, String consequence) {
         counts.get(reason).incrementAndGet();
+        recent.addLast(new RefusedRecord(site, cacheKey, version, reason));
+        if (recentSize.incrementAndGet() > MAX_RECENT && recent.pollFirst() != null) {
+            recentSize.decrementAndGet();
+        }
         long n = total.incrementAndGet();
         boolean first = logged.size() < MAX_REMEMBERED && logged.add(site + "|" + cacheKey + "|" + reason);
         if (first || n % 100 == 0) {
             LOG.warnf("registry: refused %s from site %s (%s): %s; %s (%d refused so far)", cacheKey, site,
                     reason.label(), message, consequence, n);
         }
+    }
+
+    /** The latest refusals, oldest first (at most 1,000). */
+    java.util.List<RefusedRecord> recent() {
+        return java.util.List.copyOf(recent);
     }
 
     long total() {

@@ -230,4 +230,87 @@ class EntryVerifierTest {
         assertThat(reason(verify(signed(live(3, NOW.plus(Duration.ofMinutes(5))), eastGateway))))
                 .isEqualTo(EntryRefusal.FROM_THE_FUTURE);
     }
+
+    // Site heartbeats: one signed record per round renews the leases of all of a cluster's entries.
+
+    private static final ServiceKey HEARTBEAT = RegistryRecord.heartbeatKey("east");
+
+    private static RegistryRecord heartbeat(Instant at) {
+        return new RegistryRecord.SiteHeartbeat("east", at, at.minusSeconds(120));
+    }
+
+    private EntryVerdict verifyHeartbeat(SignedRecord received, Optional<String> writer, Optional<EntryVersion> held) {
+        return verify(HEARTBEAT.toString(), received, writer, held);
+    }
+
+    @Test
+    void acceptsAHeartbeatSignedByTheOwnersGateway() {
+        EntryVerdict v = verifyHeartbeat(signed(heartbeat(NOW), eastGateway), Optional.of("east"), Optional.empty());
+        assertThat(v).isInstanceOfSatisfying(Accepted.class,
+                a -> assertThat(a.record()).isInstanceOf(RegistryRecord.SiteHeartbeat.class));
+    }
+
+    @Test
+    void refusesAReplayedHeartbeat() {
+        SignedRecord old = signed(heartbeat(NOW.minusSeconds(30)), eastGateway);
+        Refused v = (Refused) verifyHeartbeat(old, Optional.of("east"), Optional.of(new EntryVersion(1, NOW)));
+        assertThat(v.reason()).isEqualTo(EntryRefusal.REPLAYED);
+        assertThat(v.message()).contains("heartbeat of cluster 'east'");
+    }
+
+    @Test
+    void refusesAHeartbeatForAClusterSignedByAnotherClustersGateway() {
+        X509Svid west = TestCa.svid(westCa, WEST_GW.toString());
+        assertThat(reason(verifyHeartbeat(signed(heartbeat(NOW), west), Optional.of("east"), Optional.empty())))
+                .isEqualTo(EntryRefusal.FOREIGN_SIGNER);
+    }
+
+    @Test
+    void refusesAHeartbeatWrittenByASiteThatDoesNotOwnIt() {
+        assertThat(reason(verifyHeartbeat(signed(heartbeat(NOW), eastGateway), Optional.of("west"), Optional.empty())))
+                .isEqualTo(EntryRefusal.WRITTEN_BY_OTHER_SITE);
+    }
+
+    @Test
+    void refusesAHeartbeatFromAWorkloadOfTheOwnersTrustDomain() {
+        X509Svid workload = TestCa.svid(eastCa, "spiffe://east.acme.internal/ns/shop/sa/payments");
+        assertThat(reason(verifyHeartbeat(signed(heartbeat(NOW), workload), Optional.of("east"), Optional.empty())))
+                .isEqualTo(EntryRefusal.NOT_A_GATEWAY);
+    }
+
+    @Test
+    void refusesAHeartbeatWhoseCoverageWasWidenedAfterSigning() {
+        String json = EntryCodec.encodeRecord(heartbeat(NOW));
+        byte[] sig = EntrySignatures.sign(eastGateway.key(), json.getBytes(StandardCharsets.UTF_8));
+        String widened = json.replace(NOW.minusSeconds(120).toString(), NOW.minus(Duration.ofDays(30)).toString());
+        assertThat(widened).isNotEqualTo(json);
+        SignedRecord received = EntryCodec.parseValue(EntryCodec.envelope(widened,
+                Optional.of(new EntrySignature(eastGateway.leaf(), sig))));
+        assertThat(reason(verifyHeartbeat(received, Optional.of("east"), Optional.empty())))
+                .isEqualTo(EntryRefusal.BAD_SIGNATURE);
+    }
+
+    @Test
+    void refusesAHeartbeatStoredUnderAnotherClustersKey() {
+        assertThat(reason(verify(RegistryRecord.heartbeatKey("west").toString(), signed(heartbeat(NOW), eastGateway),
+                Optional.of("east"), Optional.empty()))).isEqualTo(EntryRefusal.KEY_MISMATCH);
+    }
+
+    @Test
+    void aHeartbeatCannotVouchForEntriesSignedAfterIt() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new RegistryRecord.SiteHeartbeat("east", NOW,
+                NOW.plusSeconds(1))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("coversSince");
+    }
+
+    @Test
+    void noExportOrRemovalCanTakeTheHeartbeatsNamespace() {
+        ExportedService e = entry(1, NOW, 15443);
+        ExportedService squatter = new ExportedService(HEARTBEAT, e.ports(), e.identities(), e.ingress(), e.locality(), 1,
+                1, NOW, e.lease());
+        String json = EntryCodec.encodeRecord(new RegistryRecord.Live(squatter, NOW));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> EntryCodec.parseValue(EntryCodec.envelope(json,
+                Optional.empty()))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("own namespace");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RegistryRecord.requireExportable(HEARTBEAT))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("_isthmus");
+    }
 }

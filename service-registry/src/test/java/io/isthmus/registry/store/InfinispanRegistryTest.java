@@ -133,4 +133,73 @@ class InfinispanRegistryTest {
                 "removed cluster-a/billing/payments");
         assertThat(registry.get(spec(1).key())).isEmpty();
     }
+
+    private static ExportSpec spec(String name) {
+        return new ExportSpec(new ServiceKey("cluster-a", "billing", name), spec(1).ports(), spec(1).identities(), 1);
+    }
+
+    private java.util.Map<String, String> stored() {
+        return new java.util.TreeMap<>(cm.<String, String>getCache("registry"));
+    }
+
+    @Test
+    void aHeartbeatRenewsEveryLeaseWithOneSignedRecordAndReSignsOnlyOldEntries() {
+        for (int i = 0; i < 50; i++) {
+            registry.export(spec("svc-" + i));
+        }
+        java.util.Map<String, String> exported = stored();
+        LeaseKeeper keeper = new LeaseKeeper(registry, clock);
+        for (int round = 1; round <= 6; round++) {
+            clock.advance(Duration.ofSeconds(20));
+            keeper.tick();
+            assertThat(keeper.staleEntries()).as("round %d", round).isZero();
+        }
+        // Two minutes on, far past the 30 s lease: every entry is fresh, and none was signed again (same values).
+        java.util.Map<String, String> now = stored();
+        now.remove("cluster-a/_isthmus/heartbeat");
+        assertThat(now).isEqualTo(exported);
+        assertThat(registry.list(RegistryQuery.cluster("cluster-a")))
+                .allSatisfy(e -> assertThat(e.heartbeat()).isEqualTo(clock.instant()));
+        // Past five leases, each entry is signed again (the heartbeat then covers it from its new signature).
+        clock.advance(Duration.ofSeconds(40));
+        keeper.tick();
+        assertThat(stored()).allSatisfy((k, v) -> assertThat(v).isNotEqualTo(exported.get(k)));
+        assertThat(keeper.staleEntries()).isZero();
+    }
+
+    @Test
+    void aHeartbeatDoesNotCoverAnEntrySignedBeforeItsWindow() {
+        // Another cluster's entry, and its heartbeats, as this site receives them (this cache is not replicated, so
+        // nothing is signed: what is tested is which entries a heartbeat covers).
+        org.infinispan.Cache<String, String> cache = cm.getCache("registry");
+        java.time.Instant t0 = clock.instant();
+        ServiceKey orphan = new ServiceKey("cluster-b", "billing", "orphan");
+        ExportedService e = new ExportedService(orphan, spec(1).ports(), List.of(), new IngressAddress("b.gw.example", 15443),
+                Locality.UNKNOWN, 1, 1, t0, Duration.ofSeconds(30));
+        cache.put(orphan.toString(), EntryCodec.envelope(EntryCodec.encodeRecord(
+                new io.isthmus.registry.RegistryRecord.Live(e, t0)), Optional.empty()));
+        String hb = io.isthmus.registry.RegistryRecord.heartbeatKey("cluster-b").toString();
+        clock.advance(Duration.ofSeconds(20));
+        cache.put(hb, EntryCodec.envelope(EntryCodec.encodeRecord(new io.isthmus.registry.RegistryRecord.SiteHeartbeat(
+                "cluster-b", clock.instant(), t0)), Optional.empty()));
+        clock.advance(Duration.ofSeconds(20));
+        assertThat(registry.get(orphan)).hasValueSatisfying(x -> assertThat(x.stale(clock.instant())).isFalse());
+        // cluster-b no longer holds the entry (this site missed its removal): its window moved past the entry.
+        cache.put(hb, EntryCodec.envelope(EntryCodec.encodeRecord(new io.isthmus.registry.RegistryRecord.SiteHeartbeat(
+                "cluster-b", clock.instant(), t0.plusSeconds(1))), Optional.empty()));
+        clock.advance(Duration.ofSeconds(20));
+        assertThat(registry.get(orphan)).hasValueSatisfying(x -> assertThat(x.stale(clock.instant())).isTrue());
+        // A heartbeat older than the one held (a replay) changes nothing.
+        cache.put(hb, EntryCodec.envelope(EntryCodec.encodeRecord(new io.isthmus.registry.RegistryRecord.SiteHeartbeat(
+                "cluster-b", t0.plusSeconds(5), t0)), Optional.empty()));
+        assertThat(registry.get(orphan)).hasValueSatisfying(x -> assertThat(x.stale(clock.instant())).isTrue());
+        assertThat(registry.refusals(io.isthmus.registry.signing.EntryRefusal.REPLAYED)).isEqualTo(1);
+    }
+
+    @Test
+    void refusesToExportIntoTheRegistrysOwnNamespace() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> registry.export(new ExportSpec(
+                io.isthmus.registry.RegistryRecord.heartbeatKey("cluster-a"), spec(1).ports(), List.of(), 1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("_isthmus");
+    }
 }

@@ -32,12 +32,49 @@ import io.isthmus.trust.x509.Certificates;
 /**
  * A compromised gateway of cluster B writes straight into its own registry cache (bypassing every check of its
  * registry) records of cluster A: an overwrite re-signed with B's own SVID, an insertion, an unsigned removal and a
- * signed removal. Real sites bridged by RELAY2 over mutual TLS replicate each forgery to A and C; both refuse every
- * one, keep A's entries, count and log them, and A writes its own records again so every cache heals.
+ * signed removal, and a heartbeat of A's (which would renew all of A's leases). Real sites bridged by RELAY2 over mutual
+ * TLS replicate each forgery to A and C. Each site refuses every forged record that reaches it, that very record (its
+ * key and version, in the refusal log), keeps A's entries, and A writes its own records again so every cache heals.
+ * Whether C receives a given forgery at all is a race: B's cross-site replication sends a key's latest state, and A's
+ * repair can overtake the forgery at B. So C's cache is watched directly, and every forged value that arrived there
+ * must have been refused; A, the owner, receives every forgery (it repairs only after receiving it).
  */
 class ForgedEntriesTest {
     private static final Duration DEADLINE = Duration.ofSeconds(30);
     private final TestFederation federation = new TestFederation(Clock.systemUTC(), "cluster-a", "cluster-b", "cluster-c");
+
+    /** Every value and removal a site's cache received, as the cache saw it (before the registry judged it). */
+    @org.infinispan.notifications.Listener(observation = org.infinispan.notifications.Listener.Observation.POST)
+    public static final class Arrivals {
+        final java.util.Set<String> values = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        final java.util.Set<String> removedKeys = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        @org.infinispan.notifications.cachelistener.annotation.CacheEntryCreated
+        public void created(org.infinispan.notifications.cachelistener.event.CacheEntryCreatedEvent<String, String> e) {
+            values.add(e.getKey() + "=" + e.getValue());
+        }
+
+        @org.infinispan.notifications.cachelistener.annotation.CacheEntryModified
+        public void modified(org.infinispan.notifications.cachelistener.event.CacheEntryModifiedEvent<String, String> e) {
+            values.add(e.getKey() + "=" + e.getNewValue());
+        }
+
+        @org.infinispan.notifications.cachelistener.annotation.CacheEntryRemoved
+        public void removed(org.infinispan.notifications.cachelistener.event.CacheEntryRemovedEvent<String, String> e) {
+            removedKeys.add(e.getKey());
+        }
+    }
+
+    private static boolean refusedExactly(Site site, String key, String value) {
+        io.isthmus.registry.EntryVersion version = EntryCodec.parseValue(value).record().version();
+        return site.registry().refusedRecords().stream().anyMatch(r -> r.cacheKey().equals(key)
+                && r.version().equals(java.util.Optional.of(version)) && r.site().equals("cluster-b"));
+    }
+
+    private static boolean refusedRemoval(Site site, String key) {
+        return site.registry().refusedRecords().stream().anyMatch(r -> r.cacheKey().equals(key)
+                && r.reason() == EntryRefusal.UNSIGNED_REMOVAL);
+    }
 
     @AfterEach
     void close() {
@@ -75,34 +112,56 @@ class ForgedEntriesTest {
         await().atMost(DEADLINE).until(() -> c.registry().get(catalog.key()).isPresent()
                 && b.registry().get(catalog.key()).isPresent());
 
+        Arrivals atC = new Arrivals();
+        c.node().registryCache().addListener(atC);
         X509Svid svidOfB = federation.svidOf("cluster-b");
         Cache<String, String> atB = b.node().registryCache();
         Instant now = Instant.now();
         ExportedService hijacked = new ExportedService(payments.key(), payments.ports(), payments.identities(),
                 new IngressAddress("attacker.gw.example", 15443), payments.locality(), 9, payments.revision() + 1, now,
                 payments.lease());
-        atB.put("cluster-a/billing/payments", forgedByB(svidOfB, new RegistryRecord.Live(hijacked, now)));
+        java.util.Map<String, String> forged = new java.util.LinkedHashMap<>();
+        forged.put("cluster-a/billing/payments", forgedByB(svidOfB, new RegistryRecord.Live(hijacked, now)));
         ExportedService inserted = new ExportedService(new ServiceKey("cluster-a", "billing", "evil"), payments.ports(),
                 List.of(), new IngressAddress("attacker.gw.example", 15443), payments.locality(), 1, 1, now, payments.lease());
-        atB.put("cluster-a/billing/evil", forgedByB(svidOfB, new RegistryRecord.Live(inserted, now)));
-        atB.remove("cluster-a/billing/ledger");
-        atB.put("cluster-a/billing/catalog", forgedByB(svidOfB,
+        forged.put("cluster-a/billing/evil", forgedByB(svidOfB, new RegistryRecord.Live(inserted, now)));
+        forged.put("cluster-a/billing/catalog", forgedByB(svidOfB,
                 new RegistryRecord.Tombstone(catalog.key(), catalog.revision() + 1, now)));
+        // A heartbeat of A's, covering everything A ever signed, a day ahead: it would keep A's entries alive for ever.
+        forged.put("cluster-a/_isthmus/heartbeat", forgedByB(svidOfB, new RegistryRecord.SiteHeartbeat("cluster-a",
+                now, now.minus(Duration.ofDays(1)))));
+        forged.forEach(atB::put);
+        atB.remove("cluster-a/billing/ledger");
 
-        // A, the owner, sees every forgery (B sends each one to it). C sees those that B's cross-site replication sends
-        // before A's repair of the same key overtakes them at B (replication carries a key's latest state, not every
-        // change): at least one.
+        // A, the owner, receives every forgery (B sends each one to it, and A repairs only after) and refuses each one:
+        // that exact record, from B.
         await().atMost(DEADLINE).untilAsserted(() -> {
-            assertThat(a.registry().refusals(EntryRefusal.WRITTEN_BY_OTHER_SITE)).isGreaterThanOrEqualTo(3);
-            assertThat(a.registry().refusals(EntryRefusal.UNSIGNED_REMOVAL)).isGreaterThanOrEqualTo(1);
-            assertThat(c.registry().refusedEntries()).isPositive();
+            forged.forEach((k, v) -> assertThat(refusedExactly(a, k, v)).as("A refused B's forged %s", k).isTrue());
+            assertThat(refusedRemoval(a, "cluster-a/billing/ledger")).as("A refused the unsigned removal").isTrue();
         });
+        // C refused every forged record that reached its cache (the rest were overtaken at B by A's repair), and the
+        // unsigned removal if that reached it. Wait for A's repairs to land at C first, so every arrival was judged.
+        await().atMost(DEADLINE).until(() -> forged.keySet().stream().allMatch(k -> c.node().registryCache().get(k) != null
+                && signerOf(c.node().registryCache().get(k)).equals(TestFederation.gatewayId("cluster-a").toString())));
+        int reachedC = 0;
+        for (var f : forged.entrySet()) {
+            if (atC.values.contains(f.getKey() + "=" + f.getValue())) {
+                reachedC++;
+                assertThat(refusedExactly(c, f.getKey(), f.getValue())).as("C refused B's forged %s", f.getKey()).isTrue();
+            }
+        }
+        if (atC.removedKeys.contains("cluster-a/billing/ledger")) {
+            reachedC++;
+            assertThat(refusedRemoval(c, "cluster-a/billing/ledger")).as("C refused the unsigned removal").isTrue();
+        }
+        System.out.printf("ForgedEntriesTest: %d of %d forgeries reached C before A's repair; C refused each one%n",
+                reachedC, forged.size() + 1);
         // A's records heal every cache: each site ends up holding A's own signed records, and the forged key removed.
         for (Site site : List.of(a, b, c)) {
             await().atMost(DEADLINE).untilAsserted(() -> {
                 Cache<String, String> cache = site.node().registryCache();
                 for (String k : List.of("cluster-a/billing/payments", "cluster-a/billing/ledger", "cluster-a/billing/catalog",
-                        "cluster-a/billing/evil")) {
+                        "cluster-a/billing/evil", "cluster-a/_isthmus/heartbeat")) {
                     assertThat(cache.get(k)).as("%s at %s", k, site.name()).isNotNull();
                     assertThat(signerOf(cache.get(k))).as("signer of %s at %s", k, site.name())
                             .isEqualTo(TestFederation.gatewayId("cluster-a").toString());

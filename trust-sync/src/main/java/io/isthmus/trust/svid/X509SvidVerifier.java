@@ -82,6 +82,14 @@ public final class X509SvidVerifier {
     }
 
     /**
+     * The bundle of {@code trustDomain} that verification reads now. A caller that keeps verdicts (the registry keeps
+     * one per signer) reuses one only while this is the same bundle and {@link #roots()} the same roots.
+     */
+    public Optional<TrustBundle> bundleFor(io.isthmus.trust.spiffe.TrustDomain trustDomain) {
+        return bundles.bundleFor(trustDomain);
+    }
+
+    /**
      * @param chain as presented by the peer: leaf first, then (optionally) the intermediate that signed it
      */
     public SvidVerdict verify(List<X509Certificate> chain) {
