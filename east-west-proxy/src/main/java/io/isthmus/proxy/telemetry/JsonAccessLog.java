@@ -5,9 +5,6 @@ import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
 
@@ -15,13 +12,15 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 
 import io.isthmus.proxy.authz.audit.AuditSink;
+import io.isthmus.proxy.authz.audit.LineQueue;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * The JSON access log: one line per request answered and per tunnel ended, at both listeners. {@link #record} runs
- * on the event loop and only offers the entry to a bounded queue; one writer thread serializes and writes. When the
- * sink cannot keep up, lines are dropped (never traffic) and counted in {@code isthmus_access_log_dropped_total}.
+ * on the event loop and only offers the entry to a bounded {@link LineQueue}; one writer thread, waking on the
+ * queue's tick, serializes and writes. When the sink cannot keep up, lines are dropped (never traffic) and counted in
+ * {@code isthmus_access_log_dropped_total}.
  * A line:
  *
  * <pre>
@@ -39,30 +38,23 @@ import io.micrometer.core.instrument.MeterRegistry;
 public final class JsonAccessLog implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(JsonAccessLog.class);
     private static final JsonFactory JSON = new JsonFactory();
-    private static final int BATCH = 512;
 
     private final AuditSink sink;
-    private final BlockingQueue<AccessLogEntry> queue;
+    private final LineQueue<AccessLogEntry> queue;
     private final Counter dropped;
-    private final Thread writer;
+    private final List<String> lines = new ArrayList<>();
     private volatile boolean closed;
 
     /** @param sink where lines go (a file, or a log category); written by this log's one writer thread only */
     public JsonAccessLog(AuditSink sink, MeterRegistry registry, int capacity) {
-        if (capacity < 1) {
-            throw new IllegalArgumentException("access log queue capacity must be at least 1, got " + capacity);
-        }
         this.sink = sink;
-        this.queue = new ArrayBlockingQueue<>(capacity);
         this.dropped = Counter.builder("isthmus_access_log_dropped")
                 .description("Access log lines dropped because the sink could not keep up").register(registry);
-        this.writer = new Thread(this::run, "isthmus-access-log");
-        this.writer.setDaemon(true);
-        this.writer.start();
+        this.queue = new LineQueue<>("isthmus-access-log", capacity, this::write);
     }
 
     public void record(AccessLogEntry entry) {
-        if (closed || !queue.offer(entry)) {
+        if (!queue.offer(entry)) {
             dropped.increment();
         }
     }
@@ -104,33 +96,20 @@ public final class JsonAccessLog implements AutoCloseable {
         }
     }
 
-    private void run() {
-        List<AccessLogEntry> batch = new ArrayList<>(BATCH);
-        List<String> lines = new ArrayList<>(BATCH);
-        while (!closed || !queue.isEmpty()) {
-            try {
-                AccessLogEntry first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                batch.add(first);
-                queue.drainTo(batch, BATCH - 1);
-                for (AccessLogEntry e : batch) {
-                    lines.add(toJson(e));
-                }
-                sink.write(lines);
-                if (queue.isEmpty()) {
-                    sink.flush();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            } catch (IOException | RuntimeException e) {
-                LOG.warnf("access log: %d lines could not be written: %s", batch.size(), e.toString());
-            } finally {
-                batch.clear();
-                lines.clear();
+    /** On the queue's writer thread. */
+    private void write(List<AccessLogEntry> batch, boolean caughtUp) {
+        try {
+            for (AccessLogEntry e : batch) {
+                lines.add(toJson(e));
             }
+            sink.write(lines);
+            if (caughtUp) {
+                sink.flush();
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("access log: %d lines could not be written: %s", batch.size(), e.toString());
+        } finally {
+            lines.clear();
         }
     }
 
@@ -141,11 +120,9 @@ public final class JsonAccessLog implements AutoCloseable {
             return;
         }
         closed = true;
+        queue.close();
         try {
-            writer.join(TimeUnit.SECONDS.toMillis(10));
             sink.close();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } catch (IOException e) {
             LOG.warnf("access log: closing the sink failed: %s", e.toString());
         }

@@ -9,10 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
 
@@ -59,20 +56,18 @@ import io.micrometer.core.instrument.MeterRegistry;
 public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(JsonDecisionLog.class);
     private static final JsonFactory JSON = new JsonFactory();
-    private static final int BATCH = 512;
-    private static final Event POISON = new Event(Instant.EPOCH, null, null);
 
     private final Clock clock;
     private final AuditSink sink;
     private final MeterRegistry registry;
     private final Optional<String> localCluster;
     private final ClusterNames clusters;
-    private final BlockingQueue<Event> queue;
+    private final LineQueue<Event> queue;
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
     private final Map<String, Counter> wouldDeny = new ConcurrentHashMap<>();
     private final Counter dropped;
     private final Counter writeErrors;
-    private final Thread writer;
+    private final List<String> lines = new ArrayList<>();
     private volatile boolean closed;
 
     private record Event(Instant time, AccessRequest request, Decision decision) {
@@ -96,17 +91,11 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.localCluster = Objects.requireNonNull(localCluster, "localCluster");
         this.clusters = Objects.requireNonNull(clusters, "clusters");
-        if (capacity < 1) {
-            throw new IllegalArgumentException("audit queue capacity must be at least 1, got " + capacity);
-        }
-        this.queue = new ArrayBlockingQueue<>(capacity);
         this.dropped = Counter.builder("isthmus.authz.audit.dropped")
                 .description("Audit lines dropped because the audit sink could not keep up").register(registry);
         this.writeErrors = Counter.builder("isthmus.authz.audit.write.errors")
                 .description("Failed writes to the audit sink").register(registry);
-        this.writer = new Thread(this::run, "isthmus-authz-audit");
-        this.writer.setDaemon(true);
-        this.writer.start();
+        this.queue = new LineQueue<>("isthmus-authz-audit", capacity, this::writeBatch);
     }
 
     @Override
@@ -118,7 +107,7 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
                 .tag("decision", outcome).tag("reason", reason).register(registry)).increment();
         decision.observed().filter(d -> !d.allowed()).ifPresent(d -> countWouldDeny("observe", request, d));
         decision.dryRun().filter(d -> !d.allowed()).ifPresent(d -> countWouldDeny("dry.run", request, d));
-        if (closed || !queue.offer(new Event(clock.instant(), request, decision))) {
+        if (!queue.offer(new Event(clock.instant(), request, decision))) {
             dropped.increment();
         }
     }
@@ -232,36 +221,17 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
         return q < 0 ? path : path.substring(0, q);
     }
 
-    private void run() {
-        List<Event> batch = new ArrayList<>(BATCH);
-        List<String> lines = new ArrayList<>(BATCH);
-        boolean stop = false;
-        while (!stop) {
-            try {
-                Event first = queue.poll(1, TimeUnit.SECONDS);
-                if (first == null) {
-                    continue;
-                }
-                batch.add(first);
-                queue.drainTo(batch, BATCH - 1);
-                for (Event e : batch) {
-                    if (e == POISON) {
-                        stop = true;
-                    } else {
-                        lines.add(toJson(e.time(), e.request(), e.decision(), localCluster, clusters));
-                    }
-                }
-                write(lines, queue.isEmpty() || stop);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                stop = true;
-            } catch (RuntimeException e) {
-                LOG.errorf(e, "audit log: could not serialize %d decisions", batch.size());
-            } finally {
-                batch.clear();
-                lines.clear();
+    /** On the queue's writer thread. */
+    private void writeBatch(List<Event> batch, boolean caughtUp) {
+        try {
+            for (Event e : batch) {
+                lines.add(toJson(e.time(), e.request(), e.decision(), localCluster, clusters));
             }
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "audit log: could not serialize %d decisions", batch.size());
         }
+        write(lines, caughtUp);
+        lines.clear();
     }
 
     private void write(List<String> lines, boolean flush) {
@@ -285,12 +255,7 @@ public final class JsonDecisionLog implements DecisionLog, AutoCloseable {
             return;
         }
         closed = true;
-        try {
-            queue.put(POISON);
-            writer.join(TimeUnit.SECONDS.toMillis(10));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        queue.close();
         try {
             sink.close();
         } catch (IOException e) {
