@@ -12,14 +12,16 @@ out="$2"
 modules="java.base,java.compiler,java.desktop,java.instrument,java.logging,java.management,java.naming,java.net.http"
 modules="$modules,java.rmi,java.scripting,java.security.jgss,java.security.sasl,java.sql,java.xml,jdk.crypto.ec"
 modules="$modules,jdk.httpserver,jdk.management,jdk.naming.dns,jdk.net,jdk.unsupported,jdk.zipfs"
-stamp="$("$jdk/bin/java" -version 2>&1 | head -n 1) | $modules"
+stamp="$("$jdk/bin/java" -version 2>&1 | head -n 1) | $modules | cds"
 if [ -f "$out/.isthmus-runtime" ] && [ "$(cat "$out/.isthmus-runtime")" = "$stamp" ]; then
   echo "runtime.sh: $out is up to date ($stamp)"
   exit 0
 fi
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
+# --generate-cds-archive: the JDK's own classes are mapped from a shared archive at every start (jlink drops the JDK's
+# default one), and the gateway unit's dynamic archive (-XX:+AutoCreateSharedArchive) needs it as its base.
 "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=zip-6 \
-  --output "$out"
+  --generate-cds-archive --output "$out"
 printf '%s' "$stamp" > "$out/.isthmus-runtime"
 echo "runtime.sh: $out ($(du -sh "$out" | cut -f1)) from $stamp"
