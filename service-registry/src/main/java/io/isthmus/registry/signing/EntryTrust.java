@@ -19,6 +19,11 @@ public interface EntryTrust {
      */
     EntryVerdict verify(String cacheKey, SignedRecord entry, Optional<String> writerSite, Optional<EntryVersion> held);
 
+    /** The certificate {@link #sign} signs with now; empty when this registry signs nothing. */
+    default Optional<java.security.cert.X509Certificate> currentSigner() {
+        return Optional.empty();
+    }
+
     /** Whether entries of other sites can reach this registry (then it must not be {@link #unsignedLocal}). */
     default boolean signs() {
         return true;

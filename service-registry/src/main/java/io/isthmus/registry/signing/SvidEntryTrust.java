@@ -52,6 +52,11 @@ public final class SvidEntryTrust implements EntryTrust {
     }
 
     @Override
+    public Optional<java.security.cert.X509Certificate> currentSigner() {
+        return Optional.of(svids.current().leaf());
+    }
+
+    @Override
     public EntryVerdict verify(String cacheKey, SignedRecord entry, Optional<String> writerSite,
             Optional<EntryVersion> held) {
         return EntryVerifier.verify(cacheKey, entry, Optional.ofNullable(owners.get().get(entry.record().key().cluster())),

@@ -101,6 +101,8 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
      * heartbeat covers: each own entry is re-signed at least that often, whatever the churn.
      */
     private final Duration refreshAfter;
+    /** The issuing CA ({@link #issuerKey}) under which every own entry was last checked to be signed. */
+    private volatile String signedUnderCa;
 
     /**
      * A registry that signs nothing, for a cache that is not replicated across sites (one process). A cache with
@@ -259,6 +261,18 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     private int renewAll() {
         Instant now = clock.instant();
         List<ExportedService> own = list(RegistryQuery.cluster(identity.cluster()));
+        // The signing CA changed (an intermediate or root rotation) or this is the first round: every own entry signed
+        // under another CA is signed again now, whatever its age, before that CA can leave the bundles and take the
+        // entries with it (peers would refuse and purge them: the service would vanish mid-rotation).
+        String ca = trust.currentSigner().map(InfinispanRegistry::issuerKey).orElse(null);
+        if (ca != null && !ca.equals(signedUnderCa)) {
+            for (ExportedService e : own) {
+                if (!ca.equals(signerCaOf(e.key()))) {
+                    rewrite(e.key());
+                }
+            }
+            signedUnderCa = ca;
+        }
         List<ServiceKey> due = new ArrayList<>();
         for (ExportedService e : own) {
             if (signedAt(e.key()).map(at -> at.isBefore(now.minus(refreshAfter))).orElse(true)) {
@@ -272,6 +286,25 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         }
         writeHeartbeat(oldestOwnSignature(now));
         return list(RegistryQuery.cluster(identity.cluster())).size();
+    }
+
+    /** The CA that signed the signer of the record held under {@code key}: null when unsigned or unreadable. */
+    private String signerCaOf(ServiceKey key) {
+        String value = cache.get(EntryCodec.key(key));
+        if (value == null) {
+            return null;
+        }
+        try {
+            return EntryCodec.parseValue(value).signature().map(s -> issuerKey(s.signer())).orElse(null);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Names a certificate's issuing CA: its authority key identifier, or its issuer name when it has none. */
+    private static String issuerKey(java.security.cert.X509Certificate c) {
+        byte[] aki = c.getExtensionValue("2.5.29.35");
+        return aki != null ? java.util.HexFormat.of().formatHex(aki) : "dn:" + c.getIssuerX500Principal().getName();
     }
 
     /** The oldest signing instant among the entries this cluster exports now ({@code otherwise} when none). */

@@ -168,6 +168,66 @@ class InfinispanRegistryTest {
     }
 
     @Test
+    void whenTheSigningCaChangesTheNextHeartbeatSignsEveryOwnEntryAgainUnderTheNewCa() throws Exception {
+        // An intermediate rotation: the gateway's SVID moves to the next intermediate. Entries signed under the old one
+        // must be signed again before it leaves the bundles, or every peer refuses and purges them (TrustRotationE2ETest
+        // saw 404 unknown-service for 40 s), however young they are.
+        io.isthmus.trust.testing.TestCa pki = io.isthmus.trust.testing.TestCa.create();
+        io.isthmus.trust.ca.CaCredential first = pki.intermediate("cluster-a.acme.internal");
+        io.isthmus.trust.ca.CaCredential next = pki.intermediate("cluster-a.acme.internal");
+        String gateway = "spiffe://cluster-a.acme.internal/ns/isthmus-system/sa/isthmus-gateway";
+        var svid = new java.util.concurrent.atomic.AtomicReference<>(io.isthmus.trust.testing.TestCa.svid(first, gateway));
+        var bundles = io.isthmus.trust.bundle.BundleSet.of(List.of(new io.isthmus.trust.bundle.TrustBundle(
+                new io.isthmus.trust.spiffe.TrustDomain("cluster-a.acme.internal"),
+                List.of(first.certificate(), next.certificate()), List.of(), 1, Optional.empty())));
+        var trust = new io.isthmus.registry.signing.SvidEntryTrust(svid::get, new io.isthmus.trust.svid.X509SvidVerifier(
+                pki.roots(), bundles::bundleFor, clock, Duration.ofSeconds(30)), clock, java.util.Map.of());
+        DefaultCacheManager signed = localCacheManager();
+        InfinispanRegistry r = new InfinispanRegistry(signed.<String, String>getCache("registry"), identity, clock, trust);
+        try {
+            for (int i = 0; i < 5; i++) {
+                r.export(spec("svc-" + i));
+            }
+            LeaseKeeper keeper = new LeaseKeeper(r, clock);
+            clock.advance(Duration.ofSeconds(10));
+            keeper.tick();
+            assertThat(signersOf(signed)).as("young entries under an unchanged CA are not signed again")
+                    .containsOnly(first.certificate().getSubjectX500Principal().getName() + " " + keyId(first));
+            svid.set(io.isthmus.trust.testing.TestCa.svid(next, gateway));
+            clock.advance(Duration.ofSeconds(10));
+            keeper.tick();
+            assertThat(signersOf(signed)).hasSize(1).containsOnly(
+                    next.certificate().getSubjectX500Principal().getName() + " " + keyId(next));
+            java.util.Map<String, String> after = new java.util.TreeMap<>(signed.<String, String>getCache("registry"));
+            after.remove("cluster-a/_isthmus/heartbeat");
+            clock.advance(Duration.ofSeconds(10));
+            keeper.tick();
+            java.util.Map<String, String> later = new java.util.TreeMap<>(signed.<String, String>getCache("registry"));
+            later.remove("cluster-a/_isthmus/heartbeat");
+            assertThat(later).as("once all are under the new CA, nothing is signed again").isEqualTo(after);
+            assertThat(keeper.staleEntries()).isZero();
+        } finally {
+            r.close();
+            signed.stop();
+        }
+    }
+
+    /** The issuing CA (subject and key) of every stored record's signer, heartbeat included. */
+    private static java.util.Set<String> signersOf(DefaultCacheManager m) {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        m.<String, String>getCache("registry").values().forEach(v -> EntryCodec.parseValue(v).signature()
+                .ifPresent(sig -> out.add(sig.signer().getIssuerX500Principal().getName() + " "
+                        + java.util.HexFormat.of().formatHex(sig.signer().getExtensionValue("2.5.29.35")))));
+        return out;
+    }
+
+    private static String keyId(io.isthmus.trust.ca.CaCredential ca) throws Exception {
+        // The authority key identifier a leaf issued by ca carries, in the DER form getExtensionValue returns.
+        return java.util.HexFormat.of().formatHex(io.isthmus.trust.testing.TestCa.svid(ca,
+                "spiffe://cluster-a.acme.internal/probe").leaf().getExtensionValue("2.5.29.35"));
+    }
+
+    @Test
     void aHeartbeatDoesNotCoverAnEntrySignedBeforeItsWindow() {
         // Another cluster's entry, and its heartbeats, as this site receives them (this cache is not replicated, so
         // nothing is signed: what is tested is which entries a heartbeat covers).
