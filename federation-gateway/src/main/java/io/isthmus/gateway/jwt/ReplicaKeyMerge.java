@@ -117,7 +117,8 @@ public final class ReplicaKeyMerge {
                 }
             });
             if (distinct.size() == 1) {
-                // The same key from several replicas (a restarted replica's stale entry next to its new one) is one key.
+                // The same key from several replicas (a restarted replica's stale entry next to its new one) is one
+                // key.
                 out.putIfAbsent(kid, distinct.get(0));
                 continue;
             }
@@ -140,7 +141,7 @@ public final class ReplicaKeyMerge {
     private static Entry read(TrustDomain td, String replica, String json, List<Refused> refused) {
         JsonNode header;
         try {
-            header = ReplicaKeys.header(json);
+            header = ReplicaKeys.readTree(json);
         } catch (JsonProcessingException e) {
             refused.add(new Refused(replica, Reason.MALFORMED, "not JSON: " + e.getOriginalMessage()));
             return null;

@@ -43,8 +43,8 @@ public record ReplicaKeys(String replica, List<JwtAuthority> keys, Instant expir
         }
     }
 
-    /** Reads the {@code replica} and {@code expires} members; the keys go through {@link BundleCodec#parse}. */
-    static JsonNode header(String json) throws com.fasterxml.jackson.core.JsonProcessingException {
+    /** The entry as a JSON tree, for {@code replica} and {@code expires}; the keys go through the bundle codec. */
+    static JsonNode readTree(String json) throws com.fasterxml.jackson.core.JsonProcessingException {
         return JSON.readTree(json);
     }
 

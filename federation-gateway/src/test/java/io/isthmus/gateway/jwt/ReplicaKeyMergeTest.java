@@ -89,6 +89,8 @@ class ReplicaKeyMergeTest {
             assertThat(r.replica()).isEqualTo("b");
             assertThat(r.reason()).isEqualTo(Reason.PRIVATE_KEY_PUBLISHED);
             assertThat(r.detail()).contains("'d'").contains("k-b1");
+            // What the WARN says: the replica, the rule, the input.
+            assertThat(r.toString()).startsWith("replica b's JWT key entry carries a private key parameter");
         });
     }
 

@@ -61,7 +61,8 @@ class ReplicatedJwtKeysTest {
             ReplicaKeyDirectory directory) {
 
         static Replica start(String name, InetSocketAddress bind) throws Exception {
-            EmbeddedCacheManager m = EnrolmentCluster.start(new EnrolmentCluster.Membership(CLUSTER, name, bind, MEMBERS));
+            EmbeddedCacheManager m = EnrolmentCluster.start(
+                    new EnrolmentCluster.Membership(CLUSTER, name, bind, MEMBERS));
             LocalBundle bundle = new LocalBundle(TD, new BundleStore(Files.createDirectories(dir.resolve(name)),
                     new BundleCodec()), VALIDATOR, Clock.systemUTC(), Duration.ofMinutes(5));
             bundle.initialize(PKI.intermediate(TD.name()).certificate());
