@@ -37,6 +37,7 @@ public class JwtAuthorityService {
     private static final Logger LOG = Logger.getLogger(JwtAuthorityService.class);
 
     private final ReplicaKeyDirectory replicas;
+    private final LocalBundle bundle;
     private final JwtKeyStore store;
     private final Clock clock;
     private final JwtConfig config;
@@ -45,7 +46,7 @@ public class JwtAuthorityService {
     @Inject
     public JwtAuthorityService(TrustService trust, GatewayConfig gateway, JwtConfig config, Clock clock,
             EnrolmentStores stores) {
-        LocalBundle bundle = trust.runtime().localBundle();
+        this.bundle = trust.runtime().localBundle();
         this.replicas = new ReplicaKeyDirectory(stores.cacheManager(), trust.runtime().trustDomain(), bundle, clock,
                 config.replicaLease(), config.svidTtl());
         this.store = new JwtKeyStore(gateway.dataDir().resolve("jwt"));
@@ -96,8 +97,13 @@ public class JwtAuthorityService {
         replicas.close();
     }
 
-    /** The kids the bundle publishes, for logs and the admin view. */
+    /** The kids this replica's ring publishes, for logs and the admin view. */
     public List<String> publishedKeyIds() {
         return ring.published().stream().map(JwtAuthority::keyId).toList();
+    }
+
+    /** The kids the cluster's bundle publishes: every replica's (as this replica serves it). */
+    public List<String> bundleKeyIds() {
+        return bundle.current().jwtAuthorities().stream().map(JwtAuthority::keyId).toList();
     }
 }
