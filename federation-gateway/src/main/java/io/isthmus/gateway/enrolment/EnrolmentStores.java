@@ -85,6 +85,11 @@ public class EnrolmentStores {
         }
     }
 
+    /** The cache manager replicated among this cluster's gateway replicas (for other replica-local state). */
+    public EmbeddedCacheManager cacheManager() {
+        return manager;
+    }
+
     public JoinTokenStore tokens() {
         return tokens;
     }

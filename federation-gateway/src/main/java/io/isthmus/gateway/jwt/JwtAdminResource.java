@@ -91,7 +91,8 @@ public class JwtAdminResource {
             JwtKeyRing ring = step.run();
             if (!action.equals("jwt.status")) {
                 audit.record(new EnrolmentAudit.Entry(action, true, "done", source, principal, null, null,
-                        ring.active().keyId(), "published " + authority.publishedKeyIds()));
+                        ring.active().keyId(), "published " + authority.publishedKeyIds() + " by this replica; the bundle, "
+                        + "with the other replicas' keys: " + authority.bundleKeyIds()));
             }
             return Response.ok(view(ring)).build();
         } catch (JwtRotationException e) {

@@ -15,4 +15,13 @@ public interface JwtConfig {
      */
     @WithDefault("5m")
     Duration svidTtl();
+
+    /**
+     * How long this replica's public JWT keys stay in the other replicas' bundles after its last refresh (every
+     * third of this), on top of {@code svid-ttl}: a replica that dies keeps its key published until the last token
+     * it could have signed has expired. Longer rides out longer pauses (GC, a partition inside the cluster); the
+     * cost is a dead replica's key lingering that much longer.
+     */
+    @WithDefault("1m")
+    Duration replicaLease();
 }

@@ -8,6 +8,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -26,6 +27,8 @@ import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.isthmus.agent.gateway.GatewayClient.Issued;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import io.isthmus.integration.federation.ClusterSpec;
 import io.isthmus.integration.federation.FederationConfig;
 import io.isthmus.integration.federation.FederationPki;
@@ -36,6 +39,8 @@ import io.isthmus.integration.support.LoadBalancedNetwork;
 import io.isthmus.integration.support.MockKubernetes;
 import io.isthmus.integration.support.NetworkNamespaces;
 import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.bundle.BundleCodec;
+import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.x509.Pem;
 import io.isthmus.trust.testing.FreePorts;
@@ -145,6 +150,21 @@ class LoadBalancedFederationE2ETest {
                     }
                 }
             }
+            // Each replica signs JWT-SVIDs with its own key (its own data dir); both replicas of a cluster publish both.
+            Map<String, List<String>> jwtKids = new LinkedHashMap<>();
+            for (String n : NAMES) {
+                List<String> kids = new ArrayList<>();
+                for (ClusterSpec replica : replicas.get(n)) {
+                    kids.add(activeJwtKid(replica));
+                }
+                assertThat(kids).as("%s's replicas' signing keys", n).doesNotHaveDuplicates();
+                jwtKids.put(n, kids);
+                for (ClusterSpec replica : replicas.get(n)) {
+                    Awaitility.await(replica.host() + " publishes the JWT keys of both " + n + " replicas")
+                            .atMost(DEADLINE).pollInterval(Duration.ofMillis(500))
+                            .until(() -> publishedJwtKids(api, replica), published -> published.containsAll(kids));
+                }
+            }
             // The bridges came in through the relays: peers dialled the public address, never a pod.
             for (String n : NAMES) {
                 long relayed = 0;
@@ -190,6 +210,9 @@ class LoadBalancedFederationE2ETest {
                                     && RegistryE2ETest.export(api, replica, "alpha", "shop", SERVICE.get("alpha")).isEmpty());
                 }
             }
+            // The stopped replica's tokens live on (svid-ttl, 5 minutes), so its key stays in the survivor's bundle.
+            assertThat(publishedJwtKids(api, survivor.cluster())).as("alpha's bundle after a replica stopped")
+                    .containsAll(jwtKids.get("alpha"));
             Workload alphaClient = Workload.issue(pki, "spiffe://alpha.acme.internal/ns/demo/sa/client");
             String at = survivor.cluster().host() + ":" + PORTS.egress();
             Workload.Response r = Awaitility.await("alpha's remaining replica calls beta again").atMost(DEADLINE)
@@ -315,6 +338,20 @@ class LoadBalancedFederationE2ETest {
         return http.send(HttpRequest.newBuilder(URI.create(at.apiUrl("/v1/enrol"))).header("content-type", "application/json")
                 .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"" + token
                         + "\",\"csr\":\"not a csr\"}")).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The kid this replica signs JWT-SVIDs with, from its own key ring file (the private key never leaves it). */
+    private static String activeJwtKid(ClusterSpec replica) throws IOException {
+        return new ObjectMapper().readTree(replica.dataDir().resolve("jwt")
+                .resolve("jwt-keys.json").toFile()).path("active").path("kid").asText();
+    }
+
+    /** The jwt-svid kids of the replica's own trust domain bundle, as its API serves the bundle. */
+    private static List<String> publishedJwtKids(GatewayClient api, ClusterSpec replica) throws Exception {
+        String body = api.get(replica.apiUrl("/v1/bundles/" + replica.trustDomain().name())).body();
+        return new BundleCodec().parse(replica.trustDomain(),
+                body.getBytes(StandardCharsets.UTF_8), replica.host()).bundle().jwtAuthorities()
+                .stream().map(JwtAuthority::keyId).toList();
     }
 
     /** Whether a TCP connection from inside {@code namespace} to {@code host:port} is accepted within 3 s. */

@@ -1,0 +1,183 @@
+package io.isthmus.gateway.jwt;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.infinispan.Cache;
+import org.infinispan.configuration.cache.CacheMode;
+import org.infinispan.configuration.cache.ConfigurationBuilder;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.notifications.Listener;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryCreated;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryExpired;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryModified;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryRemoved;
+import org.infinispan.notifications.cachelistener.event.CacheEntryEvent;
+import org.jboss.logging.Logger;
+
+import io.isthmus.trust.bundle.JwtAuthority;
+import io.isthmus.trust.federation.LocalBundle;
+import io.isthmus.trust.spiffe.TrustDomain;
+
+/**
+ * Shares the public JWT keys of this cluster's gateway replicas, so that a token signed by any replica verifies
+ * with the bundle served by every replica (and so, through the bundle exchange, in every federated cluster).
+ *
+ * <p>Each replica writes its ring's public keys under its own name into a cache replicated among this cluster's
+ * replicas only (the enrolment cache manager, not the cross-site registry), and publishes in its local bundle the
+ * union of all live entries ({@link ReplicaKeyMerge}), again whenever the cache changes. An entry expires at
+ * {@code refresh + lease + svid-ttl}: a replica refreshes it every {@code lease / 3}, so when a replica dies its key
+ * stays published until the last token it could have signed has expired, and no longer. A cleanly stopped replica
+ * shortens its entry to {@code now + svid-ttl}, for the same reason. Thread-safe: writes and merges run on one
+ * thread of its own; Infinispan's listener threads only schedule a merge.
+ */
+@Listener(sync = false)
+public final class ReplicaKeyDirectory implements AutoCloseable {
+    static final String CACHE = "isthmus-jwt-replica-keys";
+    private static final Logger LOG = Logger.getLogger(ReplicaKeyDirectory.class);
+
+    private final Cache<String, String> cache;
+    private final String self;
+    private final TrustDomain trustDomain;
+    private final LocalBundle bundle;
+    private final Clock clock;
+    private final Duration lease;
+    private final Duration svidTtl;
+    private final ScheduledExecutorService worker;
+    private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    private volatile List<JwtAuthority> own = List.of();
+
+    /**
+     * @param lease how long a replica's entry outlives its last refresh, on top of {@code svidTtl}
+     */
+    public ReplicaKeyDirectory(EmbeddedCacheManager manager, TrustDomain trustDomain, LocalBundle bundle, Clock clock,
+            Duration lease, Duration svidTtl) {
+        if (manager.getCacheConfiguration(CACHE) == null) {
+            ConfigurationBuilder b = new ConfigurationBuilder();
+            // A manager without transport (a lone gateway on a shared local manager) gets a local cache.
+            b.clustering().cacheMode(manager.getCacheManagerConfiguration().isClustered() ? CacheMode.REPL_SYNC
+                    : CacheMode.LOCAL);
+            manager.defineConfiguration(CACHE, b.build());
+        }
+        this.cache = manager.getCache(CACHE);
+        this.self = manager.getAddress() != null ? manager.getAddress().toString() : "local";
+        this.trustDomain = trustDomain;
+        this.bundle = bundle;
+        this.clock = clock;
+        this.lease = lease;
+        this.svidTtl = svidTtl;
+        this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "isthmus-jwt-replica-keys");
+            t.setDaemon(true);
+            return t;
+        });
+        cache.addListener(this);
+        long period = Math.max(1, lease.toMillis() / 3);
+        worker.scheduleWithFixedDelay(this::refreshQuietly, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    public String replicaName() {
+        return self;
+    }
+
+    /**
+     * Publishes {@code keys} (this replica's ring) for the other replicas and re-merges the bundle, before
+     * returning: a rotation step's answer then matches this replica's bundle.
+     */
+    public synchronized void announce(List<JwtAuthority> keys) throws IOException {
+        this.own = List.copyOf(keys);
+        write(clock.instant().plus(lease).plus(svidTtl));
+        merge();
+    }
+
+    private void write(Instant expires) {
+        // The cache's own lifespan only cleans up; the merge judges expiry itself, on the injected clock.
+        long lifespan = Math.max(1, Duration.between(clock.instant(), expires).toMillis()) + lease.toMillis();
+        cache.put(self, new ReplicaKeys(self, own, expires).toJson(trustDomain), lifespan, TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized void merge() throws IOException {
+        Map<String, String> entries = new HashMap<>(cache);
+        ReplicaKeyMerge.Merged merged = ReplicaKeyMerge.merge(trustDomain, self, own, entries, clock.instant());
+        for (ReplicaKeyMerge.Refused r : merged.refused()) {
+            if (warned.add(r.toString())) {
+                LOG.warnf("not publishing a JWT key of this cluster's %s", r);
+            }
+        }
+        bundle.publishJwtAuthorities(merged.keys());
+    }
+
+    private synchronized void refreshQuietly() {
+        if (stopping()) {
+            return;
+        }
+        try {
+            write(clock.instant().plus(lease).plus(svidTtl));
+            merge();
+        } catch (IOException | RuntimeException e) {
+            // The next period tries again; until then the entry's expiry leaves room of a whole lease.
+            LOG.warnf("refreshing this replica's JWT keys in the replicated cache failed: %s; retrying in %d ms",
+                    e.toString(), Math.max(1, lease.toMillis() / 3));
+        }
+    }
+
+    private void mergeQuietly() {
+        if (stopping()) {
+            return;
+        }
+        try {
+            merge();
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("publishing the replicas' JWT keys in the bundle failed: %s; retrying on the next refresh",
+                    e.toString());
+        }
+    }
+
+    /** The cache manager is shutting down (the gateway stops): nothing to publish any more, and nothing to warn of. */
+    private boolean stopping() {
+        return worker.isShutdown() || !cache.getStatus().allowInvocations();
+    }
+
+    @CacheEntryCreated
+    @CacheEntryModified
+    @CacheEntryRemoved
+    @CacheEntryExpired
+    public void changed(CacheEntryEvent<String, String> event) {
+        if (!event.isPre() && !worker.isShutdown()) {
+            worker.execute(this::mergeQuietly);
+        }
+    }
+
+    /**
+     * Stops refreshing. Tokens this replica signed stay valid for up to {@code svidTtl}; its entry is shortened to
+     * that, so the other replicas keep its key exactly as long as needed.
+     */
+    @Override
+    public synchronized void close() {
+        worker.shutdownNow();
+        try {
+            cache.removeListener(this);
+            if (cache.getStatus().allowInvocations()) {
+                write(clock.instant().plus(svidTtl));
+            }
+        } catch (RuntimeException e) {
+            LOG.debugf("could not shorten this replica's JWT key entry on stop (%s); it lapses after its lease", e);
+        }
+    }
+
+    /** Stops without touching the cache, as a crashed replica would; for tests. */
+    void abandon() {
+        worker.shutdownNow();
+        cache.removeListener(this);
+    }
+}
