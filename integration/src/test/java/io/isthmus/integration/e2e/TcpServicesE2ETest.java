@@ -175,13 +175,16 @@ class TcpServicesE2ETest {
                 "postgres", "-Atc", "select 'isthmus-' || 21 * 2, current_setting('port')"));
         assertThat(r.exit()).as(r.output()).isZero();
         assertThat(r.output().strip()).isEqualTo("isthmus-42|" + postgres.port());
-        assertThat(auditLines()).anySatisfy(l -> {
-            assertThat(l.path("decision").asText()).isEqualTo("allow");
-            assertThat(l.path("caller").asText()).isEqualTo(REPORTING);
-            assertThat(l.path("destination").asText()).isEqualTo(PG);
-            assertThat(l.path("port").asInt()).isEqualTo(5432);
-            assertThat(l.path("peer_gateway").asText()).isEqualTo("spiffe://alpha.acme.internal/ns/isthmus-system/sa/isthmus-gateway");
-        });
+        // The decision log's writer drains its queue on a 20 ms tick: the line lands shortly after the call.
+        Awaitility.await("beta audits the query").atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(auditLines()).anySatisfy(l -> {
+                    assertThat(l.path("decision").asText()).isEqualTo("allow");
+                    assertThat(l.path("caller").asText()).isEqualTo(REPORTING);
+                    assertThat(l.path("destination").asText()).isEqualTo(PG);
+                    assertThat(l.path("port").asInt()).isEqualTo(5432);
+                    assertThat(l.path("peer_gateway").asText())
+                            .isEqualTo("spiffe://alpha.acme.internal/ns/isthmus-system/sa/isthmus-gateway");
+                }));
     }
 
     @Test
