@@ -46,7 +46,9 @@ final class EgressExchange extends Exchange {
     private final EgressServer server;
     private EgressTarget target;
     private List<PeerIngress> candidates;
-    private boolean retriedAfterGoAway;
+    /** Unprocessed attempts sent again to the same cluster (a draining peer); at most MAX_SAME_CLUSTER_RETRIES. */
+    private int sameClusterRetries;
+    private static final int MAX_SAME_CLUSTER_RETRIES = 2;
     private int next;
     private PeerIngress current;
     private SpiffeId caller;
@@ -241,10 +243,13 @@ final class EgressExchange extends Exchange {
         if (!ctx.channel().isActive()) {
             return false;
         }
-        if (failure == RetryPolicy.Failure.GOAWAY_UNPROCESSED && !retriedAfterGoAway) {
-            // The same cluster once more, on another connection (the pool puts no stream on one going away): a peer
+        if ((failure == RetryPolicy.Failure.GOAWAY_UNPROCESSED || failure == RetryPolicy.Failure.NOT_WRITTEN)
+                && sameClusterRetries < MAX_SAME_CLUSTER_RETRIES) {
+            // The same cluster again, on another connection (the pool puts no stream on one going away): a peer
             // drains its connections when a CA it trusted retires, and must not cost a call that only it can serve.
-            retriedAfterGoAway = true;
+            // A drain sends GOAWAY on every connection at once, so the next pooled one may close under the write
+            // before its own GOAWAY is read here: nothing was processed either way. Bounded, then the next cluster.
+            sameClusterRetries++;
             next--;
             attempt();
             return true;

@@ -101,6 +101,12 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
      * heartbeat covers: each own entry is re-signed at least that often, whatever the churn.
      */
     private final Duration refreshAfter;
+    /**
+     * Until then (two leases after this registry started) every heartbeat round writes every own entry again, as
+     * heartbeats did before site heartbeats: a gateway restarted with an empty cache must re-assert the entries that
+     * come back to it from the other sites, or its first writes, made before they came back, may lose to them.
+     */
+    private final Instant reassertUntil;
     /** The issuing CA ({@link #issuerKey}) under which every own entry was last checked to be signed. */
     private volatile String signedUnderCa;
 
@@ -126,6 +132,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         this.tombstoneLifespan = Duration.ofHours(1).compareTo(identity.lease().multipliedBy(10)) > 0 ? Duration.ofHours(1)
                 : identity.lease().multipliedBy(10);
         this.refreshAfter = identity.lease().multipliedBy(5);
+        this.reassertUntil = clock.instant().plus(identity.lease().multipliedBy(2));
         cache.addListener(indexListener);
         for (Map.Entry<String, String> e : cache.entrySet()) {
             changed(e.getKey(), e.getValue(), false);
@@ -274,8 +281,11 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
             signedUnderCa = ca;
         }
         List<ServiceKey> due = new ArrayList<>();
+        boolean reassert = now.isBefore(reassertUntil);
         for (ExportedService e : own) {
-            if (signedAt(e.key()).map(at -> at.isBefore(now.minus(refreshAfter))).orElse(true)) {
+            if (reassert) {
+                rewrite(e.key());
+            } else if (signedAt(e.key()).map(at -> at.isBefore(now.minus(refreshAfter))).orElse(true)) {
                 due.add(e.key());
             }
         }
