@@ -268,25 +268,28 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     private int renewAll() {
         Instant now = clock.instant();
         List<ExportedService> own = list(RegistryQuery.cluster(identity.cluster()));
-        // The signing CA changed (an intermediate or root rotation) or this is the first round: every own entry signed
-        // under another CA is signed again now, whatever its age, before that CA can leave the bundles and take the
-        // entries with it (peers would refuse and purge them: the service would vanish mid-rotation).
         String ca = trust.currentSigner().map(InfinispanRegistry::issuerKey).orElse(null);
-        if (ca != null && !ca.equals(signedUnderCa)) {
-            for (ExportedService e : own) {
-                if (!ca.equals(signerCaOf(e.key()))) {
-                    rewrite(e.key());
-                }
-            }
-            signedUnderCa = ca;
-        }
         List<ServiceKey> due = new ArrayList<>();
-        boolean reassert = now.isBefore(reassertUntil);
-        for (ExportedService e : own) {
-            if (reassert) {
-                rewrite(e.key());
-            } else if (signedAt(e.key()).map(at -> at.isBefore(now.minus(refreshAfter))).orElse(true)) {
-                due.add(e.key());
+        if (now.isBefore(reassertUntil)) {
+            // Shortly after start every own entry is written again (see reassertUntil), under the current signer.
+            own.forEach(e -> rewrite(e.key()));
+            signedUnderCa = ca;
+        } else {
+            // The signing CA changed (an intermediate or root rotation): every own entry signed under another CA is
+            // signed again now, whatever its age, before that CA can leave the bundles and take the entries with it
+            // (peers would refuse and purge them: the service would vanish mid-rotation).
+            if (ca != null && !ca.equals(signedUnderCa)) {
+                for (ExportedService e : own) {
+                    if (!ca.equals(signerCaOf(e.key()))) {
+                        rewrite(e.key());
+                    }
+                }
+                signedUnderCa = ca;
+            }
+            for (ExportedService e : own) {
+                if (signedAt(e.key()).map(at -> at.isBefore(now.minus(refreshAfter))).orElse(true)) {
+                    due.add(e.key());
+                }
             }
         }
         due.sort(Comparator.comparing((ServiceKey k) -> signedAt(k).orElse(Instant.MIN)));
