@@ -12,12 +12,22 @@ import io.quarkus.logging.LoggingFilter;
  * {@code JGRP000290 ... no route ... to SiteMaster(<site>): dropping message} for every message it cannot yet route
  * to a site whose bridge is not connected, which is every peer that is not up yet on a normal start. That becomes one
  * WARN naming the peer and what to do; cross-site replication retries on its own once the bridge connects. Quarkus'
- * own log cleanup filters cannot do this: they never touch ERROR records. Everything else passes unchanged.
+ * own log cleanup filters cannot do this: they never touch ERROR records.
+ *
+ * <p>Also Vert.x 4.5's start-up race on a plain-HTTP port (the management port, where probes poll {@code /q/health}
+ * while the gateway starts): {@code TCPServerBase.listen} binds the socket inside the callback of an already
+ * completed future, before it has stored that future in the field its connection handler reads, so a connection
+ * accepted in that instant fails with a {@code NullPointerException} on {@code sslChannelProvider} and is closed.
+ * Netty logs a WARN with a stack trace; the client's next attempt is served. That becomes one INFO line naming the
+ * port, without a stack trace. Everything else passes unchanged.
  */
 @LoggingFilter(name = "isthmus-expected-conditions")
 public final class ExpectedConditions implements Filter {
     static final String RELAY2 = "org.jgroups.protocols.relay.RELAY2";
     private static final Pattern NO_ROUTE = Pattern.compile("JGRP000290: .*SiteMaster\\(([^)]+)\\)");
+    static final String CHANNEL_INITIALIZER = "io.netty.channel.ChannelInitializer";
+    private static final String VERTX_TCP_SERVER = "io.vertx.core.net.impl.TCPServerBase";
+    private static final Pattern LOCAL_ADDRESS = Pattern.compile("L:(\\S+)");
 
     @Override
     public boolean isLoggable(LogRecord record) {
@@ -28,8 +38,31 @@ public final class ExpectedConditions implements Filter {
             record.setLevel(org.jboss.logmanager.Level.WARN);
             record.setParameters(null);
             record.setMessage(rewrite(site));
+        } else if (CHANNEL_INITIALIZER.equals(record.getLoggerName()) && isVertxBindRace(record.getThrown())) {
+            Matcher m = message == null ? null : LOCAL_ADDRESS.matcher(message);
+            String port = m != null && m.find() ? m.group(1) : "an HTTP port";
+            record.setLevel(org.jboss.logmanager.Level.INFO);
+            record.setParameters(null);
+            record.setThrown(null);
+            record.setMessage(bindRace(port));
         }
         return true;
+    }
+
+    /** Only the race itself: a NullPointerException on that field, thrown by Vert.x's server base, nothing else. */
+    static boolean isVertxBindRace(Throwable thrown) {
+        if (!(thrown instanceof NullPointerException) || thrown.getMessage() == null
+                || !thrown.getMessage().contains("sslChannelProvider")) {
+            return false;
+        }
+        StackTraceElement[] frames = thrown.getStackTrace();
+        return frames.length > 0 && frames[0].getClassName().startsWith(VERTX_TCP_SERVER);
+    }
+
+    /** The INFO line for a connection closed by the bind race. */
+    static String bindRace(String port) {
+        return "a connection to " + port + " arrived in the instant the port was opening and was closed (Vert.x "
+                + "start-up race); the client's next attempt is served";
     }
 
     /** The WARN for a site the registry cannot reach yet. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -31,5 +32,48 @@ class ExpectedConditionsTest {
         assertThat(new ExpectedConditions().isLoggable(r)).isTrue();
         assertThat(r.getLevel().getName()).isEqualTo(expectedLevel);
         assertThat(r.getMessage()).startsWith(expectedStart);
+    }
+
+    /** A Netty ChannelInitializer WARN as Vert.x 4.5.26 produced it in a CI run, with the thrown exception. */
+    private static LogRecord initializerWarning(Throwable thrown) {
+        LogRecord r = record(ExpectedConditions.CHANNEL_INITIALIZER, Level.WARNING,
+                "Failed to initialize a channel. Closing: [id: 0xe1c0cc2f, L:/127.0.0.1:21083 - R:/127.0.0.1:58560]");
+        r.setThrown(thrown);
+        return r;
+    }
+
+    private static Throwable thrownAt(Throwable t, String className) {
+        t.setStackTrace(new StackTraceElement[] {
+                new StackTraceElement(className, "lambda$listen$1", "TCPServerBase.java", 231),
+                new StackTraceElement("io.netty.channel.ChannelInitializer", "initChannel", "ChannelInitializer.java", 129)});
+        return t;
+    }
+
+    @Test
+    void vertxBindRaceBecomesOneInfoLineNamingThePortWithoutAStackTrace() {
+        LogRecord r = initializerWarning(thrownAt(new NullPointerException(
+                "Cannot invoke \"io.vertx.core.Future.result()\" because \"this.sslChannelProvider\" is null"),
+                "io.vertx.core.net.impl.TCPServerBase"));
+        assertThat(new ExpectedConditions().isLoggable(r)).isTrue();
+        assertThat(r.getLevel().getName()).isEqualTo("INFO");
+        assertThat(r.getThrown()).isNull();
+        assertThat(r.getMessage()).isEqualTo(ExpectedConditions.bindRace("/127.0.0.1:21083"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            another NPE in Vert.x       | java.lang.NullPointerException | Cannot invoke "String.length()" because "s" is null | io.vertx.core.net.impl.TCPServerBase
+            the NPE from elsewhere       | java.lang.NullPointerException | because "this.sslChannelProvider" is null       | io.example.Other
+            not an NPE                   | java.lang.IllegalStateException | sslChannelProvider                              | io.vertx.core.net.impl.TCPServerBase
+            an NPE without a message     | java.lang.NullPointerException |                                                  | io.vertx.core.net.impl.TCPServerBase
+            """)
+    void anyOtherChannelInitializerFailureKeepsItsWarningAndStackTrace(String name, String type, String message,
+            String thrower) throws Exception {
+        Throwable thrown = thrownAt((Throwable) Class.forName(type).getConstructor(String.class).newInstance(message),
+                thrower);
+        LogRecord r = initializerWarning(thrown);
+        assertThat(new ExpectedConditions().isLoggable(r)).isTrue();
+        assertThat(r.getLevel()).isEqualTo(Level.WARNING);
+        assertThat(r.getThrown()).isSameAs(thrown);
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -114,9 +115,20 @@ class FastRejoinE2ETest {
     /** Everything {@code cluster}'s gateway logged so far: no ERROR line, no stack trace. */
     private static void assertQuiet(ClusterSpec cluster, String what) throws Exception {
         List<String> lines = Files.readAllLines(cluster.logFile());
-        assertThat(lines).as("%s: %s's log holds no ERROR", what, cluster.name())
-                .noneMatch(l -> ERROR.matcher(l).find());
-        assertThat(lines).as("%s: %s's log holds no stack trace", what, cluster.name())
-                .noneMatch(l -> TRACE.matcher(l).find());
+        assertThat(offending(lines, ERROR)).as("%s: %s's log holds no ERROR", what, cluster.name()).isEmpty();
+        assertThat(offending(lines, TRACE)).as("%s: %s's log holds no stack trace", what, cluster.name()).isEmpty();
+    }
+
+    /** Each line matching {@code pattern}, with the three lines before it, so that a failure shows what logged it. */
+    private static List<String> offending(List<String> lines, Pattern pattern) {
+        List<String> shown = new ArrayList<>();
+        for (int i = 0; i < lines.size() && shown.size() < 60; i++) {
+            if (pattern.matcher(lines.get(i)).find()) {
+                for (int j = Math.max(0, i - 3); j <= i; j++) {
+                    shown.add((j + 1) + ": " + lines.get(j));
+                }
+            }
+        }
+        return shown;
     }
 }
