@@ -131,8 +131,13 @@ class TrustRotationE2ETest {
             await("the VM reaches west's service").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
                     .until(() -> vmCall.get().ok());
             traffic.add(Traffic.start("vm->west", vmCall, 150));
+            // Before any rotation every call must succeed: stop waiting at the first failure and name it.
             await("traffic flows").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
-                    .until(() -> traffic.stream().allMatch(t -> t.calls() > 5 && t.failures().isEmpty()));
+                    .until(() -> traffic.stream().allMatch(t -> t.calls() > 5)
+                            || traffic.stream().anyMatch(t -> !t.failures().isEmpty()));
+            for (Traffic tr : traffic) {
+                assertThat(tr.failures()).as("%s calls failed before any rotation", tr.name()).isEmpty();
+            }
             chat.open(westClient, west.host(), west.ports().egress(), CHAT, 250);
             await("the gRPC stream echoes").atMost(Duration.ofSeconds(30)).until(() -> chat.echoed() > 3);
             assertThat(chat.error()).isNull();
