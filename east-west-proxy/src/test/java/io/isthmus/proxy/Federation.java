@@ -218,12 +218,12 @@ final class Federation implements AutoCloseable {
             io.isthmus.proxy.sni.RouteMetrics routes = new io.isthmus.proxy.sni.RouteMetrics(meters);
             ingress.entry(new io.isthmus.proxy.sni.IngressSniRouting(settings.meshSuffix(),
                     exportsOf(name), withExtras, new io.isthmus.proxy.tunnel.Tunnels(transport, settings), routes,
-                    settings.headerTimeout(), "ingress"));
+                    telemetry, settings.headerTimeout(), "ingress"));
             ingress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             egress = new EgressServer(transport, settings, tls, resolver(), locality, tokens, metrics, telemetry);
             egress.entry(new io.isthmus.proxy.sni.EgressSniRouting(settings.meshSuffix(), resolver(),
                     locality, new io.isthmus.proxy.tunnel.Tunnels(transport, settings), routes,
-                    settings.headerTimeout())::newHandler);
+                    telemetry, settings.headerTimeout())::newHandler);
             egress.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             this.tls = tls;
         }

@@ -27,6 +27,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import io.isthmus.proxy.authz.AccessRequest;
 import io.isthmus.proxy.authz.Decision;
 import io.isthmus.proxy.l4.TcpListenerSpec;
@@ -55,6 +57,7 @@ import io.isthmus.trust.tls.TlsContexts;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class L4RoutingTest {
+    static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     static final MeshName DB = MeshName.of("db", "data");
     static final MeshName ORDERS = MeshName.of("orders", "shop");
     static final MeshName LEGACY = MeshName.of("legacy", "shop");
@@ -288,6 +291,43 @@ class L4RoutingTest {
             assertThat(fed.cluster("b").counter("isthmus_passthrough_connections_total", "listener", "ingress"))
                     .isEqualTo(1);
         });
+        // One access-log line per hop, written when the connection closed, on the HTTP access log's writer.
+        String sni = "8443.orders.shop.svc.clusterset.local";
+        JsonNode out = await().atMost(Duration.ofSeconds(5)).until(() -> passthroughLine(a, sni), Optional::isPresent)
+                .get();
+        JsonNode in = await().atMost(Duration.ofSeconds(5)).until(() -> passthroughLine(fed.cluster("b"), sni),
+                Optional::isPresent).get();
+        assertThat(out.path("direction").asText()).isEqualTo("egress");
+        assertThat(out.path("source_cluster").asText()).isEqualTo("a");
+        assertThat(out.path("destination_cluster").asText()).isEqualTo("b");
+        assertThat(out.path("upstream").asText()).startsWith("cluster b ingress");
+        assertThat(in.path("direction").asText()).isEqualTo("ingress");
+        assertThat(in.path("source_cluster").asText()).as("the ingress never sees the caller's certificate")
+                .isEqualTo("unknown");
+        assertThat(in.path("destination_cluster").asText()).isEqualTo("b");
+        for (JsonNode line : List.of(out, in)) {
+            assertThat(line.path("decision").asText()).isEqualTo("relayed");
+            assertThat(line.path("code").asInt()).isEqualTo(200);
+            assertThat(line.path("caller").asText()).isEqualTo("unknown");
+            assertThat(line.path("destination_service").asText()).isEqualTo(ORDERS.host());
+            assertThat(line.has("method") || line.has("path")).as("no request was seen").isFalse();
+            // Both ways carry a TLS 1.3 handshake (certificates included) and the echoed line.
+            assertThat(line.path("bytes_in").asLong()).isGreaterThan(500);
+            assertThat(line.path("bytes_out").asLong()).isGreaterThan(500);
+        }
+        // (Not bytes_out: the workload's close_notify may reach b's ingress after a's egress closed its side.)
+        assertThat(in.path("bytes_in").asLong()).as("the ingress relays what the egress relayed")
+                .isEqualTo(out.path("bytes_in").asLong());
+    }
+
+    private static Optional<JsonNode> passthroughLine(Federation.Cluster c, String sni) throws IOException {
+        for (String line : c.accessLog) {
+            JsonNode n = JSON.readTree(line);
+            if (n.path("kind").asText().equals("passthrough") && n.path("sni").asText().equals(sni)) {
+                return Optional.of(n);
+            }
+        }
+        return Optional.empty();
     }
 
     @Test
@@ -308,6 +348,12 @@ class L4RoutingTest {
         assertThat(legacy.accepted.get()).isEqualTo(legacyBefore);
         assertThat(b.counter("isthmus_sni_routes_total", "route", "sni-backend-shared")
                 + b.counter("isthmus_sni_routes_total", "route", "sni-http-port")).isEqualTo(refusedBefore + 3);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(passthroughLine(b,
+                "9443.legacy.shop.svc.clusterset.local")).hasValueSatisfying(n -> {
+                    assertThat(n.path("decision").asText()).isEqualTo("sni-backend-shared");
+                    assertThat(n.path("reason").asText()).isEqualTo("sni-backend-shared");
+                    assertThat(n.path("bytes_out").asLong()).isZero();
+                }));
         // Through a's egress, a name that is not a passthrough port is terminated by the gateway, as any TLS caller:
         // the caller, expecting the workload, refuses the gateway's certificate; nothing is relayed.
         SSLContext toLegacyWorkload = TlsContexts.create(() -> vm, new SpiffeTrustManager(a.verifier(),

@@ -28,12 +28,16 @@ public final class PassthroughRelay {
     public record Target(InetSocketAddress address, String label) {
     }
 
+    /** A relay that runs: the far end, the target it is, and the byte counts each way. */
+    public record Relayed(Channel far, Target target, Splice.Spliced spliced) {
+    }
+
     /**
      * Call from {@code router}'s own event-loop callback while it still holds the peeked bytes. The returned future
-     * succeeds with the far end once the relay runs, or fails (every target refused the connection; the caller's
+     * succeeds with the far end (and the relay's byte counts) once the relay runs, or fails (every target refused the connection; the caller's
      * connection is then closed) with each target's failure in its message.
      */
-    public static Future<Channel> start(ChannelHandlerContext router, List<Target> targets, Tunnels tunnels) {
+    public static Future<Relayed> start(ChannelHandlerContext router, List<Target> targets, Tunnels tunnels) {
         Channel near = router.channel();
         near.config().setAutoRead(false);
         ChannelPipeline p = near.pipeline();
@@ -53,13 +57,13 @@ public final class PassthroughRelay {
         p.addAfter(router.name(), HeldBytes.NAME, new HeldBytes());
         // Removing the router hands its buffered bytes (the ClientHello) to HeldBytes.
         p.remove(router.handler());
-        Promise<Channel> result = near.eventLoop().newPromise();
+        Promise<Relayed> result = near.eventLoop().newPromise();
         attempt(near, targets, 0, new ArrayList<>(), tunnels, result);
         return result;
     }
 
     private static void attempt(Channel near, List<Target> targets, int index, List<String> failures, Tunnels tunnels,
-            Promise<Channel> result) {
+            Promise<Relayed> result) {
         if (!near.isActive()) {
             result.tryFailure(new java.io.IOException("the caller closed the connection"));
             return;
@@ -82,8 +86,7 @@ public final class PassthroughRelay {
                 result.tryFailure(new java.io.IOException("the caller closed the connection"));
                 return;
             }
-            Splice.join(near, List.of(), far, List.of(), List.of());
-            result.trySuccess(far);
+            result.trySuccess(new Relayed(far, target, Splice.join(near, List.of(), far, List.of(), List.of())));
         });
     }
 }

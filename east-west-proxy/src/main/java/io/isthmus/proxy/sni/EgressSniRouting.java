@@ -4,10 +4,13 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.proxy.passthrough.PassthroughAccessLog;
 import io.isthmus.proxy.passthrough.PassthroughRelay;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.ServiceResolver;
@@ -26,10 +29,11 @@ import io.netty.channel.ChannelHandlerContext;
  * @param locality           this cluster's locality (nearest first)
  * @param tunnels            connects the peer ingresses
  * @param metrics            route counters
+ * @param telemetry          labels and the access log: one line per passthrough connection
  * @param clientHelloTimeout a connection that has not sent its first bytes (or a whole ClientHello) by then is closed
  */
 public record EgressSniRouting(String suffix, ServiceResolver resolver, Locality locality, Tunnels tunnels,
-        RouteMetrics metrics, Duration clientHelloTimeout) {
+        RouteMetrics metrics, Telemetry telemetry, Duration clientHelloTimeout) {
     private static final Logger LOG = Logger.getLogger(EgressSniRouting.class);
     static final String LISTENER = "egress";
     public EgressSniRouting {
@@ -38,6 +42,7 @@ public record EgressSniRouting(String suffix, ServiceResolver resolver, Locality
         Objects.requireNonNull(locality, "locality");
         Objects.requireNonNull(tunnels, "tunnels");
         Objects.requireNonNull(metrics, "metrics");
+        Objects.requireNonNull(telemetry, "telemetry");
         Objects.requireNonNull(clientHelloTimeout, "clientHelloTimeout");
     }
 
@@ -68,12 +73,20 @@ public record EgressSniRouting(String suffix, ServiceResolver resolver, Locality
                     InetSocketAddress.createUnresolved(e.ingress().host(), e.ingress().port()),
                     "cluster " + e.key().cluster() + " ingress " + e.ingress())).toList();
             String destination = p.route().name().host();
+            PassthroughAccessLog access = PassthroughAccessLog.begin(telemetry, serverName(), peekedBytes());
+            var near = ctx.channel();
             PassthroughRelay.start(ctx, targets, tunnels).addListener(f -> {
                 if (f.isSuccess()) {
+                    PassthroughRelay.Relayed relayed = (PassthroughRelay.Relayed) f.getNow();
+                    String cluster = p.exports().get(targets.indexOf(relayed.target())).key().cluster();
+                    access.relayed(near, relayed, telemetry.directory().egress(Optional.empty(), Optional.of(cluster),
+                            Optional.of(destination), 200));
                     metrics.passthrough(LISTENER, destination);
                     LOG.debugf("egress: passing %s through to %s at %s, undecrypted", caller, p.route(),
-                            ((io.netty.channel.Channel) f.getNow()).remoteAddress());
+                            relayed.far().remoteAddress());
                 } else {
+                    access.notRelayed(telemetry.directory().egress(Optional.empty(), Optional.empty(),
+                            Optional.of(destination), 502), "unreachable");
                     LOG.infof("egress: cannot pass %s through to %s: %s", caller, p.route(), f.cause().getMessage());
                 }
             });

@@ -3,13 +3,16 @@ package io.isthmus.proxy.sni;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 import org.jboss.logging.Logger;
 
 import io.isthmus.proxy.ingress.IngressEntry;
 import io.isthmus.proxy.ingress.LocalBackends;
 import io.isthmus.proxy.l4.TunnelGuard;
+import io.isthmus.proxy.passthrough.PassthroughAccessLog;
 import io.isthmus.proxy.passthrough.PassthroughRelay;
+import io.isthmus.proxy.telemetry.Telemetry;
 import io.isthmus.proxy.tunnel.Tunnels;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -32,11 +35,13 @@ import io.netty.channel.socket.SocketChannel;
  * @param backends           where exported ports are served
  * @param tunnels            connects passthrough backends
  * @param metrics            route counters
+ * @param telemetry          labels and the access log: one line per passthrough connection, and per refusal
  * @param clientHelloTimeout a connection whose ClientHello is not complete by then is closed
  * @param requestHandler     the name of the ingress's request handler in the pipeline (the guard goes before it)
  */
 public record IngressSniRouting(String suffix, LocalExports exports, LocalBackends backends, Tunnels tunnels,
-        RouteMetrics metrics, Duration clientHelloTimeout, String requestHandler) implements IngressEntry {
+        RouteMetrics metrics, Telemetry telemetry, Duration clientHelloTimeout, String requestHandler)
+        implements IngressEntry {
     private static final Logger LOG = Logger.getLogger(IngressSniRouting.class);
     static final String LISTENER = "ingress";
 
@@ -46,6 +51,7 @@ public record IngressSniRouting(String suffix, LocalExports exports, LocalBacken
         Objects.requireNonNull(backends, "backends");
         Objects.requireNonNull(tunnels, "tunnels");
         Objects.requireNonNull(metrics, "metrics");
+        Objects.requireNonNull(telemetry, "telemetry");
         Objects.requireNonNull(clientHelloTimeout, "clientHelloTimeout");
         Objects.requireNonNull(requestHandler, "requestHandler");
     }
@@ -85,6 +91,8 @@ public record IngressSniRouting(String suffix, LocalExports exports, LocalBacken
                 case IngressRoute.Passthrough p -> passthrough(ctx, p);
                 case IngressRoute.Refused r -> {
                     metrics.route(LISTENER, r.reason().code());
+                    PassthroughAccessLog.begin(telemetry, serverName(), peekedBytes()).notRelayed(
+                            telemetry.directory().ingressUnseenCaller(Optional.empty(), 0), r.reason().code());
                     LOG.debugf("ingress: refused the ClientHello of %s: %s (%s)", ctx.channel().remoteAddress(),
                             r.reason().code(), r.detail());
                     ctx.close();
@@ -96,13 +104,19 @@ public record IngressSniRouting(String suffix, LocalExports exports, LocalBacken
             metrics.route(LISTENER, "passthrough");
             var caller = ctx.channel().remoteAddress();
             String destination = p.route().name().host();
+            PassthroughAccessLog access = PassthroughAccessLog.begin(telemetry, serverName(), peekedBytes());
+            var near = ctx.channel();
             PassthroughRelay.start(ctx, List.of(new PassthroughRelay.Target(p.backend(), "backend " + IngressRoute.hostPort(p.backend()))),
                     tunnels).addListener(f -> {
+                        var labels = telemetry.directory().ingressUnseenCaller(Optional.of(destination),
+                                f.isSuccess() ? 200 : 502);
                         if (f.isSuccess()) {
+                            access.relayed(near, (PassthroughRelay.Relayed) f.getNow(), labels);
                             metrics.passthrough(LISTENER, destination);
                             LOG.debugf("ingress: passing %s through to %s (%s), undecrypted", caller, p.route(),
                                     IngressRoute.hostPort(p.backend()));
                         } else {
+                            access.notRelayed(labels, "unreachable");
                             LOG.infof("ingress: cannot pass %s through to %s: %s", caller, p.route(),
                                     f.cause().getMessage());
                         }

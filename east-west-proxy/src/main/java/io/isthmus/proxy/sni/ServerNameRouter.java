@@ -12,6 +12,7 @@ import io.netty.util.concurrent.Future;
  */
 abstract class ServerNameRouter<T> extends AbstractSniHandler<T> {
     private boolean decided;
+    private String serverName;
 
     ServerNameRouter(long clientHelloTimeoutMillis) {
         super(clientHelloTimeoutMillis);
@@ -25,6 +26,16 @@ abstract class ServerNameRouter<T> extends AbstractSniHandler<T> {
      */
     abstract void route(ChannelHandlerContext ctx, T route);
 
+    /** The server name the route was decided by (null: none), for the access log; valid in {@link #route}. */
+    final String serverName() {
+        return serverName;
+    }
+
+    /** The bytes peeked at (the ClientHello), which the relay sends on before any it counts itself. */
+    final int peekedBytes() {
+        return internalBuffer().readableBytes();
+    }
+
     @Override
     protected final Future<T> lookup(ChannelHandlerContext ctx, String hostname) {
         return ctx.executor().newSucceededFuture(decided ? null : decide(hostname));
@@ -36,6 +47,7 @@ abstract class ServerNameRouter<T> extends AbstractSniHandler<T> {
             return;
         }
         decided = true;
+        serverName = hostname;
         if (!future.isSuccess() || future.getNow() == null) {
             ctx.close();
             return;

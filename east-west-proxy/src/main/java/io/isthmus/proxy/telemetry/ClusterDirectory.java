@@ -61,6 +61,14 @@ public final class ClusterDirectory {
     }
 
     /**
+     * At this gateway's ingress, a passthrough connection: its TLS ends at the workload, so the caller (and with it
+     * the source cluster and trust domain) is not known here.
+     */
+    public RequestLabels ingressUnseenCaller(Optional<String> meshName, int code) {
+        return new RequestLabels("ingress", UNKNOWN, ownCluster, OTHER, service(meshName), code);
+    }
+
+    /**
      * At this gateway's egress: a local caller out to {@code destinationCluster} (the export the egress chose; empty
      * when none was, e.g. an unknown name).
      */

@@ -17,7 +17,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
- * The JSON access log: one line per request answered and per tunnel ended, at both listeners. {@link #record} runs
+ * The JSON access log: one line per request answered, per tunnel ended and per passthrough connection, at both
+ * listeners. {@link #record} runs
  * on the event loop and only offers the entry to a bounded {@link LineQueue}; one writer thread, waking on the
  * queue's tick, serializes and writes. When the sink cannot keep up, lines are dropped (never traffic) and counted in
  * {@code isthmus_access_log_dropped_total}.
@@ -32,6 +33,9 @@ import io.micrometer.core.instrument.MeterRegistry;
  *  "path":"/charge","protocol":"h2","duration_us":1840,"bytes_in":0,"bytes_out":312,
  *  "upstream":"10.0.3.7:8080","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
  * </pre>
+ *
+ * A passthrough connection's line has {@code "kind":"passthrough"}, {@code "caller":"unknown"}, the {@code sni} it
+ * was routed by and its {@code decision}; {@code time} is when it opened and {@code duration_us} how long it stood.
  *
  * Absent facts are left out. Thread-safe.
  */
@@ -83,6 +87,8 @@ public final class JsonAccessLog implements AutoCloseable {
             optional(g, "upstream", e.upstream());
             optional(g, "trace_id", e.traceId());
             optional(g, "reason", e.reason());
+            optional(g, "sni", e.serverName());
+            optional(g, "decision", e.decision());
             g.writeEndObject();
         } catch (IOException ex) {
             throw new IllegalStateException("writing JSON to a StringWriter cannot fail", ex);

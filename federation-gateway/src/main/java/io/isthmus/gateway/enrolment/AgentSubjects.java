@@ -6,8 +6,8 @@ import io.isthmus.trust.spiffe.SpiffeId;
 /**
  * Which SPIFFE IDs a VM agent may have signed for the workloads on its VM: its own ID, or an ID under its own path
  * ({@code spiffe://td/ns/shop/sa/db-1} may ask for {@code spiffe://td/ns/shop/sa/db-1/billing}), in its own trust
- * domain. "Under" is segment-wise: {@code /ns/shop/sa/db-1x} is a sibling, not a child. Dot segments and percent
- * encoding never reach the comparison: {@link SpiffeId} refuses them, and the text overload reports it. Pure; the
+ * domain ({@link SpiffeId#isSelfOrUnder}, the rule the agent applies to its registration entries too). Dot segments
+ * and percent encoding never reach the comparison: {@link SpiffeId} refuses them, and the text overload reports it. Pure; the
  * caller has already authenticated the agent as an enrolled, unrevoked VM (that is what makes {@code agent} a VM).
  */
 public final class AgentSubjects {
@@ -46,14 +46,9 @@ public final class AgentSubjects {
             return new Denied(Reason.OTHER_TRUST_DOMAIN, "'" + requested + "' is in trust domain "
                     + requested.trustDomain() + "; agent " + agent + " may only ask for IDs in " + agent.trustDomain());
         }
-        String own = agent.path();
-        String path = requested.path();
-        // Segment-wise: the character after the agent's path must be '/', or the paths are equal.
-        boolean under = path.equals(own) || (path.startsWith(own) && path.length() > own.length()
-                && path.charAt(own.length()) == '/');
-        if (own.isEmpty() || !under) {
+        if (agent.path().isEmpty() || !requested.isSelfOrUnder(agent)) {
             return new Denied(Reason.NOT_UNDER_AGENT, "'" + requested + "' is not " + agent + " or under it; "
-                    + "an agent may only ask for its own ID or spiffe://" + agent.trustDomain().name() + own + "/<name>");
+                    + "an agent may only ask for its own ID or " + agent + "/<name>");
         }
         return new Allowed(requested);
     }

@@ -18,10 +18,10 @@ import jakarta.ws.rs.core.Response;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.isthmus.gateway.api.ApiError;
+import io.isthmus.gateway.api.AdminStep;
+import io.isthmus.gateway.api.AdminStep.Outcome;
 import io.isthmus.gateway.enrolment.AdminAuth;
 import io.isthmus.gateway.enrolment.EnrolmentAudit;
-import io.isthmus.gateway.enrolment.EnrolmentException;
 import io.isthmus.trust.jwt.JwtKeyRing;
 import io.isthmus.trust.jwt.JwtRotationException;
 import io.vertx.core.http.HttpServerRequest;
@@ -78,30 +78,18 @@ public class JwtAdminResource {
     }
 
     private Response admin(String action, String authorization, Step step) {
-        String source = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
-        String principal;
-        try {
-            principal = auth.authenticate(request, authorization);
-        } catch (EnrolmentException e) {
-            audit.record(new EnrolmentAudit.Entry(action, false, e.error().code(), source, null, null, null, null,
-                    e.getMessage()));
-            return ApiError.response(e.error().status(), e.error().code(), e.getMessage());
-        }
-        try {
-            JwtKeyRing ring = step.run();
-            if (!action.equals("jwt.status")) {
-                audit.record(new EnrolmentAudit.Entry(action, true, "done", source, principal, null, null,
-                        ring.active().keyId(), "published " + authority.publishedKeyIds() + " by this replica; the bundle, "
-                        + "with the other replicas' keys: " + authority.bundleKeyIds()));
+        return AdminStep.run(auth, audit, request, action, authorization, true, principal -> {
+            try {
+                JwtKeyRing ring = step.run();
+                return action.equals("jwt.status") ? Outcome.read(view(ring)) : Outcome.changed(view(ring), "done",
+                        ring.active().keyId(), "published " + authority.publishedKeyIds() + " by this replica; the "
+                        + "bundle, with the other replicas' keys: " + authority.bundleKeyIds());
+            } catch (JwtRotationException e) {
+                return Outcome.refused(409, "jwt-rotation-refused", e.getMessage());
+            } catch (IOException e) {
+                return Outcome.failed(503, "store-unavailable", "persisting the JWT key ring failed: " + e.getMessage());
             }
-            return Response.ok(view(ring)).build();
-        } catch (JwtRotationException e) {
-            audit.record(new EnrolmentAudit.Entry(action, false, "jwt-rotation-refused", source, principal, null, null,
-                    null, e.getMessage()));
-            return ApiError.response(409, "jwt-rotation-refused", e.getMessage());
-        } catch (IOException e) {
-            return ApiError.response(503, "store-unavailable", "persisting the JWT key ring failed: " + e.getMessage());
-        }
+        });
     }
 
     static ObjectNode view(JwtKeyRing ring) {

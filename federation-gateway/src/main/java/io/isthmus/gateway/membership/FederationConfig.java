@@ -35,4 +35,22 @@ public interface FederationConfig {
     @WithName("probe-timeout")
     @WithDefault("5s")
     Duration probeTimeout();
+
+    /**
+     * Membership pushes ({@code POST /v1/membership} on the bundle endpoint) a source address may make, per replica.
+     * Members push once per change to each member; beyond the limit a push is answered 429 with Retry-After, neither parsed nor verified.
+     */
+    @WithName("push-rate-limit")
+    PushLimit pushRateLimit();
+
+    interface PushLimit {
+        /** Pushes a source may make in a burst. */
+        @WithDefault("20")
+        int burst();
+
+        /** Pushes per minute a source regains after its burst is spent. */
+        @WithName("per-minute")
+        @WithDefault("60")
+        int perMinute();
+    }
 }

@@ -19,10 +19,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.isthmus.gateway.api.ApiError;
+import io.isthmus.gateway.api.AdminStep;
+import io.isthmus.gateway.api.AdminStep.Outcome;
 import io.isthmus.gateway.enrolment.AdminAuth;
 import io.isthmus.gateway.enrolment.EnrolmentAudit;
-import io.isthmus.gateway.enrolment.EnrolmentException;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.membership.FederationMembership;
 import io.isthmus.trust.membership.MemberVersion;
@@ -67,29 +67,18 @@ public class MembershipResource {
     @PUT
     @Path("/membership")
     public Response offer(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, String body) {
-        String source = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
-        String principal;
-        try {
-            principal = auth.authenticate(request, authorization);
-        } catch (EnrolmentException e) {
-            audit.record(new EnrolmentAudit.Entry("federation.membership", false, e.error().code(), source, null, null,
-                    null, null, e.getMessage()));
-            return ApiError.response(e.error().status(), e.error().code(), e.getMessage());
-        }
-        MembershipVerdict verdict = membership().offer(document(body), "the admin API (" + principal + ")");
-        if (verdict instanceof MembershipVerdict.Refused r) {
-            audit.record(new EnrolmentAudit.Entry("federation.membership", false, r.reason().code(), source, principal,
-                    null, null, null, r.message()));
-            return ApiError.response(r.reason() == MembershipRefusal.VERSION_NOT_NEWER ? 409 : 422, r.reason().code(),
-                    r.message());
-        }
-        MembershipVerdict.Accepted a = (MembershipVerdict.Accepted) verdict;
-        audit.record(new EnrolmentAudit.Entry("federation.membership", true, "applied", source, principal, null, null,
-                null, "version " + a.document().version()));
-        ObjectNode n = view(a.document());
-        ArrayNode warnings = n.putArray("warnings");
-        a.warnings().forEach(warnings::add);
-        return Response.ok(n).build();
+        return AdminStep.run(auth, audit, request, "federation.membership", authorization, true, principal -> {
+            MembershipVerdict verdict = membership().offer(document(body), "the admin API (" + principal + ")");
+            if (verdict instanceof MembershipVerdict.Refused r) {
+                return Outcome.refused(r.reason() == MembershipRefusal.VERSION_NOT_NEWER ? 409 : 422, r.reason().code(),
+                        r.message());
+            }
+            MembershipVerdict.Accepted a = (MembershipVerdict.Accepted) verdict;
+            ObjectNode n = view(a.document());
+            ArrayNode warnings = n.putArray("warnings");
+            a.warnings().forEach(warnings::add);
+            return Outcome.changed(n, "applied", null, "version " + a.document().version());
+        });
     }
 
     @GET
@@ -156,12 +145,9 @@ public class MembershipResource {
         Object run();
     }
 
+    /** The reads answer whom they authenticate, without an audit line (as they always did). */
     private Response read(String authorization, Read read) {
-        try {
-            auth.authenticate(request, authorization);
-        } catch (EnrolmentException e) {
-            return ApiError.response(e.error().status(), e.error().code(), e.getMessage());
-        }
-        return Response.ok(read.run()).build();
+        return AdminStep.run(auth, audit, request, "federation.read", authorization, false,
+                principal -> Outcome.read(read.run()));
     }
 }

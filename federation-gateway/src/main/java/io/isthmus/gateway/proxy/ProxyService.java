@@ -110,7 +110,7 @@ public class ProxyService {
                 if (config.routeByServerName()) {
                     ingress.entry(new IngressSniRouting(settings.meshSuffix(), registries.isResolvable()
                             ? LocalExports.of(registries.get()) : LocalExports.none(), backends,
-                            new Tunnels(transport, settings), routes, settings.headerTimeout(), "ingress"));
+                            new Tunnels(transport, settings), routes, telemetry, settings.headerTimeout(), "ingress"));
                 }
                 ingress.start(new InetSocketAddress(config.ingress().host(), config.ingress().port()));
             } else {
@@ -133,7 +133,7 @@ public class ProxyService {
                         telemetry);
                 if (config.routeByServerName()) {
                     egress.entry(new EgressSniRouting(settings.meshSuffix(), resolver, locality(config),
-                            new Tunnels(transport, settings), routes, settings.headerTimeout())::newHandler);
+                            new Tunnels(transport, settings), routes, telemetry, settings.headerTimeout())::newHandler);
                 }
                 egress.start(new InetSocketAddress(config.egress().host(), config.egress().port()));
                 tcpListeners = new TcpListeners(transport, settings, tls, resolver, locality(config), metrics,

@@ -17,10 +17,10 @@ import jakarta.ws.rs.core.Response;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.isthmus.gateway.api.ApiError;
+import io.isthmus.gateway.api.AdminStep;
+import io.isthmus.gateway.api.AdminStep.Outcome;
 import io.isthmus.gateway.enrolment.AdminAuth;
 import io.isthmus.gateway.enrolment.EnrolmentAudit;
-import io.isthmus.gateway.enrolment.EnrolmentException;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.rotation.IntermediateRotation;
 import io.isthmus.trust.rotation.RotationException;
@@ -145,29 +145,16 @@ public class RotationResource {
     }
 
     private Response admin(String action, String authorization, Step step) {
-        String source = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
-        String principal;
-        try {
-            principal = auth.authenticate(request, authorization);
-        } catch (EnrolmentException e) {
-            audit.record(new EnrolmentAudit.Entry(action, false, e.error().code(), source, null, null, null, null,
-                    e.getMessage()));
-            return ApiError.response(e.error().status(), e.error().code(), e.getMessage());
-        }
-        try {
-            JsonNode result = step.run();
-            if (!action.equals("rotation.status") && !action.equals("rotation.wait")) {
-                audit.record(new EnrolmentAudit.Entry(action, true, "done", source, principal, null, null,
-                        result.path("next").asText(null), "phase " + result.path("phase").asText()));
+        return AdminStep.run(auth, audit, request, action, authorization, true, principal -> {
+            try {
+                JsonNode result = step.run();
+                return action.equals("rotation.status") || action.equals("rotation.wait") ? Outcome.read(result)
+                        : Outcome.changed(result, "done", result.path("next").asText(null),
+                                "phase " + result.path("phase").asText());
+            } catch (RotationException e) {
+                return Outcome.refused(status(e.refusal()), e.refusal().code(), e.getMessage());
             }
-            return Response.ok(result).build();
-        } catch (RotationException e) {
-            audit.record(new EnrolmentAudit.Entry(action, false, e.refusal().code(), source, principal, null, null, null,
-                    e.getMessage()));
-            return ApiError.response(status(e.refusal()), e.refusal().code(), e.getMessage());
-        } catch (EnrolmentException e) {
-            return ApiError.response(e.error().status(), e.error().code(), e.getMessage());
-        }
+        });
     }
 
     static int status(RotationRefusal r) {
@@ -186,7 +173,7 @@ public class RotationResource {
         JsonNode n = parse(body);
         JsonNode f = n.get("force");
         if (f != null && !f.isBoolean()) {
-            throw new EnrolmentException(io.isthmus.gateway.enrolment.EnrolmentError.INVALID_REQUEST,
+            throw new io.isthmus.gateway.enrolment.EnrolmentException(io.isthmus.gateway.enrolment.EnrolmentError.INVALID_REQUEST,
                     "'force' must be true or false");
         }
         return f != null && f.asBoolean();
@@ -195,7 +182,7 @@ public class RotationResource {
     private static String text(String body, String field) {
         JsonNode v = parse(body).get(field);
         if (v != null && !v.isTextual()) {
-            throw new EnrolmentException(io.isthmus.gateway.enrolment.EnrolmentError.INVALID_REQUEST,
+            throw new io.isthmus.gateway.enrolment.EnrolmentException(io.isthmus.gateway.enrolment.EnrolmentError.INVALID_REQUEST,
                     "field '" + field + "' must be a string");
         }
         return v == null ? null : v.asText();
@@ -205,12 +192,12 @@ public class RotationResource {
         try {
             JsonNode n = RotationJson.MAPPER.readTree(body == null ? "" : body);
             if (n == null || !n.isObject()) {
-                throw new EnrolmentException(io.isthmus.gateway.enrolment.EnrolmentError.INVALID_REQUEST,
+                throw new io.isthmus.gateway.enrolment.EnrolmentException(io.isthmus.gateway.enrolment.EnrolmentError.INVALID_REQUEST,
                         "the request body is not a JSON object");
             }
             return n;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new EnrolmentException(io.isthmus.gateway.enrolment.EnrolmentError.INVALID_REQUEST,
+            throw new io.isthmus.gateway.enrolment.EnrolmentException(io.isthmus.gateway.enrolment.EnrolmentError.INVALID_REQUEST,
                     "the request body is not JSON: " + e.getOriginalMessage());
         }
     }

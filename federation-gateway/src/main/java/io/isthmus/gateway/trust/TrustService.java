@@ -23,6 +23,7 @@ import io.isthmus.gateway.config.ClusterName;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.membership.FederationConfig;
 import io.isthmus.gateway.membership.MembershipView;
+import io.isthmus.gateway.membership.PushRateLimit;
 import io.isthmus.gateway.registry.RegistryConfig;
 import io.isthmus.trust.federation.PeerConfig;
 import io.isthmus.trust.membership.FederationMembership;
@@ -33,6 +34,7 @@ import io.isthmus.trust.membership.MembershipGossip;
 import io.isthmus.trust.membership.MembershipStore;
 import io.isthmus.trust.membership.SignedMembership;
 import io.isthmus.trust.runtime.TrustSettings;
+import io.isthmus.gateway.enrolment.EnrolmentAudit;
 import io.isthmus.gateway.enrolment.EnrolmentConfig;
 import io.isthmus.trust.federation.BundleRejection;
 import io.isthmus.trust.federation.SyncListener;
@@ -57,7 +59,8 @@ public class TrustService {
 
     @Inject
     public TrustService(GatewayConfig config, EnrolmentConfig enrolment, RegistryConfig registry,
-            FederationConfig federation, Clock clock, MeterRegistry meters, Event<TrustSnapshot> changes) {
+            FederationConfig federation, Clock clock, MeterRegistry meters, Event<TrustSnapshot> changes,
+            EnrolmentAudit audit) {
         TrustMetrics metrics = new TrustMetrics(meters);
         Duration vmTtl = enrolment.svidTtl().orElse(config.ca().svidTtl());
         Duration longestTtl = vmTtl.compareTo(config.ca().svidTtl()) > 0 ? vmTtl : config.ca().svidTtl();
@@ -95,6 +98,7 @@ public class TrustService {
         // Fired on the thread that swapped the snapshot (SVID renewal or bundle sync); observers must not block.
         runtime.addListener(changes::fire);
         this.membership = membership(config, federation, clock, self, membershipStore, held);
+        membership.limitPushes(PushRateLimit.of(federation, clock, audit));
         runtime.serveOnBundleEndpoint(MembershipGossip.PATH, membership);
         LOG.infof("gateway %s: SPIFFE bundle endpoint at https://%s:%d/", runtime.current().id(),
                 runtime.settings().bundleEndpoint().getHostString(), runtime.bundleEndpointAddress().getPort());

@@ -24,9 +24,9 @@ import io.isthmus.trust.testing.FreePorts;
 
 /**
  * A real gateway process (the packaged Quarkus app, a dev CA, every listener on a free loopback port) for the VM
- * tests, and the processes started beside it; {@link #close} stops them all.
+ * tests (and any test that needs one lone gateway), and the processes started beside it; {@link #close} stops them all.
  */
-final class VmGateway implements AutoCloseable {
+public final class VmGateway implements AutoCloseable {
     static final String ADMIN_TOKEN = "e2e-bootstrap-admin-token-0123456789abcdef";
 
     private final Path dir;
@@ -36,12 +36,17 @@ final class VmGateway implements AutoCloseable {
     private final List<Process> processes = new ArrayList<>();
 
     VmGateway(Path dir, String trustDomain, Duration svidTtl) throws IOException {
+        this(dir, trustDomain, svidTtl, List.of());
+    }
+
+    /** @param options more {@code -D} options, after the defaults (so they win) */
+    public VmGateway(Path dir, String trustDomain, Duration svidTtl, List<String> options) throws IOException {
         this.dir = dir;
         Files.writeString(adminToken(), ADMIN_TOKEN + "\n");
         int api = FreePorts.next();
         this.mgmt = FreePorts.next();
         this.uri = URI.create("https://127.0.0.1:" + api);
-        this.command = List.of(java(), "-Dquarkus.http.host=127.0.0.1",
+        List<String> command = new ArrayList<>(List.of(java(), "-Dquarkus.http.host=127.0.0.1",
                 "-Dquarkus.http.port=0", "-Dquarkus.http.ssl-port=" + api,
                 "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=" + mgmt,
                 "-Disthmus.trust-domain=" + trustDomain, "-Disthmus.dev.generate-ca=true",
@@ -53,7 +58,10 @@ final class VmGateway implements AutoCloseable {
                 "-Disthmus.registry.xsite-port=" + FreePorts.next(), "-Disthmus.proxy.ingress.host=127.0.0.1",
                 "-Disthmus.proxy.ingress.port=0", "-Disthmus.proxy.egress.host=127.0.0.1",
                 "-Disthmus.proxy.egress.port=0",
-                "-Disthmus.admin.bootstrap-token-file=" + adminToken(), "-jar", PackagedJars.gateway().toString());
+                "-Disthmus.admin.bootstrap-token-file=" + adminToken()));
+        command.addAll(options);
+        command.addAll(List.of("-jar", PackagedJars.gateway().toString()));
+        this.command = List.copyOf(command);
     }
 
     Path adminToken() {
@@ -70,7 +78,7 @@ final class VmGateway implements AutoCloseable {
     }
 
     /** Starts the gateway (again, after a {@link Process#destroy}: same data dir, same CA) and waits until ready. */
-    Process start(String log) {
+    public Process start(String log) {
         Process p = start(command, dir.resolve(log));
         HttpClient http = HttpClient.newHttpClient();
         URI ready = URI.create("http://127.0.0.1:" + mgmt + "/q/health/ready");

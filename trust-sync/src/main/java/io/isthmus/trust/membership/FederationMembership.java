@@ -63,6 +63,7 @@ public final class FederationMembership implements AutoCloseable, HttpHandler {
     private final List<Consumer<MembershipChange>> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService worker;
     private final Object offers = new Object();
+    private volatile PushAdmission pushes = PushAdmission.UNLIMITED;
 
     /**
      * @param held the document in force at start (see {@link #loadPersisted}), if any
@@ -113,6 +114,11 @@ public final class FederationMembership implements AutoCloseable, HttpHandler {
     }
 
     /** Listeners apply a change (on the offering thread, in order); they must not throw. */
+    /** Limits pushes per source from now on ({@link PushAdmission}); unlimited until set. */
+    public void limitPushes(PushAdmission admission) {
+        this.pushes = java.util.Objects.requireNonNull(admission, "admission");
+    }
+
     public void addListener(Consumer<MembershipChange> listener) {
         listeners.add(listener);
     }
@@ -286,7 +292,7 @@ public final class FederationMembership implements AutoCloseable, HttpHandler {
     /**
      * {@code GET /v1/membership}: the document held (404 when none). {@code POST}: offer one. The answer comes once
      * the document is verified ({@code 409} with the reason when refused, {@code 202} when it is newer and being
-     * taken); taking it (probes, applying) runs on this component's own thread, so that offers never hold the bundle
+     * taken; {@code 429} with {@code Retry-After}, never parsed or verified, when its source is over the {@link PushAdmission} limit); taking it (probes, applying) runs on this component's own thread, so that offers never hold the bundle
      * endpoint's few threads.
      */
     @Override
@@ -307,6 +313,15 @@ public final class FederationMembership implements AutoCloseable, HttpHandler {
                     try (InputStream in = exchange.getRequestBody()) {
                         byte[] bytes = in.readNBytes(MembershipVerifier.MAX_BYTES + 1);
                         body = new String(bytes, StandardCharsets.UTF_8);
+                    }
+                    // Read (bounded) even when refused, so the connection stays in step; never parsed or verified.
+                    String from = exchange.getRemoteAddress().getAddress().getHostAddress();
+                    if (pushes.admit(from) instanceof PushAdmission.Limited l) {
+                        exchange.getResponseHeaders().add("Retry-After",
+                                Long.toString(Math.max(1, l.retryAfter().toSeconds() + 1)));
+                        reply(exchange, 429, "application/json", "{\"error\":\"rate-limited\",\"detail\":"
+                                + quote(l.detail()) + "}");
+                        return;
                     }
                     String source = "a push from " + exchange.getRemoteAddress().getAddress().getHostAddress();
                     MembershipVerdict v = verifier.verify(body, roots.roots(),

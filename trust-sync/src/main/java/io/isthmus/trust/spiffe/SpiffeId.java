@@ -54,6 +54,24 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
         return trustDomain.equals(td);
     }
 
+    /**
+     * Whether this ID is {@code base} itself or under its path, in the same trust domain: the rule for what a VM (or
+     * any workload) may name for the workloads it hosts. "Under" is segment-wise: {@code /vm/web2} is a sibling of
+     * {@code /vm/web}, not a child. Dot segments, percent encoding and trailing slashes cannot fool it, because no
+     * {@code SpiffeId} holds one. A trust domain's own ID ({@code spiffe://td}) has nothing under it: a base with an
+     * empty path matches only itself, so an identity without a path can never claim the whole trust domain.
+     */
+    public boolean isSelfOrUnder(SpiffeId base) {
+        if (!trustDomain.equals(base.trustDomain)) {
+            return false;
+        }
+        String own = base.path;
+        if (path.equals(own)) {
+            return true;
+        }
+        return !own.isEmpty() && path.length() > own.length() && path.startsWith(own) && path.charAt(own.length()) == '/';
+    }
+
     @Override
     public int compareTo(SpiffeId o) {
         return toString().compareTo(o.toString());

@@ -22,8 +22,8 @@ import io.isthmus.trust.spiffe.SpiffeId;
  *    "selectors": ["unix:user:billing", "unix:path:/opt/billing/bin/billing"]}
  * ]}
  * </pre>
- * Every ID must be the VM's own or under its path (the gateway refuses to sign any other; checking here makes a
- * typo fail the start, not a workload's first call).
+ * Every ID must be the VM's own or under its path ({@link SpiffeId#isSelfOrUnder}, the rule by which the gateway
+ * refuses to sign any other; checking here makes a typo fail the start, not a workload's first call).
  */
 public final class RegistrationEntries {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -61,7 +61,7 @@ public final class RegistrationEntries {
             throw new InvalidSelectorException("\"spiffeId\" is missing or not a string");
         }
         SpiffeId id = SpiffeId.parseWorkload(e.path("spiffeId").asText());
-        if (!under(vm, id)) {
+        if (!id.isSelfOrUnder(vm)) {
             throw new InvalidSelectorException("SPIFFE ID " + id + " is outside this VM's path; the gateway signs only "
                     + vm + " or IDs under it, such as " + vm + "/billing");
         }
@@ -73,13 +73,5 @@ public final class RegistrationEntries {
             selectors.add(Selector.parse(s.isTextual() ? s.asText() : null));
         }
         return new RegistrationEntry(id, selectors);
-    }
-
-    /** The same rule as the gateway's AgentSubjects: equal, or under the VM's path segment-wise, same trust domain. */
-    static boolean under(SpiffeId vm, SpiffeId id) {
-        String own = vm.path();
-        String path = id.path();
-        return id.trustDomain().equals(vm.trustDomain()) && (path.equals(own)
-                || path.startsWith(own) && path.length() > own.length() && path.charAt(own.length()) == '/');
     }
 }

@@ -1,5 +1,6 @@
 package io.isthmus.agent.workload;
 
+import java.time.Duration;
 import java.util.SortedSet;
 import java.util.function.Supplier;
 
@@ -22,17 +23,27 @@ import io.isthmus.trust.spiffe.SpiffeId;
  * call's context ({@link CallerIdentities}). A caller that matches no entry, or cannot be attested, gets
  * PERMISSION_DENIED "no identity issued" (SPIRE's answer) on every method, bundles included, and nothing else.
  * Attestation runs at each call's start, never once per connection: a process that exec()s another binary on the
- * same connection is attested again.
+ * same connection is attested again. Refusals are logged throttled per (uid, reason) ({@link RefusalLog}): any local
+ * user may call, and must not be able to flood the agent's log.
  */
 final class AttestationInterceptor implements ServerInterceptor {
     private static final Logger LOG = Logger.getLogger(AttestationInterceptor.class);
 
+    /** How often one (uid, reason) may write a refusal line: a local user calling in a loop writes one a minute. */
+    static final Duration REFUSAL_LINE_INTERVAL = Duration.ofMinutes(1);
+
     private final WorkloadAttestation attestation;
     private final Supplier<SpiffeId> vm;
+    private final RefusalLog refusals = new RefusalLog(REFUSAL_LINE_INTERVAL, System::nanoTime, LOG::info);
 
     AttestationInterceptor(WorkloadAttestation attestation, Supplier<SpiffeId> vm) {
         this.attestation = attestation;
         this.vm = vm;
+    }
+
+    /** Refused calls since the start, logged or not. */
+    long refused() {
+        return refusals.total();
     }
 
     @Override
@@ -44,17 +55,22 @@ final class AttestationInterceptor implements ServerInterceptor {
         try {
             ids = attestation.identitiesFor(caller, vm.get());
         } catch (AttestationException e) {
-            LOG.infof("Workload API %s refused: %s", method, e.getMessage());
+            refusals.refused(uid(caller), "unattested", "Workload API " + method + " refused: " + e.getMessage());
             return deny(call);
         }
         if (ids.isEmpty()) {
-            LOG.infof("Workload API %s refused: caller %s matches no registration entry", method, caller);
+            refusals.refused(uid(caller), "no-matching-entry", "Workload API " + method + " refused: caller " + caller
+                    + " matches no registration entry");
             return deny(call);
         }
         if (attestation.enabled()) {
             LOG.debugf("Workload API %s: caller %s may act as %s", method, caller, ids);
         }
         return Contexts.interceptCall(Context.current().withValue(CallerIdentities.KEY, ids), call, headers, next);
+    }
+
+    private static int uid(Caller caller) {
+        return caller == null ? RefusalLog.OTHER_UIDS : caller.uid();
     }
 
     private static <Q, R> ServerCall.Listener<Q> deny(ServerCall<Q, R> call) {

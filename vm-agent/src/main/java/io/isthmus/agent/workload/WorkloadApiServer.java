@@ -40,11 +40,13 @@ public final class WorkloadApiServer implements AutoCloseable {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final WorkloadApiService service;
+    private final AttestationInterceptor attestation;
     private final Path socket;
 
     private WorkloadApiServer(Server server, EventLoopGroup boss, EventLoopGroup workers, WorkloadApiService service,
-            Path socket) {
+            AttestationInterceptor attestation, Path socket) {
         this.server = server;
+        this.attestation = attestation;
         this.boss = boss;
         this.workers = workers;
         this.service = service;
@@ -73,12 +75,12 @@ public final class WorkloadApiServer implements AutoCloseable {
         EventLoopGroup boss = new EpollEventLoopGroup(1);
         EventLoopGroup workers = new EpollEventLoopGroup(1);
         WorkloadApiService service = new WorkloadApiService(current, workloadSvids, jwtSvids);
+        AttestationInterceptor attesting = new AttestationInterceptor(attestation, () -> current.get().svid().id());
         // Interceptors run last-added first: the security header is checked before the caller is attested.
         Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
                 .protocolNegotiator(new PeerCredentialsNegotiator())
-                .addService(ServerInterceptors.intercept(service, new AttestationInterceptor(attestation,
-                        () -> current.get().svid().id()), new SecurityHeaderInterceptor()))
+                .addService(ServerInterceptors.intercept(service, attesting, new SecurityHeaderInterceptor()))
                 .build();
         try {
             server.start();
@@ -90,7 +92,7 @@ public final class WorkloadApiServer implements AutoCloseable {
         if (attestation.enabled()) {
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));
         }
-        return new WorkloadApiServer(server, boss, workers, service, socket);
+        return new WorkloadApiServer(server, boss, workers, service, attesting, socket);
     }
 
     private static java.util.logging.Logger quiet(String name) {
@@ -102,6 +104,11 @@ public final class WorkloadApiServer implements AutoCloseable {
     /** Pushes {@code state} to every open FetchX509SVID, FetchX509Bundles and FetchJWTBundles stream. */
     public void publish(AgentState state) {
         service.publish(state);
+    }
+
+    /** Calls refused by attestation since the start (their log lines are throttled; this counts every one). */
+    public long refusedCalls() {
+        return attestation.refused();
     }
 
     public Path socket() {

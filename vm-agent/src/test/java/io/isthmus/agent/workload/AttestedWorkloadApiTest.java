@@ -96,14 +96,8 @@ class AttestedWorkloadApiTest {
     void jwtSvidsAreIssuedOnlyForTheIdentitiesTheCallerIsAttestedAs() throws Exception {
         serve(entry(VM + "/me", "unix:uid:" + myUid()),
                 entry(VM + "/other-user", "unix:uid:" + (Integer.parseInt(myUid()) + 4242)));
-        EventLoopGroup group = new EpollEventLoopGroup(1);
-        ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(dir.resolve("api.sock").toString()))
-                .channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().build();
-        try {
-            Metadata header = new Metadata();
-            header.put(SecurityHeaderInterceptor.HEADER, "true");
-            var stub = SpiffeWorkloadAPIGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(header));
+        try (Connection c = connect(5)) {
+            var stub = c.stub();
             Workload.JWTSVIDResponse mine = stub.fetchJWTSVID(Workload.JWTSVIDRequest.newBuilder().addAudience("db")
                     .build());
             assertThat(mine.getSvidsList()).extracting(Workload.JWTSVID::getSpiffeId).containsExactly(VM + "/me");
@@ -113,10 +107,30 @@ class AttestedWorkloadApiTest {
                         .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
                                 .isEqualTo(Status.Code.PERMISSION_DENIED));
             }
-        } finally {
+        }
+    }
+
+    /** A raw gRPC connection to the socket (a client java-spiffe would not be: it retries a denied call). */
+    private record Connection(EventLoopGroup group, ManagedChannel channel, int deadlineSeconds) implements AutoCloseable {
+        SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIBlockingStub stub() {
+            Metadata header = new Metadata();
+            header.put(SecurityHeaderInterceptor.HEADER, "true");
+            return SpiffeWorkloadAPIGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(header));
+        }
+
+        @Override
+        public void close() {
             channel.shutdownNow();
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
+    }
+
+    private Connection connect(int deadlineSeconds) {
+        EventLoopGroup group = new EpollEventLoopGroup(1);
+        return new Connection(group, NettyChannelBuilder.forAddress(new DomainSocketAddress(dir.resolve("api.sock")
+                .toString())).channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().build(),
+                deadlineSeconds);
     }
 
     private static RegistrationEntry entry(String id, String... selectors) {
@@ -155,22 +169,47 @@ class AttestedWorkloadApiTest {
     @Test
     void aCallerMatchingNothingGetsPermissionDeniedForSvidsAndBundles() throws Exception {
         serve(entry(VM + "/other-user", "unix:uid:" + (Integer.parseInt(myUid()) + 4242)));
-        EventLoopGroup group = new EpollEventLoopGroup(1);
-        ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(dir.resolve("api.sock").toString()))
-                .channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().build();
-        try {
-            Metadata header = new Metadata();
-            header.put(SecurityHeaderInterceptor.HEADER, "true");
-            var stub = SpiffeWorkloadAPIGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(header));
+        try (Connection c = connect(5)) {
+            var stub = c.stub();
             assertDenied(() -> stub.fetchX509SVID(Workload.X509SVIDRequest.getDefaultInstance()).next());
             assertDenied(() -> stub.fetchX509Bundles(Workload.X509BundlesRequest.getDefaultInstance()).next());
             assertDenied(() -> stub.fetchJWTSVID(Workload.JWTSVIDRequest.newBuilder().addAudience("db").build()));
             assertDenied(() -> stub.fetchJWTBundles(Workload.JWTBundlesRequest.getDefaultInstance()).next());
-        } finally {
-            channel.shutdownNow();
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void aThousandRefusedCallsWriteOneLineAndAreAllCounted() throws Exception {
+        serve(entry(VM + "/other-user", "unix:uid:" + (Integer.parseInt(myUid()) + 4242)));
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(AttestationInterceptor.class.getName());
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                lines.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        logger.addHandler(capture);
+        try (Connection c = connect(30)) {
+            var stub = c.stub();
+            for (int i = 0; i < 1000; i++) {
+                assertDenied(() -> stub.fetchJWTSVID(Workload.JWTSVIDRequest.newBuilder().addAudience("db").build()));
+            }
+        } finally {
+            logger.removeHandler(capture);
+        }
+        assertThat(server.refusedCalls()).isEqualTo(1000);
+        assertThat(lines).as("one line per uid and reason per minute, however fast the caller calls").singleElement()
+                .asString().contains("FetchJWTSVID refused", "uid=" + myUid(), "no-matching-entry",
+                        "at most once per 60 s");
     }
 
     @Test
