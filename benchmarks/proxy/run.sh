@@ -61,19 +61,8 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
   ./mvnw -q -B -pl benchmarks -am package -DskipTests
 fi
 
-cat > "$WORK/backend.cfg" <<CFG
-global
-  nbthread 1
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend backend
-  bind 127.0.0.1:$BACKEND
-  http-request return status 200 content-type text/plain string "ok"
-CFG
-haproxy -f "$WORK/backend.cfg" -db > "$WORK/backend.log" 2>&1 & PIDS+=($!)
+. benchmarks/proxy/backend.sh
+ok_backend "$WORK" "$BACKEND"; PIDS+=($!)
 
 # The 1 GiB body: a sparse file (zeros from the page cache, no disk), sent by nginx with sendfile.
 mkdir -p "$WORK/www" "$WORK/nginx"

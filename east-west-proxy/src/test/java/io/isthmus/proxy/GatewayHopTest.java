@@ -228,6 +228,23 @@ class GatewayHopTest {
      * stream, either drops the whole connection once the request head arrived, or refuses the stream unprocessed.
      */
     private int fakeIngressOfB(boolean refuse, AtomicInteger streams) throws Exception {
+        int port = fakeIngressOfB((ctx, h) -> {
+            streams.incrementAndGet();
+            if (refuse) {
+                ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.REFUSED_STREAM));
+            } else {
+                ctx.channel().parent().close();
+            }
+        });
+        fed.extraBackends.put(ORDERS.host(), fed.cluster("c").backend.getAddress());
+        fed.export(fed.cluster("c"), ORDERS, new ServicePort("http", 80, Protocol.HTTP));
+        assertThat(fed.exportsOf(ORDERS)).first().satisfies(e -> assertThat(e.key().cluster()).isEqualTo("b"));
+        return port;
+    }
+
+    /** A stand-in for b's ingress with b's genuine gateway SVID, exporting ORDERS; {@code onHeaders} per stream. */
+    private int fakeIngressOfB(java.util.function.BiConsumer<ChannelHandlerContext, Http2HeadersFrame> onHeaders)
+            throws Exception {
         Federation.Cluster b = fed.cluster("b");
         var tls = SslContextBuilder.forServer(b.gateway.key(), b.gateway.chain()
                 .toArray(java.security.cert.X509Certificate[]::new))
@@ -235,19 +252,56 @@ class GatewayHopTest {
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                         ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2))
                 .build();
-        int port = rawH2(tls, (ctx, h) -> {
-            streams.incrementAndGet();
-            if (refuse) {
-                ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.REFUSED_STREAM));
-            } else {
-                ctx.channel().parent().close();
-            }
-        }).getPort();
+        int port = rawH2(tls, onHeaders).getPort();
         fed.exportAs("b", port, b.locality, ORDERS, new ServicePort("http", 80, Protocol.HTTP));
-        fed.extraBackends.put(ORDERS.host(), fed.cluster("c").backend.getAddress());
-        fed.export(fed.cluster("c"), ORDERS, new ServicePort("http", 80, Protocol.HTTP));
-        assertThat(fed.exportsOf(ORDERS)).first().satisfies(e -> assertThat(e.key().cluster()).isEqualTo("b"));
         return port;
+    }
+
+    /**
+     * A draining peer (its CA retired) sends GOAWAY on every connection, covering none of the streams it got: the
+     * call is sent again to the same cluster on a new connection (only b exports the name here, so nothing else can
+     * serve it), at most twice; then the caller gets the failures of all three attempts.
+     */
+    @Test
+    void anUnprocessedAttemptGoesToTheSameClusterAgainAtMostTwice() throws Exception {
+        AtomicInteger goAwaysLeft = new AtomicInteger(1);
+        AtomicInteger streams = new AtomicInteger();
+        CopyOnWriteArrayList<io.netty.channel.Channel> connections = new CopyOnWriteArrayList<>();
+        fakeIngressOfB((ctx, h) -> {
+            streams.incrementAndGet();
+            io.netty.channel.Channel connection = ctx.channel().parent();
+            connections.addIfAbsent(connection);
+            if (goAwaysLeft.getAndDecrement() > 0) {
+                // The race of a drain: the peer's GOAWAY (last stream id 0) left before our HEADERS arrived. Written
+                // as raw bytes under the codec, which would cover (and reset) the stream it has already seen.
+                io.netty.buffer.ByteBuf goAway = connection.alloc().buffer(17).writeMedium(8)
+                        .writeByte(0x7).writeByte(0).writeInt(0).writeInt(0).writeInt((int) Http2Error.NO_ERROR.code());
+                connection.pipeline().context(io.netty.handler.codec.http2.Http2FrameCodec.class).writeAndFlush(goAway);
+            } else {
+                ctx.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(
+                        new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200")
+                                .set("content-type", "text/plain").set("x-served-by", "fake-b"), true));
+            }
+        });
+        assertThat(fed.exportsOf(ORDERS)).singleElement().satisfies(e -> assertThat(e.key().cluster()).isEqualTo("b"));
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            // A POST: a stream the peer never processed may go again whatever the method.
+            RawHttp.Response r = http.exchange(post(ORDERS.host(), ""));
+            assertThat(r.status()).as("%s", r).isEqualTo(200);
+            assertThat(r.headers()).containsEntry("x-served-by", "fake-b");
+        }
+        assertThat(streams.get()).isEqualTo(2);
+        assertThat(connections).as("the retry went on a new connection").hasSize(2);
+
+        goAwaysLeft.set(3);
+        streams.set(0);
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response r = http.exchange(post(ORDERS.host(), ""));
+            assertThat(r.status()).as("%s", r).isEqualTo(502);
+            assertThat(r.reason()).isEqualTo("no-cluster-reachable");
+            assertThat(r.body().split("GOAWAY", -1)).as("three attempts in the answer: %s", r.body()).hasSize(4);
+        }
+        assertThat(streams.get()).as("the first attempt and two more, all at b").isEqualTo(3);
     }
 
     private static String post(String host, String body) {

@@ -184,8 +184,9 @@ public final class H2Pool implements AutoCloseable {
                                     .initialSettings(Http2Settings.defaultSettings()
                                             .maxHeaderListSize(settings.maxHeaderSize()))
                                     .build())
+                                    .addLast("connection", new ConnectionEvents(Connection.this))
                                     .addLast("h2-mux", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()))
-                                    .addLast("connection", new ConnectionEvents(Connection.this));
+                                    .addLast("end", ConnectionEnd.INSTANCE);
                         }
                     }).connect(address);
             channel = connect.channel();
@@ -274,7 +275,12 @@ public final class H2Pool implements AutoCloseable {
         }
     }
 
-    /** The connection's last handler: SETTINGS and GOAWAY from the peer; errors close the connection. */
+    /**
+     * In front of the multiplexer: SETTINGS and GOAWAY from the peer. A GOAWAY marks the connection draining before
+     * the multiplexer tells the streams it did not cover: an exchange retries such a stream at once, and that retry
+     * must not be given this connection again (Netty closes a stream opened on it after the GOAWAY, and the retry
+     * would be lost as a closed stream).
+     */
     private static final class ConnectionEvents extends ChannelInboundHandlerAdapter {
         private final Connection connection;
 
@@ -289,6 +295,17 @@ public final class H2Pool implements AutoCloseable {
             } else if (msg instanceof Http2GoAwayFrame) {
                 connection.goAway();
             }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    /** The connection's last handler: connection-level frames end here; errors close the connection. */
+    @ChannelHandler.Sharable
+    private static final class ConnectionEnd extends ChannelInboundHandlerAdapter {
+        static final ConnectionEnd INSTANCE = new ConnectionEnd();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ReferenceCountUtil.release(msg);
         }
 
