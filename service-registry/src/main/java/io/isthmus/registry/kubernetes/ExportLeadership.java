@@ -7,9 +7,9 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -17,7 +17,6 @@ import org.jboss.logging.Logger;
 
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElector;
@@ -105,11 +104,14 @@ public final class ExportLeadership implements AutoCloseable {
         this.client = client;
         this.settings = settings;
         this.sources = sources;
-        this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "isthmus-registry-leader-" + settings.identity());
             t.setDaemon(true);
             return t;
         });
+        // A clean stop must not wait for a delayed look at the Lease (up to a lease duration away) to come due.
+        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.loop = executor;
     }
 
     /**
@@ -143,8 +145,9 @@ public final class ExportLeadership implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
-        } catch (KubernetesClientException e) {
-            // The elector meets the same API server and retries on its own; this check must not keep it from standing.
+        } catch (RuntimeException e) {
+            // KubernetesClientException, or a client closed under us: the elector meets the same API server and
+            // retries on its own; this check must never keep it from standing.
             LOG.debugf("registry: could not read Lease %s/%s before standing (%s)", settings.namespace(), settings.name(),
                     e.getMessage());
             stand();

@@ -57,9 +57,9 @@ public final class OwnLease {
     }
 
     /**
-     * How long to watch an own, valid Lease: a live holder renews every {@code retryPeriod} (fabric8 jitters the
-     * acquire loop by up to 1.2 times it; the renew loop not at all), so one and a half periods see at least one
-     * renewal of a live twin.
+     * How long to watch an own, valid Lease: a live holder renews about every {@code retryPeriod} (fabric8 jitters
+     * its loops by at most 1.2 times it), so one and a half periods see at least one renewal of a live twin. The
+     * price is that long a wait before a restarted replica takes its own Lease back (3 s with the default 2 s).
      */
     public static Duration watchFor(Duration retryPeriod) {
         return retryPeriod.plus(retryPeriod.dividedBy(2));
