@@ -12,7 +12,15 @@ out="$2"
 modules="java.base,java.compiler,java.desktop,java.instrument,java.logging,java.management,java.naming,java.net.http"
 modules="$modules,java.rmi,java.scripting,java.security.jgss,java.security.sasl,java.sql,java.xml,jdk.crypto.ec"
 modules="$modules,jdk.httpserver,jdk.management,jdk.naming.dns,jdk.net,jdk.unsupported,jdk.zipfs"
-stamp="$("$jdk/bin/java" -version 2>&1 | head -n 1) | $modules | cds"
+# JDK 24+ warns at the first use of sun.misc.Unsafe's memory access (JEP 471/498), which Netty and the JBoss libraries
+# still make; the runtime itself carries "allow" (as bin/lib/java.sh passes it), so the unit, the image, the CLI and
+# the agent start quiet without an option that JDK 21 would reject.
+options=()
+major="$("$jdk/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9][0-9]*\).*/\1/p' | head -n 1)"
+if [ "${major:-0}" -ge 24 ]; then
+  options=(--add-options=--sun-misc-unsafe-memory-access=allow)
+fi
+stamp="$("$jdk/bin/java" -version 2>&1 | head -n 1) | $modules | cds ${options[*]:-}"
 if [ -f "$out/.isthmus-runtime" ] && [ "$(cat "$out/.isthmus-runtime")" = "$stamp" ]; then
   echo "runtime.sh: $out is up to date ($stamp)"
   exit 0
@@ -22,6 +30,6 @@ mkdir -p "$(dirname "$out")"
 # --generate-cds-archive: the JDK's own classes are mapped from a shared archive at every start (jlink drops the JDK's
 # default one), and the gateway unit's dynamic archive (-XX:+AutoCreateSharedArchive) needs it as its base.
 "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=zip-6 \
-  --generate-cds-archive --output "$out"
+  --generate-cds-archive ${options[@]+"${options[@]}"} --output "$out"
 printf '%s' "$stamp" > "$out/.isthmus-runtime"
 echo "runtime.sh: $out ($(du -sh "$out" | cut -f1)) from $stamp"

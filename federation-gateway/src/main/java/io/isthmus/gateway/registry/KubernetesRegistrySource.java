@@ -12,6 +12,7 @@ import org.jboss.logging.Logger;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.isthmus.gateway.config.ConfigException;
+import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.kubernetes.ExportLeadership;
 import io.isthmus.registry.kubernetes.ExportLeadership.LeaderWork;
@@ -35,6 +36,9 @@ public class KubernetesRegistrySource {
     @Inject
     Instance<KubernetesClient> clients;
 
+    @Inject
+    GatewayConfig gateway;
+
     /** Services VMs registered with this gateway: exports the ServiceExport watcher must not remove. */
     @Inject
     Instance<io.isthmus.gateway.agent.VmServiceRegistry> vmServices;
@@ -56,9 +60,13 @@ public class KubernetesRegistrySource {
                     client.getMasterUrl());
             return;
         }
-        leadership = new ExportLeadership(client, leaseSettings(k8s.leaderElection(), client), () -> work(client));
+        LeaseIdentity identity = LeaseIdentity.choose(k8s.leaderElection().identity(), KubernetesRegistrySource::env,
+                host(), gateway.dataDir());
+        leadership = new ExportLeadership(client, leaseSettings(k8s.leaderElection(), client, identity.value()),
+                () -> work(client));
         leadership.start();
-        LOG.infof("registry: standing for the Lease of the Kubernetes source at %s", client.getMasterUrl());
+        LOG.infof("registry: standing for the Lease of the Kubernetes source at %s as '%s' (from %s)",
+                client.getMasterUrl(), identity.value(), identity.source().description());
     }
 
     /** The leader's work: a fresh export source and ServiceImport writer. */
@@ -79,11 +87,10 @@ public class KubernetesRegistrySource {
         });
     }
 
-    static ExportLeadership.Settings leaseSettings(RegistryConfig.LeaderElection c, KubernetesClient client) {
+    static ExportLeadership.Settings leaseSettings(RegistryConfig.LeaderElection c, KubernetesClient client,
+            String identity) {
         String namespace = c.namespace().or(() -> env("POD_NAMESPACE")).or(() -> Optional.ofNullable(client.getNamespace()))
                 .orElse("isthmus-system");
-        String identity = c.identity().or(() -> env("POD_NAME")).or(() -> env("HOSTNAME"))
-                .orElseGet(() -> ProcessHandle.current().pid() + "@" + host());
         try {
             return new ExportLeadership.Settings(namespace, c.leaseName(), identity, c.leaseDuration(), c.renewDeadline(),
                     c.retryPeriod());

@@ -229,7 +229,12 @@ public interface RegistryConfig {
         /** The Lease's namespace. Default: {@code POD_NAMESPACE}, else the client's namespace. */
         Optional<String> namespace();
 
-        /** This replica's name in the Lease. Default: {@code POD_NAME}, else {@code HOSTNAME}, else host and pid. */
+        /**
+         * This replica's name in the Lease; it must survive a restart (a restarted replica then takes over its own
+         * unreleased Lease at once) and differ between live replicas (a live process renewing the Lease under this
+         * replica's name keeps it from writing). Default: {@code POD_NAME}; in Kubernetes {@code HOSTNAME}; else
+         * {@code <host name>:<isthmus.data-dir>}.
+         */
         Optional<String> identity();
 
         /**

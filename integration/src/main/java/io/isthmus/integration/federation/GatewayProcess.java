@@ -28,6 +28,8 @@ public final class GatewayProcess implements AutoCloseable {
     private Process process;
     /** Where the JVM keeps its start-up cache ({@link JvmStartupCache}); empty: no cache. */
     private Optional<Path> startupCache = Optional.empty();
+    /** The JVM command as a package runs it ({@link PackagedLaunch}); empty: the harness's own JVM and options. */
+    private Optional<List<String>> packagedJvm = Optional.empty();
 
     public GatewayProcess(ClusterSpec cluster, Path appJar, Map<String, String> properties, Optional<String> netns) {
         if (!Files.isRegularFile(appJar)) {
@@ -50,6 +52,7 @@ public final class GatewayProcess implements AutoCloseable {
         merged.putAll(overrides);
         GatewayProcess next = new GatewayProcess(cluster, appJar, merged, netns);
         next.startupCache = startupCache;
+        next.packagedJvm = packagedJvm;
         return next;
     }
 
@@ -62,6 +65,19 @@ public final class GatewayProcess implements AutoCloseable {
         return this;
     }
 
+    /**
+     * From the next start on, runs the JVM the way the package does (its runtime and options), instead of this
+     * harness's JVM, heap and start-up cache. The application jar must be the one this gateway was made with.
+     */
+    public synchronized GatewayProcess launchedAs(PackagedLaunch launch) {
+        if (!launch.jar().toAbsolutePath().normalize().equals(appJar.toAbsolutePath().normalize())) {
+            throw new IllegalArgumentException("the package starts " + launch.jar() + ", this gateway is " + appJar);
+        }
+        packagedJvm = Optional.of(launch.jvm());
+        startupCache = Optional.empty();
+        return this;
+    }
+
     /** Starts the process; its output is appended to the cluster's log file. */
     public synchronized void start() throws IOException {
         if (process != null && process.isAlive()) {
@@ -70,11 +86,15 @@ public final class GatewayProcess implements AutoCloseable {
         Files.createDirectories(cluster.dir());
         List<String> command = new ArrayList<>();
         netns.ifPresent(ns -> command.addAll(List.of("ip", "netns", "exec", ns)));
-        String javaBin = javaBinary();
-        command.add(javaBin);
-        command.add("-Xmx384m");
-        startupCache.ifPresent(dir -> command.addAll(JvmStartupCache.options(Path.of(javaBin), appJar, dir)));
-        command.add("-XX:TieredStopAtLevel=1");
+        if (packagedJvm.isPresent()) {
+            command.addAll(packagedJvm.get());
+        } else {
+            String javaBin = javaBinary();
+            command.add(javaBin);
+            command.add("-Xmx384m");
+            startupCache.ifPresent(dir -> command.addAll(JvmStartupCache.options(Path.of(javaBin), appJar, dir)));
+            command.add("-XX:TieredStopAtLevel=1");
+        }
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
         command.add(appJar.toString());

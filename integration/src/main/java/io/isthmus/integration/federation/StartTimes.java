@@ -26,7 +26,11 @@ import picocli.CommandLine.Option;
  * with a configured replica that is down and {@code local-join-timeout=2s}), no JVM start-up cache;</li>
  * <li>{@code after}: the defaults (a lone replica does not wait), no JVM start-up cache;</li>
  * <li>{@code after+cache}: the defaults and the JVM start-up cache ({@link JvmStartupCache}); one training start,
- * not counted, writes the cache first.</li>
+ * not counted, writes the cache first;</li>
+ * <li>{@code packaged}: the defaults, started the way the isthmus-gateway package's systemd unit starts it (the jlink
+ * runtime of the packaging module, the unit's JVM options, including its dynamic class archive in the state
+ * directory; {@link PackagedLaunch}); one training start, not counted, writes the archive first;</li>
+ * <li>{@code packaged-first}: the same without the archive (deleted before each start): a package's first start.</li>
  * </ul>
  * Variants are interleaved (one start of each in turn), so that a change of load on a shared machine hits them
  * alike. Prints a table and the load average before and after. Run by {@code benchmarks/start/run.sh}.
@@ -46,6 +50,18 @@ public final class StartTimes implements Callable<Integer> {
             description = "The packaged gateway.")
     Path app;
 
+    @Option(names = "--variants", split = ",", defaultValue = "before,after,after+cache,packaged-first,packaged",
+            description = "Which variants, default ${DEFAULT-VALUE}.")
+    List<String> only;
+
+    @Option(names = "--unit", defaultValue = "packaging/src/deb/gateway/files/isthmus-gateway.service",
+            description = "The package's systemd unit (its ExecStart is what the packaged variants run).")
+    Path unit;
+
+    @Option(names = "--runtime", defaultValue = "packaging/target/runtime",
+            description = "The packaging module's jlink runtime (./mvnw -pl packaging -am package -DskipTests).")
+    Path runtime;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new StartTimes()).execute(args));
     }
@@ -62,29 +78,68 @@ public final class StartTimes implements Callable<Integer> {
                 "isthmus.registry.local-join-timeout", "2s"));
         variants.put("after", Map.of());
         variants.put("after+cache", Map.of());
+        variants.put("packaged-first", Map.of());
+        variants.put("packaged", Map.of());
+        for (String v : only) {
+            if (!variants.containsKey(v)) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "--variants: unknown variant '" + v
+                        + "'; expected some of " + variants.keySet());
+            }
+        }
+        variants.keySet().retainAll(only);
+        if ((only.contains("packaged") || only.contains("packaged-first"))
+                && !Files.isExecutable(runtime.resolve("bin/java"))) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--runtime " + runtime + " has no bin/java:"
+                    + " build the packaging module first (./mvnw -pl packaging -am package -DskipTests)");
+        }
         String loadBefore = loadAverage();
         try (Federation federation = Federation.prepare(work, app.toAbsolutePath(), List.of(lone), Duration.ofSeconds(5),
                 (c, p) -> { }, Map.of())) {
             GatewayProcess base = federation.gateway("solo");
             Map<String, GatewayProcess> gateways = new LinkedHashMap<>();
             variants.forEach((name, overrides) -> gateways.put(name, base.reconfigured(overrides)));
-            gateways.get("after+cache").useStartupCache(work.resolve("jvm-cache"));
-            System.out.printf("training start of after+cache (writes the JVM cache): %d ms to ready%n",
-                    startToReady(gateways.get("after+cache")));
+            Map<String, PackagedLaunch> packaged = new LinkedHashMap<>();
+            for (String v : List.of("packaged-first", "packaged")) {
+                if (gateways.containsKey(v)) {
+                    PackagedLaunch launch = PackagedLaunch.fromUnit(unit, runtime, app.toAbsolutePath().getParent(),
+                            work.resolve(v + "-state"));
+                    Files.createDirectories(work.resolve(v + "-state"));
+                    gateways.get(v).launchedAs(launch);
+                    packaged.put(v, launch);
+                }
+            }
+            if (packaged.containsKey("packaged")) {
+                System.out.printf("packaged: %s -jar %s%n", String.join(" ", packaged.get("packaged").jvm()),
+                        packaged.get("packaged").jar());
+            }
+            if (gateways.containsKey("after+cache")) {
+                gateways.get("after+cache").useStartupCache(work.resolve("jvm-cache"));
+                System.out.printf("training start of after+cache (writes the JVM cache): %d ms to ready%n",
+                        startToReady(gateways.get("after+cache")));
+            }
+            if (gateways.containsKey("packaged")) {
+                System.out.printf("training start of packaged (writes the class archive): %d ms to ready%n",
+                        startToReady(gateways.get("packaged")));
+            }
             Map<String, List<Long>> times = new LinkedHashMap<>();
             for (int i = 0; i < runs; i++) {
                 for (Map.Entry<String, GatewayProcess> v : gateways.entrySet()) {
+                    if (v.getKey().equals("packaged-first")) {
+                        for (Path f : packaged.get("packaged-first").stateFiles()) {
+                            Files.deleteIfExists(f);
+                        }
+                    }
                     long ms = startToReady(v.getValue());
                     times.computeIfAbsent(v.getKey(), k -> new ArrayList<>()).add(ms);
-                    System.out.printf("  %-12s run %d: %5d ms%n", v.getKey(), i + 1, ms);
+                    System.out.printf("  %-14s run %d: %5d ms%n", v.getKey(), i + 1, ms);
                 }
             }
             System.out.printf("%nlone gateway, process start to /q/health/ready UP, %d starts per variant (%s, %d CPUs)%n",
                     runs, Runtime.version(), Runtime.getRuntime().availableProcessors());
-            System.out.printf("%-12s | %9s | %7s | %7s | %s%n", "variant", "median ms", "min ms", "max ms", "all ms");
+            System.out.printf("%-14s | %9s | %7s | %7s | %s%n", "variant", "median ms", "min ms", "max ms", "all ms");
             times.forEach((name, all) -> {
                 List<Long> sorted = all.stream().sorted().toList();
-                System.out.printf("%-12s | %9d | %7d | %7d | %s%n", name, sorted.get(sorted.size() / 2), sorted.get(0),
+                System.out.printf("%-14s | %9d | %7d | %7d | %s%n", name, sorted.get(sorted.size() / 2), sorted.get(0),
                         sorted.get(sorted.size() - 1), all);
             });
             System.out.printf("load average before: %s; after: %s%n", loadBefore, loadAverage());

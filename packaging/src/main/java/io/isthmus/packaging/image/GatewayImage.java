@@ -42,6 +42,8 @@ public final class GatewayImage implements Callable<Integer> {
     static final String JAVA = "/opt/java/openjdk";
     static final String APP = "/opt/isthmus";
     static final String DATA = "/var/lib/isthmus";
+    /** The JVM's class archive, in the state directory (writable; the systemd unit keeps it at the same path). */
+    static final String CLASS_ARCHIVE = DATA + "/jvm-classes.jsa";
 
     @Option(names = "--base", required = true, description = "tar://<path> or a registry image with Java at " + JAVA)
     String base;
@@ -100,9 +102,16 @@ public final class GatewayImage implements Callable<Integer> {
      * when the limit is under 1792 MB or there is one CPU, where its ergonomics would pick the stop-the-world
      * Serial collector; it exits on OutOfMemoryError so Kubernetes restarts it instead of leaving it half-alive.
      * JAVA_TOOL_OPTIONS adds options without rebuilding.
+     *
+     * <p>The class archive is the systemd unit's (dynamic AppCDS, JDK 19+): the first clean stop writes the classes
+     * that start loaded into the state directory, and every later start of the container maps them (the state
+     * volume outlives container restarts, and pod restarts too with a persistent volume). Not baked into the image:
+     * an archive only maps on the exact JVM build that wrote it, and a registry base's JVM is not run at build time.
+     * A stale or unreadable archive is rebuilt, never fatal; writing one logs nothing above error.
      */
     static List<String> entrypoint() {
         return List.of(JAVA + "/bin/java", "-XX:MaxRAMPercentage=75.0", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
+                "-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=" + CLASS_ARCHIVE, "-Xlog:cds*=error",
                 "-Djava.util.logging.manager=org.jboss.logmanager.LogManager", "--enable-native-access=ALL-UNNAMED",
                 "-jar", APP + "/quarkus-run.jar");
     }

@@ -94,6 +94,29 @@ class GatewayImageIT {
     }
 
     @Test
+    void theImageStartsFromAClassArchiveInAWritableVolumeAsTheSystemdUnitDoes() throws Exception {
+        List<String> entrypoint = image.entrypoint();
+        Path archive = classArchive(entrypoint);
+        assertThat(entrypoint).as("the image's entrypoint").contains("-XX:+AutoCreateSharedArchive");
+        // Under the read-only root the JVM can write its archive only into a volume; the state volume outlives a
+        // container restart (and a pod's, when persistent), /tmp is small and not meant to keep anything.
+        assertThat(pod.writableMounts()).as("writable mounts").contains(archive.getParent().toString());
+        assertThat(archive.getParent().toString()).isEqualTo(GatewayImage.DATA);
+        // The package's unit starts the same way, from the same place.
+        String unit = Files.readString(Path.of("src/deb/gateway/files/isthmus-gateway.service"));
+        assertThat(unit).as("the systemd unit").contains("-XX:+AutoCreateSharedArchive")
+                .contains("-XX:SharedArchiveFile=" + archive);
+        assertThat(entrypoint.indexOf("-XX:+AutoCreateSharedArchive")).as("JVM options come before -jar")
+                .isLessThan(entrypoint.indexOf("-jar"));
+    }
+
+    private static Path classArchive(List<String> entrypoint) {
+        return entrypoint.stream().filter(a -> a.startsWith("-XX:SharedArchiveFile=")).findFirst()
+                .map(a -> Path.of(a.substring("-XX:SharedArchiveFile=".length())))
+                .orElseThrow(() -> new AssertionError("no -XX:SharedArchiveFile in the entrypoint " + entrypoint));
+    }
+
+    @Test
     void theGatewayFromTheImagePassesTheStatefulSetsProbesUnderThePodsConstraints() throws Exception {
         Assumptions.assumeTrue(Commands.isRoot(), "runc needs root to run the image (bin/test runs as root in CI)");
         for (String tool : List.of("runc", "umoci", "ip")) {
@@ -167,6 +190,32 @@ class GatewayImageIT {
                     .doesNotContain(" ERROR ").doesNotContainPattern("(?m)^\\s+at [a-z]")
                     .contains("federation-gateway stopped");
             assertThat(runc.exitValue()).as("exit status after SIGTERM").isIn(0, 143);
+
+            // A container restart, on the same volumes: the first clean stop wrote the class archive into the state
+            // volume, and the restarted JVM maps it (seen in its memory maps, not taken from its own word).
+            Path archive = classArchive(image.entrypoint());
+            Path archiveOnVolume = scratch.resolve("volumes").resolve(pod.volumeMountedAt(archive.getParent().toString()))
+                    .resolve(archive.getFileName());
+            assertThat(archiveOnVolume).as("the class archive written at the first clean stop").isNotEmptyFile();
+            Commands.run("runc", "delete", "--force", CONTAINER);
+            File again = scratch.resolve("gateway-restarted.log").toFile();
+            Process restarted = new ProcessBuilder("runc", "run", "--bundle", bundle.toString(), CONTAINER)
+                    .redirectErrorStream(true).redirectOutput(again).start();
+            try {
+                HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+                awaitOk(http, probe(podIp, pod.container().get("readinessProbe")), Duration.ofSeconds(120));
+                long pid = JSON.readTree(Commands.run("runc", "state", CONTAINER).ok()).get("pid").asLong();
+                assertThat(Files.readString(Path.of("/proc/" + pid + "/maps"))).as("the restarted JVM's mappings")
+                        .contains(archive.toString());
+            } finally {
+                assertThat(stop(restarted)).as("the restarted gateway stops within 60 s of SIGTERM").isTrue();
+            }
+            assertThat(Files.readString(again.toPath()).lines()
+                    .filter(l -> !l.contains("ERROR [org.jgr.pro.rel.RELAY2] JGRP000290: "))
+                    .collect(java.util.stream.Collectors.joining("\n")))
+                    .as("a start from the archive logs no ERROR, no stack trace and no JVM warning")
+                    .doesNotContain(" ERROR ").doesNotContainPattern("(?m)^\\s+at [a-z]").doesNotContain("[warning]")
+                    .contains("federation-gateway stopped");
         } finally {
             Commands.run("runc", "delete", "--force", CONTAINER);
         }

@@ -73,6 +73,16 @@ final class PodRuntime {
         return writable;
     }
 
+    /** The name of the volume the container mounts at {@code mountPath}. */
+    String volumeMountedAt(String mountPath) {
+        for (JsonNode m : container.get("volumeMounts")) {
+            if (m.get("mountPath").asText().equals(mountPath)) {
+                return m.get("name").asText();
+            }
+        }
+        throw new AssertionError("the container mounts nothing at " + mountPath);
+    }
+
     JsonNode container() {
         return container;
     }

@@ -1,17 +1,21 @@
 package io.isthmus.registry.kubernetes;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
@@ -68,6 +72,8 @@ public final class ExportLeadership implements AutoCloseable {
     private volatile CompletableFuture<?> election;
     private volatile boolean closed;
     private volatile String leader = "";
+    private volatile boolean started;
+    private volatile boolean twinReported;
 
     /**
      * What only the leader runs (the export source, the ServiceImport writer), made afresh at each election won:
@@ -98,19 +104,85 @@ public final class ExportLeadership implements AutoCloseable {
         this.client = client;
         this.settings = settings;
         this.sources = sources;
-        this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "isthmus-registry-leader-" + settings.identity());
             t.setDaemon(true);
             return t;
         });
+        // A clean stop must not wait for a delayed look at the Lease (up to a lease duration away) to come due.
+        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.loop = executor;
     }
 
-    /** Stands for election; returns at once. */
+    /**
+     * Stands for election; returns at once. A Lease still valid under this replica's own identity is watched first
+     * ({@link OwnLease}): a dead predecessor's is taken over at once, one another live process keeps renewing under
+     * the same identity is left alone (this replica stands by, and looks again every lease duration).
+     */
     public synchronized void start() {
-        if (closed || election != null) {
+        if (closed || election != null || started) {
             return;
         }
+        started = true;
+        run(() -> loop.execute(this::checkOwnLease));
+    }
+
+    private void checkOwnLease() {
+        if (closed) {
+            return;
+        }
+        OwnLease.Verdict verdict;
+        Optional<OwnLease.Seen> first;
+        try {
+            Instant now = Instant.now();
+            first = readLease();
+            verdict = OwnLease.judge(first, Optional.empty(), settings.identity(), now, settings.leaseDuration());
+            if (verdict == OwnLease.Verdict.WATCH) {
+                Thread.sleep(OwnLease.watchFor(settings.retryPeriod()).toMillis());
+                verdict = OwnLease.judge(first, Optional.of(readLease()), settings.identity(), now,
+                        settings.leaseDuration());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (RuntimeException e) {
+            // KubernetesClientException, or a client closed under us: the elector meets the same API server and
+            // retries on its own; this check must never keep it from standing.
+            LOG.debugf("registry: could not read Lease %s/%s before standing (%s)", settings.namespace(), settings.name(),
+                    e.getMessage());
+            stand();
+            return;
+        }
+        switch (verdict) {
+            case OWN_PREDECESSOR -> LOG.infof("registry: replica %s takes over Lease %s/%s from its own previous process,"
+                    + " which did not release it (last renewed %s)", settings.identity(), settings.namespace(),
+                    settings.name(), first.flatMap(OwnLease.Seen::renewed).map(Instant::toString).orElse("never"));
+            case LIVE_TWIN -> {
+                if (!twinReported) {
+                    twinReported = true;
+                    LOG.warnf("registry: another live process renews Lease %s/%s under this replica's identity '%s';"
+                            + " this replica will not write Kubernetes exports while it does (two writers would fight)."
+                            + " Give each replica its own isthmus.registry.kubernetes.leader-election.identity"
+                            + " (outside Kubernetes the default is the host name and the data directory)",
+                            settings.namespace(), settings.name(), settings.identity());
+                }
+                run(() -> loop.schedule(this::checkOwnLease, settings.leaseDuration().toMillis(), TimeUnit.MILLISECONDS));
+                return;
+            }
+            default -> {
+            }
+        }
         stand();
+    }
+
+    private Optional<OwnLease.Seen> readLease() {
+        Lease lease = client.leases().inNamespace(settings.namespace()).withName(settings.name()).get();
+        if (lease == null || lease.getSpec() == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new OwnLease.Seen(lease.getSpec().getHolderIdentity(),
+                Optional.ofNullable(lease.getSpec().getRenewTime()).map(ZonedDateTime::toInstant),
+                Optional.ofNullable(lease.getSpec().getLeaseDurationSeconds()).map(Duration::ofSeconds)));
     }
 
     private synchronized void stand() {
