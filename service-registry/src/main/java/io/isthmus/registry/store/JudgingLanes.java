@@ -3,9 +3,8 @@ package io.isthmus.registry.store;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -18,9 +17,14 @@ import java.util.concurrent.TimeUnit;
  * lease extension of a whole cluster per site heartbeat) put every record's verification at every site on the
  * sender's critical path: a pause at one site (a GC, a heartbeat's burst) grew the next batch, whose serial
  * verification took longer still. Measured in {@code benchmarks/registry/results-2026-12-05.txt}.
+ *
+ * <p>Each lane holds at most {@link #CAPACITY} records; a full lane makes the delivering thread wait, which gives back
+ * IRAC's own back-pressure (it then sends only the newest value of each key) instead of queueing every update of an
+ * overloaded site in memory.
  */
 final class JudgingLanes implements AutoCloseable {
-    private final List<ExecutorService> lanes = new ArrayList<>();
+    static final int CAPACITY = 4_096;
+    private final List<ThreadPoolExecutor> lanes = new ArrayList<>();
 
     JudgingLanes(String cluster, int count) {
         if (count < 1) {
@@ -28,21 +32,37 @@ final class JudgingLanes implements AutoCloseable {
         }
         for (int i = 0; i < count; i++) {
             String name = "isthmus-registry-judge-" + cluster + "-" + i;
-            lanes.add(Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, name);
-                t.setDaemon(true);
-                return t;
-            }));
+            ThreadPoolExecutor lane = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+                    new ArrayBlockingQueue<>(CAPACITY), r -> {
+                        Thread t = new Thread(r, name);
+                        t.setDaemon(true);
+                        return t;
+                    });
+            lane.prestartAllCoreThreads();
+            lanes.add(lane);
         }
     }
 
-    /** Runs {@code judgement} after every earlier one of {@code cacheKey}; dropped once the lanes are closed. */
+    /**
+     * Runs {@code judgement} after every earlier one of {@code cacheKey}, waiting while its lane is full; dropped once
+     * the lanes are closed.
+     */
     void submit(String cacheKey, Runnable judgement) {
+        enqueue(lanes.get(Math.floorMod(cacheKey.hashCode(), lanes.size())), judgement);
+    }
+
+    private static boolean enqueue(ThreadPoolExecutor lane, Runnable judgement) {
         try {
-            lanes.get(Math.floorMod(cacheKey.hashCode(), lanes.size())).execute(judgement);
-        } catch (RejectedExecutionException closed) {
-            // the registry is closing: nothing is used any more
+            // Straight into the queue (the lane's one thread is started): execute() would refuse when it is full.
+            while (!lane.isShutdown()) {
+                if (lane.getQueue().offer(judgement, 100, TimeUnit.MILLISECONDS)) {
+                    return true;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        return false; // the registry is closing: nothing is used any more
     }
 
     /**
@@ -54,12 +74,12 @@ final class JudgingLanes implements AutoCloseable {
             return false; // called from a lane: waiting for it would never end
         }
         List<CompletableFuture<Void>> barriers = new ArrayList<>();
-        for (ExecutorService lane : lanes) {
-            try {
-                barriers.add(CompletableFuture.runAsync(() -> { }, lane));
-            } catch (RejectedExecutionException closed) {
+        for (ThreadPoolExecutor lane : lanes) {
+            CompletableFuture<Void> barrier = new CompletableFuture<>();
+            if (!enqueue(lane, () -> barrier.complete(null))) {
                 return false;
             }
+            barriers.add(barrier);
         }
         try {
             CompletableFuture.allOf(barriers.toArray(CompletableFuture[]::new)).get(timeoutMillis, TimeUnit.MILLISECONDS);
@@ -74,6 +94,6 @@ final class JudgingLanes implements AutoCloseable {
 
     @Override
     public void close() {
-        lanes.forEach(ExecutorService::shutdownNow);
+        lanes.forEach(ThreadPoolExecutor::shutdownNow);
     }
 }

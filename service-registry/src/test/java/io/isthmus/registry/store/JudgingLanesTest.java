@@ -1,7 +1,9 @@
 package io.isthmus.registry.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -14,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The records of one key are judged in the order they arrived (a later record judged first would make the earlier one
- * read as a replay), and a purge waits for what arrived before it.
+ * read as a replay), a purge waits for what arrived before it, and a full lane holds the sender back.
  */
 class JudgingLanesTest {
 
@@ -61,6 +63,35 @@ class JudgingLanesTest {
             release.countDown();
             assertThat(lanes.drain(10_000)).isTrue();
             assertThat(done).hasValue(51);
+        }
+    }
+
+    @Test
+    void aFullLaneHoldsTheDeliveringThreadUntilItHasRoomInsteadOfQueueingWithoutEnd() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger ran = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean submitted = new java.util.concurrent.atomic.AtomicBoolean();
+        try (JudgingLanes lanes = new JudgingLanes("test", 1)) {
+            lanes.submit("k", () -> {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            for (int i = 0; i < JudgingLanes.CAPACITY; i++) {
+                lanes.submit("k", ran::incrementAndGet);
+            }
+            Thread deliverer = Thread.ofPlatform().start(() -> {
+                lanes.submit("k", ran::incrementAndGet);
+                submitted.set(true);
+            });
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).untilFalse(submitted);
+            release.countDown();
+            deliverer.join(10_000);
+            assertThat(submitted).isTrue();
+            assertThat(lanes.drain(10_000)).isTrue();
+            assertThat(ran).hasValue(JudgingLanes.CAPACITY + 1);
         }
     }
 
