@@ -49,11 +49,7 @@ class JudgingLanesTest {
         CountDownLatch release = new CountDownLatch(1);
         try (JudgingLanes lanes = new JudgingLanes("test", 2)) {
             lanes.submit("a/ns/slow", () -> {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                waitFor(release);
                 done.incrementAndGet();
             });
             for (int i = 0; i < 50; i++) {
@@ -72,13 +68,7 @@ class JudgingLanesTest {
         AtomicInteger ran = new AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean submitted = new java.util.concurrent.atomic.AtomicBoolean();
         try (JudgingLanes lanes = new JudgingLanes("test", 1)) {
-            lanes.submit("k", () -> {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+            lanes.submit("k", () -> waitFor(release));
             for (int i = 0; i < JudgingLanes.CAPACITY; i++) {
                 lanes.submit("k", ran::incrementAndGet);
             }
@@ -103,5 +93,13 @@ class JudgingLanesTest {
             throw new AssertionError("ran after close");
         });
         assertThat(lanes.drain(1_000)).isFalse();
+    }
+
+    private static void waitFor(CountDownLatch release) {
+        try {
+            release.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
