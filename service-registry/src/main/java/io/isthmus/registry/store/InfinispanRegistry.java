@@ -53,15 +53,9 @@ import io.isthmus.registry.signing.SignedRecord;
  * A removal is a signed tombstone ({@link RegistryRecord.Tombstone}); a key that merely vanishes from the cache is a
  * forged removal, and the index keeps what it held. When the forged record is for one of this cluster's own keys,
  * this registry writes its own record again, signed, so that every site's cache is repaired.
- *
- * <p>Records another site wrote are judged on {@link JudgingLanes}, in arrival order per key, not on the thread that
- * delivered them: that thread holds up the sender's next cross-site batch until it returns. Records of this site (its
- * own writes, the other replicas of the cluster) are judged before the write returns, as before.
  */
 public final class InfinispanRegistry implements Registry, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(InfinispanRegistry.class);
-    /** Two: a verification is CPU work, and a gateway has few cores to spare for it. */
-    private static final int JUDGING_LANES = 2;
     private static final Comparator<ExportedService> ORDER = Comparator.comparing((ExportedService e) -> e.key().cluster())
             .thenComparing(e -> e.key().namespace()).thenComparing(e -> e.key().name());
 
@@ -115,8 +109,6 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     private final Instant reassertUntil;
     /** The issuing CA ({@link #issuerKey}) under which every own entry was last checked to be signed. */
     private volatile String signedUnderCa;
-    /** Judges the records other sites wrote, off the thread that delivers them (see {@link JudgingLanes}). */
-    private final JudgingLanes judging;
 
     /**
      * A registry that signs nothing, for a cache that is not replicated across sites (one process). A cache with
@@ -141,7 +133,6 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                 : identity.lease().multipliedBy(10);
         this.refreshAfter = identity.lease().multipliedBy(5);
         this.reassertUntil = clock.instant().plus(identity.lease().multipliedBy(2));
-        this.judging = new JudgingLanes(identity.cluster(), JUDGING_LANES);
         cache.addListener(indexListener);
         for (Map.Entry<String, String> e : cache.entrySet()) {
             changed(e.getKey(), e.getValue(), false);
@@ -613,10 +604,6 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
 
     /** Removes the matching keys of {@code cluster} from this node's copy (not replicated) and from the index. */
     private int purgeWhere(String cluster, java.util.function.Predicate<ServiceKey> which) {
-        // Records that arrived before the purge are judged first, so none of them is indexed after it.
-        if (!judging.drain(10_000)) {
-            LOG.warnf("registry: purging cluster %s while records of other sites are still being judged", cluster);
-        }
         purging.add(cluster);
         try {
             var local = cache.getAdvancedCache().withFlags(org.infinispan.context.Flag.CACHE_MODE_LOCAL,
@@ -678,7 +665,6 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     public void close() {
         cache.removeListener(indexListener);
         repairs.shutdownNow();
-        judging.close();
     }
 
     private ExportedService index(ExportedService e) {
@@ -750,16 +736,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         if (key == null || value == null) {
             return;
         }
-        // The writer is read now, with the value: by the time a lane judges it, a newer version may be stored.
         Optional<String> writer = writerSite(cacheKey);
-        if (notify && writer.isPresent() && !writer.get().equals(identity.cluster())) {
-            judging.submit(cacheKey, () -> judge(cacheKey, key, value, writer, true));
-            return;
-        }
-        judge(cacheKey, key, value, writer, notify);
-    }
-
-    private void judge(String cacheKey, ServiceKey key, String value, Optional<String> writer, boolean notify) {
         SignedRecord received;
         try {
             received = EntryCodec.parseValue(value);
@@ -858,16 +835,6 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         if (key == null || purging.contains(key.cluster())) {
             return;
         }
-        Optional<String> remover = removerSite(cacheKey);
-        if (remover.isPresent() && !remover.get().equals(identity.cluster())) {
-            // After the judgements of this key's earlier records, as they are judged off this thread too.
-            judging.submit(cacheKey, () -> judgeRemoval(cacheKey, key, oldValue, remover));
-            return;
-        }
-        judgeRemoval(cacheKey, key, oldValue, remover);
-    }
-
-    private void judgeRemoval(String cacheKey, ServiceKey key, String oldValue, Optional<String> remover) {
         if (oldValue != null) {
             try {
                 if (EntryCodec.parseValue(oldValue).record() instanceof RegistryRecord.Tombstone) {
@@ -880,7 +847,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         if (RegistryRecord.reserved(key) ? !heartbeats.containsKey(key.cluster()) : get(key).isEmpty()) {
             return;
         }
-        refuse(remover, cacheKey, key, Optional.empty(), EntryRefusal.UNSIGNED_REMOVAL,
+        refuse(removerSite(cacheKey), cacheKey, key, Optional.empty(), EntryRefusal.UNSIGNED_REMOVAL,
                 "the key was deleted without a removal signed by cluster '" + key.cluster() + "'");
     }
 
