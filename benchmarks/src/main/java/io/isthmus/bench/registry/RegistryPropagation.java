@@ -81,7 +81,8 @@ import io.isthmus.trust.svid.X509SvidVerifier;
  * are awaited 30 s after the churn stops, and a watchdog ends the process if the whole run overruns its budget.
  * <p>Usage: {@code java -Xmx1g -cp benchmarks/target/benchmarks.jar io.isthmus.bench.registry.RegistryPropagation
  * --sites 3 --services 10000 --churn 1000 --duration 30 [--heartbeat 10] [--warmup 5] [--load-timeout 300]
- * [--label text] [--out results.txt]} (durations in seconds).
+ * [--label text] [--out results.txt] [--timeline timeline.txt]} (durations in seconds; the timeline says when the
+ * slow updates happen, next to the heartbeat rounds, in JVM uptime to line up with {@code -Xlog:gc}).
  */
 public final class RegistryPropagation {
     private static final String NAMESPACE = "scale";
@@ -90,30 +91,34 @@ public final class RegistryPropagation {
     }
 
     record Options(int sites, int services, int churn, int durationSeconds, int heartbeatSeconds, int warmupSeconds,
-            int loadTimeoutSeconds, String label, Optional<Path> out) {
+            int loadTimeoutSeconds, String label, Optional<Path> out, Optional<Path> timeline) {
         static Options parse(String[] args) {
             Map<String, String> o = new LinkedHashMap<>(Map.of("sites", "3", "services", "10000", "churn", "1000",
                     "duration", "30", "heartbeat", "10", "warmup", "5", "load-timeout", "300", "label", ""));
             String out = null;
+            String timeline = null;
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 if (!a.startsWith("--") || i + 1 >= args.length) {
                     throw new IllegalArgumentException("expected --name value pairs, got '" + a + "'; options: "
-                            + o.keySet() + ", out");
+                            + o.keySet() + ", out, timeline");
                 }
                 String name = a.substring(2);
                 if (name.equals("out")) {
                     out = args[++i];
+                } else if (name.equals("timeline")) {
+                    timeline = args[++i];
                 } else if (o.containsKey(name)) {
                     o.put(name, args[++i]);
                 } else {
-                    throw new IllegalArgumentException("unknown option '" + a + "'; options: " + o.keySet() + ", out");
+                    throw new IllegalArgumentException("unknown option '" + a + "'; options: " + o.keySet() + ", out, timeline");
                 }
             }
             Options parsed = new Options(Integer.parseInt(o.get("sites")), Integer.parseInt(o.get("services")),
                     Integer.parseInt(o.get("churn")), Integer.parseInt(o.get("duration")),
                     Integer.parseInt(o.get("heartbeat")), Integer.parseInt(o.get("warmup")),
-                    Integer.parseInt(o.get("load-timeout")), o.get("label"), Optional.ofNullable(out).map(Path::of));
+                    Integer.parseInt(o.get("load-timeout")), o.get("label"), Optional.ofNullable(out).map(Path::of),
+                    Optional.ofNullable(timeline).map(Path::of));
             if (parsed.sites < 2 || parsed.sites > 26) {
                 throw new IllegalArgumentException("--sites must be 2..26, got " + parsed.sites);
             }
@@ -218,17 +223,33 @@ public final class RegistryPropagation {
 
             Map<String, List<ServiceKey>> own = loadPhase(opt, sites, registries,
                     nodes.stream().map(RegistryNode::registryCache).toList(), heapEmpty, bridges, report);
+            Timeline timeline = new Timeline();
             if (opt.heartbeatSeconds > 0) {
-                for (InfinispanRegistry r : registries) {
-                    LeaseKeeper k = new LeaseKeeper(r, clock);
-                    k.start(Duration.ofSeconds(opt.heartbeatSeconds));
+                for (int i = 0; i < registries.size(); i++) {
+                    LeaseKeeper k = new LeaseKeeper(registries.get(i), clock);
                     keepers.add(k);
+                    String site = sites.get(i);
+                    // LeaseKeeper.start's schedule (fixed delay), with each round timed for the timeline.
+                    Thread.ofPlatform().daemon().name("bench-heartbeat-" + site).start(() -> {
+                        try {
+                            while (true) {
+                                Thread.sleep(TimeUnit.SECONDS.toMillis(opt.heartbeatSeconds));
+                                long t0 = System.nanoTime();
+                                k.tick();
+                                timeline.round(site, t0, System.nanoTime());
+                            }
+                        } catch (InterruptedException | RuntimeException stopped) {
+                            // the run ended (the registry closed under the round)
+                        }
+                    });
                 }
             }
-            churnPhase(opt, sites, registries, own, bridges, report);
+            churnPhase(opt, sites, registries, own, bridges, report, timeline);
             line(report, "load average at end %.2f", loadAverage());
         } finally {
             keepers.forEach(LeaseKeeper::close);
+            Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("bench-heartbeat-"))
+                    .forEach(Thread::interrupt);
             registries.forEach(InfinispanRegistry::close);
             nodes.reversed().forEach(RegistryNode::close);
         }
@@ -308,10 +329,13 @@ public final class RegistryPropagation {
 
     /** Paced random updates by the owners; arrivals timed at every other site. */
     private static void churnPhase(Options opt, List<String> sites, List<InfinispanRegistry> r,
-            Map<String, List<ServiceKey>> own, List<TP> bridges, StringBuilder report) throws Exception {
+            Map<String, List<ServiceKey>> own, List<TP> bridges, StringBuilder report, Timeline timeline)
+            throws Exception {
         int n = sites.size();
         // sequence number (carried as the ready-endpoint count, a content change) -> scheduled instant (nanoTime)
         Map<Integer, Long> scheduled = new ConcurrentHashMap<>();
+        // sequence number -> when the owner's export() returned (the write side of the propagation)
+        Map<Integer, Long> written = new ConcurrentHashMap<>();
         AtomicInteger sequence = new AtomicInteger(1_000);
         long start = System.nanoTime();
         long measureFrom = start + TimeUnit.SECONDS.toNanos(opt.warmupSeconds);
@@ -333,6 +357,7 @@ public final class RegistryPropagation {
                     Long at = scheduled.get(current.readyEndpoints());
                     if (at != null && at >= measureFrom) {
                         mine.add(now - at);
+                        timeline.arrival(at, now, written.getOrDefault(current.readyEndpoints(), now));
                         measuredArrivals.incrementAndGet();
                     }
                 }
@@ -367,6 +392,9 @@ public final class RegistryPropagation {
                     scheduled.put(seq, at);
                     ServiceKey key = keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
                     registry.export(spec(key, seq));
+                    if (opt.timeline.isPresent()) {
+                        written.put(seq, System.nanoTime());
+                    }
                     issued.incrementAndGet();
                     if (at >= measureFrom) {
                         issuedMeasured.incrementAndGet();
@@ -418,6 +446,72 @@ public final class RegistryPropagation {
                 churnCpu / 1e9, issued.get() == 0 ? 0.0 : churnCpu / 1e6 / issued.get());
         for (int i = 0; i < n; i++) {
             line(report, "  %s: refused records %d", sites.get(i), r.get(i).refusedEntries());
+        }
+        if (opt.timeline.isPresent()) {
+            Files.writeString(opt.timeline.get(), timeline.render(start, measureFrom));
+            line(report, "timeline (per second of schedule, heartbeat rounds, slowest arrivals): %s", opt.timeline.get());
+        }
+    }
+
+    /**
+     * When the slow updates happen: each measured arrival by its scheduled instant, split into the owner's write
+     * (scheduled -> export() returned: signing, the local put, a writer that fell behind) and the rest (replication,
+     * verification and indexing at the receiving site), next to every heartbeat round. Times are also printed as JVM
+     * uptime, to line up with {@code -Xlog:gc} and JFR.
+     */
+    static final class Timeline {
+        private final List<long[]> arrivals = Collections.synchronizedList(new ArrayList<>());
+        private final List<String> rounds = Collections.synchronizedList(new ArrayList<>());
+        private final List<long[]> roundTimes = Collections.synchronizedList(new ArrayList<>());
+        private final long uptimeOrigin = System.nanoTime()
+                - TimeUnit.MILLISECONDS.toNanos(ManagementFactory.getRuntimeMXBean().getUptime());
+
+        void arrival(long scheduled, long applied, long written) {
+            arrivals.add(new long[] {scheduled, applied, Math.min(written, applied)});
+        }
+
+        void round(String site, long from, long to) {
+            rounds.add(site);
+            roundTimes.add(new long[] {from, to});
+        }
+
+        String render(long start, long measureFrom) {
+            StringBuilder out = new StringBuilder();
+            List<long[]> all;
+            synchronized (arrivals) {
+                all = new ArrayList<>(arrivals);
+            }
+            out.append(String.format("# churn started at JVM uptime %.3f s; measured from %.3f s%n",
+                    (start - uptimeOrigin) / 1e9, (measureFrom - uptimeOrigin) / 1e9));
+            out.append("# heartbeat rounds (site, start uptime s, duration ms)\n");
+            synchronized (roundTimes) {
+                for (int i = 0; i < roundTimes.size(); i++) {
+                    long[] t = roundTimes.get(i);
+                    out.append(String.format("round %s %.3f %.1f%n", rounds.get(i), (t[0] - uptimeOrigin) / 1e9,
+                            (t[1] - t[0]) / 1e6));
+                }
+            }
+            out.append("# per second of schedule: uptime s, arrivals, p50 / p99 / max ms (total), p99 / max ms (write part),"
+                    + " arrivals over 50 ms\n");
+            Map<Long, List<long[]>> bySecond = new java.util.TreeMap<>();
+            for (long[] a : all) {
+                bySecond.computeIfAbsent((a[0] - uptimeOrigin) / 1_000_000_000L, k -> new ArrayList<>()).add(a);
+            }
+            for (Map.Entry<Long, List<long[]>> e : bySecond.entrySet()) {
+                long[] total = e.getValue().stream().mapToLong(a -> a[1] - a[0]).sorted().toArray();
+                long[] write = e.getValue().stream().mapToLong(a -> a[2] - a[0]).sorted().toArray();
+                long slow = java.util.Arrays.stream(total).filter(t -> t > 50_000_000L).count();
+                out.append(String.format("sec %d n %d total %.1f / %.1f / %.1f write %.1f / %.1f slow %d%n", e.getKey(),
+                        total.length, pct(total, 50), pct(total, 99), total[total.length - 1] / 1e6, pct(write, 99),
+                        write[write.length - 1] / 1e6, slow));
+            }
+            out.append("# slowest 1% of arrivals: scheduled uptime s, total ms, write part ms\n");
+            all.sort(java.util.Comparator.comparingLong((long[] a) -> a[1] - a[0]).reversed());
+            for (long[] a : all.subList(0, Math.min(all.size(), Math.max(1, all.size() / 100)))) {
+                out.append(String.format("slow %.3f %.1f %.1f%n", (a[0] - uptimeOrigin) / 1e9, (a[1] - a[0]) / 1e6,
+                        (a[2] - a[0]) / 1e6));
+            }
+            return out.toString();
         }
     }
 
