@@ -94,7 +94,14 @@ public class JwtAdminResource {
                         ring.active().keyId(), "published " + authority.publishedKeyIds() + " by this replica; the bundle, "
                         + "with the other replicas' keys: " + authority.bundleKeyIds()));
             }
-            return Response.ok(view(ring)).build();
+            ObjectNode view = view(ring);
+            // Steps apply to the answering replica's own ring: say which one answered.
+            view.put("replica", authority.replicaName());
+            // Whether peers can know the active and the prepared key yet: activate waits for the latter.
+            ObjectNode federated = view.putObject("federated");
+            ring.next().ifPresent(k -> federated.put(k.keyId(), describe(authority.readiness(k.keyId()))));
+            federated.put(ring.active().keyId(), describe(authority.readiness(ring.active().keyId())));
+            return Response.ok(view).build();
         } catch (JwtRotationException e) {
             audit.record(new EnrolmentAudit.Entry(action, false, "jwt-rotation-refused", source, principal, null, null,
                     null, e.getMessage()));
@@ -102,6 +109,14 @@ public class JwtAdminResource {
         } catch (IOException e) {
             return ApiError.response(503, "store-unavailable", "persisting the JWT key ring failed: " + e.getMessage());
         }
+    }
+
+    private static String describe(io.isthmus.trust.jwt.JwtKeyReadiness.Verdict v) {
+        return switch (v) {
+            case io.isthmus.trust.jwt.JwtKeyReadiness.Verdict.Ready r -> "ready: " + r.why().name().toLowerCase()
+                    .replace('_', '-');
+            case io.isthmus.trust.jwt.JwtKeyReadiness.Verdict.NotYet n -> "not yet: " + n.describe();
+        };
     }
 
     static ObjectNode view(JwtKeyRing ring) {
