@@ -81,7 +81,8 @@ public class JwtAdminResource {
         return AdminStep.run(auth, audit, request, action, authorization, true, principal -> {
             try {
                 JwtKeyRing ring = step.run();
-                return action.equals("jwt.status") ? Outcome.read(view(ring)) : Outcome.changed(view(ring), "done",
+                ObjectNode view = federatedView(ring);
+                return action.equals("jwt.status") ? Outcome.read(view) : Outcome.changed(view, "done",
                         ring.active().keyId(), "published " + authority.publishedKeyIds() + " by this replica; the "
                         + "bundle, with the other replicas' keys: " + authority.bundleKeyIds());
             } catch (JwtRotationException e) {
@@ -90,6 +91,25 @@ public class JwtAdminResource {
                 return Outcome.failed(503, "store-unavailable", "persisting the JWT key ring failed: " + e.getMessage());
             }
         });
+    }
+
+    /** The ring, which replica answered (steps apply to its own ring), and whether peers can know each key yet. */
+    private ObjectNode federatedView(JwtKeyRing ring) {
+        ObjectNode view = view(ring);
+        view.put("replica", authority.replicaName());
+        // Activate waits for the prepared key to be federated; signing waits for the active one.
+        ObjectNode federated = view.putObject("federated");
+        ring.next().ifPresent(k -> federated.put(k.keyId(), describe(authority.readiness(k.keyId()))));
+        federated.put(ring.active().keyId(), describe(authority.readiness(ring.active().keyId())));
+        return view;
+    }
+
+    private static String describe(io.isthmus.trust.jwt.JwtKeyReadiness.Verdict v) {
+        return switch (v) {
+            case io.isthmus.trust.jwt.JwtKeyReadiness.Verdict.Ready r -> "ready: " + r.why().name().toLowerCase()
+                    .replace('_', '-');
+            case io.isthmus.trust.jwt.JwtKeyReadiness.Verdict.NotYet n -> "not yet: " + n.describe();
+        };
     }
 
     static ObjectNode view(JwtKeyRing ring) {

@@ -3,6 +3,7 @@ package io.isthmus.gateway.jwt;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 
 import jakarta.annotation.PreDestroy;
@@ -16,7 +17,9 @@ import io.isthmus.gateway.enrolment.EnrolmentStores;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.federation.LocalBundle;
+import io.isthmus.trust.jwt.JwtKeyReadiness;
 import io.isthmus.trust.jwt.JwtKeyRing;
+import io.isthmus.trust.jwt.JwtRotationException;
 import io.isthmus.trust.jwt.JwtKeyStore;
 import io.isthmus.trust.jwt.JwtSigningKey;
 import io.isthmus.trust.jwt.JwtSvid;
@@ -41,14 +44,20 @@ public class JwtAuthorityService {
     private final JwtKeyStore store;
     private final Clock clock;
     private final JwtConfig config;
+    private final JwtKeyPropagation propagation;
     private volatile JwtKeyRing ring;
 
     @Inject
     public JwtAuthorityService(TrustService trust, GatewayConfig gateway, JwtConfig config, Clock clock,
             EnrolmentStores stores) {
         this.bundle = trust.runtime().localBundle();
+        // Peers poll our bundle at its refresh hint; a poll takes at most a fetch timeout.
+        Duration window = trust.runtime().settings().bundleRefreshHint()
+                .plus(trust.runtime().settings().sync().fetchTimeout());
+        this.propagation = new JwtKeyPropagation(trust.runtime().trustDomain(), trust.runtime().sync(), clock, window);
         this.replicas = new ReplicaKeyDirectory(stores.cacheManager(), trust.runtime().trustDomain(), bundle, clock,
-                config.replicaLease(), config.svidTtl());
+                config.replicaLease(), config.svidTtl(),
+                keys -> propagation.published(keys.stream().map(JwtAuthority::keyId).toList()));
         this.store = new JwtKeyStore(gateway.dataDir().resolve("jwt"));
         this.clock = clock;
         this.config = config;
@@ -63,9 +72,23 @@ public class JwtAuthorityService {
                 bundle.current().jwtAuthorities().stream().map(JwtAuthority::keyId).toList());
     }
 
-    /** Signs a JWT-SVID for {@code subject}; the caller has already decided that the requester may have it. */
+    /**
+     * Signs a JWT-SVID for {@code subject}; the caller has already decided that the requester may have it.
+     *
+     * @throws JwtKeyNotReadyException while a federated peer may not know the signing key yet (a replica's first
+     *     key, or its key after a restart, until every peer confirmed it or a whole refresh window passed)
+     */
     public JwtSvid sign(SpiffeId subject, List<String> audience) {
-        return JwtSvidSigner.sign(ring.active(), subject, audience, clock.instant(), config.svidTtl());
+        JwtSigningKey key = ring.active();
+        if (propagation.readiness(key.keyId()) instanceof JwtKeyReadiness.Verdict.NotYet notYet) {
+            throw new JwtKeyNotReadyException(notYet, clock.instant());
+        }
+        return JwtSvidSigner.sign(key, subject, audience, clock.instant(), config.svidTtl());
+    }
+
+    /** Whether {@code keyId} may sign now: every federated peer can know it. */
+    public JwtKeyReadiness.Verdict readiness(String keyId) {
+        return propagation.readiness(keyId);
     }
 
     public JwtKeyRing ring() {
@@ -77,7 +100,17 @@ public class JwtAuthorityService {
         return commit(ring.pruned(clock.instant()).prepare(JwtSigningKey.generate()));
     }
 
+    /**
+     * The prepared key signs from now on; refused (as a step out of order) while a federated peer may not know it
+     * yet: tokens it signed would fail there.
+     */
     public synchronized JwtKeyRing activate() throws IOException {
+        ring.next().ifPresent(next -> {
+            if (propagation.readiness(next.keyId()) instanceof JwtKeyReadiness.Verdict.NotYet notYet) {
+                throw new JwtRotationException(notYet.describe() + "; activate it after that (GET /v1/admin/jwt "
+                        + "shows when it is ready)");
+            }
+        });
         return commit(ring.pruned(clock.instant()).activate(clock.instant(), config.svidTtl()));
     }
 
@@ -94,7 +127,13 @@ public class JwtAuthorityService {
 
     @PreDestroy
     void stop() {
+        propagation.close();
         replicas.close();
+    }
+
+    /** This replica's name in its cluster (the admin steps apply to its ring only). */
+    public String replicaName() {
+        return replicas.replicaName();
     }
 
     /** The kids this replica's ring publishes, for logs and the admin view. */

@@ -83,6 +83,9 @@ public class JwtSvidResource {
             }
             JwtSvid svid = authority.sign(subject, audience);
             return Response.ok(new Issued(svid.id().toString(), svid.token(), svid.expiry().toString())).build();
+        } catch (JwtKeyNotReadyException e) {
+            return Response.fromResponse(ApiError.response(503, "jwt-key-not-federated", e.getMessage()))
+                    .header("Retry-After", Long.toString(e.retryAfter().toSeconds())).build();
         } catch (EnrolmentException e) {
             return ApiError.response(e.error().status(), e.error().code(), e.getMessage());
         } catch (IllegalArgumentException e) {

@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import org.infinispan.Cache;
 import org.infinispan.configuration.cache.CacheMode;
@@ -56,12 +57,23 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
     private final ScheduledExecutorService worker;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     private volatile List<JwtAuthority> own = List.of();
+    private final Consumer<List<JwtAuthority>> onPublished;
 
     /**
      * @param lease how long a replica's entry outlives its last refresh, on top of {@code svidTtl}
      */
     public ReplicaKeyDirectory(EmbeddedCacheManager manager, TrustDomain trustDomain, LocalBundle bundle, Clock clock,
             Duration lease, Duration svidTtl) {
+        this(manager, trustDomain, bundle, clock, lease, svidTtl, keys -> { });
+    }
+
+    /**
+     * @param onPublished called after every merge with the keys the bundle publishes now (on the merging thread;
+     *     must not block)
+     */
+    public ReplicaKeyDirectory(EmbeddedCacheManager manager, TrustDomain trustDomain, LocalBundle bundle, Clock clock,
+            Duration lease, Duration svidTtl, Consumer<List<JwtAuthority>> onPublished) {
+        this.onPublished = onPublished;
         if (manager.getCacheConfiguration(CACHE) == null) {
             ConfigurationBuilder b = new ConfigurationBuilder();
             // A manager without transport (a lone gateway on a shared local manager) gets a local cache.
@@ -115,6 +127,7 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
             }
         }
         bundle.publishJwtAuthorities(merged.keys());
+        onPublished.accept(merged.keys());
     }
 
     private synchronized void refreshQuietly() {

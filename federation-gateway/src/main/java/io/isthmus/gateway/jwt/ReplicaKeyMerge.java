@@ -40,6 +40,7 @@ public final class ReplicaKeyMerge {
         PRIVATE_KEY_PUBLISHED("carries a private key parameter"),
         NOT_P256("carries a key that is not EC P-256"),
         REPLICA_MISMATCH("is stored under another replica's name"),
+        FOREIGN_TRUST_DOMAIN("belongs to another trust domain"),
         KID_CONFLICT("claims a kid another replica publishes with a different key");
 
         private final String rule;
@@ -155,6 +156,13 @@ public final class ReplicaKeyMerge {
         if (!header.get("replica").asText().equals(replica)) {
             refused.add(new Refused(replica, Reason.REPLICA_MISMATCH, "names replica '" + header.get("replica").asText()
                     + "'"));
+            return null;
+        }
+        String domain = header.path("trust_domain").asText("");
+        if (!domain.equals(td.name())) {
+            refused.add(new Refused(replica, Reason.FOREIGN_TRUST_DOMAIN, "names trust domain '" + domain
+                    + "', expected '" + td.name() + "': a gateway of another trust domain is on this cluster's replica "
+                    + "channel; give each cluster its own isthmus.enrolment.cluster settings"));
             return null;
         }
         Instant expires;

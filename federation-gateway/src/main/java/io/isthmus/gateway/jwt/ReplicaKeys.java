@@ -17,7 +17,8 @@ import io.isthmus.trust.spiffe.TrustDomain;
 /**
  * One gateway replica's entry in the replicated JWT key cache: the PUBLIC keys its ring publishes and how long they
  * may be trusted without a refresh from it. Written as a JWK Set (the bundle codec's own format, so reading an entry
- * applies the bundle's rules) plus {@code replica} and {@code expires}. Private keys never enter this record.
+ * applies the bundle's rules) plus {@code replica}, {@code expires}
+ * and {@code trust_domain}. Private keys never enter this record.
  */
 public record ReplicaKeys(String replica, List<JwtAuthority> keys, Instant expires) {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,6 +38,9 @@ public record ReplicaKeys(String replica, List<JwtAuthority> keys, Instant expir
                     Optional.empty())));
             root.put("replica", replica);
             root.put("expires", expires.toString());
+            // A JWK Set names no trust domain; the entry must, or a gateway of another domain on this channel could
+            // slip its key into our bundle.
+            root.put("trust_domain", td.name());
             return JSON.writeValueAsString(root);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);

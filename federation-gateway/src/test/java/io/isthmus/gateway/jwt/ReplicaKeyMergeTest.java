@@ -123,6 +123,8 @@ class ReplicaKeyMergeTest {
         entries.put("e", entry("e", LIVE, key("k-e")).replace("\"kid\":\"k-e\",", ""));
         entries.put("f", entry("f", LIVE, key("k-f")).replace(LIVE.toString(), "tomorrow"));
         entries.put("g", "[]");
+        entries.put("h", new ReplicaKeys("h", List.of(key("k-h")), LIVE).toJson(new TrustDomain("b.test")));
+        entries.put("i", entry("i", LIVE, key("k-i")).replace(",\"trust_domain\":\"a.test\"", ""));
         Merged m = merge(List.of(mine), entries);
         assertThat(kids(m)).containsExactly("k-mine");
         assertThat(m.refused()).extracting(ReplicaKeyMerge.Refused::replica, ReplicaKeyMerge.Refused::reason)
@@ -132,7 +134,10 @@ class ReplicaKeyMergeTest {
                         org.assertj.core.groups.Tuple.tuple("d", Reason.NOT_P256),
                         org.assertj.core.groups.Tuple.tuple("e", Reason.MALFORMED),
                         org.assertj.core.groups.Tuple.tuple("f", Reason.MALFORMED),
-                        org.assertj.core.groups.Tuple.tuple("g", Reason.MALFORMED));
+                        org.assertj.core.groups.Tuple.tuple("g", Reason.MALFORMED),
+                        org.assertj.core.groups.Tuple.tuple("h", Reason.FOREIGN_TRUST_DOMAIN),
+                        org.assertj.core.groups.Tuple.tuple("i", Reason.FOREIGN_TRUST_DOMAIN));
+        assertThat(m.refused().get(6).detail()).contains("'b.test'").contains("expected 'a.test'");
         assertThat(m.refused().get(4).detail()).contains("'tomorrow'");
         assertThat(m.refused().get(3).detail()).contains("kid is required");
     }

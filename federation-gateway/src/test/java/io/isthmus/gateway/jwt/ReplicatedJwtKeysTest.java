@@ -28,6 +28,7 @@ import io.isthmus.trust.ca.AuthorityValidator;
 import io.isthmus.trust.federation.BundleStore;
 import io.isthmus.trust.federation.LocalBundle;
 import io.isthmus.trust.jwt.JwtKeyRing;
+import io.isthmus.trust.jwt.JwtRejection;
 import io.isthmus.trust.jwt.JwtSigningKey;
 import io.isthmus.trust.jwt.JwtSvid;
 import io.isthmus.trust.jwt.JwtSvidSigner;
@@ -63,12 +64,16 @@ class ReplicatedJwtKeysTest {
             ReplicaKeyDirectory directory) {
 
         static Replica start(String name, InetSocketAddress bind) throws Exception {
+            return start(name, bind, TD);
+        }
+
+        static Replica start(String name, InetSocketAddress bind, TrustDomain td) throws Exception {
             EmbeddedCacheManager m = EnrolmentCluster.start(
                     new EnrolmentCluster.Membership(CLUSTER, name, bind, MEMBERS));
-            LocalBundle bundle = new LocalBundle(TD, new BundleStore(Files.createDirectories(dir.resolve(name)),
+            LocalBundle bundle = new LocalBundle(td, new BundleStore(Files.createDirectories(dir.resolve(name)),
                     new BundleCodec()), VALIDATOR, Clock.systemUTC(), Duration.ofMinutes(5));
-            bundle.initialize(PKI.intermediate(TD.name()).certificate());
-            ReplicaKeyDirectory d = new ReplicaKeyDirectory(m, TD, bundle, Clock.systemUTC(), LEASE, TTL);
+            bundle.initialize(PKI.intermediate(td.name()).certificate());
+            ReplicaKeyDirectory d = new ReplicaKeyDirectory(m, td, bundle, Clock.systemUTC(), LEASE, TTL);
             JwtKeyRing ring = JwtKeyRing.of(JwtSigningKey.generate());
             d.announce(ring.published());
             return new Replica(m, ring, bundle, d);
@@ -104,7 +109,7 @@ class ReplicatedJwtKeysTest {
     static void startTwoReplicas() throws Exception {
         dir = Files.createTempDirectory("jwt-replicas");
         InetAddress lo = InetAddress.getLoopbackAddress();
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
             MEMBERS.add(new InetSocketAddress(lo, FreePorts.next()));
         }
         one = Replica.start("one", MEMBERS.get(0));
@@ -167,6 +172,30 @@ class ReplicatedJwtKeysTest {
             if (three.manager.getStatus().allowInvocations()) {
                 three.stop();
             }
+        }
+    }
+
+    /**
+     * A gateway of another trust domain (b.test) that joins this cluster's replica channel (a copied configuration,
+     * or an intruder on the network) announces its key there: it never enters a.test's bundle, and a token it signs
+     * for an a.test subject is refused as an unknown kid.
+     */
+    @Test
+    void aKeyAnnouncedByAnotherTrustDomainsGatewayNeverEntersOurBundle() throws Exception {
+        Replica intruder = Replica.start("intruder", MEMBERS.get(3), new TrustDomain("b.test"));
+        try {
+            String kid = intruder.ring.active().keyId();
+            String name = intruder.directory.replicaName();
+            await().atMost(Duration.ofSeconds(30)).until(() -> one.manager.getCache(ReplicaKeyDirectory.CACHE)
+                    .containsKey(name) && two.manager.getCache(ReplicaKeyDirectory.CACHE).containsKey(name));
+            // Its entry is in our cache; the merges it caused (and the refreshes after) must leave it out throughout.
+            await().pollInterval(Duration.ofMillis(100)).during(LEASE).atMost(LEASE.plusSeconds(5))
+                    .until(() -> !one.kids().contains(kid) && !two.kids().contains(kid));
+            JwtSvid forged = intruder.sign();
+            assertThat(one.validate(forged)).isInstanceOfSatisfying(JwtVerdict.Invalid.class,
+                    v -> assertThat(v.reason()).isEqualTo(JwtRejection.UNKNOWN_KEY_ID));
+        } finally {
+            intruder.stop();
         }
     }
 }

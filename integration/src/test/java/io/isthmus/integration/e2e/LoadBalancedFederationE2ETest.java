@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,6 +44,16 @@ import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.x509.Pem;
+import io.isthmus.trust.bundle.BundleSet;
+import io.isthmus.trust.federation.RefreshHint;
+import io.isthmus.trust.jwt.JwtKeyRing;
+import io.isthmus.trust.jwt.JwtKeyStore;
+import io.isthmus.trust.jwt.JwtRejection;
+import io.isthmus.trust.jwt.JwtSigningKey;
+import io.isthmus.trust.jwt.JwtSvidSigner;
+import io.isthmus.trust.jwt.JwtSvidValidator;
+import io.isthmus.trust.jwt.JwtVerdict;
+import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.testing.FreePorts;
 
 /**
@@ -56,11 +67,13 @@ import io.isthmus.trust.testing.FreePorts;
  */
 class LoadBalancedFederationE2ETest {
     private static final Duration DEADLINE = Duration.ofSeconds(60);
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> NAMES = List.of("alpha", "beta", "gamma");
     /** Every replica listens on the same ports, as pods of one StatefulSet do; clusters too (separate networks). */
     private static final ClusterSpec.Ports PORTS = new ClusterSpec.Ports(15012, 8080, 8443, 15443, 15001, 7900, 7800, 0);
     private static final int MASTER_PORT = 7901;
     private static final int ENROL_BURST = 4;
+    private static final Duration JWT_TTL = Duration.ofSeconds(15);
     private static final String ADMIN_TOKEN = "load-balanced-e2e-bootstrap-admin-token-0123456789";
     /** What the module's public LoadBalancer Service forwards: ingress, bundle endpoint, cross-site bridge. */
     private static final List<Integer> PUBLIC_PORTS = List.of(PORTS.ingress(), PORTS.bundle(), PORTS.xsite());
@@ -187,7 +200,9 @@ class LoadBalancedFederationE2ETest {
                 }
             }
 
-            enrolmentRateLimitIsOnePerClusterAcrossItsReplicas(pki, replicas);
+            Issued vm = enrolmentRateLimitIsOnePerClusterAcrossItsReplicas(pki, replicas);
+            jwtKids.put("alpha", jwtKeysRotateAtAlphaAndBetaFollows(pki, replicas, vm));
+            refreshHintsCauseOnlyAThrottledPullOfTheRealBundle(pki, net, replicas);
 
             // Alpha's site master (the first member of its local cluster) stops, as in a rolling update. The other
             // replica takes over the bridge behind the same public address, and replication goes on both ways.
@@ -201,6 +216,9 @@ class LoadBalancedFederationE2ETest {
                     .until(() -> FederationTrustE2ETest.status(master.cluster().managementUrl("/q/health/ready")) == 503);
             assertThat(master.isAlive()).as("still running during the drain delay").isTrue();
             master.stop();
+            // The stopped replica's tokens live on (svid-ttl), so its key stays in the survivor's bundle.
+            assertThat(publishedJwtKids(api, survivor.cluster())).as("alpha's bundle after a replica stopped")
+                    .containsAll(jwtKids.get("alpha"));
             alphaApi.unexport("shop", SERVICE.get("alpha"));
             for (String at : List.of("beta", "gamma")) {
                 for (ClusterSpec replica : replicas.get(at)) {
@@ -210,9 +228,6 @@ class LoadBalancedFederationE2ETest {
                                     && RegistryE2ETest.export(api, replica, "alpha", "shop", SERVICE.get("alpha")).isEmpty());
                 }
             }
-            // The stopped replica's tokens live on (svid-ttl, 5 minutes), so its key stays in the survivor's bundle.
-            assertThat(publishedJwtKids(api, survivor.cluster())).as("alpha's bundle after a replica stopped")
-                    .containsAll(jwtKids.get("alpha"));
             Workload alphaClient = Workload.issue(pki, "spiffe://alpha.acme.internal/ns/demo/sa/client");
             String at = survivor.cluster().host() + ":" + PORTS.egress();
             Workload.Response r = Awaitility.await("alpha's remaining replica calls beta again").atMost(DEADLINE)
@@ -256,6 +271,8 @@ class LoadBalancedFederationE2ETest {
         // 4 enrolment attempts per source at once, then one a minute: per cluster, whichever replica is asked.
         p.put("isthmus.enrolment.rate-limit.burst", Integer.toString(ENROL_BURST));
         p.put("isthmus.enrolment.rate-limit.per-minute", "1");
+        // Short-lived JWT-SVIDs, so that a rotation's old key may be retired within the test.
+        p.put("isthmus.jwt.svid-ttl", JWT_TTL.toSeconds() + "s");
         try {
             Files.createDirectories(replica.dir());
             Files.writeString(replica.dir().resolve("admin.token"), ADMIN_TOKEN + "\n");
@@ -271,7 +288,7 @@ class LoadBalancedFederationE2ETest {
      * attempt is refused with 429 and Retry-After (a valid token too, and without burning it), and each refusal is
      * audited on the replica that refused it. Beta, another cluster, limits the same source on its own.
      */
-    private static void enrolmentRateLimitIsOnePerClusterAcrossItsReplicas(FederationPki pki,
+    private static Issued enrolmentRateLimitIsOnePerClusterAcrossItsReplicas(FederationPki pki,
             Map<String, List<ClusterSpec>> replicas) throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3)).build();
@@ -320,6 +337,192 @@ class LoadBalancedFederationE2ETest {
         HttpResponse<String> over = enrol(http, beta.get(0), "ijt1.beta-guess-late.not-the-secret");
         assertThat(over.statusCode()).as(over.body()).isEqualTo(429);
         assertThat(over.body()).contains("attempts from " + refusedSource + " across");
+        return vm;
+    }
+
+    /**
+     * JWT key rotation at alpha's replica r0 through the admin API, followed at both of beta's replicas through the
+     * federated bundle: a token of alpha's other replica, tokens signed before and after activation validate at beta;
+     * steps out of order get 409; once retired, the old key (even fresh tokens signed with it, as a thief of the key
+     * would) is refused at beta as an unknown kid. Returns alpha's signing kids afterwards, one per replica.
+     */
+    private static List<String> jwtKeysRotateAtAlphaAndBetaFollows(FederationPki pki,
+            Map<String, List<ClusterSpec>> replicas, Issued vm) throws Exception {
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3)).build();
+        GatewayClient api = new GatewayClient(pki.rootCertificate());
+        ClusterSpec r0 = replicas.get("alpha").get(0);
+        ClusterSpec r1 = replicas.get("alpha").get(1);
+        List<ClusterSpec> beta = replicas.get("beta");
+        String audience = "ledger.beta";
+        String before = jwtToken(pki, r0, vm, audience);
+        String ofR1 = jwtToken(pki, r1, vm, audience);
+        JwtKeyRing ringBefore = new JwtKeyStore(r0.dataDir().resolve("jwt")).load().orElseThrow();
+        String oldKid = ringBefore.active().keyId();
+        assertThat(kidOf(before)).isEqualTo(oldKid);
+        assertThat(kidOf(ofR1)).as("alpha's second replica signs with its own key").isEqualTo(activeJwtKid(r1))
+                .isNotEqualTo(oldKid);
+        awaitAtBeta(api, beta, "alpha r0's token", before, audience, null);
+        awaitAtBeta(api, beta, "alpha r1's token", ofR1, audience, null);
+
+        // Out of order: nothing prepared to activate; the active key cannot be retired.
+        assertRefused(admin(http, r0, "activate"), "no jwt key is prepared");
+        assertRefused(admin(http, r0, "retire/" + oldKid), "active " + oldKid + " cannot be retired");
+        HttpResponse<String> prepared = admin(http, r0, "prepare");
+        assertThat(prepared.statusCode()).as(prepared.body()).isEqualTo(200);
+        String newKid = JSON.readTree(prepared.body()).path("next").asText();
+        assertRefused(admin(http, r0, "prepare"), "already prepared");
+        // Activation waits until every peer confirmed the new key (hinted at once), never longer than a refresh.
+        long preparedAt = System.nanoTime();
+        HttpResponse<String> activated = Awaitility.await("alpha r0 activates " + newKid).atMost(DEADLINE)
+                .pollInterval(Duration.ofMillis(200)).until(() -> admin(http, r0, "activate"), r -> {
+                    if (r.statusCode() == 409) {
+                        assertThat(r.body()).contains("is not yet known to federated peer");
+                    }
+                    return r.statusCode() == 200;
+                });
+        System.out.printf("LoadBalancedFederationE2ETest: JWT key prepared to activatable (peers confirmed) in %d ms%n",
+                Duration.ofNanos(System.nanoTime() - preparedAt).toMillis());
+        assertThat(JSON.readTree(activated.body()).path("active").asText()).isEqualTo(newKid);
+        // The activation waited for the peers' confirmations: at once, a replica of each peer holds the new key.
+        for (String peer : List.of("beta", "gamma")) {
+            List<List<String>> held = new ArrayList<>();
+            for (ClusterSpec at : replicas.get(peer)) {
+                held.add(jwtKidsHeld(api, at, r0.trustDomain()));
+            }
+            assertThat(held).as("alpha's keys held by %s's replicas right after activation", peer)
+                    .anySatisfy(kids -> assertThat(kids).contains(newKid));
+        }
+        String after = jwtToken(pki, r0, vm, audience);
+        assertThat(kidOf(after)).isEqualTo(newKid);
+        awaitAtBeta(api, beta, "a token signed after activation", after, audience, null);
+        awaitAtBeta(api, beta, "a token signed before activation (its key is retiring)", before, audience, null);
+        // Too early: the old key's tokens may still live.
+        assertRefused(admin(http, r0, "retire/" + oldKid), "may still have signed live tokens");
+        Awaitility.await("alpha r0 retires " + oldKid + " once its tokens expired").atMost(JWT_TTL.plus(DEADLINE))
+                .pollInterval(Duration.ofMillis(500)).until(() -> admin(http, r0, "retire/" + oldKid).statusCode() == 200);
+        String stolen = JwtSvidSigner.sign(ringBefore.active(), vm.svid().id(), List.of(audience), Instant.now(),
+                Duration.ofMinutes(5)).token();
+        awaitAtBeta(api, beta, "a fresh token signed with the retired key", stolen, audience,
+                JwtRejection.UNKNOWN_KEY_ID);
+        awaitAtBeta(api, beta, "alpha r1's token after r0's rotation", jwtToken(pki, r1, vm, audience), audience, null);
+        return List.of(newKid, activeJwtKid(r1));
+    }
+
+    /**
+     * An attacker sends refresh hints to beta's bundle endpoint, through its load balancer, without a client
+     * certificate: naming alpha with a key of its own in the body, naming beta itself, naming nothing sensible, and
+     * twenty in a row. All it gets is a throttled pull of alpha's real bundle from alpha's own endpoint: its key is
+     * never held for alpha, a token signed with it is refused, and most of the burst is answered 429.
+     */
+    private static void refreshHintsCauseOnlyAThrottledPullOfTheRealBundle(FederationPki pki, LoadBalancedNetwork net,
+            Map<String, List<ClusterSpec>> replicas) throws Exception {
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3)).build();
+        GatewayClient api = new GatewayClient(pki.rootCertificate());
+        TrustDomain alphaTd = replicas.get("alpha").get(0).trustDomain();
+        JwtSigningKey evil = JwtSigningKey.generate();
+        String evilJwk = new BundleCodec().toJson(new io.isthmus.trust.bundle.TrustBundle(alphaTd, List.of(),
+                List.of(evil.authority()), 1, Optional.empty()));
+        String hintUrl = "https://" + net.cluster("beta").publicAddress() + ":" + PORTS.bundle() + RefreshHint.PATH;
+        int accepted = 0;
+        int throttled = 0;
+        for (int i = 0; i < 20; i++) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(hintUrl + "?trust_domain="
+                    + alphaTd.name())).timeout(Duration.ofSeconds(10)).header("content-type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(evilJwk)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isIn(202, 429);
+            assertThat(r.body()).doesNotContain(evil.keyId());
+            if (r.statusCode() == 202) {
+                accepted++;
+            } else {
+                throttled++;
+                assertThat(r.headers().firstValue("Retry-After")).isPresent();
+            }
+        }
+        System.out.printf("LoadBalancedFederationE2ETest: 20 forged hints: %d pulls, %d throttled%n", accepted, throttled);
+        // At most one pull per second per replica behind the load balancer; the burst takes well under 10 s.
+        assertThat(throttled).as("forged hints throttled").isGreaterThanOrEqualTo(5);
+        HttpResponse<String> self = http.send(HttpRequest.newBuilder(URI.create(hintUrl + "?trust_domain=beta.acme.internal"))
+                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString(evilJwk)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(self.statusCode()).as(self.body()).isEqualTo(404);
+        assertThat(self.body()).contains("\"error\":\"not-a-peer\"");
+        HttpResponse<String> junk = http.send(HttpRequest.newBuilder(URI.create(hintUrl + "?trust_domain=ALPHA%2F..%2F"))
+                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(junk.statusCode()).as(junk.body()).isEqualTo(400);
+        assertThat(junk.body()).contains("\"error\":\"malformed-trust-domain\"").contains("ALPHA/../");
+        String forged = JwtSvidSigner.sign(evil, SpiffeId.parse("spiffe://alpha.acme.internal/ns/demo/sa/rate-vm"),
+                List.of("ledger.beta"), Instant.now(), Duration.ofMinutes(5)).token();
+        for (String n : List.of("beta", "gamma")) {
+            for (ClusterSpec at : replicas.get(n)) {
+                assertThat(jwtKidsHeld(api, at, alphaTd)).as("%s %s's alpha bundle", n, at.host())
+                        .isNotEmpty().doesNotContain(evil.keyId());
+                assertThat(JwtSvidValidator.validate(forged, "ledger.beta", BundleSet.of(List.of(heldBundle(api, at,
+                        alphaTd))), Instant.now())).isInstanceOfSatisfying(JwtVerdict.Invalid.class,
+                                v -> assertThat(v.reason()).isEqualTo(JwtRejection.UNKNOWN_KEY_ID));
+            }
+        }
+        for (ClusterSpec at : replicas.get("alpha")) {
+            assertThat(publishedJwtKids(api, at)).as("alpha's own bundle").doesNotContain(evil.keyId());
+        }
+    }
+
+    private static String jwtToken(FederationPki pki, ClusterSpec at, Issued vm, String audience) throws Exception {
+        return new io.isthmus.agent.gateway.GatewayClient(URI.create(at.apiUrl("")),
+                new FederationRoots(Pem.readCertificates(pki.rootCertificate())), at.trustDomain(), Clock.systemUTC())
+                .jwtSvid(vm.svid(), vm.bundles(), vm.svid().id(), List.of(audience)).token();
+    }
+
+    private static String kidOf(String token) throws Exception {
+        return JSON.readTree(java.util.Base64.getUrlDecoder().decode(token.split("\\.")[0])).path("kid").asText();
+    }
+
+    private static HttpResponse<String> admin(HttpClient http, ClusterSpec at, String step) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(at.apiUrl("/v1/admin/jwt/" + step)))
+                .header("authorization", "Bearer " + ADMIN_TOKEN).timeout(Duration.ofSeconds(10))
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static void assertRefused(HttpResponse<String> r, String what) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
+        assertThat(r.body()).contains("\"code\":\"jwt-rotation-refused\"").contains(what);
+    }
+
+    /** Until each of {@code at} validates {@code token} with its bundle of the token's trust domain (or refuses it). */
+    private static void awaitAtBeta(GatewayClient api, List<ClusterSpec> at, String what, String token, String audience,
+            JwtRejection expected) {
+        SpiffeId sub = SpiffeId.parse(JSON_SUB.apply(token));
+        for (ClusterSpec replica : at) {
+            Awaitility.await(replica.host() + " " + (expected == null ? "validates " : "refuses ") + what)
+                    .atMost(DEADLINE).pollInterval(Duration.ofMillis(250)).ignoreExceptionsInstanceOf(IOException.class)
+                    .until(() -> JwtSvidValidator.validate(token, audience, BundleSet.of(List.of(heldBundle(api, replica,
+                            sub.trustDomain()))), Instant.now()), v -> expected == null ? v instanceof JwtVerdict.Valid
+                                    : v instanceof JwtVerdict.Invalid i && i.reason() == expected);
+        }
+    }
+
+    private static final java.util.function.Function<String, String> JSON_SUB = token -> {
+        try {
+            return JSON.readTree(java.util.Base64.getUrlDecoder().decode(token.split("\\.")[1])).path("sub").asText();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    };
+
+    /** The bundle of {@code td} that {@code replica} holds and serves its agents and API callers. */
+    private static io.isthmus.trust.bundle.TrustBundle heldBundle(GatewayClient api, ClusterSpec replica, TrustDomain td)
+            throws Exception {
+        HttpResponse<String> r = api.get(replica.apiUrl("/v1/bundles/" + td.name()));
+        if (r.statusCode() != 200) {
+            throw new IOException(replica.host() + " holds no bundle of " + td + ": " + r.statusCode());
+        }
+        return new BundleCodec().parse(td, r.body().getBytes(StandardCharsets.UTF_8), replica.host()).bundle();
+    }
+
+    private static List<String> jwtKidsHeld(GatewayClient api, ClusterSpec replica, TrustDomain td) throws Exception {
+        return heldBundle(api, replica, td).jwtAuthorities().stream().map(JwtAuthority::keyId).toList();
     }
 
     private static String createToken(HttpClient http, ClusterSpec at) throws Exception {

@@ -105,6 +105,45 @@ public final class BundleEndpointClient {
         });
     }
 
+    /**
+     * The peer's answer to a refresh hint: HTTP status, and the JWT key IDs of the hinted trust domain it holds now
+     * (empty when it holds no bundle of it, or refused the hint).
+     */
+    public record HintReply(int status, java.util.Set<String> jwtKeyIds) {
+        public HintReply {
+            jwtKeyIds = java.util.Set.copyOf(jwtKeyIds);
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /**
+     * Tells the peer that {@code own}'s bundle changed ({@link RefreshHint#PATH} on its bundle endpoint's host and
+     * port), over the same authenticated TLS as {@link #fetch}: the answer, which JWT keys of {@code own} the peer holds,
+     * is the peer's own.
+     */
+    public CompletableFuture<HintReply> hint(io.isthmus.trust.spiffe.TrustDomain own) {
+        URI uri = peer.bundleEndpoint().resolve(RefreshHint.PATH + "?trust_domain=" + own.name());
+        HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).header("Accept", "application/json")
+                .POST(HttpRequest.BodyPublishers.noBody()).build();
+        return http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream()).handle((response, failure) -> {
+            if (failure != null) {
+                throw new CompletionException(describeFailure(unwrap(failure)));
+            }
+            try (InputStream body = response.body()) {
+                byte[] bytes = body.readNBytes(maxBytes);
+                java.util.Set<String> kids = new java.util.HashSet<>();
+                if (response.statusCode() == 202 || response.statusCode() == 429) {
+                    JSON.readTree(bytes).path("jwt_key_ids").forEach(k -> kids.add(k.asText()));
+                }
+                return new HintReply(response.statusCode(), kids);
+            } catch (IOException e) {
+                throw new CompletionException(new BundleRejectedException(BundleRejection.FETCH_FAILED,
+                        "reading the refresh hint's answer from " + uri + ": " + e, e));
+            }
+        });
+    }
+
     /** Completes with the parsed bundle, or exceptionally with a {@link BundleRejectedException}. */
     public CompletableFuture<ParsedBundle> fetch() {
         HttpRequest request = HttpRequest.newBuilder(peer.bundleEndpoint()).timeout(timeout)

@@ -118,7 +118,8 @@ public final class BundleEndpointServer implements AutoCloseable {
         }
     }
 
-    private static void reply(HttpExchange exchange, int status, String json) throws IOException {
+    /** A JSON answer that no cache keeps (bundle, status, refresh hint). */
+    static void reply(HttpExchange exchange, int status, String json) throws IOException {
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("Content-Type", "application/json");
         exchange.getResponseHeaders().add("Cache-Control", "no-store");

@@ -186,6 +186,68 @@ public final class PeerBundleSync implements AutoCloseable, PeerStatusSource {
         }
     }
 
+    /**
+     * What this gateway holds of a peer, answered to a refresh hint ({@link RefreshHint}); {@code held} is empty when
+     * the hint was refused or no bundle of the peer has arrived yet.
+     */
+    public record HintAnswer(RefreshHint.Verdict verdict, Optional<TrustBundle> held) {
+    }
+
+    /**
+     * A refresh hint naming {@code requested} arrived: pulls that peer's bundle now from its configured endpoint, at
+     * most once per {@code minRefresh} per peer, and answers with what this gateway holds of it now (before the pull
+     * completes: the hinting peer asks again to learn the outcome). Never blocks on the network.
+     */
+    public HintAnswer hint(String requested) {
+        Map<TrustDomain, Peer> current = peers;
+        Peer peer;
+        RefreshHint.Verdict verdict;
+        Instant now = clock.instant();
+        TrustDomain td;
+        try {
+            td = requested == null ? null : TrustDomain.parse(requested);
+        } catch (IllegalArgumentException e) {
+            td = null;
+        }
+        peer = td == null ? null : current.get(td);
+        if (peer == null) {
+            verdict = RefreshHint.decide(requested, current.keySet(), Optional.empty(), now, settings.minRefresh());
+            return new HintAnswer(verdict, Optional.empty());
+        }
+        synchronized (peer) {
+            verdict = RefreshHint.decide(requested, current.keySet(), Optional.ofNullable(peer.lastHintedPull), now,
+                    settings.minRefresh());
+            if (verdict instanceof RefreshHint.Verdict.Pull) {
+                peer.lastHintedPull = now;
+            }
+        }
+        if (verdict instanceof RefreshHint.Verdict.Pull) {
+            LOG.debugf("peer %s (%s): refresh hint received, pulling its bundle now", peer.config.name(), td);
+            schedule(peer, Duration.ZERO);
+        }
+        return new HintAnswer(verdict, store.bundleFor(td));
+    }
+
+    /**
+     * Sends every peer a refresh hint naming {@code own} (this gateway's trust domain, whose bundle just changed), in
+     * parallel; each answer says which JWT key IDs of {@code own} that peer holds now.
+     */
+    public Map<TrustDomain, CompletableFuture<BundleEndpointClient.HintReply>> hintPeers(TrustDomain own,
+            java.util.function.Predicate<TrustDomain> which) {
+        Map<TrustDomain, CompletableFuture<BundleEndpointClient.HintReply>> out = new LinkedHashMap<>();
+        peers.forEach((td, peer) -> {
+            if (which.test(td)) {
+                out.put(td, peer.client.hint(own));
+            }
+        });
+        return out;
+    }
+
+    /** The trust domains this gateway federates with now. */
+    public java.util.Set<TrustDomain> peerDomains() {
+        return peers.keySet();
+    }
+
     /** Polls one peer now, outside its schedule (admin "refresh", tests). */
     public CompletableFuture<PeerSyncStatus> refreshNow(TrustDomain td) {
         Peer peer = peers.get(td);
@@ -302,6 +364,8 @@ public final class PeerBundleSync implements AutoCloseable, PeerStatusSource {
         volatile BundleRejection lastRejection;
         volatile boolean fromDisk;
         volatile int failures;
+        /** Guarded by the peer's monitor. */
+        Instant lastHintedPull;
 
         Peer(PeerConfig config, BundleEndpointClient client) {
             this.config = config;

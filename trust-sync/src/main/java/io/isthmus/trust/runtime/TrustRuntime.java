@@ -117,6 +117,8 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
         this.endpoint = BundleEndpointServer.start(settings.bundleEndpoint(), this,
                 () -> store.bundleFor(settings.trustDomain()).orElseThrow(), codec,
                 () -> statusCodec.toJson(status()), clock);
+        endpoint.serve(io.isthmus.trust.federation.RefreshHint.PATH,
+                new io.isthmus.trust.federation.RefreshHintHandler(sync::hint));
         sync.start();
         try {
             adoptConfigured(settings.intermediate(), "isthmus.ca.intermediate-*");
