@@ -2,26 +2,20 @@ package io.isthmus.integration.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
-
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.isthmus.integration.vm.VmGateway;
+import io.isthmus.trust.testing.AttackerTls;
 import io.isthmus.trust.testing.FreePorts;
 
 /**
@@ -44,7 +38,7 @@ class MembershipPushLimitE2ETest {
                 "-Disthmus.federation.push-rate-limit.burst=" + BURST,
                 "-Disthmus.federation.push-rate-limit.per-minute=1"))) {
             gateway.start("gateway.log");
-            HttpClient attacker = HttpClient.newBuilder().sslContext(trustingAnyone())
+            HttpClient attacker = HttpClient.newBuilder().sslContext(AttackerTls.trustingAnyone())
                     .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
             URI push = URI.create("https://127.0.0.1:" + bundlePort + "/v1/membership");
             HttpRequest forged = HttpRequest.newBuilder(push).timeout(Duration.ofSeconds(10))
@@ -69,42 +63,5 @@ class MembershipPushLimitE2ETest {
             assertThat(audited).singleElement().asString().contains("\"decision\":\"deny\"", "\"code\":\"rate-limited\"",
                     "\"source\":\"127.0.0.1\"");
         }
-    }
-
-    /** The attacker does not care whom it talks to. */
-    private static SSLContext trustingAnyone() throws Exception {
-        X509ExtendedTrustManager any = new X509ExtendedTrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] c, String a) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] c, String a) {
-            }
-
-            @Override
-            public void checkClientTrusted(X509Certificate[] c, String a, Socket s) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] c, String a, Socket s) {
-            }
-
-            @Override
-            public void checkClientTrusted(X509Certificate[] c, String a, SSLEngine e) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] c, String a, SSLEngine e) {
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        };
-        SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(null, new TrustManager[] {any}, null);
-        return tls;
     }
 }

@@ -4,22 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -31,6 +24,7 @@ import io.isthmus.trust.bundle.TrustBundle;
 import io.isthmus.trust.jwt.JwtSigningKey;
 import io.isthmus.trust.runtime.TrustRuntime;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.testing.AttackerTls;
 import io.isthmus.trust.testing.HourlyPeers;
 
 /**
@@ -84,7 +78,7 @@ class RefreshHintExchangeTest {
         JwtSigningKey evil = JwtSigningKey.generate();
         String body = new BundleCodec().toJson(new TrustBundle(A, List.of(), List.of(evil.authority()), Long.MAX_VALUE / 2,
                 Optional.empty()));
-        HttpClient anyone = HttpClient.newBuilder().sslContext(trustingAnything()).build();
+        HttpClient anyone = HttpClient.newBuilder().sslContext(AttackerTls.trustingAnyone()).build();
         String hintUrl = "https://127.0.0.1:" + pb + RefreshHint.PATH;
         int pulls = 0;
         long burst = System.nanoTime();
@@ -122,42 +116,5 @@ class RefreshHintExchangeTest {
             InterruptedException {
         return http.send(HttpRequest.newBuilder(URI.create(url)).header("content-type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    /** An attacker's client: it does not care whom it talks to. */
-    private static SSLContext trustingAnything() throws Exception {
-        X509ExtendedTrustManager any = new X509ExtendedTrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
-            }
-
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-            }
-
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        };
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, new TrustManager[] {any}, null);
-        return ctx;
     }
 }

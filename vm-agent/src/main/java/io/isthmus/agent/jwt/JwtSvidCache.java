@@ -10,6 +10,8 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
+import org.jboss.logging.Logger;
+
 import io.isthmus.agent.gateway.GatewayClient;
 import io.isthmus.agent.gateway.GatewayException;
 import io.isthmus.agent.state.AgentState;
@@ -25,10 +27,21 @@ import io.isthmus.trust.spiffe.SpiffeId;
  * Every fetched token is validated against the agent's bundles before it is cached or served: a gateway answer
  * that does not verify (wrong key, wrong subject, already expired) is an error, never a credential. Thread-safe;
  * a fetch blocks only its caller.
+ *
+ * <p>When the refresh fails for a reason that can pass (the gateway is unreachable, overloaded, or a fresh replica
+ * answers 503 until peers know its key),
+ * the token held is served while it has at least {@link #MIN_LIFE_SERVED} left, as SPIRE's agent keeps serving
+ * cached SVIDs while its server is away, and the fetch is tried again after {@link #RETRY_AFTER_FAILURE}. A token
+ * never goes out past that margin, nor after the gateway refused the request (then the failure is the caller's).
  */
 public final class JwtSvidCache {
     /** Bounds memory against a workload asking for endless audience sets. */
     static final int MAX_ENTRIES = 1024;
+    /** A held token is served after a failed refresh only while it lives at least this long. */
+    static final Duration MIN_LIFE_SERVED = Duration.ofSeconds(10);
+    /** After a failed refresh, the next call for that token tries the gateway again this much later. */
+    static final Duration RETRY_AFTER_FAILURE = Duration.ofSeconds(1);
+    private static final Logger LOG = Logger.getLogger(JwtSvidCache.class);
 
     /** The gateway call; {@link io.isthmus.agent.gateway.GatewayClient#jwtSvid} in production. */
     @FunctionalInterface
@@ -39,7 +52,8 @@ public final class JwtSvidCache {
     private record Key(SpiffeId subject, List<String> audience) {
     }
 
-    private record Entry(JwtSvid svid, Instant refreshAt) {
+    /** {@code failing}: the last refresh failed and this token is being served until it is replaced or too old. */
+    private record Entry(JwtSvid svid, Instant refreshAt, boolean failing) {
     }
 
     private final Fetcher fetcher;
@@ -74,7 +88,22 @@ public final class JwtSvidCache {
         if (cached != null && now.isBefore(cached.refreshAt())) {
             return cached.svid();
         }
-        String token = fetcher.fetch(subject, key.audience());
+        String token;
+        try {
+            token = fetcher.fetch(subject, key.audience());
+        } catch (GatewayException e) {
+            // A refusal (the agent may no longer act as this ID) ends the token at once; only unavailability waits.
+            if (cached == null || !e.retryable() || now.plus(MIN_LIFE_SERVED).isAfter(cached.svid().expiry())) {
+                throw e;
+            }
+            if (!cached.failing()) {
+                LOG.warnf("could not refresh the JWT-SVID for %s %s (%s); serving the one held, valid until %s, and "
+                        + "trying again every %s", subject, key.audience(), e.getMessage(), cached.svid().expiry(),
+                        RETRY_AFTER_FAILURE);
+            }
+            entries.put(key, new Entry(cached.svid(), now.plus(RETRY_AFTER_FAILURE), true));
+            return cached.svid();
+        }
         JwtVerdict verdict = JwtSvidValidator.validate(token, key.audience().get(0), bundles, now);
         if (!(verdict instanceof JwtVerdict.Valid valid)) {
             JwtVerdict.Invalid bad = (JwtVerdict.Invalid) verdict;
@@ -92,7 +121,7 @@ public final class JwtSvidCache {
                 entries.clear();
             }
         }
-        entries.put(key, new Entry(valid.svid(), now.plus(life.dividedBy(2))));
+        entries.put(key, new Entry(valid.svid(), now.plus(life.dividedBy(2)), false));
         return valid.svid();
     }
 

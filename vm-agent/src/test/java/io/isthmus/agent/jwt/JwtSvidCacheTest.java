@@ -72,4 +72,36 @@ class JwtSvidCacheTest {
         assertThatThrownBy(() -> cache.get(ME, List.of("a"))).hasMessageContaining("audience-mismatch");
         assertThat(cache.size()).isZero();
     }
+
+    @Test
+    void whileTheGatewayIsUnavailableTheHeldTokenIsServedUntilTenSecondsBeforeItExpires() throws Exception {
+        String held = cache.get(ME, List.of("a")).token();
+        gateway.set((s, a) -> {
+            throw new GatewayException("jwt-key-not-federated", 503, "peers do not know this replica's key yet", null);
+        });
+        clock.advance(Duration.ofSeconds(151));
+        assertThat(cache.get(ME, List.of("a")).token()).as("past half life, gateway 503").isEqualTo(held);
+        assertThat(cache.get(ME, List.of("a")).token()).as("within the retry pause: no call").isEqualTo(held);
+        assertThat(calls).hasValue(2);
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(cache.get(ME, List.of("a")).token()).isEqualTo(held);
+        assertThat(calls).as("tried again after the pause").hasValue(3);
+        clock.advance(Duration.ofSeconds(300 - 152 - 10));
+        assertThat(cache.get(ME, List.of("a")).token()).as("10 s before expiry: still served").isEqualTo(held);
+        clock.advance(Duration.ofSeconds(1));
+        assertThatThrownBy(() -> cache.get(ME, List.of("a"))).isInstanceOf(GatewayException.class)
+                .hasMessageContaining("peers do not know");
+        gateway.set((s, a) -> JwtSvidSigner.sign(KEY, s, a, clock.instant(), Duration.ofMinutes(5)).token());
+        assertThat(cache.get(ME, List.of("a")).token()).as("the gateway is back: a fresh token").isNotEqualTo(held);
+    }
+
+    @Test
+    void aRefusalEndsTheHeldTokenAtOnce() throws Exception {
+        cache.get(ME, List.of("a"));
+        gateway.set((s, a) -> {
+            throw new GatewayException("workload-id-refused", 403, "this agent may not act as " + s, null);
+        });
+        clock.advance(Duration.ofSeconds(151));
+        assertThatThrownBy(() -> cache.get(ME, List.of("a"))).hasMessageContaining("may not act as");
+    }
 }
