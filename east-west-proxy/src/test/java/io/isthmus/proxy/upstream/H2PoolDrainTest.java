@@ -25,6 +25,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -92,21 +93,24 @@ class H2PoolDrainTest {
 
     private Call call() throws Exception {
         CompletableFuture<String> status = new CompletableFuture<>();
-        Http2StreamChannel stream = pool.openStream(transport.workers().next(), peer,
-                new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        if (msg instanceof Http2HeadersFrame h) {
-                            status.complete(String.valueOf(h.headers().status()));
-                        }
-                        ReferenceCountUtil.release(msg);
-                    }
+        // On the loop, as openStream requires: the pool's per-loop state is the loop's alone.
+        EventLoop loop = transport.workers().next();
+        ChannelInboundHandlerAdapter reader = new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof Http2HeadersFrame h) {
+                    status.complete(String.valueOf(h.headers().status()));
+                }
+                ReferenceCountUtil.release(msg);
+            }
 
-                    @Override
-                    public void channelInactive(ChannelHandlerContext ctx) {
-                        status.completeExceptionally(new IllegalStateException("stream closed unanswered"));
-                    }
-                }).get(5, TimeUnit.SECONDS);
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) {
+                status.completeExceptionally(new IllegalStateException("stream closed unanswered"));
+            }
+        };
+        Http2StreamChannel stream = loop.submit(() -> pool.openStream(loop, peer, reader)).get(5, TimeUnit.SECONDS)
+                .get(5, TimeUnit.SECONDS);
         stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("GET").scheme("http")
                 .path("/").authority("peer"), true)).sync();
         return new Call(stream, status);
