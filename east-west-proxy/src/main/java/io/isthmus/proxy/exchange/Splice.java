@@ -36,7 +36,7 @@ public final class Splice {
         far.pipeline().addLast("relay", fromFar);
         // Bytes a side read before its relay stood wait in its HeldBytes, in front of the relay (a TLS client's data
         // with its last handshake flight; a server's greeting after a CONNECT's 200): they go over first.
-        HeldBytes.release(near, far);
+        long heldFromNear = HeldBytes.release(near, far);
         strip(near.pipeline(), nearHttp);
         // Only now, with the caller's HTTP encoder gone: it refuses raw bytes after a response (the bytes were lost).
         long earlyBytes = 0;
@@ -44,25 +44,28 @@ public final class Splice {
             earlyBytes += b.readableBytes();
             near.write(b);
         }
-        HeldBytes.release(far, near);
+        long heldFromFar = HeldBytes.release(far, near);
         near.flush();
         // The far decoder's leftovers follow what it had already handed on.
         strip(far.pipeline(), farHttp);
         near.read();
         far.read();
-        return new Spliced(fromNear, fromFar, earlyBytes);
+        return new Spliced(fromNear, fromFar, heldFromNear, earlyBytes + heldFromFar);
     }
 
-    /** The two relays of a spliced pair, which count the bytes each way (for the tunnel's access-log line). */
-    public record Spliced(Relay fromNear, Relay fromFar, long earlyBytes) {
-        /** Bytes from the caller to the far side so far. */
+    /**
+     * The two relays of a spliced pair, which count the bytes each way (for the tunnel's access-log line), and the
+     * bytes each way that went over before the relays (held or early), which no relay saw.
+     */
+    public record Spliced(Relay fromNear, Relay fromFar, long beforeFromNear, long beforeFromFar) {
+        /** Bytes from the caller to the far side so far, the held ones included. */
         public long fromCaller() {
-            return fromNear.relayed();
+            return beforeFromNear + fromNear.relayed();
         }
 
-        /** Bytes from the far side to the caller so far, the early ones included. */
+        /** Bytes from the far side to the caller so far, the early and held ones included. */
         public long toCaller() {
-            return earlyBytes + fromFar.relayed();
+            return beforeFromFar + fromFar.relayed();
         }
     }
 

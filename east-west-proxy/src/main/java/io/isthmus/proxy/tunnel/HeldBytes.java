@@ -35,18 +35,23 @@ public final class HeldBytes extends ChannelInboundHandlerAdapter {
     /**
      * Writes the held bytes to {@code far} (flushed) and removes this handler from {@code near}'s pipeline. Call on
      * {@code near}'s event loop.
+     *
+     * @return how many bytes were handed on (they pass no relay, so whoever counts the bytes of a connection adds them)
      */
-    public static void release(Channel near, Channel far) {
+    public static long release(Channel near, Channel far) {
         HeldBytes self = near.pipeline().get(HeldBytes.class);
         if (self == null) {
-            return;
+            return 0;
         }
+        long handed = 0;
         ByteBuf b;
         while ((b = self.held.poll()) != null) {
+            handed += b.readableBytes();
             far.write(b);
         }
         far.flush();
         near.pipeline().remove(self);
+        return handed;
     }
 
     /** Whatever was not handed on (the connection closed first) is freed. */
