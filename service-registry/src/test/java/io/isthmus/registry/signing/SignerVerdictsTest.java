@@ -21,6 +21,7 @@ import io.isthmus.trust.svid.SvidRejection;
 import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.svid.X509SvidVerifier;
+import io.isthmus.trust.testing.MutableClock;
 import io.isthmus.trust.testing.TestCa;
 
 /**
@@ -31,23 +32,7 @@ import io.isthmus.trust.testing.TestCa;
 class SignerVerdictsTest {
     private static final Instant NOW = Instant.now();
     private static final TrustDomain EAST = new TrustDomain("east.acme.internal");
-    private final AtomicReference<Instant> now = new AtomicReference<>(NOW);
-    private final Clock clock = new Clock() {
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    };
+    private final MutableClock clock = new MutableClock(NOW);
     private final TestCa pki = TestCa.create(Clock.fixed(NOW.minus(Duration.ofHours(1)), ZoneOffset.UTC));
     private final CaCredential eastCa = pki.intermediate(EAST.name());
     private final AtomicReference<BundleSet> bundles = new AtomicReference<>(BundleSet.of(List.of(
@@ -104,13 +89,13 @@ class SignerVerdictsTest {
     @Test
     void verifiesAgainOnceTheKeptVerdictIsOlderThanItsMaximumAge() {
         verify(gateway);
-        now.set(NOW.plus(SignerVerdicts.MAX_AGE).minusMillis(1));
+        clock.set(NOW.plus(SignerVerdicts.MAX_AGE).minusMillis(1));
         verify(gateway);
         assertThat(verdicts.computed()).isEqualTo(1);
-        now.set(NOW.plus(SignerVerdicts.MAX_AGE));
+        clock.set(NOW.plus(SignerVerdicts.MAX_AGE));
         verify(gateway);
         assertThat(verdicts.computed()).isEqualTo(2);
-        now.set(NOW.minusSeconds(1)); // the clock stepped back: no reuse either
+        clock.set(NOW.minusSeconds(1)); // the clock stepped back: no reuse either
         verify(gateway);
         assertThat(verdicts.computed()).isEqualTo(3);
     }
