@@ -142,6 +142,13 @@ class InfinispanRegistryTest {
         return new java.util.TreeMap<>(cm.<String, String>getCache("registry"));
     }
 
+    /** What {@code manager}'s registry cache holds now, without cluster-a's heartbeat (signed again every round). */
+    private static java.util.Map<String, String> entriesBesideHeartbeat(DefaultCacheManager manager) {
+        java.util.Map<String, String> entries = new java.util.TreeMap<>(manager.<String, String>getCache("registry"));
+        entries.remove("cluster-a/_isthmus/heartbeat");
+        return entries;
+    }
+
     @Test
     void aHeartbeatRenewsEveryLeaseWithOneSignedRecordAndReSignsOnlyOldEntries() {
         for (int i = 0; i < 50; i++) {
@@ -151,16 +158,14 @@ class InfinispanRegistryTest {
         // The first two leases after start re-assert every entry (a restarted gateway's entries coming back to it).
         clock.advance(Duration.ofSeconds(61));
         keeper.tick();
-        java.util.Map<String, String> exported = stored();
-        exported.remove("cluster-a/_isthmus/heartbeat");
+        java.util.Map<String, String> exported = entriesBesideHeartbeat(cm);
         for (int round = 1; round <= 4; round++) {
             clock.advance(Duration.ofSeconds(20));
             keeper.tick();
             assertThat(keeper.staleEntries()).as("round %d", round).isZero();
         }
         // 141 s on, far past the 30 s lease: every entry is fresh, and none was signed again (same values).
-        java.util.Map<String, String> now = stored();
-        now.remove("cluster-a/_isthmus/heartbeat");
+        java.util.Map<String, String> now = entriesBesideHeartbeat(cm);
         assertThat(now).isEqualTo(exported);
         assertThat(registry.list(RegistryQuery.cluster("cluster-a")))
                 .allSatisfy(e -> assertThat(e.heartbeat()).isEqualTo(clock.instant()));
@@ -195,12 +200,10 @@ class InfinispanRegistryTest {
             LeaseKeeper keeper = new LeaseKeeper(r, clock);
             clock.advance(Duration.ofSeconds(61)); // past the re-assertion after start
             keeper.tick();
-            java.util.Map<String, String> before = new java.util.TreeMap<>(signed.<String, String>getCache("registry"));
-            before.remove("cluster-a/_isthmus/heartbeat");
+            java.util.Map<String, String> before = entriesBesideHeartbeat(signed);
             clock.advance(Duration.ofSeconds(10));
             keeper.tick();
-            java.util.Map<String, String> young = new java.util.TreeMap<>(signed.<String, String>getCache("registry"));
-            young.remove("cluster-a/_isthmus/heartbeat");
+            java.util.Map<String, String> young = entriesBesideHeartbeat(signed);
             assertThat(young).as("young entries under an unchanged CA are not signed again").isEqualTo(before);
             assertThat(signersOf(signed))
                     .containsOnly(first.certificate().getSubjectX500Principal().getName() + " " + keyId(first));
@@ -209,12 +212,10 @@ class InfinispanRegistryTest {
             keeper.tick();
             assertThat(signersOf(signed)).hasSize(1).containsOnly(
                     next.certificate().getSubjectX500Principal().getName() + " " + keyId(next));
-            java.util.Map<String, String> after = new java.util.TreeMap<>(signed.<String, String>getCache("registry"));
-            after.remove("cluster-a/_isthmus/heartbeat");
+            java.util.Map<String, String> after = entriesBesideHeartbeat(signed);
             clock.advance(Duration.ofSeconds(10));
             keeper.tick();
-            java.util.Map<String, String> later = new java.util.TreeMap<>(signed.<String, String>getCache("registry"));
-            later.remove("cluster-a/_isthmus/heartbeat");
+            java.util.Map<String, String> later = entriesBesideHeartbeat(signed);
             assertThat(later).as("once all are under the new CA, nothing is signed again").isEqualTo(after);
             assertThat(keeper.staleEntries()).isZero();
         } finally {
