@@ -128,22 +128,7 @@ class PartitionE2ETest {
         } else {
             p.putAll(alphaApi.gatewayProperties());
         }
-        Path policy = c.dir().resolve("policies.yaml");
-        try {
-            Files.createDirectories(c.dir());
-            Files.writeString(policy, """
-                    apiVersion: security.isthmus.io/v1alpha1
-                    kind: AuthorizationPolicy
-                    metadata: {name: demo-clients, namespace: isthmus-system}
-                    spec:
-                      action: ALLOW
-                      rules:
-                      - from:
-                        - source: {principals: ["*/ns/demo/sa/client"]}
-                    """);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        Path policy = Clusters.allowDemoClients(c.dir());
         p.put("isthmus.authz.policy-file", policy.toString());
     }
 
