@@ -19,6 +19,8 @@
 # Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" ROUNDS=3 WARMUP=10s WARMUP_MAX=120s
 #        SKIP_BUILD=1 to tune; ISTHMUS_JAVA_OPTS="-XX:+UseParallelGC" adds JVM options to the Isthmus process;
 #        VERDICT_CACHE=false verifies every peer SVID in full instead of reusing verdicts while bundles are unchanged;
+#        HAPROXY_LOG=0 runs HAProxy without its per-request log line (Isthmus keeps its access log unless
+#        ISTHMUS_ACCESS_LOG=false);
 #        CONCURRENCY="" skips wrk; BULK=0 skips the 1 GiB transfer; GRPC=0 skips gRPC (GRPC_CONCURRENCY=16 unary
 #        calls in flight, GRPC_STREAMS=4 streams, GRPC_SECONDS=10 after GRPC_WARMUP=5); HANDSHAKE_SECONDS=0 skips handshakes; PORT_BASE=25000 moves ports)
 # Needs: haproxy, wrk, openssl, nginx, curl, python3 (apt-get install -y haproxy wrk nginx-light curl).
@@ -92,7 +94,7 @@ if [[ "$GRPC" == 1 ]]; then
 fi
 
 "$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
-  -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache="${VERDICT_CACHE:-true}" -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
+  -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache="${VERDICT_CACHE:-true}" -Disthmus.bench.access-log="${ISTHMUS_ACCESS_LOG:-true}" -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
   "$WORK/pki" "$ISTHMUS_EGRESS" "$ISTHMUS_INGRESS" "$BACKEND" "$THREADS" "$BULK_BACKEND" "$GRPC_BACKEND" \
   > "$WORK/isthmus.log" 2>&1 & PIDS+=($!)
 ISTHMUS_PID=$!
@@ -100,12 +102,22 @@ for _ in $(seq 1 100); do grep -q READY "$WORK/isthmus.log" && break; sleep 0.2;
 grep READY "$WORK/isthmus.log" || { cat "$WORK/isthmus.log"; exit 1; }
 
 P=$WORK/pki
+# Log parity: Isthmus formats one JSON access-log line per request per hop (its default) and the benchmark discards
+# it unwritten; with HAPROXY_LOG=1 (default) HAProxy formats its httplog line per request per frontend into an
+# in-memory ring, also never written (no syscall). HAPROXY_LOG=0 gives HAProxy no log at all (the runs before
+# 2026-12-05 10:00 UTC); ISTHMUS_ACCESS_LOG=false turns Isthmus's off.
+haproxy_log=""
+if [[ "${HAPROXY_LOG:-1}" == 1 ]]; then
+  haproxy_log=$'ring bench_log\n  format rfc5424\n  maxlen 1024\n  size 4194304'
+fi
 cat > "$WORK/haproxy.cfg" <<CFG
 global
   nbthread $THREADS
   tune.ssl.default-dh-param 2048
+$haproxy_log
 defaults
   mode http
+$([[ "${HAPROXY_LOG:-1}" == 1 ]] && printf '  log ring@bench_log local0\n  option httplog')
   option http-keep-alive
   timeout connect 2s
   timeout client 60s
@@ -243,6 +255,7 @@ grpc_named() {
 }
 
 echo "== $(date -u +%FT%TZ) $(nproc) cores; uptime before: $(uptime)"
+echo "== logs: Isthmus access log ${ISTHMUS_ACCESS_LOG:-true} (formatted, discarded); HAProxy httplog into a memory ring: $([[ "${HAPROXY_LOG:-1}" == 1 ]] && echo on || echo off)"
 # Warm-up. The JIT compiles the request path; a gateway runs for days, and a measurement should not pay for that
 # (on a loaded 2-core machine C2 needed 40 s of load and 7 CPU-seconds). Isthmus is loaded in 5 s steps until its C2
 # compiler threads used under 3% of a core in a step (at least WARMUP, at most WARMUP_MAX); HAProxy gets 5 s each.
