@@ -355,6 +355,7 @@ class LoadBalancedFederationE2ETest {
      */
     private static List<String> jwtKeysOfBothAlphaReplicasRotateByOneCallPerStep(FederationPki pki,
             ClusterSpec alphaLb, Map<String, List<ClusterSpec>> replicas, Issued vm) throws Exception {
+        long started = System.nanoTime();
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3)).build();
         GatewayClient api = new GatewayClient(pki.rootCertificate());
@@ -438,6 +439,8 @@ class LoadBalancedFederationE2ETest {
             awaitAtBeta(api, beta, "alpha r" + i + "'s token after the retirement", jwtToken(pki, alpha.get(i), vm,
                     audience), audience, null);
         }
+        System.out.printf("LoadBalancedFederationE2ETest: JWT rotation of alpha through retirement took %d ms%n",
+                Duration.ofNanos(System.nanoTime() - started).toMillis());
         return newKids;
     }
 
@@ -519,8 +522,9 @@ class LoadBalancedFederationE2ETest {
     }
 
     private static HttpResponse<String> admin(HttpClient http, ClusterSpec at, String step) throws Exception {
+        // Above isthmus.jwt.rotation-wait (10 s): a step waits that long for every replica before it answers.
         return http.send(HttpRequest.newBuilder(URI.create(at.apiUrl("/v1/admin/jwt/" + step)))
-                .header("authorization", "Bearer " + ADMIN_TOKEN).timeout(Duration.ofSeconds(10))
+                .header("authorization", "Bearer " + ADMIN_TOKEN).timeout(Duration.ofSeconds(30))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     }
 
