@@ -67,8 +67,9 @@ public class JwtAdminResource {
     public Response view(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
         return AdminStep.run(auth, audit, request, "jwt.status", authorization, true, principal -> {
             ObjectNode view = federatedView(authority.ring());
-            cluster.current().ifPresent(r -> recorded(view.putObject("cluster"), r));
-            replicas(view, authority.replicaRotations(), cluster.current().map(JwtRotationRecord::generation).orElse(0L));
+            Optional<JwtRotationRecord> current = cluster.current();
+            current.ifPresent(r -> recorded(view.putObject("cluster"), r));
+            replicas(view, authority.replicaRotations(), current.map(JwtRotationRecord::generation).orElse(0L));
             return Outcome.read(view);
         });
     }
