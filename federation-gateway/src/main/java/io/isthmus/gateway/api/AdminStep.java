@@ -21,12 +21,17 @@ public final class AdminStep {
     public sealed interface Outcome {
         /** 200 with {@code body}, not audited (a read). */
         static Outcome read(Object body) {
-            return new Done(body, null, null, null);
+            return new Done(200, body, null, null, null);
         }
 
         /** 200 with {@code body}, and an allowed audit line: {@code code} (e.g. {@code done}), the serial/target, why. */
         static Outcome changed(Object body, String code, String serial, String detail) {
-            return new Done(body, code, serial, detail);
+            return new Done(200, body, code, serial, detail);
+        }
+
+        /** 202 with {@code body}, audited like {@link #changed}: the change is recorded but not yet complete. */
+        static Outcome accepted(Object body, String code, String serial, String detail) {
+            return new Done(202, body, code, serial, detail);
         }
 
         /** A refused step: {@code status} with {@code {"code","detail"}}, and a refused audit line. */
@@ -40,7 +45,7 @@ public final class AdminStep {
         }
     }
 
-    record Done(Object body, String code, String serial, String detail) implements Outcome {
+    record Done(int status, Object body, String code, String serial, String detail) implements Outcome {
     }
 
     record Refused(int status, String code, String detail, boolean audited) implements Outcome {
@@ -80,7 +85,7 @@ public final class AdminStep {
                     audit.record(new EnrolmentAudit.Entry(action, true, d.code(), source, principal, null, null,
                             d.serial(), d.detail()));
                 }
-                yield Response.ok(d.body()).build();
+                yield Response.status(d.status()).entity(d.body()).build();
             }
             case Refused r -> {
                 if (r.audited()) {

@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.List;
 
+import org.infinispan.Cache;
 import org.infinispan.configuration.cache.CacheMode;
 import org.infinispan.configuration.cache.Configuration;
 import org.infinispan.configuration.cache.ConfigurationBuilder;
@@ -53,16 +54,25 @@ public final class EnrolmentCluster {
         return manager;
     }
 
+    /**
+     * The cache {@code name} on {@code manager}, defined on first use as replicated among this cluster's replicas only
+     * (no backup sites) and held in memory; a manager without transport (a lone gateway) gets a local cache.
+     */
+    public static <K, V> Cache<K, V> replicatedInMemory(EmbeddedCacheManager manager, String name) {
+        if (manager.getCacheConfiguration(name) == null) {
+            ConfigurationBuilder b = new ConfigurationBuilder();
+            b.clustering().cacheMode(manager.getCacheManagerConfiguration().isClustered() ? CacheMode.REPL_SYNC
+                    : CacheMode.LOCAL);
+            manager.defineConfiguration(name, b.build());
+        }
+        return manager.getCache(name);
+    }
+
     /** Defines the enrolment caches on {@code manager}: replicated when it is clustered (idempotent). */
     public static void defineCaches(EmbeddedCacheManager manager, java.nio.file.Path storeDir) {
-        if (manager.getCacheConfiguration(SharedRateLimiter.CACHE) == null) {
-            // Among this cluster's replicas only (no backup sites: each cluster has its own limit), in memory (a
-            // restart of every replica at once forgets the buckets, which is at most one extra burst).
-            ConfigurationBuilder rate = new ConfigurationBuilder();
-            rate.clustering().cacheMode(manager.getCacheManagerConfiguration().isClustered() ? CacheMode.REPL_SYNC
-                    : CacheMode.LOCAL);
-            manager.defineConfiguration(SharedRateLimiter.CACHE, rate.build());
-        }
+        // Among this cluster's replicas only (no backup sites: each cluster has its own limit), in memory (a
+        // restart of every replica at once forgets the buckets, which is at most one extra burst).
+        replicatedInMemory(manager, SharedRateLimiter.CACHE);
         for (String name : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE)) {
             if (manager.getCacheConfiguration(name) != null) {
                 continue;

@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -14,13 +16,12 @@ import org.jboss.logging.Logger;
 
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.enrolment.EnrolmentStores;
+import io.isthmus.gateway.jwt.rotation.ReplicaRotation;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.federation.LocalBundle;
 import io.isthmus.trust.jwt.JwtKeyReadiness;
 import io.isthmus.trust.jwt.JwtKeyRing;
-import io.isthmus.trust.jwt.JwtRotationException;
-import io.isthmus.trust.jwt.JwtKeyStore;
 import io.isthmus.trust.jwt.JwtSigningKey;
 import io.isthmus.trust.jwt.JwtSvid;
 import io.isthmus.trust.jwt.JwtSvidSigner;
@@ -30,9 +31,9 @@ import io.quarkus.runtime.Startup;
 /**
  * This replica's JWT signing authority: the key ring under {@code <data-dir>/jwt/}, its public keys shared with the
  * cluster's other replicas and published, with theirs, in the local bundle ({@link ReplicaKeyDirectory}; the bundle
- * exchange federates them), and the rotation steps of the admin API. Each step persists the
- * ring before publishing it, so a restart never signs with a key the bundle does not carry. Thread-safe (one lock:
- * steps are rare; signing only reads the ring).
+ * exchange federates them), and this replica's own rotation steps, which {@link ClusterJwtRotation} takes when the
+ * cluster records a step. Each step persists the ring before publishing it, so a restart never signs with a key the
+ * bundle does not carry. Thread-safe (one lock: steps are rare; signing only reads the ring).
  */
 @ApplicationScoped
 @Startup
@@ -41,11 +42,10 @@ public class JwtAuthorityService {
 
     private final ReplicaKeyDirectory replicas;
     private final LocalBundle bundle;
-    private final JwtKeyStore store;
     private final Clock clock;
     private final JwtConfig config;
     private final JwtKeyPropagation propagation;
-    private volatile JwtKeyRing ring;
+    private final ReplicaKeyRing keys;
 
     @Inject
     public JwtAuthorityService(TrustService trust, GatewayConfig gateway, JwtConfig config, Clock clock,
@@ -58,17 +58,15 @@ public class JwtAuthorityService {
         this.replicas = new ReplicaKeyDirectory(stores.cacheManager(), trust.runtime().trustDomain(), bundle, clock,
                 config.replicaLease(), config.svidTtl(),
                 keys -> propagation.published(keys.stream().map(JwtAuthority::keyId).toList()));
-        this.store = new JwtKeyStore(gateway.dataDir().resolve("jwt"));
         this.clock = clock;
         this.config = config;
         try {
-            JwtKeyRing loaded = store.load().orElseGet(() -> JwtKeyRing.of(JwtSigningKey.generate()));
-            commit(loaded.pruned(clock.instant()));
+            this.keys = new ReplicaKeyRing(gateway.dataDir().resolve("jwt"), replicas, clock, config.svidTtl());
         } catch (IOException e) {
             throw new UncheckedIOException("starting the JWT signing authority failed: " + e.getMessage(), e);
         }
         LOG.infof("JWT-SVID signing key %s (ES256) of replica %s, published in the bundle of %s with the other "
-                + "replicas' keys %s", ring.active().keyId(), replicas.replicaName(), trust.runtime().trustDomain(),
+                + "replicas' keys %s", keys.ring().active().keyId(), replicas.replicaName(), trust.runtime().trustDomain(),
                 bundle.current().jwtAuthorities().stream().map(JwtAuthority::keyId).toList());
     }
 
@@ -79,7 +77,7 @@ public class JwtAuthorityService {
      *     key, or its key after a restart, until every peer confirmed it or a whole refresh window passed)
      */
     public JwtSvid sign(SpiffeId subject, List<String> audience) {
-        JwtSigningKey key = ring.active();
+        JwtSigningKey key = keys.ring().active();
         if (propagation.readiness(key.keyId()) instanceof JwtKeyReadiness.Verdict.NotYet notYet) {
             throw new JwtKeyNotReadyException(notYet, clock.instant());
         }
@@ -92,37 +90,12 @@ public class JwtAuthorityService {
     }
 
     public JwtKeyRing ring() {
-        return ring;
+        return keys.ring();
     }
 
-    /** A new key, published now, signing from {@link #activate}. */
-    public synchronized JwtKeyRing prepare() throws IOException {
-        return commit(ring.pruned(clock.instant()).prepare(JwtSigningKey.generate()));
-    }
-
-    /**
-     * The prepared key signs from now on; refused (as a step out of order) while a federated peer may not know it
-     * yet: tokens it signed would fail there.
-     */
-    public synchronized JwtKeyRing activate() throws IOException {
-        ring.next().ifPresent(next -> {
-            if (propagation.readiness(next.keyId()) instanceof JwtKeyReadiness.Verdict.NotYet notYet) {
-                throw new JwtRotationException(notYet.describe() + "; activate it after that (GET /v1/admin/jwt "
-                        + "shows when it is ready)");
-            }
-        });
-        return commit(ring.pruned(clock.instant()).activate(clock.instant(), config.svidTtl()));
-    }
-
-    public synchronized JwtKeyRing retire(String keyId) throws IOException {
-        return commit(ring.retire(keyId, clock.instant()));
-    }
-
-    private JwtKeyRing commit(JwtKeyRing next) throws IOException {
-        store.save(next);
-        this.ring = next;
-        replicas.announce(next.published());
-        return next;
+    /** This replica's ring and its rotation steps, for {@link ClusterJwtRotation}. */
+    ReplicaKeyRing keys() {
+        return keys;
     }
 
     @PreDestroy
@@ -131,14 +104,19 @@ public class JwtAuthorityService {
         replicas.close();
     }
 
-    /** This replica's name in its cluster (the admin steps apply to its ring only). */
+    /** This replica's name in its cluster. */
     public String replicaName() {
         return replicas.replicaName();
     }
 
+    /** Where every live replica of the cluster stands in the rotation (this one included), by name. */
+    public Map<String, Optional<ReplicaRotation>> replicaRotations() {
+        return keys.replicaRotations();
+    }
+
     /** The kids this replica's ring publishes, for logs and the admin view. */
     public List<String> publishedKeyIds() {
-        return ring.published().stream().map(JwtAuthority::keyId).toList();
+        return keys.publishedKeyIds();
     }
 
     /** The kids the cluster's bundle publishes: every replica's (as this replica serves it). */

@@ -24,4 +24,12 @@ public interface JwtConfig {
      */
     @WithDefault("1m")
     Duration replicaLease();
+
+    /**
+     * How long an admin rotation step waits for every replica of the cluster to apply it before answering. The
+     * answer then says, per replica, whether it has; a replica that has not goes on applying it (202), and asking
+     * for the same step again waits again.
+     */
+    @WithDefault("10s")
+    Duration rotationWait();
 }

@@ -7,16 +7,17 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 import org.infinispan.Cache;
-import org.infinispan.configuration.cache.CacheMode;
-import org.infinispan.configuration.cache.ConfigurationBuilder;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.notifications.Listener;
 import org.infinispan.notifications.cachelistener.annotation.CacheEntryCreated;
@@ -24,8 +25,11 @@ import org.infinispan.notifications.cachelistener.annotation.CacheEntryExpired;
 import org.infinispan.notifications.cachelistener.annotation.CacheEntryModified;
 import org.infinispan.notifications.cachelistener.annotation.CacheEntryRemoved;
 import org.infinispan.notifications.cachelistener.event.CacheEntryEvent;
+import org.infinispan.remoting.transport.Address;
 import org.jboss.logging.Logger;
 
+import io.isthmus.gateway.enrolment.EnrolmentCluster;
+import io.isthmus.gateway.jwt.rotation.ReplicaRotation;
 import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.federation.LocalBundle;
 import io.isthmus.trust.spiffe.TrustDomain;
@@ -57,6 +61,9 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
     private final ScheduledExecutorService worker;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     private volatile List<JwtAuthority> own = List.of();
+    private volatile Optional<ReplicaRotation> ownRotation = Optional.empty();
+    private volatile Map<String, Optional<ReplicaRotation>> others = Map.of();
+    private final EmbeddedCacheManager manager;
     private final Consumer<List<JwtAuthority>> onPublished;
 
     /**
@@ -74,14 +81,8 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
     public ReplicaKeyDirectory(EmbeddedCacheManager manager, TrustDomain trustDomain, LocalBundle bundle, Clock clock,
             Duration lease, Duration svidTtl, Consumer<List<JwtAuthority>> onPublished) {
         this.onPublished = onPublished;
-        if (manager.getCacheConfiguration(CACHE) == null) {
-            ConfigurationBuilder b = new ConfigurationBuilder();
-            // A manager without transport (a lone gateway on a shared local manager) gets a local cache.
-            b.clustering().cacheMode(manager.getCacheManagerConfiguration().isClustered() ? CacheMode.REPL_SYNC
-                    : CacheMode.LOCAL);
-            manager.defineConfiguration(CACHE, b.build());
-        }
-        this.cache = manager.getCache(CACHE);
+        this.manager = manager;
+        this.cache = EnrolmentCluster.replicatedInMemory(manager, CACHE);
         this.self = manager.getAddress() != null ? manager.getAddress().toString() : "local";
         this.trustDomain = trustDomain;
         this.bundle = bundle;
@@ -107,15 +108,44 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
      * returning: a rotation step's answer then matches this replica's bundle.
      */
     public synchronized void announce(List<JwtAuthority> keys) throws IOException {
+        announce(keys, ownRotation);
+    }
+
+    /** As {@link #announce(List)}, with where this replica stands in the cluster's rotation. */
+    public synchronized void announce(List<JwtAuthority> keys, Optional<ReplicaRotation> rotation) throws IOException {
         this.own = List.copyOf(keys);
+        this.ownRotation = rotation;
         write(clock.instant().plus(lease).plus(svidTtl));
         merge();
+    }
+
+    /**
+     * Where each replica of the cluster stands in the rotation: this one, and every other one in the current
+     * cluster view whose entry is live and accepted. A replica that stopped (its entry lingers for its tokens) is not
+     * asked to apply steps; one that is in the view but has written no entry yet is starting and catches up.
+     */
+    public Map<String, Optional<ReplicaRotation>> liveRotations() {
+        Map<String, Optional<ReplicaRotation>> out = new TreeMap<>();
+        Set<String> members = members();
+        others.forEach((name, r) -> {
+            if (members.contains(name)) {
+                out.put(name, r);
+            }
+        });
+        out.put(self, ownRotation);
+        return out;
+    }
+
+    private Set<String> members() {
+        List<Address> view = manager.getMembers();
+        return view == null ? Set.of(self) : view.stream().map(Object::toString).collect(Collectors.toSet());
     }
 
     private void write(Instant expires) {
         // The cache's own lifespan only cleans up; the merge judges expiry itself, on the injected clock.
         long lifespan = Math.max(1, Duration.between(clock.instant(), expires).toMillis()) + lease.toMillis();
-        cache.put(self, new ReplicaKeys(self, own, expires).toJson(trustDomain), lifespan, TimeUnit.MILLISECONDS);
+        cache.put(self, new ReplicaKeys(self, own, expires, ownRotation).toJson(trustDomain), lifespan,
+                TimeUnit.MILLISECONDS);
     }
 
     private synchronized void merge() throws IOException {
@@ -126,6 +156,7 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
                 LOG.warnf("not publishing a JWT key of this cluster's %s", r);
             }
         }
+        others = merged.rotations();
         bundle.publishJwtAuthorities(merged.keys());
         onPublished.accept(merged.keys());
     }

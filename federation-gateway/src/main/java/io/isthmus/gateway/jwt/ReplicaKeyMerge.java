@@ -10,11 +10,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.isthmus.gateway.jwt.rotation.ReplicaRotation;
 import io.isthmus.trust.bundle.BundleFormatError;
 import io.isthmus.trust.bundle.BundleFormatException;
 import io.isthmus.trust.bundle.JwtAuthority;
@@ -65,12 +67,16 @@ public final class ReplicaKeyMerge {
     /**
      * @param keys what the bundle publishes, sorted by kid
      * @param expired replicas whose entries have lapsed (normal after a replica stopped; not a refusal)
+     * @param rotations where each other replica with a live, accepted entry stands in the cluster's rotation (empty
+     *     for a replica of a version that takes no cluster-wide steps)
      */
-    public record Merged(List<JwtAuthority> keys, List<Refused> refused, List<String> expired) {
+    public record Merged(List<JwtAuthority> keys, List<Refused> refused, List<String> expired,
+            Map<String, Optional<ReplicaRotation>> rotations) {
         public Merged {
             keys = List.copyOf(keys);
             refused = List.copyOf(refused);
             expired = List.copyOf(expired);
+            rotations = Map.copyOf(rotations);
         }
     }
 
@@ -86,6 +92,7 @@ public final class ReplicaKeyMerge {
         List<String> expired = new ArrayList<>();
         // kid -> (replica -> key), over live foreign entries, in replica-name order for a stable result.
         Map<String, Map<String, JwtAuthority>> claims = new TreeMap<>();
+        Map<String, Optional<ReplicaRotation>> rotations = new TreeMap<>();
         for (Map.Entry<String, String> e : new TreeMap<>(entries).entrySet()) {
             String replica = e.getKey();
             if (replica.equals(self)) {
@@ -99,6 +106,7 @@ public final class ReplicaKeyMerge {
                 expired.add(replica);
                 continue;
             }
+            rotations.put(replica, read.rotation);
             for (JwtAuthority k : read.keys) {
                 claims.computeIfAbsent(k.keyId(), x -> new LinkedHashMap<>()).put(replica, k);
             }
@@ -133,10 +141,10 @@ public final class ReplicaKeyMerge {
         }
         List<JwtAuthority> keys = new ArrayList<>(out.values());
         keys.sort(Comparator.comparing(JwtAuthority::keyId));
-        return new Merged(keys, refused, expired);
+        return new Merged(keys, refused, expired, rotations);
     }
 
-    private record Entry(List<JwtAuthority> keys, Instant expires) {
+    private record Entry(List<JwtAuthority> keys, Instant expires, Optional<ReplicaRotation> rotation) {
     }
 
     private static Entry read(TrustDomain td, String replica, String json, List<Refused> refused) {
@@ -195,7 +203,16 @@ public final class ReplicaKeyMerge {
                 return null;
             }
         }
-        return new Entry(parsed.bundle().jwtAuthorities(), expires);
+        Optional<ReplicaRotation> rotation = Optional.empty();
+        if (header.has("rotation")) {
+            try {
+                rotation = Optional.of(ReplicaRotation.parse(header.get("rotation")));
+            } catch (IllegalArgumentException e) {
+                refused.add(new Refused(replica, Reason.MALFORMED, e.getMessage()));
+                return null;
+            }
+        }
+        return new Entry(parsed.bundle().jwtAuthorities(), expires, rotation);
     }
 
     private static boolean sameKey(JwtAuthority a, JwtAuthority b) {

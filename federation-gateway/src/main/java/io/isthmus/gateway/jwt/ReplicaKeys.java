@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.isthmus.gateway.jwt.rotation.ReplicaRotation;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.bundle.TrustBundle;
@@ -18,18 +19,25 @@ import io.isthmus.trust.spiffe.TrustDomain;
  * One gateway replica's entry in the replicated JWT key cache: the PUBLIC keys its ring publishes and how long they
  * may be trusted without a refresh from it. Written as a JWK Set (the bundle codec's own format, so reading an entry
  * applies the bundle's rules) plus {@code replica}, {@code expires}
- * and {@code trust_domain}. Private keys never enter this record.
+ * and {@code trust_domain}, and where the replica stands in the cluster's rotation ({@code rotation}, which the
+ * replica answering an admin call reads). Private keys never enter this record.
  */
-public record ReplicaKeys(String replica, List<JwtAuthority> keys, Instant expires) {
+public record ReplicaKeys(String replica, List<JwtAuthority> keys, Instant expires, Optional<ReplicaRotation> rotation) {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final BundleCodec CODEC = new BundleCodec();
 
     public ReplicaKeys {
         Objects.requireNonNull(expires, "expires");
+        Objects.requireNonNull(rotation, "rotation");
         keys = List.copyOf(keys);
         if (replica == null || replica.isBlank()) {
             throw new IllegalArgumentException("a replica's JWT keys need the replica's name");
         }
+    }
+
+    /** An entry that says nothing of the rotation (as a gateway from before cluster-wide steps wrote it). */
+    public ReplicaKeys(String replica, List<JwtAuthority> keys, Instant expires) {
+        this(replica, keys, expires, Optional.empty());
     }
 
     public String toJson(TrustDomain td) {
@@ -41,6 +49,7 @@ public record ReplicaKeys(String replica, List<JwtAuthority> keys, Instant expir
             // A JWK Set names no trust domain; the entry must, or a gateway of another domain on this channel could
             // slip its key into our bundle.
             root.put("trust_domain", td.name());
+            rotation.ifPresent(r -> r.toJson(root.putObject("rotation")));
             return JSON.writeValueAsString(root);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);

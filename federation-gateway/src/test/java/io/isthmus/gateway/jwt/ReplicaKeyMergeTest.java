@@ -7,11 +7,13 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.gateway.jwt.ReplicaKeyMerge.Merged;
 import io.isthmus.gateway.jwt.ReplicaKeyMerge.Reason;
+import io.isthmus.gateway.jwt.rotation.ReplicaRotation;
 import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.jwt.JwtSigningKey;
 import io.isthmus.trust.spiffe.TrustDomain;
@@ -140,6 +142,25 @@ class ReplicaKeyMergeTest {
         assertThat(m.refused().get(6).detail()).contains("'b.test'").contains("expected 'a.test'");
         assertThat(m.refused().get(4).detail()).contains("'tomorrow'");
         assertThat(m.refused().get(3).detail()).contains("kid is required");
+    }
+
+    @Test
+    void whereEachLiveReplicaStandsInTheRotationIsReadFromItsEntry() {
+        ReplicaRotation state = new ReplicaRotation(4, "k-b1", Optional.of("k-b2"), List.of(
+                new ReplicaRotation.Retiring("k-b0", LIVE)), Optional.of("waits to be federated"));
+        Map<String, String> entries = new LinkedHashMap<>();
+        entries.put("b", new ReplicaKeys("b", List.of(b1), LIVE, Optional.of(state)).toJson(TD));
+        entries.put("c", entry("c", LIVE, c1));
+        entries.put("d", entry("d", NOW, key("k-d")));
+        entries.put("e", new ReplicaKeys("e", List.of(key("k-e")), LIVE, Optional.of(state)).toJson(TD)
+                .replace("\"applied\":4", "\"applied\":\"four\""));
+        Merged m = merge(List.of(mine), entries);
+        // An older gateway's entry says nothing (empty); an expired or refused one is not a live replica.
+        assertThat(m.rotations()).containsOnly(Map.entry("b", Optional.of(state)), Map.entry("c", Optional.empty()));
+        assertThat(m.refused()).singleElement().satisfies(r -> {
+            assertThat(r.reason()).isEqualTo(Reason.MALFORMED);
+            assertThat(r.detail()).contains("'applied'").contains("\"four\"");
+        });
     }
 
     @Test

@@ -3,15 +3,10 @@ package io.isthmus.gateway.jwt;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -20,12 +15,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.isthmus.gateway.enrolment.EnrolmentCluster;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.bundle.TrustBundle;
-import io.isthmus.trust.ca.AuthorityValidator;
-import io.isthmus.trust.federation.BundleStore;
 import io.isthmus.trust.federation.LocalBundle;
 import io.isthmus.trust.jwt.JwtKeyRing;
 import io.isthmus.trust.jwt.JwtRejection;
@@ -36,7 +28,6 @@ import io.isthmus.trust.jwt.JwtSvidValidator;
 import io.isthmus.trust.jwt.JwtVerdict;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
-import io.isthmus.trust.testing.FreePorts;
 import io.isthmus.trust.testing.TestCa;
 
 /**
@@ -52,10 +43,7 @@ class ReplicatedJwtKeysTest {
     /** Long enough that stopping a cache manager (a JGroups leave, over a second under load) leaves time to watch. */
     private static final Duration TTL = Duration.ofSeconds(6);
     private static final TestCa PKI = TestCa.create();
-    private static final AuthorityValidator VALIDATOR = new AuthorityValidator(PKI.roots(), Duration.ofSeconds(30));
-    private static final List<InetSocketAddress> MEMBERS = new ArrayList<>();
-    private static final String CLUSTER = "jwt-replicas-" + ProcessHandle.current().pid() + "-" + FreePorts.next();
-    private static Path dir;
+    private static TestReplicaChannel channel;
     private static Replica one;
     private static Replica two;
 
@@ -63,16 +51,13 @@ class ReplicatedJwtKeysTest {
     private record Replica(EmbeddedCacheManager manager, JwtKeyRing ring, LocalBundle bundle,
             ReplicaKeyDirectory directory) {
 
-        static Replica start(String name, InetSocketAddress bind) throws Exception {
-            return start(name, bind, TD);
+        static Replica start(String name, int member) throws Exception {
+            return start(name, member, TD);
         }
 
-        static Replica start(String name, InetSocketAddress bind, TrustDomain td) throws Exception {
-            EmbeddedCacheManager m = EnrolmentCluster.start(
-                    new EnrolmentCluster.Membership(CLUSTER, name, bind, MEMBERS));
-            LocalBundle bundle = new LocalBundle(td, new BundleStore(Files.createDirectories(dir.resolve(name)),
-                    new BundleCodec()), VALIDATOR, Clock.systemUTC(), Duration.ofMinutes(5));
-            bundle.initialize(PKI.intermediate(td.name()).certificate());
+        static Replica start(String name, int member, TrustDomain td) throws Exception {
+            EmbeddedCacheManager m = channel.join(name, member);
+            LocalBundle bundle = channel.bundle(name, td);
             ReplicaKeyDirectory d = new ReplicaKeyDirectory(m, td, bundle, Clock.systemUTC(), LEASE, TTL);
             JwtKeyRing ring = JwtKeyRing.of(JwtSigningKey.generate());
             d.announce(ring.published());
@@ -107,15 +92,10 @@ class ReplicatedJwtKeysTest {
 
     @BeforeAll
     static void startTwoReplicas() throws Exception {
-        dir = Files.createTempDirectory("jwt-replicas");
-        InetAddress lo = InetAddress.getLoopbackAddress();
-        for (int i = 0; i < 4; i++) {
-            MEMBERS.add(new InetSocketAddress(lo, FreePorts.next()));
-        }
-        one = Replica.start("one", MEMBERS.get(0));
-        two = Replica.start("two", MEMBERS.get(1));
-        await().atMost(Duration.ofSeconds(30)).until(() -> one.manager.getMembers().size() == 2
-                && two.manager.getMembers().size() == 2);
+        channel = new TestReplicaChannel("jwt-replicas", 4, PKI);
+        one = Replica.start("one", 0);
+        two = Replica.start("two", 1);
+        TestReplicaChannel.awaitView(one.manager, two.manager);
     }
 
     @AfterAll
@@ -147,7 +127,7 @@ class ReplicatedJwtKeysTest {
 
     @Test
     void aCrashedReplicasKeyStaysUntilItsLastTokenExpiredThenLeaves() throws Exception {
-        Replica three = Replica.start("three", MEMBERS.get(2));
+        Replica three = Replica.start("three", 2);
         try {
             String k3 = three.ring.active().keyId();
             await().atMost(Duration.ofSeconds(30)).until(() -> one.kids().contains(k3) && two.kids().contains(k3));
@@ -182,7 +162,7 @@ class ReplicatedJwtKeysTest {
      */
     @Test
     void aKeyAnnouncedByAnotherTrustDomainsGatewayNeverEntersOurBundle() throws Exception {
-        Replica intruder = Replica.start("intruder", MEMBERS.get(3), new TrustDomain("b.test"));
+        Replica intruder = Replica.start("intruder", 3, new TrustDomain("b.test"));
         try {
             String kid = intruder.ring.active().keyId();
             String name = intruder.directory.replicaName();

@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.isthmus.agent.gateway.GatewayClient.Issued;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.isthmus.integration.federation.ClusterSpec;
@@ -75,8 +76,12 @@ class LoadBalancedFederationE2ETest {
     private static final int ENROL_BURST = 4;
     private static final Duration JWT_TTL = Duration.ofSeconds(15);
     private static final String ADMIN_TOKEN = "load-balanced-e2e-bootstrap-admin-token-0123456789";
-    /** What the module's public LoadBalancer Service forwards: ingress, bundle endpoint, cross-site bridge. */
-    private static final List<Integer> PUBLIC_PORTS = List.of(PORTS.ingress(), PORTS.bundle(), PORTS.xsite());
+    /**
+     * What the module's public LoadBalancer Service forwards: ingress, bundle endpoint, cross-site bridge; and the API,
+     * as an operator's admin calls reach a cluster's gateway through its Service, whichever replica answers.
+     */
+    private static final List<Integer> PUBLIC_PORTS = List.of(PORTS.ingress(), PORTS.bundle(), PORTS.xsite(),
+            PORTS.api());
     /** The service each cluster offers, and the cluster that calls it: every cluster is crossed into once. */
     private static final Map<String, String> SERVICE = Map.of("alpha", "payments", "beta", "ledger", "gamma", "orders");
     private static final Map<String, String> CALLER = Map.of("alpha", "gamma", "beta", "alpha", "gamma", "beta");
@@ -201,7 +206,8 @@ class LoadBalancedFederationE2ETest {
             }
 
             Issued vm = enrolmentRateLimitIsOnePerClusterAcrossItsReplicas(pki, replicas);
-            jwtKids.put("alpha", jwtKeysRotateAtAlphaAndBetaFollows(pki, replicas, vm));
+            jwtKids.put("alpha", jwtKeysOfBothAlphaReplicasRotateByOneCallPerStep(pki, publicSpecs.get("alpha"),
+                    replicas, vm));
             refreshHintsCauseOnlyAThrottledPullOfTheRealBundle(pki, net, replicas);
 
             // Alpha's site master (the first member of its local cluster) stops, as in a rolling update. The other
@@ -341,72 +347,108 @@ class LoadBalancedFederationE2ETest {
     }
 
     /**
-     * JWT key rotation at alpha's replica r0 through the admin API, followed at both of beta's replicas through the
-     * federated bundle: a token of alpha's other replica, tokens signed before and after activation validate at beta;
-     * steps out of order get 409; once retired, the old key (even fresh tokens signed with it, as a thief of the key
-     * would) is refused at beta as an unknown kid. Returns alpha's signing kids afterwards, one per replica.
+     * JWT key rotation of alpha, one admin call per step through alpha's load balancer (whichever replica answers):
+     * each step applies to both replicas, each on its own key, and the answer says so per replica. A token of each
+     * replica signed before and after activation validates at beta; steps out of order get 409; once retired, either
+     * replica's old key (even fresh tokens signed with it, as a thief of the key would) is refused at beta as an
+     * unknown kid. Returns alpha's signing kids afterwards, one per replica.
      */
-    private static List<String> jwtKeysRotateAtAlphaAndBetaFollows(FederationPki pki,
-            Map<String, List<ClusterSpec>> replicas, Issued vm) throws Exception {
+    private static List<String> jwtKeysOfBothAlphaReplicasRotateByOneCallPerStep(FederationPki pki,
+            ClusterSpec alphaLb, Map<String, List<ClusterSpec>> replicas, Issued vm) throws Exception {
+        long started = System.nanoTime();
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3)).build();
         GatewayClient api = new GatewayClient(pki.rootCertificate());
-        ClusterSpec r0 = replicas.get("alpha").get(0);
-        ClusterSpec r1 = replicas.get("alpha").get(1);
+        List<ClusterSpec> alpha = replicas.get("alpha");
         List<ClusterSpec> beta = replicas.get("beta");
         String audience = "ledger.beta";
-        String before = jwtToken(pki, r0, vm, audience);
-        String ofR1 = jwtToken(pki, r1, vm, audience);
-        JwtKeyRing ringBefore = new JwtKeyStore(r0.dataDir().resolve("jwt")).load().orElseThrow();
-        String oldKid = ringBefore.active().keyId();
-        assertThat(kidOf(before)).isEqualTo(oldKid);
-        assertThat(kidOf(ofR1)).as("alpha's second replica signs with its own key").isEqualTo(activeJwtKid(r1))
-                .isNotEqualTo(oldKid);
-        awaitAtBeta(api, beta, "alpha r0's token", before, audience, null);
-        awaitAtBeta(api, beta, "alpha r1's token", ofR1, audience, null);
+        List<String> before = new ArrayList<>();
+        List<JwtKeyRing> ringsBefore = new ArrayList<>();
+        for (ClusterSpec r : alpha) {
+            before.add(jwtToken(pki, r, vm, audience));
+            ringsBefore.add(new JwtKeyStore(r.dataDir().resolve("jwt")).load().orElseThrow());
+        }
+        List<String> oldKids = ringsBefore.stream().map(ring -> ring.active().keyId()).toList();
+        assertThat(oldKids).doesNotHaveDuplicates();
+        for (int i = 0; i < alpha.size(); i++) {
+            assertThat(kidOf(before.get(i))).as("alpha r%d signs with its own key", i).isEqualTo(oldKids.get(i));
+            awaitAtBeta(api, beta, "alpha r" + i + "'s token", before.get(i), audience, null);
+        }
 
-        // Out of order: nothing prepared to activate; the active key cannot be retired.
-        assertRefused(admin(http, r0, "activate"), "no jwt key is prepared");
-        assertRefused(admin(http, r0, "retire/" + oldKid), "active " + oldKid + " cannot be retired");
-        HttpResponse<String> prepared = admin(http, r0, "prepare");
-        assertThat(prepared.statusCode()).as(prepared.body()).isEqualTo(200);
-        String newKid = JSON.readTree(prepared.body()).path("next").asText();
-        assertRefused(admin(http, r0, "prepare"), "already prepared");
-        // Activation waits until every peer confirmed the new key (hinted at once), never longer than a refresh.
+        // Out of order: nothing prepared to activate; an active key cannot be retired.
+        assertRefused(admin(http, alphaLb, "activate"), "no jwt key is prepared");
+        assertRefused(admin(http, alphaLb, "retire/" + oldKids.get(1)), "active " + oldKids.get(1) + " cannot be retired");
         long preparedAt = System.nanoTime();
-        HttpResponse<String> activated = Awaitility.await("alpha r0 activates " + newKid).atMost(DEADLINE)
-                .pollInterval(Duration.ofMillis(200)).until(() -> admin(http, r0, "activate"), r -> {
+        HttpResponse<String> prepared = admin(http, alphaLb, "prepare");
+        assertThat(prepared.statusCode()).as(prepared.body()).isEqualTo(200);
+        List<String> newKids = new ArrayList<>();
+        for (ClusterSpec r : alpha) {
+            String next = new JwtKeyStore(r.dataDir().resolve("jwt")).load().orElseThrow().next()
+                    .orElseThrow(() -> new AssertionError(r.host() + " prepared no key: " + prepared.body())).keyId();
+            newKids.add(next);
+        }
+        assertThat(replicaStates(prepared)).as(prepared.body()).hasSize(2)
+                .allSatisfy(n -> assertThat(n.path("applied").asBoolean()).isTrue())
+                .extracting(n -> n.path("state").path("next").asText()).containsExactlyInAnyOrderElementsOf(newKids);
+        assertRefused(admin(http, alphaLb, "prepare"), "already prepared");
+        // Activation waits until every peer confirmed both new keys (hinted at once), never longer than a refresh.
+        HttpResponse<String> activated = Awaitility.await("alpha activates " + newKids).atMost(DEADLINE)
+                .pollInterval(Duration.ofMillis(200)).until(() -> admin(http, alphaLb, "activate"), r -> {
                     if (r.statusCode() == 409) {
                         assertThat(r.body()).contains("is not yet known to federated peer");
                     }
                     return r.statusCode() == 200;
                 });
-        System.out.printf("LoadBalancedFederationE2ETest: JWT key prepared to activatable (peers confirmed) in %d ms%n",
+        System.out.printf("LoadBalancedFederationE2ETest: JWT keys of both replicas prepared to active in %d ms%n",
                 Duration.ofNanos(System.nanoTime() - preparedAt).toMillis());
-        assertThat(JSON.readTree(activated.body()).path("active").asText()).isEqualTo(newKid);
-        // The activation waited for the peers' confirmations: at once, a replica of each peer holds the new key.
+        assertThat(replicaStates(activated)).as(activated.body()).hasSize(2)
+                .allSatisfy(n -> assertThat(n.path("applied").asBoolean()).isTrue())
+                .extracting(n -> n.path("state").path("active").asText()).containsExactlyInAnyOrderElementsOf(newKids);
+        for (int i = 0; i < alpha.size(); i++) {
+            assertThat(activeJwtKid(alpha.get(i))).as("alpha r%d's own ring after one activate call", i)
+                    .isEqualTo(newKids.get(i));
+        }
+        // The activation waited for the peers' confirmations: at once, a replica of each peer holds both new keys.
         for (String peer : List.of("beta", "gamma")) {
             List<List<String>> held = new ArrayList<>();
             for (ClusterSpec at : replicas.get(peer)) {
-                held.add(jwtKidsHeld(api, at, r0.trustDomain()));
+                held.add(jwtKidsHeld(api, at, alphaLb.trustDomain()));
             }
             assertThat(held).as("alpha's keys held by %s's replicas right after activation", peer)
-                    .anySatisfy(kids -> assertThat(kids).contains(newKid));
+                    .anySatisfy(kids -> assertThat(kids).containsAll(newKids));
         }
-        String after = jwtToken(pki, r0, vm, audience);
-        assertThat(kidOf(after)).isEqualTo(newKid);
-        awaitAtBeta(api, beta, "a token signed after activation", after, audience, null);
-        awaitAtBeta(api, beta, "a token signed before activation (its key is retiring)", before, audience, null);
-        // Too early: the old key's tokens may still live.
-        assertRefused(admin(http, r0, "retire/" + oldKid), "may still have signed live tokens");
-        Awaitility.await("alpha r0 retires " + oldKid + " once its tokens expired").atMost(JWT_TTL.plus(DEADLINE))
-                .pollInterval(Duration.ofMillis(500)).until(() -> admin(http, r0, "retire/" + oldKid).statusCode() == 200);
-        String stolen = JwtSvidSigner.sign(ringBefore.active(), vm.svid().id(), List.of(audience), Instant.now(),
-                Duration.ofMinutes(5)).token();
-        awaitAtBeta(api, beta, "a fresh token signed with the retired key", stolen, audience,
-                JwtRejection.UNKNOWN_KEY_ID);
-        awaitAtBeta(api, beta, "alpha r1's token after r0's rotation", jwtToken(pki, r1, vm, audience), audience, null);
-        return List.of(newKid, activeJwtKid(r1));
+        for (int i = 0; i < alpha.size(); i++) {
+            String after = jwtToken(pki, alpha.get(i), vm, audience);
+            assertThat(kidOf(after)).isEqualTo(newKids.get(i));
+            awaitAtBeta(api, beta, "alpha r" + i + "'s token signed after activation", after, audience, null);
+            awaitAtBeta(api, beta, "alpha r" + i + "'s token signed before activation (its key is retiring)",
+                    before.get(i), audience, null);
+        }
+        // Too early: the old keys' tokens may still live.
+        assertRefused(admin(http, alphaLb, "retire"), "may still have signed live tokens");
+        HttpResponse<String> retired = Awaitility.await("alpha retires " + oldKids + " once their tokens expired")
+                .atMost(JWT_TTL.plus(DEADLINE)).pollInterval(Duration.ofMillis(500))
+                .until(() -> admin(http, alphaLb, "retire"), r -> r.statusCode() == 200);
+        assertThat(replicaStates(retired)).as(retired.body()).hasSize(2)
+                .allSatisfy(n -> assertThat(n.path("state").path("retiring")).isEmpty());
+        for (int i = 0; i < alpha.size(); i++) {
+            String stolen = JwtSvidSigner.sign(ringsBefore.get(i).active(), vm.svid().id(), List.of(audience),
+                    Instant.now(), Duration.ofMinutes(5)).token();
+            awaitAtBeta(api, beta, "a fresh token signed with alpha r" + i + "'s retired key", stolen, audience,
+                    JwtRejection.UNKNOWN_KEY_ID);
+            awaitAtBeta(api, beta, "alpha r" + i + "'s token after the retirement", jwtToken(pki, alpha.get(i), vm,
+                    audience), audience, null);
+        }
+        System.out.printf("LoadBalancedFederationE2ETest: JWT rotation of alpha through retirement took %d ms%n",
+                Duration.ofNanos(System.nanoTime() - started).toMillis());
+        return newKids;
+    }
+
+    /** The per-replica part of an admin answer: {@code [{replica, applied, state: {active, next, retiring}}]}. */
+    private static List<JsonNode> replicaStates(HttpResponse<String> r) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        JSON.readTree(r.body()).path("replicas").forEach(out::add);
+        return out;
     }
 
     /**
@@ -480,8 +522,9 @@ class LoadBalancedFederationE2ETest {
     }
 
     private static HttpResponse<String> admin(HttpClient http, ClusterSpec at, String step) throws Exception {
+        // Above isthmus.jwt.rotation-wait (10 s): a step waits that long for every replica before it answers.
         return http.send(HttpRequest.newBuilder(URI.create(at.apiUrl("/v1/admin/jwt/" + step)))
-                .header("authorization", "Bearer " + ADMIN_TOKEN).timeout(Duration.ofSeconds(10))
+                .header("authorization", "Bearer " + ADMIN_TOKEN).timeout(Duration.ofSeconds(30))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     }
 

@@ -115,8 +115,10 @@ public final class LoadBalancedNetwork implements AutoCloseable {
         // first packet; the nth rule takes every replicas-th one, the next rules the rest).
         for (int port : publicPorts) {
             for (int k = 0; k < replicas; k++) {
-                List<String> rule = new ArrayList<>(List.of("iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p",
-                        "tcp", "--dport", Integer.toString(port)));
+                // Only connections to the public address: the test reaches each replica at its own address through
+                // the same interface, and those must not be balanced.
+                List<String> rule = new ArrayList<>(List.of("iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan",
+                        "-d", publicAddress, "-p", "tcp", "--dport", Integer.toString(port)));
                 if (k < replicas - 1) {
                     rule.addAll(List.of("-m", "statistic", "--mode", "nth", "--every", Integer.toString(replicas - k),
                             "--packet", "0"));
