@@ -19,6 +19,9 @@ import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
  * exists (the registry's will replace it; see {@link EnrolmentStores}).
  */
 public final class EnrolmentCluster {
+    /** Each VM agent's registration entries, set through the admin API and read by the agent (JSON per agent ID). */
+    public static final String REGISTRATION_ENTRIES_CACHE = "isthmus-vm-registration-entries";
+
     private EnrolmentCluster() {
     }
 
@@ -63,7 +66,8 @@ public final class EnrolmentCluster {
                     : CacheMode.LOCAL);
             manager.defineConfiguration(SharedRateLimiter.CACHE, rate.build());
         }
-        for (String name : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE)) {
+        for (String name : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE,
+                REGISTRATION_ENTRIES_CACHE)) {
             if (manager.getCacheConfiguration(name) != null) {
                 continue;
             }
