@@ -22,13 +22,10 @@ import com.fasterxml.jackson.databind.node.TextNode;
 
 import io.isthmus.gateway.api.AdminStep;
 import io.isthmus.gateway.api.AdminStep.Outcome;
-import io.isthmus.gateway.api.ApiError;
 import io.isthmus.gateway.enrolment.AdminAuth;
 import io.isthmus.gateway.enrolment.EnrolmentAudit;
-import io.isthmus.gateway.enrolment.EnrolmentException;
 import io.isthmus.gateway.enrolment.EnrolmentResource;
 import io.isthmus.gateway.enrolment.EnrolmentService;
-import io.isthmus.gateway.enrolment.HttpPeer;
 import io.isthmus.trust.attest.RegistrationEntryRule;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.vertx.core.http.HttpServerRequest;
@@ -41,12 +38,12 @@ import io.vertx.core.http.HttpServerRequest;
  * outside the agent's path or has a bad selector); an empty array removes them;</li>
  * <li>{@code GET /v1/admin/registration-entries[?agent=<VM ID>]} lists them, {@code DELETE ...?agent=<VM ID>} removes
  * them; all three authenticated like every admin call ({@link AdminAuth}), each change an audit line;</li>
- * <li>{@code GET /v1/agent/registration-entries}: the calling agent's own entries, authenticated by its current SVID
- * as TLS client certificate, exactly as renewal is. It takes no parameter: which agent's entries it answers is
- * decided by the certificate alone, so an agent can never read another's.</li>
+ * <li>the agent reads its own at {@link AgentEntriesResource}.</li>
  * </ul>
+ * The admin calls have their own root path: under {@code /v1/admin} they would be looked for in the enrolment
+ * admin resource only.
  */
-@Path("/v1")
+@Path("/v1/admin/registration-entries")
 @Consumes(MediaType.WILDCARD)
 @Produces(MediaType.APPLICATION_JSON)
 public class RegistrationEntryResource {
@@ -68,7 +65,6 @@ public class RegistrationEntryResource {
     HttpServerRequest request;
 
     @PUT
-    @Path("/admin/registration-entries")
     public Response set(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, String body) {
         return AdminStep.run(auth, audit, request, "entries.set", authorization, true, principal -> {
             JsonNode json = EnrolmentResource.parseBody(body);
@@ -85,7 +81,6 @@ public class RegistrationEntryResource {
     }
 
     @GET
-    @Path("/admin/registration-entries")
     public Response list(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, @QueryParam("agent") String agent) {
         return AdminStep.run(auth, audit, request, "entries.list", authorization, true, principal -> {
             ArrayNode all = JSON.createArrayNode();
@@ -101,7 +96,6 @@ public class RegistrationEntryResource {
     }
 
     @DELETE
-    @Path("/admin/registration-entries")
     public Response delete(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization,
             @QueryParam("agent") String agent) {
         return AdminStep.run(auth, audit, request, "entries.delete", authorization, true, principal -> {
@@ -114,20 +108,7 @@ public class RegistrationEntryResource {
         });
     }
 
-    @GET
-    @Path("/agent/registration-entries")
-    public Response forAgent() {
-        HttpPeer peer = HttpPeer.of(request);
-        try {
-            peer.requireTls();
-            SpiffeId agent = enrolment.authenticateEnrolledVm(peer.chain());
-            return Response.ok(view(agent, store.of(agent))).build();
-        } catch (EnrolmentException e) {
-            return ApiError.response(e.error().status(), e.error().code(), e.getMessage());
-        }
-    }
-
-    private static ObjectNode view(SpiffeId agent, JsonNode entries) {
+    static ObjectNode view(SpiffeId agent, JsonNode entries) {
         ObjectNode n = JSON.createObjectNode().put("agent", agent.toString());
         n.set("entries", entries);
         return n;
