@@ -155,7 +155,7 @@ class VmWorkloadAttestationE2ETest {
         assertThat(refused.output()).contains("401 admin-unauthenticated");
 
         // An enrolled VM's own SVID is no admin credential either (mutual TLS with agent B's real SVID).
-        AgentState b = enrolAgentB();
+        AgentState b = agentB();
         try (HttpClient asB = client().httpClient(b::svid, b.bundles()::bundleFor)) {
             HttpResponse<String> r = asB.send(HttpRequest.newBuilder(rig.uri().resolve("/v1/admin/registration-entries"))
                     .PUT(HttpRequest.BodyPublishers.ofString("{\"agent\": \"" + VM_ID + "\", \"entries\": []}")).build(),
@@ -187,7 +187,7 @@ class VmWorkloadAttestationE2ETest {
         VmGateway.CliRun set = rig.cli(rig.adminToken(), "entry", "set", "--agent", VM_ID, "--file", file.toString());
         assertThat(set.exit()).as(set.output()).isZero();
         AgentState a = new StateDir(dir.resolve("agent")).load();
-        AgentState b = new StateDir(dir.resolve("agent-b")).load();
+        AgentState b = agentB();
         assertThat(client().registrationEntries(a.svid(), a.bundles()).toString()).contains(VM_ID + "/reports");
         // Agent B asks with its own SVID: the gateway answers B's entries (none), never A's.
         assertThat(client().registrationEntries(b.svid(), b.bundles())).isEmpty();
@@ -234,9 +234,12 @@ class VmWorkloadAttestationE2ETest {
                 Clock.systemUTC());
     }
 
-    /** A second VM (db-2), enrolled by the real agent jar, which exits after the join leaving its state. */
-    private AgentState enrolAgentB() throws Exception {
+    /** A second VM (db-2), enrolled (once) by the real agent jar, which exits after the join leaving its state. */
+    private AgentState agentB() throws Exception {
         Path state = dir.resolve("agent-b");
+        if (new StateDir(state).exists()) {
+            return new StateDir(state).load();
+        }
         Process join = rig.start(List.of(VmGateway.java(), "-jar", PackagedJars.agent().toString(), "join", "--gateway",
                 rig.uri().toString(), "--token", rig.createToken("shop", "db-2"), "--root-ca", rig.root().toString(),
                 "--state-dir", state.toString(), "--socket", dir.resolve("b.sock").toString(), "--exit-after-join"),
