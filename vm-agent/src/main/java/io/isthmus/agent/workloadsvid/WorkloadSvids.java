@@ -69,6 +69,9 @@ public final class WorkloadSvids implements AutoCloseable {
     /** Follows exactly {@code ids} from now on: new ones are signed at once, removed ones dropped. */
     public void follow(Set<SpiffeId> ids) {
         Set<SpiffeId> next = Set.copyOf(ids);
+        if (scheduler.isShutdown()) {
+            return; // the agent is stopping (the entries' puller may still be finishing a pull)
+        }
         scheduler.execute(() -> {
             boolean dropped = live.keySet().retainAll(next);
             dropped |= svids.keySet().retainAll(next);
