@@ -101,8 +101,19 @@ public final class AgentCli {
 
         @Option(names = "--registration-entries", description = "JSON file of registration entries: which local callers "
                 + "(SPIRE unix selectors: unix:uid, unix:user, unix:gid, unix:group, unix:path, unix:sha256) get which "
-                + "SPIFFE IDs under this VM's. Without it every local caller gets the VM's own SVID (attestation off).")
+                + "SPIFFE IDs under this VM's. Reloaded when it changes. With it (or --gateway-entries) attestation is on, "
+                + "and the entries the gateway holds for this agent apply too; without either, every local caller gets "
+                + "the VM's own SVID (attestation off).")
         Path registrationEntries;
+
+        @Option(names = "--gateway-entries", description = "Turn workload attestation on with the registration entries "
+                + "set at the gateway for this agent (PUT /v1/admin/registration-entries), with or without a file.")
+        boolean gatewayEntries;
+
+        @Option(names = "--entries-refresh", defaultValue = "30s", converter = DurationConverter.class,
+                description = "With attestation on, how often the gateway is asked for this agent's registration entries "
+                        + "and the file looked at (also after every SVID renewal; default: ${DEFAULT-VALUE}).")
+        java.time.Duration entriesRefresh;
 
         @Option(names = "--root-reload-interval", defaultValue = "10s", converter = DurationConverter.class,
                 description = "How often the root file is looked at for new roots (a root rotation; default: ${DEFAULT-VALUE}).")
@@ -112,7 +123,8 @@ public final class AgentCli {
             return new Extras(services == null ? java.util.List.of() : io.isthmus.agent.services.ServicesFile.read(services),
                     heartbeatInterval, gatewayEgress == null ? null
                             : hostPort(gatewayEgress), egressPort, meshSuffix, java.util.Optional.ofNullable(trustRefresh),
-                    earlyRenewSpread, rootReload, java.util.Optional.ofNullable(registrationEntries));
+                    earlyRenewSpread, rootReload, java.util.Optional.ofNullable(registrationEntries), gatewayEntries,
+                    entriesRefresh);
         }
     }
 
@@ -137,7 +149,8 @@ public final class AgentCli {
     record Extras(java.util.List<io.isthmus.agent.services.AgentService> services, java.time.Duration heartbeatInterval,
             java.net.InetSocketAddress gatewayEgress, int egressPort, String meshSuffix,
             java.util.Optional<java.time.Duration> trustRefresh, java.time.Duration earlyRenewSpread,
-            java.time.Duration rootReload, java.util.Optional<Path> registrationEntries) {
+            java.time.Duration rootReload, java.util.Optional<Path> registrationEntries, boolean gatewayEntries,
+            java.time.Duration entriesRefresh) {
     }
 
     static final class DurationConverter implements CommandLine.ITypeConverter<java.time.Duration> {
@@ -229,19 +242,26 @@ public final class AgentCli {
     /** The registration entries, checked against the VM's ID (a bad file fails the start, naming the entry). */
     static io.isthmus.agent.attest.WorkloadAttestation attestation(Extras extras, AgentState state)
             throws java.io.IOException {
-        if (extras.registrationEntries().isEmpty()) {
-            LOG.infof("workload attestation is off (no --registration-entries): every local caller of the Workload API "
+        if (extras.registrationEntries().isEmpty() && !extras.gatewayEntries()) {
+            LOG.infof("workload attestation is off (no --registration-entries, no --gateway-entries): entries set at the "
+                    + "gateway are not used, and every local caller of the Workload API "
                     + "gets this VM's SVID %s", state.svid().id());
             return io.isthmus.agent.attest.WorkloadAttestation.off();
         }
-        java.util.List<io.isthmus.agent.attest.RegistrationEntry> entries = io.isthmus.agent.attest.RegistrationEntries
-                .read(extras.registrationEntries().get(), state.svid().id());
-        if (entries.isEmpty()) {
-            throw new IllegalStateException(extras.registrationEntries().get() + " lists no entries: with attestation on, "
-                    + "every caller would be refused; add entries, or leave --registration-entries out");
+        if (extras.registrationEntries().isEmpty()) {
+            LOG.infof("workload attestation is on: registration entries from gateway %s only (--gateway-entries); "
+                    + "every caller is refused until it has some", state.gateway());
+            return io.isthmus.agent.attest.WorkloadAttestation.unix(java.util.List.of());
         }
-        LOG.infof("workload attestation is on: %d registration entries from %s", entries.size(),
-                extras.registrationEntries().get());
+        java.util.List<io.isthmus.trust.attest.RegistrationEntry> entries = io.isthmus.agent.attest.RegistrationEntries
+                .read(extras.registrationEntries().get(), state.svid().id());
+        if (entries.isEmpty() && !extras.gatewayEntries()) {
+            throw new IllegalStateException(extras.registrationEntries().get() + " lists no entries: with attestation on, "
+                    + "every caller would be refused; add entries, add --gateway-entries to take them from the gateway, or "
+                    + "leave --registration-entries out");
+        }
+        LOG.infof("workload attestation is on: %d registration entries from %s, and those gateway %s holds for this "
+                + "agent", entries.size(), extras.registrationEntries().get(), state.gateway());
         return io.isthmus.agent.attest.WorkloadAttestation.unix(entries);
     }
 
@@ -283,6 +303,15 @@ public final class AgentCli {
             workloads.onChange(() -> api.publish(runtime.current()));
             runtime.start();
             workloads.start();
+            if (attestation.enabled()) {
+                io.isthmus.agent.entries.EntrySync sync = new io.isthmus.agent.entries.EntrySync(state.svid().id(),
+                        state.gateway(), () -> client.registrationEntries(runtime.current().svid(),
+                                runtime.current().bundles()), attestation, extras.registrationEntries(),
+                        attestation.entries(), workloads::follow, extras.entriesRefresh());
+                closeables.add(sync);
+                runtime.addListener(s -> sync.pullSoon());
+                sync.start();
+            }
             io.isthmus.trust.tls.SvidSource svid = () -> runtime.current().svid();
             io.isthmus.trust.bundle.BundleSource bundles = td -> runtime.current().bundles().bundleFor(td);
             if (!extras.services().isEmpty()) {

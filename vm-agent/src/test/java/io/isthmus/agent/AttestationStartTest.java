@@ -14,7 +14,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.isthmus.agent.attest.InvalidSelectorException;
+import io.isthmus.trust.attest.InvalidSelectorException;
 import io.isthmus.agent.state.AgentState;
 import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.spiffe.SpiffeId;
@@ -37,8 +37,21 @@ class AttestationStartTest {
     }
 
     private AgentCli.Extras extras(Optional<Path> entries) {
+        return extras(entries, false);
+    }
+
+    private AgentCli.Extras extras(Optional<Path> entries, boolean gatewayEntries) {
         return new AgentCli.Extras(List.of(), Duration.ofSeconds(10), null, 0, "svc.clusterset.local", Optional.empty(),
-                Duration.ofSeconds(30), Duration.ofSeconds(10), entries);
+                Duration.ofSeconds(30), Duration.ofSeconds(10), entries, gatewayEntries, Duration.ofSeconds(30));
+    }
+
+    @Test
+    void withGatewayEntriesAttestationIsOnEvenWithoutAFileAndRefusesUntilEntriesCome() throws Exception {
+        var attestation = AgentCli.attestation(extras(Optional.empty(), true), state);
+        assertThat(attestation.enabled()).isTrue();
+        assertThat(attestation.workloadIds(state.svid().id())).isEmpty();
+        Path empty = Files.writeString(dir.resolve("empty.json"), "{\"entries\": []}");
+        assertThat(AgentCli.attestation(extras(Optional.of(empty), true), state).enabled()).isTrue();
     }
 
     @Test
@@ -63,7 +76,8 @@ class AttestationStartTest {
     void anEmptyOrBadFileFailsTheStart() throws Exception {
         Path empty = Files.writeString(dir.resolve("empty.json"), "{\"entries\": []}");
         assertThatThrownBy(() -> AgentCli.attestation(extras(Optional.of(empty)), state))
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining(empty + " lists no entries");
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining(empty + " lists no entries")
+                .hasMessageContaining("--gateway-entries");
         Path sibling = Files.writeString(dir.resolve("sibling.json"), "{\"entries\": [{\"spiffeId\": "
                 + "\"spiffe://vm.test/ns/shop/sa/db-2/billing\", \"selectors\": [\"unix:uid:0\"]}]}");
         assertThatThrownBy(() -> AgentCli.attestation(extras(Optional.of(sibling)), state))

@@ -20,7 +20,8 @@ import io.isthmus.build.BuildInfo;
  */
 @Command(name = "isthmus", mixinStandardHelpOptions = true, versionProvider = IsthmusCli.Version.class,
         description = "Build and inspect an Isthmus federation by hand.",
-        subcommands = {CaCommand.class, BundleCommand.class, TokenCommand.class, AuthzCommand.class, RotateCommand.class,
+        subcommands = {CaCommand.class, BundleCommand.class, TokenCommand.class, EntryCommand.class, AuthzCommand.class,
+                RotateCommand.class,
                 FederationCommand.class, CheckCommand.class, CommandLine.HelpCommand.class})
 public final class IsthmusCli {
 

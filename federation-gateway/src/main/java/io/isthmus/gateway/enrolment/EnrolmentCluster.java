@@ -20,6 +20,9 @@ import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
  * exists (the registry's will replace it; see {@link EnrolmentStores}).
  */
 public final class EnrolmentCluster {
+    /** Each VM agent's registration entries, set through the admin API and read by the agent (JSON per agent ID). */
+    public static final String REGISTRATION_ENTRIES_CACHE = "isthmus-vm-registration-entries";
+
     private EnrolmentCluster() {
     }
 
@@ -73,7 +76,8 @@ public final class EnrolmentCluster {
         // Among this cluster's replicas only (no backup sites: each cluster has its own limit), in memory (a
         // restart of every replica at once forgets the buckets, which is at most one extra burst).
         replicatedInMemory(manager, SharedRateLimiter.CACHE);
-        for (String name : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE)) {
+        for (String name : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE,
+                REGISTRATION_ENTRIES_CACHE)) {
             if (manager.getCacheConfiguration(name) != null) {
                 continue;
             }

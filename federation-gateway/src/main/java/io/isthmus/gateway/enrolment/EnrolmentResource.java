@@ -95,7 +95,7 @@ public class EnrolmentResource {
                 rt.settings().rotation().agentRefresh().toSeconds(), bundles(rt.store().snapshot()))).build();
     }
 
-    static JsonNode parseBody(String body) {
+    public static JsonNode parseBody(String body) {
         if (body == null || body.isBlank()) {
             throw new EnrolmentException(EnrolmentError.INVALID_REQUEST, "the request body is empty; send a JSON object");
         }

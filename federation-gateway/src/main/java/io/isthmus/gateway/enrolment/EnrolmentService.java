@@ -82,6 +82,11 @@ public class EnrolmentService {
         return trust.runtime();
     }
 
+    /** Which SPIFFE IDs are VM identities here (for the registration entries' admin API). */
+    public VmIdentityPolicy vmIdentityPolicy() {
+        return policy;
+    }
+
     public TrustDomain trustDomain() {
         return trust.runtime().trustDomain();
     }

@@ -31,6 +31,7 @@ public class EnrolmentStores {
     private final JoinTokenStore tokens;
     private final VmIdentityStore identities;
     private final org.infinispan.Cache<String, String> rateBuckets;
+    private final org.infinispan.Cache<String, String> registrationEntries;
 
     @Inject
     public EnrolmentStores(EnrolmentConfig config, GatewayConfig gateway, Instance<EmbeddedCacheManager> shared) {
@@ -46,6 +47,7 @@ public class EnrolmentStores {
         this.tokens = new InfinispanJoinTokenStore(manager.getCache(InfinispanJoinTokenStore.CACHE));
         this.identities = new InfinispanVmIdentityStore(manager.getCache(InfinispanVmIdentityStore.CACHE));
         this.rateBuckets = manager.getCache(SharedRateLimiter.CACHE);
+        this.registrationEntries = manager.getCache(EnrolmentCluster.REGISTRATION_ENTRIES_CACHE);
         LOG.infof("enrolment state replicated in cluster %s (%s cache manager, members %s)",
                 manager.getClusterName(), owned ? "own" : "shared", manager.getMembers());
     }
@@ -101,6 +103,11 @@ public class EnrolmentStores {
     /** The enrolment rate buckets, shared by this cluster's replicas ({@link SharedRateLimiter}). */
     public org.infinispan.Cache<String, String> rateBuckets() {
         return rateBuckets;
+    }
+
+    /** The VM agents' registration entries, replicated like the tokens and identities (persisted with them). */
+    public org.infinispan.Cache<String, String> registrationEntries() {
+        return registrationEntries;
     }
 
     @PreDestroy

@@ -34,7 +34,7 @@ public record HttpPeer(String address, boolean tls, List<X509Certificate> chain)
         return new HttpPeer(address, true, List.copyOf(chain));
     }
 
-    void requireTls() {
+    public void requireTls() {
         if (!tls) {
             throw new EnrolmentException(EnrolmentError.TLS_REQUIRED,
                     "enrolment, renewal and admin calls are served over TLS only; use https://");

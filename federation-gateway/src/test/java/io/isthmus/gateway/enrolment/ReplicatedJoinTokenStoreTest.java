@@ -67,6 +67,18 @@ class ReplicatedJoinTokenStoreTest {
     }
 
     @Test
+    void registrationEntriesSetOnOneReplicaAreServedAndDeletedOnTheOther() {
+        var a = new io.isthmus.gateway.entries.RegistrationEntryStore(nodeA.getCache(EnrolmentCluster.REGISTRATION_ENTRIES_CACHE));
+        var b = new io.isthmus.gateway.entries.RegistrationEntryStore(nodeB.getCache(EnrolmentCluster.REGISTRATION_ENTRIES_CACHE));
+        var entry = new io.isthmus.trust.attest.RegistrationEntry(SpiffeId.parse(VM + "/billing"),
+                new java.util.TreeSet<>(List.of(io.isthmus.trust.attest.Selector.parse("unix:uid:1000"))));
+        a.set(VM, List.of(entry));
+        assertThat(b.of(VM).toString()).isEqualTo("[{\"spiffeId\":\"" + VM + "/billing\",\"selectors\":[\"unix:uid:1000\"]}]");
+        assertThat(b.delete(VM)).isTrue();
+        assertThat(a.of(VM)).isEmpty();
+    }
+
+    @Test
     void aTokenCreatedOnOneReplicaIsUsableAndRevocableOnTheOther() {
         JoinTokenSecrets.Minted m = JoinTokenSecrets.mint();
         store(nodeA).create(newToken(m, 2));

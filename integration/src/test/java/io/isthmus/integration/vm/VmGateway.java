@@ -113,6 +113,23 @@ public final class VmGateway implements AutoCloseable {
         return out.toString(StandardCharsets.UTF_8).lines().findFirst().orElseThrow();
     }
 
+    /** What one {@code isthmus} CLI run printed (stdout and stderr together) and its exit code. */
+    record CliRun(int exit, String output) {
+    }
+
+    /**
+     * Runs {@code isthmus <command...>} against this gateway with {@code --gateway}, {@code --root-ca} and
+     * {@code --admin-token-file adminToken} appended.
+     */
+    CliRun cli(Path adminToken, String... command) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        List<String> args = new ArrayList<>(List.of(command));
+        args.addAll(List.of("--gateway", uri.toString(), "--admin-token-file", adminToken.toString(), "--root-ca",
+                root().toString()));
+        int exit = IsthmusCli.run(new java.io.PrintWriter(out, true), args.toArray(String[]::new));
+        return new CliRun(exit, out.toString());
+    }
+
     /** Starts {@code command} with its output in {@code log}; stopped by {@link #close}. */
     Process start(List<String> command, Path log) {
         try {

@@ -5,24 +5,38 @@ import static org.awaitility.Awaitility.await;
 
 import java.io.File;
 import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
+import io.isthmus.agent.gateway.GatewayClient;
+import io.isthmus.agent.state.AgentState;
+import io.isthmus.agent.state.StateDir;
 import io.isthmus.integration.support.NetworkNamespaces;
 import io.isthmus.integration.support.PackagedJars;
+import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.x509.Certificates;
 import io.isthmus.trust.x509.Pem;
 
@@ -32,20 +46,31 @@ import io.isthmus.trust.x509.Pem;
  * gets only its entry's SVID, {@code daemon} only its own, {@code bin} running the JDK's java gets PERMISSION_DENIED
  * for SVIDs and bundles, and {@code bin} running a copy of java with another hash gets the entry that names that
  * hash: two binaries of one user told apart. Each workload SVID is signed by the gateway over real TLS and verifies
- * with {@code openssl verify} under the federation root, and renewed at half life. Needs root (to switch users); skips otherwise, or fails
- * where {@code ISTHMUS_REQUIRE_NETNS=1} (CI).
+ * with {@code openssl verify} under the federation root, and renewed at half life. Then, on the same gateway and
+ * agent, registration entries set at the gateway's admin API: an agent reads only its own, a caller without admin
+ * credentials cannot set any, an entry outside the agent's path is refused, and an entry pushed at the gateway gives
+ * a refused process its SVID without an agent restart (deleting it refuses the process again). Needs root (to switch
+ * users); skips otherwise, or fails where {@code ISTHMUS_REQUIRE_NETNS=1} (CI).
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class VmWorkloadAttestationE2ETest {
     private static final String TD = "attest-e2e.isthmus.local";
     private static final String VM_ID = "spiffe://" + TD + "/ns/shop/sa/db-1";
     private static final int NOBODY = 65534;
     private static final int DAEMON = 1;
     private static final int BIN = 2;
+    private static final String B_ID = "spiffe://" + TD + "/ns/shop/sa/db-2";
 
     private VmGateway rig;
     private Path dir;
+    private Path agentLog;
+    private Path socket;
+    private Path javaCopy;
+    private String classpath;
+    private Process agent;
 
-    @AfterEach
+    @AfterAll
     void stop() throws Exception {
         if (rig != null) {
             rig.close();
@@ -62,32 +87,38 @@ class VmWorkloadAttestationE2ETest {
         }
     }
 
-    @Test
-    void eachLocalUserAndBinaryGetsOnlyItsOwnWorkloadSvid() throws Exception {
+    @BeforeAll
+    void startGatewayAndAgent() throws Exception {
         assumeRoot();
         Path agentJar = PackagedJars.agent();
         dir = Files.createTempDirectory("isthmus-attest-e2e");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         rig = new VmGateway(dir, TD, Duration.ofSeconds(40));
         rig.start("gateway.log");
-        Path javaCopy = copyOfJava(dir.resolve("jdk-copy"));
+        javaCopy = copyOfJava(dir.resolve("jdk-copy"));
         Path entries = Files.writeString(dir.resolve("entries.json"), """
                 {"entries": [
                   {"spiffeId": "%1$s/nobody", "selectors": ["unix:user:nobody"]},
                   {"spiffeId": "%1$s/daemon", "selectors": ["unix:uid:1", "unix:gid:1"]},
                   {"spiffeId": "%1$s/tool", "selectors": ["unix:uid:2", "unix:sha256:%2$s", "unix:path:%3$s"]}
                 ]}""".formatted(VM_ID, sha256(javaCopy), javaCopy));
-        Path socket = dir.resolve("workload.sock");
-        Path agentLog = dir.resolve("agent.log");
-        Process agent = rig.start(List.of(VmGateway.java(), "-jar", agentJar.toString(), "join", "--gateway",
+        socket = dir.resolve("workload.sock");
+        agentLog = dir.resolve("agent.log");
+        // Entries from the gateway are pulled every second here (30 s by default), so that a change shows at once.
+        agent = rig.start(List.of(VmGateway.java(), "-jar", agentJar.toString(), "join", "--gateway",
                 rig.uri().toString(), "--token", rig.createToken("shop", "db-1"), "--root-ca", rig.root().toString(),
                 "--state-dir", dir.resolve("agent").toString(), "--socket", socket.toString(), "--registration-entries",
-                entries.toString()), agentLog);
+                entries.toString(), "--entries-refresh", "1s"), agentLog);
         await("the agent holds the three workload SVIDs").atMost(Duration.ofSeconds(60)).until(() -> {
             assertThat(agent.isAlive()).as("agent alive").isTrue();
             return Files.readString(agentLog).split("got workload SVID", -1).length == 4;
         });
-        String classpath = readableClasspath(dir.resolve("cp"));
+        classpath = readableClasspath(dir.resolve("cp"));
+    }
+
+    @Test
+    @Order(1)
+    void eachLocalUserAndBinaryGetsOnlyItsOwnWorkloadSvid() throws Exception {
         String java = VmGateway.java();
 
         String nobody = probe(NOBODY, NOBODY, java, classpath, socket);
@@ -112,6 +143,110 @@ class VmWorkloadAttestationE2ETest {
         }
         String log = Files.readString(agentLog);
         assertThat(log).contains("workload attestation is on: 3 registration entries").doesNotContain(" ERROR ");
+    }
+
+    @Test
+    @Order(2)
+    void aCallerWithoutAdminCredentialsCannotSetEntriesAndAnEntryOutsideTheAgentsPathIsRefused() throws Exception {
+        Path wrongToken = Files.writeString(dir.resolve("wrong-admin-token"), "not-the-bootstrap-token\n");
+        Path billing = entriesFile("billing", "{\"spiffeId\": \"" + VM_ID + "/billing\", \"selectors\": [\"unix:uid:0\"]}");
+        VmGateway.CliRun refused = rig.cli(wrongToken, "entry", "set", "--agent", VM_ID, "--file", billing.toString());
+        assertThat(refused.exit()).as(refused.output()).isNotZero();
+        assertThat(refused.output()).contains("401 admin-unauthenticated");
+
+        // An enrolled VM's own SVID is no admin credential either (mutual TLS with agent B's real SVID).
+        AgentState b = agentB();
+        try (HttpClient asB = client().httpClient(b::svid, b.bundles()::bundleFor)) {
+            HttpResponse<String> r = asB.send(HttpRequest.newBuilder(rig.uri().resolve("/v1/admin/registration-entries"))
+                    .PUT(HttpRequest.BodyPublishers.ofString("{\"agent\": \"" + VM_ID + "\", \"entries\": []}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(403);
+            assertThat(r.body()).contains("admin-forbidden");
+        }
+
+        for (String[] bad : List.of(
+                new String[] {"spiffe://" + TD + "/ns/shop/sa/db-2/billing", "not-under-vm"},
+                new String[] {"spiffe://" + TD + "/ns/shop/sa/db-1x", "not-under-vm"},
+                new String[] {"spiffe://other.example/ns/shop/sa/db-1/billing", "other-trust-domain"})) {
+            Path file = entriesFile("bad", "{\"spiffeId\": \"" + VM_ID + "/ok\", \"selectors\": [\"unix:uid:0\"]}, "
+                    + "{\"spiffeId\": \"" + bad[0] + "\", \"selectors\": [\"unix:uid:0\"]}");
+            VmGateway.CliRun outside = rig.cli(rig.adminToken(), "entry", "set", "--agent", VM_ID, "--file", file.toString());
+            assertThat(outside.exit()).as(outside.output()).isNotZero();
+            assertThat(outside.output()).contains("400 invalid-registration-entry").contains("entries[1] (" + bad[1] + ")")
+                    .contains(bad[0]);
+        }
+        VmGateway.CliRun list = rig.cli(rig.adminToken(), "entry", "list");
+        assertThat(list.exit()).as(list.output()).isZero();
+        assertThat(list.output()).as("nothing was stored").doesNotContain(VM_ID);
+    }
+
+    @Test
+    @Order(3)
+    void anAgentReadsOnlyItsOwnEntries() throws Exception {
+        Path file = entriesFile("reports", "{\"spiffeId\": \"" + VM_ID + "/reports\", \"selectors\": [\"unix:uid:4242\"]}");
+        VmGateway.CliRun set = rig.cli(rig.adminToken(), "entry", "set", "--agent", VM_ID, "--file", file.toString());
+        assertThat(set.exit()).as(set.output()).isZero();
+        AgentState a = new StateDir(dir.resolve("agent")).load();
+        AgentState b = agentB();
+        assertThat(client().registrationEntries(a.svid(), a.bundles()).toString()).contains(VM_ID + "/reports");
+        // Agent B asks with its own SVID: the gateway answers B's entries (none), never A's.
+        assertThat(client().registrationEntries(b.svid(), b.bundles())).isEmpty();
+        try (HttpClient asB = client().httpClient(b::svid, b.bundles()::bundleFor)) {
+            HttpResponse<String> r = asB.send(HttpRequest.newBuilder(rig.uri().resolve("/v1/agent/registration-entries?agent="
+                    + java.net.URLEncoder.encode(VM_ID, StandardCharsets.UTF_8))).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.body()).as("a parameter naming agent A changes nothing").contains(B_ID).doesNotContain(VM_ID);
+        }
+        assertThat(rig.cli(rig.adminToken(), "entry", "delete", "--agent", VM_ID).exit()).isZero();
+    }
+
+    @Test
+    @Order(4)
+    void anEntryPushedAtTheGatewayGivesARefusedProcessItsSvidWithoutAnAgentRestart() throws Exception {
+        String java = VmGateway.java();
+        assertThat(probe(BIN, BIN, java, classpath, socket)).contains("svids-error=PERMISSION_DENIED: no identity issued");
+        Path file = entriesFile("bin-java", "{\"spiffeId\": \"" + VM_ID + "/bin-java\", \"selectors\": [\"unix:uid:2\", "
+                + "\"unix:sha256:" + sha256(Path.of(java).toRealPath()) + "\"]}");
+        VmGateway.CliRun set = rig.cli(rig.adminToken(), "entry", "set", "--agent", VM_ID, "--file", file.toString());
+        assertThat(set.exit()).as(set.output()).isZero();
+        await("the agent pulled the entry and holds its SVID").atMost(Duration.ofSeconds(20))
+                .until(() -> Files.readString(agentLog).contains("got workload SVID " + VM_ID + "/bin-java "));
+        String pushed = probe(BIN, BIN, java, classpath, socket);
+        assertThat(pushed).contains("svids=" + VM_ID + "/bin-java\n");
+        assertVerifiesUnderTheRoot(pushed, VM_ID + "/bin-java");
+
+        int before = Files.readString(agentLog).length();
+        assertThat(rig.cli(rig.adminToken(), "entry", "delete", "--agent", VM_ID).exit()).isZero();
+        await("the agent dropped the entry").atMost(Duration.ofSeconds(20)).until(() -> Files.readString(agentLog)
+                .substring(before).contains("registration entries now 3 (3 from the file, 0 from the gateway)"));
+        assertThat(probe(BIN, BIN, java, classpath, socket)).contains("svids-error=PERMISSION_DENIED: no identity issued")
+                .doesNotContain("BEGIN CERTIFICATE");
+        assertThat(agent.isAlive()).isTrue();
+        assertThat(Files.readString(agentLog)).doesNotContain(" ERROR ");
+    }
+
+    private Path entriesFile(String name, String entries) throws IOException {
+        return Files.writeString(dir.resolve("entries-" + name + ".json"), "{\"entries\": [" + entries + "]}");
+    }
+
+    private GatewayClient client() throws IOException {
+        return new GatewayClient(rig.uri(), new FederationRoots(Pem.readCertificates(rig.root())), TrustDomain.parse(TD),
+                Clock.systemUTC());
+    }
+
+    /** A second VM (db-2), enrolled (once) by the real agent jar, which exits after the join leaving its state. */
+    private AgentState agentB() throws Exception {
+        Path state = dir.resolve("agent-b");
+        if (new StateDir(state).exists()) {
+            return new StateDir(state).load();
+        }
+        Process join = rig.start(List.of(VmGateway.java(), "-jar", PackagedJars.agent().toString(), "join", "--gateway",
+                rig.uri().toString(), "--token", rig.createToken("shop", "db-2"), "--root-ca", rig.root().toString(),
+                "--state-dir", state.toString(), "--socket", dir.resolve("b.sock").toString(), "--exit-after-join"),
+                dir.resolve("agent-b.log"));
+        assertThat(join.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(join.exitValue()).as(Files.readString(dir.resolve("agent-b.log"))).isZero();
+        return new StateDir(state).load();
     }
 
     private static void assumeRoot() throws IOException {

@@ -1,5 +1,7 @@
 package io.isthmus.agent.attest;
 
+import io.isthmus.trust.attest.RegistrationEntry;
+import io.isthmus.trust.attest.Selector;
 import java.util.Collection;
 import java.util.Set;
 import java.util.SortedSet;

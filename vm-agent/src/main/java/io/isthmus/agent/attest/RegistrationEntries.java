@@ -1,17 +1,16 @@
 package io.isthmus.agent.attest;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SortedSet;
-import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.isthmus.trust.spiffe.InvalidSpiffeIdException;
+import io.isthmus.trust.attest.InvalidSelectorException;
+import io.isthmus.trust.attest.RegistrationEntry;
+import io.isthmus.trust.attest.RegistrationEntryRule;
 import io.isthmus.trust.spiffe.SpiffeId;
 
 /**
@@ -22,8 +21,8 @@ import io.isthmus.trust.spiffe.SpiffeId;
  *    "selectors": ["unix:user:billing", "unix:path:/opt/billing/bin/billing"]}
  * ]}
  * </pre>
- * Every ID must be the VM's own or under its path ({@link SpiffeId#isSelfOrUnder}, the rule by which the gateway
- * refuses to sign any other; checking here makes a typo fail the start, not a workload's first call).
+ * Every entry must pass {@link RegistrationEntryRule} (the rule by which the gateway refuses to store or sign any
+ * other; checking here makes a typo fail the start, not a workload's first call).
  */
 public final class RegistrationEntries {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -46,32 +45,13 @@ public final class RegistrationEntries {
         List<RegistrationEntry> entries = new ArrayList<>();
         int i = 0;
         for (JsonNode e : root.path("entries")) {
-            String where = file + " entry " + i++;
-            try {
-                entries.add(entry(e, vm));
-            } catch (InvalidSelectorException | InvalidSpiffeIdException ex) {
-                throw new InvalidSelectorException(where + ": " + ex.getMessage());
+            switch (RegistrationEntryRule.check(vm, e)) {
+                case RegistrationEntryRule.Valid v -> entries.add(v.entry());
+                case RegistrationEntryRule.Invalid bad -> throw new InvalidSelectorException(file + " entry " + i + ": "
+                        + bad.message());
             }
+            i++;
         }
         return List.copyOf(entries);
-    }
-
-    static RegistrationEntry entry(JsonNode e, SpiffeId vm) {
-        if (!e.path("spiffeId").isTextual()) {
-            throw new InvalidSelectorException("\"spiffeId\" is missing or not a string");
-        }
-        SpiffeId id = SpiffeId.parseWorkload(e.path("spiffeId").asText());
-        if (!id.isSelfOrUnder(vm)) {
-            throw new InvalidSelectorException("SPIFFE ID " + id + " is outside this VM's path; the gateway signs only "
-                    + vm + " or IDs under it, such as " + vm + "/billing");
-        }
-        if (!e.path("selectors").isArray()) {
-            throw new InvalidSelectorException("\"selectors\" of " + id + " is missing or not an array of strings");
-        }
-        SortedSet<Selector> selectors = new TreeSet<>();
-        for (JsonNode s : e.path("selectors")) {
-            selectors.add(Selector.parse(s.isTextual() ? s.asText() : null));
-        }
-        return new RegistrationEntry(id, selectors);
     }
 }

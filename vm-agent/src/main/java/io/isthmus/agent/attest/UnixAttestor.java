@@ -1,5 +1,7 @@
 package io.isthmus.agent.attest;
 
+import io.isthmus.trust.attest.InvalidSelectorException;
+import io.isthmus.trust.attest.Selector;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

@@ -1,5 +1,7 @@
 package io.isthmus.agent.attest;
 
+import io.isthmus.trust.attest.RegistrationEntry;
+import io.isthmus.trust.attest.Selector;
 import java.util.List;
 import java.util.Set;
 import java.util.SortedSet;
@@ -12,20 +14,41 @@ import io.isthmus.trust.spiffe.SpiffeId;
  * Turns a Workload API caller into the SPIFFE IDs it may act as. With no registration entries, attestation is off
  * and every local caller gets the VM's own ID (the behaviour before entries existed). With entries, the caller's
  * selectors must match an entry; none matching means the empty set, which the Workload API answers with
- * PERMISSION_DENIED. Thread-safe.
+ * PERMISSION_DENIED. Whether attestation is on is decided at construction and never changes; the entries may be
+ * replaced while the agent runs ({@link #replaceEntries}: the file reloaded, entries pushed by the gateway), and the
+ * next call is matched against the new ones. Thread-safe.
  */
 public final class WorkloadAttestation {
-    private final List<RegistrationEntry> entries;
+    private final boolean enabled;
+    private volatile List<RegistrationEntry> entries;
     private final Function<Caller, Set<Selector>> attestor;
 
-    /** @param attestor derives a caller's selectors; throws {@link UncheckedAttestation} when it cannot */
+    /**
+     * Attestation on, with {@code entries} (possibly none yet: then every caller is refused until entries come).
+     *
+     * @param attestor derives a caller's selectors; throws {@link UncheckedAttestation} when it cannot
+     */
     public WorkloadAttestation(List<RegistrationEntry> entries, Function<Caller, Set<Selector>> attestor) {
+        this(true, entries, attestor);
+    }
+
+    private WorkloadAttestation(boolean enabled, List<RegistrationEntry> entries,
+            Function<Caller, Set<Selector>> attestor) {
+        this.enabled = enabled;
         this.entries = List.copyOf(entries);
         this.attestor = attestor;
     }
 
     public static WorkloadAttestation off() {
-        return new WorkloadAttestation(List.of(), c -> Set.of());
+        return new WorkloadAttestation(false, List.of(), c -> Set.of());
+    }
+
+    /** Puts {@code next} in force for the next call (attestation on only; with it off there is nothing to match). */
+    public void replaceEntries(List<RegistrationEntry> next) {
+        if (!enabled) {
+            throw new IllegalStateException("workload attestation is off: registration entries cannot be applied");
+        }
+        this.entries = List.copyOf(next);
     }
 
     public static WorkloadAttestation unix(List<RegistrationEntry> entries) {
@@ -40,7 +63,7 @@ public final class WorkloadAttestation {
     }
 
     public boolean enabled() {
-        return !entries.isEmpty();
+        return enabled;
     }
 
     public List<RegistrationEntry> entries() {
@@ -50,7 +73,8 @@ public final class WorkloadAttestation {
     /** The workload IDs the entries name, other than the VM's own (those the agent needs SVIDs for). */
     public SortedSet<SpiffeId> workloadIds(SpiffeId vm) {
         SortedSet<SpiffeId> ids = new TreeSet<>();
-        entries.forEach(e -> ids.add(e.spiffeId()));
+        List<RegistrationEntry> now = entries;
+        now.forEach(e -> ids.add(e.spiffeId()));
         ids.remove(vm);
         return ids;
     }
@@ -67,7 +91,8 @@ public final class WorkloadAttestation {
             return new TreeSet<>();
         }
         try {
-            return Matching.identities(attestor.apply(caller), entries);
+            List<RegistrationEntry> now = entries;
+            return Matching.identities(attestor.apply(caller), now);
         } catch (UncheckedAttestation e) {
             throw e.getCause();
         }

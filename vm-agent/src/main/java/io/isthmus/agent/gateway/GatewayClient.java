@@ -126,6 +126,22 @@ public final class GatewayClient {
         return issued;
     }
 
+    /**
+     * {@code GET /v1/agent/registration-entries}: the entries the gateway holds for this agent (the JSON array, not
+     * checked here: the caller checks every entry against its own ID), authenticated by {@code current} as TLS
+     * client certificate; the gateway decides whose entries from that certificate alone.
+     */
+    public JsonNode registrationEntries(X509Svid current, BundleSet bundles) throws GatewayException {
+        HttpRequest request = HttpRequest.newBuilder(gateway.resolve("/v1/agent/registration-entries")).timeout(TIMEOUT)
+                .GET().build();
+        JsonNode reply = send(client(() -> current, bundles), request, "/v1/agent/registration-entries");
+        if (!reply.path("entries").isArray() || !current.id().toString().equals(reply.path("agent").asText())) {
+            throw new GatewayException("bad-reply", 200, "the gateway's registration entries answer is not this agent's "
+                    + "(agent " + reply.path("agent") + ", expected " + current.id() + ")", null);
+        }
+        return reply.path("entries");
+    }
+
     /** An SVID and the bundles of every federated trust domain, as the gateway answered. */
     public record Issued(X509Svid svid, BundleSet bundles) {
     }

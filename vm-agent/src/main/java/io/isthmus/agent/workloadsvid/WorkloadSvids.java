@@ -28,12 +28,17 @@ import io.isthmus.trust.x509.Certificates;
  * the agent makes, authenticated by the agent's own current SVID, and renewed at half life like the agent's own,
  * with the same backoff while the gateway is unreachable (the SVID in hand is served until it expires). When the
  * agent's own SVID comes back signed by another CA (a rotation retiring the old one), every workload SVID signed by
- * the old CA is renewed at once. Held in memory only: a restarted agent asks again. Thread-safe.
+ * the old CA is renewed at once. The set of IDs follows the registration entries ({@link #follow}): a new ID is
+ * signed at once, a removed one is dropped (its SVID no longer served, its renewals stopped). Held in memory only: a
+ * restarted agent asks again. Thread-safe; the ID set is changed on the scheduler thread only.
  */
 public final class WorkloadSvids implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(WorkloadSvids.class);
 
-    private final SortedSet<SpiffeId> ids;
+    private final SortedSet<SpiffeId> initial;
+    /** The IDs followed now, each with the generation of its renewal loop (a re-added ID starts a new loop). */
+    private final Map<SpiffeId, Long> live = new java.util.HashMap<>();
+    private long generations;
     private final Supplier<AgentState> agent;
     private final GatewayClient gateway;
     private final Clock clock;
@@ -45,7 +50,7 @@ public final class WorkloadSvids implements AutoCloseable {
 
     public WorkloadSvids(Set<SpiffeId> ids, Supplier<AgentState> agent, GatewayClient gateway, Clock clock,
             Backoff backoff) {
-        this.ids = new TreeSet<>(ids);
+        this.initial = new TreeSet<>(ids);
         this.agent = agent;
         this.gateway = gateway;
         this.clock = clock;
@@ -58,7 +63,29 @@ public final class WorkloadSvids implements AutoCloseable {
     }
 
     public void start() {
-        ids.forEach(id -> scheduler.execute(() -> fetch(id, 0)));
+        follow(initial);
+    }
+
+    /** Follows exactly {@code ids} from now on: new ones are signed at once, removed ones dropped. */
+    public void follow(Set<SpiffeId> ids) {
+        Set<SpiffeId> next = Set.copyOf(ids);
+        if (scheduler.isShutdown()) {
+            return; // the agent is stopping (the entries' puller may still be finishing a pull)
+        }
+        scheduler.execute(() -> {
+            boolean dropped = live.keySet().retainAll(next);
+            dropped |= svids.keySet().retainAll(next);
+            for (SpiffeId id : new TreeSet<>(next)) {
+                if (!live.containsKey(id)) {
+                    long generation = ++generations;
+                    live.put(id, generation);
+                    fetch(id, generation, 0);
+                }
+            }
+            if (dropped) {
+                changed.run();
+            }
+        });
     }
 
     public Optional<X509Svid> get(SpiffeId id) {
@@ -73,12 +100,20 @@ public final class WorkloadSvids implements AutoCloseable {
         var signer = state.svid().chain().get(1);
         svids.forEach((id, svid) -> {
             if (svid.chain().size() < 2 || !svid.chain().get(1).equals(signer)) {
-                scheduler.execute(() -> fetch(id, 0));
+                scheduler.execute(() -> {
+                    Long generation = live.get(id);
+                    if (generation != null) {
+                        fetch(id, generation, 0);
+                    }
+                });
             }
         });
     }
 
-    private void fetch(SpiffeId id, int failures) {
+    private void fetch(SpiffeId id, long generation, int failures) {
+        if (!Long.valueOf(generation).equals(live.get(id))) {
+            return;
+        }
         AgentState now = agent.get();
         try {
             X509Svid svid = gateway.issueWorkload(now.svid(), now.bundles(), id).svid();
@@ -86,7 +121,7 @@ public final class WorkloadSvids implements AutoCloseable {
             LOG.infof("%s workload SVID %s serial %s valid until %s", previous == null ? "got" : "renewed", id,
                     Certificates.serialHex(svid.leaf()), svid.notAfter());
             changed.run();
-            schedule(id, 0, Duration.between(clock.instant(), svid.renewalDue(clock.instant())));
+            schedule(id, generation, 0, Duration.between(clock.instant(), svid.renewalDue(clock.instant())));
         } catch (GatewayException | RuntimeException e) {
             Duration delay = backoff.delay(failures);
             String kind = e instanceof GatewayException g ? g.code() : e.getClass().getSimpleName();
@@ -94,13 +129,14 @@ public final class WorkloadSvids implements AutoCloseable {
             LOG.warnf("workload SVID %s: the gateway did not sign it (%s): %s; %s; retrying in %s", id, kind,
                     e.getMessage(), held == null ? "its workloads get nothing until it does"
                             : "still serving the one valid until " + held.notAfter(), delay);
-            schedule(id, failures + 1, delay);
+            schedule(id, generation, failures + 1, delay);
         }
     }
 
-    private void schedule(SpiffeId id, int failures, Duration delay) {
+    private void schedule(SpiffeId id, long generation, int failures, Duration delay) {
         if (!scheduler.isShutdown()) {
-            scheduler.schedule(() -> fetch(id, failures), Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+            scheduler.schedule(() -> fetch(id, generation, failures), Math.max(0, delay.toMillis()),
+                    TimeUnit.MILLISECONDS);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.isthmus.agent.attest;
 
+import io.isthmus.trust.attest.RegistrationEntry;
+import io.isthmus.trust.attest.Selector;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Arrays;

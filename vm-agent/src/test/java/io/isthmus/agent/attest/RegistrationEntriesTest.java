@@ -1,5 +1,7 @@
 package io.isthmus.agent.attest;
 
+import io.isthmus.trust.attest.InvalidSelectorException;
+import io.isthmus.trust.attest.Selector;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -42,7 +44,7 @@ class RegistrationEntriesTest {
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
         "spiffe://east.example/ns/shop/sa/db-2/billing|unix:uid:1|entry 0: SPIFFE ID spiffe://east.example/ns/shop/sa/db-2/billing is outside this VM's path",
         "spiffe://east.example/ns/shop/sa/db-1x|unix:uid:1|is outside this VM's path",
-        "spiffe://west.example/ns/shop/sa/db-1/billing|unix:uid:1|is outside this VM's path",
+        "spiffe://west.example/ns/shop/sa/db-1/billing|unix:uid:1|is in trust domain west.example",
         "spiffe://east.example/ns/shop/sa/db-1/../db-2|unix:uid:1|'.' or '..' path segment",
         "spiffe://east.example/ns/shop/sa/db-1/billing|unix:uid:x|selector 'unix:uid:x' has a bad value",
         "spiffe://east.example/ns/shop/sa/db-1/billing|docker:label:x|not of the form unix:<type>:<value>"})

@@ -1,5 +1,6 @@
 package io.isthmus.agent.attest;
 
+import io.isthmus.trust.attest.Selector;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -28,8 +28,8 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.stub.MetadataUtils;
-import io.isthmus.agent.attest.RegistrationEntry;
-import io.isthmus.agent.attest.Selector;
+import io.isthmus.trust.attest.RegistrationEntry;
+import io.isthmus.trust.attest.Selector;
 import io.isthmus.agent.attest.WorkloadAttestation;
 import io.isthmus.agent.state.AgentState;
 import io.isthmus.trust.bundle.BundleSet;
@@ -60,6 +60,7 @@ class AttestedWorkloadApiTest {
     private AgentState state;
     private Map<SpiffeId, X509Svid> workloadSvids;
     private WorkloadApiServer server;
+    private WorkloadAttestation attestation;
 
     @BeforeEach
     void pki() throws Exception {
@@ -88,8 +89,24 @@ class AttestedWorkloadApiTest {
                 io.isthmus.trust.jwt.JwtSvidSigner.sign(JWT_KEY, subject, audience, java.time.Instant.now(),
                         java.time.Duration.ofMinutes(5)).token(),
                 td -> state.bundles().bundleFor(td), java.time.Clock.systemUTC());
-        server = WorkloadApiServer.start(dir.resolve("api.sock"), () -> state, WorkloadAttestation.unix(List.of(entries)),
+        attestation = WorkloadAttestation.unix(List.of(entries));
+        server = WorkloadApiServer.start(dir.resolve("api.sock"), () -> state, attestation,
                 id -> Optional.ofNullable(workloadSvids.get(id)), jwt);
+    }
+
+    @Test
+    void replacedEntriesDecideTheNextCallWithoutARestart() throws Exception {
+        serve(entry(VM + "/other-user", "unix:uid:" + (Integer.parseInt(myUid()) + 4242)));
+        try (Connection c = connect(5)) {
+            var stub = c.stub();
+            assertDenied(() -> stub.fetchX509SVID(Workload.X509SVIDRequest.getDefaultInstance()).next());
+            // As when the gateway's entries or the reloaded file now name this caller.
+            attestation.replaceEntries(List.of(entry(VM + "/me", "unix:uid:" + myUid())));
+            assertThat(stub.fetchX509SVID(Workload.X509SVIDRequest.getDefaultInstance()).next().getSvidsList())
+                    .extracting(Workload.X509SVID::getSpiffeId).containsExactly(VM + "/me");
+            attestation.replaceEntries(List.of());
+            assertDenied(() -> stub.fetchX509SVID(Workload.X509SVIDRequest.getDefaultInstance()).next());
+        }
     }
 
     @Test

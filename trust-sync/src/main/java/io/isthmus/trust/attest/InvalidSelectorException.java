@@ -1,4 +1,4 @@
-package io.isthmus.agent.attest;
+package io.isthmus.trust.attest;
 
 /** A selector or registration entry that cannot be used; the message quotes it and says what was expected. */
 public final class InvalidSelectorException extends IllegalArgumentException {

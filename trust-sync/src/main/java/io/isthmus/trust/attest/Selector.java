@@ -1,4 +1,4 @@
-package io.isthmus.agent.attest;
+package io.isthmus.trust.attest;
 
 import java.util.Objects;
 import java.util.regex.Pattern;

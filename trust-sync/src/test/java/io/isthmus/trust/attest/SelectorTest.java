@@ -1,4 +1,4 @@
-package io.isthmus.agent.attest;
+package io.isthmus.trust.attest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
