@@ -28,9 +28,11 @@ import picocli.CommandLine.Option;
  * <li>{@code after+cache}: the defaults and the JVM start-up cache ({@link JvmStartupCache}); one training start,
  * not counted, writes the cache first;</li>
  * <li>{@code packaged}: the defaults, started the way the isthmus-gateway package's systemd unit starts it (the jlink
- * runtime of the packaging module, the unit's JVM options, including its dynamic class archive in the state
- * directory; {@link PackagedLaunch}); one training start, not counted, writes the archive first;</li>
- * <li>{@code packaged-first}: the same without the archive (deleted before each start): a package's first start.</li>
+ * runtime of the packaging module, the unit's launcher and JVM options, including its start-up cache in the state
+ * directory: the AOT cache on a JDK 25 runtime; {@link PackagedLaunch}); one training start, not counted, writes the
+ * cache first;</li>
+ * <li>{@code packaged-first}: the same without the cache (deleted before each start): a package's first start, which
+ * writes the cache when it stops.</li>
  * </ul>
  * Variants are interleaved (one start of each in turn), so that a change of load on a shared machine hits them
  * alike. Prints a table and the load average before and after. Run by {@code benchmarks/start/run.sh}.
@@ -57,6 +59,10 @@ public final class StartTimes implements Callable<Integer> {
     @Option(names = "--unit", defaultValue = "packaging/src/deb/gateway/files/isthmus-gateway.service",
             description = "The package's systemd unit (its ExecStart is what the packaged variants run).")
     Path unit;
+
+    @Option(names = "--launchers", defaultValue = "packaging/src/main/sh",
+            description = "The package's launcher scripts (/usr/lib/isthmus-gateway/bin).")
+    Path launchers;
 
     @Option(names = "--runtime", defaultValue = "packaging/target/runtime",
             description = "The packaging module's jlink runtime (./mvnw -pl packaging -am package -DskipTests).")
@@ -101,7 +107,7 @@ public final class StartTimes implements Callable<Integer> {
             Map<String, PackagedLaunch> packaged = new LinkedHashMap<>();
             for (String v : List.of("packaged-first", "packaged")) {
                 if (gateways.containsKey(v)) {
-                    PackagedLaunch launch = PackagedLaunch.fromUnit(unit, runtime, app.toAbsolutePath().getParent(),
+                    PackagedLaunch launch = PackagedLaunch.fromUnit(unit, launchers, runtime, app.toAbsolutePath().getParent(),
                             work.resolve(v + "-state"));
                     Files.createDirectories(work.resolve(v + "-state"));
                     gateways.get(v).launchedAs(launch);
@@ -114,24 +120,24 @@ public final class StartTimes implements Callable<Integer> {
             }
             if (gateways.containsKey("after+cache")) {
                 gateways.get("after+cache").useStartupCache(work.resolve("jvm-cache"));
-                System.out.printf("training start of after+cache (writes the JVM cache): %d ms to ready%n",
+                System.out.printf("training start of after+cache (writes the JVM cache): %s%n",
                         startToReady(gateways.get("after+cache")));
             }
             if (gateways.containsKey("packaged")) {
-                System.out.printf("training start of packaged (writes the class archive): %d ms to ready%n",
+                System.out.printf("training start of packaged (writes the JVM cache): %s%n",
                         startToReady(gateways.get("packaged")));
             }
             Map<String, List<Long>> times = new LinkedHashMap<>();
             for (int i = 0; i < runs; i++) {
                 for (Map.Entry<String, GatewayProcess> v : gateways.entrySet()) {
                     if (v.getKey().equals("packaged-first")) {
-                        for (Path f : packaged.get("packaged-first").stateFiles()) {
+                        for (Path f : packaged.get("packaged-first").cacheFiles()) {
                             Files.deleteIfExists(f);
                         }
                     }
-                    long ms = startToReady(v.getValue());
-                    times.computeIfAbsent(v.getKey(), k -> new ArrayList<>()).add(ms);
-                    System.out.printf("  %-14s run %d: %5d ms%n", v.getKey(), i + 1, ms);
+                    Start start = startToReady(v.getValue());
+                    times.computeIfAbsent(v.getKey(), k -> new ArrayList<>()).add(start.readyMs());
+                    System.out.printf("  %-14s run %d: %s%n", v.getKey(), i + 1, start);
                 }
             }
             System.out.printf("%nlone gateway, process start to /q/health/ready UP, %d starts per variant (%s, %d CPUs)%n",
@@ -147,8 +153,16 @@ public final class StartTimes implements Callable<Integer> {
         return 0;
     }
 
-    /** Starts {@code gateway}, waits for ready (polled every 20 ms), stops it cleanly; the milliseconds to ready. */
-    private static long startToReady(GatewayProcess gateway) throws Exception {
+    /** One start: process start to ready, and SIGTERM to exit (where a training start writes its cache). */
+    private record Start(long readyMs, long stopMs) {
+        @Override
+        public String toString() {
+            return String.format("%5d ms to ready, stopped in %d ms", readyMs, stopMs);
+        }
+    }
+
+    /** Starts {@code gateway}, waits for ready (polled every 20 ms), stops it cleanly. */
+    private static Start startToReady(GatewayProcess gateway) throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
         HttpRequest ready = HttpRequest.newBuilder(URI.create(gateway.cluster().managementUrl("/q/health/ready")))
                 .timeout(Duration.ofSeconds(2)).build();
@@ -162,7 +176,11 @@ public final class StartTimes implements Callable<Integer> {
                 }
                 try {
                     if (http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                        return (System.nanoTime() - started) / 1_000_000;
+                        long readyMs = (System.nanoTime() - started) / 1_000_000;
+                        long stopping = System.nanoTime();
+                        // systemd's default TimeoutStopSec: a training start writes its cache while it exits.
+                        gateway.stop(Duration.ofSeconds(90));
+                        return new Start(readyMs, (System.nanoTime() - stopping) / 1_000_000);
                     }
                 } catch (java.io.IOException notYet) {
                     // not listening yet
