@@ -4,7 +4,7 @@
 # reads as a tar:// base):
 #   1. a distroless-style Debian 12 userland: the files of a few Debian packages, unpacked as distroless does (no
 #      package manager), with their control data in /var/lib/dpkg/status.d/ so image scanners see them; the one
-#      shell is busybox's, linked only as the four commands the gateway's launcher (src/main/sh/with-jvm-cache) runs;
+#      shell is busybox's, linked only as the commands the gateway's launcher (src/main/sh/with-jvm-cache) runs;
 #   2. the jlink runtime (runtime.sh) at /opt/java/openjdk, the JAVA_HOME of the Temurin images.
 #   base-image.sh RUNTIME_DIR OUT_TAR WORK_DIR
 # Needs apt-get (a Debian or Ubuntu build host with Debian 12 sources) to fetch the .debs; they are kept in WORK_DIR.
@@ -13,7 +13,7 @@ runtime="$1"
 out="$2"
 work="$3"
 packages=(base-files base-passwd netbase libc6 libgcc-s1 gcc-12-base busybox-static)
-busybox_commands=(sh stat md5sum rm)
+busybox_commands=(sh stat md5sum rm sleep)
 
 stamp="$(cat "$runtime/.isthmus-runtime") | ${packages[*]} | ${busybox_commands[*]}"
 if [ -f "$out" ] && [ -f "$work/stamp" ] && [ "$(cat "$work/stamp")" = "$stamp" ]; then

@@ -10,6 +10,7 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
@@ -161,9 +162,14 @@ class DebianPackagesIT {
                 "--enable-native-access=ALL-UNNAMED");
         Path jar = JvmCacheProbe.writeJar(state.resolve("probe-app/probe.jar"), "1");
         try {
-            Commands.Result first = JvmCacheProbe.start(asTheUnit, Path.of(launcher), state, java, options, jar);
+            // The training run: the launcher ends it after 1 s with the runtime's jcmd (attaching as the same user
+            // through the private /tmp), and the JVM writes the cache while the probe still runs.
+            Commands.Result first = JvmCacheProbe.start(asTheUnit, Map.of("ISTHMUS_AOT_TRAINING_SECONDS", "1"),
+                    Path.of(launcher), state, java, options, jar, List.of("await-cache", state.toString()));
+            assertThat(JvmCacheProbe.writtenWhileRunning(first)).as("the first start's output:%n%s", first.output())
+                    .isTrue();
             List<String> trained = JvmCacheProbe.cacheFiles(state);
-            assertThat(trained).as("written by the first start's exit").singleElement().asString().endsWith(".aot");
+            assertThat(trained).singleElement().asString().endsWith(".aot");
             assertThat(mode(state.resolve(trained.get(0)).toString())).startsWith("isthmus:isthmus ");
             Commands.Result second = JvmCacheProbe.start(asTheUnit, Path.of(launcher), state, java, options, jar);
             assertThat(JvmCacheProbe.mapped(second)).containsExactly(state.resolve(trained.get(0)).toString());

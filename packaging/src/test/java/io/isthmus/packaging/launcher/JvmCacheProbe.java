@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -44,13 +45,25 @@ public final class JvmCacheProbe {
     /** One start through {@code launcher}: {@code prefix} (e.g. a user switch), then the launcher's own arguments. */
     public static Commands.Result start(List<String> prefix, Path launcher, Path state, Path java, List<String> options,
             Path jar) throws Exception {
+        return start(prefix, Map.of(), launcher, state, java, options, jar, List.of());
+    }
+
+    /** The same with environment variables and the application's arguments. */
+    public static Commands.Result start(List<String> prefix, Map<String, String> env, Path launcher,
+            Path state, Path java, List<String> options, Path jar, List<String> arguments) throws Exception {
         List<String> command = new java.util.ArrayList<>(prefix);
         command.addAll(List.of(launcher.toString(), state.toString(), java.toString()));
         command.addAll(options);
         command.addAll(List.of("-jar", jar.toString()));
-        Commands.Result r = Commands.run(command.toArray(String[]::new));
+        command.addAll(arguments);
+        Commands.Result r = Commands.run(null, env, command.toArray(String[]::new));
         r.ok();
         return r;
+    }
+
+    /** Whether the probe saw a whole cache appear while it ran ({@code await-cache}). */
+    public static boolean writtenWhileRunning(Commands.Result run) {
+        return run.output().contains(MappedCaches.WRITTEN_WHILE_RUNNING);
     }
 
     /** The cache files the probe saw mapped. */

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,6 +46,22 @@ class WithJvmCacheIT {
         assertThat(mapped(second)).containsExactly(state.resolve(cacheFiles(state).get(0)).toString());
         assertThat(complaints(first)).isEmpty();
         assertThat(complaints(second)).isEmpty();
+    }
+
+    @Test
+    void withJcmdInTheRuntimeTheTrainingRunWritesTheCacheWhileItRunsSoItsStopNeedNot() throws Exception {
+        assertThat(JAVA.resolveSibling("jcmd")).as("the runtime carries jcmd (runtime.sh)").isExecutable();
+        Path state = Files.createDirectories(dir.resolve("state"));
+        Path jar = JvmCacheProbe.writeJar(dir.resolve("app/probe.jar"), "1");
+        // The probe runs until a whole cache is in the state directory; the launcher ends the training after 1 s.
+        Commands.Result first = JvmCacheProbe.start(List.of(), Map.of("ISTHMUS_AOT_TRAINING_SECONDS", "1"),
+                LAUNCHER, state, JAVA, OPTIONS, jar, List.of("await-cache", state.toString()));
+        assertThat(JvmCacheProbe.writtenWhileRunning(first)).as("the training run's output:%n%s", first.output()).isTrue();
+        assertThat(complaints(first)).isEmpty();
+        assertThat(first.output().lines().filter(l -> l.startsWith("AOTCache creation is complete")))
+                .as("written once, not again at exit").hasSize(1);
+        assertThat(mapped(start(state, JAVA, OPTIONS, jar))).containsExactly(
+                state.resolve(cacheFiles(state).get(0)).toString());
     }
 
     @Test
