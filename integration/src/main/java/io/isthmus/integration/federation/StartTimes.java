@@ -32,7 +32,9 @@ import picocli.CommandLine.Option;
  * directory: the AOT cache on a JDK 25 runtime; {@link PackagedLaunch}); one training start, not counted, writes the
  * cache first;</li>
  * <li>{@code packaged-first}: the same without the cache (deleted before each start): a package's first start, which
- * writes the cache when it stops.</li>
+ * writes the cache when it stops;</li>
+ * <li>{@code packaged-baseline}: as {@code packaged}, from another unit file ({@code --baseline-unit}, e.g. an older
+ * release's), to compare two ways of starting the package in one interleaved run.</li>
  * </ul>
  * Variants are interleaved (one start of each in turn), so that a change of load on a shared machine hits them
  * alike. Prints a table and the load average before and after. Run by {@code benchmarks/start/run.sh}.
@@ -60,6 +62,9 @@ public final class StartTimes implements Callable<Integer> {
             description = "The package's systemd unit (its ExecStart is what the packaged variants run).")
     Path unit;
 
+    @Option(names = "--baseline-unit", description = "A second unit file, started as variant packaged-baseline.")
+    Path baselineUnit;
+
     @Option(names = "--launchers", defaultValue = "packaging/src/main/sh",
             description = "The package's launcher scripts (/usr/lib/isthmus-gateway/bin).")
     Path launchers;
@@ -86,6 +91,7 @@ public final class StartTimes implements Callable<Integer> {
         variants.put("after+cache", Map.of());
         variants.put("packaged-first", Map.of());
         variants.put("packaged", Map.of());
+        variants.put("packaged-baseline", Map.of());
         for (String v : only) {
             if (!variants.containsKey(v)) {
                 throw new CommandLine.ParameterException(new CommandLine(this), "--variants: unknown variant '" + v
@@ -93,7 +99,11 @@ public final class StartTimes implements Callable<Integer> {
             }
         }
         variants.keySet().retainAll(only);
-        if ((only.contains("packaged") || only.contains("packaged-first"))
+        if (only.contains("packaged-baseline") && baselineUnit == null) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--variants packaged-baseline needs"
+                    + " --baseline-unit FILE (e.g. git show main:" + unit + " > /tmp/main.service)");
+        }
+        if ((only.contains("packaged") || only.contains("packaged-first") || only.contains("packaged-baseline"))
                 && !Files.isExecutable(runtime.resolve("bin/java"))) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--runtime " + runtime + " has no bin/java:"
                     + " build the packaging module first (./mvnw -pl packaging -am package -DskipTests)");
@@ -105,9 +115,10 @@ public final class StartTimes implements Callable<Integer> {
             Map<String, GatewayProcess> gateways = new LinkedHashMap<>();
             variants.forEach((name, overrides) -> gateways.put(name, base.reconfigured(overrides)));
             Map<String, PackagedLaunch> packaged = new LinkedHashMap<>();
-            for (String v : List.of("packaged-first", "packaged")) {
+            for (String v : List.of("packaged-first", "packaged", "packaged-baseline")) {
                 if (gateways.containsKey(v)) {
-                    PackagedLaunch launch = PackagedLaunch.fromUnit(unit, launchers, runtime, app.toAbsolutePath().getParent(),
+                    PackagedLaunch launch = PackagedLaunch.fromUnit(v.equals("packaged-baseline") ? baselineUnit : unit,
+                            launchers, runtime, app.toAbsolutePath().getParent(),
                             work.resolve(v + "-state"));
                     Files.createDirectories(work.resolve(v + "-state"));
                     gateways.get(v).launchedAs(launch);
@@ -123,9 +134,10 @@ public final class StartTimes implements Callable<Integer> {
                 System.out.printf("training start of after+cache (writes the JVM cache): %s%n",
                         startToReady(gateways.get("after+cache")));
             }
-            if (gateways.containsKey("packaged")) {
-                System.out.printf("training start of packaged (writes the JVM cache): %s%n",
-                        startToReady(gateways.get("packaged")));
+            for (String v : List.of("packaged", "packaged-baseline")) {
+                if (gateways.containsKey(v)) {
+                    System.out.printf("training start of %s (writes the JVM cache): %s%n", v, startToReady(gateways.get(v)));
+                }
             }
             Map<String, List<Long>> times = new LinkedHashMap<>();
             for (int i = 0; i < runs; i++) {
