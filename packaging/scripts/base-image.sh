@@ -3,7 +3,8 @@
 # out the same way, assembled without a registry. Two layers in the tarball layout 'docker save' writes (the one Jib
 # reads as a tar:// base):
 #   1. a distroless-style Debian 12 userland: the files of a few Debian packages, unpacked as distroless does (no
-#      shell, no package manager), with their control data in /var/lib/dpkg/status.d/ so image scanners see them;
+#      package manager), with their control data in /var/lib/dpkg/status.d/ so image scanners see them; the one
+#      shell is busybox's, linked only as the commands the gateway's launcher (src/main/sh/with-jvm-cache) runs;
 #   2. the jlink runtime (runtime.sh) at /opt/java/openjdk, the JAVA_HOME of the Temurin images.
 #   base-image.sh RUNTIME_DIR OUT_TAR WORK_DIR
 # Needs apt-get (a Debian or Ubuntu build host with Debian 12 sources) to fetch the .debs; they are kept in WORK_DIR.
@@ -11,9 +12,10 @@ set -euo pipefail
 runtime="$1"
 out="$2"
 work="$3"
-packages=(base-files base-passwd netbase libc6 libgcc-s1 gcc-12-base)
+packages=(base-files base-passwd netbase libc6 libgcc-s1 gcc-12-base busybox-static)
+busybox_commands=(sh stat md5sum rm sleep)
 
-stamp="$(cat "$runtime/.isthmus-runtime") | ${packages[*]}"
+stamp="$(cat "$runtime/.isthmus-runtime") | ${packages[*]} | ${busybox_commands[*]}"
 if [ -f "$out" ] && [ -f "$work/stamp" ] && [ "$(cat "$work/stamp")" = "$stamp" ]; then
   echo "base-image.sh: $out is up to date"
   exit 0
@@ -48,6 +50,9 @@ cp "$work/os/usr/share/base-passwd/passwd.master" "$work/os/etc/passwd"
 cp "$work/os/usr/share/base-passwd/group.master" "$work/os/etc/group"
 printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n' \
   > "$work/os/etc/nsswitch.conf"
+for c in "${busybox_commands[@]}"; do
+  ln -s busybox "$work/os/bin/$c"
+done
 mkdir -p "$work/os/tmp" "$work/os/proc" "$work/os/sys" "$work/os/dev" "$work/os/run"
 chmod 1777 "$work/os/tmp"
 cp -a "$runtime" "$work/java/opt/java/openjdk"

@@ -8,10 +8,11 @@ jdk="$1"
 out="$2"
 # jdeps over the gateway's and the agent's jars (packaging/README.md says how), plus what they load by name:
 # jdk.naming.dns (JGroups DNS_PING looks replicas up through JNDI), jdk.crypto.ec, jdk.zipfs, jdk.net.
-# Not jdk.compiler: only annotation processors that ship inside runtime jars reference it.
+# Not jdk.compiler: only annotation processors that ship inside runtime jars reference it. jdk.jcmd (jcmd, jstack, ...):
+# the gateway's launcher ends the JVM's AOT training with it (src/main/sh/with-jvm-cache), operators take thread dumps.
 modules="java.base,java.compiler,java.desktop,java.instrument,java.logging,java.management,java.naming,java.net.http"
 modules="$modules,java.rmi,java.scripting,java.security.jgss,java.security.sasl,java.sql,java.xml,jdk.crypto.ec"
-modules="$modules,jdk.httpserver,jdk.management,jdk.naming.dns,jdk.net,jdk.unsupported,jdk.zipfs"
+modules="$modules,jdk.httpserver,jdk.jcmd,jdk.management,jdk.naming.dns,jdk.net,jdk.unsupported,jdk.zipfs"
 # JDK 24+ warns at the first use of sun.misc.Unsafe's memory access (JEP 471/498), which Netty and the JBoss libraries
 # still make; the runtime itself carries "allow" (as bin/lib/java.sh passes it), so the unit, the image, the CLI and
 # the agent start quiet without an option that JDK 21 would reject.

@@ -154,9 +154,14 @@ public final class GatewayProcess implements AutoCloseable {
 
     /** SIGTERM and wait for a graceful stop (escalates to SIGKILL after 20 s). */
     public void stop() throws InterruptedException {
+        stop(Duration.ofSeconds(20));
+    }
+
+    /** SIGTERM and wait for a graceful stop, escalating to SIGKILL after {@code grace}. */
+    public void stop(Duration grace) throws InterruptedException {
         if (process != null && process.isAlive()) {
             process.destroy();
-            if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+            if (!process.waitFor(grace.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
                 process.waitFor();
             }

@@ -28,9 +28,13 @@ import picocli.CommandLine.Option;
  * <li>{@code after+cache}: the defaults and the JVM start-up cache ({@link JvmStartupCache}); one training start,
  * not counted, writes the cache first;</li>
  * <li>{@code packaged}: the defaults, started the way the isthmus-gateway package's systemd unit starts it (the jlink
- * runtime of the packaging module, the unit's JVM options, including its dynamic class archive in the state
- * directory; {@link PackagedLaunch}); one training start, not counted, writes the archive first;</li>
- * <li>{@code packaged-first}: the same without the archive (deleted before each start): a package's first start.</li>
+ * runtime of the packaging module, the unit's launcher and JVM options, including its start-up cache in the state
+ * directory: the AOT cache on a JDK 25 runtime; {@link PackagedLaunch}); one training start, not counted, writes the
+ * cache first;</li>
+ * <li>{@code packaged-first}: the same without the cache (deleted before each start): a package's first start, which
+ * writes the cache when it stops;</li>
+ * <li>{@code packaged-baseline}: as {@code packaged}, from another unit file ({@code --baseline-unit}, e.g. an older
+ * release's), to compare two ways of starting the package in one interleaved run.</li>
  * </ul>
  * Variants are interleaved (one start of each in turn), so that a change of load on a shared machine hits them
  * alike. Prints a table and the load average before and after. Run by {@code benchmarks/start/run.sh}.
@@ -58,6 +62,13 @@ public final class StartTimes implements Callable<Integer> {
             description = "The package's systemd unit (its ExecStart is what the packaged variants run).")
     Path unit;
 
+    @Option(names = "--baseline-unit", description = "A second unit file, started as variant packaged-baseline.")
+    Path baselineUnit;
+
+    @Option(names = "--launchers", defaultValue = "packaging/src/main/sh",
+            description = "The package's launcher scripts (/usr/lib/isthmus-gateway/bin).")
+    Path launchers;
+
     @Option(names = "--runtime", defaultValue = "packaging/target/runtime",
             description = "The packaging module's jlink runtime (./mvnw -pl packaging -am package -DskipTests).")
     Path runtime;
@@ -80,6 +91,7 @@ public final class StartTimes implements Callable<Integer> {
         variants.put("after+cache", Map.of());
         variants.put("packaged-first", Map.of());
         variants.put("packaged", Map.of());
+        variants.put("packaged-baseline", Map.of());
         for (String v : only) {
             if (!variants.containsKey(v)) {
                 throw new CommandLine.ParameterException(new CommandLine(this), "--variants: unknown variant '" + v
@@ -87,7 +99,11 @@ public final class StartTimes implements Callable<Integer> {
             }
         }
         variants.keySet().retainAll(only);
-        if ((only.contains("packaged") || only.contains("packaged-first"))
+        if (only.contains("packaged-baseline") && baselineUnit == null) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--variants packaged-baseline needs"
+                    + " --baseline-unit FILE (e.g. git show main:" + unit + " > /tmp/main.service)");
+        }
+        if ((only.contains("packaged") || only.contains("packaged-first") || only.contains("packaged-baseline"))
                 && !Files.isExecutable(runtime.resolve("bin/java"))) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--runtime " + runtime + " has no bin/java:"
                     + " build the packaging module first (./mvnw -pl packaging -am package -DskipTests)");
@@ -99,9 +115,10 @@ public final class StartTimes implements Callable<Integer> {
             Map<String, GatewayProcess> gateways = new LinkedHashMap<>();
             variants.forEach((name, overrides) -> gateways.put(name, base.reconfigured(overrides)));
             Map<String, PackagedLaunch> packaged = new LinkedHashMap<>();
-            for (String v : List.of("packaged-first", "packaged")) {
+            for (String v : List.of("packaged-first", "packaged", "packaged-baseline")) {
                 if (gateways.containsKey(v)) {
-                    PackagedLaunch launch = PackagedLaunch.fromUnit(unit, runtime, app.toAbsolutePath().getParent(),
+                    PackagedLaunch launch = PackagedLaunch.fromUnit(v.equals("packaged-baseline") ? baselineUnit : unit,
+                            launchers, runtime, app.toAbsolutePath().getParent(),
                             work.resolve(v + "-state"));
                     Files.createDirectories(work.resolve(v + "-state"));
                     gateways.get(v).launchedAs(launch);
@@ -114,24 +131,25 @@ public final class StartTimes implements Callable<Integer> {
             }
             if (gateways.containsKey("after+cache")) {
                 gateways.get("after+cache").useStartupCache(work.resolve("jvm-cache"));
-                System.out.printf("training start of after+cache (writes the JVM cache): %d ms to ready%n",
+                System.out.printf("training start of after+cache (writes the JVM cache): %s%n",
                         startToReady(gateways.get("after+cache")));
             }
-            if (gateways.containsKey("packaged")) {
-                System.out.printf("training start of packaged (writes the class archive): %d ms to ready%n",
-                        startToReady(gateways.get("packaged")));
+            for (String v : List.of("packaged", "packaged-baseline")) {
+                if (gateways.containsKey(v)) {
+                    System.out.printf("training start of %s (writes the JVM cache): %s%n", v, startToReady(gateways.get(v)));
+                }
             }
             Map<String, List<Long>> times = new LinkedHashMap<>();
             for (int i = 0; i < runs; i++) {
                 for (Map.Entry<String, GatewayProcess> v : gateways.entrySet()) {
                     if (v.getKey().equals("packaged-first")) {
-                        for (Path f : packaged.get("packaged-first").stateFiles()) {
+                        for (Path f : packaged.get("packaged-first").cacheFiles()) {
                             Files.deleteIfExists(f);
                         }
                     }
-                    long ms = startToReady(v.getValue());
-                    times.computeIfAbsent(v.getKey(), k -> new ArrayList<>()).add(ms);
-                    System.out.printf("  %-14s run %d: %5d ms%n", v.getKey(), i + 1, ms);
+                    Start start = startToReady(v.getValue());
+                    times.computeIfAbsent(v.getKey(), k -> new ArrayList<>()).add(start.readyMs());
+                    System.out.printf("  %-14s run %d: %s%n", v.getKey(), i + 1, start);
                 }
             }
             System.out.printf("%nlone gateway, process start to /q/health/ready UP, %d starts per variant (%s, %d CPUs)%n",
@@ -147,8 +165,16 @@ public final class StartTimes implements Callable<Integer> {
         return 0;
     }
 
-    /** Starts {@code gateway}, waits for ready (polled every 20 ms), stops it cleanly; the milliseconds to ready. */
-    private static long startToReady(GatewayProcess gateway) throws Exception {
+    /** One start: process start to ready, and SIGTERM to exit (where a training start writes its cache). */
+    private record Start(long readyMs, long stopMs) {
+        @Override
+        public String toString() {
+            return String.format("%5d ms to ready, stopped in %d ms", readyMs, stopMs);
+        }
+    }
+
+    /** Starts {@code gateway}, waits for ready (polled every 20 ms), stops it cleanly. */
+    private static Start startToReady(GatewayProcess gateway) throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
         HttpRequest ready = HttpRequest.newBuilder(URI.create(gateway.cluster().managementUrl("/q/health/ready")))
                 .timeout(Duration.ofSeconds(2)).build();
@@ -162,7 +188,11 @@ public final class StartTimes implements Callable<Integer> {
                 }
                 try {
                     if (http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                        return (System.nanoTime() - started) / 1_000_000;
+                        long readyMs = (System.nanoTime() - started) / 1_000_000;
+                        long stopping = System.nanoTime();
+                        // systemd's default TimeoutStopSec: a training start writes its cache while it exits.
+                        gateway.stop(Duration.ofSeconds(90));
+                        return new Start(readyMs, (System.nanoTime() - stopping) / 1_000_000);
                     }
                 } catch (java.io.IOException notYet) {
                     // not listening yet

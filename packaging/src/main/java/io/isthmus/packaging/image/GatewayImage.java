@@ -42,8 +42,8 @@ public final class GatewayImage implements Callable<Integer> {
     static final String JAVA = "/opt/java/openjdk";
     static final String APP = "/opt/isthmus";
     static final String DATA = "/var/lib/isthmus";
-    /** The JVM's class archive, in the state directory (writable; the systemd unit keeps it at the same path). */
-    static final String CLASS_ARCHIVE = DATA + "/jvm-classes.jsa";
+    /** Starts the JVM from its start-up cache in {@link #DATA} (src/main/sh; the systemd unit starts through it too). */
+    static final String LAUNCHER = APP + "/bin/with-jvm-cache";
 
     @Option(names = "--base", required = true, description = "tar://<path> or a registry image with Java at " + JAVA)
     String base;
@@ -65,6 +65,9 @@ public final class GatewayImage implements Callable<Integer> {
 
     @Option(names = "--version", required = true, description = "The build's version (label)")
     String version;
+
+    @Option(names = "--launcher", required = true, description = "The with-jvm-cache script (POSIX sh)")
+    Path launcher;
 
     @Option(names = "--cache", required = true, description = "Jib's layer caches (kept out of the user's home)")
     Path cache;
@@ -103,17 +106,17 @@ public final class GatewayImage implements Callable<Integer> {
      * Serial collector; it exits on OutOfMemoryError so Kubernetes restarts it instead of leaving it half-alive.
      * JAVA_TOOL_OPTIONS adds options without rebuilding.
      *
-     * <p>The class archive is the systemd unit's (dynamic AppCDS, JDK 19+): the first clean stop writes the classes
-     * that start loaded into the state directory, and every later start of the container maps them (the state
-     * volume outlives container restarts, and pod restarts too with a persistent volume). Not baked into the image:
-     * an archive only maps on the exact JVM build that wrote it, and a registry base's JVM is not run at build time.
-     * A stale or unreadable archive is rebuilt, never fatal; writing one logs nothing above error.
+     * <p>The JVM starts through the systemd unit's launcher ({@link #LAUNCHER}): from the JDK's AOT cache on a JDK
+     * 25+ base (a dynamic AppCDS archive on 21-24) kept in the state directory. A container's first start trains it
+     * and its clean stop writes it; later starts of the container (and of the pod, with a persistent volume) map it.
+     * Not baked into the image: a cache maps only on the exact JVM build that wrote it, and a registry base's JVM is
+     * not run at build time. A cache of another image, JVM or JAVA_TOOL_OPTIONS is replaced, never fatal. Full tiered
+     * JIT (C2): a data-plane process lives long, and the cache, not a weaker compiler, wins the start.
      */
     static List<String> entrypoint() {
-        return List.of(JAVA + "/bin/java", "-XX:MaxRAMPercentage=75.0", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
-                "-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=" + CLASS_ARCHIVE, "-Xlog:cds*=error",
-                "-Djava.util.logging.manager=org.jboss.logmanager.LogManager", "--enable-native-access=ALL-UNNAMED",
-                "-jar", APP + "/quarkus-run.jar");
+        return List.of(LAUNCHER, DATA, JAVA + "/bin/java", "-XX:MaxRAMPercentage=75.0", "-XX:+UseG1GC",
+                "-XX:+ExitOnOutOfMemoryError", "-Djava.util.logging.manager=org.jboss.logmanager.LogManager",
+                "--enable-native-access=ALL-UNNAMED", "-jar", APP + "/quarkus-run.jar");
     }
 
     /** Slowest-changing first, so a rebuild only replaces the layers whose files changed. */
@@ -131,6 +134,8 @@ public final class GatewayImage implements Callable<Integer> {
                 .addEntry(app.resolve("quarkus-run.jar"), AbsoluteUnixPath.get(APP + "/quarkus-run.jar"));
         application.addEntryRecursive(app.resolve("app"), AbsoluteUnixPath.get(APP + "/app"));
         application.addEntryRecursive(app.resolve("quarkus"), AbsoluteUnixPath.get(APP + "/quarkus"));
+        application.addEntry(new FileEntry(launcher, AbsoluteUnixPath.get(LAUNCHER), FilePermissions.fromOctalString("755"),
+                FileEntriesLayer.DEFAULT_MODIFICATION_TIME));
         // The state directory belongs to the gateway's user, so a Docker volume created from it is writable too.
         Path empty = Files.createTempDirectory("isthmus-image");
         empty.toFile().deleteOnExit();

@@ -10,6 +10,7 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.isthmus.build.BuildInfo;
 import io.isthmus.packaging.Commands;
+import io.isthmus.packaging.launcher.JvmCacheProbe;
 
 /**
  * The isthmus-gateway and isthmus-agent packages, installed into this machine's real root filesystem with dpkg (as
@@ -137,8 +139,55 @@ class DebianPackagesIT {
                 .isEqualTo("isthmus-agent " + build.describe());
     }
 
+    /**
+     * The unit's launcher as the unit runs it: installed, as user isthmus, with the installed runtime and the unit's
+     * JVM options, its cache in /var/lib/isthmus, under the unit's view of the file system (ProtectSystem=strict with
+     * ReadWritePaths=/var/lib/isthmus, PrivateTmp: here a mount namespace with a read-only root, the state directory
+     * writable and a private /tmp). The application is a probe that reports its own memory maps: the gateway itself
+     * would need a cluster CA here, and GatewayImageIT runs it through the same launcher.
+     */
     @Test
     @Order(4)
+    void theInstalledLauncherTrainsThenMapsTheAotCacheAsTheServiceUserAndRetrainsForANewApplication() throws Exception {
+        String launcher = "/usr/lib/isthmus-gateway/bin/with-jvm-cache";
+        assertThat(Files.readString(Path.of("/lib/systemd/system/isthmus-gateway.service")))
+                .contains("ExecStart=" + launcher + " /var/lib/isthmus /usr/lib/isthmus-gateway/jre/bin/java $JAVA_OPTS ");
+        assertThat(mode(launcher)).isEqualTo("root:root rwxr-xr-x");
+        List<String> asTheUnit = List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                "mount --bind /var/lib/isthmus /var/lib/isthmus && mount -o remount,bind,ro / && mount -t tmpfs tmpfs /tmp"
+                        + " && exec setpriv --reuid=isthmus --regid=isthmus --init-groups \"$@\"", "sh");
+        Path state = Path.of("/var/lib/isthmus");
+        Path java = Path.of("/usr/lib/isthmus-gateway/jre/bin/java");
+        List<String> options = List.of("-XX:MaxRAMPercentage=50.0", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
+                "--enable-native-access=ALL-UNNAMED");
+        Path jar = JvmCacheProbe.writeJar(state.resolve("probe-app/probe.jar"), "1");
+        try {
+            // The training run: the launcher ends it after 1 s with the runtime's jcmd (attaching as the same user
+            // through the private /tmp), and the JVM writes the cache while the probe still runs.
+            Commands.Result first = JvmCacheProbe.start(asTheUnit, Map.of("ISTHMUS_AOT_TRAINING_SECONDS", "1"),
+                    Path.of(launcher), state, java, options, jar, List.of("await-cache", state.toString()));
+            assertThat(JvmCacheProbe.writtenWhileRunning(first)).as("the first start's output:%n%s", first.output())
+                    .isTrue();
+            List<String> trained = JvmCacheProbe.cacheFiles(state);
+            assertThat(trained).singleElement().asString().endsWith(".aot");
+            assertThat(mode(state.resolve(trained.get(0)).toString())).startsWith("isthmus:isthmus ");
+            Commands.Result second = JvmCacheProbe.start(asTheUnit, Path.of(launcher), state, java, options, jar);
+            assertThat(JvmCacheProbe.mapped(second)).containsExactly(state.resolve(trained.get(0)).toString());
+            // A new release of the application: its first start does not map the old cache, and says nothing of it.
+            JvmCacheProbe.writeJar(jar, "2");
+            Commands.Result upgraded = JvmCacheProbe.start(asTheUnit, Path.of(launcher), state, java, options, jar);
+            assertThat(JvmCacheProbe.mapped(upgraded)).isEmpty();
+            assertThat(JvmCacheProbe.cacheFiles(state)).hasSize(1).doesNotContainAnyElementsOf(trained);
+            for (Commands.Result run : List.of(first, second, upgraded)) {
+                assertThat(JvmCacheProbe.complaints(run)).as("JVM warnings and errors of%n%s", run.output()).isEmpty();
+            }
+        } finally {
+            Commands.run("sh", "-c", "rm -rf /var/lib/isthmus/probe-app /var/lib/isthmus/jvm-*");
+        }
+    }
+
+    @Test
+    @Order(5)
     void anUpgradeKeepsConfigurationAndState() throws Exception {
         // An operator's edit of each conffile, a line no package version contains.
         Files.writeString(Path.of("/etc/isthmus/application.properties"), EDITED, java.nio.file.StandardOpenOption.APPEND);
@@ -177,7 +226,7 @@ class DebianPackagesIT {
      * here) and keeps what an operator would not want lost on a remove: configuration, CA, state, users.
      */
     @Test
-    @Order(5)
+    @Order(6)
     void removalStopsTheServicesAndKeepsConfigurationAndState() throws Exception {
         dpkg("-r", "isthmus-gateway", "isthmus-agent");
         assertThat(Path.of("/usr/bin/isthmus")).doesNotExist();
@@ -193,7 +242,7 @@ class DebianPackagesIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void purgeLeavesNothingBehind() throws Exception {
         dpkg("--purge", "isthmus-gateway", "isthmus-agent");
         assertThat(FOOTPRINT.stream().filter(p -> Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS)))
