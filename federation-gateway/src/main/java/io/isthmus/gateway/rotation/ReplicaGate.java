@@ -69,8 +69,9 @@ public final class ReplicaGate {
                     + "rotation lives in the answering replica's data directory only, so the others would never "
                     + "publish its intermediate. Either write the new intermediate key and chain into the CA "
                     + "Secret/files (isthmus.ca.intermediate-*) that every replica watches, so each rotates by "
-                    + "itself, or scale the gateway to one replica for the rotation. 'rotate status' and 'rotate "
-                    + "abort' stay available";
+                    + "itself, or scale the gateway to one replica for the rotation (and write the intermediate it "
+                    + "activated into the Secret/files before scaling up again, or new replicas sign with the old one). "
+                    + "'rotate status' and 'rotate abort' stay available";
         }
     }
 

@@ -66,6 +66,7 @@ class ReplicaGateTest {
         assertThat(r.replicas()).containsExactly("alpha-r0-1", "alpha-r1-2");
         assertThat(r.message()).contains("'prepare'").contains("2 gateway replicas [alpha-r0-1, alpha-r1-2]")
                 .contains("this one is alpha-r0-1").contains("CA Secret/files").contains("scale the gateway to one replica")
+                .contains("before scaling up again")
                 .contains("abort");
     }
 
