@@ -17,10 +17,14 @@ import jakarta.ws.rs.core.Response;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.infinispan.remoting.transport.Address;
+
 import io.isthmus.gateway.api.AdminStep;
 import io.isthmus.gateway.api.AdminStep.Outcome;
 import io.isthmus.gateway.enrolment.AdminAuth;
 import io.isthmus.gateway.enrolment.EnrolmentAudit;
+import io.isthmus.gateway.enrolment.EnrolmentStores;
+import io.isthmus.gateway.rotation.ReplicaGate.Step;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.rotation.IntermediateRotation;
 import io.isthmus.trust.rotation.RotationException;
@@ -43,6 +47,12 @@ import io.vertx.core.http.HttpServerRequest;
  * Authenticated like every admin call ({@link AdminAuth}); each step is an audit line. A refusal is
  * {@code {"code", "detail"}} with the {@link RotationRefusal} code: 422 for a certificate that is not acceptable,
  * 409 for a step that cannot be taken now.
+ *
+ * <p>The rotation lives in the answering replica's data directory only, so {@code prepare}, {@code sign},
+ * {@code publish} and {@code activate} answer 409 {@code several-replicas} (naming the replicas) while this replica
+ * is not its cluster's only one ({@link ReplicaGate}): with several replicas, rotate by writing the new intermediate
+ * into the CA Secret/files every replica watches, or scale to one replica for the rotation. Status, {@code wait},
+ * {@code retire} and {@code abort} stay available.
  */
 @Path("/v1/admin/rotation")
 @Consumes(MediaType.WILDCARD)
@@ -55,6 +65,9 @@ public class RotationResource {
     AdminAuth auth;
 
     @Inject
+    EnrolmentStores stores;
+
+    @Inject
     EnrolmentAudit audit;
 
     @Context
@@ -62,7 +75,7 @@ public class RotationResource {
 
     @GET
     public Response status(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        return admin("rotation.status", authorization, () -> {
+        return admin(Step.STATUS, "rotation.status", authorization, () -> {
             TrustRuntime rt = trust.runtime();
             ObjectNode n = RotationJson.MAPPER.createObjectNode();
             n.set("cluster", RotationJson.view(rt.rotation().view()));
@@ -75,7 +88,7 @@ public class RotationResource {
     @POST
     @Path("/intermediate/prepare")
     public Response prepare(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        return admin("rotation.prepare", authorization, () -> {
+        return admin(Step.PREPARE, "rotation.prepare", authorization, () -> {
             String csr = rotation().prepare();
             ObjectNode n = RotationJson.view(rotation().view());
             n.put("csr", csr);
@@ -86,7 +99,7 @@ public class RotationResource {
     @POST
     @Path("/intermediate/sign")
     public Response sign(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, String body) {
-        return admin("rotation.sign", authorization, () -> {
+        return admin(Step.SIGN, "rotation.sign", authorization, () -> {
             String pem = text(body, "chain");
             List<java.security.cert.X509Certificate> chain;
             try {
@@ -102,13 +115,13 @@ public class RotationResource {
     @POST
     @Path("/intermediate/publish")
     public Response publish(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        return admin("rotation.publish", authorization, () -> RotationJson.view(rotation().publish()));
+        return admin(Step.PUBLISH, "rotation.publish", authorization, () -> RotationJson.view(rotation().publish()));
     }
 
     @GET
     @Path("/intermediate/wait")
     public Response waitForPeers(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        return admin("rotation.wait", authorization, () -> {
+        return admin(Step.WAIT, "rotation.wait", authorization, () -> {
             ObjectNode n = RotationJson.coverage(rotation().checkPeers());
             RotationView v = rotation().view();
             n.put("phase", v.phase().label());
@@ -121,34 +134,54 @@ public class RotationResource {
     @POST
     @Path("/intermediate/activate")
     public Response activate(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, String body) {
-        return admin("rotation.activate", authorization, () -> RotationJson.view(rotation().activate(force(body))));
+        return admin(Step.ACTIVATE, "rotation.activate", authorization, () -> RotationJson.view(rotation().activate(force(body))));
     }
 
     @POST
     @Path("/intermediate/retire")
     public Response retire(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, String body) {
-        return admin("rotation.retire", authorization, () -> RotationJson.view(rotation().retire(force(body))));
+        return admin(Step.RETIRE, "rotation.retire", authorization, () -> RotationJson.view(rotation().retire(force(body))));
     }
 
     @POST
     @Path("/intermediate/abort")
     public Response abort(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        return admin("rotation.abort", authorization, () -> RotationJson.view(rotation().abort()));
+        return admin(Step.ABORT, "rotation.abort", authorization, () -> RotationJson.view(rotation().abort()));
+    }
+
+    /*
+     * The replicas come from the cluster view of the enrolment cache manager. It is always there: EnrolmentStores
+     * starts at boot, before readiness, on every replica (lone ones too), and it is the same JGroups cluster the JWT
+     * replica keys travel on. ReplicaKeyDirectory.liveRotations() would be the other source, but it keeps only members
+     * that already wrote their key entry, so a replica that just joined would go unseen; the raw view counts it the
+     * moment it joins, which is the safe side for a refusal.
+     */
+    private String replicaName() {
+        Address self = stores.cacheManager().getAddress();
+        return self == null ? "local" : self.toString();
+    }
+
+    private List<String> replicas() {
+        List<Address> view = stores.cacheManager().getMembers();
+        return view == null ? List.of() : view.stream().map(Object::toString).toList();
     }
 
     private IntermediateRotation rotation() {
         return trust.runtime().rotation();
     }
 
-    private interface Step {
+    private interface Call {
         JsonNode run();
     }
 
-    private Response admin(String action, String authorization, Step step) {
+    private Response admin(Step step, String action, String authorization, Call call) {
         return AdminStep.run(auth, audit, request, action, authorization, true, principal -> {
+            if (ReplicaGate.decide(step, replicaName(), replicas()) instanceof ReplicaGate.SeveralReplicas refused) {
+                return Outcome.refused(409, refused.code(), refused.message());
+            }
             try {
-                JsonNode result = step.run();
-                return action.equals("rotation.status") || action.equals("rotation.wait") ? Outcome.read(result)
+                JsonNode result = call.run();
+                return step == Step.STATUS || step == Step.WAIT ? Outcome.read(result)
                         : Outcome.changed(result, "done", result.path("next").asText(null),
                                 "phase " + result.path("phase").asText());
             } catch (RotationException e) {

@@ -209,6 +209,8 @@ class LoadBalancedFederationE2ETest {
             jwtKids.put("alpha", jwtKeysOfBothAlphaReplicasRotateByOneCallPerStep(pki, publicSpecs.get("alpha"),
                     replicas, vm));
             refreshHintsCauseOnlyAThrottledPullOfTheRealBundle(pki, net, replicas);
+            intermediateRotationThroughTheAdminApiIsRefusedWithTwoReplicas(pki, publicSpecs.get("alpha"),
+                    replicas.get("alpha"));
 
             // Alpha's site master (the first member of its local cluster) stops, as in a rolling update. The other
             // replica takes over the bridge behind the same public address, and replication goes on both ways.
@@ -296,8 +298,7 @@ class LoadBalancedFederationE2ETest {
      */
     private static Issued enrolmentRateLimitIsOnePerClusterAcrossItsReplicas(FederationPki pki,
             Map<String, List<ClusterSpec>> replicas) throws Exception {
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3)).build();
+        HttpClient http = adminHttp(pki);
         List<ClusterSpec> alpha = replicas.get("alpha");
         String good = createToken(http, alpha.get(0));
         String spare = createToken(http, alpha.get(1));
@@ -356,8 +357,7 @@ class LoadBalancedFederationE2ETest {
     private static List<String> jwtKeysOfBothAlphaReplicasRotateByOneCallPerStep(FederationPki pki,
             ClusterSpec alphaLb, Map<String, List<ClusterSpec>> replicas, Issued vm) throws Exception {
         long started = System.nanoTime();
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3)).build();
+        HttpClient http = adminHttp(pki);
         GatewayClient api = new GatewayClient(pki.rootCertificate());
         List<ClusterSpec> alpha = replicas.get("alpha");
         List<ClusterSpec> beta = replicas.get("beta");
@@ -444,6 +444,48 @@ class LoadBalancedFederationE2ETest {
         return newKids;
     }
 
+    /**
+     * An intermediate rotation through the admin API would live in the answering replica's data directory only: with
+     * two replicas, {@code prepare} is refused 409 {@code several-replicas} through the load balancer and at each
+     * replica, and no replica wrote a new key; status and abort (cleanup) stay available.
+     */
+    private static void intermediateRotationThroughTheAdminApiIsRefusedWithTwoReplicas(FederationPki pki,
+            ClusterSpec alphaLb, List<ClusterSpec> alpha) throws Exception {
+        long started = System.nanoTime();
+        HttpClient http = adminHttp(pki);
+        List<ClusterSpec> targets = new ArrayList<>(List.of(alphaLb));
+        targets.addAll(alpha);
+        for (ClusterSpec at : targets) {
+            HttpResponse<String> r = rotationCall(http, at, "POST", "/intermediate/prepare");
+            assertThat(r.statusCode()).as("prepare at %s: %s", at.host(), r.body()).isEqualTo(409);
+            assertThat(JSON.readTree(r.body()).path("code").asText()).as(r.body()).isEqualTo("several-replicas");
+            assertThat(r.body()).contains("2 gateway replicas").contains("CA Secret/files").contains("one replica");
+        }
+        for (ClusterSpec r : alpha) {
+            Path dir = r.dataDir().resolve("rotation").resolve("intermediate");
+            assertThat(dir.resolve("next.key")).as("a new intermediate key at %s", r.host()).doesNotExist();
+            assertThat(dir.resolve("next.csr")).as("a CSR at %s", r.host()).doesNotExist();
+        }
+        assertThat(rotationCall(http, alphaLb, "GET", "").statusCode()).as("rotation status").isEqualTo(200);
+        HttpResponse<String> aborted = rotationCall(http, alphaLb, "POST", "/intermediate/abort");
+        assertThat(aborted.statusCode()).as(aborted.body()).isEqualTo(200);
+        assertThat(JSON.readTree(aborted.body()).path("phase").asText()).as(aborted.body()).isEqualTo("idle");
+        System.out.printf("LoadBalancedFederationE2ETest: admin-API intermediate rotation refused with two replicas, "
+                + "checked in %d ms%n", Duration.ofNanos(System.nanoTime() - started).toMillis());
+    }
+
+    private static HttpClient adminHttp(FederationPki pki) throws IOException {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3)).build();
+    }
+
+    private static HttpResponse<String> rotationCall(HttpClient http, ClusterSpec at, String method, String step)
+            throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(at.apiUrl("/v1/admin/rotation" + step)))
+                .header("authorization", "Bearer " + ADMIN_TOKEN).timeout(Duration.ofSeconds(30))
+                .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     /** The per-replica part of an admin answer: {@code [{replica, applied, state: {active, next, retiring}}]}. */
     private static List<JsonNode> replicaStates(HttpResponse<String> r) throws IOException {
         List<JsonNode> out = new ArrayList<>();
@@ -459,8 +501,7 @@ class LoadBalancedFederationE2ETest {
      */
     private static void refreshHintsCauseOnlyAThrottledPullOfTheRealBundle(FederationPki pki, LoadBalancedNetwork net,
             Map<String, List<ClusterSpec>> replicas) throws Exception {
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3)).build();
+        HttpClient http = adminHttp(pki);
         GatewayClient api = new GatewayClient(pki.rootCertificate());
         TrustDomain alphaTd = replicas.get("alpha").get(0).trustDomain();
         JwtSigningKey evil = JwtSigningKey.generate();
