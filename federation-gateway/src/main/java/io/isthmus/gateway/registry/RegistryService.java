@@ -379,6 +379,7 @@ public class RegistryService {
                     if (!purged.isEmpty()) {
                         LOG.infof("registry: after a %s, purged the entries of revoked signers: %s", why, purged);
                     }
+                    registry.admitNowTrusted();
                 } catch (RuntimeException e) {
                     LOG.warnf("registry: re-checking entries after a %s failed (%s); they are checked again at the"
                             + " next trust change", why, e.getMessage());

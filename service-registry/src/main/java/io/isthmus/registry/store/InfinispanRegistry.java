@@ -583,7 +583,9 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                 } catch (RuntimeException e) {
                     continue; // unreadable: never indexed in the first place
                 }
-                if (v instanceof EntryVerdict.Refused r && r.reason().trustRevoked()) {
+                // Only what was used can be revoked. A record refused on arrival (its owner's bundle not fetched yet)
+                // stays in this copy, so that the trust that arrives later can admit it (admitNowTrusted).
+                if (v instanceof EntryVerdict.Refused r && r.reason().trustRevoked() && versions.containsKey(k)) {
                     revoked.add(key);
                     why.putIfAbsent(key.cluster(), Map.entry(r.reason(), r.message()));
                 }
@@ -597,6 +599,45 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                         n, cluster, why.get(cluster).getKey().label(), why.get(cluster).getValue());
             }
             return purged;
+        } finally {
+            restart.readLock().unlock();
+        }
+    }
+
+    /**
+     * After a trust change, uses the records held here that were refused when they arrived and verify now, judged as
+     * on arrival (writer site, signature, signer under the owner's bundle in force). The case: a replica receives a
+     * peer's entries (by cross-site replication, or from a sibling replica) before its own fetch of that peer's
+     * bundle succeeded; without this, those entries stayed unused until their owner wrote them again. Returns how
+     * many records of each cluster it used.
+     */
+    public Map<String, Integer> admitNowTrusted() {
+        restart.readLock().lock();
+        try {
+            var local = cache.getAdvancedCache().withFlags(org.infinispan.context.Flag.CACHE_MODE_LOCAL,
+                    org.infinispan.context.Flag.SKIP_CACHE_LOAD);
+            Map<String, Integer> admitted = new java.util.TreeMap<>();
+            for (String k : new ArrayList<>(local.keySet())) {
+                ServiceKey key = registryKey(k);
+                String value = local.get(k);
+                if (key == null || value == null || key.cluster().equals(identity.cluster()) || versions.containsKey(k)) {
+                    continue;
+                }
+                EntryVerdict v;
+                try {
+                    v = trust.verify(k, EntryCodec.parseValue(value), writerSite(k), Optional.empty());
+                } catch (RuntimeException e) {
+                    continue; // unreadable: refused on arrival, and still so
+                }
+                if (v instanceof EntryVerdict.Accepted a) {
+                    apply(k, a.record(), true);
+                    admitted.merge(key.cluster(), 1, Integer::sum);
+                }
+            }
+            admitted.forEach((cluster, n) -> LOG.infof(
+                    "registry: used %d record(s) of cluster %s refused on arrival: the trust in force now vouches for them",
+                    n, cluster));
+            return admitted;
         } finally {
             restart.readLock().unlock();
         }

@@ -135,6 +135,17 @@ public final class TestFederation implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Gives each of {@code atSites} {@code site}'s bundle as {@code site} itself holds it (after {@link #forget}: the
+     * bundle fetch that had not succeeded yet does).
+     */
+    public void learn(String site, String... atSites) {
+        TrustBundle own = bundlesAt.get(site).get().bundleFor(trustDomain(site)).orElseThrow();
+        for (String at : atSites) {
+            bundlesAt.get(at).updateAndGet(set -> set.with(own));
+        }
+    }
+
     /** Drops {@code site}'s bundle from the bundles of each of {@code atSites} (it left the federation there). */
     public void forget(String site, String... atSites) {
         for (String at : atSites) {

@@ -84,4 +84,42 @@ class RevokedSitePurgeTest {
                 && c.registry().refusals(EntryRefusal.SIGNER_NOT_TRUSTED) >= 1);
         assertThat(c.registry().get(audit.key())).isEmpty();
     }
+    /**
+     * A site that receives a peer's entry before it holds that peer's bundle (a replica whose first bundle fetch has
+     * not succeeded yet, while the entries already reach it) refuses it, and no purge may remove it from its copy:
+     * once the bundle arrives, the trust change uses it, without waiting for its owner to write it again.
+     */
+    @Test
+    void anEntryThatArrivedBeforeItsOwnersBundleIsUsedOnceTheBundleArrives() {
+        Site a = federation.start("cluster-a");
+        Site b = federation.start("cluster-b");
+        Site c = federation.start("cluster-c");
+        await().atMost(DEADLINE).until(() -> c.node().sitesView().size() == 3 && b.node().sitesView().size() == 3);
+        federation.forget("cluster-b", "cluster-c"); // C's fetch of B's bundle has not succeeded yet
+        ExportedService ledger = b.registry().export(spec("cluster-b", "ledger"));
+        await().atMost(DEADLINE).until(() -> a.registry().get(ledger.key()).isPresent()
+                && c.registry().refusals(EntryRefusal.SIGNER_NOT_TRUSTED) >= 1);
+        assertThat(c.registry().get(ledger.key())).isEmpty();
+        List<ServiceKey> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+        c.registry().addListener(new RegistryListener() {
+            @Override
+            public void exported(ExportedService current, ExportedService previous) {
+                heard.add(current.key());
+            }
+
+            @Override
+            public void unexported(ExportedService previous) {
+            }
+        });
+        // Another trust change (say, A's bundle renewed) comes first: nothing of B was used, so nothing is purged.
+        assertThat(c.registry().purgeRevoked()).isEmpty();
+        assertThat(c.registry().admitNowTrusted()).isEmpty();
+
+        federation.learn("cluster-b", "cluster-c"); // the fetch succeeds
+        assertThat(c.registry().purgeRevoked()).isEmpty();
+        assertThat(c.registry().admitNowTrusted()).isEqualTo(Map.of("cluster-b", 1));
+        assertThat(c.registry().get(ledger.key())).isPresent();
+        assertThat(heard).containsExactly(ledger.key());
+        assertThat(c.registry().admitNowTrusted()).as("used once").isEmpty();
+    }
 }

@@ -21,6 +21,8 @@ public final class AtomicFiles {
     private static final FileAttribute<?> OWNER_ONLY =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
     private AtomicFiles() {
     }
 
@@ -36,12 +38,24 @@ public final class AtomicFiles {
     private static void write(Path target, byte[] content, boolean ownerOnly) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = dir.resolve("." + target.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
+        // A temporary file of its own per write: two writers of one target (two fetches of one peer's bundle that
+        // finished together) each rename a whole file, the last one wins; with one shared name, one renamed the
+        // other's half-written file or found it gone (NoSuchFileException, seen in a gateway's log).
+        Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+        try {
+            replace(target, tmp, content, ownerOnly);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        syncDirectory(dir);
+    }
+
+    private static void replace(Path target, Path tmp, byte[] content, boolean ownerOnly) throws IOException {
         if (ownerOnly) {
             Files.createFile(tmp, OWNER_ONLY);
         }
-        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        try (FileChannel channel = FileChannel.open(tmp, ownerOnly ? StandardOpenOption.WRITE : StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.WRITE)) {
             ByteBuffer buffer = ByteBuffer.wrap(content);
             while (buffer.hasRemaining()) {
@@ -54,7 +68,6 @@ public final class AtomicFiles {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
         }
-        syncDirectory(dir);
     }
 
     /** Makes the rename itself durable; some file systems refuse to open a directory, which is harmless there. */
