@@ -574,7 +574,10 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
             for (String k : new ArrayList<>(local.keySet())) {
                 ServiceKey key = registryKey(k);
                 String value = local.get(k);
-                if (key == null || value == null || key.cluster().equals(identity.cluster())) {
+                // Only what was used can be revoked. A record refused on arrival (its owner's bundle not fetched yet)
+                // stays in this copy, so that the trust that arrives later can admit it (admitNowTrusted, which
+                // verifies exactly those; this loop verifies only the used ones).
+                if (key == null || value == null || key.cluster().equals(identity.cluster()) || !versions.containsKey(k)) {
                     continue;
                 }
                 EntryVerdict v;
@@ -583,9 +586,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                 } catch (RuntimeException e) {
                     continue; // unreadable: never indexed in the first place
                 }
-                // Only what was used can be revoked. A record refused on arrival (its owner's bundle not fetched yet)
-                // stays in this copy, so that the trust that arrives later can admit it (admitNowTrusted).
-                if (v instanceof EntryVerdict.Refused r && r.reason().trustRevoked() && versions.containsKey(k)) {
+                if (v instanceof EntryVerdict.Refused r && r.reason().trustRevoked()) {
                     revoked.add(key);
                     why.putIfAbsent(key.cluster(), Map.entry(r.reason(), r.message()));
                 }
