@@ -250,6 +250,7 @@ public final class ChannelFactory {
         Protocol discovery = settings.localDnsQuery().<Protocol>map(ChannelFactory::dnsPing)
                 .orElseGet(() -> tcpPing(settings.localMembers()));
         List<Protocol> stack = stack(settings.localPort(), discovery, localTls, false);
+        stack.add(new RelayLoopGuard());
         stack.add(relay);
         JChannel ch = new JChannel(stack);
         ch.name(settings.site() + "-" + (settings.localPort() == 0 ? "node" : String.valueOf(settings.localPort())));
