@@ -143,19 +143,18 @@ public class ClusterJwtRotation {
                 readiness, clock.instant());
         JwtRotationRecord record = switch (verdict) {
             case ClusterStep.Verdict.Refused r -> throw new Refused(r.refusal(), r.detail());
-            case ClusterStep.Verdict.Await a -> a.current();
-            case ClusterStep.Verdict.Record r -> {
-                JwtRotationRecord next = new JwtRotationRecord(identity.trustDomain(), r.generation(), r.step(),
-                        r.keyGeneration(), principal, clock.instant(), keys.replicaName());
-                if (!channel.write(raw, SignedRotationRecord.sign(next, identity.svid().get()))) {
-                    throw new Refused(ClusterStep.Refusal.STEP_IN_PROGRESS, "another rotation step was recorded "
-                            + "while this one was decided (an admin call at another replica); GET /v1/admin/jwt "
-                            + "shows it, then ask again");
+            // Asked again while some replica has not applied it: recorded again, same generation, signed now, so that
+            // a replica that refuses the record for its expired signer (RecordAdmission) can apply it.
+            case ClusterStep.Verdict.Await a -> {
+                try {
+                    yield record(raw, a.current().generation(), a.current().step(), a.current().keyGeneration(),
+                            principal, "recorded again");
+                } catch (Refused lost) {
+                    yield a.current(); // another replica recorded it again meanwhile: wait for it as before
                 }
-                LOG.infof("JWT rotation step %s (generation %d) recorded for every replica of %s, asked by %s",
-                        step.label(), r.generation(), identity.trustDomain(), principal);
-                yield next;
             }
+            case ClusterStep.Verdict.Record r -> record(raw, r.generation(), r.step(), r.keyGeneration(), principal,
+                    "recorded");
         };
         apply();
         Instant deadline = clock.instant().plus(wait);
@@ -168,6 +167,20 @@ public class ClusterJwtRotation {
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
         }
+    }
+
+    private JwtRotationRecord record(Optional<String> raw, long generation, JwtRotationRecord.Step step,
+            long keyGeneration, String principal, String what) throws IOException {
+        JwtRotationRecord next = new JwtRotationRecord(identity.trustDomain(), generation, step, keyGeneration, principal,
+                clock.instant(), keys.replicaName());
+        if (!channel.write(raw, SignedRotationRecord.sign(next, identity.svid().get()))) {
+            throw new Refused(ClusterStep.Refusal.STEP_IN_PROGRESS, "another rotation step was recorded "
+                    + "while this one was decided (an admin call at another replica); GET /v1/admin/jwt "
+                    + "shows it, then ask again");
+        }
+        LOG.infof("JWT rotation step %s (generation %d) %s for every replica of %s, asked by %s", step.label(),
+                generation, what, identity.trustDomain(), principal);
+        return next;
     }
 
     /** The recorded step, if one is recorded and genuine. */
@@ -199,7 +212,7 @@ public class ClusterJwtRotation {
         }
         return RecordAdmission.decide(identity.trustDomain(), identity.gateway(),
                 identity.verifier().verifyEstablished(signed.chain()), signed.signatureValid(), record,
-                keys.progress().applied(), identity.skew());
+                keys.progress().applied(), identity.skew(), clock.instant());
     }
 
     private synchronized void apply() throws IOException {

@@ -28,6 +28,7 @@ import io.isthmus.trust.jwt.JwtKeyReadiness;
 import io.isthmus.trust.jwt.JwtKeyRing;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.ca.SvidIssuer;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.svid.X509SvidVerifier;
 import io.isthmus.trust.testing.TestCa;
@@ -60,6 +61,11 @@ class ClusterJwtRotationTest {
             ClusterJwtRotation rotation) {
 
         static Replica start(String name, int member) throws Exception {
+            return start(name, member, Duration.ofSeconds(30));
+        }
+
+        /** @param skew the clock difference this replica tolerates (also past its signers' SVID expiry) */
+        static Replica start(String name, int member, Duration skew) throws Exception {
             EmbeddedCacheManager m = channel.join(name, member);
             ReplicaKeyDirectory d = new ReplicaKeyDirectory(m, A, channel.bundle(name, A), Clock.systemUTC(),
                     Duration.ofMinutes(1), Duration.ofMinutes(5));
@@ -69,7 +75,7 @@ class ClusterJwtRotationTest {
             // No federated peers: every key may sign at once (readiness across peers is JwtKeyReadinessTest's).
             ClusterJwtRotation r = new ClusterJwtRotation(keys, kid -> new JwtKeyReadiness.Verdict.Ready(
                     JwtKeyReadiness.Why.NO_PEERS), new ClusterJwtRotation.Identity(A, GATEWAY_A, () -> svid, VERIFIER,
-                            Duration.ofSeconds(30)), m, WAIT, Clock.systemUTC());
+                            skew), m, WAIT, Clock.systemUTC());
             return new Replica(m, d, keys, r);
         }
 
@@ -196,5 +202,66 @@ class ClusterJwtRotationTest {
         } finally {
             late.stop();
         }
+    }
+
+    /**
+     * The attacker keeps a genuine record of this cluster's gateway and writes it back once its signer's SVID has
+     * expired (a replay: it cannot be told from the step it once was). Neither replica applies it. A replica that was
+     * away while a step was recorded, and comes back after that step's signer expired, refuses it for the same reason;
+     * asking for the step again at any replica records it again, signed now, and the late replica applies it.
+     */
+    @Test
+    @Order(4)
+    void aRecordWhoseSignerExpiredIsNotAppliedUntilTheStepIsAskedAgain() throws Exception {
+        EmbeddedCacheManager replayer = channel.join("replayer", 2);
+        RotationChannel written = new RotationChannel(replayer, () -> { });
+        Replica late = null;
+        try {
+            long applied = Math.max(one.keys.progress().applied(), two.keys.progress().applied());
+            X509Svid hourOld = new SvidIssuer(Clock.offset(Clock.systemUTC(), Duration.ofHours(-2))).issue(CA_A,
+                    GATEWAY_A, Duration.ofHours(1));
+            String replayed = SignedRotationRecord.sign(new JwtRotationRecord(A, applied + 1,
+                    JwtRotationRecord.Step.PREPARE, applied + 1, "test-admin", Instant.now().minus(Duration.ofMinutes(90)),
+                    "one"), hourOld);
+            writeAndAwait(written, replayed);
+            await().pollInterval(Duration.ofMillis(100)).during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> one.ring().next().isEmpty() && two.ring().next().isEmpty()
+                            && one.keys.progress().applied() == applied && two.keys.progress().applied() == applied);
+
+            // A genuine step, signed by an SVID that lives 3 s: both replicas apply it while it is valid.
+            X509Svid shortLived = new SvidIssuer(Clock.systemUTC()).issue(CA_A, GATEWAY_A, Duration.ofSeconds(3));
+            writeAndAwait(written, SignedRotationRecord.sign(new JwtRotationRecord(A, applied + 1,
+                    JwtRotationRecord.Step.PREPARE, applied + 1, "test-admin", Instant.now(), "one"), shortLived));
+            await().atMost(Duration.ofSeconds(10)).until(() -> one.ring().next().isPresent()
+                    && two.ring().next().isPresent());
+            // A replica that starts once that SVID has expired (1 s of tolerated skew here) refuses the record.
+            await().atMost(Duration.ofSeconds(10)).until(() -> Instant.now().isAfter(
+                    shortLived.notAfter().plusSeconds(2)));
+            late = Replica.start("late-expired", 3, Duration.ofSeconds(1));
+            Replica lateReplica = late;
+            String lateName = late.directory.replicaName();
+            await().atMost(Duration.ofSeconds(30)).until(() -> one.keys.replicaRotations().getOrDefault(lateName,
+                    Optional.empty()).isPresent());
+            await().pollInterval(Duration.ofMillis(100)).during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> lateReplica.ring().next().isEmpty());
+
+            ClusterJwtRotation.StepResult again = one.rotation.take(JwtRotationRecord.Step.PREPARE, Optional.empty(),
+                    "test-admin");
+            assertThat(again.record().generation()).as("the same step, not a new one").isEqualTo(applied + 1);
+            assertThat(again.complete()).as("%s", again.replicas()).isTrue();
+            assertThat(late.ring().next()).as("the late replica prepared its own key").isPresent();
+        } finally {
+            if (late != null) {
+                late.stop();
+            }
+            written.close();
+            replayer.stop();
+        }
+    }
+
+    private void writeAndAwait(RotationChannel written, String record) throws Exception {
+        assertThat(written.write(written.read(), record)).isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> one.manager.getCache("isthmus-jwt-rotation").get("step")
+                .equals(record) && two.manager.getCache("isthmus-jwt-rotation").get("step").equals(record));
     }
 }

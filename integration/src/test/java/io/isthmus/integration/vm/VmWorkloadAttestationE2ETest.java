@@ -49,8 +49,11 @@ import io.isthmus.trust.x509.Pem;
  * with {@code openssl verify} under the federation root, and renewed at half life. Then, on the same gateway and
  * agent, registration entries set at the gateway's admin API: an agent reads only its own, a caller without admin
  * credentials cannot set any, an entry outside the agent's path is refused, and an entry pushed at the gateway gives
- * a refused process its SVID without an agent restart (deleting it refuses the process again). Needs root (to switch
- * users); skips otherwise, or fails where {@code ISTHMUS_REQUIRE_NETNS=1} (CI).
+ * a refused process its SVID without an agent restart (deleting it refuses the process again). Last, the attacker's
+ * cases for streams opened before an entry changes ({@link WorkloadStreamProbe}, a java-spiffe watcher held open): an
+ * entry's new SPIFFE ID replaces the old on the stream, and a workload whose entry is deleted or no longer selects it
+ * has its streams ended with PERMISSION_DENIED and never receives the renewal. Needs root (to switch users); skips
+ * otherwise, or fails where {@code ISTHMUS_REQUIRE_NETNS=1} (CI).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -223,6 +226,169 @@ class VmWorkloadAttestationE2ETest {
                 .doesNotContain("BEGIN CERTIFICATE");
         assertThat(agent.isAlive()).isTrue();
         assertThat(Files.readString(agentLog)).doesNotContain(" ERROR ");
+    }
+
+    /**
+     * The attacker's case for entries that change under an open stream: a workload holds FetchX509SVID and
+     * FetchJWTBundles streams open while its entry's SPIFFE ID is changed at the gateway. The stream must carry the
+     * new ID only (never both, never the old one again), and FetchJWTSVID must answer the new ID only.
+     */
+    @Test
+    @Order(5)
+    void anOpenStreamFollowsItsEntrysNewSpiffeIdAndNeverCarriesTheOldOne() throws Exception {
+        try (StreamingWorkload w = holdingStreamsOf("bin-java")) {
+            setGatewayEntry("bin-java-2", binJavaSelectors());
+            String moved = w.awaitLine("x509=" + VM_ID + "/bin-java-2 ");
+            assertThat(w.lines()).as("no update ever carries two IDs").noneMatch(l -> l.startsWith("x509=")
+                    && l.substring(0, l.indexOf(' ')).contains(","));
+            assertThat(w.linesAfter(moved)).as("nothing for the old ID after the new one").noneMatch(
+                    l -> l.startsWith("x509=" + VM_ID + "/bin-java "));
+            w.send("jwt");
+            assertThat(w.awaitLine("jwt=")).isEqualTo("jwt=" + VM_ID + "/bin-java-2");
+            assertThat(w.lines()).as("the streams stay open: the caller still has an entry")
+                    .noneMatch(l -> l.contains("-end="));
+        }
+    }
+
+    /**
+     * The attacker's case for a changed selector: the entry keeps its SPIFFE ID (so the agent keeps renewing that
+     * SVID for whoever matches now) but no longer selects the workload holding the stream. Its streams end with
+     * PERMISSION_DENIED, as SPIRE's do, and the renewed SVID never reaches it; FetchJWTSVID refuses it too.
+     */
+    @Test
+    @Order(6)
+    void aWorkloadThatNoLongerMatchesItsEntryLosesItsOpenStreamsAndNeverGetsTheRenewal() throws Exception {
+        try (StreamingWorkload w = holdingStreamsOf("bin-java")) {
+            w.send("jwt");
+            assertThat(w.awaitLine("jwt=")).isEqualTo("jwt=" + VM_ID + "/bin-java");
+            setGatewayEntry("bin-java", "\"unix:uid:4242\"");
+            String ended = w.awaitLine("x509-end=");
+            int logMark = Files.readString(agentLog).length();
+            assertThat(ended).isEqualTo("x509-end=PERMISSION_DENIED: no identity issued");
+            assertThat(w.awaitLine("jwt-bundles-end=")).isEqualTo("jwt-bundles-end=PERMISSION_DENIED: no identity issued");
+            w.send("jwt");
+            assertThat(w.awaitLine("jwt-error=")).as("the JWT-SVID held for the ID is not handed out")
+                    .isEqualTo("jwt-error=PERMISSION_DENIED: no identity issued");
+            // The ID is still in an entry, so the agent renews its SVID (40 s SVIDs, renewed at half life): the
+            // renewal must not reach the workload that lost the entry.
+            await("the agent renews the SVID of " + VM_ID + "/bin-java for its new selectors")
+                    .atMost(Duration.ofSeconds(40)).until(() -> Files.readString(agentLog).substring(logMark)
+                            .contains("renewed workload SVID " + VM_ID + "/bin-java "));
+            assertThat(w.linesAfter(ended)).as("nothing after the stream ended").noneMatch(l -> l.startsWith("x509="));
+        }
+    }
+
+    /**
+     * An entry deleted at the gateway's admin API (DELETE) while its workload holds a FetchX509SVID stream: after the
+     * agent's next pull the stream ends with PERMISSION_DENIED, and FetchJWTSVID refuses the workload.
+     */
+    @Test
+    @Order(7)
+    void deletingAnEntryAtTheGatewayEndsTheOpenStreamsOfItsWorkload() throws Exception {
+        try (StreamingWorkload w = holdingStreamsOf("bin-java")) {
+            assertThat(rig.cli(rig.adminToken(), "entry", "delete", "--agent", VM_ID).exit()).isZero();
+            assertThat(w.awaitLine("x509-end=")).isEqualTo("x509-end=PERMISSION_DENIED: no identity issued");
+            assertThat(w.awaitLine("jwt-bundles-end=")).isEqualTo("jwt-bundles-end=PERMISSION_DENIED: no identity issued");
+            w.send("jwt");
+            assertThat(w.awaitLine("jwt-error=")).isEqualTo("jwt-error=PERMISSION_DENIED: no identity issued");
+        }
+        assertThat(Files.readString(agentLog)).doesNotContain(" ERROR ");
+    }
+
+    /**
+     * Sets the gateway entry {@code VM_ID/<name>} for {@code bin} running the JDK's java, and starts that workload
+     * holding its streams open; returns once it holds the entry's SVID and the JWT bundles.
+     */
+    private StreamingWorkload holdingStreamsOf(String name) throws Exception {
+        setGatewayEntry(name, binJavaSelectors());
+        StreamingWorkload w = StreamingWorkload.start(this, BIN);
+        w.awaitLine("x509=" + VM_ID + "/" + name + " ");
+        w.awaitLine("jwt-bundles=" + TD);
+        return w;
+    }
+
+    private String binJavaSelectors() throws Exception {
+        return "\"unix:uid:2\", \"unix:sha256:" + sha256(Path.of(VmGateway.java()).toRealPath()) + "\"";
+    }
+
+    /**
+     * Puts exactly one gateway entry for the agent, {@code VM_ID/<name>}, and waits until the agent pulled it (a
+     * workload's stream shows when its SVID is signed).
+     */
+    private void setGatewayEntry(String name, String selectors) throws Exception {
+        int mark = Files.readString(agentLog).length();
+        Path file = entriesFile(name, "{\"spiffeId\": \"" + VM_ID + "/" + name + "\", \"selectors\": [" + selectors + "]}");
+        VmGateway.CliRun set = rig.cli(rig.adminToken(), "entry", "set", "--agent", VM_ID, "--file", file.toString());
+        assertThat(set.exit()).as(set.output()).isZero();
+        await("the agent pulled the entry " + name).atMost(Duration.ofSeconds(20)).until(() -> Files.readString(agentLog)
+                .substring(mark).contains("registration entries now 4 (3 from the file, 1 from the gateway)"));
+    }
+
+    /** A {@link WorkloadStreamProbe} run as another user, its output lines collected as they come. */
+    private static final class StreamingWorkload implements AutoCloseable {
+        private final Process process;
+        private final List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final java.io.Writer stdin;
+
+        private StreamingWorkload(Process process) {
+            this.process = process;
+            this.stdin = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+            Thread.ofPlatform().daemon().name("stream-probe-" + process.pid()).start(() -> {
+                try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
+                        StandardCharsets.UTF_8))) {
+                    for (String l = in.readLine(); l != null; l = in.readLine()) {
+                        lines.add(l);
+                    }
+                } catch (IOException e) {
+                    // The probe is gone; its lines so far stay.
+                }
+            });
+        }
+
+        static StreamingWorkload start(VmWorkloadAttestationE2ETest test, int uid) throws IOException {
+            return new StreamingWorkload(new ProcessBuilder("setpriv", "--reuid=" + uid, "--regid=" + uid,
+                    "--clear-groups", VmGateway.java(), "-XX:-UsePerfData", "-cp", test.classpath,
+                    WorkloadStreamProbe.class.getName(), test.socket.toString()).redirectErrorStream(true)
+                    .directory(test.dir.toFile()).start());
+        }
+
+        List<String> lines() {
+            return List.copyOf(lines);
+        }
+
+        /** The lines after the first that equals {@code line}. */
+        List<String> linesAfter(String line) {
+            List<String> all = lines();
+            return all.subList(all.indexOf(line) + 1, all.size());
+        }
+
+        /** The first line starting with {@code prefix} (waiting for it). */
+        String awaitLine(String prefix) {
+            try {
+                return await("the workload prints " + prefix).atMost(Duration.ofSeconds(30)).until(
+                        () -> lines.stream().filter(l -> l.startsWith(prefix)).findFirst(), java.util.Optional::isPresent)
+                        .orElseThrow();
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                throw new AssertionError("the workload did not print " + prefix + " within 30 s; it printed " + lines, e);
+            }
+        }
+
+        void send(String command) throws IOException {
+            stdin.write(command + "\n");
+            stdin.flush();
+        }
+
+        @Override
+        public void close() throws Exception {
+            try {
+                send("quit");
+            } catch (IOException e) {
+                // Already gone.
+            }
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        }
     }
 
     private Path entriesFile(String name, String entries) throws IOException {

@@ -3,9 +3,11 @@ package io.isthmus.agent.attest;
 import io.isthmus.trust.attest.RegistrationEntry;
 import io.isthmus.trust.attest.Selector;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 
 import io.isthmus.trust.spiffe.SpiffeId;
@@ -16,12 +18,25 @@ import io.isthmus.trust.spiffe.SpiffeId;
  * selectors must match an entry; none matching means the empty set, which the Workload API answers with
  * PERMISSION_DENIED. Whether attestation is on is decided at construction and never changes; the entries may be
  * replaced while the agent runs ({@link #replaceEntries}: the file reloaded, entries pushed by the gateway), and the
- * next call is matched against the new ones. Thread-safe.
+ * next call is matched against the new ones, and every listener ({@link #onReplaced}) is told, so that streams opened
+ * before the change give up what the new entries no longer grant ({@link StreamGrant}). Thread-safe.
  */
 public final class WorkloadAttestation {
     private final boolean enabled;
     private volatile List<RegistrationEntry> entries;
     private final Function<Caller, Set<Selector>> attestor;
+    private final List<Runnable> replaced = new CopyOnWriteArrayList<>();
+
+    /**
+     * What one caller is: its selectors (empty with attestation off: there is nothing to match, the caller gets the
+     * VM's own ID) and the IDs they give under the entries in force when it was attested.
+     */
+    public record Attested(Optional<Set<Selector>> selectors, SortedSet<SpiffeId> ids) {
+        public Attested {
+            selectors = selectors.map(Set::copyOf);
+            ids = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(ids));
+        }
+    }
 
     /**
      * Attestation on, with {@code entries} (possibly none yet: then every caller is refused until entries come).
@@ -49,6 +64,17 @@ public final class WorkloadAttestation {
             throw new IllegalStateException("workload attestation is off: registration entries cannot be applied");
         }
         this.entries = List.copyOf(next);
+        for (Runnable listener : replaced) {
+            listener.run();
+        }
+    }
+
+    /**
+     * Runs {@code listener} after every {@link #replaceEntries}, on the thread that replaced them, once the new entries
+     * are in force ({@link #entries} answers them). Must not block.
+     */
+    public void onReplaced(Runnable listener) {
+        replaced.add(listener);
     }
 
     public static WorkloadAttestation unix(List<RegistrationEntry> entries) {
@@ -84,15 +110,23 @@ public final class WorkloadAttestation {
      * @throws AttestationException when the caller cannot be attested (its process is gone)
      */
     public SortedSet<SpiffeId> identitiesFor(Caller caller, SpiffeId vm) throws AttestationException {
+        return attest(caller, vm).ids();
+    }
+
+    /**
+     * As {@link #identitiesFor}, with the caller's selectors kept: a stream matches them again whenever the entries
+     * change.
+     */
+    public Attested attest(Caller caller, SpiffeId vm) throws AttestationException {
         if (!enabled()) {
-            return new TreeSet<>(Set.of(vm));
+            return new Attested(Optional.empty(), new TreeSet<>(Set.of(vm)));
         }
         if (caller == null) {
-            return new TreeSet<>();
+            return new Attested(Optional.of(Set.of()), new TreeSet<>());
         }
         try {
-            List<RegistrationEntry> now = entries;
-            return Matching.identities(attestor.apply(caller), now);
+            Set<Selector> selectors = attestor.apply(caller);
+            return new Attested(Optional.of(selectors), Matching.identities(selectors, entries));
         } catch (UncheckedAttestation e) {
             throw e.getCause();
         }

@@ -24,7 +24,8 @@ import io.isthmus.trust.spiffe.SpiffeId;
  * PERMISSION_DENIED "no identity issued" (SPIRE's answer) on every method, bundles included, and nothing else.
  * Attestation runs at each call's start, never once per connection: a process that exec()s another binary on the
  * same connection is attested again. Refusals are logged throttled per (uid, reason) ({@link RefusalLog}): any local
- * user may call, and must not be able to flood the agent's log.
+ * user may call, and must not be able to flood the agent's log. The caller's selectors go into the context too: an
+ * open stream matches them again when the entries change ({@link io.isthmus.agent.attest.StreamGrant}).
  */
 final class AttestationInterceptor implements ServerInterceptor {
     private static final Logger LOG = Logger.getLogger(AttestationInterceptor.class);
@@ -51,13 +52,14 @@ final class AttestationInterceptor implements ServerInterceptor {
             ServerCallHandler<Q, R> next) {
         Caller caller = call.getAttributes().get(PeerCredentialsNegotiator.CALLER);
         String method = call.getMethodDescriptor().getBareMethodName();
-        SortedSet<SpiffeId> ids;
+        WorkloadAttestation.Attested attested;
         try {
-            ids = attestation.identitiesFor(caller, vm.get());
+            attested = attestation.attest(caller, vm.get());
         } catch (AttestationException e) {
             refusals.refused(uid(caller), "unattested", "Workload API " + method + " refused: " + e.getMessage());
             return deny(call);
         }
+        SortedSet<SpiffeId> ids = attested.ids();
         if (ids.isEmpty()) {
             refusals.refused(uid(caller), "no-matching-entry", "Workload API " + method + " refused: caller " + caller
                     + " matches no registration entry");
@@ -66,7 +68,8 @@ final class AttestationInterceptor implements ServerInterceptor {
         if (attestation.enabled()) {
             LOG.debugf("Workload API %s: caller %s may act as %s", method, caller, ids);
         }
-        return Contexts.interceptCall(Context.current().withValue(CallerIdentities.KEY, ids), call, headers, next);
+        return Contexts.interceptCall(Context.current().withValue(CallerIdentities.KEY, ids)
+                .withValue(CallerIdentities.SELECTORS, attested.selectors().orElse(null)), call, headers, next);
     }
 
     private static int uid(Caller caller) {

@@ -1,10 +1,13 @@
 package io.isthmus.agent.workload;
 
 import java.util.Collections;
+import java.util.Optional;
+import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 
 import io.grpc.Context;
+import io.isthmus.trust.attest.Selector;
 import io.isthmus.trust.spiffe.SpiffeId;
 
 /**
@@ -14,6 +17,8 @@ import io.isthmus.trust.spiffe.SpiffeId;
  */
 public final class CallerIdentities {
     static final Context.Key<SortedSet<SpiffeId>> KEY = Context.key("isthmus.workload.identities");
+    /** The caller's selectors; absent with attestation off. */
+    static final Context.Key<Set<Selector>> SELECTORS = Context.key("isthmus.workload.selectors");
 
     private CallerIdentities() {
     }
@@ -22,5 +27,10 @@ public final class CallerIdentities {
     public static SortedSet<SpiffeId> current() {
         SortedSet<SpiffeId> ids = KEY.get();
         return ids == null ? Collections.emptySortedSet() : Collections.unmodifiableSortedSet(new TreeSet<>(ids));
+    }
+
+    /** The selectors the current call's caller showed; empty with attestation off (or outside a call). */
+    static Optional<Set<Selector>> selectors() {
+        return Optional.ofNullable(SELECTORS.get());
     }
 }

@@ -74,7 +74,10 @@ public final class WorkloadApiServer implements AutoCloseable {
         Files.deleteIfExists(socket);
         EventLoopGroup boss = new EpollEventLoopGroup(1);
         EventLoopGroup workers = new EpollEventLoopGroup(1);
-        WorkloadApiService service = new WorkloadApiService(current, workloadSvids, jwtSvids);
+        WorkloadApiService service = new WorkloadApiService(current, workloadSvids, jwtSvids, attestation::entries);
+        if (attestation.enabled()) {
+            attestation.onReplaced(service::entriesChanged);
+        }
         AttestationInterceptor attesting = new AttestationInterceptor(attestation, () -> current.get().svid().id());
         // Interceptors run last-added first: the security header is checked before the caller is attested.
         Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))

@@ -12,6 +12,7 @@ import java.util.Set;
 import java.time.Instant;
 import java.util.SortedSet;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -22,9 +23,12 @@ import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.isthmus.agent.attest.StreamGrant;
 import io.isthmus.agent.gateway.GatewayException;
 import io.isthmus.agent.jwt.JwtSvidCache;
 import io.isthmus.agent.state.AgentState;
+import io.isthmus.trust.attest.RegistrationEntry;
+import io.isthmus.trust.attest.Selector;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.TrustBundle;
 import io.isthmus.trust.jwt.JwtSvid;
@@ -37,7 +41,9 @@ import io.spiffe.workloadapi.grpc.Workload;
 
 /**
  * FetchX509SVID, FetchX509Bundles and FetchJWTBundles: each stream gets the current state at once and again after
- * every change. FetchJWTSVID answers from the agent's {@link JwtSvidCache} (the cluster's gateway signs);
+ * every change. When the registration entries change, each open stream's caller is matched again
+ * ({@link StreamGrant}): a stream carries only the IDs its caller matches now (never a lost one again, renewals
+ * included), and a stream whose caller matches nothing any more ends with PERMISSION_DENIED. FetchJWTSVID answers from the agent's {@link JwtSvidCache} (the cluster's gateway signs);
  * ValidateJWTSVID validates against the bundles the agent holds ({@link JwtSvidValidator}).
  */
 final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase {
@@ -48,41 +54,58 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
     private final Supplier<AgentState> current;
     private final List<Stream<?>> streams = new CopyOnWriteArrayList<>();
     private final Function<SpiffeId, Optional<X509Svid>> workloadSvids;
+    private final Supplier<List<RegistrationEntry>> entries;
 
     private final JwtSvidCache jwtSvids;
 
     WorkloadApiService(Supplier<AgentState> current) {
-        this(current, id -> Optional.empty(), null);
+        this(current, id -> Optional.empty(), null, List::of);
     }
 
     /**
      * @param workloadSvids the SVIDs the agent holds for workload IDs under the VM's (registration entries)
      * @param jwtSvids where FetchJWTSVID gets tokens; null answers UNAVAILABLE (no gateway to sign them)
+     * @param entries the registration entries in force (read when they change: {@link #entriesChanged})
      */
     WorkloadApiService(Supplier<AgentState> current, Function<SpiffeId, Optional<X509Svid>> workloadSvids,
-            JwtSvidCache jwtSvids) {
+            JwtSvidCache jwtSvids, Supplier<List<RegistrationEntry>> entries) {
         this.current = current;
         this.workloadSvids = workloadSvids;
         this.jwtSvids = jwtSvids;
+        this.entries = entries;
     }
 
-    /** One open server stream and how to render a state for it. Sends are serialized per stream. */
+    /**
+     * One open server stream: the IDs it may carry, and how to render a state for them. Sends, and changes of what
+     * it may carry, are serialized per stream, so that no send renders an ID the stream has lost.
+     */
     private final class Stream<T> {
         private final ServerCallStreamObserver<T> observer;
-        private final Function<AgentState, T> render;
+        private final String method;
+        /** The caller's selectors when the stream opened; null with attestation off (nothing to match again). */
+        private final Set<Selector> selectors;
+        private final BiFunction<AgentState, SortedSet<SpiffeId>, T> render;
+        private SortedSet<SpiffeId> granted;
+        private boolean ended;
 
-        Stream(StreamObserver<T> observer, Function<AgentState, T> render) {
+        Stream(StreamObserver<T> observer, String method, BiFunction<AgentState, SortedSet<SpiffeId>, T> render) {
             this.observer = (ServerCallStreamObserver<T>) observer;
+            this.method = method;
+            this.selectors = CallerIdentities.selectors().orElse(null);
+            this.granted = CallerIdentities.current();
             this.render = render;
         }
 
         synchronized void send(AgentState state) {
+            if (ended) {
+                return;
+            }
             if (observer.isCancelled()) {
                 streams.remove(this);
                 return;
             }
             try {
-                T message = render.apply(state);
+                T message = render.apply(state, granted);
                 if (message == null) {
                     return;
                 }
@@ -90,6 +113,40 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
             } catch (RuntimeException e) {
                 LOG.debugf("dropping a Workload API stream: %s", e.getMessage());
                 streams.remove(this);
+            }
+        }
+
+        /**
+         * Matches the caller's selectors against the entries in force and applies the verdict; with {@code resend},
+         * a stream that keeps some IDs but not the same gets its new state at once.
+         */
+        synchronized void regrant(boolean resend) {
+            if (selectors == null || ended) {
+                return;
+            }
+            switch (StreamGrant.decide(selectors, granted, entries.get())) {
+                case StreamGrant.Keep keep -> {
+                }
+                case StreamGrant.Regrant r -> {
+                    granted = r.now();
+                    LOG.infof("a Workload API %s stream now carries %s (lost %s, gained %s): the registration entries "
+                            + "changed", method, r.now(), r.lost(), r.gained());
+                    if (resend) {
+                        send(current.get());
+                    }
+                }
+                case StreamGrant.End end -> {
+                    ended = true;
+                    streams.remove(this);
+                    LOG.infof("ended a Workload API %s stream with PERMISSION_DENIED: its caller (%s) matches no "
+                            + "registration entry now, and loses %s", method, selectors, end.lost());
+                    try {
+                        observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued")
+                                .asRuntimeException());
+                    } catch (RuntimeException e) {
+                        // Already gone.
+                    }
+                }
             }
         }
 
@@ -104,8 +161,7 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
 
     @Override
     public void fetchX509SVID(Workload.X509SVIDRequest request, StreamObserver<Workload.X509SVIDResponse> observer) {
-        SortedSet<SpiffeId> ids = CallerIdentities.current();
-        open(observer, state -> svidResponse(state, svidsFor(state, ids)));
+        open(observer, "FetchX509SVID", (state, ids) -> svidResponse(state, svidsFor(state, ids)));
     }
 
     /**
@@ -124,19 +180,30 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
     @Override
     public void fetchX509Bundles(Workload.X509BundlesRequest request,
             StreamObserver<Workload.X509BundlesResponse> observer) {
-        open(observer, WorkloadApiService::bundlesResponse);
+        open(observer, "FetchX509Bundles", (state, ids) -> bundlesResponse(state));
     }
 
-    private <T> void open(StreamObserver<T> observer, Function<AgentState, T> render) {
-        Stream<T> stream = new Stream<>(observer, render);
+    private <T> void open(StreamObserver<T> observer, String method,
+            BiFunction<AgentState, SortedSet<SpiffeId>, T> render) {
+        Stream<T> stream = new Stream<>(observer, method, render);
         stream.observer.setOnCancelHandler(() -> streams.remove(stream));
         streams.add(stream);
+        // The caller was matched when the call started; entries replaced since then told the streams listed at the
+        // time, not this one. Listed first, matched again now: a change either sees this stream or is seen here.
+        stream.regrant(false);
         stream.send(current.get());
     }
 
     void publish(AgentState state) {
         for (Stream<?> s : streams) {
             s.send(state);
+        }
+    }
+
+    /** After the registration entries changed: every open stream gives up what its caller no longer matches. */
+    void entriesChanged() {
+        for (Stream<?> s : streams) {
+            s.regrant(true);
         }
     }
 
@@ -200,7 +267,7 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
 
     @Override
     public void fetchJWTBundles(Workload.JWTBundlesRequest request, StreamObserver<Workload.JWTBundlesResponse> observer) {
-        open(observer, WorkloadApiService::jwtBundlesResponse);
+        open(observer, "FetchJWTBundles", (state, ids) -> jwtBundlesResponse(state));
     }
 
     @Override

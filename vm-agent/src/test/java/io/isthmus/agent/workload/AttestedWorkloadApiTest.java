@@ -109,6 +109,49 @@ class AttestedWorkloadApiTest {
         }
     }
 
+    /**
+     * Streams opened before the entries change: each keeps only what its caller matches now (the new ID only when an
+     * entry's ID changes, never both), and ends with PERMISSION_DENIED when its caller matches nothing, bundles
+     * streams included. A publish after the end (a renewal) reaches nobody.
+     */
+    @Test
+    void openStreamsGiveUpWhatReplacedEntriesNoLongerGrant() throws Exception {
+        serve(entry(VM + "/me", "unix:uid:" + myUid()), entry(VM + "/also-me", "unix:uid:" + myUid()));
+        try (Connection c = connect(10)) {
+            var stub = c.stub();
+            var svids = stub.fetchX509SVID(Workload.X509SVIDRequest.getDefaultInstance());
+            var bundles = stub.fetchX509Bundles(Workload.X509BundlesRequest.getDefaultInstance());
+            var jwtBundles = stub.fetchJWTBundles(Workload.JWTBundlesRequest.getDefaultInstance());
+            assertThat(ids(svids.next())).containsExactly(VM + "/also-me", VM + "/me");
+            assertThat(bundles.next().getBundlesMap()).containsOnlyKeys(TD.id().toString());
+            assertThat(jwtBundles.next().getBundlesMap()).containsOnlyKeys(TD.id().toString());
+
+            attestation.replaceEntries(List.of(entry(VM + "/me", "unix:uid:" + myUid())));
+            assertThat(ids(svids.next())).as("an entry deleted, another stands").containsExactly(VM + "/me");
+            attestation.replaceEntries(List.of(entry(VM + "/also-me", "unix:uid:" + myUid())));
+            assertThat(ids(svids.next())).as("the entry's ID changed: the new one only").containsExactly(VM + "/also-me");
+            server.publish(state);
+            assertThat(ids(svids.next())).as("a renewal carries what the stream holds now").containsExactly(VM + "/also-me");
+
+            attestation.replaceEntries(List.of(entry(VM + "/also-me", "unix:uid:" + (Integer.parseInt(myUid()) + 4242))));
+            server.publish(state);
+            assertDenied(svids::next);
+            for (var stream : List.of(bundles, jwtBundles)) {
+                assertDenied(() -> {
+                    while (true) {
+                        stream.next(); // the bundles sent again on each change, then the end
+                    }
+                });
+            }
+            // The same caller calling again is refused too; a stream opened now is refused at once.
+            assertDenied(() -> stub.fetchX509SVID(Workload.X509SVIDRequest.getDefaultInstance()).next());
+        }
+    }
+
+    private static List<String> ids(Workload.X509SVIDResponse response) {
+        return response.getSvidsList().stream().map(Workload.X509SVID::getSpiffeId).toList();
+    }
+
     @Test
     void jwtSvidsAreIssuedOnlyForTheIdentitiesTheCallerIsAttestedAs() throws Exception {
         serve(entry(VM + "/me", "unix:uid:" + myUid()),

@@ -1,6 +1,7 @@
 package io.isthmus.gateway.jwt.rotation;
 
 import java.time.Duration;
+import java.time.Instant;
 
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
@@ -12,6 +13,12 @@ import io.isthmus.trust.svid.SvidVerdict;
  * carries its own proof: it must be signed by an X.509-SVID that verifies against this trust domain's bundle and
  * names exactly this cluster's gateway identity, at a time that SVID was valid. Only this cluster's own gateways hold
  * such a key. Pure; thread-safe.
+ *
+ * <p>A genuine record can be replayed by whoever can write the channel: once overwritten by a later step, an old one
+ * written back would still be applied by a replica that applied less. A record is therefore applied only while its
+ * signer's SVID is valid ({@link Reason#SIGNER_EXPIRED}); a record this replica applied already stays "applied"
+ * whatever its age. A replica that was away for longer than that SVID's life catches up when the step is asked again
+ * at any replica, which records it again signed with a current SVID.
  */
 public final class RecordAdmission {
     private RecordAdmission() {
@@ -23,7 +30,8 @@ public final class RecordAdmission {
         FOREIGN_TRUST_DOMAIN("comes from another trust domain"),
         NOT_THE_GATEWAY("is signed by an identity of this trust domain that is not its gateway"),
         BAD_SIGNATURE("has a signature that does not match its content"),
-        SIGNED_OUTSIDE_SVID_VALIDITY("claims a time at which its signer's SVID was not valid");
+        SIGNED_OUTSIDE_SVID_VALIDITY("claims a time at which its signer's SVID was not valid"),
+        SIGNER_EXPIRED("is signed by an SVID that has expired, so it cannot be told from a replay of an old step");
 
         private final String rule;
 
@@ -62,9 +70,10 @@ public final class RecordAdmission {
      * @param record the signed payload, read
      * @param applied the last generation this replica applied
      * @param skew tolerated clock difference between replicas
+     * @param now this replica's time
      */
     public static Verdict decide(TrustDomain own, SpiffeId gateway, SvidVerdict signer, boolean signatureValid,
-            JwtRotationRecord record, long applied, Duration skew) {
+            JwtRotationRecord record, long applied, Duration skew, Instant now) {
         if (!(signer instanceof SvidVerdict.Verified v)) {
             SvidVerdict.Rejected r = (SvidVerdict.Rejected) signer;
             return new Verdict.Refused(Reason.SIGNER_NOT_VERIFIED, r.reason().label() + ": " + r.message());
@@ -91,6 +100,17 @@ public final class RecordAdmission {
                     + ", but the signing SVID is valid from " + v.leaf().getNotBefore().toInstant() + " to "
                     + v.leaf().getNotAfter().toInstant());
         }
-        return record.generation() <= applied ? new Verdict.Applied(record) : new Verdict.Apply(record);
+        if (record.generation() <= applied) {
+            return new Verdict.Applied(record);
+        }
+        Instant expired = v.leaf().getNotAfter().toInstant();
+        if (now.isAfter(expired.plus(skew))) {
+            return new Verdict.Refused(Reason.SIGNER_EXPIRED, "generation " + record.generation() + " step "
+                    + record.step().label() + " requested at " + record.requestedAt() + " was signed by " + v.id()
+                    + " with an SVID that expired at " + expired + "; this replica applied generation " + applied
+                    + ". If that step is genuine and this replica was away, ask for " + record.step().label()
+                    + " again at any replica: it is recorded again, signed with a current SVID");
+        }
+        return new Verdict.Apply(record);
     }
 }

@@ -39,7 +39,8 @@ class RecordAdmissionTest {
     private static final Instant NOW = Instant.parse("2026-12-05T09:00:00Z");
     private static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
     private static final Duration SKEW = Duration.ofSeconds(30);
-    private static final TestCa PKI = TestCa.create(CLOCK);
+    /** Made three hours ago, so that it can have signed an SVID that has expired by now. */
+    private static final TestCa PKI = TestCa.create(Clock.fixed(NOW.minus(Duration.ofHours(3)), ZoneOffset.UTC));
     private static final CaCredential CA_A = PKI.intermediate(A.name());
     private static final CaCredential CA_B = PKI.intermediate(B.name());
     /** Chains to the federation root, but no bundle lists it (a CA the intruder minted, or a retired one). */
@@ -59,7 +60,7 @@ class RecordAdmissionTest {
     private static Verdict decide(String wire, long applied) {
         SignedRotationRecord signed = SignedRotationRecord.read(wire);
         return RecordAdmission.decide(A, GATEWAY_A, VERIFIER.verifyEstablished(signed.chain()),
-                signed.signatureValid(), JwtRotationRecord.parse(signed.payload()), applied, SKEW);
+                signed.signatureValid(), JwtRotationRecord.parse(signed.payload()), applied, SKEW, NOW);
     }
 
     private static String signed(JwtRotationRecord r, X509Svid by) {
@@ -71,6 +72,10 @@ class RecordAdmissionTest {
         X509Svid gatewayB = TestCa.svid(CA_B, "spiffe://b.test/ns/isthmus-system/sa/gateway", CLOCK);
         X509Svid workloadA = TestCa.svid(CA_A, "spiffe://a.test/ns/shop/sa/web", CLOCK);
         X509Svid rogue = TestCa.svid(ROGUE_A, GATEWAY_A.toString(), CLOCK);
+        // This cluster's gateway SVID of two hours ago, expired an hour ago, and a record it signed then.
+        Instant then = NOW.minus(Duration.ofHours(2));
+        X509Svid expired = TestCa.svid(CA_A, GATEWAY_A.toString(), Clock.fixed(then, ZoneOffset.UTC));
+        String old = signed(record(A, 3, then.plus(Duration.ofMinutes(5))), expired);
         String genuine = signed(record(A, 3, NOW), gatewayA);
         String edited = genuine.replace("\\\"step\\\":\\\"activate\\\"", "\\\"step\\\":\\\"prepare\\\"")
                 .replace("\\\"key_generation\\\":2", "\\\"key_generation\\\":3");
@@ -89,6 +94,9 @@ class RecordAdmissionTest {
                 Arguments.of("the gateway's name under a CA no bundle holds", signed(record(A, 9, NOW), rogue), 3L,
                         "refused", Reason.SIGNER_NOT_VERIFIED),
                 Arguments.of("a genuine record edited after signing", edited, 2L, "refused", Reason.BAD_SIGNATURE),
+                Arguments.of("a genuine record replayed after its signer expired, not applied here", old, 2L,
+                        "refused", Reason.SIGNER_EXPIRED),
+                Arguments.of("that record, applied here already", old, 3L, "applied", null),
                 Arguments.of("a time its SVID was not valid at", signed(record(A, 9, NOW.minus(Duration.ofDays(3))),
                         gatewayA), 3L, "refused", Reason.SIGNED_OUTSIDE_SVID_VALIDITY));
     }
