@@ -176,13 +176,23 @@ public final class NetworkNamespaces implements AutoCloseable {
     static void sweep() throws IOException {
         for (String line : output("ip", "netns", "list").split("\n")) {
             String name = line.split(" ")[0];
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("isth(\\d+)-.*").matcher(name);
-            if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+            if (ofDeadRun(name)) {
                 killProcessesIn(name);
                 runQuietly("ip", "netns", "del", name);
-                removeDnsConfig(name);
             }
         }
+        // Resolver configurations outlive their namespace when a run was killed between the two removals.
+        if (Files.isDirectory(DNS_CONFIG)) {
+            try (var dirs = Files.list(DNS_CONFIG)) {
+                dirs.map(d -> d.getFileName().toString()).filter(NetworkNamespaces::ofDeadRun)
+                        .forEach(NetworkNamespaces::removeDnsConfig);
+            }
+        }
+    }
+
+    private static boolean ofDeadRun(String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("isth(\\d+)-.*").matcher(name);
+        return m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty();
     }
 
     /**
