@@ -1,6 +1,7 @@
 package io.isthmus.integration.support;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,6 +18,9 @@ import java.util.Map;
  * <li>one namespace per replica, {@code isth<pid>-<cluster>-r<k>}, with {@code 172.16.(i+1).(10+k)} on the private
  * bridge and its default route via the load balancer.</li>
  * </ul>
+ * Every namespace has a DNS resolver that answers at once, as a pod's cluster DNS does
+ * ({@link NetworkNamespaces#answerDnsAtOnce}): the host's resolver is unreachable from a replica, and a lookup there
+ * took 5 s whenever its load balancer's "no route" (ICMP, rate-limited) was held back.
  * No load balancer routes to another cluster's private network, so a pod address given to another cluster is
  * unreachable there; only the public addresses are. The root namespace (the test) routes to every private network
  * through its load balancer, to watch each replica. Needs root and iptables; the test that creates it removes it
@@ -138,6 +142,7 @@ public final class LoadBalancedNetwork implements AutoCloseable {
         String ns = NS_PREFIX + suffix;
         run("ip", "netns", "add", ns);
         namespaces.add(ns);
+        NetworkNamespaces.answerDnsAtOnce(ns);
         return ns;
     }
 
@@ -152,6 +157,16 @@ public final class LoadBalancedNetwork implements AutoCloseable {
     /** The root namespace's address on the public bridge (where the test's own servers listen). */
     public String rootAddress() {
         return subnet + "1";
+    }
+
+    /**
+     * How long a reverse DNS lookup of {@code address} takes inside {@code namespace} (the lookup the JDK's HTTPS server
+     * makes of every client before its TLS handshake); whether it finds a name does not matter here.
+     */
+    public static Duration reverseLookupTime(String namespace, String address) throws IOException {
+        long start = System.nanoTime();
+        NetworkNamespaces.output("ip", "netns", "exec", namespace, "getent", "hosts", address);
+        return Duration.ofNanos(System.nanoTime() - start);
     }
 
     /** Runs {@code command} inside {@code namespace}; returns its output, or throws with it when it fails. */
@@ -179,6 +194,7 @@ public final class LoadBalancedNetwork implements AutoCloseable {
         }
         for (String ns : namespaces) {
             NetworkNamespaces.runQuietly("ip", "netns", "del", ns);
+            NetworkNamespaces.removeDnsConfig(ns);
         }
         NetworkNamespaces.runQuietly("ip", "link", "del", publicBridge);
     }

@@ -1,6 +1,8 @@
 package io.isthmus.integration.support;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +23,8 @@ public final class NetworkNamespaces implements AutoCloseable {
     private static final long PID = ProcessHandle.current().pid();
     private static final String NS_PREFIX = "isth" + PID + "-";
     private static final String LINK_PREFIX = "i" + Long.toHexString(PID);
+    /** Where {@code ip netns exec} finds a namespace's own resolver configuration. */
+    private static final Path DNS_CONFIG = Path.of("/etc/netns");
     private final String bridge;
     private final Map<String, String> addresses = new LinkedHashMap<>();
     private final Map<String, String> hostVeths = new LinkedHashMap<>();
@@ -172,11 +176,46 @@ public final class NetworkNamespaces implements AutoCloseable {
     static void sweep() throws IOException {
         for (String line : output("ip", "netns", "list").split("\n")) {
             String name = line.split(" ")[0];
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("isth(\\d+)-.*").matcher(name);
-            if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+            if (ofDeadRun(name)) {
                 killProcessesIn(name);
                 runQuietly("ip", "netns", "del", name);
             }
+        }
+        // Resolver configurations outlive their namespace when a run was killed between the two removals.
+        if (Files.isDirectory(DNS_CONFIG)) {
+            try (var dirs = Files.list(DNS_CONFIG)) {
+                dirs.map(d -> d.getFileName().toString()).filter(NetworkNamespaces::ofDeadRun)
+                        .forEach(NetworkNamespaces::removeDnsConfig);
+            }
+        }
+    }
+
+    private static boolean ofDeadRun(String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("isth(\\d+)-.*").matcher(name);
+        return m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty();
+    }
+
+    /**
+     * Gives {@code ns} its own {@code resolv.conf} ({@code ip netns exec} mounts {@code /etc/netns/<ns>/resolv.conf}
+     * over the host's) naming a resolver on the namespace's loopback, where nothing listens: every lookup fails at once,
+     * as one answered NXDOMAIN by a pod's cluster DNS would. With the host's resolver, which a replica behind a load
+     * balancer cannot reach, the load balancer's ICMP "no route" answer is rate-limited (one a second per replica), so
+     * most lookups waited for the resolver's 5 s timeout; the JDK's HTTPS server looks up every client's address before
+     * its TLS handshake, so bundle fetches through the load balancers timed out.
+     */
+    static void answerDnsAtOnce(String ns) throws IOException {
+        Path dir = DNS_CONFIG.resolve(ns);
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("resolv.conf"), "nameserver 127.0.0.1\n");
+    }
+
+    static void removeDnsConfig(String ns) {
+        Path dir = DNS_CONFIG.resolve(ns);
+        try {
+            Files.deleteIfExists(dir.resolve("resolv.conf"));
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // best effort: cleanup of something that may already be gone
         }
     }
 

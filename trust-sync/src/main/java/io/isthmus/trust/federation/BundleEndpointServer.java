@@ -78,11 +78,11 @@ public final class BundleEndpointServer implements AutoCloseable {
             exchange.getResponseHeaders().set(TIME_HEADER, clock.instant().truncatedTo(ChronoUnit.MILLIS).toString());
             handle(exchange, bundle, codec, status);
         });
-        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "isthmus-bundle-endpoint");
-            t.setDaemon(true);
-            return t;
-        });
+        // One virtual thread per exchange: the JDK server does blocking work per connection before any of ours runs
+        // (a reverse DNS lookup of the client's address, then the TLS handshake), so on a small fixed pool a few
+        // clients whose lookups hang, or who stall their handshake, kept every peer's bundle fetch waiting.
+        ExecutorService executor = Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name("isthmus-bundle-endpoint-", 0).factory());
         server.setExecutor(executor);
         server.start();
         LOG.infof("SPIFFE bundle endpoint listening on https://%s:%d/", bind.getHostString(), server.getAddress().getPort());
