@@ -404,6 +404,10 @@ public final class ChannelFactory {
         tcp.nonBlockingSends(true);
         tcp.maxSendQueue(4096);
         tcp.setSockConnTimeout(1000);
+        // JGroups 5.5 leaves Nagle's algorithm on (JGRP-2781). Cross-site replication is stop-and-wait (IRAC sends a
+        // batch, then waits for every site's answer before the next), so a batch's last partial segment, or the
+        // answer, held back until the peer's delayed ACK (40 ms on Linux) adds that wait to every round.
+        tcp.tcpNodelay(true);
         if (tls != null) {
             DefaultSocketFactory sockets = new DefaultSocketFactory(tls);
             sockets.setServerSocketConfigurator(s -> {

@@ -251,6 +251,12 @@ public final class RegistryNode implements AutoCloseable {
         return channels.droppedBridgeMessages();
     }
 
+    /** The sockets of this node's open bridge connections, dialed and accepted (to check their options in tests). */
+    List<javax.net.ssl.SSLSocket> bridgeSockets() {
+        return channels.bridgeTransports().stream().flatMap(t -> t.openConnections().stream())
+                .flatMap(c -> TlsTcp.tlsSocketOf(c).stream()).toList();
+    }
+
     /** Bridge connections this replica relayed to its site master (0 without an advertised bridge). */
     public long relayedBridgeConnections() {
         return relay.map(BridgeRelay::relayed).orElse(0L);

@@ -45,6 +45,24 @@ class CrossSiteReplicationTest {
         return site.registry().get(key);
     }
 
+    /**
+     * Nagle's algorithm would hold a batch's last segment, or a site's answer, until the peer's delayed ACK (40 ms on
+     * Linux), and cross-site replication waits for each answer before its next batch: every bridge socket, dialed or
+     * accepted, sends at once.
+     */
+    @Test
+    void bridgeConnectionsSendWithoutNagleDelay() {
+        Site a = federation.start("cluster-a");
+        Site b = federation.start("cluster-b");
+        ExportedService payments = a.registry().export(spec("cluster-a", "payments", 2));
+        ExportedService search = b.registry().export(spec("cluster-b", "search", 1));
+        await().atMost(DEADLINE).until(() -> seen(b, payments.key()).isPresent() && seen(a, search.key()).isPresent());
+        for (Site site : List.of(a, b)) {
+            assertThat(site.node().bridgeSockets()).as("bridge sockets of %s", site.name()).isNotEmpty()
+                    .allSatisfy(s -> assertThat(s.getTcpNoDelay()).as("TCP_NODELAY on %s", s).isTrue());
+        }
+    }
+
     @Test
     void exportsReachEverySiteUnexportsVanishEverywhereAndARestartedSiteCatchesUp() {
         Site a = federation.start("cluster-a");
