@@ -16,6 +16,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.remoting.transport.Transport;
+import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
+import org.jgroups.blocks.cs.BaseServer;
+import org.jgroups.blocks.cs.TcpConnection;
+import org.jgroups.protocols.TCP;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,6 +60,44 @@ class ReplicatedJoinTokenStoreTest {
         if (nodeA != null) {
             nodeA.stop();
         }
+    }
+
+    /**
+     * Every write to these caches waits for the other replica's answer; with Nagle's algorithm on (JGroups' default)
+     * each one waited for the peer's delayed ACK, about 44 ms. The sockets of both replicas' live connections must
+     * have TCP_NODELAY.
+     */
+    @Test
+    void replicasConnectWithoutNagleDelay() throws Exception {
+        String cluster = "enrolment-test";
+        ca(nodeA).put("nagle-probe", "a");
+        ca(nodeB).put("nagle-probe", "b");
+        List<java.net.Socket> sockets = new ArrayList<>();
+        for (EmbeddedCacheManager node : List.of(nodeA, nodeB)) {
+            JGroupsTransport transport = (JGroupsTransport) org.infinispan.factories.GlobalComponentRegistry
+                    .componentOf(node, Transport.class);
+            TCP tcp = (TCP) transport.getChannel().getProtocolStack().getTransport();
+            assertThat(tcp.tcpNodelay()).as(cluster + " TCP tcp_nodelay").isTrue();
+            var srv = TCP.class.getDeclaredField("srv");
+            srv.setAccessible(true);
+            var sock = TcpConnection.class.getDeclaredField("sock");
+            sock.setAccessible(true);
+            ((BaseServer) srv.get(tcp)).forAllConnections((addr, conn) -> {
+                try {
+                    sockets.add((java.net.Socket) sock.get(conn));
+                } catch (IllegalAccessException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        }
+        assertThat(sockets).isNotEmpty();
+        for (java.net.Socket s : sockets) {
+            assertThat(s.getTcpNoDelay()).as("TCP_NODELAY on " + s).isTrue();
+        }
+    }
+
+    private static org.infinispan.Cache<Object, Object> ca(EmbeddedCacheManager node) {
+        return node.getCache(InfinispanJoinTokenStore.CACHE);
     }
 
     private static JoinTokenStore store(EmbeddedCacheManager node) {
