@@ -86,7 +86,11 @@ class PrometheusScrapeE2ETest {
                 Awaitility.await("both peers' bundles fresh").atMost(Duration.ofSeconds(60))
                         .pollInterval(Duration.ofSeconds(1))
                         .until(() -> values(base, "isthmus_peer_bundle_stale"), v -> v.equals(Map.of(alpha, 0.0, beta, 0.0)));
-                assertThat(values(base, "isthmus_registry_site_connected")).containsEntry(alpha, 1.0);
+                // The bridge forms in the background, after readiness and independently of bundle sync.
+                Awaitility.await("alpha's registry connected to beta").atMost(Duration.ofSeconds(60))
+                        .pollInterval(Duration.ofSeconds(1))
+                        .until(() -> values(base, "isthmus_registry_site_connected").get(alpha),
+                                v -> Double.valueOf(1.0).equals(v));
                 assertThat(values(base, "isthmus_cert_expiry_seconds{kind=\"intermediate\"}").values())
                         .allSatisfy(v -> assertThat(v).isGreaterThan(29 * 86400.0));
 
