@@ -69,8 +69,11 @@ class FederationPageE2ETest {
             String egress = alpha.host() + ":" + alpha.ports().egress();
             Workload checkout = Workload.issue(federation.pki(), EastWestE2ETest.CHECKOUT);
             Workload intruder = Workload.issue(federation.pki(), EastWestE2ETest.INTRUDER);
+            // Served by beta itself, not by gamma: until alpha's registry holds beta's export, alpha routes to gamma,
+            // and the intruder's denial below would be gamma's, never on beta's page.
             Awaitility.await("alpha calls beta's payments").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
-                    .until(() -> checkout.get(egress, EastWestE2ETest.PAYMENTS, "/charge").status() == 200);
+                    .until(() -> checkout.get(egress, EastWestE2ETest.PAYMENTS, "/charge"),
+                            r -> r.status() == 200 && r.body().contains("\"cluster\":\"beta\""));
             Thread traffic = Thread.ofVirtual().start(() -> {
                 while (running.get()) {
                     checkout.get(egress, EastWestE2ETest.PAYMENTS, "/charge");
@@ -85,6 +88,9 @@ class FederationPageE2ETest {
             try {
                 browser.get(beta.managementUrl("/federation/?refresh=" + REFRESH_MS));
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(90), Duration.ofMillis(200));
+                wait.withMessage(() -> "page: alpha " + state(browser, "alpha") + ", gamma " + state(browser, "gamma")
+                        + ", rate from alpha " + rate(browser, "alpha") + "; denials: " + text(browser, "#denials")
+                        + "; services: " + text(browser, "#services"));
                 wait.until(d -> state(d, "alpha").equals("up") && state(d, "gamma").equals("up")
                         && rate(d, "alpha") > 0 && text(d, "#denials").contains("no-matching-allow")
                         && text(d, "#services").contains("beta → gamma"));
@@ -98,6 +104,7 @@ class FederationPageE2ETest {
                 federation.gateway("gamma").kill();
                 long killedAt = System.currentTimeMillis();
                 long[] seenDownAt = {0};
+                wait.withMessage(() -> "no refresh asked after the kill; page says gamma " + state(browser, "gamma"));
                 wait.until(d -> {
                     long asked = Long.parseLong(read(() -> d.findElement(By.id("live")).getDomAttribute("data-requested-at")));
                     if (asked < killedAt + PROBE_REUSE_MS) {
