@@ -61,6 +61,17 @@ public final class LeaseKeeper implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs a round now, on the keeper's own thread (so never concurrently with a scheduled one), without moving the
+     * schedule. Used when this gateway's signing CA changed: its entries are then signed again under the new CA at
+     * once rather than up to an interval later. Does nothing before {@link #start} or after {@link #close}.
+     */
+    public synchronized void tickSoon() {
+        if (scheduler != null && !closed) {
+            scheduler.execute(this::safeTick);
+        }
+    }
+
     /** One round: renew own leases, count stale entries. */
     public void tick() {
         registry.heartbeat();

@@ -177,7 +177,12 @@ public class VmServiceRegistry implements LocalBackends {
         try {
             sweep();
         } catch (RuntimeException e) {
-            LOG.warnf("VM service sweep failed: %s", e.toString());
+            if (!cache.getStatus().allowInvocations() || !cache.getCacheManager().getStatus().allowInvocations()) {
+                // The gateway is stopping and its cache manager went first: nothing is wrong, nothing to report.
+                LOG.debugf("VM service sweep skipped: the cache is stopping (%s)", e.toString());
+                return;
+            }
+            LOG.warnf("VM service sweep failed: %s; expired VM services are removed at the next sweep", e.toString());
         }
     }
 

@@ -202,6 +202,29 @@ final class RotationRig implements AutoCloseable {
         return new CliRun(exit, out.toString());
     }
 
+    /**
+     * What every gateway logged about its trust, its rotation and its registry (no access or audit lines, at most the
+     * last 60 lines each): the diagnosis of a call that failed during a rotation.
+     */
+    String trustAndRegistryLog() {
+        StringBuilder out = new StringBuilder();
+        java.util.regex.Pattern wanted = java.util.regex.Pattern.compile(
+                "WARN|ERROR|rotation of|registry|XSITE|bundle|SVID|purge|refus");
+        for (ClusterSpec c : clusters.values()) {
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(c.logFile()).stream().filter(l -> wanted.matcher(l).find())
+                        .filter(l -> !l.contains("[ist.access]") && !l.contains("[ist.aut.audit]")).toList();
+            } catch (IOException e) {
+                lines = List.of("(no log: " + e.getMessage() + ")");
+            }
+            out.append("--- ").append(c.name()).append('\n');
+            lines.subList(Math.max(0, lines.size() - 60), lines.size())
+                    .forEach(l -> out.append(l, 0, Math.min(l.length(), 300)).append('\n'));
+        }
+        return out.toString();
+    }
+
     /** {@code GET /v1/admin/rotation} of {@code cluster}: its rotation, its status and every peer's. */
     JsonNode rotation(String cluster) throws IOException, InterruptedException {
         HttpResponse<String> r = api.send(HttpRequest.newBuilder(URI.create(clusters.get(cluster).apiUrl(

@@ -59,6 +59,18 @@ final class Traffic implements AutoCloseable {
         return name;
     }
 
+    /** How many calls failed, when the first and the last did, and what the first got back; empty when none failed. */
+    String summary() {
+        List<String> f = failures();
+        if (f.isEmpty()) {
+            return "";
+        }
+        String first = f.get(0);
+        String last = f.get(f.size() - 1);
+        return f.size() + " of " + calls() + " calls " + name + " failed, from " + first.substring(0, first.indexOf(' '))
+                + " to " + last.substring(0, last.indexOf(' ')) + "; the first: " + first;
+    }
+
     @Override
     public void close() throws InterruptedException {
         running = false;

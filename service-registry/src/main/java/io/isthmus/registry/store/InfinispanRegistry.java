@@ -279,10 +279,15 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
             // signed again now, whatever its age, before that CA can leave the bundles and take the entries with it
             // (peers would refuse and purge them: the service would vanish mid-rotation).
             if (ca != null && !ca.equals(signedUnderCa)) {
+                int resigned = 0;
                 for (ExportedService e : own) {
-                    if (!ca.equals(signerCaOf(e.key()))) {
-                        rewrite(e.key());
+                    if (!ca.equals(signerCaOf(e.key())) && rewrite(e.key())) {
+                        resigned++;
                     }
+                }
+                if (signedUnderCa != null) {
+                    LOG.infof("registry: this gateway now signs under another CA (authority key %s); %d of %d own "
+                            + "entries signed again under it", ca, resigned, own.size());
                 }
                 signedUnderCa = ca;
             }

@@ -91,6 +91,22 @@ class InfinispanRegistryTest {
     }
 
     @Test
+    void aRoundAskedForRunsAtOnceOnTheKeepersThreadWithoutWaitingForTheInterval() {
+        registry.export(spec(2));
+        LeaseKeeper keeper = new LeaseKeeper(registry, clock);
+        keeper.tickSoon();
+        assertThat(keeper.lastHeartbeat()).as("not started: nothing runs").isNull();
+        keeper.start(Duration.ofHours(1));
+        try {
+            keeper.tickSoon();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> keeper.lastHeartbeat() != null);
+        } finally {
+            keeper.close();
+        }
+        keeper.tickSoon(); // closed: refused quietly, not a RejectedExecutionException
+    }
+
+    @Test
     void noReadyEndpointsMeansNotRoutable() {
         registry.export(spec(0));
         assertThat(new RegistryResolver(registry, clock).resolve(MeshName.of("payments", "billing"), Locality.UNKNOWN)).isEmpty();
