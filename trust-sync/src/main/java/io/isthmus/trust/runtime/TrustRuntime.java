@@ -196,14 +196,17 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
     }
 
     private X509Svid renewNowOrThrow() {
-        X509Svid next = ca.issue(settings.gatewayId(), settings.svidTtl());
         synchronized (changes) {
+            // Issued under the lock: the scheduled renewal and a rotation's activation (which installs the new CA,
+            // then calls renewNow) could otherwise both issue, and the one issued under the old CA be installed last,
+            // leaving this gateway on the retiring CA until its next renewal.
+            X509Svid next = ca.issue(settings.gatewayId(), settings.svidTtl());
             TrustSnapshot updated = snapshot.updateAndGet(s -> s.withSvid(next));
             LOG.debugf("renewed gateway SVID %s (signer %s) until %s", next.id(),
                     Certificates.serialHex(next.chain().size() > 1 ? next.chain().get(1) : next.leaf()), next.notAfter());
             notifyListeners(updated);
+            return next;
         }
-        return next;
     }
 
     private void notifyListeners(TrustSnapshot s) {
