@@ -304,6 +304,51 @@ class GatewayHopTest {
         assertThat(streams.get()).as("the first attempt and two more, all at b").isEqualTo(3);
     }
 
+    /**
+     * A peer draining its connections (its CA retired) may still end one under a stream it had taken: its GOAWAY
+     * covers the stream, then the connection closes without an answer (a drain deadline, a stop). The peer is not
+     * down, and only it exports the name here: an idempotent request held whole goes to it again on a new connection;
+     * a POST, which it may have processed, is not repeated.
+     */
+    @Test
+    void aStreamLostOnADrainingConnectionIsRetriedAtTheSameClusterOnlyWhenRetrySafe() throws Exception {
+        AtomicInteger dropsLeft = new AtomicInteger(1);
+        AtomicInteger streams = new AtomicInteger();
+        CopyOnWriteArrayList<io.netty.channel.Channel> connections = new CopyOnWriteArrayList<>();
+        fakeIngressOfB((ctx, h) -> {
+            streams.incrementAndGet();
+            io.netty.channel.Channel connection = ctx.channel().parent();
+            connections.addIfAbsent(connection);
+            if (dropsLeft.getAndDecrement() > 0) {
+                int id = ((io.netty.handler.codec.http2.Http2StreamChannel) ctx.channel()).stream().id();
+                io.netty.buffer.ByteBuf goAway = connection.alloc().buffer(17).writeMedium(8)
+                        .writeByte(0x7).writeByte(0).writeInt(0).writeInt(id).writeInt((int) Http2Error.NO_ERROR.code());
+                connection.pipeline().context(io.netty.handler.codec.http2.Http2FrameCodec.class).writeAndFlush(goAway)
+                        .addListener(f -> connection.close());
+            } else {
+                ctx.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(
+                        new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200")
+                                .set("content-type", "text/plain").set("x-served-by", "fake-b"), true));
+            }
+        });
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response r = http.exchange(RawHttp.get("/order/7", ORDERS.host(), TOKEN));
+            assertThat(r.status()).as("%s", r).isEqualTo(200);
+            assertThat(r.headers()).containsEntry("x-served-by", "fake-b");
+        }
+        assertThat(streams.get()).isEqualTo(2);
+        assertThat(connections).as("the retry went on a new connection").hasSize(2);
+
+        dropsLeft.set(1);
+        streams.set(0);
+        try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
+            RawHttp.Response r = http.exchange(post(ORDERS.host(), ""));
+            assertThat(r.status()).as("%s", r).isEqualTo(502);
+            assertThat(r.body()).contains("while its connection was draining").contains("not retried: POST is not idempotent");
+        }
+        assertThat(streams.get()).as("the POST went out once").isEqualTo(1);
+    }
+
     private static String post(String host, String body) {
         return "POST /order HTTP/1.1\r\nHost: " + host + "\r\n" + TOKEN + "\r\nContent-Length: " + body.length()
                 + "\r\n\r\n" + body;

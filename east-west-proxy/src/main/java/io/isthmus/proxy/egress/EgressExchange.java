@@ -243,8 +243,12 @@ final class EgressExchange extends Exchange {
         if (!ctx.channel().isActive()) {
             return false;
         }
-        if ((failure == RetryPolicy.Failure.GOAWAY_UNPROCESSED || failure == RetryPolicy.Failure.NOT_WRITTEN)
-                && sameClusterRetries < MAX_SAME_CLUSTER_RETRIES) {
+        boolean unprocessed = failure == RetryPolicy.Failure.GOAWAY_UNPROCESSED
+                || failure == RetryPolicy.Failure.NOT_WRITTEN;
+        // A stream lost on a draining connection (RetryPolicy allowed it: idempotent, held whole) goes to the next
+        // cluster when there is one, as any lost stream; to the same one only when nothing else exports the name.
+        boolean drainedAndNowhereElse = failure == RetryPolicy.Failure.DRAINED && next >= candidates.size();
+        if ((unprocessed || drainedAndNowhereElse) && sameClusterRetries < MAX_SAME_CLUSTER_RETRIES) {
             // The same cluster again, on another connection (the pool puts no stream on one going away): a peer
             // drains its connections when a CA it trusted retires, and must not cost a call that only it can serve.
             // A drain sends GOAWAY on every connection at once, so the next pooled one may close under the write

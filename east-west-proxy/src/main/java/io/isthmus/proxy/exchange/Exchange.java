@@ -22,6 +22,7 @@ import io.isthmus.proxy.http.validate.DecoderFailures;
 import io.isthmus.proxy.http.validate.RequestVerdict;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.proxy.tls.ConnectionDrain;
 import io.isthmus.proxy.telemetry.ClusterDirectory;
 import io.isthmus.proxy.telemetry.HopRecord;
 import io.isthmus.proxy.telemetry.RequestLabels;
@@ -931,8 +932,11 @@ public abstract class Exchange {
             fail(RetryPolicy.Failure.REFUSED_UNPROCESSED, "the peer refused our certificate: " + cause.getMessage());
             return;
         }
-        fail(RetryPolicy.Failure.CONNECTION_LOST, "the upstream " + (upstreamHttp2 ? "stream" : "connection")
-                + (cause == null ? " closed" : " failed: " + cause.getMessage()) + " before the response was complete");
+        Channel connection = upstream == null ? null : upstream.parent() != null ? upstream.parent() : upstream;
+        boolean draining = connection != null && ConnectionDrain.isDraining(connection);
+        fail(draining ? RetryPolicy.Failure.DRAINED : RetryPolicy.Failure.CONNECTION_LOST, "the upstream "
+                + (upstreamHttp2 ? "stream" : "connection") + (cause == null ? " closed" : " failed: " + cause.getMessage())
+                + (draining ? " while its connection was draining" : "") + " before the response was complete");
     }
 
     private static boolean isTls(Throwable cause) {

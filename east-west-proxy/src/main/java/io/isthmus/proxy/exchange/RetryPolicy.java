@@ -40,6 +40,11 @@ public final class RetryPolicy {
         NOT_WRITTEN(false),
         /** The connection or stream closed or broke after the request went out. */
         CONNECTION_LOST(true),
+        /**
+         * As {@link #CONNECTION_LOST}, on a connection that was draining (either side sent GOAWAY: a trust change, or
+         * a peer stopping). The peer itself is not known to be down: a retry may go to it again on a new connection.
+         */
+        DRAINED(true),
         /** The upstream reset the stream after the request went out (any code but REFUSED_STREAM). */
         RESET(true),
         /** The upstream stayed silent for the request timeout, or the caller's deadline passed. */

@@ -16,17 +16,28 @@ import io.netty.util.AttributeKey;
  */
 public final class ConnectionDrain {
     private static final AttributeKey<Boolean> DRAINING = AttributeKey.valueOf("isthmus.draining");
+    /** Set when the peer's GOAWAY is read: unlike the codec's state, it is still there once the pipeline is gone. */
+    private static final AttributeKey<Boolean> PEER_GOING_AWAY = AttributeKey.valueOf("isthmus.peer-going-away");
 
     private ConnectionDrain() {
     }
 
     /** Whether {@code connection} is draining: no new request or stream may start on it. */
     public static boolean isDraining(Channel connection) {
-        if (Boolean.TRUE.equals(connection.attr(DRAINING).get())) {
+        if (Boolean.TRUE.equals(connection.attr(DRAINING).get())
+                || Boolean.TRUE.equals(connection.attr(PEER_GOING_AWAY).get())) {
             return true;
         }
         Http2ConnectionHandler h2 = connection.pipeline().get(Http2ConnectionHandler.class);
         return h2 != null && (h2.connection().goAwayReceived() || h2.connection().goAwaySent());
+    }
+
+    /**
+     * Records that the peer sent GOAWAY on {@code connection}. A stream it loses afterwards (its channel may close
+     * after the connection's pipeline was taken down) is then known to have been lost to a drain.
+     */
+    public static void peerGoingAway(Channel connection) {
+        connection.attr(PEER_GOING_AWAY).set(Boolean.TRUE);
     }
 
     public static void drain(Channel connection, Duration deadline) {

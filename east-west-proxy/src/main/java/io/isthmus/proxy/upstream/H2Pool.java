@@ -294,6 +294,7 @@ public final class H2Pool implements AutoCloseable {
                 connection.settingsReceived(s.settings());
             } else if (msg instanceof Http2GoAwayFrame) {
                 connection.goAway();
+                ConnectionDrain.peerGoingAway(ctx.channel());
             }
             ctx.fireChannelRead(msg);
         }

@@ -27,6 +27,9 @@ class RetryPolicyTest {
                 row("GET", true, true, false, Failure.CONNECT_FAILED, true, "nothing was processed"),
                 // Sent, then lost: only an idempotent method the gateway still holds whole.
                 row("GET", true, false, false, Failure.CONNECTION_LOST, true, "idempotent"),
+                row("GET", true, false, false, Failure.DRAINED, true, "idempotent"),
+                row("POST", true, false, false, Failure.DRAINED, false, "POST is not idempotent"),
+                row("GET", true, false, true, Failure.DRAINED, false, "already begun"),
                 row("HEAD", true, false, false, Failure.RESET, true, "idempotent"),
                 row("PUT", true, false, false, Failure.CONNECTION_LOST, true, "idempotent"),
                 row("DELETE", true, false, false, Failure.CONNECTION_LOST, true, "idempotent"),
