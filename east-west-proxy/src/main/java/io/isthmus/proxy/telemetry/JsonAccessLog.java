@@ -47,6 +47,9 @@ public final class JsonAccessLog implements AutoCloseable {
     private final LineQueue<AccessLogEntry> queue;
     private final Counter dropped;
     private final List<String> lines = new ArrayList<>();
+    /** The writer thread's line buffer and generator (see {@link #line}). */
+    private final StringWriter buffer = new StringWriter(512);
+    private JsonGenerator generator;
     private volatile boolean closed;
 
     /** @param sink where lines go (a file, or a log category); written by this log's one writer thread only */
@@ -66,34 +69,60 @@ public final class JsonAccessLog implements AutoCloseable {
     public static String toJson(AccessLogEntry e) {
         StringWriter w = new StringWriter(512);
         try (JsonGenerator g = JSON.createGenerator(w)) {
-            RequestLabels l = e.labels();
-            g.writeStartObject();
-            g.writeStringField("time", e.time().toString());
-            g.writeStringField("kind", e.kind());
-            g.writeStringField("direction", l.direction());
-            g.writeStringField("source_cluster", l.sourceCluster());
-            g.writeStringField("destination_cluster", l.destinationCluster());
-            g.writeStringField("source_trust_domain", l.sourceTrustDomain());
-            g.writeStringField("destination_service", l.destinationService());
-            g.writeNumberField("code", l.code());
-            g.writeStringField("caller", e.caller());
-            optional(g, "peer_gateway", e.peerGateway());
-            optional(g, "method", e.method());
-            optional(g, "path", e.path());
-            g.writeStringField("protocol", e.protocol());
-            g.writeNumberField("duration_us", e.durationMicros());
-            g.writeNumberField("bytes_in", e.bytesIn());
-            g.writeNumberField("bytes_out", e.bytesOut());
-            optional(g, "upstream", e.upstream());
-            optional(g, "trace_id", e.traceId());
-            optional(g, "reason", e.reason());
-            optional(g, "sni", e.serverName());
-            optional(g, "decision", e.decision());
-            g.writeEndObject();
+            fields(g, e);
         } catch (IOException ex) {
             throw new IllegalStateException("writing JSON to a StringWriter cannot fail", ex);
         }
         return w.toString();
+    }
+
+    private static void fields(JsonGenerator g, AccessLogEntry e) throws IOException {
+        RequestLabels l = e.labels();
+        g.writeStartObject();
+        g.writeStringField("time", e.time().toString());
+        g.writeStringField("kind", e.kind());
+        g.writeStringField("direction", l.direction());
+        g.writeStringField("source_cluster", l.sourceCluster());
+        g.writeStringField("destination_cluster", l.destinationCluster());
+        g.writeStringField("source_trust_domain", l.sourceTrustDomain());
+        g.writeStringField("destination_service", l.destinationService());
+        g.writeNumberField("code", l.code());
+        g.writeStringField("caller", e.caller());
+        optional(g, "peer_gateway", e.peerGateway());
+        optional(g, "method", e.method());
+        optional(g, "path", e.path());
+        g.writeStringField("protocol", e.protocol());
+        g.writeNumberField("duration_us", e.durationMicros());
+        g.writeNumberField("bytes_in", e.bytesIn());
+        g.writeNumberField("bytes_out", e.bytesOut());
+        optional(g, "upstream", e.upstream());
+        optional(g, "trace_id", e.traceId());
+        optional(g, "reason", e.reason());
+        optional(g, "sni", e.serverName());
+        optional(g, "decision", e.decision());
+        g.writeEndObject();
+    }
+
+    /**
+     * One line, by the writer thread's reused generator: creating a generator, its writer and its buffers for every
+     * line cost about a sixth of this thread's time.
+     */
+    private String line(AccessLogEntry e) throws IOException {
+        if (generator == null) {
+            generator = JSON.createGenerator(buffer);
+            generator.setRootValueSeparator(null);
+        }
+        try {
+            fields(generator, e);
+            generator.flush();
+            return buffer.toString();
+        } catch (IOException | RuntimeException ex) {
+            // A line cut short leaves the generator inside an object: start the next line with a new one.
+            generator = null;
+            throw ex;
+        } finally {
+            buffer.getBuffer().setLength(0);
+        }
     }
 
     private static void optional(JsonGenerator g, String field, Optional<String> value) throws IOException {
@@ -106,7 +135,7 @@ public final class JsonAccessLog implements AutoCloseable {
     private void write(List<AccessLogEntry> batch, boolean caughtUp) {
         try {
             for (AccessLogEntry e : batch) {
-                lines.add(toJson(e));
+                lines.add(line(e));
             }
             sink.write(lines);
             if (caughtUp) {
