@@ -162,6 +162,12 @@ public abstract class Exchange {
     private boolean interimSent;
     private boolean skipInterimEnd;
     private boolean upstreamKeepAlive = true;
+    /**
+     * What the relayed response's head told the caller about its connection, decided once when the head went out
+     * (a drain that begins after it takes effect from the next exchange): the end of the response then does what
+     * the head announced.
+     */
+    private boolean responseKeepAlive;
     private String grpcStatus;
     private boolean over;
     private boolean counted;
@@ -558,7 +564,8 @@ public abstract class Exchange {
             if (grpc) {
                 noteGrpcStatus(response.headers());
             }
-            Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), keepAlive(),
+            responseKeepAlive = keepAlive();
+            Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), responseKeepAlive,
                     request.protocolVersion().equals(HttpVersion.HTTP_1_1));
             ChannelFuture written = ctx.write(msg);
             if (msg instanceof LastHttpContent) {
@@ -664,7 +671,7 @@ public abstract class Exchange {
         cancelDeadline();
         count(status, grpcStatus == null ? "none" : grpcStatus);
         detachUpstream(requestEnded && upstreamKeepAlive);
-        owner.exchangeDone(this, keepAlive() && requestEnded, lastWrite);
+        owner.exchangeDone(this, responseKeepAlive && requestEnded, lastWrite);
         responded(status);
     }
 

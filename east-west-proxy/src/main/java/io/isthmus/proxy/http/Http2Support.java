@@ -174,11 +174,14 @@ public final class Http2Support {
     @ChannelHandler.Sharable
     public static final class StripExtensions extends ChannelInboundHandlerAdapter {
         public static final StripExtensions INSTANCE = new StripExtensions();
+        /** {@code values()} copies its array on every call, i.e. on every relayed message. */
+        private static final HttpConversionUtil.ExtensionHeaderNames[] NAMES =
+                HttpConversionUtil.ExtensionHeaderNames.values();
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof HttpMessage m) {
-                for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
+                for (HttpConversionUtil.ExtensionHeaderNames n : NAMES) {
                     m.headers().remove(n.text());
                 }
             }
