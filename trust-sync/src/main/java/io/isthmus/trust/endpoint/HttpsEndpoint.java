@@ -1,5 +1,6 @@
 package io.isthmus.trust.endpoint;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -54,14 +55,13 @@ public final class HttpsEndpoint implements AutoCloseable {
 
     private final EventLoopGroup loops;
     private final ExecutorService routesExecutor;
-    private final Channel listener;
     private final ConnectionGate gate;
+    private volatile Channel listener;
     private volatile List<Map.Entry<String, EndpointRoute>> routes = List.of();
 
-    private HttpsEndpoint(EventLoopGroup loops, ExecutorService routesExecutor, Channel listener, ConnectionGate gate) {
-        this.loops = loops;
-        this.routesExecutor = routesExecutor;
-        this.listener = listener;
+    private HttpsEndpoint(String name, ConnectionGate gate) {
+        this.loops = new NioEventLoopGroup(2, new DefaultThreadFactory(name, true));
+        this.routesExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(name + "-", 0).factory());
         this.gate = gate;
     }
 
@@ -69,48 +69,50 @@ public final class HttpsEndpoint implements AutoCloseable {
      * Binds and starts. {@code name} names the threads; {@code headers} are added to every answer (each value read
      * per answer); {@code parameters} are every connection's TLS parameters.
      *
-     * @throws java.io.IOException when the address cannot be bound
+     * @throws IOException when the address cannot be bound
      */
     public static HttpsEndpoint start(String name, InetSocketAddress bind, SSLContext tls, SSLParameters parameters,
-            ConnectionGate gate, Map<String, Supplier<String>> headers) throws java.io.IOException {
-        EventLoopGroup loops = new NioEventLoopGroup(2, new DefaultThreadFactory(name, true));
-        ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(name + "-", 0).factory());
+            ConnectionGate gate, Map<String, Supplier<String>> headers) throws IOException {
+        HttpsEndpoint endpoint = new HttpsEndpoint(name, gate);
         Map<String, Supplier<String>> every = new LinkedHashMap<>(headers);
         every.put("Date", () -> HTTP_DATE.format(ZonedDateTime.now(ZoneOffset.UTC)));
-        HttpsEndpoint[] self = new HttpsEndpoint[1];
-        ServerBootstrap b = new ServerBootstrap().group(loops).channel(NioServerSocketChannel.class)
+        ServerBootstrap b = new ServerBootstrap().group(endpoint.loops).channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 128)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        String client = ch.remoteAddress().getAddress().getHostAddress();
-                        if (gate.open(client) instanceof ConnectionAdmission.Verdict.Refused) {
-                            ch.close();
-                            return;
-                        }
-                        ch.closeFuture().addListener(f -> gate.closed(client));
-                        SSLEngine engine = tls.createSSLEngine();
-                        engine.setUseClientMode(false);
-                        engine.setSSLParameters(parameters);
-                        SslHandler ssl = new SslHandler(engine);
-                        ssl.setHandshakeTimeoutMillis(HANDSHAKE_TIMEOUT.toMillis());
-                        ch.pipeline().addLast(ssl, new ReadTimeoutHandler(IDLE_TIMEOUT.toSeconds(), TimeUnit.SECONDS),
-                                new HttpServerCodec(), new HttpObjectAggregator(MAX_BODY),
-                                new RouteHandler(() -> self[0].routes, executor, every));
+                        endpoint.connected(ch, tls, parameters, every);
                     }
                 });
         try {
-            Channel listener = b.bind(bind).sync().channel();
-            self[0] = new HttpsEndpoint(loops, executor, listener, gate);
-            return self[0];
+            endpoint.listener = b.bind(bind).sync().channel();
+            return endpoint;
         } catch (Exception e) {
-            loops.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            executor.shutdownNow();
+            endpoint.close();
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            throw new java.io.IOException("cannot listen on " + bind.getHostString() + ":" + bind.getPort() + ": " + e, e);
+            throw new IOException("cannot listen on " + bind.getHostString() + ":" + bind.getPort() + ": " + e, e);
         }
+    }
+
+    /** A new connection: admitted (or closed) before any TLS work, then TLS, HTTP/1.1 and the routes. */
+    private void connected(SocketChannel ch, SSLContext tls, SSLParameters parameters,
+            Map<String, Supplier<String>> headers) {
+        String client = ch.remoteAddress().getAddress().getHostAddress();
+        if (gate.open(client) instanceof ConnectionAdmission.Verdict.Refused) {
+            ch.close();
+            return;
+        }
+        ch.closeFuture().addListener(f -> gate.closed(client));
+        SSLEngine engine = tls.createSSLEngine();
+        engine.setUseClientMode(false);
+        engine.setSSLParameters(parameters);
+        SslHandler ssl = new SslHandler(engine);
+        ssl.setHandshakeTimeoutMillis(HANDSHAKE_TIMEOUT.toMillis());
+        ch.pipeline().addLast(ssl, new ReadTimeoutHandler(IDLE_TIMEOUT.toSeconds(), TimeUnit.SECONDS),
+                new HttpServerCodec(), new HttpObjectAggregator(MAX_BODY),
+                new RouteHandler(() -> routes, routesExecutor, headers));
     }
 
     /** Serves {@code route} at {@code prefix} and every path below it that no longer prefix claims. */
@@ -132,7 +134,9 @@ public final class HttpsEndpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        listener.close().awaitUninterruptibly();
+        if (listener != null) {
+            listener.close().awaitUninterruptibly();
+        }
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         routesExecutor.shutdownNow();
     }
