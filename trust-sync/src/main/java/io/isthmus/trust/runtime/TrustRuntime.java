@@ -408,6 +408,11 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
         return endpoint.address();
     }
 
+    /** Connections the bundle endpoint closed at accept, over its limits, since start. */
+    public long bundleEndpointRefusedConnections() {
+        return endpoint.refusedConnections();
+    }
+
     /** When the last renewal of the gateway SVID failed, if the most recent attempt did. */
     public Optional<Instant> lastRenewalFailure() {
         return Optional.ofNullable(lastRenewalFailure);
