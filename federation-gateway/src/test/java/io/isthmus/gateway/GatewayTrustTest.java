@@ -2,15 +2,21 @@ package io.isthmus.gateway;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.URL;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 import jakarta.inject.Inject;
@@ -75,6 +81,31 @@ class GatewayTrustTest {
                 .body(containsString("isthmus_intermediate_remaining_ratio"))
                 .body(containsString("isthmus_rotation_phase{phase=\"idle\"} 1.0"))
                 .body(containsString("isthmus_bundle_sequence{trust_domain=\"test.isthmus.local\"}"));
+    }
+
+    /**
+     * One address opens 20 idle connections to the bundle endpoint: the default limit per client (16) holds, the other
+     * 4 are closed at accept and counted in the metric.
+     */
+    @Test
+    void bundleEndpointRefusesOneClientsConnectionsBeyondTheDefaultLimitAndCountsThem() throws Exception {
+        InetSocketAddress endpoint = new InetSocketAddress(InetAddress.getLoopbackAddress(),
+                trust.runtime().bundleEndpointAddress().getPort());
+        List<Socket> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 20; i++) {
+                Socket s = new Socket();
+                idle.add(s);
+                s.bind(new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, 71}), 0));
+                s.connect(endpoint, 5_000);
+            }
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> given().when().get(metrics).then()
+                    .statusCode(200).body(containsString("isthmus_bundle_endpoint_refused_connections_total 4.0")));
+        } finally {
+            for (Socket s : idle) {
+                s.close();
+            }
+        }
     }
 
     @Test

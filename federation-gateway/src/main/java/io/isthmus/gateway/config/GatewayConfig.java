@@ -147,6 +147,19 @@ public interface GatewayConfig {
         @WithName("refresh-hint")
         @WithDefault("5m")
         Duration refreshHint();
+
+        /**
+         * Open connections one client address may hold; more are closed at once (counted, and logged at most once a
+         * minute per address). A peer needs one or two at a time; raise it for many peers behind one NAT address.
+         */
+        @WithName("max-connections-per-client")
+        @WithDefault("16")
+        int maxConnectionsPerClient();
+
+        /** Open connections in all; more are closed at once. At least {@code max-connections-per-client}. */
+        @WithName("max-connections")
+        @WithDefault("1024")
+        int maxConnections();
     }
 
     interface BundleSync {

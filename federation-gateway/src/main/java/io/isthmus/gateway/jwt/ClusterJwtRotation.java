@@ -26,6 +26,7 @@ import io.isthmus.gateway.enrolment.EnrolmentStores;
 import io.isthmus.gateway.jwt.rotation.ClusterStep;
 import io.isthmus.gateway.jwt.rotation.JwtRotationRecord;
 import io.isthmus.gateway.jwt.rotation.RecordAdmission;
+import io.isthmus.gateway.jwt.rotation.RepeatedStep;
 import io.isthmus.gateway.jwt.rotation.ReplicaRotation;
 import io.isthmus.gateway.jwt.rotation.RotationChannel;
 import io.isthmus.gateway.jwt.rotation.RotationPlan;
@@ -143,16 +144,21 @@ public class ClusterJwtRotation {
                 readiness, clock.instant());
         JwtRotationRecord record = switch (verdict) {
             case ClusterStep.Verdict.Refused r -> throw new Refused(r.refusal(), r.detail());
-            // Asked again while some replica has not applied it: recorded again, same generation, signed now, so that
-            // a replica that refuses the record for its expired signer (RecordAdmission) can apply it.
-            case ClusterStep.Verdict.Await a -> {
-                try {
-                    yield record(raw, a.current().generation(), a.current().step(), a.current().keyGeneration(),
-                            principal, "recorded again");
-                } catch (Refused lost) {
-                    yield a.current(); // another replica recorded it again meanwhile: wait for it as before
+            case ClusterStep.Verdict.Await a -> switch (RepeatedStep.decide(a.current(), signerNotAfter(raw.get()),
+                    clock.instant())) {
+                case RepeatedStep.Verdict.Hold h -> h.current();
+                // Same generation, signed now, so that a replica that refuses the record for its expired signer
+                // (RecordAdmission) can apply it.
+                case RepeatedStep.Verdict.RecordAgain again -> {
+                    try {
+                        yield record(raw, again.current().generation(), again.current().step(),
+                                again.current().keyGeneration(), principal, "recorded again (its signer's SVID "
+                                        + "expired at " + again.expired() + ")");
+                    } catch (Refused lost) {
+                        yield again.current(); // another replica recorded it again meanwhile: wait for it as before
+                    }
                 }
-            }
+            };
             case ClusterStep.Verdict.Record r -> record(raw, r.generation(), r.step(), r.keyGeneration(), principal,
                     "recorded");
         };
@@ -181,6 +187,11 @@ public class ClusterJwtRotation {
         LOG.infof("JWT rotation step %s (generation %d) %s for every replica of %s, asked by %s", step.label(),
                 generation, what, identity.trustDomain(), principal);
         return next;
+    }
+
+    /** When the SVID that signed {@code raw} expires; only for a record {@link #genuine} admitted. */
+    private static Instant signerNotAfter(String raw) {
+        return SignedRotationRecord.read(raw).chain().get(0).getNotAfter().toInstant();
     }
 
     /** The recorded step, if one is recorded and genuine. */

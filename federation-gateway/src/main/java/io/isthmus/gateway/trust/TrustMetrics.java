@@ -14,6 +14,7 @@ import io.isthmus.trust.runtime.TrustSnapshot;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.x509.Certificates;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
@@ -31,6 +32,8 @@ import io.micrometer.core.instrument.Tags;
  * bundle leaves the metric.</li>
  * <li>{@code isthmus_intermediate_remaining_ratio}: fraction of the active intermediate's lifetime left.</li>
  * <li>{@code isthmus_rotation_phase{phase}}: 1 for the phase the rotation is in, 0 for the others.</li>
+ * <li>{@code isthmus_bundle_endpoint_refused_connections_total}: connections the bundle endpoint closed at accept,
+ * over its limits per client address or in all.</li>
  * </ul>
  */
 final class TrustMetrics {
@@ -55,6 +58,10 @@ final class TrustMetrics {
                     .description("1 for the phase this cluster's intermediate rotation is in").tag("phase", phase.label())
                     .register(registry);
         }
+        FunctionCounter.builder("isthmus_bundle_endpoint_refused_connections", runtime,
+                TrustRuntime::bundleEndpointRefusedConnections).description("Connections the bundle endpoint closed "
+                        + "at accept: over isthmus.bundle-endpoint.max-connections-per-client or max-connections")
+                .register(registry);
         for (TrustDomain td : runtime.sync().status().keySet()) {
             bundleSequence(runtime, td);
         }

@@ -143,7 +143,7 @@ public class TrustService {
     private static TrustSettings withPeers(TrustSettings s, List<PeerConfig> peers) {
         return new TrustSettings(s.trustDomain(), s.roots(), s.intermediate(), s.gatewayId(), s.dataDir(),
                 s.bundleEndpoint(), s.bundleRefreshHint(), s.svidTtl(), s.clockSkew(), peers, s.sync(), s.rotation(),
-                s.caFiles());
+                s.caFiles(), s.bundleEndpointLimits());
     }
 
     public TrustRuntime runtime() {

@@ -17,6 +17,7 @@ import io.isthmus.gateway.config.ConfigException;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.trust.ca.CaCredential;
 import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.endpoint.ConnectionLimits;
 import io.isthmus.trust.federation.PeerConfig;
 import io.isthmus.trust.federation.SyncSettings;
 import io.isthmus.trust.reload.CaFiles;
@@ -118,10 +119,17 @@ public final class TrustSettingsFactory {
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus.ca.reload-interval", e.getMessage(), e);
         }
+        ConnectionLimits limits;
+        try {
+            limits = new ConnectionLimits(be.maxConnectionsPerClient(), be.maxConnections(),
+                    ConnectionLimits.DEFAULTS.warnInterval());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("isthmus.bundle-endpoint", e.getMessage(), e);
+        }
         try {
             return new TrustSettings(td, roots, intermediate, gatewayId, config.dataDir(),
                     new InetSocketAddress(be.host(), be.port()), be.refreshHint(), ca.svidTtl(), ca.clockSkew(), peers,
-                    sync, rotation, Optional.of(files));
+                    sync, rotation, Optional.of(files), limits);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus", e.getMessage(), e);
         }

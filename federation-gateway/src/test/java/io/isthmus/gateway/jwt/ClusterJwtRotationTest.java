@@ -7,10 +7,19 @@ import static org.awaitility.Awaitility.await;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
+import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.notifications.Listener;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryCreated;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryModified;
+import org.infinispan.notifications.cachelistener.event.CacheEntryEvent;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -19,6 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import io.isthmus.gateway.jwt.rotation.JwtRotationRecord;
+import io.isthmus.gateway.jwt.rotation.ReplicaRotation;
 import io.isthmus.gateway.jwt.rotation.RotationChannel;
 import io.isthmus.gateway.jwt.rotation.SignedRotationRecord;
 import io.isthmus.trust.bundle.BundleSet;
@@ -66,16 +76,25 @@ class ClusterJwtRotationTest {
 
         /** @param skew the clock difference this replica tolerates (also past its signers' SVID expiry) */
         static Replica start(String name, int member, Duration skew) throws Exception {
+            // No federated peers: every key may sign at once (readiness across peers is JwtKeyReadinessTest's).
+            return start(name, member, skew, kid -> new JwtKeyReadiness.Verdict.Ready(JwtKeyReadiness.Why.NO_PEERS),
+                    WAIT);
+        }
+
+        /**
+         * @param readiness whether a kid may sign yet, as this replica sees the peers
+         * @param wait how long an admin step waits for every replica to apply it
+         */
+        static Replica start(String name, int member, Duration skew,
+                Function<String, JwtKeyReadiness.Verdict> readiness, Duration wait) throws Exception {
             EmbeddedCacheManager m = channel.join(name, member);
             ReplicaKeyDirectory d = new ReplicaKeyDirectory(m, A, channel.bundle(name, A), Clock.systemUTC(),
                     Duration.ofMinutes(1), Duration.ofMinutes(5));
             ReplicaKeyRing keys = new ReplicaKeyRing(channel.dir(name).resolve("jwt"), d, Clock.systemUTC(),
                     Duration.ofMinutes(5));
             X509Svid svid = TestCa.svid(CA_A, GATEWAY_A.toString());
-            // No federated peers: every key may sign at once (readiness across peers is JwtKeyReadinessTest's).
-            ClusterJwtRotation r = new ClusterJwtRotation(keys, kid -> new JwtKeyReadiness.Verdict.Ready(
-                    JwtKeyReadiness.Why.NO_PEERS), new ClusterJwtRotation.Identity(A, GATEWAY_A, () -> svid, VERIFIER,
-                            skew), m, WAIT, Clock.systemUTC());
+            ClusterJwtRotation r = new ClusterJwtRotation(keys, readiness, new ClusterJwtRotation.Identity(A,
+                    GATEWAY_A, () -> svid, VERIFIER, skew), m, wait, Clock.systemUTC());
             return new Replica(m, d, keys, r);
         }
 
@@ -256,6 +275,90 @@ class ClusterJwtRotationTest {
             }
             written.close();
             replayer.stop();
+        }
+    }
+
+    /**
+     * The CLI polls {@code activate} (or a POST is retried) while one replica waits for its new key to be federated:
+     * every ask is answered from the record held (same generation, not complete), and the replica channel takes one
+     * write for the step, not one per ask. Once the waiting replica's key is federated it applies the step.
+     */
+    @Test
+    @Order(5)
+    void askingAgainForAStepAReplicaStillAppliesWritesNothing() throws Exception {
+        if (one.ring().next().isEmpty()) {
+            one.rotation.take(JwtRotationRecord.Step.PREPARE, Optional.empty(), "test-admin");
+        }
+        AtomicBoolean federated = new AtomicBoolean();
+        Replica held = null;
+        Replica poller = null;
+        WriteCounter writes = new WriteCounter();
+        Cache<String, String> seen = one.manager.getCache("isthmus-jwt-rotation");
+        try {
+            // "held" sees no peer confirm its new key yet; "poller" answers admin calls without waiting.
+            held = Replica.start("held", 2, Duration.ofSeconds(30), kid -> federated.get()
+                    ? new JwtKeyReadiness.Verdict.Ready(JwtKeyReadiness.Why.CONFIRMED_BY_EVERY_PEER)
+                    : new JwtKeyReadiness.Verdict.NotYet(kid, List.of(B), Instant.now().plusSeconds(300)),
+                    Duration.ZERO);
+            poller = Replica.start("poller", 3, Duration.ofSeconds(30),
+                    kid -> new JwtKeyReadiness.Verdict.Ready(JwtKeyReadiness.Why.NO_PEERS), Duration.ZERO);
+            long prepared = one.rotation.current().orElseThrow().generation();
+            Replica heldReplica = held;
+            Replica asked = poller;
+            // Until the poller sees all four replicas hold the prepared step, activate is refused, not recorded.
+            await().atMost(Duration.ofSeconds(30)).until(() -> asked.keys.replicaRotations().size() == 4
+                    && asked.keys.replicaRotations().values().stream().allMatch(r -> r.isPresent()
+                            && r.get().applied() >= prepared && r.get().next().isPresent()));
+            seen.addListener(writes);
+
+            ClusterJwtRotation.StepResult first = poller.rotation.take(JwtRotationRecord.Step.ACTIVATE,
+                    Optional.empty(), "cli");
+            assertThat(first.record().generation()).isEqualTo(prepared + 1);
+            String heldName = held.directory.replicaName();
+            await().atMost(Duration.ofSeconds(30)).until(() -> one.keys.replicaRotations().getOrDefault(heldName,
+                    Optional.empty()).flatMap(ReplicaRotation::pending).isPresent());
+            int asks = 10;
+            List<ClusterJwtRotation.StepResult> answers = new ArrayList<>();
+            for (int i = 0; i < asks; i++) {
+                answers.add(poller.rotation.take(JwtRotationRecord.Step.ACTIVATE, Optional.empty(), "cli"));
+            }
+            // The cache is REPL_SYNC and the counter a sync listener: a write has reached "one" when take returns.
+            assertThat(writes.count()).as("writes on the replica channel for 1 step asked %d more times", asks)
+                    .isEqualTo(1);
+            assertThat(answers).as("answered from the record held").allSatisfy(a -> {
+                assertThat(a.record()).isEqualTo(first.record());
+                assertThat(a.complete()).isFalse();
+            });
+
+            federated.set(true);
+            await().atMost(Duration.ofSeconds(30)).until(() -> heldReplica.ring().next().isEmpty()
+                    && heldReplica.keys.progress().applied() == prepared + 1);
+            assertThat(writes.count()).isEqualTo(1);
+        } finally {
+            seen.removeListener(writes);
+            for (Replica r : new Replica[] {poller, held}) {
+                if (r != null) {
+                    r.stop();
+                }
+            }
+        }
+    }
+
+    /** Counts the writes of the rotation record this node receives (its own and every other replica's). */
+    @Listener(sync = true)
+    public static final class WriteCounter {
+        private final AtomicInteger writes = new AtomicInteger();
+
+        @CacheEntryCreated
+        @CacheEntryModified
+        public void written(CacheEntryEvent<String, String> event) {
+            if (!event.isPre()) {
+                writes.incrementAndGet();
+            }
+        }
+
+        int count() {
+            return writes.get();
         }
     }
 

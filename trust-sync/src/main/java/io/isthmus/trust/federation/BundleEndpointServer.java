@@ -1,13 +1,10 @@
 package io.isthmus.trust.federation;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.Map;
 import java.util.function.Supplier;
 
 import javax.net.ssl.SSLContext;
@@ -15,43 +12,50 @@ import javax.net.ssl.SSLParameters;
 
 import org.jboss.logging.Logger;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpsConfigurator;
-import com.sun.net.httpserver.HttpsParameters;
-import com.sun.net.httpserver.HttpsServer;
-
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.TrustBundle;
+import io.isthmus.trust.endpoint.ConnectionGate;
+import io.isthmus.trust.endpoint.ConnectionLimits;
+import io.isthmus.trust.endpoint.EndpointAnswer;
+import io.isthmus.trust.endpoint.EndpointRequest;
+import io.isthmus.trust.endpoint.EndpointRoute;
+import io.isthmus.trust.endpoint.HttpsEndpoint;
 import io.isthmus.trust.tls.SvidSource;
 import io.isthmus.trust.tls.TlsContexts;
 
 /**
  * The SPIFFE bundle endpoint ({@code https_spiffe} profile): {@code GET /} returns this trust domain's bundle
  * as JSON, over TLS with this gateway's current SVID. No client authentication: bundles are public, and peers
- * authenticate the server, not the other way round. The JDK's HTTPS server is enough for a few polls a minute.
+ * authenticate the server, not the other way round. Anyone may connect, so connections are bounded per client
+ * address and in all ({@link ConnectionLimits}), and a client's address is never looked up in DNS
+ * ({@link HttpsEndpoint}).
  */
 public final class BundleEndpointServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(BundleEndpointServer.class);
 
     /**
      * Every answer states the serving gateway's time, from the clock it uses for certificates and leases, to the
-     * millisecond (ISO-8601), so that peers can measure clock skew: the JDK server's {@code Date} has whole seconds
-     * from the JVM's clock.
+     * millisecond (ISO-8601), so that peers can measure clock skew: the HTTP {@code Date} has whole seconds from the
+     * JVM's clock.
      */
     public static final String TIME_HEADER = "Isthmus-Time";
 
-    private final HttpsServer server;
-    private final ExecutorService executor;
+    private final HttpsEndpoint server;
 
-    private BundleEndpointServer(HttpsServer server, ExecutorService executor) {
+    private BundleEndpointServer(HttpsEndpoint server) {
         this.server = server;
-        this.executor = executor;
     }
 
     /** Binds and starts serving the bundle only. Port 0 picks a free port; see {@link #address()}. */
     public static BundleEndpointServer start(InetSocketAddress bind, SvidSource svids, Supplier<TrustBundle> bundle,
             BundleCodec codec) throws IOException {
         return start(bind, svids, bundle, codec, null, Clock.systemUTC());
+    }
+
+    /** As below, with {@link ConnectionLimits#DEFAULTS}. */
+    public static BundleEndpointServer start(InetSocketAddress bind, SvidSource svids, Supplier<TrustBundle> bundle,
+            BundleCodec codec, Supplier<String> status, Clock clock) throws IOException {
+        return start(bind, svids, bundle, codec, status, clock, ConnectionLimits.DEFAULTS);
     }
 
     /**
@@ -61,77 +65,54 @@ public final class BundleEndpointServer implements AutoCloseable {
      * time in {@link #TIME_HEADER}.
      */
     public static BundleEndpointServer start(InetSocketAddress bind, SvidSource svids, Supplier<TrustBundle> bundle,
-            BundleCodec codec, Supplier<String> status, Clock clock) throws IOException {
+            BundleCodec codec, Supplier<String> status, Clock clock, ConnectionLimits limits) throws IOException {
         SSLContext tls = TlsContexts.create(svids, null);
-        HttpsServer server = HttpsServer.create(bind, 16);
-        server.setHttpsConfigurator(new HttpsConfigurator(tls) {
-            @Override
-            public void configure(HttpsParameters params) {
-                SSLParameters p = tls.getDefaultSSLParameters();
-                p.setProtocols(TlsContexts.PROTOCOLS);
-                p.setNeedClientAuth(false);
-                p.setWantClientAuth(false);
-                params.setSSLParameters(p);
-            }
-        });
-        server.createContext("/", exchange -> {
-            exchange.getResponseHeaders().set(TIME_HEADER, clock.instant().truncatedTo(ChronoUnit.MILLIS).toString());
-            handle(exchange, bundle, codec, status);
-        });
-        // One virtual thread per exchange: the JDK server does blocking work per connection before any of ours runs
-        // (a reverse DNS lookup of the client's address, then the TLS handshake), so on a small fixed pool a few
-        // clients whose lookups hang, or who stall their handshake, kept every peer's bundle fetch waiting.
-        ExecutorService executor = Executors.newThreadPerTaskExecutor(
-                Thread.ofVirtual().name("isthmus-bundle-endpoint-", 0).factory());
-        server.setExecutor(executor);
-        server.start();
-        LOG.infof("SPIFFE bundle endpoint listening on https://%s:%d/", bind.getHostString(), server.getAddress().getPort());
-        return new BundleEndpointServer(server, executor);
+        SSLParameters p = tls.getDefaultSSLParameters();
+        p.setProtocols(TlsContexts.PROTOCOLS);
+        p.setNeedClientAuth(false);
+        p.setWantClientAuth(false);
+        ConnectionGate gate = new ConnectionGate(limits, clock, "SPIFFE bundle endpoint :" + bind.getPort());
+        HttpsEndpoint server = HttpsEndpoint.start("isthmus-bundle-endpoint", bind, tls, p, gate,
+                Map.of(TIME_HEADER, () -> clock.instant().truncatedTo(ChronoUnit.MILLIS).toString()));
+        server.serve("/", request -> answer(request, bundle, codec, status));
+        LOG.infof("SPIFFE bundle endpoint listening on https://%s:%d/", bind.getHostString(), server.address().getPort());
+        return new BundleEndpointServer(server);
     }
 
     public InetSocketAddress address() {
-        return server.getAddress();
+        return server.address();
     }
 
-    /** Serves {@code handler} at {@code path} too (e.g. the membership document), on the same TLS and threads. */
-    public void serve(String path, com.sun.net.httpserver.HttpHandler handler) {
-        server.createContext(path, handler);
+    /** Connections refused by the limits since start. */
+    public long refusedConnections() {
+        return server.gate().refused();
     }
 
-    private static void handle(HttpExchange exchange, Supplier<TrustBundle> bundle, BundleCodec codec,
-            Supplier<String> status) throws IOException {
-        try (exchange) {
-            String path = exchange.getRequestURI().getPath();
-            boolean statusPath = status != null && BundleEndpointClient.STATUS_PATH.equals(path);
-            if (!"/".equals(path) && !statusPath) {
-                reply(exchange, 404, "{\"error\":\"not-found\",\"detail\":\"the bundle is served at /\"}");
-                return;
-            }
-            if (!"GET".equals(exchange.getRequestMethod())) {
-                exchange.getResponseHeaders().add("Allow", "GET");
-                reply(exchange, 405, "{\"error\":\"method-not-allowed\",\"detail\":\"use GET\"}");
-                return;
-            }
-            reply(exchange, 200, statusPath ? status.get() : codec.toJson(bundle.get()));
-        } catch (RuntimeException e) {
-            LOG.errorf(e, "bundle endpoint failed to answer");
+    /** Connections open now (admitted, not yet closed). */
+    public int openConnections() {
+        return server.gate().openTotal();
+    }
+
+    /** Serves {@code route} at {@code path} too (e.g. the membership document), on the same TLS and threads. */
+    public void serve(String path, EndpointRoute route) {
+        server.serve(path, route);
+    }
+
+    private static EndpointAnswer answer(EndpointRequest request, Supplier<TrustBundle> bundle, BundleCodec codec,
+            Supplier<String> status) {
+        boolean statusPath = status != null && BundleEndpointClient.STATUS_PATH.equals(request.path());
+        if (!"/".equals(request.path()) && !statusPath) {
+            return EndpointAnswer.json(404, "{\"error\":\"not-found\",\"detail\":\"the bundle is served at /\"}");
         }
-    }
-
-    /** A JSON answer that no cache keeps (bundle, status, refresh hint). */
-    static void reply(HttpExchange exchange, int status, String json) throws IOException {
-        byte[] body = json.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", "application/json");
-        exchange.getResponseHeaders().add("Cache-Control", "no-store");
-        exchange.sendResponseHeaders(status, body.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(body);
+        if (!"GET".equals(request.method())) {
+            return EndpointAnswer.json(405, "{\"error\":\"method-not-allowed\",\"detail\":\"use GET\"}")
+                    .withHeader("Allow", "GET");
         }
+        return EndpointAnswer.json(200, statusPath ? status.get() : codec.toJson(bundle.get()));
     }
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        server.close();
     }
 }

@@ -1,31 +1,26 @@
 package io.isthmus.trust.federation;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 
-import org.jboss.logging.Logger;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
 
 import io.isthmus.trust.bundle.JwtAuthority;
+import io.isthmus.trust.endpoint.EndpointAnswer;
+import io.isthmus.trust.endpoint.EndpointRequest;
+import io.isthmus.trust.endpoint.EndpointRoute;
 
 /**
  * Serves {@link RefreshHint#PATH} on the bundle endpoint: {@code POST ?trust_domain=<peer>} makes this gateway pull
  * that peer's bundle now ({@link PeerBundleSync#hint}), and answers what it holds of that peer (sequence and JWT key
- * IDs), 202, or 429 with {@code Retry-After} when throttled. The request body is read and ignored: whatever a hint
+ * IDs), 202, or 429 with {@code Retry-After} when throttled. The request body is ignored: whatever a hint
  * says about keys has no effect. Anyone may send one (no client authentication, as for the bundle itself); the
  * answer is trustworthy to the hinting peer because it comes over TLS authenticated by this gateway's SVID.
  */
-public final class RefreshHintHandler implements HttpHandler {
-    private static final Logger LOG = Logger.getLogger(RefreshHintHandler.class);
+public final class RefreshHintHandler implements EndpointRoute {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int MAX_BODY = 4096;
 
     private final Function<String, PeerBundleSync.HintAnswer> hints;
 
@@ -34,34 +29,23 @@ public final class RefreshHintHandler implements HttpHandler {
     }
 
     @Override
-    public void handle(HttpExchange exchange) throws IOException {
-        try (exchange) {
-            try (InputStream body = exchange.getRequestBody()) {
-                body.readNBytes(MAX_BODY);
-            }
-            if (!RefreshHint.PATH.equals(exchange.getRequestURI().getPath())) {
-                BundleEndpointServer.reply(exchange, 404, error("not-found", "the refresh hint is served at " + RefreshHint.PATH));
-                return;
-            }
-            if (!"POST".equals(exchange.getRequestMethod())) {
-                exchange.getResponseHeaders().add("Allow", "POST");
-                BundleEndpointServer.reply(exchange, 405, error("method-not-allowed", "use POST " + RefreshHint.PATH + "?trust_domain=<td>"));
-                return;
-            }
-            PeerBundleSync.HintAnswer answer = hints.apply(trustDomainParam(exchange.getRequestURI().getRawQuery()));
-            switch (answer.verdict()) {
-                case RefreshHint.Verdict.Refused r -> BundleEndpointServer.reply(exchange, r.reason().status(), error(r.reason().code(),
-                        r.detail()));
-                case RefreshHint.Verdict.Pull p -> BundleEndpointServer.reply(exchange, 202, held(p.peer().name(), "scheduled", answer));
-                case RefreshHint.Verdict.Throttled t -> {
-                    exchange.getResponseHeaders().add("Retry-After",
-                            Long.toString(Math.max(1, (t.retryAfter().toMillis() + 999) / 1000)));
-                    BundleEndpointServer.reply(exchange, 429, held(t.peer().name(), "throttled", answer));
-                }
-            }
-        } catch (RuntimeException e) {
-            LOG.warnf("answering a bundle refresh hint failed: %s", e.toString());
+    public EndpointAnswer answer(EndpointRequest request) {
+        // The body (bounded by the server) is ignored.
+        if (!RefreshHint.PATH.equals(request.path())) {
+            return EndpointAnswer.json(404, error("not-found", "the refresh hint is served at " + RefreshHint.PATH));
         }
+        if (!"POST".equals(request.method())) {
+            return EndpointAnswer.json(405, error("method-not-allowed", "use POST " + RefreshHint.PATH
+                    + "?trust_domain=<td>")).withHeader("Allow", "POST");
+        }
+        PeerBundleSync.HintAnswer answer = hints.apply(trustDomainParam(request.rawQuery().orElse(null)));
+        return switch (answer.verdict()) {
+            case RefreshHint.Verdict.Refused r -> EndpointAnswer.json(r.reason().status(), error(r.reason().code(),
+                    r.detail()));
+            case RefreshHint.Verdict.Pull p -> EndpointAnswer.json(202, held(p.peer().name(), "scheduled", answer));
+            case RefreshHint.Verdict.Throttled t -> EndpointAnswer.json(429, held(t.peer().name(), "throttled", answer))
+                    .withHeader("Retry-After", Long.toString(Math.max(1, (t.retryAfter().toMillis() + 999) / 1000)));
+        };
     }
 
     private static String trustDomainParam(String rawQuery) {

@@ -1,8 +1,6 @@
 package io.isthmus.trust.membership;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -26,10 +24,10 @@ import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
-
 import io.isthmus.trust.ca.RootsSource;
+import io.isthmus.trust.endpoint.EndpointAnswer;
+import io.isthmus.trust.endpoint.EndpointRequest;
+import io.isthmus.trust.endpoint.EndpointRoute;
 import io.isthmus.trust.spiffe.TrustDomain;
 
 /**
@@ -46,7 +44,7 @@ import io.isthmus.trust.spiffe.TrustDomain;
  * peers, registry sites, gateway identities), in registration order, on the thread that offered it. Offers are
  * serialized. Thread-safe.
  */
-public final class FederationMembership implements AutoCloseable, HttpHandler {
+public final class FederationMembership implements AutoCloseable, EndpointRoute {
     private static final Logger LOG = Logger.getLogger(FederationMembership.class);
 
     private final String selfName;
@@ -296,67 +294,40 @@ public final class FederationMembership implements AutoCloseable, HttpHandler {
      * endpoint's few threads.
      */
     @Override
-    public void handle(HttpExchange exchange) throws IOException {
-        try (exchange) {
-            switch (exchange.getRequestMethod()) {
-                case "GET" -> {
-                    Optional<SignedMembership> held = current();
-                    if (held.isEmpty()) {
-                        reply(exchange, 404, "application/json", "{\"error\":\"no-membership\",\"detail\":\"this"
-                                + " gateway holds no membership document\"}");
-                    } else {
-                        reply(exchange, 200, MembershipGossip.CONTENT_TYPE, held.get().compact());
-                    }
-                }
-                case "POST" -> {
-                    String body;
-                    try (InputStream in = exchange.getRequestBody()) {
-                        byte[] bytes = in.readNBytes(MembershipVerifier.MAX_BYTES + 1);
-                        body = new String(bytes, StandardCharsets.UTF_8);
-                    }
-                    // Read (bounded) even when refused, so the connection stays in step; never parsed or verified.
-                    String from = exchange.getRemoteAddress().getAddress().getHostAddress();
-                    if (pushes.admit(from) instanceof PushAdmission.Limited l) {
-                        exchange.getResponseHeaders().add("Retry-After",
-                                Long.toString(Math.max(1, l.retryAfter().toSeconds() + 1)));
-                        reply(exchange, 429, "application/json", "{\"error\":\"rate-limited\",\"detail\":"
-                                + quote(l.detail()) + "}");
-                        return;
-                    }
-                    String source = "a push from " + exchange.getRemoteAddress().getAddress().getHostAddress();
-                    MembershipVerdict v = verifier.verify(body, roots.roots(),
-                            current().map(h -> OptionalLong.of(h.version())).orElse(OptionalLong.empty()));
-                    if (v instanceof MembershipVerdict.Refused r) {
-                        reply(exchange, 409, "application/json", "{\"error\":\"" + r.reason().code() + "\",\"detail\":"
-                                + quote(r.message()) + "}");
-                        return;
-                    }
-                    worker.execute(() -> offer(body, source));
-                    reply(exchange, 202, "application/json", "{\"version\":"
-                            + ((MembershipVerdict.Accepted) v).document().version() + ",\"result\":\"taking\"}");
-                }
-                default -> {
-                    exchange.getResponseHeaders().add("Allow", "GET, POST");
-                    reply(exchange, 405, "application/json", "{\"error\":\"method-not-allowed\",\"detail\":\"use GET or POST\"}");
-                }
-            }
-        } catch (RuntimeException e) {
-            LOG.warnf("membership endpoint failed to answer: %s", e.toString());
+    public EndpointAnswer answer(EndpointRequest request) {
+        return switch (request.method()) {
+            case "GET" -> current().map(held -> new EndpointAnswer(200, MembershipGossip.CONTENT_TYPE, Map.of(),
+                    held.compact())).orElseGet(() -> EndpointAnswer.json(404, "{\"error\":\"no-membership\","
+                            + "\"detail\":\"this gateway holds no membership document\"}"));
+            case "POST" -> offered(request);
+            default -> EndpointAnswer.json(405, "{\"error\":\"method-not-allowed\",\"detail\":\"use GET or POST\"}")
+                    .withHeader("Allow", "GET, POST");
+        };
+    }
+
+    private EndpointAnswer offered(EndpointRequest request) {
+        byte[] bytes = request.body();
+        String body = new String(bytes, 0, Math.min(bytes.length, MembershipVerifier.MAX_BYTES + 1),
+                StandardCharsets.UTF_8);
+        String from = request.clientAddress();
+        if (pushes.admit(from) instanceof PushAdmission.Limited l) {
+            return EndpointAnswer.json(429, "{\"error\":\"rate-limited\",\"detail\":" + quote(l.detail()) + "}")
+                    .withHeader("Retry-After", Long.toString(Math.max(1, l.retryAfter().toSeconds() + 1)));
         }
+        String source = "a push from " + from;
+        MembershipVerdict v = verifier.verify(body, roots.roots(),
+                current().map(h -> OptionalLong.of(h.version())).orElse(OptionalLong.empty()));
+        if (v instanceof MembershipVerdict.Refused r) {
+            return EndpointAnswer.json(409, "{\"error\":\"" + r.reason().code() + "\",\"detail\":"
+                    + quote(r.message()) + "}");
+        }
+        worker.execute(() -> offer(body, source));
+        return EndpointAnswer.json(202, "{\"version\":" + ((MembershipVerdict.Accepted) v).document().version()
+                + ",\"result\":\"taking\"}");
     }
 
     private static String quote(String s) {
         return com.fasterxml.jackson.databind.node.TextNode.valueOf(s).toString();
-    }
-
-    private static void reply(HttpExchange exchange, int status, String type, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", type);
-        exchange.getResponseHeaders().add("Cache-Control", "no-store");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
     }
 
     @Override

@@ -116,7 +116,7 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
                 authorities, this, sync, this::renewNow, settings.rotation(), settings.clockSkew(), clock);
         this.endpoint = BundleEndpointServer.start(settings.bundleEndpoint(), this,
                 () -> store.bundleFor(settings.trustDomain()).orElseThrow(), codec,
-                () -> statusCodec.toJson(status()), clock);
+                () -> statusCodec.toJson(status()), clock, settings.bundleEndpointLimits());
         endpoint.serve(io.isthmus.trust.federation.RefreshHint.PATH,
                 new io.isthmus.trust.federation.RefreshHintHandler(sync::hint));
         sync.start();
@@ -403,12 +403,17 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
     }
 
     /** Serves {@code handler} at {@code path} on the bundle endpoint's host and port (the membership document). */
-    public void serveOnBundleEndpoint(String path, com.sun.net.httpserver.HttpHandler handler) {
+    public void serveOnBundleEndpoint(String path, io.isthmus.trust.endpoint.EndpointRoute handler) {
         endpoint.serve(path, handler);
     }
 
     public InetSocketAddress bundleEndpointAddress() {
         return endpoint.address();
+    }
+
+    /** Connections the bundle endpoint closed at accept, over its limits, since start. */
+    public long bundleEndpointRefusedConnections() {
+        return endpoint.refusedConnections();
     }
 
     /** When the last renewal of the gateway SVID failed, if the most recent attempt did. */

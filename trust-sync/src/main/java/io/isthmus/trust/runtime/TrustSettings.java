@@ -9,6 +9,7 @@ import java.util.Optional;
 
 import io.isthmus.trust.ca.CaCredential;
 import io.isthmus.trust.ca.FederationRoots;
+import io.isthmus.trust.endpoint.ConnectionLimits;
 import io.isthmus.trust.federation.PeerConfig;
 import io.isthmus.trust.federation.SyncSettings;
 import io.isthmus.trust.reload.CaFiles;
@@ -19,12 +20,13 @@ import io.isthmus.trust.spiffe.TrustDomain;
 /**
  * What a gateway's trust plane is made of. {@code dataDir} holds the persisted bundles (local and peers) and the
  * rotation state; {@code bundleEndpoint} is where the SPIFFE bundle endpoint listens (port 0 for any free port);
- * {@code caFiles}, when given, are watched so that new roots and intermediates apply without a restart.
+ * {@code caFiles}, when given, are watched so that new roots and intermediates apply without a restart;
+ * {@code bundleEndpointLimits} bound the bundle endpoint's open connections.
  */
 public record TrustSettings(TrustDomain trustDomain, FederationRoots roots, CaCredential intermediate,
         SpiffeId gatewayId, Path dataDir, InetSocketAddress bundleEndpoint, Duration bundleRefreshHint,
         Duration svidTtl, Duration clockSkew, List<PeerConfig> peers, SyncSettings sync, RotationSettings rotation,
-        Optional<CaFiles> caFiles) {
+        Optional<CaFiles> caFiles, ConnectionLimits bundleEndpointLimits) {
 
     public TrustSettings {
         Objects.requireNonNull(trustDomain, "trustDomain");
@@ -35,6 +37,7 @@ public record TrustSettings(TrustDomain trustDomain, FederationRoots roots, CaCr
         Objects.requireNonNull(bundleEndpoint, "bundleEndpoint");
         Objects.requireNonNull(rotation, "rotation");
         Objects.requireNonNull(caFiles, "caFiles");
+        Objects.requireNonNull(bundleEndpointLimits, "bundleEndpointLimits");
         peers = List.copyOf(peers);
         if (!gatewayId.memberOf(trustDomain)) {
             throw new IllegalArgumentException("gateway ID " + gatewayId + " is not in trust domain " + trustDomain);
@@ -45,6 +48,15 @@ public record TrustSettings(TrustDomain trustDomain, FederationRoots roots, CaCr
                         + trustDomain);
             }
         }
+    }
+
+    /** With the default bundle endpoint limits. */
+    public TrustSettings(TrustDomain trustDomain, FederationRoots roots, CaCredential intermediate, SpiffeId gatewayId,
+            Path dataDir, InetSocketAddress bundleEndpoint, Duration bundleRefreshHint, Duration svidTtl,
+            Duration clockSkew, List<PeerConfig> peers, SyncSettings sync, RotationSettings rotation,
+            Optional<CaFiles> caFiles) {
+        this(trustDomain, roots, intermediate, gatewayId, dataDir, bundleEndpoint, bundleRefreshHint, svidTtl, clockSkew,
+                peers, sync, rotation, caFiles, ConnectionLimits.DEFAULTS);
     }
 
     /** Without watched files, with rotation defaults for {@code svidTtl}. */

@@ -13,6 +13,7 @@ import javax.net.ssl.TrustManager;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.TrustBundle;
 import io.isthmus.trust.ca.CaCredential;
+import io.isthmus.trust.endpoint.ConnectionLimits;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.testing.TestCa;
@@ -34,6 +35,12 @@ record BundleEndpointFixture(TrustDomain td, TestCa pki, X509Svid svid, TrustBun
     BundleEndpointServer start(Clock clock) throws Exception {
         return BundleEndpointServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), () -> svid,
                 () -> bundle, new BundleCodec(), null, clock);
+    }
+
+    /** Starts serving on a free loopback port with these connection limits. */
+    BundleEndpointServer start(Clock clock, ConnectionLimits limits) throws Exception {
+        return BundleEndpointServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), () -> svid,
+                () -> bundle, new BundleCodec(), null, clock, limits);
     }
 
     /** A peer's TLS: the endpoint's SVID verified from the root, as at first contact. */

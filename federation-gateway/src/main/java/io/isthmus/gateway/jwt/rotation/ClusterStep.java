@@ -32,7 +32,10 @@ public final class ClusterStep {
         record Record(JwtRotationRecord.Step step, long generation, long keyGeneration) implements Verdict {
         }
 
-        /** The same step is recorded already and some replicas are still applying it: wait for them. */
+        /**
+         * The same step is recorded already and some replicas are still applying it: wait for them
+         * ({@link RepeatedStep} says whether the record must be written again first).
+         */
         record Await(JwtRotationRecord current) implements Verdict {
         }
 

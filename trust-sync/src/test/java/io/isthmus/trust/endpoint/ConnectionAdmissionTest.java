@@ -1,0 +1,71 @@
+package io.isthmus.trust.endpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import io.isthmus.trust.endpoint.ConnectionAdmission.Reason;
+import io.isthmus.trust.endpoint.ConnectionAdmission.Verdict;
+
+/** One more connection at the bundle endpoint, by the counts it holds open: one row per rule, default limits 16/1,024. */
+class ConnectionAdmissionTest {
+    private static final ConnectionLimits LIMITS = ConnectionLimits.DEFAULTS;
+
+    static Stream<Arguments> rows() {
+        return Stream.of(
+                Arguments.of("a client's first connection", "10.0.0.5", 0, 0, null, null),
+                Arguments.of("a client's 16th connection", "10.0.0.5", 15, 300, null, null),
+                Arguments.of("a client's 17th connection", "10.0.0.5", 16, 300, Reason.PER_CLIENT,
+                        "10.0.0.5 holds 16 open connections, the limit per client "
+                                + "(isthmus.bundle-endpoint.max-connections-per-client=16)"),
+                Arguments.of("an IPv6 client over its limit", "2001:db8::7", 16, 16, Reason.PER_CLIENT,
+                        "2001:db8::7 holds 16 open connections"),
+                Arguments.of("the 1,024th connection in all", "10.0.0.6", 0, 1023, null, null),
+                Arguments.of("the 1,025th connection in all", "10.0.0.6", 0, 1024, Reason.TOTAL,
+                        "the endpoint holds 1024 open connections, its limit (isthmus.bundle-endpoint.max-connections="
+                                + "1024); refused 10.0.0.6"),
+                Arguments.of("over both: the client's own limit is named", "10.0.0.5", 16, 1024, Reason.PER_CLIENT,
+                        "limit per client"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void decides(String row, String client, int fromClient, int total, Reason refused, String detail) {
+        Verdict v = ConnectionAdmission.decide(client, fromClient, total, LIMITS);
+        if (refused == null) {
+            assertThat(v).isEqualTo(new Verdict.Admit());
+        } else {
+            assertThat(v).isInstanceOfSatisfying(Verdict.Refused.class, r -> {
+                assertThat(r.reason()).isEqualTo(refused);
+                assertThat(r.detail()).contains(detail);
+            });
+        }
+    }
+
+    @Test
+    void countsThatCannotBeAreABug() {
+        assertThatThrownBy(() -> ConnectionAdmission.decide("10.0.0.5", -1, 0, LIMITS))
+                .hasMessageContaining("open connections -1 from 10.0.0.5 of 0 in all");
+        assertThatThrownBy(() -> ConnectionAdmission.decide("10.0.0.5", 3, 2, LIMITS))
+                .hasMessageContaining("expected 0 <= from-client <= total");
+    }
+
+    @Test
+    void limitsNameTheSettingThatIsWrong() {
+        assertThatThrownBy(() -> new ConnectionLimits(0, 10, Duration.ofMinutes(1)))
+                .hasMessage("isthmus.bundle-endpoint.max-connections-per-client is 0, expected 1 or more");
+        assertThatThrownBy(() -> new ConnectionLimits(16, 8, Duration.ofMinutes(1)))
+                .hasMessage("isthmus.bundle-endpoint.max-connections is 8, expected at least "
+                        + "max-connections-per-client (16)");
+        assertThatThrownBy(() -> new ConnectionLimits(16, 1024, Duration.ZERO))
+                .hasMessageContaining("expected a positive duration");
+        assertThat(new ConnectionLimits(1, 1, Duration.ofSeconds(1)).perClient()).isEqualTo(1);
+    }
+}
