@@ -272,15 +272,10 @@ class GatewayHopTest {
             io.netty.channel.Channel connection = ctx.channel().parent();
             connections.addIfAbsent(connection);
             if (goAwaysLeft.getAndDecrement() > 0) {
-                // The race of a drain: the peer's GOAWAY (last stream id 0) left before our HEADERS arrived. Written
-                // as raw bytes under the codec, which would cover (and reset) the stream it has already seen.
-                io.netty.buffer.ByteBuf goAway = connection.alloc().buffer(17).writeMedium(8)
-                        .writeByte(0x7).writeByte(0).writeInt(0).writeInt(0).writeInt((int) Http2Error.NO_ERROR.code());
-                connection.pipeline().context(io.netty.handler.codec.http2.Http2FrameCodec.class).writeAndFlush(goAway);
+                // The race of a drain: the peer's GOAWAY (last stream id 0) left before our HEADERS arrived.
+                rawGoAway(connection, 0);
             } else {
-                ctx.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(
-                        new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200")
-                                .set("content-type", "text/plain").set("x-served-by", "fake-b"), true));
+                answerOk(ctx);
             }
         });
         assertThat(fed.exportsOf(ORDERS)).singleElement().satisfies(e -> assertThat(e.key().cluster()).isEqualTo("b"));
@@ -321,14 +316,9 @@ class GatewayHopTest {
             connections.addIfAbsent(connection);
             if (dropsLeft.getAndDecrement() > 0) {
                 int id = ((io.netty.handler.codec.http2.Http2StreamChannel) ctx.channel()).stream().id();
-                io.netty.buffer.ByteBuf goAway = connection.alloc().buffer(17).writeMedium(8)
-                        .writeByte(0x7).writeByte(0).writeInt(0).writeInt(id).writeInt((int) Http2Error.NO_ERROR.code());
-                connection.pipeline().context(io.netty.handler.codec.http2.Http2FrameCodec.class).writeAndFlush(goAway)
-                        .addListener(f -> connection.close());
+                rawGoAway(connection, id).addListener(f -> connection.close());
             } else {
-                ctx.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(
-                        new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200")
-                                .set("content-type", "text/plain").set("x-served-by", "fake-b"), true));
+                answerOk(ctx);
             }
         });
         try (RawHttp http = RawHttp.plain(fed.cluster("a").egress.address())) {
@@ -347,6 +337,23 @@ class GatewayHopTest {
             assertThat(r.body()).contains("while its connection was draining").contains("not retried: POST is not idempotent");
         }
         assertThat(streams.get()).as("the POST went out once").isEqualTo(1);
+    }
+
+    /**
+     * A GOAWAY (NO_ERROR) whose last stream id is {@code lastStreamId}, written as raw bytes under the codec: the
+     * codec's own GOAWAY would cover (and reset) every stream it has already seen.
+     */
+    private static io.netty.channel.ChannelFuture rawGoAway(io.netty.channel.Channel connection, int lastStreamId) {
+        io.netty.buffer.ByteBuf goAway = connection.alloc().buffer(17).writeMedium(8).writeByte(0x7).writeByte(0)
+                .writeInt(0).writeInt(lastStreamId).writeInt((int) Http2Error.NO_ERROR.code());
+        return connection.pipeline().context(io.netty.handler.codec.http2.Http2FrameCodec.class).writeAndFlush(goAway);
+    }
+
+    /** The fake ingress's answer: 200, no body, served by fake-b. */
+    private static void answerOk(io.netty.channel.ChannelHandlerContext ctx) {
+        ctx.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(
+                new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200")
+                        .set("content-type", "text/plain").set("x-served-by", "fake-b"), true));
     }
 
     private static String post(String host, String body) {
