@@ -73,6 +73,11 @@ public final class ConnectionGate {
         return open.getOrDefault(client, 0);
     }
 
+    /** Client addresses whose last warning is remembered (at most {@value #WARNED_BOUND}). */
+    synchronized int rememberedWarnings() {
+        return warned.size();
+    }
+
     /** Connections open now in all. */
     public synchronized int openTotal() {
         return total;
@@ -87,6 +92,11 @@ public final class ConnectionGate {
         }
         if (warned.size() >= WARNED_BOUND) {
             warned.values().removeIf(w -> !now.isBefore(w.at().plus(limits.warnInterval())));
+            if (warned.size() >= WARNED_BOUND) {
+                // Refused from more addresses within one interval than are remembered (a flood from many addresses,
+                // e.g. an IPv6 prefix): neither grow the map nor warn per address; the refusal counter still counts.
+                return null;
+            }
         }
         warned.put(client, new Warned(now, 0));
         String since = last == null || last.suppressed() == 0 ? ""
