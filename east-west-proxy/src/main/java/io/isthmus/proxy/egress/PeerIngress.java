@@ -3,6 +3,7 @@ package io.isthmus.proxy.egress;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 
+import io.isthmus.proxy.http.Http2Support;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.IngressAddress;
 import io.isthmus.registry.ServiceResolver;
@@ -44,7 +45,7 @@ public record PeerIngress(IngressAddress ingress, String cluster, Optional<Trust
         if (trustDomain.isEmpty()) {
             return null;
         }
-        Optional<SpiffeId> peer = peerOf(upstream.parent() != null ? upstream.parent() : upstream);
+        Optional<SpiffeId> peer = peerOf(Http2Support.connection(upstream));
         if (peer.isPresent() && peer.get().memberOf(trustDomain.get())) {
             return null;
         }
@@ -66,7 +67,7 @@ public record PeerIngress(IngressAddress ingress, String cluster, Optional<Trust
 
     /** Closes a connection that failed {@link #mismatch} (the whole connection, for an HTTP/2 stream). */
     static void discard(Channel upstream) {
-        (upstream.parent() != null ? upstream.parent() : upstream).close();
+        Http2Support.connection(upstream).close();
     }
 
     @Override

@@ -939,8 +939,7 @@ public abstract class Exchange {
             fail(RetryPolicy.Failure.REFUSED_UNPROCESSED, "the peer refused our certificate: " + cause.getMessage());
             return;
         }
-        Channel connection = upstream == null ? null : upstream.parent() != null ? upstream.parent() : upstream;
-        boolean draining = connection != null && ConnectionDrain.isDraining(connection);
+        boolean draining = upstream != null && ConnectionDrain.isDraining(Http2Support.connection(upstream));
         fail(draining ? RetryPolicy.Failure.DRAINED : RetryPolicy.Failure.CONNECTION_LOST, "the upstream "
                 + (upstreamHttp2 ? "stream" : "connection") + (cause == null ? " closed" : " failed: " + cause.getMessage())
                 + (draining ? " while its connection was draining" : "") + " before the response was complete");

@@ -124,7 +124,6 @@ public final class H2Pool implements AutoCloseable {
         private Channel channel;
         private boolean ready;
         private boolean closed;
-        private boolean draining;
         private int limit = Http2Support.MAX_CONCURRENT_STREAMS;
         private int streams;
         private ScheduledFuture<?> settingsTimeout;
@@ -144,7 +143,7 @@ public final class H2Pool implements AutoCloseable {
          * connection finishes its streams, and new ones go on another connection.
          */
         boolean draining() {
-            return draining || channel != null && ConnectionDrain.isDraining(channel);
+            return channel != null && ConnectionDrain.isDraining(channel);
         }
 
         void submit(Waiter w) {
@@ -249,10 +248,6 @@ public final class H2Pool implements AutoCloseable {
             elsewhere.forEach(w -> dispatch(loop, address, w));
         }
 
-        void goAway() {
-            draining = true;
-        }
-
         private void failed(Throwable cause) {
             if (channel != null) {
                 channel.close();
@@ -293,7 +288,6 @@ public final class H2Pool implements AutoCloseable {
             if (msg instanceof Http2SettingsFrame s) {
                 connection.settingsReceived(s.settings());
             } else if (msg instanceof Http2GoAwayFrame) {
-                connection.goAway();
                 ConnectionDrain.peerGoingAway(ctx.channel());
             }
             ctx.fireChannelRead(msg);

@@ -3,7 +3,6 @@ package io.isthmus.gateway.registry;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -73,8 +72,8 @@ public class RegistryService {
     private final EmbeddedCacheManager cacheManager;
     private final InfinispanRegistry registry;
     private final LeaseKeeper leases;
-    /** The authority key identifier of the CA that signed this gateway's SVID, as last seen. */
-    private final AtomicReference<byte[]> signingCa = new AtomicReference<>();
+    /** The CA that signed this gateway's SVID, as last seen ({@link InfinispanRegistry#issuerKey}). */
+    private final AtomicReference<String> signingCa = new AtomicReference<>();
     private final RegistryResolver resolver;
     private final String site;
     private final TrustDomain trustDomain;
@@ -359,9 +358,9 @@ public class RegistryService {
     void trustChanged(@Observes(notifyObserver = Reception.IF_EXISTS) TrustSnapshot snapshot) {
         // A rotation activated another CA and this gateway's SVID was reissued under it: sign the own entries again
         // now (the heartbeat round does it), long before the old CA can leave the bundle and take them with it.
-        byte[] signerCa = snapshot.svid().leaf().getExtensionValue("2.5.29.35");
-        byte[] before = signingCa.getAndSet(signerCa);
-        if (before != null && !Arrays.equals(before, signerCa)) {
+        String signerCa = InfinispanRegistry.issuerKey(snapshot.svid().leaf());
+        String before = signingCa.getAndSet(signerCa);
+        if (before != null && !before.equals(signerCa)) {
             leases.tickSoon();
         }
         if (node.isEmpty() || snapshot.sameTrustAs(lastTrust)) {

@@ -319,8 +319,11 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         }
     }
 
-    /** Names a certificate's issuing CA: its authority key identifier, or its issuer name when it has none. */
-    private static String issuerKey(java.security.cert.X509Certificate c) {
+    /**
+     * Names the CA that issued a signer's certificate: its authority key identifier, or its issuer name when it has
+     * none. Entries are signed again when this changes for this gateway's own signer.
+     */
+    public static String issuerKey(java.security.cert.X509Certificate c) {
         byte[] aki = c.getExtensionValue("2.5.29.35");
         return aki != null ? java.util.HexFormat.of().formatHex(aki) : "dn:" + c.getIssuerX500Principal().getName();
     }
