@@ -1,11 +1,7 @@
 package io.isthmus.proxy.exchange;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
-import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2StreamChannelOption;
 
 /**
@@ -14,7 +10,7 @@ import io.netty.handler.codec.http2.Http2StreamChannelOption;
  * at most one stream window (64 KiB) in the gateway, however slow the receiver. Netty's own stream flow control is
  * switched off for this: it gives the window back when a frame is read, and with reading paused it sends the update
  * only at the next read request, which a sender that is exactly out of window never causes (the stream stalled).
- * Event loop only.
+ * A DATA frame's padding goes back at once ({@link StreamCodec}). Event loop only.
  */
 public final class StreamWindow {
     private StreamWindow() {
@@ -31,31 +27,5 @@ public final class StreamWindow {
             stream.write(new DefaultHttp2WindowUpdateFrame(bytes));
             stream.flush();
         }
-    }
-
-    /**
-     * In front of the frame converter: a DATA frame's padding counts against the window but never reaches the
-     * exchange, so its share goes back at once; the exchange gives back the data bytes once they moved on.
-     */
-    @ChannelHandler.Sharable
-    static final class Padding extends ChannelInboundHandlerAdapter {
-        static final Padding INSTANCE = new Padding();
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof Http2DataFrame data) {
-                giveBack(ctx.channel(), data.initialFlowControlledBytes() - data.content().readableBytes());
-            }
-            ctx.fireChannelRead(msg);
-        }
-    }
-
-    /**
-     * Prepares a stream channel for an exchange, before anything is read: manual flow control; returns the handler
-     * that gives the padding back, to be added in front of the frame converter.
-     */
-    public static ChannelHandler setUp(Channel stream) {
-        manual(stream);
-        return Padding.INSTANCE;
     }
 }

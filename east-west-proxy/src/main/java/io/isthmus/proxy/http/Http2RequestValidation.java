@@ -9,49 +9,37 @@ import io.isthmus.proxy.http.validate.RequestHead;
 import io.isthmus.proxy.http.validate.RequestValidator;
 import io.isthmus.proxy.http.validate.RequestVerdict;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.util.ReferenceCountUtil;
 
 /**
- * First handler of every server-side HTTP/2 stream: asks {@link RequestValidator} about the request's HEADERS
- * before anything converts them (Netty's converter reads a HEADERS frame without {@code :method} as trailers and
- * leaves the stream hanging, and throws on control characters instead of naming them). A refused stream gets a
- * stand-in request with a failed decoder result, which the request handler answers with the refusal's status and
- * code; the rest of the stream is dropped. Netty's codec has already reset streams whose pseudo-headers are
- * unknown, repeated or misplaced, or that carry upper-case or connection-specific headers (PROTOCOL_ERROR).
- * Event loop only; one per stream.
+ * The check of a server-side HTTP/2 stream's request HEADERS, asked of {@link RequestValidator} before anything
+ * converts them (Netty's conversion reads a HEADERS frame without {@code :method} as trailers and leaves the stream
+ * hanging, and throws on control characters instead of naming them). A refused stream gets a stand-in request with a
+ * failed decoder result, which the request handler answers with the refusal's status and code; the stream's codec
+ * ({@code io.isthmus.proxy.exchange.StreamCodec}) drops the rest of the stream. Netty's codec has already reset streams
+ * whose pseudo-headers are unknown, repeated or misplaced, or that carry upper-case or connection-specific headers
+ * (PROTOCOL_ERROR). Pure.
  */
-public final class Http2RequestValidation extends ChannelInboundHandlerAdapter {
-    private boolean checked;
-    private boolean refused;
+public final class Http2RequestValidation {
+    private Http2RequestValidation() {
+    }
 
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (refused) {
-            ReferenceCountUtil.release(msg);
-            return;
+    /** The stand-in request that names why {@code headers} are refused, or null when they pass. */
+    public static HttpRequest refusal(Http2Headers headers) {
+        RequestVerdict verdict = RequestValidator.check(head(headers));
+        if (verdict instanceof RequestVerdict.Invalid invalid) {
+            FullHttpRequest standIn = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/",
+                    Unpooled.EMPTY_BUFFER);
+            standIn.setDecoderResult(DecoderResult.failure(new InvalidRequestException(invalid)));
+            return standIn;
         }
-        if (!checked && msg instanceof Http2HeadersFrame frame) {
-            checked = true;
-            RequestVerdict verdict = RequestValidator.check(head(frame.headers()));
-            if (verdict instanceof RequestVerdict.Invalid invalid) {
-                refused = true;
-                FullHttpRequest standIn = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/",
-                        Unpooled.EMPTY_BUFFER);
-                standIn.setDecoderResult(DecoderResult.failure(new InvalidRequestException(invalid)));
-                ctx.fireChannelRead(standIn);
-                return;
-            }
-        }
-        ctx.fireChannelRead(msg);
+        return null;
     }
 
     private static RequestHead head(Http2Headers h) {

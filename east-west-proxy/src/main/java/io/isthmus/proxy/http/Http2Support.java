@@ -12,7 +12,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -21,8 +20,6 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.util.AttributeKey;
@@ -30,10 +27,10 @@ import io.netty.util.AttributeKey;
 /**
  * HTTP/2 on the listeners: a connection that negotiated {@code h2} by ALPN (or, on the egress's plaintext side,
  * opened with the HTTP/2 preface: h2c prior knowledge) has its HTTP/1.1 handlers replaced by Netty's
- * {@code Http2FrameCodec} + {@code Http2MultiplexHandler}. Every stream becomes a child channel whose pipeline
- * validates its HEADERS ({@link Http2RequestValidation}), converts frames to HTTP/1-style objects
- * ({@code Http2StreamFrameToHttpObjectCodec}, never aggregated: bodies stream) and hands them to the same request
- * handler as an HTTP/1.1 connection; that handler finds the TLS session and the peer's identity on the child's
+ * {@code Http2FrameCodec} + {@code Http2MultiplexHandler}. Every stream becomes a child channel whose pipeline is
+ * one {@link io.isthmus.proxy.exchange.StreamCodec} (it validates the request HEADERS and converts frames to
+ * HTTP/1-style objects, never aggregated: bodies stream) in front of the same request handler as an HTTP/1.1
+ * connection; that handler finds the TLS session and the peer's identity on the child's
  * {@link Channel#parent() parent}. {@link #exchangeStream} is the client-side counterpart, for streams the gateway
  * opens upstream.
  */
@@ -120,10 +117,7 @@ public final class Http2Support {
         ChannelHandler mux = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("window", io.isthmus.proxy.exchange.StreamWindow.setUp(ch))
-                        .addLast("validate", new Http2RequestValidation())
-                        .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(true))
-                        .addLast("extensions", StripExtensions.INSTANCE)
+                ch.pipeline().addLast("h2-to-http", io.isthmus.proxy.exchange.StreamCodec.server())
                         .addLast(handlerName, streamHandler.get());
             }
         });
@@ -149,44 +143,20 @@ public final class Http2Support {
     }
 
     /**
-     * The pipeline of a stream the gateway opens upstream for an exchange: {@code timeout} (an
-     * {@code IdleStateEvent} when no frame moved either way for the request timeout), {@code window} (manual flow
-     * control, {@link io.isthmus.proxy.exchange.StreamWindow}), the client-side frame converter, {@link StripExtensions}, and the exchange's {@link io.isthmus.proxy.exchange.UpstreamEnd}.
+     * The pipeline of a stream the gateway opens upstream for an exchange: a client-side
+     * {@link io.isthmus.proxy.exchange.StreamCodec} (frames to HTTP objects and back, manual flow control, an
+     * {@code IdleStateEvent} when no frame moved either way for the request timeout) and the exchange's
+     * {@link io.isthmus.proxy.exchange.UpstreamEnd}.
      */
     public static ChannelHandler exchangeStream(io.isthmus.proxy.ProxySettings settings) {
         return new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("timeout", new io.netty.handler.timeout.IdleStateHandler(0, 0,
-                        settings.requestTimeout().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS))
-                        .addLast("window", io.isthmus.proxy.exchange.StreamWindow.setUp(ch))
-                        .addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(false))
-                        .addLast("extensions", StripExtensions.INSTANCE)
+                ch.pipeline().addLast("h2-to-http",
+                        io.isthmus.proxy.exchange.StreamCodec.client(settings.requestTimeout().toNanos()))
                         .addLast(io.isthmus.proxy.exchange.UpstreamEnd.NAME, new io.isthmus.proxy.exchange.UpstreamEnd());
             }
         };
-    }
-
-    /**
-     * The {@code x-http2-*} headers the converter adds (stream id, scheme) describe this hop only; they must not
-     * reach the next one.
-     */
-    @ChannelHandler.Sharable
-    public static final class StripExtensions extends ChannelInboundHandlerAdapter {
-        public static final StripExtensions INSTANCE = new StripExtensions();
-        /** {@code values()} copies its array on every call, i.e. on every relayed message. */
-        private static final HttpConversionUtil.ExtensionHeaderNames[] NAMES =
-                HttpConversionUtil.ExtensionHeaderNames.values();
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof HttpMessage m) {
-                for (HttpConversionUtil.ExtensionHeaderNames n : NAMES) {
-                    m.headers().remove(n.text());
-                }
-            }
-            ctx.fireChannelRead(msg);
-        }
     }
 
     /**

@@ -1,0 +1,354 @@
+package io.isthmus.proxy.exchange;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import io.isthmus.proxy.http.validate.InvalidRequestException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.EncoderException;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2PingFrame;
+import io.netty.handler.codec.http2.Http2WindowUpdateFrame;
+import io.netty.handler.timeout.IdleStateEvent;
+
+/**
+ * {@link StreamCodec}, the one handler in front of an exchange on an HTTP/2 stream: frames in, HTTP objects out (and
+ * back), padding given back, a caller's request HEADERS checked before conversion, and the idle timer of streams the
+ * gateway opens. Each row names what one frame or message must become.
+ */
+class StreamCodecTest {
+
+    private static Http2Headers request(String method, String path) {
+        return new DefaultHttp2Headers().method(method).path(path).scheme("https")
+                .authority("payments.billing.svc.clusterset.local");
+    }
+
+    private static ByteBuf text(String s) {
+        return Unpooled.copiedBuffer(s, StandardCharsets.UTF_8);
+    }
+
+    // ---- what a caller's stream reads ------------------------------------------------------------------------
+
+    static Stream<Arguments> serverReads() {
+        return Stream.of(
+                Arguments.of("request head, body to follow: a streamed request, chunked",
+                        new DefaultHttp2HeadersFrame(request("POST", "/charge"), false),
+                        "HttpRequest POST /charge host=payments.billing.svc.clusterset.local chunked"),
+                Arguments.of("request head with content-length: not chunked",
+                        new DefaultHttp2HeadersFrame(request("POST", "/charge").setInt("content-length", 3), false),
+                        "HttpRequest POST /charge host=payments.billing.svc.clusterset.local"),
+                Arguments.of("request head ending the stream: a whole request",
+                        new DefaultHttp2HeadersFrame(request("GET", "/a?b=c"), true),
+                        "FullHttpRequest GET /a?b=c host=payments.billing.svc.clusterset.local"),
+                Arguments.of("DATA: content", new DefaultHttp2DataFrame(text("abc"), false), "HttpContent abc"),
+                Arguments.of("DATA ending the stream: the last content",
+                        new DefaultHttp2DataFrame(text("xyz"), true), "LastHttpContent xyz"),
+                Arguments.of("HEADERS without :method or :status ending the stream: trailers",
+                        new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().add("grpc-status", "0"), true),
+                        "LastHttpContent  trailers=grpc-status:0"),
+                Arguments.of("another frame: passed on as it is", new DefaultHttp2PingFrame(7), "Http2PingFrame"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("serverReads")
+    void aCallersStreamReadsFramesAsHttpObjects(String row, Object frame, String expected) {
+        EmbeddedChannel ch = new EmbeddedChannel(StreamCodec.server());
+        if (!expected.contains("Request")) {
+            // Content and trailers come after a request head (the first HEADERS are checked as one).
+            ch.writeInbound(new DefaultHttp2HeadersFrame(request("POST", "/"), false));
+            ((HttpObject) ch.readInbound()).toString();
+        }
+        ch.writeInbound(frame);
+        Object read = ch.readInbound();
+        assertThat(describe(read)).isEqualTo(expected);
+        if (read instanceof HttpMessage m) {
+            assertThat(m.headers().names()).as("the x-http2-* headers describe this hop only")
+                    .noneMatch(n -> n.startsWith("x-http2-"));
+        }
+        release(read);
+        assertThat((Object) ch.readInbound()).isNull();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aDataFramesPaddingGoesBackToTheSenderAtOnceItsDataOnlyWhenTheExchangeMovedIt() {
+        EmbeddedChannel ch = new EmbeddedChannel(StreamCodec.server());
+        ch.writeInbound(new DefaultHttp2HeadersFrame(request("POST", "/"), false));
+        release(ch.readInbound());
+        ch.writeInbound(new DefaultHttp2DataFrame(text("abcd"), false, 10));
+        HttpContent content = ch.readInbound();
+        assertThat(content.content().readableBytes()).isEqualTo(4);
+        Http2WindowUpdateFrame update = ch.readOutbound();
+        assertThat(update.windowSizeIncrement()).as("the padding").isEqualTo(10);
+        assertThat((Object) ch.readOutbound()).isNull();
+        content.release();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aRefusedRequestHeadBecomesAStandInNamingTheRefusalAndTheRestOfTheStreamIsDropped() {
+        EmbeddedChannel ch = new EmbeddedChannel(StreamCodec.server());
+        Http2Headers bad = request("GET", "/").add("x-note", "a\u0001b");
+        ch.writeInbound(new DefaultHttp2HeadersFrame(bad, false));
+        FullHttpRequest standIn = ch.readInbound();
+        assertThat(standIn.decoderResult().isFailure()).isTrue();
+        assertThat(standIn.decoderResult().cause()).isInstanceOf(InvalidRequestException.class);
+        standIn.release();
+        ByteBuf body = text("dropped");
+        ch.writeInbound(new DefaultHttp2DataFrame(body, true, 3));
+        assertThat((Object) ch.readInbound()).isNull();
+        assertThat(body.refCnt()).as("the dropped frame's bytes are released").isZero();
+        Http2WindowUpdateFrame update = ch.readOutbound();
+        assertThat(update.windowSizeIncrement()).as("its padding still goes back").isEqualTo(3);
+        ch.finishAndReleaseAll();
+    }
+
+    // ---- what a stream the gateway opened reads --------------------------------------------------------------
+
+    static Stream<Arguments> clientReads() {
+        return Stream.of(
+                Arguments.of("100 Continue: a whole 1xx response",
+                        new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("100"), false),
+                        "FullHttpResponse 100"),
+                Arguments.of("103 Early Hints: a whole 1xx response",
+                        new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("103").add("link", "</a>"), false),
+                        "FullHttpResponse 103"),
+                Arguments.of("200, body to follow: chunked",
+                        new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), false),
+                        "HttpResponse 200 chunked"),
+                Arguments.of("204, more frames to follow: never chunked",
+                        new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("204"), false),
+                        "HttpResponse 204"),
+                Arguments.of("200 ending the stream: a whole response",
+                        new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), true),
+                        "FullHttpResponse 200"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("clientReads")
+    void aStreamTheGatewayOpenedReadsResponses(String row, Http2HeadersFrame frame, String expected) {
+        EmbeddedChannel ch = new EmbeddedChannel(StreamCodec.client(TimeUnit.SECONDS.toNanos(30)));
+        ch.writeInbound(frame);
+        Object read = ch.readInbound();
+        assertThat(describe(read)).isEqualTo(expected);
+        assertThat(((HttpMessage) read).headers().names()).noneMatch(n -> n.startsWith("x-http2-"));
+        release(read);
+        ch.finishAndReleaseAll();
+    }
+
+    // ---- what either writes ----------------------------------------------------------------------------------
+
+    static Stream<Arguments> writes() {
+        return Stream.of(
+                Arguments.of("a response head: HEADERS, stream open",
+                        new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK),
+                        List.of("HEADERS :status=200")),
+                Arguments.of("content: DATA, stream open", new DefaultHttpContent(text("ab")), List.of("DATA ab")),
+                Arguments.of("an empty last content: an empty DATA that ends the stream",
+                        new DefaultLastHttpContent(), List.of("DATA  END")),
+                Arguments.of("a last content with trailers: DATA, then the trailers end the stream",
+                        trailers(new DefaultLastHttpContent(text("z")), "grpc-status", "0"),
+                        List.of("DATA z", "HEADERS grpc-status=0 END")),
+                Arguments.of("a last content with only trailers: the trailers alone",
+                        trailers(new DefaultLastHttpContent(), "grpc-status", "13"),
+                        List.of("HEADERS grpc-status=13 END")),
+                Arguments.of("a whole response without a body: one HEADERS that ends the stream",
+                        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT),
+                        List.of("HEADERS :status=204 END")),
+                Arguments.of("a whole response with a body: HEADERS, then DATA that ends the stream",
+                        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, text("ok")),
+                        List.of("HEADERS :status=200", "DATA ok END")),
+                Arguments.of("a whole response with a body and trailers: three frames",
+                        trailers(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, text("ok")),
+                                "grpc-status", "0"),
+                        List.of("HEADERS :status=200", "DATA ok", "HEADERS grpc-status=0 END")),
+                Arguments.of("100 Continue: HEADERS that keep the stream open",
+                        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE),
+                        List.of("HEADERS :status=100")),
+                Arguments.of("a whole request (no TLS below: http)",
+                        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/q?x=1",
+                                Unpooled.buffer(0)),
+                        List.of("HEADERS :method=GET :path=/q?x=1 :scheme=http END")));
+    }
+
+    private static <T extends LastHttpContent> T trailers(T last, String name, String value) {
+        last.trailingHeaders().set(name, value);
+        return last;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("writes")
+    void whatAnExchangeWritesBecomesFrames(String row, HttpObject message, List<String> expected) {
+        EmbeddedChannel ch = new EmbeddedChannel(StreamCodec.server());
+        ChannelFuture written = ch.writeAndFlush(message);
+        assertThat(written.isSuccess()).as("one promise for all its frames").isTrue();
+        List<String> frames = new ArrayList<>();
+        for (Object f = ch.readOutbound(); f != null; f = ch.readOutbound()) {
+            frames.add(describe(f));
+            release(f);
+        }
+        assertThat(frames).isEqualTo(expected);
+        assertThat(message instanceof HttpContent c ? c.refCnt() : 0).as("the message was released").isZero();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void a1xxOtherThan101ThatIsNotWholeCannotBeWritten() {
+        EmbeddedChannel ch = new EmbeddedChannel(StreamCodec.server());
+        ChannelFuture written = ch.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(103)));
+        assertThat(written.cause()).isInstanceOf(EncoderException.class).hasMessageContaining("103");
+        assertThat((Object) ch.readOutbound()).isNull();
+        ch.finishAndReleaseAll();
+    }
+
+    // ---- the idle timer --------------------------------------------------------------------------------------
+
+    /** A stream with a 600 ms idle timeout on a frozen clock, which {@link #advance} moves for it and its loop. */
+    private static final class IdleRig {
+        final AtomicLong now = new AtomicLong();
+        final List<Object> events = new ArrayList<>();
+        final EmbeddedChannel ch;
+
+        IdleRig() {
+            ch = new EmbeddedChannel();
+            ch.freezeTime();
+            ch.pipeline().addLast(StreamCodec.client(TimeUnit.MILLISECONDS.toNanos(600), now::get),
+                    new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                            events.add(evt);
+                        }
+                    });
+        }
+
+        void advance(long millis) {
+            now.addAndGet(TimeUnit.MILLISECONDS.toNanos(millis));
+            ch.advanceTimeBy(millis, TimeUnit.MILLISECONDS);
+            ch.runScheduledPendingTasks();
+        }
+    }
+
+    @Test
+    void aStreamTheGatewayOpenedIsIdleOnlyAfterNoFrameMovedEitherWayForTheTimeout() {
+        IdleRig rig = new IdleRig();
+        rig.advance(400);
+        rig.ch.writeAndFlush(new DefaultHttpContent(text("a")));
+        release(rig.ch.readOutbound());
+        rig.advance(400);
+        assertThat(rig.events).as("at 800 ms: a write 400 ms ago").isEmpty();
+        rig.ch.writeInbound(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), false));
+        release(rig.ch.readInbound());
+        rig.advance(599);
+        assertThat(rig.events).as("at 1,399 ms: a read 599 ms ago").isEmpty();
+        rig.advance(1);
+        assertThat(rig.events).as("at 1,400 ms: 600 ms without a frame").containsExactly(
+                IdleStateEvent.FIRST_ALL_IDLE_STATE_EVENT);
+        rig.advance(600);
+        assertThat(rig.events).as("and again every 600 ms").containsExactly(
+                IdleStateEvent.FIRST_ALL_IDLE_STATE_EVENT, IdleStateEvent.ALL_IDLE_STATE_EVENT);
+        rig.ch.close();
+        assertThat(rig.ch.runScheduledPendingTasks()).as("a closed stream's timer is stopped").isEqualTo(-1);
+        rig.ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aCallersStreamHasNoIdleTimer() {
+        List<Object> events = new ArrayList<>();
+        EmbeddedChannel ch = new EmbeddedChannel(StreamCodec.server(), new ChannelInboundHandlerAdapter() {
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                events.add(evt);
+            }
+        });
+        ch.runScheduledPendingTasks();
+        assertThat(ch.eventLoop()).isNotNull();
+        assertThat(ch.runScheduledPendingTasks()).as("nothing scheduled").isEqualTo(-1);
+        assertThat(events).isEmpty();
+        ch.finishAndReleaseAll();
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------------
+
+    private static String describe(Object o) {
+        if (o instanceof Http2HeadersFrame h) {
+            StringBuilder b = new StringBuilder("HEADERS");
+            List<String> pseudo = new ArrayList<>();
+            List<String> regular = new ArrayList<>();
+            h.headers().forEach(e -> (e.getKey().charAt(0) == ':' ? pseudo : regular)
+                    .add(e.getKey() + "=" + e.getValue()));
+            pseudo.stream().sorted().forEach(s -> b.append(' ').append(s));
+            regular.stream().filter(s -> !s.startsWith("content-length") && !s.startsWith(":authority"))
+                    .sorted().forEach(s -> b.append(' ').append(s));
+            return b + (h.isEndStream() ? " END" : "");
+        }
+        if (o instanceof Http2DataFrame d) {
+            return "DATA " + d.content().toString(StandardCharsets.UTF_8) + (d.isEndStream() ? " END" : "");
+        }
+        if (o instanceof Http2PingFrame) {
+            return "Http2PingFrame";
+        }
+        if (o instanceof HttpRequest r) {
+            return (r instanceof FullHttpRequest ? "FullHttpRequest " : "HttpRequest ") + r.method() + " " + r.uri()
+                    + " host=" + r.headers().get(HttpHeaderNames.HOST)
+                    + (r.headers().contains(HttpHeaderNames.TRANSFER_ENCODING, "chunked", true) ? " chunked" : "");
+        }
+        if (o instanceof HttpResponse r) {
+            return (r instanceof FullHttpResponse ? "FullHttpResponse " : "HttpResponse ") + r.status().code()
+                    + (r.headers().contains(HttpHeaderNames.TRANSFER_ENCODING, "chunked", true) ? " chunked" : "");
+        }
+        if (o instanceof LastHttpContent l) {
+            String t = l.trailingHeaders().isEmpty() ? ""
+                    : " trailers=" + String.join(",", l.trailingHeaders().entries().stream()
+                            .map(e -> e.getKey() + ":" + e.getValue()).toList());
+            return "LastHttpContent " + l.content().toString(StandardCharsets.UTF_8) + t;
+        }
+        if (o instanceof HttpContent c) {
+            return "HttpContent " + c.content().toString(StandardCharsets.UTF_8);
+        }
+        return String.valueOf(o);
+    }
+
+    private static void release(Object o) {
+        io.netty.util.ReferenceCountUtil.release(o);
+    }
+}
