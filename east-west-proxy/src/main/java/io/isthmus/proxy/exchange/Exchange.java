@@ -196,8 +196,13 @@ public abstract class Exchange {
             this.bodyExpected = HttpUtil.isTransferEncodingChunked(request) || declaredLength(request) > 0;
         }
         this.upgrade = !http2Downstream && isUpgradeRequest(request);
-        this.hop = owner.telemetry.begin(direction, request.headers().getAll(TraceParent.HEADER),
-                request.headers().getAll(TraceParent.STATE_HEADER));
+        this.hop = owner.telemetry.begin(direction, all(request.headers(), TraceParent.HEADER),
+                all(request.headers(), TraceParent.STATE_HEADER));
+    }
+
+    /** A header's values; most requests carry no trace headers, and getAll allocates a list even for none. */
+    private static List<String> all(HttpHeaders headers, String name) {
+        return headers.contains(name) ? headers.getAll(name) : List.of();
     }
 
     /**

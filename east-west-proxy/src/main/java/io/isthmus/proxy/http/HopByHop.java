@@ -15,11 +15,14 @@ public final class HopByHop {
     }
 
     public static void strip(HttpHeaders headers) {
-        for (String listed : headers.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String name : listed.split(",")) {
-                String n = name.trim();
-                if (!n.isEmpty()) {
-                    headers.remove(n);
+        // Most requests name no header in Connection (HTTP/2 has none): getAll allocates a list even for none.
+        if (headers.contains(HttpHeaderNames.CONNECTION)) {
+            for (String listed : headers.getAll(HttpHeaderNames.CONNECTION)) {
+                for (String name : listed.split(",")) {
+                    String n = name.trim();
+                    if (!n.isEmpty()) {
+                        headers.remove(n);
+                    }
                 }
             }
         }

@@ -149,7 +149,8 @@ final class IngressExchange extends Exchange {
     @Override
     protected RequestLabels labels(ClusterDirectory directory, int code) {
         SpiffeId who = caller != null ? caller : peer;
-        Optional<String> service = Optional.ofNullable(meshName).map(MeshName::host);
+        // The host decide() already built from the mesh name (building it again cost a string per request).
+        Optional<String> service = meshName == null ? Optional.empty() : Optional.of(destination);
         if (who == null) {
             return new RequestLabels("ingress", ClusterDirectory.UNKNOWN, directory.ownCluster(), ClusterDirectory.OTHER,
                     ClusterDirectory.UNKNOWN, code);
