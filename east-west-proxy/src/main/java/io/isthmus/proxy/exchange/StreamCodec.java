@@ -267,12 +267,13 @@ public final class StreamCodec extends ChannelDuplexHandler {
                 if (msg instanceof LastHttpContent last) {
                     boolean noTrailers = last.trailingHeaders().isEmpty();
                     boolean needFiller = !(last instanceof FullHttpMessage) && noTrailers;
-                    if (last.content().isReadable() || needFiller) {
-                        data = new DefaultHttp2DataFrame(last.content().retain(), noTrailers);
-                    }
+                    // The trailers first: a conversion that throws must not leave a DATA frame holding the content.
                     if (!noTrailers) {
                         trailers = new DefaultHttp2HeadersFrame(
                                 HttpConversionUtil.toHttp2Headers(last.trailingHeaders(), true), true);
+                    }
+                    if (last.content().isReadable() || needFiller) {
+                        data = new DefaultHttp2DataFrame(last.content().retain(), noTrailers);
                     }
                 } else if (msg instanceof HttpContent content) {
                     data = new DefaultHttp2DataFrame(content.content().retain(), false);
