@@ -37,7 +37,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -480,7 +479,7 @@ public abstract class Exchange {
                 c.release();
             }
             head = new DefaultFullHttpRequest(request.protocolVersion(), request.method(), request.uri(),
-                    Unpooled.EMPTY_BUFFER, request.headers(), trailers.isEmpty() ? new DefaultHttpHeaders() : trailers);
+                    Unpooled.EMPTY_BUFFER, request.headers(), trailers);
             releaseRequest();
         } else {
             if (request instanceof FullHttpRequest full) {
