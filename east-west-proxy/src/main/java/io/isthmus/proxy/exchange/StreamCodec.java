@@ -5,6 +5,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 import io.isthmus.proxy.http.Http2RequestValidation;
+import io.isthmus.proxy.http.Http2Support;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
@@ -13,6 +14,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpMessage;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -110,13 +112,16 @@ public final class StreamCodec extends ChannelDuplexHandler {
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         StreamWindow.manual(ctx.channel());
-        Channel connection = ctx.channel().parent() != null ? ctx.channel().parent() : ctx.channel();
-        HttpScheme known = connection.attr(SCHEME).get();
-        if (known == null) {
-            known = connection.pipeline().get(SslHandler.class) != null ? HttpScheme.HTTPS : HttpScheme.HTTP;
-            connection.attr(SCHEME).set(known);
+        if (!server) {
+            // Only requests carry :scheme. Known once per connection.
+            Channel connection = Http2Support.connection(ctx.channel());
+            HttpScheme known = connection.attr(SCHEME).get();
+            if (known == null) {
+                known = connection.pipeline().get(SslHandler.class) != null ? HttpScheme.HTTPS : HttpScheme.HTTP;
+                connection.attr(SCHEME).set(known);
+            }
+            scheme = known;
         }
-        scheme = known;
         if (idleNanos > 0 && idleState == 0 && ctx.channel().isRegistered()) {
             startIdleTimer();
         }
@@ -153,7 +158,9 @@ public final class StreamCodec extends ChannelDuplexHandler {
         if (refused) {
             ReferenceCountUtil.release(msg);
         } else if (data != null) {
-            ctx.fireChannelRead(data.isEndStream() ? new DefaultLastHttpContent(data.content())
+            // A DATA frame carries no trailers: its end shares the empty trailer headers (no header map per stream).
+            ctx.fireChannelRead(data.isEndStream()
+                    ? new DefaultLastHttpContent(data.content(), EmptyHttpHeaders.INSTANCE)
                     : new DefaultHttpContent(data.content()));
         } else if (msg instanceof Http2HeadersFrame frame) {
             if (server && !checked) {
