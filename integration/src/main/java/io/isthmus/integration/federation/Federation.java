@@ -102,6 +102,9 @@ public final class Federation implements AutoCloseable {
 
     @Override
     public void close() {
+        // Every gateway is told to stop before any is waited for: the stops (about 2 s each) overlap instead of
+        // queuing.
+        gateways.values().forEach(GatewayProcess::signalStop);
         for (GatewayProcess g : gateways.values()) {
             try {
                 g.stop();
