@@ -102,9 +102,6 @@ public final class Federation implements AutoCloseable {
 
     @Override
     public void close() {
-        // Every gateway is told to stop before any is waited for: the stops (about 2 s each) overlap instead of
-        // queuing.
-        gateways.values().forEach(GatewayProcess::signalStop);
         for (GatewayProcess g : gateways.values()) {
             try {
                 g.stop();

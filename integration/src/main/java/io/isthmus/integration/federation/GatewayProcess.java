@@ -173,13 +173,6 @@ public final class GatewayProcess implements AutoCloseable {
         }
     }
 
-    /** SIGTERM without waiting: a graceful stop begins; {@link #stop()} waits for it. */
-    public void signalStop() {
-        if (process != null && process.isAlive()) {
-            process.destroy();
-        }
-    }
-
     /** SIGTERM and wait for a graceful stop (escalates to SIGKILL after 20 s). */
     public void stop() throws InterruptedException {
         stop(Duration.ofSeconds(20));

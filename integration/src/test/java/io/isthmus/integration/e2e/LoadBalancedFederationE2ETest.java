@@ -271,7 +271,6 @@ class LoadBalancedFederationE2ETest {
             assertThat(total).as("'connect timed out' lines in the gateways' logs %s", connectTimeouts)
                     .isLessThanOrEqualTo(MAX_CONNECT_TIMEOUT_LINES);
         } finally {
-            gateways.forEach(GatewayProcess::signalStop);
             for (GatewayProcess g : gateways) {
                 g.stop();
             }
