@@ -21,6 +21,7 @@ import java.util.TreeMap;
  * network namespace ({@code ip netns exec}). Not thread-safe: one owner drives its lifecycle.
  */
 public final class GatewayProcess implements AutoCloseable {
+    private static final Duration TRAINING_GRACE = Duration.ofSeconds(90);
     private final ClusterSpec cluster;
     private final Path appJar;
     private final Map<String, String> properties;
@@ -30,6 +31,8 @@ public final class GatewayProcess implements AutoCloseable {
     private Optional<Path> startupCache = Optional.empty();
     /** The JVM command as a package runs it ({@link PackagedLaunch}); empty: the harness's own JVM and options. */
     private Optional<List<String>> packagedJvm = Optional.empty();
+    /** The shared start-up cache of a test run as the running process uses it ({@link SharedStartupCache}). */
+    private SharedStartupCache.Start sharedCache = SharedStartupCache.Start.NONE;
 
     public GatewayProcess(ClusterSpec cluster, Path appJar, Map<String, String> properties, Optional<String> netns) {
         if (!Files.isRegularFile(appJar)) {
@@ -83,6 +86,7 @@ public final class GatewayProcess implements AutoCloseable {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("gateway of " + cluster.name() + " is already running");
         }
+        exited(false); // a previous process that ended on its own
         Files.createDirectories(cluster.dir());
         List<String> command = new ArrayList<>();
         netns.ifPresent(ns -> command.addAll(List.of("ip", "netns", "exec", ns)));
@@ -92,7 +96,12 @@ public final class GatewayProcess implements AutoCloseable {
             String javaBin = javaBinary();
             command.add(javaBin);
             command.add("-Xmx384m");
-            startupCache.ifPresent(dir -> command.addAll(JvmStartupCache.options(Path.of(javaBin), appJar, dir)));
+            if (startupCache.isPresent()) {
+                command.addAll(JvmStartupCache.options(Path.of(javaBin), appJar, startupCache.get()));
+            } else {
+                sharedCache = SharedStartupCache.ofThisRun().forStart(Path.of(javaBin), appJar);
+                command.addAll(sharedCache.options());
+            }
             command.add("-XX:TieredStopAtLevel=1");
         }
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
@@ -100,10 +109,21 @@ public final class GatewayProcess implements AutoCloseable {
         command.add(appJar.toString());
         Files.writeString(cluster.logFile(), "=== start " + Instant.now() + "\n",
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-        process = new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(cluster.logFile().toFile()))
-                .start();
+        try {
+            process = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(cluster.logFile().toFile()))
+                    .start();
+        } catch (IOException e) {
+            exited(false);
+            throw e;
+        }
+    }
+
+    /** Once the process is gone: a shared cache it trained is published, or another start may train it. */
+    private void exited(boolean cleanly) {
+        SharedStartupCache.ofThisRun().exited(sharedCache, cleanly);
+        sharedCache = SharedStartupCache.Start.NONE;
     }
 
     /** Waits until {@code /q/health/ready} answers 200, or fails with the end of the gateway's log. */
@@ -149,6 +169,7 @@ public final class GatewayProcess implements AutoCloseable {
         if (process != null) {
             process.destroyForcibly();
             process.waitFor();
+            exited(false);
         }
     }
 
@@ -161,10 +182,17 @@ public final class GatewayProcess implements AutoCloseable {
     public void stop(Duration grace) throws InterruptedException {
         if (process != null && process.isAlive()) {
             process.destroy();
-            if (!process.waitFor(grace.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            // A training JVM writes the shared cache as it exits: about 9 s on a quiet 2-core machine.
+            Duration wait = sharedCache.training().isPresent() && grace.compareTo(TRAINING_GRACE) < 0 ? TRAINING_GRACE
+                    : grace;
+            boolean cleanly = process.waitFor(wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (!cleanly) {
                 process.destroyForcibly();
                 process.waitFor();
             }
+            exited(cleanly);
+        } else if (process != null) {
+            exited(false);
         }
     }
 

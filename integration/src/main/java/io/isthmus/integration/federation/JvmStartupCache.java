@@ -29,6 +29,11 @@ import java.util.regex.Pattern;
 public final class JvmStartupCache {
     private static final Pattern JAVA_VERSION = Pattern.compile("(?m)^JAVA_VERSION=\"([0-9]+)(?:[.+-][^\"]*)?\"");
     private static final Pattern FULL_VERSION = Pattern.compile("(?m)^JAVA_VERSION=\"([^\"]+)\"");
+    /**
+     * Writing a cache lists, as JVM warnings in the gateway's log, every class it leaves out (dozens, none of them
+     * actionable); errors still show.
+     */
+    static final String QUIET = "-Xlog:aot*=error,cds*=error";
 
     private JvmStartupCache() {
     }
@@ -48,15 +53,37 @@ public final class JvmStartupCache {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare the JVM start-up cache in " + dir, e);
         }
-        // Writing a cache lists, as JVM warnings in the gateway's log, every class it leaves out (dozens, none of them
-        // actionable); errors still show.
         if (feature >= 25) {
-            Path cache = dir.resolve("gateway-" + key + ".aot");
+            Path cache = aotFile(dir, key);
             return List.of(Files.isRegularFile(cache) ? "-XX:AOTCache=" + cache : "-XX:AOTCacheOutput=" + cache,
-                    "-Xlog:aot*=error,cds*=error");
+                    QUIET);
         }
         return List.of("-XX:SharedArchiveFile=" + dir.resolve("gateway-" + key + ".jsa"), "-XX:+AutoCreateSharedArchive",
                 "-Xlog:cds*=error");
+    }
+
+    /**
+     * Where the AOT cache of {@code appJar} run by {@code javaBinary} is kept in {@code dir} (older caches there are
+     * deleted); empty when that JDK has no AOT cache (before 25, or its release unreadable).
+     */
+    static Optional<Path> aotCache(Path javaBinary, Path appJar, Path dir) {
+        Optional<String> release = release(javaBinary);
+        int feature = release.flatMap(r -> match(JAVA_VERSION, r)).map(Integer::parseInt).orElse(0);
+        if (feature < 25) {
+            return Optional.empty();
+        }
+        String key = tag(appJar, release.flatMap(r -> match(FULL_VERSION, r)).orElse(String.valueOf(feature)));
+        try {
+            Files.createDirectories(dir);
+            deleteOtherCaches(dir, key);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare the JVM start-up cache in " + dir, e);
+        }
+        return Optional.of(aotFile(dir, key));
+    }
+
+    private static Path aotFile(Path dir, String key) {
+        return dir.resolve("gateway-" + key + ".aot");
     }
 
     /** The JDK's {@code release} file, beside {@code bin/java}. */

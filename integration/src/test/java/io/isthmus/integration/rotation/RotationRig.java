@@ -39,7 +39,12 @@ import io.isthmus.trust.x509.Pem;
  * Runs the operator CLI in this JVM ({@link #cli}) and reads the admin API ({@link #rotation}).
  */
 final class RotationRig implements AutoCloseable {
-    static final Duration SVID_TTL = Duration.ofSeconds(35);
+    /**
+     * A retirement waits this (plus the clock skew) after an activation: short, since the rotation tests wait for it
+     * up to four times, yet twice the renewal spread and a few JVM start-ups on a loaded machine (SVIDs renew at half
+     * life).
+     */
+    static final Duration SVID_TTL = Duration.ofSeconds(20);
     static final String ADMIN_TOKEN = "rotation-e2e-bootstrap-admin-token-0123456789abcdef";
     static final ObjectMapper JSON = new ObjectMapper();
 

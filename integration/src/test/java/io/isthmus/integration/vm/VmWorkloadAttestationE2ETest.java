@@ -64,6 +64,7 @@ class VmWorkloadAttestationE2ETest {
     private static final int DAEMON = 1;
     private static final int BIN = 2;
     private static final String B_ID = "spiffe://" + TD + "/ns/shop/sa/db-2";
+    private static final Duration SVID_TTL = Duration.ofSeconds(20);
 
     private VmGateway rig;
     private Path dir;
@@ -96,7 +97,8 @@ class VmWorkloadAttestationE2ETest {
         Path agentJar = PackagedJars.agent();
         dir = Files.createTempDirectory("isthmus-attest-e2e");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        rig = new VmGateway(dir, TD, Duration.ofSeconds(40));
+        // 20 s SVIDs, renewed at half life: the renewals the tests wait for come within 10 s.
+        rig = new VmGateway(dir, TD, SVID_TTL);
         rig.start("gateway.log");
         javaCopy = copyOfJava(dir.resolve("jdk-copy"));
         Path entries = Files.writeString(dir.resolve("entries.json"), """
@@ -139,9 +141,9 @@ class VmWorkloadAttestationE2ETest {
         assertThat(tool).contains("svids=" + VM_ID + "/tool\n");
         assertVerifiesUnderTheRoot(tool, VM_ID + "/tool");
 
-        // 40 s SVIDs: each workload's is renewed at half life, like the agent's own.
+        // Each workload's SVID is renewed at half life, like the agent's own.
         for (String name : List.of("nobody", "daemon", "tool")) {
-            await("the workload SVID of " + name + " is renewed").atMost(Duration.ofSeconds(40))
+            await("the workload SVID of " + name + " is renewed").atMost(SVID_TTL.plusSeconds(20))
                     .until(() -> Files.readString(agentLog).contains("renewed workload SVID " + VM_ID + "/" + name + " "));
         }
         String log = Files.readString(agentLog);
@@ -269,10 +271,10 @@ class VmWorkloadAttestationE2ETest {
             w.send("jwt");
             assertThat(w.awaitLine("jwt-error=")).as("the JWT-SVID held for the ID is not handed out")
                     .isEqualTo("jwt-error=PERMISSION_DENIED: no identity issued");
-            // The ID is still in an entry, so the agent renews its SVID (40 s SVIDs, renewed at half life): the
-            // renewal must not reach the workload that lost the entry.
+            // The ID is still in an entry, so the agent renews its SVID (at half life): the renewal must not reach
+            // the workload that lost the entry.
             await("the agent renews the SVID of " + VM_ID + "/bin-java for its new selectors")
-                    .atMost(Duration.ofSeconds(40)).until(() -> Files.readString(agentLog).substring(logMark)
+                    .atMost(SVID_TTL.plusSeconds(20)).until(() -> Files.readString(agentLog).substring(logMark)
                             .contains("renewed workload SVID " + VM_ID + "/bin-java "));
             assertThat(w.linesAfter(ended)).as("nothing after the stream ended").noneMatch(l -> l.startsWith("x509="));
         }
