@@ -426,7 +426,7 @@ public final class ChannelFactory {
             });
             tcp.setSocketFactory(sockets);
         }
-        MERGE3 merge = new MERGE3();
+        MERGE3 merge = bridge ? new HealingMerge() : new MERGE3();
         merge.setMinInterval(timing.mergeMinMillis());
         merge.setMaxInterval(timing.mergeMaxMillis());
         if (bridge) {

@@ -92,6 +92,11 @@ public final class RegistryNode implements AutoCloseable {
                 .name("registry-revalidation-" + settings.site()).factory());
     }
 
+    /** The bridge's transports on this node (tests reach the bridge's protocol stack through them). */
+    Set<TlsTcp> bridgeTransportsForTest() {
+        return channels.bridgeTransports();
+    }
+
     /**
      * Starts the cache manager (joins the local cluster; the bridge forms in the background on the site master)
      * and the registry cache.

@@ -214,8 +214,13 @@ public final class TestFederation implements AutoCloseable {
 
     /** Starts a node with the given settings and SVID under the name {@code handle} (for impostors). */
     public Site start(String handle, SiteSettings siteSettings, X509Svid svid) {
+        return start(handle, siteSettings, svid, ChannelFactory.Timing.FAST);
+    }
+
+    /** As {@link #start(String, SiteSettings, X509Svid)}, with the given failure-detection and merge timing. */
+    public Site start(String handle, SiteSettings siteSettings, X509Svid svid, ChannelFactory.Timing timing) {
         X509SvidVerifier siteVerifier = verifierAt.getOrDefault(siteSettings.site(), verifier);
-        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, siteVerifier, ChannelFactory.Timing.FAST);
+        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, siteVerifier, timing);
         Site s = new Site(handle, node, new InfinispanRegistry(node.registryCache(), identity(siteSettings.site()), clock,
                 new SvidEntryTrust(() -> svid, siteVerifier, clock, owners())));
         running.put(handle, s);
