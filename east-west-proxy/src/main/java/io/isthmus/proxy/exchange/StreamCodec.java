@@ -50,7 +50,7 @@ import io.netty.util.concurrent.PromiseCombiner;
  * <ol>
  * <li>a DATA frame's padding goes back to the sender at once ({@link StreamWindow}: flow control is manual, and the
  * exchange gives back the data bytes once they moved on);</li>
- * <li>on a stream a caller opened, its request HEADERS are checked by {@link Http2RequestValidation#verdict} before
+ * <li>on a stream a caller opened, its request HEADERS are checked by {@link Http2RequestValidation#refusal} before
  * anything converts them; a refused stream yields the stand-in request that names the refusal, and the rest of
  * it is dropped;</li>
  * <li>HEADERS and DATA become an {@code HttpRequest}/{@code HttpResponse}, {@code HttpContent} and
@@ -103,7 +103,7 @@ public final class StreamCodec extends ChannelDuplexHandler {
         return client(idleNanos, System::nanoTime);
     }
 
-    /** With the clock of the event loop's scheduler (a test's frozen one). */
+    /** With {@code clock} for the idle timer (a test pairs it with its channel's frozen scheduler). */
     static StreamCodec client(long idleNanos, LongSupplier clock) {
         return new StreamCodec(false, idleNanos, clock);
     }
