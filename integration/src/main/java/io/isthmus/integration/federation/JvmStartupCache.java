@@ -40,20 +40,12 @@ public final class JvmStartupCache {
 
     /** The options for {@code javaBinary} running {@code appJar}, with the cache kept in {@code dir}. */
     public static List<String> options(Path javaBinary, Path appJar, Path dir) {
-        Optional<String> release = release(javaBinary);
-        int feature = release.flatMap(r -> match(JAVA_VERSION, r)).map(Integer::parseInt).orElse(0);
-        if (feature < 19) {
+        Optional<Prepared> prepared = prepare(javaBinary, appJar, dir, 19);
+        if (prepared.isEmpty()) {
             return List.of();
         }
-        String jdk = release.flatMap(r -> match(FULL_VERSION, r)).orElse(String.valueOf(feature));
-        String key = tag(appJar, jdk);
-        try {
-            Files.createDirectories(dir);
-            deleteOtherCaches(dir, key);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot prepare the JVM start-up cache in " + dir, e);
-        }
-        if (feature >= 25) {
+        String key = prepared.get().key();
+        if (prepared.get().feature() >= 25) {
             Path cache = aotFile(dir, key);
             return List.of(Files.isRegularFile(cache) ? "-XX:AOTCache=" + cache : "-XX:AOTCacheOutput=" + cache,
                     QUIET);
@@ -62,14 +54,18 @@ public final class JvmStartupCache {
                 "-Xlog:cds*=error");
     }
 
+    /** The JDK's feature release and the cache key of {@code appJar} under it. */
+    private record Prepared(int feature, String key) {
+    }
+
     /**
-     * Where the AOT cache of {@code appJar} run by {@code javaBinary} is kept in {@code dir} (older caches there are
-     * deleted); empty when that JDK has no AOT cache (before 25, or its release unreadable).
+     * Reads the JDK's release, creates {@code dir} and deletes the caches there of other jars or JDKs; empty when the
+     * JDK's feature release is below {@code minFeature} (or unreadable).
      */
-    static Optional<Path> aotCache(Path javaBinary, Path appJar, Path dir) {
+    private static Optional<Prepared> prepare(Path javaBinary, Path appJar, Path dir, int minFeature) {
         Optional<String> release = release(javaBinary);
         int feature = release.flatMap(r -> match(JAVA_VERSION, r)).map(Integer::parseInt).orElse(0);
-        if (feature < 25) {
+        if (feature < minFeature) {
             return Optional.empty();
         }
         String key = tag(appJar, release.flatMap(r -> match(FULL_VERSION, r)).orElse(String.valueOf(feature)));
@@ -79,7 +75,15 @@ public final class JvmStartupCache {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare the JVM start-up cache in " + dir, e);
         }
-        return Optional.of(aotFile(dir, key));
+        return Optional.of(new Prepared(feature, key));
+    }
+
+    /**
+     * Where the AOT cache of {@code appJar} run by {@code javaBinary} is kept in {@code dir} (older caches there are
+     * deleted); empty when that JDK has no AOT cache (before 25, or its release unreadable).
+     */
+    static Optional<Path> aotCache(Path javaBinary, Path appJar, Path dir) {
+        return prepare(javaBinary, appJar, dir, 25).map(p -> aotFile(dir, p.key()));
     }
 
     private static Path aotFile(Path dir, String key) {
