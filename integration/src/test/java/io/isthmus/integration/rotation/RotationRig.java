@@ -208,13 +208,14 @@ final class RotationRig implements AutoCloseable {
     }
 
     /**
-     * What every gateway logged about its trust, its rotation and its registry (no access or audit lines, at most the
-     * last 60 lines each): the diagnosis of a call that failed during a rotation.
+     * What every gateway logged about its trust, its rotation and its registry, the registry bridge's suspicions and
+     * merges included (no access or audit lines, at most the last 60 lines each): the diagnosis of a call that failed
+     * during a rotation.
      */
     String trustAndRegistryLog() {
         StringBuilder out = new StringBuilder();
         java.util.regex.Pattern wanted = java.util.regex.Pattern.compile(
-                "WARN|ERROR|rotation of|registry|XSITE|bundle|SVID|purge|refus");
+                "WARN|ERROR|rotation of|registry|XSITE|bundle|SVID|purge|refus|restarted at the same address|dropped \\[|merge");
         for (ClusterSpec c : clusters.values()) {
             List<String> lines;
             try {
