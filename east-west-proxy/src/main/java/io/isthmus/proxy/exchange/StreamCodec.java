@@ -181,7 +181,9 @@ public final class StreamCodec extends ChannelDuplexHandler {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (reading) {
-            lastActivity = clock.getAsLong();
+            if (idleNanos > 0) {
+                lastActivity = clock.getAsLong();
+            }
             reading = false;
         }
         ctx.fireChannelReadComplete();
@@ -250,7 +252,10 @@ public final class StreamCodec extends ChannelDuplexHandler {
      */
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-        lastActivity = clock.getAsLong();
+        if (idleNanos > 0) {
+            // Only streams with an idle timer read the clock (a caller's stream has none).
+            lastActivity = clock.getAsLong();
+        }
         if (!(msg instanceof HttpObject)) {
             ctx.write(msg, promise);
             return;
