@@ -47,6 +47,7 @@ public final class Listener implements AutoCloseable {
     private final Setup setup;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private volatile Channel channel;
+    private volatile LeastConnectedLoops loops;
 
     /** @param name what the log and the revalidation metrics call this listener ({@code ingress}, {@code egress}) */
     public Listener(String name, NettyTransport transport, ProxySettings settings, Setup setup) {
@@ -62,7 +63,8 @@ public final class Listener implements AutoCloseable {
      * @param description how the start is logged, e.g. {@code "mTLS, OPENSSL"}
      */
     public InetSocketAddress start(InetSocketAddress bind, String description) {
-        ServerBootstrap b = new ServerBootstrap().group(transport.boss(), transport.workers())
+        loops = new LeastConnectedLoops(transport.workers());
+        ServerBootstrap b = new ServerBootstrap().group(transport.boss(), loops)
                 .channel(transport.serverChannel()).option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -92,6 +94,12 @@ public final class Listener implements AutoCloseable {
 
     public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** How many of this listener's open connections each worker loop holds (in the workers' order). */
+    int[] connectionsPerLoop() {
+        LeastConnectedLoops l = loops;
+        return l == null ? new int[0] : l.openPerLoop();
     }
 
     /** The open accepted connections (HTTP/2 streams are children of these). */
