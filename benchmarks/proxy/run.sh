@@ -23,11 +23,19 @@
 #        ISTHMUS_ACCESS_LOG=false);
 #        CONCURRENCY="" skips wrk; BULK=0 skips the 1 GiB transfer; GRPC=0 skips gRPC (GRPC_CONCURRENCY=16 unary
 #        calls in flight, GRPC_STREAMS=4 streams, GRPC_SECONDS=10 after GRPC_WARMUP=5); HANDSHAKE_SECONDS=0 skips handshakes; PORT_BASE=25000 moves ports)
-# Needs: haproxy, wrk, openssl, nginx, curl, python3 (apt-get install -y haproxy wrk nginx-light curl).
+# Needs: haproxy, wrk, openssl, nginx, curl, python3, GNU time (apt-get install -y haproxy wrk nginx-light curl time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . bin/lib/java.sh
 isthmus_select_jdk
+missing=()
+for tool in haproxy wrk openssl nginx curl python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || missing+=("$tool")
+done
+if (( ${#missing[@]} )); then
+  echo "benchmarks/proxy/run.sh: missing ${missing[*]}; install with: apt-get install -y haproxy wrk nginx-light curl time" >&2
+  exit 1
+fi
 
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
@@ -174,14 +182,20 @@ check() {
 check "$BACKEND"; check "$ISTHMUS_EGRESS"; check "$HAPROXY_EGRESS"; check "$HAPROXY_EGRESS_H2"
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# The whole machine's idle (idle + iowait) and total ticks, from the first line of /proc/stat.
+machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat; }
 
 run_wrk() { # name port concurrency pid-of-the-proxy-process
   local threads=$(( $3 < THREADS ? $3 : THREADS ))
   local out before after
+  local idle_before total_before
+  read -r idle_before total_before < <(machine_ticks)
   before=$(cpu_ticks "$4")
-  out=$(wrk -t"$threads" -c"$3" -d"$DURATION" --latency -H "Host: $HOST" -H "Authorization: Bearer bench" \
-    "http://127.0.0.1:$2/")
+  out=$(/usr/bin/time -f 'wrk-cpu %U %S' -o "$WORK/wrk.time" wrk -t"$threads" -c"$3" -d"$DURATION" --latency \
+    -H "Host: $HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$2/")
   after=$(cpu_ticks "$4")
+  local idle_after total_after idle_pct wrk_us
+  read -r idle_after total_after < <(machine_ticks)
   local rps p50 p99 errors total cpu_us
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -189,9 +203,14 @@ run_wrk() { # name port concurrency pid-of-the-proxy-process
   total=$(awk '/requests in/ {print $1}' <<<"$out")
   # CPU the proxy process (both hops) spent per request: comparable even when the machine is shared.
   cpu_us=$(awk -v t=$((after - before)) -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
+  # Where the rest of the machine went: the share of both cores left idle during the run (a proxy that leaves cores
+  # idle at c=64 is waiting, not working), and the load generator's own CPU per request.
+  idle_pct=$(awk -v i=$((idle_after - idle_before)) -v t=$((total_after - total_before)) 'BEGIN { printf "%.0f", 100 * i / t }')
+  wrk_us=$(awk -v n="$total" '$1 == "wrk-cpu" { printf "%.0f", ($2 + $3) * 1e6 / n }' "$WORK/wrk.time")
   errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr '\n' ' ' || true)
-  printf "%-10s c=%-3s %10s req/s  p50 %-9s p99 %-9s cpu/req %5s us  %s\n" "$1" "$3" "$rps" "$p50" "$p99" "$cpu_us" "$errors"
-  printf "http c=%s\t%s\t%s\t%s\t%s\t%s\n" "$3" "$1" "$rps" "$p50" "$p99" "$cpu_us" >> "$RESULTS"
+  printf "%-10s c=%-3s %10s req/s  p50 %-9s p99 %-9s cpu/req %5s us  wrk %3s us  idle %3s%%  %s\n" "$1" "$3" "$rps" "$p50" \
+    "$p99" "$cpu_us" "$wrk_us" "$idle_pct" "$errors"
+  printf "http c=%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$3" "$1" "$rps" "$p50" "$p99" "$cpu_us" "$wrk_us" "$idle_pct" >> "$RESULTS"
 }
 
 # Runs "$@" once per name in NAMES, the order alternating with ROUND so that neither proxy always goes first.

@@ -1,6 +1,7 @@
 """Summary of benchmarks/proxy/run.sh's results.tsv: per configuration and gateway, the median of the rounds with
 the spread (min-max), and Isthmus's ratio to HAProxy. Columns of results.tsv: configuration, gateway, rate, p50, p99,
-CPU per request (or per GiB), then for the 1 GiB transfer RSS before and peak RSS (MiB)."""
+CPU per request (or per GiB), then for the 1 GiB transfer RSS before and peak RSS (MiB), and for wrk's runs the load
+generator's CPU per request (us) and the machine's idle share (%)."""
 import statistics
 import sys
 from collections import OrderedDict
@@ -44,6 +45,11 @@ for config, gateways in rows.items():
         if p99:
             text += f"  p99 {spread(p99, fmt_us):>26}"
         text += f"  cpu {spread(cpu, lambda v: f'{v:.0f}' if bulk else f'{v:.1f}')} " + ("ms/GiB" if bulk else "us")
+        extra = [r for r in runs if len(r) >= 6] if config.startswith("http") else []
+        if extra:
+            # The load generator's CPU per request, and the share of the machine left idle during the run.
+            text += f"  wrk {statistics.median(float(r[4]) for r in extra):.0f} us"
+            text += f"  idle {statistics.median(float(r[5]) for r in extra):.0f}%"
         if bulk:
             text += f"  RSS before {max(int(r[4]) for r in runs)} MiB, peak {max(int(r[5]) for r in runs)} MiB (max)"
         print(text)
