@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.function.Function;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -76,18 +77,12 @@ final class LeastConnectedLoops extends AbstractEventExecutorGroup implements Ev
 
     @Override
     public ChannelFuture register(Channel channel) {
-        int i = claim();
-        ChannelFuture registered = loops[i].register(channel);
-        countUntilClosed(registered, i);
-        return registered;
+        return registerOnChosenLoop(loop -> loop.register(channel));
     }
 
     @Override
     public ChannelFuture register(ChannelPromise promise) {
-        int i = claim();
-        ChannelFuture registered = loops[i].register(promise);
-        countUntilClosed(registered, i);
-        return registered;
+        return registerOnChosenLoop(loop -> loop.register(promise));
     }
 
     @Deprecated
@@ -96,14 +91,14 @@ final class LeastConnectedLoops extends AbstractEventExecutorGroup implements Ev
         return register(promise);
     }
 
-    /** Picks a loop and counts the connection on it at once, so that a burst of accepts spreads too. */
-    private int claim() {
+    /**
+     * Picks a loop, counts the connection on it at once (so that a burst of accepts spreads too), registers there, and
+     * stops counting it when it closes or fails to register.
+     */
+    private ChannelFuture registerOnChosenLoop(Function<EventLoop, ChannelFuture> register) {
         int i = choose(openPerLoop(), turn.getAndIncrement());
         open.incrementAndGet(i);
-        return i;
-    }
-
-    private void countUntilClosed(ChannelFuture registered, int i) {
+        ChannelFuture registered = register.apply(loops[i]);
         registered.addListener(r -> {
             if (r.isSuccess()) {
                 registered.channel().closeFuture().addListener(closed -> open.decrementAndGet(i));
@@ -111,6 +106,7 @@ final class LeastConnectedLoops extends AbstractEventExecutorGroup implements Ev
                 open.decrementAndGet(i);
             }
         });
+        return registered;
     }
 
     @Override
