@@ -215,7 +215,7 @@ final class RotationRig implements AutoCloseable {
     String trustAndRegistryLog() {
         StringBuilder out = new StringBuilder();
         java.util.regex.Pattern wanted = java.util.regex.Pattern.compile(
-                "WARN|ERROR|rotation of|registry|XSITE|bundle|SVID|purge|refus|restarted at the same address|dropped \\[|merge");
+                "WARN|ERROR|rotation of|registry|XSITE|bundle|SVID|purge|refus|restarted at the same address|no longer holds|merge");
         for (ClusterSpec c : clusters.values()) {
             List<String> lines;
             try {

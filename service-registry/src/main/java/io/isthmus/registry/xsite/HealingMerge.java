@@ -57,8 +57,8 @@ class HealingMerge extends MERGE3 {
             if (previous != null && isCoord()) {
                 List<Address> dropped = View.leftMembers(previous, next);
                 if (!dropped.isEmpty()) {
-                    log.info("%s: view %s dropped %s; asking whether they are still up, to merge them back",
-                            local_addr, next.getViewId(), dropped);
+                    log.info("%s: view %s no longer holds %s (they left, or were suspected); if they are still up,"
+                            + " they are merged back now", local_addr, next.getViewId(), dropped);
                     for (long at : RETRIES_MILLIS) {
                         timer.schedule(() -> askDropped(next, previous, dropped), at, TimeUnit.MILLISECONDS, false);
                     }
