@@ -181,9 +181,7 @@ public final class StreamCodec extends ChannelDuplexHandler {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (reading) {
-            if (idleNanos > 0) {
-                lastActivity = clock.getAsLong();
-            }
+            noteActivity();
             reading = false;
         }
         ctx.fireChannelReadComplete();
@@ -252,10 +250,7 @@ public final class StreamCodec extends ChannelDuplexHandler {
      */
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-        if (idleNanos > 0) {
-            // Only streams with an idle timer read the clock (a caller's stream has none).
-            lastActivity = clock.getAsLong();
-        }
+        noteActivity();
         if (!(msg instanceof HttpObject)) {
             ctx.write(msg, promise);
             return;
@@ -322,6 +317,13 @@ public final class StreamCodec extends ChannelDuplexHandler {
     }
 
     // ---- the idle timer ------------------------------------------------------------------------------------------
+
+    /** Only streams with an idle timer read the clock (a caller's stream has none). */
+    private void noteActivity() {
+        if (idleNanos > 0) {
+            lastActivity = clock.getAsLong();
+        }
+    }
 
     private void startIdleTimer() {
         idleState = IDLE_TIMER_RUNNING;

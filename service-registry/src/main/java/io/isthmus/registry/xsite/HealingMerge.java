@@ -5,7 +5,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.jgroups.Address;
-import org.jgroups.EmptyMessage;
 import org.jgroups.Event;
 import org.jgroups.Message;
 import org.jgroups.PhysicalAddress;
@@ -13,6 +12,7 @@ import org.jgroups.View;
 import org.jgroups.ViewId;
 import org.jgroups.conf.ClassConfigurator;
 import org.jgroups.protocols.MERGE3;
+import org.jgroups.protocols.PingData;
 
 /**
  * MERGE3 that brings back, within seconds, members that a view dropped while they may still be up. Plain MERGE3
@@ -100,13 +100,12 @@ class HealingMerge extends MERGE3 {
             // Another view came meanwhile (a merge already happened, or more changes): MERGE3 carries on from there.
             return;
         }
-        MergeHeader info = createInfo();
         for (Address member : dropped) {
             addInfo(member, previous.getViewId(), null, null);
             Object physical = down_prot.down(new Event(Event.GET_PHYSICAL_ADDRESS, member));
             if (physical instanceof PhysicalAddress at) {
-                // To the physical address, as MERGE3 sends its own INFOs: the member is outside our view.
-                down_prot.down(new EmptyMessage(at).putHeader(getId(), info).setFlag(Message.TransientFlag.DONT_BLOCK));
+                // MERGE3's own send to a discovered member: to its physical address, as it is outside our view.
+                sendInfoMessage(new PingData(member, false, null, at));
             }
         }
         checkInconsistencies();
