@@ -233,6 +233,9 @@ class IsthmusCheckE2ETest {
         p.put("isthmus.registry.locality.region", region);
         p.put("isthmus.proxy.locality.region", region);
         p.put("isthmus.status.probe-timeout", "3s");
+        // The cut bridge is found by failure detection: 6 s without a heartbeat instead of the production 20 s.
+        p.put("isthmus.registry.failure-detection.timeout", "6s");
+        p.put("isthmus.registry.failure-detection.interval", "2s");
         p.put("isthmus.admin.bootstrap-token-file", adminToken.toString());
         try {
             Files.createDirectories(c.dir());

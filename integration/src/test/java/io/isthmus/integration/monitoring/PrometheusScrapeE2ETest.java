@@ -136,6 +136,9 @@ class PrometheusScrapeE2ETest {
     /** Both gateways trace (OTLP to {@code collector}) and log access to a file; beta exports payments to demo clients. */
     private static void configure(ClusterSpec c, Map<String, String> p, OtlpCollector collector) {
         p.put("isthmus.bundle-sync.stale-factor", "2");
+        // beta's bridge is found gone by failure detection: 6 s without a heartbeat instead of the production 20 s.
+        p.put("isthmus.registry.failure-detection.timeout", "6s");
+        p.put("isthmus.registry.failure-detection.interval", "2s");
         p.put("isthmus.telemetry.otlp.endpoint", collector.url());
         p.put("isthmus.telemetry.access-log.path", c.dir().resolve("access.jsonl").toString());
         if (!c.name().equals("beta")) {

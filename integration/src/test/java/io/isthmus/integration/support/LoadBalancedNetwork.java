@@ -32,7 +32,7 @@ public final class LoadBalancedNetwork implements AutoCloseable {
     private static final String LINK_PREFIX = "i" + Long.toHexString(PID);
 
     private final String publicBridge = LINK_PREFIX + "w";
-    private final String subnet;
+    private String subnet;
     private final List<String> namespaces = new ArrayList<>();
     private final List<String> rootRoutes = new ArrayList<>();
     private final Map<String, Cluster> clusters = new LinkedHashMap<>();
@@ -42,8 +42,7 @@ public final class LoadBalancedNetwork implements AutoCloseable {
             List<String> replicaAddresses, List<String> replicaNamespaces) {
     }
 
-    private LoadBalancedNetwork(String subnet) {
-        this.subnet = subnet;
+    private LoadBalancedNetwork() {
     }
 
     /** Whether iptables is installed (the load balancers are DNAT rules). */
@@ -63,15 +62,9 @@ public final class LoadBalancedNetwork implements AutoCloseable {
      */
     public static LoadBalancedNetwork create(List<String> names, int replicas, List<Integer> publicPorts) throws IOException {
         NetworkNamespaces.sweep();
-        String inUse = NetworkNamespaces.output("ip", "-o", "addr", "show");
-        int octet = 64;
-        while (inUse.contains(" 10." + octet + ".")) {
-            octet++;
-        }
-        LoadBalancedNetwork n = new LoadBalancedNetwork("10." + octet + ".0.");
+        LoadBalancedNetwork n = new LoadBalancedNetwork();
         try {
-            NetworkNamespaces.run("ip", "link", "add", n.publicBridge, "type", "bridge");
-            NetworkNamespaces.run("ip", "addr", "add", n.subnet + "1/24", "dev", n.publicBridge);
+            n.subnet = NetworkNamespaces.addBridge(n.publicBridge);
             NetworkNamespaces.run("ip", "link", "set", n.publicBridge, "up");
             for (int i = 0; i < names.size(); i++) {
                 n.addCluster(i, names.get(i), replicas, publicPorts);

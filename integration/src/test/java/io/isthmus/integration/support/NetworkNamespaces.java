@@ -1,8 +1,11 @@
 package io.isthmus.integration.support;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +28,8 @@ public final class NetworkNamespaces implements AutoCloseable {
     private static final String LINK_PREFIX = "i" + Long.toHexString(PID);
     /** Where {@code ip netns exec} finds a namespace's own resolver configuration. */
     private static final Path DNS_CONFIG = Path.of("/etc/netns");
+    /** Taken while a JVM picks a free subnet for a bridge and gives the bridge its address ({@link #addBridge}). */
+    private static final Path SUBNET_LOCK = Path.of(System.getProperty("java.io.tmpdir"), "isthmus-test-subnets.lock");
     private final String bridge;
     private final Map<String, String> addresses = new LinkedHashMap<>();
     private final Map<String, String> hostVeths = new LinkedHashMap<>();
@@ -76,16 +81,9 @@ public final class NetworkNamespaces implements AutoCloseable {
      */
     public static NetworkNamespaces create(List<String> clusters) throws IOException {
         sweep();
-        String inUse = output("ip", "-o", "addr", "show");
-        int octet = 64;
-        while (inUse.contains(" 10." + octet + ".")) {
-            octet++;
-        }
-        String subnet = "10." + octet + ".0.";
         NetworkNamespaces n = new NetworkNamespaces(LINK_PREFIX + "b");
         try {
-            run("ip", "link", "add", n.bridge, "type", "bridge");
-            run("ip", "addr", "add", subnet + "1/24", "dev", n.bridge);
+            String subnet = addBridge(n.bridge);
             run("ip", "link", "set", n.bridge, "up");
             int i = 0;
             for (String cluster : clusters) {
@@ -107,6 +105,26 @@ public final class NetworkNamespaces implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             n.close();
             throw e;
+        }
+    }
+
+    /**
+     * Creates the bridge {@code name} with {@code 10.<n>.0.1/24}, the first {@code n} from 64 that no address here is
+     * in; returns {@code "10.<n>.0."}. Test JVMs run side by side (the integration module forks two), so the look for a
+     * free subnet and the address that takes it happen under a lock file every JVM on this machine takes.
+     */
+    static synchronized String addBridge(String name) throws IOException {
+        try (FileChannel file = FileChannel.open(SUBNET_LOCK, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileLock lock = file.lock()) {
+            String inUse = output("ip", "-o", "addr", "show");
+            int octet = 64;
+            while (inUse.contains(" 10." + octet + ".")) {
+                octet++;
+            }
+            String subnet = "10." + octet + ".0.";
+            run("ip", "link", "add", name, "type", "bridge");
+            run("ip", "addr", "add", subnet + "1/24", "dev", name);
+            return subnet;
         }
     }
 
