@@ -70,6 +70,12 @@ variable "create_namespace" {
   default     = true
 }
 
+variable "drain_delay_seconds" {
+  description = "The module's drain.delay_seconds (a test without a load balancer to wait for shortens it)."
+  type        = number
+  default     = 15
+}
+
 variable "install_mcs_crds" {
   description = "Whether the module installs the MCS CRDs."
   type        = bool
@@ -87,6 +93,7 @@ module "gateway" {
   namespace                      = var.namespace
   create_namespace               = var.create_namespace
   install_crds                   = { mcs = var.install_mcs_crds }
+  drain                          = { delay_seconds = var.drain_delay_seconds }
   root_certificate_pem           = var.root_certificate_pem
   intermediate_certificate_pem   = var.intermediate_certificate_pem
   intermediate_private_key_pem   = var.intermediate_private_key_pem

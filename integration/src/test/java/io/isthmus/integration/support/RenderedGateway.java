@@ -22,6 +22,11 @@ public final class RenderedGateway {
 
     /** Runs terraform init/apply/output on the fixture with {@code scratch} for its data and state. */
     public static JsonNode render(Path scratch) throws Exception {
+        return render(scratch, vars -> { });
+    }
+
+    /** As {@link #render(Path)}, with the fixture's variables as {@code more} sets them (e.g. drain_delay_seconds). */
+    public static JsonNode render(Path scratch, java.util.function.Consumer<ObjectNode> more) throws Exception {
         Terraform.requireInstalled();
         TestCa pki = TestCa.create();
         CaCredential intermediate = pki.intermediate("aws-east.acme.internal");
@@ -29,6 +34,7 @@ public final class RenderedGateway {
                 .put("root_certificate_pem", Pem.write(pki.rootCertificate()))
                 .put("intermediate_certificate_pem", Pem.write(intermediate.certificate()))
                 .put("intermediate_private_key_pem", Pem.writePrivateKey(intermediate.key()));
+        more.accept(vars);
         return apply(new Terraform(Repo.root().resolve("terraform/test/render"), scratch), vars);
     }
 
