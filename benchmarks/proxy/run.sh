@@ -17,7 +17,9 @@
 # HTTP/1.1 there (`haproxy`, its best case) and, as a reference, HTTP/2 (`haproxy-h2`, the same protocol as Isthmus).
 #
 # Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" ROUNDS=3 WARMUP=10s WARMUP_MAX=120s
-#        SKIP_BUILD=1 to tune; ISTHMUS_JAVA_OPTS="-XX:+UseParallelGC" adds JVM options to the Isthmus process;
+#        SKIP_BUILD=1 to tune; ISTHMUS_JAVA_OPTS="-XX:+UseParallelGC" adds JVM options to the Isthmus process
+#        (ISTHMUS_JAVA_OPTS="-Disthmus.bench.access-log-file=/tmp/al" appends each request's access-log line, with its
+#        duration_us inside the gateway, to /tmp/al.a for the egress and /tmp/al.b for the ingress);
 #        VERDICT_CACHE=false verifies every peer SVID in full instead of reusing verdicts while bundles are unchanged;
 #        HAPROXY_LOG=0 runs HAProxy without its per-request log line (Isthmus keeps its access log unless
 #        ISTHMUS_ACCESS_LOG=false);

@@ -17,6 +17,7 @@ import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.authn.AuthnFailure;
 import io.isthmus.proxy.authn.AuthnResult;
 import io.isthmus.proxy.authz.Decision;
+import io.isthmus.proxy.authz.audit.AuditSink;
 import io.isthmus.proxy.egress.EgressServer;
 import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.StaticBackends;
@@ -159,13 +160,45 @@ public final class ProxyBenchServer {
 
     /**
      * The gateway's default telemetry: cluster labels for a and b, no spans, and the JSON access log (on by default in
-     * the gateway) unless {@code -Disthmus.bench.access-log=false}; its lines are serialized and then discarded.
+     * the gateway) unless {@code -Disthmus.bench.access-log=false}; its lines are serialized and then discarded, or
+     * appended to {@code <file>.a} (egress) and {@code <file>.b} (ingress) when {@code -Disthmus.bench.access-log-file=<file>}
+     * is set, to read each request's {@code duration_us} on each side (where a slow request spent its time).
      */
-    private static Telemetry telemetry(TrustDomain a, TrustDomain b, String self) {
+    private static Telemetry telemetry(TrustDomain a, TrustDomain b, String self) throws IOException {
+        String file = System.getProperty("isthmus.bench.access-log-file", "");
+        AuditSink sink = file.isEmpty() ? lines -> { } : new AppendingLines(Path.of(file + "." + self));
         Optional<JsonAccessLog> log = Boolean.parseBoolean(System.getProperty("isthmus.bench.access-log", "true"))
-                ? Optional.of(new JsonAccessLog(lines -> { }, new SimpleMeterRegistry(), 8192))
+                ? Optional.of(new JsonAccessLog(sink, new SimpleMeterRegistry(), 8192))
                 : Optional.empty();
         return new Telemetry(new ClusterDirectory(self, Map.of(a, "a", b, "b"), 500), log, HopTracer.OFF,
                 Clock.systemUTC());
+    }
+
+    /** Access-log lines appended to a file, one per line. */
+    private static final class AppendingLines implements AuditSink {
+        private final java.io.Writer out;
+
+        AppendingLines(Path file) throws IOException {
+            out = Files.newBufferedWriter(file, java.nio.charset.StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        }
+
+        @Override
+        public void write(List<String> lines) throws IOException {
+            for (String l : lines) {
+                out.write(l);
+                out.write('\n');
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            out.flush();
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.close();
+        }
     }
 }
