@@ -18,6 +18,7 @@ import io.isthmus.proxy.authn.AuthnFailure;
 import io.isthmus.proxy.authn.AuthnResult;
 import io.isthmus.proxy.authz.Decision;
 import io.isthmus.proxy.authz.audit.AuditSink;
+import io.isthmus.proxy.authz.audit.FileAuditSink;
 import io.isthmus.proxy.egress.EgressServer;
 import io.isthmus.proxy.ingress.IngressServer;
 import io.isthmus.proxy.ingress.StaticBackends;
@@ -166,39 +167,11 @@ public final class ProxyBenchServer {
      */
     private static Telemetry telemetry(TrustDomain a, TrustDomain b, String self) throws IOException {
         String file = System.getProperty("isthmus.bench.access-log-file", "");
-        AuditSink sink = file.isEmpty() ? lines -> { } : new AppendingLines(Path.of(file + "." + self));
+        AuditSink sink = file.isEmpty() ? lines -> { } : new FileAuditSink(Path.of(file + "." + self));
         Optional<JsonAccessLog> log = Boolean.parseBoolean(System.getProperty("isthmus.bench.access-log", "true"))
                 ? Optional.of(new JsonAccessLog(sink, new SimpleMeterRegistry(), 8192))
                 : Optional.empty();
         return new Telemetry(new ClusterDirectory(self, Map.of(a, "a", b, "b"), 500), log, HopTracer.OFF,
                 Clock.systemUTC());
-    }
-
-    /** Access-log lines appended to a file, one per line. */
-    private static final class AppendingLines implements AuditSink {
-        private final java.io.Writer out;
-
-        AppendingLines(Path file) throws IOException {
-            out = Files.newBufferedWriter(file, java.nio.charset.StandardCharsets.UTF_8,
-                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-        }
-
-        @Override
-        public void write(List<String> lines) throws IOException {
-            for (String l : lines) {
-                out.write(l);
-                out.write('\n');
-            }
-        }
-
-        @Override
-        public void flush() throws IOException {
-            out.flush();
-        }
-
-        @Override
-        public void close() throws IOException {
-            out.close();
-        }
     }
 }
