@@ -56,9 +56,10 @@ final class LeastConnectedLoops extends AbstractEventExecutorGroup implements Ev
      */
     static int choose(int[] open, int start) {
         int n = open.length;
-        int best = Math.floorMod(start, n);
+        int first = Math.floorMod(start, n);
+        int best = first;
         for (int k = 1; k < n; k++) {
-            int i = (Math.floorMod(start, n) + k) % n;
+            int i = (first + k) % n;
             if (open[i] < open[best]) {
                 best = i;
             }
