@@ -11,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,6 +48,15 @@ class GatewayImageIT {
 
     @TempDir
     static Path scratch;
+
+    /**
+     * runc with its container state under this test's scratch directory, not the host's {@code /run/runc}: the package
+     * tests, which may run beside this one, check that nothing named after Isthmus is left on the host.
+     */
+    private static String[] runc(String... args) {
+        return Commands.with("runc", java.util.stream.Stream.concat(
+                java.util.stream.Stream.of("--root", scratch.resolve("runc-state").toString()), Arrays.stream(args)).toList());
+    }
 
     private static JsonNode objects;
     private static JsonNode crds;
@@ -139,7 +149,7 @@ class GatewayImageIT {
                     Map.of("metadata.name", "isthmus-gateway-7d9f-abcde", "status.podIP", podIp), cluster,
                     net.namespaceOf("gw"));
             File log = scratch.resolve("gateway.log").toFile();
-            Process runc = new ProcessBuilder("runc", "run", "--bundle", bundle.toString(), CONTAINER)
+            Process runc = new ProcessBuilder(runc("run", "--bundle", bundle.toString(), CONTAINER))
                     .redirectErrorStream(true).redirectOutput(log).start();
             boolean stopped;
             try {
@@ -159,7 +169,7 @@ class GatewayImageIT {
                 assertThat(JSON.readTree(ready.body()).get("status").asText()).isEqualTo("UP");
                 assertThat(get(http, probe(podIp, c.get("livenessProbe"))).statusCode()).isEqualTo(200);
 
-                long pid = JSON.readTree(Commands.run("runc", "state", CONTAINER).ok()).get("pid").asLong();
+                long pid = JSON.readTree(Commands.run(runc("state", CONTAINER)).ok()).get("pid").asLong();
                 String proc = Files.readString(Path.of("/proc/" + pid + "/status"));
                 int uid = podSecurity().get("runAsUser").asInt();
                 assertThat(proc).as("the gateway's process").containsPattern("(?m)^Uid:\\s+" + uid + "\\s+" + uid)
@@ -224,7 +234,7 @@ class GatewayImageIT {
             assertThat(upgraded).as("the upgraded application's first start").doesNotContain("[warning]", "[error");
             assertThat(cacheFiles(state)).as("the old cache is gone").doesNotContainAnyElementsOf(trained);
         } finally {
-            Commands.run("runc", "delete", "--force", CONTAINER);
+            Commands.run(runc("delete", "--force", CONTAINER));
         }
     }
 
@@ -235,20 +245,20 @@ class GatewayImageIT {
      */
     private static String startUntilReady(Path bundle, String podIp, String logName,
             java.util.function.Consumer<String> check, boolean clean) throws Exception {
-        Commands.run("runc", "delete", "--force", CONTAINER);
+        Commands.run(runc("delete", "--force", CONTAINER));
         File log = scratch.resolve(logName).toFile();
-        Process runc = new ProcessBuilder("runc", "run", "--bundle", bundle.toString(), CONTAINER)
+        Process runc = new ProcessBuilder(runc("run", "--bundle", bundle.toString(), CONTAINER))
                 .redirectErrorStream(true).redirectOutput(log).start();
         try {
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
             awaitOk(http, probe(podIp, pod.container().get("readinessProbe")), Duration.ofSeconds(120));
-            long pid = JSON.readTree(Commands.run("runc", "state", CONTAINER).ok()).get("pid").asLong();
+            long pid = JSON.readTree(Commands.run(runc("state", CONTAINER)).ok()).get("pid").asLong();
             check.accept(Files.readString(Path.of("/proc/" + pid + "/maps")));
         } finally {
             if (clean) {
                 assertThat(stop(runc)).as("%s: the gateway stops within 60 s of SIGTERM", logName).isTrue();
             } else {
-                Commands.run("runc", "kill", CONTAINER, "KILL");
+                Commands.run(runc("kill", CONTAINER, "KILL"));
                 runc.waitFor(10, TimeUnit.SECONDS);
             }
         }
@@ -271,11 +281,11 @@ class GatewayImageIT {
     private static boolean stop(Process runc) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (runc.isAlive() && System.nanoTime() < deadline) {
-            Commands.run("runc", "kill", CONTAINER, "TERM");
+            Commands.run(runc("kill", CONTAINER, "TERM"));
             runc.waitFor(2, TimeUnit.SECONDS);
         }
         if (runc.isAlive()) {
-            Commands.run("runc", "kill", CONTAINER, "KILL");
+            Commands.run(runc("kill", CONTAINER, "KILL"));
             runc.waitFor(10, TimeUnit.SECONDS);
             return false;
         }
@@ -325,6 +335,6 @@ class GatewayImageIT {
 
     @AfterAll
     static void noContainerLeftBehind() throws Exception {
-        Commands.run("runc", "delete", "--force", CONTAINER);
+        Commands.run(runc("delete", "--force", CONTAINER));
     }
 }
