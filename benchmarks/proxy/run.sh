@@ -16,7 +16,7 @@
 # medians. Isthmus carries all HTTP between gateways on multiplexed HTTP/2 (issue 14 item 3); HAProxy uses pooled
 # HTTP/1.1 there (`haproxy`, its best case) and, as a reference, HTTP/2 (`haproxy-h2`, the same protocol as Isthmus).
 #
-# Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" ROUNDS=3 WARMUP=10s WARMUP_MAX=120s
+# Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" ROUNDS=3 WARMUP=10s WARMUP_MAX=180s
 #        SKIP_BUILD=1 to tune; ISTHMUS_JAVA_OPTS="-XX:+UseParallelGC" adds JVM options to the Isthmus process
 #        (ISTHMUS_JAVA_OPTS="-Disthmus.bench.access-log-file=/tmp/al" appends each request's access-log line, with its
 #        duration_us inside the gateway, to /tmp/al.a for the egress and /tmp/al.b for the ingress);
@@ -45,7 +45,7 @@ CONCURRENCY=${CONCURRENCY-"1 16 64"}
 HANDSHAKE_SECONDS=${HANDSHAKE_SECONDS:-10}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-10s}
-WARMUP_MAX=${WARMUP_MAX:-120s}
+WARMUP_MAX=${WARMUP_MAX:-180s}
 BULK=${BULK:-1}
 GRPC=${GRPC:-1}
 GRPC_CONCURRENCY=${GRPC_CONCURRENCY:-16}
@@ -278,8 +278,10 @@ grpc_named() {
 echo "== $(date -u +%FT%TZ) $(nproc) cores; uptime before: $(uptime)"
 echo "== logs: Isthmus access log ${ISTHMUS_ACCESS_LOG:-true} (formatted, discarded); HAProxy httplog into a memory ring: $([[ "${HAPROXY_LOG:-1}" == 1 ]] && echo on || echo off)"
 # Warm-up. The JIT compiles the request path; a gateway runs for days, and a measurement should not pay for that
-# (on a loaded 2-core machine C2 needed 40 s of load and 7 CPU-seconds). Isthmus is loaded in 5 s steps until its C2
-# compiler threads used under 3% of a core in a step (at least WARMUP, at most WARMUP_MAX); HAProxy gets 5 s each.
+# (on a loaded 2-core machine C2 needed 40 s of load and 7 CPU-seconds). Each step loads Isthmus for 5 s at every
+# measured concurrency in turn: the JIT compiles and re-profiles for the shape of the traffic, and a warm-up at c=16
+# alone left C2 compiling for 124-824 ms of every later 10 s c=1 window (results-2026-12-06.txt, section 6). Steps
+# repeat until C2 used under 3% of a core over one (at least WARMUP, at most WARMUP_MAX); HAProxy gets one step.
 c2_ticks() {
   local total=0 t s
   for t in /proc/"$1"/task/*; do
@@ -288,17 +290,25 @@ c2_ticks() {
   done
   echo "$total"
 }
+warm_step() { # port: 5 s of wrk at each measured concurrency
+  local c
+  for c in ${CONCURRENCY:-16}; do
+    wrk -t"$(( c < THREADS ? c : THREADS ))" -c"$c" -d5s -H "Host: $HOST" -H "Authorization: Bearer bench" \
+      "http://127.0.0.1:$1/" > /dev/null
+  done
+}
+step_seconds=$(( 5 * $(wc -w <<< "${CONCURRENCY:-16}") ))
 warm=0 jit=-1
 while :; do
   before=$(c2_ticks "$ISTHMUS_PID")
-  wrk -t2 -c16 -d5s -H "Host: $HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$ISTHMUS_EGRESS/" > /dev/null
-  warm=$((warm + 5)) jit=$(( $(c2_ticks "$ISTHMUS_PID") - before ))
-  (( warm >= ${WARMUP%s} && jit * 100 < 3 * 5 * $(getconf CLK_TCK) )) && break
+  warm_step "$ISTHMUS_EGRESS"
+  warm=$((warm + step_seconds)) jit=$(( $(c2_ticks "$ISTHMUS_PID") - before ))
+  (( warm >= ${WARMUP%s} && jit * 100 < 3 * step_seconds * $(getconf CLK_TCK) )) && break
   (( warm >= ${WARMUP_MAX%s} )) && break
 done
-echo "Isthmus warmed up for ${warm}s (C2 in the last 5 s: $jit ticks of $(getconf CLK_TCK)/s)"
+echo "Isthmus warmed up for ${warm}s at c=${CONCURRENCY:-16} (C2 in the last ${step_seconds} s: $jit ticks of $(getconf CLK_TCK)/s)"
 for port in "$HAPROXY_EGRESS" "$HAPROXY_EGRESS_H2"; do
-  wrk -t2 -c16 -d5s -H "Host: $HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$port/" > /dev/null
+  warm_step "$port"
 done
 if [[ -n "$CONCURRENCY" ]]; then
   echo "== wrk keep-alive, $DURATION per run, $ROUNDS rounds, proxies with $THREADS threads (load $(cut -d' ' -f1-3 /proc/loadavg))"
