@@ -9,11 +9,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 
 /**
- * Removes every meter when the application stops. The registry Quarkus injects is Micrometer's global composite,
- * which outlives the application: when a second application starts in the same JVM (a test with another profile,
- * dev mode's live reload), registering a gauge under an existing name returns the old one, still bound to the stopped
- * application's beans. Every {@code isthmus_registry_*} gauge then read NaN ("Could not find a mapping for
- * RegistryConfig"), and counters went on from the old application's counts. Observed last, after the observers that
+ * Removes every meter when the application stops. The meters outlive the application in the JVM: with two
+ * {@code federation-gateway} test JVMs, the second application started in one of them served, on its
+ * {@code /q/metrics}, the {@code isthmus_registry_*} gauges the first had registered, still bound to the stopped
+ * application's beans, so every one read NaN ("Could not find a mapping for RegistryConfig"). Registering a gauge
+ * under a name that exists returns the existing one, so the new application's own registration changed nothing.
+ * Dev mode's live reload also starts a second application in the same JVM. Observed last, after the observers that
  * may still count something on the way down.
  */
 @ApplicationScoped
