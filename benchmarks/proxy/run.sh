@@ -290,14 +290,15 @@ c2_ticks() {
   done
   echo "$total"
 }
+WARM_CONCURRENCY=${CONCURRENCY:-16}  # with CONCURRENCY="" (bulk or gRPC rows only), the c=16 of earlier runs
 warm_step() { # port: 5 s of wrk at each measured concurrency
   local c
-  for c in ${CONCURRENCY:-16}; do
+  for c in $WARM_CONCURRENCY; do
     wrk -t"$(( c < THREADS ? c : THREADS ))" -c"$c" -d5s -H "Host: $HOST" -H "Authorization: Bearer bench" \
       "http://127.0.0.1:$1/" > /dev/null
   done
 }
-step_seconds=$(( 5 * $(wc -w <<< "${CONCURRENCY:-16}") ))
+step_seconds=$(( 5 * $(wc -w <<< "$WARM_CONCURRENCY") ))
 warm=0 jit=-1
 while :; do
   before=$(c2_ticks "$ISTHMUS_PID")
@@ -306,7 +307,7 @@ while :; do
   (( warm >= ${WARMUP%s} && jit * 100 < 3 * step_seconds * $(getconf CLK_TCK) )) && break
   (( warm >= ${WARMUP_MAX%s} )) && break
 done
-echo "Isthmus warmed up for ${warm}s at c=${CONCURRENCY:-16} (C2 in the last ${step_seconds} s: $jit ticks of $(getconf CLK_TCK)/s)"
+echo "Isthmus warmed up for ${warm}s at c=$WARM_CONCURRENCY (C2 in the last ${step_seconds} s: $jit ticks of $(getconf CLK_TCK)/s)"
 for port in "$HAPROXY_EGRESS" "$HAPROXY_EGRESS_H2"; do
   warm_step "$port"
 done

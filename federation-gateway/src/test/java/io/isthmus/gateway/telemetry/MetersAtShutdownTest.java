@@ -11,8 +11,8 @@ import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
- * Two applications one after the other in one JVM, sharing one composite registry as Quarkus's do (Micrometer's global
- * one): the second application's gauge must read the second application's value.
+ * Two applications one after the other in one JVM, sharing one registry that outlives the first, as the gateway's
+ * meters did in a test JVM: the second application's gauge must read the second application's value.
  */
 class MetersAtShutdownTest {
     @Test

@@ -11,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -49,20 +50,21 @@ class GatewayImageIT {
     @TempDir
     static Path scratch;
 
-    /**
-     * runc with its container state under this test's scratch directory, not the host's {@code /run/runc}: the package
-     * tests, which may run beside this one, check that nothing named after Isthmus is left on the host.
-     */
-    private static String[] runc(String... args) {
-        return Commands.with("runc", java.util.stream.Stream.concat(
-                java.util.stream.Stream.of("--root", scratch.resolve("runc-state").toString()), Arrays.stream(args)).toList());
-    }
-
     private static JsonNode objects;
     private static JsonNode crds;
     private static JsonNode statefulSet;
     private static PodRuntime pod;
     private static OciImage image;
+
+    /**
+     * runc with its container state under this test's scratch directory, not the host's {@code /run/runc}: the package
+     * tests, which may run beside this one, check that nothing named after Isthmus is left on the host.
+     */
+    private static String[] runc(String... args) {
+        List<String> rooted = new ArrayList<>(List.of("--root", scratch.resolve("runc-state").toString()));
+        rooted.addAll(Arrays.asList(args));
+        return Commands.with("runc", rooted);
+    }
 
     @BeforeAll
     static void renderAndOpen() throws Exception {
