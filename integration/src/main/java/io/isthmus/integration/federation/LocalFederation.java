@@ -1,5 +1,7 @@
 package io.isthmus.integration.federation;
 
+import java.io.IOException;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,6 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.isthmus.trust.spiffe.TrustDomain;
 import picocli.CommandLine;
@@ -37,6 +42,8 @@ public final class LocalFederation implements Callable<Integer> {
     @Option(names = "--app", defaultValue = "federation-gateway/target/quarkus-app/quarkus-run.jar",
             description = "The packaged gateway.")
     Path app;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     static final String[] NAMES = {"east", "west", "onprem", "delta", "echo", "fox", "golf", "hotel", "india"};
 
@@ -76,9 +83,55 @@ public final class LocalFederation implements Callable<Integer> {
         for (ClusterSpec c : clusters) {
             federation.gateway(c.name()).awaitHealth("/q/health/group/peers", Duration.ofSeconds(60));
         }
+        awaitRoutes(federation, Duration.ofSeconds(60));
         System.out.println(banner(federation, demo));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * Until every cluster routes each other cluster's {@code hello-<cluster>.demo} there: a gateway is healthy as soon
+     * as it reaches its peers, before their exports have replicated to it, and a call typed then gets 404. After
+     * {@code timeout}, says which routes are still missing instead of waiting on.
+     */
+    static void awaitRoutes(Federation federation, Duration timeout) throws InterruptedException {
+        GatewayClient api = new GatewayClient(federation.pki().rootCertificate());
+        List<ClusterSpec> clusters = federation.config().clusters();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (ClusterSpec at : clusters) {
+            for (ClusterSpec owner : clusters) {
+                String service = "hello-" + owner.name() + ".demo.svc.clusterset.local";
+                while (!routes(api, at, service, owner.name())) {
+                    if (System.nanoTime() - deadline > 0) {
+                        System.out.println("warning: " + at.name() + " does not route " + service + " yet (after "
+                                + timeout.toSeconds() + " s); calls from " + at.name() + " to it answer 404 until "
+                                + owner.name() + "'s export reaches " + at.name() + ": see "
+                                + at.dir().resolve("gateway.log") + " and " + owner.dir().resolve("gateway.log"));
+                        break;
+                    }
+                    Thread.sleep(200);
+                }
+            }
+        }
+    }
+
+    /** Whether {@code at}'s registry routes {@code service} to {@code cluster}, as its API says. */
+    static boolean routes(GatewayClient api, ClusterSpec at, String service, String cluster)
+            throws InterruptedException {
+        try {
+            HttpResponse<String> r = api.get(at.apiUrl("/v1/services/" + service));
+            if (r.statusCode() != 200) {
+                return false;
+            }
+            for (JsonNode c : JSON.readTree(r.body()).path("routingOrder")) {
+                if (c.asText().equals(cluster)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**
