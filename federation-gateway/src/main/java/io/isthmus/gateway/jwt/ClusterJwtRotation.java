@@ -53,8 +53,6 @@ import io.quarkus.runtime.Startup;
 public class ClusterJwtRotation {
     private static final Logger LOG = Logger.getLogger(ClusterJwtRotation.class);
     private static final Duration TICK = Duration.ofMillis(500);
-    /** How long a step refused because a replica seems to be applying the previous one looks again. */
-    private static final Duration SETTLE = Duration.ofSeconds(3);
 
     private final ReplicaKeyRing keys;
     private final Function<String, JwtKeyReadiness.Verdict> readiness;
@@ -141,22 +139,9 @@ public class ClusterJwtRotation {
      */
     public StepResult take(JwtRotationRecord.Step step, Optional<String> kid, String principal) throws IOException {
         Optional<String> raw = channel.read();
-        ClusterStep.Verdict verdict = ClusterStep.decide(step, kid, raw.flatMap(this::genuine),
-                keys.replicaRotations(), readiness, clock.instant());
-        // Another replica's progress reaches this one through an asynchronous listener, so a step asked here just
-        // after the previous one completed at another replica can find that replica still "applying it": look
-        // again for a moment before refusing. A replica that says why it waits (a peer has not confirmed its key)
-        // will not catch up that soon, so that refusal comes at once.
-        long settle = System.nanoTime() + Math.min(wait.toNanos(), SETTLE.toNanos());
-        while (verdict instanceof ClusterStep.Verdict.Refused r && r.refusal() == ClusterStep.Refusal.STEP_IN_PROGRESS
-                && keys.replicaRotations().values().stream().noneMatch(v -> v.flatMap(ReplicaRotation::pending)
-                        .isPresent())
-                && System.nanoTime() - settle < 0) {
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
-            raw = channel.read();
-            verdict = ClusterStep.decide(step, kid, raw.flatMap(this::genuine), keys.replicaRotations(), readiness,
-                    clock.instant());
-        }
+        Optional<JwtRotationRecord> current = raw.flatMap(this::genuine);
+        ClusterStep.Verdict verdict = ClusterStep.decide(step, kid, current, keys.replicaRotations(),
+                readiness, clock.instant());
         JwtRotationRecord record = switch (verdict) {
             case ClusterStep.Verdict.Refused r -> throw new Refused(r.refusal(), r.detail());
             case ClusterStep.Verdict.Await a -> switch (RepeatedStep.decide(a.current(), signerNotAfter(raw.get()),

@@ -62,7 +62,6 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     private volatile List<JwtAuthority> own = List.of();
     private volatile Optional<ReplicaRotation> ownRotation = Optional.empty();
-    private volatile Map<String, Optional<ReplicaRotation>> others = Map.of();
     private final EmbeddedCacheManager manager;
     private final Consumer<List<JwtAuthority>> onPublished;
 
@@ -123,11 +122,17 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
      * Where each replica of the cluster stands in the rotation: this one, and every other one in the current
      * cluster view whose entry is live and accepted. A replica that stopped (its entry lingers for its tokens) is not
      * asked to apply steps; one that is in the view but has written no entry yet is starting and catches up.
+     *
+     * <p>Read from the replicated cache as it stands, not from the last merge: the cache is synchronous, so a replica
+     * whose write returned is seen here at once, while a merge runs later on this directory's thread (a step asked
+     * here just after another replica reported the previous one complete was refused as still being applied).
      */
     public Map<String, Optional<ReplicaRotation>> liveRotations() {
         Map<String, Optional<ReplicaRotation>> out = new TreeMap<>();
         Set<String> members = members();
-        others.forEach((name, r) -> {
+        Map<String, Optional<ReplicaRotation>> written = ReplicaKeyMerge.merge(trustDomain, self, own,
+                new HashMap<>(cache), clock.instant()).rotations();
+        written.forEach((name, r) -> {
             if (members.contains(name)) {
                 out.put(name, r);
             }
@@ -156,7 +161,6 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
                 LOG.warnf("not publishing a JWT key of this cluster's %s", r);
             }
         }
-        others = merged.rotations();
         bundle.publishJwtAuthorities(merged.keys());
         onPublished.accept(merged.keys());
     }

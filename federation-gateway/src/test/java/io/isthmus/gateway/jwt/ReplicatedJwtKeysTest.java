@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.isthmus.gateway.jwt.rotation.ReplicaRotation;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.bundle.TrustBundle;
@@ -104,6 +105,23 @@ class ReplicatedJwtKeysTest {
             if (r != null) {
                 r.stop();
             }
+        }
+    }
+
+    /**
+     * Where a replica stands in the rotation is read as the replicated cache holds it: once one replica's announce
+     * returned, the other sees it at once (an admin step asked there next must not find it still applying the last).
+     */
+    @Test
+    void aReplicasRotationProgressIsSeenByTheOtherAsSoonAsItsAnnounceReturns() throws Exception {
+        String name = one.directory.replicaName();
+        String active = one.ring.active().keyId();
+        for (long n = 1; n <= 20; n++) {
+            long applied = n;
+            one.directory.announce(one.ring.published(),
+                    Optional.of(new ReplicaRotation(applied, active, Optional.empty(), List.of(), Optional.empty())));
+            assertThat(two.directory.liveRotations().get(name)).as("two's view of one after announce %d", applied)
+                    .hasValueSatisfying(r -> assertThat(r.applied()).isEqualTo(applied));
         }
     }
 
