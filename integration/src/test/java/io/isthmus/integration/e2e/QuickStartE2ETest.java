@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.isthmus.integration.federation.ClusterSpec;
 import io.isthmus.integration.federation.LocalFederation;
 import io.isthmus.integration.support.Repo;
+import io.isthmus.trust.testing.FreePorts;
 
 /**
  * The README's quick start as a user runs it: the launcher behind {@code bin/isthmus-local}, here with two clusters,
@@ -100,7 +98,7 @@ class QuickStartE2ETest {
                 ClusterSpec.Ports p = ClusterSpec.Ports.fromBase(base + 100 * i);
                 for (int port : new int[] {p.api(), p.management(), p.bundle(), p.ingress(), p.egress(), p.xsite(),
                         p.local(), p.sample()}) {
-                    free &= bindable(port);
+                    free &= FreePorts.bindable(port);
                 }
             }
             if (free) {
@@ -108,15 +106,5 @@ class QuickStartE2ETest {
             }
         }
         throw new IllegalStateException("no free block of launcher ports between 12000 and 32000");
-    }
-
-    private static boolean bindable(int port) {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(false);
-            s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 }

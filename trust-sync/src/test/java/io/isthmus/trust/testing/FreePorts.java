@@ -34,7 +34,8 @@ public final class FreePorts {
         throw new IllegalStateException("no free port between " + LOW + " and " + HIGH);
     }
 
-    private static boolean bindable(int port) {
+    /** Whether {@code port} binds on loopback and on every address right now (for a fixed layout of ports). */
+    public static boolean bindable(int port) {
         for (InetAddress address : new InetAddress[] {InetAddress.getLoopbackAddress(), null}) {
             try (ServerSocket s = new ServerSocket()) {
                 s.setReuseAddress(false);
