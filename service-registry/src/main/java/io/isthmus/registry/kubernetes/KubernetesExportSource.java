@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
@@ -26,6 +27,7 @@ import io.isthmus.registry.PortProtocols;
 import io.isthmus.registry.Registry;
 import io.isthmus.registry.RegistryQuery;
 import io.isthmus.registry.ServiceKey;
+import io.isthmus.trust.concurrent.Workers;
 import io.isthmus.trust.spiffe.SpiffeId;
 
 /**
@@ -49,6 +51,7 @@ public final class KubernetesExportSource implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    private volatile boolean closing;
     private SharedIndexInformer<GenericKubernetesResource> exports;
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
@@ -112,13 +115,24 @@ public final class KubernetesExportSource implements AutoCloseable {
         if (!synced) {
             return;
         }
-        worker.submit(() -> {
-            try {
-                reconcile(namespace, name);
-            } catch (RuntimeException e) {
-                LOG.warnf(e, "reconciling export %s/%s failed; it is retried on the next change of its objects", namespace, name);
-            }
-        });
+        try {
+            worker.execute(() -> {
+                try {
+                    reconcile(namespace, name);
+                } catch (RuntimeException e) {
+                    if (closing) {
+                        // Cut short by the stop (interrupted after the grace, or the client closed under it):
+                        // the next leader, or the next start, writes it again.
+                        LOG.debugf(e, "reconciling export %s/%s stopped: the gateway is stopping", namespace, name);
+                    } else {
+                        LOG.warnf(e, "reconciling export %s/%s failed; it is retried on the next change of its objects",
+                                namespace, name);
+                    }
+                }
+            });
+        } catch (RejectedExecutionException stopping) {
+            LOG.debugf("export %s/%s not reconciled: the gateway is stopping", namespace, name);
+        }
     }
 
     /** The startup sweep: unexport orphans, then reconcile every ServiceExport. */
@@ -205,9 +219,14 @@ public final class KubernetesExportSource implements AutoCloseable {
         LOG.debugf("exported %s revision %d, %d ready", key, result.revision(), ready);
     }
 
+    /**
+     * Stops the worker first (a reconciliation in progress has {@link ServiceImportWriter#STOP_GRACE} to finish), then
+     * the informers.
+     */
     @Override
     public void close() {
-        worker.shutdownNow();
+        closing = true;
+        Workers.stop(worker, ServiceImportWriter.STOP_GRACE);
         for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {exports, services, slices}) {
             if (i != null) {
                 i.close();

@@ -1,5 +1,6 @@
 package io.isthmus.registry.kubernetes;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -9,6 +10,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 
 import org.jboss.logging.Logger;
 
@@ -22,6 +24,7 @@ import io.isthmus.registry.Registry;
 import io.isthmus.registry.RegistryListener;
 import io.isthmus.registry.RegistryQuery;
 import io.isthmus.registry.ServicePort;
+import io.isthmus.trust.concurrent.Workers;
 
 /**
  * Mirrors other clusters' exports into the local cluster as {@code ServiceImport} objects (one per namespace/name
@@ -32,8 +35,12 @@ import io.isthmus.registry.ServicePort;
 public final class ServiceImportWriter implements RegistryListener, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ServiceImportWriter.class);
 
+    /** How long a write in progress at stop may take to finish (an API call's own timeout is longer). */
+    static final Duration STOP_GRACE = Duration.ofSeconds(2);
+
     private final KubernetesClient client;
     private final Registry registry;
+    private volatile boolean closing;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "isthmus-k8s-imports");
         t.setDaemon(true);
@@ -66,13 +73,24 @@ public final class ServiceImportWriter implements RegistryListener, AutoCloseabl
     }
 
     private void submit(String namespace, String name) {
-        worker.submit(() -> {
-            try {
-                sync(namespace, name);
-            } catch (RuntimeException e) {
-                LOG.warnf(e, "writing ServiceImport %s/%s failed; retried on the next registry change", namespace, name);
-            }
-        });
+        try {
+            worker.execute(() -> {
+                try {
+                    sync(namespace, name);
+                } catch (RuntimeException e) {
+                    if (closing) {
+                        // Cut short by the stop (interrupted after the grace, or the client closed under it):
+                        // the next leader, or the next start, writes it again.
+                        LOG.debugf(e, "writing ServiceImport %s/%s stopped: the gateway is stopping", namespace, name);
+                    } else {
+                        LOG.warnf(e, "writing ServiceImport %s/%s failed; retried on the next registry change",
+                                namespace, name);
+                    }
+                }
+            });
+        } catch (RejectedExecutionException stopping) {
+            LOG.debugf("ServiceImport %s/%s not written: the gateway is stopping", namespace, name);
+        }
     }
 
     void syncAll() {
@@ -148,9 +166,14 @@ public final class ServiceImportWriter implements RegistryListener, AutoCloseabl
         return l == null ? Map.of() : l;
     }
 
+    /**
+     * Stops listening, then gives a write in progress {@link #STOP_GRACE} to finish before interrupting it (an
+     * interrupted write is logged at DEBUG: a clean stop logs no failure).
+     */
     @Override
     public void close() {
         registry.removeListener(this);
-        worker.shutdownNow();
+        closing = true;
+        Workers.stop(worker, STOP_GRACE);
     }
 }

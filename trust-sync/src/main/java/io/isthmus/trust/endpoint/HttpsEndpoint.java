@@ -20,6 +20,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 
+import io.isthmus.trust.concurrent.Workers;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -51,6 +52,8 @@ public final class HttpsEndpoint implements AutoCloseable {
      * typed refusal; beyond it the server answers 413 and closes.
      */
     private static final int MAX_BODY = 264 * 1024;
+    /** How long answers being computed at stop may take to be written. */
+    private static final Duration STOP_GRACE = Duration.ofSeconds(2);
     private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME;
 
     private final EventLoopGroup loops;
@@ -132,12 +135,16 @@ public final class HttpsEndpoint implements AutoCloseable {
         return gate;
     }
 
+    /**
+     * Stops accepting, gives the answers being computed {@link #STOP_GRACE} to be written (their connections still
+     * open), then closes every connection.
+     */
     @Override
     public void close() {
         if (listener != null) {
             listener.close().awaitUninterruptibly();
         }
+        Workers.stop(routesExecutor, STOP_GRACE);
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
-        routesExecutor.shutdownNow();
     }
 }

@@ -84,7 +84,24 @@ final class RouteHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
     }
 
+    /**
+     * Writes {@code a} on the connection's event loop. Called from a route's virtual thread too: if the endpoint
+     * stopped meanwhile (its loops no longer take tasks), the answer is dropped with the connection, quietly, instead
+     * of a write whose completion Netty can no longer deliver (it logs that as an ERROR).
+     */
     private void write(ChannelHandlerContext ctx, EndpointAnswer a, boolean keepAlive) {
+        if (ctx.executor().inEventLoop()) {
+            send(ctx, a, keepAlive);
+            return;
+        }
+        try {
+            ctx.executor().execute(() -> send(ctx, a, keepAlive));
+        } catch (RejectedExecutionException stopped) {
+            LOG.debugf("bundle endpoint stopped before answering %s", ctx.channel().remoteAddress());
+        }
+    }
+
+    private void send(ChannelHandlerContext ctx, EndpointAnswer a, boolean keepAlive) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 HttpResponseStatus.valueOf(a.status()), Unpooled.wrappedBuffer(a.body().getBytes(StandardCharsets.UTF_8)));
         var h = response.headers();

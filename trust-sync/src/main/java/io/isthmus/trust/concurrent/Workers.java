@@ -1,0 +1,37 @@
+package io.isthmus.trust.concurrent;
+
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Stopping a worker at shutdown without cutting a write in half. {@link ExecutorService#shutdownNow()} alone interrupts
+ * the task that is running, which may be mid-way through a call to the Kubernetes API, a cache write or an answer on a
+ * connection: the call then fails with an {@code InterruptedException} (or {@code InterruptedIOException}), logged
+ * as a failure with its stack trace, on a clean stop. Here the worker takes no new task and has {@code grace} to finish
+ * what it holds; only then is it interrupted.
+ */
+public final class Workers {
+    private Workers() {
+    }
+
+    /**
+     * Stops {@code worker}: it takes no new task, has {@code grace} to finish the running and queued ones, and is
+     * interrupted after that. Returns whether the worker ended within the grace period. Keeps the caller's
+     * interrupt status.
+     */
+    public static boolean stop(ExecutorService worker, Duration grace) {
+        worker.shutdown();
+        boolean ended;
+        try {
+            ended = worker.awaitTermination(grace.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ended = false;
+        }
+        if (!ended) {
+            worker.shutdownNow();
+        }
+        return ended;
+    }
+}
