@@ -2,6 +2,7 @@ package io.isthmus.gateway.agent;
 
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +27,7 @@ import io.isthmus.registry.MeshName;
 import io.isthmus.registry.Registry;
 import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.ServicePort;
+import io.isthmus.trust.concurrent.Workers;
 import io.quarkus.runtime.Startup;
 
 /**
@@ -46,6 +48,7 @@ public class VmServiceRegistry implements LocalBackends {
     private final AgentServicesConfig config;
     private final Cache<String, String> cache;
     private final ScheduledExecutorService sweeper;
+    private volatile boolean stopping;
 
     @Inject
     public VmServiceRegistry(Registry registry, EmbeddedCacheManager cacheManager, Clock clock, AgentServicesConfig config,
@@ -177,7 +180,8 @@ public class VmServiceRegistry implements LocalBackends {
         try {
             sweep();
         } catch (RuntimeException e) {
-            if (!cache.getStatus().allowInvocations() || !cache.getCacheManager().getStatus().allowInvocations()) {
+            if (stopping || !cache.getStatus().allowInvocations()
+                    || !cache.getCacheManager().getStatus().allowInvocations()) {
                 // The gateway is stopping and its cache manager went first: nothing is wrong, nothing to report.
                 LOG.debugf("VM service sweep skipped: the cache is stopping (%s)", e.toString());
                 return;
@@ -186,8 +190,10 @@ public class VmServiceRegistry implements LocalBackends {
         }
     }
 
+    /** A sweep in progress has 2 s to finish before it is interrupted (what that cuts short is logged at DEBUG). */
     @PreDestroy
     void stop() {
-        sweeper.shutdownNow();
+        stopping = true;
+        Workers.stop(sweeper, Duration.ofSeconds(2));
     }
 }

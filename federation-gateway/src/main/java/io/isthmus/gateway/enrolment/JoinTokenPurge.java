@@ -13,6 +13,7 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.trust.concurrent.Workers;
 import io.quarkus.runtime.Startup;
 
 /**
@@ -30,6 +31,7 @@ public class JoinTokenPurge {
     private final Clock clock;
     private final EnrolmentAudit audit;
     private final ScheduledExecutorService timer;
+    private volatile boolean stopping;
 
     @Inject
     public JoinTokenPurge(EnrolmentStores stores, EnrolmentConfig config, Clock clock, EnrolmentAudit audit) {
@@ -77,12 +79,18 @@ public class JoinTokenPurge {
                 LOG.infof("deleted %d join token(s) that expired more than %s ago", removed, retention);
             }
         } catch (RuntimeException e) {
+            if (stopping) {
+                LOG.debugf("join token purge cut short: the gateway is stopping (%s)", e.toString());
+                return;
+            }
             LOG.warnf("join token purge failed, retrying in the next interval: %s", e.toString());
         }
     }
 
+    /** A purge in progress has 2 s to finish before it is interrupted (what that cuts short is logged at DEBUG). */
     @PreDestroy
     void stop() {
-        timer.shutdownNow();
+        stopping = true;
+        Workers.stop(timer, Duration.ofSeconds(2));
     }
 }
