@@ -16,8 +16,8 @@ public final class Workers {
     }
 
     /**
-     * Stops {@code worker}: it takes no new task, has {@code grace} to finish the running and queued ones, and is
-     * interrupted after that. Returns whether the worker ended within the grace period. Keeps the caller's
+     * Stops {@code worker}: it takes no new task, has {@code grace} to finish the running and queued ones (a scheduled
+     * executor's periodic tasks end at the stop: the JDK's default), and is interrupted after that. Returns whether the worker ended within the grace period. Keeps the caller's
      * interrupt status.
      */
     public static boolean stop(ExecutorService worker, Duration grace) {

@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -25,6 +26,7 @@ import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 import io.isthmus.trust.ca.RootsSource;
+import io.isthmus.trust.concurrent.Workers;
 import io.isthmus.trust.endpoint.EndpointAnswer;
 import io.isthmus.trust.endpoint.EndpointRequest;
 import io.isthmus.trust.endpoint.EndpointRoute;
@@ -56,6 +58,8 @@ public final class FederationMembership implements AutoCloseable, EndpointRoute 
     private final Supplier<Set<URI>> bootstrap;
     private final Duration pollInterval;
     private final Duration probeTimeout;
+    private static final Duration STOP_GRACE = Duration.ofSeconds(2);
+
     private final MembershipVerifier verifier = new MembershipVerifier();
     private final AtomicReference<SignedMembership> current = new AtomicReference<>();
     private final List<Consumer<MembershipChange>> listeners = new CopyOnWriteArrayList<>();
@@ -321,7 +325,12 @@ public final class FederationMembership implements AutoCloseable, EndpointRoute 
             return EndpointAnswer.json(409, "{\"error\":\"" + r.reason().code() + "\",\"detail\":"
                     + quote(r.message()) + "}");
         }
-        worker.execute(() -> offer(body, source));
+        try {
+            worker.execute(() -> offer(body, source));
+        } catch (RejectedExecutionException stopping) {
+            return EndpointAnswer.json(503, "{\"error\":\"stopping\",\"detail\":\"this gateway is stopping; offer the "
+                    + "document to another member, or again once this one is back\"}").withHeader("Retry-After", "30");
+        }
         return EndpointAnswer.json(202, "{\"version\":" + ((MembershipVerdict.Accepted) v).document().version()
                 + ",\"result\":\"taking\"}");
     }
@@ -330,8 +339,12 @@ public final class FederationMembership implements AutoCloseable, EndpointRoute 
         return com.fasterxml.jackson.databind.node.TextNode.valueOf(s).toString();
     }
 
+    /**
+     * Takes no more offers (a push then gets 503), and gives the one being taken {@link #STOP_GRACE} to finish before
+     * it is interrupted.
+     */
     @Override
     public void close() {
-        worker.shutdownNow();
+        Workers.stop(worker, STOP_GRACE);
     }
 }

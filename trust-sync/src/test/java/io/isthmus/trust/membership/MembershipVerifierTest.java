@@ -47,6 +47,11 @@ class MembershipVerifierTest {
                 member("west", "west.acme.internal"), member("onprem", "onprem.acme.internal")));
     }
 
+    /** The federation's roots these documents are signed under. */
+    static FederationRoots roots() {
+        return ROOTS;
+    }
+
     static String signedByRoot(Membership m) {
         return MembershipJws.sign(m, PKI.root().key(), PKI.rootCertificate());
     }
