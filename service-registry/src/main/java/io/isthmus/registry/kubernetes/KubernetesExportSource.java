@@ -6,9 +6,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
@@ -27,7 +24,6 @@ import io.isthmus.registry.PortProtocols;
 import io.isthmus.registry.Registry;
 import io.isthmus.registry.RegistryQuery;
 import io.isthmus.registry.ServiceKey;
-import io.isthmus.trust.concurrent.Workers;
 import io.isthmus.trust.spiffe.SpiffeId;
 
 /**
@@ -46,12 +42,7 @@ public final class KubernetesExportSource implements AutoCloseable {
 
     private final KubernetesClient client;
     private final Registry registry;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "isthmus-k8s-exports");
-        t.setDaemon(true);
-        return t;
-    });
-    private volatile boolean closing;
+    private final SerialWorker worker = new SerialWorker("isthmus-k8s-exports", LOG);
     private SharedIndexInformer<GenericKubernetesResource> exports;
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
@@ -83,7 +74,8 @@ public final class KubernetesExportSource implements AutoCloseable {
                     + "sync within 30 s; check the API server and the gateway's RBAC (list/watch on these kinds): " + e, e);
         }
         synced = true;
-        worker.submit(this::reconcileAll);
+        worker.submit("reconciling every ServiceExport", "each is retried on the next change of its objects",
+                this::reconcileAll);
     }
 
     /**
@@ -115,24 +107,8 @@ public final class KubernetesExportSource implements AutoCloseable {
         if (!synced) {
             return;
         }
-        try {
-            worker.execute(() -> {
-                try {
-                    reconcile(namespace, name);
-                } catch (RuntimeException e) {
-                    if (closing) {
-                        // Cut short by the stop (interrupted after the grace, or the client closed under it):
-                        // the next leader, or the next start, writes it again.
-                        LOG.debugf(e, "reconciling export %s/%s stopped: the gateway is stopping", namespace, name);
-                    } else {
-                        LOG.warnf(e, "reconciling export %s/%s failed; it is retried on the next change of its objects",
-                                namespace, name);
-                    }
-                }
-            });
-        } catch (RejectedExecutionException stopping) {
-            LOG.debugf("export %s/%s not reconciled: the gateway is stopping", namespace, name);
-        }
+        worker.submit("reconciling export " + namespace + "/" + name, "it is retried on the next change of its objects",
+                () -> reconcile(namespace, name));
     }
 
     /** The startup sweep: unexport orphans, then reconcile every ServiceExport. */
@@ -220,13 +196,12 @@ public final class KubernetesExportSource implements AutoCloseable {
     }
 
     /**
-     * Stops the worker first (a reconciliation in progress has {@link ServiceImportWriter#STOP_GRACE} to finish), then
-     * the informers.
+     * Stops the worker first (a reconciliation in progress has {@link SerialWorker#STOP_GRACE} to finish), then the
+     * informers.
      */
     @Override
     public void close() {
-        closing = true;
-        Workers.stop(worker, ServiceImportWriter.STOP_GRACE);
+        worker.close();
         for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {exports, services, slices}) {
             if (i != null) {
                 i.close();

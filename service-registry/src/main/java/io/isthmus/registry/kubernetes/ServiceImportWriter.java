@@ -1,6 +1,5 @@
 package io.isthmus.registry.kubernetes;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -8,9 +7,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 
 import org.jboss.logging.Logger;
 
@@ -24,7 +20,6 @@ import io.isthmus.registry.Registry;
 import io.isthmus.registry.RegistryListener;
 import io.isthmus.registry.RegistryQuery;
 import io.isthmus.registry.ServicePort;
-import io.isthmus.trust.concurrent.Workers;
 
 /**
  * Mirrors other clusters' exports into the local cluster as {@code ServiceImport} objects (one per namespace/name
@@ -35,17 +30,9 @@ import io.isthmus.trust.concurrent.Workers;
 public final class ServiceImportWriter implements RegistryListener, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ServiceImportWriter.class);
 
-    /** How long a write in progress at stop may take to finish (an API call's own timeout is longer). */
-    static final Duration STOP_GRACE = Duration.ofSeconds(2);
-
     private final KubernetesClient client;
     private final Registry registry;
-    private volatile boolean closing;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "isthmus-k8s-imports");
-        t.setDaemon(true);
-        return t;
-    });
+    private final SerialWorker worker = new SerialWorker("isthmus-k8s-imports", LOG);
 
     public ServiceImportWriter(KubernetesClient client, Registry registry) {
         this.client = client;
@@ -54,7 +41,8 @@ public final class ServiceImportWriter implements RegistryListener, AutoCloseabl
 
     public void start() {
         registry.addListener(this);
-        worker.submit(this::syncAll);
+        worker.submit("writing the ServiceImports of other clusters' exports", "retried on the next registry change "
+                + "of each", this::syncAll);
     }
 
     @Override
@@ -73,24 +61,8 @@ public final class ServiceImportWriter implements RegistryListener, AutoCloseabl
     }
 
     private void submit(String namespace, String name) {
-        try {
-            worker.execute(() -> {
-                try {
-                    sync(namespace, name);
-                } catch (RuntimeException e) {
-                    if (closing) {
-                        // Cut short by the stop (interrupted after the grace, or the client closed under it):
-                        // the next leader, or the next start, writes it again.
-                        LOG.debugf(e, "writing ServiceImport %s/%s stopped: the gateway is stopping", namespace, name);
-                    } else {
-                        LOG.warnf(e, "writing ServiceImport %s/%s failed; retried on the next registry change",
-                                namespace, name);
-                    }
-                }
-            });
-        } catch (RejectedExecutionException stopping) {
-            LOG.debugf("ServiceImport %s/%s not written: the gateway is stopping", namespace, name);
-        }
+        worker.submit("writing ServiceImport " + namespace + "/" + name, "retried on the next registry change",
+                () -> sync(namespace, name));
     }
 
     void syncAll() {
@@ -166,14 +138,10 @@ public final class ServiceImportWriter implements RegistryListener, AutoCloseabl
         return l == null ? Map.of() : l;
     }
 
-    /**
-     * Stops listening, then gives a write in progress {@link #STOP_GRACE} to finish before interrupting it (an
-     * interrupted write is logged at DEBUG: a clean stop logs no failure).
-     */
+    /** Stops listening; a write in progress has {@link SerialWorker#STOP_GRACE} to finish. */
     @Override
     public void close() {
         registry.removeListener(this);
-        closing = true;
-        Workers.stop(worker, STOP_GRACE);
+        worker.close();
     }
 }

@@ -10,13 +10,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import org.infinispan.Cache;
 import org.infinispan.configuration.cache.ConfigurationBuilder;
@@ -47,6 +42,7 @@ import io.isthmus.registry.ServicePort;
 import io.isthmus.registry.store.EntryCodec;
 import io.isthmus.registry.store.InfinispanRegistry;
 import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.testing.LogCapture;
 
 /**
  * The Kubernetes source against the fabric8 mock API server in CRUD mode (real HTTP, real watches): exports
@@ -266,33 +262,12 @@ class KubernetesSourceTest {
                     }
                     return request.getUtf8Body();
                 }).once();
-        List<LogRecord> warnings = new CopyOnWriteArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
-                    warnings.add(r);
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        Logger log = Logger.getLogger(ServiceImportWriter.class.getName());
-        log.addHandler(capture);
-        try {
+        try (LogCapture log = LogCapture.warnings(ServiceImportWriter.class.getName())) {
             imports.start();
             arriveFromRemote("cluster-b", "shop", "slow");
             assertThat(writing.await(20, TimeUnit.SECONDS)).as("the status write reached the API server").isTrue();
             imports.close();
-            assertThat(warnings).extracting(LogRecord::getMessage).as("warnings logged by the writer").isEmpty();
-        } finally {
-            log.removeHandler(capture);
+            assertThat(log.lines()).as("warnings logged by the writer").isEmpty();
         }
     }
 

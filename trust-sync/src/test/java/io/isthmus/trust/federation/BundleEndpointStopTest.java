@@ -8,21 +8,16 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.trust.endpoint.EndpointAnswer;
+import io.isthmus.trust.testing.LogCapture;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.netty.util.internal.logging.JdkLoggerFactory;
 
@@ -35,36 +30,18 @@ import io.netty.util.internal.logging.JdkLoggerFactory;
  * after the endpoint stopped is dropped quietly.
  */
 class BundleEndpointStopTest {
-    /** Netty's own log (its default factory here is java.util.logging: the precondition below checks it). */
-    private final Logger netty = Logger.getLogger("io.netty");
-    private final List<LogRecord> severe = new CopyOnWriteArrayList<>();
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
-                severe.add(r);
-            }
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    private LogCapture netty;
 
     @BeforeEach
     void captureNettyWarnings() {
         assertThat(InternalLoggerFactory.getDefaultFactory()).as("Netty logs through java.util.logging in this module")
                 .isInstanceOf(JdkLoggerFactory.class);
-        netty.addHandler(capture);
+        netty = LogCapture.warnings("io.netty");
     }
 
     @AfterEach
     void release() {
-        netty.removeHandler(capture);
+        netty.close();
     }
 
     @Test
@@ -86,7 +63,7 @@ class BundleEndpointStopTest {
         HttpResponse<String> r = fetch.get(10, TimeUnit.SECONDS);
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).isEqualTo("{\"answer\":\"late but whole\"}");
-        assertThat(severe).as("Netty warnings and errors").isEmpty();
+        assertThat(netty.lines()).as("Netty warnings and errors").isEmpty();
     }
 
     @Test
@@ -121,7 +98,7 @@ class BundleEndpointStopTest {
         assertThat(fetch).as("the connection closed without an answer").failsWithin(Duration.ofSeconds(10));
         assertThat(answered.await(10, TimeUnit.SECONDS)).as("the route answered after the stop").isTrue();
         sleep(Duration.ofMillis(300));
-        assertThat(severe).as("Netty warnings and errors").isEmpty();
+        assertThat(netty.lines()).as("Netty warnings and errors").isEmpty();
     }
 
     private static HttpClient client(BundleEndpointFixture endpoint) throws Exception {
