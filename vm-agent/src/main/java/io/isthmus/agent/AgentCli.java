@@ -289,27 +289,42 @@ public final class AgentCli {
         io.isthmus.agent.attest.WorkloadAttestation attestation = attestation(extras, state);
         CountDownLatch stopped = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
+        // Closed last added first, so that whoever hands work to another stops before it: the runtime tells the API,
+        // the workload SVIDs and the entries' puller of every new state, the puller tells the workload SVIDs of new
+        // IDs, the workload SVIDs tell the API of new SVIDs. Each lets a call in progress (a renewal, a pull) finish,
+        // and what it hands on must still be taken: a worker already stopped refused it, and the runtime logged that
+        // as a failed listener, WARN with a stack trace. The root watcher, too, finishes a check in progress (an
+        // interrupted copy of a changed root file was a WARN).
         java.util.List<AutoCloseable> closeables = new java.util.ArrayList<>();
-        closeables.add(watcher::shutdownNow);
-        try (AgentRuntime runtime = new AgentRuntime(state, dir, client, Clock.systemUTC(), AgentRuntime.defaultBackoff(),
-                extras.trustRefresh(), extras.earlyRenewSpread());
-                io.isthmus.agent.workloadsvid.WorkloadSvids workloads = new io.isthmus.agent.workloadsvid.WorkloadSvids(
-                        attestation.workloadIds(state.svid().id()), runtime::current, client, Clock.systemUTC(),
-                        AgentRuntime.defaultBackoff());
-                WorkloadApiServer api = WorkloadApiServer.start(socket, runtime::current, attestation, workloads::get,
-                        io.isthmus.agent.jwt.JwtSvidCache.fromGateway(client, runtime::current, Clock.systemUTC()))) {
+        closeables.add(() -> io.isthmus.trust.concurrent.Workers.stop(watcher, AgentRuntime.STOP_GRACE));
+        try {
+            // Nothing runs before start(): if the API server cannot start, these have nothing to stop.
+            AgentRuntime runtime = new AgentRuntime(state, dir, client, Clock.systemUTC(), AgentRuntime.defaultBackoff(),
+                    extras.trustRefresh(), extras.earlyRenewSpread());
+            io.isthmus.agent.workloadsvid.WorkloadSvids workloads = new io.isthmus.agent.workloadsvid.WorkloadSvids(
+                    attestation.workloadIds(state.svid().id()), runtime::current, client, Clock.systemUTC(),
+                    AgentRuntime.defaultBackoff());
+            WorkloadApiServer api = WorkloadApiServer.start(socket, runtime::current, attestation, workloads::get,
+                    io.isthmus.agent.jwt.JwtSvidCache.fromGateway(client, runtime::current, Clock.systemUTC()));
+            closeables.add(api);
+            closeables.add(workloads);
+            io.isthmus.agent.entries.EntrySync sync = attestation.enabled() ? new io.isthmus.agent.entries.EntrySync(
+                    state.svid().id(), state.gateway(), () -> client.registrationEntries(runtime.current().svid(),
+                            runtime.current().bundles()), attestation, extras.registrationEntries(),
+                    attestation.entries(), workloads::follow, extras.entriesRefresh()) : null;
+            if (sync != null) {
+                closeables.add(sync);
+            }
+            closeables.add(runtime);
             runtime.addListener(api::publish);
             runtime.addListener(workloads::agentChanged);
+            if (sync != null) {
+                runtime.addListener(s -> sync.pullSoon());
+            }
             workloads.onChange(() -> api.publish(runtime.current()));
             runtime.start();
             workloads.start();
-            if (attestation.enabled()) {
-                io.isthmus.agent.entries.EntrySync sync = new io.isthmus.agent.entries.EntrySync(state.svid().id(),
-                        state.gateway(), () -> client.registrationEntries(runtime.current().svid(),
-                                runtime.current().bundles()), attestation, extras.registrationEntries(),
-                        attestation.entries(), workloads::follow, extras.entriesRefresh());
-                closeables.add(sync);
-                runtime.addListener(s -> sync.pullSoon());
+            if (sync != null) {
                 sync.start();
             }
             io.isthmus.trust.tls.SvidSource svid = () -> runtime.current().svid();

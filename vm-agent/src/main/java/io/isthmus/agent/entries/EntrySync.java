@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -22,6 +23,7 @@ import io.isthmus.agent.attest.RegistrationEntries;
 import io.isthmus.agent.attest.WorkloadAttestation;
 import io.isthmus.agent.gateway.GatewayException;
 import io.isthmus.trust.attest.RegistrationEntry;
+import io.isthmus.trust.concurrent.Workers;
 import io.isthmus.trust.reload.WatchedFiles;
 import io.isthmus.trust.spiffe.SpiffeId;
 
@@ -36,6 +38,9 @@ import io.isthmus.trust.spiffe.SpiffeId;
  */
 public final class EntrySync implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(EntrySync.class);
+
+    /** How long a pull in progress at stop may take to finish before it is interrupted (as the agent's renewal). */
+    static final Duration STOP_GRACE = Duration.ofSeconds(1);
 
     /** Asks the gateway for this agent's entries (a JSON array). */
     @FunctionalInterface
@@ -53,6 +58,7 @@ public final class EntrySync implements AutoCloseable {
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("isthmus-agent-entries").factory());
     private final Set<String> refusalsLogged = new HashSet<>();
+    private volatile boolean closing;
     private List<RegistrationEntry> fromFile;
     private List<RegistrationEntry> fromGateway = List.of();
     private List<RegistrationEntry> inForce;
@@ -93,12 +99,17 @@ public final class EntrySync implements AutoCloseable {
 
     /** Pulls soon (after an SVID renewal: the gateway may have been changed meanwhile). */
     public void pullSoon() {
-        if (!scheduler.isShutdown()) {
+        try {
             scheduler.execute(this::pull);
+        } catch (RejectedExecutionException stopping) {
+            LOG.debug("registration entries not pulled: the agent is stopping");
         }
     }
 
     private void pull() {
+        if (closing) {
+            return; // a pull asked for just before the stop
+        }
         try {
             PushedEntries pushed = PushedEntries.check(vm, fetch.fetch());
             for (String refusal : pushed.refused()) {
@@ -114,6 +125,11 @@ public final class EntrySync implements AutoCloseable {
             fromGateway = pushed.accepted();
             apply("gateway " + gateway);
         } catch (GatewayException | RuntimeException e) {
+            if (closing) {
+                // Cut short by the stop (interrupted after the grace): the entries in force stay until the end.
+                LOG.debugf(e, "pulling registration entries from gateway %s stopped: the agent is stopping", gateway);
+                return;
+            }
             if (problem == null) {
                 LOG.warnf("cannot fetch this agent's registration entries from gateway %s (%s); keeping the %d it sent "
                         + "last and asking again every %s. Check that the gateway is reachable from this VM and that "
@@ -137,8 +153,14 @@ public final class EntrySync implements AutoCloseable {
                         .toList());
     }
 
+    /**
+     * Stops pulling: a pull in progress has {@link #STOP_GRACE} to finish before it is interrupted, and what the stop
+     * cuts short is logged at DEBUG (a clean stop logs no failure). A pull that finishes within the grace still
+     * tells {@code idsChanged}: close this before the workload SVIDs.
+     */
     @Override
     public void close() {
-        scheduler.shutdownNow();
+        closing = true;
+        Workers.stop(scheduler, STOP_GRACE);
     }
 }

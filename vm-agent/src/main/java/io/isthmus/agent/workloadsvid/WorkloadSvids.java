@@ -8,8 +8,9 @@ import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -19,6 +20,7 @@ import io.isthmus.agent.Backoff;
 import io.isthmus.agent.gateway.GatewayClient;
 import io.isthmus.agent.gateway.GatewayException;
 import io.isthmus.agent.state.AgentState;
+import io.isthmus.trust.concurrent.Workers;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.x509.Certificates;
@@ -35,6 +37,9 @@ import io.isthmus.trust.x509.Certificates;
 public final class WorkloadSvids implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(WorkloadSvids.class);
 
+    /** How long a signing in progress at stop may take to finish before it is interrupted (as the agent's renewal). */
+    static final Duration STOP_GRACE = Duration.ofSeconds(1);
+
     private final SortedSet<SpiffeId> initial;
     /** The IDs followed now, each with the generation of its renewal loop (a re-added ID starts a new loop). */
     private final Map<SpiffeId, Long> live = new java.util.HashMap<>();
@@ -45,8 +50,8 @@ public final class WorkloadSvids implements AutoCloseable {
     private final Backoff backoff;
     private volatile Runnable changed = () -> { };
     private final Map<SpiffeId, X509Svid> svids = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().daemon().name("isthmus-agent-workload-svids").factory());
+    private final ScheduledExecutorService scheduler;
+    private volatile boolean closing;
 
     public WorkloadSvids(Set<SpiffeId> ids, Supplier<AgentState> agent, GatewayClient gateway, Clock clock,
             Backoff backoff) {
@@ -55,6 +60,11 @@ public final class WorkloadSvids implements AutoCloseable {
         this.gateway = gateway;
         this.clock = clock;
         this.backoff = backoff;
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1,
+                Thread.ofPlatform().daemon().name("isthmus-agent-workload-svids").factory());
+        // A clean stop waits for the signing in progress, not for the next renewal or retry to come due.
+        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.scheduler = executor;
     }
 
     /** Runs {@code changed} after every new SVID (before {@link #start}). */
@@ -69,10 +79,8 @@ public final class WorkloadSvids implements AutoCloseable {
     /** Follows exactly {@code ids} from now on: new ones are signed at once, removed ones dropped. */
     public void follow(Set<SpiffeId> ids) {
         Set<SpiffeId> next = Set.copyOf(ids);
-        if (scheduler.isShutdown()) {
-            return; // the agent is stopping (the entries' puller may still be finishing a pull)
-        }
-        scheduler.execute(() -> {
+        // Once the agent is stopping, nothing to do (the entries' puller may still be finishing a pull).
+        run(() -> {
             boolean dropped = live.keySet().retainAll(next);
             dropped |= svids.keySet().retainAll(next);
             for (SpiffeId id : new TreeSet<>(next)) {
@@ -100,7 +108,7 @@ public final class WorkloadSvids implements AutoCloseable {
         var signer = state.svid().chain().get(1);
         svids.forEach((id, svid) -> {
             if (svid.chain().size() < 2 || !svid.chain().get(1).equals(signer)) {
-                scheduler.execute(() -> {
+                run(() -> {
                     Long generation = live.get(id);
                     if (generation != null) {
                         fetch(id, generation, 0);
@@ -111,8 +119,8 @@ public final class WorkloadSvids implements AutoCloseable {
     }
 
     private void fetch(SpiffeId id, long generation, int failures) {
-        if (!Long.valueOf(generation).equals(live.get(id))) {
-            return;
+        if (closing || !Long.valueOf(generation).equals(live.get(id))) {
+            return; // stopping (a queued change starts no new signing), or the ID was dropped or re-added since
         }
         AgentState now = agent.get();
         try {
@@ -123,6 +131,11 @@ public final class WorkloadSvids implements AutoCloseable {
             changed.run();
             schedule(id, generation, 0, Duration.between(clock.instant(), svid.renewalDue(clock.instant())));
         } catch (GatewayException | RuntimeException e) {
+            if (closing) {
+                // Cut short by the stop (interrupted after the grace): a restarted agent asks again.
+                LOG.debugf(e, "workload SVID %s: signing stopped: the agent is stopping", id);
+                return;
+            }
             Duration delay = backoff.delay(failures);
             String kind = e instanceof GatewayException g ? g.code() : e.getClass().getSimpleName();
             X509Svid held = svids.get(id);
@@ -134,14 +147,29 @@ public final class WorkloadSvids implements AutoCloseable {
     }
 
     private void schedule(SpiffeId id, long generation, int failures, Duration delay) {
-        if (!scheduler.isShutdown()) {
+        try {
             scheduler.schedule(() -> fetch(id, generation, failures), Math.max(0, delay.toMillis()),
                     TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException stopping) {
+            LOG.debugf("workload SVID %s: no renewal scheduled, the agent is stopping", id);
         }
     }
 
+    private void run(Runnable task) {
+        try {
+            scheduler.execute(task);
+        } catch (RejectedExecutionException stopping) {
+            LOG.debug("workload SVIDs not updated: the agent is stopping");
+        }
+    }
+
+    /**
+     * Stops: a signing in progress has {@link #STOP_GRACE} to finish before it is interrupted, and what the stop
+     * cuts short is logged at DEBUG (a clean stop logs no failure); calls after this do nothing.
+     */
     @Override
     public void close() {
-        scheduler.shutdownNow();
+        closing = true;
+        Workers.stop(scheduler, STOP_GRACE);
     }
 }

@@ -6,12 +6,15 @@ import static org.awaitility.Awaitility.await;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -22,14 +25,20 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.isthmus.agent.attest.RegistrationEntries;
 import io.isthmus.agent.attest.WorkloadAttestation;
+import io.isthmus.agent.gateway.GatewayClient;
 import io.isthmus.agent.gateway.GatewayException;
+import io.isthmus.agent.testing.LogCapture;
+import io.isthmus.agent.testing.SilentGateway;
 import io.isthmus.trust.attest.RegistrationEntry;
+import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.testing.TestCa;
 
 /**
  * The agent's entries follow the gateway and the file without a restart: the union applies, a pushed entry outside
  * the VM's path is refused (logged once), an unreachable gateway leaves the last entries in force (said once), and
- * a changed file is reloaded.
+ * a changed file is reloaded. Stopping while a pull is in flight is not a failure.
  */
 class EntrySyncTest {
     private static final SpiffeId VM = SpiffeId.parse("spiffe://east.example/ns/shop/sa/db-1");
@@ -116,5 +125,31 @@ class EntrySyncTest {
         assertThat(log.stream().filter(l -> l.contains("fetched again")).count()).isEqualTo(1);
         assertThat(log.stream().filter(l -> l.contains("refused a registration entry")).toList()).singleElement()
                 .asString().contains("db-2/steal").contains("not-under-vm");
+    }
+
+    /** Before, close() interrupted the pull at once, and "interrupted" was logged as an unreachable gateway (WARN). */
+    @Test
+    void aPullInFlightAtStopIsNotLoggedAsAFailure() throws Exception {
+        TestCa ca = TestCa.create();
+        X509Svid agent = TestCa.svid(ca.intermediate("east.example"), VM.toString());
+        try (SilentGateway silent = SilentGateway.start(); LogCapture log = LogCapture.of(EntrySync.class)) {
+            GatewayClient client = new GatewayClient(silent.uri(), ca.roots(), VM.trustDomain(), Clock.systemUTC());
+            JsonNode none = JSON.readTree("[]");
+            AtomicBoolean first = new AtomicBoolean(true);
+            // The first pull (waited for by start) is answered; the next goes to a gateway that never answers.
+            sync = new EntrySync(VM, silent.uri(), () -> first.getAndSet(false) ? none
+                    : client.registrationEntries(agent, BundleSet.of(List.of())), WorkloadAttestation.unix(List.of()),
+                    Optional.empty(), List.of(), ids -> { }, Duration.ofMinutes(10));
+            sync.start();
+            sync.pullSoon();
+            assertThat(silent.awaitCall(Duration.ofSeconds(10))).as("the pull reached the gateway").isTrue();
+
+            sync.close();
+
+            // The call ends when the stop interrupts it (the gateway never answers); wait for what that logged.
+            await().atMost(Duration.ofSeconds(10)).until(() -> !log.isEmpty());
+            assertThat(log.atLeast(Level.WARNING)).as(log.all().toString()).isEmpty();
+            assertThat(log.all()).anySatisfy(r -> assertThat(r).contains("stopped: the agent is stopping"));
+        }
     }
 }

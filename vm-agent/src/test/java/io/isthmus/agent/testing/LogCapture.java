@@ -1,0 +1,65 @@
+package io.isthmus.agent.testing;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
+
+/**
+ * Every record of one class's logger while open, DEBUG included (the logger's level is lowered to ALL, and put back
+ * on close), so that a test can wait for what a background task logged and then check its level.
+ */
+public final class LogCapture extends Handler implements AutoCloseable {
+    private final Logger logger;
+    private final Level previous;
+    private final List<LogRecord> records = new CopyOnWriteArrayList<>();
+
+    private LogCapture(Logger logger) {
+        this.logger = logger;
+        this.previous = logger.getLevel();
+        logger.setLevel(Level.ALL);
+        logger.addHandler(this);
+    }
+
+    public static LogCapture of(Class<?> type) {
+        return new LogCapture(Logger.getLogger(type.getName()));
+    }
+
+    public boolean isEmpty() {
+        return records.isEmpty();
+    }
+
+    /** The records at {@code level} or above, each as "LEVEL message" (and the exception, if any). */
+    public List<String> atLeast(Level level) {
+        return records.stream().filter(r -> r.getLevel().intValue() >= level.intValue()).map(LogCapture::describe)
+                .toList();
+    }
+
+    /** Every record, each as "LEVEL message" (and the exception, if any). */
+    public List<String> all() {
+        return records.stream().map(LogCapture::describe).toList();
+    }
+
+    private static String describe(LogRecord r) {
+        return r.getLevel() + " " + new SimpleFormatter().formatMessage(r)
+                + (r.getThrown() == null ? "" : " [" + r.getThrown() + "]");
+    }
+
+    @Override
+    public void publish(LogRecord r) {
+        records.add(r);
+    }
+
+    @Override
+    public void flush() {
+    }
+
+    @Override
+    public void close() {
+        logger.removeHandler(this);
+        logger.setLevel(previous);
+    }
+}
