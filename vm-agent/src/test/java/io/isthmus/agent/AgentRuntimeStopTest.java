@@ -16,10 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
 import io.isthmus.agent.gateway.GatewayClient;
 import io.isthmus.agent.state.AgentState;
 import io.isthmus.agent.state.StateDir;
-import io.isthmus.agent.testing.LogCapture;
 import io.isthmus.agent.testing.SilentGateway;
 import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.testing.LogCapture;
 import io.isthmus.trust.testing.TestCa;
 
 /**

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
 
 import org.infinispan.Cache;
 import org.infinispan.configuration.cache.ConfigurationBuilder;
@@ -262,12 +263,12 @@ class KubernetesSourceTest {
                     }
                     return request.getUtf8Body();
                 }).once();
-        try (LogCapture log = LogCapture.warnings(ServiceImportWriter.class.getName())) {
+        try (LogCapture log = LogCapture.of(ServiceImportWriter.class)) {
             imports.start();
             arriveFromRemote("cluster-b", "shop", "slow");
             assertThat(writing.await(20, TimeUnit.SECONDS)).as("the status write reached the API server").isTrue();
             imports.close();
-            assertThat(log.lines()).as("warnings logged by the writer").isEmpty();
+            assertThat(log.atLeast(Level.WARNING)).as("warnings logged by the writer").isEmpty();
         }
     }
 

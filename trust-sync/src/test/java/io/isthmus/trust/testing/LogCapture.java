@@ -6,49 +6,67 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
 
 /**
- * The WARNING-and-above records logged under a category (and below it) while open, through java.util.logging, which
- * backs JBoss Logging (and Netty, when it finds no other backend) in these tests. For tests of "a clean stop logs
- * nothing worse than INFO".
+ * Every record of one logger (and those below it) while open, DEBUG included (the logger's level is lowered to ALL,
+ * and put back on close), so that a test can wait for what a background task logged and then check its level. Through
+ * java.util.logging, which JBoss Logging (and Netty, when it finds no other backend) write to in these tests. For
+ * tests of "a clean stop logs nothing worse than INFO".
  */
-public final class LogCapture implements AutoCloseable {
+public final class LogCapture extends Handler implements AutoCloseable {
     private final Logger logger;
+    private final Level previous;
     private final List<LogRecord> records = new CopyOnWriteArrayList<>();
-    private final Handler handler = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
-                records.add(r);
-            }
-        }
 
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
-
-    private LogCapture(String category) {
-        this.logger = Logger.getLogger(category);
-        logger.addHandler(handler);
+    private LogCapture(Logger logger) {
+        this.logger = logger;
+        this.previous = logger.getLevel();
+        logger.setLevel(Level.ALL);
+        logger.addHandler(this);
     }
 
-    /** Starts capturing {@code category}'s warnings and errors. */
-    public static LogCapture warnings(String category) {
-        return new LogCapture(category);
+    public static LogCapture of(Class<?> type) {
+        return of(type.getName());
     }
 
-    /** Each captured record's level and message, as logged so far. */
-    public List<String> lines() {
-        return records.stream().map(r -> r.getLevel() + " " + r.getMessage()).toList();
+    /** A category and every category below it, e.g. {@code io.netty}. */
+    public static LogCapture of(String category) {
+        return new LogCapture(Logger.getLogger(category));
+    }
+
+    public boolean isEmpty() {
+        return records.isEmpty();
+    }
+
+    /** The records at {@code level} or above, each as "LEVEL message" (and the exception, if any). */
+    public List<String> atLeast(Level level) {
+        return records.stream().filter(r -> r.getLevel().intValue() >= level.intValue()).map(LogCapture::describe)
+                .toList();
+    }
+
+    /** Every record, each as "LEVEL message" (and the exception, if any). */
+    public List<String> all() {
+        return records.stream().map(LogCapture::describe).toList();
+    }
+
+    private static String describe(LogRecord r) {
+        return r.getLevel() + " " + new SimpleFormatter().formatMessage(r)
+                + (r.getThrown() == null ? "" : " [" + r.getThrown() + "]");
+    }
+
+    @Override
+    public void publish(LogRecord r) {
+        records.add(r);
+    }
+
+    @Override
+    public void flush() {
     }
 
     @Override
     public void close() {
-        logger.removeHandler(handler);
+        logger.removeHandler(this);
+        logger.setLevel(previous);
     }
 }

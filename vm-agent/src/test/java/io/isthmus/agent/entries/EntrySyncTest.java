@@ -27,12 +27,12 @@ import io.isthmus.agent.attest.RegistrationEntries;
 import io.isthmus.agent.attest.WorkloadAttestation;
 import io.isthmus.agent.gateway.GatewayClient;
 import io.isthmus.agent.gateway.GatewayException;
-import io.isthmus.agent.testing.LogCapture;
 import io.isthmus.agent.testing.SilentGateway;
 import io.isthmus.trust.attest.RegistrationEntry;
 import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.svid.X509Svid;
+import io.isthmus.trust.testing.LogCapture;
 import io.isthmus.trust.testing.TestCa;
 
 /**

@@ -15,11 +15,11 @@ import org.junit.jupiter.api.Test;
 import io.isthmus.agent.AgentRuntime;
 import io.isthmus.agent.gateway.GatewayClient;
 import io.isthmus.agent.state.AgentState;
-import io.isthmus.agent.testing.LogCapture;
 import io.isthmus.agent.testing.SilentGateway;
 import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.testing.LogCapture;
 import io.isthmus.trust.testing.TestCa;
 
 /**
