@@ -1,5 +1,6 @@
 package io.isthmus.trust.testing;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Handler;
@@ -7,6 +8,9 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.logging.SimpleFormatter;
+
+import org.assertj.core.api.Assertions;
+import org.awaitility.Awaitility;
 
 /**
  * Every record of one logger (and those below it) while open, DEBUG included (the logger's level is lowered to ALL,
@@ -48,6 +52,16 @@ public final class LogCapture extends Handler implements AutoCloseable {
     /** Every record, each as "LEVEL message" (and the exception, if any). */
     public List<String> all() {
         return records.stream().map(LogCapture::describe).toList();
+    }
+
+    /**
+     * For a stop that cut a call short: waits (up to 10 s) until something was logged, then checks that nothing
+     * reached WARNING and that a line says {@code expected}.
+     */
+    public void assertStoppedQuietly(String expected) {
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !isEmpty());
+        Assertions.assertThat(atLeast(Level.WARNING)).as(all().toString()).isEmpty();
+        Assertions.assertThat(all()).anySatisfy(r -> Assertions.assertThat(r).contains(expected));
     }
 
     private static String describe(LogRecord r) {
