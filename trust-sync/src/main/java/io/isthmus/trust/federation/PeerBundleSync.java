@@ -280,7 +280,12 @@ public final class PeerBundleSync implements AutoCloseable, PeerStatusSource {
                 .handleAsync((ok, failure) -> {
                     Duration interval = peer.interval(settings, store);
                     if (failure == null) {
+                        if (peer.failures > 0 && peer.unreachableSince != null) {
+                            LOG.infof("peer %s (%s): bundle endpoint reachable again, after %d failed attempts since %s",
+                                    peer.config.name(), td, peer.failures, peer.unreachableSince);
+                        }
                         peer.failures = 0;
+                        peer.unreachableSince = null;
                         schedule(peer, interval);
                         return null;
                     }
@@ -288,10 +293,25 @@ public final class PeerBundleSync implements AutoCloseable, PeerStatusSource {
                             ? failure.getCause() : failure;
                     BundleRejection reason = cause instanceof BundleRejectedException r ? r.reason()
                             : BundleRejection.FETCH_FAILED;
+                    boolean stillUnreachable = reason == BundleRejection.FETCH_FAILED && peer.unreachableSince != null;
                     peer.failed(reason, cause.getMessage());
                     listener.rejected(td, reason, cause.getMessage());
-                    LOG.warnf("peer %s (%s): %s: %s", peer.config.name(), td, reason.label(), cause.getMessage());
-                    schedule(peer, backoff(peer.failures, interval));
+                    Duration retry = backoff(peer.failures, interval);
+                    if (stillUnreachable) {
+                        // A peer that is down, or not up yet: one warning, not one per attempt.
+                        LOG.debugf("peer %s (%s): still unreachable (attempt %d): %s; retrying in %s",
+                                peer.config.name(), td, peer.failures, cause.getMessage(), retry);
+                    } else if (reason == BundleRejection.FETCH_FAILED) {
+                        peer.unreachableSince = clock.instant();
+                        LOG.warnf("peer %s (%s): %s: %s; retrying in %s, with back-off (repeats are logged at DEBUG "
+                                + "until it answers). If this lasts, check that %s's gateway is up and its bundle "
+                                + "endpoint reachable from here (isthmus check); its last good bundle stays in force",
+                                peer.config.name(), td, reason.label(), cause.getMessage(), retry, peer.config.name());
+                    } else {
+                        peer.unreachableSince = null;
+                        LOG.warnf("peer %s (%s): %s: %s", peer.config.name(), td, reason.label(), cause.getMessage());
+                    }
+                    schedule(peer, retry);
                     return null;
                 }, httpExecutor);
     }
@@ -364,6 +384,8 @@ public final class PeerBundleSync implements AutoCloseable, PeerStatusSource {
         volatile BundleRejection lastRejection;
         volatile boolean fromDisk;
         volatile int failures;
+        /** When the current run of failed fetches (an unreachable endpoint) began; null when the last one answered. */
+        volatile Instant unreachableSince;
         /** Guarded by the peer's monitor. */
         Instant lastHintedPull;
 

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.logging.Level;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -31,6 +32,7 @@ import io.isthmus.trust.svid.SvidRejection;
 import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.testing.FreePorts;
+import io.isthmus.trust.testing.LogCapture;
 import io.isthmus.trust.testing.TestCa;
 
 /**
@@ -204,6 +206,32 @@ class FederationSyncTest {
         // Its own bundle continues across the restart (same CAs, so the same sequence) instead of starting over.
         assertThat(c.localBundle().current().sequence()).as("c's own bundle sequence after the restart")
                 .isEqualTo(ownSequence);
+    }
+
+    /**
+     * A peer that goes down is one WARN at each gateway that polls it, naming it and what to check, not one per
+     * attempt (the quick start's clean stop logged 13 for one peer); its return is one INFO.
+     */
+    @Test
+    void aPeerThatIsDownIsOneWarningAndItsReturnOneInfo() throws Exception {
+        startAll();
+        awaitFullMesh();
+        try (LogCapture log = LogCapture.of(PeerBundleSync.class)) {
+            gateways.remove("b").close();
+            await().atMost(Duration.ofSeconds(15)).until(() -> about(log.all(), "still unreachable").size() >= 4);
+            List<String> warnings = about(log.atLeast(Level.WARNING), "");
+            assertThat(warnings).as("one warning from each of a and c").hasSize(2);
+            assertThat(warnings).allSatisfy(w -> assertThat(w).contains("fetch-failed")
+                    .contains("check that cluster-b's gateway is up"));
+
+            gateways.put("b", TrustRuntime.start(settings("b"), Clock.systemUTC(), new SyncListener() { }));
+            await().atMost(Duration.ofSeconds(15)).until(() -> about(log.all(), "reachable again").size() == 2);
+        }
+    }
+
+    /** The lines about peer cluster-b that contain {@code text}. */
+    private static List<String> about(List<String> lines, String text) {
+        return lines.stream().filter(l -> l.contains(" peer cluster-b (") && l.contains(text)).toList();
     }
 
     @Test
