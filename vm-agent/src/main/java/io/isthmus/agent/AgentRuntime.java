@@ -10,7 +10,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -82,14 +81,8 @@ public final class AgentRuntime implements AutoCloseable {
         this.backoff = backoff;
         this.maxTrustRefresh = maxTrustRefresh;
         this.earlyRenewSpread = earlyRenewSpread;
-        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "isthmus-agent-renewal");
-            t.setDaemon(true);
-            return t;
-        });
         // A clean stop waits for the call in progress, not for the next renewal or refresh to come due.
-        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-        this.scheduler = executor;
+        this.scheduler = Workers.scheduler("isthmus-agent-renewal");
     }
 
     public static Backoff defaultBackoff() {

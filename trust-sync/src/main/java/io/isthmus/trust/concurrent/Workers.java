@@ -2,6 +2,8 @@ package io.isthmus.trust.concurrent;
 
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -17,8 +19,8 @@ public final class Workers {
 
     /**
      * Stops {@code worker}: it takes no new task, has {@code grace} to finish the running and queued ones (a scheduled
-     * executor's periodic tasks end at the stop: the JDK's default), and is interrupted after that. Returns whether the worker ended within the grace period. Keeps the caller's
-     * interrupt status.
+     * executor's periodic tasks end at the stop: the JDK's default), and is interrupted after that. Returns whether
+     * the worker ended within the grace period. Keeps the caller's interrupt status.
      */
     public static boolean stop(ExecutorService worker, Duration grace) {
         worker.shutdown();
@@ -33,5 +35,16 @@ public final class Workers {
             worker.shutdownNow();
         }
         return ended;
+    }
+
+    /**
+     * One daemon thread named {@code threadName} for delayed and periodic tasks, whose {@link #stop} waits only for
+     * the task running, not for delayed ones to come due (a plain scheduled executor runs those after a shutdown).
+     */
+    public static ScheduledExecutorService scheduler(String threadName) {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1,
+                Thread.ofPlatform().daemon().name(threadName).factory());
+        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        return executor;
     }
 }

@@ -280,7 +280,7 @@ public final class PeerBundleSync implements AutoCloseable, PeerStatusSource {
                 .handleAsync((ok, failure) -> {
                     Duration interval = peer.interval(settings, store);
                     if (failure == null) {
-                        if (peer.failures > 0 && peer.unreachableSince != null) {
+                        if (peer.unreachableSince != null) {
                             LOG.infof("peer %s (%s): bundle endpoint reachable again, after %d failed attempts since %s",
                                     peer.config.name(), td, peer.failures, peer.unreachableSince);
                         }

@@ -10,7 +10,6 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -60,11 +59,8 @@ public final class WorkloadSvids implements AutoCloseable {
         this.gateway = gateway;
         this.clock = clock;
         this.backoff = backoff;
-        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1,
-                Thread.ofPlatform().daemon().name("isthmus-agent-workload-svids").factory());
         // A clean stop waits for the signing in progress, not for the next renewal or retry to come due.
-        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-        this.scheduler = executor;
+        this.scheduler = Workers.scheduler("isthmus-agent-workload-svids");
     }
 
     /** Runs {@code changed} after every new SVID (before {@link #start}). */
