@@ -106,7 +106,7 @@ public interface RegistryConfig {
      * cluster alone; a replica configured without other replicas does not wait. See README "Registry timings".
      */
     @WithName("local-join-timeout")
-    @WithDefault("500ms")
+    @WithDefault("2s")
     Duration localJoinTimeout();
 
     /** The same on the cross-site bridge, whose peers are across the WAN; the bridge forms in the background. */

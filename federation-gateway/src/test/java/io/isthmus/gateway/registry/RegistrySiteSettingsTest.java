@@ -84,7 +84,7 @@ class RegistrySiteSettingsTest {
         assertThat(t.failureTimeoutMillis()).isEqualTo(30_000);
         assertThat(t.backupTimeoutMillis()).isEqualTo(5_000);
         assertThat(t.failureIntervalMillis()).isEqualTo(4_000);
-        assertThat(t.localJoinTimeoutMillis()).isEqualTo(500);
+        assertThat(t.localJoinTimeoutMillis()).isEqualTo(2_000);
         assertThat(t.bridgeJoinTimeoutMillis()).isEqualTo(2_000);
         assertThat(t.verifySuspectMillis()).isEqualTo(1_000);
     }

@@ -187,6 +187,7 @@ public final class GatewayProcess implements AutoCloseable {
                     : grace;
             boolean cleanly = process.waitFor(wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
             if (!cleanly) {
+                dumpThreads("did not stop within " + wait.toSeconds() + " s of SIGTERM");
                 process.destroyForcibly();
                 process.waitFor();
             }
@@ -194,6 +195,29 @@ public final class GatewayProcess implements AutoCloseable {
         } else if (process != null) {
             exited(false);
         }
+    }
+
+    /**
+     * Writes every thread of the running gateway, virtual threads included, next to its log ({@code jcmd
+     * Thread.dump_to_file}), and says where on standard output: a gateway that hangs is gone after the SIGKILL that
+     * follows, and its log alone does not say what it waited for.
+     */
+    private void dumpThreads(String why) throws InterruptedException {
+        Path file = cluster.dir().resolve("threads-" + Instant.now().toEpochMilli() + ".txt");
+        Path jcmd = Path.of(javaBinary()).resolveSibling("jcmd");
+        String outcome;
+        try {
+            Process dump = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "Thread.dump_to_file",
+                    "-format=text", file.toString()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!dump.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                dump.destroyForcibly();
+            }
+            outcome = Files.isRegularFile(file) ? "its threads are in " + file : "jcmd wrote no thread dump";
+        } catch (IOException e) {
+            outcome = "no thread dump (" + e.getMessage() + ")";
+        }
+        System.out.printf("GatewayProcess: %s %s; %s%n", cluster.name(), why, outcome);
     }
 
     public String logTail(int lines) {
