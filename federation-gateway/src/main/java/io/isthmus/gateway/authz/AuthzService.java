@@ -3,13 +3,13 @@ package io.isthmus.gateway.authz;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -66,7 +66,9 @@ public class AuthzService {
     private final MeterRegistry meters;
     private PolicyFileWatcher fileWatcher;
     private PolicyCrdSource crdSource;
-    private ExecutorService tokenExecutor;
+    /** A review in progress at stop finishes within this (the TokenReview timeout is 5 s by default). */
+    private static final Duration TOKEN_REVIEW_STOP_GRACE = Duration.ofSeconds(2);
+    private TokenReviewAuthenticator tokenReviews;
     private final RecentDenials recentDenials;
 
     @Inject
@@ -156,16 +158,17 @@ public class AuthzService {
                     new AuthnResult.Refused(AuthnFailure.TOKEN_REVIEW_UNAVAILABLE, why + "; authenticate with an SVID"));
         }
         AtomicInteger n = new AtomicInteger();
-        tokenExecutor = new ThreadPoolExecutor(tr.concurrency(), tr.concurrency(), 30, TimeUnit.SECONDS,
+        ThreadPoolExecutor tokenExecutor = new ThreadPoolExecutor(tr.concurrency(), tr.concurrency(), 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(1024), r -> {
                     Thread t = new Thread(r, "isthmus-token-review-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
-        ((ThreadPoolExecutor) tokenExecutor).allowCoreThreadTimeOut(true);
-        return new TokenReviewAuthenticator(kubernetes.get(), new TrustDomain(gateway.trustDomain()),
+        tokenExecutor.allowCoreThreadTimeOut(true);
+        tokenReviews = new TokenReviewAuthenticator(kubernetes.get(), new TrustDomain(gateway.trustDomain()),
                 tr.audiences().orElse(List.of()), tr.cacheTtl(), tr.negativeCacheTtl(), tr.cacheSize(), tr.timeout(),
                 clock, tokenExecutor, meters);
+        return tokenReviews;
     }
 
     private void gauge(String source) {
@@ -242,8 +245,8 @@ public class AuthzService {
         if (crdSource != null) {
             crdSource.close();
         }
-        if (tokenExecutor != null) {
-            tokenExecutor.shutdownNow();
+        if (tokenReviews != null) {
+            tokenReviews.stop(TOKEN_REVIEW_STOP_GRACE);
         }
         decisionLog.close();
     }

@@ -32,6 +32,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.isthmus.proxy.authn.AuthnFailure;
 import io.isthmus.proxy.authn.AuthnResult;
 import io.isthmus.proxy.authn.TokenAuthenticator;
+import io.isthmus.trust.concurrent.Workers;
 import io.isthmus.trust.spiffe.InvalidSpiffeIdException;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
@@ -72,6 +73,7 @@ public final class TokenReviewAuthenticator implements TokenAuthenticator {
     private final Duration timeout;
     private final Clock clock;
     private final ExecutorService executor;
+    private volatile boolean stopping;
     private final Map<ByteBuffer, Cached> cache;
     private final MeterRegistry meters;
     private final Counter cacheHits;
@@ -226,7 +228,16 @@ public final class TokenReviewAuthenticator implements TokenAuthenticator {
         }
     }
 
-    private static AuthnResult unavailable(Throwable t) {
+    /**
+     * At the gateway's stop: no new review starts, a review in progress gets {@code grace} to finish (its caller gets
+     * its answer), and whatever the stop still cuts short is logged at DEBUG, not as the API server being unavailable.
+     */
+    public void stop(Duration grace) {
+        stopping = true;
+        Workers.stop(executor, grace);
+    }
+
+    private AuthnResult unavailable(Throwable t) {
         Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
                 ? t.getCause() : t;
         String detail;
@@ -240,7 +251,11 @@ public final class TokenReviewAuthenticator implements TokenAuthenticator {
         } else {
             detail = "the Kubernetes API server could not be asked: " + cause;
         }
-        LOG.warnf("caller authentication: %s", detail);
+        if (stopping) {
+            LOG.debugf("caller authentication while the gateway stops: %s", detail);
+        } else {
+            LOG.warnf("caller authentication: %s", detail);
+        }
         return new AuthnResult.Refused(AuthnFailure.TOKEN_REVIEW_UNAVAILABLE, detail);
     }
 

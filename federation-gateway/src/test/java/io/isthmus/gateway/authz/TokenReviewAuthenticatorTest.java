@@ -8,9 +8,11 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,6 +31,7 @@ import io.isthmus.proxy.authn.AuthnFailure;
 import io.isthmus.proxy.authn.AuthnResult;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.testing.LogCapture;
 import io.isthmus.trust.testing.MutableClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -75,6 +78,37 @@ class TokenReviewAuthenticatorTest {
 
     static AuthnResult await(java.util.concurrent.CompletionStage<AuthnResult> stage) throws Exception {
         return stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    /**
+     * A review in progress when the gateway stops finishes, and its caller gets the answer; a call that arrives after
+     * is refused as unavailable. Neither is logged as a failure of the API server. Before, the stop interrupted the
+     * review: "caller authentication: the Kubernetes API server could not be asked" at WARN on a clean stop.
+     */
+    @Test
+    void aReviewInProgressAtStopFinishesAndTheStopLogsNoFailure() throws Exception {
+        CountDownLatch reviewing = new CountDownLatch(1);
+        server.expect().post().withPath(PATH).andReply(201, request -> {
+            reviewing.countDown();
+            try {
+                Thread.sleep(1_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return answer(true, "system:serviceaccount:shop:checkout", List.of(), null);
+        }).once();
+        TokenReviewAuthenticator authn = authenticator(List.of());
+        try (LogCapture log = LogCapture.of(TokenReviewAuthenticator.class)) {
+            CompletableFuture<AuthnResult> inProgress = authn.authenticate("token-in-progress").toCompletableFuture();
+            assertThat(reviewing.await(10, TimeUnit.SECONDS)).as("the review reached the API server").isTrue();
+            authn.stop(Duration.ofSeconds(2));
+            assertThat(inProgress.get(1, TimeUnit.SECONDS)).isEqualTo(
+                    new AuthnResult.Authenticated(SpiffeId.parse("spiffe://a.acme.internal/ns/shop/sa/checkout")));
+            AuthnResult after = await(authn.authenticate("token-after-stop"));
+            assertThat(after).isInstanceOf(AuthnResult.Refused.class);
+            assertThat(((AuthnResult.Refused) after).reason()).isEqualTo(AuthnFailure.TOKEN_REVIEW_UNAVAILABLE);
+            assertThat(log.atLeast(Level.WARNING)).as("warnings logged at stop").isEmpty();
+        }
     }
 
     @Test
