@@ -158,16 +158,16 @@ public class AuthzService {
                     new AuthnResult.Refused(AuthnFailure.TOKEN_REVIEW_UNAVAILABLE, why + "; authenticate with an SVID"));
         }
         AtomicInteger n = new AtomicInteger();
-        ThreadPoolExecutor tokenExecutor = new ThreadPoolExecutor(tr.concurrency(), tr.concurrency(), 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(1024), r -> {
+        ThreadPoolExecutor reviewThreads = new ThreadPoolExecutor(tr.concurrency(), tr.concurrency(), 30,
+                TimeUnit.SECONDS, new LinkedBlockingQueue<>(1024), r -> {
                     Thread t = new Thread(r, "isthmus-token-review-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
-        tokenExecutor.allowCoreThreadTimeOut(true);
+        reviewThreads.allowCoreThreadTimeOut(true);
         tokenReviews = new TokenReviewAuthenticator(kubernetes.get(), new TrustDomain(gateway.trustDomain()),
                 tr.audiences().orElse(List.of()), tr.cacheTtl(), tr.negativeCacheTtl(), tr.cacheSize(), tr.timeout(),
-                clock, tokenExecutor, meters);
+                clock, reviewThreads, meters);
         return tokenReviews;
     }
 

@@ -35,7 +35,8 @@ class LocalJoinTest {
         ChannelFactory startingFactory = factory(FreePorts.next(), List.of(
                 new InetSocketAddress(TestFederation.HOST, firstPort)));
         ChannelFactory laterFactory = factory(firstPort, List.of());
-        try (JChannel starting = startingFactory.createLocalChannel(); JChannel later = laterFactory.createLocalChannel()) {
+        try (JChannel starting = startingFactory.createLocalChannel();
+                JChannel later = laterFactory.createLocalChannel()) {
             assertThat(starting.getProtocolStack().<TCPPING>findProtocol(TCPPING.class).getValue("num_discovery_runs"))
                     .isEqualTo(ChannelFactory.LOCAL_DISCOVERY_RUNS);
             // The first request is refused: its replica does not listen yet. It starts a moment later, alone (it is
