@@ -22,6 +22,8 @@ import java.util.TreeMap;
  */
 public final class GatewayProcess implements AutoCloseable {
     private static final Duration TRAINING_GRACE = Duration.ofSeconds(90);
+    /** Where {@link #dumpThreads} writes: kept after the run, whatever the test's outcome. */
+    private static final Path DUMPS = Path.of(System.getProperty("java.io.tmpdir"), "isthmus-gateway-dumps");
     private final ClusterSpec cluster;
     private final Path appJar;
     private final Map<String, String> properties;
@@ -198,22 +200,30 @@ public final class GatewayProcess implements AutoCloseable {
     }
 
     /**
-     * Writes every thread of the running gateway, virtual threads included, next to its log ({@code jcmd
-     * Thread.dump_to_file}), and says where on standard output: a gateway that hangs is gone after the SIGKILL that
-     * follows, and its log alone does not say what it waited for.
+     * Writes every thread of the running gateway, virtual threads included ({@code jcmd Thread.dump_to_file}), and a
+     * copy of its log so far, to {@link #DUMPS} (outside the test's directory, which a test that passes deletes), and
+     * says where on standard output: a gateway that hangs is gone after the SIGKILL that follows, and its log alone
+     * does not say what it waited for.
      */
     private void dumpThreads(String why) throws InterruptedException {
-        Path file = cluster.dir().resolve("threads-" + Instant.now().toEpochMilli() + ".txt");
+        String prefix = cluster.dir().getParent().getFileName() + "-" + cluster.name() + "-"
+                + Instant.now().toEpochMilli();
+        Path file = DUMPS.resolve(prefix + "-threads.txt");
         Path jcmd = Path.of(javaBinary()).resolveSibling("jcmd");
         String outcome;
         try {
+            Files.createDirectories(DUMPS);
             Process dump = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "Thread.dump_to_file",
                     "-format=text", file.toString()).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             if (!dump.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
                 dump.destroyForcibly();
             }
-            outcome = Files.isRegularFile(file) ? "its threads are in " + file : "jcmd wrote no thread dump";
+            if (Files.isRegularFile(cluster.logFile())) {
+                Files.copy(cluster.logFile(), DUMPS.resolve(prefix + "-gateway.log"));
+            }
+            outcome = Files.isRegularFile(file) ? "its threads and log are in " + DUMPS + "/" + prefix + "-*"
+                    : "jcmd wrote no thread dump";
         } catch (IOException e) {
             outcome = "no thread dump (" + e.getMessage() + ")";
         }
