@@ -57,6 +57,8 @@ import io.quarkus.runtime.Startup;
 @Startup
 public class AuthzService {
     private static final Logger LOG = Logger.getLogger(AuthzService.class);
+    /** A review in progress at stop finishes within this (the TokenReview timeout is 5 s by default). */
+    private static final Duration TOKEN_REVIEW_STOP_GRACE = Duration.ofSeconds(2);
 
     private final AuthzConfig config;
     private final PolicyStore store;
@@ -66,9 +68,6 @@ public class AuthzService {
     private final MeterRegistry meters;
     private PolicyFileWatcher fileWatcher;
     private PolicyCrdSource crdSource;
-    /** A review in progress at stop finishes within this (the TokenReview timeout is 5 s by default). */
-    private static final Duration TOKEN_REVIEW_STOP_GRACE = Duration.ofSeconds(2);
-    private TokenReviewAuthenticator tokenReviews;
     private final RecentDenials recentDenials;
 
     @Inject
@@ -165,10 +164,9 @@ public class AuthzService {
                     return t;
                 });
         reviewThreads.allowCoreThreadTimeOut(true);
-        tokenReviews = new TokenReviewAuthenticator(kubernetes.get(), new TrustDomain(gateway.trustDomain()),
+        return new TokenReviewAuthenticator(kubernetes.get(), new TrustDomain(gateway.trustDomain()),
                 tr.audiences().orElse(List.of()), tr.cacheTtl(), tr.negativeCacheTtl(), tr.cacheSize(), tr.timeout(),
                 clock, reviewThreads, meters);
-        return tokenReviews;
     }
 
     private void gauge(String source) {
@@ -245,8 +243,8 @@ public class AuthzService {
         if (crdSource != null) {
             crdSource.close();
         }
-        if (tokenReviews != null) {
-            tokenReviews.stop(TOKEN_REVIEW_STOP_GRACE);
+        if (tokenAuthenticator instanceof TokenReviewAuthenticator reviews) {
+            reviews.stop(TOKEN_REVIEW_STOP_GRACE);
         }
         decisionLog.close();
     }
