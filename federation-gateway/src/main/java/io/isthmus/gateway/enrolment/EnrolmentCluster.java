@@ -99,7 +99,11 @@ public final class EnrolmentCluster {
      * TCP transport, static discovery (TCPPING) over the configured members, no multicast anywhere. Nagle's algorithm
      * off ({@code tcp_nodelay}; JGroups 5.5 leaves it on): every write here is a synchronous replication that waits for
      * the other replica's answer, and with Nagle on a small message held back for the peer's delayed ACK made each
-     * sequential write take about 44 ms on loopback (0.3-0.7 ms without).
+     * sequential write take about 44 ms on loopback (0.3-0.7 ms without). The transfer-queue bundler, not JGroups
+     * 5.5.1's default per-destination one, for the reason the registry's channels give (ChannelFactory): after a
+     * member leaves with messages still queued for it, that bundler's loop never waits again (JGRP-3008, fixed in
+     * JGroups 5.5.6). Seen here too: after an extra member left ClusterJwtRotationTest's channel, two spinning bundlers
+     * held both carrier threads of a 2-CPU host, and the next replica's cache start waited for a topology for good.
      */
     static String stackXml(Membership m) {
         StringBuilder hosts = new StringBuilder();
@@ -112,7 +116,7 @@ public final class EnrolmentCluster {
         return """
                 <config xmlns="urn:org:jgroups">
                   <TCP bind_addr="%s" bind_port="%d" port_range="0" diag.enabled="false" thread_naming_pattern="pl"
-                       tcp_nodelay="true"/>
+                       tcp_nodelay="true" bundler_type="transfer-queue"/>
                   <TCPPING initial_hosts="%s" port_range="0"/>
                   <MERGE3 min_interval="10s" max_interval="30s"/>
                   <FD_ALL3/>

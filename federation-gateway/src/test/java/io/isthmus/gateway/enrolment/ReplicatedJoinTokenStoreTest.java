@@ -96,6 +96,23 @@ class ReplicatedJoinTokenStoreTest {
         }
     }
 
+    /**
+     * JGroups 5.5.1's default per-destination bundler spins for good once a member left with messages still queued
+     * for it (JGRP-3008); two of them held both CPUs of a 2-CPU host and starved every other JGroups thread, so a
+     * replica starting later waited for its cache topology for good (ClusterJwtRotationTest, after its intruder
+     * member left). Both replicas run the transfer-queue bundler.
+     */
+    @Test
+    void replicasDoNotRunTheBundlerThatSpinsAfterAMemberLeaves() {
+        for (EmbeddedCacheManager node : List.of(nodeA, nodeB)) {
+            JGroupsTransport transport = (JGroupsTransport) org.infinispan.factories.GlobalComponentRegistry
+                    .componentOf(node, Transport.class);
+            TCP tcp = (TCP) transport.getChannel().getProtocolStack().getTransport();
+            assertThat(tcp.getBundler()).as("bundler of " + node.getAddress())
+                    .isInstanceOf(org.jgroups.protocols.TransferQueueBundler.class);
+        }
+    }
+
     private static org.infinispan.Cache<Object, Object> ca(EmbeddedCacheManager node) {
         return node.getCache(InfinispanJoinTokenStore.CACHE);
     }

@@ -359,7 +359,10 @@ public final class ChannelFactory {
         cachesStarted.countDown();
     }
 
-    /** Stops waiting for anything (a bridge address that does not resolve); channels are closed by their owner. */
+    /**
+     * Stops waiting for anything (a bridge address that does not resolve, a join no coordinator completes: see
+     * {@link StopAwareGms}); channels are closed by their owner.
+     */
     void close() {
         closed = true;
     }
@@ -450,7 +453,7 @@ public final class ChannelFactory {
         FD_ALL3 fd = new FD_ALL3();
         fd.setTimeout(timing.failureTimeoutMillis());
         fd.setInterval(timing.failureIntervalMillis());
-        GMS gms = new GMS();
+        GMS gms = new StopAwareGms(() -> closed);
         gms.setJoinTimeout(bridge ? timing.bridgeJoinTimeoutMillis() : localJoinTimeout());
         gms.printLocalAddress(false);
         List<Protocol> stack = new ArrayList<>();

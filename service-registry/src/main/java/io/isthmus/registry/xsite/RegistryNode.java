@@ -27,6 +27,7 @@ import org.infinispan.configuration.cache.CacheMode;
 import org.infinispan.configuration.cache.ConfigurationBuilder;
 import org.infinispan.configuration.cache.XSiteStateTransferMode;
 import org.infinispan.configuration.global.GlobalConfigurationBuilder;
+import org.infinispan.configuration.global.ShutdownHookBehavior;
 import org.infinispan.factories.GlobalComponentRegistry;
 import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
@@ -119,6 +120,10 @@ public final class RegistryNode implements AutoCloseable {
                         new ProgrammaticChannelConfigurator(channels, "isthmus-" + settings.site()));
         global.jmx().disable();
         global.cacheContainer().statistics(false);
+        // Stopped by close(), in its order (discovery and joins given up first, see ChannelFactory.close), and by its
+        // owner's lifecycle. Infinispan's own JVM shutdown hook would stop the cache manager at the same time as the
+        // owner's shutdown, while the owner's beans still use it.
+        global.shutdown().hookBehavior(ShutdownHookBehavior.DONT_REGISTER);
         DefaultCacheManager cm = new DefaultCacheManager(global.build(), false);
         Optional<BridgeRelay> relay = Optional.empty();
         ScheduledExecutorService delayer = Executors.newSingleThreadScheduledExecutor(
