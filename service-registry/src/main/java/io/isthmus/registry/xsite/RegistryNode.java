@@ -34,9 +34,8 @@ import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.remoting.transport.Transport;
 import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
 
-import io.isthmus.trust.svid.SvidVerdict;
+import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.svid.X509SvidVerifier;
-import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.SpiffeTrustManager;
 import io.isthmus.trust.tls.SvidKeyManager;
 import io.isthmus.trust.tls.SvidSource;
@@ -69,7 +68,7 @@ public final class RegistryNode implements AutoCloseable {
     private final long backupTimeoutMillis;
 
     private RegistryNode(AtomicReference<SiteSettings> live, BridgeTrustManager bridgeTrust, X509SvidVerifier verifier,
-            DefaultCacheManager cacheManager, ChannelFactory channels, Optional<BridgeRelay> relay,
+            SpiffeId replicaId, DefaultCacheManager cacheManager, ChannelFactory channels, Optional<BridgeRelay> relay,
             ScheduledExecutorService delayer, IracPacing iracPacing, long backupTimeoutMillis) {
         this.live = live;
         this.backupTimeoutMillis = backupTimeoutMillis;
@@ -81,14 +80,9 @@ public final class RegistryNode implements AutoCloseable {
         this.cacheManager = cacheManager;
         this.channels = channels;
         this.bridgeRevalidation = new PeerRevalidation(settings.site(), "bridge", bridgeTrust::recheck);
-        this.localRevalidation = new PeerRevalidation(settings.site(), "local cluster", (chain, remote, dialed) -> {
-            SvidVerdict verdict = verifier.verifyEstablished(chain == null ? null : java.util.Arrays.asList(chain));
-            if (verdict instanceof SvidVerdict.Verified v && !v.id().memberOf(settings.trustDomain())) {
-                return new SvidVerdict.Rejected(io.isthmus.trust.svid.SvidRejection.UNEXPECTED_ID,
-                        "replica peer " + v.id() + " is not a member of " + settings.trustDomain());
-            }
-            return verdict;
-        });
+        this.localRevalidation = new PeerRevalidation(settings.site(), "local cluster", (chain, remote, dialed) ->
+                ReplicaAdmission.judge(replicaId,
+                        verifier.verifyEstablished(chain == null ? null : java.util.Arrays.asList(chain))));
         this.revalidator = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon()
                 .name("registry-revalidation-" + settings.site()).factory());
     }
@@ -110,7 +104,9 @@ public final class RegistryNode implements AutoCloseable {
         AtomicReference<SiteSettings> live = new AtomicReference<>(settings);
         BridgeTrustManager trust = new BridgeTrustManager(live::get, verifier);
         SSLContext tls = tlsContext(svids, trust, "cross-site bridge");
-        SpiffeTrustManager localTrust = new SpiffeTrustManager(verifier, PeerPolicy.memberOf(settings.trustDomain()));
+        // Every replica of a cluster runs as the same gateway identity; no one else may be a replica.
+        SpiffeId replicaId = svids.current().id();
+        SpiffeTrustManager localTrust = new SpiffeTrustManager(verifier, ReplicaAdmission.policy(replicaId));
         SSLContext localTls = tlsContext(svids, localTrust, "local cluster");
         ChannelFactory channels = new ChannelFactory(live::get, tls, localTls, timing);
         GlobalConfigurationBuilder global = new GlobalConfigurationBuilder();
@@ -148,7 +144,7 @@ public final class RegistryNode implements AutoCloseable {
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(live, trust, verifier, cm, channels, relay, delayer, pacing, timing.backupTimeoutMillis());
+        return new RegistryNode(live, trust, verifier, replicaId, cm, channels, relay, delayer, pacing, timing.backupTimeoutMillis());
     }
 
     /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */

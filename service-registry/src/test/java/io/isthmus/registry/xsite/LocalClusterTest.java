@@ -21,10 +21,12 @@ import io.isthmus.registry.testing.TestFederation;
 import io.isthmus.registry.testing.TestFederation.Site;
 import io.isthmus.trust.ca.CaCredential;
 import io.isthmus.trust.svid.SvidRejection;
+import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.testing.FreePorts;
+import io.isthmus.trust.testing.TestCa;
 
 /**
- * Two gateway replicas of cluster-a form one local Infinispan cluster (TLS, own trust domain only) and one site;
+ * Two gateway replicas of cluster-a form one local Infinispan cluster (TLS, own gateway identity only) and one site;
  * cluster-b is a second site. When the site master of cluster-a stops, the other replica takes over the bridge
  * on its own bridge port and replication to B goes on. A node with cluster-b's SVID cannot join cluster-a's
  * local cluster, and a replica whose intermediate is removed from the bundle is cut off by the other's re-check.
@@ -95,6 +97,28 @@ class LocalClusterTest {
         Site a1 = federation.start("a1", replica(local1, federation.settings("cluster-a").bridgePort()), federation.svidOf("cluster-a"));
         // Configured as a replica of cluster-a but holding cluster-b's SVID.
         Site intruder = federation.start("intruder", replica(local3, bridge2), federation.svidOf("cluster-b"));
+        ExportedService e = a1.registry().export(spec("private"));
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(a1.node().cacheManager().getMembers()).hasSize(1);
+            assertThat(intruder.node().cacheManager().getMembers()).hasSize(1);
+            assertThat(intruder.registry().get(e.key())).isEmpty();
+        });
+    }
+
+    /**
+     * The attacker holds a genuine SVID of cluster-a's own trust domain, but a workload's, and can reach the gateway
+     * replicas' local port. A member of the local cluster reads and writes every replicated cache, some of whose
+     * entries nothing signs (the replicas' public JWT keys, which the bundle publishes; join tokens; VM identities),
+     * so it would publish a JWT key of its own and forge JWT-SVIDs that every peer accepts. Only this gateway's own
+     * SPIFFE ID may be a replica.
+     */
+    @Test
+    void aWorkloadOfTheSameTrustDomainCannotJoinTheLocalCluster() {
+        Site a1 = federation.start("a1", replica(local1, federation.settings("cluster-a").bridgePort()),
+                federation.svidOf("cluster-a"));
+        X509Svid workload = TestCa.svid(federation.intermediate("cluster-a"),
+                "spiffe://" + TestFederation.trustDomain("cluster-a").name() + "/ns/shop/sa/web");
+        Site intruder = federation.start("intruder", replica(local3, bridge2), workload);
         ExportedService e = a1.registry().export(spec("private"));
         await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(a1.node().cacheManager().getMembers()).hasSize(1);
