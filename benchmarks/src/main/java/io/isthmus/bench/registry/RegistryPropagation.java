@@ -198,7 +198,9 @@ public final class RegistryPropagation {
                 SiteSettings settings = new SiteSettings(s, td(s), "127.0.0.1", ports.get(s)[0], List.of(), ports.get(s)[1],
                         peers);
                 X509Svid svid = new SvidIssuer(clock).issue(intermediates.get(s), gateway(s), Duration.ofHours(1));
-                RegistryNode node = RegistryNode.start(settings, () -> svid, verifier, ChannelFactory.Timing.DEFAULT);
+                RegistryNode node = RegistryNode.start(settings, () -> svid, verifier,
+                        id -> sites.stream().anyMatch(site -> gateway(site).equals(id)),
+                        ChannelFactory.Timing.DEFAULT);
                 nodes.add(node);
                 registries.add(new InfinispanRegistry(node.registryCache(), new ClusterIdentity(s,
                         new IngressAddress(s + ".gw.example", 15443), Locality.UNKNOWN, Duration.ofSeconds(30),

@@ -56,7 +56,10 @@ public interface EnrolmentConfig {
     @WithName("rate-limit")
     RateLimit rateLimit();
 
-    /** The embedded Infinispan cluster that replicates tokens and identities to the other gateway replicas. */
+    /**
+     * How the enrolment state is kept. It is replicated among this cluster's gateway replicas on the registry's cache
+     * manager (its local cluster), so only persistence is set here.
+     */
     Cluster cluster();
 
     interface RateLimit {
@@ -71,29 +74,11 @@ public interface EnrolmentConfig {
     }
 
     interface Cluster {
-        /** JGroups cluster name; the gateway replicas of one cluster share it. */
-        @WithDefault("isthmus-enrolment")
-        String name();
-
-        /** Address this replica's JGroups TCP transport binds to. */
-        @WithName("bind-address")
-        @WithDefault("127.0.0.1")
-        String bindAddress();
-
-        /** Port of this replica's JGroups TCP transport; 0 picks a free one (a single replica). */
-        @WithName("bind-port")
-        @WithDefault("7800")
-        int bindPort();
-
         /**
          * Persist tokens and VM identities under {@code <data-dir>/enrolment} on each replica, so that revocations
          * and enrolled identities survive a restart of every replica at once (or of a lone replica).
          */
         @WithDefault("true")
         boolean persistent();
-
-        /** The replicas to contact first, {@code host:port} each (e.g. the StatefulSet's pod DNS names). */
-        @WithName("initial-members")
-        Optional<List<String>> initialMembers();
     }
 }

@@ -90,6 +90,8 @@ public class RegistryService {
                 return t;
             });
     private volatile TrustSnapshot lastTrust;
+    /** Who may be a bridge peer: the gateway identities of this cluster and of each peer (they sign its entries too). */
+    private volatile GatewayIdentities bridgeGateways;
 
     @Inject
     public RegistryService(RegistryConfig config, GatewayConfig gateway, TrustService trust, Clock clock) {
@@ -106,6 +108,7 @@ public class RegistryService {
         held.ifPresent(h -> clusters.putAll(MembershipView.clusters(h.membership(), site, trustDomain)));
         GatewayIdentities signers = held.map(h -> MembershipView.gateways(h.membership(), site, selfId))
                 .orElse(staticGateways);
+        this.bridgeGateways = signers;
         if (config.enabled()) {
             SiteSettings settings = siteSettings(config, site, trust.runtime().trustDomain());
             if (held.isPresent()) {
@@ -119,7 +122,8 @@ public class RegistryService {
             this.lastTrust = trust.runtime().snapshot();
             // Known before the first replicated record can arrive (the node starts receiving at once).
             entryTrust.owners(EntryOwners.of(clusters, signers));
-            RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(), timing(config));
+            RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(),
+                    id -> bridgeGateways.isGateway(id), timing(config));
             this.node = Optional.of(n);
             this.cacheManager = n.cacheManager();
             this.registry = new InfinispanRegistry(n.registryCache(), identity, clock, entryTrust);
@@ -155,7 +159,10 @@ public class RegistryService {
      */
     private void applyMembership(MembershipChange change) {
         Map<String, TrustDomain> clusters = MembershipView.clusters(change.next().membership(), site, trustDomain);
-        entryTrust.owners(EntryOwners.of(clusters, MembershipView.gateways(change.next().membership(), site, selfId)));
+        GatewayIdentities gateways = MembershipView.gateways(change.next().membership(), site, selfId);
+        // Before the bridge takes the new peer sites below: a new peer's gateways are admitted as soon as it is known.
+        bridgeGateways = gateways;
+        entryTrust.owners(EntryOwners.of(clusters, gateways));
         resolver.clusters(clusters);
         purgeRevokedSoon("membership version " + change.next().version());
         if (node.isEmpty()) {

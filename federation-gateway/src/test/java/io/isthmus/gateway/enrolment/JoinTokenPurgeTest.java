@@ -32,7 +32,7 @@ class JoinTokenPurgeTest {
     @BeforeEach
     void start() {
         InetSocketAddress bind = new InetSocketAddress(InetAddress.getLoopbackAddress(), FreePorts.next());
-        manager = EnrolmentCluster.start(new EnrolmentCluster.Membership("purge-" + bind.getPort(), "solo", bind,
+        manager = TestReplicas.start(new TestReplicas.Membership("purge-" + bind.getPort(), "solo", bind,
                 List.of(bind)), null);
         store = new InfinispanJoinTokenStore(manager.getCache(InfinispanJoinTokenStore.CACHE));
         audit = new EnrolmentAudit(Clock.fixed(NOW, ZoneOffset.UTC));

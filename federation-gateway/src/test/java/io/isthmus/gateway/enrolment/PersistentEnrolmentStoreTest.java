@@ -23,11 +23,11 @@ class PersistentEnrolmentStoreTest {
     @Test
     void tokensAndRevocationsSurviveARestart(@TempDir Path dir) {
         InetSocketAddress bind = new InetSocketAddress(InetAddress.getLoopbackAddress(), FreePorts.next());
-        EnrolmentCluster.Membership m = new EnrolmentCluster.Membership("persist-" + bind.getPort(), "solo", bind,
+        TestReplicas.Membership m = new TestReplicas.Membership("persist-" + bind.getPort(), "solo", bind,
                 List.of(bind));
         SpiffeId vm = SpiffeId.ofServiceAccount(new TrustDomain("a.test"), "shop", "vm");
         JoinTokenSecrets.Minted minted = JoinTokenSecrets.mint();
-        EmbeddedCacheManager first = EnrolmentCluster.start(m, dir);
+        EmbeddedCacheManager first = TestReplicas.start(m, dir);
         try {
             new InfinispanJoinTokenStore(first.getCache(InfinispanJoinTokenStore.CACHE)).create(new JoinToken(minted.id(),
                     vm, minted.hash(), Instant.now(), Instant.now().plus(Duration.ofMinutes(5)), 1, 0, false));
@@ -36,7 +36,7 @@ class PersistentEnrolmentStoreTest {
         } finally {
             first.stop();
         }
-        EmbeddedCacheManager second = EnrolmentCluster.start(m, dir);
+        EmbeddedCacheManager second = TestReplicas.start(m, dir);
         try {
             assertThat(new InfinispanJoinTokenStore(second.getCache(InfinispanJoinTokenStore.CACHE)).list())
                     .extracting(JoinToken::id).containsExactly(minted.id());

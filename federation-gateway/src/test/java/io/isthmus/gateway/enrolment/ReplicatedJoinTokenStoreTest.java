@@ -44,8 +44,8 @@ class ReplicatedJoinTokenStoreTest {
         InetSocketAddress a = new InetSocketAddress(lo, FreePorts.next());
         InetSocketAddress b = new InetSocketAddress(lo, FreePorts.next());
         String cluster = "enrolment-test-" + a.getPort();
-        nodeA = EnrolmentCluster.start(new EnrolmentCluster.Membership(cluster, "a", a, List.of(a, b)));
-        nodeB = EnrolmentCluster.start(new EnrolmentCluster.Membership(cluster, "b", b, List.of(a, b)));
+        nodeA = TestReplicas.start(new TestReplicas.Membership(cluster, "a", a, List.of(a, b)));
+        nodeB = TestReplicas.start(new TestReplicas.Membership(cluster, "b", b, List.of(a, b)));
         await().atMost(Duration.ofSeconds(20)).until(() -> nodeA.getMembers().size() == 2 && nodeB.getMembers().size() == 2);
         // Our TCP stack on loopback, not Infinispan's default UDP multicast one.
         assertThat(nodeA.getCacheManagerInfo().getPhysicalAddresses()).contains("127.0.0.1:" + a.getPort());
@@ -242,7 +242,7 @@ class ReplicatedJoinTokenStoreTest {
         }
         // Another cluster (its own JGroups channel, as each cluster's replicas have) keeps its own limit.
         InetSocketAddress c = new InetSocketAddress(InetAddress.getLoopbackAddress(), FreePorts.next());
-        EmbeddedCacheManager other = EnrolmentCluster.start(new EnrolmentCluster.Membership("enrolment-other-" + c.getPort(),
+        EmbeddedCacheManager other = TestReplicas.start(new TestReplicas.Membership("enrolment-other-" + c.getPort(),
                 "c", c, List.of(c)));
         try {
             assertThat(new SharedRateLimiter(other.getCache(SharedRateLimiter.CACHE), limit, java.time.Clock.systemUTC())
@@ -255,7 +255,7 @@ class ReplicatedJoinTokenStoreTest {
     @Test
     void aRateLimitThatCannotBeCheckedRefusesNamingTheCache() {
         InetSocketAddress c = new InetSocketAddress(InetAddress.getLoopbackAddress(), FreePorts.next());
-        EmbeddedCacheManager stopped = EnrolmentCluster.start(new EnrolmentCluster.Membership("enrolment-stopped-"
+        EmbeddedCacheManager stopped = TestReplicas.start(new TestReplicas.Membership("enrolment-stopped-"
                 + c.getPort(), "s", c, List.of(c)));
         SharedRateLimiter limiter = new SharedRateLimiter(stopped.getCache(SharedRateLimiter.CACHE),
                 new RateLimiter.Limit(5, 1), java.time.Clock.systemUTC());

@@ -15,7 +15,7 @@ import java.util.List;
 
 import org.infinispan.manager.EmbeddedCacheManager;
 
-import io.isthmus.gateway.enrolment.EnrolmentCluster;
+import io.isthmus.gateway.enrolment.TestReplicas;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.ca.AuthorityValidator;
 import io.isthmus.trust.federation.BundleStore;
@@ -46,7 +46,7 @@ final class TestReplicaChannel {
 
     /** A node of the channel bound to member {@code index}, named {@code name}. */
     EmbeddedCacheManager join(String name, int index) {
-        return EnrolmentCluster.start(new EnrolmentCluster.Membership(cluster, name, members.get(index), members));
+        return TestReplicas.start(new TestReplicas.Membership(cluster, name, members.get(index), members));
     }
 
     /** The replica's own directory. */

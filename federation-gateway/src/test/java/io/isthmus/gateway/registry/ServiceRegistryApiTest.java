@@ -197,7 +197,7 @@ class ServiceRegistryApiTest {
         long revokedBefore = node.revokedLocalConnections();
         runtime.localBundle().publish(second.certificate());
         try (RegistryNode replica = RegistryNode.start(replicaSettings, () -> replicaSvid, runtime.verifier(),
-                ChannelFactory.Timing.DEFAULT)) {
+                runtime.settings().gatewayId()::equals, ChannelFactory.Timing.DEFAULT)) {
             await("the replica joins the gateway's local cluster").atMost(Duration.ofSeconds(60))
                     .until(() -> cacheManager.getMembers().size() == 2 && replica.registryCache().values().stream()
                             .anyMatch(v -> v.contains("payments")));

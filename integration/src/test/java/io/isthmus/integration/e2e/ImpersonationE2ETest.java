@@ -235,7 +235,6 @@ class ImpersonationE2ETest {
     /** As {@link EastWestE2ETest#configure} (beta exports payments), plus enrolment at alpha and beta's policy. */
     private void configure(ClusterSpec c, Map<String, String> p) {
         EastWestE2ETest.configure(c, p);
-        p.put("isthmus.enrolment.cluster.bind-port", Integer.toString(FreePorts.next()));
         try {
             Files.createDirectories(c.dir());
             if (c.name().equals("alpha")) {

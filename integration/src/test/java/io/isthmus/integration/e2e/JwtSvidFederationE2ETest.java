@@ -179,7 +179,6 @@ class JwtSvidFederationE2ETest {
     }
 
     private void configure(ClusterSpec c, Map<String, String> p) {
-        p.put("isthmus.enrolment.cluster.bind-port", Integer.toString(io.isthmus.trust.testing.FreePorts.next()));
         if (c.name().equals("alpha")) {
             try {
                 Files.createDirectories(c.dir());

@@ -438,7 +438,6 @@ class TcpServicesE2ETest {
     }
 
     private void configure(ClusterSpec c, Map<String, String> p) {
-        p.put("isthmus.enrolment.cluster.bind-port", Integer.toString(FreePorts.next()));
         try {
             Files.createDirectories(c.dir());
             if (c.name().equals("alpha")) {

@@ -164,7 +164,6 @@ class VmServiceE2ETest {
     }
 
     private void configure(ClusterSpec c, Map<String, String> p) {
-        p.put("isthmus.enrolment.cluster.bind-port", Integer.toString(FreePorts.next()));
         // Far above the heartbeat interval (2 s), so that only an unregistration can remove the export in time.
         p.put("isthmus.agent-services.lease", "30s");
         String policy;

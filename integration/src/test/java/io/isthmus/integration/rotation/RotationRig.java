@@ -102,7 +102,6 @@ final class RotationRig implements AutoCloseable {
         p.put("isthmus.rotation.tick", "500ms");
         p.put("isthmus.rotation.agent-refresh", "3s");
         p.put("isthmus.rotation.peer-status-timeout", "3s");
-        p.put("isthmus.enrolment.cluster.bind-port", Integer.toString(FreePorts.next()));
         p.put("isthmus.enrolment.rate-limit.burst", "100");
         p.put("isthmus.agent-services.lease", "10s");
         String backend = c.host() + ":" + c.ports().sample();

@@ -52,7 +52,6 @@ public final class VmGateway implements AutoCloseable {
                 "-Disthmus.trust-domain=" + trustDomain, "-Disthmus.dev.generate-ca=true",
                 "-Disthmus.data-dir=" + dir.resolve("gateway"), "-Disthmus.bundle-endpoint.host=127.0.0.1",
                 "-Disthmus.bundle-endpoint.port=0", "-Disthmus.enrolment.svid-ttl=" + svidTtl.toSeconds() + "s",
-                "-Disthmus.enrolment.cluster.bind-port=" + FreePorts.next(),
                 // Every other listener of the gateway on a free loopback port too (registry, data plane).
                 "-Disthmus.registry.bind-host=127.0.0.1", "-Disthmus.registry.local-port=" + FreePorts.next(),
                 "-Disthmus.registry.xsite-port=" + FreePorts.next(), "-Disthmus.proxy.ingress.host=127.0.0.1",

@@ -9,6 +9,7 @@ import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -35,6 +36,9 @@ import io.isthmus.trust.tls.SvidCertificateException;
  * is enforced per message by {@link BridgeTcp}: the site named in each message must have the trust domain proven
  * on the connection.</li>
  * </ol>
+ * In every case the SVID must also be one of its trust domain's gateway identities: only a site's gateways may speak
+ * for it on the bridge. A bridge member receives every site's registry and sends cross-site requests; a workload of a
+ * peer's trust domain (or of ours) that could reach a bridge port was admitted as that site before.
  * Thread-safe; no I/O beyond resolving configured host names.
  */
 public final class BridgeTrustManager extends X509ExtendedTrustManager {
@@ -44,16 +48,24 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
     /** Read on every check: the peer sites change with the federation's membership. */
     private final java.util.function.Supplier<SiteSettings> settings;
     private final X509SvidVerifier verifier;
+    /** Whether a verified ID is a gateway identity of its trust domain (ours or a peer's); read at every check. */
+    private final Predicate<SpiffeId> gateways;
     private final AtomicLong refused = new AtomicLong();
 
-    public BridgeTrustManager(SiteSettings settings, X509SvidVerifier verifier) {
-        this(() -> settings, verifier);
+    public BridgeTrustManager(SiteSettings settings, X509SvidVerifier verifier, Predicate<SpiffeId> gateways) {
+        this(() -> settings, verifier, gateways);
     }
 
-    /** @param settings the settings in force, read at every handshake and re-check */
-    public BridgeTrustManager(java.util.function.Supplier<SiteSettings> settings, X509SvidVerifier verifier) {
+    /**
+     * @param settings the settings in force, read at every handshake and re-check
+     * @param gateways whether a verified SPIFFE ID is one of its trust domain's gateway identities (this gateway's own
+     *                 and each peer's, which change with the federation's membership)
+     */
+    public BridgeTrustManager(java.util.function.Supplier<SiteSettings> settings, X509SvidVerifier verifier,
+            Predicate<SpiffeId> gateways) {
         this.settings = settings;
         this.verifier = verifier;
+        this.gateways = gateways;
     }
 
     /** Handshakes refused so far, for metrics. */
@@ -101,6 +113,11 @@ public final class BridgeTrustManager extends X509ExtendedTrustManager {
         if (remote == null) {
             throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge peer " + id
                     + " has no known remote address, so its site cannot be bound to a trust domain");
+        }
+        if (!gateways.test(id)) {
+            throw new SvidCertificateException(SvidRejection.UNEXPECTED_ID, "bridge peer " + id + " at " + remote
+                    + " is not a gateway identity of " + td + ": only a site's gateways may speak for it on the bridge"
+                    + " (isthmus.peers.<name>.gateway-ids, or the federation membership's gateway IDs)");
         }
         if (dialed) {
             for (PeerSite peer : settings.get().peers().values()) {

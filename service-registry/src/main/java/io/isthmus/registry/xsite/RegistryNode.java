@@ -98,11 +98,13 @@ public final class RegistryNode implements AutoCloseable {
      *
      * @param svids this gateway's SVID, presented on the bridge; its trust domain must be {@code settings.trustDomain()}
      * @param verifier verifies bridge peers' SVIDs against the federation root and current bundles
+     * @param gateways whether a verified SPIFFE ID is a gateway identity of its trust domain (ours or a peer's): only
+     *                 those may be bridge peers ({@link BridgeTrustManager}); read at every handshake and re-check
      */
     public static RegistryNode start(SiteSettings settings, SvidSource svids, X509SvidVerifier verifier,
-            ChannelFactory.Timing timing) {
+            java.util.function.Predicate<SpiffeId> gateways, ChannelFactory.Timing timing) {
         AtomicReference<SiteSettings> live = new AtomicReference<>(settings);
-        BridgeTrustManager trust = new BridgeTrustManager(live::get, verifier);
+        BridgeTrustManager trust = new BridgeTrustManager(live::get, verifier, gateways);
         SSLContext tls = tlsContext(svids, trust, "cross-site bridge");
         // Every replica of a cluster runs as the same gateway identity; no one else may be a replica.
         SpiffeId replicaId = svids.current().id();
@@ -131,6 +133,7 @@ public final class RegistryNode implements AutoCloseable {
                 relay = Optional.of(BridgeRelay.start(settings.site(),
                         new InetSocketAddress(settings.bindHost(), settings.bridgePort()), channels::siteMasterBridge));
             }
+            CrossSiteScope.install(cm);
             cm.start();
             cm.addListener(pacing.sitesUp());
             cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings, timing.backupTimeoutMillis()).build());

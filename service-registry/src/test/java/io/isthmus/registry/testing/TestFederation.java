@@ -175,6 +175,11 @@ public final class TestFederation implements AutoCloseable {
         return out;
     }
 
+    /** Whether {@code id} is the gateway identity of one of this federation's sites. */
+    public boolean isGateway(io.isthmus.trust.spiffe.SpiffeId id) {
+        return settings.keySet().stream().anyMatch(s -> gatewayId(s).equals(id));
+    }
+
     public static io.isthmus.trust.spiffe.SpiffeId gatewayId(String site) {
         return io.isthmus.trust.spiffe.SpiffeId.parse("spiffe://" + trustDomain(site).name() + "/ns/isthmus-system/sa/gateway");
     }
@@ -220,7 +225,7 @@ public final class TestFederation implements AutoCloseable {
     /** As {@link #start(String, SiteSettings, X509Svid)}, with the given failure-detection and merge timing. */
     public Site start(String handle, SiteSettings siteSettings, X509Svid svid, ChannelFactory.Timing timing) {
         X509SvidVerifier siteVerifier = verifierAt.getOrDefault(siteSettings.site(), verifier);
-        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, siteVerifier, timing);
+        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, siteVerifier, this::isGateway, timing);
         Site s = new Site(handle, node, new InfinispanRegistry(node.registryCache(), identity(siteSettings.site()), clock,
                 new SvidEntryTrust(() -> svid, siteVerifier, clock, owners())));
         running.put(handle, s);

@@ -77,4 +77,22 @@ class BridgeAuthenticationTest {
         assertImpostorIsShutOut(a, b, impostor);
         assertThat(a.node().droppedBridgeMessages() + b.node().droppedBridgeMessages()).isPositive();
     }
+
+    /**
+     * A workload of cluster-c (a genuine SVID of cluster-c's own trust domain, from its own CA) runs a node at
+     * cluster-c's bridge address under cluster-c's name, while cluster-c's gateway is down. Only a site's gateways may
+     * speak for it on the bridge: a bridge member receives every site's registry and sends cross-site requests, so a
+     * workload must not be one.
+     */
+    @Test
+    void refusesAWorkloadOfAPeersTrustDomainSpeakingForThatSite() {
+        Site a = federation.start("cluster-a");
+        Site b = federation.start("cluster-b");
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.node().sitesView().contains("cluster-b"));
+        X509Svid workload = TestCa.svid(federation.intermediate("cluster-c"),
+                TestFederation.trustDomain("cluster-c").workload("/ns/shop/sa/web").toString());
+        Site impostor = federation.start("impostor", federation.settings("cluster-c"), workload);
+        assertImpostorIsShutOut(a, b, impostor);
+        assertThat(a.node().refusedBridgeHandshakes() + b.node().refusedBridgeHandshakes()).isPositive();
+    }
 }

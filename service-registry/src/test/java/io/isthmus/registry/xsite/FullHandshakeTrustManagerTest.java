@@ -70,8 +70,10 @@ class FullHandshakeTrustManagerTest {
 
     /** @return handshakes a refused */
     private long reconnectAfterRevocation(boolean fullHandshakes) throws Exception {
-        BridgeTrustManager atA = new BridgeTrustManager(federation.settings("cluster-a"), federation.verifierAt("cluster-a"));
-        BridgeTrustManager atC = new BridgeTrustManager(federation.settings("cluster-c"), federation.verifierAt("cluster-c"));
+        BridgeTrustManager atA = new BridgeTrustManager(federation.settings("cluster-a"),
+                federation.verifierAt("cluster-a"), federation::isGateway);
+        BridgeTrustManager atC = new BridgeTrustManager(federation.settings("cluster-c"),
+                federation.verifierAt("cluster-c"), federation::isGateway);
         SSLContext server = context(federation.svidOf("cluster-a"), fullHandshakes ? new FullHandshakeTrustManager(atA) : atA);
         SSLContext client = context(federation.svidOf("cluster-c"), fullHandshakes ? new FullHandshakeTrustManager(atC) : atC);
         InetSocketAddress aBridge = federation.settings("cluster-c").peers().get("cluster-a").bridgeAddresses().get(0);

@@ -64,7 +64,8 @@ class PeerRevalidationTest {
     }
 
     private PeerRevalidation bridgeRecheckAt(String site) {
-        BridgeTrustManager trust = new BridgeTrustManager(federation.settings(site), federation.verifierAt(site));
+        BridgeTrustManager trust = new BridgeTrustManager(federation.settings(site), federation.verifierAt(site),
+                federation::isGateway);
         return new PeerRevalidation(site, "bridge", trust::recheck);
     }
 
@@ -101,7 +102,7 @@ class PeerRevalidationTest {
         SiteSettings onlyC = new SiteSettings(a.site(), a.trustDomain(), a.bindHost(), a.localPort(), a.localMembers(),
                 a.bridgePort(), java.util.Map.of("cluster-c", a.peers().get("cluster-c")));
         PeerRevalidation strict = new PeerRevalidation("cluster-a", "bridge",
-                new BridgeTrustManager(onlyC, federation.verifierAt("cluster-a"))::recheck);
+                new BridgeTrustManager(onlyC, federation.verifierAt("cluster-a"), federation::isGateway)::recheck);
         RevokedConnection revoked = strict.recheck(client);
         assertThat(revoked).isNotNull();
         assertThat(revoked.reason()).isEqualTo(SvidRejection.UNEXPECTED_ID);
