@@ -90,7 +90,7 @@ public class RegistryService {
                 return t;
             });
     private volatile TrustSnapshot lastTrust;
-    /** Who may be a bridge peer: the gateway identities of this cluster and of each peer (they sign its entries too). */
+    /** Who may be a bridge peer: the gateway identities of this cluster and of each peer (which sign its entries). */
     private volatile GatewayIdentities bridgeGateways;
 
     @Inject

@@ -18,7 +18,8 @@ public final class TestReplicas {
     }
 
     /** Where this replica listens and whom it contacts first. */
-    public record Membership(String clusterName, String nodeName, InetSocketAddress bind, List<InetSocketAddress> members) {
+    public record Membership(String clusterName, String nodeName, InetSocketAddress bind,
+            List<InetSocketAddress> members) {
         public Membership {
             members = List.copyOf(members);
         }

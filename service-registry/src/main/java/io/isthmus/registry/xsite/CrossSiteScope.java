@@ -113,7 +113,8 @@ final class CrossSiteScope {
         }
 
         @Override
-        public CompletionStage<Void> putKeyValue(Object key, Object value, Metadata metadata, IracMetadata iracMetadata) {
+        public CompletionStage<Void> putKeyValue(Object key, Object value, Metadata metadata,
+                IracMetadata iracMetadata) {
             return refuse("write");
         }
 

@@ -147,7 +147,8 @@ public final class RegistryNode implements AutoCloseable {
             throw new IllegalStateException("cannot start the registry of site " + settings.site() + " (local port "
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
-        return new RegistryNode(live, trust, verifier, replicaId, cm, channels, relay, delayer, pacing, timing.backupTimeoutMillis());
+        return new RegistryNode(live, trust, verifier, replicaId, cm, channels, relay, delayer, pacing,
+                timing.backupTimeoutMillis());
     }
 
     /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
