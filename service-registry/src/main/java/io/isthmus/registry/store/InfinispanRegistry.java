@@ -78,6 +78,12 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     private final Map<String, Map<String, ExportedService>> byName = new ConcurrentHashMap<>();
     /** cache key → the newest version used here (exports and removals): what a replay is judged against. */
     private final Map<String, EntryVersion> versions = new ConcurrentHashMap<>();
+    /**
+     * cache key → digest of the value whose record is in use ({@link #versions}). A record refused on arrival stays
+     * in this copy, possibly above the one in use (a forgery, say): {@link #purgeRevoked} judges only the value in
+     * use.
+     */
+    private final Map<String, String> usedValues = new ConcurrentHashMap<>();
     private final Map<String, Instant> lastUpdateFrom = new ConcurrentHashMap<>();
     private final List<RegistryListener> listeners = new CopyOnWriteArrayList<>();
     private final IndexListener indexListener = new IndexListener();
@@ -588,6 +594,13 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                 if (key == null || value == null || key.cluster().equals(identity.cluster()) || !versions.containsKey(k)) {
                     continue;
                 }
+                // Nor may a record refused on arrival that lies above the one in use: judged here, a forgery signed
+                // by someone untrusted (a compromised peer gateway's record for another cluster's key) read as a
+                // revoked signer, and purged the genuine entry in use. The entry in use then lapses by its lease if
+                // its own signer was revoked too.
+                if (!digest(value).equals(usedValues.get(k))) {
+                    continue;
+                }
                 EntryVerdict v;
                 try {
                     v = trust.verify(k, EntryCodec.parseValue(value), Optional.empty(), Optional.empty());
@@ -639,7 +652,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                     continue; // unreadable: refused on arrival, and still so
                 }
                 if (v instanceof EntryVerdict.Accepted a) {
-                    apply(k, a.record(), true);
+                    apply(k, value, a.record(), true);
                     admitted.merge(key.cluster(), 1, Integer::sum);
                 }
             }
@@ -664,6 +677,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                 if (key != null && key.cluster().equals(cluster) && which.test(key)) {
                     local.remove(k);
                     versions.remove(k);
+                    usedValues.remove(k);
                     if (RegistryRecord.reserved(key)) {
                         heartbeats.remove(cluster);
                     }
@@ -678,6 +692,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
             for (ExportedService e : list(RegistryQuery.cluster(cluster))) {
                 if (which.test(e.key()) && unindex(e.key()) != null) {
                     versions.remove(EntryCodec.key(e.key()));
+                    usedValues.remove(EntryCodec.key(e.key()));
                     purged++;
                     listeners.forEach(l -> l.unexported(e));
                 }
@@ -796,7 +811,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
             return;
         }
         if (value.equals(writing.get(cacheKey))) {
-            apply(cacheKey, received.record(), notify);
+            apply(cacheKey, value, received.record(), notify);
             return;
         }
         EntryVerdict verdict;
@@ -810,7 +825,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
             refuse(writer, cacheKey, key, Optional.of(received.record().version()), r.reason(), r.message());
             return;
         }
-        apply(cacheKey, ((EntryVerdict.Accepted) verdict).record(), notify);
+        apply(cacheKey, value, ((EntryVerdict.Accepted) verdict).record(), notify);
     }
 
     private void refuse(Optional<String> site, String cacheKey, ServiceKey key, Optional<EntryVersion> version,
@@ -828,8 +843,20 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
         }
     }
 
-    /** Uses an accepted record, unless a newer one of its key was used meanwhile (replication reorders). */
-    private void apply(String cacheKey, RegistryRecord record, boolean notify) {
+    private static String digest(String value) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(value.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /**
+     * Uses an accepted record ({@code value} is its text in the cache), unless a newer one of its key was used
+     * meanwhile (replication reorders).
+     */
+    private void apply(String cacheKey, String value, RegistryRecord record, boolean notify) {
         ExportedService[] previous = new ExportedService[1];
         boolean[] used = new boolean[1];
         versions.compute(cacheKey, (k, held) -> {
@@ -837,6 +864,7 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
                 return held;
             }
             used[0] = true;
+            usedValues.put(k, digest(value));
             previous[0] = switch (record) {
                 case RegistryRecord.Live live -> index(leaseOf(live.entry(), live.signedAt()));
                 case RegistryRecord.Tombstone t -> unindex(t.key());

@@ -3,22 +3,28 @@ package io.isthmus.registry.xsite;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
+import org.infinispan.context.Flag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.registry.ExportSpec;
 import io.isthmus.registry.ExportedService;
+import io.isthmus.registry.IngressAddress;
 import io.isthmus.registry.Protocol;
 import io.isthmus.registry.RegistryListener;
+import io.isthmus.registry.RegistryRecord;
 import io.isthmus.registry.ServiceKey;
 import io.isthmus.registry.ServicePort;
 import io.isthmus.registry.signing.EntryRefusal;
+import io.isthmus.registry.signing.SvidEntryTrust;
+import io.isthmus.registry.store.EntryCodec;
 import io.isthmus.registry.testing.TestFederation;
 import io.isthmus.registry.testing.TestFederation.Site;
 
@@ -121,5 +127,42 @@ class RevokedSitePurgeTest {
         assertThat(c.registry().get(ledger.key())).isPresent();
         assertThat(heard).containsExactly(ledger.key());
         assertThat(c.registry().admitNowTrusted()).as("used once").isEmpty();
+    }
+
+    /**
+     * A compromised gateway of cluster-a writes a record for cluster-b's key, signed with its own valid SVID. C refuses
+     * it on arrival and keeps using B's genuine record, but the forgery stays in C's copy above it. The next trust
+     * change (any bundle renewed) must not read the forgery's signer as a revoked one and purge B's genuine entry.
+     */
+    @Test
+    void aForgedRecordRefusedOnArrivalDoesNotGetTheGenuineEntryPurged() {
+        Site a = federation.start("cluster-a");
+        Site b = federation.start("cluster-b");
+        Site c = federation.start("cluster-c");
+        await().atMost(DEADLINE).until(() -> c.node().sitesView().size() == 3 && b.node().sitesView().size() == 3);
+        ExportedService ledger = b.registry().export(spec("cluster-b", "ledger"));
+        await().atMost(DEADLINE).until(() -> c.registry().get(ledger.key()).isPresent());
+
+        Instant now = Instant.now();
+        ExportedService hijacked = new ExportedService(ledger.key(), ledger.ports(), ledger.identities(),
+                new IngressAddress("attacker.gw.example", 15443), ledger.locality(), 9, ledger.revision() + 1, now,
+                ledger.lease());
+        String json = EntryCodec.encodeRecord(new RegistryRecord.Live(hijacked, now));
+        SvidEntryTrust signerOfA = new SvidEntryTrust(() -> federation.svidOf("cluster-a"), federation.verifier(),
+                Clock.systemUTC(), federation.owners());
+        String forged = EntryCodec.envelope(json, signerOfA.sign(json.getBytes(StandardCharsets.UTF_8)));
+        long refusedBefore = refusals(c);
+        // As replication delivers it: into C's copy only.
+        c.node().registryCache().getAdvancedCache().withFlags(Flag.CACHE_MODE_LOCAL, Flag.SKIP_XSITE_BACKUP)
+                .put(EntryCodec.key(ledger.key()), forged);
+        await("refused on arrival").atMost(DEADLINE).until(() -> refusals(c) > refusedBefore);
+        assertThat(c.registry().get(ledger.key()).map(ExportedService::ingress)).contains(ledger.ingress());
+
+        assertThat(c.registry().purgeRevoked()).as("nothing of B was revoked").isEmpty();
+        assertThat(c.registry().get(ledger.key()).map(ExportedService::ingress)).contains(ledger.ingress());
+    }
+
+    private static long refusals(Site site) {
+        return java.util.Arrays.stream(EntryRefusal.values()).mapToLong(site.registry()::refusals).sum();
     }
 }
