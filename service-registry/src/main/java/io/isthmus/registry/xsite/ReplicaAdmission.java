@@ -23,7 +23,7 @@ final class ReplicaAdmission {
 
     /** The same rule applied to an established connection's verdict (the re-check after the bundles changed). */
     static SvidVerdict judge(SpiffeId gateway, SvidVerdict verdict) {
-        if (verdict instanceof SvidVerdict.Verified v && !v.id().equals(gateway)) {
+        if (verdict instanceof SvidVerdict.Verified v && policy(gateway).check(v.id()) != null) {
             return new SvidVerdict.Rejected(SvidRejection.UNEXPECTED_ID,
                     "replica peer " + v.id() + " is not this cluster's gateway identity " + gateway);
         }
