@@ -22,6 +22,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.CleanupMode;
@@ -169,18 +170,27 @@ class LoadBalancedFederationE2ETest {
                     .as("beta's load balancer from inside alpha").isTrue();
 
             // Replication in every direction: each cluster's export reaches both replicas of the two others.
+            long exported = System.nanoTime();
             alphaApi.export("shop", SERVICE.get("alpha"), 80, 1, "spiffe://alpha.acme.internal/ns/shop/sa/payments");
             GatewayClient api = new GatewayClient(pki.rootCertificate());
             for (String owner : NAMES) {
                 for (String at : NAMES) {
                     for (ClusterSpec replica : replicas.get(at)) {
                         // A poll that times out on a loaded host is a miss, not a failure: the deadline decides.
-                        Awaitility.await(at + " " + replica.host() + " sees " + owner + "'s export").atMost(DEADLINE)
-                                .pollInterval(Duration.ofMillis(500)).ignoreExceptionsInstanceOf(IOException.class)
-                                .until(() -> RegistryE2ETest.export(api, replica, owner, "shop", SERVICE.get(owner)).isPresent());
+                        try {
+                            Awaitility.await(at + " " + replica.host() + " sees " + owner + "'s export").atMost(DEADLINE)
+                                    .pollInterval(Duration.ofMillis(500)).ignoreExceptionsInstanceOf(IOException.class)
+                                    .until(() -> RegistryE2ETest.export(api, replica, owner, "shop", SERVICE.get(owner))
+                                            .isPresent());
+                        } catch (ConditionTimeoutException e) {
+                            throw new AssertionError(e.getMessage() + "; the replicas' bridges then: "
+                                    + bridgeStates(replicas), e);
+                        }
                     }
                 }
             }
+            System.out.printf("LoadBalancedFederationE2ETest: every export at every replica %d ms after alpha's export%n",
+                    Duration.ofNanos(System.nanoTime() - exported).toMillis());
             // Each replica signs JWT-SVIDs with its own key (its own data dir); both replicas of a cluster publish both.
             Map<String, List<String>> jwtKids = new LinkedHashMap<>();
             for (String n : NAMES) {
@@ -276,6 +286,36 @@ class LoadBalancedFederationE2ETest {
             }
             backends.forEach(SampleService::close);
         }
+    }
+
+    /**
+     * Each replica's registry readiness data (its bridge's view of the sites, the last update from each, what its
+     * bridge refused), for a failure message: which link a missing replication lacks.
+     */
+    private static String bridgeStates(Map<String, List<ClusterSpec>> replicas) {
+        StringBuilder out = new StringBuilder();
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        for (Map.Entry<String, List<ClusterSpec>> c : replicas.entrySet()) {
+            for (int k = 0; k < c.getValue().size(); k++) {
+                out.append(out.isEmpty() ? "" : "; ").append(c.getKey()).append("/r").append(k).append(' ');
+                try {
+                    String body = http.send(HttpRequest.newBuilder(URI.create(c.getValue().get(k)
+                            .managementUrl("/q/health/ready"))).timeout(Duration.ofSeconds(5)).build(),
+                            HttpResponse.BodyHandlers.ofString()).body();
+                    for (JsonNode check : JSON.readTree(body).path("checks")) {
+                        if ("isthmus-registry".equals(check.path("name").asText())) {
+                            out.append(check.path("data"));
+                        }
+                    }
+                } catch (IOException e) {
+                    out.append("unreachable: ").append(e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return out.append(" (interrupted)").toString();
+                }
+            }
+        }
+        return out.toString();
     }
 
     private static void configureReplica(Map<String, String> p, ClusterSpec replica, LoadBalancedNetwork.Cluster net,
