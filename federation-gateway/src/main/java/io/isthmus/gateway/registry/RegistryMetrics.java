@@ -58,6 +58,10 @@ public class RegistryMetrics {
                 s -> s.node().map(n -> n.droppedBridgeMessages()).orElse(0L))
                 .description("Bridge messages dropped: the site they named is not the one their TLS connection proved")
                 .register(meters);
+        Gauge.builder("isthmus_registry_bridge_refused_writes", service,
+                s -> s.node().map(n -> n.refusedCrossSiteWrites()).orElse(0L))
+                .description("Registry updates a peer site sent that no genuine site sends (a version naming another "
+                        + "writer or not counting its owner's writes), refused on arrival").register(meters);
         Gauge.builder("isthmus_registry_bridge_revoked_connections", service,
                 s -> s.node().map(n -> n.revokedBridgeConnections()).orElse(0L))
                 .description("Open bridge connections closed because their peer no longer verified after a bundle change")

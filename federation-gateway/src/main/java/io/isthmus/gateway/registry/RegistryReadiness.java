@@ -48,6 +48,7 @@ public class RegistryReadiness implements HealthCheck {
             b.withData("bridge-refused-handshakes", node.refusedBridgeHandshakes());
             b.withData("bridge-dropped-messages", node.droppedBridgeMessages());
             b.withData("refused-entries", service.registry().refusedEntries());
+            b.withData("bridge-refused-writes", node.refusedCrossSiteWrites());
             b.withData("bridge-revoked-connections", node.revokedBridgeConnections());
             b.withData("local-revoked-connections", node.revokedLocalConnections());
             for (String peer : node.settings().peers().keySet()) {

@@ -136,12 +136,14 @@ class ServiceRegistryApiTest {
                 .body("checks.find { it.name == 'isthmus-registry' }.data.replicated", equalTo(true))
                 .body("checks.find { it.name == 'isthmus-registry' }.data.'sites-connected'", containsString("test-cluster"))
                 .body("checks.find { it.name == 'isthmus-registry' }.data.'bridge-revoked-connections'", equalTo(0))
+                .body("checks.find { it.name == 'isthmus-registry' }.data.'bridge-refused-writes'", equalTo(0))
                 .body("checks.find { it.name == 'isthmus-registry' }.data.'local-revoked-connections'",
                         equalTo((int) registryService.node().orElseThrow().revokedLocalConnections()));
         given().when().get(metrics).then().statusCode(200)
                 .body(containsString("isthmus_registry_entries"))
                 .body(containsString("isthmus_registry_sites_connected"))
                 .body(containsString("isthmus_registry_bridge_revoked_connections"))
+                .body(containsString("isthmus_registry_bridge_refused_writes"))
                 .body(containsString("isthmus_registry_local_revoked_connections"));
     }
 

@@ -33,21 +33,28 @@ import org.jboss.logging.Logger;
  * bundle publishes; join tokens; VM identities): any peer the bridge admits could have written them
  * (CrossSiteCacheScopeTest). Every cache without backup sites gets a receiver that refuses all of that, before any
  * peer can reach it: the bridge forms only once the node's caches run, and this listener replaces the receiver on
- * the thread that starts a cache.
+ * the thread that starts a cache. The registry cache, which does back up to other sites, gets one that takes from
+ * each peer only that peer's own keys ({@link OwnerOnlyReceiver}).
  */
 @Listener(sync = true)
 final class CrossSiteScope {
     private static final Logger LOG = Logger.getLogger(CrossSiteScope.class);
 
-    private CrossSiteScope() {
+    private final String localSite;
+    private final AtomicLong refusedRegistryWrites;
+
+    private CrossSiteScope(String localSite, AtomicLong refusedRegistryWrites) {
+        this.localSite = localSite;
+        this.refusedRegistryWrites = refusedRegistryWrites;
     }
 
     /**
      * Guards every cache {@code manager} starts from now on (call it before the manager starts, so that its internal
-     * caches are guarded too), and any that already runs.
+     * caches are guarded too), and any that already runs. {@code localSite} is this site's name; the registry cache's
+     * refused updates are counted in {@code refusedRegistryWrites}.
      */
-    static void install(EmbeddedCacheManager manager) {
-        CrossSiteScope scope = new CrossSiteScope();
+    static void install(EmbeddedCacheManager manager, String localSite, AtomicLong refusedRegistryWrites) {
+        CrossSiteScope scope = new CrossSiteScope(localSite, refusedRegistryWrites);
         manager.addListener(scope);
         GlobalComponentRegistry global = GlobalComponentRegistry.of(manager);
         if (global.getStatus().allowInvocations()) {
@@ -73,7 +80,13 @@ final class CrossSiteScope {
 
     private void guard(EmbeddedCacheManager manager, String name) {
         ComponentRegistry registry = GlobalComponentRegistry.of(manager).getNamedComponentRegistry(name);
-        if (registry == null || acceptsOtherSites(registry.getConfiguration())) {
+        if (registry == null) {
+            return;
+        }
+        if (acceptsOtherSites(registry.getConfiguration())) {
+            if (RegistryNode.REGISTRY_CACHE.equals(name)) {
+                OwnerOnlyReceiver.install(name, localSite, registry, refusedRegistryWrites);
+            }
             return;
         }
         registry.getComponent(BasicComponentRegistry.class).replaceComponent(BackupReceiver.class.getName(),

@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import javax.net.ssl.KeyManager;
@@ -66,11 +67,15 @@ public final class RegistryNode implements AutoCloseable {
     private final IracPacing iracPacing;
     private final ScheduledExecutorService delayer;
     private final long backupTimeoutMillis;
+    /** Registry cache updates refused from peer sites (see {@link OwnerOnlyReceiver}), across cache restarts. */
+    private final AtomicLong refusedCrossSiteWrites;
 
     private RegistryNode(AtomicReference<SiteSettings> live, BridgeTrustManager bridgeTrust, X509SvidVerifier verifier,
             SpiffeId replicaId, DefaultCacheManager cacheManager, ChannelFactory channels, Optional<BridgeRelay> relay,
-            ScheduledExecutorService delayer, IracPacing iracPacing, long backupTimeoutMillis) {
+            ScheduledExecutorService delayer, IracPacing iracPacing, long backupTimeoutMillis,
+            AtomicLong refusedCrossSiteWrites) {
         this.live = live;
+        this.refusedCrossSiteWrites = refusedCrossSiteWrites;
         this.backupTimeoutMillis = backupTimeoutMillis;
         this.settings = live.get();
         this.delayer = delayer;
@@ -127,13 +132,14 @@ public final class RegistryNode implements AutoCloseable {
         ScheduledExecutorService delayer = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("registry-irac-backoff-" + settings.site()).factory());
         IracPacing pacing = new IracPacing(delayer);
+        AtomicLong refusedWrites = new AtomicLong();
         try {
             if (settings.advertisedBridge().isPresent()) {
                 // Before the channel starts, so a peer that dials as soon as we become site master finds the relay.
                 relay = Optional.of(BridgeRelay.start(settings.site(),
                         new InetSocketAddress(settings.bindHost(), settings.bridgePort()), channels::siteMasterBridge));
             }
-            CrossSiteScope.install(cm);
+            CrossSiteScope.install(cm, settings.site(), refusedWrites);
             cm.start();
             cm.addListener(pacing.sitesUp());
             cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings, timing.backupTimeoutMillis()).build());
@@ -148,7 +154,7 @@ public final class RegistryNode implements AutoCloseable {
                     + settings.localPort() + ", bridge port " + settings.bridgePort() + "): " + e.getMessage(), e);
         }
         return new RegistryNode(live, trust, verifier, replicaId, cm, channels, relay, delayer, pacing,
-                timing.backupTimeoutMillis());
+                timing.backupTimeoutMillis(), refusedWrites);
     }
 
     /** Presents our SVID; checks peers with {@code trust} on a full handshake every time (no session resumption). */
@@ -254,6 +260,15 @@ public final class RegistryNode implements AutoCloseable {
     /** TLS handshakes the bridge refused (certificate or site binding). */
     public long refusedBridgeHandshakes() {
         return bridgeTrust.refusedHandshakes();
+    }
+
+    /**
+     * Registry cache updates a peer site sent that no genuine site sends, refused on arrival: a cross-site version that
+     * names another writer, or does not count the key owner's writes ({@link OwnerWrites}). A third site's keys, which
+     * peers also push when this site joins, are dropped without being counted.
+     */
+    public long refusedCrossSiteWrites() {
+        return refusedCrossSiteWrites.get();
     }
 
     /** Bridge messages dropped because the site they claimed is not the one their TLS connection proved. */

@@ -115,6 +115,34 @@ class CrossSiteReplicationTest {
         assertThat(c2.registry().lastUpdateByCluster()).containsKeys("cluster-a", "cluster-b");
     }
 
+    /**
+     * A site that restarts empty gets its own keys back from its peers' state transfer (the only copy of them left),
+     * and counts on from their versions: its next update of a key it exported before its restart reaches every peer
+     * (which would otherwise discard it as older than what they hold).
+     */
+    @Test
+    void aRestartedSiteUpdatesItsOwnKeysAboveWhatItsPeersHold() {
+        Site a = federation.start("cluster-a");
+        Site b = federation.start("cluster-b");
+        Site c = federation.start("cluster-c");
+        await().atMost(DEADLINE).until(() -> a.node().sitesView().size() == 3 && b.node().sitesView().size() == 3);
+        ExportedService orders = c.registry().export(spec("cluster-c", "orders", 1));
+        ExportedService ordersV2 = c.registry().export(spec("cluster-c", "orders", 2));
+        await().atMost(DEADLINE).until(() -> seen(a, orders.key()).equals(Optional.of(ordersV2))
+                && seen(b, orders.key()).equals(Optional.of(ordersV2)));
+
+        federation.stop("cluster-c");
+        await().atMost(DEADLINE).until(() -> !a.node().sitesView().contains("cluster-c"));
+        Site c2 = federation.start("cluster-c");
+        await().atMost(DEADLINE).until(() -> seen(c2, orders.key()).equals(Optional.of(ordersV2)));
+        ExportedService ordersV3 = c2.registry().export(spec("cluster-c", "orders", 3));
+        assertThat(ordersV3.revision()).isGreaterThan(ordersV2.revision());
+        await("the restarted site's update at its peers").atMost(DEADLINE).untilAsserted(() -> {
+            assertThat(seen(a, orders.key())).contains(ordersV3);
+            assertThat(seen(b, orders.key())).contains(ordersV3);
+        });
+    }
+
     @Test
     void aSiteWritingAnotherClustersEntryOrMislabellingItsOwnIsIgnoredElsewhere() {
         Site a = federation.start("cluster-a");
