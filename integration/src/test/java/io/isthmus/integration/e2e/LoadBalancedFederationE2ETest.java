@@ -173,6 +173,7 @@ class LoadBalancedFederationE2ETest {
             long exported = System.nanoTime();
             alphaApi.export("shop", SERVICE.get("alpha"), 80, 1, "spiffe://alpha.acme.internal/ns/shop/sa/payments");
             GatewayClient api = new GatewayClient(pki.rootCertificate());
+            Map<String, Long> seenAfter = new LinkedHashMap<>();
             for (String owner : NAMES) {
                 for (String at : NAMES) {
                     for (ClusterSpec replica : replicas.get(at)) {
@@ -186,11 +187,14 @@ class LoadBalancedFederationE2ETest {
                             throw new AssertionError(e.getMessage() + "; the replicas' bridges then: "
                                     + bridgeStates(replicas), e);
                         }
+                        seenAfter.put(owner + "@" + at + "/" + replica.host(),
+                                Duration.ofNanos(System.nanoTime() - exported).toMillis());
                     }
                 }
             }
-            System.out.printf("LoadBalancedFederationE2ETest: every export at every replica %d ms after alpha's export%n",
-                    Duration.ofNanos(System.nanoTime() - exported).toMillis());
+            System.out.printf("LoadBalancedFederationE2ETest: every export at every replica %d ms after alpha's export"
+                    + " (each seen, in order, after ms: %s)%n", Duration.ofNanos(System.nanoTime() - exported).toMillis(),
+                    seenAfter);
             // Each replica signs JWT-SVIDs with its own key (its own data dir); both replicas of a cluster publish both.
             Map<String, List<String>> jwtKids = new LinkedHashMap<>();
             for (String n : NAMES) {
