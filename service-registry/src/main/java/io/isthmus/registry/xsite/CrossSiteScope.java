@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.infinispan.commands.VisitableCommand;
@@ -96,10 +95,9 @@ final class CrossSiteScope {
 
     /** Refuses every request from another site, and says so at WARN at most once a minute per cache. */
     private static final class Refusing implements BackupReceiver {
-        private static final long WARN_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
         private final String cache;
         private final AtomicLong refused = new AtomicLong();
-        private final AtomicLong lastWarned = new AtomicLong(System.nanoTime() - WARN_EVERY_NANOS);
+        private final WarnEvery warnings = new WarnEvery(java.time.Duration.ofMinutes(1));
 
         Refusing(String cache) {
             this.cache = cache;
@@ -109,9 +107,7 @@ final class CrossSiteScope {
             long n = refused.incrementAndGet();
             String message = "cache " + cache + " is replicated among this cluster's replicas only and takes no "
                     + what + " from another site";
-            long now = System.nanoTime();
-            long last = lastWarned.get();
-            if (now - last >= WARN_EVERY_NANOS && lastWarned.compareAndSet(last, now)) {
+            if (warnings.due()) {
                 LOG.warnf("registry: refused a cross-site %s for cache %s (%d so far): only caches backed up to other "
                         + "sites take their writes. A peer site sent it (its gateway, or another holder of an SVID of "
                         + "its trust domain that the bridge admitted): check that site's version and configuration, "

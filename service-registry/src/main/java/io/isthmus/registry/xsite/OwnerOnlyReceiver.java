@@ -40,7 +40,6 @@ import org.jboss.logging.Logger;
  */
 final class OwnerOnlyReceiver implements BackupReceiver {
     private static final Logger LOG = Logger.getLogger(OwnerOnlyReceiver.class);
-    private static final long WARN_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
     /** The site whose cross-site request this thread is handling (see {@link Origins}). */
     private static final ThreadLocal<String> ORIGIN = new ThreadLocal<>();
 
@@ -50,7 +49,7 @@ final class OwnerOnlyReceiver implements BackupReceiver {
     private final BackupReceiver delegate;
     /** Updates refused from peers, kept by the node across restarts of the cache. */
     private final AtomicLong refused;
-    private final AtomicLong lastWarned = new AtomicLong(System.nanoTime() - WARN_EVERY_NANOS);
+    private final WarnEvery warnings = new WarnEvery(java.time.Duration.ofMinutes(1));
 
     private OwnerOnlyReceiver(String cache, String localSite, BackupReceiver delegate, AtomicLong refused) {
         this.cache = cache;
@@ -78,9 +77,7 @@ final class OwnerOnlyReceiver implements BackupReceiver {
 
     private void warn(String origin, String reason) {
         long n = refused.incrementAndGet();
-        long now = System.nanoTime();
-        long last = lastWarned.get();
-        if (now - last >= WARN_EVERY_NANOS && lastWarned.compareAndSet(last, now)) {
+        if (warnings.due()) {
             LOG.warnf("registry: refused a cross-site write to cache %s from site %s (%d so far): %s. Each site writes "
                     + "only its own cluster's keys; check that site's gateway version and configuration, or whether "
                     + "its gateway (or another holder of an SVID of its trust domain that the bridge admitted) is "
