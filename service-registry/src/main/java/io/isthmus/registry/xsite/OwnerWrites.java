@@ -6,14 +6,13 @@ import org.infinispan.metadata.impl.IracMetadata;
 import org.infinispan.util.ByteString;
 
 /**
- * Which cross-site write of the registry cache a site takes from a peer: only one of the peer's own keys, and only
- * with the peer's own part of the cross-site version. Infinispan orders a key's cross-site updates by the version
+ * Which cross-site write of the registry cache a site takes from a peer: one of the peer's own keys, or one of this
+ * site's own keys sent back, each with only its owner's part of the cross-site version. Infinispan orders a key's cross-site updates by the version
  * vector the sender claims (and resolves concurrent ones by site name), never checking it against the site that sent
  * it; and it keeps a refused record's version, so the registry refusing the record itself is too late. A compromised
  * peer gateway (cluster-a, admitted by the bridge) that sent cluster-c a record of cluster-b's key with a version
  * above every version cluster-b will write, or a concurrent one naming a lower site, got all of cluster-b's later
- * updates of that key discarded at cluster-c (and at the sites cluster-c passed it on to), whose lease there then
- * lapsed (IracVersionForgeryTest). A peer's own keys carry its versions only: versions of other sites in the vector
+ * updates of that key discarded at cluster-c, whose lease there then lapsed (IracVersionForgeryTest). A peer's own keys carry its versions only: versions of other sites in the vector
  * are dropped, so that no peer can raise the counter this site, or any other, keeps for its own keys.
  *
  * <p>Pure. The owner of a registry key is its first segment ({@code cluster/namespace/name}, as
