@@ -298,7 +298,7 @@ public final class ChannelFactory {
      * on RELAY2's relay-creation thread, never a JGroups receiver.
      */
     private Optional<InetAddress> resolve(String host) {
-        long warnedAt = 0;
+        WarnEvery warnings = new WarnEvery(java.time.Duration.ofMinutes(1));
         while (true) {
             try {
                 return Optional.of(InetAddress.getByName(host));
@@ -306,9 +306,7 @@ public final class ChannelFactory {
                 if (closed) {
                     return Optional.empty();
                 }
-                long now = System.nanoTime();
-                if (warnedAt == 0 || now - warnedAt > TimeUnit.MINUTES.toNanos(1)) {
-                    warnedAt = now;
+                if (warnings.due()) {
                     LOG.warnf("registry: site %s cannot resolve its advertised bridge address %s yet (isthmus.registry."
                             + "advertised-bridge-address); the bridge forms once it resolves. Check the load balancer's "
                             + "DNS record.", settings.site(), host);
