@@ -65,8 +65,13 @@ final class OwnerOnlyReceiver implements BackupReceiver {
     static void install(String cache, String localSite, ComponentRegistry registry, AtomicLong refused) {
         BackupReceiver current = registry.getComponent(BackupReceiver.class);
         XSiteMetricsCollector metrics = registry.getComponent(XSiteMetricsCollector.class);
-        if (current instanceof OwnerOnlyReceiver || current == null || metrics == null) {
+        if (current instanceof OwnerOnlyReceiver) {
             return;
+        }
+        if (current == null || metrics == null) {
+            // Never run unguarded: a node whose registry cache could not be guarded does not start.
+            throw new IllegalStateException("cannot guard cache " + cache + " against other sites' writes: it has no "
+                    + (current == null ? "cross-site receiver" : "cross-site metrics") + " to take the place of");
         }
         BasicComponentRegistry components = registry.getComponent(BasicComponentRegistry.class);
         components.replaceComponent(XSiteMetricsCollector.class.getName(), new Origins(metrics), false);
