@@ -95,10 +95,7 @@ final class RawH2 implements AutoCloseable {
     static List<String[]> get(String scheme, String path, String authority, String... extra) {
         List<String[]> fields = new ArrayList<>(List.of(new String[] {":method", "GET"},
                 new String[] {":scheme", scheme}, new String[] {":path", path}, new String[] {":authority", authority}));
-        for (String h : extra) {
-            int colon = h.indexOf(':', 1);
-            fields.add(new String[] {h.substring(0, colon), h.substring(colon + 1).strip()});
-        }
+        fields.addAll(fields(extra));
         return fields;
     }
 
@@ -106,6 +103,37 @@ final class RawH2 implements AutoCloseable {
     Result send(List<String[]> fields) throws IOException {
         int stream = nextStream;
         nextStream += 2;
+        frame(HEADERS, END_STREAM | END_HEADERS, stream, block(fields));
+        out.flush();
+        return read(stream);
+    }
+
+    /**
+     * Sends {@code fields} (HEADERS), {@code body} (one DATA frame) and {@code trailers} (HEADERS, END_STREAM) on a
+     * new stream and reads how it ends; the answer's trailers are in its {@code headers}.
+     */
+    Result send(List<String[]> fields, byte[] body, List<String[]> trailers) throws IOException {
+        int stream = nextStream;
+        nextStream += 2;
+        frame(HEADERS, END_HEADERS, stream, block(fields));
+        frame(DATA, 0, stream, body);
+        frame(HEADERS, END_STREAM | END_HEADERS, stream, block(trailers));
+        out.flush();
+        return read(stream);
+    }
+
+    /** "name: value" strings as header fields. */
+    static List<String[]> fields(String... fields) {
+        List<String[]> out = new ArrayList<>();
+        for (String h : fields) {
+            int colon = h.indexOf(':', 1);
+            out.add(new String[] {h.substring(0, colon), h.substring(colon + 1).strip()});
+        }
+        return out;
+    }
+
+    /** An HPACK header block of literals, exactly as given. */
+    private static byte[] block(List<String[]> fields) throws IOException {
         ByteArrayOutputStream block = new ByteArrayOutputStream();
         for (String[] f : fields) {
             byte[] name = f[0].getBytes(StandardCharsets.ISO_8859_1);
@@ -116,9 +144,7 @@ final class RawH2 implements AutoCloseable {
             integer(block, value.length);
             block.write(value);
         }
-        frame(HEADERS, END_STREAM | END_HEADERS, stream, block.toByteArray());
-        out.flush();
-        return read(stream);
+        return block.toByteArray();
     }
 
     /** Whether the server has not sent GOAWAY and the socket still works. */

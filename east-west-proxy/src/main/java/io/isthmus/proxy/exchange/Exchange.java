@@ -17,6 +17,7 @@ import io.isthmus.proxy.http.Grpc;
 import io.isthmus.proxy.http.HopByHop;
 import io.isthmus.proxy.http.Http1Pipeline;
 import io.isthmus.proxy.http.Http2Support;
+import io.isthmus.proxy.http.RequestTrailers;
 import io.isthmus.proxy.http.Responses;
 import io.isthmus.proxy.http.validate.DecoderFailures;
 import io.isthmus.proxy.http.validate.RequestVerdict;
@@ -27,7 +28,6 @@ import io.isthmus.proxy.telemetry.ClusterDirectory;
 import io.isthmus.proxy.telemetry.HopRecord;
 import io.isthmus.proxy.telemetry.RequestLabels;
 import io.isthmus.proxy.telemetry.TraceParent;
-import io.isthmus.proxy.tls.ConnectionDrain;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -189,6 +189,7 @@ public abstract class Exchange {
         this.grpc = http2Downstream && Grpc.isGrpc(request);
         this.keepAliveRequested = !http2Downstream && HttpUtil.isKeepAlive(request);
         if (request instanceof FullHttpRequest full) {
+            RequestTrailers.strip(full.trailingHeaders());
             this.requestEnded = true;
             this.bodyExpected = full.content().isReadable() || !full.trailingHeaders().isEmpty();
         } else {
@@ -357,6 +358,9 @@ public abstract class Exchange {
         if (over) {
             dropDownstream(part);
             return;
+        }
+        if (part instanceof LastHttpContent last) {
+            RequestTrailers.strip(last.trailingHeaders());
         }
         bodyBytes += part.content().readableBytes();
         if (settings.maxBodySize() > 0 && !grpc && bodyBytes > settings.maxBodySize()) {
