@@ -97,6 +97,17 @@ class ObserveModeListenersTest {
               rules:
               - from: [{source: {principals: ["%s"]}}]
             """.formatted(INTRUDER);
+    /** billing observes itself, the mesh's owner denies the intruder everywhere (a DENY of the root namespace). */
+    static final String OBSERVED_UNDER_A_MESH_DENY = OBSERVED + """
+            ---
+            apiVersion: security.isthmus.io/v1alpha1
+            kind: AuthorizationPolicy
+            metadata: {name: no-intruder, namespace: isthmus-system}
+            spec:
+              action: DENY
+              rules:
+              - from: [{source: {principals: ["%s"]}}]
+            """.formatted(INTRUDER);
     private static final MethodDescriptor<byte[], byte[]> WHO = GrpcBytes.method("isthmus.test.Ledger/Who",
             MethodDescriptor.MethodType.UNARY);
 
@@ -175,6 +186,20 @@ class ObserveModeListenersTest {
                     d -> assertThat(d.reason()).isEqualTo(DenyReason.NO_MATCHING_ALLOW));
             assertThat(e.getValue().observing()).isFalse();
             assertThat(e.getValue().dryRun()).hasValueSatisfying(d -> assertThat(d.allowed()).isTrue());
+        });
+    }
+
+    @Test
+    void aNamespacesObserveModeNeverLiftsTheMeshsDenyPolicies() throws Exception {
+        fed.usePolicies(OBSERVED_UNDER_A_MESH_DENY);
+        assertThat(everyListener()).containsExactly("403", "403", "PERMISSION_DENIED", "PERMISSION_DENIED", "403",
+                "closed");
+        assertThat(fed.audited).hasSize(6).allSatisfy(e -> {
+            assertThat(e.getValue()).isInstanceOfSatisfying(Decision.Denied.class, d -> {
+                assertThat(d.reason()).isEqualTo(DenyReason.EXPLICIT_DENY);
+                assertThat(d.policy()).isEqualTo("isthmus-system/no-intruder");
+            });
+            assertThat(e.getValue().observing()).isFalse();
         });
     }
 

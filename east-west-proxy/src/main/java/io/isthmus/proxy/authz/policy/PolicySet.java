@@ -34,7 +34,10 @@ import io.isthmus.proxy.authz.DenyReason;
  *
  * <p><b>Observe mode and dry runs.</b> Only enforced policies take part in the above. A destination whose most
  * specific mode policy says OBSERVE (see {@link #decide}) is allowed, and the decision carries the verdict the
- * enforced policies would have made ({@link Decision#observed()}). Dry-run policies are evaluated beside them on
+ * enforced policies would have made ({@link Decision#observed()}), with one exception: a mode policy of a namespace
+ * (not of the root namespace) does not lift the root namespace's DENY policies, the mesh's guardrails; a request one
+ * of them matches is denied by it. Only a mode policy of the root namespace (the mesh, or
+ * {@code isthmus.authz.observe=*}) observes those too. Dry-run policies are evaluated beside them on
  * every request and their verdict rides along ({@link Decision#dryRun()}); neither ever changes what happens.
  */
 public final class PolicySet {
@@ -91,6 +94,16 @@ public final class PolicySet {
         Optional<AuthorizationPolicy> observing = mode(candidates, ns)
                 .filter(p -> p.mode().orElseThrow() == PolicyMode.OBSERVE);
         if (observing.isPresent()) {
+            if (!observing.get().id().namespace().equals(rootNamespace)) {
+                // A namespace (or a service of it) in observe mode has its own policies observed; the mesh's DENY
+                // policies (the root namespace's) still deny, as no policy of a namespace can outweigh them.
+                // Otherwise whoever may write one namespace's policies could lift the mesh owner's guardrails.
+                Decision meshDeny = firstDeny(candidates,
+                        p -> p.enforced() && p.id().namespace().equals(rootNamespace), attrs, verdict.auditMatches());
+                if (meshDeny != null) {
+                    return meshDeny.withDryRun(dryRun);
+                }
+            }
             return new Decision.Allowed(observing.get().id().toString(), Decision.OBSERVE_RULE,
                     verdict.auditMatches(), Optional.of(verdict), dryRun);
         }

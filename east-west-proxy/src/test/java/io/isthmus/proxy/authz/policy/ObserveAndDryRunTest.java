@@ -31,6 +31,9 @@ class ObserveAndDryRunTest {
     static final String ALLOW_CHECKOUT = PolicySetTest.ALLOW_CHECKOUT;
     static final String OBSERVE_BILLING = policy("billing", "observe", "mode: OBSERVE\n");
     static final String ALLOW_ALL = policy("billing", "allow-all", "rules:\n- {}\n");
+    /** A guardrail of the mesh's owner: a DENY in the root namespace. */
+    static final String MESH_DENY_CART = policy("isthmus-system", "no-cart",
+            "action: DENY\nrules:\n- from:\n  - source: {principals: [\"*/sa/cart\"]}\n");
 
     static String dryRun(String ns, String name, String spec) {
         return policy(ns, name, spec).replace("  namespace: " + ns + "\n",
@@ -92,6 +95,25 @@ class ObserveAndDryRunTest {
                 row("OBSERVE and ENFORCE at the same scope: ENFORCE wins (fails safe)",
                         OBSERVE_BILLING + policy("billing", "zz-enforce", "mode: ENFORCE\n"), pay,
                         "deny no-matching-allow", "-", "-"),
+                row("a namespace's OBSERVE does not lift the mesh's DENY (root namespace): still denied",
+                        OBSERVE_BILLING + ALLOW_ALL + MESH_DENY_CART, cartPay,
+                        "deny explicit-deny isthmus-system/no-cart rules[0]", "-", "-"),
+                row("nor does a service's OBSERVE",
+                        policy("billing", "observe-payments", "mode: OBSERVE\nselector: {services: [payments]}\n")
+                                + MESH_DENY_CART, cartPay, "deny explicit-deny isthmus-system/no-cart rules[0]", "-",
+                        "-"),
+                row("the namespace's own DENY matching too: the mesh's DENY is the one that denies",
+                        OBSERVE_BILLING + ALLOW_ALL + policy("billing", "deny-cart",
+                                "action: DENY\nrules:\n- from:\n  - source: {principals: [\"*/sa/cart\"]}\n")
+                                + MESH_DENY_CART, cartPay, "deny explicit-deny isthmus-system/no-cart rules[0]", "-",
+                        "-"),
+                row("a namespace's OBSERVE still observes what the mesh's DENY does not match",
+                        OBSERVE_BILLING + MESH_DENY_CART, pay, "allow billing/observe spec.mode",
+                        "deny no-matching-allow", "-"),
+                row("the mesh's OBSERVE (root namespace) lifts the mesh's DENY too: its owner chose to",
+                        policy("isthmus-system", "observe-mesh", "mode: OBSERVE\n") + MESH_DENY_CART, cartPay,
+                        "allow isthmus-system/observe-mesh spec.mode",
+                        "deny explicit-deny isthmus-system/no-cart rules[0]", "-"),
                 row("a mode policy of another namespace does not apply",
                         policy("shop", "observe", "mode: OBSERVE\n"), pay, "deny no-matching-allow", "-", "-"),
                 row("dry-run DENY that matches: would deny, changes nothing", ALLOW_CHECKOUT + DRY_DENY_DELETE,
