@@ -31,9 +31,16 @@ public record EgressTarget(MeshName name, int port, String path, boolean proxySt
         boolean proxyStyle;
         String lower = uri.length() >= 8 ? uri.substring(0, 8).toLowerCase(Locale.ROOT) : uri.toLowerCase(Locale.ROOT);
         if (lower.startsWith("http://")) {
-            int slash = uri.indexOf('/', 7);
-            authority = slash < 0 ? uri.substring(7) : uri.substring(7, slash);
-            path = slash < 0 ? "/" : uri.substring(slash);
+            // The authority ends at the first '/', '?' or '#' (RFC 3986 section 3.2), exactly where the request
+            // validator ends it when it compares it with Host: cut at '/' only, "http://a#@b/" was routed to b
+            // after a had been checked.
+            int end = 7;
+            while (end < uri.length() && "/?#".indexOf(uri.charAt(end)) < 0) {
+                end++;
+            }
+            authority = uri.substring(7, end);
+            String rest = uri.substring(end);
+            path = rest.isEmpty() ? "/" : rest.charAt(0) == '/' ? rest : "/" + rest;
             proxyStyle = true;
         } else if (lower.startsWith("https://")) {
             throw new NotAMeshName("call http://" + uri.substring(8) + ": the gateway provides the mutual TLS");

@@ -18,6 +18,7 @@ import io.isthmus.proxy.http.HopByHop;
 import io.isthmus.proxy.http.Http1Pipeline;
 import io.isthmus.proxy.http.Http2Support;
 import io.isthmus.proxy.http.RequestTrailers;
+import io.isthmus.proxy.http.UpgradeOffer;
 import io.isthmus.proxy.http.Responses;
 import io.isthmus.proxy.http.validate.DecoderFailures;
 import io.isthmus.proxy.http.validate.RequestVerdict;
@@ -139,6 +140,8 @@ public abstract class Exchange {
     private final boolean keepAliveRequested;
     private final boolean bodyExpected;
     private final boolean upgrade;
+    /** The protocols an upgrade asks the next hop for ({@link UpgradeOffer}); null when it is no upgrade. */
+    private final String upgradeProtocols;
 
     private final ArrayDeque<HttpContent> pending = new ArrayDeque<>(2);
     private int pendingBytes;
@@ -195,7 +198,8 @@ public abstract class Exchange {
         } else {
             this.bodyExpected = HttpUtil.isTransferEncodingChunked(request) || declaredLength(request) > 0;
         }
-        this.upgrade = !http2Downstream && isUpgradeRequest(request);
+        this.upgradeProtocols = http2Downstream ? null : UpgradeOffer.passedOn(request.headers());
+        this.upgrade = upgradeProtocols != null;
         this.hop = owner.telemetry.begin(direction, all(request.headers(), TraceParent.HEADER),
                 all(request.headers(), TraceParent.STATE_HEADER));
     }
@@ -215,13 +219,6 @@ public abstract class Exchange {
         } catch (NumberFormatException e) {
             return -1;
         }
-    }
-
-    /** An {@code Upgrade} to another protocol than HTTP/2 (h2c is negotiated per hop, never passed on). */
-    private static boolean isUpgradeRequest(HttpRequest r) {
-        String protocol = r.headers().get(HttpHeaderNames.UPGRADE);
-        return protocol != null && !protocol.isBlank() && !protocol.trim().equalsIgnoreCase("h2c")
-                && r.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
     }
 
     // ---- step 1: the request arrived -------------------------------------------------------------------------
@@ -442,15 +439,15 @@ public abstract class Exchange {
     // ---- step 2: the request goes upstream -------------------------------------------------------------------
 
     /**
-     * Removes the caller's hop-by-hop headers from the request head; an Upgrade request keeps its {@code Upgrade}
-     * and {@code Connection: upgrade}, which are what it asks the far end for.
+     * Removes the caller's hop-by-hop headers from the request head; an Upgrade request keeps {@code Connection:
+     * upgrade} and its {@code Upgrade} protocols but HTTP versions ({@link UpgradeOffer}), which are what it asks the
+     * far end for.
      */
     protected final void stripHopByHop() {
         HttpHeaders h = request.headers();
-        String protocol = upgrade ? h.get(HttpHeaderNames.UPGRADE) : null;
         HopByHop.strip(h);
-        if (protocol != null) {
-            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE).set(HttpHeaderNames.UPGRADE, protocol);
+        if (upgradeProtocols != null) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE).set(HttpHeaderNames.UPGRADE, upgradeProtocols);
         }
     }
 

@@ -9,7 +9,9 @@ import io.netty.handler.codec.http.HttpHeaders;
 public final class HopByHop {
     private static final List<CharSequence> FIXED = List.of(HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE,
             HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.PROXY_AUTHORIZATION, HttpHeaderNames.PROXY_AUTHENTICATE,
-            HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE);
+            HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE,
+            // RFC 9113 section 3.2.1 (h2c's upgrade): connection-specific, whatever Connection lists
+            io.netty.util.AsciiString.cached("http2-settings"));
 
     private HopByHop() {
     }

@@ -1,5 +1,10 @@
 package io.isthmus.proxy.http;
 
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 
@@ -20,9 +25,46 @@ public final class IdentityHeaders {
     private IdentityHeaders() {
     }
 
-    /** Removes every header a caller could use to claim an identity. */
+    /**
+     * Whether {@code name} is an identity header as a backend may read it: in any case, and with {@code _} for
+     * {@code -}. CGI, WSGI, Rack and PHP turn both {@code x_forwarded_client_cert} and {@code x-forwarded-client-cert}
+     * into {@code HTTP_X_FORWARDED_CLIENT_CERT}, so a caller's underscore spelling could stand beside, or replace, the
+     * one the ingress sets (the class of Puma's CVE-2024-45614).
+     */
+    public static boolean isIdentity(CharSequence name) {
+        return sameName(name, CALLER) || sameName(name, XFCC);
+    }
+
+    private static boolean sameName(CharSequence name, AsciiString identity) {
+        if (name.length() != identity.length()) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            char lower = c == '_' ? '-' : c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
+            if (lower != identity.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Removes every header a caller could use to claim an identity, underscore spellings included. */
     public static void strip(HttpHeaders headers) {
         headers.remove(CALLER);
         headers.remove(XFCC);
+        List<CharSequence> spelled = null;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            CharSequence name = it.next().getKey();
+            if (isIdentity(name)) {
+                if (spelled == null) {
+                    spelled = new ArrayList<>(2);
+                }
+                spelled.add(name);
+            }
+        }
+        if (spelled != null) {
+            spelled.forEach(headers::remove);
+        }
     }
 }

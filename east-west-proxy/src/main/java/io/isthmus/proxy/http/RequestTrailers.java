@@ -12,14 +12,13 @@ import io.netty.handler.codec.http.HttpHeaders;
  * request head looks, and a backend or framework that reads them as header fields would take a forged
  * {@code x-forwarded-client-cert} for the caller the ingress verified. So a request's trailers lose what the gateway
  * removes or sets in the head, and what RFC 9110 section 6.5.1 says cannot be a trailer because it must be known
- * before the content: the identity fields ({@link IdentityHeaders}), hop-by-hop fields, framing ({@code
+ * before the content: the identity fields ({@link IdentityHeaders#isIdentity}, underscore spellings too), hop-by-hop fields, framing ({@code
  * Content-Length}, {@code Transfer-Encoding}), routing ({@code Host}) and credentials ({@code Authorization}, which the
  * egress takes from its callers). Every other trailer (a checksum, gRPC metadata) passes unchanged. Removed
  * silently, as the same fields in the head are. Pure.
  */
 public final class RequestTrailers {
-    private static final Set<String> NEVER = Set.of(IdentityHeaders.CALLER.toString(),
-            IdentityHeaders.XFCC.toString(), "connection", "keep-alive", "proxy-connection", "proxy-authorization",
+    private static final Set<String> NEVER = Set.of("connection", "keep-alive", "proxy-connection", "proxy-authorization",
             "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "content-length", "host",
             "authorization");
 
@@ -28,7 +27,7 @@ public final class RequestTrailers {
 
     /** Whether a request trailer field named {@code name} (any case) goes on to the next hop. */
     public static boolean forwarded(CharSequence name) {
-        return !NEVER.contains(name.toString().toLowerCase(Locale.ROOT));
+        return !IdentityHeaders.isIdentity(name) && !NEVER.contains(name.toString().toLowerCase(Locale.ROOT));
     }
 
     /** Removes from a request's {@code trailers} every field that is not {@link #forwarded}. */

@@ -19,6 +19,9 @@ class EgressTargetTest {
         "HTTP://Payments.Billing.svc.clusterset.local.:81/a     |                 | 81   | /a          | true",
         "/charge                                                | payments.billing.svc.clusterset.local:9090 | 9090 | /charge | false",
         "/                                                      | payments.billing.svc.clusterset.local      | -1   | /       | false",
+        "http://payments.billing.svc.clusterset.local#@raw.demo.svc.clusterset.local/x |  | -1 | /#@raw.demo.svc.clusterset.local/x | true",
+        "http://payments.billing.svc.clusterset.local?@raw.demo.svc.clusterset.local/x |  | -1 | /?@raw.demo.svc.clusterset.local/x | true",
+        "http://payments.billing.svc.clusterset.local:81?q=1     |                 | 81   | /?q=1       | true",
     })
     void acceptsMeshNames(String uri, String host, int port, String path, boolean proxyStyle) throws Exception {
         EgressTarget t = EgressTarget.parse(uri, host, SUFFIX);
