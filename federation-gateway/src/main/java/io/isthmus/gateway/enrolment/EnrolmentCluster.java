@@ -4,6 +4,8 @@ import java.util.List;
 
 import org.infinispan.Cache;
 import org.infinispan.configuration.cache.CacheMode;
+import org.infinispan.conflict.MergePolicy;
+import org.infinispan.partitionhandling.PartitionHandling;
 import org.infinispan.configuration.cache.Configuration;
 import org.infinispan.configuration.cache.ConfigurationBuilder;
 import org.infinispan.manager.EmbeddedCacheManager;
@@ -48,6 +50,18 @@ public final class EnrolmentCluster {
             // A shared manager without transport (registry disabled: a lone gateway) gets local caches.
             boolean clustered = manager.getCacheManagerConfiguration().isClustered();
             b.clustering().cacheMode(clustered ? CacheMode.REPL_SYNC : CacheMode.LOCAL);
+            if (clustered && name.equals(InfinispanJoinTokenStore.CACHE)) {
+                // A one-use token must be accepted once, even when the replicas are cut apart: a side that lost the
+                // majority of the replicas refuses to read or write tokens (enrolment answers 503 store-unavailable)
+                // until the partition heals. Only the majority side can have written, so its copy is kept.
+                b.clustering().partitionHandling().whenSplit(PartitionHandling.DENY_READ_WRITES)
+                        .mergePolicy(MergePolicy.PREFERRED_ALWAYS);
+            } else if (clustered && name.equals(InfinispanVmIdentityStore.CACHE)) {
+                // Renewal must go on while a replica is down, so both sides keep serving; when they merge again a
+                // revocation made on either side wins (Infinispan's default kept one side's copy of the cache).
+                b.clustering().partitionHandling().whenSplit(PartitionHandling.ALLOW_READ_WRITES)
+                        .mergePolicy(RevocationWinsMerge.INSTANCE);
+            }
             if (storeDir != null) {
                 java.nio.file.Path dir = storeDir.toAbsolutePath().resolve(name);
                 b.persistence().addSoftIndexFileStore().preload(true)

@@ -30,7 +30,9 @@ public class EnrolmentStores {
         java.nio.file.Path storeDir = config.cluster().persistent() ? gateway.dataDir().resolve("enrolment") : null;
         this.manager = manager;
         EnrolmentCluster.defineCaches(manager, storeDir);
-        this.tokens = new InfinispanJoinTokenStore(manager.getCache(InfinispanJoinTokenStore.CACHE));
+        org.infinispan.Cache<String, String> tokenCache = manager.getCache(InfinispanJoinTokenStore.CACHE);
+        TokenAvailability.watch(tokenCache);
+        this.tokens = new InfinispanJoinTokenStore(tokenCache);
         this.identities = new InfinispanVmIdentityStore(manager.getCache(InfinispanVmIdentityStore.CACHE));
         this.rateBuckets = manager.getCache(SharedRateLimiter.CACHE);
         this.registrationEntries = manager.getCache(EnrolmentCluster.REGISTRATION_ENTRIES_CACHE);

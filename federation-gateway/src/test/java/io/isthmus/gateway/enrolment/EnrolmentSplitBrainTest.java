@@ -1,0 +1,145 @@
+package io.isthmus.gateway.enrolment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Level;
+
+import org.infinispan.configuration.global.GlobalConfigurationBuilder;
+import org.infinispan.manager.DefaultCacheManager;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.remoting.transport.Transport;
+import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
+import org.jgroups.protocols.DISCARD;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.testing.FreePorts;
+import io.isthmus.trust.testing.LogCapture;
+
+/**
+ * Two gateway replicas of one cluster share join tokens and VM identities in the production cache configuration
+ * ({@link EnrolmentCluster#defineCaches}), and the network between them is cut (a partition, or an attacker who can
+ * drop the replicas' JGroups traffic) until each sees itself alone, then restored. Before partition handling each
+ * side kept answering on its own: a one-use token was accepted on both sides, and when the sides merged Infinispan
+ * kept one side's copy, so a revocation made on the other was undone everywhere (this test failed on both counts).
+ * Now: no side without a majority of the replicas reads or writes tokens (two replicas cut apart: neither), so a
+ * token is never accepted twice; VM identities stay available on both sides (renewal goes on while a replica is
+ * down), and a revocation made on either side survives the merge on both.
+ */
+class EnrolmentSplitBrainTest {
+    private static final SpiffeId VM = SpiffeId.ofServiceAccount(new TrustDomain("a.test"), "shop", "split-vm");
+    private final List<EmbeddedCacheManager> nodes = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        nodes.forEach(EmbeddedCacheManager::stop);
+    }
+
+    @Test
+    void aOneUseTokenIsNeverAcceptedTwiceAcrossAPartitionAndARevocationSurvivesTheMerge() {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        InetSocketAddress a = new InetSocketAddress(lo, FreePorts.next());
+        InetSocketAddress b = new InetSocketAddress(lo, FreePorts.next());
+        String cluster = "split-" + a.getPort();
+        EmbeddedCacheManager nodeA = start(cluster, "a", a, List.of(a, b));
+        EmbeddedCacheManager nodeB = start(cluster, "b", b, List.of(a, b));
+        await().atMost(Duration.ofSeconds(20)).until(() -> nodeA.getMembers().size() == 2 && nodeB.getMembers().size() == 2);
+
+        LogCapture log = LogCapture.of(TokenAvailability.class);
+        TokenAvailability.watch(nodeA.getCache(InfinispanJoinTokenStore.CACHE));
+        JoinTokenStore tokensA = new InfinispanJoinTokenStore(nodeA.getCache(InfinispanJoinTokenStore.CACHE));
+        JoinTokenStore tokensB = new InfinispanJoinTokenStore(nodeB.getCache(InfinispanJoinTokenStore.CACHE));
+        VmIdentityStore idsA = new InfinispanVmIdentityStore(nodeA.getCache(InfinispanVmIdentityStore.CACHE));
+        VmIdentityStore idsB = new InfinispanVmIdentityStore(nodeB.getCache(InfinispanVmIdentityStore.CACHE));
+
+        JoinTokenSecrets.Minted m = JoinTokenSecrets.mint();
+        Instant now = Instant.now();
+        tokensA.create(new JoinToken(m.id(), VM, m.hash(), now, now.plus(Duration.ofMinutes(15)), 1, 0, false));
+        idsA.enrolled(VM, now);
+        assertThat(tokensB.find(m.id())).isPresent();
+        assertThat(idsB.find(VM)).isPresent();
+
+        // Cut the link between the replicas.
+        discard(nodeA, true);
+        discard(nodeB, true);
+        await().atMost(Duration.ofSeconds(30)).until(() -> nodeA.getMembers().size() == 1 && nodeB.getMembers().size() == 1);
+
+        await("replica a says why it refuses tokens").atMost(Duration.ofSeconds(10))
+                .until(() -> log.atLeast(Level.WARNING).stream().anyMatch(l -> l.contains("join tokens are unavailable")));
+        assertThat(log.atLeast(Level.WARNING)).singleElement().asString().contains("[a]")
+                .contains("503 store-unavailable").contains("Start the missing replicas again");
+        Object onA = outcome(() -> tokensA.consume(m.id(), m.secret(), Instant.now()));
+        Object onB = outcome(() -> tokensB.consume(m.id(), m.secret(), Instant.now()));
+        assertThat(List.of(onA, onB)).as("a one-use token tried once on each side of the partition (A: %s, B: %s)",
+                onA, onB).allSatisfy(o -> assertThat(o).asString().startsWith("unavailable: AvailabilityException"));
+
+        // Identities stay available on both sides: renewal reads them.
+        assertThat(idsB.find(VM)).hasValueSatisfying(v -> assertThat(v.revoked()).isFalse());
+        VmIdentity revoked = idsA.revoke(VM, "compromised", Instant.now());
+        assertThat(revoked.revoked()).isTrue();
+        // A renewal on B during the partition still finds it active (the documented cost of availability).
+        assertThat(idsB.find(VM)).hasValueSatisfying(v -> assertThat(v.revoked()).isFalse());
+
+        // Heal the partition and let the replicas merge.
+        discard(nodeA, false);
+        discard(nodeB, false);
+        await().atMost(Duration.ofSeconds(60)).until(() -> nodeA.getMembers().size() == 2 && nodeB.getMembers().size() == 2);
+        await("the revocation on both replicas after the merge").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(200)).until(() -> revokedOn(idsA) && revokedOn(idsB));
+        assertThat(idsB.find(VM).orElseThrow().revokeReason()).contains("compromised");
+
+        // The token was never used: once the replicas are together again it is accepted exactly once.
+        await("tokens available again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> !(outcome(() -> tokensB.find(m.id())) instanceof String));
+        assertThat(tokensB.consume(m.id(), m.secret(), Instant.now())).isInstanceOf(TokenVerdict.Accepted.class);
+        assertThat(tokensA.consume(m.id(), m.secret(), Instant.now())).isNotInstanceOf(TokenVerdict.Accepted.class);
+        await("replica a says it serves tokens again").atMost(Duration.ofSeconds(15))
+                .until(() -> log.all().stream().anyMatch(l -> l.contains("join tokens are available again")));
+        log.close();
+    }
+
+    private static boolean revokedOn(VmIdentityStore ids) {
+        Object seen = outcome(() -> ids.find(VM).map(VmIdentity::revoked).orElse(false));
+        return Boolean.TRUE.equals(seen);
+    }
+
+    private static Object outcome(java.util.function.Supplier<Object> action) {
+        try {
+            return action.get();
+        } catch (RuntimeException e) {
+            return "unavailable: " + e.getClass().getSimpleName();
+        }
+    }
+
+    private static void discard(EmbeddedCacheManager node, boolean all) {
+        JGroupsTransport transport = (JGroupsTransport) org.infinispan.factories.GlobalComponentRegistry
+                .componentOf(node, Transport.class);
+        DISCARD d = transport.getChannel().getProtocolStack().findProtocol(DISCARD.class);
+        d.discardAll(all);
+    }
+
+    /** As {@link TestReplicas#start}, the production cache definitions, with a DISCARD protocol and fast failure detection. */
+    private EmbeddedCacheManager start(String cluster, String name, InetSocketAddress bind, List<InetSocketAddress> members) {
+        GlobalConfigurationBuilder global = GlobalConfigurationBuilder.defaultClusteredBuilder();
+        String xml = TestReplicas.stackXml(new TestReplicas.Membership(cluster, name, bind, members))
+                .replace("tcp_nodelay=\"true\" bundler_type=\"transfer-queue\"/>",
+                        "tcp_nodelay=\"true\" bundler_type=\"transfer-queue\"/>\n  <DISCARD/>")
+                .replace("<MERGE3 min_interval=\"10s\" max_interval=\"30s\"/>", "<MERGE3 min_interval=\"1s\" max_interval=\"3s\"/>")
+                .replace("<FD_ALL3/>", "<FD_ALL3 timeout=\"3000\" interval=\"1000\"/>");
+        global.transport().clusterName(cluster).nodeName(name).addProperty(JGroupsTransport.CONFIGURATION_XML, xml);
+        global.jmx().disable();
+        DefaultCacheManager manager = new DefaultCacheManager(global.build(), true);
+        nodes.add(manager);
+        EnrolmentCluster.defineCaches(manager, null);
+        return manager;
+    }
+}
