@@ -6,7 +6,6 @@ import static io.isthmus.proxy.authz.policy.TestPolicies.http;
 import static io.isthmus.proxy.authz.policy.TestPolicies.set;
 import static io.isthmus.proxy.authz.policy.TestPolicies.tcp;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.stream.Stream;
 
@@ -15,7 +14,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import io.isthmus.proxy.authz.AccessRequest;
-import io.isthmus.proxy.authz.policy.source.PolicyYaml;
 import io.isthmus.proxy.http.path.PathNormalization;
 import io.isthmus.proxy.http.path.PathNormalizer;
 import io.isthmus.proxy.http.path.PathVerdict;
@@ -24,6 +22,13 @@ import io.isthmus.proxy.http.path.PathVerdict;
  * Security review (attacker's view): each row is a policy an Istio user would write, a request, and the outcome that
  * user expects. {@link #holes} rows FAIL today (a request allowed that should be denied, or a DENY that does not
  * fire); {@link #safe} rows pass and record suspicions that were checked and found to hold.
+ *
+ * <p>Holes still open here, left to the lead: H2/H2b (lower-case methods) and H5 (observe mode vs a root-namespace
+ * DENY). The others were fixed and their rows became table rows of the engine's own tests: H1 (empty lists) and H4
+ * (hosts with a port) {@code PolicyParserTest.refusedExactly}; H3 ({@code istio.io/dry-run})
+ * {@code ObserveAndDryRunTest} and {@code PolicyParserTest}; H6 (namespace of an ID not shaped
+ * {@code /ns/<ns>/sa/<sa>}) {@code SourceTest} and {@code PolicySetTest}; H7 (duplicate YAML keys) and the merge key
+ * {@code PolicyYamlTest}.
  */
 class AuthzAttackerReviewTest {
     static final String CHECKOUT = "spiffe://a.acme.internal/ns/shop/sa/checkout";
@@ -33,27 +38,6 @@ class AuthzAttackerReviewTest {
 
     static Stream<Arguments> holes() {
         return Stream.of(
-                row("H1 ALLOW with principals: [] (a list rendered empty) must not allow everyone",
-                        policy("billing", "allow-some", """
-                                rules:
-                                - from:
-                                  - source: {principals: []}
-                                """), http(EVIL, "payments.billing", 80, "DELETE", "/admin"),
-                        "deny no-matching-allow"),
-                row("H1b ALLOW with from: [] must not allow everyone (Istio: `from` must not be empty)",
-                        policy("billing", "allow-some", """
-                                rules:
-                                - from: []
-                                  to: [{operation: {methods: [GET]}}]
-                                """), http(EVIL, "payments.billing", 80, "GET", "/admin"),
-                        "deny no-matching-allow"),
-                row("H1c ALLOW with paths: [] must not allow every path",
-                        policy("billing", "allow-some", """
-                                rules:
-                                - from: [{source: {principals: ["%s"]}}]
-                                  to: [{operation: {paths: []}}]
-                                """.formatted(CHECKOUT)), http(CHECKOUT, "payments.billing", 80, "DELETE", "/admin"),
-                        "deny no-matching-allow"),
                 row("H2 DENY methods [DELETE] must deny method 'delete' (lower case, forwarded as is)",
                         ALLOW_ALL + policy("billing", "no-delete", """
                                 action: DENY
@@ -67,26 +51,6 @@ class AuthzAttackerReviewTest {
                                 - to: [{operation: {notMethods: [DELETE]}}]
                                 """), http(CHECKOUT, "payments.billing", 80, "delete", "/orders/7"),
                         "deny no-matching-allow"),
-                row("H3 istio.io/dry-run annotation (Istio's spelling) on an ALLOW must not enforce it",
-                        """
-                                apiVersion: security.isthmus.io/v1alpha1
-                                kind: AuthorizationPolicy
-                                metadata:
-                                  name: try-open
-                                  namespace: billing
-                                  annotations: {istio.io/dry-run: "true"}
-                                spec:
-                                  rules:
-                                  - {}
-                                """, http(EVIL, "payments.billing", 80, "DELETE", "/admin"),
-                        "deny no-matching-allow"),
-                row("H4 DENY hosts [<host>:8080] must deny a request to <host>:8080",
-                        ALLOW_ALL + policy("billing", "no-8080", """
-                                action: DENY
-                                rules:
-                                - to: [{operation: {hosts: ["payments.billing.svc.clusterset.local:8080"]}}]
-                                """), http(CART, "payments.billing", 8080, "GET", "/"),
-                        "deny explicit-deny billing/no-8080"),
                 row("H5 a namespace's own OBSERVE mode policy must not lift a root-namespace DENY",
                         ALLOW_ALL + policy("isthmus-system", "mesh-no-cart", """
                                 action: DENY
@@ -94,13 +58,7 @@ class AuthzAttackerReviewTest {
                                 - from: [{source: {principals: ["*/sa/cart"]}}]
                                 """) + policy("billing", "observe", "mode: OBSERVE\n"),
                         http(CART, "payments.billing", 80, "GET", "/"),
-                        "deny explicit-deny isthmus-system/mesh-no-cart"),
-                row("H6 an ID not shaped /ns/<ns>/sa/<sa> has no namespace (Source javadoc): spiffe://td/ns/shop",
-                        policy("billing", "from-shop", """
-                                rules:
-                                - from: [{source: {namespaces: [shop]}}]
-                                """), http("spiffe://a.acme.internal/ns/shop", "payments.billing", 80, "GET", "/"),
-                        "deny no-matching-allow"));
+                        "deny explicit-deny isthmus-system/mesh-no-cart"));
     }
 
     static Stream<Arguments> safe() {
@@ -176,53 +134,6 @@ class AuthzAttackerReviewTest {
     @MethodSource("safe")
     void safe(String name, String yaml, AccessRequest request, String expected) {
         assertThat(describe(set(yaml).decide(request))).as(name).isEqualTo(expected);
-    }
-
-    static Stream<Arguments> ambiguousYaml() {
-        return Stream.of(
-                Arguments.of("H7 duplicate 'paths' key: the DENY on /admin* silently becomes a DENY on /healthz", """
-                        apiVersion: security.isthmus.io/v1alpha1
-                        kind: AuthorizationPolicy
-                        metadata: {name: no-admin, namespace: billing}
-                        spec:
-                          action: DENY
-                          rules:
-                          - to:
-                            - operation:
-                                paths: ["/admin*"]
-                                paths: ["/healthz"]
-                        """),
-                Arguments.of("H7b duplicate 'action' key: DENY then ALLOW", """
-                        apiVersion: security.isthmus.io/v1alpha1
-                        kind: AuthorizationPolicy
-                        metadata: {name: block-evil, namespace: billing}
-                        spec:
-                          action: DENY
-                          rules:
-                          - from: [{source: {trustDomains: ["evil.example"]}}]
-                          action: ALLOW
-                        """),
-                Arguments.of("S YAML merge key '<<' is refused", """
-                        apiVersion: security.isthmus.io/v1alpha1
-                        kind: AuthorizationPolicy
-                        metadata: {name: m, namespace: billing}
-                        spec:
-                          action: DENY
-                          rules:
-                          - to:
-                            - operation:
-                                <<: {paths: ["/admin*"]}
-                        """));
-    }
-
-    /** An ambiguous YAML document must be refused, not read one way of two. */
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("ambiguousYaml")
-    void ambiguousYamlIsRefused(String name, String yaml) {
-        assertThatThrownBy(() -> {
-            var parsed = PolicyYaml.parse(yaml, "policies.yaml");
-            System.out.println(name + " -> parsed as: " + parsed);
-        }).as(name).isInstanceOf(InvalidPolicyException.class);
     }
 
     static Stream<Arguments> paths() {
