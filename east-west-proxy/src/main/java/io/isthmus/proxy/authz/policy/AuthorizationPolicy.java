@@ -15,8 +15,8 @@ import java.util.Set;
  *
  * <p>Two kinds of policy never decide a request themselves: a <b>mode policy</b> ({@code mode} present; no action,
  * no rules) sets the {@link PolicyMode} of its scope, and a <b>dry-run</b> policy (annotation
- * {@value #DRY_RUN_ANNOTATION}{@code : "true"}, as Istio's {@code istio.io/dry-run}) is evaluated on every request
- * and only logged and counted.
+ * {@value #DRY_RUN_ANNOTATION}{@code : "true"}, or Istio's own {@value #ISTIO_DRY_RUN_ANNOTATION}{@code : "true"},
+ * which means the same) is evaluated on every request and only logged and counted.
  *
  * @param origin where the policy came from, e.g. {@code file:/etc/isthmus/policies.yaml#2} or {@code crd}
  */
@@ -25,6 +25,8 @@ public record AuthorizationPolicy(PolicyId id, PolicyAction action, Set<String> 
     public static final String API_VERSION = "security.isthmus.io/v1alpha1";
     public static final String KIND = "AuthorizationPolicy";
     public static final String DRY_RUN_ANNOTATION = "security.isthmus.io/dry-run";
+    /** Istio's spelling of {@link #DRY_RUN_ANNOTATION}, read the same way (policies copied from Istio carry it). */
+    public static final String ISTIO_DRY_RUN_ANNOTATION = "istio.io/dry-run";
 
     public AuthorizationPolicy {
         Objects.requireNonNull(id, "id");

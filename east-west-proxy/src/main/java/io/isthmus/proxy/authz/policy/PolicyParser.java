@@ -131,7 +131,8 @@ public final class PolicyParser {
                     errors.add("metadata.namespace", quote(namespace) + " is not a DNS-1123 label");
                 }
             }
-            Boolean dryRun = md != null && md.isObject() ? dryRun(md.get("annotations")) : Boolean.FALSE;
+            DryRun dry = md != null && md.isObject() ? dryRun(md.get("annotations")) : DryRun.NO;
+            Boolean dryRun = dry == null ? null : dry.value;
             PolicyAction action = PolicyAction.ALLOW;
             Set<String> services = Set.of();
             List<Rule> rules = List.of();
@@ -148,10 +149,10 @@ public final class PolicyParser {
                 }
             }
             if (Boolean.TRUE.equals(dryRun) && mode.isPresent()) {
-                errors.add(DRY_RUN_PATH, "a mode policy (spec.mode) cannot be dry-run: to try observe mode, "
+                errors.add(dry.path, "a mode policy (spec.mode) cannot be dry-run: to try observe mode, "
                         + "it is the mode itself that changes nothing");
             } else if (Boolean.TRUE.equals(dryRun) && action == PolicyAction.AUDIT) {
-                errors.add(DRY_RUN_PATH, "an AUDIT policy never decides, so dry-run changes nothing for it; "
+                errors.add(dry.path, "an AUDIT policy never decides, so dry-run changes nothing for it; "
                         + "remove the annotation");
             }
             if (name == null || namespace == null || action == null || dryRun == null || !errors.list.isEmpty()) {
@@ -192,19 +193,52 @@ public final class PolicyParser {
             return invalid ? null : Optional.of(mode);
         }
 
-        /** The dry-run annotation: false when absent, null when invalid (the error is recorded). */
-        private Boolean dryRun(JsonNode annotations) {
+        /** Whether the policy is dry-run, and the annotation that says so (the path of errors about it). */
+        private record DryRun(boolean value, String path) {
+            static final DryRun NO = new DryRun(false, annotationPath(AuthorizationPolicy.DRY_RUN_ANNOTATION));
+        }
+
+        /**
+         * The dry-run annotations, Isthmus's {@value AuthorizationPolicy#DRY_RUN_ANNOTATION} and Istio's
+         * {@value AuthorizationPolicy#ISTIO_DRY_RUN_ANNOTATION}, which mean the same: not dry-run when neither is
+         * present; null when one is invalid or the two disagree (the error is recorded).
+         */
+        private DryRun dryRun(JsonNode annotations) {
             if (annotations == null || annotations.isNull() || !annotations.isObject()) {
-                return Boolean.FALSE;
+                return DryRun.NO;
             }
-            JsonNode v = annotations.get(AuthorizationPolicy.DRY_RUN_ANNOTATION);
+            String isthmusPath = annotationPath(AuthorizationPolicy.DRY_RUN_ANNOTATION);
+            String istioPath = annotationPath(AuthorizationPolicy.ISTIO_DRY_RUN_ANNOTATION);
+            JsonNode isthmus = annotations.get(AuthorizationPolicy.DRY_RUN_ANNOTATION);
+            JsonNode istio = annotations.get(AuthorizationPolicy.ISTIO_DRY_RUN_ANNOTATION);
+            Boolean a = dryRunValue(isthmus, isthmusPath);
+            Boolean b = dryRunValue(istio, istioPath);
+            if (a == null || b == null) {
+                return null;
+            }
+            boolean hasIsthmus = isthmus != null && !isthmus.isNull();
+            boolean hasIstio = istio != null && !istio.isNull();
+            if (hasIsthmus && hasIstio && !a.equals(b)) {
+                errors.add("metadata.annotations", quote(AuthorizationPolicy.DRY_RUN_ANNOTATION) + " is "
+                        + quote(a.toString()) + " but " + quote(AuthorizationPolicy.ISTIO_DRY_RUN_ANNOTATION) + " is "
+                        + quote(b.toString()) + ": the two mean the same; remove one, or give both the same value");
+                return null;
+            }
+            if (hasIstio && !hasIsthmus) {
+                return new DryRun(b, istioPath);
+            }
+            return new DryRun(a, isthmusPath);
+        }
+
+        /** One dry-run annotation: false when absent, null when invalid (the error is recorded). */
+        private Boolean dryRunValue(JsonNode v, String path) {
             if (v == null || v.isNull()) {
                 return Boolean.FALSE;
             }
             if (v.isTextual() && (v.asText().equals("true") || v.asText().equals("false"))) {
                 return Boolean.valueOf(v.asText());
             }
-            errors.add(DRY_RUN_PATH, (v.isTextual() ? quote(v.asText()) : type(v))
+            errors.add(path, (v.isTextual() ? quote(v.asText()) : type(v))
                     + " is not \"true\" or \"false\" (annotation values are strings: quote them)");
             return null;
         }
@@ -256,7 +290,7 @@ public final class PolicyParser {
                 return null;
             }
             fields(node, path, RULE_FIELDS);
-            List<Source> from = list(node.get("from"), path + ".from", (n, p) -> {
+            List<Source> from = nonEmptyList(node.get("from"), path + ".from", (n, p) -> {
                 if (!object(n, p)) {
                     return null;
                 }
@@ -268,7 +302,7 @@ public final class PolicyParser {
                 }
                 return source(s, p + ".source");
             });
-            List<Operation> to = list(node.get("to"), path + ".to", (n, p) -> {
+            List<Operation> to = nonEmptyList(node.get("to"), path + ".to", (n, p) -> {
                 if (!object(n, p)) {
                     return null;
                 }
@@ -292,12 +326,12 @@ public final class PolicyParser {
                 errors.add(path, "must set at least one of " + new TreeSet<>(SOURCE_FIELDS));
             }
             return new Source(
-                    list(node.get("principals"), path + ".principals", this::principal),
-                    list(node.get("notPrincipals"), path + ".notPrincipals", this::principal),
-                    list(node.get("trustDomains"), path + ".trustDomains", this::trustDomain),
-                    list(node.get("notTrustDomains"), path + ".notTrustDomains", this::trustDomain),
-                    list(node.get("namespaces"), path + ".namespaces", this::namespace),
-                    list(node.get("notNamespaces"), path + ".notNamespaces", this::namespace));
+                    nonEmptyList(node.get("principals"), path + ".principals", this::principal),
+                    nonEmptyList(node.get("notPrincipals"), path + ".notPrincipals", this::principal),
+                    nonEmptyList(node.get("trustDomains"), path + ".trustDomains", this::trustDomain),
+                    nonEmptyList(node.get("notTrustDomains"), path + ".notTrustDomains", this::trustDomain),
+                    nonEmptyList(node.get("namespaces"), path + ".namespaces", this::namespace),
+                    nonEmptyList(node.get("notNamespaces"), path + ".notNamespaces", this::namespace));
         }
 
         private Operation operation(JsonNode node, String path) {
@@ -309,14 +343,14 @@ public final class PolicyParser {
                 errors.add(path, "must set at least one of " + new TreeSet<>(OPERATION_FIELDS));
             }
             return new Operation(
-                    list(node.get("methods"), path + ".methods", this::method),
-                    list(node.get("notMethods"), path + ".notMethods", this::method),
-                    list(node.get("paths"), path + ".paths", this::httpPath),
-                    list(node.get("notPaths"), path + ".notPaths", this::httpPath),
-                    new LinkedHashSet<>(list(node.get("ports"), path + ".ports", this::port)),
-                    new LinkedHashSet<>(list(node.get("notPorts"), path + ".notPorts", this::port)),
-                    list(node.get("hosts"), path + ".hosts", this::host),
-                    list(node.get("notHosts"), path + ".notHosts", this::host));
+                    nonEmptyList(node.get("methods"), path + ".methods", this::method),
+                    nonEmptyList(node.get("notMethods"), path + ".notMethods", this::method),
+                    nonEmptyList(node.get("paths"), path + ".paths", this::httpPath),
+                    nonEmptyList(node.get("notPaths"), path + ".notPaths", this::httpPath),
+                    new LinkedHashSet<>(nonEmptyList(node.get("ports"), path + ".ports", this::port)),
+                    new LinkedHashSet<>(nonEmptyList(node.get("notPorts"), path + ".notPorts", this::port)),
+                    nonEmptyList(node.get("hosts"), path + ".hosts", this::host),
+                    nonEmptyList(node.get("notHosts"), path + ".notHosts", this::host));
         }
 
         private StringMatch principal(JsonNode node, String path) {
@@ -452,12 +486,73 @@ public final class PolicyParser {
             return p;
         }
 
+        /**
+         * A host pattern, matched case-insensitively against the destination's mesh name
+         * ({@code <service>.<namespace>.<suffix>}): no scheme, port, path, user or trailing dot is ever part of it,
+         * so a value with one could never match and is refused (in a DENY rule it would silently deny nothing).
+         */
         private StringMatch host(JsonNode node, String path) {
             String v = text(node, path);
             if (v == null || !pattern(v, path)) {
                 return null;
             }
+            String e = hostError(v);
+            if (e != null) {
+                errors.add(path, quote(v) + e);
+                return null;
+            }
             return StringMatch.parse(v, true).orElseThrow();
+        }
+
+        /** Why host pattern {@code v} (already a valid {@link StringMatch} pattern) can never match, or null. */
+        private static String hostError(String v) {
+            if (v.equals("*")) {
+                return null;
+            }
+            if (v.chars().anyMatch(c -> c <= ' ' || c == 0x7f)) {
+                return " contains whitespace or control characters";
+            }
+            int scheme = v.indexOf("://");
+            if (scheme >= 0) {
+                return ": hosts are matched against the mesh name, which has no scheme: remove "
+                        + quote(v.substring(0, scheme + 3));
+            }
+            int slash = v.indexOf('/');
+            if (slash >= 0) {
+                return ": hosts are matched against the mesh name, which has no path: remove "
+                        + quote(v.substring(slash)) + " (use paths to match paths)";
+            }
+            int at = v.indexOf('@');
+            if (at >= 0) {
+                return ": hosts are matched against the mesh name, which has no user: remove "
+                        + quote(v.substring(0, at + 1));
+            }
+            String name = v.startsWith("*") ? v.substring(1) : v.endsWith("*") ? v.substring(0, v.length() - 1) : v;
+            for (int i = 0; i < name.length(); i++) {
+                char c = name.charAt(i);
+                if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.'
+                        || c == ':')) {
+                    return ": " + quote(String.valueOf(c)) + " can never be part of a mesh name (letters, digits, "
+                            + "'-' and '.')";
+                }
+            }
+            int colon = v.indexOf(':');
+            if (colon >= 0) {
+                String port = v.substring(colon + 1);
+                return ": hosts are matched without the port, against the mesh name: remove "
+                        + quote(v.substring(colon)) + " and use ports"
+                        + (port.matches("[0-9]{1,5}") ? ": [" + port + "]" : "") + " instead";
+            }
+            if (name.contains("..")) {
+                return ": a mesh name has no empty label (\"..\")";
+            }
+            if (!v.endsWith("*") && name.endsWith(".")) {
+                return ": hosts are matched against the mesh name without a trailing dot: remove it";
+            }
+            if (!v.startsWith("*") && name.startsWith(".")) {
+                return ": a mesh name does not start with '.'";
+            }
+            return null;
         }
 
         private boolean pattern(String v, String path) {
@@ -467,6 +562,19 @@ public final class PolicyParser {
                 return false;
             }
             return true;
+        }
+
+        /**
+         * A list a rule matches against: absent (or null) is "any", but an explicitly empty list is refused. Read as
+         * "no condition" it would match every caller or request, the opposite of what a list rendered empty (a
+         * template whose values ran out) meant to say; Istio refuses an empty {@code from}/{@code to} too.
+         */
+        private <T> List<T> nonEmptyList(JsonNode node, String path, BiFunction<JsonNode, String, T> element) {
+            if (node != null && node.isArray() && node.isEmpty()) {
+                errors.add(path, EMPTY_LIST);
+                return List.of();
+            }
+            return list(node, path, element);
         }
 
         private <T> List<T> list(JsonNode node, String path, BiFunction<JsonNode, String, T> element) {
@@ -535,8 +643,12 @@ public final class PolicyParser {
         }
     }
 
-    private static final String DRY_RUN_PATH = "metadata.annotations[\"" + AuthorizationPolicy.DRY_RUN_ANNOTATION
-            + "\"]";
+    static final String EMPTY_LIST = "is an empty list, which would match everything: leave the field out to "
+            + "match any, or list at least one value";
+
+    static String annotationPath(String annotation) {
+        return "metadata.annotations[\"" + annotation + "\"]";
+    }
 
     static String quote(String s) {
         return "\"" + s + "\"";

@@ -25,9 +25,10 @@ import io.isthmus.proxy.authz.DenyReason;
  * listed in {@link Decision#auditMatches()}.
  *
  * <p>Attributes a request does not have (method and path of L4 traffic, the namespace of a SPIFFE ID not shaped
- * {@code /ns/<ns>/...}) fail closed, as Istio does for HTTP-only fields on TCP: in an ALLOW rule a condition on
- * them does not match; in a DENY (and AUDIT) rule it does. So does a path template against a path a backend could
- * split into other segments ({@link PathTemplate#ambiguous}, only possible with path normalization {@code none}).
+ * {@code /ns/<ns>/sa/<sa>}, see {@link Source#namespaceOf}) fail closed, as Istio does for HTTP-only fields on TCP:
+ * in an ALLOW rule a condition on them does not match; in a DENY (and AUDIT) rule it does. So does a path template
+ * against a path a backend could split into other segments ({@link PathTemplate#ambiguous}, only possible with path
+ * normalization {@code none}).
  *
  * <p>Policies are evaluated in {@code namespace/name} order, so the naming of the deciding policy is
  * deterministic. Thread-safe (immutable).
@@ -307,17 +308,8 @@ public final class PolicySet {
         static Attributes of(AccessRequest r) {
             String principal = r.source().toString();
             return new Attributes(principal, principal.substring(SPIFFE_SCHEME.length()),
-                    r.source().trustDomain().name(), namespaceOf(r.source().path()), r.method(),
+                    r.source().trustDomain().name(), Source.namespaceOf(r.source().path()), r.method(),
                     r.path().map(Attributes::stripQuery), r.port(), r.destination().host());
-        }
-
-        static Optional<String> namespaceOf(String idPath) {
-            if (!idPath.startsWith("/ns/")) {
-                return Optional.empty();
-            }
-            int end = idPath.indexOf('/', 4);
-            String ns = end < 0 ? idPath.substring(4) : idPath.substring(4, end);
-            return ns.isEmpty() ? Optional.empty() : Optional.of(ns);
         }
 
         static String stripQuery(String path) {

@@ -40,6 +40,12 @@ class ObserveAndDryRunTest {
                 "  namespace: " + ns + "\n  annotations: {security.isthmus.io/dry-run: \"true\"}\n");
     }
 
+    /** The same policy, made dry-run by Istio's annotation {@code istio.io/dry-run} (and/or Isthmus's). */
+    static String dryRun(String ns, String name, String spec, String annotations) {
+        return policy(ns, name, spec).replace("  namespace: " + ns + "\n",
+                "  namespace: " + ns + "\n  annotations: {" + annotations + "}\n");
+    }
+
     static final String DRY_DENY_DELETE = dryRun("billing", "no-delete", """
             action: DENY
             rules:
@@ -135,6 +141,24 @@ class ObserveAndDryRunTest {
                 row("observe and dry-run together", OBSERVE_BILLING + ALLOW_CHECKOUT + DRY_DENY_DELETE, delete,
                         "allow billing/observe spec.mode", "deny no-matching-allow",
                         "deny explicit-deny billing/no-delete rules[0]"),
+                row("Istio's istio.io/dry-run: \"true\" makes an ALLOW dry-run: it never allows",
+                        dryRun("billing", "try-open", "rules:\n- {}\n", "istio.io/dry-run: \"true\""), pay,
+                        "deny no-matching-allow", "-", "allow billing/try-open rules[0]"),
+                row("Istio's istio.io/dry-run: \"true\" makes a DENY dry-run: it never denies",
+                        ALLOW_ALL + dryRun("billing", "no-delete", "action: DENY\nrules:\n- {}\n",
+                                "istio.io/dry-run: \"true\""), delete, "allow billing/allow-all rules[0]", "-",
+                        "deny explicit-deny billing/no-delete rules[0]"),
+                row("both dry-run annotations \"true\": dry-run",
+                        dryRun("billing", "try-open", "rules:\n- {}\n",
+                                "istio.io/dry-run: \"true\", security.isthmus.io/dry-run: \"true\""), pay,
+                        "deny no-matching-allow", "-", "allow billing/try-open rules[0]"),
+                row("istio.io/dry-run: \"false\" is enforced",
+                        dryRun("billing", "open", "rules:\n- {}\n", "istio.io/dry-run: \"false\""), pay,
+                        "allow billing/open rules[0]", "-", "-"),
+                row("both dry-run annotations \"false\": enforced",
+                        dryRun("billing", "open", "rules:\n- {}\n",
+                                "istio.io/dry-run: \"false\", security.isthmus.io/dry-run: \"false\""), pay,
+                        "allow billing/open rules[0]", "-", "-"),
                 row("dry-run DENY with HTTP fields matches TCP (fails closed, as enforcement would)",
                         ALLOW_ALL + DRY_DENY_DELETE, tcp(CHECKOUT, "payments.billing", 5432),
                         "allow billing/allow-all rules[0]", "-", "deny explicit-deny billing/no-delete rules[0]"));

@@ -165,6 +165,150 @@ class PolicyParserTest {
         assertThat(e.getMessage()).startsWith("invalid AuthorizationPolicy t.yaml#1").contains(expected);
     }
 
+    static final String EMPTY = "is an empty list, which would match everything: leave the field out to match any, "
+            + "or list at least one value";
+    static final String PAYMENTS = "payments.billing.svc.clusterset.local";
+
+    static String annotated(String annotations, String spec) {
+        return """
+                apiVersion: security.isthmus.io/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {name: p, namespace: billing, annotations: {%s}}
+                spec: %s
+                """.formatted(annotations, spec);
+    }
+
+    /** Refused documents and the exact, complete list of their violations. */
+    static Stream<Arguments> refusedExactly() {
+        Stream<Arguments> emptyLists = Stream.of(
+                Arguments.of(doc("rules:\n- from: []\n  to: [{operation: {methods: [GET]}}]\n"),
+                        List.of("spec.rules[0].from: " + EMPTY)),
+                Arguments.of(doc("rules:\n- from: [{source: {namespaces: [shop]}}]\n  to: []\n"),
+                        List.of("spec.rules[0].to: " + EMPTY)),
+                Arguments.of(doc("rules:\n- {}\n- from: []\n  to: []\n"),
+                        List.of("spec.rules[1].from: " + EMPTY, "spec.rules[1].to: " + EMPTY)),
+                Arguments.of(doc("rules:\n- from:\n  - source: {principals: [\"*/sa/a\"]}\n"
+                        + "  - source: {principals: [], namespaces: [shop]}\n"),
+                        List.of("spec.rules[0].from[1].source.principals: " + EMPTY)));
+        Stream<Arguments> sourceFields = Stream.of("principals", "notPrincipals", "trustDomains", "notTrustDomains",
+                "namespaces", "notNamespaces").map(f -> Arguments.of(
+                        doc("rules:\n- from:\n  - source: {" + f + ": []}\n"),
+                        List.of("spec.rules[0].from[0].source." + f + ": " + EMPTY)));
+        Stream<Arguments> operationFields = Stream.of("methods", "notMethods", "paths", "notPaths", "ports",
+                "notPorts", "hosts", "notHosts").map(f -> Arguments.of(
+                        doc("rules:\n- to:\n  - operation: {" + f + ": []}\n"),
+                        List.of("spec.rules[0].to[0].operation." + f + ": " + EMPTY)));
+        Stream<Arguments> hosts = Stream.of(
+                host("hosts", PAYMENTS + ":8080", ": hosts are matched without the port, against the mesh name: "
+                        + "remove \":8080\" and use ports: [8080] instead"),
+                host("notHosts", PAYMENTS + ":*", ": hosts are matched without the port, against the mesh name: "
+                        + "remove \":*\" and use ports instead"),
+                host("hosts", "*.billing.svc.clusterset.local:443", ": hosts are matched without the port, against the "
+                        + "mesh name: remove \":443\" and use ports: [443] instead"),
+                host("hosts", "http://" + PAYMENTS, ": hosts are matched against the mesh name, which has no scheme: "
+                        + "remove \"http://\""),
+                host("hosts", "https://" + PAYMENTS + ":8443/", ": hosts are matched against the mesh name, which has "
+                        + "no scheme: remove \"https://\""),
+                host("hosts", PAYMENTS + "/", ": hosts are matched against the mesh name, which has no path: remove "
+                        + "\"/\" (use paths to match paths)"),
+                host("notHosts", "*.local/admin", ": hosts are matched against the mesh name, which has no path: "
+                        + "remove \"/admin\" (use paths to match paths)"),
+                host("hosts", "admin@" + PAYMENTS, ": hosts are matched against the mesh name, which has no user: "
+                        + "remove \"admin@\""),
+                host("hosts", " " + PAYMENTS, " contains whitespace or control characters"),
+                host("hosts", PAYMENTS + "\t", " contains whitespace or control characters"),
+                host("hosts", "payments billing", " contains whitespace or control characters"),
+                host("hosts", "payments_v2.billing.svc.clusterset.local", ": \"_\" can never be part of a mesh name "
+                        + "(letters, digits, '-' and '.')"),
+                host("hosts", "[::1]:8080", ": \"[\" can never be part of a mesh name (letters, digits, '-' and '.')"),
+                host("hosts", PAYMENTS + "?x=1", ": \"?\" can never be part of a mesh name (letters, digits, '-' and "
+                        + "'.')"),
+                host("hosts", "paymënts.billing.svc.clusterset.local", ": \"ë\" can never be part of a mesh name "
+                        + "(letters, digits, '-' and '.')"),
+                host("hosts", PAYMENTS + ".", ": hosts are matched against the mesh name without a trailing dot: "
+                        + "remove it"),
+                host("notHosts", "*.clusterset.local.", ": hosts are matched against the mesh name without a trailing "
+                        + "dot: remove it"),
+                host("hosts", "payments..svc.clusterset.local", ": a mesh name has no empty label (\"..\")"),
+                host("hosts", ".billing.svc.clusterset.local", ": a mesh name does not start with '.'"),
+                host("hosts", "*pay*", ": '*' is allowed only as the whole value, at the start (suffix match, "
+                        + "\"*/sa/checkout\") or at the end (prefix match, \"spiffe://td/ns/shop/*\")"));
+        String isthmus = "security.isthmus.io/dry-run";
+        String istio = "istio.io/dry-run";
+        Stream<Arguments> dryRun = Stream.of(
+                Arguments.of(annotated(istio + ": \"yes\"", "{action: DENY, rules: [{}]}"),
+                        List.of("metadata.annotations[\"istio.io/dry-run\"]: \"yes\" is not \"true\" or \"false\" "
+                                + "(annotation values are strings: quote them)")),
+                Arguments.of(annotated(istio + ": true", "{action: DENY, rules: [{}]}"),
+                        List.of("metadata.annotations[\"istio.io/dry-run\"]: a boolean (true) is not \"true\" or "
+                                + "\"false\" (annotation values are strings: quote them)")),
+                Arguments.of(annotated(istio + ": \"True\", " + isthmus + ": \"1\"", "{action: DENY, rules: [{}]}"),
+                        List.of("metadata.annotations[\"security.isthmus.io/dry-run\"]: \"1\" is not \"true\" or "
+                                        + "\"false\" (annotation values are strings: quote them)",
+                                "metadata.annotations[\"istio.io/dry-run\"]: \"True\" is not \"true\" or \"false\" "
+                                        + "(annotation values are strings: quote them)")),
+                Arguments.of(annotated(isthmus + ": \"false\", " + istio + ": \"true\"", "{rules: [{}]}"),
+                        List.of("metadata.annotations: \"security.isthmus.io/dry-run\" is \"false\" but "
+                                + "\"istio.io/dry-run\" is \"true\": the two mean the same; remove one, or give both "
+                                + "the same value")),
+                Arguments.of(annotated(istio + ": \"false\", " + isthmus + ": \"true\"", "{rules: [{}]}"),
+                        List.of("metadata.annotations: \"security.isthmus.io/dry-run\" is \"true\" but "
+                                + "\"istio.io/dry-run\" is \"false\": the two mean the same; remove one, or give both "
+                                + "the same value")),
+                Arguments.of(annotated(istio + ": \"true\"", "{mode: OBSERVE}"),
+                        List.of("metadata.annotations[\"istio.io/dry-run\"]: a mode policy (spec.mode) cannot be "
+                                + "dry-run: to try observe mode, it is the mode itself that changes nothing")),
+                Arguments.of(annotated(istio + ": \"true\"", "{action: AUDIT, rules: [{}]}"),
+                        List.of("metadata.annotations[\"istio.io/dry-run\"]: an AUDIT policy never decides, so "
+                                + "dry-run changes nothing for it; remove the annotation")));
+        return Stream.of(emptyLists, sourceFields, operationFields, hosts, dryRun).flatMap(x -> x);
+    }
+
+    static Arguments host(String field, String value, String message) {
+        return Arguments.of(doc("rules:\n- to:\n  - operation: {" + field + ": [\"" + value.replace("\t", "\\t")
+                + "\"]}\n"), List.of("spec.rules[0].to[0].operation." + field + "[0]: \"" + value + "\"" + message));
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("refusedExactly")
+    void refusesWithExactlyTheseViolations(String yaml, List<String> expected) {
+        InvalidPolicyException e = catchThrowableOfType(InvalidPolicyException.class,
+                () -> PolicyParser.parse(node(yaml), "t.yaml#1"));
+        assertThat(e).as("should be refused: %s", yaml).isNotNull();
+        assertThat(e.violations()).map(PolicyViolation::toString).containsExactlyElementsOf(expected);
+    }
+
+    /** Accepted next to the refusals above: what is left out, wildcards, case, and ports where a port belongs. */
+    @Test
+    void acceptsHostPatternsNoEmptyListAndIstiosDryRun() {
+        assertThat(PolicyParser.parse(node(doc("rules: []\n")), "t#1").rules()).isEmpty();
+        assertThat(PolicyParser.parse(node(doc("rules: [{}]\n")), "t#1").rules()).hasSize(1);
+        Operation o = PolicyParser.parse(node(doc("""
+                rules:
+                - to:
+                  - operation:
+                      hosts: ["*", "*.billing.svc.clusterset.local", "payments.*", "PAYMENTS.Billing.svc.clusterset.local",
+                              "*-canary.billing.svc.clusterset.local", "payments.billing.svc.clusterset.local"]
+                      notHosts: ["*.internal", "legacy-*"]
+                      ports: [8080]
+                """)), "t#1").rules().get(0).to().get(0);
+        assertThat(o.hosts()).map(StringMatch::toString).containsExactly("*", "*.billing.svc.clusterset.local",
+                "payments.*", "payments.billing.svc.clusterset.local", "*-canary.billing.svc.clusterset.local",
+                "payments.billing.svc.clusterset.local");
+        assertThat(o.hosts()).map(StringMatch::kind).containsExactly(StringMatch.Kind.ANY, StringMatch.Kind.SUFFIX,
+                StringMatch.Kind.PREFIX, StringMatch.Kind.EXACT, StringMatch.Kind.SUFFIX, StringMatch.Kind.EXACT);
+        assertThat(o.notHosts()).map(StringMatch::toString).containsExactly("*.internal", "legacy-*");
+        for (String[] c : new String[][] {{"istio.io/dry-run: \"true\"", "true"},
+                {"istio.io/dry-run: \"false\"", "false"},
+                {"istio.io/dry-run: \"true\", security.isthmus.io/dry-run: \"true\"", "true"},
+                {"istio.io/dry-run: \"false\", security.isthmus.io/dry-run: \"false\"", "false"},
+                {"istio.io/dry-run: \"false\", other.example/x: \"y\"", "false"}}) {
+            AuthorizationPolicy p = PolicyParser.parse(node(annotated(c[0], "{action: DENY, rules: [{}]}")), "t#1");
+            assertThat(p.dryRun()).as(c[0]).isEqualTo(Boolean.parseBoolean(c[1]));
+            assertThat(p.enforced()).as(c[0]).isEqualTo(!p.dryRun());
+        }
+    }
+
     @Test
     void collectsEveryViolationOfOneDocument() {
         InvalidPolicyException e = catchThrowableOfType(InvalidPolicyException.class, () -> PolicyParser.parse(node(

@@ -3,8 +3,11 @@ package io.isthmus.proxy.authz.policy.source;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
@@ -20,7 +23,14 @@ import io.isthmus.proxy.authz.policy.PolicyViolation;
  * changes what is allowed. Empty documents are skipped. Thread-safe.
  */
 public final class PolicyYaml {
-    private static final YAMLMapper YAML = new YAMLMapper();
+    /**
+     * Duplicate keys are refused: YAML says a mapping's keys are unique, and a reader that keeps the last of two
+     * ({@code paths: ["/admin*"]} then {@code paths: ["/healthz"]}) would turn the policy a reviewer read into
+     * another one.
+     */
+    private static final YAMLMapper YAML = YAMLMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    private static final Pattern DUPLICATE = Pattern.compile("Duplicate field '(.*)'", Pattern.DOTALL);
 
     private PolicyYaml() {
     }
@@ -65,6 +75,14 @@ public final class PolicyYaml {
                 documents.add(it.nextValue());
             }
         } catch (JsonProcessingException e) {
+            Matcher dup = DUPLICATE.matcher(e.getOriginalMessage());
+            if (dup.matches()) {
+                violations.add(new PolicyViolation(name + "#" + (documents.size() + 1), "duplicate key \""
+                        + dup.group(1) + "\"" + (e.getLocation() == null ? "" : " at line "
+                        + e.getLocation().getLineNr()) + ": a key may appear once in a mapping (the later value "
+                        + "would silently replace the earlier one); keep one"));
+                return documents;
+            }
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
             violations.add(new PolicyViolation(name + "#" + (documents.size() + 1), "not valid YAML" + where + ": "
