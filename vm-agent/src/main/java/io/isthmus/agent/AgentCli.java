@@ -53,11 +53,30 @@ public final class AgentCli {
     }
 
     public static int run(String... args) {
+        return run(null, null, args);
+    }
+
+    /** As {@link #run(String...)}, writing to {@code out} and {@code err} (null: standard output, standard error). */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         io.isthmus.agent.egress.LocalEgress.allowHostHeader();
         CommandLine cli = new CommandLine(new AgentCli());
+        if (out != null) {
+            cli.setOut(out);
+        }
+        if (err != null) {
+            cli.setErr(err);
+        }
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("isthmus-agent: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             return 1;
+        });
+        CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
+        cli.setParameterExceptionHandler((e, rest) -> {
+            if (e instanceof CommandLine.MissingParameterException missing && missing.getMissing().stream()
+                    .anyMatch(arg -> arg instanceof CommandLine.Model.OptionSpec o && o.longestName().equals("--trust-domain"))) {
+                e.getCommandLine().getErr().println("isthmus-agent: " + Join.TRUST_DOMAIN_REQUIRED);
+            }
+            return usage.handleParseException(e, rest);
         });
         return cli.execute(args);
     }
@@ -189,17 +208,34 @@ public final class AgentCli {
         @Option(names = "--root-ca", required = true, description = "Federation root certificate(s), PEM.")
         Path rootCa;
 
-        @Option(names = "--trust-domain", description = "The cluster's trust domain (default: the one the gateway's "
-                + "SVID names; its ID must still be the gateway's and its CA constrained to that domain).")
+        static final String TRUST_DOMAIN_REQUIRED = "--trust-domain is required: the agent sends its join token only "
+                + "to a gateway of that trust domain (the one the token was made for), e.g. --trust-domain alpha.acme.internal";
+
+        // Required as SPIRE's agent requires trust_domain: every gateway of the federation holds an SVID that verifies
+        // under the federation root, so without it whichever answered at --gateway (a peer cluster's gateway, or
+        // anyone with such an SVID on the path) would be sent the join token, and could redeem it at the real gateway.
+        @Option(names = "--trust-domain", required = true, paramLabel = "<td>", description = "The trust domain of the "
+                + "cluster the join token was made for, e.g. alpha.acme.internal (required). The token is sent only after "
+                + "the gateway presents that trust domain's gateway SVID (path " + GatewayClient.GATEWAY_PATH + "); a "
+                + "gateway of any other federated trust domain is refused.")
         String trustDomain;
 
         @Option(names = "--exit-after-join", description = "Enrol, store the state and exit (start 'run' later).")
         boolean exitAfterJoin;
 
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
         @Override
         public Integer call() throws Exception {
+            TrustDomain td;
+            try {
+                td = TrustDomain.parse(trustDomain);
+            } catch (RuntimeException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--trust-domain '" + trustDomain
+                        + "' is not a trust domain name (e.g. alpha.acme.internal): " + e.getMessage());
+            }
             FederationRoots roots = new FederationRoots(Pem.readCertificates(rootCa));
-            TrustDomain td = trustDomain == null ? null : TrustDomain.parse(trustDomain);
             String tokenText = token.text != null ? token.text
                     : Files.readString(token.file, StandardCharsets.UTF_8).trim();
             GatewayClient.Issued issued;
@@ -208,7 +244,7 @@ public final class AgentCli {
             } catch (GatewayException e) {
                 throw new IllegalStateException("enrolment failed: " + e.getMessage(), e);
             }
-            AgentState state = new AgentState(gateway, issued.svid().id().trustDomain(), issued.svid(), issued.bundles());
+            AgentState state = new AgentState(gateway, td, issued.svid(), issued.bundles());
             StateDir dir = new StateDir(stateDir);
             dir.save(state);
             Files.copy(rootCa, stateDir.resolve(ROOT_FILE), StandardCopyOption.REPLACE_EXISTING);

@@ -186,7 +186,7 @@ public final class LocalFederation implements Callable<Integer> {
                 .append(" --admin-token-file ").append(from.dir().resolve("admin.token")).append(" --root-ca ").append(root)
                 .append(" --namespace demo --service-account vm\n");
         b.append("  bin/isthmus-agent join --gateway ").append(from.apiUrl("").replaceAll("/$", ""))
-                .append(" --token <token> --root-ca ").append(root).append(" --state-dir ").append(demo.dir().resolve("vm"))
+                .append(" --trust-domain ").append(from.trustDomain().name()).append(" --token <token> --root-ca ").append(root).append(" --state-dir ").append(demo.dir().resolve("vm"))
                 .append(" --socket ").append(demo.dir().resolve("vm/workload.sock")).append('\n');
         b.append("\nCtrl-C stops everything.\n");
         return b.toString();

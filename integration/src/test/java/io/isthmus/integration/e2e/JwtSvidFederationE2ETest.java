@@ -88,7 +88,8 @@ class JwtSvidFederationE2ETest {
         Path socket = dir.resolve("workload.sock");
         Path agentLog = dir.resolve("agent.log");
         agent = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-                agentJar.toString(), "join", "--gateway", alpha.apiUrl(""), "--token", token, "--root-ca", root,
+                agentJar.toString(), "join", "--gateway", alpha.apiUrl(""), "--trust-domain",
+                alpha.trustDomain().name(), "--token", token, "--root-ca", root,
                 "--state-dir", dir.resolve("agent").toString(), "--socket", socket.toString())
                 .redirectErrorStream(true).redirectOutput(agentLog.toFile()).start();
         Awaitility.await("the agent serves its socket").atMost(Duration.ofSeconds(40))

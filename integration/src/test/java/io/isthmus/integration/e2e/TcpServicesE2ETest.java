@@ -157,7 +157,8 @@ class TcpServicesE2ETest {
         String token = VmServiceE2ETest.createToken(alpha, root, "demo", "orders-client");
         localEgress = FreePorts.next();
         agent = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), AGENT_HEAP, "-jar",
-                agentJar.toString(), "join", "--gateway", alpha.apiUrl(""), "--token", token, "--root-ca", root,
+                agentJar.toString(), "join", "--gateway", alpha.apiUrl(""), "--trust-domain",
+                alpha.trustDomain().name(), "--token", token, "--root-ca", root,
                 "--state-dir", dir.resolve("agent").toString(), "--socket", dir.resolve("workload.sock").toString(),
                 "--gateway-egress", alpha.host() + ":" + alpha.ports().egress(), "--egress-port",
                 Integer.toString(localEgress)).redirectErrorStream(true).redirectOutput(dir.resolve("agent.log").toFile())

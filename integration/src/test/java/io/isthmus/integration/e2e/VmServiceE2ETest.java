@@ -87,7 +87,7 @@ class VmServiceE2ETest {
         int localEgress = FreePorts.next();
         Path agentLog = dir.resolve("agent.log");
         agent = new ProcessBuilder(java(), "-jar", agentJar.toString(), "join", "--gateway", alpha.apiUrl(""),
-                "--token", token, "--root-ca", root, "--state-dir", dir.resolve("agent").toString(), "--socket",
+                "--trust-domain", alpha.trustDomain().name(), "--token", token, "--root-ca", root, "--state-dir", dir.resolve("agent").toString(), "--socket",
                 dir.resolve("workload.sock").toString(), "--services", services.toString(), "--heartbeat-interval", "2s",
                 "--gateway-egress", alpha.host() + ":" + alpha.ports().egress(), "--egress-port",
                 Integer.toString(localEgress)).redirectErrorStream(true).redirectOutput(agentLog.toFile()).start();

@@ -170,8 +170,8 @@ final class RotationRig implements AutoCloseable {
     }
 
     TestWorkload workload(String cluster, String serviceAccount) throws Exception {
-        TestWorkload w = TestWorkload.enrol(URI.create(clusters.get(cluster).apiUrl("")), token(cluster, serviceAccount),
-                roots(), dir.resolve("workloads").resolve(cluster + "-" + serviceAccount));
+        TestWorkload w = TestWorkload.enrol(URI.create(clusters.get(cluster).apiUrl("")),
+                clusters.get(cluster).trustDomain(), token(cluster, serviceAccount), roots(), dir.resolve("workloads").resolve(cluster + "-" + serviceAccount));
         closeables.add(w);
         return w;
     }
@@ -250,7 +250,8 @@ final class RotationRig implements AutoCloseable {
     Process startAgent(String cluster, String serviceAccount, Path log, String... extra) throws IOException {
         Path agentJar = Repo.root().resolve("vm-agent/target/isthmus-agent.jar");
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", agentJar.toString(), "join", "--gateway", clusters.get(cluster).apiUrl(""), "--token",
+                "-jar", agentJar.toString(), "join", "--gateway", clusters.get(cluster).apiUrl(""), "--trust-domain",
+                clusters.get(cluster).trustDomain().name(), "--token",
                 token(cluster, serviceAccount), "--root-ca", rootFile().toString(), "--state-dir",
                 dir.resolve("agent").toString(), "--socket", dir.resolve("workload.sock").toString(), "--trust-refresh",
                 "1s", "--early-renew-spread", "2s", "--root-reload-interval", "500ms"));

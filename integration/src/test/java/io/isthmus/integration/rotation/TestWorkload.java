@@ -22,6 +22,7 @@ import io.isthmus.agent.gateway.GatewayClient;
 import io.isthmus.agent.state.AgentState;
 import io.isthmus.agent.state.StateDir;
 import io.isthmus.trust.ca.RootsSource;
+import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.RootAnchoredTrustManager;
@@ -44,15 +45,18 @@ final class TestWorkload implements AutoCloseable {
         this.tls = tls;
     }
 
-    /** Enrols at {@code gateway} (its API URL) with {@code token}; state under {@code stateDir}. */
-    static TestWorkload enrol(URI gateway, String token, RootsSource roots, Path stateDir) throws Exception {
-        GatewayClient client = new GatewayClient(gateway, roots, null, Clock.systemUTC());
+    /**
+     * Enrols at {@code gateway} (its API URL; its gateway SVID must be of {@code trustDomain}) with {@code token}; state
+     * under {@code stateDir}.
+     */
+    static TestWorkload enrol(URI gateway, TrustDomain trustDomain, String token, RootsSource roots, Path stateDir)
+            throws Exception {
+        GatewayClient client = new GatewayClient(gateway, roots, trustDomain, Clock.systemUTC());
         GatewayClient.Issued issued = client.enrol(token);
-        AgentState state = new AgentState(gateway, issued.svid().id().trustDomain(), issued.svid(), issued.bundles());
+        AgentState state = new AgentState(gateway, trustDomain, issued.svid(), issued.bundles());
         StateDir dir = new StateDir(stateDir);
         dir.save(state);
-        GatewayClient renewing = new GatewayClient(gateway, roots, state.trustDomain(), Clock.systemUTC());
-        AgentRuntime runtime = new AgentRuntime(state, dir, renewing, Clock.systemUTC(), AgentRuntime.defaultBackoff(),
+        AgentRuntime runtime = new AgentRuntime(state, dir, client, Clock.systemUTC(), AgentRuntime.defaultBackoff(),
                 Optional.of(Duration.ofSeconds(1)), Duration.ofSeconds(2));
         runtime.start();
         RootAnchoredTrustManager trust = new RootAnchoredTrustManager(null, PeerPolicy.anyFederated(), roots,

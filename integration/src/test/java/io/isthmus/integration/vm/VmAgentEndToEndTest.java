@@ -71,12 +71,12 @@ class VmAgentEndToEndTest {
         Path socket = dir.resolve("workload.sock");
         Path agentLog = dir.resolve("agent.log");
         Process agent = start(List.of(java(), "-jar", agentJar.toString(), "join", "--gateway", gatewayUri.toString(),
-                "--token", token, "--root-ca", root.toString(), "--state-dir", state.toString(), "--socket",
+                "--trust-domain", TD, "--token", token, "--root-ca", root.toString(), "--state-dir", state.toString(), "--socket",
                 socket.toString()), agentLog);
         await("agent serves the Workload API").atMost(Duration.ofSeconds(30)).until(() -> Files.exists(socket));
 
         Process reuse = start(List.of(java(), "-jar", agentJar.toString(), "join", "--gateway", gatewayUri.toString(),
-                "--token", token, "--root-ca", root.toString(), "--state-dir", dir.resolve("agent-2").toString(),
+                "--trust-domain", TD, "--token", token, "--root-ca", root.toString(), "--state-dir", dir.resolve("agent-2").toString(),
                 "--socket", dir.resolve("w2.sock").toString(), "--exit-after-join"), dir.resolve("agent-2.log"));
         assertThat(reuse.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(reuse.exitValue()).isEqualTo(1);

@@ -111,7 +111,7 @@ class VmWorkloadAttestationE2ETest {
         agentLog = dir.resolve("agent.log");
         // Entries from the gateway are pulled every second here (30 s by default), so that a change shows at once.
         agent = rig.start(List.of(VmGateway.java(), "-jar", agentJar.toString(), "join", "--gateway",
-                rig.uri().toString(), "--token", rig.createToken("shop", "db-1"), "--root-ca", rig.root().toString(),
+                rig.uri().toString(), "--trust-domain", TD, "--token", rig.createToken("shop", "db-1"), "--root-ca", rig.root().toString(),
                 "--state-dir", dir.resolve("agent").toString(), "--socket", socket.toString(), "--registration-entries",
                 entries.toString(), "--entries-refresh", "1s"), agentLog);
         await("the agent holds the three workload SVIDs").atMost(Duration.ofSeconds(60)).until(() -> {
@@ -409,7 +409,7 @@ class VmWorkloadAttestationE2ETest {
             return new StateDir(state).load();
         }
         Process join = rig.start(List.of(VmGateway.java(), "-jar", PackagedJars.agent().toString(), "join", "--gateway",
-                rig.uri().toString(), "--token", rig.createToken("shop", "db-2"), "--root-ca", rig.root().toString(),
+                rig.uri().toString(), "--trust-domain", TD, "--token", rig.createToken("shop", "db-2"), "--root-ca", rig.root().toString(),
                 "--state-dir", state.toString(), "--socket", dir.resolve("b.sock").toString(), "--exit-after-join"),
                 dir.resolve("agent-b.log"));
         assertThat(join.waitFor(60, TimeUnit.SECONDS)).isTrue();

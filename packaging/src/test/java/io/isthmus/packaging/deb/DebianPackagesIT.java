@@ -192,7 +192,7 @@ class DebianPackagesIT {
         // An operator's edit of each conffile, a line no package version contains.
         Files.writeString(Path.of("/etc/isthmus/application.properties"), EDITED, java.nio.file.StandardOpenOption.APPEND);
         Files.writeString(Path.of("/etc/isthmus-agent/agent.env"), "ISTHMUS_GATEWAY=https://gw.onprem.example:15012\n"
-                + EDITED);
+                + "ISTHMUS_TRUST_DOMAIN=onprem.acme.internal\n" + EDITED);
         Files.writeString(Path.of("/etc/isthmus/ca/root.pem"), "operator's root\n");
         Files.writeString(Path.of("/var/lib/isthmus/peer-bundles.json"), "state\n");
         Files.writeString(Path.of("/var/lib/isthmus-agent/agent.properties"), "enrolled\n");

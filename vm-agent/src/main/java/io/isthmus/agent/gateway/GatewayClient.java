@@ -44,8 +44,11 @@ import io.isthmus.trust.x509.Pem;
 /**
  * Talks to the gateway's enrolment API. The gateway is authenticated by its SVID: before the agent holds a
  * bundle, from the federation root (intermediate constrained to the trust domain); after, against the bundle.
- * Its SPIFFE ID must be the gateway's ({@code spiffe://<td>/ns/isthmus-system/sa/isthmus-gateway} by default).
- * Private keys never leave this class except inside the returned SVID.
+ * Its SPIFFE ID must be the gateway's of the one trust domain this client was made for
+ * ({@code spiffe://<td>/ns/isthmus-system/sa/isthmus-gateway}): a gateway of another federated trust domain, whose
+ * SVID is as genuine under the federation root, is refused before a join token, a CSR or a client certificate is
+ * sent to it. There is no "any trust domain" mode. Private keys never leave this class except inside the returned
+ * SVID.
  */
 public final class GatewayClient {
     public static final String GATEWAY_PATH = "/ns/isthmus-system/sa/isthmus-gateway";
@@ -61,10 +64,17 @@ public final class GatewayClient {
     /**
      * @param roots the federation roots, read on every handshake (the agent's root file is watched: a root added
      *     while the federation rotates its root applies without a restart)
-     * @param trustDomain the gateway's trust domain; null on first contact to accept the one its SVID names (the ID
-     *     must still be a gateway's, and its intermediate must chain to the root and be constrained to that domain)
+     * @param trustDomain the gateway's trust domain, required: for enrolment the one the join token was made for
+     *     ({@code --trust-domain}), after it the VM's own (from its SVID). A gateway's SVID of any other trust domain
+     *     is refused, however genuine under the federation root
+     * @throws IllegalArgumentException if {@code trustDomain} is null
      */
     public GatewayClient(URI gateway, RootsSource roots, TrustDomain trustDomain, Clock clock) {
+        if (trustDomain == null) {
+            throw new IllegalArgumentException("the gateway's trust domain is required: without it a gateway of any "
+                    + "federated trust domain (a genuine SVID under the federation root) would be sent the join token, "
+                    + "and could redeem it at the real gateway");
+        }
         this.gateway = gateway;
         this.roots = roots;
         this.trustDomain = trustDomain;
@@ -75,7 +85,17 @@ public final class GatewayClient {
     public Issued enrol(String token) throws GatewayException {
         KeyPair keys = Crypto.generateEcP256();
         String body = JSON.createObjectNode().put("token", token).put("csr", csr(keys)).toString();
-        return issued(post("/v1/enrol", body, null, ignored -> java.util.Optional.empty()), keys);
+        Issued issued = issued(post("/v1/enrol", body, null, ignored -> java.util.Optional.empty()), keys);
+        if (!issued.svid().id().memberOf(trustDomain)) {
+            throw new GatewayException("bad-reply", 0, "the gateway of " + trustDomain + " signed an SVID of another "
+                    + "trust domain: " + issued.svid().id(), null);
+        }
+        return issued;
+    }
+
+    /** The one trust domain whose gateway this client talks to. */
+    public TrustDomain trustDomain() {
+        return trustDomain;
     }
 
     /** Renews with the current SVID as TLS client certificate and a CSR over a fresh key. */
@@ -237,9 +257,8 @@ public final class GatewayClient {
     }
 
     private HttpClient client(SvidSource clientSvid, BundleSource known) {
-        PeerPolicy policy = id -> id.path().equals(GATEWAY_PATH) && (trustDomain == null || id.memberOf(trustDomain))
-                ? null : "the gateway of " + (trustDomain == null ? "the enrolling trust domain" : trustDomain)
-                        + " (path " + GATEWAY_PATH + ")";
+        PeerPolicy policy = id -> id.path().equals(GATEWAY_PATH) && id.memberOf(trustDomain)
+                ? null : "the gateway of " + trustDomain + " (spiffe://" + trustDomain + GATEWAY_PATH + ")";
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(clientSvid == null ? null : new KeyManager[] {new SvidKeyManager(clientSvid)},
