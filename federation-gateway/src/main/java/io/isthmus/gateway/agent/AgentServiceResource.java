@@ -65,7 +65,7 @@ public class AgentServiceResource {
     @Path("/{name}")
     public Response put(@PathParam("name") String name, String body) {
         try {
-            SpiffeId vm = authenticate();
+            SpiffeId vm = authenticate("service.register");
             JsonNode json = parse(body);
             String namespace = requiredText(json, "namespace");
             requireOwnNamespace(vm, namespace);
@@ -98,7 +98,7 @@ public class AgentServiceResource {
     @Path("/{name}")
     public Response delete(@PathParam("name") String name, @jakarta.ws.rs.QueryParam("namespace") String namespace) {
         try {
-            SpiffeId vm = authenticate();
+            SpiffeId vm = authenticate("service.unregister");
             if (namespace == null || namespace.isBlank()) {
                 throw new VmServiceException(VmServiceException.Code.INVALID_REQUEST, "query parameter 'namespace' is required");
             }
@@ -114,9 +114,10 @@ public class AgentServiceResource {
         }
     }
 
-    private SpiffeId authenticate() {
+    private SpiffeId authenticate(String action) {
+        String source = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
         if (!request.isSSL()) {
-            return enrolment.authenticateEnrolledVm(List.of());
+            return enrolment.authenticateEnrolledVm(action, source, List.of());
         }
         List<X509Certificate> chain = new ArrayList<>();
         SSLSession session = request.sslSession();
@@ -131,7 +132,7 @@ public class AgentServiceResource {
         } catch (SSLPeerUnverifiedException e) {
             // no client certificate: refused below
         }
-        return enrolment.authenticateEnrolledVm(chain);
+        return enrolment.authenticateEnrolledVm(action, source, chain);
     }
 
     static void requireOwnNamespace(SpiffeId vm, String namespace) {

@@ -18,6 +18,11 @@ public enum EnrolmentError {
     PEER_REJECTED("peer-svid-rejected", 401),
     NOT_A_VM_IDENTITY("not-a-vm-identity", 403),
     IDENTITY_NOT_ENROLLED("identity-not-enrolled", 403),
+    /**
+     * A workload SVID (one the gateway signed for an agent, {@link AgentCredential}) called an agent-only endpoint;
+     * only the agent's own SVID, from enrolment or renewal, may.
+     */
+    WORKLOAD_SVID_NOT_AN_AGENT("workload-svid-not-an-agent", 403),
     /** An agent asked for a workload SVID outside its own SPIFFE ID path ({@link AgentSubjects}). */
     WORKLOAD_ID_REFUSED("workload-id-refused", 403),
     ADMIN_UNAUTHENTICATED("admin-unauthenticated", 401),

@@ -184,14 +184,14 @@ public class EnrolmentService {
     public IssuedSvid issueForWorkload(String source, List<X509Certificate> peerChain, String requested, String csrPem) {
         SpiffeId agent = null;
         try {
-            agent = authenticateEnrolledVm(peerChain);
+            agent = enrolledVm(peerChain);
             AgentSubjects.Verdict verdict = AgentSubjects.mayIssue(agent, requested);
             if (verdict instanceof AgentSubjects.Denied d) {
                 throw new EnrolmentException(EnrolmentError.WORKLOAD_ID_REFUSED, d.message() + " ("
                         + d.reason().label() + ")");
             }
             SpiffeId id = ((AgentSubjects.Allowed) verdict).id();
-            IssuedSvid issued = issue(id, verifiedKey(csrPem));
+            IssuedSvid issued = issueToWorkload(id, verifiedKey(csrPem), agent);
             issuedForWorkloads.increment();
             audit(new EnrolmentAudit.Entry("workload.issue", true, "issued", source, agent.toString(), id.toString(), null,
                     Certificates.serialHex(issued.leaf()), null));
@@ -208,11 +208,25 @@ public class EnrolmentService {
 
     /**
      * The enrolled, unrevoked VM identity proven by {@code peerChain} (its current SVID as TLS client certificate),
-     * checked exactly as renewal checks it. Used by other VM-agent calls (service registration).
+     * checked exactly as renewal checks it, a workload SVID refused ({@link AgentCredential}). Used by the other
+     * VM-agent calls (registration entries, JWT-SVIDs, service registration). A workload SVID's refusal is audited
+     * under {@code action}, as renewal and workload issuance audit theirs: it is a local process trying to act as
+     * its VM's agent.
      *
      * @throws EnrolmentException with the same codes renewal uses
      */
-    public SpiffeId authenticateEnrolledVm(List<X509Certificate> peerChain) {
+    public SpiffeId authenticateEnrolledVm(String action, String source, List<X509Certificate> peerChain) {
+        try {
+            return enrolledVm(peerChain);
+        } catch (EnrolmentException e) {
+            if (e.error() == EnrolmentError.WORKLOAD_SVID_NOT_AN_AGENT) {
+                deny(action, e, source, null, null, null);
+            }
+            throw e;
+        }
+    }
+
+    private SpiffeId enrolledVm(List<X509Certificate> peerChain) {
         SpiffeId identity = authenticateVm(peerChain);
         Optional<VmIdentity> known = stores.identities().find(identity);
         if (known.isEmpty()) {
@@ -241,6 +255,12 @@ public class EnrolmentService {
         if (why != null) {
             throw new EnrolmentException(EnrolmentError.NOT_A_VM_IDENTITY, why);
         }
+        if (AgentCredential.check(peerChain.get(0)) instanceof AgentCredential.WorkloadSvid w) {
+            throw new EnrolmentException(EnrolmentError.WORKLOAD_SVID_NOT_AN_AGENT, id + " presented a workload SVID"
+                    + " (serial " + Certificates.serialHex(peerChain.get(0)) + ", signed for a workload through agent "
+                    + w.issuedThrough() + "), not the agent's own: only the VM agent's own SVID, from enrolment or "
+                    + "renewal, may call the agent API");
+        }
         return id;
     }
 
@@ -256,10 +276,20 @@ public class EnrolmentService {
     }
 
     private IssuedSvid issue(SpiffeId id, PublicKey key) {
+        return issue(id, key, null);
+    }
+
+    /** A workload's SVID, marked as issued through {@code agent} so that it can never act as the agent. */
+    private IssuedSvid issueToWorkload(SpiffeId id, PublicKey key, SpiffeId agent) {
+        return issue(id, key, java.util.Objects.requireNonNull(agent, "agent"));
+    }
+
+    private IssuedSvid issue(SpiffeId id, PublicKey key, SpiffeId throughAgent) {
         CaCredential ca = trust.runtime().ca().current();
         X509Certificate leaf;
         try {
-            leaf = issuer.issueCertificate(ca, id, key, svidTtl);
+            leaf = throughAgent == null ? issuer.issueCertificate(ca, id, key, svidTtl)
+                    : issuer.issueWorkloadCertificate(ca, id, key, svidTtl, throughAgent);
         } catch (IssuanceException e) {
             throw new EnrolmentException(EnrolmentError.ISSUANCE_FAILED, e.getMessage());
         }

@@ -37,7 +37,7 @@ public class AgentEntriesResource {
         HttpPeer peer = HttpPeer.of(request);
         try {
             peer.requireTls();
-            SpiffeId agent = enrolment.authenticateEnrolledVm(peer.chain());
+            SpiffeId agent = enrolment.authenticateEnrolledVm("entries.read", peer.address(), peer.chain());
             return Response.ok(RegistrationEntryResource.view(agent, store.of(agent))).build();
         } catch (EnrolmentException e) {
             return ApiError.response(e.error().status(), e.error().code(), e.getMessage());

@@ -62,7 +62,7 @@ public class JwtSvidResource {
             if (!peer.tls()) {
                 return ApiError.response(403, "tls-required", "JWT-SVIDs are issued over TLS only; use https://");
             }
-            SpiffeId agent = enrolment.authenticateEnrolledVm(peer.chain());
+            SpiffeId agent = enrolment.authenticateEnrolledVm("jwt.issue", peer.address(), peer.chain());
             JsonNode json = parse(body);
             List<String> audience = audience(json.get("audience"));
             SpiffeId subject = agent;

@@ -13,6 +13,7 @@ import java.util.List;
 
 import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -38,12 +39,14 @@ import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.x509.Certificates;
 import io.isthmus.trust.x509.Crypto;
+import io.isthmus.trust.x509.IsthmusOids;
 import io.isthmus.trust.x509.Pem;
 import io.isthmus.trust.x509.PemException;
 
 /**
  * Signs X.509-SVIDs per the SPIFFE X.509-SVID spec: exactly one URI SAN (the SPIFFE ID), CA:FALSE, key usage
- * digitalSignature, extended key usage serverAuth + clientAuth. The identity always comes from the caller,
+ * digitalSignature, extended key usage serverAuth + clientAuth; a workload SVID a VM agent asked for also carries the
+ * non-critical {@link IsthmusOids#WORKLOAD_ISSUED_TO_AGENT} ({@link #issueWorkloadCertificate}). The identity always comes from the caller,
  * never from the request: whatever subject or SANs a CSR asks for are ignored. Thread-safe and stateless.
  */
 public final class SvidIssuer {
@@ -75,7 +78,7 @@ public final class SvidIssuer {
      */
     public List<X509Certificate> issueFromCsr(CaCredential ca, SpiffeId id, byte[] csr, Duration ttl) {
         VerifiedCsr verified = verify(csr);
-        return chain(ca, issue(ca, id, verified.spki(), ttl));
+        return chain(ca, issue(ca, id, verified.spki(), ttl, null));
     }
 
     /** The public key of a request whose self-signature verifies. */
@@ -137,10 +140,28 @@ public final class SvidIssuer {
     public X509Certificate issueCertificate(CaCredential ca, SpiffeId id, PublicKey key, Duration ttl) {
         SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(key.getEncoded());
         checkKey(spki, key);
-        return issue(ca, id, spki, ttl);
+        return issue(ca, id, spki, ttl, null);
     }
 
-    private X509Certificate issue(CaCredential ca, SpiffeId id, SubjectPublicKeyInfo key, Duration ttl) {
+    /**
+     * As {@link #issueCertificate(CaCredential, SpiffeId, PublicKey, Duration)}, for a workload whose SVID its VM's
+     * agent {@code agent} asked for: the leaf also carries the non-critical extension
+     * {@link IsthmusOids#WORKLOAD_ISSUED_TO_AGENT} (value: the agent's SPIFFE ID as a DER UTF8String), by which the
+     * gateway tells it from the agent's own SVID even when {@code id} is the agent's own ID.
+     */
+    public X509Certificate issueWorkloadCertificate(CaCredential ca, SpiffeId id, PublicKey key, Duration ttl,
+            SpiffeId agent) {
+        SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(key.getEncoded());
+        checkKey(spki, key);
+        try {
+            return issue(ca, id, spki, ttl, new Extension(IsthmusOids.WORKLOAD_ISSUED_TO_AGENT, false,
+                    new DERUTF8String(agent.toString()).getEncoded(ASN1Encoding.DER)));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot encode the workload mark for " + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    private X509Certificate issue(CaCredential ca, SpiffeId id, SubjectPublicKeyInfo key, Duration ttl, Extension mark) {
         if (id.path().isEmpty()) {
             throw new IssuanceException("cannot issue an SVID for " + id
                     + ": a workload SPIFFE ID needs a path (the bare trust domain ID names the CA itself)");
@@ -174,6 +195,9 @@ public final class SvidIssuer {
                     new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
             b.addExtension(Extension.subjectAlternativeName, false,
                     new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, id.toString())));
+            if (mark != null) {
+                b.addExtension(mark);
+            }
             return CertificateTemplates.toX509(b.build(new JcaContentSignerBuilder(signer.algorithm())
                     .setProvider(Crypto.BC).build(signer.key())));
         } catch (org.bouncycastle.cert.CertIOException | OperatorCreationException e) {

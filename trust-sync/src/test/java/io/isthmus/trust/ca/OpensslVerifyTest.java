@@ -68,6 +68,18 @@ class OpensslVerifyTest {
     }
 
     @Test
+    void opensslAcceptsAWorkloadSvidCarryingTheAgentMark() throws Exception {
+        var keys = io.isthmus.trust.x509.Crypto.generateEcP256();
+        var vm = io.isthmus.trust.spiffe.SpiffeId.parse("spiffe://a.acme.internal/ns/vm/sa/db");
+        var leaf = new SvidIssuer(java.time.Clock.systemUTC()).issueWorkloadCertificate(a, vm, keys.getPublic(),
+                java.time.Duration.ofMinutes(30), vm);
+        assertThat(leaf.getExtensionValue(io.isthmus.trust.x509.IsthmusOids.WORKLOAD_ISSUED_TO_AGENT.getId())).isNotNull();
+        Result r = verify(List.of(leaf, a.certificate()));
+        assertThat(r.exit()).as(r.output()).isZero();
+        assertThat(r.output()).contains("leaf.pem: OK");
+    }
+
+    @Test
     void opensslAcceptsAnSvidIssuedFromACsr() throws Exception {
         var keys = io.isthmus.trust.x509.Crypto.generateEcP256();
         var chain = new SvidIssuer(java.time.Clock.systemUTC()).issueFromCsr(a,

@@ -48,6 +48,34 @@ class SvidIssuerTest {
     }
 
     @Test
+    void marksOnlyTheSvidsOfWorkloadsAskedForByAnAgentWithANonCriticalExtensionNamingTheAgent() throws Exception {
+        String mark = io.isthmus.trust.x509.IsthmusOids.WORKLOAD_ISSUED_TO_AGENT.getId();
+        SpiffeId vm = SpiffeId.parse("spiffe://a.acme.internal/ns/shop/sa/db-1");
+        KeyPair keys = Crypto.generateEcP256();
+
+        X509Certificate agentOwn = issuer.issueCertificate(a, vm, keys.getPublic(), Duration.ofMinutes(30));
+        assertThat(agentOwn.getExtensionValue(mark)).as("an agent's own SVID").isNull();
+        assertThat(issuer.issueFromCsr(a, vm, TestCa.csr(keys, null), Duration.ofMinutes(30)).get(0)
+                .getExtensionValue(mark)).isNull();
+        assertThat(issuer.issue(a, vm, Duration.ofMinutes(30)).leaf().getExtensionValue(mark)).isNull();
+
+        // The VM's own ID, as a workload may be given it: the same ID and key, but marked.
+        X509Certificate workload = issuer.issueWorkloadCertificate(a, vm, keys.getPublic(), Duration.ofMinutes(30), vm);
+        assertThat(workload.getNonCriticalExtensionOIDs()).contains(mark);
+        assertThat(workload.getCriticalExtensionOIDs()).doesNotContain(mark);
+        var value = org.bouncycastle.asn1.ASN1Primitive.fromByteArray(
+                org.bouncycastle.asn1.ASN1OctetString.getInstance(workload.getExtensionValue(mark)).getOctets());
+        assertThat(((org.bouncycastle.asn1.ASN1UTF8String) value).getString()).isEqualTo(vm.toString());
+        // Still an X.509-SVID per the spec: one URI SAN, CA:FALSE, the same critical extensions, signed by the CA.
+        assertThat(Certificates.uriSans(workload)).containsExactly(vm.toString());
+        assertThat(workload.getBasicConstraints()).isEqualTo(-1);
+        assertThat(workload.getCriticalExtensionOIDs()).isEqualTo(agentOwn.getCriticalExtensionOIDs());
+        assertThat(workload.getExtendedKeyUsage()).containsExactlyInAnyOrder("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2");
+        workload.verify(a.certificate().getPublicKey());
+        new X509Svid(vm, keys.getPrivate(), List.of(workload, a.certificate()));
+    }
+
+    @Test
     void intermediateIsNameConstrainedToItsTrustDomain() {
         X509Certificate ca = a.certificate();
         assertThat(Certificates.permittedUriSubtrees(ca)).containsExactly("a.acme.internal");
