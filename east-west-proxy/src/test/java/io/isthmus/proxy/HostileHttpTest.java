@@ -98,6 +98,9 @@ class HostileHttpTest {
                     "unsupported-http-version"),
             row("garbage after the version", "GET / HTTP/1.1 x\r\n" + H + "ID\r\n\r\n", 400, "malformed-request-line"),
             row("NUL in the method", "G\u0000ET / HTTP/1.1\r\n" + H + "ID\r\n\r\n", 400, "malformed-request-line"),
+            row("lower-case method (past a DENY on DELETE)", "delete / HTTP/1.1\r\n" + H + "ID\r\n\r\n", 400,
+                    "lower-case-method"),
+            row("mixed-case method", "Get / HTTP/1.1\r\n" + H + "ID\r\n\r\n", 400, "lower-case-method"),
             row("bare LF line ends", "GET / HTTP/1.1\n" + H.replace("\r\n", "\n") + "ID\n\n", 400, "bare-line-feed"),
             row("bad chunk size", "POST / HTTP/1.1\r\n" + H + "ID\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400,
                     "invalid-chunk"),
@@ -170,7 +173,8 @@ class HostileHttpTest {
             h2("NUL in a value", fields("x-a: b\u0000c"), "400 control-character-in-header"),
             h2("CR LF in a value", fields("x-a: b\r\nx-b: c"), "400 control-character-in-header"),
             h2("space in a name", add(fields(), "x a", "b"), "400 invalid-header-name"),
-            h2("space in :path", set(fields(), ":path", "/a b"), "400 invalid-request-target"));
+            h2("space in :path", set(fields(), ":path", "/a b"), "400 invalid-request-target"),
+            h2("lower-case :method", set(fields(), ":method", "delete"), "400 lower-case-method"));
 
     private static Object[] h2(String name, List<String[]> fields, String expected) {
         return new Object[] {name, fields, expected};

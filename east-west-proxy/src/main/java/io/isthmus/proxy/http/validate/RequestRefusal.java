@@ -36,6 +36,12 @@ public enum RequestRefusal {
     HOST_MISMATCH(400),
     /** A request target holding a control character, a space or a non-ASCII byte. */
     INVALID_REQUEST_TARGET(400),
+    /**
+     * A method with lower-case letters ({@code delete}, {@code Get}). Methods are case-sensitive (RFC 9110 section 9.1)
+     * and policy names only upper-case ones, yet some backends upper-case the method they read: {@code delete} went
+     * past a DENY on {@code DELETE} and was served as one.
+     */
+    LOWER_CASE_METHOD(400),
     /** A request line that is not {@code method SP target SP HTTP/x.y}. */
     MALFORMED_REQUEST_LINE(400),
     /** An HTTP/2 request without {@code :method}, or without {@code :scheme} or {@code :path} (unless CONNECT). */

@@ -44,6 +44,15 @@ public final class RequestValidator {
                 return bad;
             }
         }
+        String method = head.method();
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            if (c >= 'a' && c <= 'z') {
+                return invalid(RequestRefusal.LOWER_CASE_METHOD, "method '" + Ascii.printable(method) + "' has lower-case"
+                        + " letters: methods are case-sensitive, every standard method is upper case, and policy names"
+                        + " only upper-case methods; send '" + method.toUpperCase(java.util.Locale.ROOT) + "'");
+            }
+        }
         String target = head.target();
         for (int i = 0; i < target.length(); i++) {
             char c = target.charAt(i);

@@ -95,6 +95,9 @@ class RequestValidatorTest {
                         "Host: web.data:443"),
                 row("neither a path nor a URI", "GET", "admin", "HTTP/1.1", "invalid-request-target", H),
                 // Request line.
+                row("lower-case method", "delete", "/", "HTTP/1.1", "lower-case-method", H),
+                row("mixed-case method", "Post", "/", "HTTP/1.1", "lower-case-method", H),
+                row("h2: lower-case :method", "get", "/", "HTTP/1.1", "lower-case-method", true, H),
                 row("NUL in the target", "GET", "/a\u0000b", "HTTP/1.1", "invalid-request-target", H),
                 row("space in the target (h2 :path)", "GET", "/a b", "HTTP/1.1", "invalid-request-target", true, H),
                 row("non-ASCII in the target", "GET", "/\u00ff", "HTTP/1.1", "invalid-request-target", H),
