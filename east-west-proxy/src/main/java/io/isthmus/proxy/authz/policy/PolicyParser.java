@@ -565,13 +565,18 @@ public final class PolicyParser {
         }
 
         /**
-         * A list a rule matches against: absent (or null) is "any", but an explicitly empty list is refused. Read as
+         * A list a rule matches against: absent is "any", but an explicitly empty or null list is refused. Read as
          * "no condition" it would match every caller or request, the opposite of what a list rendered empty (a
          * template whose values ran out) meant to say; Istio refuses an empty {@code from}/{@code to} too.
          */
         private <T> List<T> nonEmptyList(JsonNode node, String path, BiFunction<JsonNode, String, T> element) {
             if (node != null && node.isArray() && node.isEmpty()) {
                 errors.add(path, EMPTY_LIST);
+                return List.of();
+            }
+            if (node != null && node.isNull()) {
+                // "principals:" with nothing after it (or "~"): what a template whose value ran out renders.
+                errors.add(path, NULL_LIST);
                 return List.of();
             }
             return list(node, path, element);
@@ -644,6 +649,8 @@ public final class PolicyParser {
     }
 
     static final String EMPTY_LIST = "is an empty list, which would match everything: leave the field out to "
+            + "match any, or list at least one value";
+    static final String NULL_LIST = "has no value (null), which would match everything: leave the field out to "
             + "match any, or list at least one value";
 
     static String annotationPath(String annotation) {

@@ -167,6 +167,8 @@ class PolicyParserTest {
 
     static final String EMPTY = "is an empty list, which would match everything: leave the field out to match any, "
             + "or list at least one value";
+    static final String NULL = "has no value (null), which would match everything: leave the field out to match "
+            + "any, or list at least one value";
     static final String PAYMENTS = "payments.billing.svc.clusterset.local";
 
     static String annotated(String annotations, String spec) {
@@ -189,7 +191,14 @@ class PolicyParserTest {
                         List.of("spec.rules[1].from: " + EMPTY, "spec.rules[1].to: " + EMPTY)),
                 Arguments.of(doc("rules:\n- from:\n  - source: {principals: [\"*/sa/a\"]}\n"
                         + "  - source: {principals: [], namespaces: [shop]}\n"),
-                        List.of("spec.rules[0].from[1].source.principals: " + EMPTY)));
+                        List.of("spec.rules[0].from[1].source.principals: " + EMPTY)),
+                // A key with no value: what a template whose value ran out renders ("from:" then nothing).
+                Arguments.of(doc("rules:\n- from:\n  to: [{operation: {methods: [GET]}}]\n"),
+                        List.of("spec.rules[0].from: " + NULL)),
+                Arguments.of(doc("rules:\n- from:\n  - source: {principals: ~, namespaces: [shop]}\n"),
+                        List.of("spec.rules[0].from[0].source.principals: " + NULL)),
+                Arguments.of(doc("rules:\n- to:\n  - operation: {methods: [GET], paths: null}\n"),
+                        List.of("spec.rules[0].to[0].operation.paths: " + NULL)));
         Stream<Arguments> sourceFields = Stream.of("principals", "notPrincipals", "trustDomains", "notTrustDomains",
                 "namespaces", "notNamespaces").map(f -> Arguments.of(
                         doc("rules:\n- from:\n  - source: {" + f + ": []}\n"),
