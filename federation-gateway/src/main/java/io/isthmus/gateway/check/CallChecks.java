@@ -78,8 +78,8 @@ public final class CallChecks {
     private static CheckResult policy(PolicyAnswer answer, String cluster) {
         if (answer.explanation().isEmpty()) {
             return CheckResult.fail(POLICY, cluster, "not evaluated: " + answer.unavailable().orElse(""),
-                    "pass --caller <SPIFFE ID>, --to-api https://<gateway of " + cluster + ">:15012 and"
-                            + " --admin-token-file (and --method/--path for HTTP)");
+                    "pass --caller <SPIFFE ID>, --to-api https://<gateway of " + cluster + ">:15012,"
+                            + " --to-trust-domain <its trust domain> and --admin-token-file (and --method/--path for HTTP)");
         }
         Explanation e = answer.explanation().get();
         String path = e.normalizedPath().map(p -> ", path normalized to " + p + " (" + e.pathNormalization() + ")")

@@ -100,6 +100,15 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--admin-token-file", description = "Bootstrap admin token of the destination's gateway.")
     Path adminTokenFile;
 
+    @Option(names = "--to-trust-domain", paramLabel = "<td>", description = "With --to-api: the destination cluster's "
+            + "trust domain (required, or --to-gateway-id). The admin token is sent only to that trust domain's gateway "
+            + "(spiffe://<td>" + TokenCommand.GATEWAY_PATH + "), never to a gateway of another federated trust domain.")
+    String toTrustDomain;
+
+    @Option(names = "--to-gateway-id", description = "With --to-api: exact SPIFFE ID the destination's gateway must "
+            + "present, instead of spiffe://<--to-trust-domain>" + TokenCommand.GATEWAY_PATH + ".")
+    String toGatewayId;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -114,6 +123,13 @@ final class CheckCommand implements Callable<Integer> {
         }
         if (request.usageError().isPresent()) {
             err.println(request.usageError().get());
+            return 2;
+        }
+        if (toApi != null && TokenCommand.gatewayTrust(toTrustDomain, toGatewayId)
+                instanceof TokenCommand.GatewayTrust.Refused refused) {
+            // Before any I/O: without it the destination's admin token would go to any federated gateway.
+            err.println(refused.message().replace("--trust-domain", "--to-trust-domain")
+                    .replace("--gateway-id", "--to-gateway-id"));
             return 2;
         }
         Management management = new Management(gateway);
@@ -192,12 +208,14 @@ final class CheckCommand implements Callable<Integer> {
     private CallChecks.PolicyAnswer policy(String meshName) {
         if (caller == null || toApi == null || adminTokenFile == null || rootCa == null) {
             return CallChecks.PolicyAnswer.none("the destination's live policy needs --caller, --to-api,"
-                    + " --admin-token-file and --root-ca");
+                    + " --to-trust-domain, --admin-token-file and --root-ca");
         }
         TokenCommand.Connection api = new TokenCommand.Connection();
         api.gateway = toApi;
         api.adminTokenFile = adminTokenFile;
         api.rootCa = rootCa;
+        api.trustDomain = toTrustDomain;
+        api.gatewayId = toGatewayId;
         try {
             JsonNode answer = api.call("POST", "/v1/admin/authz/explain", AuthzCommand.explainBody(caller, meshName,
                     request));

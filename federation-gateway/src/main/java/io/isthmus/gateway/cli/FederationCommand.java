@@ -74,6 +74,12 @@ final class FederationCommand {
         @Option(names = "--admin-token-file", description = "With --gateway: file with the bootstrap admin token.")
         Path adminTokenFile;
 
+        // Not --trust-domain: 'add' has that option for the cluster it adds.
+        @Option(names = "--gateway-trust-domain", paramLabel = "<td>", description = "With --gateway: the trust domain "
+                + "of the cluster whose gateway that is (required). The admin token is sent only to that trust domain's "
+                + "gateway (spiffe://<td>" + TokenCommand.GATEWAY_PATH + "), never to one of another federated trust domain.")
+        String gatewayTrustDomain;
+
         private TokenCommand.Connection gateway;
 
         /** The gateway to read from and push to (authenticated from --root-cert), if --gateway was given. */
@@ -84,11 +90,16 @@ final class FederationCommand {
             if (adminTokenFile == null) {
                 throw new IllegalArgumentException("--gateway needs --admin-token-file");
             }
+            if (TokenCommand.gatewayTrust(gatewayTrustDomain, null) instanceof TokenCommand.GatewayTrust.Refused r) {
+                throw new TokenCommand.AdminUsageException(r.message().replace("--trust-domain", "--gateway-trust-domain")
+                        .replace(" (or --gateway-id)", ""));
+            }
             if (gateway == null) {
                 gateway = new TokenCommand.Connection();
                 gateway.gateway = gatewayUrl;
                 gateway.adminTokenFile = adminTokenFile;
                 gateway.rootCa = rootCert;
+                gateway.trustDomain = gatewayTrustDomain;
             }
             return gateway;
         }
@@ -170,6 +181,7 @@ final class FederationCommand {
         @Override
         public Integer call() throws Exception {
             Signing s = signing.signing;
+            s.gateway(); // wrong usage (--gateway without --gateway-trust-domain) refused before anything is read
             FederationRoots roots = new FederationRoots(Pem.readCertificates(s.rootCert));
             TrustDomain td = TrustDomain.parse(trustDomain);
             List<SpiffeId> ids = gatewayIds.isEmpty() ? List.of(SpiffeId.parse("spiffe://" + td.name()
@@ -198,6 +210,7 @@ final class FederationCommand {
         @Override
         public Integer call() throws Exception {
             Signing s = signing.signing;
+            s.gateway(); // wrong usage (--gateway without --gateway-trust-domain) refused before anything is read
             FederationRoots roots = new FederationRoots(Pem.readCertificates(s.rootCert));
             SignedMembership current = s.current(roots).orElseThrow(() -> new IllegalArgumentException(
                     "no current membership document: pass --current or --gateway"));
@@ -231,6 +244,7 @@ final class FederationCommand {
         @Override
         public Integer call() throws Exception {
             Signing s = signing.signing;
+            s.gateway(); // wrong usage (--gateway without --gateway-trust-domain) refused before anything is read
             Optional<SignedMembership> current = s.current(new FederationRoots(Pem.readCertificates(s.rootCert)));
             JsonNode rendered = JSON.readTree(Files.readString(payload, StandardCharsets.UTF_8));
             if (rendered == null || !rendered.isObject()) {

@@ -58,6 +58,12 @@ public final class IsthmusCli {
         cli.setErr(err != null ? err : new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
         cli.registerConverter(Duration.class, IsthmusCli::parseDuration);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof TokenCommand.AdminUsageException) {
+                // Wrong usage found by a command before any I/O (e.g. no trust domain for the admin API): as picocli's.
+                cmd.getErr().println("isthmus: " + e.getMessage());
+                cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+                return cmd.getCommandSpec().exitCodeOnInvalidInput();
+            }
             cmd.getErr().println("isthmus: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             return 1;
         });

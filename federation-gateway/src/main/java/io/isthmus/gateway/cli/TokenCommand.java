@@ -56,21 +56,28 @@ final class TokenCommand {
         @Option(names = "--root-ca", required = true, description = "Federation root certificate(s), PEM.")
         Path rootCa;
 
-        @Option(names = "--trust-domain", description = "The gateway's trust domain (default: the one its SVID names; "
-                + "the ID must still be the gateway's).")
+        // Required (either): every gateway of the federation holds an SVID that verifies under the federation root,
+        // so without a trust domain whichever answered at --gateway (a peer cluster's gateway, or anyone holding such
+        // an SVID on the path) would be sent the bootstrap admin token, and could mint join tokens or rotate CAs here.
+        @Option(names = "--trust-domain", paramLabel = "<td>", description = "The trust domain of the cluster whose "
+                + "gateway this is, e.g. alpha.acme.internal (required, or --gateway-id). The admin token is sent only "
+                + "after the gateway presents that trust domain's gateway SVID (spiffe://<td>" + GATEWAY_PATH + "); a "
+                + "gateway of any other federated trust domain is refused.")
         String trustDomain;
 
-        @Option(names = "--gateway-id", description = "Exact SPIFFE ID the gateway must present (default "
-                + "spiffe://<trust domain>" + GATEWAY_PATH + ").")
+        @Option(names = "--gateway-id", description = "Exact SPIFFE ID the gateway must present, instead of "
+                + "spiffe://<--trust-domain>" + GATEWAY_PATH + " (either this or --trust-domain is required; with both, "
+                + "the ID must be of that trust domain).")
         String gatewayId;
 
         JsonNode call(String method, String path, JsonNode body) throws IOException, InterruptedException {
+            GatewayTrust.Pinned pinned = gatewayTrust(trustDomain, gatewayId).pinned();
             String token = Files.readString(adminTokenFile, StandardCharsets.UTF_8).trim();
             HttpRequest.Builder b = HttpRequest.newBuilder(gateway.resolve(path)).timeout(Duration.ofSeconds(30))
                     .header("Authorization", "Bearer " + token).header("Content-Type", "application/json");
             b.method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                     : HttpRequest.BodyPublishers.ofString(body.toString()));
-            HttpResponse<String> r = client().send(b.build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = client(pinned).send(b.build(), HttpResponse.BodyHandlers.ofString());
             JsonNode json = r.body() == null || r.body().isBlank() ? JSON.nullNode() : JSON.readTree(r.body());
             if (r.statusCode() / 100 != 2) {
                 throw new IllegalStateException(gateway.resolve(path) + " answered " + r.statusCode() + " "
@@ -79,15 +86,9 @@ final class TokenCommand {
             return json;
         }
 
-        private HttpClient client() {
-            TrustDomain td = trustDomain == null ? null : TrustDomain.parse(trustDomain);
-            PeerPolicy policy;
-            if (gatewayId != null) {
-                policy = PeerPolicy.exactly(SpiffeId.parse(gatewayId));
-            } else {
-                policy = id -> id.path().equals(GATEWAY_PATH) && (td == null || id.memberOf(td)) ? null
-                        : "a gateway (spiffe://" + (td == null ? "<trust domain>" : td.name()) + GATEWAY_PATH + ")";
-            }
+        private HttpClient client(GatewayTrust.Pinned pinned) {
+            TrustDomain td = pinned.trustDomain();
+            PeerPolicy policy = pinned.policy();
             try {
                 SSLContext ctx = SSLContext.getInstance("TLS");
                 ctx.init(null, new TrustManager[] {new RootAnchoredTrustManager(td, policy,
@@ -98,6 +99,70 @@ final class TokenCommand {
             } catch (java.security.GeneralSecurityException e) {
                 throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
             }
+        }
+    }
+
+    static final String TRUST_DOMAIN_REQUIRED = "--trust-domain is required (or --gateway-id): the CLI sends the admin "
+            + "token only to a gateway of that trust domain, e.g. --trust-domain alpha.acme.internal";
+
+    /** Which gateway the admin token may be sent to: one trust domain's gateway, or the refusal to send it at all. */
+    sealed interface GatewayTrust {
+        /** The server must chain to the root under {@code trustDomain}'s constrained CA and pass {@code policy}. */
+        record Pinned(TrustDomain trustDomain, PeerPolicy policy) implements GatewayTrust {
+        }
+
+        /** Wrong usage: nothing is read or sent. */
+        record Refused(String message) implements GatewayTrust {
+        }
+
+        /** @throws AdminUsageException if refused */
+        default Pinned pinned() {
+            if (this instanceof Refused r) {
+                throw new AdminUsageException(r.message());
+            }
+            return (Pinned) this;
+        }
+    }
+
+    /**
+     * The admin API's server authentication, from {@code --trust-domain} and {@code --gateway-id} (either may be null).
+     * Neither: refused, since a gateway SVID of any federated trust domain verifies under the federation root. Pure.
+     */
+    static GatewayTrust gatewayTrust(String trustDomain, String gatewayId) {
+        if ((trustDomain == null || trustDomain.isBlank()) && (gatewayId == null || gatewayId.isBlank())) {
+            return new GatewayTrust.Refused(TRUST_DOMAIN_REQUIRED);
+        }
+        TrustDomain td = null;
+        if (trustDomain != null && !trustDomain.isBlank()) {
+            try {
+                td = TrustDomain.parse(trustDomain);
+            } catch (RuntimeException e) {
+                return new GatewayTrust.Refused("--trust-domain '" + trustDomain + "' is not a trust domain name "
+                        + "(e.g. alpha.acme.internal): " + e.getMessage());
+            }
+        }
+        if (gatewayId != null && !gatewayId.isBlank()) {
+            SpiffeId id;
+            try {
+                id = SpiffeId.parse(gatewayId);
+            } catch (RuntimeException e) {
+                return new GatewayTrust.Refused("--gateway-id '" + gatewayId + "' is not a SPIFFE ID: " + e.getMessage());
+            }
+            if (td != null && !id.memberOf(td)) {
+                return new GatewayTrust.Refused("--gateway-id " + id + " is not of --trust-domain " + td.name());
+            }
+            return new GatewayTrust.Pinned(id.trustDomain(), PeerPolicy.exactly(id));
+        }
+        TrustDomain pinnedTd = td;
+        SpiffeId expected = SpiffeId.parse("spiffe://" + pinnedTd.name() + GATEWAY_PATH);
+        return new GatewayTrust.Pinned(pinnedTd, id -> id.equals(expected) ? null
+                : "the gateway of " + pinnedTd.name() + " (" + expected + ")");
+    }
+
+    /** Wrong usage found after parsing (exit 2, like picocli's own usage errors); thrown before any I/O. */
+    static final class AdminUsageException extends RuntimeException {
+        AdminUsageException(String message) {
+            super(message);
         }
     }
 

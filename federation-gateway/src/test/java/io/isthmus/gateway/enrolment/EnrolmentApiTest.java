@@ -327,8 +327,9 @@ class EnrolmentApiTest {
     @Test
     void cliCreatesListsAndRevokesTokensThroughTheAdminApi() {
         String gateway = https.toString();
-        String[] conn = {"--gateway", gateway, "--admin-token-file", "target/test-admin-token", "--root-ca",
+        String[] unpinned = {"--gateway", gateway, "--admin-token-file", "target/test-admin-token", "--root-ca",
             "target/test-data/dev-ca/root.pem"};
+        String[] conn = concat(unpinned, new String[] {"--trust-domain", TD});
         CliRun created = cli(concat(new String[] {"token", "create"}, conn, new String[] {"--namespace", "shop",
             "--service-account", "cli-vm", "--ttl", "15m"}));
         assertThat(created.exit()).as(created.err()).isZero();
@@ -341,8 +342,11 @@ class EnrolmentApiTest {
         assertThat(cli(concat(new String[] {"token", "revoke", "--id", id}, conn)).exit()).isZero();
         Reply r = post(anonymous, uri("/v1/enrol"), enrolBody(token, csrPem(Crypto.generateEcP256(), null)), null);
         assertThat(r.code()).isEqualTo("token-revoked");
-        CliRun wrongDomain = cli(concat(new String[] {"token", "list", "--trust-domain", "other.example"}, conn));
+        CliRun wrongDomain = cli(concat(new String[] {"token", "list", "--trust-domain", "other.example"}, unpinned));
         assertThat(wrongDomain.exit()).isEqualTo(1);
+        CliRun noDomain = cli(concat(new String[] {"token", "list"}, unpinned));
+        assertThat(noDomain.exit()).as(noDomain.err()).isEqualTo(2);
+        assertThat(noDomain.err()).contains("--trust-domain is required (or --gateway-id)");
     }
 
     private record CliRun(int exit, String out, String err) {

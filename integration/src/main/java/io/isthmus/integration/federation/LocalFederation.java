@@ -183,7 +183,7 @@ public final class LocalFederation implements Callable<Integer> {
                 .append(".key ").append(from.apiUrl("/v1/services/hello.demo.svc.clusterset.local")).append('\n');
         b.append("Enrol a VM into ").append(from.name()).append(":\n");
         b.append("  bin/isthmus token create --gateway ").append(from.apiUrl("").replaceAll("/$", ""))
-                .append(" --admin-token-file ").append(from.dir().resolve("admin.token")).append(" --root-ca ").append(root)
+                .append(" --trust-domain ").append(from.trustDomain().name()).append(" --admin-token-file ").append(from.dir().resolve("admin.token")).append(" --root-ca ").append(root)
                 .append(" --namespace demo --service-account vm\n");
         b.append("  bin/isthmus-agent join --gateway ").append(from.apiUrl("").replaceAll("/$", ""))
                 .append(" --trust-domain ").append(from.trustDomain().name()).append(" --token <token> --root-ca ").append(root).append(" --state-dir ").append(demo.dir().resolve("vm"))

@@ -120,14 +120,16 @@ class IsthmusCheckE2ETest {
                 // One call from alpha's side: resolution, routing order, beta's ingress, beta's live policy.
                 Run call = check(alpha, pki, "--from", "alpha", "--to", "payments.billing", "--caller", CHECKOUT,
                         "--method", "GET", "--path", "/charge/./now", "--to-api", beta.apiUrl(""),
-                        "--admin-token-file", adminToken.toString(), "-o", "text");
+                        "--to-trust-domain", beta.trustDomain().name(), "--admin-token-file", adminToken.toString(),
+                        "-o", "text");
                 System.out.println(call.out());
                 assertThat(call.exit()).as(call.out()).isZero();
                 assertThat(call.out()).contains("beta -> gamma").contains("ALLOW by billing/payments-from-checkout")
                         .contains("path normalized to /charge/now");
                 Run denied = check(alpha, pki, "--from", "alpha", "--to", "payments.billing", "--caller",
                         "spiffe://alpha.acme.internal/ns/shop/sa/intruder", "--method", "GET", "--path", "/charge",
-                        "--to-api", beta.apiUrl(""), "--admin-token-file", adminToken.toString(), "-o", "json");
+                        "--to-api", beta.apiUrl(""), "--to-trust-domain", beta.trustDomain().name(),
+                        "--admin-token-file", adminToken.toString(), "-o", "json");
                 assertThat(denied.exit()).isEqualTo(1);
                 assertThat(failing(denied)).containsExactly("call-policy beta");
                 assertThat(cause(denied, "call-policy")).contains("DENY 403 no-matching-allow");

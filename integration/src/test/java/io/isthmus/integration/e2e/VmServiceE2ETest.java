@@ -153,7 +153,8 @@ class VmServiceE2ETest {
         int exit;
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            exit = IsthmusCli.run("token", "create", "--gateway", cluster.apiUrl(""), "--admin-token-file",
+            exit = IsthmusCli.run("token", "create", "--gateway", cluster.apiUrl(""), "--trust-domain",
+                    cluster.trustDomain().name(), "--admin-token-file",
                     cluster.dir().resolve("admin.token").toString(), "--root-ca", root, "--namespace", namespace,
                     "--service-account", serviceAccount, "--ttl", "15m");
         } finally {

@@ -164,7 +164,8 @@ final class RotationRig implements AutoCloseable {
 
     /** A join token for {@code spiffe://<cluster td>/ns/demo/sa/<serviceAccount>} created with the CLI. */
     String token(String cluster, String serviceAccount) {
-        return cli("token", "create", "--gateway", clusters.get(cluster).apiUrl(""), "--admin-token-file",
+        return cli("token", "create", "--gateway", clusters.get(cluster).apiUrl(""), "--trust-domain",
+                clusters.get(cluster).trustDomain().name(), "--admin-token-file",
                 adminToken(cluster), "--root-ca", rootFile().toString(), "--namespace", "demo", "--service-account",
                 serviceAccount, "--ttl", "15m").lines().findFirst().orElseThrow();
     }
@@ -182,7 +183,8 @@ final class RotationRig implements AutoCloseable {
 
     /** The admin connection options of the CLI for {@code cluster}. */
     List<String> adminOptions(String cluster) {
-        return List.of("--gateway", clusters.get(cluster).apiUrl(""), "--admin-token-file", adminToken(cluster),
+        return List.of("--gateway", clusters.get(cluster).apiUrl(""), "--trust-domain",
+                clusters.get(cluster).trustDomain().name(), "--admin-token-file", adminToken(cluster),
                 "--root-ca", rootFile().toString());
     }
 

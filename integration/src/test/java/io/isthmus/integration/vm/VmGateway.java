@@ -30,6 +30,7 @@ public final class VmGateway implements AutoCloseable {
     static final String ADMIN_TOKEN = "e2e-bootstrap-admin-token-0123456789abcdef";
 
     private final Path dir;
+    private final String trustDomain;
     private final List<String> command;
     private final int mgmt;
     private final URI uri;
@@ -42,6 +43,7 @@ public final class VmGateway implements AutoCloseable {
     /** @param options more {@code -D} options, after the defaults (so they win) */
     public VmGateway(Path dir, String trustDomain, Duration svidTtl, List<String> options) throws IOException {
         this.dir = dir;
+        this.trustDomain = trustDomain;
         Files.writeString(adminToken(), ADMIN_TOKEN + "\n");
         int api = FreePorts.next();
         this.mgmt = FreePorts.next();
@@ -102,7 +104,8 @@ public final class VmGateway implements AutoCloseable {
         int exit;
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            exit = IsthmusCli.run("token", "create", "--gateway", uri.toString(), "--admin-token-file",
+            exit = IsthmusCli.run("token", "create", "--gateway", uri.toString(), "--trust-domain", trustDomain,
+                    "--admin-token-file",
                     adminToken().toString(), "--root-ca", root().toString(), "--namespace", namespace,
                     "--service-account", serviceAccount, "--ttl", "15m");
         } finally {
@@ -117,14 +120,14 @@ public final class VmGateway implements AutoCloseable {
     }
 
     /**
-     * Runs {@code isthmus <command...>} against this gateway with {@code --gateway}, {@code --root-ca} and
+     * Runs {@code isthmus <command...>} against this gateway with {@code --gateway}, {@code --trust-domain}, {@code --root-ca} and
      * {@code --admin-token-file adminToken} appended.
      */
     CliRun cli(Path adminToken, String... command) {
         java.io.StringWriter out = new java.io.StringWriter();
         List<String> args = new ArrayList<>(List.of(command));
-        args.addAll(List.of("--gateway", uri.toString(), "--admin-token-file", adminToken.toString(), "--root-ca",
-                root().toString()));
+        args.addAll(List.of("--gateway", uri.toString(), "--trust-domain", trustDomain, "--admin-token-file",
+                adminToken.toString(), "--root-ca", root().toString()));
         int exit = IsthmusCli.run(new java.io.PrintWriter(out, true), args.toArray(String[]::new));
         return new CliRun(exit, out.toString());
     }
