@@ -139,7 +139,6 @@ public abstract class Exchange {
     private boolean tunnel;
     private final boolean keepAliveRequested;
     private final boolean bodyExpected;
-    private final boolean upgrade;
     /** The protocols an upgrade asks the next hop for ({@link UpgradeOffer}); null when it is no upgrade. */
     private final String upgradeProtocols;
 
@@ -199,7 +198,6 @@ public abstract class Exchange {
             this.bodyExpected = HttpUtil.isTransferEncodingChunked(request) || declaredLength(request) > 0;
         }
         this.upgradeProtocols = http2Downstream ? null : UpgradeOffer.passedOn(request.headers());
-        this.upgrade = upgradeProtocols != null;
         this.hop = owner.telemetry.begin(direction, all(request.headers(), TraceParent.HEADER),
                 all(request.headers(), TraceParent.STATE_HEADER));
     }
@@ -425,7 +423,7 @@ public abstract class Exchange {
 
     /** Whether what follows the request is not HTTP (an Upgrade or a CONNECT): the caller's reading pauses at once. */
     boolean switchesProtocol() {
-        return upgrade || isConnect();
+        return isUpgrade() || isConnect();
     }
 
     protected final boolean isConnect() {
@@ -433,7 +431,7 @@ public abstract class Exchange {
     }
 
     protected final boolean isUpgrade() {
-        return upgrade;
+        return upgradeProtocols != null;
     }
 
     // ---- step 2: the request goes upstream -------------------------------------------------------------------
@@ -697,7 +695,7 @@ public abstract class Exchange {
 
     /** A 101 to an Upgrade request: the 101 goes to the caller, then both connections become one byte stream. */
     private void switchProtocols(HttpResponse response) {
-        if (!upgrade || upstreamHttp2) {
+        if (!isUpgrade() || upstreamHttp2) {
             ReferenceCountUtil.release(response);
             fail(RetryPolicy.Failure.CONNECTION_LOST, "the upstream switched protocols on a request that asked for none");
             return;

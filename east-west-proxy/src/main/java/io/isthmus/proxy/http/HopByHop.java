@@ -16,6 +16,16 @@ public final class HopByHop {
     private HopByHop() {
     }
 
+    /** Whether {@code name} (any case) is one of the fixed hop-by-hop fields (not those a Connection header names). */
+    public static boolean isFixed(CharSequence name) {
+        for (CharSequence fixed : FIXED) {
+            if (io.netty.util.AsciiString.contentEqualsIgnoreCase(fixed, name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static void strip(HttpHeaders headers) {
         // Most requests name no header in Connection (HTTP/2 has none): getAll allocates a list even for none.
         if (headers.contains(HttpHeaderNames.CONNECTION)) {

@@ -51,20 +51,18 @@ public final class IdentityHeaders {
 
     /** Removes every header a caller could use to claim an identity, underscore spellings included. */
     public static void strip(HttpHeaders headers) {
-        headers.remove(CALLER);
-        headers.remove(XFCC);
-        List<CharSequence> spelled = null;
+        List<CharSequence> found = null;
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             CharSequence name = it.next().getKey();
             if (isIdentity(name)) {
-                if (spelled == null) {
-                    spelled = new ArrayList<>(2);
+                if (found == null) {
+                    found = new ArrayList<>(2);
                 }
-                spelled.add(name);
+                found.add(name);
             }
         }
-        if (spelled != null) {
-            spelled.forEach(headers::remove);
+        if (found != null) {
+            found.forEach(headers::remove);
         }
     }
 }

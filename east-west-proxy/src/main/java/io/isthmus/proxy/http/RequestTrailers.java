@@ -18,16 +18,16 @@ import io.netty.handler.codec.http.HttpHeaders;
  * silently, as the same fields in the head are. Pure.
  */
 public final class RequestTrailers {
-    private static final Set<String> NEVER = Set.of("connection", "keep-alive", "proxy-connection", "proxy-authorization",
-            "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "content-length", "host",
-            "authorization");
+    /** Besides the identity and hop-by-hop fields ({@link HopByHop#isFixed}): framing, routing, credentials. */
+    private static final Set<String> NEVER = Set.of("content-length", "host", "authorization");
 
     private RequestTrailers() {
     }
 
     /** Whether a request trailer field named {@code name} (any case) goes on to the next hop. */
     public static boolean forwarded(CharSequence name) {
-        return !IdentityHeaders.isIdentity(name) && !NEVER.contains(name.toString().toLowerCase(Locale.ROOT));
+        return !IdentityHeaders.isIdentity(name) && !HopByHop.isFixed(name)
+                && !NEVER.contains(name.toString().toLowerCase(Locale.ROOT));
     }
 
     /** Removes from a request's {@code trailers} every field that is not {@link #forwarded}. */

@@ -26,6 +26,7 @@ class RequestTrailersTest {
                 Arguments.of("host", false), Arguments.of("connection", false), Arguments.of("te", false),
                 Arguments.of("trailer", false), Arguments.of("upgrade", false), Arguments.of("keep-alive", false),
                 Arguments.of("proxy-connection", false), Arguments.of("proxy-authenticate", false),
+                Arguments.of("HTTP2-Settings", false),
                 // what trailers are for
                 Arguments.of("x-checksum", true), Arguments.of("grpc-status-details-bin", true),
                 Arguments.of("server-timing", true), Arguments.of("digest", true),
