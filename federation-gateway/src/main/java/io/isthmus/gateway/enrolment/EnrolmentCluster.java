@@ -56,6 +56,14 @@ public final class EnrolmentCluster {
                 // until the partition heals. Only the majority side can have written, so its copy is kept.
                 b.clustering().partitionHandling().whenSplit(PartitionHandling.DENY_READ_WRITES)
                         .mergePolicy(MergePolicy.PREFERRED_ALWAYS);
+            } else if (clustered && name.equals(REGISTRATION_ENTRIES_CACHE)) {
+                // Entries decide which workload gets which SVID: a side without a majority of the replicas serves the
+                // entries it has (agents keep attesting) but changes none (503 store-unavailable), so only the
+                // majority side can have written; at the merge each agent's newest copy wins (deletions are kept as
+                // empty lists of a higher version). Before, both sides wrote, and the side coordinating the merge kept
+                // its copy: a deletion made on the majority side came back.
+                b.clustering().partitionHandling().whenSplit(PartitionHandling.ALLOW_READS)
+                        .mergePolicy(io.isthmus.gateway.entries.NewestEntriesMerge.INSTANCE);
             } else if (clustered && name.equals(InfinispanVmIdentityStore.CACHE)) {
                 // Renewal must go on while a replica is down, so both sides keep serving; when they merge again a
                 // revocation made on either side wins (Infinispan's default kept one side's copy of the cache).

@@ -31,11 +31,12 @@ public class EnrolmentStores {
         this.manager = manager;
         EnrolmentCluster.defineCaches(manager, storeDir);
         org.infinispan.Cache<String, String> tokenCache = manager.getCache(InfinispanJoinTokenStore.CACHE);
-        TokenAvailability.watch(tokenCache);
+        ReplicaAvailability.watchTokens(tokenCache);
         this.tokens = new InfinispanJoinTokenStore(tokenCache);
         this.identities = new InfinispanVmIdentityStore(manager.getCache(InfinispanVmIdentityStore.CACHE));
         this.rateBuckets = manager.getCache(SharedRateLimiter.CACHE);
         this.registrationEntries = manager.getCache(EnrolmentCluster.REGISTRATION_ENTRIES_CACHE);
+        ReplicaAvailability.watchEntries(registrationEntries);
         LOG.infof("enrolment state replicated in cluster %s (members %s)", manager.getClusterName(),
                 manager.getMembers());
     }
@@ -58,7 +59,10 @@ public class EnrolmentStores {
         return rateBuckets;
     }
 
-    /** The VM agents' registration entries, replicated like the tokens and identities (persisted with them). */
+    /**
+     * The VM agents' registration entries, replicated like the tokens and identities (persisted with them); read-only
+     * on a replica that does not see a majority of the cluster's replicas.
+     */
     public org.infinispan.Cache<String, String> registrationEntries() {
         return registrationEntries;
     }

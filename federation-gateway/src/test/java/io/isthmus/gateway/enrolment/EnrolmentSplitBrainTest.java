@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeSet;
 import java.util.logging.Level;
 
 import org.infinispan.configuration.global.GlobalConfigurationBuilder;
@@ -20,6 +21,9 @@ import org.jgroups.protocols.DISCARD;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import io.isthmus.gateway.entries.RegistrationEntryStore;
+import io.isthmus.trust.attest.RegistrationEntry;
+import io.isthmus.trust.attest.Selector;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.testing.FreePorts;
@@ -37,6 +41,7 @@ import io.isthmus.trust.testing.LogCapture;
  */
 class EnrolmentSplitBrainTest {
     private static final SpiffeId VM = SpiffeId.ofServiceAccount(new TrustDomain("a.test"), "shop", "split-vm");
+    private static final SpiffeId SECOND_VM = SpiffeId.ofServiceAccount(new TrustDomain("a.test"), "shop", "other-vm");
     private final List<EmbeddedCacheManager> nodes = new ArrayList<>();
 
     @AfterEach
@@ -54,8 +59,8 @@ class EnrolmentSplitBrainTest {
         EmbeddedCacheManager nodeB = start(cluster, "b", b, List.of(a, b));
         await().atMost(Duration.ofSeconds(20)).until(() -> nodeA.getMembers().size() == 2 && nodeB.getMembers().size() == 2);
 
-        LogCapture log = LogCapture.of(TokenAvailability.class);
-        TokenAvailability.watch(nodeA.getCache(InfinispanJoinTokenStore.CACHE));
+        LogCapture log = LogCapture.of(ReplicaAvailability.class);
+        ReplicaAvailability.watchTokens(nodeA.getCache(InfinispanJoinTokenStore.CACHE));
         JoinTokenStore tokensA = new InfinispanJoinTokenStore(nodeA.getCache(InfinispanJoinTokenStore.CACHE));
         JoinTokenStore tokensB = new InfinispanJoinTokenStore(nodeB.getCache(InfinispanJoinTokenStore.CACHE));
         VmIdentityStore idsA = new InfinispanVmIdentityStore(nodeA.getCache(InfinispanVmIdentityStore.CACHE));
@@ -107,6 +112,89 @@ class EnrolmentSplitBrainTest {
         log.close();
     }
 
+    /**
+     * Three replicas, and one of them (c) cut off from the other two. The majority side goes on as before: it accepts
+     * a one-use token once and an admin deletes a VM's registration entries there. The lone replica accepts no token
+     * and refuses to change registration entries (it still serves the ones it has to its agents), so nothing it did
+     * while cut off can bring back the deletion when the partition heals. Before, the lone replica accepted the
+     * change, and Infinispan's merge kept one side's copy of each entry: a deletion could come back.
+     */
+    @Test
+    void aReplicaCutOffFromTheMajorityNeitherAcceptsTokensNorChangesEntriesAndADeletionSurvivesTheMerge() {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        List<InetSocketAddress> all = List.of(new InetSocketAddress(lo, FreePorts.next()),
+                new InetSocketAddress(lo, FreePorts.next()), new InetSocketAddress(lo, FreePorts.next()));
+        String cluster = "split3-" + all.get(0).getPort();
+        EmbeddedCacheManager nodeA = start(cluster, "a", all.get(0), all);
+        EmbeddedCacheManager nodeB = start(cluster, "b", all.get(1), all);
+        EmbeddedCacheManager nodeC = start(cluster, "c", all.get(2), all);
+        await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().allMatch(n -> n.getMembers().size() == 3));
+
+        JoinTokenStore tokensA = new InfinispanJoinTokenStore(nodeA.getCache(InfinispanJoinTokenStore.CACHE));
+        JoinTokenStore tokensC = new InfinispanJoinTokenStore(nodeC.getCache(InfinispanJoinTokenStore.CACHE));
+        RegistrationEntryStore entriesA = entries(nodeA);
+        RegistrationEntryStore entriesB = entries(nodeB);
+        RegistrationEntryStore entriesC = entries(nodeC);
+        LogCapture log = LogCapture.of(ReplicaAvailability.class);
+        ReplicaAvailability.watchEntries(nodeC.getCache(EnrolmentCluster.REGISTRATION_ENTRIES_CACHE));
+        JoinTokenSecrets.Minted m = JoinTokenSecrets.mint();
+        Instant now = Instant.now();
+        tokensA.create(new JoinToken(m.id(), VM, m.hash(), now, now.plus(Duration.ofMinutes(15)), 1, 0, false));
+        entriesA.set(VM, List.of(entry("billing")));
+        assertThat(entriesC.of(VM)).hasSize(1);
+
+        discard(nodeC, true);
+        await().atMost(Duration.ofSeconds(30)).until(() -> nodeA.getMembers().size() == 2
+                && nodeB.getMembers().size() == 2 && nodeC.getMembers().size() == 1);
+
+        // The lone replica: no token, no change to entries; the entries it has are still served to its agents.
+        await("replica c degraded").atMost(Duration.ofSeconds(10)).until(() -> outcome(() -> tokensC.find(m.id()))
+                instanceof String);
+        assertThat(outcome(() -> tokensC.consume(m.id(), m.secret(), Instant.now()))).asString()
+                .startsWith("unavailable: AvailabilityException");
+        assertThat(outcome(() -> {
+            entriesC.set(VM, List.of(entry("billing"), entry("admin")));
+            return "changed";
+        })).as("an entry change on the replica cut off from the majority").asString()
+                .startsWith("unavailable: EnrolmentException");
+        assertThat(outcome(() -> entriesC.delete(VM))).asString().startsWith("unavailable: EnrolmentException");
+        assertThat(entriesC.of(VM)).hasSize(1);
+        assertThat(entriesC.all()).containsOnlyKeys(VM.toString());
+        assertThat(log.atLeast(Level.WARNING)).singleElement().asString()
+                .contains("registration entries are read-only on this replica").contains("[c]")
+                .contains("503 store-unavailable");
+
+        // The majority: the token is accepted once, and the VM's entries are deleted.
+        assertThat(tokensA.consume(m.id(), m.secret(), Instant.now())).isInstanceOf(TokenVerdict.Accepted.class);
+        assertThat(entriesB.delete(VM)).isTrue();
+        entriesA.set(SECOND_VM, List.of(entry("orders")));
+
+        discard(nodeC, false);
+        await().atMost(Duration.ofSeconds(60)).until(() -> nodes.stream().allMatch(n -> n.getMembers().size() == 3));
+        await("replica c writable again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> !(outcome(() -> tokensC.find(m.id())) instanceof String));
+        await("the majority's entries on every replica after the merge").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                    for (RegistrationEntryStore replica : List.of(entriesA, entriesB, entriesC)) {
+                        assertThat(replica.of(VM)).as("the deleted entries after the merge").isEmpty();
+                        assertThat(replica.all()).containsOnlyKeys(SECOND_VM.toString());
+                    }
+                });
+        assertThat(tokensC.consume(m.id(), m.secret(), Instant.now())).isNotInstanceOf(TokenVerdict.Accepted.class);
+        entriesC.set(VM, List.of(entry("admin")));
+        assertThat(entriesA.of(VM)).hasSize(1);
+        assertThat(log.all()).anyMatch(l -> l.contains("registration entries can be changed again on this replica"));
+        log.close();
+    }
+
+    private static RegistrationEntryStore entries(EmbeddedCacheManager node) {
+        return new RegistrationEntryStore(node.getCache(EnrolmentCluster.REGISTRATION_ENTRIES_CACHE));
+    }
+
+    private static RegistrationEntry entry(String name) {
+        return new RegistrationEntry(SpiffeId.parse(VM + "/" + name), new TreeSet<>(List.of(Selector.parse("unix:uid:1000"))));
+    }
+
     private static boolean revokedOn(VmIdentityStore ids) {
         Object seen = outcome(() -> ids.find(VM).map(VmIdentity::revoked).orElse(false));
         return Boolean.TRUE.equals(seen);
@@ -140,6 +228,11 @@ class EnrolmentSplitBrainTest {
         DefaultCacheManager manager = new DefaultCacheManager(global.build(), true);
         nodes.add(manager);
         EnrolmentCluster.defineCaches(manager, null);
+        // Every replica starts every enrolment cache at start-up (EnrolmentStores), so each is a member of each.
+        for (String cache : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE,
+                EnrolmentCluster.REGISTRATION_ENTRIES_CACHE)) {
+            manager.getCache(cache);
+        }
         return manager;
     }
 }
