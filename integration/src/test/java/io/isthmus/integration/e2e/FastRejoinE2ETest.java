@@ -2,6 +2,7 @@ package io.isthmus.integration.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,6 +13,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.CleanupMode;
@@ -44,6 +46,7 @@ class FastRejoinE2ETest {
     Path dir;
 
     private final Map<String, MockKubernetes> apis = new HashMap<>();
+    private Federation federation;
 
     @AfterEach
     void stopApis() {
@@ -56,7 +59,7 @@ class FastRejoinE2ETest {
         for (String name : List.of("alpha", "beta")) {
             apis.put(name, MockKubernetes.start("127.0.0.1"));
         }
-        try (Federation federation = Federation.prepare(dir, Clusters.appJar(), clusters, Duration.ofSeconds(2),
+        try (Federation federation = this.federation = Federation.prepare(dir, Clusters.appJar(), clusters, Duration.ofSeconds(2),
                 (c, p) -> {
                     p.putAll(apis.get(c.name()).gatewayProperties());
                     // Heartbeats far apart, so that only replication and cross-site state transfer can bring an
@@ -106,10 +109,23 @@ class FastRejoinE2ETest {
                 (System.nanoTime() - exported) / 1_000_000);
     }
 
-    private static void awaitExport(GatewayClient api, ClusterSpec at, String cluster, String name, Duration within) {
-        Awaitility.await(cluster + "'s " + name + " reaches " + at.name()).atMost(within)
-                .pollInterval(Duration.ofMillis(100)).ignoreExceptions()
-                .until(() -> RegistryE2ETest.export(api, at, cluster, "shop", name).isPresent());
+    private void awaitExport(GatewayClient api, ClusterSpec at, String cluster, String name, Duration within)
+            throws IOException {
+        try {
+            Awaitility.await(cluster + "'s " + name + " reaches " + at.name()).atMost(within)
+                    .pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                    .until(() -> RegistryE2ETest.export(api, at, cluster, "shop", name).isPresent());
+        } catch (ConditionTimeoutException e) {
+            // What each side's bridge saw, and the last of each log: the temp dir is gone once CI is.
+            StringBuilder why = new StringBuilder(e.getMessage());
+            for (ClusterSpec c : federation.config().clusters()) {
+                List<String> log = Files.readAllLines(c.logFile());
+                why.append("\n").append(c.name()).append("'s registry: ").append(RegistryE2ETest.registryHealth(c))
+                        .append("\n").append(c.name()).append("'s last log lines:\n")
+                        .append(String.join("\n", log.subList(Math.max(0, log.size() - 25), log.size())));
+            }
+            throw new AssertionError(why.toString(), e);
+        }
     }
 
     /** Everything {@code cluster}'s gateway logged so far: no ERROR line, no stack trace. */

@@ -298,25 +298,10 @@ class LoadBalancedFederationE2ETest {
      */
     private static String bridgeStates(Map<String, List<ClusterSpec>> replicas) {
         StringBuilder out = new StringBuilder();
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         for (Map.Entry<String, List<ClusterSpec>> c : replicas.entrySet()) {
             for (int k = 0; k < c.getValue().size(); k++) {
-                out.append(out.isEmpty() ? "" : "; ").append(c.getKey()).append("/r").append(k).append(' ');
-                try {
-                    String body = http.send(HttpRequest.newBuilder(URI.create(c.getValue().get(k)
-                            .managementUrl("/q/health/ready"))).timeout(Duration.ofSeconds(5)).build(),
-                            HttpResponse.BodyHandlers.ofString()).body();
-                    for (JsonNode check : JSON.readTree(body).path("checks")) {
-                        if ("isthmus-registry".equals(check.path("name").asText())) {
-                            out.append(check.path("data"));
-                        }
-                    }
-                } catch (IOException e) {
-                    out.append("unreachable: ").append(e);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return out.append(" (interrupted)").toString();
-                }
+                out.append(out.isEmpty() ? "" : "; ").append(c.getKey()).append("/r").append(k).append(' ')
+                        .append(RegistryE2ETest.registryHealth(c.getValue().get(k)));
             }
         }
         return out.toString();

@@ -3,6 +3,9 @@ package io.isthmus.integration.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -123,5 +126,28 @@ class RegistryE2ETest {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * {@code at}'s registry readiness data (its bridge's view of the sites, the last update from each, what its bridge
+     * refused), or why it could not be read: for a failure message, which link a missing replication lacks.
+     */
+    static String registryHealth(ClusterSpec at) {
+        try {
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+            String body = http.send(HttpRequest.newBuilder(URI.create(at.managementUrl("/q/health/ready")))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+            for (JsonNode check : JSON.readTree(body).path("checks")) {
+                if ("isthmus-registry".equals(check.path("name").asText())) {
+                    return check.path("data").toString();
+                }
+            }
+            return "no isthmus-registry check in " + body;
+        } catch (IOException e) {
+            return "unreachable: " + e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "(interrupted)";
+        }
     }
 }
