@@ -9,6 +9,7 @@ public final class VmServiceException extends RuntimeException {
         INVALID_REQUEST("invalid-request", 400),
         NAMESPACE_MISMATCH("namespace-mismatch", 403),
         OWNED_BY_ANOTHER_VM("owned-by-another-vm", 409),
+        EXPORTED_BY_ANOTHER_SOURCE("exported-by-another-source", 409),
         NOT_FOUND("not-found", 404);
 
         private final String code;

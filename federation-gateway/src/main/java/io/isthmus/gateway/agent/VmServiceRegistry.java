@@ -94,13 +94,11 @@ public class VmServiceRegistry implements LocalBackends {
         VmServiceRecord record = new VmServiceRecord(request.namespace(), request.name(), request.port(),
                 request.protocol(), request.backendHost(), request.backendPort(), request.owner(),
                 clock.instant().plus(config.lease()));
-        String previous = cache.get(record.key());
-        if (previous != null) {
-            VmServiceRecord old = VmServiceRecord.decode(previous);
-            if (!old.owner().equals(record.owner()) && !old.expired(clock.instant())) {
-                throw new VmServiceException(VmServiceException.Code.OWNED_BY_ANOTHER_VM, record.namespace() + "/"
-                        + record.name() + " is registered by " + old.owner() + " until " + old.expiresAt());
-            }
+        Optional<VmServiceRecord> previous = Optional.ofNullable(cache.get(record.key())).map(VmServiceRecord::decode);
+        ServiceKey key = new ServiceKey(registry.cluster(), record.namespace(), record.name());
+        if (VmServiceClaim.register(record.key(), exported(key), previous, record.owner(), clock.instant())
+                instanceof VmServiceClaim.Refused refused) {
+            throw new VmServiceException(refused.code(), refused.message());
         }
         registry.export(new ExportSpec(new ServiceKey(registry.cluster(), record.namespace(), record.name()),
                 List.of(new ServicePort(record.protocol().name().toLowerCase(java.util.Locale.ROOT), record.port(),
@@ -123,16 +121,20 @@ public class VmServiceRegistry implements LocalBackends {
                     + old.owner());
         }
         cache.remove(key, current);
-        registry.unexport(new ServiceKey(registry.cluster(), namespace, name));
+        unexportIfTheVms(old);
         return true;
     }
 
     /**
-     * Whether a VM registered {@code key} of this cluster (live or not yet swept): other sources of this cluster's
-     * exports (the Kubernetes ServiceExport watcher) must leave it alone.
+     * Whether a VM registered {@code key} of this cluster (live or not yet swept) and the export is still that VM's:
+     * other sources of this cluster's exports (the Kubernetes ServiceExport watcher) must leave it alone.
      */
     public boolean registered(ServiceKey key) {
-        return key.cluster().equals(registry.cluster()) && cache.containsKey(VmServiceRecord.key(key.namespace(), key.name()));
+        if (!key.cluster().equals(registry.cluster())) {
+            return false;
+        }
+        String v = cache.get(VmServiceRecord.key(key.namespace(), key.name()));
+        return v != null && VmServiceClaim.exportIsTheVms(exported(key), VmServiceRecord.decode(v));
     }
 
     /** Live registrations, sorted by key. */
@@ -155,7 +157,23 @@ public class VmServiceRegistry implements LocalBackends {
             return Optional.empty();
         }
         VmServiceRecord r = VmServiceRecord.decode(v);
-        return r.expired(clock.instant()) ? Optional.empty() : Optional.of(r.backend());
+        if (r.expired(clock.instant())) {
+            return Optional.empty();
+        }
+        // Only while the export is still the VM's: Kubernetes may have exported the name since.
+        ServiceKey key = new ServiceKey(registry.cluster(), r.namespace(), r.name());
+        return VmServiceClaim.exportIsTheVms(exported(key), r) ? Optional.of(r.backend()) : Optional.empty();
+    }
+
+    /** This cluster's current export under {@code key}: its identities. */
+    private Optional<List<io.isthmus.trust.spiffe.SpiffeId>> exported(ServiceKey key) {
+        return registry.get(key).map(io.isthmus.registry.ExportedService::identities);
+    }
+
+    /** Removes the registration's export, unless another source (Kubernetes, configuration) exports the name now. */
+    private boolean unexportIfTheVms(VmServiceRecord r) {
+        ServiceKey key = new ServiceKey(registry.cluster(), r.namespace(), r.name());
+        return VmServiceClaim.exportIsTheVms(exported(key), r) && registry.unexport(key);
     }
 
     /** Removes expired registrations and their exports; returns how many. */
@@ -164,9 +182,10 @@ public class VmServiceRegistry implements LocalBackends {
         for (Map.Entry<String, String> e : new ArrayList<>(cache.entrySet())) {
             VmServiceRecord r = VmServiceRecord.decode(e.getValue());
             if (r.expired(clock.instant()) && cache.remove(e.getKey(), e.getValue())) {
-                registry.unexport(new ServiceKey(registry.cluster(), r.namespace(), r.name()));
-                LOG.infof("VM service %s of %s expired (no heartbeat since %s); export removed", r.key(), r.owner(),
-                        r.expiresAt().minus(config.lease()));
+                boolean unexported = unexportIfTheVms(r);
+                LOG.infof("VM service %s of %s expired (no heartbeat since %s); %s", r.key(), r.owner(),
+                        r.expiresAt().minus(config.lease()), unexported ? "export removed"
+                                : "its export, now another source's, left alone");
                 removed++;
             }
         }

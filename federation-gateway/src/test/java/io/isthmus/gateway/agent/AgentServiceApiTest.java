@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 import jakarta.inject.Inject;
@@ -26,7 +27,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.isthmus.gateway.enrolment.EnrolmentService;
 import io.isthmus.gateway.enrolment.IssuedSvid;
 import io.isthmus.gateway.trust.TrustService;
+import io.isthmus.registry.ExportSpec;
 import io.isthmus.registry.MeshName;
+import io.isthmus.registry.Protocol;
+import io.isthmus.registry.Registry;
+import io.isthmus.registry.ServiceKey;
+import io.isthmus.registry.ServicePort;
+import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.svid.X509Svid;
 import io.isthmus.trust.tls.PeerPolicy;
 import io.isthmus.trust.tls.SpiffeTrustManager;
@@ -53,6 +60,9 @@ class AgentServiceApiTest {
 
     @Inject
     VmServiceRegistry services;
+
+    @Inject
+    Registry registry;
 
     @TestHTTPResource(value = "/", tls = true)
     URL https;
@@ -180,6 +190,37 @@ class AgentServiceApiTest {
             assertThat(d.status()).isEqualTo(204);
             assertThat(services.resolve(new MeshName("cart", "vmshop", MeshName.DEFAULT_SUFFIX), 80)).isEmpty();
             assertThat(listed(listServices(c, "vmshop"), "cart")).isFalse();
+        }
+    }
+
+    /**
+     * A VM of a namespace registers, under its own name, a service of that namespace that Kubernetes (or the
+     * configuration) exports. VM services are the ingress's first backends, and a registration rewrote the export
+     * with the VM's identity: every other cluster's calls to that service would have gone to the VM.
+     */
+    @Test
+    void aVmCannotTakeOverAServiceThatKubernetesExports() {
+        ServiceKey key = new ServiceKey(registry.cluster(), "vmbank", "ledger");
+        SpiffeId pods = SpiffeId.parse("spiffe://" + registry.cluster() + ".acme.internal/ns/vmbank/sa/ledger");
+        ExportSpec kubernetes = new ExportSpec(key, List.of(new ServicePort("http", 80, Protocol.HTTP)),
+                List.of(pods), 2);
+        registry.export(kubernetes);
+        X509Svid vm = enrolVm("vmbank", "batch-vm");
+        try (HttpClient c = client(vm)) {
+            Reply r = put(c, "ledger", "vmbank", 18084);
+            assertThat(r.status()).as(r.body().toString()).isEqualTo(409);
+            assertThat(r.body().path("code").asText()).isEqualTo("exported-by-another-source");
+            assertThat(r.body().path("detail").asText()).contains("vmbank/ledger").contains(pods.toString());
+            assertThat(services.resolve(new MeshName("ledger", "vmbank", MeshName.DEFAULT_SUFFIX), 80))
+                    .as("the ingress's backend for ledger").isEmpty();
+            assertThat(registry.get(key)).hasValueSatisfying(e -> assertThat(e.identities()).containsExactly(pods));
+            // A delete by the VM leaves Kubernetes's export alone.
+            Reply d = send(c, HttpRequest.newBuilder(uri("/v1/agent/services/ledger?namespace=vmbank"))
+                    .timeout(Duration.ofSeconds(20)).DELETE().build());
+            assertThat(d.status()).isEqualTo(404);
+            assertThat(registry.get(key)).isPresent();
+        } finally {
+            registry.unexport(key);
         }
     }
 }
