@@ -1,10 +1,6 @@
 package io.isthmus.gateway.enrolment;
 
-import java.util.ArrayList;
 import java.util.List;
-
-import org.infinispan.conflict.EntryMergePolicy;
-import org.infinispan.container.entries.CacheEntry;
 
 /**
  * How the VM identity cache merges when a partition between the cluster's replicas heals: revocation wins. Each side
@@ -14,27 +10,10 @@ import org.infinispan.container.entries.CacheEntry;
  * it (the earliest revocation), else the preferred side's, else any side's (an identity enrolled on one side only is
  * kept, never dropped). A copy that cannot be read is not chosen over one that can. Pure apart from parsing.
  */
-final class RevocationWinsMerge implements EntryMergePolicy<String, String> {
-    static final RevocationWinsMerge INSTANCE = new RevocationWinsMerge();
+final class RevocationWinsMerge {
+    static final ChosenCopyMerge INSTANCE = new ChosenCopyMerge(RevocationWinsMerge::choose);
 
     private RevocationWinsMerge() {
-    }
-
-    @Override
-    public CacheEntry<String, String> merge(CacheEntry<String, String> preferred, List<CacheEntry<String, String>> others) {
-        List<CacheEntry<String, String>> all = new ArrayList<>(others.size() + 1);
-        if (preferred != null) {
-            all.add(preferred);
-        }
-        for (CacheEntry<String, String> e : others) {
-            if (e != null) {
-                all.add(e);
-            }
-        }
-        List<String> values = new ArrayList<>(all.size());
-        all.forEach(e -> values.add(e.getValue()));
-        int chosen = choose(values);
-        return chosen < 0 ? preferred : all.get(chosen);
     }
 
     /**
