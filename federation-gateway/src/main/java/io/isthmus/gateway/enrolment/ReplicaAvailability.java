@@ -14,7 +14,7 @@ import org.jboss.logging.Logger;
  * crashed: with two replicas, one crash is enough.
  */
 @Listener(observation = Listener.Observation.POST)
-final class ReplicaAvailability {
+public final class ReplicaAvailability {
     private static final Logger LOG = Logger.getLogger(ReplicaAvailability.class);
     private final Cache<?, ?> cache;
     private final String lost;
@@ -30,6 +30,13 @@ final class ReplicaAvailability {
     static void watchTokens(Cache<?, ?> tokens) {
         watch(tokens, "join tokens are unavailable on this replica", "enrolment and join-token calls answer 503 "
                 + "store-unavailable", "join tokens are available again on this replica");
+    }
+
+    /** Watches the cache of the cluster's JWT rotation record. */
+    public static void watchRotation(Cache<?, ?> rotation) {
+        watch(rotation, "JWT rotation steps cannot be recorded on this replica", "it applies the step recorded, and "
+                + "asking for a step answers 503 store-unavailable", "JWT rotation steps can be recorded again on this "
+                + "replica");
     }
 
     /** Watches the registration-entries cache. */

@@ -114,6 +114,8 @@ public class JwtAdminResource {
                                 + detail);
             } catch (ClusterJwtRotation.Refused e) {
                 return Outcome.refused(409, "jwt-rotation-refused", e.getMessage());
+            } catch (io.isthmus.gateway.jwt.rotation.RotationChannel.ReadOnlyException e) {
+                return Outcome.failed(503, "store-unavailable", e.getMessage());
             } catch (IOException e) {
                 return Outcome.failed(503, "store-unavailable", "persisting the JWT key ring failed: " + e.getMessage());
             }

@@ -60,7 +60,7 @@ public final class TestReplicas {
      * JGroups 5.5.6). Seen here: after an extra member left ClusterJwtRotationTest's channel, two spinning bundlers
      * held both carrier threads of a 2-CPU host, and the next replica's cache start waited for a topology for good.
      */
-    static String stackXml(Membership m) {
+    public static String stackXml(Membership m) {
         StringBuilder hosts = new StringBuilder();
         for (InetSocketAddress a : m.members()) {
             if (hosts.length() > 0) {

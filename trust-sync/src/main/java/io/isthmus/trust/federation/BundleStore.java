@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 import org.jboss.logging.Logger;
@@ -33,6 +34,8 @@ public final class BundleStore implements BundleSource {
     private final BundleCodec codec;
     private final AtomicReference<BundleSet> bundles = new AtomicReference<>(BundleSet.empty());
     private final List<Consumer<BundleSet>> listeners = new CopyOnWriteArrayList<>();
+    /** Orders every swap (and its file) with the others: a guarded put and a removal never interleave. */
+    private final Object swaps = new Object();
 
     /** @param dir where bundles are persisted; null keeps them in memory only */
     public BundleStore(Path dir, BundleCodec codec) {
@@ -58,20 +61,39 @@ public final class BundleStore implements BundleSource {
      * a newer bundle (possibly a revocation) must take effect even when the disk is full.
      */
     public void put(TrustBundle bundle) throws IOException {
+        putIf(bundle, () -> true);
+    }
+
+    /**
+     * As {@link #put}, only if {@code wanted} still holds when the swap is made: it is evaluated under the same lock as
+     * {@link #remove}, so a caller that makes {@code wanted} false before removing a trust domain can be sure that no
+     * put of it lands after the removal. Listeners run outside the lock.
+     *
+     * @return whether the bundle was installed
+     */
+    public boolean putIf(TrustBundle bundle, BooleanSupplier wanted) throws IOException {
         IOException writeFailure = null;
-        if (dir != null) {
-            try {
-                write(bundle);
-            } catch (IOException e) {
-                writeFailure = e;
-                LOG.errorf("could not persist the bundle of %s, sequence %d, to %s: %s (it is in force in memory)",
-                        bundle.trustDomain(), bundle.sequence(), dir, e);
+        BundleSet updated;
+        synchronized (swaps) {
+            if (!wanted.getAsBoolean()) {
+                return false;
             }
+            if (dir != null) {
+                try {
+                    write(bundle);
+                } catch (IOException e) {
+                    writeFailure = e;
+                    LOG.errorf("could not persist the bundle of %s, sequence %d, to %s: %s (it is in force in memory)",
+                            bundle.trustDomain(), bundle.sequence(), dir, e);
+                }
+            }
+            updated = bundles.updateAndGet(set -> set.with(bundle));
         }
-        notifyListeners(bundles.updateAndGet(set -> set.with(bundle)));
+        notifyListeners(updated);
         if (writeFailure != null) {
             throw writeFailure;
         }
+        return true;
     }
 
     /**
@@ -79,10 +101,14 @@ public final class BundleStore implements BundleSource {
      * verifying. Listeners run as for {@link #put}.
      */
     public void remove(TrustDomain td) throws IOException {
-        if (dir != null) {
-            Files.deleteIfExists(fileOf(td));
+        BundleSet updated;
+        synchronized (swaps) {
+            if (dir != null) {
+                Files.deleteIfExists(fileOf(td));
+            }
+            updated = bundles.updateAndGet(set -> set.without(td));
         }
-        notifyListeners(bundles.updateAndGet(set -> set.without(td)));
+        notifyListeners(updated);
     }
 
     private void notifyListeners(BundleSet updated) {

@@ -326,10 +326,22 @@ public final class PeerBundleSync implements AutoCloseable, PeerStatusSource {
             Decision decision = validator.decide(td, parsed.bundle(), store.bundleFor(td));
             if (decision instanceof Decision.Accept accept) {
                 accept.warnings().forEach(w -> LOG.warnf("peer %s (%s): %s", peer.config.name(), td, w));
+                // Judged again under the store's lock: the peer may have been removed while its bundle was fetched and
+                // validated (setPeers replaces the peers before the caller removes the bundle).
+                java.util.concurrent.atomic.AtomicReference<FetchedBundle.Verdict> verdict =
+                        new java.util.concurrent.atomic.AtomicReference<>();
+                boolean installed;
                 try {
-                    store.put(accept.bundle());
+                    installed = store.putIf(accept.bundle(), () -> verdict.updateAndGet(ignored -> FetchedBundle.decide(
+                            peer.config, Optional.ofNullable(peers.get(td)).map(p -> p.config)))
+                            instanceof FetchedBundle.Verdict.Install);
                 } catch (IOException e) {
                     // In force in memory; the store logged the write failure. Keep going.
+                    installed = true;
+                }
+                if (!installed) {
+                    LOG.infof("%s", ((FetchedBundle.Verdict.Discard) verdict.get()).detail());
+                    return;
                 }
                 LOG.infof("peer %s (%s): accepted bundle sequence %d", peer.config.name(), td, accept.bundle().sequence());
                 listener.accepted(td, accept.bundle());
