@@ -12,7 +12,8 @@ import org.infinispan.container.entries.CacheEntry;
  * copies (the side coordinating the merge first; null for a side that has none) and answers the index of the one to
  * keep, or -1 to keep the coordinating side's. Infinispan's own policies keep the coordinating side's copy, and that
  * side may be the one that was cut off; each cache that must not lose a change to that defines its choice
- * ({@link RevocationWinsMerge}, {@link io.isthmus.gateway.entries.NewestEntriesMerge}).
+ * ({@link RevocationWinsMerge}, {@link io.isthmus.gateway.entries.NewestEntriesMerge},
+ * {@link io.isthmus.gateway.jwt.rotation.NewestRecordMerge}).
  */
 public final class ChosenCopyMerge implements EntryMergePolicy<String, String> {
     private final ToIntFunction<List<String>> choice;

@@ -23,6 +23,7 @@ import org.infinispan.remoting.transport.Transport;
 import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
 import org.jgroups.protocols.DISCARD;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.gateway.enrolment.TestReplicas;
@@ -51,6 +52,7 @@ import io.isthmus.trust.testing.TestCa;
  * the other's record for one it had applied already, and replica c went on publishing its retired key in the
  * cluster's bundle (every replica publishes the union of the replicas' keys), federation-wide.
  */
+@Tag("slow") // fault runs (cut and healed partitions, 13-20 s each): bin/test -Dslow and CI run them
 class JwtRotationSplitBrainTest {
     private static final TrustDomain A = new TrustDomain("a.test");
     private static final SpiffeId GATEWAY_A = SpiffeId.parse("spiffe://a.test/ns/isthmus-system/sa/gateway");
