@@ -27,6 +27,7 @@ import com.sun.net.httpserver.HttpsServer;
 
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.ParsedBundle;
+import io.isthmus.trust.status.TrustStatus;
 import io.isthmus.trust.text.Printable;
 import io.isthmus.trust.tls.SvidKeyManager;
 
@@ -114,5 +115,25 @@ class HostileBundleTextTest {
         assertThat(parsed.warnings()).hasSize(2).allSatisfy(w ->
                 assertThat(Printable.isSafe(w)).as("printable: %s", w).isTrue());
         assertThat(parsed.bundle().x509Authorities()).hasSize(1);
+    }
+
+    @Test
+    void aPeersTrustStatusIsQuotedEscapedInItsRefusalAndItsFields() throws Exception {
+        served.set("{\"trustDomain\":\"b.acme.internal\",\"at\":\"2026-01-01T00:00:00Z\",\"roots\":[],\"bundles\":{"
+                + json(FORGED) + ":{\"x509Authorities\":[]}}}");
+        Throwable t = catchThrowable(() -> client().fetchStatus(Duration.ofSeconds(10)).join());
+        assertThat(t).hasCauseInstanceOf(BundleRejectedException.class);
+        assertThat(t.getCause().getMessage()).contains("sequence is missing");
+        assertThat(Printable.isSafe(t.getCause().getMessage())).as("printable: %s", t.getCause().getMessage()).isTrue();
+
+        served.set("{\"trustDomain\":\"b.acme.internal\",\"at\":\"2026-01-01T00:00:00Z\",\"roots\":[{\"sha256\":"
+                + json(FORGED) + ",\"serial\":\"01\",\"subject\":" + json(FORGED) + ",\"notAfter\":\"2027-01-01T00:00:00Z\"}],"
+                + "\"bundles\":{\"a.acme.internal\":{\"sequence\":3,\"x509Authorities\":[" + json(FORGED) + "],"
+                + "\"lastError\":" + json(FORGED) + "}},\"intermediate\":{\"serial\":\"02\",\"notBefore\":"
+                + "\"2026-01-01T00:00:00Z\",\"notAfter\":\"2027-01-01T00:00:00Z\"},\"rotation\":{\"phase\":"
+                + json(FORGED) + ",\"step\":" + json(FORGED) + ",\"nextSerial\":" + json(FORGED) + "}}");
+        TrustStatus status = client().fetchStatus(Duration.ofSeconds(10)).join();
+        assertThat(Printable.isSafe(status.toString())).as("printable: %s", status).isTrue();
+        assertThat(status.rotation().phase()).isEqualTo(Printable.escape(FORGED));
     }
 }
