@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 
 import io.isthmus.gateway.status.StatusJson;
 import io.isthmus.trust.text.Printable;
@@ -47,7 +48,10 @@ public final class CheckReport {
         doc.put("ok", allPassed(results));
         doc.put("checks", results);
         try {
-            return StatusJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(doc);
+            // Only ASCII escapes: the CLI's TerminalWriter would otherwise write a C1 control, a bidi override or DEL
+            // in a string as a backslash-x escape, which is no JSON. DEL is ASCII, so JSON's own escape is written here.
+            return StatusJson.mapper().writerWithDefaultPrettyPrinter().with(JsonWriteFeature.ESCAPE_NON_ASCII)
+                    .writeValueAsString(doc).replace("\u007f", "\\u007F");
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("check results cannot fail to serialize", e);
         }

@@ -67,4 +67,20 @@ class CheckOutputTest {
                 .doesNotContain("all 12 checks passed\n");
         assertThat(run.err()).isEmpty();
     }
+
+    @Test
+    void theJsonReportStaysValidJsonAndCarriesThePeersStringExactly() throws Exception {
+        ObjectNode status = (ObjectNode) StatusJson.mapper().readTree(StatusJson.write(StatusFixtures.healthy()));
+        ObjectNode peer = (ObjectNode) status.path("peers").get(0);
+        ((ObjectNode) peer.path("sync")).put("lastError", "bundle refused: " + FORGED + "\u007f");
+
+        CliRun run = CliRun.of("check", "--gateway", serve(status.toString()), "-o", "json");
+
+        assertThat(run.exit()).as(run.out()).isEqualTo(1);
+        assertThat(Printable.isSafe(run.out().replace("\n", ""))).as("what the terminal receives:%n%s", run.out())
+                .isTrue();
+        var report = StatusJson.mapper().readTree(run.out());
+        assertThat(report.path("checks").findValuesAsText("cause"))
+                .anySatisfy(c -> assertThat(c).contains("bundle refused: " + FORGED + "\u007f"));
+    }
 }
