@@ -21,6 +21,10 @@ public record ClusterIdentity(String cluster, IngressAddress ingress, Locality l
         if (cluster.isBlank() || cluster.contains("/")) {
             throw new IllegalArgumentException("cluster name '" + cluster + "' must be non-empty and contain no '/'");
         }
+        // Every site refuses a record whose address or locality breaks these rules: refuse to start with them instead.
+        ExportFields.location(ingress, locality).ifPresent(p -> {
+            throw new IllegalArgumentException("this cluster's " + p.message());
+        });
         if (lease == null || lease.isNegative() || lease.isZero()) {
             throw new IllegalArgumentException("lease TTL must be positive, got " + lease);
         }

@@ -23,6 +23,7 @@ import io.isthmus.agent.state.StateDir;
 import io.isthmus.agent.workload.WorkloadApiServer;
 import io.isthmus.trust.ca.FederationRoots;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.text.TerminalWriter;
 import io.isthmus.trust.x509.Certificates;
 import io.isthmus.trust.x509.Pem;
 
@@ -60,12 +61,12 @@ public final class AgentCli {
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         io.isthmus.agent.egress.LocalEgress.allowHostHeader();
         CommandLine cli = new CommandLine(new AgentCli());
-        if (out != null) {
-            cli.setOut(out);
-        }
-        if (err != null) {
-            cli.setErr(err);
-        }
+        // The agent prints what its gateway answers: nothing reaches the terminal as a control character.
+        cli.setOut(new java.io.PrintWriter(new TerminalWriter(out != null ? out
+                : new java.io.OutputStreamWriter(System.out, System.out.charset())), true));
+        cli.setErr(new java.io.PrintWriter(new TerminalWriter(err != null ? err
+                : new java.io.OutputStreamWriter(System.err, System.err.charset())), true));
+        cli.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("isthmus-agent: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             return 1;

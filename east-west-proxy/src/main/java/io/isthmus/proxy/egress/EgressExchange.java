@@ -46,6 +46,8 @@ final class EgressExchange extends Exchange {
     private final EgressServer server;
     private EgressTarget target;
     private List<PeerIngress> candidates;
+    /** Whether some cluster exports the target, once route() looked (null before). */
+    private Boolean exported;
     /** Unprocessed attempts sent again to the same cluster (a draining peer); at most MAX_SAME_CLUSTER_RETRIES. */
     private int sameClusterRetries;
     private static final int MAX_SAME_CLUSTER_RETRIES = 2;
@@ -140,6 +142,7 @@ final class EgressExchange extends Exchange {
         this.caller = caller;
         source = handler.callerText(caller);
         List<ExportedService> exports = server.resolver().resolve(target.name(), server.locality());
+        exported = !exports.isEmpty();
         int port = choosePort(target, exports);
         List<PeerIngress> healthy = new ArrayList<>(exports.size());
         List<PeerIngress> ejected = new ArrayList<>(0);
@@ -228,8 +231,12 @@ final class EgressExchange extends Exchange {
 
     @Override
     protected RequestLabels labels(ClusterDirectory directory, int code) {
+        // Only a name some cluster exports takes a destination_service label: the labels are capped, first come first
+        // served, and names nobody exports (any caller can make up 500) would leave real services only 'other'.
+        Optional<String> service = Optional.ofNullable(target).filter(t -> exported != null ? exported
+                : !server.resolver().resolve(t.name(), server.locality()).isEmpty()).map(t -> t.name().host());
         return directory.egress(Optional.ofNullable(caller), Optional.ofNullable(current).map(PeerIngress::cluster),
-                Optional.ofNullable(target).map(t -> t.name().host()), code);
+                service, code);
     }
 
     @Override

@@ -51,6 +51,8 @@ final class IngressExchange extends Exchange {
     /** What the labels and the access log name, as far as {@link #decide} got. */
     private SpiffeId caller;
     private MeshName meshName;
+    /** The mesh port the caller named, with meshName. */
+    private int meshPort;
     private SpiffeId vouchedBy;
     private boolean retried;
 
@@ -80,6 +82,7 @@ final class IngressExchange extends Exchange {
         destination = name.get().host();
         meshName = name.get();
         int port = port(host);
+        meshPort = port;
         CallerResolution who = VouchingDecision.resolve(peer, request.headers().getAll(IdentityHeaders.CALLER),
                 server.gateways());
         if (who instanceof CallerResolution.Refused refused) {
@@ -150,7 +153,11 @@ final class IngressExchange extends Exchange {
     protected RequestLabels labels(ClusterDirectory directory, int code) {
         SpiffeId who = caller != null ? caller : peer;
         // The host decide() already built from the mesh name (building it again cost a string per request).
-        Optional<String> service = meshName == null ? Optional.empty() : Optional.of(destination);
+        // Only a name this cluster serves takes a destination_service label: the labels are capped, first come first
+        // served, and names it does not serve (any federated caller can make up 500) would leave real ones 'other'.
+        Optional<String> service = meshName == null
+                || backend == null && server.backends().resolve(meshName, meshPort).isEmpty()
+                ? Optional.empty() : Optional.of(destination);
         if (who == null) {
             return new RequestLabels("ingress", ClusterDirectory.UNKNOWN, directory.ownCluster(), ClusterDirectory.OTHER,
                     ClusterDirectory.UNKNOWN, code);

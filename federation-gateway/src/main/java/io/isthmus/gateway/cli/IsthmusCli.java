@@ -10,6 +10,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import io.isthmus.build.BuildInfo;
+import io.isthmus.trust.text.TerminalWriter;
 
 /**
  * The operator CLI: {@code isthmus ca init-root}, {@code isthmus ca issue-intermediate}, {@code isthmus bundle show},
@@ -53,9 +54,12 @@ public final class IsthmusCli {
      */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new IsthmusCli());
-        // check prints ✓ and ✗: UTF-8 whatever the platform's default, like every other tool's output here.
-        cli.setOut(out != null ? out : new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
-        cli.setErr(err != null ? err : new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
+        // check prints ✓ and ✗: UTF-8 whatever the platform's default, like every other tool's output here. Commands
+        // print what gateways relay from peers and VMs: nothing reaches the terminal as a control character
+        // (TerminalWriter), so picocli's own colours are off too.
+        cli.setOut(terminal(out != null ? out : new OutputStreamWriter(System.out, StandardCharsets.UTF_8)));
+        cli.setErr(terminal(err != null ? err : new OutputStreamWriter(System.err, StandardCharsets.UTF_8)));
+        cli.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
         cli.registerConverter(Duration.class, IsthmusCli::parseDuration);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof TokenCommand.AdminUsageException) {
@@ -68,6 +72,10 @@ public final class IsthmusCli {
             return 1;
         });
         return cli.execute(args);
+    }
+
+    private static PrintWriter terminal(java.io.Writer out) {
+        return new PrintWriter(new TerminalWriter(out), true);
     }
 
     /** {@code 90d}, {@code 12h}, {@code 30m}, {@code 45s}, {@code 500ms}, or ISO-8601 ({@code PT1H}). */

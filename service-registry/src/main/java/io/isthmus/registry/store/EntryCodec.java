@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.isthmus.registry.ExportFields;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.IngressAddress;
 import io.isthmus.registry.Locality;
@@ -30,6 +31,7 @@ import io.isthmus.registry.ServicePort;
 import io.isthmus.registry.signing.EntrySignature;
 import io.isthmus.registry.signing.SignedRecord;
 import io.isthmus.trust.spiffe.SpiffeId;
+import io.isthmus.trust.text.Printable;
 
 /**
  * The wire form of registry entries: the key is the string {@code cluster/namespace/name}, the value a JSON
@@ -205,11 +207,19 @@ public final class EntryCodec {
         for (JsonNode id : required(n, "identities")) {
             ids.add(SpiffeId.parse(id.asText()));
         }
-        return new ExportedService(new ServiceKey(text(n, "cluster"), text(n, "namespace"), text(n, "name")), ports, ids,
-                new IngressAddress(text(n, "ingressHost"), required(n, "ingressPort").asInt()),
+        ExportedService e = new ExportedService(new ServiceKey(text(n, "cluster"), text(n, "namespace"), text(n, "name")),
+                ports, ids, new IngressAddress(text(n, "ingressHost"), required(n, "ingressPort").asInt()),
                 new Locality(text(n, "region"), text(n, "zone")), required(n, "readyEndpoints").asInt(),
                 required(n, "revision").asLong(), Instant.parse(text(n, "heartbeat")),
                 Duration.ofMillis(required(n, "leaseMillis").asLong()));
+        // Its owner chose every field, and a compromised owner signs what it likes: text that is no name, or that a
+        // terminal or a log reader acts on, makes the record malformed (ExportFields). The registry's own namespace
+        // is refused by the caller, with its own reason.
+        ExportFields.check(e).filter(p -> !RegistryRecord.reserved(e.key())).ifPresent(p -> {
+            throw new IllegalArgumentException("registry entry " + Printable.escape(e.key().toString()) + ": "
+                    + p.message());
+        });
+        return e;
     }
 
     private static JsonNode required(JsonNode n, String field) {

@@ -29,6 +29,7 @@ import org.jboss.logging.Logger;
 import io.isthmus.registry.ClusterIdentity;
 import io.isthmus.registry.EntryVersion;
 import io.isthmus.registry.ExportSpec;
+import io.isthmus.registry.ExportFields;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.MeshName;
 import io.isthmus.registry.NotOwnerException;
@@ -41,6 +42,7 @@ import io.isthmus.registry.signing.EntryRefusal;
 import io.isthmus.registry.signing.EntryTrust;
 import io.isthmus.registry.signing.EntryVerdict;
 import io.isthmus.registry.signing.SignedRecord;
+import io.isthmus.trust.text.Printable;
 
 /**
  * The registry on an Infinispan cache of JSON strings (see {@link EntryCodec}). A cache listener keeps a decoded
@@ -165,6 +167,11 @@ public final class InfinispanRegistry implements Registry, AutoCloseable {
     public ExportedService export(ExportSpec spec) {
         requireOwner(spec.key());
         RegistryRecord.requireExportable(spec.key());
+        // Every site, this one included, refuses a record that breaks these rules: say so to the source instead.
+        ExportFields.check(build(spec, 0, clock.instant())).ifPresent(p -> {
+            throw new IllegalArgumentException("cannot export " + Printable.escape(spec.key().toString()) + ": "
+                    + p.message());
+        });
         restart.readLock().lock();
         try {
             return write(spec);

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
 import io.isthmus.registry.signing.EntryRefusal;
+import io.isthmus.trust.text.Printable;
 
 /**
  * Counts refused registry records by reason and logs them: one WARN per site, key and reason (so a forger flooding one
@@ -42,8 +43,9 @@ final class Refusals {
         long n = total.incrementAndGet();
         boolean first = logged.size() < MAX_REMEMBERED && logged.add(site + "|" + cacheKey + "|" + reason);
         if (first || n % 100 == 0) {
-            LOG.warnf("registry: refused %s from site %s (%s): %s; %s (%d refused so far)", cacheKey, site,
-                    reason.label(), message, consequence, n);
+            // The key, the writer's site name and the message quote what the writer sent: escaped, one line each.
+            LOG.warnf("registry: refused %s from site %s (%s): %s; %s (%d refused so far)", Printable.escape(cacheKey),
+                    Printable.escape(site), reason.label(), Printable.escape(message), consequence, n);
         }
     }
 

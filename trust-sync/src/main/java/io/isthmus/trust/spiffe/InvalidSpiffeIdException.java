@@ -1,5 +1,7 @@
 package io.isthmus.trust.spiffe;
 
+import io.isthmus.trust.text.Printable;
+
 /** A SPIFFE ID or trust domain name broke one rule of the specification; {@link #error()} says which. */
 public final class InvalidSpiffeIdException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
@@ -26,6 +28,8 @@ public final class InvalidSpiffeIdException extends IllegalArgumentException {
         if (s == null) {
             return "";
         }
-        return s.length() <= MAX_QUOTED ? s : s.substring(0, MAX_QUOTED) + "…(" + s.length() + " chars)";
+        // The input comes from anyone (a certificate's URI SAN, a header, a peer's record) and the message is logged.
+        return Printable.escape(s.length() <= MAX_QUOTED ? s : s.substring(0, MAX_QUOTED)) + (s.length() <= MAX_QUOTED ? ""
+                : "…(" + s.length() + " chars)");
     }
 }

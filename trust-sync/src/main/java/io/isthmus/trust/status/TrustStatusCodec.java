@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.text.Printable;
 
 /**
  * {@link TrustStatus} as JSON (served at {@code GET /v1/trust-status} next to the bundle endpoint). Reading is all or
@@ -65,7 +66,8 @@ public final class TrustStatusCodec {
         try {
             root = MAPPER.readTree(json);
         } catch (IOException e) {
-            throw new IllegalArgumentException("trust status from " + source + " is not JSON: " + e.getMessage(), e);
+            throw new IllegalArgumentException("trust status from " + source + " is not JSON: "
+                    + Printable.escape(e.getMessage()), e);
         }
         try {
             List<TrustStatus.RootInfo> roots = new ArrayList<>();
@@ -79,24 +81,25 @@ public final class TrustStatusCodec {
                 Map.Entry<String, JsonNode> e = it.next();
                 List<String> serials = new ArrayList<>();
                 for (JsonNode s : array(e.getValue(), "x509Authorities")) {
-                    serials.add(s.asText());
+                    serials.add(Printable.escape(s.asText()));
                 }
                 JsonNode seq = e.getValue().get("sequence");
                 if (seq == null || !seq.canConvertToLong()) {
                     throw new IllegalArgumentException("bundles." + e.getKey() + ".sequence is missing or not a number");
                 }
                 bundles.put(TrustDomain.parse(e.getKey()), new TrustStatus.HeldBundle(seq.asLong(), serials,
-                        Optional.ofNullable(e.getValue().get("lastError")).map(JsonNode::asText)));
+                        Optional.ofNullable(e.getValue().get("lastError")).map(JsonNode::asText)
+                                .map(Printable::escape)));
             }
             JsonNode i = object(root, "intermediate");
             JsonNode r = object(root, "rotation");
             return new TrustStatus(TrustDomain.parse(text(root, "trustDomain")), instant(root, "at"), roots, bundles,
                     new TrustStatus.AuthorityInfo(text(i, "serial"), instant(i, "notBefore"), instant(i, "notAfter")),
                     new TrustStatus.RotationSummary(text(r, "phase"), text(r, "step"),
-                            Optional.ofNullable(r.get("nextSerial")).map(JsonNode::asText),
+                            Optional.ofNullable(r.get("nextSerial")).map(JsonNode::asText).map(Printable::escape),
                             r.hasNonNull("since") ? Optional.of(instant(r, "since")) : Optional.empty()));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("trust status from " + source + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("trust status from " + source + ": " + Printable.escape(e.getMessage()), e);
         }
     }
 
@@ -116,12 +119,13 @@ public final class TrustStatusCodec {
         return v;
     }
 
+    /** A peer's string, escaped: these reach the log, the admin API's answers and the CLI ({@link Printable}). */
     private static String text(JsonNode n, String field) {
         JsonNode v = n.get(field);
         if (v == null || !v.isTextual()) {
             throw new IllegalArgumentException("'" + field + "' is missing or not a string");
         }
-        return v.asText();
+        return Printable.escape(v.asText());
     }
 
     private static Instant instant(JsonNode n, String field) {
