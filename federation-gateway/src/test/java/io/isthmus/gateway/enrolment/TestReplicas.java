@@ -51,6 +51,19 @@ public final class TestReplicas {
 
 
     /**
+     * {@link #stackXml} with a DISCARD protocol above the transport (a test cuts a replica off with
+     * {@code discardAll(true)} and heals it with {@code false}) and fast failure detection and merging (suspected after
+     * 3 s, merges looked for every 1-3 s), for partition tests.
+     */
+    public static String partitionableStackXml(Membership m) {
+        return stackXml(m)
+                .replace("tcp_nodelay=\"true\" bundler_type=\"transfer-queue\"/>",
+                        "tcp_nodelay=\"true\" bundler_type=\"transfer-queue\"/>\n  <DISCARD/>")
+                .replace("<MERGE3 min_interval=\"10s\" max_interval=\"30s\"/>", "<MERGE3 min_interval=\"1s\" max_interval=\"3s\"/>")
+                .replace("<FD_ALL3/>", "<FD_ALL3 timeout=\"3000\" interval=\"1000\"/>");
+    }
+
+    /**
      * TCP transport, static discovery (TCPPING) over the configured members, no multicast anywhere. Nagle's algorithm
      * off ({@code tcp_nodelay}; JGroups 5.5 leaves it on): every write here is a synchronous replication that waits for
      * the other replica's answer, and with Nagle on a small message held back for the peer's delayed ACK made each

@@ -219,11 +219,7 @@ class JwtRotationSplitBrainTest {
     private Replica start(TestReplicaChannel files, String cluster, String name, InetSocketAddress bind,
             List<InetSocketAddress> members) throws Exception {
         GlobalConfigurationBuilder global = GlobalConfigurationBuilder.defaultClusteredBuilder();
-        String xml = TestReplicas.stackXml(new TestReplicas.Membership(cluster, name, bind, members))
-                .replace("tcp_nodelay=\"true\" bundler_type=\"transfer-queue\"/>",
-                        "tcp_nodelay=\"true\" bundler_type=\"transfer-queue\"/>\n  <DISCARD/>")
-                .replace("<MERGE3 min_interval=\"10s\" max_interval=\"30s\"/>", "<MERGE3 min_interval=\"1s\" max_interval=\"3s\"/>")
-                .replace("<FD_ALL3/>", "<FD_ALL3 timeout=\"3000\" interval=\"1000\"/>");
+        String xml = TestReplicas.partitionableStackXml(new TestReplicas.Membership(cluster, name, bind, members));
         global.transport().clusterName(cluster).nodeName(name).addProperty(JGroupsTransport.CONFIGURATION_XML, xml);
         global.jmx().disable();
         DefaultCacheManager m = new DefaultCacheManager(global.build(), true);

@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -21,8 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.isthmus.trust.ca.CaCredential;
 import io.isthmus.trust.runtime.TrustRuntime;
-import io.isthmus.trust.runtime.TrustSettings;
-import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.SvidVerdict;
 import io.isthmus.trust.svid.X509Svid;
@@ -41,27 +37,20 @@ class OldBundleAfterRestartTest {
     Path dataRoot;
 
     private final TestCa pki = TestCa.create();
-    private final List<TrustRuntime> gateways = new ArrayList<>();
+    private final TestGateways gateways = new TestGateways(pki);
 
     @AfterEach
     void stop() {
-        gateways.forEach(TrustRuntime::close);
+        gateways.close();
     }
 
     private static TrustDomain td(String name) {
-        return new TrustDomain(name + ".acme.internal");
+        return TestGateways.td(name);
     }
 
     private TrustRuntime start(String name, CaCredential intermediate, Path dir, int port, List<PeerConfig> peers)
             throws IOException {
-        SyncSettings sync = new SyncSettings(Duration.ofSeconds(1), Duration.ofMillis(200), Duration.ofMinutes(1),
-                Duration.ofMillis(200), Duration.ofSeconds(2), 3);
-        TrustRuntime r = TrustRuntime.start(new TrustSettings(td(name), pki.roots(), intermediate,
-                SpiffeId.ofServiceAccount(td(name), "isthmus-system", "isthmus-gateway"), dir,
-                new InetSocketAddress("127.0.0.1", port), Duration.ofSeconds(1), Duration.ofHours(1),
-                Duration.ofSeconds(30), peers, sync), Clock.systemUTC(), new SyncListener() { });
-        gateways.add(r);
-        return r;
+        return gateways.start(name, intermediate, dir, port, peers, Clock.systemUTC());
     }
 
     @Test
@@ -91,9 +80,7 @@ class OldBundleAfterRestartTest {
                 instanceof SvidVerdict.Rejected);
 
         // Both stop; x comes back from the backup, serving the older genuine bundle; a restarts.
-        a.close();
-        x.close();
-        gateways.clear();
+        gateways.close();
         TrustRuntime stale = start("x", xCa, dataRoot.resolve("x-backup"), xPort, List.of());
         assertThat(stale.localBundle().current().sequence()).as("the bundle x serves again").isEqualTo(withOld);
         assertThat(stale.localBundle().current().containsAuthority(old.certificate())).isTrue();

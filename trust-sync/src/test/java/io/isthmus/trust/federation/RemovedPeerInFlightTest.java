@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +11,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -23,7 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.isthmus.trust.runtime.TrustRuntime;
-import io.isthmus.trust.runtime.TrustSettings;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.SvidVerdict;
@@ -47,11 +44,11 @@ class RemovedPeerInFlightTest {
     Path dataRoot;
 
     private final TestCa pki = TestCa.create();
-    private final List<TrustRuntime> gateways = new ArrayList<>();
+    private final TestGateways gateways = new TestGateways(pki);
 
     @AfterEach
     void stop() {
-        gateways.forEach(TrustRuntime::close);
+        gateways.close();
     }
 
     /** Systemwide time; a bundle-fetch thread validating a peer's bundle waits in it while {@link #hold} is armed. */
@@ -87,19 +84,11 @@ class RemovedPeerInFlightTest {
     }
 
     private static TrustDomain td(String name) {
-        return new TrustDomain(name + ".acme.internal");
+        return TestGateways.td(name);
     }
 
     private TrustRuntime start(String name, int port, List<PeerConfig> peers, Clock clock) throws IOException {
-        SyncSettings sync = new SyncSettings(Duration.ofSeconds(1), Duration.ofMillis(200), Duration.ofMinutes(1),
-                Duration.ofMillis(200), Duration.ofSeconds(2), 3);
-        TrustSettings settings = new TrustSettings(td(name), pki.roots(), pki.intermediate(td(name).name()),
-                SpiffeId.ofServiceAccount(td(name), "isthmus-system", "isthmus-gateway"), dataRoot.resolve(name),
-                new InetSocketAddress("127.0.0.1", port), Duration.ofSeconds(1), Duration.ofHours(1),
-                Duration.ofSeconds(30), peers, sync);
-        TrustRuntime r = TrustRuntime.start(settings, clock, new SyncListener() { });
-        gateways.add(r);
-        return r;
+        return gateways.start(name, pki.intermediate(td(name).name()), dataRoot.resolve(name), port, peers, clock);
     }
 
     @Test
