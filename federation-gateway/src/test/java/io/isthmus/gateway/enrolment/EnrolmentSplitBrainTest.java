@@ -10,12 +10,14 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
+import java.util.stream.Stream;
 import java.util.logging.Level;
 
 import org.infinispan.configuration.global.GlobalConfigurationBuilder;
 import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.remoting.transport.Transport;
+import org.infinispan.topology.CacheTopology;
 import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
 import org.jgroups.protocols.DISCARD;
 import org.junit.jupiter.api.AfterEach;
@@ -166,7 +168,9 @@ class EnrolmentSplitBrainTest {
                 .contains("registration entries are read-only on this replica").contains("[c]")
                 .contains("503 store-unavailable");
 
-        // The majority: the token is accepted once, and the VM's entries are deleted.
+        // The majority: the token is accepted once, and the VM's entries are deleted (once its caches have settled
+        // on two members: a conditional write during the rebalance that follows the cut may be retried out).
+        awaitSettled(List.of(nodeA, nodeB), 2);
         assertThat(tokensA.consume(m.id(), m.secret(), Instant.now())).isInstanceOf(TokenVerdict.Accepted.class);
         assertThat(entriesB.delete(VM)).isTrue();
         entriesA.set(SECOND_VM, List.of(entry("orders")));
@@ -175,6 +179,7 @@ class EnrolmentSplitBrainTest {
         await().atMost(Duration.ofSeconds(60)).until(() -> nodes.stream().allMatch(n -> n.getMembers().size() == 3));
         await("replica c writable again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
                 .until(() -> !(outcome(() -> tokensC.find(m.id())) instanceof String));
+        awaitSettled(nodes, 3);
         await("the majority's entries on every replica after the merge").atMost(Duration.ofSeconds(30))
                 .pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
                     for (RegistrationEntryStore replica : List.of(entriesA, entriesB, entriesC)) {
@@ -187,6 +192,18 @@ class EnrolmentSplitBrainTest {
         assertThat(entriesA.of(VM)).hasSize(1);
         assertThat(log.all()).anyMatch(l -> l.contains("registration entries can be changed again on this replica"));
         log.close();
+    }
+
+    /** Until the token and entries caches of {@code on} hold {@code members} members each, with no rebalance under way. */
+    private static void awaitSettled(List<EmbeddedCacheManager> on, int members) {
+        await("the caches settled on " + members + " members").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(100)).until(() -> on.stream().allMatch(node -> Stream.of(
+                        InfinispanJoinTokenStore.CACHE, EnrolmentCluster.REGISTRATION_ENTRIES_CACHE).allMatch(name -> {
+                            CacheTopology t = node.getCache(name).getAdvancedCache().getDistributionManager()
+                                    .getCacheTopology();
+                            return t.getPhase() == CacheTopology.Phase.NO_REBALANCE
+                                    && t.getActualMembers().size() == members;
+                        })));
     }
 
     private static RegistrationEntryStore entries(EmbeddedCacheManager node) {
