@@ -3,6 +3,7 @@ package io.isthmus.proxy.tls;
 import java.nio.channels.ClosedChannelException;
 import java.util.Locale;
 
+import io.isthmus.trust.text.Printable;
 import io.isthmus.trust.tls.SvidCertificateException;
 import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
@@ -45,8 +46,15 @@ public final class HandshakeFailure {
         return OTHER;
     }
 
-    /** The innermost message, which names the broken rule for SVID rejections. */
+    /**
+     * The innermost message, which names the broken rule for SVID rejections; {@link Printable#escape escaped}, since
+     * it can quote what the other side sent and goes to the log and into refusals.
+     */
     public static String message(Throwable cause) {
+        return Printable.escape(innermost(cause));
+    }
+
+    private static String innermost(Throwable cause) {
         String message = cause.getMessage();
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof SvidCertificateException) {

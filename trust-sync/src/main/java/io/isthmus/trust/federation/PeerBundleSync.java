@@ -28,6 +28,7 @@ import io.isthmus.trust.federation.PeerBundleValidator.Decision;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.status.PeerReport;
 import io.isthmus.trust.status.PeerStatusSource;
+import io.isthmus.trust.text.Printable;
 
 /**
  * Keeps every peer's bundle current: loads the last good bundle of each peer from disk at start, then polls
@@ -141,7 +142,7 @@ public final class PeerBundleSync implements AutoCloseable, PeerStatusSource {
                     .exceptionally(failure -> {
                         Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                                 ? failure.getCause() : failure;
-                        return new PeerReport.Unavailable(name, td, String.valueOf(cause.getMessage()));
+                        return new PeerReport.Unavailable(name, td, Printable.escape(cause.getMessage()));
                     }));
         }
         List<PeerReport> reports = new java.util.ArrayList<>();
@@ -294,22 +295,24 @@ public final class PeerBundleSync implements AutoCloseable, PeerStatusSource {
                     BundleRejection reason = cause instanceof BundleRejectedException r ? r.reason()
                             : BundleRejection.FETCH_FAILED;
                     boolean stillUnreachable = reason == BundleRejection.FETCH_FAILED && peer.unreachableSince != null;
-                    peer.failed(reason, cause.getMessage());
-                    listener.rejected(td, reason, cause.getMessage());
+                    // Escaped here too: a failure that is not a refusal (BundleRejectedException escapes its own).
+                    String why = Printable.escape(cause.getMessage());
+                    peer.failed(reason, why);
+                    listener.rejected(td, reason, why);
                     Duration retry = backoff(peer.failures, interval);
                     if (stillUnreachable) {
                         // A peer that is down, or not up yet: one warning, not one per attempt.
                         LOG.debugf("peer %s (%s): still unreachable (attempt %d): %s; retrying in %s",
-                                peer.config.name(), td, peer.failures, cause.getMessage(), retry);
+                                peer.config.name(), td, peer.failures, why, retry);
                     } else if (reason == BundleRejection.FETCH_FAILED) {
                         peer.unreachableSince = clock.instant();
                         LOG.warnf("peer %s (%s): %s: %s; retrying in %s, with back-off (repeats are logged at DEBUG "
                                 + "until it answers). If this lasts, check that %s's gateway is up and its bundle "
                                 + "endpoint reachable from here (isthmus check); its last good bundle stays in force",
-                                peer.config.name(), td, reason.label(), cause.getMessage(), retry, peer.config.name());
+                                peer.config.name(), td, reason.label(), why, retry, peer.config.name());
                     } else {
                         peer.unreachableSince = null;
-                        LOG.warnf("peer %s (%s): %s: %s", peer.config.name(), td, reason.label(), cause.getMessage());
+                        LOG.warnf("peer %s (%s): %s: %s", peer.config.name(), td, reason.label(), why);
                     }
                     schedule(peer, retry);
                     return null;

@@ -117,6 +117,52 @@ class HostileBundleTextTest {
         assertThat(parsed.bundle().x509Authorities()).hasSize(1);
     }
 
+    /**
+     * The peer answers with a broken HTTP head whose status line or header carries the forged text: the JDK's HTTP
+     * client quotes what it could not parse in its exception, which becomes the fetch's refusal (the peer's
+     * {@code lastError} and a WARN line).
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"status line", "header", "reason phrase"})
+    void aBrokenAnswersTextIsQuotedEscapedInTheRefusal(String where) throws Exception {
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(new javax.net.ssl.KeyManager[] {new SvidKeyManager(fixture::svid)}, new TrustManager[0], null);
+        String head = switch (where) {
+            case "status line" -> "HTTP/1.1 2" + FORGED + "\r\n\r\n";
+            case "header" -> "HTTP/1.1 200 OK\r\nX" + FORGED.replace("\n", "") + "\r\nContent-Length: 0\r\n\r\n";
+            default -> "HTTP/1.1 500 " + FORGED.replace("\n", "") + "\r\nContent-Length: 0\r\n\r\n";
+        };
+        try (javax.net.ssl.SSLServerSocket raw = (javax.net.ssl.SSLServerSocket) tls.getServerSocketFactory()
+                .createServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread answer = Thread.ofVirtual().start(() -> {
+                try (java.net.Socket s = raw.accept()) {
+                    java.io.InputStream in = s.getInputStream();
+                    int state = 0;
+                    while (state < 4) { // read the request head, up to its empty line
+                        int b = in.read();
+                        if (b < 0) {
+                            return;
+                        }
+                        state = (b == '\r' && state % 2 == 0) || (b == '\n' && state % 2 == 1) ? state + 1 : 0;
+                    }
+                    s.getOutputStream().write(head.getBytes(StandardCharsets.UTF_8));
+                    s.getOutputStream().flush();
+                } catch (java.io.IOException ignored) {
+                    // the client gave up: the assertion below says what it saw
+                }
+            });
+            URI endpoint = URI.create("https://127.0.0.1:" + raw.getLocalPort() + "/");
+            BundleEndpointClient client = new BundleEndpointClient(new PeerConfig("beta", fixture.td(), endpoint,
+                    Optional.empty()), fixture.pki().roots(), ignored -> Optional.empty(), Clock.systemUTC(),
+                    Duration.ofSeconds(30), new BundleCodec(), Duration.ofSeconds(10), null);
+            Throwable t = catchThrowable(() -> client.fetch().join());
+            answer.join(10_000);
+            assertThat(t).hasCauseInstanceOf(BundleRejectedException.class);
+            String refusal = t.getCause().getMessage();
+            assertThat(Printable.isSafe(refusal)).as("printable: %s", refusal).isTrue();
+        }
+    }
+
     @Test
     void aPeersTrustStatusIsQuotedEscapedInItsRefusalAndItsFields() throws Exception {
         served.set("{\"trustDomain\":\"b.acme.internal\",\"at\":\"2026-01-01T00:00:00Z\",\"roots\":[],\"bundles\":{"
