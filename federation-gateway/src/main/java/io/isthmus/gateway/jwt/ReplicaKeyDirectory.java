@@ -18,13 +18,18 @@ import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 import org.infinispan.Cache;
+import org.infinispan.configuration.cache.CacheMode;
+import org.infinispan.configuration.cache.ConfigurationBuilder;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.notifications.Listener;
 import org.infinispan.notifications.cachelistener.annotation.CacheEntryCreated;
 import org.infinispan.notifications.cachelistener.annotation.CacheEntryExpired;
 import org.infinispan.notifications.cachelistener.annotation.CacheEntryModified;
 import org.infinispan.notifications.cachelistener.annotation.CacheEntryRemoved;
+import org.infinispan.notifications.cachelistener.annotation.TopologyChanged;
 import org.infinispan.notifications.cachelistener.event.CacheEntryEvent;
+import org.infinispan.notifications.cachelistener.event.TopologyChangedEvent;
+import org.infinispan.partitionhandling.PartitionHandling;
 import org.infinispan.remoting.transport.Address;
 import org.jboss.logging.Logger;
 
@@ -81,7 +86,7 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
             Duration lease, Duration svidTtl, Consumer<List<JwtAuthority>> onPublished) {
         this.onPublished = onPublished;
         this.manager = manager;
-        this.cache = EnrolmentCluster.replicatedInMemory(manager, CACHE);
+        this.cache = cache(manager);
         this.self = manager.getAddress() != null ? manager.getAddress().toString() : "local";
         this.trustDomain = trustDomain;
         this.bundle = bundle;
@@ -96,6 +101,21 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
         cache.addListener(this);
         long period = Math.max(1, lease.toMillis() / 3);
         worker.scheduleWithFixedDelay(this::refreshQuietly, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Replicated among this cluster's replicas, in memory. Both sides of a partition keep writing (each replica its own
+     * entry); when it heals every entry keeps the copy its replica wrote last ({@link NewestReplicaKeys}): Infinispan's
+     * default kept each side's own copies, and a key a replica withdrew on one side stayed published by the other.
+     */
+    private static Cache<String, String> cache(EmbeddedCacheManager manager) {
+        if (manager.getCacheConfiguration(CACHE) == null && manager.getCacheManagerConfiguration().isClustered()) {
+            ConfigurationBuilder b = new ConfigurationBuilder();
+            b.clustering().cacheMode(CacheMode.REPL_SYNC).partitionHandling()
+                    .whenSplit(PartitionHandling.ALLOW_READ_WRITES).mergePolicy(NewestReplicaKeys.MERGE);
+            manager.defineConfiguration(CACHE, b.build());
+        }
+        return EnrolmentCluster.replicatedInMemory(manager, CACHE);
     }
 
     public String replicaName() {
@@ -149,7 +169,7 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
     private void write(Instant expires) {
         // The cache's own lifespan only cleans up; the merge judges expiry itself, on the injected clock.
         long lifespan = Math.max(1, Duration.between(clock.instant(), expires).toMillis()) + lease.toMillis();
-        cache.put(self, new ReplicaKeys(self, own, expires, ownRotation).toJson(trustDomain), lifespan,
+        cache.put(self, new ReplicaKeys(self, own, expires, ownRotation).toJson(trustDomain, clock.instant()), lifespan,
                 TimeUnit.MILLISECONDS);
     }
 
@@ -203,6 +223,23 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
     public void changed(CacheEntryEvent<String, String> event) {
         if (!event.isPre() && !worker.isShutdown()) {
             worker.execute(this::mergeQuietly);
+        }
+    }
+
+    /**
+     * The replicas' view changed: a replica joined or left, or a partition healed. After a heal each side may hold
+     * the other side's entries as they were at the cut, and the merge that keeps the newest copy
+     * ({@link NewestReplicaKeys}) writes without telling listeners: every replica writes its own entry again now, so
+     * that the newest copy of each is in every cache and every replica merges its bundle from it.
+     */
+    @TopologyChanged
+    public void topologyChanged(TopologyChangedEvent<String, String> event) {
+        if (!event.isPre() && !worker.isShutdown()) {
+            try {
+                worker.execute(this::refreshQuietly);
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // Stopping: nothing to publish any more.
+            }
         }
     }
 

@@ -41,11 +41,22 @@ public record ReplicaKeys(String replica, List<JwtAuthority> keys, Instant expir
     }
 
     public String toJson(TrustDomain td) {
+        return toJson(td, null);
+    }
+
+    /**
+     * @param written when the replica wrote this entry (its own clock), which a merge after a partition compares
+     *     ({@link NewestReplicaKeys}); null leaves it out
+     */
+    public String toJson(TrustDomain td, Instant written) {
         try {
             ObjectNode root = (ObjectNode) JSON.readTree(CODEC.toJson(new TrustBundle(td, List.of(), keys, 0,
                     Optional.empty())));
             root.put("replica", replica);
             root.put("expires", expires.toString());
+            if (written != null) {
+                root.put("written", written.toString());
+            }
             // A JWK Set names no trust domain; the entry must, or a gateway of another domain on this channel could
             // slip its key into our bundle.
             root.put("trust_domain", td.name());

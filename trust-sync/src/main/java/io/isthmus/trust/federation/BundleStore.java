@@ -32,8 +32,8 @@ public final class BundleStore implements BundleSource {
 
     private final Path dir;
     private final BundleCodec codec;
-    private final AtomicReference<BundleSet> bundles = new AtomicReference<>(BundleSet.empty());
-    private final List<Consumer<BundleSet>> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicReference<Swap> bundles = new AtomicReference<>(new Swap(0, BundleSet.empty()));
+    private final List<Consumer<Swap>> listeners = new CopyOnWriteArrayList<>();
     /** Orders every swap (and its file) with the others: a guarded put and a removal never interleave. */
     private final Object swaps = new Object();
 
@@ -44,15 +44,36 @@ public final class BundleStore implements BundleSource {
     }
 
     public BundleSet snapshot() {
+        return bundles.get().bundles();
+    }
+
+    /** The bundle set in force with the number of the swap that made it. */
+    public Swap current() {
         return bundles.get();
+    }
+
+    /**
+     * One swap of the store: {@code generation} counts the swaps (1 for the first; 0 before any), so that a listener
+     * told of two swaps in the other order (listeners run outside the lock, on the swapping threads) can keep the newer
+     * one ({@link BundleGeneration#supersedes}).
+     */
+    public record Swap(long generation, BundleSet bundles) {
+        public Swap {
+            java.util.Objects.requireNonNull(bundles, "bundles");
+        }
+
+        Swap next(BundleSet set) {
+            return new Swap(generation + 1, set);
+        }
     }
 
     @Override
     public Optional<TrustBundle> bundleFor(TrustDomain trustDomain) {
-        return bundles.get().bundleFor(trustDomain);
+        return bundles.get().bundles().bundleFor(trustDomain);
     }
 
-    public void addListener(Consumer<BundleSet> listener) {
+    /** {@code listener} is told of every swap, on the swapping thread, after the lock; two may arrive out of order. */
+    public void addListener(Consumer<Swap> listener) {
         listeners.add(listener);
     }
 
@@ -73,7 +94,7 @@ public final class BundleStore implements BundleSource {
      */
     public boolean putIf(TrustBundle bundle, BooleanSupplier wanted) throws IOException {
         IOException writeFailure = null;
-        BundleSet updated;
+        Swap updated;
         synchronized (swaps) {
             if (!wanted.getAsBoolean()) {
                 return false;
@@ -87,7 +108,7 @@ public final class BundleStore implements BundleSource {
                             bundle.trustDomain(), bundle.sequence(), dir, e);
                 }
             }
-            updated = bundles.updateAndGet(set -> set.with(bundle));
+            updated = bundles.updateAndGet(s -> s.next(s.bundles().with(bundle)));
         }
         notifyListeners(updated);
         if (writeFailure != null) {
@@ -101,18 +122,18 @@ public final class BundleStore implements BundleSource {
      * verifying. Listeners run as for {@link #put}.
      */
     public void remove(TrustDomain td) throws IOException {
-        BundleSet updated;
+        Swap updated;
         synchronized (swaps) {
             if (dir != null) {
                 Files.deleteIfExists(fileOf(td));
             }
-            updated = bundles.updateAndGet(set -> set.without(td));
+            updated = bundles.updateAndGet(s -> s.next(s.bundles().without(td)));
         }
         notifyListeners(updated);
     }
 
-    private void notifyListeners(BundleSet updated) {
-        for (Consumer<BundleSet> listener : listeners) {
+    private void notifyListeners(Swap updated) {
+        for (Consumer<Swap> listener : listeners) {
             try {
                 listener.accept(updated);
             } catch (RuntimeException e) {

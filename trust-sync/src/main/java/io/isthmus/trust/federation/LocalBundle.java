@@ -82,7 +82,12 @@ public final class LocalBundle {
         return next;
     }
 
-    public synchronized TrustBundle current() {
+    /**
+     * Not synchronized: it only reads the store, and the trust runtime reads it while it holds its trust lock (a root
+     * change), while a change of this bundle, holding this object's lock, waits for that trust lock in the store's
+     * listener: with both locks taken, the two deadlocked.
+     */
+    public TrustBundle current() {
         return store.bundleFor(trustDomain).orElseThrow(() -> new IllegalStateException("local bundle not initialized"));
     }
 

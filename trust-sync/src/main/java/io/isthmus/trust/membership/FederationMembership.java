@@ -41,6 +41,10 @@ import io.isthmus.trust.spiffe.TrustDomain;
  * <li>every member also asks the others for their document every {@code pollInterval} (and at start), so a member
  * that was cut off, down, or new (knowing one existing member's address, the seed) catches up.</li>
  * </ul>
+ * A gateway that holds no document yet takes neither a pushed document nor a polled one as it comes: it asks the
+ * members the pushed document lists, its seed and its configured peers, and takes what {@link FirstDocument} chooses
+ * (an old document replayed to it is replaced by the newest one served). The operator's own offer (the admin API) is
+ * taken as it is.
  * Taking a document: {@link MembershipVerifier#verify}, then the members it adds are probed and
  * {@link MembershipVerifier#admit} decides; then it is persisted, swapped in, and the listeners apply it (trust
  * peers, registry sites, gateway identities), in registration order, on the thread that offered it. Offers are
@@ -66,6 +70,9 @@ public final class FederationMembership implements AutoCloseable, EndpointRoute 
     private final ScheduledExecutorService worker;
     private final Object offers = new Object();
     private volatile PushAdmission pushes = PushAdmission.UNLIMITED;
+    /** The other members of the last document pushed while holding none: asked at every poll until one is taken. */
+    private final AtomicReference<Set<URI>> offeredMembers = new AtomicReference<>(Set.of());
+    private final AtomicReference<Pending> firstOffer = new AtomicReference<>();
 
     /**
      * @param held the document in force at start (see {@link #loadPersisted}), if any
@@ -240,6 +247,11 @@ public final class FederationMembership implements AutoCloseable, EndpointRoute 
             Set<URI> targets = new LinkedHashSet<>();
             current().ifPresent(c -> c.membership().members().forEach(m -> addTarget(targets, m)));
             targets.addAll(bootstrap.get());
+            if (current().isEmpty()) {
+                targets.addAll(offeredMembers.get());
+                first(Optional.empty(), targets, "a poll");
+                return;
+            }
             for (URI target : targets) {
                 gossip.fetch(target).whenCompleteAsync((doc, failure) -> {
                     if (failure != null) {
@@ -251,6 +263,68 @@ public final class FederationMembership implements AutoCloseable, EndpointRoute 
             }
         } catch (RuntimeException e) {
             LOG.warnf("membership: polling the other members failed: %s", e.toString());
+        }
+    }
+
+    /** A document pushed while this gateway held none, waiting for {@link #checkFirstOffer}. */
+    private record Pending(SignedMembership document, String source) {
+    }
+
+    private void checkFirstOffer() {
+        Pending p = firstOffer.getAndSet(null);
+        if (p == null) {
+            return;
+        }
+        if (current().isPresent()) {
+            offer(p.document().compact(), p.source());
+            return;
+        }
+        Set<URI> listed = new LinkedHashSet<>();
+        p.document().membership().members().forEach(m -> addTarget(listed, m));
+        offeredMembers.set(Set.copyOf(listed));
+        Set<URI> targets = new LinkedHashSet<>(listed);
+        targets.addAll(bootstrap.get());
+        first(Optional.of(p.document()), targets, p.source());
+    }
+
+    /**
+     * Holding no document, asks every one of {@code targets} what it holds and takes what {@link FirstDocument} chooses
+     * (on the worker; waits at most the probe timeout for the answers).
+     */
+    private void first(Optional<SignedMembership> offered, Set<URI> targets, String source) {
+        List<CompletableFuture<FirstDocument.Answer>> asks = new ArrayList<>();
+        for (URI target : targets) {
+            asks.add(gossip.fetch(target).<FirstDocument.Answer>thenApply(doc -> {
+                if (doc.isEmpty()) {
+                    return new FirstDocument.HoldsNone(target);
+                }
+                MembershipVerdict v = verifier.verify(doc.get(), roots.roots(), OptionalLong.empty());
+                return v instanceof MembershipVerdict.Accepted a ? new FirstDocument.Serves(target, a.document())
+                        : new FirstDocument.Silent(target, "serves a document refused here: "
+                                + ((MembershipVerdict.Refused) v).reason().code());
+            }).exceptionally(t -> new FirstDocument.Silent(target, String.valueOf(
+                    t.getCause() != null ? t.getCause().getMessage() : t.getMessage())))
+                    .completeOnTimeout(new FirstDocument.Silent(target, "no answer within " + probeTimeout),
+                            probeTimeout.toMillis(), TimeUnit.MILLISECONDS));
+        }
+        List<FirstDocument.Answer> answers = asks.stream().map(CompletableFuture::join).toList();
+        switch (FirstDocument.choose(offered, answers)) {
+            case FirstDocument.Take t -> {
+                if (offered.isPresent() && t.document().version() != offered.get().version()) {
+                    LOG.warnf("membership: %s offered version %d while this gateway held none, but %s; taking"
+                            + " version %d", source, offered.get().version(), t.why(), t.document().version());
+                }
+                offer(t.document().compact(), offered.isPresent() && t.document() == offered.get() ? source
+                        : t.why());
+            }
+            case FirstDocument.TakeNothing n -> {
+                if (offered.isPresent()) {
+                    LOG.warnf("membership: did not take version %d from %s: %s", offered.get().version(), source,
+                            n.why());
+                } else {
+                    LOG.debugf("membership: %s", n.why());
+                }
+            }
         }
     }
 
@@ -325,14 +399,28 @@ public final class FederationMembership implements AutoCloseable, EndpointRoute 
             return EndpointAnswer.json(409, "{\"error\":\"" + r.reason().code() + "\",\"detail\":"
                     + quote(r.message()) + "}");
         }
+        SignedMembership pushed = ((MembershipVerdict.Accepted) v).document();
+        boolean first = current().isEmpty();
         try {
-            worker.execute(() -> offer(body, source));
+            if (first) {
+                // Holding none, this gateway cannot tell an old document replayed from the current one: it asks the
+                // members the document lists, the seed and the configured peers first (FirstDocument). One check
+                // runs at a time, for the newest document offered meanwhile, so pushes cannot queue up work.
+                Pending before = firstOffer.getAndAccumulate(new Pending(pushed, source),
+                        (p, q) -> p == null || q.document().version() > p.document().version() ? q : p);
+                if (before == null) {
+                    worker.execute(this::checkFirstOffer);
+                }
+            } else {
+                worker.execute(() -> offer(body, source));
+            }
         } catch (RejectedExecutionException stopping) {
+            firstOffer.set(null);
             return EndpointAnswer.json(503, "{\"error\":\"stopping\",\"detail\":\"this gateway is stopping; offer the "
                     + "document to another member, or again once this one is back\"}").withHeader("Retry-After", "30");
         }
-        return EndpointAnswer.json(202, "{\"version\":" + ((MembershipVerdict.Accepted) v).document().version()
-                + ",\"result\":\"taking\"}");
+        return EndpointAnswer.json(202, "{\"version\":" + pushed.version() + ",\"result\":\""
+                + (first ? "checking" : "taking") + "\"}");
     }
 
     private static String quote(String s) {

@@ -21,7 +21,6 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 import io.isthmus.trust.bundle.BundleCodec;
-import io.isthmus.trust.bundle.BundleSet;
 import io.isthmus.trust.bundle.BundleSource;
 import io.isthmus.trust.bundle.TrustBundle;
 import io.isthmus.trust.ca.AuthorityValidator;
@@ -30,6 +29,7 @@ import io.isthmus.trust.ca.CertificateAuthority;
 import io.isthmus.trust.ca.FederationRoots;
 import io.isthmus.trust.ca.RootsSource;
 import io.isthmus.trust.federation.BundleEndpointServer;
+import io.isthmus.trust.federation.BundleGeneration;
 import io.isthmus.trust.federation.BundleStore;
 import io.isthmus.trust.federation.LocalBundle;
 import io.isthmus.trust.federation.PeerBundleSync;
@@ -85,6 +85,8 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
     private final List<Consumer<TrustSnapshot>> listeners = new CopyOnWriteArrayList<>();
     private final TrustStatusCodec statusCodec = new TrustStatusCodec();
     private final Object changes = new Object();
+    /** The store swap whose bundle set is in {@link #snapshot}; guarded by {@link #changes}. */
+    private long bundlesGeneration;
     private volatile Instant lastRenewalFailure;
     private volatile Instant nextFileCheck = Instant.MIN;
     /** The serial of the intermediate whose coming expiry was last logged. */
@@ -106,7 +108,9 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
         localBundle.initialize(ca.current().certificate());
         this.verifier = new X509SvidVerifier(this, store, clock, settings.clockSkew());
         X509Svid first = ca.issue(settings.gatewayId(), settings.svidTtl());
-        snapshot.set(new TrustSnapshot(roots.get(), first, store.snapshot()));
+        BundleStore.Swap atStart = store.current();
+        bundlesGeneration = atStart.generation();
+        snapshot.set(new TrustSnapshot(roots.get(), first, atStart.bundles()));
         store.addListener(this::bundlesChanged);
         this.renewer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "isthmus-svid-renewal"));
         scheduleRenewal(first);
@@ -163,9 +167,16 @@ public final class TrustRuntime implements AutoCloseable, SvidSource, BundleSour
 
     // ---- snapshot ----
 
-    private void bundlesChanged(BundleSet bundles) {
+    private void bundlesChanged(BundleStore.Swap swap) {
         synchronized (changes) {
-            TrustSnapshot next = snapshot.updateAndGet(s -> s.withBundles(bundles));
+            if (!BundleGeneration.supersedes(swap.generation(), bundlesGeneration)) {
+                // A later swap's set is in force already (its listener call overtook this one's): keep it.
+                LOG.debugf("bundle set of swap %d not installed: swap %d is in force", swap.generation(),
+                        bundlesGeneration);
+                return;
+            }
+            bundlesGeneration = swap.generation();
+            TrustSnapshot next = snapshot.updateAndGet(s -> s.withBundles(swap.bundles()));
             notifyListeners(next);
         }
     }
