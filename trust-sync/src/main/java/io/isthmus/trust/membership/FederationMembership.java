@@ -31,6 +31,7 @@ import io.isthmus.trust.endpoint.EndpointAnswer;
 import io.isthmus.trust.endpoint.EndpointRequest;
 import io.isthmus.trust.endpoint.EndpointRoute;
 import io.isthmus.trust.spiffe.TrustDomain;
+import io.isthmus.trust.text.Printable;
 
 /**
  * The federation's membership as this gateway holds it, and how it spreads with no central server:
@@ -302,7 +303,7 @@ public final class FederationMembership implements AutoCloseable, EndpointRoute 
                 return v instanceof MembershipVerdict.Accepted a ? new FirstDocument.Serves(target, a.document())
                         : new FirstDocument.Silent(target, "serves a document refused here: "
                                 + ((MembershipVerdict.Refused) v).reason().code());
-            }).exceptionally(t -> new FirstDocument.Silent(target, String.valueOf(
+            }).exceptionally(t -> new FirstDocument.Silent(target, Printable.escape( // may quote the answer's bytes
                     t.getCause() != null ? t.getCause().getMessage() : t.getMessage())))
                     .completeOnTimeout(new FirstDocument.Silent(target, "no answer within " + probeTimeout),
                             probeTimeout.toMillis(), TimeUnit.MILLISECONDS));

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -143,7 +142,7 @@ class OldMembershipAtFreshGatewayTest {
         // x replays version 1 to f before f's next poll.
         MembershipGossip attacker = new MembershipGossip(x, x, Clock.systemUTC(), Duration.ofSeconds(30),
                 Duration.ofSeconds(5), null);
-        HttpResponse<String> pushed = attacker.push(endpoint(fPort), v1).get(10, TimeUnit.SECONDS);
+        MembershipGossip.PushAnswer pushed = attacker.push(endpoint(fPort), v1).get(10, TimeUnit.SECONDS);
         assertThat(pushed.statusCode()).as("f's answer to the push: %s", pushed.body()).isEqualTo(202);
 
         X509Svid xWorkload = x.ca().issue(SpiffeId.parse("spiffe://x.acme.internal/ns/shop/sa/web"),
