@@ -61,7 +61,7 @@ run() { # label pid port concurrency
   # "io 98/2": how the window's work split between the event loops. At c=1 the one caller's request crosses from one
   # loop to the other (egress on one, ingress on the other: about 50/50) or stays on one (100/0), whichever way the
   # ingress placed the egress's pooled HTTP/2 connections at start-up (results-2026-12-06.txt section 6: one loop did
-  # +40% req/s at c=1).
+  # +40% req/s at c=1). Compare c=1 windows of A and B only when their splits agree.
   printf "%s c=%-3s %10s req/s  p99 %-9s cpu/req %4s us  io %-7s load %s %s\n" "$1" "$4" \
     "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" \
     "$(awk -v t=$((t1 - t0)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')" \
