@@ -187,15 +187,35 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 # The whole machine's idle (idle + iowait) and total ticks, from the first line of /proc/stat.
 machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat; }
 
+# "tid ticks" of each worker thread of a process: Isthmus's I/O event loops (threads named *-io-*), else every thread
+# (HAProxy's nbthread threads).
+thread_ticks() {
+  local t io=0
+  for t in /proc/"$1"/task/*; do [[ $(cat "$t/comm" 2>/dev/null) == *-io-* ]] && io=1 && break; done
+  for t in /proc/"$1"/task/*; do
+    if (( ! io )) || [[ $(cat "$t/comm" 2>/dev/null) == *-io-* ]]; then echo "${t##*/} $(awk '{print $14+$15}' "$t/stat")"; fi
+  done
+}
+# How a run's CPU split between those threads, busiest first ("51/49", or "100/0" when one thread did all the work):
+# at c=1 the one caller's request either stays on one event loop or crosses between two (Isthmus's egress and ingress
+# share one process here; which it is depends on where the ingress placed the egress's pooled connections at start).
+thread_split() { # before-lines after-lines
+  join <(sort <<<"$1") <(sort <<<"$2") | awk '{ print $3 - $2 }' | sort -rn \
+    | awk '{ v[NR] = $1; s += $1 } END { for (i = 1; i <= NR && i <= 2; i++) printf "%s%.0f", (i > 1 ? "/" : ""), (s ? 100 * v[i] / s : 0) }'
+}
+
 run_wrk() { # name port concurrency pid-of-the-proxy-process
   local threads=$(( $3 < THREADS ? $3 : THREADS ))
-  local out before after
+  local out before after split_before
   local idle_before total_before
   read -r idle_before total_before < <(machine_ticks)
+  split_before=$(thread_ticks "$4")
   before=$(cpu_ticks "$4")
   out=$(/usr/bin/time -f 'wrk-cpu %U %S' -o "$WORK/wrk.time" wrk -t"$threads" -c"$3" -d"$DURATION" --latency \
     -H "Host: $HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$2/")
   after=$(cpu_ticks "$4")
+  local split
+  split=$(thread_split "$split_before" "$(thread_ticks "$4")")
   local idle_after total_after idle_pct wrk_us
   read -r idle_after total_after < <(machine_ticks)
   local rps p50 p99 errors total cpu_us
@@ -210,8 +230,8 @@ run_wrk() { # name port concurrency pid-of-the-proxy-process
   idle_pct=$(awk -v i=$((idle_after - idle_before)) -v t=$((total_after - total_before)) 'BEGIN { printf "%.0f", 100 * i / t }')
   wrk_us=$(awk -v n="$total" '$1 == "wrk-cpu" { printf "%.0f", ($2 + $3) * 1e6 / n }' "$WORK/wrk.time")
   errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr '\n' ' ' || true)
-  printf "%-10s c=%-3s %10s req/s  p50 %-9s p99 %-9s cpu/req %5s us  wrk %3s us  idle %3s%%  %s\n" "$1" "$3" "$rps" "$p50" \
-    "$p99" "$cpu_us" "$wrk_us" "$idle_pct" "$errors"
+  printf "%-10s c=%-3s %10s req/s  p50 %-9s p99 %-9s cpu/req %5s us  wrk %3s us  idle %3s%%  threads %-7s %s\n" "$1" \
+    "$3" "$rps" "$p50" "$p99" "$cpu_us" "$wrk_us" "$idle_pct" "$split" "$errors"
   printf "http c=%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$3" "$1" "$rps" "$p50" "$p99" "$cpu_us" "$wrk_us" "$idle_pct" >> "$RESULTS"
 }
 
