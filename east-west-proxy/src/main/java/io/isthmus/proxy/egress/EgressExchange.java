@@ -231,10 +231,9 @@ final class EgressExchange extends Exchange {
 
     @Override
     protected RequestLabels labels(ClusterDirectory directory, int code) {
-        // Only a name some cluster exports takes a destination_service label: the labels are capped, first come first
-        // served, and names nobody exports (any caller can make up 500) would leave real services only 'other'.
-        Optional<String> service = Optional.ofNullable(target).filter(t -> exported != null ? exported
-                : !server.resolver().resolve(t.name(), server.locality()).isEmpty()).map(t -> t.name().host());
+        // Only a name some cluster exports takes a destination_service label (labelledService says why).
+        Optional<String> service = ClusterDirectory.labelledService(target == null ? null : target.name().host(),
+                exported, () -> !server.resolver().resolve(target.name(), server.locality()).isEmpty());
         return directory.egress(Optional.ofNullable(caller), Optional.ofNullable(current).map(PeerIngress::cluster),
                 service, code);
     }

@@ -153,11 +153,9 @@ final class IngressExchange extends Exchange {
     protected RequestLabels labels(ClusterDirectory directory, int code) {
         SpiffeId who = caller != null ? caller : peer;
         // The host decide() already built from the mesh name (building it again cost a string per request).
-        // Only a name this cluster serves takes a destination_service label: the labels are capped, first come first
-        // served, and names it does not serve (any federated caller can make up 500) would leave real ones 'other'.
-        Optional<String> service = meshName == null
-                || backend == null && server.backends().resolve(meshName, meshPort).isEmpty()
-                ? Optional.empty() : Optional.of(destination);
+        // Only a name this cluster serves takes a destination_service label (labelledService says why).
+        Optional<String> service = ClusterDirectory.labelledService(meshName == null ? null : destination,
+                backend != null ? Boolean.TRUE : null, () -> !server.backends().resolve(meshName, meshPort).isEmpty());
         if (who == null) {
             return new RequestLabels("ingress", ClusterDirectory.UNKNOWN, directory.ownCluster(), ClusterDirectory.OTHER,
                     ClusterDirectory.UNKNOWN, code);

@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
@@ -94,6 +95,25 @@ public final class ClusterDirectory {
             destination = destinationCluster.get();
         }
         return new RequestLabels("egress", ownCluster, destination, source, service(meshName), code);
+    }
+
+    /**
+     * The mesh name a request's {@code destination_service} label may carry: only a name that some cluster exports
+     * (at the egress) or this cluster serves (at the ingress). The labels are capped, first come first served, so
+     * names nobody exports, which any caller can make up by the hundred, would otherwise take every label and leave
+     * real services counted as {@code other}. Pure.
+     *
+     * @param name   the mesh name the request asked for, or null when it named none
+     * @param known  whether the exchange already found the name exported or served (TRUE / FALSE), or null when it
+     *               did not look (a request refused before routing)
+     * @param lookUp asked only when {@code known} is null: whether the name is exported or served
+     */
+    public static Optional<String> labelledService(String name, Boolean known, BooleanSupplier lookUp) {
+        if (name == null) {
+            return Optional.empty();
+        }
+        boolean exported = known != null ? known : lookUp.getAsBoolean();
+        return exported ? Optional.of(name) : Optional.empty();
     }
 
     private String service(Optional<String> meshName) {
