@@ -6,6 +6,14 @@
 # The backend is a separate HAProxy instance answering 200 "ok" from memory, so that neither proxy waits on it.
 # Isthmus runs egress A and ingress B in one JVM; HAProxy runs both frontends in one process; both get the same
 # number of threads (THREADS) and the very same certificates (written by io.isthmus.bench.proxy.ProxyBenchServer).
+# PROCESSES=2 runs each proxy as two processes instead, as in a federation (one gateway per cluster): the egress in
+# one and the ingress in the other, each with THREADS threads (Isthmus: -Disthmus.bench.role=ingress, then =egress;
+# HAProxy: haproxy-egress.cfg and haproxy-ingress.cfg). In one process, at c=1, whether a call stays on one event
+# loop or crosses between two is a start-up coin flip for Isthmus (results-2026-12-07.txt, section 4). With two
+# processes every figure counts both: CPU per request, per GiB and per gRPC call, and C2's warm-up ticks are the sum
+# of the two; the `threads` column gives the split per process, egress|ingress ("100/0|100/0"); the bulk transfer's
+# RSS before and peak are the sums over the two processes (each process's own peak, VmHWM, so at most the true
+# combined peak), with the per-process figures after them on the printed line.
 # Requests/s and p50/p99 with wrk at concurrency 1, 16, 64 (keep-alive); full mTLS handshakes/s on each ingress
 # with `openssl s_time -new`; a 1 GiB streamed download (nginx serves it; throughput, the gateway process's CPU and
 # peak RSS); gRPC unary and server streaming (io.isthmus.bench.proxy.GrpcLoad, a grpc-java client and server, h2c to
@@ -23,6 +31,7 @@
 #        VERDICT_CACHE=false verifies every peer SVID in full instead of reusing verdicts while bundles are unchanged;
 #        HAPROXY_LOG=0 runs HAProxy without its per-request log line (Isthmus keeps its access log unless
 #        ISTHMUS_ACCESS_LOG=false);
+#        PROCESSES=2 runs the egress and the ingress of each proxy as two processes (default 1);
 #        CONCURRENCY="" skips wrk; BULK=0 skips the 1 GiB transfer; GRPC=0 skips gRPC (GRPC_CONCURRENCY=16 unary
 #        calls in flight, GRPC_STREAMS=4 streams, GRPC_SECONDS=10 after GRPC_WARMUP=5); HANDSHAKE_SECONDS=0 skips handshakes; PORT_BASE=25000 moves ports)
 # Needs: haproxy, wrk, openssl, nginx, curl, python3, GNU time (apt-get install -y haproxy wrk nginx-light curl time).
@@ -41,6 +50,8 @@ fi
 
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
+PROCESSES=${PROCESSES:-1}
+[[ "$PROCESSES" == 1 || "$PROCESSES" == 2 ]] || { echo "benchmarks/proxy/run.sh: PROCESSES must be 1 or 2" >&2; exit 1; }
 CONCURRENCY=${CONCURRENCY-"1 16 64"}
 HANDSHAKE_SECONDS=${HANDSHAKE_SECONDS:-10}
 ROUNDS=${ROUNDS:-3}
@@ -103,13 +114,22 @@ if [[ "$GRPC" == 1 ]]; then
   "${GRPC_JAVA[@]}" server "$GRPC_BACKEND" > "$WORK/grpc-server.log" 2>&1 & PIDS+=($!)
 fi
 
-"$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
-  -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache="${VERDICT_CACHE:-true}" -Disthmus.bench.access-log="${ISTHMUS_ACCESS_LOG:-true}" -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
-  "$WORK/pki" "$ISTHMUS_EGRESS" "$ISTHMUS_INGRESS" "$BACKEND" "$THREADS" "$BULK_BACKEND" "$GRPC_BACKEND" \
-  > "$WORK/isthmus.log" 2>&1 & PIDS+=($!)
-ISTHMUS_PID=$!
-for _ in $(seq 1 100); do grep -q READY "$WORK/isthmus.log" && break; sleep 0.2; done
-grep READY "$WORK/isthmus.log" || { cat "$WORK/isthmus.log"; exit 1; }
+start_isthmus() { # role log: starts one gateway JVM and waits for its READY; the pid lands in PIDS
+  "$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+    -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache="${VERDICT_CACHE:-true}" -Disthmus.bench.access-log="${ISTHMUS_ACCESS_LOG:-true}" \
+    -Disthmus.bench.role="$1" -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
+    "$WORK/pki" "$ISTHMUS_EGRESS" "$ISTHMUS_INGRESS" "$BACKEND" "$THREADS" "$BULK_BACKEND" "$GRPC_BACKEND" \
+    > "$WORK/$2" 2>&1 & PIDS+=($!)
+  for _ in $(seq 1 100); do grep -q READY "$WORK/$2" && break; sleep 0.2; done
+  grep READY "$WORK/$2" || { cat "$WORK/$2"; exit 1; }
+}
+# ISTHMUS_PIDS and HAPROXY_PIDS: the proxy's processes, egress first ("egress ingress" with PROCESSES=2).
+if [[ "$PROCESSES" == 1 ]]; then
+  start_isthmus both isthmus.log; ISTHMUS_PIDS=${PIDS[-1]}
+else
+  start_isthmus ingress isthmus-ingress.log; isthmus_ingress_pid=${PIDS[-1]}  # it writes the PKI the egress reads
+  start_isthmus egress isthmus-egress.log; ISTHMUS_PIDS="${PIDS[-1]} $isthmus_ingress_pid"
+fi
 
 P=$WORK/pki
 # Log parity: Isthmus formats one JSON access-log line per request per hop (its default) and the benchmark discards
@@ -120,7 +140,7 @@ haproxy_log=""
 if [[ "${HAPROXY_LOG:-1}" == 1 ]]; then
   haproxy_log=$'ring bench_log\n  format rfc5424\n  maxlen 1024\n  size 4194304'
 fi
-cat > "$WORK/haproxy.cfg" <<CFG
+cat > "$WORK/haproxy-head.cfg" <<CFG
 global
   nbthread $THREADS
   tune.ssl.default-dh-param 2048
@@ -133,6 +153,8 @@ $([[ "${HAPROXY_LOG:-1}" == 1 ]] && printf '  log ring@bench_log local0\n  optio
   timeout client 60s
   timeout server 60s
   timeout http-request 10s
+CFG
+cat > "$WORK/haproxy-egress.cfg" <<CFG
 # Egress A: local callers (bearer token checked as a header match), then mTLS to ingress B with A's gateway SVID.
 frontend egress_a
   bind 127.0.0.1:$HAPROXY_EGRESS
@@ -156,6 +178,8 @@ frontend egress_a_h2
 backend ingress_b_h2
   http-reuse always
   server b 127.0.0.1:$HAPROXY_INGRESS ssl crt $P/a-gw.pem ca-file $P/root.pem verify required alpn h2
+CFG
+cat > "$WORK/haproxy-ingress.cfg" <<CFG
 # Ingress B: mutual TLS only, client chain verified to the root (the intermediate is name-constrained).
 frontend ingress_b
   bind 127.0.0.1:$HAPROXY_INGRESS ssl crt $P/b-gw.pem ca-file $P/root.pem verify required alpn h2,http/1.1
@@ -171,8 +195,17 @@ backend backend_bulk
 backend backend_grpc
   server grpc 127.0.0.1:$GRPC_BACKEND proto h2
 CFG
-haproxy -f "$WORK/haproxy.cfg" -db > "$WORK/haproxy.log" 2>&1 & PIDS+=($!)
-HAPROXY_PID=$!
+if [[ "$PROCESSES" == 1 ]]; then
+  cat "$WORK/haproxy-head.cfg" "$WORK/haproxy-egress.cfg" "$WORK/haproxy-ingress.cfg" > "$WORK/haproxy.cfg"
+  haproxy -f "$WORK/haproxy.cfg" -db > "$WORK/haproxy.log" 2>&1 & PIDS+=($!)
+  HAPROXY_PIDS=$!
+else
+  for part in ingress egress; do
+    cat "$WORK/haproxy-head.cfg" "$WORK/haproxy-$part.cfg" > "$WORK/haproxy-$part-full.cfg"
+    haproxy -f "$WORK/haproxy-$part-full.cfg" -db > "$WORK/haproxy-$part.log" 2>&1 & PIDS+=($!)
+  done
+  HAPROXY_PIDS="${PIDS[-1]} ${PIDS[-2]}"
+fi
 BACKEND_PID=${PIDS[0]}
 sleep 1
 
@@ -183,7 +216,11 @@ check() {
 }
 check "$BACKEND"; check "$ISTHMUS_EGRESS"; check "$HAPROXY_EGRESS"; check "$HAPROXY_EGRESS_H2"
 
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+cpu_ticks() { # pids...: user + system ticks, summed over the processes
+  local p total=0
+  for p in $1; do total=$((total + $(awk '{print $14+$15}' "/proc/$p/stat"))); done
+  echo "$total"
+}
 # The whole machine's idle (idle + iowait) and total ticks, from the first line of /proc/stat.
 machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat; }
 
@@ -197,8 +234,9 @@ thread_ticks() {
   done
 }
 # How a run's CPU split between those threads, busiest first ("51/49", or "100/0" when one thread did all the work):
-# at c=1 the one caller's request either stays on one event loop or crosses between two (Isthmus's egress and ingress
-# share one process here; which it is depends on where the ingress placed the egress's pooled connections at start).
+# at c=1 the one caller's request either stays on one event loop or crosses between two (with PROCESSES=1 Isthmus's
+# egress and ingress share one process; which it is depends on where the ingress placed the egress's pooled
+# connections at start). With two processes, one split per process, egress|ingress.
 thread_split() { # before-lines after-lines
   join <(sort <<<"$1") <(sort <<<"$2") | awk '{ print $3 - $2 }' | sort -rn \
     | awk '{ v[NR] = $1; s += $1 } END { for (i = 1; i <= NR && i <= 2; i++) printf "%s%.0f", (i > 1 ? "/" : ""), (s ? 100 * v[i] / s : 0) }'
@@ -206,16 +244,18 @@ thread_split() { # before-lines after-lines
 
 run_wrk() { # name port concurrency pid-of-the-proxy-process
   local threads=$(( $3 < THREADS ? $3 : THREADS ))
-  local out before after split_before
+  local out before after
   local idle_before total_before
   read -r idle_before total_before < <(machine_ticks)
-  split_before=$(thread_ticks "$4")
+  local -A split_before
+  local p
+  for p in $4; do split_before[$p]=$(thread_ticks "$p"); done
   before=$(cpu_ticks "$4")
   out=$(/usr/bin/time -f 'wrk-cpu %U %S' -o "$WORK/wrk.time" wrk -t"$threads" -c"$3" -d"$DURATION" --latency \
     -H "Host: $HOST" -H "Authorization: Bearer bench" "http://127.0.0.1:$2/")
   after=$(cpu_ticks "$4")
-  local split
-  split=$(thread_split "$split_before" "$(thread_ticks "$4")")
+  local split=""
+  for p in $4; do split+="${split:+|}$(thread_split "${split_before[$p]}" "$(thread_ticks "$p")")"; done
   local idle_after total_after idle_pct wrk_us
   read -r idle_after total_after < <(machine_ticks)
   local rps p50 p99 errors total cpu_us
@@ -223,7 +263,7 @@ run_wrk() { # name port concurrency pid-of-the-proxy-process
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   total=$(awk '/requests in/ {print $1}' <<<"$out")
-  # CPU the proxy process (both hops) spent per request: comparable even when the machine is shared.
+  # CPU the proxy's process(es) (both hops) spent per request: comparable even when the machine is shared.
   cpu_us=$(awk -v t=$((after - before)) -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
   # Where the rest of the machine went: the share of both cores left idle during the run (a proxy that leaves cores
   # idle at c=64 is waiting, not working), and the load generator's own CPU per request.
@@ -244,37 +284,42 @@ interleaved() { # round command-taking-a-name...
 }
 port_of() { case $1 in isthmus) echo "$ISTHMUS_EGRESS";; haproxy) echo "$HAPROXY_EGRESS";;
   haproxy-h2) echo "$HAPROXY_EGRESS_H2";; direct) echo "$BACKEND";; esac; }
-pid_of() { case $1 in isthmus) echo "$ISTHMUS_PID";; haproxy|haproxy-h2) echo "$HAPROXY_PID";;
+pid_of() { case $1 in isthmus) echo "$ISTHMUS_PIDS";; haproxy|haproxy-h2) echo "$HAPROXY_PIDS";;
   direct) echo "$BACKEND_PID";; esac; }
 wrk_named() { run_wrk "$2" "$(port_of "$2")" "$1" "$(pid_of "$2")"; }
 
-# One 1 GiB download through $1: throughput, CPU of the serving process per GiB, and that process's peak RSS
-# during the transfer (VmHWM, reset first with clear_refs) next to its RSS before.
+# One 1 GiB download through $1: throughput, CPU of the serving process(es) per GiB, and the peak RSS during the
+# transfer (VmHWM, reset first with clear_refs) next to the RSS before; with two processes the sums, then each.
 bulk_named() {
-  local name=$1 port pid before after rss_before hwm out
-  case $name in isthmus) port=$ISTHMUS_EGRESS pid=$ISTHMUS_PID;; haproxy) port=$HAPROXY_EGRESS pid=$HAPROXY_PID;;
-    haproxy-h2) port=$HAPROXY_EGRESS_H2 pid=$HAPROXY_PID;; direct) port=$BULK_BACKEND pid=$(pgrep -P "$NGINX_PID" | head -1);; esac
-  echo 5 > "/proc/$pid/clear_refs"
-  rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  local name=$1 port pid before after rss_before=0 hwm=0 out each="" p peak
+  case $name in isthmus) port=$ISTHMUS_EGRESS pid=$ISTHMUS_PIDS;; haproxy) port=$HAPROXY_EGRESS pid=$HAPROXY_PIDS;;
+    haproxy-h2) port=$HAPROXY_EGRESS_H2 pid=$HAPROXY_PIDS;; direct) port=$BULK_BACKEND pid=$(pgrep -P "$NGINX_PID" | head -1);; esac
+  for p in $pid; do
+    echo 5 > "/proc/$p/clear_refs"
+    rss_before=$((rss_before + $(awk '/VmRSS/ {print $2}' "/proc/$p/status")))
+  done
   before=$(cpu_ticks "$pid")
   out=$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{speed_download}' -H "Host: $BULK_HOST" \
     -H "Authorization: Bearer bench" "http://127.0.0.1:$port/1g")
   after=$(cpu_ticks "$pid")
-  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  for p in $pid; do
+    peak=$(awk '/VmHWM/ {print $2}' "/proc/$p/status") hwm=$((hwm + peak)) each+="${each:+|}$((peak / 1024))"
+  done
+  if [[ "$pid" == *" "* ]]; then each=" (peaks egress|ingress $each MiB)"; else each=""; fi
   read -r code size speed <<<"$out"
   [[ "$code" == 200 && "$size" == 1073741824 ]] || echo "!! $name: 1 GiB download answered $code with $size bytes"
   local mibs cpu_ms
   mibs=$(awk -v s="$speed" 'BEGIN { printf "%.0f", s / 1048576 }')
   cpu_ms=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t / hz * 1000 }')
-  printf "%-10s 1 GiB down %6s MiB/s  cpu %5s ms/GiB  RSS %6s MiB before, peak %6s MiB\n" "$name" "$mibs" "$cpu_ms" \
-    $((rss_before / 1024)) $((hwm / 1024))
+  printf "%-10s 1 GiB down %6s MiB/s  cpu %5s ms/GiB  RSS %6s MiB before, peak %6s MiB%s\n" "$name" "$mibs" "$cpu_ms" \
+    $((rss_before / 1024)) $((hwm / 1024)) "$each"
   printf "bulk 1GiB\t%s\t%s\t-\t-\t%s\t%s\t%s\n" "$name" "$mibs" "$cpu_ms" $((rss_before / 1024)) $((hwm / 1024)) >> "$RESULTS"
 }
 
-# gRPC through $2 (unary or stream): rate, p50/p99 (unary), CPU of the gateway process per call or message.
+# gRPC through $2 (unary or stream): rate, p50/p99 (unary), CPU of the gateway process(es) per call or message.
 grpc_named() {
   local mode=$1 name=$2 port pid before after out n
-  case $name in isthmus) port=$ISTHMUS_EGRESS pid=$ISTHMUS_PID;; haproxy|haproxy-h2) port=$HAPROXY_GRPC pid=$HAPROXY_PID;;
+  case $name in isthmus) port=$ISTHMUS_EGRESS pid=$ISTHMUS_PIDS;; haproxy|haproxy-h2) port=$HAPROXY_GRPC pid=$HAPROXY_PIDS;;
     direct) port=$GRPC_BACKEND pid=$GRPC_PID;; esac
   [[ "$name" == haproxy-h2 ]] && return 0  # HAProxy's gRPC path is HTTP/2 on every hop already: row "haproxy"
   n=$GRPC_CONCURRENCY; [[ "$mode" == stream ]] && n=$GRPC_STREAMS
@@ -296,15 +341,16 @@ grpc_named() {
 }
 
 echo "== $(date -u +%FT%TZ) $(nproc) cores; uptime before: $(uptime)"
+[[ "$PROCESSES" == 1 ]] || echo "== egress and ingress of each proxy in two processes, $THREADS threads each (CPU and RSS summed over both; threads egress|ingress)"
 echo "== logs: Isthmus access log ${ISTHMUS_ACCESS_LOG:-true} (formatted, discarded); HAProxy httplog into a memory ring: $([[ "${HAPROXY_LOG:-1}" == 1 ]] && echo on || echo off)"
 # Warm-up. The JIT compiles the request path; a gateway runs for days, and a measurement should not pay for that
 # (on a loaded 2-core machine C2 needed 40 s of load and 7 CPU-seconds). Each step loads Isthmus for 5 s at every
 # measured concurrency in turn: the JIT compiles and re-profiles for the shape of the traffic, and a warm-up at c=16
 # alone left C2 compiling for 124-824 ms of every later 10 s c=1 window (results-2026-12-06.txt, section 6). Steps
 # repeat until C2 used under 3% of a core over one (at least WARMUP, at most WARMUP_MAX); HAProxy gets one step.
-c2_ticks() {
+c2_ticks() { # pids...: the C2 compiler threads' ticks, summed over the processes
   local total=0 t s
-  for t in /proc/"$1"/task/*; do
+  for t in $(for p in $1; do echo /proc/"$p"/task/*; done); do
     [[ $(cat "$t/comm" 2>/dev/null) == C2* ]] || continue
     s=($(sed 's/.*) //' "$t/stat")); total=$((total + s[11] + s[12]))
   done
@@ -321,9 +367,9 @@ warm_step() { # port: 5 s of wrk at each measured concurrency
 step_seconds=$(( 5 * $(wc -w <<< "$WARM_CONCURRENCY") ))
 warm=0 jit=-1
 while :; do
-  before=$(c2_ticks "$ISTHMUS_PID")
+  before=$(c2_ticks "$ISTHMUS_PIDS")
   warm_step "$ISTHMUS_EGRESS"
-  warm=$((warm + step_seconds)) jit=$(( $(c2_ticks "$ISTHMUS_PID") - before ))
+  warm=$((warm + step_seconds)) jit=$(( $(c2_ticks "$ISTHMUS_PIDS") - before ))
   (( warm >= ${WARMUP%s} && jit * 100 < 3 * step_seconds * $(getconf CLK_TCK) )) && break
   (( warm >= ${WARMUP_MAX%s} )) && break
 done
