@@ -105,7 +105,7 @@ class Http2FloodTest {
             RawH2.Result r = (l == Listener.EGRESS ? egressBystander : ingressBystander).send(request(l));
             long millis = (System.nanoTime() - start) / 1_000_000;
             assertThat(r.status()).as("%s bystander: %s", l, r).isEqualTo(200);
-            assertThat(millis).as("%s bystander latency (ms)", l).isLessThan(1_000);
+            assertThat(millis).as("%s bystander latency (ms)", l).isLessThan(2_000);
         }
     }
 
@@ -243,8 +243,9 @@ class Http2FloodTest {
     /**
      * A client that never reads floods PINGs (or SETTINGS): each asks for an ACK, which waits behind a full TCP
      * buffer. What the gateway holds for that connection must stay bounded: Netty's codec closes a connection with
-     * more than 10,000 control frames queued (its default, which the gateway keeps), so the ACKs never hold more than
-     * about 1 MiB of heap per connection, however many PINGs come.
+     * more than 10,000 control frames queued (its default, which the gateway sets explicitly), so the ACKs never hold
+     * more than about 1.1 MB per connection (10,000 times the frame and Netty's 96 bytes of bookkeeping per write),
+     * however many come. Up to a million frames are sent within 3 s.
      */
     @ParameterizedTest
     @EnumSource(Listener.class)
@@ -263,7 +264,7 @@ class Http2FloodTest {
             long deadline = System.nanoTime() + 3_000_000_000L;
             long most = 0;
             try {
-                for (int i = 0; i < 400_000 && System.nanoTime() < deadline; i++) {
+                for (int i = 0; i < 1_000_000 && System.nanoTime() < deadline; i++) {
                     h2.frame(type, 0, 0, payload);
                     if (i % 10_000 == 9_999) {
                         h2.flush();
@@ -275,7 +276,7 @@ class Http2FloodTest {
                 // the gateway closed the connection while we were still writing
             }
             most = Math.max(most, pendingWriteBytes(listener));
-            assertThat(most).as("bytes the gateway queued for its connections").isLessThan(1 << 20);
+            assertThat(most).as("bytes the gateway queued for one connection").isLessThan(2 << 20);
         }
     }
 
