@@ -56,7 +56,7 @@ final class EgressHandler extends DownstreamHandler {
         ctx.channel().attr(Http2Support.PEER).set(tlsCaller);
         if (ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
             Http2Support.switchToHttp2(ctx.pipeline(), "egress", server.settings().maxHeaderSize(),
-                    server::streamHandler);
+                    server::streamHandler, server.metrics());
         }
     }
 

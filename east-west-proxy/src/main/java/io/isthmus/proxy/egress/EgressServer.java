@@ -96,7 +96,8 @@ public final class EgressServer implements AutoCloseable {
                 h.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                 return h;
             }
-        }).addLast("h2c", new Http2Support.PriorKnowledge("egress", settings.maxHeaderSize(), this::streamHandler));
+        }).addLast("h2c", new Http2Support.PriorKnowledge("egress", settings.maxHeaderSize(), this::streamHandler,
+                metrics));
         Http1Pipeline.addLast(ch.pipeline(), deadline, settings.maxHeaderSize());
         ch.pipeline().addLast("egress", new EgressHandler(this, deadline));
     }
@@ -121,6 +122,11 @@ public final class EgressServer implements AutoCloseable {
 
     public InetSocketAddress address() {
         return listener.address();
+    }
+
+    /** The connections this listener accepted and still holds open (HTTP/2 streams are children of these). */
+    public io.netty.channel.group.ChannelGroup connections() {
+        return listener.connections();
     }
 
     /** The handler of one HTTP/2 stream (a child channel of an h2 or h2c connection). */

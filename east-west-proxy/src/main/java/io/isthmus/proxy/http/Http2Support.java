@@ -3,6 +3,7 @@ package io.isthmus.proxy.http;
 import java.util.List;
 import java.util.function.Supplier;
 
+import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
@@ -46,6 +47,10 @@ public final class Http2Support {
 
     /** Streams one connection may have open at once (HTTP/2 leaves it unbounded unless the server says so). */
     public static final int MAX_CONCURRENT_STREAMS = 256;
+
+    /** RST_STREAM frames one connection may receive, or be made to send, per {@link #RESET_WINDOW_SECONDS}. */
+    static final int MAX_RESETS_PER_WINDOW = 200;
+    static final int RESET_WINDOW_SECONDS = 30;
 
     /**
      * The connection-level receive window of every HTTP/2 connection the gateway terminates or opens: room for a full
@@ -95,25 +100,37 @@ public final class Http2Support {
      * whose streams each get {@code streamHandler.get()} behind a frame-to-HTTP/1 converter.
      */
     public static void switchToHttp2(ChannelPipeline pipeline, String handlerName, int maxHeaderSize,
-            Supplier<ChannelHandler> streamHandler) {
+            Supplier<ChannelHandler> streamHandler, ProxyMetrics metrics) {
         String after = pipeline.context(io.netty.handler.ssl.SslHandler.class).name();
-        install(pipeline, after, handlerName, maxHeaderSize, streamHandler);
+        install(pipeline, after, handlerName, maxHeaderSize, streamHandler, metrics);
         if (pipeline.get("h2c") != null) {
             pipeline.remove("h2c");
         }
     }
 
     private static void install(ChannelPipeline pipeline, String after, String handlerName, int maxHeaderSize,
-            Supplier<ChannelHandler> streamHandler) {
+            Supplier<ChannelHandler> streamHandler, ProxyMetrics metrics) {
         for (String name : HTTP1_HANDLERS) {
             if (!name.equals(after) && !name.equals("h2c") && pipeline.get(name) != null) {
                 pipeline.remove(name);
             }
         }
-        ChannelHandler codec = Http2FrameCodecBuilder.forServer()
+        // Netty's defaults for a server (4.1.132), stated so that a Netty upgrade cannot drop them unnoticed: a
+        // connection is ended with GOAWAY ENHANCE_YOUR_CALM after 200 RST_STREAM read (Rapid Reset) or 200 sent (resets
+        // the client provoked: MadeYouReset) within 30 s, after 16 CONTINUATION frames in a row without header bytes,
+        // and when 10,000 control-frame answers (PING and SETTINGS ACKs) wait behind a client that does not read.
+        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(maxHeaderSize)
                         .maxConcurrentStreams(MAX_CONCURRENT_STREAMS))
+                .decoderEnforceMaxRstFramesPerWindow(MAX_RESETS_PER_WINDOW, RESET_WINDOW_SECONDS)
+                .encoderEnforceMaxRstFramesPerWindow(MAX_RESETS_PER_WINDOW, RESET_WINDOW_SECONDS)
+                .decoderEnforceMaxSmallContinuationFrames(16).encoderEnforceMaxQueuedControlFrames(10_000)
                 .validateHeaders(true).build();
+        // Netty applies our SETTINGS to its own checks only once the client acknowledges them, and a client that
+        // never does would open streams without limit, each an exchange with its backend request. Enforce the
+        // advertised limit from the first stream on: streams above it are refused (REFUSED_STREAM, safe to retry),
+        // as Go's server does.
+        codec.connection().remote().maxActiveStreams(MAX_CONCURRENT_STREAMS);
         ChannelHandler mux = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
@@ -124,6 +141,9 @@ public final class Http2Support {
         pipeline.addAfter(after, "flush", batchedFlushes());
         pipeline.addAfter("flush", "h2", codec);
         pipeline.addAfter("h2", "h2-mux", mux);
+        Http2ConnectionErrors errors = new Http2ConnectionErrors(handlerName, metrics, pipeline.channel());
+        codec.connection().addListener(errors.goAwaySent());
+        pipeline.addAfter("h2-mux", "h2-errors", errors);
         widenConnectionWindow(pipeline.channel());
         if (pipeline.get(handlerName) != null) {
             pipeline.remove(handlerName);
@@ -168,11 +188,14 @@ public final class Http2Support {
         private final String handlerName;
         private final int maxHeaderSize;
         private final Supplier<ChannelHandler> streamHandler;
+        private final ProxyMetrics metrics;
 
-        public PriorKnowledge(String handlerName, int maxHeaderSize, Supplier<ChannelHandler> streamHandler) {
+        public PriorKnowledge(String handlerName, int maxHeaderSize, Supplier<ChannelHandler> streamHandler,
+                ProxyMetrics metrics) {
             this.handlerName = handlerName;
             this.maxHeaderSize = maxHeaderSize;
             this.streamHandler = streamHandler;
+            this.metrics = metrics;
         }
 
         @Override
@@ -188,7 +211,7 @@ public final class Http2Support {
                     ctx.pipeline().remove(this);
                 } else if (n == preface.readableBytes()) {
                     // The codec goes right behind this decoder, which then hands it the bytes it holds.
-                    install(ctx.pipeline(), ctx.name(), handlerName, maxHeaderSize, streamHandler);
+                    install(ctx.pipeline(), ctx.name(), handlerName, maxHeaderSize, streamHandler, metrics);
                     ctx.pipeline().remove(this);
                 }
             } finally {

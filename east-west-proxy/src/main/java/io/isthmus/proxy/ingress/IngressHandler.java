@@ -66,7 +66,7 @@ final class IngressHandler extends DownstreamHandler {
         ctx.channel().attr(Http2Support.PEER).set(peer);
         if (ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
             Http2Support.switchToHttp2(ctx.pipeline(), "ingress", server.settings().maxHeaderSize(),
-                    server::streamHandler);
+                    server::streamHandler, server.metrics());
         }
     }
 

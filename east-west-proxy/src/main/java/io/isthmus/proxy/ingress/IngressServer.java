@@ -123,6 +123,11 @@ public final class IngressServer implements AutoCloseable {
         return listener.address();
     }
 
+    /** The connections this listener accepted and still holds open (HTTP/2 streams are children of these). */
+    public io.netty.channel.group.ChannelGroup connections() {
+        return listener.connections();
+    }
+
     /** The handler of one HTTP/2 stream (a child channel of an h2 connection; no header deadline: the codec has whole frames). */
     IngressHandler streamHandler() {
         return new IngressHandler(this, new HeaderDeadline(settings.headerTimeout().toNanos()));

@@ -19,7 +19,13 @@ import io.quarkus.logging.LoggingFilter;
  * completed future, before it has stored that future in the field its connection handler reads, so a connection
  * accepted in that instant fails with a {@code NullPointerException} on {@code sslChannelProvider} and is closed.
  * Netty logs a WARN with a stack trace; the client's next attempt is served. That becomes one INFO line naming the
- * port, without a stack trace. Everything else passes unchanged.
+ * port, without a stack trace.
+ *
+ * <p>HTTP/2, where a caller can make Netty log at will: the INFO line Netty writes for every frame of a stream it
+ * has reset is dropped ({@link #isIgnoredFrame}), and the INFO Netty writes when it closes a connection whose client
+ * does not read its control-frame answers keeps its one line (naming the connection) without the stack trace; such
+ * connections are counted in {@code isthmus_requests_refused_total{reason="http2-enhance-your-calm"}}. Everything
+ * else passes unchanged.
  */
 @LoggingFilter(name = "isthmus-expected-conditions")
 public final class ExpectedConditions implements Filter {
@@ -28,6 +34,8 @@ public final class ExpectedConditions implements Filter {
     static final String CHANNEL_INITIALIZER = "io.netty.channel.ChannelInitializer";
     private static final String VERTX_TCP_SERVER = "io.vertx.core.net.impl.TCPServerBase";
     private static final Pattern LOCAL_ADDRESS = Pattern.compile("L:(\\S+)");
+    static final String H2_DECODER = "io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder";
+    static final String H2_CONTROL_FRAME_LIMIT = "io.netty.handler.codec.http2.Http2ControlFrameLimitEncoder";
 
     @Override
     public boolean isLoggable(LogRecord record) {
@@ -38,6 +46,10 @@ public final class ExpectedConditions implements Filter {
             record.setLevel(org.jboss.logmanager.Level.WARN);
             record.setParameters(null);
             record.setMessage(rewrite(site));
+        } else if (isIgnoredFrame(record.getLoggerName(), message)) {
+            return false;
+        } else if (H2_CONTROL_FRAME_LIMIT.equals(record.getLoggerName())) {
+            record.setThrown(null);
         } else if (CHANNEL_INITIALIZER.equals(record.getLoggerName()) && isVertxBindRace(record.getThrown())) {
             Matcher m = message == null ? null : LOCAL_ADDRESS.matcher(message);
             String port = m != null && m.find() ? m.group(1) : "an HTTP port";
@@ -47,6 +59,17 @@ public final class ExpectedConditions implements Filter {
             record.setMessage(bindRace(port));
         }
         return true;
+    }
+
+    /**
+     * Netty's HTTP/2 decoder logs at INFO every HEADERS or DATA frame that arrives on a stream it has reset
+     * ({@code ignoring DATA frame for stream RST_STREAM sent.}): normal whenever a caller cancels a request whose
+     * response is under way, and one line per frame, so a caller that resets many streams (the Rapid Reset pattern at
+     * an egress: each reset cancels the upstream stream) wrote as many lines as the peer sent frames. Dropped.
+     */
+    static boolean isIgnoredFrame(String logger, String message) {
+        return H2_DECODER.equals(logger) && message != null && message.contains(" ignoring ")
+                && message.contains(" frame for stream ");
     }
 
     /** Only the race itself: a NullPointerException on that field, thrown by Vert.x's server base, nothing else. */

@@ -76,4 +76,29 @@ class ExpectedConditionsTest {
         assertThat(r.getLevel()).isEqualTo(Level.WARNING);
         assertThat(r.getThrown()).isSameAs(thrown);
     }
+
+    /** Lines as Netty 4.1.132 wrote them at a gateway's egress during a Rapid Reset (Http2FloodTest). */
+    @ParameterizedTest(name = "{0}: {1} -> {2}")
+    @CsvSource(delimiter = '|', textBlock = """
+            io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder | [id: 0x2f91786f, L:/127.0.0.1:34018 - R:127.0.0.1/127.0.0.1:40471] ignoring HEADERS frame for stream RST_STREAM sent. | false
+            io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder | [id: 0x2f91786f, L:/127.0.0.1:34018 - R:127.0.0.1/127.0.0.1:40471] ignoring DATA frame for stream RST_STREAM sent. | false
+            io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder | [id: 0x2f91786f] ignoring DATA frame for stream stream closed | false
+            io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder | some other line of the decoder | true
+            io.netty.handler.codec.http2.Http2FrameCodec | [id: 0x1] ignoring DATA frame for stream RST_STREAM sent. | true
+            io.isthmus.proxy.exchange.Exchange | ignoring DATA frame for stream 3 | true
+            """)
+    void onlyNettysLineForEachFrameOfAResetStreamIsDropped(String logger, String message, boolean kept) {
+        assertThat(new ExpectedConditions().isLoggable(record(logger, Level.INFO, message))).isEqualTo(kept);
+    }
+
+    @Test
+    void theControlFrameLimitKeepsItsLineWithoutTheStackTrace() {
+        LogRecord r = record(ExpectedConditions.H2_CONTROL_FRAME_LIMIT, Level.INFO, "[id: 0xe2802ed7, L:/127.0.0.1:37317"
+                + " - R:/127.0.0.1:36144] Maximum number 10000 of outstanding control frames reached, closing channel.");
+        r.setThrown(new IllegalStateException("Maximum number 10000 of outstanding control frames reached"));
+        assertThat(new ExpectedConditions().isLoggable(r)).isTrue();
+        assertThat(r.getLevel()).isEqualTo(Level.INFO);
+        assertThat(r.getThrown()).isNull();
+        assertThat(r.getMessage()).contains("R:/127.0.0.1:36144");
+    }
 }
