@@ -133,18 +133,8 @@ final class RawH2 implements AutoCloseable {
     }
 
     /** An HPACK header block of literals, exactly as given. */
-    private static byte[] block(List<String[]> fields) throws IOException {
-        ByteArrayOutputStream block = new ByteArrayOutputStream();
-        for (String[] f : fields) {
-            byte[] name = f[0].getBytes(StandardCharsets.ISO_8859_1);
-            byte[] value = f[1].getBytes(StandardCharsets.ISO_8859_1);
-            block.write(0);
-            integer(block, name.length);
-            block.write(name);
-            integer(block, value.length);
-            block.write(value);
-        }
-        return block.toByteArray();
+    private static byte[] block(List<String[]> fields) {
+        return H2Attacker.literals(fields);
     }
 
     /** Whether the server has not sent GOAWAY and the socket still works. */
@@ -240,21 +230,6 @@ final class RawH2 implements AutoCloseable {
                 (byte) stream};
         out.write(head);
         out.write(payload);
-    }
-
-    /** HPACK integer with a 7-bit prefix (RFC 7541 section 5.1), the H bit clear: no Huffman coding. */
-    private static void integer(ByteArrayOutputStream b, int value) {
-        if (value < 127) {
-            b.write(value);
-            return;
-        }
-        b.write(127);
-        value -= 127;
-        while (value >= 128) {
-            b.write(value % 128 + 128);
-            value /= 128;
-        }
-        b.write(value);
     }
 
     @Override

@@ -8,11 +8,8 @@ import java.nio.file.Path;
 import java.security.KeyPairGenerator;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -56,35 +53,8 @@ class BundleSnapshotRaceTest {
         gateways.close();
     }
 
-    /** Systemwide time; the thread named {@link #HELD} waits in its first reading until released. */
-    private static final class HoldingClock extends Clock {
-        static final String HELD = "apply-membership";
-        final CountDownLatch reached = new CountDownLatch(1);
-        final CountDownLatch release = new CountDownLatch(1);
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneId.of("UTC");
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            if (Thread.currentThread().getName().equals(HELD) && reached.getCount() > 0) {
-                reached.countDown();
-                try {
-                    release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            return Instant.now();
-        }
-    }
+    /** The thread that applies the membership change, held while it holds the trust lock. */
+    private static final String HELD = "apply-membership";
 
     private static String stacks(Thread... threads) {
         StringBuilder sb = new StringBuilder();
@@ -119,7 +89,7 @@ class BundleSnapshotRaceTest {
         int aPort = FreePorts.next();
         TrustRuntime x = gateways.start("x", pki.intermediate(td("x").name()), dataRoot.resolve("x"), xPort, List.of(),
                 Clock.systemUTC());
-        HoldingClock clock = new HoldingClock();
+        HoldingClock clock = HoldingClock.onThread(HELD);
         TrustRuntime a = gateways.start("a", pki.intermediate(td("a").name()), dataRoot.resolve("a"), aPort,
                 List.of(new PeerConfig("cluster-x", td("x"), URI.create("https://127.0.0.1:" + xPort + "/"),
                         Optional.empty())), clock);
@@ -135,7 +105,7 @@ class BundleSnapshotRaceTest {
             } catch (Throwable t) {
                 failed.set(t);
             }
-        }, HoldingClock.HELD);
+        }, HELD);
         membership.start();
         assertThat(clock.reached.await(10, TimeUnit.SECONDS)).as("the membership change holds the trust lock").isTrue();
 

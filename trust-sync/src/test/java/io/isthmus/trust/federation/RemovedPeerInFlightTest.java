@@ -9,12 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -51,38 +49,6 @@ class RemovedPeerInFlightTest {
         gateways.close();
     }
 
-    /** Systemwide time; a bundle-fetch thread validating a peer's bundle waits in it while {@link #hold} is armed. */
-    private static final class HoldingClock extends Clock {
-        final CountDownLatch reached = new CountDownLatch(1);
-        final CountDownLatch release = new CountDownLatch(1);
-        volatile boolean hold = true;
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneId.of("UTC");
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            if (hold && Thread.currentThread().getName().startsWith("isthmus-bundle-fetch")
-                    && StackWalker.getInstance().walk(frames -> frames.anyMatch(f ->
-                            f.getClassName().equals(PeerBundleValidator.class.getName())))) {
-                reached.countDown();
-                try {
-                    release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            return Instant.now();
-        }
-    }
-
     private static TrustDomain td(String name) {
         return TestGateways.td(name);
     }
@@ -96,7 +62,11 @@ class RemovedPeerInFlightTest {
         int xPort = FreePorts.next();
         int aPort = FreePorts.next();
         TrustRuntime x = start("x", xPort, List.of(), Clock.systemUTC());
-        HoldingClock clock = new HoldingClock();
+        AtomicBoolean hold = new AtomicBoolean(true);
+        HoldingClock clock = new HoldingClock(() -> hold.get()
+                && Thread.currentThread().getName().startsWith("isthmus-bundle-fetch")
+                && StackWalker.getInstance().walk(frames -> frames.anyMatch(f ->
+                        f.getClassName().equals(PeerBundleValidator.class.getName()))));
         TrustRuntime a = start("a", aPort, List.of(new PeerConfig("cluster-x", td("x"),
                 URI.create("https://127.0.0.1:" + xPort + "/"), Optional.empty())), clock);
 
@@ -104,7 +74,7 @@ class RemovedPeerInFlightTest {
         assertThat(clock.reached.await(15, TimeUnit.SECONDS)).as("a's poll of x reached validation").isTrue();
         a.applyMembership(pki.roots(), List.of());
         assertThat(a.sync().peerDomains()).doesNotContain(td("x"));
-        clock.hold = false;
+        hold.set(false);
         clock.release.countDown();
 
         X509Svid xWorkload = x.ca().issue(SpiffeId.parse("spiffe://x.acme.internal/ns/shop/sa/web"),
