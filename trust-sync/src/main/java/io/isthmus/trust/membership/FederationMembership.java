@@ -289,24 +289,33 @@ public final class FederationMembership implements AutoCloseable, EndpointRoute 
     }
 
     /**
+     * Asks the member at {@code target} which document it holds, and verifies it here: the document it serves, that it
+     * holds none, or why it told nothing usable (no answer within {@code within}, a failure, a document refused here).
+     * Never completes exceptionally.
+     */
+    private CompletableFuture<FirstDocument.Answer> ask(URI target, Duration within) {
+        return gossip.fetch(target).<FirstDocument.Answer>thenApply(doc -> {
+            if (doc.isEmpty()) {
+                return new FirstDocument.HoldsNone(target);
+            }
+            MembershipVerdict v = verifier.verify(doc.get(), roots.roots(), OptionalLong.empty());
+            return v instanceof MembershipVerdict.Accepted a ? new FirstDocument.Serves(target, a.document())
+                    : new FirstDocument.Silent(target, "holds a document refused here: "
+                            + ((MembershipVerdict.Refused) v).reason().code());
+        }).exceptionally(t -> new FirstDocument.Silent(target, Printable.escape( // may quote the answer's bytes
+                t.getCause() != null ? t.getCause().getMessage() : t.getMessage())))
+                .completeOnTimeout(new FirstDocument.Silent(target, "no answer within " + within), within.toMillis(),
+                        TimeUnit.MILLISECONDS);
+    }
+
+    /**
      * Holding no document, asks every one of {@code targets} what it holds and takes what {@link FirstDocument} chooses
      * (on the worker; waits at most the probe timeout for the answers).
      */
     private void first(Optional<SignedMembership> offered, Set<URI> targets, String source) {
         List<CompletableFuture<FirstDocument.Answer>> asks = new ArrayList<>();
         for (URI target : targets) {
-            asks.add(gossip.fetch(target).<FirstDocument.Answer>thenApply(doc -> {
-                if (doc.isEmpty()) {
-                    return new FirstDocument.HoldsNone(target);
-                }
-                MembershipVerdict v = verifier.verify(doc.get(), roots.roots(), OptionalLong.empty());
-                return v instanceof MembershipVerdict.Accepted a ? new FirstDocument.Serves(target, a.document())
-                        : new FirstDocument.Silent(target, "serves a document refused here: "
-                                + ((MembershipVerdict.Refused) v).reason().code());
-            }).exceptionally(t -> new FirstDocument.Silent(target, Printable.escape( // may quote the answer's bytes
-                    t.getCause() != null ? t.getCause().getMessage() : t.getMessage())))
-                    .completeOnTimeout(new FirstDocument.Silent(target, "no answer within " + probeTimeout),
-                            probeTimeout.toMillis(), TimeUnit.MILLISECONDS));
+            asks.add(ask(target, probeTimeout));
         }
         List<FirstDocument.Answer> answers = asks.stream().map(CompletableFuture::join).toList();
         switch (FirstDocument.choose(offered, answers)) {
@@ -349,19 +358,14 @@ public final class FederationMembership implements AutoCloseable, EndpointRoute 
                         OptionalLong.of(held.get().version()), Optional.empty())));
                 continue;
             }
-            asks.add(gossip.fetch(m.bundleEndpoint()).thenApply(doc -> {
-                if (doc.isEmpty()) {
-                    return new MemberVersion(m.name(), m.trustDomain(), OptionalLong.empty(), Optional.of("holds none"));
-                }
-                MembershipVerdict v = verifier.verify(doc.get(), roots.roots(), OptionalLong.empty());
-                return v instanceof MembershipVerdict.Accepted a
-                        ? new MemberVersion(m.name(), m.trustDomain(), OptionalLong.of(a.document().version()), Optional.empty())
-                        : new MemberVersion(m.name(), m.trustDomain(), OptionalLong.empty(),
-                                Optional.of("holds a document refused here: " + ((MembershipVerdict.Refused) v).reason().code()));
-            }).completeOnTimeout(new MemberVersion(m.name(), m.trustDomain(), OptionalLong.empty(),
-                    Optional.of("no answer within " + timeout)), timeout.toMillis(), TimeUnit.MILLISECONDS)
-                    .exceptionally(t -> new MemberVersion(m.name(), m.trustDomain(), OptionalLong.empty(),
-                            Optional.of(String.valueOf(t.getMessage())))));
+            asks.add(ask(m.bundleEndpoint(), timeout).thenApply(answer -> switch (answer) {
+                case FirstDocument.Serves s -> new MemberVersion(m.name(), m.trustDomain(),
+                        OptionalLong.of(s.document().version()), Optional.empty());
+                case FirstDocument.HoldsNone none -> new MemberVersion(m.name(), m.trustDomain(), OptionalLong.empty(),
+                        Optional.of("holds none"));
+                case FirstDocument.Silent silent -> new MemberVersion(m.name(), m.trustDomain(), OptionalLong.empty(),
+                        Optional.of(silent.why()));
+            }));
         }
         return asks.stream().map(CompletableFuture::join).toList();
     }
