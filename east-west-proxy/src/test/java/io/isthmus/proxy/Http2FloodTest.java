@@ -120,19 +120,9 @@ class Http2FloodTest {
         int before = backendRequests();
         double refused = refused(listener, "http2-enhance-your-calm");
         try (H2Attacker h2 = open(listener, true, 0)) {
-            byte[] block = H2Attacker.literals(request(listener));
-            try {
-                for (int i = 0; i < 2_000; i++) {
-                    int stream = 1 + 2 * i;
-                    h2.frame(H2Attacker.HEADERS, H2Attacker.END_STREAM | H2Attacker.END_HEADERS, stream, block);
-                    h2.frame(H2Attacker.RST_STREAM, 0, stream, H2Attacker.int32(8)); // CANCEL
-                }
-                h2.flush();
-            } catch (IOException closedUnderUs) {
-                // the gateway closed the connection while we were still writing: that is the point
-            }
-            assertThat(h2.endedWithin(3_000)).as("connection ended").isTrue();
-            assertThat(h2.goAwayCode.get()).as("GOAWAY code").isEqualTo(H2Attacker.ENHANCE_YOUR_CALM);
+            // RST_STREAM CANCEL after each request
+            twoThousandStreamsEndCalmly(h2, listener, stream -> h2.frame(H2Attacker.RST_STREAM, 0, stream,
+                    H2Attacker.int32(8)));
         }
         Thread.sleep(300);
         int cost = backendRequests() - before;
@@ -150,24 +140,39 @@ class Http2FloodTest {
         int before = backendRequests();
         double refused = refused(listener, "http2-enhance-your-calm");
         try (H2Attacker h2 = open(listener, true, 0)) {
-            byte[] block = H2Attacker.literals(request(listener));
-            try {
-                for (int i = 0; i < 2_000; i++) {
-                    int stream = 1 + 2 * i;
-                    h2.frame(H2Attacker.HEADERS, H2Attacker.END_STREAM | H2Attacker.END_HEADERS, stream, block);
-                    h2.frame(H2Attacker.WINDOW_UPDATE, 0, stream, H2Attacker.int32(0));
-                }
-                h2.flush();
-            } catch (IOException closedUnderUs) {
-                // closed while we were writing
-            }
-            assertThat(h2.endedWithin(3_000)).as("connection ended").isTrue();
-            assertThat(h2.goAwayCode.get()).as("GOAWAY code").isEqualTo(H2Attacker.ENHANCE_YOUR_CALM);
+            twoThousandStreamsEndCalmly(h2, listener, stream -> h2.frame(H2Attacker.WINDOW_UPDATE, 0, stream,
+                    H2Attacker.int32(0)));
             assertThat(h2.resets(1)).as("streams the server reset (PROTOCOL_ERROR)").isBetween(1, 210);
         }
         Thread.sleep(300);
         assertThat(backendRequests() - before).as("backend requests").isLessThanOrEqualTo(210);
         assertThat(refused(listener, "http2-enhance-your-calm") - refused).as("counted once").isEqualTo(1);
+    }
+
+    /** One frame an attack sends on a stream it has just opened. */
+    private interface StreamFrame {
+        void send(int stream) throws IOException;
+    }
+
+    /**
+     * Opens 2,000 streams (a request each, then {@code after} on the stream) in one write, and asserts that the
+     * gateway ends the connection with GOAWAY ENHANCE_YOUR_CALM, possibly while the write is still going.
+     */
+    private static void twoThousandStreamsEndCalmly(H2Attacker h2, Listener listener, StreamFrame after)
+            throws Exception {
+        byte[] block = H2Attacker.literals(request(listener));
+        try {
+            for (int i = 0; i < 2_000; i++) {
+                int stream = 1 + 2 * i;
+                h2.frame(H2Attacker.HEADERS, H2Attacker.END_STREAM | H2Attacker.END_HEADERS, stream, block);
+                after.send(stream);
+            }
+            h2.flush();
+        } catch (IOException closedUnderUs) {
+            // the gateway closed the connection while we were still writing: that is the point
+        }
+        assertThat(h2.endedWithin(3_000)).as("connection ended").isTrue();
+        assertThat(h2.goAwayCode.get()).as("GOAWAY code").isEqualTo(H2Attacker.ENHANCE_YOUR_CALM);
     }
 
     /** CVE-2024-27316 class: HEADERS without END_HEADERS, then CONTINUATION frames without end (16 MiB). */

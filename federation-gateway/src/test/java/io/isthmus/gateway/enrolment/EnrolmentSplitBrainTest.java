@@ -13,13 +13,8 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 import java.util.logging.Level;
 
-import org.infinispan.configuration.global.GlobalConfigurationBuilder;
-import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
-import org.infinispan.remoting.transport.Transport;
 import org.infinispan.topology.CacheTopology;
-import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
-import org.jgroups.protocols.DISCARD;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -78,8 +73,8 @@ class EnrolmentSplitBrainTest {
         assertThat(idsB.find(VM)).isPresent();
 
         // Cut the link between the replicas.
-        discard(nodeA, true);
-        discard(nodeB, true);
+        TestReplicas.cut(nodeA);
+        TestReplicas.cut(nodeB);
         await().atMost(Duration.ofSeconds(30)).until(() -> nodeA.getMembers().size() == 1 && nodeB.getMembers().size() == 1);
 
         await("replica a says why it refuses tokens").atMost(Duration.ofSeconds(10))
@@ -99,8 +94,8 @@ class EnrolmentSplitBrainTest {
         assertThat(idsB.find(VM)).hasValueSatisfying(v -> assertThat(v.revoked()).isFalse());
 
         // Heal the partition and let the replicas merge.
-        discard(nodeA, false);
-        discard(nodeB, false);
+        TestReplicas.heal(nodeA);
+        TestReplicas.heal(nodeB);
         await().atMost(Duration.ofSeconds(60)).until(() -> nodeA.getMembers().size() == 2 && nodeB.getMembers().size() == 2);
         await("the revocation on both replicas after the merge").atMost(Duration.ofSeconds(30))
                 .pollInterval(Duration.ofMillis(200)).until(() -> revokedOn(idsA) && revokedOn(idsB));
@@ -147,7 +142,7 @@ class EnrolmentSplitBrainTest {
         entriesA.set(VM, List.of(entry("billing")));
         assertThat(entriesC.of(VM)).hasSize(1);
 
-        discard(nodeC, true);
+        TestReplicas.cut(nodeC);
         await().atMost(Duration.ofSeconds(30)).until(() -> nodeA.getMembers().size() == 2
                 && nodeB.getMembers().size() == 2 && nodeC.getMembers().size() == 1);
 
@@ -175,7 +170,7 @@ class EnrolmentSplitBrainTest {
         assertThat(entriesB.delete(VM)).isTrue();
         entriesA.set(SECOND_VM, List.of(entry("orders")));
 
-        discard(nodeC, false);
+        TestReplicas.heal(nodeC);
         await().atMost(Duration.ofSeconds(60)).until(() -> nodes.stream().allMatch(n -> n.getMembers().size() == 3));
         await("replica c writable again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
                 .until(() -> !(outcome(() -> tokensC.find(m.id())) instanceof String));
@@ -227,20 +222,10 @@ class EnrolmentSplitBrainTest {
         }
     }
 
-    private static void discard(EmbeddedCacheManager node, boolean all) {
-        JGroupsTransport transport = (JGroupsTransport) org.infinispan.factories.GlobalComponentRegistry
-                .componentOf(node, Transport.class);
-        DISCARD d = transport.getChannel().getProtocolStack().findProtocol(DISCARD.class);
-        d.discardAll(all);
-    }
-
     /** As {@link TestReplicas#start}, the production cache definitions, with a DISCARD protocol and fast failure detection. */
     private EmbeddedCacheManager start(String cluster, String name, InetSocketAddress bind, List<InetSocketAddress> members) {
-        GlobalConfigurationBuilder global = GlobalConfigurationBuilder.defaultClusteredBuilder();
-        String xml = TestReplicas.partitionableStackXml(new TestReplicas.Membership(cluster, name, bind, members));
-        global.transport().clusterName(cluster).nodeName(name).addProperty(JGroupsTransport.CONFIGURATION_XML, xml);
-        global.jmx().disable();
-        DefaultCacheManager manager = new DefaultCacheManager(global.build(), true);
+        EmbeddedCacheManager manager = TestReplicas.startPartitionable(
+                new TestReplicas.Membership(cluster, name, bind, members));
         nodes.add(manager);
         EnrolmentCluster.defineCaches(manager, null);
         // Every replica starts every enrolment cache at start-up (EnrolmentStores), so each is a member of each.

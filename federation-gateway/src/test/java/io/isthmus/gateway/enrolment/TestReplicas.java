@@ -4,9 +4,12 @@ import java.net.InetSocketAddress;
 import java.util.List;
 
 import org.infinispan.configuration.global.GlobalConfigurationBuilder;
+import org.infinispan.factories.GlobalComponentRegistry;
 import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.remoting.transport.Transport;
 import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
+import org.jgroups.protocols.DISCARD;
 
 /**
  * Real embedded Infinispan nodes for tests of the replicated caches ({@link EnrolmentCluster}): JGroups over plain TCP
@@ -35,24 +38,50 @@ public final class TestReplicas {
      *     across a restart); null keeps them in memory only
      */
     public static EmbeddedCacheManager start(Membership membership, java.nio.file.Path storeDir) {
-        GlobalConfigurationBuilder global = GlobalConfigurationBuilder.defaultClusteredBuilder();
         // The stack goes in as XML: Infinispan 16 ignores a JGroupsTransport built around our own JChannel and
         // would fall back to its default UDP multicast stack.
-        global.transport().clusterName(membership.clusterName())
-                .addProperty(JGroupsTransport.CONFIGURATION_XML, stackXml(membership));
-        if (membership.nodeName() != null) {
-            global.transport().nodeName(membership.nodeName());
-        }
-        global.jmx().disable();
-        DefaultCacheManager manager = new DefaultCacheManager(global.build(), true);
+        EmbeddedCacheManager manager = manager(membership, stackXml(membership));
         EnrolmentCluster.defineCaches(manager, storeDir);
         return manager;
     }
 
+    /**
+     * A started cache manager on {@link #partitionableStackXml}, with no caches defined: a partition test cuts it off
+     * from the others with {@link #cut} and heals it with {@link #heal}.
+     */
+    public static EmbeddedCacheManager startPartitionable(Membership membership) {
+        return manager(membership, partitionableStackXml(membership));
+    }
+
+    /** Drops every JGroups message {@code node} sends or receives, from now until {@link #heal}. */
+    public static void cut(EmbeddedCacheManager node) {
+        discard(node).discardAll(true);
+    }
+
+    /** Lets {@code node}'s JGroups messages through again after {@link #cut}. */
+    public static void heal(EmbeddedCacheManager node) {
+        discard(node).discardAll(false);
+    }
+
+    private static DISCARD discard(EmbeddedCacheManager node) {
+        JGroupsTransport transport = (JGroupsTransport) GlobalComponentRegistry.componentOf(node, Transport.class);
+        return transport.getChannel().getProtocolStack().findProtocol(DISCARD.class);
+    }
+
+    private static EmbeddedCacheManager manager(Membership membership, String stackXml) {
+        GlobalConfigurationBuilder global = GlobalConfigurationBuilder.defaultClusteredBuilder();
+        global.transport().clusterName(membership.clusterName())
+                .addProperty(JGroupsTransport.CONFIGURATION_XML, stackXml);
+        if (membership.nodeName() != null) {
+            global.transport().nodeName(membership.nodeName());
+        }
+        global.jmx().disable();
+        return new DefaultCacheManager(global.build(), true);
+    }
 
     /**
      * {@link #stackXml} with a DISCARD protocol above the transport (a test cuts a replica off with
-     * {@code discardAll(true)} and heals it with {@code false}) and fast failure detection and merging (suspected after
+     * {@link #cut} and heals it with {@link #heal}) and fast failure detection and merging (suspected after
      * 3 s, merges looked for every 1-3 s), for partition tests.
      */
     public static String partitionableStackXml(Membership m) {

@@ -16,12 +16,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
-import org.infinispan.configuration.global.GlobalConfigurationBuilder;
-import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
-import org.infinispan.remoting.transport.Transport;
-import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
-import org.jgroups.protocols.DISCARD;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -117,7 +112,7 @@ class JwtRotationSplitBrainTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> Instant.now().isAfter(retireAfter.plusMillis(200)));
 
         // Cut replica c off from a and b.
-        discard(c, true);
+        TestReplicas.cut(c.manager);
         await().atMost(Duration.ofSeconds(30)).until(() -> a.manager.getMembers().size() == 2
                 && b.manager.getMembers().size() == 2 && c.manager.getMembers().size() == 1);
 
@@ -132,7 +127,7 @@ class JwtRotationSplitBrainTest {
                 && b.keys.ring().retiring().isEmpty());
 
         // Heal the partition.
-        discard(c, false);
+        TestReplicas.heal(c.manager);
         await().atMost(Duration.ofSeconds(60)).until(() -> replicas.stream().allMatch(r -> r.manager.getMembers()
                 .size() == 3));
         await("no replica publishes a key the cluster retired, after the merge").atMost(Duration.ofSeconds(30))
@@ -168,16 +163,16 @@ class JwtRotationSplitBrainTest {
             retiring.put(r.name, r.keys.ring().retiring().get(0).authority().keyId());
         }
         Thread.sleep(JWT_TTL.toMillis() + 500);
-        discard(a, true);
-        discard(c, true);
+        TestReplicas.cut(a.manager);
+        TestReplicas.cut(c.manager);
         await().atMost(Duration.ofSeconds(30)).until(() -> a.manager.getMembers().size() == 1
                 && c.manager.getMembers().size() == 1);
         // Neither side has a majority of the two replicas: a retire asked of either is refused, not recorded (before
         // the fix it was recorded on a, and the merge kept c's older record: c never retired its key).
         Object duringPartition = outcome(() -> a.rotation.take(JwtRotationRecord.Step.RETIRE, Optional.empty(),
                 "admin").record());
-        discard(a, false);
-        discard(c, false);
+        TestReplicas.heal(a.manager);
+        TestReplicas.heal(c.manager);
         await().atMost(Duration.ofSeconds(60)).until(() -> replicas.stream().allMatch(r -> r.manager.getMembers()
                 .size() == 2));
         if (duringPartition instanceof String refused) {
@@ -209,20 +204,10 @@ class JwtRotationSplitBrainTest {
         }
     }
 
-    private static void discard(Replica r, boolean all) {
-        JGroupsTransport transport = (JGroupsTransport) org.infinispan.factories.GlobalComponentRegistry
-                .componentOf(r.manager, Transport.class);
-        DISCARD d = transport.getChannel().getProtocolStack().findProtocol(DISCARD.class);
-        d.discardAll(all);
-    }
-
     private Replica start(TestReplicaChannel files, String cluster, String name, InetSocketAddress bind,
             List<InetSocketAddress> members) throws Exception {
-        GlobalConfigurationBuilder global = GlobalConfigurationBuilder.defaultClusteredBuilder();
-        String xml = TestReplicas.partitionableStackXml(new TestReplicas.Membership(cluster, name, bind, members));
-        global.transport().clusterName(cluster).nodeName(name).addProperty(JGroupsTransport.CONFIGURATION_XML, xml);
-        global.jmx().disable();
-        DefaultCacheManager m = new DefaultCacheManager(global.build(), true);
+        EmbeddedCacheManager m = TestReplicas.startPartitionable(
+                new TestReplicas.Membership(cluster, name, bind, members));
         LocalBundle bundle = files.bundle(name, A);
         ReplicaKeyDirectory d = new ReplicaKeyDirectory(m, A, bundle, Clock.systemUTC(), Duration.ofMinutes(1), JWT_TTL);
         ReplicaKeyRing keys = new ReplicaKeyRing(files.dir(name).resolve("jwt"), d, Clock.systemUTC(), JWT_TTL);

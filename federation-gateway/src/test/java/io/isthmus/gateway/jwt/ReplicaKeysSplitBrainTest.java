@@ -13,12 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
-import org.infinispan.configuration.global.GlobalConfigurationBuilder;
-import org.infinispan.manager.DefaultCacheManager;
 import org.infinispan.manager.EmbeddedCacheManager;
-import org.infinispan.remoting.transport.Transport;
-import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
-import org.jgroups.protocols.DISCARD;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -93,16 +88,16 @@ class ReplicaKeysSplitBrainTest {
         await("both replicas publish every key").atMost(Duration.ofSeconds(15)).until(() -> replicas.stream()
                 .allMatch(r -> r.publishedKids().equals(Set.of("a-next", "a-old", "c-1"))));
 
-        discard(a, true);
-        discard(c, true);
+        TestReplicas.cut(a.manager);
+        TestReplicas.cut(c.manager);
         await("cut apart").atMost(Duration.ofSeconds(30)).until(() -> a.manager.getMembers().size() == 1
                 && c.manager.getMembers().size() == 1);
         // a's ring withdraws its old key (a retirement); only a's side sees it.
         a.directory.announce(List.of(next));
         assertThat(a.publishedKids()).containsExactly("a-next", "c-1");
 
-        discard(a, false);
-        discard(c, false);
+        TestReplicas.heal(a.manager);
+        TestReplicas.heal(c.manager);
         await("healed").atMost(Duration.ofSeconds(60)).until(() -> replicas.stream().allMatch(r -> r.manager
                 .getMembers().size() == 2));
         await("no replica publishes a's withdrawn key, after the merge").atMost(Duration.ofSeconds(15))
@@ -115,20 +110,10 @@ class ReplicaKeysSplitBrainTest {
                 });
     }
 
-    private static void discard(Replica r, boolean all) {
-        JGroupsTransport transport = (JGroupsTransport) org.infinispan.factories.GlobalComponentRegistry
-                .componentOf(r.manager, Transport.class);
-        DISCARD d = transport.getChannel().getProtocolStack().findProtocol(DISCARD.class);
-        d.discardAll(all);
-    }
-
     private Replica start(TestReplicaChannel files, String cluster, String name, InetSocketAddress bind,
             List<InetSocketAddress> members) throws Exception {
-        GlobalConfigurationBuilder global = GlobalConfigurationBuilder.defaultClusteredBuilder();
-        String xml = TestReplicas.partitionableStackXml(new TestReplicas.Membership(cluster, name, bind, members));
-        global.transport().clusterName(cluster).nodeName(name).addProperty(JGroupsTransport.CONFIGURATION_XML, xml);
-        global.jmx().disable();
-        DefaultCacheManager m = new DefaultCacheManager(global.build(), true);
+        EmbeddedCacheManager m = TestReplicas.startPartitionable(
+                new TestReplicas.Membership(cluster, name, bind, members));
         LocalBundle bundle = files.bundle(name, A);
         ReplicaKeyDirectory d = new ReplicaKeyDirectory(m, A, bundle, Clock.systemUTC(), LEASE, Duration.ofSeconds(1));
         Replica r = new Replica(name, m, bundle, d);
