@@ -8,14 +8,18 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 
+import io.isthmus.gateway.api.access.FederatedRead;
 import io.isthmus.gateway.proxy.ProxyService;
 import io.isthmus.proxy.l4.TcpListeners;
 
 /**
  * The egress's TCP listeners, as bound: {@code GET /v1/tcp-listeners}. What an operator (or a DNS record:
  * {@code srv}, to serve as {@code _<port>._tcp.<service>.<namespace>.<mesh suffix>}) needs to point clients at a TCP
- * service: the address each one listens on, and whom its clients act as.
+ * service: the address each one listens on, and whom its clients act as. Readers of the registry only
+ * ({@link FederatedRead}): a listener whose plaintext clients act as an identity is a door that identity's name is
+ * written on, and where it is.
  */
+@FederatedRead
 @Path("/v1/tcp-listeners")
 @Produces(MediaType.APPLICATION_JSON)
 public class TcpListenerResource {

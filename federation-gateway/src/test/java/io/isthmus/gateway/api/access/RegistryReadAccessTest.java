@@ -50,8 +50,8 @@ import io.quarkus.test.junit.QuarkusTest;
 /**
  * The attacker's view of the API port's reads, over real TLS against the running gateway (with clients that speak
  * HTTP/1.1 and clients that offer h2; the port negotiates HTTP/1.1 with both today):
- * {@code /v1/services} and the bundle list answer only a workload of a federated trust domain or the bootstrap
- * admin; everyone else gets nothing of the registry. A certificate that does not verify never completes the
+ * {@code /v1/services}, the bundle list and {@code /v1/tcp-listeners} answer only a workload of a federated trust
+ * domain or the bootstrap admin; everyone else gets nothing of the registry. A certificate that does not verify never completes the
  * handshake; one that stopped verifying on an open connection (its trust domain's CA revoked) is refused per request
  * with {@code read-svid-rejected}. The single bundle stays public.
  */
@@ -61,6 +61,8 @@ class RegistryReadAccessTest {
     private static final String TD = "test.isthmus.local";
     private static final String SERVICES = "/v1/services";
     private static final String PAYMENTS = "/v1/services/payments.billing.svc.clusterset.local";
+    /** The egress's TCP listeners: which service each reaches, where it listens, whom its plaintext clients act as. */
+    private static final String TCP_LISTENERS = "/v1/tcp-listeners";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Inject
@@ -116,7 +118,7 @@ class RegistryReadAccessTest {
     @Test
     void anonymousAndWrongTokensGetAStableCodeAndNothingOfTheRegistry() throws Exception {
         for (HttpClient.Version v : List.of(HttpClient.Version.HTTP_1_1, HttpClient.Version.HTTP_2)) {
-            for (String path : List.of(SERVICES, PAYMENTS, "/v1/services?namespace=billing", "/v1/bundles")) {
+            for (String path : List.of(SERVICES, PAYMENTS, "/v1/services?namespace=billing", "/v1/bundles", TCP_LISTENERS)) {
                 assertRefused(get(null, v, path, null), 401, "read-unauthenticated");
                 assertRefused(get(null, v, path, "Bearer wrong-token-wrong-token-wrong-token"), 401, "read-token-rejected");
                 assertRefused(get(null, v, path, "Basic YWRtaW46YWRtaW4="), 401, "read-token-rejected");
@@ -168,6 +170,10 @@ class RegistryReadAccessTest {
             }
             assertThat(get(peer, v, PAYMENTS, null).status()).isEqualTo(200);
             assertThat(get(cart, v, "/v1/bundles", null).body().findValuesAsText("trustDomain")).contains(TD);
+            for (Reply r : List.of(get(cart, v, TCP_LISTENERS, null), get(null, v, TCP_LISTENERS, "Bearer " + ADMIN_TOKEN))) {
+                assertThat(r.status()).as(r.body().toString()).isEqualTo(200);
+                assertThat(r.body().findValuesAsText("service")).containsExactly("ledger.billing.svc.clusterset.local");
+            }
         }
     }
 
