@@ -6,7 +6,10 @@
 # (/proc/<pid>/task/*/status) and the user+system CPU per request (this one does depend on load).
 #
 # Usage: benchmarks/proxy/counts.sh JAR   (PORT_BASE=25000 SECONDS_PER_RUN=10 ROUNDS=1; STRACE=1 instead runs
-#        `strace -f -c` on the four processes for one 5 s run each, for the syscalls the list below does not name)
+#        `strace -f -c` on the four processes for one 5 s run each, for the syscalls the list below does not name;
+#        ISTHMUS_JAVA_OPTS adds JVM options to both Isthmus processes, e.g. -XX:-DoEscapeAnalysis: the bytes
+#        allocated per request then no longer depend on what C2 chose to scalar-replace in that process, so two jars
+#        can be compared to a few bytes; with it on, two starts of one jar differed by up to 300 bytes per request)
 #   JAR: benchmarks/target/benchmarks.jar of the build to count. Needs: haproxy, wrk, perf (root, or
 #   perf_event_paranoid allowing tracepoints), python3, curl; strace for STRACE=1.
 set -euo pipefail
@@ -21,7 +24,7 @@ BACKEND=$((PORT_BASE + 2080)) IE=$((PORT_BASE + 1)) II=$((PORT_BASE + 443)) HE=$
 . benchmarks/proxy/backend.sh
 ok_backend "$WORK" "$BACKEND"; PIDS+=($!)
 start_isthmus() { # role
-  "$JAVA_HOME/bin/java" -Xms256m -Xmx256m --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+  "$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
     -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache=true -Disthmus.bench.access-log=true \
     -Disthmus.bench.role="$1" -cp "$JAR" io.isthmus.bench.proxy.ProxyBenchServer \
     "$WORK/pki" "$IE" "$II" "$BACKEND" 2 "$BACKEND" "$BACKEND" > "$WORK/$1.log" 2>&1 & PIDS+=($!)
