@@ -142,7 +142,7 @@ final class IngressExchange extends Exchange {
         }
         stripHopByHop();
         IdentityHeaders.strip(request.headers());
-        request.headers().set(IdentityHeaders.XFCC, "By=" + server.localId() + ";URI=" + source);
+        request.headers().set(IdentityHeaders.XFCC, server.xfccPrefix() + source);
         if (Grpc.isGrpc(request)) {
             request.headers().set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
         }

@@ -200,6 +200,26 @@ public final class IngressServer implements AutoCloseable {
         return svid.current().id();
     }
 
+    /** The start of the XFCC header the backend gets, for this gateway's current SPIFFE ID. */
+    private record XfccPrefix(SpiffeId id, String text) {
+    }
+
+    private volatile XfccPrefix xfccPrefix;
+
+    /**
+     * {@code "By=<this gateway's SPIFFE ID>;URI="}: built again only when the SVID's ID changes, not for every
+     * request (it cost a SPIFFE ID's text and a concatenation each time).
+     */
+    String xfccPrefix() {
+        SpiffeId id = localId();
+        XfccPrefix p = xfccPrefix;
+        if (p == null || !p.id().equals(id)) {
+            p = new XfccPrefix(id, "By=" + id + ";URI=");
+            xfccPrefix = p;
+        }
+        return p.text();
+    }
+
     /**
      * Re-verifies the peer gateway of every open connection against the current bundles and closes those that
      * fail (a revoked intermediate). Call after each bundle change; returns at once.

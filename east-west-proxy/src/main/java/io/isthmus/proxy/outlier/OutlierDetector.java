@@ -14,7 +14,8 @@ import java.util.function.LongSupplier;
  * ejects it again at once for twice as long, a success clears its record.
  *
  * <p>A clock-driven state machine: time comes from the injected nano clock, nothing is scheduled. Thread-safe (every
- * egress event loop shares one); a cluster that never failed costs one map lookup per request.
+ * egress event loop shares one); a cluster that never failed costs one map lookup per request, and while no cluster
+ * has a record ({@link #tracksAny}) callers need not even build the key.
  */
 public final class OutlierDetector {
     private final OutlierPolicy policy;
@@ -43,6 +44,14 @@ public final class OutlierDetector {
 
     public OutlierPolicy policy() {
         return policy;
+    }
+
+    /**
+     * Whether any cluster has a record now (failures, an ejection, probation). While none has, {@link #ejected} is
+     * false and {@link #connectSucceeded} does nothing for every key, so a caller may skip both and the key.
+     */
+    public boolean tracksAny() {
+        return !records.isEmpty();
     }
 
     /** Whether {@code key} is ejected now (a finished ejection leaves it on probation, not ejected). */

@@ -122,6 +122,10 @@ public final class H2Pool implements AutoCloseable {
         private final List<Connection> siblings;
         private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
         private Channel channel;
+        // One per connection, not per stream: it keeps the multiplexer's context once found, where a new bootstrap
+        // searched the pipeline for it (twice) and made its option and attribute maps for every request. Used on
+        // the loop only, so setting its handler right before open() is safe.
+        private Http2StreamChannelBootstrap streamBootstrap;
         private boolean ready;
         private boolean closed;
         private int limit = Http2Support.MAX_CONCURRENT_STREAMS;
@@ -156,7 +160,10 @@ public final class H2Pool implements AutoCloseable {
 
         private void open(Waiter w) {
             streams++;
-            new Http2StreamChannelBootstrap(channel).handler(w.init()).open().addListener(o -> {
+            if (streamBootstrap == null) {
+                streamBootstrap = new Http2StreamChannelBootstrap(channel);
+            }
+            streamBootstrap.handler(w.init()).open().addListener(o -> {
                 if (o.isSuccess()) {
                     Http2StreamChannel stream = (Http2StreamChannel) o.getNow();
                     stream.closeFuture().addListener(c -> streams--);

@@ -33,6 +33,22 @@ class OutlierDetectorTest {
     }
 
     @Test
+    void itTracksAClusterFromItsFirstFailureUntilASuccessClearsIt() {
+        assertThat(detector.tracksAny()).as("nothing failed yet").isFalse();
+        detector.connectFailed("b");
+        assertThat(detector.tracksAny()).as("one failure, below the threshold").isTrue();
+        detector.connectSucceeded("c");
+        assertThat(detector.tracksAny()).as("another cluster's success clears nothing of b's").isTrue();
+        detector.connectFailed("b");
+        detector.connectFailed("b");
+        advance(Duration.ofSeconds(10));
+        assertThat(detector.ejected("b")).isFalse();
+        assertThat(detector.tracksAny()).as("on probation after the ejection").isTrue();
+        detector.connectSucceeded("b");
+        assertThat(detector.tracksAny()).as("a success forgot b").isFalse();
+    }
+
+    @Test
     void aSuccessInBetweenResetsTheCount() {
         detector.connectFailed("b");
         detector.connectFailed("b");
