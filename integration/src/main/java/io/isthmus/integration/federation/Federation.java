@@ -100,14 +100,9 @@ public final class Federation implements AutoCloseable {
         }
     }
 
+    /** Stops every gateway, side by side ({@link GatewayProcess#stopAll}). */
     @Override
     public void close() {
-        for (GatewayProcess g : gateways.values()) {
-            try {
-                g.stop();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        GatewayProcess.stopAll(gateways.values());
     }
 }

@@ -285,9 +285,7 @@ class LoadBalancedFederationE2ETest {
             assertThat(total).as("'connect timed out' lines in the gateways' logs %s", connectTimeouts)
                     .isLessThanOrEqualTo(MAX_CONNECT_TIMEOUT_LINES);
         } finally {
-            for (GatewayProcess g : gateways) {
-                g.stop();
-            }
+            GatewayProcess.stopAll(gateways);
             backends.forEach(SampleService::close);
         }
     }
