@@ -1,5 +1,5 @@
-# Sourced by run.sh and ab.sh: the backend both proxies call, a one-thread HAProxy answering 200 "ok" from memory
-# (so that no proxy waits on it). Usage: ok_backend WORK PORT (starts it in the background; $! is its pid).
+# Sourced by run.sh, ab.sh and counts.sh: the backend both proxies call, a one-thread HAProxy answering 200 "ok" from
+# memory (so that no proxy waits on it). Usage: ok_backend WORK PORT (starts it in the background; $! is its pid).
 ok_backend() {
   cat > "$1/backend.cfg" <<CFG
 global
@@ -14,4 +14,60 @@ frontend backend
   http-request return status 200 content-type text/plain string "ok"
 CFG
   haproxy -f "$1/backend.cfg" -db > "$1/backend.log" 2>&1 &
+}
+
+# The HAProxy gateways of the `haproxy` row, for run.sh and counts.sh. HAProxy takes the same certificates as Isthmus
+# (PKI: the directory ProxyBenchServer writes) and one thread per Isthmus event loop.
+# haproxy_head THREADS LOG: global and defaults; LOG=1 formats an httplog line per request into an in-memory ring,
+# never written (log parity with Isthmus's access log, formatted and discarded), LOG=0 none.
+haproxy_head() {
+  cat <<CFG
+global
+  nbthread $1
+  tune.ssl.default-dh-param 2048
+CFG
+  if [[ "$2" == 1 ]]; then
+    printf 'ring bench_log\n  format rfc5424\n  maxlen 1024\n  size 4194304\n'
+  fi
+  printf 'defaults\n  mode http\n'
+  if [[ "$2" == 1 ]]; then
+    printf '  log ring@bench_log local0\n  option httplog\n'
+  fi
+  cat <<CFG
+  option http-keep-alive
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  timeout http-request 10s
+CFG
+}
+# haproxy_egress PKI EGRESS_PORT INGRESS_PORT: egress A for local callers (bearer token checked as a header match),
+# then mutual TLS with A's gateway SVID to ingress B, HTTP/1.1 on reused connections.
+haproxy_egress() {
+  cat <<CFG
+frontend egress_a
+  bind 127.0.0.1:$2
+  http-request deny deny_status 401 unless { req.hdr(authorization) -m str "Bearer bench" }
+  http-request del-header authorization
+  http-request del-header x-forwarded-client-cert
+  http-request set-header x-isthmus-caller spiffe://a.acme.internal/ns/bench/sa/wrk
+  default_backend ingress_b
+backend ingress_b
+  http-reuse always
+  server b 127.0.0.1:$3 ssl crt $1/a-gw.pem ca-file $1/root.pem verify required alpn http/1.1
+CFG
+}
+# haproxy_ingress PKI INGRESS_PORT BACKEND_PORT [RULES]: ingress B, mutual TLS only (the client chain verified to the
+# root; the intermediate is name-constrained), the caller in XFCC, then the backend; RULES (lines such as
+# "  use_backend x if ...") go before its default_backend.
+haproxy_ingress() {
+  cat <<CFG
+frontend ingress_b
+  bind 127.0.0.1:$2 ssl crt $1/b-gw.pem ca-file $1/root.pem verify required alpn h2,http/1.1
+  http-request set-header x-forwarded-client-cert "By=spiffe://b.acme.internal/ns/isthmus-system/sa/isthmus-gateway;URI=%[req.hdr(x-isthmus-caller)]"
+${4:-}  default_backend backend_b
+backend backend_b
+  http-reuse always
+  server backend 127.0.0.1:$3
+CFG
 }

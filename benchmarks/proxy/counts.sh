@@ -35,45 +35,9 @@ start_isthmus ingress; ISI=${PIDS[-1]}  # it writes the PKI the egress and HAPro
 start_isthmus egress; ISE=${PIDS[-1]}
 P=$WORK/pki
 # HAProxy as in run.sh (PROCESSES=2, HAPROXY_LOG=1, the `haproxy` row: HTTP/1.1 between the gateways).
-cat > "$WORK/head.cfg" <<CFG
-global
-  nbthread 2
-  tune.ssl.default-dh-param 2048
-ring bench_log
-  format rfc5424
-  maxlen 1024
-  size 4194304
-defaults
-  mode http
-  log ring@bench_log local0
-  option httplog
-  option http-keep-alive
-  timeout connect 2s
-  timeout client 60s
-  timeout server 60s
-  timeout http-request 10s
-CFG
-cat "$WORK/head.cfg" - > "$WORK/egress.cfg" <<CFG
-frontend egress_a
-  bind 127.0.0.1:$HE
-  http-request deny deny_status 401 unless { req.hdr(authorization) -m str "Bearer bench" }
-  http-request del-header authorization
-  http-request del-header x-forwarded-client-cert
-  http-request set-header x-isthmus-caller spiffe://a.acme.internal/ns/bench/sa/wrk
-  default_backend ingress_b
-backend ingress_b
-  http-reuse always
-  server b 127.0.0.1:$HI ssl crt $P/a-gw.pem ca-file $P/root.pem verify required alpn http/1.1
-CFG
-cat "$WORK/head.cfg" - > "$WORK/ingress.cfg" <<CFG
-frontend ingress_b
-  bind 127.0.0.1:$HI ssl crt $P/b-gw.pem ca-file $P/root.pem verify required alpn h2,http/1.1
-  http-request set-header x-forwarded-client-cert "By=spiffe://b.acme.internal/ns/isthmus-system/sa/isthmus-gateway;URI=%[req.hdr(x-isthmus-caller)]"
-  default_backend backend_b
-backend backend_b
-  http-reuse always
-  server backend 127.0.0.1:$BACKEND
-CFG
+haproxy_head 2 1 > "$WORK/head.cfg"
+{ cat "$WORK/head.cfg"; haproxy_egress "$P" "$HE" "$HI"; } > "$WORK/egress.cfg"
+{ cat "$WORK/head.cfg"; haproxy_ingress "$P" "$HI" "$BACKEND"; } > "$WORK/ingress.cfg"
 haproxy -f "$WORK/ingress.cfg" -db > "$WORK/haproxy-ingress.log" 2>&1 & PIDS+=($!); HAI=$!
 haproxy -f "$WORK/egress.cfg" -db > "$WORK/haproxy-egress.log" 2>&1 & PIDS+=($!); HAE=$!
 sleep 1

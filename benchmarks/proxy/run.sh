@@ -136,36 +136,10 @@ P=$WORK/pki
 # it unwritten; with HAPROXY_LOG=1 (default) HAProxy formats its httplog line per request per frontend into an
 # in-memory ring, also never written (no syscall). HAPROXY_LOG=0 gives HAProxy no log at all (the runs before
 # 2026-12-05 10:00 UTC); ISTHMUS_ACCESS_LOG=false turns Isthmus's off.
-haproxy_log=""
-if [[ "${HAPROXY_LOG:-1}" == 1 ]]; then
-  haproxy_log=$'ring bench_log\n  format rfc5424\n  maxlen 1024\n  size 4194304'
-fi
-cat > "$WORK/haproxy-head.cfg" <<CFG
-global
-  nbthread $THREADS
-  tune.ssl.default-dh-param 2048
-$haproxy_log
-defaults
-  mode http
-$([[ "${HAPROXY_LOG:-1}" == 1 ]] && printf '  log ring@bench_log local0\n  option httplog')
-  option http-keep-alive
-  timeout connect 2s
-  timeout client 60s
-  timeout server 60s
-  timeout http-request 10s
-CFG
-cat > "$WORK/haproxy-egress.cfg" <<CFG
-# Egress A: local callers (bearer token checked as a header match), then mTLS to ingress B with A's gateway SVID.
-frontend egress_a
-  bind 127.0.0.1:$HAPROXY_EGRESS
-  http-request deny deny_status 401 unless { req.hdr(authorization) -m str "Bearer bench" }
-  http-request del-header authorization
-  http-request del-header x-forwarded-client-cert
-  http-request set-header x-isthmus-caller spiffe://a.acme.internal/ns/bench/sa/wrk
-  default_backend ingress_b
-backend ingress_b
-  http-reuse always
-  server b 127.0.0.1:$HAPROXY_INGRESS ssl crt $P/a-gw.pem ca-file $P/root.pem verify required alpn http/1.1
+haproxy_head "$THREADS" "${HAPROXY_LOG:-1}" > "$WORK/haproxy-head.cfg"
+{
+  haproxy_egress "$P" "$HAPROXY_EGRESS" "$HAPROXY_INGRESS"
+  cat <<CFG
 # The same egress with HTTP/2 between the gateways (as Isthmus does), and its h2c side for gRPC callers.
 frontend egress_a_h2
   bind 127.0.0.1:$HAPROXY_EGRESS_H2
@@ -179,17 +153,10 @@ backend ingress_b_h2
   http-reuse always
   server b 127.0.0.1:$HAPROXY_INGRESS ssl crt $P/a-gw.pem ca-file $P/root.pem verify required alpn h2
 CFG
-cat > "$WORK/haproxy-ingress.cfg" <<CFG
-# Ingress B: mutual TLS only, client chain verified to the root (the intermediate is name-constrained).
-frontend ingress_b
-  bind 127.0.0.1:$HAPROXY_INGRESS ssl crt $P/b-gw.pem ca-file $P/root.pem verify required alpn h2,http/1.1
-  http-request set-header x-forwarded-client-cert "By=spiffe://b.acme.internal/ns/isthmus-system/sa/isthmus-gateway;URI=%[req.hdr(x-isthmus-caller)]"
-  use_backend backend_grpc if { req.hdr(host) -m beg grpc. }
-  use_backend backend_bulk if { req.hdr(host) -m beg bulk. }
-  default_backend backend_b
-backend backend_b
-  http-reuse always
-  server backend 127.0.0.1:$BACKEND
+} > "$WORK/haproxy-egress.cfg"
+haproxy_ingress "$P" "$HAPROXY_INGRESS" "$BACKEND" $'  use_backend backend_grpc if { req.hdr(host) -m beg grpc. }\n  use_backend backend_bulk if { req.hdr(host) -m beg bulk. }\n' \
+  > "$WORK/haproxy-ingress.cfg"
+cat >> "$WORK/haproxy-ingress.cfg" <<CFG
 backend backend_bulk
   server bulk 127.0.0.1:$BULK_BACKEND
 backend backend_grpc
