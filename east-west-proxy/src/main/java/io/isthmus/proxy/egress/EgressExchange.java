@@ -146,11 +146,10 @@ final class EgressExchange extends Exchange {
         int port = choosePort(target, exports);
         List<PeerIngress> healthy = new ArrayList<>(exports.size());
         List<PeerIngress> ejected = new ArrayList<>(0);
-        boolean tracked = server.outliers().tracksAny();  // no failures anywhere: no key to build per candidate
         for (ExportedService e : exports) {
             if (e.ports().isEmpty() || e.ports().stream().anyMatch(p -> p.port() == port)) {
                 PeerIngress ingress = PeerIngress.of(e, server.resolver());
-                (tracked && server.outliers().ejected(ingress.key()) ? ejected : healthy).add(ingress);
+                (ingress.ejectedBy(server.outliers()) ? ejected : healthy).add(ingress);
             }
         }
         candidates = healthy.isEmpty() ? ejected : healthy;
@@ -211,19 +210,12 @@ final class EgressExchange extends Exchange {
             fail(RetryPolicy.Failure.WRONG_PEER, mismatch);
             return;
         }
-        connectSucceeded(ingress);
+        ingress.connectSucceeded(server.outliers());
         forward(up, !isUpgrade(), (channel, reusable) -> {
             if (!reusable || isUpgrade()) {
                 channel.close();
             }
         });
-    }
-
-    /** A connect to {@code ingress} succeeded: its outlier record, if it has one, is cleared. */
-    private void connectSucceeded(PeerIngress ingress) {
-        if (server.outliers().tracksAny()) {
-            server.outliers().connectSucceeded(ingress.key());
-        }
     }
 
     /** A connect to {@code ingress} failed: counted, and told to the outlier detector (which may eject it). */
@@ -315,7 +307,7 @@ final class EgressExchange extends Exchange {
                         tunnel();
                         return;
                     }
-                    connectSucceeded(ingress);
+                    ingress.connectSucceeded(server.outliers());
                     Tunnels.Opened opened = (Tunnels.Opened) f.getNow();
                     if (opened.response().status().code() != 200) {
                         opened.channel().close();

@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.util.Optional;
 
 import io.isthmus.proxy.http.Http2Support;
+import io.isthmus.proxy.outlier.OutlierDetector;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.IngressAddress;
 import io.isthmus.registry.ServiceResolver;
@@ -31,6 +32,21 @@ public record PeerIngress(IngressAddress ingress, String cluster, Optional<Trust
     /** What the outlier detector tracks: the cluster at its announced ingress. */
     public String key() {
         return cluster + "@" + ingress;
+    }
+
+    /**
+     * Whether {@code outliers} has ejected this cluster's ingress now. While it tracks no cluster at all (the usual
+     * case) the answer is no, and the key is not built: this runs for every candidate of every request.
+     */
+    public boolean ejectedBy(OutlierDetector outliers) {
+        return outliers.tracksAny() && outliers.ejected(key());
+    }
+
+    /** Tells {@code outliers} that a connect here succeeded: clears this ingress's record, if there is any record. */
+    public void connectSucceeded(OutlierDetector outliers) {
+        if (outliers.tracksAny()) {
+            outliers.connectSucceeded(key());
+        }
     }
 
     public InetSocketAddress address() {

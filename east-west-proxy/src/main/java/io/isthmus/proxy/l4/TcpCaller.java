@@ -107,7 +107,7 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
         for (ExportedService e : server.resolver().resolve(spec.route().name(), server.locality())) {
             if (e.ports().stream().anyMatch(p -> p.port() == spec.route().port() && p.protocol() == Protocol.TCP)) {
                 PeerIngress ingress = PeerIngress.of(e, server.resolver());
-                (server.outliers().ejected(ingress.key()) ? ejected : candidates).add(ingress);
+                (ingress.ejectedBy(server.outliers()) ? ejected : candidates).add(ingress);
             }
         }
         // As the egress does: clusters ejected for failing connects in a row are tried only when none other is left.
@@ -143,7 +143,7 @@ final class TcpCaller extends ChannelInboundHandlerAdapter {
                         attempt(ctx, caller, candidates, index + 1, failures);
                         return;
                     }
-                    server.outliers().connectSucceeded(ingress.key());
+                    ingress.connectSucceeded(server.outliers());
                     Tunnels.Opened opened = (Tunnels.Opened) f.getNow();
                     int status = opened.response().status().code();
                     String reason = opened.response().headers().get(IdentityHeaders.REASON, "");
