@@ -41,20 +41,24 @@ CFG
   timeout http-request 10s
 CFG
 }
-# haproxy_egress PKI EGRESS_PORT INGRESS_PORT: egress A for local callers (bearer token checked as a header match),
-# then mutual TLS with A's gateway SVID to ingress B, HTTP/1.1 on reused connections.
+# haproxy_egress PKI INGRESS_PORT ALPN SUFFIX BIND...: egress A (frontend egress_a<SUFFIX>) for local callers on each
+# BIND ("127.0.0.1:<port>[ options]"; bearer token checked as a header match), then mutual TLS with A's gateway SVID to
+# ingress B (backend ingress_b<SUFFIX>) on reused connections, speaking ALPN (http/1.1 for the `haproxy` row, h2 for
+# `haproxy-h2`).
 haproxy_egress() {
+  local pki=$1 ingress=$2 alpn=$3 suffix=$4 bind
+  shift 4
+  echo "frontend egress_a$suffix"
+  for bind in "$@"; do echo "  bind $bind"; done
   cat <<CFG
-frontend egress_a
-  bind 127.0.0.1:$2
   http-request deny deny_status 401 unless { req.hdr(authorization) -m str "Bearer bench" }
   http-request del-header authorization
   http-request del-header x-forwarded-client-cert
   http-request set-header x-isthmus-caller spiffe://a.acme.internal/ns/bench/sa/wrk
-  default_backend ingress_b
-backend ingress_b
+  default_backend ingress_b$suffix
+backend ingress_b$suffix
   http-reuse always
-  server b 127.0.0.1:$3 ssl crt $1/a-gw.pem ca-file $1/root.pem verify required alpn http/1.1
+  server b 127.0.0.1:$ingress ssl crt $pki/a-gw.pem ca-file $pki/root.pem verify required alpn $alpn
 CFG
 }
 # haproxy_ingress PKI INGRESS_PORT BACKEND_PORT [RULES]: ingress B, mutual TLS only (the client chain verified to the

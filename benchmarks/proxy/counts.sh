@@ -36,7 +36,7 @@ start_isthmus egress; ISE=${PIDS[-1]}
 P=$WORK/pki
 # HAProxy as in run.sh (PROCESSES=2, HAPROXY_LOG=1, the `haproxy` row: HTTP/1.1 between the gateways).
 haproxy_head 2 1 > "$WORK/head.cfg"
-{ cat "$WORK/head.cfg"; haproxy_egress "$P" "$HE" "$HI"; } > "$WORK/egress.cfg"
+{ cat "$WORK/head.cfg"; haproxy_egress "$P" "$HI" http/1.1 "" "127.0.0.1:$HE"; } > "$WORK/egress.cfg"
 { cat "$WORK/head.cfg"; haproxy_ingress "$P" "$HI" "$BACKEND"; } > "$WORK/ingress.cfg"
 haproxy -f "$WORK/ingress.cfg" -db > "$WORK/haproxy-ingress.log" 2>&1 & PIDS+=($!); HAI=$!
 haproxy -f "$WORK/egress.cfg" -db > "$WORK/haproxy-egress.log" 2>&1 & PIDS+=($!); HAE=$!

@@ -138,21 +138,9 @@ P=$WORK/pki
 # 2026-12-05 10:00 UTC); ISTHMUS_ACCESS_LOG=false turns Isthmus's off.
 haproxy_head "$THREADS" "${HAPROXY_LOG:-1}" > "$WORK/haproxy-head.cfg"
 {
-  haproxy_egress "$P" "$HAPROXY_EGRESS" "$HAPROXY_INGRESS"
-  cat <<CFG
-# The same egress with HTTP/2 between the gateways (as Isthmus does), and its h2c side for gRPC callers.
-frontend egress_a_h2
-  bind 127.0.0.1:$HAPROXY_EGRESS_H2
-  bind 127.0.0.1:$HAPROXY_GRPC proto h2
-  http-request deny deny_status 401 unless { req.hdr(authorization) -m str "Bearer bench" }
-  http-request del-header authorization
-  http-request del-header x-forwarded-client-cert
-  http-request set-header x-isthmus-caller spiffe://a.acme.internal/ns/bench/sa/wrk
-  default_backend ingress_b_h2
-backend ingress_b_h2
-  http-reuse always
-  server b 127.0.0.1:$HAPROXY_INGRESS ssl crt $P/a-gw.pem ca-file $P/root.pem verify required alpn h2
-CFG
+  haproxy_egress "$P" "$HAPROXY_INGRESS" http/1.1 "" "127.0.0.1:$HAPROXY_EGRESS"
+  # The same egress with HTTP/2 between the gateways (as Isthmus does), and its h2c side for gRPC callers.
+  haproxy_egress "$P" "$HAPROXY_INGRESS" h2 _h2 "127.0.0.1:$HAPROXY_EGRESS_H2" "127.0.0.1:$HAPROXY_GRPC proto h2"
 } > "$WORK/haproxy-egress.cfg"
 haproxy_ingress "$P" "$HAPROXY_INGRESS" "$BACKEND" $'  use_backend backend_grpc if { req.hdr(host) -m beg grpc. }\n  use_backend backend_bulk if { req.hdr(host) -m beg bulk. }\n' \
   > "$WORK/haproxy-ingress.cfg"
