@@ -70,11 +70,18 @@ public class AdminResource {
     public record CreatedTokenView(String token, TokenView details) {
     }
 
-    public record IdentityView(String spiffeId, String state, String enrolledAt, String revokedAt, String reason) {
+    /** @param warning what the administrator should know about a revocation just made; absent otherwise */
+    public record IdentityView(String spiffeId, String state, String enrolledAt, String revokedAt, String reason,
+            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+            String warning) {
         static IdentityView of(VmIdentity v) {
+            return of(v, null);
+        }
+
+        static IdentityView of(VmIdentity v, String warning) {
             return new IdentityView(v.id().toString(), v.state().name().toLowerCase(java.util.Locale.ROOT),
                     v.enrolledAt().map(Object::toString).orElse(null), v.revokedAt().map(Object::toString).orElse(null),
-                    v.revokeReason().orElse(null));
+                    v.revokeReason().orElse(null), warning);
         }
     }
 
@@ -110,8 +117,9 @@ public class AdminResource {
     public Response revokeIdentity(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, String body) {
         return admin("identity.revoke", authorization, principal -> {
             JsonNode json = EnrolmentResource.parseBody(body);
-            return Response.ok(IdentityView.of(service.revokeIdentity(principal, EnrolmentResource.text(json, "spiffeId"),
-                    EnrolmentResource.text(json, "reason")))).build();
+            EnrolmentService.Revocation r = service.revokeIdentity(principal, EnrolmentResource.text(json, "spiffeId"),
+                    EnrolmentResource.text(json, "reason"));
+            return Response.ok(IdentityView.of(r.identity(), r.warning().orElse(null))).build();
         });
     }
 

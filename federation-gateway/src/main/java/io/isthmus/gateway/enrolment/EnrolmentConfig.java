@@ -45,6 +45,16 @@ public interface EnrolmentConfig {
     @WithName("svid-ttl")
     Optional<Duration> svidTtl();
 
+    /**
+     * How long a replica that lost the majority of its cluster's replicas (a partition, or replicas that stopped
+     * without leaving) still signs for VMs; defaults to the VM SVID lifetime ({@code svid-ttl}). It cannot know of a
+     * revocation made on the other side, so what it signs in that time expires by the end of it, and afterwards it
+     * refuses every call that authenticates as a VM (503 {@code replica-cut-off}) until it sees the others again
+     * ({@link CutOffRenewal}). Zero refuses at once.
+     */
+    @WithName("cut-off-grace")
+    Optional<Duration> cutOffGrace();
+
     /** Namespaces VM identities may be issued in; empty means any namespace except the gateway's own. */
     @WithName("allowed-namespaces")
     Optional<List<String>> allowedNamespaces();

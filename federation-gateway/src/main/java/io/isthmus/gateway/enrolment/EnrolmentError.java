@@ -31,6 +31,11 @@ public enum EnrolmentError {
     RATE_LIMITED("rate-limited", 429),
     RATE_LIMIT_UNAVAILABLE("rate-limit-unavailable", 503),
     STORE_UNAVAILABLE("store-unavailable", 503),
+    /**
+     * This replica has seen only a minority of its cluster's replicas for longer than the cut-off grace, so it cannot
+     * rule out a revocation made elsewhere ({@link CutOffRenewal}).
+     */
+    REPLICA_CUT_OFF("replica-cut-off", 503),
     ISSUANCE_FAILED("issuance-failed", 500);
 
     private final String code;

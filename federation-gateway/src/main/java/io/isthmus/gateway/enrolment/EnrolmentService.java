@@ -159,8 +159,9 @@ public class EnrolmentService {
                         + known.get().revokedAt().orElseThrow() + known.get().revokeReason().map(r -> " (" + r + ")")
                                 .orElse("") + "; re-enrolment needs an administrator");
             }
+            Duration ttl = signingTtl();
             PublicKey key = verifiedKey(csrPem);
-            IssuedSvid issued = issue(identity, key);
+            IssuedSvid issued = issue(identity, key, null, ttl);
             issuedByRenewal.increment();
             audit(new EnrolmentAudit.Entry("renew", true, "issued", source, identity.toString(), identity.toString(), null,
                     Certificates.serialHex(issued.leaf()), "previous serial " + Certificates.serialHex(peerChain.get(0))));
@@ -191,7 +192,7 @@ public class EnrolmentService {
                         + d.reason().label() + ")");
             }
             SpiffeId id = ((AgentSubjects.Allowed) verdict).id();
-            IssuedSvid issued = issueToWorkload(id, verifiedKey(csrPem), agent);
+            IssuedSvid issued = issue(id, verifiedKey(csrPem), agent, signingTtl());
             issuedForWorkloads.increment();
             audit(new EnrolmentAudit.Entry("workload.issue", true, "issued", source, agent.toString(), id.toString(), null,
                     Certificates.serialHex(issued.leaf()), null));
@@ -237,7 +238,24 @@ public class EnrolmentService {
             throw new EnrolmentException(EnrolmentError.IDENTITY_REVOKED, identity + " was revoked at "
                     + known.get().revokedAt().orElseThrow());
         }
+        signingTtl();
         return identity;
+    }
+
+    /**
+     * The lifetime of what this replica signs for a VM now: the configured one, or less while it is cut off from the
+     * majority of its cluster's replicas ({@link CutOffRenewal}).
+     *
+     * @throws EnrolmentException {@code replica-cut-off} once it has been cut off for longer than the grace
+     */
+    private Duration signingTtl() {
+        ReplicaCutOff cutOff = stores.cutOff();
+        CutOffRenewal.Verdict verdict = CutOffRenewal.decide(clock.instant(), cutOff.since(), cutOff.grace(), svidTtl);
+        if (verdict instanceof CutOffRenewal.Refuse r) {
+            throw new EnrolmentException(EnrolmentError.REPLICA_CUT_OFF, r.message(),
+                    Optional.of(Duration.ofSeconds(30)));
+        }
+        return ((CutOffRenewal.Sign) verdict).ttl();
     }
 
     private SpiffeId authenticateVm(List<X509Certificate> peerChain) {
@@ -276,20 +294,19 @@ public class EnrolmentService {
     }
 
     private IssuedSvid issue(SpiffeId id, PublicKey key) {
-        return issue(id, key, null);
+        return issue(id, key, null, svidTtl);
     }
 
-    /** A workload's SVID, marked as issued through {@code agent} so that it can never act as the agent. */
-    private IssuedSvid issueToWorkload(SpiffeId id, PublicKey key, SpiffeId agent) {
-        return issue(id, key, java.util.Objects.requireNonNull(agent, "agent"));
-    }
-
-    private IssuedSvid issue(SpiffeId id, PublicKey key, SpiffeId throughAgent) {
+    /**
+     * @param throughAgent for a workload's SVID, the agent it is issued through (the SVID is marked so that it can
+     *                     never act as the agent); null for a VM's own SVID
+     */
+    private IssuedSvid issue(SpiffeId id, PublicKey key, SpiffeId throughAgent, Duration ttl) {
         CaCredential ca = trust.runtime().ca().current();
         X509Certificate leaf;
         try {
-            leaf = throughAgent == null ? issuer.issueCertificate(ca, id, key, svidTtl)
-                    : issuer.issueWorkloadCertificate(ca, id, key, svidTtl, throughAgent);
+            leaf = throughAgent == null ? issuer.issueCertificate(ca, id, key, ttl)
+                    : issuer.issueWorkloadCertificate(ca, id, key, ttl, throughAgent);
         } catch (IssuanceException e) {
             throw new EnrolmentException(EnrolmentError.ISSUANCE_FAILED, e.getMessage());
         }
@@ -352,7 +369,7 @@ public class EnrolmentService {
         return revoked.get();
     }
 
-    public VmIdentity revokeIdentity(String principal, String spiffeId, String reason) {
+    public Revocation revokeIdentity(String principal, String spiffeId, String reason) {
         SpiffeId id;
         try {
             id = SpiffeId.parseWorkload(spiffeId);
@@ -365,9 +382,21 @@ public class EnrolmentService {
             throw adminDeny("identity.revoke", principal, new EnrolmentException(EnrolmentError.NOT_A_VM_IDENTITY, why));
         }
         VmIdentity revoked = stores.identities().revoke(id, reason, clock.instant());
+        Optional<String> warning = stores.cutOff().since().map(since -> "recorded on this replica, which sees only the "
+                + "replicas " + stores.cacheManager().getMembers() + " of its cluster since " + since + ": the others "
+                + "learn of it when they see this one again, and until then may sign for the VM for up to "
+                + "isthmus.enrolment.cut-off-grace (" + stores.cutOff().grace() + ") from when they lost it; revoke it "
+                + "at a replica of the majority as well");
         audit(new EnrolmentAudit.Entry("identity.revoke", true, "revoked", null, principal, id.toString(), null, null,
-                reason));
-        return revoked;
+                warning.map(w -> reason == null ? w : reason + "; " + w).orElse(reason)));
+        return new Revocation(revoked, warning);
+    }
+
+    /**
+     * A revocation as recorded, and what the administrator should know about it: made on a replica cut off from
+     * the majority of its cluster's replicas, it reaches the others only when they meet again.
+     */
+    public record Revocation(VmIdentity identity, Optional<String> warning) {
     }
 
     public List<VmIdentity> listIdentities() {

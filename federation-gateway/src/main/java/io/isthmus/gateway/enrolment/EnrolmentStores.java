@@ -24,14 +24,18 @@ public class EnrolmentStores {
     private final VmIdentityStore identities;
     private final org.infinispan.Cache<String, String> rateBuckets;
     private final org.infinispan.Cache<String, String> registrationEntries;
+    private final ReplicaCutOff cutOff;
 
     @Inject
-    public EnrolmentStores(EnrolmentConfig config, GatewayConfig gateway, EmbeddedCacheManager manager) {
+    public EnrolmentStores(EnrolmentConfig config, GatewayConfig gateway, EmbeddedCacheManager manager,
+            java.time.Clock clock) {
         java.nio.file.Path storeDir = config.cluster().persistent() ? gateway.dataDir().resolve("enrolment") : null;
         this.manager = manager;
         EnrolmentCluster.defineCaches(manager, storeDir);
         org.infinispan.Cache<String, String> tokenCache = manager.getCache(InfinispanJoinTokenStore.CACHE);
         ReplicaAvailability.watchTokens(tokenCache);
+        this.cutOff = ReplicaCutOff.watch(tokenCache, clock,
+                config.cutOffGrace().orElse(config.svidTtl().orElse(gateway.ca().svidTtl())));
         this.tokens = new InfinispanJoinTokenStore(tokenCache);
         this.identities = new InfinispanVmIdentityStore(manager.getCache(InfinispanVmIdentityStore.CACHE));
         this.rateBuckets = manager.getCache(SharedRateLimiter.CACHE);
@@ -44,6 +48,11 @@ public class EnrolmentStores {
     /** The cache manager replicated among this cluster's gateway replicas (for other replica-local state). */
     public EmbeddedCacheManager cacheManager() {
         return manager;
+    }
+
+    /** Since when this replica has been cut off from the majority of its cluster's replicas, if it is. */
+    public ReplicaCutOff cutOff() {
+        return cutOff;
     }
 
     public JoinTokenStore tokens() {
