@@ -104,7 +104,10 @@ class LeastConnectedLoopsTest {
     }
 
     private Listener listener(String name) {
-        Listener l = new Listener(name, transport, ProxySettings.defaults(), c -> { });
+        ProxySettings settings = ProxySettings.defaults();
+        Listener l = new Listener(name, transport, settings, Listener.gate(name, settings.ingressConnections()),
+                new io.isthmus.proxy.metrics.ProxyMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
+                c -> { });
         l.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "plain, test");
         listeners.add(l);
         return l;
