@@ -167,6 +167,40 @@ class ListenerConnectionFloodTest {
         }
     }
 
+    /**
+     * The egress's per-service TCP listeners share one count with the egress's limits: an address flooding two of
+     * them holds no more than its limit across both, and the refusals are counted under {@code egress-tcp}.
+     */
+    @Test
+    void theTcpListenersShareOneLimitPerClient() throws Exception {
+        Federation.Cluster a = fed.cluster("a");
+        var gateways = io.isthmus.proxy.authz.vouch.GatewayIdentities.conventional(List.of(a.td));
+        try (io.isthmus.proxy.l4.TcpListeners tcp = new io.isthmus.proxy.l4.TcpListeners(a.transport, fed.settings,
+                a.tls, fed.resolver(), a.locality, new io.isthmus.proxy.metrics.ProxyMetrics(a.meters), a.telemetry,
+                a.egress.outliers())) {
+            List<io.isthmus.proxy.l4.TcpListeners.Bound> bound = tcp.start(List.of(
+                    io.isthmus.proxy.l4.TcpListenerSpec.parse("db-1", "db.data.svc.clusterset.local", 5432,
+                            "127.0.0.1:0", java.util.Optional.empty(), io.isthmus.registry.MeshName.DEFAULT_SUFFIX, a.td, gateways),
+                    io.isthmus.proxy.l4.TcpListenerSpec.parse("db-2", "db.data.svc.clusterset.local", 5432,
+                            "127.0.0.1:0", java.util.Optional.empty(), io.isthmus.registry.MeshName.DEFAULT_SUFFIX, a.td, gateways)));
+            double before = a.counter("isthmus_refused_connections_total", "listener", "egress-tcp");
+            List<Socket> flood = new ArrayList<>();
+            try {
+                flood.addAll(open(address(74), bound.get(0).address(), 3, Flood.IDLE));
+                flood.addAll(open(address(74), bound.get(1).address(), 3, Flood.IDLE));
+                assertThat(heldAfterRefusals(flood, 4)).as("of 3 + 3 at two TCP listeners").hasSize(4);
+                assertThat(a.counter("isthmus_refused_connections_total", "listener", "egress-tcp") - before)
+                        .isEqualTo(2);
+                assertThat(warnings).singleElement().asString().contains("east-west egress-tcp listeners",
+                        "127.0.0.74 holds 4 open connections", "isthmus.proxy.egress.max-connections-per-client=4");
+            } finally {
+                for (Socket s : flood) {
+                    s.close();
+                }
+            }
+        }
+    }
+
     /** The class's settings, with these limits at both listeners and a handshake timeout longer than each attack. */
     private static ProxySettings limits(int perClient, int total) {
         return ProxySettings.defaults().withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(30),
