@@ -34,7 +34,8 @@ import io.isthmus.trust.endpoint.ConnectionLimits;
  *                         (HTTP/2 streams after a GOAWAY, the current HTTP/1.1 exchange, a tunnel) before it is closed
  * @param ingressConnections how many connections the ingress holds open from one client address and in all; more
  *                         are closed at accept, before any TLS work
- * @param egressConnections the same for the egress, its per-service TCP listeners included (they share one count)
+ * @param egressConnections the same for the egress; its per-service TCP listeners together have one more count with
+ *                         these limits
  */
 public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration idleTimeout, Duration headerTimeout,
         Duration requestTimeout, int maxHeaderSize, long maxBodySize, OutlierPolicy outliers, Duration drainTimeout,

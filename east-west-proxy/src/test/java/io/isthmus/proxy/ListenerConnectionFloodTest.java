@@ -12,6 +12,7 @@ import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Handler;
 import java.util.logging.Level;
@@ -28,6 +29,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import io.isthmus.proxy.authz.vouch.GatewayIdentities;
+import io.isthmus.proxy.l4.TcpListenerSpec;
+import io.isthmus.proxy.l4.TcpListeners;
+import io.isthmus.proxy.metrics.ProxyMetrics;
+import io.isthmus.registry.MeshName;
 import io.isthmus.trust.endpoint.ConnectionGate;
 import io.isthmus.trust.endpoint.ConnectionLimits;
 import io.isthmus.trust.testing.TestCa;
@@ -174,15 +180,15 @@ class ListenerConnectionFloodTest {
     @Test
     void theTcpListenersShareOneLimitPerClient() throws Exception {
         Federation.Cluster a = fed.cluster("a");
-        var gateways = io.isthmus.proxy.authz.vouch.GatewayIdentities.conventional(List.of(a.td));
-        try (io.isthmus.proxy.l4.TcpListeners tcp = new io.isthmus.proxy.l4.TcpListeners(a.transport, fed.settings,
-                a.tls, fed.resolver(), a.locality, new io.isthmus.proxy.metrics.ProxyMetrics(a.meters), a.telemetry,
+        var gateways = GatewayIdentities.conventional(List.of(a.td));
+        try (TcpListeners tcp = new TcpListeners(a.transport, fed.settings,
+                a.tls, fed.resolver(), a.locality, new ProxyMetrics(a.meters), a.telemetry,
                 a.egress.outliers())) {
-            List<io.isthmus.proxy.l4.TcpListeners.Bound> bound = tcp.start(List.of(
-                    io.isthmus.proxy.l4.TcpListenerSpec.parse("db-1", "db.data.svc.clusterset.local", 5432,
-                            "127.0.0.1:0", java.util.Optional.empty(), io.isthmus.registry.MeshName.DEFAULT_SUFFIX, a.td, gateways),
-                    io.isthmus.proxy.l4.TcpListenerSpec.parse("db-2", "db.data.svc.clusterset.local", 5432,
-                            "127.0.0.1:0", java.util.Optional.empty(), io.isthmus.registry.MeshName.DEFAULT_SUFFIX, a.td, gateways)));
+            List<TcpListeners.Bound> bound = tcp.start(List.of(
+                    TcpListenerSpec.parse("db-1", "db.data.svc.clusterset.local", 5432,
+                            "127.0.0.1:0", Optional.empty(), MeshName.DEFAULT_SUFFIX, a.td, gateways),
+                    TcpListenerSpec.parse("db-2", "db.data.svc.clusterset.local", 5432,
+                            "127.0.0.1:0", Optional.empty(), MeshName.DEFAULT_SUFFIX, a.td, gateways)));
             double before = a.counter("isthmus_refused_connections_total", "listener", "egress-tcp");
             List<Socket> flood = new ArrayList<>();
             try {

@@ -18,6 +18,7 @@ import io.isthmus.proxy.tunnel.HeldBytes;
 import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.ServiceResolver;
+import io.isthmus.trust.endpoint.ConnectionGate;
 import io.netty.channel.socket.SocketChannel;
 
 /**
@@ -46,7 +47,7 @@ public final class TcpListeners implements AutoCloseable {
     private final OutlierDetector outliers;
     private final Map<TcpListenerSpec, Listener> listeners = new LinkedHashMap<>();
     /** One count for all the TCP listeners, with the egress's limits: a client flooding several holds no more. */
-    private final io.isthmus.trust.endpoint.ConnectionGate gate;
+    private final ConnectionGate gate;
 
     /**
      * @param outliers  the egress's outlier detector: clusters it skips are tried last here too

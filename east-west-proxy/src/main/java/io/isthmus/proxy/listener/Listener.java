@@ -1,6 +1,8 @@
 package io.isthmus.proxy.listener;
 
 import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
@@ -12,6 +14,7 @@ import io.isthmus.proxy.tls.Revalidation;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.trust.endpoint.ConnectionAdmission;
 import io.isthmus.trust.endpoint.ConnectionGate;
+import io.isthmus.trust.endpoint.ConnectionLimits;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -67,8 +70,8 @@ public final class Listener implements AutoCloseable {
         this.name = name;
         this.transport = transport;
         this.settings = settings;
-        this.gate = java.util.Objects.requireNonNull(gate, "gate");
-        this.metrics = java.util.Objects.requireNonNull(metrics, "metrics");
+        this.gate = Objects.requireNonNull(gate, "gate");
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.setup = setup;
     }
 
@@ -76,8 +79,8 @@ public final class Listener implements AutoCloseable {
      * A gate with {@code limits} for the listener {@code name}; its warnings call it {@code east-west <name>}. Share
      * one gate between listeners to give them one count.
      */
-    public static ConnectionGate gate(String name, io.isthmus.trust.endpoint.ConnectionLimits limits) {
-        return new ConnectionGate(limits, java.time.Clock.systemUTC(), "east-west " + name);
+    public static ConnectionGate gate(String name, ConnectionLimits limits) {
+        return new ConnectionGate(limits, Clock.systemUTC(), "east-west " + name);
     }
 
     /**

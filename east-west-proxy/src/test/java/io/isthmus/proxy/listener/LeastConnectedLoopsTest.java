@@ -19,7 +19,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.transport.NettyTransport;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 
@@ -106,7 +108,7 @@ class LeastConnectedLoopsTest {
     private Listener listener(String name) {
         ProxySettings settings = ProxySettings.defaults();
         Listener l = new Listener(name, transport, settings, Listener.gate(name, settings.ingressConnections()),
-                new io.isthmus.proxy.metrics.ProxyMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
+                new ProxyMetrics(new SimpleMeterRegistry()),
                 c -> { });
         l.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "plain, test");
         listeners.add(l);
