@@ -5,6 +5,7 @@ import java.util.Objects;
 
 import io.isthmus.proxy.outlier.OutlierPolicy;
 import io.isthmus.registry.MeshName;
+import io.isthmus.trust.endpoint.ConnectionLimits;
 
 /**
  * Limits and timeouts shared by the ingress and the egress listeners.
@@ -31,11 +32,32 @@ import io.isthmus.registry.MeshName;
  * @param outliers         when a peer cluster that keeps failing connects is skipped
  * @param drainTimeout     how long a connection whose peer's signer was retired may keep serving what is in flight
  *                         (HTTP/2 streams after a GOAWAY, the current HTTP/1.1 exchange, a tunnel) before it is closed
+ * @param ingressConnections how many connections the ingress holds open from one client address and in all; more
+ *                         are closed at accept, before any TLS work
+ * @param egressConnections the same for the egress; its per-service TCP listeners together have one more count with
+ *                         these limits
  */
 public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration idleTimeout, Duration headerTimeout,
-        Duration requestTimeout, int maxHeaderSize, long maxBodySize, OutlierPolicy outliers, Duration drainTimeout) {
+        Duration requestTimeout, int maxHeaderSize, long maxBodySize, OutlierPolicy outliers, Duration drainTimeout,
+        ConnectionLimits ingressConnections, ConnectionLimits egressConnections) {
 
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofMinutes(10);
+
+    /**
+     * 512 per client address, 4,096 in all. A peer gateway multiplexes its requests on a few HTTP/2 connections, but
+     * each tunnel, TCP-listener connection and end-to-end mTLS (passthrough) connection it relays is a connection of
+     * its own from its address, and a peer's replicas may share one NAT address.
+     */
+    public static final ConnectionLimits DEFAULT_INGRESS_CONNECTIONS = new ConnectionLimits("isthmus.proxy.ingress",
+            512, 4096, Duration.ofMinutes(1));
+
+    /**
+     * 2,048 per client address, 8,192 in all. Callers are local pods, and many of them may reach the egress from one
+     * address (a node's, for host-network pods or behind SNAT): a node with 110 pods can hold about 18 connections
+     * per pod through one address, while one address still cannot take more than a quarter of the egress.
+     */
+    public static final ConnectionLimits DEFAULT_EGRESS_CONNECTIONS = new ConnectionLimits("isthmus.proxy.egress",
+            2048, 8192, Duration.ofMinutes(1));
 
     public ProxySettings {
         Objects.requireNonNull(meshSuffix, "meshSuffix");
@@ -45,6 +67,8 @@ public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration
         positive(headerTimeout, "headerTimeout");
         positive(requestTimeout, "requestTimeout");
         positive(drainTimeout, "drainTimeout");
+        Objects.requireNonNull(ingressConnections, "ingressConnections");
+        Objects.requireNonNull(egressConnections, "egressConnections");
         if (maxHeaderSize < 256) {
             throw new IllegalArgumentException("maxHeaderSize " + maxHeaderSize + " is below 256 bytes");
         }
@@ -54,7 +78,15 @@ public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration
         }
     }
 
-    /** Settings with the default outlier policy and drain timeout. */
+    /** Settings with the default connection limits. */
+    public ProxySettings(String meshSuffix, Duration connectTimeout, Duration idleTimeout, Duration headerTimeout,
+            Duration requestTimeout, int maxHeaderSize, long maxBodySize, OutlierPolicy outliers,
+            Duration drainTimeout) {
+        this(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize, maxBodySize,
+                outliers, drainTimeout, DEFAULT_INGRESS_CONNECTIONS, DEFAULT_EGRESS_CONNECTIONS);
+    }
+
+    /** Settings with the default outlier policy, drain timeout and connection limits. */
     public ProxySettings(String meshSuffix, Duration connectTimeout, Duration idleTimeout, Duration headerTimeout,
             Duration requestTimeout, int maxHeaderSize, long maxBodySize) {
         this(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize, maxBodySize,
@@ -67,32 +99,39 @@ public record ProxySettings(String meshSuffix, Duration connectTimeout, Duration
     }
 
     public ProxySettings withTimeouts(Duration connect, Duration idle, Duration header) {
-        return new ProxySettings(meshSuffix, connect, idle, header, requestTimeout, maxHeaderSize, maxBodySize, outliers, drainTimeout);
+        return new ProxySettings(meshSuffix, connect, idle, header, requestTimeout, maxHeaderSize, maxBodySize, outliers,
+                drainTimeout, ingressConnections, egressConnections);
     }
 
     public ProxySettings withMaxHeaderSize(int bytes) {
         return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, bytes,
-                maxBodySize, outliers, drainTimeout);
+                maxBodySize, outliers, drainTimeout, ingressConnections, egressConnections);
     }
 
     public ProxySettings withMaxBodySize(long bytes) {
         return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize,
-                bytes, outliers, drainTimeout);
+                bytes, outliers, drainTimeout, ingressConnections, egressConnections);
     }
 
     public ProxySettings withRequestTimeout(Duration timeout) {
         return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, timeout, maxHeaderSize,
-                maxBodySize, outliers, drainTimeout);
+                maxBodySize, outliers, drainTimeout, ingressConnections, egressConnections);
     }
 
     public ProxySettings withOutliers(OutlierPolicy policy) {
         return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize,
-                maxBodySize, policy, drainTimeout);
+                maxBodySize, policy, drainTimeout, ingressConnections, egressConnections);
     }
 
     public ProxySettings withDrainTimeout(Duration timeout) {
         return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize,
-                maxBodySize, outliers, timeout);
+                maxBodySize, outliers, timeout, ingressConnections, egressConnections);
+    }
+
+    /** The same settings with these connection limits for the ingress and the egress. */
+    public ProxySettings withConnectionLimits(ConnectionLimits ingress, ConnectionLimits egress) {
+        return new ProxySettings(meshSuffix, connectTimeout, idleTimeout, headerTimeout, requestTimeout, maxHeaderSize,
+                maxBodySize, outliers, drainTimeout, ingress, egress);
     }
 
     private static void positive(Duration d, String name) {

@@ -4,7 +4,8 @@
  *
  * <p>To follow one request from the caller's socket to the backend, read these in order:
  * <ol>
- * <li>{@link io.isthmus.proxy.listener.Listener}: a connection is accepted (idle handler, connection group).</li>
+ * <li>{@link io.isthmus.proxy.listener.Listener}: a connection is admitted (connection limits per client address and
+ * in all) or closed at once, then accepted (idle handler, connection group).</li>
  * <li>{@link io.isthmus.proxy.egress.EgressServer} ({@code accepted}): the egress pipeline, TLS or plaintext, h2c;
  * the HTTP/1.1 handlers of {@link io.isthmus.proxy.http.Http1Pipeline} (strict decoding, validation, the header
  * deadline), or HTTP/2 streams from {@link io.isthmus.proxy.http.Http2Support}.</li>

@@ -45,6 +45,18 @@ final class RawHttp implements AutoCloseable {
         return new RawHttp(new Socket(to.getAddress(), to.getPort()));
     }
 
+    /** A plaintext connection from the local address {@code from} (e.g. 127.0.0.2: another client than 127.0.0.1). */
+    static RawHttp plainFrom(java.net.InetAddress from, InetSocketAddress to) throws IOException {
+        return new RawHttp(new Socket(to.getAddress(), to.getPort(), from, 0));
+    }
+
+    /** A TLS connection from the local address {@code from}, handshaken before returning. */
+    static RawHttp tlsFrom(java.net.InetAddress from, InetSocketAddress to, SSLContext ctx) throws IOException {
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(to.getAddress(), to.getPort(), from, 0);
+        s.startHandshake();
+        return new RawHttp(s);
+    }
+
     static RawHttp tls(InetSocketAddress to, SSLContext ctx) throws IOException {
         SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(to.getAddress(), to.getPort());
         s.startHandshake();

@@ -77,7 +77,8 @@ public final class EgressServer implements AutoCloseable {
         this.streams = Http2Support.exchangeStream(settings);
         this.tunnels = new Tunnels(transport, settings);
         this.outliers = new OutlierDetector(settings.outliers());
-        this.listener = new Listener("egress", transport, settings, this::accepted);
+        this.listener = new Listener("egress", transport, settings,
+                Listener.gate("egress", settings.egressConnections()), metrics, this::accepted);
     }
 
     /**

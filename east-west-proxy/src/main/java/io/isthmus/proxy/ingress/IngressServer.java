@@ -84,7 +84,8 @@ public final class IngressServer implements AutoCloseable {
         this.h2cBackends = new H2Pool(transport, null, settings);
         this.streams = Http2Support.exchangeStream(settings);
         this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
-        this.listener = new Listener("ingress", transport, settings, this::accepted);
+        this.listener = new Listener("ingress", transport, settings,
+                Listener.gate("ingress", settings.ingressConnections()), metrics, this::accepted);
     }
 
     /**

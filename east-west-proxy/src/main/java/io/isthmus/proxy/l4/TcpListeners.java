@@ -18,6 +18,7 @@ import io.isthmus.proxy.tunnel.HeldBytes;
 import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.Locality;
 import io.isthmus.registry.ServiceResolver;
+import io.isthmus.trust.endpoint.ConnectionGate;
 import io.netty.channel.socket.SocketChannel;
 
 /**
@@ -45,6 +46,8 @@ public final class TcpListeners implements AutoCloseable {
     private final Tunnels tunnels;
     private final OutlierDetector outliers;
     private final Map<TcpListenerSpec, Listener> listeners = new LinkedHashMap<>();
+    /** One count for all the TCP listeners, with the egress's limits: a client flooding several holds no more. */
+    private final ConnectionGate gate;
 
     /**
      * @param outliers  the egress's outlier detector: clusters it skips are tried last here too
@@ -61,6 +64,7 @@ public final class TcpListeners implements AutoCloseable {
         this.metrics = metrics;
         this.telemetry = Objects.requireNonNull(telemetry, "telemetry");
         this.tunnels = new Tunnels(transport, settings);
+        this.gate = Listener.gate(LISTENER + " listeners", settings.egressConnections());
     }
 
     /** One bound listener, as announced. */
@@ -71,7 +75,8 @@ public final class TcpListeners implements AutoCloseable {
     public List<Bound> start(List<TcpListenerSpec> specs) {
         try {
             for (TcpListenerSpec spec : specs) {
-                Listener listener = new Listener(LISTENER, transport, settings, c -> accepted(spec, c));
+                Listener listener = new Listener(LISTENER, transport, settings, gate, metrics,
+                        c -> accepted(spec, c));
                 listeners.put(spec, listener);
                 listener.start(spec.bind(), spec.name() + " -> " + spec.route().authority() + ", " + spec
                         .plaintextCaller().map(c -> "plaintext clients act as " + c).orElse("TLS clients with their SVID"));

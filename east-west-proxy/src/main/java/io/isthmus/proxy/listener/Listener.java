@@ -1,6 +1,8 @@
 package io.isthmus.proxy.listener;
 
 import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
@@ -10,6 +12,9 @@ import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.tls.Revalidation;
 import io.isthmus.proxy.transport.NettyTransport;
+import io.isthmus.trust.endpoint.ConnectionAdmission;
+import io.isthmus.trust.endpoint.ConnectionGate;
+import io.isthmus.trust.endpoint.ConnectionLimits;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -23,7 +28,11 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 
 /**
  * One listening socket of the data plane and the connections it accepted: the bootstrap the ingress and the egress
- * share. Every accepted connection starts with the handler {@value #IDLE} (a connection from which nothing arrives
+ * share. Every accepted connection is first admitted by the listener's {@link ConnectionGate} (at most so many open
+ * connections per client address and in all): one over a limit is closed at once, before any handler or TLS work,
+ * and counted in {@code isthmus_refused_connections_total{listener,reason}}; the gate logs a WARN at most once a
+ * minute per address, naming it and the setting to raise. An admitted connection starts with the handler
+ * {@value #IDLE} (a connection from which nothing arrives
  * for {@link ProxySettings#idleTimeout()} is told so by an {@code IdleStateEvent}, which the request handler turns
  * into a close unless an exchange is in progress), then whatever the listener's {@link Setup} appends. The
  * connections are kept in one group, so that {@link #close} ends them and {@link #revalidate} re-checks their peers.
@@ -45,16 +54,33 @@ public final class Listener implements AutoCloseable {
     private final NettyTransport transport;
     private final ProxySettings settings;
     private final Setup setup;
+    private final ConnectionGate gate;
+    private final ProxyMetrics metrics;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private volatile Channel channel;
     private volatile LeastConnectedLoops loops;
 
-    /** @param name what the log and the revalidation metrics call this listener ({@code ingress}, {@code egress}) */
-    public Listener(String name, NettyTransport transport, ProxySettings settings, Setup setup) {
+    /**
+     * @param name    what the log and the metrics call this listener ({@code ingress}, {@code egress})
+     * @param gate    admits each accepted connection (listeners that share one gate share its limits)
+     * @param metrics counts the connections the gate refused
+     */
+    public Listener(String name, NettyTransport transport, ProxySettings settings, ConnectionGate gate,
+            ProxyMetrics metrics, Setup setup) {
         this.name = name;
         this.transport = transport;
         this.settings = settings;
+        this.gate = Objects.requireNonNull(gate, "gate");
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.setup = setup;
+    }
+
+    /**
+     * A gate with {@code limits} for the listener {@code name}; its warnings call it {@code east-west <name>}. Share
+     * one gate between listeners to give them one count.
+     */
+    public static ConnectionGate gate(String name, ConnectionLimits limits) {
+        return new ConnectionGate(limits, Clock.systemUTC(), "east-west " + name);
     }
 
     /**
@@ -70,6 +96,9 @@ public final class Listener implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (!admitted(ch)) {
+                            return;
+                        }
                         connections.add(ch);
                         ch.pipeline().addLast(IDLE, new IdleStateHandler(settings.idleTimeout().toNanos(), 0, 0,
                                 TimeUnit.NANOSECONDS));
@@ -80,6 +109,28 @@ public final class Listener implements AutoCloseable {
         InetSocketAddress bound = address();
         LOG.infof("east-west %s (%s) listening on %s", name, description, bound);
         return bound;
+    }
+
+    /**
+     * Whether the gate admits {@code ch}: if so, the connection is counted until it closes; if not, it is closed now,
+     * before any handler is added (no TLS engine, no buffers), and the refusal counted.
+     */
+    private boolean admitted(SocketChannel ch) {
+        InetSocketAddress remote = ch.remoteAddress();
+        String client = remote == null || remote.getAddress() == null ? String.valueOf(remote)
+                : remote.getAddress().getHostAddress();
+        if (gate.open(client) instanceof ConnectionAdmission.Verdict.Refused refused) {
+            metrics.connectionRefused(name, refused.reason().setting());
+            ch.close();
+            return false;
+        }
+        ch.closeFuture().addListener(f -> gate.closed(client));
+        return true;
+    }
+
+    /** The gate that admits this listener's connections. */
+    public ConnectionGate gate() {
+        return gate;
     }
 
     /**

@@ -35,6 +35,10 @@ import io.micrometer.core.instrument.Timer;
  * signer was retired;</li>
  * <li>{@code isthmus_connections_revoked_total{listener,reason}}: established connections closed after a bundle
  * change because their peer no longer verifies;</li>
+ * <li>{@code isthmus_refused_connections_total{listener,reason}}: connections a listener closed at accept, before any
+ * TLS work, because their client address held {@code max-connections-per-client} open connections already
+ * ({@code reason="max-connections-per-client"}) or the listener held {@code max-connections}
+ * ({@code reason="max-connections"});</li>
  * <li>{@code isthmus_proxy_buffers_bytes{memory}}: bytes the data plane's pooled buffers hold right now, direct and
  * heap ({@code memory="direct"|"heap"}): bodies stream through, so this stays flat however large a transfer and
  * however slow its reader.</li>
@@ -132,6 +136,18 @@ public final class ProxyMetrics {
                 .builder("isthmus_outlier_ejections_total")
                 .description("Times a peer cluster was skipped after failing connects in a row").tag("cluster", cluster)
                 .register(registry)).increment();
+    }
+
+    /**
+     * A connection {@code listener} closed at accept because a connection limit was reached; {@code reason} is the
+     * limit's setting ({@code max-connections-per-client}, {@code max-connections}).
+     */
+    public void connectionRefused(String listener, String reason) {
+        handshakeFailures.computeIfAbsent("connection-refused\u0000" + listener + "\u0000" + reason, k -> Counter
+                .builder("isthmus_refused_connections_total")
+                .description("Connections closed at accept, before any TLS work, because their client address or the "
+                        + "listener held as many open connections as allowed")
+                .tag("listener", listener).tag("reason", reason).register(registry)).increment();
     }
 
     /**

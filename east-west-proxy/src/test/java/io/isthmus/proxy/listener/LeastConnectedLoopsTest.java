@@ -19,7 +19,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.transport.NettyTransport;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 
@@ -104,7 +106,10 @@ class LeastConnectedLoopsTest {
     }
 
     private Listener listener(String name) {
-        Listener l = new Listener(name, transport, ProxySettings.defaults(), c -> { });
+        ProxySettings settings = ProxySettings.defaults();
+        Listener l = new Listener(name, transport, settings, Listener.gate(name, settings.ingressConnections()),
+                new ProxyMetrics(new SimpleMeterRegistry()),
+                c -> { });
         l.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "plain, test");
         listeners.add(l);
         return l;

@@ -170,6 +170,21 @@ public interface ProxyConfig {
         /** Port to bind; 0 picks a free one (tests). */
         @WithDefault("15443")
         int port();
+
+        /**
+         * Open connections the ingress holds from one client address; more are closed at accept, before any TLS work
+         * (WARN once a minute per address, {@code isthmus_refused_connections_total{listener="ingress"}}). A peer
+         * gateway multiplexes requests on a few HTTP/2 connections, but each tunnel, TCP-listener and end-to-end mTLS
+         * connection it relays is one more from its address, and a peer's replicas may share a NAT address.
+         */
+        @WithName("max-connections-per-client")
+        @WithDefault("512")
+        int maxConnectionsPerClient();
+
+        /** Open connections the ingress holds in all; more are closed at accept. */
+        @WithName("max-connections")
+        @WithDefault("4096")
+        int maxConnections();
     }
 
     interface EgressListener {
@@ -184,6 +199,25 @@ public interface ProxyConfig {
         /** Port to bind; 0 picks a free one (tests). */
         @WithDefault("15001")
         int port();
+
+        /**
+         * Open connections the egress holds from one client address; more are closed at accept, before any TLS work
+         * (WARN once a minute per address, {@code isthmus_refused_connections_total{listener="egress"}}). Generous:
+         * many pods may reach the egress from one node address (host-network pods, SNAT), so this only stops one
+         * address from taking more than a quarter of {@code max-connections}. Set it to {@code max-connections} to
+         * turn it off (every caller behind one address, e.g. a load balancer that hides them).
+         */
+        @WithName("max-connections-per-client")
+        @WithDefault("2048")
+        int maxConnectionsPerClient();
+
+        /**
+         * Open connections the egress holds in all; more are closed at accept. The TCP listeners
+         * ({@code tcp-listeners}) together hold as many again, with the same limits.
+         */
+        @WithName("max-connections")
+        @WithDefault("8192")
+        int maxConnections();
     }
 
     interface Outlier {

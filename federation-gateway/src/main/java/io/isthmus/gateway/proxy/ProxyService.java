@@ -1,6 +1,7 @@
 package io.isthmus.gateway.proxy;
 
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -52,6 +53,7 @@ import io.isthmus.registry.Locality;
 import io.isthmus.registry.MeshName;
 import io.isthmus.registry.Registry;
 import io.isthmus.registry.ServiceResolver;
+import io.isthmus.trust.endpoint.ConnectionLimits;
 import io.isthmus.trust.runtime.TrustRuntime;
 import io.isthmus.trust.runtime.TrustSnapshot;
 import io.isthmus.trust.spiffe.SpiffeId;
@@ -226,11 +228,25 @@ public class ProxyService {
             throw new ConfigException("isthmus.proxy.max-body-size", "must not be negative (0 means no limit), was "
                     + c.maxBodySize());
         }
+        ConnectionLimits ingress = connectionLimits("isthmus.proxy.ingress", c.ingress().maxConnectionsPerClient(),
+                c.ingress().maxConnections());
+        ConnectionLimits egress = connectionLimits("isthmus.proxy.egress", c.egress().maxConnectionsPerClient(),
+                c.egress().maxConnections());
         try {
             return new ProxySettings(c.meshSuffix(), c.connectTimeout(), c.idleTimeout(), c.headerTimeout(),
-                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize(), outliers, c.drainTimeout());
+                    c.requestTimeout(), c.maxHeaderSize(), c.maxBodySize(), outliers, c.drainTimeout(), ingress,
+                    egress);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("isthmus.proxy", e.getMessage(), e);
+        }
+    }
+
+    /** A listener's connection limits; a bad value fails startup naming its key. */
+    static ConnectionLimits connectionLimits(String prefix, int perClient, int total) {
+        try {
+            return new ConnectionLimits(prefix, perClient, total, Duration.ofMinutes(1));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(prefix, e.getMessage(), e);
         }
     }
 

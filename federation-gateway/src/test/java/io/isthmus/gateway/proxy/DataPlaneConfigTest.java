@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import io.isthmus.gateway.config.ConfigException;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.outlier.OutlierPolicy;
+import io.isthmus.trust.endpoint.ConnectionLimits;
 
 /**
  * The data plane's limits as the gateway reads them (issue 14): bodies stream without a size limit unless one is set,
@@ -51,5 +52,39 @@ class DataPlaneConfigTest {
         assertThatThrownBy(() -> settings(Map.of("isthmus.proxy.max-body-size", "-1")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("configuration isthmus.proxy.max-body-size: must not be negative (0 means no limit), was -1");
+    }
+
+    /**
+     * The connection limits of the ingress and the egress: by default 512 per client and 4,096 in all at the ingress,
+     * a generous 2,048 of 8,192 at the egress (many pods behind one node address); each names its own settings.
+     */
+    @Test
+    void connectionLimitsPerListenerKind() {
+        ProxySettings s = settings(Map.of());
+        assertThat(s.ingressConnections()).isEqualTo(
+                new ConnectionLimits("isthmus.proxy.ingress", 512, 4096, Duration.ofMinutes(1)));
+        assertThat(s.egressConnections()).isEqualTo(
+                new ConnectionLimits("isthmus.proxy.egress", 2048, 8192, Duration.ofMinutes(1)));
+        assertThat(s.ingressConnections()).isEqualTo(ProxySettings.DEFAULT_INGRESS_CONNECTIONS);
+        assertThat(s.egressConnections()).isEqualTo(ProxySettings.DEFAULT_EGRESS_CONNECTIONS);
+
+        ProxySettings set = settings(Map.of("isthmus.proxy.ingress.max-connections-per-client", "32",
+                "isthmus.proxy.ingress.max-connections", "1000", "isthmus.proxy.egress.max-connections-per-client",
+                "20000", "isthmus.proxy.egress.max-connections", "20000"));
+        assertThat(set.ingressConnections().perClient()).isEqualTo(32);
+        assertThat(set.ingressConnections().total()).isEqualTo(1000);
+        assertThat(set.egressConnections().perClient()).as("per client off: as many as in all").isEqualTo(20000);
+        assertThat(set.egressConnections().total()).isEqualTo(20000);
+    }
+
+    @Test
+    void badConnectionLimitsNameTheirKey() {
+        assertThatThrownBy(() -> settings(Map.of("isthmus.proxy.ingress.max-connections-per-client", "0")))
+                .isInstanceOf(ConfigException.class).hasMessage("configuration isthmus.proxy.ingress: "
+                        + "isthmus.proxy.ingress.max-connections-per-client is 0, expected 1 or more");
+        assertThatThrownBy(() -> settings(Map.of("isthmus.proxy.egress.max-connections", "100")))
+                .isInstanceOf(ConfigException.class).hasMessage("configuration isthmus.proxy.egress: "
+                        + "isthmus.proxy.egress.max-connections is 100, expected at least max-connections-per-client "
+                        + "(2048)");
     }
 }

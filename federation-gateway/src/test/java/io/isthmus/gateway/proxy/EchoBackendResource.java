@@ -62,7 +62,10 @@ public class EchoBackendResource implements QuarkusTestResourceLifecycleManager 
                 "isthmus.proxy.routes.\"" + ECHO + "\"", "127.0.0.1:" + ingress,
                 "isthmus.registry.ingress-address", "127.0.0.1:" + ingress,
                 "isthmus.registry.static-exports.echo.namespace", "demo",
-                "isthmus.registry.static-exports.echo.ports", "http:80");
+                "isthmus.registry.static-exports.echo.ports", "http:80",
+                // Low, so that GatewayProxyTest can flood each listener past it with a few sockets.
+                "isthmus.proxy.ingress.max-connections-per-client", "8",
+                "isthmus.proxy.egress.max-connections-per-client", "8");
     }
 
     @Override

@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.not;
+import static org.awaitility.Awaitility.await;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
@@ -17,6 +19,8 @@ import java.net.SocketTimeoutException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -125,6 +129,45 @@ class GatewayProxyTest {
         if (answer.length > 0) {
             assertThat(answer[0]).as("a TLS alert record (content type 21)").isEqualTo((byte) 0x15);
         }
+    }
+
+    /**
+     * One address opens 12 idle TCP connections to the ingress and another 12 to the egress, whose limit per client is
+     * set to 8 here ({@code isthmus.proxy.ingress.max-connections-per-client}, {@code egress.}): at each listener 4
+     * are closed at accept and counted in the metric, by listener; a workload at 127.0.0.1 is served meanwhile.
+     */
+    @Test
+    void eachListenerRefusesOneClientsConnectionsBeyondItsConfiguredLimitAndCountsThem() throws Exception {
+        List<Socket> idle = new ArrayList<>();
+        try {
+            idle.addAll(idle(InetAddress.getByAddress(new byte[] {127, 0, 0, 72}), proxy.ingressAddress().orElseThrow(),
+                    12));
+            idle.addAll(idle(InetAddress.getByAddress(new byte[] {127, 0, 0, 73}), proxy.egressAddress().orElseThrow(),
+                    12));
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> given().when().get(metrics).then()
+                    .statusCode(200)
+                    .body(containsString("isthmus_refused_connections_total{listener=\"ingress\","
+                            + "reason=\"max-connections-per-client\"} 4.0"))
+                    .body(containsString("isthmus_refused_connections_total{listener=\"egress\","
+                            + "reason=\"max-connections-per-client\"} 4.0")));
+            assertThat(call(proxy.egressAddress().orElseThrow(), workloadTls(EchoBackendResource.CHECKOUT), REQUEST))
+                    .startsWith("HTTP/1.1 200");
+        } finally {
+            for (Socket s : idle) {
+                s.close();
+            }
+        }
+    }
+
+    private static List<Socket> idle(InetAddress from, InetSocketAddress to, int n) throws IOException {
+        List<Socket> opened = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Socket s = new Socket();
+            opened.add(s);
+            s.bind(new InetSocketAddress(from, 0));
+            s.connect(to, 5_000);
+        }
+        return opened;
     }
 
     /** The bytes a plaintext client gets before the connection ends; fails if it stays open and silent. */

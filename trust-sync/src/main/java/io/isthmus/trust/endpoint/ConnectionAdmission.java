@@ -1,9 +1,10 @@
 package io.isthmus.trust.endpoint;
 
 /**
- * Whether the bundle endpoint takes one more connection, judged at accept from the counts of connections it holds
- * open. The endpoint answers anyone (bundles are public), so without a bound one client could hold every file
- * descriptor and thread with idle connections. Pure; thread-safe.
+ * Whether a listener takes one more connection, judged at accept from the counts of connections it holds open: the
+ * bundle endpoint (which answers anyone: bundles are public) and the data plane's ingress and egress. Without a bound
+ * one client could hold every file descriptor, and the memory of a TLS engine per connection, with idle connections.
+ * Pure; thread-safe.
  */
 public final class ConnectionAdmission {
     private ConnectionAdmission() {
@@ -18,7 +19,7 @@ public final class ConnectionAdmission {
             this.setting = setting;
         }
 
-        /** The {@code isthmus.bundle-endpoint.*} setting that bounds it. */
+        /** The setting that bounds it, below the listener's prefix ({@link ConnectionLimits#settings()}). */
         public String setting() {
             return setting;
         }
@@ -45,13 +46,13 @@ public final class ConnectionAdmission {
         }
         if (fromClient >= limits.perClient()) {
             return new Verdict.Refused(Reason.PER_CLIENT, client + " holds " + fromClient + " open connections, the "
-                    + "limit per client (isthmus.bundle-endpoint." + Reason.PER_CLIENT.setting() + "=" + limits.perClient()
-                    + "); a peer needs one or two at a time, so this client leaks or floods connections. If many "
-                    + "peers share this address (NAT, a proxy), raise the limit");
+                    + "limit per client (" + limits.perClientSetting() + "=" + limits.perClient() + "): this client "
+                    + "leaks or floods connections, or many clients share its address (NAT, a proxy, a node's "
+                    + "address): then raise the limit");
         }
         if (total >= limits.total()) {
-            return new Verdict.Refused(Reason.TOTAL, "the endpoint holds " + total + " open connections, its limit "
-                    + "(isthmus.bundle-endpoint." + Reason.TOTAL.setting() + "=" + limits.total() + "); refused "
+            return new Verdict.Refused(Reason.TOTAL, "the listener holds " + total + " open connections, its limit "
+                    + "(" + limits.totalSetting() + "=" + limits.total() + "); refused "
                     + client + ". Many clients hold connections open: find them (ss -tn sport = :<port>) or raise "
                     + "the limit");
         }

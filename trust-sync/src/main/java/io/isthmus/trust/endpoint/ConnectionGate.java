@@ -9,10 +9,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
 /**
- * Counts the bundle endpoint's open connections per client address and admits new ones by
- * {@link ConnectionAdmission}. A refusal is counted ({@link #refused()}) and logged at WARN at most once per client
- * address per {@link ConnectionLimits#warnInterval()}, with how many were refused since, so a flood cannot flood the
- * log. Thread-safe (one lock; held only to count).
+ * Counts a listener's open connections (the bundle endpoint's, the data plane's) per client address and admits new
+ * ones by {@link ConnectionAdmission}. A refusal is counted ({@link #refused()}) and logged at WARN at most once per
+ * client address per {@link ConnectionLimits#warnInterval()}, with how many were refused since, so a flood cannot
+ * flood the log. Thread-safe (one lock; held only to count).
  */
 public final class ConnectionGate {
     private static final Logger LOG = Logger.getLogger(ConnectionGate.class);
@@ -30,7 +30,7 @@ public final class ConnectionGate {
     private record Warned(Instant at, long suppressed) {
     }
 
-    /** @param name what the log lines call the listener (e.g. "bundle endpoint :8443") */
+    /** @param name what the log lines call the listener (e.g. "SPIFFE bundle endpoint :8443", "east-west ingress") */
     public ConnectionGate(ConnectionLimits limits, Clock clock, String name) {
         this.limits = limits;
         this.clock = clock;
