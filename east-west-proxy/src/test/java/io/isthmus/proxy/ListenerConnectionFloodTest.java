@@ -13,11 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
@@ -36,6 +32,7 @@ import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.registry.MeshName;
 import io.isthmus.trust.endpoint.ConnectionGate;
 import io.isthmus.trust.endpoint.ConnectionLimits;
+import io.isthmus.trust.testing.LogCapture;
 import io.isthmus.trust.testing.TestCa;
 
 /**
@@ -56,23 +53,9 @@ class ListenerConnectionFloodTest {
             0x03, 0, 0, 0, 0};
 
     private Federation fed;
-    private final List<String> warnings = new CopyOnWriteArrayList<>();
-    private final Handler warnRecorder = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
-                warnings.add(r.getMessage());
-            }
-        }
 
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    /** The connection gate's log: its warnings name the refused address and the setting. */
+    private LogCapture gateLog;
 
     enum Flood {
         /** TCP connections that never send a byte. */
@@ -81,9 +64,13 @@ class ListenerConnectionFloodTest {
         HALF_HANDSHAKE
     }
 
+    private List<String> warnings() {
+        return gateLog.atLeast(Level.WARNING);
+    }
+
     @BeforeAll
     void start() throws Exception {
-        Logger.getLogger(ConnectionGate.class.getName()).addHandler(warnRecorder);
+        gateLog = LogCapture.of(ConnectionGate.class);
         // The handshake timeout (the header timeout, 6 s) outlasts each attack, so that what the gateway holds is
         // what its limit lets it hold, not what the timeout left.
         fed = Federation.start(limits(4, 64));
@@ -91,13 +78,13 @@ class ListenerConnectionFloodTest {
 
     @AfterAll
     void stop() {
-        Logger.getLogger(ConnectionGate.class.getName()).removeHandler(warnRecorder);
+        gateLog.close();
         fed.close();
     }
 
     @BeforeEach
     void clear() {
-        warnings.clear();
+        gateLog.clear();
     }
 
     static Stream<Arguments> floods() {
@@ -118,7 +105,7 @@ class ListenerConnectionFloodTest {
             assertThat(held).as("connections from %s the %s still holds, of 40", attacker.getHostAddress(), listener)
                     .hasSize(4);
             assertThat(refused(fed, listener) - refusedBefore).as("refusals counted").isEqualTo(36);
-            assertThat(warnings).as("one warning for 36 refusals").singleElement().asString().contains(
+            assertThat(warnings()).as("one warning for 36 refusals").singleElement().asString().contains(
                     "east-west " + listener, attacker.getHostAddress() + " holds 4 open connections",
                     "isthmus.proxy." + listener + ".max-connections-per-client=4");
 
@@ -130,7 +117,7 @@ class ListenerConnectionFloodTest {
             List<Socket> more = open(attacker, target, 1, kind);
             flood.addAll(more);
             assertThat(heldAfterRefusals(more, 0)).as("the attacker's next connection").isEmpty();
-            assertThat(warnings).as("still one warning (once a minute per address)").hasSize(1);
+            assertThat(warnings()).as("still one warning (once a minute per address)").hasSize(1);
         } finally {
             for (Socket s : flood) {
                 s.close();
@@ -145,7 +132,7 @@ class ListenerConnectionFloodTest {
     void connectionsBeyondTheTotalAreRefused() throws Exception {
         try (Federation small = Federation.start(limits(4, 6))) {
             for (String listener : List.of("ingress", "egress")) {
-                warnings.clear();
+                gateLog.clear();
                 InetSocketAddress target = target(small, listener);
                 List<Socket> flood = open(address(70), target, 4, Flood.IDLE);
                 try {
@@ -155,7 +142,7 @@ class ListenerConnectionFloodTest {
                     assertThat(heldAfterRefusals(second, 2)).as("of 4 from a second address, the %s holds", listener)
                             .hasSize(2);
                     assertThat(refused(small, listener)).isEqualTo(2);
-                    assertThat(warnings).singleElement().asString().contains("refused 127.0.0.71",
+                    assertThat(warnings()).singleElement().asString().contains("refused 127.0.0.71",
                             "the listener holds 6 open connections",
                             "isthmus.proxy." + listener + ".max-connections=6");
                     List<Socket> third = open(OTHER_CALLER, target, 1, Flood.IDLE);
@@ -197,7 +184,7 @@ class ListenerConnectionFloodTest {
                 assertThat(heldAfterRefusals(flood, 4)).as("of 3 + 3 at two TCP listeners").hasSize(4);
                 assertThat(a.counter("isthmus_refused_connections_total", "listener", "egress-tcp") - before)
                         .isEqualTo(2);
-                assertThat(warnings).singleElement().asString().contains("east-west egress-tcp listeners",
+                assertThat(warnings()).singleElement().asString().contains("east-west egress-tcp listeners",
                         "127.0.0.74 holds 4 open connections", "isthmus.proxy.egress.max-connections-per-client=4");
             } finally {
                 for (Socket s : flood) {

@@ -108,19 +108,15 @@ public final class ProxyMetrics {
 
     /** An established connection closed because its peer's SVID no longer verifies (bundle change). */
     public void revoked(String listener, String reason) {
-        handshakeFailures.computeIfAbsent("revoked\u0000" + listener + "\u0000" + reason, k -> Counter
-                .builder("isthmus_connections_revoked_total")
-                .description("Established connections closed because the peer no longer verifies")
-                .tag("listener", listener).tag("reason", reason).register(registry)).increment();
+        countConnection("isthmus_connections_revoked_total",
+                "Established connections closed because the peer no longer verifies", listener, reason);
     }
 
     /** An established connection drained because its peer's signer was retired after its SVID expired. */
     public void drained(String listener, String reason) {
-        handshakeFailures.computeIfAbsent("drained\u0000" + listener + "\u0000" + reason, k -> Counter
-                .builder("isthmus_connections_drained_total")
-                .description("Established connections drained (no new requests; in-flight ones finish) because the "
-                        + "signer of their peer's expired SVID left its bundle")
-                .tag("listener", listener).tag("reason", reason).register(registry)).increment();
+        countConnection("isthmus_connections_drained_total", "Established connections drained (no new requests; "
+                + "in-flight ones finish) because the signer of their peer's expired SVID left its bundle", listener,
+                reason);
     }
 
     public void connectFailure(String direction, String cluster) {
@@ -143,11 +139,16 @@ public final class ProxyMetrics {
      * limit's setting ({@code max-connections-per-client}, {@code max-connections}).
      */
     public void connectionRefused(String listener, String reason) {
-        handshakeFailures.computeIfAbsent("connection-refused\u0000" + listener + "\u0000" + reason, k -> Counter
-                .builder("isthmus_refused_connections_total")
-                .description("Connections closed at accept, before any TLS work, because their client address or the "
-                        + "listener held as many open connections as allowed")
-                .tag("listener", listener).tag("reason", reason).register(registry)).increment();
+        countConnection("isthmus_refused_connections_total", "Connections closed at accept, before any TLS work, "
+                + "because their client address or the listener held as many open connections as allowed", listener,
+                reason);
+    }
+
+    /** Counts one connection in the counter {@code metric} with the tags {@code listener} and {@code reason}. */
+    private void countConnection(String metric, String description, String listener, String reason) {
+        handshakeFailures.computeIfAbsent(metric + "\u0000" + listener + "\u0000" + reason, k -> Counter
+                .builder(metric).description(description).tag("listener", listener).tag("reason", reason)
+                .register(registry)).increment();
     }
 
     /**

@@ -307,18 +307,8 @@ class LoadBalancedFederationE2ETest {
 
     private static void configureReplica(Map<String, String> p, ClusterSpec replica, LoadBalancedNetwork.Cluster net,
             String backend, MockKubernetes api) {
-        String host = replica.host();
         // Binds on the pod's own address; everything peers are told is the load balancer's.
-        p.put("isthmus.data-dir", replica.dataDir().toString());
-        p.put("isthmus.bundle-endpoint.host", host);
-        p.put("quarkus.http.host", host);
-        p.put("quarkus.management.host", host);
-        p.put("isthmus.proxy.ingress.host", host);
-        p.put("isthmus.proxy.egress.host", host);
-        p.put("isthmus.registry.bind-host", host);
-        p.put("isthmus.registry.local-members", String.join(",",
-                net.replicaAddresses().stream().map(a -> a + ":" + PORTS.local()).toList()));
-        p.put("isthmus.registry.advertised-bridge-address", net.publicAddress() + ":" + PORTS.xsite());
+        p.putAll(LoadBalancedNetwork.replicaProperties(replica, net));
         p.put("isthmus.registry.xsite-master-port", Integer.toString(MASTER_PORT));
         p.put("quarkus.shutdown.delay", "3s");
         String cluster = replica.name();

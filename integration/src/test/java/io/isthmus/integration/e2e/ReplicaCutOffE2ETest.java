@@ -183,17 +183,7 @@ class ReplicaCutOffE2ETest {
 
     private static void configureReplica(Map<String, String> p, ClusterSpec replica, LoadBalancedNetwork.Cluster net)
             throws java.io.IOException {
-        String host = replica.host();
-        p.put("isthmus.data-dir", replica.dataDir().toString());
-        p.put("isthmus.bundle-endpoint.host", host);
-        p.put("quarkus.http.host", host);
-        p.put("quarkus.management.host", host);
-        p.put("isthmus.proxy.ingress.host", host);
-        p.put("isthmus.proxy.egress.host", host);
-        p.put("isthmus.registry.bind-host", host);
-        p.put("isthmus.registry.local-members", String.join(",",
-                net.replicaAddresses().stream().map(a -> a + ":" + PORTS.local()).toList()));
-        p.put("isthmus.registry.advertised-bridge-address", net.publicAddress() + ":" + PORTS.xsite());
+        p.putAll(LoadBalancedNetwork.replicaProperties(replica, net));
         // A replica that stops hearing the other suspects it within seconds (production: 20 s).
         p.put("isthmus.registry.failure-detection.timeout", "3s");
         p.put("isthmus.registry.failure-detection.interval", "1s");

@@ -139,6 +139,29 @@ public final class LoadBalancedNetwork implements AutoCloseable {
         return ns;
     }
 
+    /**
+     * The properties that place a gateway replica on this network, as a pod of a StatefulSet: it binds every listener
+     * on its own address, finds the cluster's other replicas at theirs, and tells peers the load balancer's address.
+     *
+     * @param replica its address is one of {@code cluster}'s replica addresses
+     */
+    public static Map<String, String> replicaProperties(io.isthmus.integration.federation.ClusterSpec replica,
+            Cluster cluster) {
+        String host = replica.host();
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("isthmus.data-dir", replica.dataDir().toString());
+        p.put("isthmus.bundle-endpoint.host", host);
+        p.put("quarkus.http.host", host);
+        p.put("quarkus.management.host", host);
+        p.put("isthmus.proxy.ingress.host", host);
+        p.put("isthmus.proxy.egress.host", host);
+        p.put("isthmus.registry.bind-host", host);
+        p.put("isthmus.registry.local-members", String.join(",",
+                cluster.replicaAddresses().stream().map(a -> a + ":" + replica.ports().local()).toList()));
+        p.put("isthmus.registry.advertised-bridge-address", cluster.publicAddress() + ":" + replica.ports().xsite());
+        return p;
+    }
+
     public Cluster cluster(String name) {
         Cluster c = clusters.get(name);
         if (c == null) {

@@ -38,7 +38,10 @@ class ConnectionAdmissionTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("rows")
     void decides(String row, String client, int fromClient, int total, Reason refused, String detail) {
-        Verdict v = ConnectionAdmission.decide(client, fromClient, total, LIMITS);
+        assertDecided(ConnectionAdmission.decide(client, fromClient, total, LIMITS), refused, detail);
+    }
+
+    private static void assertDecided(Verdict v, Reason refused, String detail) {
         if (refused == null) {
             assertThat(v).isEqualTo(new Verdict.Admit());
         } else {
@@ -72,15 +75,7 @@ class ConnectionAdmissionTest {
     @MethodSource("listenerRows")
     void decidesForAListener(String row, ConnectionLimits limits, int fromClient, int total, Reason refused,
             String detail) {
-        Verdict v = ConnectionAdmission.decide("10.0.0.5", fromClient, total, limits);
-        if (refused == null) {
-            assertThat(v).isEqualTo(new Verdict.Admit());
-        } else {
-            assertThat(v).isInstanceOfSatisfying(Verdict.Refused.class, r -> {
-                assertThat(r.reason()).isEqualTo(refused);
-                assertThat(r.detail()).contains(detail);
-            });
-        }
+        assertDecided(ConnectionAdmission.decide("10.0.0.5", fromClient, total, limits), refused, detail);
     }
 
     @Test

@@ -17,16 +17,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.isthmus.trust.testing.LogCapture;
 import io.isthmus.trust.endpoint.ConnectionGate;
 import io.isthmus.trust.endpoint.ConnectionLimits;
 
@@ -41,32 +38,22 @@ class BundleEndpointConnectionFloodTest {
     private static final InetAddress PEER = InetAddress.getLoopbackAddress();
 
     private final List<Socket> held = new ArrayList<>();
-    private final List<String> warnings = new CopyOnWriteArrayList<>();
-    private final Handler warnRecorder = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
-                warnings.add(r.getMessage());
-            }
-        }
 
-        @Override
-        public void flush() {
-        }
+    /** The connection gate's log: its warnings name the refused address and the setting. */
+    private LogCapture gateLog;
 
-        @Override
-        public void close() {
-        }
-    };
+    private List<String> warnings() {
+        return gateLog.atLeast(Level.WARNING);
+    }
 
     @BeforeEach
     void recordWarnings() {
-        Logger.getLogger(ConnectionGate.class.getName()).addHandler(warnRecorder);
+        gateLog = LogCapture.of(ConnectionGate.class);
     }
 
     @AfterEach
     void release() throws IOException {
-        Logger.getLogger(ConnectionGate.class.getName()).removeHandler(warnRecorder);
+        gateLog.close();
         for (Socket s : held) {
             s.close();
         }
@@ -88,8 +75,8 @@ class BundleEndpointConnectionFloodTest {
             // While the attacker holds its four: a peer's fetch is answered, the attacker's own is refused.
             assertThat(fetch(endpoint, server, PEER).statusCode()).isEqualTo(200);
             assertThat(catchThrowable(() -> fetch(endpoint, server, attacker))).isInstanceOf(IOException.class);
-            assertThat(warnings).as("one warning for %d refusals", server.refusedConnections()).hasSize(1);
-            assertThat(warnings.get(0)).contains("127.0.0.61 holds 4 open connections",
+            assertThat(warnings()).as("one warning for %d refusals", server.refusedConnections()).hasSize(1);
+            assertThat(warnings().get(0)).contains("127.0.0.61 holds 4 open connections",
                     "isthmus.bundle-endpoint.max-connections-per-client=4");
 
             for (Socket s : flood) {
@@ -114,7 +101,7 @@ class BundleEndpointConnectionFloodTest {
                     .until(() -> server.refusedConnections() == 2);
             await().atMost(BOUND).until(() -> closedByServer(second) == 2);
             assertThat(server.openConnections()).isEqualTo(6);
-            assertThat(warnings).singleElement().asString().contains("refused 127.0.0.63",
+            assertThat(warnings()).singleElement().asString().contains("refused 127.0.0.63",
                     "isthmus.bundle-endpoint.max-connections=6");
         }
     }

@@ -39,6 +39,11 @@ public final class LogCapture extends Handler implements AutoCloseable {
         return new LogCapture(Logger.getLogger(category));
     }
 
+    /** Forgets what was recorded so far. */
+    public void clear() {
+        records.clear();
+    }
+
     public boolean isEmpty() {
         return records.isEmpty();
     }
