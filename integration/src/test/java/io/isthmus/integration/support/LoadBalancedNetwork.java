@@ -9,13 +9,14 @@ import java.util.Map;
 
 /**
  * Clusters that reach each other only through load balancers, as Kubernetes clusters in two clouds and on-prem do.
- * A "public" bridge in the root namespace carries {@code 10.<n>.0.0/24}; per cluster:
+ * A "public" bridge in the root namespace carries {@code 10.<n>.0.0/24} ({@code n = 64+k}, free when the run
+ * starts); per cluster:
  * <ul>
  * <li>a load-balancer namespace {@code isth<pid>-<cluster>-lb} with {@code 10.<n>.0.(10+i)} on the public bridge
- * and {@code 172.16.(i+1).1/24} on a private bridge of its own. It forwards each public port it is given to the
+ * and {@code 172.<16+k>.(i+1).1/24} on a private bridge of its own. It forwards each public port it is given to the
  * replicas in turn (iptables DNAT, every second new connection to the next replica, as kube-proxy spreads a
  * Service's connections), and masquerades the replicas' outgoing connections (the nodes' NAT);</li>
- * <li>one namespace per replica, {@code isth<pid>-<cluster>-r<k>}, with {@code 172.16.(i+1).(10+k)} on the private
+ * <li>one namespace per replica, {@code isth<pid>-<cluster>-r<k>}, with {@code 172.<16+k>.(i+1).(10+r)} on the private
  * bridge and its default route via the load balancer.</li>
  * </ul>
  * Every namespace has a DNS resolver that answers at once, as a pod's cluster DNS does
@@ -79,7 +80,7 @@ public final class LoadBalancedNetwork implements AutoCloseable {
     private void addCluster(int i, String name, int replicas, List<Integer> publicPorts) throws IOException {
         String lb = namespace(name + "-lb");
         String publicAddress = subnet + (10 + i);
-        String privateNet = "172.16." + (i + 1) + ".";
+        String privateNet = privateNetwork(subnet, i);
         String hostEnd = LINK_PREFIX + "l" + i;
         run("ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "wan", "netns", lb);
         run("ip", "link", "set", hostEnd, "master", publicBridge);
@@ -129,6 +130,21 @@ public final class LoadBalancedNetwork implements AutoCloseable {
         rootRoutes.add(privateNet + "0/24");
         clusters.put(name, new Cluster(name, publicAddress, privateNet + "1", lb, List.copyOf(addresses),
                 List.copyOf(replicaNamespaces)));
+    }
+
+    /**
+     * Cluster {@code i}'s private network, {@code 172.<16+k>.<i+1>.0/24} for the public subnet {@code 10.<64+k>.0.0/24}
+     * this run took: the integration module runs two test JVMs side by side, and the test's route to each private
+     * network lives in the shared root namespace, so two runs with the same private networks collided there ("File
+     * exists"). The public subnet is unique per live run ({@link NetworkNamespaces#addBridge}), so this is too.
+     */
+    static String privateNetwork(String publicSubnet, int i) {
+        int k = Integer.parseInt(publicSubnet.split("\\.")[1]) - 64;
+        if (k < 0 || k > 15) {
+            throw new IllegalStateException("public subnet " + publicSubnet + "0/24 leaves no private network in "
+                    + "172.16.0.0/12: too many networks of test runs on this machine");
+        }
+        return "172." + (16 + k) + "." + (i + 1) + ".";
     }
 
     private String namespace(String suffix) throws IOException {

@@ -199,6 +199,18 @@ public final class NetworkNamespaces implements AutoCloseable {
                 runQuietly("ip", "netns", "del", name);
             }
         }
+        // A killed run's bridges and veth ends stay in the root namespace, and routes through them with them: the
+        // next run's route to the same private network then failed ("File exists"). Deleting a link drops its routes.
+        for (String line : output("ip", "-o", "link", "show").split("\n")) {
+            String[] fields = line.split(": ");
+            if (fields.length > 1) {
+                String link = fields[1].split("@")[0];
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("i([0-9a-f]{3,})(b|w|p|v\\d+|l\\d+)").matcher(link);
+                if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1), 16)).isEmpty()) {
+                    runQuietly("ip", "link", "del", link);
+                }
+            }
+        }
         // Resolver configurations outlive their namespace when a run was killed between the two removals.
         if (Files.isDirectory(DNS_CONFIG)) {
             try (var dirs = Files.list(DNS_CONFIG)) {
