@@ -1,28 +1,95 @@
 package io.isthmus.proxy.exchange;
 
+import io.isthmus.proxy.http.Http2Support;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * The last handler of an upstream channel (a pooled HTTP/1.1 connection, or one HTTP/2 stream): hands what the
- * upstream sends, and what happens to the channel, to the {@link Exchange} it currently serves. A pooled connection
- * between exchanges has none: anything it reads then is unexpected and closes it, and its idle timer closes it too.
- * Event loop only.
+ * The last handler of an upstream channel (a pooled HTTP/1.1 connection, or one HTTP/2 stream), and the channel as
+ * an {@link Upstream}: hands what the upstream sends, and what happens to the channel, to the exchange it currently
+ * serves. A pooled connection between exchanges has none: anything it reads then is unexpected and closes it, and its
+ * idle timer closes it too. Event loop only.
  */
-public final class UpstreamEnd extends ChannelInboundHandlerAdapter {
+public final class UpstreamEnd extends ChannelInboundHandlerAdapter implements Upstream {
     /** The pipeline name. */
     public static final String NAME = "end";
 
-    private Exchange exchange;
+    private UpstreamEvents exchange;
+    private Channel channel;
 
-    void bind(Exchange exchange) {
+    /** The channel {@code channel} (whose last handler is an {@code UpstreamEnd}) as an upstream. */
+    public static Upstream of(Channel channel) {
+        return channel.pipeline().get(UpstreamEnd.class);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+    }
+
+    void bind(UpstreamEvents exchange) {
         this.exchange = exchange;
+    }
+
+    @Override
+    public ChannelFuture write(HttpObject msg) {
+        return channel.write(msg);
+    }
+
+    @Override
+    public void flush() {
+        channel.flush();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return channel.isWritable();
+    }
+
+    @Override
+    public void setAutoRead(boolean autoRead) {
+        channel.config().setAutoRead(autoRead);
+    }
+
+    @Override
+    public void giveBack(int bytes) {
+        if (http2()) {
+            StreamWindow.giveBack(channel, bytes);
+        }
+    }
+
+    @Override
+    public void reset(long errorCode) {
+        if (http2() && channel.isActive()) {
+            channel.writeAndFlush(new DefaultHttp2ResetFrame(errorCode)).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        channel.close();
+    }
+
+    @Override
+    public Channel channel() {
+        return Http2Support.connection(channel);
+    }
+
+    @Override
+    public boolean http2() {
+        return Http2Support.isStream(channel);
     }
 
     void unbind() {
@@ -31,7 +98,7 @@ public final class UpstreamEnd extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        Exchange e = exchange;
+        UpstreamEvents e = exchange;
         if (e == null) {
             ReferenceCountUtil.release(msg);
             ctx.close();
@@ -61,7 +128,7 @@ public final class UpstreamEnd extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        Exchange e = exchange;
+        UpstreamEvents e = exchange;
         if (evt instanceof IdleStateEvent) {
             if (e == null) {
                 ctx.close();
@@ -92,7 +159,7 @@ public final class UpstreamEnd extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        Exchange e = exchange;
+        UpstreamEvents e = exchange;
         ctx.close();
         if (e != null) {
             e.upstreamClosed(cause);
