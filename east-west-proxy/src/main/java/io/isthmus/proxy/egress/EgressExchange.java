@@ -190,7 +190,7 @@ final class EgressExchange extends Exchange {
         PeerIngress ingress = current;
         Future<?> upstream = isUpgrade()
                 ? server.upgrades().connect(ctx.channel().eventLoop(), ingress.address())
-                : server.h2Peers().openStream(ctx.channel().eventLoop(), ingress.address(), server.streams());
+                : server.h2Peers().openStream(ctx.channel().eventLoop(), ingress.address());
         upstream.addListener(f -> connected(ingress, f));
     }
 

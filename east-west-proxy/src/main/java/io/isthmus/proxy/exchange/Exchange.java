@@ -937,7 +937,7 @@ public abstract class Exchange extends UpstreamEvents {
         }
     }
 
-    /** The upstream channel closed or broke ({@code cause}, or null for a plain close) before the exchange ended. */
+    /** The upstream (connection or stream) closed or broke ({@code cause}, or null for a plain close) before the end. */
     @Override
     void upstreamClosed(Throwable cause) {
         if (over) {
@@ -965,7 +965,7 @@ public abstract class Exchange extends UpstreamEvents {
     }
 
     /**
-     * The upstream channel was idle in both directions for the request timeout. When the gateway itself holds the
+     * The upstream was idle in both directions for the request timeout. When the gateway itself holds the
      * upstream back because the caller does not read, only a caller that read nothing for the idle timeout ends
      * the exchange.
      */
@@ -1039,11 +1039,19 @@ public abstract class Exchange extends UpstreamEvents {
 
     /** From now on what {@code up} receives comes to {@code exchange}. */
     private static void bind(Upstream up, UpstreamEvents exchange) {
-        ((UpstreamEnd) up).bind(exchange);
+        if (up instanceof H2Stream stream) {
+            stream.bind(exchange);
+        } else {
+            ((UpstreamEnd) up).bind(exchange);
+        }
     }
 
     private static void unbind(Upstream up) {
-        ((UpstreamEnd) up).unbind();
+        if (up instanceof H2Stream stream) {
+            stream.unbind();
+        } else {
+            ((UpstreamEnd) up).unbind();
+        }
     }
 
     private void dropPending() {

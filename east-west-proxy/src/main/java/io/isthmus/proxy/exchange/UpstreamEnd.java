@@ -1,24 +1,19 @@
 package io.isthmus.proxy.exchange;
 
-import io.isthmus.proxy.http.Http2Support;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
-import io.netty.handler.codec.http2.Http2GoAwayFrame;
-import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * The last handler of an upstream channel (a pooled HTTP/1.1 connection, or one HTTP/2 stream), and the channel as
- * an {@link Upstream}: hands what the upstream sends, and what happens to the channel, to the exchange it currently
- * serves. A pooled connection between exchanges has none: anything it reads then is unexpected and closes it, and its
- * idle timer closes it too. Event loop only.
+ * The last handler of a pooled HTTP/1.1 upstream connection, and the connection as an {@link Upstream}: hands what the
+ * upstream sends, and what happens to the channel, to the exchange it currently serves. A pooled connection between
+ * exchanges has none: anything it reads then is unexpected and closes it, and its idle timer closes it too. (An HTTP/2
+ * stream the gateway opens is an {@link H2Stream}.) Event loop only.
  */
 public final class UpstreamEnd extends ChannelInboundHandlerAdapter implements Upstream {
     /** The pipeline name. */
@@ -27,7 +22,7 @@ public final class UpstreamEnd extends ChannelInboundHandlerAdapter implements U
     private UpstreamEvents exchange;
     private Channel channel;
 
-    /** The channel {@code channel} (whose last handler is an {@code UpstreamEnd}) as an upstream. */
+    /** The connection {@code channel} (whose last handler is an {@code UpstreamEnd}) as an upstream. */
     public static Upstream of(Channel channel) {
         return channel.pipeline().get(UpstreamEnd.class);
     }
@@ -39,6 +34,10 @@ public final class UpstreamEnd extends ChannelInboundHandlerAdapter implements U
 
     void bind(UpstreamEvents exchange) {
         this.exchange = exchange;
+    }
+
+    void unbind() {
+        this.exchange = null;
     }
 
     @Override
@@ -63,18 +62,12 @@ public final class UpstreamEnd extends ChannelInboundHandlerAdapter implements U
 
     @Override
     public void giveBack(int bytes) {
-        if (http2()) {
-            StreamWindow.giveBack(channel, bytes);
-        }
+        // HTTP/1.1 has no window: a connection is held back by not reading it.
     }
 
     @Override
     public void reset(long errorCode) {
-        if (http2() && channel.isActive()) {
-            channel.writeAndFlush(new DefaultHttp2ResetFrame(errorCode)).addListener(ChannelFutureListener.CLOSE);
-        } else {
-            channel.close();
-        }
+        channel.close();
     }
 
     @Override
@@ -84,16 +77,12 @@ public final class UpstreamEnd extends ChannelInboundHandlerAdapter implements U
 
     @Override
     public Channel channel() {
-        return Http2Support.connection(channel);
+        return channel;
     }
 
     @Override
     public boolean http2() {
-        return Http2Support.isStream(channel);
-    }
-
-    void unbind() {
-        this.exchange = null;
+        return false;
     }
 
     @Override
@@ -134,16 +123,6 @@ public final class UpstreamEnd extends ChannelInboundHandlerAdapter implements U
                 ctx.close();
             } else {
                 e.upstreamIdle();
-            }
-        } else if (evt instanceof Http2ResetFrame reset) {
-            if (e != null) {
-                e.upstreamReset(reset.errorCode());
-            }
-        } else if (evt instanceof Http2GoAwayFrame goAway) {
-            // Fired on the streams above the GOAWAY's last stream id: the peer never processed them.
-            goAway.release();
-            if (e != null) {
-                e.upstreamGoingAway("the peer sent GOAWAY (" + goAway.errorCode() + ") before processing it");
             }
         } else {
             ReferenceCountUtil.release(evt);

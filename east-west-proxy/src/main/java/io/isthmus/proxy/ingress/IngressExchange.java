@@ -212,7 +212,7 @@ final class IngressExchange extends Exchange {
         if (isUpgrade()) {
             upstream = server.backendPool().connect(ctx.channel().eventLoop(), backend);
         } else if (h2c) {
-            upstream = server.h2cBackends().openStream(ctx.channel().eventLoop(), backend, server.streams());
+            upstream = server.h2cBackends().openStream(ctx.channel().eventLoop(), backend);
         } else {
             upstream = server.backendPool().acquire(ctx.channel().eventLoop(), backend);
         }
