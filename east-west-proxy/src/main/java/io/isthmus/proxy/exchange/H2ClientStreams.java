@@ -117,9 +117,15 @@ public final class H2ClientStreams extends Http2ChannelDuplexHandler {
         return id > 0 ? connection.stream(id) : null;
     }
 
+    /** Whether the stream's send window has room; true when nothing more can be sent on it (its local side closed). */
     boolean streamWritable(Http2FrameStream stream) {
         Http2Stream s = http2Stream(stream);
-        return s == null || connection.remote().flowController().isWritable(s);
+        if (s == null) {
+            return true;
+        }
+        Http2Stream.State state = s.state();
+        return state == Http2Stream.State.HALF_CLOSED_LOCAL || state == Http2Stream.State.CLOSED
+                || connection.remote().flowController().isWritable(s);
     }
 
     /** Gives {@code bytes} of the stream's receive window back (a WINDOW_UPDATE once enough gathered). */

@@ -103,6 +103,12 @@ public final class H2Stream implements Upstream {
         connection.ctx().flush();
     }
 
+    /**
+     * The connection is writable and, while the request is still being sent, the stream's send window has room. Once
+     * the request has ended (END_STREAM sent) the stream takes nothing more, and only the connection counts: Netty's
+     * flow controller calls a half-closed stream not writable, and an exchange that asked it then paused its caller
+     * until the response ended (two epoll_ctl calls per request on the egress's caller connection).
+     */
     @Override
     public boolean isWritable() {
         return connection.ctx().channel().isWritable() && connection.streamWritable(stream);

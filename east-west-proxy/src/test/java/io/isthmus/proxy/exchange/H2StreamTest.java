@@ -181,6 +181,18 @@ class H2StreamTest {
     }
 
     @Test
+    void aStreamWhoseRequestHasEndedDoesNotHoldTheCallerBack() throws Exception {
+        start();
+        Sent sent = get(true);
+        // A whole GET went out with END_STREAM: an exchange that found the stream not writable would pause its caller
+        // until the response ended (two epoll_ctl per request at the egress, seen in counts.sh).
+        assertThat(onLoop(() -> sent.stream().isWritable())).isTrue();
+        answer(sent.atPeer(), "ok", false);
+        assertThat(sent.events().next(5)).isEqualTo("response 200");
+        assertThat(sent.events().next(5)).as("no writability event was needed").isEqualTo("end");
+    }
+
+    @Test
     void aResetFromThePeerEndsTheStreamOnceAndIsNotAnsweredWithOneOfOurs() throws Exception {
         start();
         Sent sent = get(true);
