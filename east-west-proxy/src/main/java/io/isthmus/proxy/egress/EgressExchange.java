@@ -10,6 +10,8 @@ import io.isthmus.proxy.authn.AuthnFailure;
 import io.isthmus.proxy.authn.AuthnResult;
 import io.isthmus.proxy.exchange.Exchange;
 import io.isthmus.proxy.exchange.RetryPolicy;
+import io.isthmus.proxy.exchange.Upstream;
+import io.isthmus.proxy.exchange.UpstreamEnd;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.http.Responses;
 import io.isthmus.proxy.outlier.OutlierDetector;
@@ -186,9 +188,9 @@ final class EgressExchange extends Exchange {
     private void attempt() {
         current = candidates.get(next++);
         PeerIngress ingress = current;
-        Future<? extends Channel> upstream = isUpgrade()
+        Future<?> upstream = isUpgrade()
                 ? server.upgrades().connect(ctx.channel().eventLoop(), ingress.address())
-                : server.h2Peers().openStream(ctx.channel().eventLoop(), ingress.address(), server.streams());
+                : server.h2Peers().openStream(ctx.channel().eventLoop(), ingress.address());
         upstream.addListener(f -> connected(ingress, f));
     }
 
@@ -198,22 +200,22 @@ final class EgressExchange extends Exchange {
             fail(RetryPolicy.Failure.CONNECT_FAILED, HandshakeFailure.message(f.cause()));
             return;
         }
-        Channel up = (Channel) f.getNow();
+        Upstream up = f.getNow() instanceof Channel upgrade ? UpstreamEnd.of(upgrade) : (Upstream) f.getNow();
         if (over()) {
             up.close();
             return;
         }
-        String mismatch = ingress.mismatch(up);
+        String mismatch = ingress.mismatch(up.channel());
         if (mismatch != null) {
-            PeerIngress.discard(up);
+            PeerIngress.discard(up.channel());
             connectFailed(ingress, mismatch);
             fail(RetryPolicy.Failure.WRONG_PEER, mismatch);
             return;
         }
         ingress.connectSucceeded(server.outliers());
-        forward(up, !isUpgrade(), (channel, reusable) -> {
+        forward(up, (upstream, reusable) -> {
             if (!reusable || isUpgrade()) {
-                channel.close();
+                upstream.close();
             }
         });
     }

@@ -52,7 +52,6 @@ public final class EgressServer implements AutoCloseable {
     private final Telemetry telemetry;
     private final H2Pool h2Peers;
     private final Http1Pool upgrades;
-    private final ChannelHandler streams;
     private final Tunnels tunnels;
     private final OutlierDetector outliers;
     private final Listener listener;
@@ -74,7 +73,6 @@ public final class EgressServer implements AutoCloseable {
         this.telemetry = Objects.requireNonNull(telemetry, "telemetry");
         this.h2Peers = new H2Pool(transport, tls.upstreamH2(), settings);
         this.upgrades = new Http1Pool(transport, tls.upstream(), settings);
-        this.streams = Http2Support.exchangeStream(settings);
         this.tunnels = new Tunnels(transport, settings);
         this.outliers = new OutlierDetector(settings.outliers());
         this.listener = new Listener("egress", transport, settings,
@@ -170,11 +168,6 @@ public final class EgressServer implements AutoCloseable {
     /** Multiplexed h2 mTLS connections to peer ingresses: every HTTP request crosses the gateway hop on them. */
     H2Pool h2Peers() {
         return h2Peers;
-    }
-
-    /** The pipeline of a stream to a peer ingress. */
-    ChannelHandler streams() {
-        return streams;
     }
 
     /** Dedicated HTTP/1.1 mTLS connections to peer ingresses, one per Upgrade (WebSocket) request. */

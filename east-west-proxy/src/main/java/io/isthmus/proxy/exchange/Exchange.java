@@ -33,7 +33,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -67,8 +66,8 @@ import io.netty.util.ReferenceCounted;
  * <li>{@link #begin}: a request that arrived malformed (its head, or a body part that came with it), too large for
  * the configured limit, or with a bad {@code grpc-timeout} is refused here; else the subclass's {@link #decide}
  * runs. Body parts that arrive meanwhile are held (reading pauses past {@value #PENDING_LIMIT} bytes).</li>
- * <li>{@link #forward}: the subclass hands over an upstream channel (a pooled HTTP/1.1 connection or a new HTTP/2
- * stream, whose last handler is an {@link UpstreamEnd}); the head goes out (one message when the request has no
+ * <li>{@link #forward}: the subclass hands over an {@link Upstream} (a pooled HTTP/1.1 connection, or a new HTTP/2
+ * stream on a pooled connection); the head goes out (one message when the request has no
  * body, so that HTTP/2 sends one HEADERS frame), then the held parts, then every part as it arrives.</li>
  * <li>{@link #fromUpstream}: the response goes to the caller part by part as it arrives: interim {@code 1xx}
  * responses, the head (hop-by-hop headers replaced by this hop's framing), the body, the trailers.</li>
@@ -91,9 +90,9 @@ import io.netty.util.ReferenceCounted;
  * <p>Protocol switches: a {@code 101} answer to an {@code Upgrade} request (WebSocket) and an accepted CONNECT turn both
  * connections into one byte stream ({@link Splice}); the request was authorized like any other before it went out.
  *
- * <p>Event loop only: the caller's channel and every upstream channel of an exchange share one event loop.
+ * <p>Event loop only: the caller's channel and every upstream of an exchange share one event loop.
  */
-public abstract class Exchange {
+public abstract class Exchange extends UpstreamEvents {
     private static final Logger LOG = Logger.getLogger(Exchange.class);
     protected static final String UNAUTHENTICATED = "unauthenticated";
     /** Request body held while no upstream is ready yet, beyond which the caller's reading pauses. */
@@ -108,14 +107,14 @@ public abstract class Exchange {
     /** The handlers of an upstream HTTP/1.1 connection, removed when it switches protocols. */
     private static final List<String> UPSTREAM_HTTP1 = List.of("timeout", "http", UpstreamEnd.NAME);
 
-    /** How an exchange gives its upstream channel back when it no longer needs it. */
+    /** How an exchange gives its upstream back when it no longer needs it. */
     @FunctionalInterface
     public interface Release {
         /**
-         * @param reusable the channel carried one complete request and response and may serve another exchange;
-         *                 false means close it (an HTTP/2 stream then is reset if it is still open)
+         * @param reusable the upstream carried one complete request and response and may serve another exchange;
+         *                 false means close it ({@link Upstream#close}: an HTTP/2 stream then is reset if still open)
          */
-        void release(Channel upstream, boolean reusable);
+        void release(Upstream upstream, boolean reusable);
     }
 
     protected final DownstreamHandler owner;
@@ -150,7 +149,7 @@ public abstract class Exchange {
     private boolean begun;
     private boolean requestReleased;
 
-    private Channel upstream;
+    private Upstream upstream;
     private boolean upstreamHttp2;
     private Release release;
     private boolean forwarded;
@@ -364,7 +363,7 @@ public abstract class Exchange {
             return;
         }
         if (forwarded) {
-            Channel up = upstream;
+            Upstream up = upstream;
             sendUpstream(part);
             if (requestEnded) {
                 up.flush();
@@ -387,7 +386,7 @@ public abstract class Exchange {
      */
     private void sendUpstream(HttpContent part) {
         int bytes = part.content().readableBytes();
-        io.netty.channel.ChannelFuture written = upstream.write(part);
+        ChannelFuture written = upstream.write(part);
         if (http2Downstream && bytes > 0) {
             Channel caller = ctx.channel();
             written.addListener(w -> {
@@ -450,20 +449,21 @@ public abstract class Exchange {
     }
 
     /**
-     * Sends the request on {@code up} (its last handler is an {@link UpstreamEnd}; the subclass already rewrote the
-     * head's headers for the next hop) and from now on relays between the caller and {@code up}. The head is one
+     * Sends the request on {@code up} (the subclass already rewrote the head's headers for the next hop) and from now
+     * on relays between the caller and {@code up}. The head is one
      * message when the request has no body. {@code grpc-timeout} is rewritten to what is left of the caller's
      * deadline. A head that cannot be written fails the attempt as {@link RetryPolicy.Failure#NOT_WRITTEN}.
      */
-    protected final void forward(Channel up, boolean http2, Release giveBack) {
+    protected final void forward(Upstream up, Release giveBack) {
         if (over) {
             giveBack.release(up, false);
             return;
         }
+        boolean http2 = up.http2();
         upstream = up;
         upstreamHttp2 = http2;
         release = giveBack;
-        up.pipeline().get(UpstreamEnd.class).bind(this);
+        bind(up, this);
         forwarded = true;
         forwardedOnce = true;
         HttpRequest head;
@@ -533,6 +533,7 @@ public abstract class Exchange {
         }
     }
 
+    @Override
     void upstreamWritabilityChanged(boolean writable) {
         if (writable) {
             owner.resume(DownstreamHandler.BACKPRESSURE);
@@ -541,6 +542,7 @@ public abstract class Exchange {
 
     // ---- step 3: the response comes back ---------------------------------------------------------------------
 
+    @Override
     void fromUpstream(HttpObject msg) {
         if (switchBytes != null) {
             // After a 101 only the decoder's empty end of the 101 and the new protocol's bytes may come.
@@ -598,10 +600,10 @@ public abstract class Exchange {
             responseBytes += bytes;
             ChannelFuture written = ctx.write(part);
             if (upstreamHttp2 && bytes > 0) {
-                Channel up = upstream;
+                Upstream up = upstream;
                 written.addListener(w -> {
                     if (w.isSuccess()) {
-                        StreamWindow.giveBack(up, bytes);
+                        up.giveBack(bytes);
                     }
                 });
             }
@@ -643,7 +645,7 @@ public abstract class Exchange {
     private void holdUpstreamIfBlocked() {
         if (!upstreamHttp2 && !ctx.channel().isWritable() && !upstreamPaused && upstream != null) {
             upstreamPaused = true;
-            upstream.config().setAutoRead(false);
+            upstream.setAutoRead(false);
             if (downstreamBlockedSince == 0) {
                 downstreamBlockedSince = System.nanoTime();
             }
@@ -660,10 +662,11 @@ public abstract class Exchange {
         downstreamBlockedSince = 0;
         if (upstreamPaused && upstream != null) {
             upstreamPaused = false;
-            upstream.config().setAutoRead(true);
+            upstream.setAutoRead(true);
         }
     }
 
+    @Override
     void flushDownstream() {
         ctx.flush();
     }
@@ -704,7 +707,7 @@ public abstract class Exchange {
         over = true;
         tunnel = true;
         count(101, "none");
-        Channel up = upstream;
+        Channel up = upstream.channel();
         up.config().setAutoRead(false);
         switchBytes = new ArrayList<>();
         Framing.response(response, false, false, true, true);
@@ -726,6 +729,7 @@ public abstract class Exchange {
     }
 
     /** Bytes of the new protocol that came right after a 101. */
+    @Override
     void rawFromUpstream(ByteBuf bytes) {
         if (switchBytes != null) {
             switchBytes.add(bytes);
@@ -898,6 +902,7 @@ public abstract class Exchange {
     }
 
     /** The upstream reset its stream with {@code errorCode}. */
+    @Override
     void upstreamReset(long errorCode) {
         if (over) {
             return;
@@ -925,13 +930,15 @@ public abstract class Exchange {
     }
 
     /** The upstream's connection is going away (GOAWAY) without having processed this exchange's stream. */
+    @Override
     void upstreamGoingAway(String why) {
         if (!over) {
             fail(RetryPolicy.Failure.GOAWAY_UNPROCESSED, why);
         }
     }
 
-    /** The upstream channel closed or broke ({@code cause}, or null for a plain close) before the exchange ended. */
+    /** The upstream (connection or stream) closed or broke ({@code cause}, or null for a plain close) before the end. */
+    @Override
     void upstreamClosed(Throwable cause) {
         if (over) {
             return;
@@ -942,7 +949,7 @@ public abstract class Exchange {
             fail(RetryPolicy.Failure.REFUSED_UNPROCESSED, "the peer refused our certificate: " + cause.getMessage());
             return;
         }
-        boolean draining = upstream != null && ConnectionDrain.isDraining(Http2Support.connection(upstream));
+        boolean draining = upstream != null && ConnectionDrain.isDraining(upstream.channel());
         fail(draining ? RetryPolicy.Failure.DRAINED : RetryPolicy.Failure.CONNECTION_LOST, "the upstream "
                 + (upstreamHttp2 ? "stream" : "connection") + (cause == null ? " closed" : " failed: " + cause.getMessage())
                 + (draining ? " while its connection was draining" : "") + " before the response was complete");
@@ -958,10 +965,11 @@ public abstract class Exchange {
     }
 
     /**
-     * The upstream channel was idle in both directions for the request timeout. When the gateway itself holds the
+     * The upstream was idle in both directions for the request timeout. When the gateway itself holds the
      * upstream back because the caller does not read, only a caller that read nothing for the idle timeout ends
      * the exchange.
      */
+    @Override
     void upstreamIdle() {
         if (over) {
             return;
@@ -985,12 +993,12 @@ public abstract class Exchange {
         over = true;
         cancelDeadline();
         count(status != 0 ? status : 499, "reset");
-        Channel up = upstream;
-        if (up != null && upstreamHttp2 && up.isActive()) {
-            up.pipeline().get(UpstreamEnd.class).unbind();
+        Upstream up = upstream;
+        if (up != null && upstreamHttp2) {
+            unbind(up);
             upstream = null;
             forwarded = false;
-            up.writeAndFlush(new DefaultHttp2ResetFrame(errorCode)).addListener(ChannelFutureListener.CLOSE);
+            up.reset(errorCode);
         } else {
             detachUpstream(false);
         }
@@ -1015,21 +1023,35 @@ public abstract class Exchange {
     }
 
     private void detachUpstream(boolean reusable) {
-        Channel up = upstream;
+        Upstream up = upstream;
         forwarded = false;
         if (up == null) {
             return;
         }
         upstream = null;
-        UpstreamEnd end = up.pipeline().get(UpstreamEnd.class);
-        if (end != null) {
-            end.unbind();
-        }
+        unbind(up);
         if (upstreamPaused) {
             upstreamPaused = false;
-            up.config().setAutoRead(true);
+            up.setAutoRead(true);
         }
         release.release(up, reusable);
+    }
+
+    /** From now on what {@code up} receives comes to {@code exchange}. */
+    private static void bind(Upstream up, UpstreamEvents exchange) {
+        if (up instanceof H2Stream stream) {
+            stream.bind(exchange);
+        } else {
+            ((UpstreamEnd) up).bind(exchange);
+        }
+    }
+
+    private static void unbind(Upstream up) {
+        if (up instanceof H2Stream stream) {
+            stream.unbind();
+        } else {
+            ((UpstreamEnd) up).unbind();
+        }
     }
 
     private void dropPending() {

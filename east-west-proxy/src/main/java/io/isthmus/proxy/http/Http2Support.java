@@ -32,8 +32,8 @@ import io.netty.util.AttributeKey;
  * one {@link io.isthmus.proxy.exchange.StreamCodec} (it validates the request HEADERS and converts frames to
  * HTTP/1-style objects, never aggregated: bodies stream) in front of the same request handler as an HTTP/1.1
  * connection; that handler finds the TLS session and the peer's identity on the child's
- * {@link Channel#parent() parent}. {@link #exchangeStream} is the client-side counterpart, for streams the gateway
- * opens upstream.
+ * {@link Channel#parent() parent}. Streams the gateway opens upstream have no channel of their own
+ * ({@link io.isthmus.proxy.exchange.H2Stream}).
  */
 public final class Http2Support {
     /** The peer's verified SPIFFE ID (or the TLS caller's), set on the connection once the handshake is admitted. */
@@ -160,23 +160,6 @@ public final class Http2Support {
     public static ChannelHandler batchedFlushes() {
         return new io.netty.handler.flush.FlushConsolidationHandler(
                 io.netty.handler.flush.FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);
-    }
-
-    /**
-     * The pipeline of a stream the gateway opens upstream for an exchange: a client-side
-     * {@link io.isthmus.proxy.exchange.StreamCodec} (frames to HTTP objects and back, manual flow control, an
-     * {@code IdleStateEvent} when no frame moved either way for the request timeout) and the exchange's
-     * {@link io.isthmus.proxy.exchange.UpstreamEnd}.
-     */
-    public static ChannelHandler exchangeStream(io.isthmus.proxy.ProxySettings settings) {
-        return new ChannelInitializer<Http2StreamChannel>() {
-            @Override
-            protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("h2-to-http",
-                        io.isthmus.proxy.exchange.StreamCodec.client(settings.requestTimeout().toNanos()))
-                        .addLast(io.isthmus.proxy.exchange.UpstreamEnd.NAME, new io.isthmus.proxy.exchange.UpstreamEnd());
-            }
-        };
     }
 
     /**

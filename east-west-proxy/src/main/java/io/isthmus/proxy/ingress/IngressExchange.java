@@ -13,6 +13,8 @@ import io.isthmus.proxy.authz.vouch.CallerResolution;
 import io.isthmus.proxy.authz.vouch.VouchingDecision;
 import io.isthmus.proxy.exchange.Exchange;
 import io.isthmus.proxy.exchange.RetryPolicy;
+import io.isthmus.proxy.exchange.Upstream;
+import io.isthmus.proxy.exchange.UpstreamEnd;
 import io.isthmus.proxy.http.Grpc;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.http.Responses;
@@ -206,11 +208,11 @@ final class IngressExchange extends Exchange {
      */
     private void connectBackend() {
         boolean h2c = Grpc.isGrpc(request);
-        Future<? extends Channel> upstream;
+        Future<?> upstream;
         if (isUpgrade()) {
             upstream = server.backendPool().connect(ctx.channel().eventLoop(), backend);
         } else if (h2c) {
-            upstream = server.h2cBackends().openStream(ctx.channel().eventLoop(), backend, server.streams());
+            upstream = server.h2cBackends().openStream(ctx.channel().eventLoop(), backend);
         } else {
             upstream = server.backendPool().acquire(ctx.channel().eventLoop(), backend);
         }
@@ -220,16 +222,17 @@ final class IngressExchange extends Exchange {
                 fail(RetryPolicy.Failure.CONNECT_FAILED, String.valueOf(f.cause().getMessage()));
                 return;
             }
-            Channel up = (Channel) f.getNow();
+            Upstream up = f.getNow() instanceof Channel connection ? UpstreamEnd.of(connection)
+                    : (Upstream) f.getNow();
             if (over()) {
                 up.close();
                 return;
             }
-            forward(up, h2c, h2c || isUpgrade() ? (ch, reusable) -> {
+            forward(up, h2c || isUpgrade() ? (u, reusable) -> {
                 if (!reusable || isUpgrade()) {
-                    ch.close();
+                    u.close();
                 }
-            } : server.backendPool()::release);
+            } : (u, reusable) -> server.backendPool().release(u.channel(), reusable));
         });
     }
 

@@ -54,7 +54,6 @@ public final class IngressServer implements AutoCloseable {
     private final PathNormalizer paths;
     private final Http1Pool backendPool;
     private final H2Pool h2cBackends;
-    private final ChannelHandler streams;
     private final io.isthmus.proxy.tunnel.Tunnels tunnels;
     private final Listener listener;
     private volatile IngressEntry entry;
@@ -82,7 +81,6 @@ public final class IngressServer implements AutoCloseable {
         this.paths = Objects.requireNonNull(paths, "paths");
         this.backendPool = new Http1Pool(transport, null, settings);
         this.h2cBackends = new H2Pool(transport, null, settings);
-        this.streams = Http2Support.exchangeStream(settings);
         this.tunnels = new io.isthmus.proxy.tunnel.Tunnels(transport, settings);
         this.listener = new Listener("ingress", transport, settings,
                 Listener.gate("ingress", settings.ingressConnections()), metrics, this::accepted);
@@ -182,11 +180,6 @@ public final class IngressServer implements AutoCloseable {
     /** h2c (prior knowledge) connections to backends that speak only HTTP/2: gRPC requests go there. */
     H2Pool h2cBackends() {
         return h2cBackends;
-    }
-
-    /** The pipeline of a stream to an h2c backend. */
-    ChannelHandler streams() {
-        return streams;
     }
 
     ProxyTls tls() {

@@ -14,13 +14,14 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 
 import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.exchange.H2ClientStreams;
+import io.isthmus.proxy.exchange.H2Stream;
 import io.isthmus.proxy.http.Http2Support;
 import io.isthmus.proxy.tls.ConnectionDrain;
 import io.isthmus.proxy.tls.ProxyTls;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -30,15 +31,11 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.Promise;
@@ -47,6 +44,10 @@ import io.netty.util.concurrent.Promise;
  * Multiplexed HTTP/2 connections to one kind of upstream: h2 over mTLS (ALPN) to peer ingresses, which carries all
  * HTTP between gateways, or h2c (prior knowledge) to backends that speak only HTTP/2 (gRPC). Connections are kept per
  * event loop and address; each request is a new stream ({@link #openStream}) on a connection that has room for it.
+ * A stream is an {@link H2Stream}: frames handled by the connection's own {@link H2ClientStreams} handler behind
+ * Netty's {@code Http2FrameCodec}, with no child channel, pipeline or promise of its own (before, every stream was an
+ * {@code Http2StreamChannel} made by Netty's multiplexer: a third of the event loops' user CPU at concurrency 1 ran
+ * with one on the stack, and opening it was a sixth of the egress's allocation per request).
  *
  * <p>The peer's stream limit is obeyed. A connection is handed out only once the peer's first SETTINGS frame has
  * arrived, so that its {@code SETTINGS_MAX_CONCURRENT_STREAMS} is known; until then stream requests wait on it. A
@@ -79,19 +80,16 @@ public final class H2Pool implements AutoCloseable {
     }
 
     /**
-     * A new stream to {@code address} whose pipeline {@code init} sets up. Fails with the resolution, connect,
-     * handshake or ALPN error, or when every allowed connection is full; nothing has been sent then.
+     * A new stream to {@code address}, with no id until its first HEADERS are written. Fails with the resolution,
+     * connect, handshake or ALPN error, or when every allowed connection is full; nothing has been sent then.
      */
-    public Future<Http2StreamChannel> openStream(EventLoop loop, InetSocketAddress address, ChannelHandler init) {
-        Promise<Http2StreamChannel> stream = loop.newPromise();
-        dispatch(loop, address, new Waiter(stream, init));
+    public Future<H2Stream> openStream(EventLoop loop, InetSocketAddress address) {
+        Promise<H2Stream> stream = loop.newPromise();
+        dispatch(loop, address, stream);
         return stream;
     }
 
-    private record Waiter(Promise<Http2StreamChannel> promise, ChannelHandler init) {
-    }
-
-    private void dispatch(EventLoop loop, InetSocketAddress address, Waiter waiter) {
+    private void dispatch(EventLoop loop, InetSocketAddress address, Promise<H2Stream> waiter) {
         List<Connection> list = connections.computeIfAbsent(loop, l -> new HashMap<>())
                 .computeIfAbsent(address, a -> new ArrayList<>(2));
         int accepting = 0;
@@ -105,7 +103,7 @@ public final class H2Pool implements AutoCloseable {
             accepting += c.draining() ? 0 : 1;
         }
         if (accepting >= MAX_CONNECTIONS) {
-            waiter.promise().tryFailure(new IllegalStateException("all " + MAX_CONNECTIONS + " HTTP/2 connections to "
+            waiter.tryFailure(new IllegalStateException("all " + MAX_CONNECTIONS + " HTTP/2 connections to "
                     + address + " are at the peer's stream limit"));
             return;
         }
@@ -120,12 +118,9 @@ public final class H2Pool implements AutoCloseable {
         private final EventLoop loop;
         private final InetSocketAddress address;
         private final List<Connection> siblings;
-        private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
+        private final ArrayDeque<Promise<H2Stream>> waiting = new ArrayDeque<>();
         private Channel channel;
-        // One per connection, not per stream: it keeps the multiplexer's context once found, where a new bootstrap
-        // searched the pipeline for it (twice) and made its option and attribute maps for every request. Used on
-        // the loop only, so setting its handler right before open() is safe.
-        private Http2StreamChannelBootstrap streamBootstrap;
+        private H2ClientStreams streamHandler;
         private boolean ready;
         private boolean closed;
         private int limit = Http2Support.MAX_CONCURRENT_STREAMS;
@@ -150,7 +145,7 @@ public final class H2Pool implements AutoCloseable {
             return channel != null && ConnectionDrain.isDraining(channel);
         }
 
-        void submit(Waiter w) {
+        void submit(Promise<H2Stream> w) {
             if (ready) {
                 open(w);
             } else {
@@ -158,23 +153,17 @@ public final class H2Pool implements AutoCloseable {
             }
         }
 
-        private void open(Waiter w) {
+        private void open(Promise<H2Stream> w) {
+            // Counted until the stream ends, however it ends (H2ClientStreams runs streamEnded once per stream).
             streams++;
-            if (streamBootstrap == null) {
-                streamBootstrap = new Http2StreamChannelBootstrap(channel);
+            H2Stream stream = streamHandler.open();
+            if (!w.trySuccess(stream)) {
+                stream.close();
             }
-            streamBootstrap.handler(w.init()).open().addListener(o -> {
-                if (o.isSuccess()) {
-                    Http2StreamChannel stream = (Http2StreamChannel) o.getNow();
-                    stream.closeFuture().addListener(c -> streams--);
-                    if (!w.promise().trySuccess(stream)) {
-                        stream.close();
-                    }
-                } else {
-                    streams--;
-                    w.promise().tryFailure(o.cause());
-                }
-            });
+        }
+
+        private void streamEnded() {
+            streams--;
         }
 
         void connect() {
@@ -191,8 +180,8 @@ public final class H2Pool implements AutoCloseable {
                                             .maxHeaderListSize(settings.maxHeaderSize()))
                                     .build())
                                     .addLast("connection", new ConnectionEvents(Connection.this))
-                                    .addLast("h2-mux", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()))
-                                    .addLast("end", ConnectionEnd.INSTANCE);
+                                    .addLast("streams", streamHandler = new H2ClientStreams(
+                                            settings.requestTimeout().toNanos(), Connection.this::streamEnded));
                         }
                     }).connect(address);
             channel = connect.channel();
@@ -244,8 +233,8 @@ public final class H2Pool implements AutoCloseable {
                 settingsTimeout.cancel(false);
             }
             Http2Support.widenConnectionWindow(channel);
-            List<Waiter> elsewhere = new ArrayList<>();
-            for (Waiter w = waiting.poll(); w != null; w = waiting.poll()) {
+            List<Promise<H2Stream>> elsewhere = new ArrayList<>();
+            for (Promise<H2Stream> w = waiting.poll(); w != null; w = waiting.poll()) {
                 if (streams < limit) {
                     open(w);
                 } else {
@@ -271,17 +260,17 @@ public final class H2Pool implements AutoCloseable {
             if (settingsTimeout != null) {
                 settingsTimeout.cancel(false);
             }
-            for (Waiter w = waiting.poll(); w != null; w = waiting.poll()) {
-                w.promise().tryFailure(cause);
+            for (Promise<H2Stream> w = waiting.poll(); w != null; w = waiting.poll()) {
+                w.tryFailure(cause);
             }
         }
     }
 
     /**
-     * In front of the multiplexer: SETTINGS and GOAWAY from the peer. A GOAWAY marks the connection draining before
-     * the multiplexer tells the streams it did not cover: an exchange retries such a stream at once, and that retry
-     * must not be given this connection again (Netty closes a stream opened on it after the GOAWAY, and the retry
-     * would be lost as a closed stream).
+     * In front of the streams' handler: SETTINGS and GOAWAY from the peer. A GOAWAY marks the connection draining
+     * before {@link H2ClientStreams} tells the streams it did not cover: an exchange retries such a stream at once,
+     * and that retry must not be given this connection again (a stream opened on it after the GOAWAY cannot be
+     * created, and the retry would be lost).
      */
     private static final class ConnectionEvents extends ChannelInboundHandlerAdapter {
         private final Connection connection;
@@ -298,23 +287,6 @@ public final class H2Pool implements AutoCloseable {
                 ConnectionDrain.peerGoingAway(ctx.channel());
             }
             ctx.fireChannelRead(msg);
-        }
-    }
-
-    /** The connection's last handler: connection-level frames end here; errors close the connection. */
-    @ChannelHandler.Sharable
-    private static final class ConnectionEnd extends ChannelInboundHandlerAdapter {
-        static final ConnectionEnd INSTANCE = new ConnectionEnd();
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ReferenceCountUtil.release(msg);
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            // A broken connection: its streams fail their exchanges; the next request opens a new connection.
-            ctx.close();
         }
     }
 

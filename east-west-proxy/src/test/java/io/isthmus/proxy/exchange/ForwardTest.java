@@ -67,7 +67,7 @@ class ForwardTest {
             return new Exchange(this, ctx, head, startNanos, ProxySettings.defaults()) {
                 @Override
                 protected void decide() {
-                    forward(upstream, false, (up, reusable) -> {
+                    forward(UpstreamEnd.of(upstream), (up, reusable) -> {
                     });
                 }
 

@@ -15,7 +15,6 @@ import org.junit.jupiter.api.Test;
 
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.transport.NettyTransport;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 
 /**
@@ -41,7 +40,7 @@ class H2PoolSilentPeerTest {
                     defaults.idleTimeout(), defaults.headerTimeout()))) {
                 EventLoop loop = transport.workers().next();
                 var stream = loop.submit(() -> pool.openStream(loop, new InetSocketAddress(silent.getInetAddress(),
-                        silent.getLocalPort()), new ChannelInboundHandlerAdapter())).get(5, TimeUnit.SECONDS);
+                        silent.getLocalPort()))).get(5, TimeUnit.SECONDS);
                 assertThatThrownBy(() -> stream.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
                         .cause().hasMessageContaining("sent no HTTP/2 SETTINGS within PT0.5S");
                 // The stream fails as the close starts; the channel goes inactive once the HTTP/2 handler has flushed

@@ -1,4 +1,4 @@
-package io.isthmus.proxy.upstream;
+package io.isthmus.proxy.exchange;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -20,7 +19,9 @@ import org.junit.jupiter.api.Test;
 import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.tls.ConnectionDrain;
 import io.isthmus.proxy.transport.NettyTransport;
+import io.isthmus.proxy.upstream.H2Pool;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -29,6 +30,10 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -84,36 +89,32 @@ class H2PoolDrainTest {
         serverLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
 
-    /** A request on a new stream; completes with the response's {@code :status}. */
-    private record Call(Http2StreamChannel stream, CompletableFuture<String> status) {
+    /** A request on a new stream; {@link #status} is what it was answered (or how it ended). */
+    private record Call(H2Stream stream, RecordingEvents events) {
         Channel connection() {
-            return stream.parent();
+            return stream.channel();
+        }
+
+        String status() throws InterruptedException {
+            return events.next(5);
         }
     }
 
     private Call call() throws Exception {
-        CompletableFuture<String> status = new CompletableFuture<>();
         // On the loop, as openStream requires: the pool's per-loop state is the loop's alone.
         EventLoop loop = transport.workers().next();
-        ChannelInboundHandlerAdapter reader = new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                if (msg instanceof Http2HeadersFrame h) {
-                    status.complete(String.valueOf(h.headers().status()));
-                }
-                ReferenceCountUtil.release(msg);
-            }
-
-            @Override
-            public void channelInactive(ChannelHandlerContext ctx) {
-                status.completeExceptionally(new IllegalStateException("stream closed unanswered"));
-            }
-        };
-        Http2StreamChannel stream = loop.submit(() -> pool.openStream(loop, peer, reader)).get(5, TimeUnit.SECONDS)
+        H2Stream stream = loop.submit(() -> pool.openStream(loop, peer)).get(5, TimeUnit.SECONDS)
                 .get(5, TimeUnit.SECONDS);
-        stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("GET").scheme("http")
-                .path("/").authority("peer"), true)).sync();
-        return new Call(stream, status);
+        RecordingEvents events = new RecordingEvents(stream, true);
+        loop.submit(() -> {
+            stream.bind(events);
+            DefaultFullHttpRequest get = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/",
+                    Unpooled.EMPTY_BUFFER);
+            get.headers().set(HttpHeaderNames.HOST, "peer");
+            return stream.write(get);
+        }).get(5, TimeUnit.SECONDS);
+        loop.execute(stream::flush);
+        return new Call(stream, events);
     }
 
     /** Answers the oldest stream the peer has not answered yet, waiting for it to arrive. */
@@ -138,8 +139,8 @@ class H2PoolDrainTest {
         assertThat(next.connection()).as("a new stream after the drain").isNotSameAs(inFlight.connection());
         answerOne();
         answerOne();
-        assertThat(inFlight.status().get(5, TimeUnit.SECONDS)).as("the stream in flight finishes").isEqualTo("200");
-        assertThat(next.status().get(5, TimeUnit.SECONDS)).isEqualTo("200");
+        assertThat(inFlight.status()).as("the stream in flight finishes").isEqualTo("response 200");
+        assertThat(next.status()).isEqualTo("response 200");
         assertThat(inFlight.connection().closeFuture().await(5, TimeUnit.SECONDS))
                 .as("the drained connection closes once its last stream ended").isTrue();
         assertThat(next.connection().isActive()).isTrue();
@@ -161,7 +162,7 @@ class H2PoolDrainTest {
             answerOne();
         }
         for (Call c : held) {
-            assertThat(c.status().get(5, TimeUnit.SECONDS)).isEqualTo("200");
+            assertThat(c.status()).isEqualTo("response 200");
         }
     }
 }
