@@ -33,24 +33,16 @@ import io.isthmus.proxy.outlier.OutlierPolicy;
 import io.isthmus.registry.MeshName;
 import io.isthmus.registry.Protocol;
 import io.isthmus.registry.ServicePort;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.util.ReferenceCountUtil;
 
 /**
  * The gateway hop (issue 14 items 3 and 6): every HTTP request crosses it as a stream of a multiplexed HTTP/2 mTLS
@@ -143,38 +135,6 @@ class GatewayHopTest {
         }
     }
 
-    /**
-     * A raw HTTP/2 server (TLS when {@code tls} is given, h2c otherwise) that tells {@code onHeaders} about the
-     * HEADERS of every stream and does nothing else by itself.
-     */
-    private InetSocketAddress rawH2(io.netty.handler.ssl.SslContext tls,
-            java.util.function.BiConsumer<ChannelHandlerContext, Http2HeadersFrame> onHeaders) throws InterruptedException {
-        return (InetSocketAddress) new ServerBootstrap().group(fakes).channel(NioServerSocketChannel.class)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        if (tls != null) {
-                            ch.pipeline().addLast(tls.newHandler(ch.alloc()));
-                        }
-                        ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(),
-                                new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-                                    @Override
-                                    protected void initChannel(Http2StreamChannel s) {
-                                        s.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                                            @Override
-                                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                                if (msg instanceof Http2HeadersFrame h) {
-                                                    onHeaders.accept(ctx, h);
-                                                }
-                                                ReferenceCountUtil.release(msg);
-                                            }
-                                        });
-                                    }
-                                }));
-                    }
-                }).bind(InetAddress.getLoopbackAddress(), 0).sync().channel().localAddress();
-    }
-
     private static List<String[]> grpcCall(MeshName name, String timeout) {
         List<String[]> fields = new ArrayList<>(List.of(new String[] {":method", "POST"},
                 new String[] {":scheme", "http"}, new String[] {":path", "/isthmus.test.Slow/Call"},
@@ -191,7 +151,7 @@ class GatewayHopTest {
         List<String> timeouts = new CopyOnWriteArrayList<>();
         MeshName slow = MeshName.of("slow", "shop");
         // A backend that records the headers of every call and never answers.
-        fed.extraBackends.put(slow.host(), rawH2(null, (ctx, h) -> timeouts.add(String.valueOf(h.headers()
+        fed.extraBackends.put(slow.host(), RawH2Server.bind(fakes, null, (ctx, h) -> timeouts.add(String.valueOf(h.headers()
                 .get("grpc-timeout")))));
         fed.export(fed.cluster("b"), slow, new ServicePort("grpc", 9090, Protocol.GRPC));
         try (RawH2 h2 = RawH2.h2c(fed.cluster("a").egress.address())) {
@@ -252,7 +212,7 @@ class GatewayHopTest {
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                         ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2))
                 .build();
-        int port = rawH2(tls, onHeaders).getPort();
+        int port = RawH2Server.bind(fakes, tls, onHeaders).getPort();
         fed.exportAs("b", port, b.locality, ORDERS, new ServicePort("http", 80, Protocol.HTTP));
         return port;
     }

@@ -3,7 +3,6 @@ package io.isthmus.proxy.exchange;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,30 +16,21 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.proxy.ProxySettings;
+import io.isthmus.proxy.RawH2Server;
 import io.isthmus.proxy.tls.ConnectionDrain;
 import io.isthmus.proxy.transport.NettyTransport;
 import io.isthmus.proxy.upstream.H2Pool;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.channel.nio.NioEventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.util.ReferenceCountUtil;
 
 /**
  * A pooled HTTP/2 connection that drains (its peer's signer was retired: {@link ConnectionDrain}, as revalidation
@@ -57,27 +47,7 @@ class H2PoolDrainTest {
 
     @BeforeEach
     void start() throws InterruptedException {
-        peer = (InetSocketAddress) new ServerBootstrap().group(serverLoop).channel(NioServerSocketChannel.class)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(),
-                                new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-                                    @Override
-                                    protected void initChannel(Http2StreamChannel s) {
-                                        s.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                                            @Override
-                                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                                if (msg instanceof Http2HeadersFrame) {
-                                                    unanswered.add(ctx);
-                                                }
-                                                ReferenceCountUtil.release(msg);
-                                            }
-                                        });
-                                    }
-                                }));
-                    }
-                }).bind(InetAddress.getLoopbackAddress(), 0).sync().channel().localAddress();
+        peer = RawH2Server.bind(serverLoop, null, (ctx, headers) -> unanswered.add(ctx));
         transport = NettyTransport.create(1, "h2pool-drain-test");
         pool = new H2Pool(transport, null, ProxySettings.defaults());
     }
