@@ -19,7 +19,7 @@ import org.jgroups.protocols.pbcast.GMS;
  * the node closed, so the stop waits at most for the round in progress (one join timeout). Once joined, GMS keeps its
  * own meaning of leaving. A channel that gave up so leaves nothing: it never was a member.
  */
-final class StopAwareGms extends GMS {
+final class StopAwareGms extends OrderedViewGms {
     private final BooleanSupplier nodeClosed;
 
     StopAwareGms(BooleanSupplier nodeClosed) {
