@@ -93,7 +93,7 @@ class ReplicaCutOffE2ETest {
             }
             // Both at once, as a StatefulSet with parallel pod management starts them. That once left the replica that
             // created the cluster blind to the other's loss (its first view reached its failure detector after the
-            // next one; 2 runs of 4 before OrderedViewGms, RacingViewsTest).
+            // next one; 2 runs of 5 before OrderedViewGms, RacingViewsTest).
             for (GatewayProcess g : gateways) {
                 g.start();
             }

@@ -30,7 +30,7 @@ import io.isthmus.trust.testing.FreePorts;
 
 /**
  * A replica that becomes coordinator while the other replica joins must still notice the other's loss. Two replicas
- * started together (ReplicaCutOffE2ETest with a simultaneous start, 2 runs of 4): the coordinator's connecting thread
+ * started together (ReplicaCutOffE2ETest with a simultaneous start, 2 runs of 5): the coordinator's connecting thread
  * installed its first view [itself], and before that view had passed down its stack, the view handler installed the
  * next one [itself, the other] and passed it down and up first (JGroups 5.5.1 GMS.installView dispatches outside its
  * lock; JGRP-3036). The first view then reached the transport, the failure detector and Infinispan last: Infinispan
