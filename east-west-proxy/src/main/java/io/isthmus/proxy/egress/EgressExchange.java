@@ -11,7 +11,6 @@ import io.isthmus.proxy.authn.AuthnResult;
 import io.isthmus.proxy.exchange.Exchange;
 import io.isthmus.proxy.exchange.RetryPolicy;
 import io.isthmus.proxy.exchange.Upstream;
-import io.isthmus.proxy.exchange.UpstreamEnd;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.http.Responses;
 import io.isthmus.proxy.outlier.OutlierDetector;
@@ -22,7 +21,6 @@ import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.ServicePort;
 import io.isthmus.trust.spiffe.SpiffeId;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -200,7 +198,7 @@ final class EgressExchange extends Exchange {
             fail(RetryPolicy.Failure.CONNECT_FAILED, HandshakeFailure.message(f.cause()));
             return;
         }
-        Upstream up = f.getNow() instanceof Channel upgrade ? UpstreamEnd.of(upgrade) : (Upstream) f.getNow();
+        Upstream up = Upstream.of(f.getNow());
         if (over()) {
             up.close();
             return;

@@ -14,6 +14,14 @@ import io.netty.handler.codec.http.HttpObject;
  */
 public interface Upstream {
     /**
+     * What a pool yielded, as an upstream: an HTTP/2 stream ({@link H2Stream}) as it is, a pooled HTTP/1.1 connection
+     * (a {@code Channel}) as its {@link UpstreamEnd}.
+     */
+    static Upstream of(Object pooled) {
+        return pooled instanceof Channel connection ? UpstreamEnd.of(connection) : (Upstream) pooled;
+    }
+
+    /**
      * Writes one part of the request (not flushed). Takes over {@code msg}'s reference. The future fails when the
      * part cannot be written (the connection or stream is gone, or the peer's stream limit was reached for a new
      * HTTP/2 stream): nothing of it reached the peer.

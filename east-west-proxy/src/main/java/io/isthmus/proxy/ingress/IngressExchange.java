@@ -14,7 +14,6 @@ import io.isthmus.proxy.authz.vouch.VouchingDecision;
 import io.isthmus.proxy.exchange.Exchange;
 import io.isthmus.proxy.exchange.RetryPolicy;
 import io.isthmus.proxy.exchange.Upstream;
-import io.isthmus.proxy.exchange.UpstreamEnd;
 import io.isthmus.proxy.http.Grpc;
 import io.isthmus.proxy.http.IdentityHeaders;
 import io.isthmus.proxy.http.Responses;
@@ -222,8 +221,7 @@ final class IngressExchange extends Exchange {
                 fail(RetryPolicy.Failure.CONNECT_FAILED, String.valueOf(f.cause().getMessage()));
                 return;
             }
-            Upstream up = f.getNow() instanceof Channel connection ? UpstreamEnd.of(connection)
-                    : (Upstream) f.getNow();
+            Upstream up = Upstream.of(f.getNow());
             if (over()) {
                 up.close();
                 return;
