@@ -214,11 +214,13 @@ public class EnrolmentService {
      * under {@code action}, as renewal and workload issuance audit theirs: it is a local process trying to act as
      * its VM's agent.
      *
-     * @throws EnrolmentException with the same codes renewal uses
+     * @throws EnrolmentException with the same codes renewal uses, {@code replica-cut-off} included
      */
     public SpiffeId authenticateEnrolledVm(String action, String source, List<X509Certificate> peerChain) {
         try {
-            return enrolledVm(peerChain);
+            SpiffeId vm = enrolledVm(peerChain);
+            signingTtl(); // refuses (replica-cut-off) once this replica has been cut off for longer than its grace
+            return vm;
         } catch (EnrolmentException e) {
             if (e.error() == EnrolmentError.WORKLOAD_SVID_NOT_AN_AGENT) {
                 deny(action, e, source, null, null, null);
@@ -238,7 +240,6 @@ public class EnrolmentService {
             throw new EnrolmentException(EnrolmentError.IDENTITY_REVOKED, identity + " was revoked at "
                     + known.get().revokedAt().orElseThrow());
         }
-        signingTtl();
         return identity;
     }
 
