@@ -1,5 +1,9 @@
 package io.isthmus.gateway.logging;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.logging.Filter;
 import java.util.logging.LogRecord;
 import java.util.regex.Matcher;
@@ -24,8 +28,15 @@ import io.quarkus.logging.LoggingFilter;
  * <p>HTTP/2, where a caller can make Netty log at will: the INFO line Netty writes for every frame of a stream it
  * has reset is dropped ({@link #isIgnoredFrame}), and the INFO Netty writes when it closes a connection whose client
  * does not read its control-frame answers keeps its one line (naming the connection) without the stack trace; such
- * connections are counted in {@code isthmus_requests_refused_total{reason="http2-enhance-your-calm"}}. Everything
- * else passes unchanged.
+ * connections are counted in {@code isthmus_requests_refused_total{reason="http2-enhance-your-calm"}}.
+ *
+ * <p>A replica the others cannot reach (a partition inside the cluster, or a replica that hung without leaving):
+ * Infinispan logs every replicated write that timed out waiting for it, or failed because it was suspected, as an ERROR
+ * with a stack trace ({@code ISPN000136}), and the caller (the registry heartbeat, the JWT key refresh, an enrolment
+ * call) logs its own WARN or answers 503. That becomes one WARN per cache and replica per
+ * {@link #UNREACHED_REPLICA_EVERY_SECONDS} seconds, naming both and saying how many were left out, without the stack
+ * trace ({@link #unreachedReplica}). Any other failure of a command keeps its ERROR. Everything else passes
+ * unchanged.
  */
 @LoggingFilter(name = "isthmus-expected-conditions")
 public final class ExpectedConditions implements Filter {
@@ -36,6 +47,24 @@ public final class ExpectedConditions implements Filter {
     private static final Pattern LOCAL_ADDRESS = Pattern.compile("L:(\\S+)");
     static final String H2_DECODER = "io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder";
     static final String H2_CONTROL_FRAME_LIMIT = "io.netty.handler.codec.http2.Http2ControlFrameLimitEncoder";
+    static final String INFINISPAN_COMMANDS = "org.infinispan.interceptors.impl.InvocationContextInterceptor";
+    static final long UNREACHED_REPLICA_EVERY_SECONDS = 60;
+    private static final Pattern CACHE = Pattern.compile("Cache '([^']+)'");
+    /** ISPN000476 (a timeout) and ISPN000400 (a suspected member), as Infinispan 16.0 words them. */
+    private static final Pattern UNREACHED = Pattern.compile("^ISPN000476: Timed out waiting for responses for request "
+            + "\\d+ from (\\S+) after |^ISPN000400: Node (\\S+) was suspected");
+
+    private final LongSupplier nanos;
+    /** Per "cache replica": when its WARN was last written, and how many were left out since. */
+    private final Map<String, long[]> unreached = new ConcurrentHashMap<>();
+
+    public ExpectedConditions() {
+        this(System::nanoTime);
+    }
+
+    ExpectedConditions(LongSupplier nanos) {
+        this.nanos = nanos;
+    }
 
     @Override
     public boolean isLoggable(LogRecord record) {
@@ -48,6 +77,9 @@ public final class ExpectedConditions implements Filter {
             record.setMessage(rewrite(site));
         } else if (isIgnoredFrame(record.getLoggerName(), message)) {
             return false;
+        } else if (INFINISPAN_COMMANDS.equals(record.getLoggerName()) && message != null
+                && message.startsWith("ISPN000136")) {
+            return unreachedReplica(record);
         } else if (H2_CONTROL_FRAME_LIMIT.equals(record.getLoggerName())) {
             record.setThrown(null);
         } else if (CHANNEL_INITIALIZER.equals(record.getLoggerName()) && isVertxBindRace(record.getThrown())) {
@@ -80,6 +112,66 @@ public final class ExpectedConditions implements Filter {
         }
         StackTraceElement[] frames = thrown.getStackTrace();
         return frames.length > 0 && frames[0].getClassName().startsWith(VERTX_TCP_SERVER);
+    }
+
+    /**
+     * ISPN000136 for a write that failed only because a replica did not answer: the first for its cache and replica
+     * in {@link #UNREACHED_REPLICA_EVERY_SECONDS} becomes a WARN without the stack trace, the others are left out.
+     */
+    private boolean unreachedReplica(LogRecord record) {
+        String replica = unreachedReplica(record.getThrown());
+        if (replica == null) {
+            return true;
+        }
+        Object[] parameters = record.getParameters();
+        Matcher m = CACHE.matcher(parameters != null && parameters.length > 1 ? String.valueOf(parameters[1])
+                : record.getMessage());
+        String cache = m.find() ? m.group(1) : "a replicated cache";
+        long now = nanos.getAsLong();
+        long[] seen = unreached.computeIfAbsent(cache + " " + replica, k -> new long[] {now, -1});
+        long leftOut;
+        synchronized (seen) {
+            if (seen[1] >= 0 && now - seen[0] < TimeUnit.SECONDS.toNanos(UNREACHED_REPLICA_EVERY_SECONDS)) {
+                seen[1]++;
+                return false;
+            }
+            leftOut = Math.max(0, seen[1]);
+            seen[0] = now;
+            seen[1] = 0;
+        }
+        record.setLevel(org.jboss.logmanager.Level.WARN);
+        record.setParameters(null);
+        record.setThrown(null);
+        record.setMessage(unreachedReplica(cache, replica, leftOut));
+        return true;
+    }
+
+    /**
+     * The replica a failed command waited for, if that is why it failed: its cause chain holds Infinispan's timeout
+     * (ISPN000476) or suspicion (ISPN000400) naming it; null for any other failure.
+     */
+    static String unreachedReplica(Throwable thrown) {
+        for (Throwable t = thrown; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String name = t.getClass().getName();
+            if ((name.equals("org.infinispan.commons.TimeoutException")
+                    || name.equals("org.infinispan.remoting.transport.jgroups.SuspectException"))
+                    && t.getMessage() != null) {
+                Matcher m = UNREACHED.matcher(t.getMessage());
+                if (m.find()) {
+                    return m.group(1) != null ? m.group(1) : m.group(2);
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The WARN for writes to {@code cache} that a replica did not answer. */
+    static String unreachedReplica(String cache, String replica, long leftOut) {
+        return "replicated write to " + cache + " failed: replica " + replica + " did not answer (a partition inside the"
+                + " cluster, or a replica that stopped without leaving); what the write was for says what it means."
+                + " If this lasts, check that " + replica + " is up and reachable on its JGroups port, or restart it"
+                + (leftOut > 0 ? " (" + leftOut + " more such writes in the last " + UNREACHED_REPLICA_EVERY_SECONDS
+                        + " s not logged)" : "");
     }
 
     /** The INFO line for a connection closed by the bind race. */

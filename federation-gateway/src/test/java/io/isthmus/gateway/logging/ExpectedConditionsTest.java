@@ -5,6 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.infinispan.commons.CacheException;
+import org.infinispan.commons.TimeoutException;
+import org.infinispan.partitionhandling.AvailabilityException;
+import org.infinispan.remoting.transport.jgroups.SuspectException;
+import org.jboss.logmanager.ExtLogRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -100,5 +108,91 @@ class ExpectedConditionsTest {
         assertThat(r.getLevel()).isEqualTo(Level.INFO);
         assertThat(r.getThrown()).isNull();
         assertThat(r.getMessage()).contains("R:/127.0.0.1:36144");
+    }
+
+    /** ISPN000136 as Infinispan 16.0.9 logs it: a printf format, its parameters, the failure as the thrown. */
+    private static ExtLogRecord commandFailed(String cache, Throwable thrown) {
+        ExtLogRecord r = new ExtLogRecord(org.jboss.logmanager.Level.ERROR,
+                "ISPN000136: Error executing command %s on %s, writing keys %s", ExtLogRecord.FormatStyle.PRINTF,
+                "org.infinispan.util.logging.Log_$logger");
+        r.setLoggerName(ExpectedConditions.INFINISPAN_COMMANDS);
+        r.setParameters(new Object[] {"ReplaceCommand", "Cache '" + cache + "'", "[alpha/_isthmus/heartbeat]"});
+        r.setThrown(thrown);
+        return r;
+    }
+
+    private static final String TIMED_OUT = "ISPN000476: Timed out waiting for responses for request 23 from "
+            + "alpha-172.16.1.10-7800 after 15 seconds";
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            a timeout                            | timeout   | alpha-172.16.1.10-7800
+            a suspected replica                  | suspect   | alpha-172.16.1.12-7800
+            a timeout wrapped in CacheException  | wrapped   | alpha-172.16.1.10-7800
+            """)
+    void aWriteThatAReplicaDidNotAnswerBecomesAWarnNamingCacheAndReplicaWithoutTheStackTrace(String name, String kind,
+            String replica) {
+        Throwable thrown = switch (kind) {
+            case "timeout" -> new TimeoutException(TIMED_OUT);
+            case "suspect" -> new SuspectException("ISPN000400: Node alpha-172.16.1.12-7800 was suspected");
+            default -> new CacheException("remote failure", new TimeoutException(TIMED_OUT));
+        };
+        ExtLogRecord r = commandFailed("isthmus-registry", thrown);
+        assertThat(new ExpectedConditions().isLoggable(r)).isTrue();
+        assertThat(r.getLevel().getName()).isEqualTo("WARN");
+        assertThat(r.getThrown()).isNull();
+        assertThat(r.getFormattedMessage()).isEqualTo(ExpectedConditions.unreachedReplica("isthmus-registry", replica, 0))
+                .contains("isthmus-registry").contains("replica " + replica + " did not answer");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            a key not available in this partition | availability
+            another failure                       | other
+            a timeout that names no replica        | bare-timeout
+            no cause at all                       | none
+            """)
+    void anyOtherFailedCommandKeepsItsErrorAndStackTrace(String name, String kind) {
+        Throwable thrown = switch (kind) {
+            case "availability" -> new AvailabilityException("ISPN000306: Key 'k' is not available. Not all owners "
+                    + "are in this partition");
+            case "other" -> new IllegalStateException(TIMED_OUT);
+            case "bare-timeout" -> new TimeoutException("ISPN000299: Unable to acquire lock after 10 seconds");
+            default -> null;
+        };
+        ExtLogRecord r = commandFailed("isthmus-registry", thrown);
+        assertThat(new ExpectedConditions().isLoggable(r)).isTrue();
+        assertThat(r.getLevel().getName()).isEqualTo("ERROR");
+        assertThat(r.getThrown()).isSameAs(thrown);
+        assertThat(r.getFormattedMessage()).startsWith("ISPN000136: Error executing command ReplaceCommand");
+    }
+
+    @Test
+    void theSameLineFromAnotherLoggerIsLeftAlone() {
+        ExtLogRecord r = commandFailed("isthmus-registry", new TimeoutException(TIMED_OUT));
+        r.setLoggerName("org.infinispan.interceptors.impl.CallInterceptor");
+        assertThat(new ExpectedConditions().isLoggable(r)).isTrue();
+        assertThat(r.getLevel().getName()).isEqualTo("ERROR");
+        assertThat(r.getThrown()).isNotNull();
+    }
+
+    @Test
+    void oneWarnPerCacheAndReplicaPerMinuteSayingHowManyWereLeftOut() {
+        AtomicLong now = new AtomicLong(1_000);
+        ExpectedConditions filter = new ExpectedConditions(now::get);
+        assertThat(filter.isLoggable(commandFailed("isthmus-registry", new TimeoutException(TIMED_OUT)))).isTrue();
+        now.addAndGet(TimeUnit.SECONDS.toNanos(15));
+        assertThat(filter.isLoggable(commandFailed("isthmus-registry", new TimeoutException(TIMED_OUT)))).isFalse();
+        now.addAndGet(TimeUnit.SECONDS.toNanos(15));
+        assertThat(filter.isLoggable(commandFailed("isthmus-registry", new TimeoutException(TIMED_OUT)))).isFalse();
+        assertThat(filter.isLoggable(commandFailed("isthmus-jwt-replica-keys", new TimeoutException(TIMED_OUT))))
+                .as("another cache").isTrue();
+        assertThat(filter.isLoggable(commandFailed("isthmus-registry", new SuspectException(
+                "ISPN000400: Node alpha-172.16.1.12-7800 was suspected")))).as("another replica").isTrue();
+        now.addAndGet(TimeUnit.SECONDS.toNanos(ExpectedConditions.UNREACHED_REPLICA_EVERY_SECONDS - 30));
+        ExtLogRecord again = commandFailed("isthmus-registry", new TimeoutException(TIMED_OUT));
+        assertThat(filter.isLoggable(again)).as("a minute after the first").isTrue();
+        assertThat(again.getFormattedMessage()).endsWith("(2 more such writes in the last "
+                + ExpectedConditions.UNREACHED_REPLICA_EVERY_SECONDS + " s not logged)");
     }
 }

@@ -456,6 +456,9 @@ public final class ChannelFactory {
         gms.printLocalAddress(false);
         List<Protocol> stack = new ArrayList<>();
         stack.add(tcp);
+        if (!bridge) {
+            stack.add(new SilentMemberWatchdog(silence(), timing.failureIntervalMillis()));
+        }
         stack.add(new RestartedMemberDetection());
         stack.add(discovery);
         stack.add(merge);
@@ -469,6 +472,14 @@ public final class ChannelFactory {
         stack.add(new MFC());
         stack.add(new FRAG4());
         return stack;
+    }
+
+    /**
+     * How long a member of the local cluster may send nothing before {@link SilentMemberWatchdog} suspects it: twice
+     * what FD_ALL3 and VERIFY_SUSPECT2 take together, so that it acts only where they did not.
+     */
+    private long silence() {
+        return 2 * (timing.failureTimeoutMillis() + timing.verifySuspectMillis());
     }
 
     /**
