@@ -53,7 +53,30 @@ public class VmServiceRegistry implements LocalBackends {
     @Inject
     public VmServiceRegistry(Registry registry, EmbeddedCacheManager cacheManager, Clock clock, AgentServicesConfig config,
             io.isthmus.gateway.config.GatewayConfig gateway) {
-        this(registry, cacheManager, clock, config, gateway.dataDir().resolve("vm-services"));
+        this(registry, cacheManager, clock, config, storeDir(gateway));
+    }
+
+    /** Where the gateway persists the VM services' cache. */
+    public static java.nio.file.Path storeDir(io.isthmus.gateway.config.GatewayConfig gateway) {
+        return gateway.dataDir().resolve("vm-services");
+    }
+
+    /** Defines the VM services' cache, without starting it (idempotent). */
+    public static void defineCache(EmbeddedCacheManager cacheManager, java.nio.file.Path storeDir) {
+        if (cacheManager.cacheExists(CACHE) || cacheManager.getCacheConfiguration(CACHE) != null) {
+            return;
+        }
+        ConfigurationBuilder c = new ConfigurationBuilder();
+        if (cacheManager.getCacheManagerConfiguration().isClustered()) {
+            // Among this cluster's replicas only: another cluster reaches a VM through this cluster's ingress.
+            c.clustering().cacheMode(CacheMode.REPL_SYNC);
+        }
+        if (storeDir != null) {
+            java.nio.file.Path dir = storeDir.toAbsolutePath();
+            c.persistence().addSoftIndexFileStore().preload(true)
+                    .dataLocation(dir.resolve("data").toString()).indexLocation(dir.resolve("index").toString());
+        }
+        cacheManager.defineConfiguration(CACHE, c.build());
     }
 
     /**
@@ -66,19 +89,7 @@ public class VmServiceRegistry implements LocalBackends {
         this.registry = registry;
         this.clock = clock;
         this.config = config;
-        if (!cacheManager.cacheExists(CACHE) && cacheManager.getCacheConfiguration(CACHE) == null) {
-            ConfigurationBuilder c = new ConfigurationBuilder();
-            if (cacheManager.getCacheManagerConfiguration().isClustered()) {
-                // Among this cluster's replicas only: another cluster reaches a VM through this cluster's ingress.
-                c.clustering().cacheMode(CacheMode.REPL_SYNC);
-            }
-            if (storeDir != null) {
-                java.nio.file.Path dir = storeDir.toAbsolutePath();
-                c.persistence().addSoftIndexFileStore().preload(true)
-                        .dataLocation(dir.resolve("data").toString()).indexLocation(dir.resolve("index").toString());
-            }
-            cacheManager.defineConfiguration(CACHE, c.build());
-        }
+        defineCache(cacheManager, storeDir);
         this.cache = cacheManager.getCache(CACHE);
         this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "isthmus-vm-services-sweeper");

@@ -27,20 +27,33 @@ public final class EnrolmentCluster {
      * (no backup sites) and held in memory; a manager without transport (a lone gateway) gets a local cache.
      */
     public static <K, V> Cache<K, V> replicatedInMemory(EmbeddedCacheManager manager, String name) {
+        defineReplicatedInMemory(manager, name);
+        return manager.getCache(name);
+    }
+
+    /** Defines, without starting it, the cache {@code name} as {@link #replicatedInMemory} does (idempotent). */
+    public static void defineReplicatedInMemory(EmbeddedCacheManager manager, String name) {
         if (manager.getCacheConfiguration(name) == null) {
             ConfigurationBuilder b = new ConfigurationBuilder();
             b.clustering().cacheMode(manager.getCacheManagerConfiguration().isClustered() ? CacheMode.REPL_SYNC
                     : CacheMode.LOCAL);
             manager.defineConfiguration(name, b.build());
         }
-        return manager.getCache(name);
     }
 
-    /** Defines the enrolment caches on {@code manager}: replicated when it is clustered (idempotent). */
+    /** Where the enrolment caches persist: under the data directory if {@code isthmus.enrolment.cluster.persistent}. */
+    public static java.nio.file.Path storeDir(EnrolmentConfig config, io.isthmus.gateway.config.GatewayConfig gateway) {
+        return config.cluster().persistent() ? gateway.dataDir().resolve("enrolment") : null;
+    }
+
+    /**
+     * Defines, without starting them, the enrolment caches on {@code manager}: replicated when it is clustered
+     * (idempotent). A clustered gateway defines them before it joins its cluster (RegistryService).
+     */
     public static void defineCaches(EmbeddedCacheManager manager, java.nio.file.Path storeDir) {
         // Among this cluster's replicas only (no backup sites: each cluster has its own limit), in memory (a
         // restart of every replica at once forgets the buckets, which is at most one extra burst).
-        replicatedInMemory(manager, SharedRateLimiter.CACHE);
+        defineReplicatedInMemory(manager, SharedRateLimiter.CACHE);
         for (String name : List.of(InfinispanJoinTokenStore.CACHE, InfinispanVmIdentityStore.CACHE,
                 REGISTRATION_ENTRIES_CACHE)) {
             if (manager.getCacheConfiguration(name) != null) {

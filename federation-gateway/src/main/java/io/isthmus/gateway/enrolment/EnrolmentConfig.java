@@ -45,6 +45,11 @@ public interface EnrolmentConfig {
     @WithName("svid-ttl")
     Optional<Duration> svidTtl();
 
+    /** The VM SVID lifetime in force: {@code svid-ttl} if set, else {@code caSvidTtl} ({@code isthmus.ca.svid-ttl}). */
+    static Duration vmSvidTtl(EnrolmentConfig enrolment, Duration caSvidTtl) {
+        return enrolment.svidTtl().orElse(caSvidTtl);
+    }
+
     /**
      * How long a replica that lost the majority of its cluster's replicas (a partition, or replicas that stopped
      * without leaving) still signs for VMs; defaults to the VM SVID lifetime ({@code svid-ttl}). It cannot know of a

@@ -63,7 +63,7 @@ public class EnrolmentService {
                 new RateLimiter.Limit(config.rateLimit().burst(), config.rateLimit().perMinute()), clock);
         this.policy = new VmIdentityPolicy(trust.runtime().trustDomain(), gateway.identity().namespace(),
                 config.allowedNamespaces());
-        this.svidTtl = config.svidTtl().orElse(gateway.ca().svidTtl());
+        this.svidTtl = EnrolmentConfig.vmSvidTtl(config, gateway.ca().svidTtl());
         this.issuedByEnrolment = Counter.builder("isthmus_enrolment_svids_issued").tag("kind", "enrol")
                 .description("VM SVIDs issued").register(meters);
         this.issuedByRenewal = Counter.builder("isthmus_enrolment_svids_issued").tag("kind", "renew")

@@ -29,13 +29,13 @@ public class EnrolmentStores {
     @Inject
     public EnrolmentStores(EnrolmentConfig config, GatewayConfig gateway, EmbeddedCacheManager manager,
             java.time.Clock clock) {
-        java.nio.file.Path storeDir = config.cluster().persistent() ? gateway.dataDir().resolve("enrolment") : null;
+        java.nio.file.Path storeDir = EnrolmentCluster.storeDir(config, gateway);
         this.manager = manager;
         EnrolmentCluster.defineCaches(manager, storeDir);
         org.infinispan.Cache<String, String> tokenCache = manager.getCache(InfinispanJoinTokenStore.CACHE);
         ReplicaAvailability.watchTokens(tokenCache);
         this.cutOff = ReplicaCutOff.watch(tokenCache, clock,
-                config.cutOffGrace().orElse(config.svidTtl().orElse(gateway.ca().svidTtl())));
+                config.cutOffGrace().orElse(EnrolmentConfig.vmSvidTtl(config, gateway.ca().svidTtl())));
         this.tokens = new InfinispanJoinTokenStore(tokenCache);
         this.identities = new InfinispanVmIdentityStore(manager.getCache(InfinispanVmIdentityStore.CACHE));
         this.rateBuckets = manager.getCache(SharedRateLimiter.CACHE);

@@ -109,13 +109,18 @@ public final class ReplicaKeyDirectory implements AutoCloseable {
      * default kept each side's own copies, and a key a replica withdrew on one side stayed published by the other.
      */
     private static Cache<String, String> cache(EmbeddedCacheManager manager) {
+        defineCache(manager);
+        return EnrolmentCluster.replicatedInMemory(manager, CACHE);
+    }
+
+    /** Defines the replicas' key cache, without starting it (idempotent). */
+    public static void defineCache(EmbeddedCacheManager manager) {
         if (manager.getCacheConfiguration(CACHE) == null && manager.getCacheManagerConfiguration().isClustered()) {
             ConfigurationBuilder b = new ConfigurationBuilder();
             b.clustering().cacheMode(CacheMode.REPL_SYNC).partitionHandling()
                     .whenSplit(PartitionHandling.ALLOW_READ_WRITES).mergePolicy(NewestReplicaKeys.MERGE);
             manager.defineConfiguration(CACHE, b.build());
         }
-        return EnrolmentCluster.replicatedInMemory(manager, CACHE);
     }
 
     public String replicaName() {

@@ -30,7 +30,10 @@ import io.isthmus.gateway.config.ConfigException;
 import io.isthmus.gateway.membership.MembershipView;
 import io.isthmus.trust.membership.MembershipChange;
 import io.isthmus.trust.membership.SignedMembership;
+import io.isthmus.gateway.agent.VmServiceRegistry;
 import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.enrolment.EnrolmentCluster;
+import io.isthmus.gateway.enrolment.EnrolmentConfig;
 import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.registry.ClusterIdentity;
 import io.isthmus.registry.ExportSpec;
@@ -94,7 +97,8 @@ public class RegistryService {
     private volatile GatewayIdentities bridgeGateways;
 
     @Inject
-    public RegistryService(RegistryConfig config, GatewayConfig gateway, TrustService trust, Clock clock) {
+    public RegistryService(RegistryConfig config, GatewayConfig gateway, EnrolmentConfig enrolment, TrustService trust,
+            Clock clock) {
         this.config = config;
         this.site = ClusterName.of(gateway, config);
         this.trustDomain = trust.runtime().trustDomain();
@@ -123,7 +127,8 @@ public class RegistryService {
             // Known before the first replicated record can arrive (the node starts receiving at once).
             entryTrust.owners(EntryOwners.of(clusters, signers));
             RegistryNode n = RegistryNode.start(settings, trust.runtime(), trust.runtime().verifier(),
-                    id -> bridgeGateways.isGateway(id), timing(config));
+                    id -> bridgeGateways.isGateway(id), timing(config), manager -> ClusterCaches.define(manager,
+                            EnrolmentCluster.storeDir(enrolment, gateway), VmServiceRegistry.storeDir(gateway)));
             this.node = Optional.of(n);
             this.cacheManager = n.cacheManager();
             this.registry = new InfinispanRegistry(n.registryCache(), identity, clock, entryTrust);

@@ -62,7 +62,7 @@ public class TrustService {
             FederationConfig federation, Clock clock, MeterRegistry meters, Event<TrustSnapshot> changes,
             EnrolmentAudit audit) {
         TrustMetrics metrics = new TrustMetrics(meters);
-        Duration vmTtl = enrolment.svidTtl().orElse(config.ca().svidTtl());
+        Duration vmTtl = EnrolmentConfig.vmSvidTtl(enrolment, config.ca().svidTtl());
         Duration longestTtl = vmTtl.compareTo(config.ca().svidTtl()) > 0 ? vmTtl : config.ca().svidTtl();
         String self = ClusterName.of(config, registry);
         MembershipStore membershipStore = new MembershipStore(config.dataDir().resolve("membership"));

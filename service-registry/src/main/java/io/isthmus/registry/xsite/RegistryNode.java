@@ -16,6 +16,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
@@ -97,6 +99,12 @@ public final class RegistryNode implements AutoCloseable {
         return channels.bridgeTransports();
     }
 
+    /** As {@link #start(SiteSettings, SvidSource, X509SvidVerifier, Predicate, ChannelFactory.Timing, Consumer)}. */
+    public static RegistryNode start(SiteSettings settings, SvidSource svids, X509SvidVerifier verifier,
+            Predicate<SpiffeId> gateways, ChannelFactory.Timing timing) {
+        return start(settings, svids, verifier, gateways, timing, manager -> { });
+    }
+
     /**
      * Starts the cache manager (joins the local cluster; the bridge forms in the background on the site master)
      * and the registry cache.
@@ -105,9 +113,14 @@ public final class RegistryNode implements AutoCloseable {
      * @param verifier verifies bridge peers' SVIDs against the federation root and current bundles
      * @param gateways whether a verified SPIFFE ID is a gateway identity of its trust domain (ours or a peer's): only
      *                 those may be bridge peers ({@link BridgeTrustManager}); read at every handshake and re-check
+     * @param defineCaches defines (never starts) every other cache the replicas share, before this node joins its
+     *                     cluster. Infinispan's coordinator picks a cache's partition handling and merge policy from
+     *                     its own definition of the cache when another replica first starts it, and keeps that choice:
+     *                     a cache it had not defined yet gets neither, for good (a coordinator whose join-token cache
+     *                     never degraded, so its cut-off grace never started; a VM revocation lost at the merge).
      */
     public static RegistryNode start(SiteSettings settings, SvidSource svids, X509SvidVerifier verifier,
-            java.util.function.Predicate<SpiffeId> gateways, ChannelFactory.Timing timing) {
+            Predicate<SpiffeId> gateways, ChannelFactory.Timing timing, Consumer<EmbeddedCacheManager> defineCaches) {
         AtomicReference<SiteSettings> live = new AtomicReference<>(settings);
         BridgeTrustManager trust = new BridgeTrustManager(live::get, verifier, gateways);
         SSLContext tls = tlsContext(svids, trust, "cross-site bridge");
@@ -140,9 +153,10 @@ public final class RegistryNode implements AutoCloseable {
                         new InetSocketAddress(settings.bindHost(), settings.bridgePort()), channels::siteMasterBridge));
             }
             CrossSiteScope.install(cm, settings.site(), refusedWrites);
+            cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings, timing.backupTimeoutMillis()).build());
+            defineCaches.accept(cm);
             cm.start();
             cm.addListener(pacing.sitesUp());
-            cm.defineConfiguration(REGISTRY_CACHE, replicatedAcrossSites(settings, timing.backupTimeoutMillis()).build());
             pacing.install(cm.getCache(REGISTRY_CACHE));
             channels.cachesRunning();
         } catch (IOException | RuntimeException e) {

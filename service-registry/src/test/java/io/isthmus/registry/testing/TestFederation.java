@@ -224,8 +224,15 @@ public final class TestFederation implements AutoCloseable {
 
     /** As {@link #start(String, SiteSettings, X509Svid)}, with the given failure-detection and merge timing. */
     public Site start(String handle, SiteSettings siteSettings, X509Svid svid, ChannelFactory.Timing timing) {
+        return start(handle, siteSettings, svid, timing, manager -> { });
+    }
+
+    /** As {@link #start(String, SiteSettings, X509Svid, ChannelFactory.Timing)}, defining other caches before it joins. */
+    public Site start(String handle, SiteSettings siteSettings, X509Svid svid, ChannelFactory.Timing timing,
+            java.util.function.Consumer<org.infinispan.manager.EmbeddedCacheManager> defineCaches) {
         X509SvidVerifier siteVerifier = verifierAt.getOrDefault(siteSettings.site(), verifier);
-        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, siteVerifier, this::isGateway, timing);
+        RegistryNode node = RegistryNode.start(siteSettings, () -> svid, siteVerifier, this::isGateway, timing,
+                defineCaches);
         Site s = new Site(handle, node, new InfinispanRegistry(node.registryCache(), identity(siteSettings.site()), clock,
                 new SvidEntryTrust(() -> svid, siteVerifier, clock, owners())));
         running.put(handle, s);

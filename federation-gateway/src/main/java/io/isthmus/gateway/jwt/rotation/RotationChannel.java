@@ -38,16 +38,21 @@ public final class RotationChannel implements AutoCloseable {
 
     /** @param onChange called (on an Infinispan thread; must not block) whenever the record changes */
     public RotationChannel(EmbeddedCacheManager manager, Runnable onChange) {
+        defineCache(manager);
+        this.cache = EnrolmentCluster.replicatedInMemory(manager, CACHE);
+        this.onChange = onChange;
+        ReplicaAvailability.watchRotation(cache);
+        cache.addListener(this);
+    }
+
+    /** Defines the rotation record's cache, without starting it (idempotent). */
+    public static void defineCache(EmbeddedCacheManager manager) {
         if (manager.getCacheConfiguration(CACHE) == null && manager.getCacheManagerConfiguration().isClustered()) {
             ConfigurationBuilder b = new ConfigurationBuilder();
             b.clustering().cacheMode(CacheMode.REPL_SYNC).partitionHandling().whenSplit(PartitionHandling.ALLOW_READS)
                     .mergePolicy(NewestRecordMerge.INSTANCE);
             manager.defineConfiguration(CACHE, b.build());
         }
-        this.cache = EnrolmentCluster.replicatedInMemory(manager, CACHE);
-        this.onChange = onChange;
-        ReplicaAvailability.watchRotation(cache);
-        cache.addListener(this);
     }
 
     /** The signed record as stored (not yet judged: see {@link RecordAdmission}). */
