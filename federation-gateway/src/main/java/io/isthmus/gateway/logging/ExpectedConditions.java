@@ -35,8 +35,9 @@ import io.quarkus.logging.LoggingFilter;
  * with a stack trace ({@code ISPN000136}), and the caller (the registry heartbeat, the JWT key refresh, an enrolment
  * call) logs its own WARN or answers 503. That becomes one WARN per cache and replica per
  * {@link #UNREACHED_REPLICA_EVERY_SECONDS} seconds, naming both and saying how many were left out, without the stack
- * trace ({@link #unreachedReplica}). Any other failure of a command keeps its ERROR. Everything else passes
- * unchanged.
+ * trace ({@link #unreachedReplica}). Any other failure of a command keeps its ERROR. Infinispan's ERROR on each cache
+ * that enters degraded mode on the minority side of such a partition ({@code ISPN000318}) becomes a WARN: the gateway's
+ * own WARN for the caches it watches says what it means and what to do. Everything else passes unchanged.
  */
 @LoggingFilter(name = "isthmus-expected-conditions")
 public final class ExpectedConditions implements Filter {
@@ -49,6 +50,7 @@ public final class ExpectedConditions implements Filter {
     static final String H2_CONTROL_FRAME_LIMIT = "io.netty.handler.codec.http2.Http2ControlFrameLimitEncoder";
     static final String INFINISPAN_COMMANDS = "org.infinispan.interceptors.impl.InvocationContextInterceptor";
     static final long UNREACHED_REPLICA_EVERY_SECONDS = 60;
+    static final String INFINISPAN_CLUSTER = "org.infinispan.CLUSTER";
     private static final Pattern CACHE = Pattern.compile("Cache '([^']+)'");
     /** ISPN000476 (a timeout) and ISPN000400 (a suspected member), as Infinispan 16.0 words them. */
     private static final Pattern UNREACHED = Pattern.compile("^ISPN000476: Timed out waiting for responses for request "
@@ -80,6 +82,9 @@ public final class ExpectedConditions implements Filter {
         } else if (INFINISPAN_COMMANDS.equals(record.getLoggerName()) && message != null
                 && message.startsWith("ISPN000136")) {
             return unreachedReplica(record);
+        } else if (INFINISPAN_CLUSTER.equals(record.getLoggerName()) && message != null
+                && message.contains("ISPN000318: ")) {
+            record.setLevel(org.jboss.logmanager.Level.WARN);
         } else if (H2_CONTROL_FRAME_LIMIT.equals(record.getLoggerName())) {
             record.setThrown(null);
         } else if (CHANNEL_INITIALIZER.equals(record.getLoggerName()) && isVertxBindRace(record.getThrown())) {

@@ -195,4 +195,21 @@ class ExpectedConditionsTest {
         assertThat(again.getFormattedMessage()).endsWith("(2 more such writes in the last "
                 + ExpectedConditions.UNREACHED_REPLICA_EVERY_SECONDS + " s not logged)");
     }
+
+    /** As Infinispan 16.0.9's event logger writes them: the message formatted, the cache as the context. */
+    @ParameterizedTest(name = "{0} {1} -> {3}")
+    @CsvSource(delimiter = '|', textBlock = """
+            org.infinispan.CLUSTER   | ERROR | [Context=isthmus-join-tokens] ISPN000318: Lost at least half of the stable members, assuming a network split and entering degraded mode. Current members are [a-10], lost members are [a-11], stable members are [a-11, a-10] | WARN
+            org.infinispan.CLUSTER   | ERROR | [Context=isthmus-registry] ISPN000317: Lost data because of abrupt leavers [a-11], assuming a network split and entering degraded mode | ERROR
+            org.infinispan.LIFECYCLE | ERROR | [Context=isthmus-join-tokens] ISPN000318: Lost at least half of the stable members | ERROR
+            """)
+    void aCacheEnteringDegradedModeOnTheMinoritySideIsAWarning(String logger, String level, String message,
+            String expected) {
+        ExtLogRecord r = new ExtLogRecord(org.jboss.logmanager.Level.parse(level), message,
+                ExtLogRecord.FormatStyle.NO_FORMAT, "org.infinispan.util.logging.events.impl.BasicEventLogger");
+        r.setLoggerName(logger);
+        assertThat(new ExpectedConditions().isLoggable(r)).isTrue();
+        assertThat(r.getLevel().getName()).isEqualTo(expected);
+        assertThat(r.getFormattedMessage()).isEqualTo(message);
+    }
 }
