@@ -106,7 +106,7 @@ class ReplicaCutOffE2ETest {
             ClusterSpec r0 = replicas.get(0);
             ClusterSpec r1 = replicas.get(1);
             HttpClient admin = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(3))
+                    .sslContext(Workload.trustingRoot(pki.rootCertificate())).connectTimeout(Duration.ofSeconds(10))
                     .build();
             FederationRoots roots = new FederationRoots(Pem.readCertificates(pki.rootCertificate()));
             GatewayClient atR0 = new GatewayClient(URI.create(r0.apiUrl("")), roots, r0.trustDomain(), Clock.systemUTC());
@@ -116,6 +116,7 @@ class ReplicaCutOffE2ETest {
             Issued vm = atR0.enrol(createToken(admin, r0));
             assertThat(vm.svid().id().toString()).isEqualTo(VM);
             Awaitility.await("r1 knows the enrolled VM").atMost(Duration.ofSeconds(30))
+                    .ignoreExceptionsInstanceOf(java.io.IOException.class)
                     .until(() -> adminCall(admin, r1, "GET", "/v1/admin/identities", null).body().contains(VM));
             Issued before = atR1.renew(vm.svid(), vm.bundles());
             assertThat(Duration.between(Instant.now(), before.svid().notAfter()))

@@ -22,8 +22,9 @@ import org.jgroups.util.MessageBatch;
  * cache's degraded mode and the VMs' cut-off grace ({@code ReplicaCutOff} in the gateway) start from it, and a replica
  * that keeps a dead member in its view keeps renewing a VM revoked on the other side for as long as the partition
  * lasts. FD_ALL3 watches the members of the last view that passed it, so a view that reached it out of order
- * (JGRP-3036, {@link OrderedViewGms}) or any other fault of its own left it watching nobody, and a cut then went
- * unnoticed by this replica for good (ReplicaCutOffE2ETest, 1 CI run).
+ * (JGRP-3036, seen twice in ReplicaCutOffE2ETest before {@link OrderedViewGms}) or any other fault of its own left it
+ * watching nobody, and a cut then went unnoticed by this replica for good. A second line of defence behind
+ * OrderedViewGms, as JGroups' own fix of JGRP-3036 adds one in its flow control.
  *
  * <p>Sits right above the transport and notes when each sender was last heard from (any message: the members'
  * heartbeats come every failure-detection interval). Every interval it takes the membership from GMS itself, not from

@@ -37,7 +37,7 @@ import io.isthmus.trust.testing.FreePorts;
  * handling from its own definition when the cache is first started anywhere, and keeps it: with no definition it
  * chose none, so after a cut the coordinator's copy of a DENY_READ_WRITES cache stayed available. In the gateway that
  * replica never lost its majority (no degraded mode, no cut-off grace for VMs: it renewed a VM revoked on the other
- * side for as long as the cut lasted; ReplicaCutOffE2ETest, 3 runs) and merged no conflicts at the heal. Real registry
+ * side for as long as the cut lasted; ReplicaCutOffE2ETest, 2 runs on a loaded host) and merged no conflicts at the heal. Real registry
  * nodes of one cluster on loopback (mutual TLS), the second cut off with DISCARD.
  */
 class CachesDefinedBeforeJoinTest {
