@@ -2,6 +2,7 @@ package io.isthmus.proxy.egress;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.proxy.exchange.Downstream;
 import io.isthmus.proxy.exchange.DownstreamHandler;
 import io.isthmus.proxy.exchange.Exchange;
 import io.isthmus.proxy.http.HeaderDeadline;
@@ -70,8 +71,8 @@ final class EgressHandler extends DownstreamHandler {
     }
 
     @Override
-    protected Exchange newExchange(ChannelHandlerContext ctx, HttpRequest head, long startNanos) {
-        return new EgressExchange(this, ctx, head, startNanos, server);
+    protected Exchange newExchange(Downstream caller, HttpRequest head, long startNanos) {
+        return new EgressExchange(this, caller, head, startNanos, server);
     }
 
     /** The caller's SVID from the TLS handshake, or null (a plaintext caller authenticates with a token). */

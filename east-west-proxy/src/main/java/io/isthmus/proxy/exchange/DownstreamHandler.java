@@ -10,11 +10,13 @@ import io.isthmus.proxy.http.Http2Support;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.telemetry.Telemetry;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Exception;
@@ -41,7 +43,7 @@ import io.netty.util.ReferenceCountUtil;
  * download sends the caller nothing to read, and the exchange keeps its own timeouts. Event loop only; one per
  * connection or stream.
  */
-public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
+public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter implements Downstream {
     private static final Logger LOG = Logger.getLogger(DownstreamHandler.class);
 
     /** Reasons reading is paused, as bits. */
@@ -67,8 +69,11 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
         this.deadline = deadline;
     }
 
-    /** The exchange for a request whose head just arrived (its decoder result is a success). */
-    protected abstract Exchange newExchange(ChannelHandlerContext ctx, HttpRequest head, long startNanos);
+    /**
+     * The exchange for a request whose head just arrived on {@code caller} (its decoder result is a success): this
+     * connection, or an HTTP/2 stream of it.
+     */
+    protected abstract Exchange newExchange(Downstream caller, HttpRequest head, long startNanos);
 
     /** Called once the TLS handshake completes (successfully or not); the default does nothing. */
     protected void handshakeDone(ChannelHandlerContext ctx, SslHandshakeCompletionEvent event) {
@@ -113,7 +118,7 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
 
     private void begin(HttpRequest head) {
         long start = System.nanoTime();
-        Exchange e = newExchange(ctx, head, start);
+        Exchange e = newExchange(this, head, start);
         current = e;
         if (e.switchesProtocol()) {
             // What follows an Upgrade or a CONNECT is not HTTP: read nothing more until the switch is decided.
@@ -144,7 +149,8 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
      * request had not ended); an HTTP/1.1 connection is closed after it unless {@code keepAlive}, else the next
      * (held) request is taken up.
      */
-    void exchangeDone(Exchange e, boolean keepAlive, ChannelFuture lastWrite) {
+    @Override
+    public void exchangeDone(Exchange e, boolean keepAlive, ChannelFuture lastWrite) {
         if (current != e) {
             return;
         }
@@ -167,14 +173,16 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** The exchange switched the connection to a byte stream: this handler is no longer in the pipeline. */
-    void switched(Exchange e) {
+    @Override
+    public void switched(Exchange e) {
         if (current == e) {
             current = null;
             dropHeld();
         }
     }
 
-    void pause(int reason) {
+    @Override
+    public void pause(int reason) {
         boolean wasReading = pauses == 0;
         pauses |= reason;
         if (wasReading) {
@@ -182,7 +190,8 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    void resume(int reasons) {
+    @Override
+    public void resume(int reasons) {
         if ((pauses & reasons) == 0) {
             return;
         }
@@ -191,6 +200,65 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
             ctx.channel().config().setAutoRead(true);
             ctx.read();
         }
+    }
+
+    // ---- the caller, as the exchange sees it (Downstream) --------------------------------------------------------
+
+    @Override
+    public ChannelFuture write(HttpObject msg) {
+        return ctx.write(msg);
+    }
+
+    @Override
+    public ChannelFuture writeAndFlush(HttpObject msg) {
+        return ctx.writeAndFlush(msg);
+    }
+
+    @Override
+    public void flush() {
+        ctx.flush();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return ctx.channel().isWritable();
+    }
+
+    @Override
+    public boolean isActive() {
+        return ctx.channel().isActive();
+    }
+
+    @Override
+    public void giveBack(int bytes) {
+        if (http2()) {
+            StreamWindow.giveBack(ctx.channel(), bytes);
+        }
+    }
+
+    @Override
+    public ChannelFuture reset(long errorCode) {
+        return http2() ? ctx.writeAndFlush(new DefaultHttp2ResetFrame(errorCode)) : ctx.newSucceededFuture();
+    }
+
+    @Override
+    public void close() {
+        ctx.close();
+    }
+
+    @Override
+    public Channel connection() {
+        return Http2Support.connection(ctx.channel());
+    }
+
+    @Override
+    public boolean http2() {
+        return Http2Support.isStream(ctx.channel());
+    }
+
+    /** This handler's name in the pipeline (a protocol switch removes it with the HTTP/1.1 handlers). */
+    String handlerName() {
+        return ctx.name();
     }
 
     @Override

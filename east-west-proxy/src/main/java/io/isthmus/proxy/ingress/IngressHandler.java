@@ -6,6 +6,7 @@ import javax.net.ssl.SSLSession;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.proxy.exchange.Downstream;
 import io.isthmus.proxy.exchange.DownstreamHandler;
 import io.isthmus.proxy.exchange.Exchange;
 import io.isthmus.proxy.http.HeaderDeadline;
@@ -80,7 +81,7 @@ final class IngressHandler extends DownstreamHandler {
     }
 
     @Override
-    protected Exchange newExchange(ChannelHandlerContext ctx, HttpRequest head, long startNanos) {
-        return new IngressExchange(this, ctx, head, startNanos, server, peer);
+    protected Exchange newExchange(Downstream caller, HttpRequest head, long startNanos) {
+        return new IngressExchange(this, caller, head, startNanos, server, peer);
     }
 }
