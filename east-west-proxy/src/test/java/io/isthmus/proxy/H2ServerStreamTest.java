@@ -16,6 +16,9 @@ import org.junit.jupiter.api.TestInstance;
 
 import io.isthmus.proxy.exchange.H2ServerStreams;
 import io.isthmus.proxy.http.Http2Support;
+import io.isthmus.registry.MeshName;
+import io.isthmus.registry.Protocol;
+import io.isthmus.registry.ServicePort;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -25,24 +28,38 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
  * ({@link H2ServerStreams}), not child channels; shown over loopback with real clients (h2c at a's egress, and the
  * gateway hop: a's egress opening h2 streams at b's ingress), for what such a stream must do by itself: end once
  * whichever side resets it, let go of its exchange when its connection closes with streams open, answer a refused
- * request on the stream alone, and leave no stream behind.
+ * request on the stream alone, give its window back only for bytes that moved upstream, and leave no stream behind.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class H2ServerStreamTest {
     private static final String HOST = "payments.billing.svc.clusterset.local";
     private static final String TOKEN = "authorization: Bearer checkout";
 
+    private static final MeshName BULK = MeshName.of("bulk", "billing");
+    private static final long MIB = 1024 * 1024;
+
     private Federation fed;
+    private Bulk.Backend bulk;
 
     @BeforeAll
     void start() throws Exception {
         fed = Federation.start(ProxySettings.defaults().withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(30),
                 Duration.ofSeconds(5)));
+        bulk = new Bulk.Backend();
+        fed.extraBackends.put(BULK.host(), bulk.address());
+        fed.export(fed.cluster("b"), BULK, new ServicePort("http", 80, Protocol.HTTP));
     }
 
     @AfterAll
     void stop() {
         fed.close();
+        bulk.close();
+    }
+
+    /** What the gateways' pooled buffers hold now (both gateways of the test share Netty's allocator). */
+    private double buffers() {
+        return fed.cluster("a").meters.find("isthmus_proxy_buffers_bytes").gauges().stream()
+                .mapToDouble(g -> g.value()).sum();
     }
 
     /** The listener's HTTP/2 connections' stream handlers (read on each connection's event loop). */
@@ -164,5 +181,44 @@ class H2ServerStreamTest {
             assertThat(fed.cluster("a").accessLog).as("each stream ended once, as a caller gone (499)")
                     .filteredOn(l -> l.contains("\"path\":\"/slow/closed-") && l.contains("\"code\":499")).hasSize(2);
         });
+    }
+
+    @Test
+    void aSlowUpstreamHoldsAnHttp2CallerBackByItsStreamWindow() throws Exception {
+        bulk.sinkPauseMillis = 60_000;
+        try (H2Attacker caller = H2Attacker.h2c(fed.cluster("a").egress.address(), true, 0)) {
+            List<String[]> head = new ArrayList<>(RawH2.get("http", "/sink", BULK.host(), TOKEN));
+            head.set(0, new String[] {":method", "POST"});
+            caller.frame(H2Attacker.HEADERS, H2Attacker.END_HEADERS, 1, H2Attacker.literals(head));
+            // Sends what the stream's window allows (65,535 bytes, plus what the gateway gives back) until nothing
+            // more was given back for a second; never more than 64 MiB.
+            byte[] chunk = new byte[16 * 1024];
+            long sent = 0;
+            long granted = 0;
+            long quietSince = System.nanoTime();
+            while (sent < 64 * MIB && System.nanoTime() - quietSince < 1_000_000_000L) {
+                long now = caller.windowGranted(1);
+                if (now != granted) {
+                    granted = now;
+                    quietSince = System.nanoTime();
+                }
+                if (65_535 + granted - sent >= chunk.length) {
+                    caller.frame(H2Attacker.DATA, 0, 1, chunk);
+                    caller.flush();
+                    sent += chunk.length;
+                } else {
+                    Thread.sleep(20);
+                }
+            }
+            System.out.printf("slow upstream: an h2 caller could send %d KiB, the backend read %d KiB, gateway buffers"
+                    + " %d KiB%n", sent / 1024, bulk.sinkRead.get() / 1024, (long) buffers() / 1024);
+            // The backend's socket buffers plus about one stream window per gateway (4 MiB in our run): the window
+            // goes back only for bytes that moved upstream. Given back as frames were read, 35 MiB went in our run.
+            assertThat(sent).as("bytes the caller could send while the backend read nothing").isLessThan(16 * MIB);
+            assertThat(buffers()).as("gateway buffers while the upstream stalls").isLessThan(8 * MIB);
+            assertThat(caller.goAwayCode.get()).isEqualTo(-1);
+        } finally {
+            bulk.sinkPauseMillis = 0;
+        }
     }
 }
