@@ -87,7 +87,11 @@ import io.netty.util.ReferenceCounted;
  * <p>Protocol switches: a {@code 101} answer to an {@code Upgrade} request (WebSocket) and an accepted CONNECT turn both
  * connections into one byte stream ({@link Splice}); the request was authorized like any other before it went out.
  *
- * <p>Event loop only: the caller's channel and every upstream of an exchange share one event loop.
+ * <p>The caller is a {@link Downstream}: an HTTP/1.1 connection ({@link DownstreamHandler}) or an HTTP/2 stream
+ * ({@link H2ServerStream}); what it sends arrives in {@link #fromDownstream}, {@link #downstreamReset} and
+ * {@link #downstreamClosed}.
+ *
+ * <p>Event loop only: the caller's connection and every upstream of an exchange share one event loop.
  */
 public abstract class Exchange extends UpstreamEvents {
     private static final Logger LOG = Logger.getLogger(Exchange.class);
@@ -114,6 +118,7 @@ public abstract class Exchange extends UpstreamEvents {
         void release(Upstream upstream, boolean reusable);
     }
 
+    /** The listener's handler of the caller's connection: it made this exchange, and names the listener. */
     protected final DownstreamHandler owner;
     /** The caller: its HTTP/1.1 connection or its HTTP/2 stream. */
     protected final Downstream downstream;
@@ -227,7 +232,7 @@ public abstract class Exchange extends UpstreamEvents {
      */
     protected abstract boolean retry(RetryPolicy.Failure failure, String why);
 
-    /** Called by the caller's handler once the read in which the head arrived is complete. */
+    /** Called by the caller's {@link Downstream} once the read in which the head arrived is complete. */
     final void begin() {
         begun = true;
         DecoderResult result = request.decoderResult();
