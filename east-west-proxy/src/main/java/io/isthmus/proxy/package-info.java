@@ -10,7 +10,7 @@
  * the HTTP/1.1 handlers of {@link io.isthmus.proxy.http.Http1Pipeline} (strict decoding, validation, the header
  * deadline), or HTTP/2 streams from {@link io.isthmus.proxy.http.Http2Support}.</li>
  * <li>{@link io.isthmus.proxy.exchange.DownstreamHandler}, as {@code EgressHandler}: the connection is cut into
- * exchanges, one per request.</li>
+ * exchanges, one per request (on HTTP/2, one per stream: {@link io.isthmus.proxy.exchange.H2ServerStreams}).</li>
  * <li>{@code EgressExchange}: who calls (SVID or token), which clusters export the name (nearest first, ejected ones
  * left out by {@link io.isthmus.proxy.outlier.OutlierDetector}), the next cluster's ingress.</li>
  * <li>{@link io.isthmus.proxy.upstream.H2Pool}: the gateway hop, a stream on a multiplexed HTTP/2 mTLS

@@ -46,6 +46,8 @@ final class H2Attacker implements AutoCloseable {
     final AtomicInteger[] resets = new AtomicInteger[16];
     final AtomicInteger responses = new AtomicInteger();
     final AtomicLong goAwayCode = new AtomicLong(-1);
+    /** The window the server gave back (WINDOW_UPDATE), by stream id (0: the connection). */
+    private final java.util.Map<Integer, AtomicLong> windowGranted = new java.util.concurrent.ConcurrentHashMap<>();
     private final CountDownLatch ended = new CountDownLatch(1);
     private volatile Thread reader;
 
@@ -98,7 +100,7 @@ final class H2Attacker implements AutoCloseable {
                 int length = in.readUnsignedShort() << 8 | in.readUnsignedByte();
                 int type = in.readUnsignedByte();
                 int flags = in.readUnsignedByte();
-                in.readInt();
+                int id = in.readInt() & 0x7fffffff;
                 byte[] payload = in.readNBytes(length);
                 if (payload.length < length) {
                     return;
@@ -106,13 +108,15 @@ final class H2Attacker implements AutoCloseable {
                 switch (type) {
                     case RST_STREAM -> resets[(int) Math.min(15, unsigned(payload, 0))].incrementAndGet();
                     case GOAWAY -> goAwayCode.compareAndSet(-1, unsigned(payload, 4));
+                    case WINDOW_UPDATE -> windowGranted.computeIfAbsent(id, k -> new AtomicLong())
+                            .addAndGet(unsigned(payload, 0) & 0x7fffffff);
                     case HEADERS -> {
                         if ((flags & END_HEADERS) != 0) {
                             responses.incrementAndGet();
                         }
                     }
                     default -> {
-                        // SETTINGS, PING, DATA, WINDOW_UPDATE: only counted by what they end
+                        // SETTINGS, PING, DATA: only counted by what they end
                     }
                 }
             }
@@ -152,6 +156,12 @@ final class H2Attacker implements AutoCloseable {
         } catch (IOException e) {
             return true; // reset by the server
         }
+    }
+
+    /** The window the server gave back on {@code stream} so far (beyond the initial window). */
+    long windowGranted(int stream) {
+        AtomicLong n = windowGranted.get(stream);
+        return n == null ? 0 : n.get();
     }
 
     int resets(int code) {

@@ -21,7 +21,7 @@ import io.isthmus.proxy.tunnel.Tunnels;
 import io.isthmus.registry.ExportedService;
 import io.isthmus.registry.ServicePort;
 import io.isthmus.trust.spiffe.SpiffeId;
-import io.netty.channel.ChannelHandlerContext;
+import io.isthmus.proxy.exchange.Downstream;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
@@ -56,9 +56,9 @@ final class EgressExchange extends Exchange {
     private SpiffeId caller;
     private final List<String> failures = new ArrayList<>(2);
 
-    EgressExchange(EgressHandler handler, ChannelHandlerContext ctx, HttpRequest request, long start,
+    EgressExchange(EgressHandler handler, Downstream downstream, HttpRequest request, long start,
             EgressServer server) {
-        super(handler, ctx, request, start, server.settings());
+        super(handler, downstream, request, start, server.settings());
         this.handler = handler;
         this.server = server;
     }
@@ -90,10 +90,10 @@ final class EgressExchange extends Exchange {
         } else {
             server.tokens().authenticate(token).whenComplete((result, error) -> {
                 // A cached answer completes at once, on this event loop: no need to queue a task.
-                if (ctx.executor().inEventLoop()) {
+                if (downstream.eventLoop().inEventLoop()) {
                     authenticated(result, error);
                 } else {
-                    ctx.executor().execute(() -> authenticated(result, error));
+                    downstream.eventLoop().execute(() -> authenticated(result, error));
                 }
             });
         }
@@ -128,7 +128,7 @@ final class EgressExchange extends Exchange {
         HttpResponseStatus status = reason == AuthnFailure.TOKEN_REVIEW_UNAVAILABLE
                 ? HttpResponseStatus.SERVICE_UNAVAILABLE
                 : target.proxyStyle() ? HttpResponseStatus.PROXY_AUTHENTICATION_REQUIRED : HttpResponseStatus.UNAUTHORIZED;
-        FullHttpResponse response = Responses.error(ctx.alloc(), status, reason.code(), detail);
+        FullHttpResponse response = Responses.error(downstream.alloc(), status, reason.code(), detail);
         if (status == HttpResponseStatus.PROXY_AUTHENTICATION_REQUIRED) {
             response.headers().set(HttpHeaderNames.PROXY_AUTHENTICATE, "Bearer");
         } else if (status == HttpResponseStatus.UNAUTHORIZED) {
@@ -187,8 +187,8 @@ final class EgressExchange extends Exchange {
         current = candidates.get(next++);
         PeerIngress ingress = current;
         Future<?> upstream = isUpgrade()
-                ? server.upgrades().connect(ctx.channel().eventLoop(), ingress.address())
-                : server.h2Peers().openStream(ctx.channel().eventLoop(), ingress.address());
+                ? server.upgrades().connect(downstream.eventLoop(), ingress.address())
+                : server.h2Peers().openStream(downstream.eventLoop(), ingress.address());
         upstream.addListener(f -> connected(ingress, f));
     }
 
@@ -246,7 +246,7 @@ final class EgressExchange extends Exchange {
     @Override
     protected boolean retry(RetryPolicy.Failure failure, String why) {
         failures.add(current + ": " + why);
-        if (!ctx.channel().isActive()) {
+        if (!downstream.isActive()) {
             return false;
         }
         boolean unprocessed = failure == RetryPolicy.Failure.GOAWAY_UNPROCESSED
@@ -274,14 +274,14 @@ final class EgressExchange extends Exchange {
     @Override
     protected FullHttpResponse failureResponse(RetryPolicy.Failure failure, String why, String notRetried) {
         if (failure == RetryPolicy.Failure.TIMEOUT) {
-            return Responses.error(ctx.alloc(), HttpResponseStatus.GATEWAY_TIMEOUT, "upstream-timeout",
+            return Responses.error(downstream.alloc(), HttpResponseStatus.GATEWAY_TIMEOUT, "upstream-timeout",
                     current + " did not answer: " + why);
         }
         if (notRetried != null) {
-            return Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "upstream-failed",
+            return Responses.error(downstream.alloc(), HttpResponseStatus.BAD_GATEWAY, "upstream-failed",
                     current + ": " + why + "; not retried: " + notRetried);
         }
-        return Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "no-cluster-reachable",
+        return Responses.error(downstream.alloc(), HttpResponseStatus.BAD_GATEWAY, "no-cluster-reachable",
                 "every cluster exporting " + destination + " failed: " + String.join("; ", failures));
     }
 
@@ -291,14 +291,14 @@ final class EgressExchange extends Exchange {
      * the peer (403, 404, 502) is passed back to the caller.
      */
     private void tunnel() {
-        if (next >= candidates.size() || !ctx.channel().isActive()) {
-            answer(Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "no-cluster-reachable",
+        if (next >= candidates.size() || !downstream.isActive()) {
+            answer(Responses.error(downstream.alloc(), HttpResponseStatus.BAD_GATEWAY, "no-cluster-reachable",
                     "every cluster exporting " + destination + " failed: " + String.join("; ", failures)), false);
             return;
         }
         PeerIngress ingress = candidates.get(next++);
         current = ingress;
-        server.tunnels().connectThroughIngress(ctx.channel().eventLoop(), ingress.address(), server.tls().upstream(),
+        server.tunnels().connectThroughIngress(downstream.eventLoop(), ingress.address(), server.tls().upstream(),
                 target.authority(target.port()), IdentityHeaders.CALLER.toString(), source, ingress::mismatch)
                 .addListener(f -> {
                     if (!f.isSuccess()) {

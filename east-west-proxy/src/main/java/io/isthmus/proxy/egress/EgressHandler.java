@@ -2,6 +2,7 @@ package io.isthmus.proxy.egress;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.proxy.exchange.Downstream;
 import io.isthmus.proxy.exchange.DownstreamHandler;
 import io.isthmus.proxy.exchange.Exchange;
 import io.isthmus.proxy.http.HeaderDeadline;
@@ -17,9 +18,10 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 
 /**
- * One local caller's connection (or HTTP/2 stream) at the egress: admits the TLS caller's SVID after the handshake
- * (local trust domain only) and switches the connection to HTTP/2 when ALPN chose it; each request is then an
- * {@link EgressExchange}. Event loop only.
+ * One local caller's connection at the egress: admits the TLS caller's SVID after the handshake (local trust domain
+ * only) and switches the connection to HTTP/2 when ALPN or the h2c preface chose it (this handler then leaves the
+ * pipeline and makes the exchanges of the connection's streams); each request is then an {@link EgressExchange}.
+ * Event loop only.
  */
 final class EgressHandler extends DownstreamHandler {
     private static final Logger LOG = Logger.getLogger(EgressHandler.class);
@@ -56,22 +58,13 @@ final class EgressHandler extends DownstreamHandler {
         ctx.channel().attr(Http2Support.PEER).set(tlsCaller);
         if (ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
             Http2Support.switchToHttp2(ctx.pipeline(), "egress", server.settings().maxHeaderSize(),
-                    server::streamHandler, server.metrics());
-        }
-    }
-
-    /** On an HTTP/2 stream the TLS handshake (if any) happened on the parent connection, which knows the caller. */
-    @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        super.handlerAdded(ctx);
-        if (Http2Support.isStream(ctx.channel())) {
-            tlsCaller = (SpiffeId) ctx.channel().parent().attr(Http2Support.PEER).get();
+                    server.metrics());
         }
     }
 
     @Override
-    protected Exchange newExchange(ChannelHandlerContext ctx, HttpRequest head, long startNanos) {
-        return new EgressExchange(this, ctx, head, startNanos, server);
+    protected Exchange newExchange(Downstream caller, HttpRequest head, long startNanos) {
+        return new EgressExchange(this, caller, head, startNanos, server);
     }
 
     /** The caller's SVID from the TLS handshake, or null (a plaintext caller authenticates with a token). */

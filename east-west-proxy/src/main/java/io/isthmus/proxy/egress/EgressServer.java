@@ -95,8 +95,7 @@ public final class EgressServer implements AutoCloseable {
                 h.setHandshakeTimeout(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
                 return h;
             }
-        }).addLast("h2c", new Http2Support.PriorKnowledge("egress", settings.maxHeaderSize(), this::streamHandler,
-                metrics));
+        }).addLast("h2c", new Http2Support.PriorKnowledge("egress", settings.maxHeaderSize(), metrics));
         Http1Pipeline.addLast(ch.pipeline(), deadline, settings.maxHeaderSize());
         ch.pipeline().addLast("egress", new EgressHandler(this, deadline));
     }
@@ -123,14 +122,9 @@ public final class EgressServer implements AutoCloseable {
         return listener.address();
     }
 
-    /** The connections this listener accepted and still holds open (HTTP/2 streams are children of these). */
+    /** The connections this listener accepted and still holds open (an HTTP/2 connection's streams have no channel of their own). */
     public io.netty.channel.group.ChannelGroup connections() {
         return listener.connections();
-    }
-
-    /** The handler of one HTTP/2 stream (a child channel of an h2 or h2c connection). */
-    EgressHandler streamHandler() {
-        return new EgressHandler(this, new HeaderDeadline(settings.headerTimeout().toNanos()));
     }
 
     ProxySettings settings() {

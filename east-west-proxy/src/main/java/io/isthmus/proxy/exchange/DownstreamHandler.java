@@ -1,47 +1,46 @@
 package io.isthmus.proxy.exchange;
 
 import java.util.ArrayDeque;
-import java.util.Locale;
 
 import org.jboss.logging.Logger;
 
 import io.isthmus.proxy.http.HeaderDeadline;
-import io.isthmus.proxy.http.Http2Support;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.isthmus.proxy.telemetry.Telemetry;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
-import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * The caller's side of the data plane, shared by the ingress and the egress: the last handler of an HTTP/1.1
- * connection or of one HTTP/2 stream. It cuts what arrives into exchanges: a request head starts one
- * ({@link #newExchange}), the body parts that follow go to it, and it is answered before the next request of the
- * connection is looked at (HTTP/1.1 pipelining: the next request is held, and reading pauses, until the current
- * exchange is over; responses stay in order).
+ * The caller's side of the data plane, shared by the ingress and the egress: the last handler of a listener
+ * connection, and the {@link Downstream} of its exchanges while it speaks HTTP/1.1. It cuts what arrives into
+ * exchanges: a request head starts one ({@link #newExchange}), the body parts that follow go to it, and it is
+ * answered before the next request of the connection is looked at (HTTP/1.1 pipelining: the next request is held,
+ * and reading pauses, until the current exchange is over; responses stay in order).
  *
  * <p>An exchange starts when the read in which its head arrived is complete, so that a malformed body part that came
- * with the head (a bad chunk size) is refused before anyone decides about the request. On an HTTP/1.1 connection
- * reading is switched off only for a reason (a held pipelined request, a body buffered while the upstream is not
- * ready yet, an upstream that is not writable, a protocol switch), and on again when the last reason is gone: each
- * switch costs a system call. An HTTP/2 stream keeps reading: its flow-control window is the back-pressure
- * ({@link StreamWindow}).
+ * with the head (a bad chunk size) is refused before anyone decides about the request. Reading is switched off only
+ * for a reason (a held pipelined request, a body buffered while the upstream is not ready yet, an upstream that is
+ * not writable, a protocol switch), and on again when the last reason is gone: each switch costs a system call.
+ *
+ * <p>A connection that switches to HTTP/2 takes this handler out of its pipeline; it then only makes the exchanges
+ * of the connection's streams ({@link H2ServerStreams}, each stream its own {@link Downstream}: {@link H2ServerStream},
+ * held back by its flow-control window).
  *
  * <p>Idle connections are closed (the listener's {@code IdleStateEvent}), but not while an exchange runs: a long
  * download sends the caller nothing to read, and the exchange keeps its own timeouts. Event loop only; one per
- * connection or stream.
+ * connection.
  */
-public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
+public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter implements Downstream {
     private static final Logger LOG = Logger.getLogger(DownstreamHandler.class);
 
     /** Reasons reading is paused, as bits. */
@@ -67,8 +66,11 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
         this.deadline = deadline;
     }
 
-    /** The exchange for a request whose head just arrived (its decoder result is a success). */
-    protected abstract Exchange newExchange(ChannelHandlerContext ctx, HttpRequest head, long startNanos);
+    /**
+     * The exchange for a request whose head just arrived on {@code caller} (its decoder result is a success): this
+     * connection, or an HTTP/2 stream of it.
+     */
+    protected abstract Exchange newExchange(Downstream caller, HttpRequest head, long startNanos);
 
     /** Called once the TLS handshake completes (successfully or not); the default does nothing. */
     protected void handshakeDone(ChannelHandlerContext ctx, SslHandshakeCompletionEvent event) {
@@ -113,7 +115,7 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
 
     private void begin(HttpRequest head) {
         long start = System.nanoTime();
-        Exchange e = newExchange(ctx, head, start);
+        Exchange e = newExchange(this, head, start);
         current = e;
         if (e.switchesProtocol()) {
             // What follows an Upgrade or a CONNECT is not HTTP: read nothing more until the switch is decided.
@@ -140,18 +142,18 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The exchange is over: its last write was {@code lastWrite}. An HTTP/2 stream is closed after it (a reset if the
-     * request had not ended); an HTTP/1.1 connection is closed after it unless {@code keepAlive}, else the next
-     * (held) request is taken up.
+     * The exchange is over: its last write was {@code lastWrite}. The connection is closed after it unless
+     * {@code keepAlive}, else the next (held) request is taken up.
      */
-    void exchangeDone(Exchange e, boolean keepAlive, ChannelFuture lastWrite) {
+    @Override
+    public void exchangeDone(Exchange e, boolean keepAlive, ChannelFuture lastWrite) {
         if (current != e) {
             return;
         }
         current = null;
         startPending = false;
         deadline.requestDone();
-        if (Http2Support.isStream(ctx.channel()) || !keepAlive) {
+        if (!keepAlive) {
             lastWrite.addListener(ChannelFutureListener.CLOSE);
             dropHeld();
             return;
@@ -167,14 +169,16 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** The exchange switched the connection to a byte stream: this handler is no longer in the pipeline. */
-    void switched(Exchange e) {
+    @Override
+    public void switched(Exchange e) {
         if (current == e) {
             current = null;
             dropHeld();
         }
     }
 
-    void pause(int reason) {
+    @Override
+    public void pause(int reason) {
         boolean wasReading = pauses == 0;
         pauses |= reason;
         if (wasReading) {
@@ -182,7 +186,8 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    void resume(int reasons) {
+    @Override
+    public void resume(int reasons) {
         if ((pauses & reasons) == 0) {
             return;
         }
@@ -191,6 +196,64 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
             ctx.channel().config().setAutoRead(true);
             ctx.read();
         }
+    }
+
+    // ---- the caller, as the exchange sees it (Downstream) --------------------------------------------------------
+
+    @Override
+    public ChannelFuture write(HttpObject msg) {
+        return ctx.write(msg);
+    }
+
+    @Override
+    public ChannelFuture writeAndFlush(HttpObject msg) {
+        return ctx.writeAndFlush(msg);
+    }
+
+    @Override
+    public void flush() {
+        ctx.flush();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return ctx.channel().isWritable();
+    }
+
+    @Override
+    public boolean isActive() {
+        return ctx.channel().isActive();
+    }
+
+    /** HTTP/1.1 has no window: reading pauses instead ({@link #pause}). */
+    @Override
+    public void giveBack(int bytes) {
+    }
+
+    /** HTTP/1.1 has no stream to reset: the exchange closes the connection. */
+    @Override
+    public ChannelFuture reset(long errorCode) {
+        return ctx.newSucceededFuture();
+    }
+
+    @Override
+    public void close() {
+        ctx.close();
+    }
+
+    @Override
+    public Channel connection() {
+        return ctx.channel();
+    }
+
+    @Override
+    public boolean http2() {
+        return false;
+    }
+
+    /** This handler's name in the pipeline (a protocol switch removes it with the HTTP/1.1 handlers). */
+    String handlerName() {
+        return ctx.name();
     }
 
     @Override
@@ -225,11 +288,6 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
             if (current == null) {
                 ctx.close();
             }
-        } else if (evt instanceof Http2ResetFrame reset) {
-            Exchange e = current;
-            if (e != null) {
-                e.downstreamReset(reset.errorCode());
-            }
         } else if (evt instanceof SslHandshakeCompletionEvent handshake) {
             handshakeDone(ctx, handshake);
         }
@@ -238,28 +296,8 @@ public abstract class DownstreamHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        Http2Exception streamError = Http2Support.isStream(ctx.channel()) ? http2Cause(cause) : null;
-        if (streamError != null) {
-            // A malformed stream (say, a body longer than its content-length): reset it with the error the codec
-            // named, so the client learns why; the connection and its other streams go on.
-            String reason = "http2-" + streamError.error().name().toLowerCase(Locale.ROOT).replace('_', '-');
-            metrics.requestRefused(direction, reason);
-            LOG.debugf("%s: resetting a stream from %s: %s", direction, ctx.channel().parent().remoteAddress(),
-                    streamError.getMessage());
-            ctx.writeAndFlush(new DefaultHttp2ResetFrame(streamError.error())).addListener(ChannelFutureListener.CLOSE);
-            return;
-        }
         // Handshake failures are counted in handshakeDone; anything else here is a broken connection.
         LOG.debugf("%s: closing %s: %s", direction, ctx.channel().remoteAddress(), cause.toString());
         ctx.close();
-    }
-
-    private static Http2Exception http2Cause(Throwable cause) {
-        for (Throwable t = cause; t != null; t = t.getCause()) {
-            if (t instanceof Http2Exception e) {
-                return e;
-            }
-        }
-        return null;
     }
 }

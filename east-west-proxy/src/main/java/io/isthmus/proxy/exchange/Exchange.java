@@ -16,7 +16,6 @@ import io.isthmus.proxy.ProxySettings;
 import io.isthmus.proxy.http.Grpc;
 import io.isthmus.proxy.http.HopByHop;
 import io.isthmus.proxy.http.Http1Pipeline;
-import io.isthmus.proxy.http.Http2Support;
 import io.isthmus.proxy.http.RequestTrailers;
 import io.isthmus.proxy.http.UpgradeOffer;
 import io.isthmus.proxy.http.Responses;
@@ -33,7 +32,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -53,7 +51,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.ReferenceCounted;
@@ -90,7 +87,11 @@ import io.netty.util.ReferenceCounted;
  * <p>Protocol switches: a {@code 101} answer to an {@code Upgrade} request (WebSocket) and an accepted CONNECT turn both
  * connections into one byte stream ({@link Splice}); the request was authorized like any other before it went out.
  *
- * <p>Event loop only: the caller's channel and every upstream of an exchange share one event loop.
+ * <p>The caller is a {@link Downstream}: an HTTP/1.1 connection ({@link DownstreamHandler}) or an HTTP/2 stream
+ * ({@link H2ServerStream}); what it sends arrives in {@link #fromDownstream}, {@link #downstreamReset} and
+ * {@link #downstreamClosed}.
+ *
+ * <p>Event loop only: the caller's connection and every upstream of an exchange share one event loop.
  */
 public abstract class Exchange extends UpstreamEvents {
     private static final Logger LOG = Logger.getLogger(Exchange.class);
@@ -117,8 +118,10 @@ public abstract class Exchange extends UpstreamEvents {
         void release(Upstream upstream, boolean reusable);
     }
 
+    /** The listener's handler of the caller's connection: it made this exchange, and names the listener. */
     protected final DownstreamHandler owner;
-    protected final ChannelHandlerContext ctx;
+    /** The caller: its HTTP/1.1 connection or its HTTP/2 stream. */
+    protected final Downstream downstream;
     protected final HttpRequest request;
     protected final long start;
     protected final ProxySettings settings;
@@ -177,16 +180,16 @@ public abstract class Exchange extends UpstreamEvents {
     private long deadlineNanos;
     private Duration deadlineGiven;
 
-    protected Exchange(DownstreamHandler owner, ChannelHandlerContext ctx, HttpRequest request, long start,
+    protected Exchange(DownstreamHandler owner, Downstream downstream, HttpRequest request, long start,
             ProxySettings settings) {
         this.owner = owner;
-        this.ctx = ctx;
+        this.downstream = downstream;
         this.request = request;
         this.start = start;
         this.settings = settings;
         this.metrics = owner.metrics;
         this.direction = owner.direction;
-        this.http2Downstream = Http2Support.isStream(ctx.channel());
+        this.http2Downstream = downstream.http2();
         this.grpc = http2Downstream && Grpc.isGrpc(request);
         this.keepAliveRequested = !http2Downstream && HttpUtil.isKeepAlive(request);
         if (request instanceof FullHttpRequest full) {
@@ -229,7 +232,7 @@ public abstract class Exchange extends UpstreamEvents {
      */
     protected abstract boolean retry(RetryPolicy.Failure failure, String why);
 
-    /** Called by the caller's handler once the read in which the head arrived is complete. */
+    /** Called by the caller's {@link Downstream} once the read in which the head arrived is complete. */
     final void begin() {
         begun = true;
         DecoderResult result = request.decoderResult();
@@ -273,9 +276,9 @@ public abstract class Exchange extends UpstreamEvents {
 
     private void refuse(RequestVerdict.Invalid refusal) {
         metrics.requestRefused(direction, refusal.reason().code());
-        LOG.debugf("%s: refused a request from %s: %s (%s)", direction, ctx.channel().remoteAddress(),
+        LOG.debugf("%s: refused a request from %s: %s (%s)", direction, downstream.connection().remoteAddress(),
                 refusal.reason().code(), refusal.detail());
-        answer(Responses.error(ctx.alloc(), HttpResponseStatus.valueOf(refusal.reason().status()),
+        answer(Responses.error(downstream.alloc(), HttpResponseStatus.valueOf(refusal.reason().status()),
                 refusal.reason().code(), refusal.detail()), false);
     }
 
@@ -285,7 +288,7 @@ public abstract class Exchange extends UpstreamEvents {
                 + "isthmus.proxy.max-body-size (" + settings.maxBodySize() + " bytes)";
         if (status == 0 && !interimSent) {
             detachUpstream(false);
-            answer(Responses.error(ctx.alloc(), HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body-too-large",
+            answer(Responses.error(downstream.alloc(), HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body-too-large",
                     detail), false);
         } else {
             abort(detail);
@@ -299,7 +302,7 @@ public abstract class Exchange extends UpstreamEvents {
             timeout = GrpcTimeout.parse(request.headers().get(GRPC_TIMEOUT));
         } catch (GrpcTimeout.InvalidGrpcTimeout e) {
             metrics.requestRefused(direction, "invalid-grpc-timeout");
-            answer(Responses.error(ctx.alloc(), HttpResponseStatus.BAD_REQUEST, "invalid-grpc-timeout", e.getMessage()),
+            answer(Responses.error(downstream.alloc(), HttpResponseStatus.BAD_REQUEST, "invalid-grpc-timeout", e.getMessage()),
                     false);
             return false;
         }
@@ -307,7 +310,7 @@ public abstract class Exchange extends UpstreamEvents {
             deadlineGiven = timeout.get().compareTo(LONGEST_DEADLINE) > 0 ? LONGEST_DEADLINE : timeout.get();
             long nanos = deadlineGiven.toNanos();
             deadlineNanos = start + nanos;
-            deadlineTimer = ctx.executor().schedule(this::deadlineExceeded, Math.max(0, deadlineNanos - System.nanoTime()),
+            deadlineTimer = downstream.eventLoop().schedule(this::deadlineExceeded, Math.max(0, deadlineNanos - System.nanoTime()),
                     TimeUnit.NANOSECONDS);
         }
         return true;
@@ -369,13 +372,13 @@ public abstract class Exchange extends UpstreamEvents {
                 up.flush();
             }
             if (!up.isWritable() && !http2Downstream) {
-                owner.pause(DownstreamHandler.BACKPRESSURE);
+                downstream.pause(DownstreamHandler.BACKPRESSURE);
             }
         } else {
             pending.add(part);
             pendingBytes += part.content().readableBytes();
             if (pendingBytes > PENDING_LIMIT && !http2Downstream) {
-                owner.pause(DownstreamHandler.BUFFERED);
+                downstream.pause(DownstreamHandler.BUFFERED);
             }
         }
     }
@@ -388,10 +391,10 @@ public abstract class Exchange extends UpstreamEvents {
         int bytes = part.content().readableBytes();
         ChannelFuture written = upstream.write(part);
         if (http2Downstream && bytes > 0) {
-            Channel caller = ctx.channel();
+            Downstream from = downstream;
             written.addListener(w -> {
                 if (w.isSuccess()) {
-                    StreamWindow.giveBack(caller, bytes);
+                    from.giveBack(bytes);
                 }
             });
         }
@@ -400,7 +403,7 @@ public abstract class Exchange extends UpstreamEvents {
     /** A caller's body part that will not be sent on: released, its window (HTTP/2) given back at once. */
     private void dropDownstream(HttpContent part) {
         if (http2Downstream) {
-            StreamWindow.giveBack(ctx.channel(), part.content().readableBytes());
+            downstream.giveBack(part.content().readableBytes());
         }
         part.release();
     }
@@ -505,9 +508,9 @@ public abstract class Exchange extends UpstreamEvents {
         pendingBytes = 0;
         up.flush();
         if (!http2Downstream) {
-            owner.resume(DownstreamHandler.BUFFERED);
+            downstream.resume(DownstreamHandler.BUFFERED);
             if (!up.isWritable()) {
-                owner.pause(DownstreamHandler.BACKPRESSURE);
+                downstream.pause(DownstreamHandler.BACKPRESSURE);
             }
         }
     }
@@ -536,7 +539,7 @@ public abstract class Exchange extends UpstreamEvents {
     @Override
     void upstreamWritabilityChanged(boolean writable) {
         if (writable) {
-            owner.resume(DownstreamHandler.BACKPRESSURE);
+            downstream.resume(DownstreamHandler.BACKPRESSURE);
         }
     }
 
@@ -572,7 +575,7 @@ public abstract class Exchange extends UpstreamEvents {
             responseKeepAlive = keepAlive();
             Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), responseKeepAlive,
                     request.protocolVersion().equals(HttpVersion.HTTP_1_1));
-            ChannelFuture written = ctx.write(msg);
+            ChannelFuture written = downstream.write(msg);
             if (msg instanceof LastHttpContent) {
                 responseEnded(written);
             } else {
@@ -598,7 +601,7 @@ public abstract class Exchange extends UpstreamEvents {
             }
             int bytes = part.content().readableBytes();
             responseBytes += bytes;
-            ChannelFuture written = ctx.write(part);
+            ChannelFuture written = downstream.write(part);
             if (upstreamHttp2 && bytes > 0) {
                 Upstream up = upstream;
                 written.addListener(w -> {
@@ -627,7 +630,7 @@ public abstract class Exchange extends UpstreamEvents {
         }
         HopByHop.strip(response.headers());
         interimSent = true;
-        ctx.writeAndFlush(new DefaultFullHttpResponse(response.protocolVersion(), response.status(),
+        downstream.writeAndFlush(new DefaultFullHttpResponse(response.protocolVersion(), response.status(),
                 Unpooled.EMPTY_BUFFER, response.headers(), EmptyHttpHeaders.INSTANCE));
     }
 
@@ -643,7 +646,7 @@ public abstract class Exchange extends UpstreamEvents {
      * window, which goes back only as the caller takes the bytes).
      */
     private void holdUpstreamIfBlocked() {
-        if (!upstreamHttp2 && !ctx.channel().isWritable() && !upstreamPaused && upstream != null) {
+        if (!upstreamHttp2 && !downstream.isWritable() && !upstreamPaused && upstream != null) {
             upstreamPaused = true;
             upstream.setAutoRead(false);
             if (downstreamBlockedSince == 0) {
@@ -668,16 +671,16 @@ public abstract class Exchange extends UpstreamEvents {
 
     @Override
     void flushDownstream() {
-        ctx.flush();
+        downstream.flush();
     }
 
     private void responseEnded(ChannelFuture lastWrite) {
-        ctx.flush();
+        downstream.flush();
         over = true;
         cancelDeadline();
         count(status, grpcStatus == null ? "none" : grpcStatus);
         detachUpstream(requestEnded && upstreamKeepAlive);
-        owner.exchangeDone(this, responseKeepAlive && requestEnded, lastWrite);
+        downstream.exchangeDone(this, responseKeepAlive && requestEnded, lastWrite);
         responded(status);
     }
 
@@ -687,7 +690,7 @@ public abstract class Exchange extends UpstreamEvents {
      * response goes out, since a drain may begin while the exchange runs.
      */
     private boolean keepAlive() {
-        return keepAliveRequested && !ConnectionDrain.isDraining(ctx.channel());
+        return keepAliveRequested && !ConnectionDrain.isDraining(downstream.connection());
     }
 
     /** Told once the response has reached its end (for the subclass's bookkeeping); does nothing by default. */
@@ -713,17 +716,17 @@ public abstract class Exchange extends UpstreamEvents {
         Framing.response(response, false, false, true, true);
         // The splice waits for a task of its own: the upstream decoder may still be handing on what it decoded with
         // the 101 (its empty end), which must not reach the byte relay that replaces it.
-        ctx.writeAndFlush(response).addListener(w -> ctx.executor().execute(() -> {
+        downstream.writeAndFlush(response).addListener(w -> downstream.eventLoop().execute(() -> {
             up.pipeline().get(UpstreamEnd.class).unbind();
             upstream = null;
-            if (!w.isSuccess() || !up.isActive() || !ctx.channel().isActive()) {
+            if (!w.isSuccess() || !up.isActive() || !downstream.isActive()) {
                 switchBytes.forEach(ByteBuf::release);
                 up.close();
-                ctx.close();
+                downstream.close();
                 return;
             }
-            owner.switched(this);
-            tunnelEnds(Splice.join(ctx.channel(), downstreamHttpHandlers(), up, UPSTREAM_HTTP1, switchBytes));
+            downstream.switched(this);
+            tunnelEnds(Splice.join(downstream.connection(), downstreamHttpHandlers(), up, UPSTREAM_HTTP1, switchBytes));
             responded(101);
         }));
     }
@@ -749,27 +752,27 @@ public abstract class Exchange extends UpstreamEvents {
         count(200, "none");
         FullHttpResponse ok = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 new HttpResponseStatus(200, "Connection Established"), Unpooled.EMPTY_BUFFER);
-        ctx.writeAndFlush(ok).addListener(w -> ctx.executor().execute(() -> {
+        downstream.writeAndFlush(ok).addListener(w -> downstream.eventLoop().execute(() -> {
             if (!w.isSuccess() || !far.isActive()) {
                 far.close();
-                ctx.close();
+                downstream.close();
                 return;
             }
-            owner.switched(this);
-            tunnelEnds(Splice.join(ctx.channel(), downstreamHttpHandlers(), far, List.of(), List.of()));
+            downstream.switched(this);
+            tunnelEnds(Splice.join(downstream.connection(), downstreamHttpHandlers(), far, List.of(), List.of()));
         }));
     }
 
     /** The access-log line of a tunnel (an upgrade or a CONNECT) is written when the caller's connection closes. */
     private void tunnelEnds(Splice.Spliced spliced) {
         RequestLabels labels = labels(hop.directory(), status);
-        ctx.channel().closeFuture().addListener(f -> hop.finish("tunnel", labels,
+        downstream.connection().closeFuture().addListener(f -> hop.finish("tunnel", labels,
                 details(spliced.fromCaller(), spliced.toCaller())));
     }
 
     private List<String> downstreamHttpHandlers() {
         List<String> names = new ArrayList<>(Http1Pipeline.NAMES);
-        names.add(ctx.name());
+        names.add(owner.handlerName());
         return names;
     }
 
@@ -777,7 +780,7 @@ public abstract class Exchange extends UpstreamEvents {
 
     /** Answers the caller with a JSON refusal; the connection stays open when the request allows it. */
     protected final void answer(HttpResponseStatus code, String reason, String detail) {
-        answer(Responses.error(ctx.alloc(), code, reason, detail), true);
+        answer(Responses.error(downstream.alloc(), code, reason, detail), true);
     }
 
     /**
@@ -801,8 +804,8 @@ public abstract class Exchange extends UpstreamEvents {
         Framing.response(response, http2Downstream, HttpMethod.HEAD.equals(request.method()), keepAlive,
                 request.protocolVersion().equals(HttpVersion.HTTP_1_1));
         count(status, "none");
-        ChannelFuture written = ctx.writeAndFlush(response);
-        owner.exchangeDone(this, keepAlive, written);
+        ChannelFuture written = downstream.writeAndFlush(response);
+        downstream.exchangeDone(this, keepAlive, written);
     }
 
     /**
@@ -854,8 +857,8 @@ public abstract class Exchange extends UpstreamEvents {
     protected FullHttpResponse failureResponse(RetryPolicy.Failure failure, String why, String notRetried) {
         String detail = notRetried == null ? why : why + "; not retried: " + notRetried;
         return failure == RetryPolicy.Failure.TIMEOUT
-                ? Responses.error(ctx.alloc(), HttpResponseStatus.GATEWAY_TIMEOUT, "upstream-timeout", detail)
-                : Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "upstream-failed", detail);
+                ? Responses.error(downstream.alloc(), HttpResponseStatus.GATEWAY_TIMEOUT, "upstream-timeout", detail)
+                : Responses.error(downstream.alloc(), HttpResponseStatus.BAD_GATEWAY, "upstream-failed", detail);
     }
 
     /** Ends a gRPC call with {@code code} in trailers (trailers-only when no response head went out yet). */
@@ -871,14 +874,14 @@ public abstract class Exchange extends UpstreamEvents {
                     Unpooled.EMPTY_BUFFER);
             trailersOnly.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/grpc").set(GRPC_STATUS, code)
                     .set(GRPC_MESSAGE, message);
-            written = ctx.writeAndFlush(trailersOnly);
+            written = downstream.writeAndFlush(trailersOnly);
         } else {
             LastHttpContent trailers = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
             trailers.trailingHeaders().set(GRPC_STATUS, code).set(GRPC_MESSAGE, message);
-            written = ctx.writeAndFlush(trailers);
+            written = downstream.writeAndFlush(trailers);
         }
         count(status != 0 ? status : httpStatusIfNone, code);
-        owner.exchangeDone(this, false, written);
+        downstream.exchangeDone(this, false, written);
     }
 
     /** Cuts the exchange short once a response has begun: an HTTP/2 stream is reset, a connection closed. */
@@ -893,11 +896,11 @@ public abstract class Exchange extends UpstreamEvents {
         dropPending();
         releaseRequest();
         ChannelFuture written = http2Downstream
-                ? ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR))
-                : ctx.newSucceededFuture();
-        owner.exchangeDone(this, false, written);
+                ? downstream.reset(Http2Error.INTERNAL_ERROR.code())
+                : downstream.connection().newSucceededFuture();
+        downstream.exchangeDone(this, false, written);
         if (!http2Downstream) {
-            ctx.close();
+            downstream.close();
         }
     }
 
@@ -918,10 +921,10 @@ public abstract class Exchange extends UpstreamEvents {
             count(status != 0 ? status : 502, "reset");
             detachUpstream(false);
             if (http2Downstream) {
-                owner.exchangeDone(this, false, ctx.writeAndFlush(new DefaultHttp2ResetFrame(errorCode)));
+                downstream.exchangeDone(this, false, downstream.reset(errorCode));
             } else {
-                owner.exchangeDone(this, false, ctx.newSucceededFuture());
-                ctx.close();
+                downstream.exchangeDone(this, false, downstream.connection().newSucceededFuture());
+                downstream.close();
             }
             return;
         }
@@ -974,7 +977,7 @@ public abstract class Exchange extends UpstreamEvents {
         if (over) {
             return;
         }
-        if (upstreamPaused || !ctx.channel().isWritable()) {
+        if (upstreamPaused || !downstream.isWritable()) {
             if (downstreamBlockedSince != 0
                     && System.nanoTime() - downstreamBlockedSince > settings.idleTimeout().toNanos()) {
                 abort("the caller read nothing for " + settings.idleTimeout());

@@ -34,8 +34,8 @@ import io.netty.util.ReferenceCountUtil;
 /**
  * HTTP/2 frames to HTTP/1-style objects and back, as Netty's {@code Http2StreamFrameToHttpObjectCodec} makes them but
  * without the {@code x-http2-*} extension headers the conversion adds (they describe this hop only, and must never
- * reach the next one). Used by both ends of an exchange: {@link StreamCodec} on a stream a caller opened (a child
- * channel) and {@link H2Stream} on a stream the gateway opened upstream (frames on the connection's own handler).
+ * reach the next one). Used by both ends of an exchange: {@link H2ServerStream} on a stream a caller opened and
+ * {@link H2Stream} on a stream the gateway opened upstream (both frames on their connection's own handler).
  * Pure functions; the caller owns what it passes and what it gets.
  */
 final class FrameConversion {

@@ -4,13 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongSupplier;
 
-import org.jboss.logging.Logger;
-
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpScheme;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ChannelDuplexHandler;
-import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2FrameStreamEvent;
@@ -40,7 +37,6 @@ import io.netty.util.collection.IntObjectMap;
  * connection. Event loop only; one per connection.
  */
 public final class H2ClientStreams extends Http2ChannelDuplexHandler {
-    private static final Logger LOG = Logger.getLogger(H2ClientStreams.class);
 
     private final long idleNanos;
     private final LongSupplier clock;
@@ -113,35 +109,17 @@ public final class H2ClientStreams extends Http2ChannelDuplexHandler {
 
     /** The codec's stream, or null when it has none (yet, or any more). */
     Http2Stream http2Stream(Http2FrameStream stream) {
-        int id = stream.id();
-        return id > 0 ? connection.stream(id) : null;
+        return StreamWindow.of(connection, stream);
     }
 
     /** Whether the stream's send window has room; true when nothing more can be sent on it (its local side closed). */
     boolean streamWritable(Http2FrameStream stream) {
-        Http2Stream s = http2Stream(stream);
-        if (s == null) {
-            return true;
-        }
-        Http2Stream.State state = s.state();
-        return state == Http2Stream.State.HALF_CLOSED_LOCAL || state == Http2Stream.State.CLOSED
-                || connection.remote().flowController().isWritable(s);
+        return StreamWindow.sendable(connection, stream);
     }
 
     /** Gives {@code bytes} of the stream's receive window back (a WINDOW_UPDATE once enough gathered). */
     void consume(Http2FrameStream stream, int bytes) {
-        Http2Stream s = bytes > 0 ? http2Stream(stream) : null;
-        if (s == null) {
-            // Never created, or closed: a closed stream's window went back to the connection when it closed.
-            return;
-        }
-        try {
-            if (connection.local().flowController().consumeBytes(s, bytes)) {
-                ctx.flush();
-            }
-        } catch (Http2Exception e) {
-            LOG.debugf("cannot give back %d bytes of window on stream %d of %s: %s", bytes, s.id(), ctx.channel(), e);
-        }
+        StreamWindow.giveBack(ctx, connection, stream, bytes);
     }
 
     // ---- what the connection reads -----------------------------------------------------------------------------

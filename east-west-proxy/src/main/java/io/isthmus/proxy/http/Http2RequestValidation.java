@@ -22,7 +22,7 @@ import io.netty.handler.codec.http2.Http2Headers;
  * converts them (Netty's conversion reads a HEADERS frame without {@code :method} as trailers and leaves the stream
  * hanging, and throws on control characters instead of naming them). A refused stream gets a stand-in request with a
  * failed decoder result, which the request handler answers with the refusal's status and code; the stream's codec
- * ({@code io.isthmus.proxy.exchange.StreamCodec}) drops the rest of the stream. Netty's codec has already reset streams
+ * ({@code io.isthmus.proxy.exchange.H2ServerStream}) drops the rest of the stream. Netty's codec has already reset streams
  * whose pseudo-headers are unknown, repeated or misplaced, or that carry upper-case or connection-specific headers
  * (PROTOCOL_ERROR). Pure.
  */

@@ -1,8 +1,9 @@
 package io.isthmus.proxy.http;
 
 import java.util.List;
-import java.util.function.Supplier;
 
+import io.isthmus.proxy.exchange.DownstreamHandler;
+import io.isthmus.proxy.exchange.H2ServerStreams;
 import io.isthmus.proxy.metrics.ProxyMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -10,14 +11,12 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -28,12 +27,11 @@ import io.netty.util.AttributeKey;
 /**
  * HTTP/2 on the listeners: a connection that negotiated {@code h2} by ALPN (or, on the egress's plaintext side,
  * opened with the HTTP/2 preface: h2c prior knowledge) has its HTTP/1.1 handlers replaced by Netty's
- * {@code Http2FrameCodec} + {@code Http2MultiplexHandler}. Every stream becomes a child channel whose pipeline is
- * one {@link io.isthmus.proxy.exchange.StreamCodec} (it validates the request HEADERS and converts frames to
- * HTTP/1-style objects, never aggregated: bodies stream) in front of the same request handler as an HTTP/1.1
- * connection; that handler finds the TLS session and the peer's identity on the child's
- * {@link Channel#parent() parent}. Streams the gateway opens upstream have no channel of their own
- * ({@link io.isthmus.proxy.exchange.H2Stream}).
+ * {@code Http2FrameCodec} + {@link H2ServerStreams}: every stream the caller opens is a
+ * {@code io.isthmus.proxy.exchange.H2ServerStream} on that one handler, no child channel (it validates the request
+ * HEADERS and converts frames to HTTP/1-style objects, never aggregated: bodies stream), whose exchange the
+ * connection's request handler makes, as on HTTP/1.1; that handler admitted the connection and knows its peer.
+ * Streams the gateway opens upstream have no channel of their own either ({@link io.isthmus.proxy.exchange.H2Stream}).
  */
 public final class Http2Support {
     /** The peer's verified SPIFFE ID (or the TLS caller's), set on the connection once the handshake is admitted. */
@@ -59,6 +57,9 @@ public final class Http2Support {
      * every other stream of the connection.
      */
     public static final int CONNECTION_WINDOW = MAX_CONCURRENT_STREAMS * Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+
+    /** The pipeline name of a listener connection's {@link H2ServerStreams}. */
+    public static final String STREAMS = "h2-streams";
 
     /** The HTTP/1.1 handlers of a listener's pipeline that an HTTP/2 connection does not use. */
     private static final List<String> HTTP1_HANDLERS = java.util.stream.Stream.concat(java.util.stream.Stream.of("h2c"),
@@ -96,20 +97,23 @@ public final class Http2Support {
 
     /**
      * Called on a TLS connection that negotiated {@code h2}: replaces the HTTP/1.1 handlers (and
-     * {@code handlerName}) of {@code pipeline} with an HTTP/2 server codec, right behind the {@code SslHandler},
-     * whose streams each get {@code streamHandler.get()} behind a frame-to-HTTP/1 converter.
+     * {@code handlerName}, the request handler, a {@link DownstreamHandler}) of {@code pipeline} with an HTTP/2 server
+     * codec, right behind the {@code SslHandler}, whose streams' exchanges that request handler makes.
      */
     public static void switchToHttp2(ChannelPipeline pipeline, String handlerName, int maxHeaderSize,
-            Supplier<ChannelHandler> streamHandler, ProxyMetrics metrics) {
+            ProxyMetrics metrics) {
         String after = pipeline.context(io.netty.handler.ssl.SslHandler.class).name();
-        install(pipeline, after, handlerName, maxHeaderSize, streamHandler, metrics);
+        install(pipeline, after, handlerName, maxHeaderSize, metrics);
         if (pipeline.get("h2c") != null) {
             pipeline.remove("h2c");
         }
     }
 
     private static void install(ChannelPipeline pipeline, String after, String handlerName, int maxHeaderSize,
-            Supplier<ChannelHandler> streamHandler, ProxyMetrics metrics) {
+            ProxyMetrics metrics) {
+        // The connection's request handler (which admitted it and knows its peer) leaves the pipeline and makes the
+        // exchanges of its streams.
+        DownstreamHandler requests = (DownstreamHandler) pipeline.get(handlerName);
         for (String name : HTTP1_HANDLERS) {
             if (!name.equals(after) && !name.equals("h2c") && pipeline.get(name) != null) {
                 pipeline.remove(name);
@@ -131,19 +135,12 @@ public final class Http2Support {
         // advertised limit from the first stream on: streams above it are refused (REFUSED_STREAM, safe to retry),
         // as Go's server does.
         codec.connection().remote().maxActiveStreams(MAX_CONCURRENT_STREAMS);
-        ChannelHandler mux = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-            @Override
-            protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("h2-to-http", io.isthmus.proxy.exchange.StreamCodec.server())
-                        .addLast(handlerName, streamHandler.get());
-            }
-        });
         pipeline.addAfter(after, "flush", batchedFlushes());
         pipeline.addAfter("flush", "h2", codec);
-        pipeline.addAfter("h2", "h2-mux", mux);
+        pipeline.addAfter("h2", STREAMS, new H2ServerStreams(requests));
         Http2ConnectionErrors errors = new Http2ConnectionErrors(handlerName, metrics, pipeline.channel());
         codec.connection().addListener(errors.goAwaySent());
-        pipeline.addAfter("h2-mux", "h2-errors", errors);
+        pipeline.addAfter(STREAMS, "h2-errors", errors);
         widenConnectionWindow(pipeline.channel());
         if (pipeline.get(handlerName) != null) {
             pipeline.remove(handlerName);
@@ -170,14 +167,11 @@ public final class Http2Support {
     public static final class PriorKnowledge extends ByteToMessageDecoder {
         private final String handlerName;
         private final int maxHeaderSize;
-        private final Supplier<ChannelHandler> streamHandler;
         private final ProxyMetrics metrics;
 
-        public PriorKnowledge(String handlerName, int maxHeaderSize, Supplier<ChannelHandler> streamHandler,
-                ProxyMetrics metrics) {
+        public PriorKnowledge(String handlerName, int maxHeaderSize, ProxyMetrics metrics) {
             this.handlerName = handlerName;
             this.maxHeaderSize = maxHeaderSize;
-            this.streamHandler = streamHandler;
             this.metrics = metrics;
         }
 
@@ -194,7 +188,7 @@ public final class Http2Support {
                     ctx.pipeline().remove(this);
                 } else if (n == preface.readableBytes()) {
                     // The codec goes right behind this decoder, which then hands it the bytes it holds.
-                    install(ctx.pipeline(), ctx.name(), handlerName, maxHeaderSize, streamHandler, metrics);
+                    install(ctx.pipeline(), ctx.name(), handlerName, maxHeaderSize, metrics);
                     ctx.pipeline().remove(this);
                 }
             } finally {

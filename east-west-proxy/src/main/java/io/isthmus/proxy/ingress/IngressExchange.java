@@ -23,7 +23,7 @@ import io.isthmus.proxy.telemetry.RequestLabels;
 import io.isthmus.registry.MeshName;
 import io.isthmus.trust.spiffe.SpiffeId;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
+import io.isthmus.proxy.exchange.Downstream;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -57,9 +57,9 @@ final class IngressExchange extends Exchange {
     private SpiffeId vouchedBy;
     private boolean retried;
 
-    IngressExchange(IngressHandler handler, ChannelHandlerContext ctx, HttpRequest request, long start,
+    IngressExchange(IngressHandler handler, Downstream downstream, HttpRequest request, long start,
             IngressServer server, SpiffeId peer) {
-        super(handler, ctx, request, start, server.settings());
+        super(handler, downstream, request, start, server.settings());
         this.server = server;
         this.peer = peer;
     }
@@ -68,7 +68,7 @@ final class IngressExchange extends Exchange {
     @Override
     protected void decide() {
         if (peer == null) {
-            ctx.close();
+            downstream.close();
             return;
         }
         boolean connect = isConnect();
@@ -105,7 +105,7 @@ final class IngressExchange extends Exchange {
             if (path instanceof PathVerdict.Refused bad) {
                 metrics.requestRefused(direction, bad.reason().code());
                 LOG.debugf("ingress: refused the path of %s -> %s: %s", source, destination, bad.detail());
-                answer(Responses.error(ctx.alloc(), HttpResponseStatus.BAD_REQUEST, bad.reason().code(), bad.detail()),
+                answer(Responses.error(downstream.alloc(), HttpResponseStatus.BAD_REQUEST, bad.reason().code(), bad.detail()),
                         false);
                 return;
             }
@@ -197,7 +197,7 @@ final class IngressExchange extends Exchange {
         LOG.debugf("ingress: denied %s -> %s: %s (%s)", source, destination, reason, detail);
         // After a CONNECT the client sends tunnel bytes, not HTTP: a refused CONNECT closes the connection, so that
         // none of those bytes is read as a request.
-        answer(Responses.error(ctx.alloc(), HttpResponseStatus.FORBIDDEN, reason, detail), !isConnect());
+        answer(Responses.error(downstream.alloc(), HttpResponseStatus.FORBIDDEN, reason, detail), !isConnect());
     }
 
     /**
@@ -209,11 +209,11 @@ final class IngressExchange extends Exchange {
         boolean h2c = Grpc.isGrpc(request);
         Future<?> upstream;
         if (isUpgrade()) {
-            upstream = server.backendPool().connect(ctx.channel().eventLoop(), backend);
+            upstream = server.backendPool().connect(downstream.eventLoop(), backend);
         } else if (h2c) {
-            upstream = server.h2cBackends().openStream(ctx.channel().eventLoop(), backend);
+            upstream = server.h2cBackends().openStream(downstream.eventLoop(), backend);
         } else {
-            upstream = server.backendPool().acquire(ctx.channel().eventLoop(), backend);
+            upstream = server.backendPool().acquire(downstream.eventLoop(), backend);
         }
         upstream.addListener(f -> {
             if (!f.isSuccess()) {
@@ -237,7 +237,7 @@ final class IngressExchange extends Exchange {
     /** One more try on a new connection, when the first broke unprocessed or was a stale pooled one. */
     @Override
     protected boolean retry(RetryPolicy.Failure failure, String why) {
-        if (retried || failure == RetryPolicy.Failure.CONNECT_FAILED || !ctx.channel().isActive()) {
+        if (retried || failure == RetryPolicy.Failure.CONNECT_FAILED || !downstream.isActive()) {
             return false;
         }
         retried = true;
@@ -249,23 +249,23 @@ final class IngressExchange extends Exchange {
     @Override
     protected FullHttpResponse failureResponse(RetryPolicy.Failure failure, String why, String notRetried) {
         if (failure == RetryPolicy.Failure.CONNECT_FAILED) {
-            return Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "backend-unavailable",
+            return Responses.error(downstream.alloc(), HttpResponseStatus.BAD_GATEWAY, "backend-unavailable",
                     "cannot connect to the backend of " + destination + " at " + backend + ": " + why);
         }
         if (failure == RetryPolicy.Failure.TIMEOUT) {
-            return Responses.error(ctx.alloc(), HttpResponseStatus.GATEWAY_TIMEOUT, "backend-timeout",
+            return Responses.error(downstream.alloc(), HttpResponseStatus.GATEWAY_TIMEOUT, "backend-timeout",
                     "the backend of " + destination + " did not answer: " + why);
         }
-        return Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "backend-failed",
+        return Responses.error(downstream.alloc(), HttpResponseStatus.BAD_GATEWAY, "backend-failed",
                 why + (notRetried == null ? "" : "; not retried: " + notRetried));
     }
 
     /** CONNECT: a TCP stream to the backend, relayed byte for byte once the policy allowed it. */
     private void tunnel() {
-        server.tunnels().connectPlain(ctx.channel().eventLoop(), backend).addListener(f -> {
+        server.tunnels().connectPlain(downstream.eventLoop(), backend).addListener(f -> {
             if (!f.isSuccess()) {
                 metrics.connectFailure("ingress", "local");
-                answer(Responses.error(ctx.alloc(), HttpResponseStatus.BAD_GATEWAY, "backend-unavailable",
+                answer(Responses.error(downstream.alloc(), HttpResponseStatus.BAD_GATEWAY, "backend-unavailable",
                         "cannot connect to the backend of " + destination + " at " + backend + ": "
                                 + f.cause().getMessage()), false);
                 return;

@@ -6,6 +6,7 @@ import javax.net.ssl.SSLSession;
 
 import org.jboss.logging.Logger;
 
+import io.isthmus.proxy.exchange.Downstream;
 import io.isthmus.proxy.exchange.DownstreamHandler;
 import io.isthmus.proxy.exchange.Exchange;
 import io.isthmus.proxy.http.HeaderDeadline;
@@ -21,9 +22,10 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 
 /**
- * One mTLS connection (or HTTP/2 stream) at the ingress: the peer's SVID was verified in the handshake and is
- * admitted once more against the live bundles; the connection switches to HTTP/2 when ALPN chose it. Each request is
- * then an {@link IngressExchange}, which makes every decision; this class only knows the peer. Event loop only.
+ * One mTLS connection at the ingress: the peer's SVID was verified in the handshake and is admitted once more
+ * against the live bundles; the connection switches to HTTP/2 when ALPN chose it (this handler then leaves the
+ * pipeline and makes the exchanges of the connection's streams). Each request is then an {@link IngressExchange},
+ * which makes every decision; this class only knows the peer. Event loop only.
  */
 final class IngressHandler extends DownstreamHandler {
     private static final Logger LOG = Logger.getLogger(IngressHandler.class);
@@ -66,21 +68,12 @@ final class IngressHandler extends DownstreamHandler {
         ctx.channel().attr(Http2Support.PEER).set(peer);
         if (ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
             Http2Support.switchToHttp2(ctx.pipeline(), "ingress", server.settings().maxHeaderSize(),
-                    server::streamHandler, server.metrics());
-        }
-    }
-
-    /** On an HTTP/2 stream the handshake happened on the parent connection, which knows the peer. */
-    @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        super.handlerAdded(ctx);
-        if (Http2Support.isStream(ctx.channel())) {
-            peer = (SpiffeId) ctx.channel().parent().attr(Http2Support.PEER).get();
+                    server.metrics());
         }
     }
 
     @Override
-    protected Exchange newExchange(ChannelHandlerContext ctx, HttpRequest head, long startNanos) {
-        return new IngressExchange(this, ctx, head, startNanos, server, peer);
+    protected Exchange newExchange(Downstream caller, HttpRequest head, long startNanos) {
+        return new IngressExchange(this, caller, head, startNanos, server, peer);
     }
 }

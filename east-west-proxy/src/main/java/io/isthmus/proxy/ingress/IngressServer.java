@@ -122,14 +122,9 @@ public final class IngressServer implements AutoCloseable {
         return listener.address();
     }
 
-    /** The connections this listener accepted and still holds open (HTTP/2 streams are children of these). */
+    /** The connections this listener accepted and still holds open (an HTTP/2 connection's streams have no channel of their own). */
     public io.netty.channel.group.ChannelGroup connections() {
         return listener.connections();
-    }
-
-    /** The handler of one HTTP/2 stream (a child channel of an h2 connection; no header deadline: the codec has whole frames). */
-    IngressHandler streamHandler() {
-        return new IngressHandler(this, new HeaderDeadline(settings.headerTimeout().toNanos()));
     }
 
     ProxySettings settings() {

@@ -63,8 +63,8 @@ class ForwardTest {
         }
 
         @Override
-        protected Exchange newExchange(ChannelHandlerContext ctx, HttpRequest head, long startNanos) {
-            return new Exchange(this, ctx, head, startNanos, ProxySettings.defaults()) {
+        protected Exchange newExchange(Downstream caller, HttpRequest head, long startNanos) {
+            return new Exchange(this, caller, head, startNanos, ProxySettings.defaults()) {
                 @Override
                 protected void decide() {
                     forward(UpstreamEnd.of(upstream), (up, reusable) -> {
