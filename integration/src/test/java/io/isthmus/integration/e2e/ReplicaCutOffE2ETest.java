@@ -17,10 +17,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -171,15 +173,23 @@ class ReplicaCutOffE2ETest {
             // The link heals: r1 learns of the revocation and refuses the VM for good.
             LoadBalancedNetwork.inNs(r1Ns, "iptables", "-D", "INPUT", "-s", r0Address, "-j", "DROP");
             LoadBalancedNetwork.inNs(r1Ns, "iptables", "-D", "OUTPUT", "-d", r0Address, "-j", "DROP");
-            Awaitility.await("r1 sees the revocation after the heal").atMost(Duration.ofSeconds(90))
-                    .pollInterval(Duration.ofSeconds(1)).until(() -> {
-                        try {
-                            atR1.renew(renewed.svid(), renewed.bundles());
-                            return false;
-                        } catch (GatewayException e) {
-                            return e.code().equals("identity-revoked");
-                        }
-                    });
+            AtomicReference<String> lastAnswer = new AtomicReference<>();
+            try {
+                Awaitility.await("r1 sees the revocation after the heal").atMost(Duration.ofSeconds(90))
+                        .pollInterval(Duration.ofSeconds(1)).until(() -> {
+                            try {
+                                atR1.renew(renewed.svid(), renewed.bundles());
+                                lastAnswer.set(Instant.now() + ": renewed");
+                                return false;
+                            } catch (GatewayException e) {
+                                lastAnswer.set(Instant.now() + ": " + e.code() + " " + e.getMessage());
+                                return e.code().equals("identity-revoked");
+                            }
+                        });
+            } catch (ConditionTimeoutException e) {
+                throw new AssertionError(e.getMessage() + " (r1's last answer: " + lastAnswer.get() + ")\n"
+                        + clusterLines(replicas), e);
+            }
             // A partition is an expected fault: warnings that name the other replica, no ERROR and no stack trace
             // (Infinispan's ISPN000136 for each write the other did not answer is one WARN per cache and minute).
             for (ClusterSpec replica : replicas) {
@@ -211,17 +221,26 @@ class ReplicaCutOffE2ETest {
     private static void awaitCutOff(String name, ClusterSpec replica, List<ClusterSpec> all) throws Exception {
         try {
             Awaitility.await(name + " says it is cut off").atMost(Duration.ofSeconds(60))
-                    .pollInterval(Duration.ofMillis(200)).until(() -> Files.readString(replica.logFile()).contains(CUT_OFF));
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            StringBuilder logs = new StringBuilder();
-            for (int k = 0; k < all.size(); k++) {
-                logs.append("\n--- r").append(k).append(" (").append(all.get(k).host()).append("), cluster lines:\n");
-                List<String> lines = Files.readAllLines(all.get(k).logFile()).stream()
-                        .filter(l -> CLUSTER_LINES.matcher(l).find()).toList();
-                lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> logs.append(l).append('\n'));
-            }
-            throw new AssertionError(e.getMessage() + logs, e);
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> Files.readString(replica.logFile()).contains(CUT_OFF));
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError(e.getMessage() + clusterLines(all), e);
         }
+    }
+
+    /** The last 40 lines each replica logged about its cluster, and its last 5 lines whatever they are. */
+    private static String clusterLines(List<ClusterSpec> all) throws java.io.IOException {
+        StringBuilder logs = new StringBuilder();
+        for (int k = 0; k < all.size(); k++) {
+            logs.append("\n--- r").append(k).append(" (").append(all.get(k).host()).append("), cluster lines:\n");
+            List<String> everything = Files.readAllLines(all.get(k).logFile());
+            List<String> lines = everything.stream().filter(l -> CLUSTER_LINES.matcher(l).find()).toList();
+            lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> logs.append(l).append('\n'));
+            logs.append("--- last lines:\n");
+            everything.subList(Math.max(0, everything.size() - 5), everything.size())
+                    .forEach(l -> logs.append(l).append('\n'));
+        }
+        return logs.toString();
     }
 
     private static String createToken(HttpClient http, ClusterSpec at) throws Exception {
