@@ -117,7 +117,7 @@ public final class RegistryNode implements AutoCloseable {
      *                     cluster. Infinispan's coordinator picks a cache's partition handling and merge policy from
      *                     its own definition of the cache when another replica first starts it, and keeps that choice:
      *                     a cache it had not defined yet gets neither, for good (a coordinator whose join-token cache
-     *                     never degraded, so its cut-off grace never started; a VM revocation lost at the merge).
+     *                     never degraded, so its cut-off grace never started; no conflict resolution at the merge).
      */
     public static RegistryNode start(SiteSettings settings, SvidSource svids, X509SvidVerifier verifier,
             Predicate<SpiffeId> gateways, ChannelFactory.Timing timing, Consumer<EmbeddedCacheManager> defineCaches) {
