@@ -466,7 +466,7 @@ public abstract class Exchange extends UpstreamEvents {
         upstream = up;
         upstreamHttp2 = http2;
         release = giveBack;
-        bind(up, this);
+        up.bind(this);
         forwarded = true;
         forwardedOnce = true;
         HttpRequest head;
@@ -998,7 +998,7 @@ public abstract class Exchange extends UpstreamEvents {
         count(status != 0 ? status : 499, "reset");
         Upstream up = upstream;
         if (up != null && upstreamHttp2) {
-            unbind(up);
+            up.unbind();
             upstream = null;
             forwarded = false;
             up.reset(errorCode);
@@ -1032,29 +1032,12 @@ public abstract class Exchange extends UpstreamEvents {
             return;
         }
         upstream = null;
-        unbind(up);
+        up.unbind();
         if (upstreamPaused) {
             upstreamPaused = false;
             up.setAutoRead(true);
         }
         release.release(up, reusable);
-    }
-
-    /** From now on what {@code up} receives comes to {@code exchange}. */
-    private static void bind(Upstream up, UpstreamEvents exchange) {
-        if (up instanceof H2Stream stream) {
-            stream.bind(exchange);
-        } else {
-            ((UpstreamEnd) up).bind(exchange);
-        }
-    }
-
-    private static void unbind(Upstream up) {
-        if (up instanceof H2Stream stream) {
-            stream.unbind();
-        } else {
-            ((UpstreamEnd) up).unbind();
-        }
     }
 
     private void dropPending() {

@@ -48,11 +48,13 @@ public final class H2Stream implements Upstream {
         this.idle = new IdleTimer(connection.ctx().executor(), idleNanos, clock, this::idle);
     }
 
-    void bind(UpstreamEvents e) {
+    @Override
+    public void bind(UpstreamEvents e) {
         events = e;
     }
 
-    void unbind() {
+    @Override
+    public void unbind() {
         events = null;
     }
 

@@ -57,4 +57,10 @@ public interface Upstream {
 
     /** Whether this is an HTTP/2 stream. */
     boolean http2();
+
+    /** From now on what this upstream receives goes to {@code exchange} ({@link Exchange#forward}). */
+    void bind(UpstreamEvents exchange);
+
+    /** What this upstream receives from now on goes to no exchange. */
+    void unbind();
 }

@@ -32,11 +32,13 @@ public final class UpstreamEnd extends ChannelInboundHandlerAdapter implements U
         channel = ctx.channel();
     }
 
-    void bind(UpstreamEvents exchange) {
+    @Override
+    public void bind(UpstreamEvents exchange) {
         this.exchange = exchange;
     }
 
-    void unbind() {
+    @Override
+    public void unbind() {
         this.exchange = null;
     }
 
