@@ -37,7 +37,13 @@ import io.quarkus.logging.LoggingFilter;
  * {@link #UNREACHED_REPLICA_EVERY_SECONDS} seconds, naming both and saying how many were left out, without the stack
  * trace ({@link #unreachedReplica}). Any other failure of a command keeps its ERROR. Infinispan's ERROR on each cache
  * that enters degraded mode on the minority side of such a partition ({@code ISPN000318}) becomes a WARN: the gateway's
- * own WARN for the caches it watches says what it means and what to do. Everything else passes unchanged.
+ * own WARN for the caches it watches says what it means and what to do.
+ *
+ * <p>The registry's TLS transports (bridge and local cluster) log {@code JGRP000034 ... failure sending message to
+ * <address>: javax.net.ssl.SSLHandshakeException ...} as an ERROR when the other end closes a handshake: a peer's
+ * bridge that is still starting does so on a normal start of a federation. That becomes a WARN naming the address and
+ * what to check; JGroups sends again on its own. Any other send failure keeps its ERROR. Everything else passes
+ * unchanged.
  */
 @LoggingFilter(name = "isthmus-expected-conditions")
 public final class ExpectedConditions implements Filter {
@@ -51,6 +57,11 @@ public final class ExpectedConditions implements Filter {
     static final String INFINISPAN_COMMANDS = "org.infinispan.interceptors.impl.InvocationContextInterceptor";
     static final long UNREACHED_REPLICA_EVERY_SECONDS = 60;
     static final String INFINISPAN_CLUSTER = "org.infinispan.CLUSTER";
+    /** The registry's TLS transports, which log as JGroups' TCP does under their own class names. */
+    static final java.util.Set<String> REGISTRY_TRANSPORTS = java.util.Set.of("io.isthmus.registry.xsite.BridgeTcp",
+            "io.isthmus.registry.xsite.TlsTcp");
+    private static final Pattern HANDSHAKE_FAILED = Pattern.compile(
+            "^JGRP000034: .*failure sending message to (\\S+): javax\\.net\\.ssl\\.SSLHandshakeException");
     private static final Pattern CACHE = Pattern.compile("Cache '([^']+)'");
     /** ISPN000476 (a timeout) and ISPN000400 (a suspected member), as Infinispan 16.0 words them. */
     private static final Pattern UNREACHED = Pattern.compile("^ISPN000476: Timed out waiting for responses for request "
@@ -82,6 +93,13 @@ public final class ExpectedConditions implements Filter {
         } else if (INFINISPAN_COMMANDS.equals(record.getLoggerName()) && message != null
                 && message.startsWith("ISPN000136")) {
             return unreachedReplica(record);
+        } else if (REGISTRY_TRANSPORTS.contains(record.getLoggerName()) && message != null
+                && HANDSHAKE_FAILED.matcher(message).find()) {
+            Matcher m = HANDSHAKE_FAILED.matcher(message);
+            m.find();
+            record.setLevel(org.jboss.logmanager.Level.WARN);
+            record.setParameters(null);
+            record.setMessage(handshakeFailed(m.group(1), message));
         } else if (INFINISPAN_CLUSTER.equals(record.getLoggerName()) && message != null
                 && message.contains("ISPN000318: ")) {
             record.setLevel(org.jboss.logmanager.Level.WARN);
@@ -177,6 +195,13 @@ public final class ExpectedConditions implements Filter {
                 + " If this lasts, check that " + replica + " is up and reachable on its JGroups port, or restart it"
                 + (leftOut > 0 ? " (" + leftOut + " more such writes in the last " + UNREACHED_REPLICA_EVERY_SECONDS
                         + " s not logged)" : "");
+    }
+
+    /** The WARN for a registry message whose TLS handshake the other end closed; {@code original} is JGroups' line. */
+    static String handshakeFailed(String address, String original) {
+        return "registry: a TLS handshake with " + address + " failed (a peer's bridge or a replica that is still "
+                + "starting closes it); JGroups sends again. If this lasts, check that the gateway at " + address
+                + " is up and trusts this cluster's bundle (isthmus check). " + original;
     }
 
     /** The INFO line for a connection closed by the bind race. */

@@ -212,4 +212,26 @@ class ExpectedConditionsTest {
         assertThat(r.getLevel().getName()).isEqualTo(expected);
         assertThat(r.getFormattedMessage()).isEqualTo(message);
     }
+
+    /** As JGroups 5.5.1 logs them through the registry's transports (seen on a normal start of bin/isthmus-local). */
+    @ParameterizedTest(name = "{0}: {2}")
+    @CsvSource(delimiter = '|', textBlock = """
+            io.isthmus.registry.xsite.BridgeTcp | JGRP000034: _west-127.0.0.1-21191:west: failure sending message to 127.0.0.1:21290: javax.net.ssl.SSLHandshakeException: Remote host terminated the handshake | WARNING
+            io.isthmus.registry.xsite.TlsTcp    | JGRP000034: a-10: failure sending message to 10.0.0.11:7800: javax.net.ssl.SSLHandshakeException: PKIX path validation failed                 | WARNING
+            io.isthmus.registry.xsite.BridgeTcp | JGRP000034: _west-127.0.0.1-21191:west: failure sending message to 127.0.0.1:21290: java.net.SocketException: Broken pipe                       | SEVERE
+            org.jgroups.protocols.TCP           | JGRP000034: a: failure sending message to 127.0.0.1:21290: javax.net.ssl.SSLHandshakeException: Remote host terminated the handshake          | SEVERE
+            """)
+    void aRegistryHandshakeThePeerClosedIsAWarningNamingItsAddress(String logger, String message, String expected) {
+        LogRecord r = record(logger, Level.SEVERE, message);
+        assertThat(new ExpectedConditions().isLoggable(r)).isTrue();
+        if (expected.equals("WARNING")) {
+            assertThat(r.getLevel()).isEqualTo(org.jboss.logmanager.Level.WARN);
+            String address = message.replaceAll(".*failure sending message to (\\S+): .*", "$1");
+            assertThat(r.getMessage()).isEqualTo(ExpectedConditions.handshakeFailed(address, message))
+                    .contains("with " + address + " failed").endsWith(message);
+        } else {
+            assertThat(r.getLevel()).isEqualTo(Level.SEVERE);
+            assertThat(r.getMessage()).isEqualTo(message);
+        }
+    }
 }
