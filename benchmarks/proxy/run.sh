@@ -24,7 +24,7 @@
 # medians. Isthmus carries all HTTP between gateways on multiplexed HTTP/2 (issue 14 item 3); HAProxy uses pooled
 # HTTP/1.1 there (`haproxy`, its best case) and, as a reference, HTTP/2 (`haproxy-h2`, the same protocol as Isthmus).
 #
-# Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" ROUNDS=3 WARMUP=10s WARMUP_MAX=180s
+# Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" ROUNDS=3 WARMUP=10s WARMUP_MAX=180s YOUNG_GCS=20
 #        SKIP_BUILD=1 to tune; ISTHMUS_JAVA_OPTS="-XX:+UseParallelGC" adds JVM options to the Isthmus process
 #        (ISTHMUS_JAVA_OPTS="-Disthmus.bench.access-log-file=/tmp/al" appends each request's access-log line, with its
 #        duration_us inside the gateway, to /tmp/al.a for the egress and /tmp/al.b for the ingress);
@@ -303,6 +303,11 @@ echo "== logs: Isthmus access log ${ISTHMUS_ACCESS_LOG:-true} (formatted, discar
 # measured concurrency in turn: the JIT compiles and re-profiles for the shape of the traffic, and a warm-up at c=16
 # alone left C2 compiling for 124-824 ms of every later 10 s c=1 window (results-2026-12-06.txt, section 6). Steps
 # repeat until C2 used under 3% of a core over one (at least WARMUP, at most WARMUP_MAX); HAProxy gets one step.
+# They also repeat until each Isthmus process has made YOUNG_GCS young collections (default 20): until then G1 copies
+# what the process built at start between its survivor spaces at every young collection (it promotes an object after
+# up to 15), and those pauses were 9-20 ms against 1.3-2.5 ms after (results-2026-12-07.txt, stop 42). At c=1 wrk's
+# coordinated-omission correction turns each such pause into dozens of samples of its p99: a gateway that has run for
+# a while does not make them, so the measurement should not either.
 c2_ticks() { # pids...: the C2 compiler threads' ticks, summed over the processes
   local total=0 t s
   for t in $(for p in $1; do echo /proc/"$p"/task/*; done); do
@@ -319,16 +324,24 @@ warm_step() { # port: 5 s of wrk at each measured concurrency
       "http://127.0.0.1:$1/" > /dev/null
   done
 }
+fewest_young_gcs() { # pids...: the smallest young-collection count among the processes (jstat's YGC column)
+  local p n least=
+  for p in $1; do
+    n=$("$JAVA_HOME/bin/jstat" -gc "$p" | awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "YGC") c = i } NR == 2 { print $c }')
+    [[ -z "$least" || "$n" -lt "$least" ]] && least=$n
+  done
+  echo "${least:-0}"
+}
 step_seconds=$(( 5 * $(wc -w <<< "$WARM_CONCURRENCY") ))
-warm=0 jit=-1
+warm=0 jit=-1 young=0
 while :; do
   before=$(c2_ticks "$ISTHMUS_PIDS")
   warm_step "$ISTHMUS_EGRESS"
-  warm=$((warm + step_seconds)) jit=$(( $(c2_ticks "$ISTHMUS_PIDS") - before ))
-  (( warm >= ${WARMUP%s} && jit * 100 < 3 * step_seconds * $(getconf CLK_TCK) )) && break
+  warm=$((warm + step_seconds)) jit=$(( $(c2_ticks "$ISTHMUS_PIDS") - before )) young=$(fewest_young_gcs "$ISTHMUS_PIDS")
+  (( warm >= ${WARMUP%s} && jit * 100 < 3 * step_seconds * $(getconf CLK_TCK) && young >= ${YOUNG_GCS:-20} )) && break
   (( warm >= ${WARMUP_MAX%s} )) && break
 done
-echo "Isthmus warmed up for ${warm}s at c=$WARM_CONCURRENCY (C2 in the last ${step_seconds} s: $jit ticks of $(getconf CLK_TCK)/s)"
+echo "Isthmus warmed up for ${warm}s at c=$WARM_CONCURRENCY (C2 in the last ${step_seconds} s: $jit ticks of $(getconf CLK_TCK)/s; young collections: $young in the process with fewest)"
 for port in "$HAPROXY_EGRESS" "$HAPROXY_EGRESS_H2"; do
   warm_step "$port"
 done

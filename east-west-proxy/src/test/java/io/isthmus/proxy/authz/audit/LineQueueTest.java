@@ -11,6 +11,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The log writer's queue: everything offered is written in order, in bounded batches, and nothing is lost at close. */
 class LineQueueTest {
@@ -31,6 +34,20 @@ class LineQueueTest {
         assertThat(written).isEqualTo(offered);
         assertThat(batchSizes).allMatch(n -> n > 0 && n <= 512);
         assertThat(queue.offer(3000)).as("a closed queue takes nothing").isFalse();
+    }
+
+    @ParameterizedTest(name = "after draining {0}: sleeps {1} ms")
+    @CsvSource({"0, 20", "1, 2", "2, 2", "120, 2", "511, 2"})
+    void sleepsShortWhileLinesFlowAndLongOnceIdle(int drained, long millis) {
+        assertThat(LineQueue.sleepAfter(drained)).isEqualTo(Duration.ofMillis(millis));
+    }
+
+    @ParameterizedTest(name = "{0} entries")
+    @ValueSource(ints = {-1, 512, 513})
+    void aFullBatchOrANegativeCountIsNotASleep(int drained) {
+        // After a full batch the writer drains again at once; it never sleeps on a count it cannot have drained.
+        assertThatThrownBy(() -> LineQueue.sleepAfter(drained)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("0-511 entries, got " + drained);
     }
 
     @Test
