@@ -305,7 +305,7 @@ echo "== logs: Isthmus access log ${ISTHMUS_ACCESS_LOG:-true} (formatted, discar
 # repeat until C2 used under 3% of a core over one (at least WARMUP, at most WARMUP_MAX); HAProxy gets one step.
 # They also repeat until each Isthmus process has made YOUNG_GCS young collections (default 20): until then G1 copies
 # what the process built at start between its survivor spaces at every young collection (it promotes an object after
-# up to 15), and those pauses were 9-20 ms against 1.3-2.5 ms after (results-2026-12-07.txt, stop 42). At c=1 wrk's
+# up to 15), and those pauses were 9-20 ms against about 2 ms after (results-2026-12-07.txt, stop 42). At c=1 wrk's
 # coordinated-omission correction turns each such pause into dozens of samples of its p99: a gateway that has run for
 # a while does not make them, so the measurement should not either.
 c2_ticks() { # pids...: the C2 compiler threads' ticks, summed over the processes

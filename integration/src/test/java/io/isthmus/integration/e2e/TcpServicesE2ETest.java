@@ -176,7 +176,7 @@ class TcpServicesE2ETest {
                 "postgres", "-Atc", "select 'isthmus-' || 21 * 2, current_setting('port')"));
         assertThat(r.exit()).as(r.output()).isZero();
         assertThat(r.output().strip()).isEqualTo("isthmus-42|" + postgres.port());
-        // The decision log's writer drains its queue on a 20 ms tick: the line lands shortly after the call.
+        // The decision log's writer drains its queue on a 2-20 ms tick (LineQueue): the line lands shortly after the call.
         Awaitility.await("beta audits the query").atMost(Duration.ofSeconds(10)).untilAsserted(() ->
                 assertThat(auditLines()).anySatisfy(l -> {
                     assertThat(l.path("decision").asText()).isEqualTo("allow");

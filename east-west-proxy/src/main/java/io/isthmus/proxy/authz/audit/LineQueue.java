@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  * ({@link #IDLE_TICK}), see {@link #sleepAfter}. With one 20 ms tick the writer serialized a burst of about 120 lines
  * every 20 ms at 6,000 requests/s: on 2 CPUs those bursts took the CPU a request needed next often enough to put
  * Isthmus's p98-p99 on the wire at 280-410 us against HAProxy's 195-300 us (with the access log off: 205-290 us;
- * benchmarks/proxy/results-2026-12-07.txt, stop 42). Bursts a tenth as long cost a request a tenth as much; the
+ * benchmarks/proxy/results-2026-12-07.txt, stop 42); with bursts a tenth as long, 201-324 us. The
  * wake-ups stay bounded (500 a second) whatever the request rate, and an idle gateway's writer wakes 50 times a
  * second, as before.
  *
