@@ -1,6 +1,7 @@
 package io.isthmus.gateway.logging;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -58,7 +59,7 @@ public final class ExpectedConditions implements Filter {
     static final long UNREACHED_REPLICA_EVERY_SECONDS = 60;
     static final String INFINISPAN_CLUSTER = "org.infinispan.CLUSTER";
     /** The registry's TLS transports, which log as JGroups' TCP does under their own class names. */
-    static final java.util.Set<String> REGISTRY_TRANSPORTS = java.util.Set.of("io.isthmus.registry.xsite.BridgeTcp",
+    static final Set<String> REGISTRY_TRANSPORTS = Set.of("io.isthmus.registry.xsite.BridgeTcp",
             "io.isthmus.registry.xsite.TlsTcp");
     private static final Pattern HANDSHAKE_FAILED = Pattern.compile(
             "^JGRP000034: .*failure sending message to (\\S+): javax\\.net\\.ssl\\.SSLHandshakeException");
@@ -82,24 +83,19 @@ public final class ExpectedConditions implements Filter {
     @Override
     public boolean isLoggable(LogRecord record) {
         String message = record.getMessage();
+        Matcher handshake = message != null && REGISTRY_TRANSPORTS.contains(record.getLoggerName())
+                ? HANDSHAKE_FAILED.matcher(message) : null;
         if (RELAY2.equals(record.getLoggerName()) && message != null && message.startsWith("JGRP000290")) {
             Matcher m = NO_ROUTE.matcher(message);
             String site = m.find() ? m.group(1) : "a peer site";
-            record.setLevel(org.jboss.logmanager.Level.WARN);
-            record.setParameters(null);
-            record.setMessage(rewrite(site));
+            replace(record, org.jboss.logmanager.Level.WARN, rewrite(site));
         } else if (isIgnoredFrame(record.getLoggerName(), message)) {
             return false;
         } else if (INFINISPAN_COMMANDS.equals(record.getLoggerName()) && message != null
                 && message.startsWith("ISPN000136")) {
             return unreachedReplica(record);
-        } else if (REGISTRY_TRANSPORTS.contains(record.getLoggerName()) && message != null
-                && HANDSHAKE_FAILED.matcher(message).find()) {
-            Matcher m = HANDSHAKE_FAILED.matcher(message);
-            m.find();
-            record.setLevel(org.jboss.logmanager.Level.WARN);
-            record.setParameters(null);
-            record.setMessage(handshakeFailed(m.group(1), message));
+        } else if (handshake != null && handshake.find()) {
+            replace(record, org.jboss.logmanager.Level.WARN, handshakeFailed(handshake.group(1), message));
         } else if (INFINISPAN_CLUSTER.equals(record.getLoggerName()) && message != null
                 && message.contains("ISPN000318: ")) {
             record.setLevel(org.jboss.logmanager.Level.WARN);
@@ -108,12 +104,17 @@ public final class ExpectedConditions implements Filter {
         } else if (CHANNEL_INITIALIZER.equals(record.getLoggerName()) && isVertxBindRace(record.getThrown())) {
             Matcher m = message == null ? null : LOCAL_ADDRESS.matcher(message);
             String port = m != null && m.find() ? m.group(1) : "an HTTP port";
-            record.setLevel(org.jboss.logmanager.Level.INFO);
-            record.setParameters(null);
+            replace(record, org.jboss.logmanager.Level.INFO, bindRace(port));
             record.setThrown(null);
-            record.setMessage(bindRace(port));
         }
         return true;
+    }
+
+    /** {@code record} says {@code message} at {@code level} instead (a finished text: no parameters left). */
+    private static void replace(LogRecord record, java.util.logging.Level level, String message) {
+        record.setLevel(level);
+        record.setParameters(null);
+        record.setMessage(message);
     }
 
     /**
@@ -162,10 +163,8 @@ public final class ExpectedConditions implements Filter {
             seen[0] = now;
             seen[1] = 0;
         }
-        record.setLevel(org.jboss.logmanager.Level.WARN);
-        record.setParameters(null);
+        replace(record, org.jboss.logmanager.Level.WARN, unreachedReplica(cache, replica, leftOut));
         record.setThrown(null);
-        record.setMessage(unreachedReplica(cache, replica, leftOut));
         return true;
     }
 

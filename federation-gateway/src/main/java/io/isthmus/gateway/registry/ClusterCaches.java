@@ -16,8 +16,8 @@ import io.isthmus.gateway.jwt.rotation.RotationChannel;
  * them: a replica that started its join-token cache before the coordinator had defined it (two replicas started
  * together) left the coordinator's join-token cache with neither, so that replica never lost its majority in a
  * partition (no degraded mode, no cut-off grace for VMs), and at the heal no conflict was resolved, so the merge
- * policies (a VM revocation made on either side wins) never ran. Each feature still defines its cache where it uses it, for a lone gateway; those
- * definitions are idempotent.
+ * policies (a VM revocation made on either side wins) never ran. Each feature still defines its cache where it uses
+ * it, for a lone gateway; those definitions are idempotent.
  */
 public final class ClusterCaches {
     private ClusterCaches() {
