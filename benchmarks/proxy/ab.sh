@@ -31,7 +31,7 @@ trap cleanup EXIT
 ok_backend "$WORK" "$BACKEND"; PIDS+=($!)
 start() { # label jar egress-port ingress-port extra-jvm-options
   # shellcheck disable=SC2086 # the extra options are words
-  "$JAVA_HOME/bin/java" -Xms256m -Xmx256m $5 --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+  packaging/src/main/sh/with-jvm-cache - "$JAVA_HOME/bin/java" -Xms256m -Xmx256m $5 --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
     -Dio.netty.leakDetection.level=disabled -cp "$2" io.isthmus.bench.proxy.ProxyBenchServer "$WORK/pki-$1" "$3" "$4" \
     "$BACKEND" 2 "$BACKEND" "$BACKEND" > "$WORK/$1.log" 2>&1 &
   PIDS+=($!)

@@ -24,7 +24,7 @@ BACKEND=$((PORT_BASE + 2080)) IE=$((PORT_BASE + 1)) II=$((PORT_BASE + 443)) HE=$
 . benchmarks/proxy/backend.sh
 ok_backend "$WORK" "$BACKEND"; PIDS+=($!)
 start_isthmus() { # role
-  "$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+  packaging/src/main/sh/with-jvm-cache - "$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
     -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache=true -Disthmus.bench.access-log=true \
     -Disthmus.bench.role="$1" -cp "$JAR" io.isthmus.bench.proxy.ProxyBenchServer \
     "$WORK/pki" "$IE" "$II" "$BACKEND" 2 "$BACKEND" "$BACKEND" > "$WORK/$1.log" 2>&1 & PIDS+=($!)

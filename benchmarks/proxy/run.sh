@@ -26,6 +26,7 @@
 #
 # Usage: benchmarks/proxy/run.sh            (DURATION=10s THREADS=2 CONCURRENCY="1 16 64" ROUNDS=3 WARMUP=10s WARMUP_MAX=180s YOUNG_GCS=20
 #        SKIP_BUILD=1 to tune; ISTHMUS_JAVA_OPTS="-XX:+UseParallelGC" adds JVM options to the Isthmus process
+#        (ISTHMUS_JAVA_OPTS=-XX:-UseTransparentHugePages runs it on 4 KB pages, as before stop 43);
 #        (ISTHMUS_JAVA_OPTS="-Disthmus.bench.access-log-file=/tmp/al" appends each request's access-log line, with its
 #        duration_us inside the gateway, to /tmp/al.a for the egress and /tmp/al.b for the ingress);
 #        VERDICT_CACHE=false verifies every peer SVID in full instead of reusing verdicts while bundles are unchanged;
@@ -114,8 +115,10 @@ if [[ "$GRPC" == 1 ]]; then
   "${GRPC_JAVA[@]}" server "$GRPC_BACKEND" > "$WORK/grpc-server.log" 2>&1 & PIDS+=($!)
 fi
 
+# The gateway JVM starts through the packages' and the image's launcher (with-jvm-cache; "-": no state directory, so no
+# start-up cache), so it runs with the JVM options that ship: transparent huge pages where the kernel offers them.
 start_isthmus() { # role log: starts one gateway JVM and waits for its READY; the pid lands in PIDS
-  "$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+  packaging/src/main/sh/with-jvm-cache - "$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
     -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache="${VERDICT_CACHE:-true}" -Disthmus.bench.access-log="${ISTHMUS_ACCESS_LOG:-true}" \
     -Disthmus.bench.role="$1" -cp benchmarks/target/benchmarks.jar io.isthmus.bench.proxy.ProxyBenchServer \
     "$WORK/pki" "$ISTHMUS_EGRESS" "$ISTHMUS_INGRESS" "$BACKEND" "$THREADS" "$BULK_BACKEND" "$GRPC_BACKEND" \

@@ -71,6 +71,18 @@ public final class JvmCacheProbe {
         return run.output().lines().filter(l -> l.startsWith(MAPPED)).map(l -> l.substring(MAPPED.length())).toList();
     }
 
+    /** The probe JVM's own command line, as the kernel has it, one argument each. */
+    public static List<String> arguments(Commands.Result run) {
+        return run.output().lines().filter(l -> l.startsWith(MappedCaches.ARGUMENT))
+                .map(l -> l.substring(MappedCaches.ARGUMENT.length())).toList();
+    }
+
+    /** How much of the probe's memory the kernel backed with transparent huge pages, in kB. */
+    public static long hugePagesKb(Commands.Result run) {
+        return run.output().lines().filter(l -> l.startsWith(MappedCaches.HUGE_PAGES_KB))
+                .mapToLong(l -> Long.parseLong(l.substring(MappedCaches.HUGE_PAGES_KB.length()))).sum();
+    }
+
     /** JVM warnings or errors, which a normal start must not print. */
     public static List<String> complaints(Commands.Result run) {
         return run.output().lines().filter(l -> l.contains("[warning]") || l.contains("[error")

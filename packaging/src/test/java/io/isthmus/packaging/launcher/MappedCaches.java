@@ -9,12 +9,16 @@ import java.util.TreeSet;
  * The probe application of the launcher's tests (alone in its jar, so it uses nothing but the JDK): prints which
  * start-up cache files the kernel has mapped into its own memory ({@code /proc/self/maps}), so that a test sees the
  * mapping itself rather than the JVM's word for it. With {@code await-cache DIR} it first runs (up to 60 s) until a
- * whole AOT cache is in DIR (a {@code jvm-*.aot} and no {@code .config}): one that the JVM wrote while it ran.
+ * whole AOT cache is in DIR (a {@code jvm-*.aot} and no {@code .config}): one that the JVM wrote while it ran. It also
+ * prints the JVM options it was started with ({@code /proc/self/cmdline}) and how much of its memory the kernel backs
+ * with transparent huge pages ({@code AnonHugePages} of {@code /proc/self/smaps_rollup}).
  */
 public final class MappedCaches {
     static final String MAPPED = "mapped ";
     static final String RAN = "probe ran";
     static final String WRITTEN_WHILE_RUNNING = "cache written while running: ";
+    static final String ARGUMENT = "argument ";
+    static final String HUGE_PAGES_KB = "anonymous huge pages kB ";
 
     private MappedCaches() {
     }
@@ -42,6 +46,14 @@ public final class MappedCaches {
         }
         for (String f : mapped) {
             System.out.println(MAPPED + f);
+        }
+        for (String a : Files.readString(Path.of("/proc/self/cmdline")).split("\0")) {
+            System.out.println(ARGUMENT + a);
+        }
+        for (String line : Files.readAllLines(Path.of("/proc/self/smaps_rollup"))) {
+            if (line.startsWith("AnonHugePages:")) {
+                System.out.println(HUGE_PAGES_KB + line.replaceAll("[^0-9]", ""));
+            }
         }
         System.out.println(RAN);
     }

@@ -10,8 +10,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import io.isthmus.packaging.Commands;
 
@@ -20,10 +23,13 @@ import io.isthmus.packaging.Commands;
  * with the packages' own jlink runtime, on a small application that reports what the kernel mapped into it: the
  * first start writes the JDK's AOT cache when the JVM exits, the next one maps it, and what would make the JVM refuse
  * a cache (a new application, other options, a write cut short, a JDK before 25) neither maps it nor logs a warning.
+ * On every path it asks for transparent huge pages where the kernel's mode offers them, and only there.
  */
 class WithJvmCacheIT {
     private static final Path LAUNCHER = Path.of(System.getProperty("isthmus.launcher"));
     private static final Path JAVA = Path.of(System.getProperty("isthmus.runtime"), "bin", "java");
+    private static final String THP = "-XX:+UseTransparentHugePages";
+    private static final Path KERNEL_THP_MODE = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
     /** The unit's options that the JVM checks against a cache (native access is one). */
     private static final List<String> OPTIONS = List.of("-XX:+UseG1GC", "--enable-native-access=ALL-UNNAMED");
 
@@ -46,6 +52,63 @@ class WithJvmCacheIT {
         assertThat(mapped(second)).containsExactly(state.resolve(cacheFiles(state).get(0)).toString());
         assertThat(complaints(first)).isEmpty();
         assertThat(complaints(second)).isEmpty();
+        boolean offered = kernelOffersHugePages();
+        assertThat(JvmCacheProbe.arguments(first).contains(THP)).as("huge pages asked for on the training run")
+                .isEqualTo(offered);
+        assertThat(JvmCacheProbe.arguments(second).contains(THP)).as("and on the run that maps the cache")
+                .isEqualTo(offered);
+    }
+
+    /**
+     * The kernel's mode as its file shows it (the word in brackets), and the operator's own choice, against whether
+     * the launcher adds -XX:+UseTransparentHugePages. Without a state directory (the launcher's plain path).
+     */
+    @ParameterizedTest(name = "mode file \"{0}\", JAVA_OPTS \"{1}\", JAVA_TOOL_OPTIONS \"{2}\": added {3}")
+    @CsvSource(delimiter = '|', nullValues = "absent", value = {
+            "always [madvise] never  |                                  |                              | true",
+            "[always] madvise never  |                                  |                              | true",
+            "always madvise [never]  |                                  |                              | false",
+            "''                      |                                  |                              | false",
+            "absent                  |                                  |                              | false",
+            "madvise never           |                                  |                              | false",
+            "always [madvise] never  | -XX:-UseTransparentHugePages     |                              | false",
+            "always [madvise] never  |                                  | -XX:-UseTransparentHugePages | false",
+            "[always] madvise never  | -XX:-UseLargePages               |                              | false"})
+    void hugePagesAreAskedForExactlyWhereTheKernelOffersThemAndTheOperatorChoseNothing(String modeFile, String javaOpts,
+            String toolOptions, boolean added) throws Exception {
+        Path mode = dir.resolve("thp-enabled");
+        if (modeFile != null) {
+            Files.writeString(mode, modeFile + "\n");
+        }
+        List<String> options = new java.util.ArrayList<>(OPTIONS);
+        if (javaOpts != null) {
+            options.add(javaOpts);
+        }
+        Map<String, String> env = new java.util.HashMap<>(Map.of("ISTHMUS_THP_MODE_FILE", mode.toString()));
+        if (toolOptions != null) {
+            env.put("JAVA_TOOL_OPTIONS", toolOptions);
+        }
+        Commands.Result run = JvmCacheProbe.start(List.of(), env, LAUNCHER, dir.resolve("no-state"), JAVA, options,
+                JvmCacheProbe.writeJar(dir.resolve("app/probe.jar"), "1"), List.of());
+        assertThat(JvmCacheProbe.arguments(run).contains(THP)).as(run.output()).isEqualTo(added);
+        if (javaOpts != null) {
+            assertThat(JvmCacheProbe.arguments(run)).as("the operator's option, as given").contains(javaOpts);
+        }
+        assertThat(complaints(run)).isEmpty();
+    }
+
+    @Test
+    void whereTheKernelOffersHugePagesTheJvmsHeapIsInThemWithoutAWarning() throws Exception {
+        Assumptions.assumeTrue(kernelOffersHugePages(), "this kernel's transparent huge pages are off");
+        Commands.Result run = start(dir.resolve("no-state"), JAVA, OPTIONS,
+                JvmCacheProbe.writeJar(dir.resolve("app/probe.jar"), "1"));
+        assertThat(JvmCacheProbe.hugePagesKb(run)).as("AnonHugePages of the JVM:%n%s", run.output()).isPositive();
+        assertThat(complaints(run)).isEmpty();
+    }
+
+    private static boolean kernelOffersHugePages() throws java.io.IOException {
+        String mode = Files.isReadable(KERNEL_THP_MODE) ? Files.readString(KERNEL_THP_MODE) : "";
+        return mode.contains("[always]") || mode.contains("[madvise]");
     }
 
     @Test
