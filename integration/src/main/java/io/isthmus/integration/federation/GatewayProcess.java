@@ -40,6 +40,8 @@ public final class GatewayProcess implements AutoCloseable {
     private Optional<List<String>> packagedJvm = Optional.empty();
     /** The shared start-up cache of a test run as the running process uses it ({@link SharedStartupCache}). */
     private SharedStartupCache.Start sharedCache = SharedStartupCache.Start.NONE;
+    /** The running process writes its own start-up cache ({@link JvmStartupCache}) when it exits. */
+    private boolean trainsOwnCache;
 
     public GatewayProcess(ClusterSpec cluster, Path appJar, Map<String, String> properties, Optional<String> netns) {
         if (!Files.isRegularFile(appJar)) {
@@ -104,7 +106,9 @@ public final class GatewayProcess implements AutoCloseable {
             command.add(javaBin);
             command.add("-Xmx384m");
             if (startupCache.isPresent()) {
-                command.addAll(JvmStartupCache.options(Path.of(javaBin), appJar, startupCache.get()));
+                List<String> options = JvmStartupCache.options(Path.of(javaBin), appJar, startupCache.get());
+                trainsOwnCache = options.stream().anyMatch(o -> o.startsWith("-XX:AOTCacheOutput="));
+                command.addAll(options);
             } else {
                 sharedCache = SharedStartupCache.ofThisRun().forStart(Path.of(javaBin), appJar);
                 command.addAll(sharedCache.options());
@@ -131,6 +135,7 @@ public final class GatewayProcess implements AutoCloseable {
     private void exited(boolean cleanly) {
         SharedStartupCache.ofThisRun().exited(sharedCache, cleanly);
         sharedCache = SharedStartupCache.Start.NONE;
+        trainsOwnCache = false;
     }
 
     /** Waits until {@code /q/health/ready} answers 200, or fails with the end of the gateway's log. */
@@ -189,9 +194,10 @@ public final class GatewayProcess implements AutoCloseable {
     public void stop(Duration grace) throws InterruptedException {
         if (process != null && process.isAlive()) {
             process.destroy();
-            // A training JVM writes the shared cache as it exits: about 9 s on a quiet 2-core machine.
-            Duration wait = sharedCache.training().isPresent() && grace.compareTo(TRAINING_GRACE) < 0 ? TRAINING_GRACE
-                    : grace;
+            // A training JVM writes its cache as it exits: about 9 s on a quiet 2-core machine, over 20 s on a busy one
+            // (the quick start's first stop, bin/isthmus-local, printed "did not stop within 20 s" and thread dumps).
+            boolean training = sharedCache.training().isPresent() || trainsOwnCache;
+            Duration wait = training && grace.compareTo(TRAINING_GRACE) < 0 ? TRAINING_GRACE : grace;
             boolean cleanly = process.waitFor(wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
             if (!cleanly) {
                 dumpThreads("did not stop within " + wait.toSeconds() + " s of SIGTERM");
