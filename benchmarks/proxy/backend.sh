@@ -1,4 +1,4 @@
-# Sourced by run.sh, ab.sh and counts.sh: the backend both proxies call, a one-thread HAProxy answering 200 "ok" from
+# Sourced by run.sh, ab.sh, counts.sh and stalls.sh: the backend both proxies call, a one-thread HAProxy answering 200 "ok" from
 # memory (so that no proxy waits on it). Usage: ok_backend WORK PORT (starts it in the background; $! is its pid).
 ok_backend() {
   cat > "$1/backend.cfg" <<CFG
@@ -74,4 +74,39 @@ backend backend_b
   http-reuse always
   server backend 127.0.0.1:$3
 CFG
+}
+
+# The two proxies of counts.sh and stalls.sh, each as two processes (run.sh's PROCESSES=2) in front of ok_backend:
+# Isthmus (ProxyBenchServer from JAR with 2 event loops and its access log on, started through the packages' launcher
+# as run.sh does, so with the JVM options that ship, plus $ISTHMUS_JAVA_OPTS) and HAProxy (the `haproxy` row: HTTP/1.1
+# between the gateways, its log into a memory ring). Sets BACKEND, IE/II (Isthmus egress/ingress ports), HE/HI
+# (HAProxy's), ISE/ISI and HAE/HAI (pids), adds every pid to PIDS, and returns once both answer 200 through the chain.
+# Usage: bench_pairs WORK JAR PORT_BASE
+bench_pairs() {
+  local work=$1 jar=$2 role code port
+  BACKEND=$(($3 + 2080)) IE=$(($3 + 1)) II=$(($3 + 443)) HE=$(($3 + 1001)) HI=$(($3 + 1443))
+  ok_backend "$work" "$BACKEND"; PIDS+=($!)
+  for role in ingress egress; do  # the ingress writes the PKI the egress and HAProxy read
+    # shellcheck disable=SC2086 # the extra options are words
+    packaging/src/main/sh/with-jvm-cache - "$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} \
+      --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -Dio.netty.leakDetection.level=disabled \
+      -Disthmus.bench.verdict-cache=true -Disthmus.bench.access-log=true -Disthmus.bench.role="$role" \
+      -cp "$jar" io.isthmus.bench.proxy.ProxyBenchServer "$work/pki" "$IE" "$II" "$BACKEND" 2 "$BACKEND" "$BACKEND" \
+      > "$work/$role.log" 2>&1 &
+    PIDS+=($!)
+    if [[ $role == ingress ]]; then ISI=$!; else ISE=$!; fi
+    for _ in $(seq 1 150); do grep -q READY "$work/$role.log" && break; sleep 0.2; done
+    grep -q READY "$work/$role.log" || { cat "$work/$role.log"; exit 1; }
+  done
+  haproxy_head 2 1 > "$work/head.cfg"
+  { cat "$work/head.cfg"; haproxy_egress "$work/pki" "$HI" http/1.1 "" "127.0.0.1:$HE"; } > "$work/egress.cfg"
+  { cat "$work/head.cfg"; haproxy_ingress "$work/pki" "$HI" "$BACKEND"; } > "$work/ingress.cfg"
+  haproxy -f "$work/ingress.cfg" -db > "$work/haproxy-ingress.log" 2>&1 & PIDS+=($!); HAI=$!
+  haproxy -f "$work/egress.cfg" -db > "$work/haproxy-egress.log" 2>&1 & PIDS+=($!); HAE=$!
+  sleep 1
+  for port in "$IE" "$HE"; do  # both paths answer 200 before anything is measured
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: payments.billing.svc.clusterset.local" \
+      -H "Authorization: Bearer bench" "http://127.0.0.1:$port/")
+    [[ "$code" == 200 ]] || { echo "sanity check on port $port answered $code"; tail -n 5 "$work"/*.log; exit 1; }
+  done
 }

@@ -19,30 +19,9 @@ WORK=$(mktemp -d /tmp/isthmus-proxy-stalls.XXXXXX); PIDS=()
 OUT=${OUT:-$WORK}; mkdir -p "$OUT"
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-BACKEND=$((PORT_BASE + 2080)) IE=$((PORT_BASE + 1)) II=$((PORT_BASE + 443)) HE=$((PORT_BASE + 1001)) HI=$((PORT_BASE + 1443))
 . benchmarks/proxy/backend.sh
-ok_backend "$WORK" "$BACKEND"; PIDS+=($!)
-start_isthmus() { # role: through the packages' launcher, as run.sh
-  packaging/src/main/sh/with-jvm-cache - "$JAVA_HOME/bin/java" -Xms256m -Xmx256m ${ISTHMUS_JAVA_OPTS:-} --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
-    -Dio.netty.leakDetection.level=disabled -Disthmus.bench.verdict-cache=true -Disthmus.bench.access-log=true \
-    -Disthmus.bench.role="$1" -cp "$JAR" io.isthmus.bench.proxy.ProxyBenchServer \
-    "$WORK/pki" "$IE" "$II" "$BACKEND" 2 "$BACKEND" "$BACKEND" > "$WORK/$1.log" 2>&1 & PIDS+=($!)
-  for _ in $(seq 1 150); do grep -q READY "$WORK/$1.log" && break; sleep 0.2; done
-  grep -q READY "$WORK/$1.log" || { cat "$WORK/$1.log"; exit 1; }
-}
-start_isthmus ingress; ISI=${PIDS[-1]}  # it writes the PKI the egress and HAProxy read
-start_isthmus egress; ISE=${PIDS[-1]}
-haproxy_head 2 1 > "$WORK/head.cfg"
-{ cat "$WORK/head.cfg"; haproxy_egress "$WORK/pki" "$HI" http/1.1 "" "127.0.0.1:$HE"; } > "$WORK/egress.cfg"
-{ cat "$WORK/head.cfg"; haproxy_ingress "$WORK/pki" "$HI" "$BACKEND"; } > "$WORK/ingress.cfg"
-haproxy -f "$WORK/ingress.cfg" -db > "$WORK/haproxy-ingress.log" 2>&1 & PIDS+=($!)
-haproxy -f "$WORK/egress.cfg" -db > "$WORK/haproxy-egress.log" 2>&1 & PIDS+=($!)
-sleep 1
+bench_pairs "$WORK" "$JAR" "$PORT_BASE"
 HEADERS=(-H "Host: payments.billing.svc.clusterset.local" -H "Authorization: Bearer bench")
-for port in "$IE" "$HE"; do  # both paths answer 200 before anything is recorded
-  code=$(curl -s -o /dev/null -w '%{http_code}' "${HEADERS[@]}" "http://127.0.0.1:$port/")
-  [[ "$code" == 200 ]] || { echo "sanity check on port $port answered $code"; tail -n 5 "$WORK"/*.log; exit 1; }
-done
 load() { wrk -t1 -c"$2" -d"$3" "${HEADERS[@]}" "http://127.0.0.1:$1/" > /dev/null; }
 ygc() { "$JAVA_HOME/bin/jstat" -gc "$1" | awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "YGC") c = i } NR == 2 { print $c }'; }
 # Warm: the JIT done and the start-up objects tenured (run.sh's YOUNG_GCS), HAProxy's caches too.
