@@ -110,3 +110,13 @@ bench_pairs() {
     [[ "$code" == 200 ]] || { echo "sanity check on port $port answered $code"; tail -n 5 "$work"/*.log; exit 1; }
   done
 }
+
+# For the warm-ups of run.sh and stalls.sh (run.sh explains why they wait for young collections).
+fewest_young_gcs() { # pids...: the smallest young-collection count among the processes (jstat's YGC column)
+  local p n least=
+  for p in $1; do
+    n=$("$JAVA_HOME/bin/jstat" -gc "$p" | awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "YGC") c = i } NR == 2 { print $c }')
+    [[ -z "$least" || "$n" -lt "$least" ]] && least=$n
+  done
+  echo "${least:-0}"
+}

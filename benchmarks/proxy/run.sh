@@ -327,14 +327,6 @@ warm_step() { # port: 5 s of wrk at each measured concurrency
       "http://127.0.0.1:$1/" > /dev/null
   done
 }
-fewest_young_gcs() { # pids...: the smallest young-collection count among the processes (jstat's YGC column)
-  local p n least=
-  for p in $1; do
-    n=$("$JAVA_HOME/bin/jstat" -gc "$p" | awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "YGC") c = i } NR == 2 { print $c }')
-    [[ -z "$least" || "$n" -lt "$least" ]] && least=$n
-  done
-  echo "${least:-0}"
-}
 step_seconds=$(( 5 * $(wc -w <<< "$WARM_CONCURRENCY") ))
 warm=0 jit=-1 young=0
 while :; do

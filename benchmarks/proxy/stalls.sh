@@ -23,15 +23,14 @@ trap cleanup EXIT
 bench_pairs "$WORK" "$JAR" "$PORT_BASE"
 HEADERS=(-H "Host: payments.billing.svc.clusterset.local" -H "Authorization: Bearer bench")
 load() { wrk -t1 -c"$2" -d"$3" "${HEADERS[@]}" "http://127.0.0.1:$1/" > /dev/null; }
-ygc() { "$JAVA_HOME/bin/jstat" -gc "$1" | awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "YGC") c = i } NR == 2 { print $c }'; }
 # Warm: the JIT done and the start-up objects tenured (run.sh's YOUNG_GCS), HAProxy's caches too.
-while (( $(ygc "$ISE") < ${YOUNG_GCS:-20} || $(ygc "$ISI") < ${YOUNG_GCS:-20} )); do load "$IE" 16 5s; load "$IE" 1 5s; done
+while (( $(fewest_young_gcs "$ISE $ISI") < ${YOUNG_GCS:-20} )); do load "$IE" 16 5s; load "$IE" 1 5s; done
 load "$HE" 16 5s; load "$HE" 1 5s
-echo "== $(date -u +%FT%TZ) warm: young collections egress $(ygc "$ISE") ingress $(ygc "$ISI"); wrk -t1 -c1 ${SECS}s each"
+echo "== $(date -u +%FT%TZ) warm: $(fewest_young_gcs "$ISE $ISI") young collections in the process with fewest; wrk -t1 -c1 ${SECS}s each"
+# wrk's own percentiles, without its summary (the Lua done() hook prints them)
+printf 'done = function(s, latency, r)\n  for _, p in ipairs({50, 90, 99, 99.9}) do\n    io.write(string.format("p%%s %%d us  ", p, latency:percentile(p)))\n  end\n  io.write("\\n")\nend\n' > "$WORK/pct.lua"
 for target in "isthmus $IE" "haproxy $HE"; do
   read -r name port <<<"$target"
-  # wrk's own percentiles, without its summary (the Lua done() hook prints them)
-  printf 'done = function(s, latency, r)\n  for _, p in ipairs({50, 90, 99, 99.9}) do\n    io.write(string.format("p%%s %%d us  ", p, latency:percentile(p)))\n  end\n  io.write("\\n")\nend\n' > "$WORK/pct.lua"
   perf sched record -q -a -o "$OUT/$name.data" -- wrk -s "$WORK/pct.lua" -t1 -c1 -d"${SECS}s" "${HEADERS[@]}" \
     "http://127.0.0.1:$port/" > "$WORK/wrk.txt" 2>&1
   echo "== $name: $(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt") req/s; wrk $(grep '^p50' "$WORK/wrk.txt")"
