@@ -107,7 +107,7 @@ public final class GatewayProcess implements AutoCloseable {
             command.add("-Xmx384m");
             if (startupCache.isPresent()) {
                 List<String> options = JvmStartupCache.options(Path.of(javaBin), appJar, startupCache.get());
-                trainsOwnCache = options.stream().anyMatch(o -> o.startsWith("-XX:AOTCacheOutput="));
+                trainsOwnCache = JvmStartupCache.trains(options);
                 command.addAll(options);
             } else {
                 sharedCache = SharedStartupCache.ofThisRun().forStart(Path.of(javaBin), appJar);

@@ -34,6 +34,8 @@ public final class JvmStartupCache {
      * actionable); errors still show.
      */
     static final String QUIET = "-Xlog:aot*=error,cds*=error";
+    /** The option of a training start, which writes the AOT cache when the JVM exits. */
+    static final String AOT_CACHE_OUTPUT = "-XX:AOTCacheOutput=";
 
     private JvmStartupCache() {
     }
@@ -47,11 +49,16 @@ public final class JvmStartupCache {
         String key = prepared.get().key();
         if (prepared.get().feature() >= 25) {
             Path cache = aotFile(dir, key);
-            return List.of(Files.isRegularFile(cache) ? "-XX:AOTCache=" + cache : "-XX:AOTCacheOutput=" + cache,
+            return List.of(Files.isRegularFile(cache) ? "-XX:AOTCache=" + cache : AOT_CACHE_OUTPUT + cache,
                     QUIET);
         }
         return List.of("-XX:SharedArchiveFile=" + dir.resolve("gateway-" + key + ".jsa"), "-XX:+AutoCreateSharedArchive",
                 "-Xlog:cds*=error");
+    }
+
+    /** Whether a JVM started with {@code options} (of {@link #options}) trains: it writes its AOT cache as it exits. */
+    public static boolean trains(List<String> options) {
+        return options.stream().anyMatch(o -> o.startsWith(AOT_CACHE_OUTPUT));
     }
 
     /** The JDK's feature release and the cache key of {@code appJar} under it. */

@@ -76,7 +76,8 @@ public final class SharedStartupCache {
         }
         Path training = cache.get().resolveSibling("training-" + ProcessHandle.current().pid() + "-"
                 + trainings.incrementAndGet() + "-" + cache.get().getFileName());
-        return new Start(List.of("-XX:AOTCacheOutput=" + training, JvmStartupCache.QUIET), Optional.of(training), cache);
+        return new Start(List.of(JvmStartupCache.AOT_CACHE_OUTPUT + training, JvmStartupCache.QUIET),
+                Optional.of(training), cache);
     }
 
     /**

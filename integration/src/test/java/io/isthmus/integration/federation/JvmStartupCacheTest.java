@@ -43,10 +43,12 @@ class JvmStartupCacheTest {
         List<String> first = JvmStartupCache.options(java, app(), cache);
         assertThat(first).hasSize(2).last().isEqualTo("-Xlog:aot*=error,cds*=error");
         assertThat(first.get(0)).startsWith("-XX:AOTCacheOutput=" + cache + "/gateway-").endsWith(".aot");
+        assertThat(JvmStartupCache.trains(first)).as("a first start writes the cache as it exits").isTrue();
         Path written = Path.of(first.get(0).substring("-XX:AOTCacheOutput=".length()));
         Files.writeString(written, "cache");
-        assertThat(JvmStartupCache.options(java, app(), cache)).containsExactly("-XX:AOTCache=" + written,
-                "-Xlog:aot*=error,cds*=error");
+        List<String> next = JvmStartupCache.options(java, app(), cache);
+        assertThat(next).containsExactly("-XX:AOTCache=" + written, "-Xlog:aot*=error,cds*=error");
+        assertThat(JvmStartupCache.trains(next)).as("a start that maps the cache writes none").isFalse();
     }
 
     @Test
