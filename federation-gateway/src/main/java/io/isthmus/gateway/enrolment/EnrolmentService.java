@@ -244,14 +244,25 @@ public class EnrolmentService {
     }
 
     /**
-     * The lifetime of what this replica signs for a VM now: the configured one, or less while it is cut off from the
-     * majority of its cluster's replicas ({@link CutOffRenewal}).
+     * The lifetime of an X.509 SVID this replica signs for a VM now: the configured one, or less while it is cut off
+     * from the majority of its cluster's replicas ({@link CutOffRenewal}).
      *
      * @throws EnrolmentException {@code replica-cut-off} once it has been cut off for longer than the grace
      */
     private Duration signingTtl() {
+        return signingTtl(svidTtl);
+    }
+
+    /**
+     * The lifetime anything else this replica signs for a VM or a workload under it may have now, {@code wanted} (a
+     * JWT-SVID's): the same bound as an X.509 SVID's, so that while this replica is cut off nothing it signs outlives
+     * the grace.
+     *
+     * @throws EnrolmentException {@code replica-cut-off} once it has been cut off for longer than the grace
+     */
+    public Duration signingTtl(Duration wanted) {
         ReplicaCutOff cutOff = stores.cutOff();
-        CutOffRenewal.Verdict verdict = CutOffRenewal.decide(clock.instant(), cutOff.since(), cutOff.grace(), svidTtl);
+        CutOffRenewal.Verdict verdict = CutOffRenewal.decide(clock.instant(), cutOff.since(), cutOff.grace(), wanted);
         if (verdict instanceof CutOffRenewal.Refuse r) {
             throw new EnrolmentException(EnrolmentError.REPLICA_CUT_OFF, r.message(),
                     Optional.of(Duration.ofSeconds(30)));

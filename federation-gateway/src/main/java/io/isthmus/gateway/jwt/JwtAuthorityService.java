@@ -70,18 +70,30 @@ public class JwtAuthorityService {
                 bundle.current().jwtAuthorities().stream().map(JwtAuthority::keyId).toList());
     }
 
+    /** {@code isthmus.jwt.svid-ttl}: the lifetime of the JWT-SVIDs this gateway signs, unless the caller bounds it. */
+    public Duration svidTtl() {
+        return config.svidTtl();
+    }
+
     /**
-     * Signs a JWT-SVID for {@code subject}; the caller has already decided that the requester may have it.
+     * Signs a JWT-SVID for {@code subject}, valid for {@code ttl} ({@link #svidTtl()}, or less as the caller bounds
+     * it); the caller has already decided that the requester may have it.
      *
      * @throws JwtKeyNotReadyException while a federated peer may not know the signing key yet (a replica's first
      *     key, or its key after a restart, until every peer confirmed it or a whole refresh window passed)
+     * @throws IllegalArgumentException when {@code ttl} is longer than {@link #svidTtl()} (the retired keys stay in
+     *     the bundle only that long) or shorter than 1 second
      */
-    public JwtSvid sign(SpiffeId subject, List<String> audience) {
+    public JwtSvid sign(SpiffeId subject, List<String> audience, Duration ttl) {
+        if (ttl.compareTo(config.svidTtl()) > 0) {
+            throw new IllegalArgumentException("a JWT-SVID lifetime of " + ttl + " is longer than isthmus.jwt.svid-ttl = "
+                    + config.svidTtl());
+        }
         JwtSigningKey key = keys.ring().active();
         if (propagation.readiness(key.keyId()) instanceof JwtKeyReadiness.Verdict.NotYet notYet) {
             throw new JwtKeyNotReadyException(notYet, clock.instant());
         }
-        return JwtSvidSigner.sign(key, subject, audience, clock.instant(), config.svidTtl());
+        return JwtSvidSigner.sign(key, subject, audience, clock.instant(), ttl);
     }
 
     /** Whether {@code keyId} may sign now: every federated peer can know it. */

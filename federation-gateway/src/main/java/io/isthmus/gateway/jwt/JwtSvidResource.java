@@ -32,7 +32,8 @@ import io.vertx.core.http.HttpServerRequest;
  * {@code POST /v1/agent/jwt-svid} {@code {"audience": ["..."], "spiffeId": "..."}}: a JWT-SVID signed by this
  * cluster's JWT authority, for an enrolled VM agent authenticated by its current SVID as TLS client certificate.
  * {@code spiffeId} defaults to the agent's own; any other must lie under the agent's path
- * ({@link AgentSubjects#mayIssue}). Answers {@code {"spiffeId", "token", "expiresAt"}} or an {@link ApiError}.
+ * ({@link AgentSubjects#mayIssue}). Its lifetime is {@code isthmus.jwt.svid-ttl}, or less so as to end with
+ * the grace while this replica is cut off ({@link EnrolmentService#signingTtl(java.time.Duration)}). Answers {@code {"spiffeId", "token", "expiresAt"}} or an {@link ApiError}.
  */
 @Path("/v1/agent/jwt-svid")
 @Consumes(MediaType.WILDCARD)
@@ -81,7 +82,9 @@ public class JwtSvidResource {
                 LOG.warnf("JWT-SVID refused: agent %s (%s) asked for %s: %s", agent, peer.address(), subject, d.message());
                 return ApiError.response(403, "subject-not-allowed", d.message());
             }
-            JwtSvid svid = authority.sign(subject, audience);
+            // While this replica is cut off from its cluster's majority, the token ends with the grace, as the X.509
+            // SVIDs it signs do: a bearer token would otherwise let a VM revoked on the other side call for minutes.
+            JwtSvid svid = authority.sign(subject, audience, enrolment.signingTtl(authority.svidTtl()));
             return Response.ok(new Issued(svid.id().toString(), svid.token(), svid.expiry().toString())).build();
         } catch (JwtKeyNotReadyException e) {
             return Response.fromResponse(ApiError.response(503, "jwt-key-not-federated", e.getMessage()))

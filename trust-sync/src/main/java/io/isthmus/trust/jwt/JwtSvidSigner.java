@@ -24,19 +24,21 @@ public final class JwtSvidSigner {
     }
 
     /**
-     * @throws IllegalArgumentException when {@code audience} is empty or holds a blank entry, or {@code ttl} is not
-     *     positive
+     * @throws IllegalArgumentException when {@code audience} is empty or holds a blank entry, or {@code ttl} is shorter
+     *     than 1 second
      */
     public static JwtSvid sign(JwtSigningKey key, SpiffeId subject, List<String> audience, Instant now, Duration ttl) {
         if (audience.isEmpty() || audience.stream().anyMatch(a -> a == null || a.isBlank())) {
             throw new IllegalArgumentException("a JWT-SVID needs at least one non-blank audience, got " + audience);
         }
-        if (ttl.isNegative() || ttl.isZero()) {
-            throw new IllegalArgumentException("a JWT-SVID lifetime must be positive, got " + ttl);
+        if (ttl.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("a JWT-SVID lifetime must be at least 1 second, got " + ttl);
         }
-        // Whole seconds: exp and iat are NumericDate seconds, and the expiry reported must be the one in the token.
+        // Whole seconds: exp and iat are NumericDate seconds, and the expiry reported must be the one in the token. Both
+        // are rounded down, so that the token never outlives now + ttl (a caller that bounds ttl by a deadline, as a
+        // cut-off replica does by the end of its grace, gets a token that expires by that deadline).
         Instant iat = Instant.ofEpochSecond(now.getEpochSecond());
-        Instant exp = iat.plus(ttl);
+        Instant exp = Instant.ofEpochSecond(now.plus(ttl).getEpochSecond());
         ObjectNode header = Jose.JSON.createObjectNode().put("alg", "ES256").put("kid", key.keyId()).put("typ", "JWT");
         ObjectNode claims = Jose.JSON.createObjectNode().put("sub", subject.toString());
         audience.forEach(claims.putArray("aud")::add);

@@ -20,6 +20,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import com.nimbusds.jose.JOSEObjectType;
@@ -260,10 +261,27 @@ class JwtSvidValidatorTest {
                 .hasMessageContaining("audience");
         assertThatThrownBy(() -> JwtSvidSigner.sign(A_KEY, WORKLOAD, List.of(" "), NOW, Duration.ofMinutes(5)))
                 .hasMessageContaining("audience");
-        assertThatThrownBy(() -> JwtSvidSigner.sign(A_KEY, WORKLOAD, List.of("x"), NOW, Duration.ZERO))
-                .hasMessageContaining("lifetime");
+        for (Duration ttl : List.of(Duration.ZERO, Duration.ofMillis(-1), Duration.ofMillis(999))) {
+            assertThatThrownBy(() -> JwtSvidSigner.sign(A_KEY, WORKLOAD, List.of("x"), NOW, ttl))
+                    .hasMessage("a JWT-SVID lifetime must be at least 1 second, got " + ttl);
+        }
         assertThat(JwtSvidSigner.sign(A_KEY, WORKLOAD, List.of("x"), NOW, Duration.ofMinutes(1)).toString())
                 .doesNotContain("ey");
+    }
+
+    /** iat and exp are whole seconds, rounded down: the token never outlives now + ttl, which a caller may bound. */
+    @ParameterizedTest(name = "now +{0} ms, ttl {1} ms: iat +{2} s, exp +{3} s")
+    @CsvSource({"0, 300000, 0, 300", "999, 300000, 0, 300", "0, 1000, 0, 1", "999, 1000, 0, 1", "500, 17300, 0, 17",
+        "800, 17300, 0, 18", "0, 17999, 0, 17"})
+    void signerRoundsDownSoThatTheTokenEndsByNowPlusItsLifetime(long nowMillis, long ttlMillis, long iat, long exp)
+            throws Exception {
+        Instant now = NOW.plusMillis(nowMillis);
+        io.isthmus.trust.jwt.JwtSvid svid = JwtSvidSigner.sign(A_KEY, WORKLOAD, List.of("x"), now,
+                Duration.ofMillis(ttlMillis));
+        var claims = SignedJWT.parse(svid.token()).getJWTClaimsSet();
+        assertThat(claims.getIssueTime().toInstant()).isEqualTo(NOW.plusSeconds(iat));
+        assertThat(claims.getExpirationTime().toInstant()).isEqualTo(NOW.plusSeconds(exp)).isEqualTo(svid.expiry())
+                .isBeforeOrEqualTo(now.plusMillis(ttlMillis));
     }
 
     @Test
