@@ -1,6 +1,7 @@
 package io.isthmus.gateway.jwt;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.URI;
 import java.net.URL;
@@ -8,6 +9,7 @@ import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 import jakarta.inject.Inject;
@@ -22,8 +24,10 @@ import io.isthmus.gateway.trust.TrustService;
 import io.isthmus.trust.bundle.BundleCodec;
 import io.isthmus.trust.bundle.JwtAuthority;
 import io.isthmus.trust.jwt.JwtRejection;
+import io.isthmus.trust.jwt.JwtSvid;
 import io.isthmus.trust.jwt.JwtSvidValidator;
 import io.isthmus.trust.jwt.JwtVerdict;
+import io.isthmus.trust.spiffe.SpiffeId;
 import io.isthmus.trust.spiffe.TrustDomain;
 import io.isthmus.trust.svid.X509Svid;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -43,6 +47,9 @@ class JwtSvidApiTest {
 
     @Inject
     EnrolmentService enrolment;
+
+    @Inject
+    JwtAuthorityService authority;
 
     @TestHTTPResource(value = "/", tls = true)
     URL https;
@@ -109,6 +116,18 @@ class JwtSvidApiTest {
         Reply anonymous = jwt(client(null), "{\"audience\": [\"orders\"]}");
         assertThat(anonymous.status()).isEqualTo(401);
         assertThat(anonymous.body().path("code").asText()).isEqualTo("client-certificate-required");
+    }
+
+    @Test
+    void theAuthoritySignsForAtMostItsConfiguredLifetimeAndForLessWhenTheCallerBoundsIt() {
+        SpiffeId subject = SpiffeId.ofServiceAccount(trust.runtime().trustDomain(), "jwtshop", "bounded-vm");
+        assertThat(authority.svidTtl()).isEqualTo(Duration.ofMinutes(5));
+        Instant before = Instant.now();
+        JwtSvid bounded = authority.sign(subject, List.of("a"), Duration.ofSeconds(20));
+        assertThat(bounded.expiry()).isBetween(before.plusSeconds(19), Instant.now().plusSeconds(20));
+        assertThatThrownBy(() -> authority.sign(subject, List.of("a"), Duration.ofMinutes(5).plusSeconds(1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("a JWT-SVID lifetime of PT5M1S is longer than isthmus.jwt.svid-ttl = PT5M");
     }
 
     @Test
