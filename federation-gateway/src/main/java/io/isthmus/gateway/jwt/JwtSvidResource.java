@@ -32,8 +32,9 @@ import io.vertx.core.http.HttpServerRequest;
  * {@code POST /v1/agent/jwt-svid} {@code {"audience": ["..."], "spiffeId": "..."}}: a JWT-SVID signed by this
  * cluster's JWT authority, for an enrolled VM agent authenticated by its current SVID as TLS client certificate.
  * {@code spiffeId} defaults to the agent's own; any other must lie under the agent's path
- * ({@link AgentSubjects#mayIssue}). Its lifetime is {@code isthmus.jwt.svid-ttl}, or less so as to end with
- * the grace while this replica is cut off ({@link EnrolmentService#signingTtl(java.time.Duration)}). Answers {@code {"spiffeId", "token", "expiresAt"}} or an {@link ApiError}.
+ * ({@link AgentSubjects#mayIssue}). Its lifetime is {@code isthmus.jwt.svid-ttl}, or less so as to end with the grace
+ * while this replica is cut off ({@link EnrolmentService#signingTtl(java.time.Duration)}). Answers
+ * {@code {"spiffeId", "token", "expiresAt"}} or an {@link ApiError}.
  */
 @Path("/v1/agent/jwt-svid")
 @Consumes(MediaType.WILDCARD)
