@@ -180,8 +180,10 @@ class GatewayImageIT {
                         .filter(l -> l.split(" ")[4].equals("/")).findFirst().orElseThrow())
                         .as("the container's root mount").containsPattern(" ro[, ]");
 
-                String metrics = get(http, URI.create("http://" + podIp + ":" + pod.containerPort(
-                        c.at("/readinessProbe/httpGet/port")) + "/q/metrics")).body();
+                // The launcher ends the AOT training 15 s after the start, about now, and the JVM pauses while it writes
+                // what it recorded: a 5 s scrape once timed out then (stop 44). A scrape is retried as Prometheus would.
+                String metrics = awaitOk(http, URI.create("http://" + podIp + ":" + pod.containerPort(
+                        c.at("/readinessProbe/httpGet/port")) + "/q/metrics"), Duration.ofSeconds(60)).body();
                 BuildInfo build = BuildInfo.current();
                 assertThat(metrics).contains("isthmus_build_info{commit=\"" + build.commit() + "\",version=\""
                         + build.version() + "\"} 1.0");
